@@ -1,0 +1,238 @@
+// Package content is berth's blob store: manifests, configs and compressed layers, addressed by digest
+// and laid out as an OCI image layout (blobs/sha256/<hex>).
+//
+// Every write follows the same three steps: ingest into a temporary file under ingest/, verify its
+// size and digest, then rename it into place. A blob path therefore always holds a whole, verified
+// blob; a crash leaves at most garbage in ingest/, which is safe to delete whenever no writer runs.
+package content
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Store is a content-addressed blob store rooted at a directory.
+type Store struct {
+	blobs  string
+	ingest string
+}
+
+// ErrNotFound is returned for a digest the store does not hold.
+var ErrNotFound = errors.New("blob not found")
+
+// Open opens (creating if needed) a store whose blobs live in root/blobs and partial writes in
+// root/ingest.
+func Open(root string) (*Store, error) {
+	s := &Store{blobs: filepath.Join(root, "blobs"), ingest: filepath.Join(root, "ingest")}
+	for _, d := range []string{filepath.Join(s.blobs, "sha256"), s.ingest} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Path is where the blob with digest d lives (whether or not it exists).
+func (s *Store) Path(d digest.Digest) string {
+	return filepath.Join(s.blobs, d.Algorithm().String(), d.Encoded())
+}
+
+// Info returns the size of a blob, or ErrNotFound.
+func (s *Store) Info(d digest.Digest) (int64, error) {
+	if err := d.Validate(); err != nil {
+		return 0, err
+	}
+	fi, err := os.Stat(s.Path(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("%s: %w", d, ErrNotFound)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// Has reports whether the store holds the blob.
+func (s *Store) Has(d digest.Digest) bool {
+	_, err := s.Info(d)
+	return err == nil
+}
+
+// Open opens a blob for reading. Blobs are verified when written; callers that hand a blob to
+// the outside world may wrap the reader with a verifier.
+func (s *Store) Open(d digest.Digest) (*os.File, error) {
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(s.Path(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", d, ErrNotFound)
+	}
+	return f, err
+}
+
+// ReadAll reads a whole (small) blob and checks its digest.
+func (s *Store) ReadAll(d digest.Digest) ([]byte, error) {
+	f, err := s.Open(d)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	if got := d.Algorithm().FromBytes(b); got != d {
+		return nil, fmt.Errorf("blob %s is corrupt: content hashes to %s", d, got)
+	}
+	return b, nil
+}
+
+// Put stores a small blob held in memory and returns its digest.
+func (s *Store) Put(b []byte) (digest.Digest, error) {
+	d := digest.FromBytes(b)
+	if s.Has(d) {
+		return d, nil
+	}
+	_, _, err := s.Ingest(bytes.NewReader(b), d, int64(len(b)))
+	return d, err
+}
+
+// Ingest copies r into the store. If expected is not empty the content must hash to it, and if
+// size is not negative it must be that long; otherwise nothing is stored and an error names the
+// mismatch. It returns the digest and size of what was stored.
+func (s *Store) Ingest(r io.Reader, expected digest.Digest, size int64) (digest.Digest, int64, error) {
+	w, err := s.Writer()
+	if err != nil {
+		return "", 0, err
+	}
+	defer w.Close()
+	if _, err := io.Copy(w, r); err != nil {
+		return "", 0, err
+	}
+	return w.Commit(expected, size)
+}
+
+// Writer starts an ingest: write the content, then Commit. Close without Commit discards it.
+func (s *Store) Writer() (*Writer, error) {
+	f, err := os.CreateTemp(s.ingest, "blob-")
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{s: s, f: f, h: digest.SHA256.Digester()}, nil
+}
+
+// Writer is an ingest in progress. It hashes while it writes, so Commit never rereads the file.
+type Writer struct {
+	s    *Store
+	f    *os.File
+	h    digest.Digester
+	n    int64
+	done bool
+}
+
+func (w *Writer) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.h.Hash().Write(p[:n])
+	w.n += int64(n)
+	return n, err
+}
+
+// Size is how many bytes were written so far.
+func (w *Writer) Size() int64 { return w.n }
+
+// Digest is the digest of what was written so far.
+func (w *Writer) Digest() digest.Digest { return w.h.Digest() }
+
+// Commit verifies and moves the blob into place. An existing blob with the same digest is kept.
+func (w *Writer) Commit(expected digest.Digest, size int64) (digest.Digest, int64, error) {
+	d := w.h.Digest()
+	if size >= 0 && w.n != size {
+		return "", 0, fmt.Errorf("size mismatch for %s: got %d bytes, expected %d", expected, w.n, size)
+	}
+	if expected != "" && expected != d {
+		return "", 0, fmt.Errorf("digest mismatch: expected %s, got %s", expected, d)
+	}
+	if err := w.f.Sync(); err != nil {
+		return "", 0, err
+	}
+	if err := w.f.Close(); err != nil {
+		return "", 0, err
+	}
+	if err := os.Rename(w.f.Name(), w.s.Path(d)); err != nil {
+		return "", 0, err
+	}
+	w.done = true
+	return d, w.n, nil
+}
+
+// Close discards an uncommitted ingest.
+func (w *Writer) Close() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.f.Close()
+	return os.Remove(w.f.Name())
+}
+
+// Delete removes a blob; deleting a missing blob is not an error.
+func (s *Store) Delete(d digest.Digest) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	err := os.Remove(s.Path(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// Walk calls fn for every blob in the store.
+func (s *Store) Walk(fn func(d digest.Digest, size int64) error) error {
+	dir := filepath.Join(s.blobs, "sha256")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		d := digest.NewDigestFromEncoded(digest.SHA256, e.Name())
+		if d.Validate() != nil {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		if err := fn(d, fi.Size()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CleanIngest removes every partial write. Call it only while no writer runs (berth holds the
+// store's exclusive lock for that).
+func (s *Store) CleanIngest() (int, error) {
+	ents, err := os.ReadDir(s.ingest)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(s.ingest, e.Name())); err != nil {
+			return 0, err
+		}
+	}
+	return len(ents), nil
+}
+
+// IngestDir is the directory for partial writes; other packages stage their own temporary files
+// there so one sweep clears them all.
+func (s *Store) IngestDir() string { return s.ingest }
