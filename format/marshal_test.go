@@ -1,0 +1,121 @@
+package format
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// richRow has every kind of method MarshalContext must include or skip.
+type richRow struct {
+	Exported string // fields are not marshalled, only methods
+	id       string
+}
+
+func (r *richRow) ID() string                      { return r.id }
+func (r *richRow) Current() bool                   { return true }
+func (r *richRow) Count() int                      { return 3 }
+func (r *richRow) Names() []string                 { return []string{"a", "b"} }
+func (r *richRow) Platform() *struct{ OS string }  { return nil }
+func (r *richRow) HTML() string                    { return "<none> & co" }
+func (r *richRow) Label(name string) string        { return name }         // takes an argument
+func (r *richRow) Pair() (string, error)           { return "", nil }      // two results
+func (r *richRow) Nothing()                        {}                      // no result
+func (r *richRow) Variadic(...string) string       { return "" }           // takes arguments
+func (r *richRow) FullHeader() any                 { return "skipped" }    // Docker's header accessor
+func (r *richRow) hidden() string                  { return "unexported" } //nolint:unused // must be skipped
+func (r *richRow) MarshalJSON() ([]byte, error)    { return MarshalContext(r) }
+func (r richRow) ValueMethod() string              { return "by value" }
+func (r *richRow) Nested() map[string]int          { return map[string]int{"z": 1, "a": 2} }
+func (r *richRow) Interface() any                  { return json.Number("12") }
+func (r *richRow) Raw() json.RawMessage            { return json.RawMessage(`{"k":1}`) }
+func (r *richRow) Float() float64                  { return 1.5 }
+func (r *richRow) Unicode() string                 { return "你好\u2028" }
+func (r *richRow) Bytes() []byte                   { return []byte("hi") }
+func (r *richRow) Empty() []string                 { return nil }
+func (r *richRow) ErrorOnly() error                { return nil }
+func (r *richRow) Ptr() *string                    { s := "p"; return &s }
+func (r *richRow) Zero() string                    { return "" }
+func (r *richRow) Escape() string                  { return "tab\tquote\"" }
+func (r *richRow) Multi() (a, b string, err error) { return }
+
+const richJSON = `{"Bytes":"aGk=","Count":3,"Current":true,"Empty":null,"ErrorOnly":null,` +
+	`"Escape":"tab\tquote\"","Float":1.5,"HTML":"\u003cnone\u003e \u0026 co","ID":"r1",` +
+	`"Interface":12,"Names":["a","b"],"Nested":{"a":2,"z":1},"Platform":null,"Ptr":"p",` +
+	`"Raw":{"k":1},"Unicode":"你好\u2028","ValueMethod":"by value","Zero":""}`
+
+func TestMarshalContext(t *testing.T) {
+	got, err := MarshalContext(&richRow{id: "r1", Exported: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != richJSON {
+		t.Errorf("got:\n%s\nwant:\n%s", got, richJSON)
+	}
+}
+
+func TestMarshalContextStructValue(t *testing.T) {
+	got, err := MarshalContext(richRow{id: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != richJSON {
+		t.Errorf("struct value: got:\n%s\nwant:\n%s", got, richJSON)
+	}
+}
+
+func TestMarshalContextErrors(t *testing.T) {
+	var nilRow *richRow
+	n := 3
+	tests := []struct {
+		v    any
+		want string
+	}{
+		{nil, "expected a pointer to a struct, got nil"},
+		{nilRow, "expected a pointer to a struct, got nil pointer"},
+		{3, "expected a pointer to a struct, got int"},
+		{&n, "expected a pointer to a struct, got a pointer to int"},
+		{map[string]string{}, "expected a pointer to a struct, got map"},
+	}
+	for _, tc := range tests {
+		if _, err := MarshalContext(tc.v); err == nil || err.Error() != tc.want {
+			t.Errorf("MarshalContext(%#v) error %v, want %q", tc.v, err, tc.want)
+		}
+	}
+}
+
+func TestJSONFunctionUsesMarshalContext(t *testing.T) {
+	var out strings.Builder
+	rows := []*richRow{{id: "r1"}}
+	if err := Write(&out, "{{json .}}", "", nil, rows); err != nil {
+		t.Fatal(err)
+	}
+	// The json template function does not escape HTML itself, but keeps the
+	// escapes MarshalJSON produced, exactly as Docker prints "\u003cnone\u003e".
+	if got := out.String(); got != richJSON+"\n" {
+		t.Errorf("got:\n%s\nwant:\n%s", got, richJSON)
+	}
+}
+
+type badRow struct{}
+
+func (badRow) ID() string        { return "x" }
+func (badRow) Updates() chan int { return nil }
+
+func TestMarshalContextUnsupportedValue(t *testing.T) {
+	if _, err := MarshalContext(badRow{}); err == nil || !strings.Contains(err.Error(), "unsupported type: chan int") {
+		t.Errorf("error %v, want unsupported type", err)
+	}
+	// Like Docker, the json function swallows the error: the row renders empty.
+	var out strings.Builder
+	if err := Write(&out, "json", "", nil, []*jsonBadRow{{}}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "\n" {
+		t.Errorf("got %q, want an empty line", out.String())
+	}
+}
+
+type jsonBadRow struct{ badRow }
+
+func (r *jsonBadRow) MarshalJSON() ([]byte, error) { return MarshalContext(r) }

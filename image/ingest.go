@@ -1,0 +1,160 @@
+package image
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/berth-engine/berth/archive"
+	"github.com/klauspost/compress/gzip"
+	"github.com/opencontainers/go-digest"
+)
+
+// LayerSource is a layer blob as it arrives (from a file, an archive or a registry).
+type LayerSource struct {
+	R io.Reader
+	// Expected digest and size of the blob as it arrives; empty/negative when unknown.
+	Digest digest.Digest
+	Size   int64
+	// MediaType of the blob when known; "" lets the content decide.
+	MediaType string
+	// Recompress stores a gzip of the plain tar instead of the blob as it arrived (import: the
+	// input may be bzip2 or xz, which no registry takes).
+	Recompress bool
+}
+
+// IngestedLayer is a layer after ingest: its blob stored, its content unpacked.
+type IngestedLayer struct {
+	Blob    Descriptor    // the stored blob
+	DiffID  digest.Digest // digest of the uncompressed tar
+	ChainID digest.Digest
+	Size    int64 // unpacked size
+}
+
+// IngestLayer stores a layer blob and unpacks it on top of parent (a chain ID, "" for a base
+// layer) in one pass over the stream: the blob is hashed and written, decompressed, hashed again
+// (diff ID) and applied as it streams. Nothing is visible until the blob is verified and the layer
+// directory renamed into place; the caller must hold the store's write lock.
+func (s *Store) IngestLayer(src LayerSource, parent digest.Digest) (IngestedLayer, error) {
+	var out IngestedLayer
+	staged, err := s.Layers.Stage()
+	if err != nil {
+		return out, err
+	}
+	defer staged.Discard()
+	blob, err := s.Content.Writer()
+	if err != nil {
+		return out, err
+	}
+	defer blob.Close()
+
+	in := src.R
+	if !src.Recompress {
+		in = io.TeeReader(src.R, blob)
+	}
+	plain, comp, err := archive.DecompressStream(in)
+	if err != nil {
+		return out, fmt.Errorf("Error processing tar file: %w", err)
+	}
+	defer plain.Close()
+	diff := digest.SHA256.Digester()
+	var tarStream io.Reader = io.TeeReader(plain, diff.Hash())
+	var gz *asyncGzip
+	if src.Recompress {
+		gz = newAsyncGzip(blob)
+		tarStream = io.TeeReader(tarStream, gz)
+	}
+	size, err := archive.Apply(staged.Dir(), tarStream, archive.ApplyOptions{Whiteout: archive.WhiteoutOverlay})
+	if err == nil {
+		// Hash what follows the tar's end-of-archive marker too: the diff ID covers the whole stream.
+		_, err = io.Copy(io.Discard, tarStream)
+	}
+	if gz != nil {
+		if cerr := gz.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return out, fmt.Errorf("Error processing tar file: %w", err)
+	}
+	mediaType := src.MediaType
+	switch {
+	case src.Recompress:
+		mediaType = MediaTypeOCILayerGzip
+	case mediaType == "":
+		mediaType = layerMediaType(comp)
+	}
+	// A source read only up to the tar's end may still hold compressed trailer bytes.
+	if !src.Recompress {
+		if _, err := io.Copy(io.Discard, in); err != nil {
+			return out, err
+		}
+	}
+	d, n, err := blob.Commit(src.Digest, src.Size)
+	if err != nil {
+		return out, fmt.Errorf("layer %s: %w", src.Digest, err)
+	}
+	out.Blob = Descriptor{MediaType: mediaType, Digest: d, Size: n}
+	out.DiffID = diff.Digest()
+	out.ChainID = ChainID(parent, out.DiffID)
+	out.Size = size
+	if _, err := staged.Commit(out.ChainID); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func layerMediaType(c archive.Compression) string {
+	switch c {
+	case archive.Gzip:
+		return MediaTypeOCILayerGzip
+	case archive.Zstd:
+		return MediaTypeOCILayerZstd
+	default:
+		return MediaTypeOCILayer
+	}
+}
+
+// asyncGzip compresses on another goroutine, so on a multi-core machine gzip runs beside the
+// hashing and unpacking instead of after them.
+type asyncGzip struct {
+	ch   chan []byte
+	done chan error
+	pool chan []byte
+}
+
+func newAsyncGzip(w io.Writer) *asyncGzip {
+	a := &asyncGzip{ch: make(chan []byte, 16), done: make(chan error, 1), pool: make(chan []byte, 18)}
+	go func() {
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		var err error
+		for b := range a.ch {
+			if err == nil {
+				_, err = zw.Write(b)
+			}
+			select {
+			case a.pool <- b[:0]:
+			default:
+			}
+		}
+		if cerr := zw.Close(); err == nil {
+			err = cerr
+		}
+		a.done <- err
+	}()
+	return a
+}
+
+func (a *asyncGzip) Write(p []byte) (int, error) {
+	var b []byte
+	select {
+	case b = <-a.pool:
+	default:
+	}
+	a.ch <- append(b, p...)
+	return len(p), nil
+}
+
+func (a *asyncGzip) Close() error {
+	close(a.ch)
+	return <-a.done
+}

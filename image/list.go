@@ -1,0 +1,261 @@
+package image
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/reference"
+)
+
+// Summary is one image as listings show it (Docker's ImageSummary).
+type Summary struct {
+	ID          string
+	ParentID    string
+	RepoTags    []string // familiar "repo:tag"; ["<none>:<none>"] for a dangling image
+	RepoDigests []string // familiar "repo@sha256:..."; ["<none>@<none>"] for a dangling image
+	Created     time.Time
+	Size        int64
+	SharedSize  int64 // -1 unless asked for (system df -v)
+	Containers  int64 // -1 unless asked for
+	Labels      map[string]string
+	Layers      []string // chain IDs, only when asked for
+}
+
+// ListOptions are `images` flags.
+type ListOptions struct {
+	All     bool        // -a: include intermediate images
+	Filters format.Args // dangling, label, before, since, reference, until
+}
+
+var imageFilters = map[string]bool{
+	"dangling": true, "label": true, "before": true, "since": true, "reference": true, "until": true,
+}
+
+// List returns the images matching opts, newest first, with Docker's filter semantics.
+func (s *Store) List(opts ListOptions) ([]Summary, error) {
+	f := opts.Filters
+	if err := f.Validate(imageFilters); err != nil {
+		return nil, err
+	}
+	danglingOnly := false
+	if f.Contains("dangling") {
+		v, err := f.GetBoolOrDefault("dangling", false)
+		if err != nil {
+			return nil, err
+		}
+		danglingOnly = v
+	}
+	var out []Summary
+	err := s.DB.View(func(tx *metadata.Tx) error {
+		var before, since, until time.Time
+		for key, t := range map[string]*time.Time{"before": &before, "since": &since} {
+			err := f.WalkValues(key, func(v string) error {
+				id, err := resolve(tx, v)
+				if err != nil {
+					return err
+				}
+				img, err := tx.Image(id)
+				if err != nil {
+					return err
+				}
+				*t = img.Created
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if err := f.WalkValues("until", func(v string) error {
+			t, err := ParseTimestamp(v, time.Now())
+			until = t
+			return err
+		}); err != nil {
+			return err
+		}
+		images, err := tx.Images()
+		if err != nil {
+			return err
+		}
+		names, err := tx.Names()
+		if err != nil {
+			return err
+		}
+		byImage := map[string][]metadata.Name{}
+		for _, n := range names {
+			byImage[n.ImageID] = append(byImage[n.ImageID], n)
+		}
+		hasChildren := map[string]bool{}
+		for _, img := range images {
+			if img.Parent != "" {
+				hasChildren[img.Parent] = true
+			}
+		}
+		patterns := f.Get("reference")
+		for _, img := range images {
+			if !before.IsZero() && !img.Created.Before(before) {
+				continue
+			}
+			if !since.IsZero() && !img.Created.After(since) {
+				continue
+			}
+			if !until.IsZero() && !img.Created.Before(until) {
+				continue
+			}
+			if f.Contains("label") && !f.MatchKVList("label", img.Labels) {
+				continue
+			}
+			sum := Summary{ID: img.ID, ParentID: img.Parent, Created: img.Created, Size: img.Size,
+				SharedSize: -1, Containers: -1, Labels: img.Labels}
+			for _, n := range byImage[img.ID] {
+				ref, err := reference.ParseStored(n.Name)
+				if err != nil {
+					continue
+				}
+				if len(patterns) > 0 {
+					found := false
+					for _, p := range patterns {
+						ok, err := reference.FamiliarMatch(p, ref)
+						if err != nil {
+							return err
+						}
+						if ok {
+							found = true
+							break
+						}
+					}
+					if !found {
+						continue
+					}
+				}
+				if n.Kind == metadata.KindDigest {
+					sum.RepoDigests = append(sum.RepoDigests, reference.Familiar(ref))
+				} else {
+					sum.RepoTags = append(sum.RepoTags, reference.Familiar(ref))
+				}
+			}
+			if sum.RepoTags == nil && sum.RepoDigests == nil {
+				if !opts.All && hasChildren[img.ID] {
+					continue
+				}
+				if f.Contains("dangling") && !danglingOnly {
+					continue
+				}
+				if len(patterns) > 0 {
+					continue
+				}
+				sum.RepoTags = []string{"<none>:<none>"}
+				sum.RepoDigests = []string{"<none>@<none>"}
+			} else if danglingOnly && len(sum.RepoTags) > 0 {
+				continue
+			}
+			out = append(out, sum)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// IsDangling reports whether a summary stands for an image without names.
+func (s Summary) IsDangling() bool {
+	return len(s.RepoTags) == 1 && s.RepoTags[0] == "<none>:<none>" &&
+		len(s.RepoDigests) == 1 && s.RepoDigests[0] == "<none>@<none>"
+}
+
+// ParseTimestamp reads a filter time the way Docker does: a Go duration before now ("10m",
+// "24h"), Unix seconds with optional fraction, or an RFC 3339 date/time (local time when it has
+// no zone).
+func ParseTimestamp(value string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(value); err == nil && value != "0" {
+		return now.Add(-d), nil
+	}
+	if secs, frac, ok := strings.Cut(value, "."); len(secs) > 0 && isDigits(secs) && (!ok || isDigits(frac)) {
+		s, err := strconv.ParseInt(secs, 10, 64)
+		if err == nil {
+			ns := int64(0)
+			if ok {
+				f := (frac + "000000000")[:9]
+				ns, _ = strconv.ParseInt(f, 10, 64)
+			}
+			return time.Unix(s, ns), nil
+		}
+	}
+	layouts := []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05",
+		"2006-01-02T15:04", "2006-01-02T15", "2006-01-02", "2006-01-02 15:04:05"}
+	for _, l := range layouts {
+		if t, err := time.ParseInLocation(l, value, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("failed to parse value as time or duration: %q", value)
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// DiskUsage is what `system df` reports about images.
+type DiskUsage struct {
+	Images     []Summary // with SharedSize, Containers and Layers filled in
+	LayersSize int64     // all layers, each counted once
+}
+
+// DiskUsage lists every image with the size it shares with others and the containers using it.
+func (s *Store) DiskUsage() (DiskUsage, error) {
+	var du DiskUsage
+	images, err := s.List(ListOptions{All: true})
+	if err != nil {
+		return du, err
+	}
+	err = s.DB.View(func(tx *metadata.Tx) error {
+		layers, err := tx.Layers()
+		if err != nil {
+			return err
+		}
+		imageLayers, err := tx.ImageLayers()
+		if err != nil {
+			return err
+		}
+		containers, err := tx.Containers()
+		if err != nil {
+			return err
+		}
+		users := map[string]int{}
+		for _, il := range imageLayers {
+			for _, c := range il {
+				users[c]++
+			}
+		}
+		for _, l := range layers {
+			du.LayersSize += l.Size
+		}
+		perImage := map[string]int64{}
+		for _, c := range containers {
+			perImage[c.ImageID]++
+		}
+		for i := range images {
+			img := &images[i]
+			img.Layers = imageLayers[img.ID]
+			img.Containers = perImage[img.ID]
+			img.SharedSize = 0
+			for _, c := range img.Layers {
+				if users[c] > 1 {
+					img.SharedSize += layers[c].Size
+				}
+			}
+		}
+		return nil
+	})
+	du.Images = images
+	sort.SliceStable(du.Images, func(i, j int) bool { return du.Images[i].Created.After(du.Images[j].Created) })
+	return du, err
+}

@@ -1,0 +1,146 @@
+// Package cli is berth's command line: one file per command group. Commands only parse flags, call
+// the engine's Go API and print through the format package; no capability lives here.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// DefaultRoot is where berth keeps its state unless --root or BERTH_ROOT say otherwise.
+const DefaultRoot = "/var/lib/berth"
+
+// Globals carries what every command needs: the resolved flags and the process's streams.
+type Globals struct {
+	Root   string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// StatusError makes berth exit with a given code; Docker's CLI uses 1 for most failures and 125
+// for its own failures in `run` and for bad flags.
+type StatusError struct {
+	Code int
+	Err  error
+	// Usage errors print as they are, without "Error: ", like Docker's.
+	Usage bool
+}
+
+func (e *StatusError) Error() string { return e.Err.Error() }
+func (e *StatusError) Unwrap() error { return e.Err }
+
+// commands is filled by each command group's init, so a new group never edits this file.
+var commands []func(*Globals) *cobra.Command
+
+func register(f func(*Globals) *cobra.Command) { commands = append(commands, f) }
+
+// NewRootCommand builds the berth command tree.
+func NewRootCommand(g *Globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "berth [OPTIONS] COMMAND",
+		Short:         "A daemonless, Docker-compatible container image engine",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetVersionTemplate("berth version {{.Version}}\n")
+	def := DefaultRoot
+	if env := os.Getenv("BERTH_ROOT"); env != "" {
+		def = env
+	}
+	root.PersistentFlags().StringVar(&g.Root, "root", def, "Root directory of berth's state (env BERTH_ROOT)")
+	root.SetIn(g.Stdin)
+	root.SetOut(g.Stdout)
+	root.SetErr(g.Stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s\nSee '%s --help'.", err, c.CommandPath())}
+	})
+	for _, f := range commands {
+		root.AddCommand(f(g))
+	}
+	root.AddCommand(topLevelImageCommands(g)...)
+	return root
+}
+
+// Main runs berth with args and returns the process exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	root := NewRootCommand(g)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	code, prefix := 1, "Error: "
+	var se *StatusError
+	if errors.As(err, &se) {
+		code = se.Code
+		if se.Usage {
+			prefix = ""
+		}
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") ||
+		strings.HasPrefix(msg, "unknown shorthand flag") {
+		code = 125
+	}
+	if msg != "" {
+		fmt.Fprintf(stderr, "%s%s\n", prefix, msg)
+	}
+	return code
+}
+
+// exactArgs and friends give Docker's wording for a wrong number of arguments.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) == n {
+			return nil
+		}
+		return argsError(c, fmt.Sprintf("exactly %d argument%s", n, plural(n)))
+	}
+}
+
+func minArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) >= n {
+			return nil
+		}
+		return argsError(c, fmt.Sprintf("at least %d argument%s", n, plural(n)))
+	}
+}
+
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) <= n {
+			return nil
+		}
+		return argsError(c, fmt.Sprintf("at most %d argument%s", n, plural(n)))
+	}
+}
+
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) >= lo && len(args) <= hi {
+			return nil
+		}
+		return argsError(c, fmt.Sprintf("at least %d and at most %d arguments", lo, hi))
+	}
+}
+
+func argsError(c *cobra.Command, want string) error {
+	return &StatusError{Code: 1, Usage: true, Err: fmt.Errorf("%q requires %s.\nSee '%s --help'.\n\nUsage:  %s\n\n%s",
+		c.CommandPath(), want, c.CommandPath(), c.UseLine(), c.Short)}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -1,0 +1,309 @@
+package cli
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/image"
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	register(newSystemCommand)
+	register(newVersionCommand)
+	register(func(g *Globals) *cobra.Command { return newInfoCommand(g, "info") })
+	register(newInspectCommand)
+}
+
+func newSystemCommand(g *Globals) *cobra.Command {
+	c := &cobra.Command{Use: "system", Short: "Manage berth", Args: noArgs}
+	c.AddCommand(newDfCommand(g), newSystemPruneCommand(g), newInfoCommand(g, "info"))
+	return c
+}
+
+// ---- system df ----
+
+// dfRow is one line of the `system df` summary (Docker's diskUsage*Context).
+type dfRow struct {
+	kind        string
+	total       int
+	active      int
+	size        int64
+	reclaimable int64
+}
+
+func (r *dfRow) MarshalJSON() ([]byte, error) { return format.MarshalContext(r) }
+func (r *dfRow) Type() string                 { return r.kind }
+func (r *dfRow) TotalCount() string           { return fmt.Sprint(r.total) }
+func (r *dfRow) Active() string               { return fmt.Sprint(r.active) }
+func (r *dfRow) Size() string                 { return units.HumanSize(float64(r.size)) }
+func (r *dfRow) Reclaimable() string {
+	if r.size > 0 {
+		return fmt.Sprintf("%s (%v%%)", units.HumanSize(float64(r.reclaimable)), r.reclaimable*100/r.size)
+	}
+	return units.HumanSize(float64(r.reclaimable))
+}
+
+var dfHeader = format.Header{
+	"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": format.SizeHeader, "Reclaimable": "RECLAIMABLE",
+}
+
+// dfImageHeader is the images table of `system df -v`, where SIZE is the 4-digit virtual size.
+var dfImageHeader = func() format.Header {
+	h := format.Header{}
+	for k, v := range imageHeader {
+		h[k] = v
+	}
+	h["VirtualSize"] = format.SizeHeader
+	return h
+}()
+
+func newDfCommand(g *Globals) *cobra.Command {
+	var verbose bool
+	var formatStr string
+	c := &cobra.Command{
+		Use:   "df [OPTIONS]",
+		Short: "Show berth disk usage",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			du, err := s.DiskUsage()
+			if err != nil {
+				return err
+			}
+			if verbose {
+				return writeDfVerbose(g, du)
+			}
+			images := &dfRow{kind: "Images", total: len(du.Images), size: du.LayersSize}
+			var used int64
+			for _, i := range du.Images {
+				if i.Containers > 0 {
+					images.active++
+					used += i.Size - i.SharedSize
+				}
+			}
+			images.reclaimable = du.LayersSize - used
+			rows := []*dfRow{images, {kind: "Containers"}, {kind: "Local Volumes"}, {kind: "Build Cache"}}
+			return format.Write(g.Stdout, formatStr,
+				"table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}", dfHeader, rows)
+		},
+	}
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "Show detailed information on space usage")
+	c.Flags().StringVar(&formatStr, "format", "", "Pretty-print images using a Go template")
+	return c
+}
+
+func writeDfVerbose(g *Globals, du image.DiskUsage) error {
+	now := time.Now()
+	rows := make([]*imageRow, 0, len(du.Images))
+	for i := range du.Images {
+		img := &du.Images[i]
+		repo, tag := "<none>", "<none>"
+		if !img.IsDangling() && len(img.RepoTags) > 0 {
+			for _, r := range imageRows([]image.Summary{{ID: img.ID, RepoTags: img.RepoTags[:1]}}, true, false, now) {
+				repo, tag = r.repo, r.tag
+			}
+		}
+		rows = append(rows, &imageRow{trunc: true, now: now, i: img, repo: repo, tag: tag})
+	}
+	out := g.Stdout
+	fmt.Fprint(out, "Images space usage:\n\n")
+	if err := format.Write(out, "", "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.VirtualSize}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}", dfImageHeader, rows); err != nil {
+		return err
+	}
+	fmt.Fprint(out, "\nContainers space usage:\n\n")
+	if err := format.Write(out, "", "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}",
+		format.Header{"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "LocalVolumes": "LOCAL VOLUMES",
+			"Size": "SIZE", "RunningFor": "CREATED", "Status": "STATUS", "Names": "NAMES"}, []any{}); err != nil {
+		return err
+	}
+	fmt.Fprint(out, "\nLocal Volumes space usage:\n\n")
+	if err := format.Write(out, "", "table {{.Name}}\t{{.Links}}\t{{.Size}}",
+		format.Header{"Name": "VOLUME NAME", "Links": "LINKS", "Size": "SIZE"}, []any{}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nBuild cache usage: %s\n\n", units.HumanSize(0))
+	return format.Write(out, "", "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}",
+		format.Header{"ID": "CACHE ID", "CacheType": "CACHE TYPE", "Size": "SIZE", "CreatedSince": "CREATED",
+			"LastUsedSince": "LAST USED", "UsageCount": "USAGE", "Shared": "SHARED"}, []any{})
+}
+
+// ---- system prune ----
+
+func newSystemPruneCommand(g *Globals) *cobra.Command {
+	var all, force bool
+	var filters format.Args
+	c := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove unused data",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			warning := "WARNING! This will remove:\n  - all stopped containers\n  - all dangling images\n  - all dangling build cache\n"
+			if all {
+				warning = "WARNING! This will remove:\n  - all stopped containers\n  - all images without at least one container associated to them\n  - all build cache\n"
+			}
+			if !force && !confirm(g, warning) {
+				return nil
+			}
+			s, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			res, reclaimed, err := s.Prune(image.PruneOptions{All: all, Filters: filters})
+			if err != nil {
+				return err
+			}
+			if len(res) > 0 {
+				fmt.Fprintln(g.Stdout, "Deleted Images:")
+				printDeleted(g.Stdout, res, "untagged: ", "deleted: ")
+				fmt.Fprintln(g.Stdout)
+			}
+			// Then sweep what interrupted writes and earlier deletions left on disk.
+			if _, _, err := s.GC(); err != nil {
+				return err
+			}
+			fmt.Fprintln(g.Stdout, "Total reclaimed space:", units.HumanSize(float64(reclaimed)))
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused images not just dangling ones")
+	c.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	c.Flags().Var(&filters, "filter", "Provide filter values (e.g. 'label=<key>=<value>')")
+	return c
+}
+
+// ---- version, info ----
+
+func newVersionCommand(g *Globals) *cobra.Command {
+	var formatStr string
+	c := &cobra.Command{
+		Use:   "version",
+		Short: "Show the berth version information",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := versionInfo{Version: Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH}
+			if formatStr != "" {
+				tmpl, err := format.Parse(formatStr)
+				if err != nil {
+					return err
+				}
+				return executeInspect(g.Stdout, tmpl, v)
+			}
+			fmt.Fprintf(g.Stdout, "Client:\n Version:           %s\n Go version:        %s\n OS/Arch:           %s/%s\n",
+				v.Version, v.GoVersion, v.Os, v.Arch)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
+	return c
+}
+
+type versionInfo struct {
+	Version   string
+	GoVersion string
+	Os        string
+	Arch      string
+}
+
+// Info is what `berth info` reports.
+type Info struct {
+	RootDir           string
+	Driver            string
+	Runtime           string
+	Images            int
+	Containers        int
+	ContainersRunning int
+	ContainersPaused  int
+	ContainersStopped int
+	OperatingSystem   string
+	Architecture      string
+	ServerVersion     string
+}
+
+func newInfoCommand(g *Globals, use string) *cobra.Command {
+	var formatStr string
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS]",
+		Short: "Display system-wide information",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			du, err := s.DiskUsage()
+			if err != nil {
+				return err
+			}
+			info := Info{RootDir: g.Root, Driver: storageDriver(), Runtime: "runc", Images: len(du.Images),
+				OperatingSystem: runtime.GOOS, Architecture: runtime.GOARCH, ServerVersion: Version}
+			for _, i := range du.Images {
+				if i.Containers > 0 {
+					info.Containers += int(i.Containers)
+				}
+			}
+			info.ContainersStopped = info.Containers
+			if formatStr != "" {
+				tmpl, err := format.Parse(formatStr)
+				if err != nil {
+					return err
+				}
+				return executeInspect(g.Stdout, tmpl, info)
+			}
+			fmt.Fprintf(g.Stdout, "Client:\n Version:    %s\n\nServer:\n Containers: %d\n  Running: %d\n  Paused: %d\n  Stopped: %d\n Images: %d\n Server Version: %s\n Storage Driver: %s\n Default Runtime: %s\n Operating System: %s\n Architecture: %s\n Berth Root Dir: %s\n",
+				Version, info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped,
+				info.Images, info.ServerVersion, info.Driver, info.Runtime, info.OperatingSystem, info.Architecture, info.RootDir)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
+	return c
+}
+
+// storageDriver names how layers are stacked: overlayfs where the kernel has it.
+func storageDriver() string {
+	if overlaySupported() {
+		return "overlay"
+	}
+	return "copy (overlayfs unavailable)"
+}
+
+// ---- inspect ----
+
+func newInspectCommand(g *Globals) *cobra.Command {
+	var formatStr, typ string
+	c := &cobra.Command{
+		Use:   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
+		Short: "Return low-level information on berth objects",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if typ != "" && typ != "image" {
+				return fmt.Errorf("%q is not a valid value for --type", typ)
+			}
+			s, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return inspectAll(g, formatStr, args, func(ref string) (any, error) {
+				r, err := s.Inspect(ref)
+				if err != nil {
+					return nil, fmt.Errorf("No such object: %s", ref)
+				}
+				return r, nil
+			})
+		},
+	}
+	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
+	c.Flags().StringVar(&typ, "type", "", "Return JSON for specified type")
+	return c
+}

@@ -1,0 +1,115 @@
+// Package metadata is berth's SQLite database (state.db): images, names, layers and containers. It is
+// the only package that imports the SQLite driver.
+//
+// Several berth processes use the database at once. It runs in WAL mode so readers never wait for
+// a writer, with a busy timeout so writers queue instead of failing. Every write is one short
+// transaction through DB.Update, begun IMMEDIATE so two writers never deadlock upgrading a read lock;
+// nobody holds a transaction during long work (download, unpack, RUN).
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// DB is an open state database.
+type DB struct {
+	db *sql.DB
+}
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Open opens (creating and migrating if needed) the database at path.
+func Open(path string) (*DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(30000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	d := &DB{db: db}
+	if err := d.migrate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state database %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+func (d *DB) migrate() error {
+	var v int
+	if err := d.db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		return err
+	}
+	if v >= len(migrations) {
+		return nil
+	}
+	return d.Update(func(tx *Tx) error {
+		// Re-read inside the write lock: another process may have migrated meanwhile.
+		if err := tx.tx.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+			return err
+		}
+		for ; v < len(migrations); v++ {
+			if _, err := tx.tx.Exec(migrations[v]); err != nil {
+				return fmt.Errorf("migration %d: %w", v+1, err)
+			}
+		}
+		_, err := tx.tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, v))
+		return err
+	})
+}
+
+// Tx is a transaction; its methods are the only way rows are read or written.
+type Tx struct {
+	tx *sql.Tx
+}
+
+// Update runs fn in one write transaction: committed if fn returns nil, rolled back otherwise.
+func (d *DB) Update(fn func(*Tx) error) error {
+	tx, err := d.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(&Tx{tx: tx}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// View runs fn in a read transaction (a consistent snapshot).
+func (d *DB) View(fn func(*Tx) error) error {
+	tx, err := d.db.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(&Tx{tx: tx})
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}

@@ -1,0 +1,60 @@
+package metadata
+
+// migrations is the whole schema, in order. Each entry runs once, in the same transaction that
+// bumps PRAGMA user_version to its index+1; never edit an entry that has shipped, append a new one.
+//
+//	images        one row per image, keyed by image ID (the config digest). Everything `images`
+//	              lists or filters on is a column here, so a listing is one query.
+//	image_layers  the image's layers, bottom first, by chain ID.
+//	image_blobs   every blob an image needs (manifest, config, layer blobs): GC's roots for blobs.
+//	layers        unpacked layers (layers/<chain hex>/diff), shared by every image using them.
+//	names         "docker.io/library/busybox:latest" (kind tag) or ".../busybox@sha256:..." (kind
+//	              digest) → image ID. A name points at exactly one image.
+//	containers    containers and what they hold on to (their image); the container issue adds columns.
+var migrations = []string{
+	`CREATE TABLE images (
+		id            TEXT PRIMARY KEY,
+		manifest      TEXT NOT NULL,
+		media_type    TEXT NOT NULL,
+		created       INTEGER NOT NULL, -- unix nanoseconds, from the config
+		size          INTEGER NOT NULL, -- sum of the layers' unpacked sizes
+		parent        TEXT NOT NULL DEFAULT '',
+		labels        TEXT NOT NULL DEFAULT '',  -- JSON object, '' when none
+		last_tag_time INTEGER NOT NULL DEFAULT 0,
+		added         INTEGER NOT NULL
+	);
+	CREATE TABLE image_layers (
+		image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+		idx      INTEGER NOT NULL,
+		chain_id TEXT NOT NULL,
+		PRIMARY KEY (image_id, idx)
+	);
+	CREATE INDEX image_layers_chain ON image_layers(chain_id);
+	CREATE TABLE image_blobs (
+		image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+		digest   TEXT NOT NULL,
+		PRIMARY KEY (image_id, digest)
+	);
+	CREATE INDEX image_blobs_digest ON image_blobs(digest);
+	CREATE TABLE layers (
+		chain_id TEXT PRIMARY KEY,
+		diff_id  TEXT NOT NULL,
+		parent   TEXT NOT NULL DEFAULT '',
+		size     INTEGER NOT NULL
+	);
+	CREATE TABLE names (
+		name     TEXT PRIMARY KEY,
+		image_id TEXT NOT NULL REFERENCES images(id),
+		kind     INTEGER NOT NULL,
+		updated  INTEGER NOT NULL
+	);
+	CREATE INDEX names_image ON names(image_id);
+	CREATE TABLE containers (
+		id       TEXT PRIMARY KEY,
+		name     TEXT NOT NULL UNIQUE,
+		image_id TEXT NOT NULL,
+		created  INTEGER NOT NULL,
+		size_rw  INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX containers_image ON containers(image_id);`,
+}
