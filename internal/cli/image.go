@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -67,7 +68,7 @@ func noArgs(c *cobra.Command, args []string) error {
 		return nil
 	}
 	return &StatusError{Code: 1, Usage: true, Err: fmt.Errorf("%q accepts no arguments.\nSee '%s --help'.\n\nUsage:  %s\n\n%s",
-		c.CommandPath(), c.CommandPath(), c.UseLine(), c.Short)}
+		c.CommandPath(), c.CommandPath(), usageLine(c), c.Short)}
 }
 
 // openStore opens the image store under --root.
@@ -262,7 +263,17 @@ func newImportCommand(g *Globals, use string) *cobra.Command {
 				opts.Ref = args[1]
 			}
 			var in io.Reader = g.Stdin
-			if args[0] != "-" {
+			if strings.HasPrefix(args[0], "http://") || strings.HasPrefix(args[0], "https://") {
+				resp, err := http.Get(args[0])
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					return fmt.Errorf("error downloading %s: %s", args[0], resp.Status)
+				}
+				in, opts.Source = resp.Body, args[0]
+			} else if args[0] != "-" {
 				f, err := os.Open(args[0])
 				if err != nil {
 					return err

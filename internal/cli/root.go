@@ -135,7 +135,7 @@ func rangeArgs(lo, hi int) cobra.PositionalArgs {
 
 func argsError(c *cobra.Command, want string) error {
 	return &StatusError{Code: 1, Usage: true, Err: fmt.Errorf("%q requires %s.\nSee '%s --help'.\n\nUsage:  %s\n\n%s",
-		c.CommandPath(), want, c.CommandPath(), c.UseLine(), c.Short)}
+		c.CommandPath(), want, c.CommandPath(), usageLine(c), c.Short)}
 }
 
 func plural(n int) string {
@@ -143,4 +143,12 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// usageLine is the command's synopsis as Docker prints it (cobra's UseLine adds "[flags]").
+func usageLine(c *cobra.Command) string {
+	if c.HasParent() {
+		return c.Parent().CommandPath() + " " + c.Use
+	}
+	return c.Use
 }

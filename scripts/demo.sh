@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# berth's main job on a real example: make a busybox base image from Debian's busybox-static,
+# import it, list it, inspect it, and save it to an archive `docker load` accepts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local CGO_ENABLED=0
+scripts/deps.sh
+go build -o bin/berth ./cmd/berth
+root=${BERTH_ROOT:-$(mktemp -d /tmp/berth-demo.XXXXXX)}
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+mkdir -p "$work"/rootfs/{bin,etc,tmp,root}
+cp /bin/busybox "$work/rootfs/bin/busybox"
+for a in $(/bin/busybox --list); do [[ $a == busybox ]] || ln -sf busybox "$work/rootfs/bin/$a"; done
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$work/rootfs/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$work/rootfs/etc/group"
+tar --sort=name --mtime=@0 --owner=0 --group=0 -C "$work/rootfs" -czf "$work/busybox.tar.gz" .
+set -x
+bin/berth --root "$root" import -c 'CMD ["sh"]' -m "busybox-static base" "$work/busybox.tar.gz" busybox:demo
+bin/berth --root "$root" images
+bin/berth --root "$root" history busybox:demo
+bin/berth --root "$root" image inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} {{json .Config.Cmd}}' busybox:demo
+bin/berth --root "$root" save -o "$work/busybox-demo.tar" busybox:demo
+tar -tf "$work/busybox-demo.tar"
+bin/berth --root "$root" system df

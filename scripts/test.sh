@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, then vet, format check and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local CGO_ENABLED=0
+[[ $(id -u) == 0 ]] || { echo "run as root: the tests unpack layers with their owners and mount overlayfs"; exit 1; }
+scripts/deps.sh
+echo "== go vet"; go vet ./...
+echo "== gofmt"; bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); [[ -z $bad ]] || { echo "gofmt needed: $bad"; exit 1; }
+echo "== go test"; go test -count=1 -timeout 20m ./...
