@@ -8,3 +8,9 @@ import "io"
 func Apply(root string, r io.Reader, opts ApplyOptions) (size int64, err error) {
 	return 0, ErrUnsupported
 }
+
+// Diff turns an overlayfs upper directory into a layer tar; it is only
+// implemented on Linux.
+func Diff(upper string) (io.ReadCloser, error) {
+	return nil, ErrUnsupported
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,7 +95,8 @@ func TestApplyEntryTypes(t *testing.T) {
 			{h: &tar.Header{Typeflag: tar.TypeXGlobalHeader, Name: "pax_global_header", PAXRecords: map[string]string{"comment": "x"}, Format: tar.FormatPAX}},
 		}
 		size := apply(t, root, WhiteoutOverlay, ents...)
-		if want := int64(len("#!/bin/su\n") + len("sg")); size != want {
+		// Files, plus the targets of the two symlinks (Docker's overlay2 size).
+		if want := int64(len("#!/bin/su\n") + len("sg") + len("/bin/busybox") + len("su")); size != want {
 			t.Errorf("size = %d, want %d", size, want)
 		}
 
@@ -178,6 +180,7 @@ func TestApplyEntryTypes(t *testing.T) {
 }
 
 func TestApplyLargeFile(t *testing.T) {
+	requireRoot(t)
 	root := t.TempDir()
 	big := bytes.Repeat([]byte("0123456789abcdef"), (3<<20)/16+7) // > copy buffer, not aligned
 	size := apply(t, root, WhiteoutApply, ent{h: &tar.Header{Typeflag: tar.TypeReg, Name: "big", Mode: 0o644, Size: int64(len(big))}, data: big})
@@ -620,6 +623,7 @@ func TestApplyTruncatedTar(t *testing.T) {
 
 // TestApplyDrainsInput: Apply reads its input to EOF (trailing padding).
 func TestApplyDrainsInput(t *testing.T) {
+	requireRoot(t)
 	root := t.TempDir()
 	data := append(mkTar(t, tFile("a", "a", 0o644)), make([]byte, 9000)...)
 	r := bytes.NewReader(data)
@@ -637,5 +641,54 @@ func TestApplyUnsupportedType(t *testing.T) {
 	_, err := Apply(root, bytes.NewReader(mkTar(t, ent{h: &tar.Header{Typeflag: 'V', Name: "vol", Mode: 0o644}})), ApplyOptions{Whiteout: WhiteoutApply})
 	if err == nil {
 		t.Error("unsupported entry type accepted")
+	}
+}
+
+// TestApplySparse applies a GNU sparse tar made by the tar CLI.
+func TestApplySparse(t *testing.T) {
+	requireRoot(t)
+	tarCmd, err := exec.LookPath("tar")
+	if err != nil {
+		t.Skip("tar CLI not installed: skipping the sparse file case")
+	}
+	src := t.TempDir()
+	f, err := os.Create(filepath.Join(src, "sparse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 64 << 20
+	f.WriteAt([]byte("head"), 0)
+	f.WriteAt([]byte("middle"), 20<<20)
+	f.WriteAt([]byte("tail"), size-4)
+	f.Close()
+	for _, format := range []string{"gnu", "posix"} {
+		t.Run(format, func(t *testing.T) {
+			out, err := exec.Command(tarCmd, "--sparse", "--format="+format, "-C", src, "-cf", "-", "sparse").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out) > 1<<20 {
+				t.Fatalf("tar did not write a sparse entry (%d bytes)", len(out))
+			}
+			root := t.TempDir()
+			n, err := Apply(root, bytes.NewReader(out), ApplyOptions{Whiteout: WhiteoutApply})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != size {
+				t.Errorf("size %d, want %d", n, size)
+			}
+			got, err := os.ReadFile(filepath.Join(root, "sparse"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := os.ReadFile(filepath.Join(src, "sparse"))
+			if !bytes.Equal(got, want) {
+				t.Errorf("content differs")
+			}
+			if st := lstat(t, filepath.Join(root, "sparse")); st.Blocks*512 > 1<<20 {
+				t.Errorf("%d bytes allocated: holes were written", st.Blocks*512)
+			}
+		})
 	}
 }

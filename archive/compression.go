@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 
 	"github.com/klauspost/compress/gzip"
@@ -101,7 +103,7 @@ func DecompressStream(r io.Reader) (io.ReadCloser, Compression, error) {
 	case Bzip2:
 		return io.NopCloser(bzip2.NewReader(br)), c, nil
 	case Xz:
-		xr, err := xz.NewReader(br)
+		xr, err := xz.NewReader(&xzTailGuard{r: br})
 		if err != nil {
 			return nil, c, fmt.Errorf("archive: xz: %w", err)
 		}
@@ -123,4 +125,68 @@ func (z *zstdReadCloser) Read(p []byte) (int, error) { return z.d.Read(p) }
 func (z *zstdReadCloser) Close() error {
 	z.d.Close()
 	return nil
+}
+
+// xzTailGuard turns the io.EOF of an xz source into io.ErrUnexpectedEOF
+// unless the data read so far ends with a complete xz stream footer
+// (followed by stream padding: a multiple of four zero bytes).
+//
+// github.com/ulikunitz/xz reports a stream cut off at a block boundary
+// (or inside a block header) as a clean io.EOF; with the guard the cut
+// surfaces as an error instead.
+type xzTailGuard struct {
+	r     io.Reader
+	tail  [12]byte // the last bytes before the trailing zero bytes
+	ntail int      // how many bytes of tail are valid
+	zeros int64    // zero bytes seen after tail
+}
+
+func (g *xzTailGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.observe(p[:n])
+	if err == io.EOF && !g.endsWithFooter() {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+func (g *xzTailGuard) push(c byte) {
+	copy(g.tail[:], g.tail[1:])
+	g.tail[len(g.tail)-1] = c
+	g.ntail = min(g.ntail+1, len(g.tail))
+}
+
+func (g *xzTailGuard) observe(b []byte) {
+	last := len(b) - 1
+	for last >= 0 && b[last] == 0 {
+		last--
+	}
+	if last < 0 {
+		g.zeros += int64(len(b))
+		return
+	}
+	// The zeros were not padding after all.
+	for i := int64(0); i < min(g.zeros, int64(len(g.tail))); i++ {
+		g.push(0)
+	}
+	data := b[:last+1]
+	if len(data) >= len(g.tail) {
+		copy(g.tail[:], data[len(data)-len(g.tail):])
+		g.ntail = len(g.tail)
+	} else {
+		for _, c := range data {
+			g.push(c)
+		}
+	}
+	g.zeros = int64(len(b) - 1 - last)
+}
+
+// endsWithFooter checks the last 12 bytes before the padding: CRC32 of the
+// backward size and flags, the backward size, the flags and "YZ".
+func (g *xzTailGuard) endsWithFooter() bool {
+	if g.ntail < len(g.tail) || g.zeros%4 != 0 {
+		return false
+	}
+	t := g.tail[:]
+	return t[10] == 'Y' && t[11] == 'Z' && crc32.ChecksumIEEE(t[4:10]) == binary.LittleEndian.Uint32(t[0:4])
 }

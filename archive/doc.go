@@ -36,7 +36,7 @@
 // directory times last. Device nodes that may not be created (EPERM, user
 // namespaces) are skipped. Parent directories the layer does not list are
 // created with mode 0755. Entries for the root itself ("./") and PAX global
-// headers are skipped. Extended attributes in the trusted.overlay.* and
+// headers are skipped. GNU sparse entries are written with holes. Extended attributes in the trusted.overlay.* and
 // user.overlay.* namespaces are never taken from a layer: they belong to
 // overlayfs.
 //
@@ -59,9 +59,10 @@
 //
 // # Size
 //
-// Apply returns the layer size as Docker defines it: the sum of the
-// Size fields of all the tar headers of the layer (in practice the bytes of
-// regular file content), whiteouts and skipped entries included.
+// Apply returns the layer size as Docker reports it for an overlay2 layer
+// (the size of the unpacked directory): the bytes of regular files plus the
+// length of each symlink's target; directories, hard links, devices and
+// whiteouts count nothing.
 //
 // After the tar end-of-archive marker Apply reads its input to EOF so that
 // a decompressor or digest verifier in front of it sees the whole stream

@@ -66,5 +66,6 @@ func (e *BreakoutError) Error() string {
 	return fmt.Sprintf("archive: entry %q %s", e.Entry, e.Reason)
 }
 
-// ErrUnsupported is returned by Apply on platforms other than Linux.
-var ErrUnsupported = errors.New("archive: applying layers is only supported on Linux")
+// ErrUnsupported is returned by Apply and Diff on platforms other than
+// Linux.
+var ErrUnsupported = errors.New("archive: only supported on Linux")
