@@ -36,7 +36,7 @@ func ApplyChanges(cfg *ContainerConfig, changes []string) error {
 			}
 			cmd, err := instructions.ParseInstruction(node)
 			if err != nil {
-				return fmt.Errorf("invalid change %q: %w", change, err)
+				return err // BuildKit's message is Docker's ("ENV must have two arguments")
 			}
 			if ex, ok := cmd.(instructions.SupportsSingleWordExpansion); ok {
 				env := shell.EnvsFromSlice(cfg.Env)
@@ -123,7 +123,11 @@ func commandLine(cfg *ContainerConfig, c instructions.ShellDependantCmdLine) []s
 	if len(sh) == 0 {
 		sh = []string{"/bin/sh", "-c"}
 	}
-	return append(append([]string{}, sh...), strings.Join(c.CmdLine, " "))
+	out := append([]string{}, sh...)
+	if len(c.CmdLine) > 0 {
+		out = append(out, strings.Join(c.CmdLine, " "))
+	}
+	return out
 }
 
 // SetEnv sets KEY=value in an environment list, replacing an existing KEY in place.
@@ -163,17 +167,17 @@ func NormalizePorts(specs []string) ([]string, error) {
 		switch proto {
 		case "tcp", "udp", "sctp":
 		default:
-			return nil, fmt.Errorf("invalid proto: %s", proto)
+			return nil, fmt.Errorf("Invalid proto: %s", proto)
 		}
 		lo, hi, isRange := strings.Cut(portPart, "-")
 		start, err := strconv.ParseUint(lo, 10, 16)
 		if err != nil {
-			return nil, fmt.Errorf("invalid containerPort: %s", portPart)
+			return nil, fmt.Errorf("Invalid containerPort: %s", portPart)
 		}
 		end := start
 		if isRange {
 			if end, err = strconv.ParseUint(hi, 10, 16); err != nil || end < start {
-				return nil, fmt.Errorf("invalid containerPort: %s", portPart)
+				return nil, fmt.Errorf("Invalid containerPort: %s", portPart)
 			}
 		}
 		for p := start; p <= end; p++ {

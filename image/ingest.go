@@ -20,6 +20,8 @@ type LayerSource struct {
 	// Recompress stores a gzip of the plain tar instead of the blob as it arrived (import: the
 	// input may be bzip2 or xz, which no registry takes).
 	Recompress bool
+	// DiffID, when known (from the image config), is checked before anything is committed.
+	DiffID digest.Digest
 }
 
 // IngestedLayer is a layer after ingest: its blob stored, its content unpacked.
@@ -88,6 +90,13 @@ func (s *Store) IngestLayer(src LayerSource, parent digest.Digest) (IngestedLaye
 		if _, err := io.Copy(io.Discard, in); err != nil {
 			return out, err
 		}
+	}
+	if src.DiffID != "" && diff.Digest() != src.DiffID {
+		err := fmt.Errorf("diff ID mismatch: the layer content hashes to %s, but the image config says %s", diff.Digest(), src.DiffID)
+		if src.Digest != "" {
+			err = fmt.Errorf("layer %s: %w", src.Digest, err)
+		}
+		return out, err
 	}
 	d, n, err := blob.Commit(src.Digest, src.Size)
 	if err != nil {

@@ -54,6 +54,9 @@ type InspectMetadata struct {
 // Inspect resolves ref and describes the image like `docker image inspect`.
 func (s *Store) Inspect(ref string) (*InspectResponse, error) {
 	id, err := s.Resolve(ref)
+	if errors.Is(err, ErrNoSuchImage) {
+		return nil, NotFoundError{ref} // docker image inspect echoes the argument
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -578,7 +578,7 @@ func (s *Store) ingestPlan(a *loadArchive, p *loadPlan, done map[ingestKey]Inges
 			il, ok = s.reuseLayer(file, l.desc, cfg.RootFS.DiffIDs[i], parent)
 		}
 		if !ok {
-			il, err = s.ingestFile(file, l.desc, parent)
+			il, err = s.ingestFile(file, l.desc, cfg.RootFS.DiffIDs[i], parent)
 			if err != nil {
 				if l.desc.Digest != "" && strings.Contains(err.Error(), l.desc.Digest.String()) {
 					return fmt.Errorf("image %s: %w", p.id, err) // IngestLayer named the layer already
@@ -686,7 +686,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *Store) ingestFile(file string, desc Descriptor, parent digest.Digest) (IngestedLayer, error) {
+func (s *Store) ingestFile(file string, desc Descriptor, diffID, parent digest.Digest) (IngestedLayer, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return IngestedLayer{}, err
@@ -696,7 +696,7 @@ func (s *Store) ingestFile(file string, desc Descriptor, parent digest.Digest) (
 	if size <= 0 {
 		size = -1
 	}
-	return s.IngestLayer(LayerSource{R: f, Digest: desc.Digest, Size: size, MediaType: desc.MediaType}, parent)
+	return s.IngestLayer(LayerSource{R: f, Digest: desc.Digest, Size: size, MediaType: desc.MediaType, DiffID: diffID}, parent)
 }
 
 // recordPlan writes an image's config and manifest blobs and records it with its names.

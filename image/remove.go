@@ -57,6 +57,9 @@ func (s *Store) Remove(ref string, force bool) ([]DeleteResponse, error) {
 	err := s.DB.Update(func(tx *metadata.Tx) error {
 		out, freed = nil, freedSet{}
 		id, err := resolve(tx, ref)
+		if errors.Is(err, ErrNoSuchImage) {
+			return NotFoundError{ref} // docker rmi echoes the argument
+		}
 		if err != nil {
 			return err
 		}
@@ -108,7 +111,7 @@ func (s *Store) Remove(ref string, force bool) ([]DeleteResponse, error) {
 				return nil
 			}
 		} else {
-			if len(names) > 1 && !force && !singleRepository(names) {
+			if len(names) > 1 && !force && !singleReference(names) {
 				return ConflictError{fmt.Sprintf("unable to delete %s (must be forced) - image is referenced in multiple repositories", format.TruncateID(id))}
 			}
 			if len(containers) > 0 && !force {
@@ -143,19 +146,29 @@ func isIDRef(id, ref string) bool {
 	return strings.HasPrefix(id, ref) || strings.HasPrefix(strings.TrimPrefix(id, "sha256:"), ref)
 }
 
-func singleRepository(names []metadata.Name) bool {
-	repo := ""
+// singleReference reports whether names amount to one reference: at most one tag, and digests
+// only of that tag's repository (Docker's isSingleReference). Anything more needs -f to delete by ID.
+func singleReference(names []metadata.Name) bool {
+	tag := ""
+	digestRepos := map[string]bool{}
 	for _, n := range names {
 		r, err := reference.ParseStored(n.Name)
 		if err != nil {
 			return false
 		}
-		if repo != "" && r.Name() != repo {
+		if n.Kind == metadata.KindDigest {
+			digestRepos[r.Name()] = true
+			continue
+		}
+		if tag != "" {
 			return false
 		}
-		repo = r.Name()
+		tag = r.Name()
 	}
-	return true
+	if tag == "" {
+		return len(digestRepos) == 1
+	}
+	return len(digestRepos) == 1 && digestRepos[tag]
 }
 
 func familiarStored(name string) string {

@@ -206,6 +206,9 @@ func (s *Store) resolveForSave(refs []string) ([]*saveImage, error) {
 				// Not a name: maybe "sha256:<short ID>".
 				if reference.LooksLikeID(ref) {
 					id, err := resolve(tx, ref)
+					if errors.Is(err, ErrNoSuchImage) {
+						return NotFoundError{ref}
+					}
 					if err != nil {
 						return err
 					}
@@ -259,6 +262,9 @@ func (s *Store) resolveForSave(refs []string) ([]*saveImage, error) {
 				continue
 			}
 			id, err := resolve(tx, ref)
+			if errors.Is(err, ErrNoSuchImage) {
+				return NotFoundError{ref} // docker save echoes the argument
+			}
 			if err != nil {
 				return err
 			}

@@ -96,7 +96,9 @@ func (s *Store) sweep() {
 // ErrNoSuchImage is returned (wrapped in NotFoundError) when a reference resolves to nothing.
 var ErrNoSuchImage = errors.New("no such image")
 
-// NotFoundError says which reference was not found, in Docker's words.
+// NotFoundError says which reference was not found, in Docker's words. Resolve names a name with
+// its default tag ("nosuch:latest", as Docker's daemon does); commands whose Docker CLI echoes the
+// user's words (rmi, inspect, save) replace Ref with them.
 type NotFoundError struct{ Ref string }
 
 func (e NotFoundError) Error() string { return "No such image: " + e.Ref }
@@ -123,12 +125,15 @@ func resolve(tx *metadata.Tx, ref string) (string, error) {
 		}
 		return "", NotFoundError{ref}
 	}
+	notFound := NotFoundError{ref}
 	if n, err := reference.Parse(ref); err == nil {
-		if id, err := tx.ResolveName(reference.WithDefaultTag(n).String()); err == nil {
+		full := reference.WithDefaultTag(n)
+		if id, err := tx.ResolveName(full.String()); err == nil {
 			return id, nil
 		} else if !errors.Is(err, metadata.ErrNotFound) {
 			return "", err
 		}
+		notFound.Ref = reference.Familiar(full)
 	}
 	if reference.LooksLikeID(ref) {
 		prefix := ref
@@ -146,7 +151,7 @@ func resolve(tx *metadata.Tx, ref string) (string, error) {
 			return "", fmt.Errorf("image ID prefix %q is ambiguous: it matches more than one image", ref)
 		}
 	}
-	return "", NotFoundError{ref}
+	return "", notFound
 }
 
 // Image is a stored image: its record, config and manifest.

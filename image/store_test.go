@@ -204,7 +204,7 @@ func TestListFilters(t *testing.T) {
 	if _, err := s.List(ListOptions{Filters: filters(t, "dangling=maybe")}); err == nil || err.Error() != "Invalid filter 'dangling=[maybe]'" {
 		t.Errorf("bad bool: %v", err)
 	}
-	if _, err := s.List(ListOptions{Filters: filters(t, "before=nosuch")}); err == nil || err.Error() != "No such image: nosuch" {
+	if _, err := s.List(ListOptions{Filters: filters(t, "before=nosuch")}); err == nil || err.Error() != "No such image: nosuch:latest" {
 		t.Errorf("before unknown: %v", err)
 	}
 	if id, err := s.Resolve(dangling[7:19]); err != nil || id != dangling {

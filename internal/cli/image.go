@@ -308,7 +308,7 @@ func newTagCommand(g *Globals, use string) *cobra.Command {
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := reference.ParseTagged(args[1]); err != nil {
-				return fmt.Errorf("Error parsing reference: %q is not a valid repository/tag: %w", args[1], err)
+				return &StatusError{Code: 1, Usage: true, Err: fmt.Errorf("Error parsing reference: %q is not a valid repository/tag: %w", args[1], err)}
 			}
 			s, err := openStore(g)
 			if err != nil {
@@ -344,7 +344,7 @@ func newRmiCommand(g *Globals, use string) *cobra.Command {
 				printDeleted(g.Stdout, res, "Untagged: ", "Deleted: ")
 			}
 			if len(errs) > 0 {
-				return errors.New(strings.Join(errs, "\n"))
+				return errors.New(strings.Join(errs, "\nError: "))
 			}
 			return nil
 		},

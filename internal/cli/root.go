@@ -5,6 +5,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/format"
 	"io"
 	"os"
 	"strings"
@@ -78,6 +79,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	}
 	code, prefix := 1, "Error: "
+	var te *format.TemplateError
+	if errors.As(err, &te) {
+		prefix = "" // Docker prints template errors bare
+	}
 	var se *StatusError
 	if errors.As(err, &se) {
 		code = se.Code
