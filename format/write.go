@@ -116,12 +116,23 @@ func Write[Row any](out io.Writer, format, defaultTable string, header Header, r
 
 	byAddress := rowsByAddress[Row]()
 	var body bytes.Buffer
+	var fast *fieldsOnly
+	if len(rows) > 0 {
+		if t := reflect.TypeFor[Row](); t.Kind() == reflect.Pointer || byAddress {
+			if byAddress {
+				t = reflect.PointerTo(t)
+			}
+			fast = compileFieldsOnly(tmpl, t)
+		}
+	}
 	for i := range rows {
 		var data any = rows[i]
 		if byAddress {
 			data = &rows[i]
 		}
-		if err := tmpl.Execute(&body, data); err != nil {
+		if fast != nil {
+			fast.execute(&body, reflect.ValueOf(data))
+		} else if err := tmpl.Execute(&body, data); err != nil {
 			return &TemplateError{Err: err}
 		}
 		body.WriteByte('\n')
@@ -140,14 +151,21 @@ func Write[Row any](out io.Writer, format, defaultTable string, header Header, r
 	}
 	head.WriteByte('\n')
 
-	tw := tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+	// tabwriter writes cell by cell: gather the table and write it at once (thousands of
+	// write(2) calls otherwise).
+	var aligned bytes.Buffer
+	tw := tabwriter.NewWriter(&aligned, 10, 1, 3, ' ', 0)
 	if _, err := head.WriteTo(tw); err != nil {
 		return err
 	}
 	if _, err := body.WriteTo(tw); err != nil {
 		return err
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = aligned.WriteTo(out)
+	return err
 }
 
 // rowsByAddress reports whether rows of type Row must be handed to templates

@@ -112,14 +112,10 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 			sum := Summary{ID: img.ID, ParentID: img.Parent, Created: img.Created, Size: img.Size,
 				SharedSize: -1, Containers: -1, Labels: img.Labels}
 			for _, n := range byImage[img.ID] {
-				ref, err := reference.ParseStored(n.Name)
-				if err != nil {
-					continue
-				}
 				if len(patterns) > 0 {
 					found := false
 					for _, p := range patterns {
-						ok, err := reference.FamiliarMatch(p, ref)
+						ok, err := reference.MatchStored(p, n.Name)
 						if err != nil {
 							return err
 						}
@@ -133,9 +129,9 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 					}
 				}
 				if n.Kind == metadata.KindDigest {
-					sum.RepoDigests = append(sum.RepoDigests, reference.Familiar(ref))
+					sum.RepoDigests = append(sum.RepoDigests, reference.FamiliarStored(n.Name))
 				} else {
-					sum.RepoTags = append(sum.RepoTags, reference.Familiar(ref))
+					sum.RepoTags = append(sum.RepoTags, reference.FamiliarStored(n.Name))
 				}
 			}
 			if sum.RepoTags == nil && sum.RepoDigests == nil {

@@ -171,13 +171,7 @@ func singleReference(names []metadata.Name) bool {
 	return len(digestRepos) == 1 && digestRepos[tag]
 }
 
-func familiarStored(name string) string {
-	r, err := reference.ParseStored(name)
-	if err != nil {
-		return name
-	}
-	return reference.Familiar(r)
-}
+func familiarStored(name string) string { return reference.FamiliarStored(name) }
 
 // freedSet is what a deletion left unreferenced: removed from the database in the deleting
 // transaction, removed from disk afterwards by release.

@@ -7,6 +7,7 @@ package reference
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 
@@ -101,4 +102,55 @@ func wrap(err error) error {
 		return fmt.Errorf("invalid reference format: repository name must be lowercase")
 	}
 	return err
+}
+
+// SplitStored splits a stored (normalised, valid) name without re-parsing it: the familiar
+// repository ("busybox", "localhost:5000/a/b"), and its tag or digest (one of them is set). It is
+// the hot path of listings, which turn thousands of stored names into familiar ones; names that
+// were never validated must go through Parse instead.
+func SplitStored(name string) (repo, tag, digest string) {
+	if i := strings.IndexByte(name, '@'); i >= 0 {
+		repo, digest = name[:i], name[i+1:]
+	} else if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
+		repo, tag = name[:i], name[i+1:]
+	} else {
+		repo = name
+	}
+	return familiarRepo(repo), tag, digest
+}
+
+// familiarRepo shortens a normalised repository the way Docker prints it.
+func familiarRepo(repo string) string {
+	const hub = "docker.io/"
+	if !strings.HasPrefix(repo, hub) {
+		return repo
+	}
+	repo = repo[len(hub):]
+	if rest, ok := strings.CutPrefix(repo, "library/"); ok && !strings.Contains(rest, "/") {
+		return rest
+	}
+	return repo
+}
+
+// FamiliarStored is the familiar string of a stored name ("busybox:latest").
+func FamiliarStored(name string) string {
+	repo, tag, digest := SplitStored(name)
+	switch {
+	case digest != "":
+		return repo + "@" + digest
+	case tag != "":
+		return repo + ":" + tag
+	}
+	return repo
+}
+
+// MatchStored is FamiliarMatch for a stored name: the glob is matched against the familiar
+// string, then against the familiar repository.
+func MatchStored(pattern, name string) (bool, error) {
+	repo, _, _ := SplitStored(name)
+	ok, err := path.Match(pattern, FamiliarStored(name))
+	if err != nil || ok {
+		return ok, err
+	}
+	return path.Match(pattern, repo)
 }

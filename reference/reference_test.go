@@ -108,3 +108,31 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestStoredHelpersAgreeWithParsing(t *testing.T) {
+	names := []string{
+		"docker.io/library/busybox:latest", "docker.io/user/app:v1", "docker.io/library/a/b:c",
+		"localhost:5000/a/b:t", "localhost:5000/x", "127.0.0.1:5000/x@sha256:" + strings.Repeat("a", 64),
+		"docker.io/library/busybox@sha256:" + strings.Repeat("b", 64), "quay.io/library/x:1",
+	}
+	patterns := []string{"busybox", "busy*", "busybox:l*", "*/app", "user/*", "localhost:5000/*/*", "*", "[", "a/b"}
+	for _, name := range names {
+		n, err := ParseStored(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := FamiliarStored(name), Familiar(n); got != want {
+			t.Errorf("FamiliarStored(%q) = %q, want %q", name, got, want)
+		}
+		if repo, _, _ := SplitStored(name); repo != FamiliarName(n) {
+			t.Errorf("SplitStored(%q) repo = %q, want %q", name, repo, FamiliarName(n))
+		}
+		for _, p := range patterns {
+			got, gerr := MatchStored(p, name)
+			want, werr := FamiliarMatch(p, n)
+			if got != want || (gerr == nil) != (werr == nil) {
+				t.Errorf("MatchStored(%q, %q) = %v %v, want %v %v", p, name, got, gerr, want, werr)
+			}
+		}
+	}
+}

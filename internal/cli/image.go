@@ -148,20 +148,15 @@ func imageRows(images []image.Summary, trunc, digests bool, now time.Time) []*im
 		}
 		repoTags := map[string][]string{}
 		repoDigests := map[string][]string{}
+		// The names come from the store, already valid and familiar: split, don't re-parse.
 		for _, s := range img.RepoTags {
-			if n, err := reference.Parse(s); err == nil {
-				if t, ok := n.(reference.Tagged); ok {
-					fam := reference.FamiliarName(n)
-					repoTags[fam] = append(repoTags[fam], t.Tag())
-				}
+			if repo, tag, _ := reference.SplitStored(s); tag != "" {
+				repoTags[repo] = append(repoTags[repo], tag)
 			}
 		}
 		for _, s := range img.RepoDigests {
-			if n, err := reference.Parse(s); err == nil {
-				if c, ok := n.(reference.Canonical); ok {
-					fam := reference.FamiliarName(n)
-					repoDigests[fam] = append(repoDigests[fam], c.Digest().String())
-				}
+			if repo, _, dgst := reference.SplitStored(s); dgst != "" {
+				repoDigests[repo] = append(repoDigests[repo], dgst)
 			}
 		}
 		for _, repo := range sortedKeys(repoTags) {
