@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Pull/push benchmark (issue 3): a generated 6-layer image of about 400 MB unpacked, served by
+# Debian's docker-registry on 127.0.0.1. Times berth pull (cold: empty store), berth push (to an
+# empty registry), `skopeo copy docker://... oci:DIR` and, when a Docker daemon answers,
+# `docker pull`, all in the same run, and prints the times and ratios.
+#
+#   bench/pull/run.sh    # root (berth unpacks with owners), docker-registry, skopeo; RUNS=3 DROP_CACHES=0
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export GOTOOLCHAIN=local CGO_ENABLED=0
+
+work=$(mktemp -d /tmp/berth-bench-pull.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start_registry() { # name port
+	mkdir -p "$work/$1"
+	cat >"$work/$1/config.yml" <<YML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $work/$1/data
+http:
+  addr: 127.0.0.1:$2
+YML
+	/usr/bin/docker-registry serve "$work/$1/config.yml" >"$work/$1/log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$2/v2/" >/dev/null && return 0; sleep 0.05; done
+	echo "registry $1 did not start"; cat "$work/$1/log"; exit 1
+}
+
+now() { date +%s.%N; }
+secs() { python3 -c "print(f'{$2-$1:.2f}')"; }
+
+echo "== build"
+go build -o "$work/berth" ./cmd/berth
+go run ./bench/pull/gen -o "$work/image"
+
+src=$(free_port); start_registry src "$src"
+ref=127.0.0.1:$src/bench:1
+skopeo copy -q --dest-tls-verify=false "oci:$work/image" "docker://$ref"
+compressed=$(du -sh "$work/image/blobs" | cut -f1)
+echo "image: $ref ($compressed compressed)"
+have_docker=false
+/usr/bin/docker info >/dev/null 2>&1 && have_docker=true
+
+runs=${RUNS:-3}
+declare -a t_pull t_push t_skopeo t_docker
+# Cold page cache for the first run only when asked (it slows everything else on the machine).
+[[ ${DROP_CACHES:-0} == 1 ]] && { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
+for i in $(seq "$runs"); do
+	echo "== run $i/$runs"
+	root=$work/berth-root-$i
+	t0=$(now); BERTH_ROOT=$root "$work/berth" pull -q "$ref" >/dev/null; t1=$(now)
+	t_pull+=("$(secs "$t0" "$t1")")
+
+	dst=$(free_port); start_registry "dst$i" "$dst"
+	BERTH_ROOT=$root "$work/berth" tag "$ref" "127.0.0.1:$dst/bench:1"
+	t0=$(now); BERTH_ROOT=$root "$work/berth" push -q "127.0.0.1:$dst/bench:1" >/dev/null; t1=$(now)
+	t_push+=("$(secs "$t0" "$t1")")
+	rm -rf "$root"
+
+	t0=$(now); skopeo copy -q --src-tls-verify=false "docker://$ref" "oci:$work/skopeo-$i:bench"; t1=$(now)
+	t_skopeo+=("$(secs "$t0" "$t1")")
+	rm -rf "$work/skopeo-$i"
+
+	if $have_docker; then
+		docker rmi -f "$ref" >/dev/null 2>&1 || true
+		t0=$(now); docker pull -q "$ref" >/dev/null; t1=$(now)
+		t_docker+=("$(secs "$t0" "$t1")")
+		docker rmi -f "$ref" >/dev/null 2>&1 || true
+	fi
+	echo "berth pull ${t_pull[-1]}s, berth push ${t_push[-1]}s, skopeo copy ${t_skopeo[-1]}s${t_docker:+, docker pull ${t_docker[-1]}s}"
+done
+
+echo
+echo "== results: median of $runs runs (6 layers, $compressed compressed, ~395 MB unpacked)"
+python3 - "${t_pull[*]}" "${t_push[*]}" "${t_skopeo[*]}" "${t_docker[*]:-}" <<'PY'
+import statistics, sys
+med = lambda s: statistics.median(float(x) for x in s.split()) if s.strip() else None
+pull, push, sk, dk = (med(a) for a in sys.argv[1:5])
+print(f"{'berth pull (cold, unpacked)':30} {pull:7.2f}s")
+print(f"{'berth push (empty registry)':30} {push:7.2f}s")
+print(f"{'skopeo copy (no unpack)':30} {sk:7.2f}s")
+if dk is not None:
+    print(f"{'docker pull':30} {dk:7.2f}s")
+print(f"berth pull / skopeo copy : {pull/sk:.2f}")
+if dk is not None:
+    print(f"berth pull / docker pull : {pull/dk:.2f}  (target <= 0.50)")
+PY

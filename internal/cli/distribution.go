@@ -1,0 +1,342 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/berth-engine/berth/distribution"
+	"github.com/docker/go-units"
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	registerImage("pull", "pull", newPullCommand)
+	registerImage("push", "push", newPushCommand)
+	register(newLoginCommand)
+	register(newLogoutCommand)
+}
+
+// DefaultConfigFile is berth's own configuration (registries), unless $BERTH_CONFIG names another:
+//
+//	{
+//	  "insecure-registries": ["myregistry:5000", "10.0.0.0/8"],
+//	  "max-concurrent-downloads": 4,
+//	  "max-concurrent-uploads": 5,
+//	  "certs-dir": "/etc/docker/certs.d"
+//	}
+//
+// The keys mean what they mean in dockerd's daemon.json.
+const DefaultConfigFile = "/etc/berth/config.json"
+
+type berthConfig struct {
+	InsecureRegistries     []string `json:"insecure-registries"`
+	MaxConcurrentDownloads int      `json:"max-concurrent-downloads"`
+	MaxConcurrentUploads   int      `json:"max-concurrent-uploads"`
+	CertsDir               string   `json:"certs-dir"`
+}
+
+// registryOptions reads berth's config file into the distribution options; a missing file is
+// the defaults.
+func registryOptions(tlsVerify bool) (distribution.Options, error) {
+	var o distribution.Options
+	path := os.Getenv("BERTH_CONFIG")
+	if path == "" {
+		path = DefaultConfigFile
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return o, err
+	default:
+		var c berthConfig
+		if err := json.Unmarshal(b, &c); err != nil {
+			return o, fmt.Errorf("%s: %w", path, err)
+		}
+		o.InsecureRegistries, o.CertsDir = c.InsecureRegistries, c.CertsDir
+		o.MaxConcurrentDownloads, o.MaxConcurrentUploads = c.MaxConcurrentDownloads, c.MaxConcurrentUploads
+	}
+	o.SkipTLSVerify = !tlsVerify
+	return o, nil
+}
+
+func commandContext(c *cobra.Command) context.Context {
+	if ctx := c.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+// ---- pull ----
+
+func newPullCommand(g *Globals, use string) *cobra.Command {
+	var (
+		platform  string
+		all, q    bool
+		tlsVerify bool
+	)
+	cmd := &cobra.Command{
+		Use:   use + " [OPTIONS] NAME[:TAG|@DIGEST]",
+		Short: "Download an image from a registry",
+		Args:  exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o, err := registryOptions(tlsVerify)
+			if err != nil {
+				return err
+			}
+			s, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			pr := newProgressPrinter(g.Stderr, g.Stdout)
+			if !q {
+				o.Progress = pr.event
+			}
+			res, err := distribution.Pull(commandContext(c), s, args[0], distribution.PullOptions{Options: o, Platform: platform, AllTags: all})
+			pr.done()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(g.Stdout, res.Ref)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&all, "all-tags", "a", false, "Download all tagged images in the repository")
+	f.StringVar(&platform, "platform", "", "Set platform if server is multi-platform capable")
+	f.BoolVarP(&q, "quiet", "q", false, "Suppress verbose output")
+	f.BoolVar(&tlsVerify, "tls-verify", true, "Verify the registry's TLS certificate (false also allows plain HTTP)")
+	f.Bool("disable-content-trust", true, "Skip image verification (ignored)")
+	return cmd
+}
+
+// ---- push ----
+
+func newPushCommand(g *Globals, use string) *cobra.Command {
+	var all, q, tlsVerify bool
+	cmd := &cobra.Command{
+		Use:   use + " [OPTIONS] NAME[:TAG]",
+		Short: "Upload an image to a registry",
+		Args:  exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o, err := registryOptions(tlsVerify)
+			if err != nil {
+				return err
+			}
+			s, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			pr := newProgressPrinter(g.Stderr, g.Stdout)
+			if !q {
+				o.Progress = pr.event
+			}
+			res, err := distribution.Push(commandContext(c), s, args[0], distribution.PushOptions{Options: o, AllTags: all})
+			pr.done()
+			if err != nil {
+				return err
+			}
+			if q {
+				for _, r := range res {
+					fmt.Fprintln(g.Stdout, r.Ref)
+				}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&all, "all-tags", "a", false, "Push all tags of an image to the repository")
+	f.BoolVarP(&q, "quiet", "q", false, "Suppress verbose output")
+	f.BoolVar(&tlsVerify, "tls-verify", true, "Verify the registry's TLS certificate (false also allows plain HTTP)")
+	f.Bool("disable-content-trust", true, "Skip image signing (ignored)")
+	return cmd
+}
+
+// ---- login / logout ----
+
+func newLoginCommand(g *Globals) *cobra.Command {
+	var user, pass string
+	var passStdin, tlsVerify bool
+	cmd := &cobra.Command{
+		Use:   "login [OPTIONS] [SERVER]",
+		Short: "Log in to a registry",
+		Long:  "Log in to a registry.\nIf no server is specified, the default is defined by the daemon.",
+		Args:  maxArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			server := ""
+			if len(args) == 1 {
+				server = args[0]
+			}
+			if pass != "" {
+				fmt.Fprintln(g.Stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
+				if passStdin {
+					return errors.New("--password and --password-stdin are mutually exclusive")
+				}
+			}
+			in := bufio.NewReader(g.Stdin)
+			if passStdin {
+				if user == "" {
+					return errors.New("Must provide --username with --password-stdin")
+				}
+				b, err := io.ReadAll(in)
+				if err != nil {
+					return err
+				}
+				pass = strings.TrimRight(string(b), "\r\n")
+			}
+			if user == "" {
+				fmt.Fprint(g.Stdout, "Username: ")
+				line, err := in.ReadString('\n')
+				if user = strings.TrimSpace(line); user == "" {
+					if err != nil {
+						return errors.New("Cannot perform an interactive login from a non TTY device")
+					}
+					return errors.New("Username: Error: Non-null Username Required")
+				}
+			}
+			if pass == "" {
+				fmt.Fprint(g.Stdout, "Password: ")
+				line, err := in.ReadString('\n')
+				if pass = strings.TrimRight(line, "\r\n"); pass == "" {
+					if err != nil {
+						return errors.New("Cannot perform an interactive login from a non TTY device")
+					}
+					return errors.New("Error: Password Required")
+				}
+				fmt.Fprintln(g.Stdout)
+			}
+			o, err := registryOptions(tlsVerify)
+			if err != nil {
+				return err
+			}
+			res, err := distribution.Login(commandContext(c), server, user, pass, o)
+			if err != nil {
+				return err
+			}
+			if res.PlainTextFile != "" {
+				fmt.Fprintf(g.Stderr, "WARNING! Your password will be stored unencrypted in %s.\n"+
+					"Configure a credential helper to remove this warning. See\n"+
+					"https://docs.docker.com/engine/reference/commandline/login/#credentials-store\n\n", res.PlainTextFile)
+			}
+			fmt.Fprintln(g.Stdout, "Login Succeeded")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&user, "username", "u", "", "Username")
+	f.StringVarP(&pass, "password", "p", "", "Password")
+	f.BoolVar(&passStdin, "password-stdin", false, "Take the password from stdin")
+	f.BoolVar(&tlsVerify, "tls-verify", true, "Verify the registry's TLS certificate (false also allows plain HTTP)")
+	return cmd
+}
+
+func newLogoutCommand(g *Globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout [SERVER]",
+		Short: "Log out from a registry",
+		Long:  "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.",
+		Args:  maxArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			server := ""
+			if len(args) == 1 {
+				server = args[0]
+			}
+			key, removed, err := distribution.Logout(server)
+			if err != nil {
+				return err
+			}
+			if !removed {
+				fmt.Fprintf(g.Stdout, "Not logged in to %s\n", key)
+				return nil
+			}
+			fmt.Fprintf(g.Stdout, "Removing login credentials for %s\n", key)
+			return nil
+		},
+	}
+}
+
+// ---- progress ----
+
+// progressPrinter renders pull and push events as Docker does: on a terminal one live line per
+// layer (redrawn in place, with a bar), otherwise one plain line per status change and no bars.
+// Result lines ("1: digest: sha256:... size: 946") go to out; everything else to w.
+type progressPrinter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	out   io.Writer
+	tty   bool
+	lines map[string]int // ID -> line index among the live lines
+	n     int
+}
+
+func newProgressPrinter(w, out io.Writer) *progressPrinter {
+	p := &progressPrinter{w: w, out: out, lines: map[string]int{}}
+	if f, ok := w.(*os.File); ok {
+		p.tty = isatty.IsTerminal(f.Fd())
+	}
+	return p
+}
+
+func (p *progressPrinter) event(e distribution.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e.Result {
+		fmt.Fprintln(p.out, e.Status)
+		p.lines, p.n = map[string]int{}, 0
+		return
+	}
+	if !p.tty {
+		if e.IsProgress() {
+			return
+		}
+		if e.ID != "" {
+			fmt.Fprintf(p.w, "%s: %s\n", e.ID, e.Status)
+		} else {
+			fmt.Fprintln(p.w, e.Status)
+		}
+		return
+	}
+	text := e.Status
+	if e.IsProgress() {
+		text += " " + progressBar(e.Current, e.Total)
+	}
+	if e.ID == "" {
+		fmt.Fprintln(p.w, text)
+		p.lines, p.n = map[string]int{}, 0
+		return
+	}
+	line, ok := p.lines[e.ID]
+	if !ok {
+		line = p.n
+		p.lines[e.ID] = line
+		p.n++
+		fmt.Fprintf(p.w, "%s: %s\n", e.ID, text)
+		return
+	}
+	up := p.n - line
+	// Up to the layer's line, clear it, rewrite it, back down.
+	fmt.Fprintf(p.w, "\x1b[%dA\r\x1b[2K%s: %s\r\x1b[%dB", up, e.ID, text, up)
+}
+
+func (p *progressPrinter) done() {}
+
+// progressBar is Docker's: a 50-column bar and "current/total" in decimal units.
+func progressBar(cur, total int64) string {
+	if total <= 0 {
+		return fmt.Sprintf("%8v", units.HumanSize(float64(cur)))
+	}
+	pct := int(float64(cur) / float64(total) * 50)
+	pct = max(0, min(pct, 50))
+	bar := "[" + strings.Repeat("=", pct) + ">" + strings.Repeat(" ", 50-pct)
+	return fmt.Sprintf("%s] %8v/%v", bar, units.HumanSize(float64(cur)), units.HumanSize(float64(total)))
+}

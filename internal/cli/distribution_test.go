@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berth-engine/berth/distribution"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+func distRun(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// inProcessRegistry is go-containerregistry's test registry, optionally behind basic auth.
+func distRegistry(t *testing.T, user, pass string) string {
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user != "" {
+			if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				w.Write([]byte(`{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`))
+				return
+			}
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestPullPushCommandOutput(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("BERTH_CONFIG", filepath.Join(t.TempDir(), "none.json"))
+	host := distRegistry(t, "", "")
+	img, _ := random.Image(50<<10, 2)
+	ref, _ := name.ParseReference(host + "/x:1")
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := img.Digest()
+	root := t.TempDir()
+
+	code, out, errOut := distRun(t, "", "--root", root, "pull", host+"/x:1")
+	if code != 0 || out != host+"/x:1\n" {
+		t.Fatalf("pull: %d %q %q", code, out, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+	if lines[0] != "1: Pulling from x" || lines[len(lines)-2] != "Digest: "+md.String() ||
+		lines[len(lines)-1] != "Status: Downloaded newer image for "+host+"/x:1" {
+		t.Fatalf("pull output:\n%s", errOut)
+	}
+	if strings.Contains(errOut, "Downloading") || strings.Count(errOut, ": Pull complete\n") != 2 {
+		t.Fatalf("plain output must have no bars and one Pull complete per layer:\n%s", errOut)
+	}
+	code, out, errOut = distRun(t, "", "--root", root, "pull", "-q", host+"/x:1")
+	if code != 0 || out != host+"/x:1\n" || errOut != "" {
+		t.Fatalf("pull -q: %d %q %q", code, out, errOut)
+	}
+	code, _, _ = distRun(t, "", "--root", root, "tag", host+"/x:1", host+"/y:1")
+	if code != 0 {
+		t.Fatal("tag failed")
+	}
+	code, out, errOut = distRun(t, "", "--root", root, "push", host+"/y:1")
+	raw, _ := img.RawManifest()
+	if code != 0 || out != "1: digest: "+md.String()+" size: "+distItoa(len(raw))+"\n" {
+		t.Fatalf("push: %d %q %q", code, out, errOut)
+	}
+	if !strings.HasPrefix(errOut, "The push refers to repository ["+host+"/y]\n") || strings.Count(errOut, ": Preparing\n") != 2 {
+		t.Fatalf("push output:\n%s", errOut)
+	}
+	code, out, _ = distRun(t, "", "--root", root, "images", "--digests", "--format", "{{.Repository}} {{.Digest}}")
+	if code != 0 || !strings.Contains(out, host+"/x "+md.String()) || !strings.Contains(out, host+"/y "+md.String()) {
+		t.Fatalf("images --digests:\n%s", out)
+	}
+
+	code, out, errOut = distRun(t, "", "--root", root, "pull", host+"/x:nope")
+	if code != 1 || errOut != "nope: Pulling from x\nError: manifest for "+host+"/x:nope not found: manifest unknown: manifest unknown\n" {
+		t.Fatalf("unknown tag: %d %q %q", code, out, errOut)
+	}
+	code, _, errOut = distRun(t, "", "--root", root, "image", "pull", "-q", "127.0.0.1:1/x:1")
+	if code != 1 || !strings.HasPrefix(errOut, `Error: Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused`) {
+		t.Fatalf("registry down: %d %q", code, errOut)
+	}
+}
+
+func distItoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestLoginLogoutCommands(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", dir)
+	t.Setenv("BERTH_CONFIG", filepath.Join(t.TempDir(), "none.json"))
+	host := distRegistry(t, "u", "pw")
+
+	code, out, errOut := distRun(t, "bad\n", "login", "-u", "u", "--password-stdin", host)
+	if code != 1 || errOut != "Error: unauthorized: authentication required\n" {
+		t.Fatalf("wrong password: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = distRun(t, "pw\n", "login", "-u", "u", "--password-stdin", host)
+	if code != 0 || out != "Login Succeeded\n" || !strings.HasPrefix(errOut, "WARNING! Your password will be stored unencrypted in "+filepath.Join(dir, "config.json")+".\n") {
+		t.Fatalf("login: %d %q %q", code, out, errOut)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+	var cf struct {
+		Auths map[string]struct{ Auth string }
+	}
+	json.Unmarshal(b, &cf)
+	if cf.Auths[host].Auth != base64.StdEncoding.EncodeToString([]byte("u:pw")) {
+		t.Fatalf("config.json:\n%s", b)
+	}
+	// The stored credentials are used by pull.
+	code, _, errOut = distRun(t, "", "--root", t.TempDir(), "pull", "-q", host+"/none:1")
+	if code != 1 || !strings.Contains(errOut, "manifest unknown") {
+		t.Fatalf("pull with stored credentials: %d %q", code, errOut)
+	}
+	code, out, _ = distRun(t, "", "logout", host)
+	if code != 0 || out != "Removing login credentials for "+host+"\n" {
+		t.Fatalf("logout: %d %q", code, out)
+	}
+	code, out, _ = distRun(t, "", "logout", host)
+	if code != 0 || out != "Not logged in to "+host+"\n" {
+		t.Fatalf("second logout: %d %q", code, out)
+	}
+	code, _, errOut = distRun(t, "", "--root", t.TempDir(), "pull", "-q", host+"/none:1")
+	if code != 1 || errOut != "Error: unauthorized: authentication required\n" {
+		t.Fatalf("pull after logout: %d %q", code, errOut)
+	}
+	code, _, errOut = distRun(t, "", "login", "--password-stdin", host)
+	if code != 1 || errOut != "Error: Must provide --username with --password-stdin\n" {
+		t.Fatalf("--password-stdin without -u: %d %q", code, errOut)
+	}
+}
+
+func TestProgressPrinterTerminal(t *testing.T) {
+	var w, out bytes.Buffer
+	p := &progressPrinter{w: &w, out: &out, tty: true, lines: map[string]int{}}
+	p.event(distribution.Event{ID: "aaaaaaaaaaaa", Status: "Pulling fs layer"})
+	p.event(distribution.Event{ID: "bbbbbbbbbbbb", Status: "Pulling fs layer"})
+	p.event(distribution.Event{ID: "aaaaaaaaaaaa", Status: "Downloading", Current: 25, Total: 100})
+	want := "aaaaaaaaaaaa: Pulling fs layer\nbbbbbbbbbbbb: Pulling fs layer\n" +
+		"\x1b[2A\r\x1b[2Kaaaaaaaaaaaa: Downloading [============>                                      ]      25B/100B\r\x1b[2B"
+	if w.String() != want {
+		t.Fatalf("terminal output\n%q\nwant\n%q", w.String(), want)
+	}
+	p.event(distribution.Event{Status: "1: digest: sha256:x size: 1", Result: true})
+	if out.String() != "1: digest: sha256:x size: 1\n" {
+		t.Fatalf("result line went to %q", out.String())
+	}
+}
+
+func TestRegistryOptionsFromConfigFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(f, []byte(`{"insecure-registries":["reg:5000"],"max-concurrent-downloads":7,"certs-dir":"/x"}`), 0o600)
+	t.Setenv("BERTH_CONFIG", f)
+	o, err := registryOptions(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.InsecureRegistries) != 1 || o.InsecureRegistries[0] != "reg:5000" || o.MaxConcurrentDownloads != 7 || o.CertsDir != "/x" || !o.SkipTLSVerify {
+		t.Fatalf("options %+v", o)
+	}
+	os.WriteFile(f, []byte(`{`), 0o600)
+	if _, err := registryOptions(true); err == nil || !strings.Contains(err.Error(), f) {
+		t.Fatalf("bad config file: %v", err)
+	}
+}
