@@ -27,7 +27,7 @@ func ApplyChanges(cfg *ContainerConfig, changes []string) error {
 	for _, change := range changes {
 		res, err := parser.Parse(strings.NewReader(change))
 		if err != nil {
-			return fmt.Errorf("invalid change %q: %w", change, err)
+			return err // the parser's message is Docker's ("ENV must have two arguments")
 		}
 		for _, node := range res.AST.Children {
 			name := strings.ToLower(node.Value)
