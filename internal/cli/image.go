@@ -381,14 +381,9 @@ func newImagePruneCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			res, reclaimed, err := s.Prune(image.PruneOptions{All: all, Filters: filters})
+			reclaimed, err := pruneImages(g, s, image.PruneOptions{All: all, Filters: filters})
 			if err != nil {
 				return err
-			}
-			if len(res) > 0 {
-				fmt.Fprintln(g.Stdout, "Deleted Images:")
-				printDeleted(g.Stdout, res, "untagged: ", "deleted: ")
-				fmt.Fprintln(g.Stdout)
 			}
 			fmt.Fprintln(g.Stdout, "Total reclaimed space:", units.HumanSize(float64(reclaimed)))
 			return nil
@@ -400,7 +395,22 @@ func newImagePruneCommand(g *Globals, use string) *cobra.Command {
 	return c
 }
 
-// confirm asks Docker's question on stderr... and reads the answer from stdin.
+// pruneImages prunes images and prints Docker's "Deleted Images:" section; `image prune` and
+// `system prune` both end with it.
+func pruneImages(g *Globals, s *image.Store, opts image.PruneOptions) (int64, error) {
+	res, reclaimed, err := s.Prune(opts)
+	if err != nil {
+		return 0, err
+	}
+	if len(res) > 0 {
+		fmt.Fprintln(g.Stdout, "Deleted Images:")
+		printDeleted(g.Stdout, res, "untagged: ", "deleted: ")
+		fmt.Fprintln(g.Stdout)
+	}
+	return reclaimed, nil
+}
+
+// confirm asks Docker's question and reads the answer from stdin.
 func confirm(g *Globals, warning string) bool {
 	fmt.Fprintf(g.Stdout, "%s\nAre you sure you want to continue? [y/N] ", warning)
 	var answer string
