@@ -221,7 +221,10 @@ func newImagesCommand(g *Globals, use string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rows := imageRows(images, !noTrunc, digests, time.Now())
+			// Docker shows digests when asked, or when the template names {{.Digest}} (exactly so:
+			// "{{ .Digest }}" and {{json .}} print <none>, as Docker's CLI does).
+			showDigests := digests || strings.Contains(formatStr, "{{.Digest}}")
+			rows := imageRows(images, !noTrunc, showDigests, time.Now())
 			def := defaultImageTable
 			if digests {
 				def = defaultImageTableDigests
