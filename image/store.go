@@ -218,8 +218,7 @@ type Record struct {
 }
 
 // Put records an image whose blobs and unpacked layers are already in place, with its names, in
-// one transaction. It returns, for each name, the image it pointed at before (for "untagged"
-// messages and to find images left dangling).
+// one transaction, and returns its ID. A name that pointed at another image moves to this one.
 func (s *Store) Put(r Record) (id string, err error) {
 	id = r.ConfigDigest.String()
 	chains := ChainIDs(diffIDs(r.Layers))
