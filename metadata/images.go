@@ -339,40 +339,6 @@ func (t *Tx) DeleteLayer(chainID string) error {
 	return err
 }
 
-// Container is the part of a container row the image store cares about.
-type Container struct {
-	ID      string
-	Name    string
-	ImageID string
-	Created time.Time
-	SizeRw  int64
-}
-
-// Containers returns every container.
-func (t *Tx) Containers() ([]Container, error) {
-	rows, err := t.tx.Query(`SELECT id, name, image_id, created, size_rw FROM containers ORDER BY created DESC`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Container
-	for rows.Next() {
-		var c Container
-		var created int64
-		if err := rows.Scan(&c.ID, &c.Name, &c.ImageID, &created, &c.SizeRw); err != nil {
-			return nil, err
-		}
-		c.Created = fromNanos(created)
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-// ContainersUsing returns the IDs of the containers created from an image.
-func (t *Tx) ContainersUsing(imageID string) ([]string, error) {
-	return t.strings(`SELECT id FROM containers WHERE image_id = ? ORDER BY created`, imageID)
-}
-
 func (t *Tx) strings(q string, args ...any) ([]string, error) {
 	rows, err := t.tx.Query(q, args...)
 	if err != nil {

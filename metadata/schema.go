@@ -10,7 +10,8 @@ package metadata
 //	layers        unpacked layers (layers/<chain hex>/diff), shared by every image using them.
 //	names         "docker.io/library/busybox:latest" (kind tag) or ".../busybox@sha256:..." (kind
 //	              digest) → image ID. A name points at exactly one image.
-//	containers    containers and what they hold on to (their image); the container issue adds columns.
+//	containers    containers and what they hold on to (their image), with their record and state as JSON.
+//	volumes       named volumes (their data lives in volumes/<name>/_data).
 var migrations = []string{
 	`CREATE TABLE images (
 		id            TEXT PRIMARY KEY,
@@ -57,4 +58,34 @@ var migrations = []string{
 		size_rw  INTEGER NOT NULL DEFAULT 0
 	);
 	CREATE INDEX containers_image ON containers(image_id);`,
+	// Containers: config is the container's JSON record (what create decided), state its JSON
+	// lifecycle state (what happened since); volumes are named volumes under volumes/<name>.
+	`ALTER TABLE containers ADD COLUMN config TEXT NOT NULL DEFAULT '';
+	ALTER TABLE containers ADD COLUMN state TEXT NOT NULL DEFAULT '';
+	CREATE TABLE volumes (
+		name    TEXT PRIMARY KEY,
+		driver  TEXT NOT NULL,
+		created INTEGER NOT NULL,
+		labels  TEXT NOT NULL DEFAULT '',
+		options TEXT NOT NULL DEFAULT '',
+		anonymous INTEGER NOT NULL DEFAULT 0
+	);`,
+	// Build cache: one row per cached build step, keyed by the step's cache key. A row holds on to
+	// its layer (chain_id, '' for a step that changed no file) and that layer's blob, so GC must
+	// treat both as roots (see metadata/buildcache.go).
+	`CREATE TABLE build_cache (
+		key          TEXT PRIMARY KEY,
+		parent_chain TEXT NOT NULL DEFAULT '',
+		chain_id     TEXT NOT NULL DEFAULT '',
+		diff_id      TEXT NOT NULL DEFAULT '',
+		blob         TEXT NOT NULL DEFAULT '',
+		media_type   TEXT NOT NULL DEFAULT '',
+		blob_size    INTEGER NOT NULL DEFAULT 0,
+		size         INTEGER NOT NULL DEFAULT 0,
+		created      INTEGER NOT NULL,
+		last_used    INTEGER NOT NULL,
+		description  TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX build_cache_chain ON build_cache(chain_id);
+	CREATE INDEX build_cache_blob ON build_cache(blob);`,
 }

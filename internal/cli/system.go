@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
 	"github.com/docker/go-units"
@@ -78,8 +79,12 @@ func newDfCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cdu, err := diskUsageOfContainers(container.New(s))
+			if err != nil {
+				return err
+			}
 			if verbose {
-				return writeDfVerbose(g, du)
+				return writeDfVerbose(g, du, cdu)
 			}
 			images := &dfRow{kind: "Images", total: len(du.Images), size: du.LayersSize}
 			var used int64
@@ -90,7 +95,7 @@ func newDfCommand(g *Globals) *cobra.Command {
 				}
 			}
 			images.reclaimable = du.LayersSize - used
-			rows := []*dfRow{images, {kind: "Containers"}, {kind: "Local Volumes"}, {kind: "Build Cache"}}
+			rows := []*dfRow{images, cdu.containers, cdu.volumes, {kind: "Build Cache"}}
 			return format.Write(g.Stdout, formatStr,
 				"table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}", dfHeader, rows)
 		},
@@ -100,7 +105,7 @@ func newDfCommand(g *Globals) *cobra.Command {
 	return c
 }
 
-func writeDfVerbose(g *Globals, du image.DiskUsage) error {
+func writeDfVerbose(g *Globals, du image.DiskUsage, cdu containerDiskUsage) error {
 	now := time.Now()
 	rows := make([]*imageRow, 0, len(du.Images))
 	for i := range du.Images {
@@ -121,12 +126,12 @@ func writeDfVerbose(g *Globals, du image.DiskUsage) error {
 	fmt.Fprint(out, "\nContainers space usage:\n\n")
 	if err := format.Write(out, "", "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}",
 		format.Header{"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "LocalVolumes": "LOCAL VOLUMES",
-			"Size": "SIZE", "RunningFor": "CREATED", "Status": "STATUS", "Names": "NAMES"}, []any{}); err != nil {
+			"Size": "SIZE", "RunningFor": "CREATED", "Status": "STATUS", "Names": "NAMES"}, cdu.ctrRows); err != nil {
 		return err
 	}
 	fmt.Fprint(out, "\nLocal Volumes space usage:\n\n")
 	if err := format.Write(out, "", "table {{.Name}}\t{{.Links}}\t{{.Size}}",
-		format.Header{"Name": "VOLUME NAME", "Links": "LINKS", "Size": "SIZE"}, []any{}); err != nil {
+		format.Header{"Name": "VOLUME NAME", "Links": "LINKS", "Size": "SIZE"}, cdu.volRows); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nBuild cache usage: %s\n\n", units.HumanSize(0))
@@ -157,14 +162,9 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			res, reclaimed, err := s.Prune(image.PruneOptions{All: all, Filters: filters})
+			reclaimed, err := pruneImages(g, s, image.PruneOptions{All: all, Filters: filters})
 			if err != nil {
 				return err
-			}
-			if len(res) > 0 {
-				fmt.Fprintln(g.Stdout, "Deleted Images:")
-				printDeleted(g.Stdout, res, "untagged: ", "deleted: ")
-				fmt.Fprintln(g.Stdout)
 			}
 			// Then sweep what interrupted writes and earlier deletions left on disk.
 			if _, _, err := s.GC(); err != nil {
@@ -244,14 +244,9 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			info := Info{RootDir: g.Root, Driver: storageDriver(), Runtime: "runc", Images: len(du.Images),
+			info := Info{RootDir: g.Root, Driver: storageDriver(container.New(s)), Runtime: "runc", Images: len(du.Images),
 				OperatingSystem: runtime.GOOS, Architecture: runtime.GOARCH, ServerVersion: Version}
-			for _, i := range du.Images {
-				if i.Containers > 0 {
-					info.Containers += int(i.Containers)
-				}
-			}
-			info.ContainersStopped = info.Containers
+			info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped = containerCounts(container.New(s))
 			if formatStr != "" {
 				tmpl, err := format.Parse(formatStr)
 				if err != nil {
@@ -269,12 +264,13 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 	return c
 }
 
-// storageDriver names how layers are stacked: overlayfs where the kernel has it.
-func storageDriver() string {
-	if overlaySupported() {
+// storageDriver names the writable-layer driver containers get: overlayfs where it mounts, a
+// copy of the image otherwise.
+func storageDriver(m *container.Manager) string {
+	if m.StorageDriver() == "overlay" {
 		return "overlay"
 	}
-	return "copy (overlayfs unavailable)"
+	return "copy (overlayfs unavailable: containers get a copy of their image)"
 }
 
 // ---- inspect ----
@@ -286,7 +282,7 @@ func newInspectCommand(g *Globals) *cobra.Command {
 		Short: "Return low-level information on berth objects",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if typ != "" && typ != "image" {
+			if typ != "" && typ != "image" && typ != "container" {
 				return fmt.Errorf("%q is not a valid value for --type", typ)
 			}
 			s, err := openStore(g)
@@ -294,12 +290,20 @@ func newInspectCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			m := container.New(s)
 			return inspectAll(g, formatStr, args, func(ref string) (any, error) {
-				r, err := s.Inspect(ref)
-				if err != nil {
-					return nil, fmt.Errorf("No such object: %s", ref)
+				// Docker looks for a container first, then an image.
+				if typ != "image" {
+					if r, err := m.Inspect(ref, false); err == nil {
+						return r, nil
+					}
 				}
-				return r, nil
+				if typ != "container" {
+					if r, err := s.Inspect(ref); err == nil {
+						return r, nil
+					}
+				}
+				return nil, fmt.Errorf("No such object: %s", ref)
 			})
 		},
 	}

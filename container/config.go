@@ -1,0 +1,271 @@
+// Package container is berth's container engine: container records and their lifecycle (create,
+// start, stop, kill, wait, remove), the supervisor that holds a running container's stdio and
+// writes its json-file log (in-process for a foreground `run`, a re-executed berth "shim" for a
+// detached one), and what is made from a container (logs, diff, commit, export).
+//
+// A container's record lives in the state database (one JSON record and one JSON state per row);
+// its files live under containers/<id>/: upper/ and work/ (the writable overlay layer), rootfs/
+// (mounted only while it runs), config.json (the OCI bundle), hosts, hostname, resolv.conf and
+// <id>-json.log. The database is the truth about what was decided; the runtime (runc state) is the
+// truth about what runs: every read reconciles the two when a supervisor died.
+package container
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/runtime"
+)
+
+// Container is a container's record: what create decided. It does not change while the container
+// lives, except through rename.
+type Container struct {
+	ID      string
+	Name    string // without Docker's leading "/"
+	Created time.Time
+	Path    string   // the command run, after entrypoint/cmd merging
+	Args    []string // its arguments
+	Image   string   // the image as the user named it
+	ImageID string
+	Config  image.ContainerConfig // the merged run config (Docker's container.Config)
+	Host    HostConfig
+	Driver  string // "overlay"
+}
+
+// HostConfig is the part of `run`'s flags about the host side of the container.
+type HostConfig struct {
+	AutoRemove      bool
+	Binds           []string
+	Mounts          []Mount
+	Tmpfs           map[string]string
+	ReadonlyRootfs  bool
+	NetworkMode     string
+	PortBindings    map[string][]PortBinding
+	PublishAllPorts bool
+	Memory          int64
+	NanoCPUs        int64
+	PidsLimit       int64
+	CapAdd          []string
+	CapDrop         []string
+	ExtraHosts      []string
+	Runtime         string
+	Init            bool
+}
+
+// PortBinding is one host side of a published port.
+type PortBinding struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string `json:"HostPort"`
+}
+
+// Mount is a volume or bind mount as Docker's API describes it.
+type Mount struct {
+	Type     string // "bind", "volume", "tmpfs"
+	Source   string // host path or volume name
+	Target   string
+	ReadOnly bool
+}
+
+// State is what happened to a container since it was created.
+type State struct {
+	Status     string // created, running, paused, exited, dead, removing
+	Pid        int
+	ExitCode   int
+	Error      string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	OOMKilled  bool
+	// The supervisor (shim or foreground berth) that owns the running container: while it lives
+	// the record is the truth; when it is gone the runtime is asked.
+	SupervisorPid   int    `json:",omitempty"`
+	SupervisorStart uint64 `json:",omitempty"`
+}
+
+// Running reports whether the container's process is alive (running or paused).
+func (s State) Running() bool { return s.Status == "running" || s.Status == "paused" }
+
+// CreateOptions are `create`/`run`'s flags that shape the container's config.
+type CreateOptions struct {
+	Name        string
+	Image       string   // the reference as typed
+	Cmd         []string // the arguments after the image
+	Entrypoint  *string  // --entrypoint; nil when not given, "" to reset the image's
+	Env         []string // -e and --env-file, in order, already read
+	WorkingDir  string
+	User        string
+	Hostname    string
+	Domainname  string
+	Labels      map[string]string
+	Tty         bool
+	OpenStdin   bool
+	StopSignal  string
+	StopTimeout *int
+	Expose      []string
+	Volumes     []string // extra anonymous volumes
+	Host        HostConfig
+}
+
+// ErrNoCommand is Docker's refusal to create a container with nothing to run.
+var ErrNoCommand = errors.New("No command specified")
+
+// MergeConfig merges the image's run config with the user's options exactly as Docker does (the
+// CLI's parsing plus the daemon's merge):
+//   - --entrypoint replaces the image's ENTRYPOINT and then the image's CMD is not used; an empty
+//     --entrypoint resets it. Arguments after the image replace CMD.
+//   - -e values come first, then the image's variables not overridden by name.
+//   - -w, -u, --stop-signal replace the image's; labels are merged, the user's winning.
+//   - exposed ports and volumes are the image's plus the user's.
+func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerConfig, error) {
+	if img == nil {
+		img = &image.ContainerConfig{}
+	}
+	c := image.ContainerConfig{
+		Hostname:    o.Hostname,
+		Domainname:  o.Domainname,
+		User:        o.User,
+		Tty:         o.Tty,
+		OpenStdin:   o.OpenStdin,
+		StdinOnce:   o.OpenStdin,
+		AttachStdin: o.OpenStdin,
+		Env:         append([]string(nil), o.Env...),
+		Cmd:         append([]string(nil), o.Cmd...),
+		Image:       o.Image,
+		WorkingDir:  o.WorkingDir,
+		StopSignal:  o.StopSignal,
+		StopTimeout: o.StopTimeout,
+		Healthcheck: img.Healthcheck,
+		OnBuild:     nil,
+	}
+	resetEntrypoint := false
+	if o.Entrypoint != nil {
+		if *o.Entrypoint == "" {
+			resetEntrypoint = true
+		} else {
+			c.Entrypoint = []string{*o.Entrypoint}
+		}
+	}
+	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {
+		return c, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", c.WorkingDir)
+	}
+	if c.User == "" {
+		c.User = img.User
+	}
+	if len(c.Env) == 0 {
+		c.Env = append([]string(nil), img.Env...)
+	} else {
+		for _, ie := range img.Env {
+			k, _, _ := strings.Cut(ie, "=")
+			found := false
+			for _, ue := range c.Env {
+				if uk, _, _ := strings.Cut(ue, "="); uk == k {
+					found = true
+					break
+				}
+			}
+			if !found {
+				c.Env = append(c.Env, ie)
+			}
+		}
+	}
+	if len(c.Entrypoint) == 0 && !resetEntrypoint {
+		if len(c.Cmd) == 0 {
+			c.Cmd = append([]string(nil), img.Cmd...)
+			c.ArgsEscaped = img.ArgsEscaped
+		}
+		c.Entrypoint = append([]string(nil), img.Entrypoint...)
+	}
+	if len(c.Entrypoint) == 0 && len(c.Cmd) == 0 {
+		return c, ErrNoCommand
+	}
+	if c.WorkingDir == "" {
+		c.WorkingDir = img.WorkingDir
+	}
+	if c.StopSignal == "" {
+		c.StopSignal = img.StopSignal
+	}
+	if c.StopTimeout == nil {
+		c.StopTimeout = img.StopTimeout
+	}
+	if len(img.Labels) > 0 || len(o.Labels) > 0 {
+		c.Labels = map[string]string{}
+		for k, v := range img.Labels {
+			c.Labels[k] = v
+		}
+		for k, v := range o.Labels {
+			c.Labels[k] = v
+		}
+	}
+	if len(img.ExposedPorts) > 0 || len(o.Expose) > 0 {
+		c.ExposedPorts = map[string]struct{}{}
+		for p := range img.ExposedPorts {
+			c.ExposedPorts[p] = struct{}{}
+		}
+		ports, err := image.NormalizePorts(o.Expose)
+		if err != nil {
+			return c, err
+		}
+		for _, p := range ports {
+			c.ExposedPorts[p] = struct{}{}
+		}
+	}
+	if len(img.Volumes) > 0 || len(o.Volumes) > 0 {
+		c.Volumes = map[string]struct{}{}
+		for v := range img.Volumes {
+			c.Volumes[v] = struct{}{}
+		}
+		for _, v := range o.Volumes {
+			c.Volumes[v] = struct{}{}
+		}
+	}
+	return c, nil
+}
+
+// EntrypointAndArgs is the command a config runs: ENTRYPOINT followed by CMD.
+func EntrypointAndArgs(c image.ContainerConfig) (string, []string) {
+	all := append(append([]string(nil), c.Entrypoint...), c.Cmd...)
+	if len(all) == 0 {
+		return "", nil
+	}
+	return all[0], all[1:]
+}
+
+// ProcessEnv is the environment the container's process gets, as Docker's daemon computes it:
+// PATH (default), HOSTNAME and TERM (with a tty) first, then the config's variables replacing
+// those or appended; a variable given without "=" is removed. (The runtime adds HOME from the
+// user's passwd entry when it is missing.)
+func ProcessEnv(c image.ContainerConfig) []string {
+	env := []string{"PATH=" + runtime.DefaultPathEnv, "HOSTNAME=" + c.Hostname}
+	if c.Tty {
+		env = append(env, "TERM=xterm")
+	}
+	return ReplaceOrAppendEnv(env, c.Env)
+}
+
+// ReplaceOrAppendEnv overrides defaults with overrides by variable name.
+func ReplaceOrAppendEnv(defaults, overrides []string) []string {
+	out := append([]string(nil), defaults...)
+	for _, o := range overrides {
+		k, _, hasValue := strings.Cut(o, "=")
+		idx := -1
+		for i, d := range out {
+			if dk, _, _ := strings.Cut(d, "="); dk == k {
+				idx = i
+				break
+			}
+		}
+		switch {
+		case !hasValue && idx >= 0:
+			out = append(out[:idx], out[idx+1:]...)
+		case !hasValue:
+		case idx >= 0:
+			out[idx] = o
+		default:
+			out = append(out, o)
+		}
+	}
+	return out
+}

@@ -1,0 +1,309 @@
+package container
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-engine/berth/runtime"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// ExecOptions are `exec`'s flags.
+type ExecOptions struct {
+	Cmd        []string
+	Env        []string
+	User       string
+	WorkingDir string
+	Detach     bool
+	Tty        bool      // a pseudo-terminal (-t)
+	Stdin      io.Reader // nil: no -i
+	Stdout     io.Writer
+	Stderr     io.Writer
+}
+
+// Exec runs another process in a running container and returns its exit code (0 with Detach).
+func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return 0, err
+	}
+	if st.Status == "paused" {
+		return 0, ConflictError{fmt.Sprintf("Container %s is paused, unpause the container before exec", c.ID)}
+	}
+	if !st.Running() {
+		return 0, ConflictError{fmt.Sprintf("Container %s is not running", c.ID)}
+	}
+	dir := m.dir(c.ID)
+	userSpec := o.User
+	if userSpec == "" {
+		userSpec = c.Config.User
+	}
+	usr, _, err := runtime.ResolveUser(filepath.Join(dir, "rootfs"), userSpec)
+	if err != nil {
+		return 0, &StartError{Code: 126, Err: err}
+	}
+	cwd := o.WorkingDir
+	if cwd == "" {
+		cwd = c.Config.WorkingDir
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	caps, err := runtime.NormalizeCapabilities(runtime.DefaultCapabilities(), c.Host.CapAdd, c.Host.CapDrop)
+	if err != nil {
+		return 0, err
+	}
+	proc := specs.Process{
+		Terminal: o.Tty, User: usr, Args: o.Cmd, Cwd: cwd,
+		Env:          ReplaceOrAppendEnv(ProcessEnv(c.Config), o.Env),
+		Capabilities: &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
+	}
+	b, err := json.Marshal(proc)
+	if err != nil {
+		return 0, err
+	}
+	pf, err := os.CreateTemp(dir, "exec-*.json")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(pf.Name())
+	defer os.Remove(pf.Name() + ".log")
+	if _, err := pf.Write(b); err != nil {
+		pf.Close()
+		return 0, err
+	}
+	pf.Close()
+	rt, err := m.Runtime(c.Host.Runtime)
+	if err != nil {
+		return 0, err
+	}
+	if o.Tty {
+		proc := &proc
+		proc.Env = ReplaceOrAppendEnv(proc.Env, []string{"TERM=xterm"})
+		b, _ := json.Marshal(proc)
+		if err := os.WriteFile(pf.Name(), b, 0o600); err != nil {
+			return 0, err
+		}
+		// In the foreground runc itself allocates the pty and proxies it to its stdio (a
+		// console socket is only for a detached process).
+		if o.Detach {
+			return m.execTTY(rt, c.ID, pf.Name(), o)
+		}
+	}
+	stdio := runtime.Stdio{}
+	var copies []func()
+	if o.Stdin != nil {
+		if f, ok := o.Stdin.(*os.File); ok {
+			stdio.Stdin = f
+		} else {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return 0, err
+			}
+			defer r.Close()
+			stdio.Stdin = r
+			go func() { io.Copy(w, o.Stdin); w.Close() }()
+		}
+	}
+	// The runtime reports a failed exec on its stderr (the process's own stderr too): keep the
+	// last line to give Docker's exit code and message.
+	var errTail bytes.Buffer
+	outW := o.Stdout
+	errW := io.MultiWriter(o.Stderr, &tailWriter{buf: &errTail})
+	if o.Detach {
+		// A detached process keeps its stdio for ever: give it /dev/null, not a pipe we drain.
+		outW, errW = nil, nil
+	}
+	for _, s := range []struct {
+		w   io.Writer
+		dst **os.File
+	}{{outW, &stdio.Stdout}, {errW, &stdio.Stderr}} {
+		if s.w == nil {
+			continue
+		}
+		if f, ok := s.w.(*os.File); ok {
+			*s.dst = f
+			continue
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			return 0, err
+		}
+		*s.dst = w
+		dst := s.w
+		done := make(chan struct{})
+		go func() { io.Copy(dst, r); r.Close(); close(done) }()
+		copies = append(copies, func() { w.Close(); <-done })
+	}
+	cmd, err := rt.Exec(c.ID, pf.Name(), "", stdio, o.Detach, "")
+	if err != nil {
+		return 0, err
+	}
+	werr := cmd.Wait()
+	for _, f := range copies {
+		f()
+	}
+	if werr == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(werr, &ee) {
+		return 0, werr
+	}
+	// runc has already told the user why on stderr ("exec failed: unable to start container
+	// process: exec: ..."); Docker's code for it is 126.
+	msg := strings.TrimSpace(errTail.String())
+	if strings.Contains(msg, "exec failed:") || strings.Contains(msg, "unable to start container process") {
+		return 126, nil
+	}
+	return ee.ExitCode(), nil
+}
+
+// tailWriter keeps the last line written to it.
+type tailWriter struct{ buf *bytes.Buffer }
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.buf.Write(p)
+	if b := t.buf.Bytes(); len(b) > 4096 {
+		t.buf.Next(len(b) - 4096)
+	}
+	return len(p), nil
+}
+
+// Top lists a container's processes through ps(1) on the host (ps's arguments: default -ef).
+func (m *Manager) Top(ref string, psArgs []string) ([]string, [][]string, error) {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !st.Running() {
+		return nil, nil, ConflictError{fmt.Sprintf("Container %s is not running", c.ID)}
+	}
+	rt, err := m.Runtime(c.Host.Runtime)
+	if err != nil {
+		return nil, nil, err
+	}
+	pids, err := rt.Pids(c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(psArgs) == 0 {
+		psArgs = []string{"-ef"}
+	}
+	out, err := exec.Command("ps", psArgs...).Output()
+	if err != nil {
+		return nil, nil, fmt.Errorf("Error running ps: %v", err)
+	}
+	want := map[int]bool{}
+	for _, p := range pids {
+		want[p] = true
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	if !sc.Scan() {
+		return nil, nil, errors.New("ps printed nothing")
+	}
+	titles := strings.Fields(sc.Text())
+	pidCol := -1
+	for i, t := range titles {
+		if t == "PID" {
+			pidCol = i
+		}
+	}
+	if pidCol < 0 {
+		return nil, nil, fmt.Errorf("Couldn't find PID field in ps output")
+	}
+	var procs [][]string
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) <= pidCol {
+			continue
+		}
+		pid, err := strconv.Atoi(f[pidCol])
+		if err != nil || !want[pid] {
+			continue
+		}
+		// The last column (the command) may hold spaces.
+		if len(f) > len(titles) {
+			f = append(f[:len(titles)-1], strings.Join(f[len(titles)-1:], " "))
+		}
+		procs = append(procs, f)
+	}
+	return titles, procs, nil
+}
+
+// execTTY runs an exec'd process on a pseudo-terminal: the runtime passes the pty master over a
+// console socket; the client's stdin goes in and the terminal's output comes out on stdout.
+func (m *Manager) execTTY(rt *runtime.Runtime, id, processFile string, o ExecOptions) (int, error) {
+	console, err := newConsoleSocket()
+	if err != nil {
+		return 0, err
+	}
+	defer console.Close()
+	got := make(chan *os.File, 1)
+	go func() {
+		f, _ := console.receive()
+		got <- f
+	}()
+	var errTail bytes.Buffer
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	go func() { io.Copy(&tailWriter{buf: &errTail}, r); r.Close() }()
+	cmd, err := rt.Exec(id, processFile, "", runtime.Stdio{Stderr: w}, o.Detach, console.Path())
+	w.Close()
+	if err != nil {
+		return 0, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var master *os.File
+	select {
+	case master = <-got:
+	case werr := <-exited:
+		console.l.Close()
+		if werr != nil {
+			if o.Stderr != nil {
+				io.WriteString(o.Stderr, errTail.String())
+			}
+			return 126, nil
+		}
+		return 0, nil
+	}
+	if master == nil {
+		return 0, errors.New("the runtime passed no terminal")
+	}
+	defer master.Close()
+	if o.Detach {
+		return 0, <-exited
+	}
+	copyWinsize(master, o.Stdout)
+	if o.Stdin != nil {
+		go io.Copy(master, o.Stdin)
+	}
+	done := make(chan struct{})
+	go func() { io.Copy(o.Stdout, master); close(done) }()
+	werr := <-exited
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+	}
+	if werr == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(werr, &ee) {
+		return ee.ExitCode(), nil
+	}
+	return 0, werr
+}

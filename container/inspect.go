@@ -1,0 +1,238 @@
+package container
+
+import (
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/runtime"
+	"github.com/opencontainers/go-digest"
+)
+
+// InspectResponse is `inspect`'s view of a container, in the shape (field order and names) of
+// Docker's ContainerJSON.
+type InspectResponse struct {
+	ID              string `json:"Id"`
+	Created         string
+	Path            string
+	Args            []string
+	State           InspectState
+	Image           string
+	ResolvConfPath  string
+	HostnamePath    string
+	HostsPath       string
+	LogPath         string
+	Name            string
+	RestartCount    int
+	Driver          string
+	Platform        string
+	MountLabel      string
+	ProcessLabel    string
+	AppArmorProfile string
+	ExecIDs         []string
+	HostConfig      InspectHostConfig
+	GraphDriver     image.GraphDriver
+	SizeRw          *int64 `json:",omitempty"`
+	SizeRootFs      *int64 `json:",omitempty"`
+	Mounts          []InspectMount
+	Config          image.ContainerConfig
+	NetworkSettings InspectNetwork
+}
+
+// InspectState is Docker's ContainerState.
+type InspectState struct {
+	Status     string
+	Running    bool
+	Paused     bool
+	Restarting bool
+	OOMKilled  bool
+	Dead       bool
+	Pid        int
+	ExitCode   int
+	Error      string
+	StartedAt  string
+	FinishedAt string
+}
+
+// InspectHostConfig is the part of Docker's HostConfig berth knows about.
+type InspectHostConfig struct {
+	Binds           []string
+	ContainerIDFile string
+	LogConfig       struct {
+		Type   string
+		Config map[string]string
+	}
+	NetworkMode   string
+	PortBindings  map[string][]PortBinding
+	RestartPolicy struct {
+		Name              string
+		MaximumRetryCount int
+	}
+	AutoRemove      bool
+	CapAdd          []string
+	CapDrop         []string
+	ExtraHosts      []string
+	Privileged      bool
+	PublishAllPorts bool
+	ReadonlyRootfs  bool
+	Tmpfs           map[string]string `json:",omitempty"`
+	ShmSize         int64
+	Runtime         string
+	Memory          int64
+	NanoCpus        int64 `json:"NanoCpus"`
+	PidsLimit       *int64
+	Init            *bool `json:",omitempty"`
+	MaskedPaths     []string
+	ReadonlyPaths   []string
+}
+
+// InspectMount is one entry of Mounts.
+type InspectMount struct {
+	Type        string
+	Name        string `json:",omitempty"`
+	Source      string
+	Destination string
+	Driver      string `json:",omitempty"`
+	Mode        string
+	RW          bool
+	Propagation string
+}
+
+// InspectNetwork is the part of NetworkSettings berth fills.
+type InspectNetwork struct {
+	Bridge      string
+	SandboxKey  string
+	Ports       map[string][]PortBinding
+	Gateway     string
+	IPAddress   string
+	IPPrefixLen int
+	MacAddress  string
+	Networks    map[string]InspectEndpoint
+}
+
+// InspectEndpoint is a container's attachment to one network.
+type InspectEndpoint struct {
+	Gateway     string
+	IPAddress   string
+	IPPrefixLen int
+	MacAddress  string
+}
+
+func dockerTime(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Inspect returns a container's inspect view; size adds SizeRw and SizeRootFs.
+func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return nil, err
+	}
+	dir := m.dir(c.ID)
+	rt := c.Host.Runtime
+	if rt == "" {
+		rt = "runc"
+	}
+	r := &InspectResponse{
+		ID: c.ID, Created: dockerTime(c.Created), Path: c.Path, Args: c.Args,
+		State: InspectState{
+			Status: st.Status, Running: st.Running(), Paused: st.Status == "paused", Dead: st.Status == "dead",
+			OOMKilled: st.OOMKilled, Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
+			StartedAt: dockerTime(st.StartedAt), FinishedAt: dockerTime(st.FinishedAt),
+		},
+		Image:          c.ImageID,
+		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
+		HostnamePath:   filepath.Join(dir, "hostname"),
+		HostsPath:      filepath.Join(dir, "hosts"),
+		LogPath:        m.LogPath(c.ID),
+		Name:           "/" + c.Name,
+		Driver:         c.Driver,
+		Platform:       "linux",
+		Config:         c.Config,
+	}
+	if r.Args == nil {
+		r.Args = []string{}
+	}
+	h := &r.HostConfig
+	h.Binds, h.NetworkMode, h.PortBindings = c.Host.Binds, c.Host.NetworkMode, c.Host.PortBindings
+	if h.PortBindings == nil {
+		h.PortBindings = map[string][]PortBinding{}
+	}
+	h.LogConfig.Type, h.LogConfig.Config = "json-file", map[string]string{}
+	h.RestartPolicy.Name = "no"
+	h.AutoRemove, h.CapAdd, h.CapDrop, h.ExtraHosts = c.Host.AutoRemove, c.Host.CapAdd, c.Host.CapDrop, c.Host.ExtraHosts
+	h.PublishAllPorts, h.ReadonlyRootfs, h.Tmpfs = c.Host.PublishAllPorts, c.Host.ReadonlyRootfs, c.Host.Tmpfs
+	h.ShmSize, h.Runtime, h.Memory, h.NanoCpus = 67108864, rt, c.Host.Memory, c.Host.NanoCPUs
+	if c.Host.PidsLimit > 0 {
+		p := c.Host.PidsLimit
+		h.PidsLimit = &p
+	}
+	if c.Host.Init {
+		t := true
+		h.Init = &t
+	}
+	h.MaskedPaths, h.ReadonlyPaths = runtime.MaskedPaths(), runtime.ReadonlyPaths()
+
+	var layers []string
+	var imgSize int64
+	m.Images.DB.View(func(tx *metadata.Tx) error {
+		img, err := tx.Image(c.ImageID)
+		layers, imgSize = img.Layers, img.Size
+		return err
+	})
+	lowers := []string{filepath.Join(dir, "init")}
+	for i := len(layers) - 1; i >= 0; i-- {
+		lowers = append(lowers, m.Images.Layers.Dir(digest.Digest(layers[i])))
+	}
+	r.GraphDriver = image.GraphDriver{Name: c.Driver, Data: map[string]string{
+		"LowerDir":  strings.Join(lowers, ":"),
+		"MergedDir": filepath.Join(dir, "rootfs"),
+		"UpperDir":  filepath.Join(dir, "upper"),
+		"WorkDir":   filepath.Join(dir, "work"),
+	}}
+	if c.Driver == driverCopy {
+		r.GraphDriver = image.GraphDriver{Name: c.Driver, Data: map[string]string{"RootDir": filepath.Join(dir, "rootfs")}}
+	}
+	if size {
+		rw, _ := m.SizeRw(c.ID)
+		total := rw + imgSize
+		r.SizeRw, r.SizeRootFs = &rw, &total
+	}
+	r.Mounts = []InspectMount{}
+	for _, mt := range c.Host.Mounts {
+		im := InspectMount{Type: mt.Type, Source: mt.Source, Destination: mt.Target, RW: !mt.ReadOnly, Propagation: "rprivate"}
+		if mt.ReadOnly {
+			im.Mode = "ro"
+		}
+		if mt.Type == "volume" {
+			im.Name, im.Source, im.Driver, im.Mode, im.Propagation = mt.Source, m.volumeDir(mt.Source), "local", "z", ""
+		}
+		r.Mounts = append(r.Mounts, im)
+	}
+	netName := c.Host.NetworkMode
+	if netName == "default" {
+		netName = "bridge"
+	}
+	r.NetworkSettings = InspectNetwork{Ports: map[string][]PortBinding{}, Networks: map[string]InspectEndpoint{netName: {}}}
+	if ns := m.networkState(c.ID); ns != nil && st.Running() {
+		ep := InspectEndpoint{Gateway: ns.Gateway, IPAddress: ns.IP, IPPrefixLen: ns.Prefix, MacAddress: ns.MAC}
+		r.NetworkSettings.Networks[netName] = ep
+		r.NetworkSettings.Gateway, r.NetworkSettings.IPAddress = ep.Gateway, ep.IPAddress
+		r.NetworkSettings.IPPrefixLen, r.NetworkSettings.MacAddress = ep.IPPrefixLen, ep.MacAddress
+		r.NetworkSettings.SandboxKey, r.NetworkSettings.Bridge = ns.NetNS, bridgeName
+		for p, b := range ns.Ports {
+			r.NetworkSettings.Ports[p] = b
+		}
+	}
+	for p := range c.Config.ExposedPorts {
+		if _, ok := r.NetworkSettings.Ports[p]; !ok {
+			r.NetworkSettings.Ports[p] = nil
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,488 @@
+package container
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/runtime"
+	"golang.org/x/sys/unix"
+)
+
+// Manager runs containers over an image store.
+type Manager struct {
+	Images *image.Store
+	// Shim is the command line that re-executes berth as a detached container's supervisor; the
+	// container ID is appended. Empty: this executable with "--root ROOT container-shim".
+	ShimCommand []string
+}
+
+// New returns a Manager over an open image store.
+func New(s *image.Store) *Manager { return &Manager{Images: s} }
+
+func (m *Manager) dir(id string) string { return filepath.Join(m.Images.Root, "containers", id) }
+
+// Runtime returns the OCI runtime driver for a container (runc unless it asked for another).
+func (m *Manager) Runtime(name string) (*runtime.Runtime, error) {
+	if name == "" {
+		name = "runc"
+	}
+	return runtime.New(name, filepath.Join(m.Images.Root, "runtime", name))
+}
+
+// NotFoundError is Docker's "No such container: x".
+type NotFoundError struct{ Ref string }
+
+func (e NotFoundError) Error() string { return "No such container: " + e.Ref }
+
+// ConflictError is an operation the container's state forbids.
+type ConflictError struct{ Msg string }
+
+func (e ConflictError) Error() string { return e.Msg }
+
+var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+// Create makes a new container from an image: merges the config, records it and prepares its
+// directories. Nothing runs and nothing is mounted until Start.
+func (m *Manager) Create(o CreateOptions) (*Container, error) {
+	if o.Name != "" && !validName.MatchString(o.Name) {
+		return nil, fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
+	}
+	o.Name = strings.TrimPrefix(o.Name, "/")
+	imageID, err := m.Images.Resolve(o.Image)
+	if err != nil {
+		return nil, err
+	}
+	img, err := m.Images.Get(imageID)
+	if err != nil {
+		return nil, err
+	}
+	id := newID()
+	if o.Hostname == "" {
+		o.Hostname = id[:12]
+		if o.Host.NetworkMode == runtime.NetworkHost {
+			o.Hostname, _ = os.Hostname()
+		}
+	}
+	cfg, err := MergeConfig(img.Config.Config, o)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := runtime.NormalizeCapabilities(nil, o.Host.CapAdd, o.Host.CapDrop); err != nil {
+		return nil, err
+	}
+	if o.Host.NetworkMode == "" {
+		o.Host.NetworkMode = "default"
+	}
+	path, args := EntrypointAndArgs(cfg)
+	c := &Container{
+		ID: id, Name: o.Name, Created: time.Now().UTC(), Path: path, Args: args,
+		Image: o.Image, ImageID: imageID, Config: cfg, Host: o.Host, Driver: m.storageDriver(),
+	}
+	if err := m.resolveVolumes(c); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(m.dir(id), 0o710); err != nil {
+		return nil, err
+	}
+	// The overlay's root directory takes its attributes from upper/: it must be 0755 like an
+	// image's root, or only root could walk the container's filesystem.
+	for _, d := range []string{"upper", "work", "rootfs"} {
+		if err := os.Mkdir(filepath.Join(m.dir(id), d), 0o755); err != nil {
+			os.RemoveAll(m.dir(id))
+			return nil, err
+		}
+	}
+	if err := makeInitLayer(filepath.Join(m.dir(id), "init")); err != nil {
+		os.RemoveAll(m.dir(id))
+		return nil, err
+	}
+	if c.Driver == driverCopy {
+		lowers, err := m.lowerDirs(c)
+		if err == nil {
+			err = flattenLayers(lowers, filepath.Join(m.dir(id), "rootfs"))
+		}
+		if err != nil {
+			os.RemoveAll(m.dir(id))
+			return nil, fmt.Errorf("copying the image into the container (copy driver): %w", err)
+		}
+	}
+	// Holding the store's write lock while recording keeps image GC from removing the layers
+	// between our Resolve and the row that protects them.
+	release, err := m.Images.BeginWrite()
+	if err != nil {
+		os.RemoveAll(m.dir(id))
+		return nil, err
+	}
+	defer release()
+	err = m.Images.DB.Update(func(tx *metadata.Tx) error {
+		if _, err := tx.Image(imageID); err != nil {
+			return image.NotFoundError{Ref: o.Image}
+		}
+		if c.Name == "" {
+			for i := 0; ; i++ {
+				c.Name = randomName(i)
+				if _, err := tx.ContainerByName(c.Name); errors.Is(err, metadata.ErrNotFound) {
+					break
+				}
+			}
+		}
+		row, err := c.row(State{Status: "created"})
+		if err != nil {
+			return err
+		}
+		err = tx.PutContainer(row)
+		if errors.Is(err, metadata.ErrConflict) {
+			other, _ := tx.ContainerByName(c.Name)
+			return ConflictError{fmt.Sprintf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", c.Name, other.ID)}
+		}
+		return err
+	})
+	if err != nil {
+		os.RemoveAll(m.dir(id))
+		return nil, err
+	}
+	return c, nil
+}
+
+func newID() string {
+	b := make([]byte, 32)
+	for {
+		rand.Read(b)
+		id := hex.EncodeToString(b)
+		// Docker never makes an all-digit short ID (it would parse as a number).
+		if _, err := strconv.ParseInt(id[:12], 10, 64); err != nil {
+			return id
+		}
+	}
+}
+
+var (
+	nameLeft  = []string{"brave", "calm", "eager", "fervent", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nimble", "quiet", "rapid", "serene", "tender", "vivid", "witty", "zealous"}
+	nameRight = []string{"albatross", "beacon", "capstan", "dinghy", "ensign", "frigate", "galley", "harbor", "jetty", "keel", "lantern", "mooring", "pilot", "quay", "rudder", "schooner", "tiller", "wharf"}
+)
+
+// randomName is a Docker-style adjective_noun name; retries add a digit, as Docker does.
+func randomName(retry int) string {
+	b := make([]byte, 2)
+	rand.Read(b)
+	n := nameLeft[int(b[0])%len(nameLeft)] + "_" + nameRight[int(b[1])%len(nameRight)]
+	if retry > 0 {
+		n += strconv.Itoa(int(b[0]) % 10)
+	}
+	return n
+}
+
+func (c *Container) row(st State) (metadata.Container, error) {
+	cfg, err := json.Marshal(c)
+	if err != nil {
+		return metadata.Container{}, err
+	}
+	s, err := json.Marshal(st)
+	if err != nil {
+		return metadata.Container{}, err
+	}
+	return metadata.Container{ID: c.ID, Name: c.Name, ImageID: c.ImageID, Created: c.Created,
+		Config: string(cfg), State: string(s)}, nil
+}
+
+func fromRow(r metadata.Container) (*Container, State, error) {
+	var c Container
+	var st State
+	if err := json.Unmarshal([]byte(r.Config), &c); err != nil {
+		return nil, st, fmt.Errorf("container %s: bad record: %w", r.ID, err)
+	}
+	if r.State != "" {
+		if err := json.Unmarshal([]byte(r.State), &st); err != nil {
+			return nil, st, fmt.Errorf("container %s: bad state: %w", r.ID, err)
+		}
+	}
+	c.Name = r.Name
+	return &c, st, nil
+}
+
+// lookup finds a container the way Docker does: full ID, exact name, then a unique ID prefix.
+func lookup(tx *metadata.Tx, ref string) (metadata.Container, error) {
+	name := strings.TrimPrefix(ref, "/")
+	if r, err := tx.Container(ref); err == nil {
+		return r, nil
+	}
+	if r, err := tx.ContainerByName(name); err == nil {
+		return r, nil
+	}
+	if ref != "" && isHex(ref) {
+		ids, err := tx.ContainerIDsWithPrefix(ref, 2)
+		if err != nil {
+			return metadata.Container{}, err
+		}
+		switch len(ids) {
+		case 1:
+			return tx.Container(ids[0])
+		case 2:
+			return metadata.Container{}, fmt.Errorf("Multiple IDs found with provided prefix: %s", ref)
+		}
+	}
+	return metadata.Container{}, NotFoundError{ref}
+}
+
+func isHex(s string) bool {
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Get finds a container by ID, name or ID prefix and returns it with its state, reconciled with
+// the runtime when its supervisor is gone.
+func (m *Manager) Get(ref string) (*Container, State, error) {
+	var row metadata.Container
+	err := m.Images.DB.View(func(tx *metadata.Tx) error {
+		var err error
+		row, err = lookup(tx, ref)
+		return err
+	})
+	if err != nil {
+		return nil, State{}, err
+	}
+	c, st, err := fromRow(row)
+	if err != nil {
+		return nil, st, err
+	}
+	st, err = m.reconcile(c, st)
+	return c, st, err
+}
+
+// Summary is a container with its state and what a listing shows.
+type Summary struct {
+	*Container
+	State  State
+	SizeRw int64
+}
+
+// List returns every container, newest first, reconciled.
+func (m *Manager) List() ([]Summary, error) {
+	var rows []metadata.Container
+	err := m.Images.DB.View(func(tx *metadata.Tx) error {
+		var err error
+		rows, err = tx.Containers()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Summary, 0, len(rows))
+	for _, r := range rows {
+		c, st, err := fromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		if st, err = m.reconcile(c, st); err != nil {
+			return nil, err
+		}
+		out = append(out, Summary{Container: c, State: st, SizeRw: r.SizeRw})
+	}
+	return out, nil
+}
+
+// setState records a container's state; it reports false when the container is gone.
+func (m *Manager) setState(id string, st State) (bool, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return false, err
+	}
+	var ok bool
+	err = m.Images.DB.Update(func(tx *metadata.Tx) error {
+		ok, err = tx.SetContainerState(id, string(b))
+		return err
+	})
+	return ok, err
+}
+
+// updateState applies fn to the stored state in one transaction.
+func (m *Manager) updateState(id string, fn func(*State) error) (State, error) {
+	var st State
+	err := m.Images.DB.Update(func(tx *metadata.Tx) error {
+		r, err := tx.Container(id)
+		if err != nil {
+			return err
+		}
+		if r.State != "" {
+			if err := json.Unmarshal([]byte(r.State), &st); err != nil {
+				return err
+			}
+		}
+		if err := fn(&st); err != nil {
+			return err
+		}
+		b, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		_, err = tx.SetContainerState(id, string(b))
+		return err
+	})
+	return st, err
+}
+
+// Rename gives a container a new name.
+func (m *Manager) Rename(ref, newName string) error {
+	if !validName.MatchString(newName) {
+		return fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName)
+	}
+	newName = strings.TrimPrefix(newName, "/")
+	return m.Images.DB.Update(func(tx *metadata.Tx) error {
+		r, err := lookup(tx, ref)
+		if err != nil {
+			return err
+		}
+		if r.Name == newName {
+			return fmt.Errorf("Renaming a container with the same name as its current name")
+		}
+		c, _, err := fromRow(r)
+		if err != nil {
+			return err
+		}
+		c.Name = newName
+		b, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		err = tx.SetContainerConfig(r.ID, newName, string(b))
+		if errors.Is(err, metadata.ErrConflict) {
+			other, _ := tx.ContainerByName(newName)
+			return ConflictError{fmt.Sprintf("Error when allocating new name: Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", newName, other.ID)}
+		}
+		return err
+	})
+}
+
+// RemoveOptions are `rm`'s flags.
+type RemoveOptions struct {
+	Force   bool // kill a running container first
+	Volumes bool // remove its anonymous volumes
+
+	runtimeGone bool // the runtime has already forgotten the container (runc run)
+}
+
+// Remove deletes a container: its row, its directory and its runtime state.
+func (m *Manager) Remove(ref string, o RemoveOptions) error {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return err
+	}
+	if st.Running() {
+		if !o.Force {
+			if st.Status == "paused" {
+				return ConflictError{fmt.Sprintf("You cannot remove a paused container %s. Unpause and then stop the container before attempting removal or force remove", c.ID)}
+			}
+			return ConflictError{fmt.Sprintf("You cannot remove a running container %s. Stop the container before attempting removal or force remove", c.ID)}
+		}
+		if err := m.Kill(c.ID, "KILL"); err != nil && !errors.As(err, new(ConflictError)) {
+			return err
+		}
+		if _, err := m.Wait(c.ID, 10*time.Second); err != nil {
+			return err
+		}
+	}
+	return m.remove(c, o)
+}
+
+func (m *Manager) remove(c *Container, o RemoveOptions) error {
+	// The runtime and the network forget the container while its mounts go (none depends on
+	// the others); the network's state is read first, from the directory about to go.
+	net := m.networkState(c.ID)
+	deleted := make(chan struct{})
+	go func() {
+		if rt, err := m.Runtime(c.Host.Runtime); err == nil && !o.runtimeGone {
+			rt.Delete(c.ID, true)
+		}
+		close(deleted)
+	}()
+	netDone := make(chan struct{})
+	go func() {
+		if net != nil {
+			m.undoNetwork(c, net)
+		}
+		close(netDone)
+	}()
+	unmountRootfs(m.dir(c.ID))
+	// Temporary mounts of export and cp that a killed berth left behind.
+	if tmp, _ := filepath.Glob(filepath.Join(m.dir(c.ID), "mnt-*")); len(tmp) > 0 {
+		for _, p := range tmp {
+			unix.Unmount(p, unix.MNT_DETACH)
+		}
+	}
+	<-deleted
+	<-netDone
+	// The row goes last: whoever waits for the container to be gone (stop of a --rm container,
+	// rm -f) then finds nothing of it left.
+	if err := os.RemoveAll(m.dir(c.ID)); err != nil {
+		return err
+	}
+	if err := m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteContainer(c.ID) }); err != nil {
+		return err
+	}
+	if o.Volumes && len(c.Host.Mounts) > 0 {
+		m.removeAnonymousVolumes(c)
+	}
+	return nil
+}
+
+// SizeRw is the size of a container's writable layer (its files' bytes), recorded for system df.
+func (m *Manager) SizeRw(id string) (int64, error) {
+	n := dirSize(filepath.Join(m.dir(id), "upper"))
+	if c, _, err := m.getState(id); err == nil && c.Driver == driverCopy {
+		n = 0
+		if lowers, err := m.lowerDirs(c); err == nil {
+			changes, _ := copyChanges(filepath.Join(m.dir(id), "rootfs"), lowers)
+			for _, ch := range changes {
+				if fi, err := os.Lstat(filepath.Join(m.dir(id), "rootfs", ch.Path)); err == nil && fi.Mode().IsRegular() {
+					n += fi.Size()
+				}
+			}
+		}
+	}
+	err := m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.SetContainerSize(id, n) })
+	return n, err
+}
+
+// ImageSize is an image's unpacked size (0 when it is gone).
+func (m *Manager) ImageSize(imageID string) int64 {
+	var n int64
+	m.Images.DB.View(func(tx *metadata.Tx) error {
+		img, err := tx.Image(imageID)
+		n = img.Size
+		return err
+	})
+	return n
+}
+
+// makeInitLayer makes the container's init layer, as Docker's "-init" layer: the mount points the
+// runtime needs (/proc, /sys, /dev/..., /etc/hosts...) exist in a read-only layer between the
+// image and the writable layer, so mounting over them writes nothing to upper/ and diff, commit
+// and export never see them.
+func makeInitLayer(dir string) error {
+	for _, d := range []string{"dev/pts", "dev/shm", "dev/mqueue", "proc", "sys", "etc"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	for _, f := range []string{"dev/console", "etc/hosts", "etc/hostname", "etc/resolv.conf"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o755); err != nil {
+			return err
+		}
+	}
+	return os.Symlink("/proc/mounts", filepath.Join(dir, "etc", "mtab"))
+}

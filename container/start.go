@@ -1,0 +1,761 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth-engine/berth/layer"
+	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/runtime"
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Attach is a client attached to a foreground container.
+type Attach struct {
+	Stdin          io.Reader // nil: the container's stdin is /dev/null
+	Stdout, Stderr io.Writer
+	// ForwardSignals proxies SIGINT, SIGTERM, ... received by berth to the container (--sig-proxy).
+	ForwardSignals bool
+}
+
+// StartError is a failure to start a container with the exit code Docker gives it (125, or
+// 126/127 when the command cannot be invoked or is not found).
+type StartError struct {
+	Code int
+	Err  error
+	// Shown: the runtime already printed the reason on the client's stderr.
+	Shown bool
+}
+
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Run starts a container in the foreground and supervises it in this process until it exits,
+// returning its exit code. With AutoRemove the container is removed afterwards.
+func (m *Manager) Run(ref string, at *Attach) (int, error) {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return 0, err
+	}
+	if st.Running() {
+		return 0, ConflictError{fmt.Sprintf("container %s is already running", c.ID)}
+	}
+	return m.supervise(c, at, nil)
+}
+
+// StartDetached starts a container under a shim (berth re-executed) that outlives this process,
+// and returns once the container runs or failed to start.
+func (m *Manager) StartDetached(ref string) error {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return err
+	}
+	if st.Running() {
+		return nil // Docker: starting a running container is a no-op
+	}
+	args := m.ShimCommand
+	if len(args) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		args = []string{exe, "--root", m.Images.Root, "container-shim"}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	cmd := exec.Command(args[0], append(args[1:], c.ID)...)
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// The shim's own complaints (it has no terminal) go to a file beside the container's log.
+	if f, err := os.OpenFile(filepath.Join(m.dir(c.ID), "shim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+		defer f.Close()
+		cmd.Stderr = f
+	}
+	cmd.Env = os.Environ()
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return err
+	}
+	w.Close()
+	b, _ := io.ReadAll(r)
+	go cmd.Wait() // reap the shim if it exits while we still run
+	var res shimResult
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("container %s: supervisor exited before starting it", c.ID)
+	}
+	if res.Error != "" {
+		return &StartError{Code: res.Code, Err: errors.New(res.Error)}
+	}
+	return nil
+}
+
+type shimResult struct {
+	Error string `json:"error,omitempty"`
+	Code  int    `json:"code,omitempty"`
+}
+
+// Shim is the body of `berth container-shim ID`: it supervises the container until it exits and
+// reports on notify (fd 3) whether the start went well.
+func (m *Manager) Shim(id string, notify *os.File) error {
+	c, st, err := m.Get(id)
+	if err == nil && st.Running() {
+		err = ConflictError{"container already running"}
+	}
+	ready := func(err error) {
+		if notify == nil {
+			return
+		}
+		res := shimResult{}
+		if err != nil {
+			res.Error, res.Code = err.Error(), 125
+			var se *StartError
+			if errors.As(err, &se) {
+				res.Code = se.Code
+			}
+		}
+		json.NewEncoder(notify).Encode(res)
+		notify.Close()
+		notify = nil
+	}
+	if err != nil {
+		ready(err)
+		return err
+	}
+	// Leave the caller's working directory, so a detached container never pins it.
+	os.Chdir("/")
+	_, err = m.supervise(c, nil, ready)
+	return err
+}
+
+var subreaperOnce = func() func() error {
+	var done bool
+	var err error
+	return func() error {
+		if !done {
+			err = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+			done = true
+		}
+		return err
+	}
+}()
+
+// supervise starts a container and stays with it until it exits: stdio to the log (and the
+// attached client), the exit recorded, the rootfs unmounted. ready (if set) is told once the
+// container runs or failed to start.
+func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code int, err error) {
+	notified := false
+	fail := func(e error) (int, error) {
+		if !notified && ready != nil {
+			ready(e)
+		}
+		return 0, e
+	}
+	self, _ := procStart(os.Getpid())
+	if _, err := m.updateState(c.ID, func(st *State) error {
+		if st.Running() {
+			return ConflictError{fmt.Sprintf("container %s is already running", c.ID)}
+		}
+		st.SupervisorPid, st.SupervisorStart = os.Getpid(), self
+		return nil
+	}); err != nil {
+		return fail(err)
+	}
+	release := func(exit *int, errMsg string) {
+		m.updateState(c.ID, func(st *State) error {
+			st.SupervisorPid, st.SupervisorStart, st.Pid = 0, 0, 0
+			if exit != nil {
+				st.Status, st.ExitCode, st.FinishedAt = "exited", *exit, time.Now().UTC()
+			}
+			st.Error = errMsg
+			return nil
+		})
+	}
+	rt, err := m.Runtime(c.Host.Runtime)
+	if err != nil {
+		release(nil, err.Error())
+		return fail(err)
+	}
+	if err := subreaperOnce(); err != nil {
+		release(nil, err.Error())
+		return fail(err)
+	}
+	dir := m.dir(c.ID)
+	if err := m.prepare(c); err != nil {
+		m.teardown(c, rt)
+		release(nil, err.Error())
+		return fail(&StartError{Code: 125, Err: err})
+	}
+	log, err := openLog(m.LogPath(c.ID))
+	if err != nil {
+		m.teardown(c, rt)
+		release(nil, err.Error())
+		return fail(err)
+	}
+	defer log.Close()
+
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	// stdin is the client's (-i): its file when it has one, else a pipe we fill.
+	var stdin *os.File
+	var stdinCopy io.Reader
+	if at != nil && at.Stdin != nil {
+		if f, ok := at.Stdin.(*os.File); ok && !c.Config.Tty {
+			stdin = f
+		} else {
+			stdinCopy = at.Stdin
+		}
+	}
+	if stdinCopy != nil && !c.Config.Tty {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return fail(err)
+		}
+		stdin = r
+		defer r.Close()
+		go func() {
+			io.Copy(w, stdinCopy)
+			w.Close()
+		}()
+	}
+	stdio := runtime.Stdio{Stdin: stdin, Stdout: outW, Stderr: errW}
+	consolePath := ""
+	var gotPty chan *os.File
+	if c.Config.Tty {
+		// With a terminal the process's stdio is the pty, whose master the runtime passes us
+		// over a socket; the runtime's own stdio then only carries its errors.
+		console, err := newConsoleSocket()
+		if err != nil {
+			m.teardown(c, rt)
+			return fail(err)
+		}
+		defer console.Close()
+		consolePath, stdio.Stdin = console.Path(), nil
+		gotPty = make(chan *os.File, 1)
+		go func() {
+			f, _ := console.receive()
+			gotPty <- f
+		}()
+	}
+	// The state says "running" before the process runs, so a `ps` or `stop` in between finds the
+	// supervisor (alive) and waits for it rather than calling the container stopped.
+	if _, err := m.updateState(c.ID, func(st *State) error {
+		st.Status, st.StartedAt, st.ExitCode, st.Error, st.FinishedAt = "running", time.Now().UTC(), 0, "", time.Time{}
+		return nil
+	}); err != nil {
+		m.teardown(c, rt)
+		return fail(err)
+	}
+	if at != nil && ready == nil && !c.Config.Tty {
+		return m.runForeground(c, rt, at, log, stdio, outR, errR, release)
+	}
+	pid, err := rt.RunDetached(c.ID, dir, stdio, consolePath)
+	outW.Close()
+	errW.Close()
+	var master *os.File
+	if err == nil && gotPty != nil {
+		select {
+		case master = <-gotPty:
+		case <-time.After(10 * time.Second):
+		}
+		if master == nil {
+			unix.Kill(pid, unix.SIGKILL)
+			err = errors.New("the runtime did not pass the container's terminal")
+		}
+	}
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		rt.Delete(c.ID, true)
+		m.teardown(c, rt)
+		m.updateState(c.ID, func(st *State) error {
+			st.Status, st.StartedAt, st.SupervisorPid, st.SupervisorStart, st.Error = "created", time.Time{}, 0, 0, err.Error()
+			return nil
+		})
+		code := 125
+		var ce *runtime.CreateError
+		if errors.As(err, &ce) {
+			code = ce.ExitCode()
+		}
+		return fail(&StartError{Code: code, Err: err})
+	}
+	var attachOut, attachErr io.Writer
+	if at != nil {
+		attachOut, attachErr = at.Stdout, at.Stderr
+	}
+	done := make(chan struct{}, 3)
+	streams := 2
+	go func() { copyStream("stdout", outR, log, attachOut); done <- struct{}{} }()
+	go func() { copyStream("stderr", errR, log, attachErr); done <- struct{}{} }()
+	if master != nil {
+		defer master.Close()
+		streams++
+		copyWinsize(master, attachOut)
+		go func() { copyStream("stdout", master, log, attachOut); done <- struct{}{} }()
+		if stdinCopy != nil {
+			go io.Copy(master, stdinCopy)
+		}
+	}
+	if _, err := m.updateState(c.ID, func(st *State) error { st.Pid = pid; return nil }); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	if ready != nil {
+		ready(nil)
+		notified = true
+	}
+	if at != nil && at.ForwardSignals {
+		sigs := make(chan os.Signal, 8)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+		defer signal.Stop(sigs)
+		go func() {
+			for s := range sigs {
+				unix.Kill(pid, s.(syscall.Signal))
+			}
+		}()
+	}
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			ws = 0
+		}
+		break
+	}
+	code = ws.ExitStatus()
+	if ws.Signaled() {
+		code = 128 + int(ws.Signal())
+	}
+	// The streams end when the last process holding them is gone (with the pid namespace); a
+	// pty master reports EIO then.
+	timeout := time.After(2 * time.Second)
+	for i := 0; i < streams; i++ {
+		select {
+		case <-done:
+		case <-timeout:
+			outR.Close()
+			errR.Close()
+			if master != nil {
+				master.Close()
+			}
+		}
+	}
+	if c.Host.AutoRemove {
+		m.remove(c, RemoveOptions{Volumes: true})
+		return code, nil
+	}
+	rt.Delete(c.ID, true)
+	m.teardown(c, rt)
+	release(&code, "")
+	return code, nil
+}
+
+// runForeground is supervise's fast path for a container attached to this process: one
+// `runc run` that creates, starts, waits and removes, instead of `run --detach` and `delete`.
+func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, log *logWriter, stdio runtime.Stdio,
+	outR, errR *os.File, release func(*int, string)) (int, error) {
+	dir := m.dir(c.ID)
+	cmd, err := rt.RunAttached(c.ID, dir, stdio)
+	stdio.Stdout.Close()
+	stdio.Stderr.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		m.teardown(c, rt)
+		release(nil, err.Error())
+		return 0, &StartError{Code: 125, Err: err}
+	}
+	done := make(chan struct{}, 2)
+	go func() { copyStream("stdout", outR, log, at.Stdout); done <- struct{}{} }()
+	go func() { copyStream("stderr", errR, log, at.Stderr); done <- struct{}{} }()
+	exited := make(chan struct{})
+	go func() {
+		// Record the PID once the runtime has written it (inspect, top).
+		for {
+			if b, err := os.ReadFile(filepath.Join(dir, "init.pid")); err == nil {
+				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+					m.updateState(c.ID, func(st *State) error {
+						if st.Status == "running" {
+							st.Pid = pid
+						}
+						return nil
+					})
+					return
+				}
+			}
+			select {
+			case <-exited:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	if at.ForwardSignals {
+		sigs := make(chan os.Signal, 8)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
+		defer signal.Stop(sigs)
+		go func() {
+			for s := range sigs {
+				cmd.Process.Signal(s) // runc passes it on to the container
+			}
+		}()
+	}
+	werr := cmd.Wait()
+	close(exited)
+	code := 0
+	if werr != nil {
+		var ee *exec.ExitError
+		if !errors.As(werr, &ee) {
+			code = 125
+		} else if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		} else {
+			code = ee.ExitCode()
+		}
+	}
+	timeout := time.After(2 * time.Second)
+	for i := 0; i < 2; i++ {
+		select {
+		case <-done:
+		case <-timeout:
+			outR.Close()
+			errR.Close()
+		}
+	}
+	if code != 0 {
+		if ce := rt.Failure(dir); ce != nil {
+			// The runtime failed, not the command: Docker leaves such a container "created".
+			m.teardown(c, rt)
+			if c.Host.AutoRemove {
+				m.remove(c, RemoveOptions{Volumes: true, runtimeGone: true})
+			} else {
+				m.updateState(c.ID, func(st *State) error {
+					st.Status, st.StartedAt, st.SupervisorPid, st.SupervisorStart, st.Pid, st.Error = "created", time.Time{}, 0, 0, 0, ce.Error()
+					return nil
+				})
+			}
+			return 0, &StartError{Code: ce.ExitCode(), Err: ce, Shown: true}
+		}
+	}
+	if c.Host.AutoRemove {
+		m.remove(c, RemoveOptions{Volumes: true, runtimeGone: true})
+		return code, nil
+	}
+	m.teardown(c, rt)
+	release(&code, "")
+	return code, nil
+}
+
+// teardown undoes prepare: the rootfs mount and the network.
+func (m *Manager) teardown(c *Container, rt *runtime.Runtime) {
+	unmountRootfs(m.dir(c.ID))
+	m.cleanupNetwork(c)
+}
+
+func unmountRootfs(dir string) {
+	rootfs := filepath.Join(dir, "rootfs")
+	unix.Unmount(rootfs, unix.MNT_DETACH)
+}
+
+// prepare mounts the rootfs and writes the bundle (config.json) and Docker's /etc files.
+func (m *Manager) prepare(c *Container) error {
+	dir := m.dir(c.ID)
+	rootfs := filepath.Join(dir, "rootfs")
+	if err := m.mountRootfs(c); err != nil {
+		return err
+	}
+	usr, _, err := runtime.ResolveUser(rootfs, c.Config.User)
+	if err != nil {
+		return err
+	}
+	cwd := c.Config.WorkingDir
+	if cwd == "" {
+		cwd = "/"
+	}
+	if cwd != "/" {
+		// Docker creates a missing working directory, owned by the container's user.
+		p, err := securejoin.SecureJoin(rootfs, cwd)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(p); os.IsNotExist(err) {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return fmt.Errorf("cannot create the working directory %s: %w", cwd, err)
+			}
+			os.Lchown(p, int(usr.UID), int(usr.GID))
+		}
+	}
+	netns, ip, err := m.setupNetwork(c)
+	if err != nil {
+		return err
+	}
+	var mounts []specs.Mount
+	hostNet := c.Host.NetworkMode == runtime.NetworkHost
+	hosts := runtime.HostsFile(ip, c.Config.Hostname, c.Config.Domainname, c.Host.ExtraHosts)
+	if hostNet {
+		if b, err := os.ReadFile("/etc/hosts"); err == nil {
+			hosts = b
+		}
+	}
+	resolv, _ := os.ReadFile("/etc/resolv.conf")
+	files := map[string][]byte{
+		"hosts":       hosts,
+		"hostname":    runtime.HostnameFile(c.Config.Hostname),
+		"resolv.conf": runtime.ResolvConf(resolv, hostNet),
+	}
+	for _, name := range []string{"resolv.conf", "hostname", "hosts"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, files[name], 0o644); err != nil {
+			return err
+		}
+		mounts = append(mounts, specs.Mount{Destination: "/etc/" + name, Type: "bind", Source: p, Options: []string{"rbind", "rprivate"}})
+	}
+	vols, err := m.volumeMounts(c, rootfs)
+	if err != nil {
+		return err
+	}
+	mounts = append(mounts, vols...)
+	for dst, opts := range c.Host.Tmpfs {
+		o := []string{"nosuid", "nodev", "noexec"}
+		if opts != "" {
+			o = append(o, strings.Split(opts, ",")...)
+		}
+		mounts = append(mounts, specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: o})
+	}
+	args := append([]string{c.Path}, c.Args...)
+	spec := runtime.Spec(runtime.SpecOptions{
+		Rootfs: "rootfs", Args: args, Env: ProcessEnv(c.Config), Cwd: cwd, User: usr,
+		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
+		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
+		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Memory: c.Host.Memory, NanoCPUs: c.Host.NanoCPUs,
+		PidsLimit: c.Host.PidsLimit, CgroupsPath: "/berth/" + c.ID,
+	})
+	if hostNet {
+		spec.Hostname = ""
+		// Without a UTS namespace of its own the container shares the host's name.
+		var ns []specs.LinuxNamespace
+		for _, n := range spec.Linux.Namespaces {
+			if n.Type != specs.UTSNamespace {
+				ns = append(ns, n)
+			}
+		}
+		spec.Linux.Namespaces = ns
+	}
+	b, err := json.MarshalIndent(spec, "", "\t")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600)
+}
+
+// maxMountData is the kernel's limit on mount options (one page, with its terminating NUL).
+const maxMountData = 4095
+
+// mountRootfs mounts the image's layers under the container's writable layer at rootfs/.
+func (m *Manager) mountRootfs(c *Container) error {
+	var layers []string
+	err := m.Images.DB.View(func(tx *metadata.Tx) error {
+		img, err := tx.Image(c.ImageID)
+		layers = img.Layers
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("image %s of container %s: %w", c.ImageID, c.ID, err)
+	}
+	chains := make([]digest.Digest, len(layers))
+	for i, l := range layers {
+		chains[i] = digest.Digest(l)
+	}
+	dir := m.dir(c.ID)
+	rootfs := filepath.Join(dir, "rootfs")
+	if c.Driver == driverCopy {
+		return nil // rootfs/ is the container's own copy: nothing to mount
+	}
+	unmountRootfs(dir)
+	return mountOverlay(m.rootfsMounts(c.ID, chains), dir, rootfs)
+}
+
+// rootfsMounts are the overlay mounts of a container: the layer store's stack with the container's
+// init layer on top of the image's layers.
+func (m *Manager) rootfsMounts(id string, chains []digest.Digest) []layer.Mount {
+	dir := m.dir(id)
+	init := filepath.Join(dir, "init")
+	upper, work := filepath.Join(dir, "upper"), filepath.Join(dir, "work")
+	if len(chains) == 0 {
+		return []layer.Mount{{Type: "overlay", Source: "overlay", Options: []string{
+			"index=off", "lowerdir=" + init, "upperdir=" + upper, "workdir=" + work}}}
+	}
+	mounts := m.Images.Layers.RootfsMounts(chains, upper, work)
+	for i, mt := range mounts {
+		for j, o := range mt.Options {
+			if v, ok := strings.CutPrefix(o, "lowerdir="); ok {
+				mounts[i].Options = append([]string(nil), mt.Options...)
+				mounts[i].Options[j] = "lowerdir=" + init + ":" + v
+			}
+		}
+	}
+	return mounts
+}
+
+func mountOverlay(mounts []layer.Mount, dir, rootfs string) error {
+	var err error
+	for _, mt := range mounts {
+		data := strings.Join(mt.Options, ",")
+		flags := uintptr(0)
+		if mt.Type == "bind" {
+			flags = unix.MS_BIND | unix.MS_REC
+			data = ""
+		} else if len(data) > maxMountData {
+			if data, err = shortLowerdirs(filepath.Dir(filepath.Dir(dir)), mt.Options); err != nil {
+				return err
+			}
+		}
+		if err := unix.Mount(mt.Source, rootfs, mt.Type, flags, data); err != nil {
+			return fmt.Errorf("mounting the rootfs at %s (%s): %w; berth needs overlayfs on the filesystem of its root directory", rootfs, mt.Type, err)
+		}
+	}
+	return nil
+}
+
+// shortLowerdirs keeps overlay options under the kernel's one-page limit for images with many
+// layers, as Docker does with overlay2/l/: each lowerdir is reached through a short symlink,
+// ROOT/l/<10 hex digits of its path's hash>, shared by every container and kept (they are tiny).
+func shortLowerdirs(root string, opts []string) (string, error) {
+	l := filepath.Join(root, "l")
+	if err := os.MkdirAll(l, 0o700); err != nil {
+		return "", err
+	}
+	out := make([]string, len(opts))
+	for i, o := range opts {
+		out[i] = o
+		v, ok := strings.CutPrefix(o, "lowerdir=")
+		if !ok {
+			continue
+		}
+		var short []string
+		for _, p := range strings.Split(v, ":") {
+			link := filepath.Join(l, digest.FromString(p).Encoded()[:10])
+			if t, err := os.Readlink(link); err != nil || t != p {
+				os.Remove(link)
+				if err := os.Symlink(p, link); err != nil && !os.IsExist(err) {
+					return "", err
+				}
+			}
+			short = append(short, link)
+		}
+		out[i] = "lowerdir=" + strings.Join(short, ":")
+	}
+	data := strings.Join(out, ",")
+	if len(data) > maxMountData {
+		return "", fmt.Errorf("too many layers to mount (%d bytes of overlay options)", len(data))
+	}
+	return data, nil
+}
+
+// procStart is a process's start time in clock ticks since boot (field 22 of /proc/PID/stat):
+// with the PID it names one process for good, across PID reuse.
+func procStart(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("bad stat")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, errors.New("bad stat")
+	}
+	return strconv.ParseUint(f[19], 10, 64)
+}
+
+func processAlive(pid int, start uint64) bool {
+	s, err := procStart(pid)
+	return err == nil && s == start
+}
+
+// reconcile checks a container whose record says a supervisor owns it: if that supervisor is
+// gone (killed, machine rebooted), the runtime says whether the container still runs, and what
+// the supervisor would have cleaned up is cleaned up.
+func (m *Manager) reconcile(c *Container, st State) (State, error) {
+	if st.SupervisorPid == 0 && !st.Running() {
+		return st, nil
+	}
+	if st.SupervisorPid != 0 && processAlive(st.SupervisorPid, st.SupervisorStart) {
+		return st, nil
+	}
+	rt, err := m.Runtime(c.Host.Runtime)
+	if err != nil {
+		return st, nil
+	}
+	rs, err := rt.State(c.ID)
+	if err == nil && (rs.Status == "running" || rs.Status == "paused") {
+		// The container outlived its supervisor: it keeps running (its output is lost), and
+		// stop, kill and rm still reach it through the runtime.
+		return m.updateState(c.ID, func(s *State) error {
+			s.Status, s.Pid = rs.Status, rs.Pid
+			s.SupervisorPid, s.SupervisorStart = 0, 0
+			return nil
+		})
+	}
+	rt.Delete(c.ID, true)
+	m.teardown(c, rt)
+	ns, err := m.updateState(c.ID, func(s *State) error {
+		if s.SupervisorPid != st.SupervisorPid || s.Status != st.Status {
+			return errRaced
+		}
+		if s.Running() || !s.StartedAt.IsZero() && s.Status == "created" {
+			s.Status, s.ExitCode, s.FinishedAt = "exited", 255, time.Now().UTC()
+		}
+		s.Pid, s.SupervisorPid, s.SupervisorStart = 0, 0, 0
+		return nil
+	})
+	if errors.Is(err, errRaced) || errors.Is(err, metadata.ErrNotFound) {
+		_, st, err := m.getState(c.ID)
+		return st, err
+	}
+	return ns, err
+}
+
+var errRaced = errors.New("state changed meanwhile")
+
+func (m *Manager) getState(id string) (*Container, State, error) {
+	var row metadata.Container
+	err := m.Images.DB.View(func(tx *metadata.Tx) error {
+		var err error
+		row, err = tx.Container(id)
+		return err
+	})
+	if errors.Is(err, metadata.ErrNotFound) {
+		return nil, State{}, NotFoundError{id}
+	}
+	if err != nil {
+		return nil, State{}, err
+	}
+	return fromRow(row)
+}

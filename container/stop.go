@@ -1,0 +1,207 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ParseSignal reads a signal as Docker does: a number, "KILL" or "SIGKILL", any case.
+func ParseSignal(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("Invalid signal: %s", s)
+		}
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("Invalid signal: %s", s)
+}
+
+// Kill sends a signal (default KILL) to a running container's main process.
+func (m *Manager) Kill(ref, signal string) error {
+	if signal == "" {
+		signal = "KILL"
+	}
+	sig, err := ParseSignal(signal)
+	if err != nil {
+		return err
+	}
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return err
+	}
+	if !st.Running() {
+		return ConflictError{fmt.Sprintf("Cannot kill container: %s: Container %s is not running", ref, c.ID)}
+	}
+	rt, err := m.Runtime(c.Host.Runtime)
+	if err != nil {
+		return err
+	}
+	if err := rt.Kill(c.ID, sig, false); err != nil {
+		// The process may have exited between our look and the signal.
+		if _, st, gerr := m.Get(c.ID); gerr == nil && !st.Running() {
+			return nil
+		}
+		return fmt.Errorf("Cannot kill container: %s: %v", ref, err)
+	}
+	return nil
+}
+
+// Stop sends the container's stop signal (STOPSIGNAL, default SIGTERM), waits up to timeout
+// (nil: the container's StopTimeout, else 10 s) and then kills it.
+func (m *Manager) Stop(ref string, timeout *int) error {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return err
+	}
+	if !st.Running() {
+		return nil
+	}
+	t := 10
+	if c.Config.StopTimeout != nil {
+		t = *c.Config.StopTimeout
+	}
+	if timeout != nil {
+		t = *timeout
+	}
+	sig := c.Config.StopSignal
+	if sig == "" {
+		sig = "TERM"
+	}
+	if st.Status == "paused" {
+		if rt, err := m.Runtime(c.Host.Runtime); err == nil {
+			rt.Kill(c.ID, syscall.SIGKILL, false)
+			rt.Resume(c.ID)
+		}
+	} else if err := m.Kill(c.ID, sig); err != nil {
+		var nf NotFoundError
+		if errors.As(err, &nf) {
+			return nil
+		}
+		return err
+	}
+	var nf NotFoundError
+	if t < 0 {
+		if _, err := m.Wait(c.ID, -1); err != nil && !errors.As(err, &nf) {
+			return err
+		}
+		return nil
+	}
+	if t > 0 {
+		st, err := m.Wait(c.ID, time.Duration(t)*time.Second)
+		if errors.As(err, &nf) {
+			return nil
+		}
+		if err != nil || !st.Running() {
+			return err
+		}
+	}
+	if err := m.Kill(c.ID, "KILL"); err != nil {
+		if errors.As(err, &nf) {
+			return nil // it ended and was removed (--rm) meanwhile
+		}
+		if _, ok := err.(ConflictError); !ok {
+			return err
+		}
+	}
+	_, err = m.Wait(c.ID, 30*time.Second)
+	if errors.As(err, &nf) {
+		return nil
+	}
+	return err
+}
+
+// Wait waits until the container is not running (or timeout passes; a negative timeout waits
+// for ever) and returns its state.
+func (m *Manager) Wait(ref string, timeout time.Duration) (State, error) {
+	deadline := time.Now().Add(timeout)
+	delay := 5 * time.Millisecond
+	seen := false
+	for {
+		_, st, err := m.Get(ref)
+		var nf NotFoundError
+		if seen && errors.As(err, &nf) {
+			// It went away while we waited (--rm): it is certainly not running.
+			return State{Status: "removed"}, nil
+		}
+		if err != nil {
+			return st, err
+		}
+		seen = true
+		if !st.Running() && st.SupervisorPid == 0 {
+			return st, nil
+		}
+		if timeout >= 0 && time.Now().After(deadline) {
+			return st, nil
+		}
+		time.Sleep(delay)
+		if delay < 100*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// Restart stops and starts a container (detached).
+func (m *Manager) Restart(ref string, timeout *int) error {
+	if err := m.Stop(ref, timeout); err != nil {
+		return err
+	}
+	return m.StartDetached(ref)
+}
+
+// Pause freezes a running container.
+func (m *Manager) Pause(ref string) error {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return err
+	}
+	if st.Status != "running" {
+		return ConflictError{fmt.Sprintf("Container %s is not running", c.ID)}
+	}
+	rt, err := m.Runtime(c.Host.Runtime)
+	if err != nil {
+		return err
+	}
+	if err := rt.Pause(c.ID); err != nil {
+		return err
+	}
+	_, err = m.updateState(c.ID, func(s *State) error { s.Status = "paused"; return nil })
+	return err
+}
+
+// Unpause thaws a paused container.
+func (m *Manager) Unpause(ref string) error {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return err
+	}
+	if st.Status != "paused" {
+		return ConflictError{fmt.Sprintf("Container %s is not paused", c.ID)}
+	}
+	rt, err := m.Runtime(c.Host.Runtime)
+	if err != nil {
+		return err
+	}
+	if err := rt.Resume(c.ID); err != nil {
+		return err
+	}
+	_, err = m.updateState(c.ID, func(s *State) error {
+		if s.Status == "paused" {
+			s.Status = "running"
+		}
+		return nil
+	})
+	return err
+}

@@ -1,0 +1,472 @@
+package container
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth-engine/berth/metadata"
+	securejoin "github.com/cyphar/filepath-securejoin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Volume is a named volume as `volume inspect` shows it.
+type Volume struct {
+	CreatedAt  string            `json:"CreatedAt"`
+	Driver     string            `json:"Driver"`
+	Labels     map[string]string `json:"Labels"`
+	Mountpoint string            `json:"Mountpoint"`
+	Name       string            `json:"Name"`
+	Options    map[string]string `json:"Options"`
+	Scope      string            `json:"Scope"`
+	// Not in the JSON: what listings need.
+	Anonymous bool  `json:"-"`
+	Links     int   `json:"-"` // containers using it
+	Size      int64 `json:"-"`
+}
+
+var validVolumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+func (m *Manager) volumeDir(name string) string {
+	return filepath.Join(m.Images.Root, "volumes", name, "_data")
+}
+
+// ParseVolume reads a -v value: "/host:/ctr[:ro]" (bind), "name:/ctr[:ro]" (named volume) or
+// "/ctr" (anonymous volume).
+func ParseVolume(spec string) (Mount, error) {
+	parts := strings.Split(spec, ":")
+	var mt Mount
+	switch len(parts) {
+	case 1:
+		mt = Mount{Type: "volume", Target: parts[0]}
+	case 2, 3:
+		mt = Mount{Source: parts[0], Target: parts[1]}
+		if len(parts) == 3 {
+			for _, o := range strings.Split(parts[2], ",") {
+				switch o {
+				case "ro":
+					mt.ReadOnly = true
+				case "rw", "z", "Z", "nocopy", "rprivate", "private", "rshared", "shared", "rslave", "slave", "":
+				default:
+					return mt, fmt.Errorf("invalid mode: %s", parts[2])
+				}
+			}
+		}
+		if strings.HasPrefix(mt.Source, "/") || strings.HasPrefix(mt.Source, ".") {
+			mt.Type = "bind"
+		} else {
+			mt.Type = "volume"
+			if !validVolumeName.MatchString(mt.Source) {
+				return mt, fmt.Errorf("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", mt.Source, mt.Source)
+			}
+		}
+	default:
+		return mt, fmt.Errorf("invalid volume specification: '%s'", spec)
+	}
+	if !path.IsAbs(mt.Target) {
+		return mt, fmt.Errorf("invalid volume specification: '%s': invalid mount config for type \"%s\": invalid mount path: '%s' mount path must be absolute", spec, mt.Type, mt.Target)
+	}
+	if mt.Type == "bind" {
+		abs, err := filepath.Abs(mt.Source)
+		if err != nil {
+			return mt, err
+		}
+		mt.Source = abs
+	}
+	return mt, nil
+}
+
+// ParseMount reads a --mount value: type=bind|volume|tmpfs,source=...,target=...,readonly.
+func ParseMount(spec string) (Mount, error) {
+	mt := Mount{Type: "volume"}
+	for _, f := range strings.Split(spec, ",") {
+		k, v, hasV := strings.Cut(f, "=")
+		switch strings.ToLower(k) {
+		case "type":
+			mt.Type = v
+		case "source", "src":
+			mt.Source = v
+		case "target", "destination", "dst":
+			mt.Target = v
+		case "readonly", "ro":
+			mt.ReadOnly = !hasV || v == "1" || v == "true"
+		case "bind-propagation", "volume-nocopy", "tmpfs-size", "tmpfs-mode", "consistency":
+		default:
+			return mt, fmt.Errorf("invalid field '%s' must be a key=value pair", f)
+		}
+	}
+	switch mt.Type {
+	case "bind", "volume", "tmpfs":
+	default:
+		return mt, fmt.Errorf("invalid mount config for type %q: mount type unknown", mt.Type)
+	}
+	if mt.Target == "" {
+		return mt, errors.New("invalid mount config: target is required")
+	}
+	if mt.Type == "bind" {
+		if mt.Source == "" {
+			return mt, fmt.Errorf("invalid mount config for type \"bind\": field Source must not be empty")
+		}
+		if _, err := os.Stat(mt.Source); err != nil {
+			return mt, fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", mt.Source)
+		}
+	}
+	return mt, nil
+}
+
+// resolveVolumes turns the image's VOLUMEs not covered by a user mount into anonymous volumes
+// and creates the named volumes the mounts refer to (Docker does this at create).
+func (m *Manager) resolveVolumes(c *Container) error {
+	covered := map[string]bool{}
+	for _, mt := range c.Host.Mounts {
+		covered[path.Clean(mt.Target)] = true
+	}
+	var extra []string
+	for v := range c.Config.Volumes {
+		if !covered[path.Clean(v)] {
+			extra = append(extra, v)
+		}
+	}
+	sort.Strings(extra)
+	for _, v := range extra {
+		c.Host.Mounts = append(c.Host.Mounts, Mount{Type: "volume", Target: v})
+	}
+	for i, mt := range c.Host.Mounts {
+		if mt.Type != "volume" {
+			continue
+		}
+		anon := mt.Source == ""
+		if anon {
+			mt.Source = randomHex(32)
+			c.Host.Mounts[i] = mt
+		}
+		if _, err := m.createVolume(mt.Source, nil, anon); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// CreateVolume makes a named volume ("" for a random name); an existing one is returned as is.
+func (m *Manager) CreateVolume(name string, labels map[string]string) (string, error) {
+	if name != "" && !validVolumeName.MatchString(name) {
+		return "", fmt.Errorf("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", name, name)
+	}
+	anon := name == ""
+	if anon {
+		name = randomHex(32)
+	}
+	return m.createVolume(name, labels, anon)
+}
+
+func (m *Manager) createVolume(name string, labels map[string]string, anon bool) (string, error) {
+	if err := os.MkdirAll(m.volumeDir(name), 0o755); err != nil {
+		return "", err
+	}
+	err := m.Images.DB.Update(func(tx *metadata.Tx) error {
+		_, err := tx.PutVolume(metadata.Volume{Name: name, Driver: "local", Created: time.Now(), Labels: labels, Anonymous: anon})
+		return err
+	})
+	return name, err
+}
+
+// volumeMounts are the spec mounts of a container's binds, volumes and tmpfs mounts; a new
+// empty volume first gets a copy of what the image has at its target, as Docker does.
+func (m *Manager) volumeMounts(c *Container, rootfs string) ([]specs.Mount, error) {
+	var out []specs.Mount
+	for _, mt := range c.Host.Mounts {
+		opts := []string{"rbind", "rprivate"}
+		if mt.ReadOnly {
+			opts = append(opts, "ro")
+		}
+		switch mt.Type {
+		case "bind":
+			if _, err := os.Stat(mt.Source); os.IsNotExist(err) {
+				// -v creates a missing host directory; --mount refuses (checked at parse).
+				if err := os.MkdirAll(mt.Source, 0o755); err != nil {
+					return nil, err
+				}
+			}
+			out = append(out, specs.Mount{Destination: mt.Target, Type: "bind", Source: mt.Source, Options: opts})
+		case "volume":
+			dir := m.volumeDir(mt.Source)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, err
+			}
+			if err := copyUp(rootfs, mt.Target, dir); err != nil {
+				return nil, fmt.Errorf("copying image content into volume %s: %w", mt.Source, err)
+			}
+			out = append(out, specs.Mount{Destination: mt.Target, Type: "bind", Source: dir, Options: opts})
+		case "tmpfs":
+			o := []string{"nosuid", "nodev", "noexec"}
+			if mt.ReadOnly {
+				o = append(o, "ro")
+			}
+			out = append(out, specs.Mount{Destination: mt.Target, Type: "tmpfs", Source: "tmpfs", Options: o})
+		}
+	}
+	return out, nil
+}
+
+// copyUp fills an empty volume directory with the image's content at target (and its owner and
+// mode), once: a volume that already holds anything is left alone.
+func copyUp(rootfs, target, dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) > 0 {
+		return err
+	}
+	src, err := securejoin.SecureJoin(rootfs, target)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(src)
+	if err != nil || !fi.IsDir() {
+		return nil
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		os.Chown(dir, int(st.Uid), int(st.Gid))
+		os.Chmod(dir, fi.Mode().Perm())
+	}
+	return copyTree(src, dir)
+}
+
+// copyTree copies a directory's content (files, directories, symlinks; owners, modes, times).
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if rel == "." {
+			return nil
+		}
+		to := filepath.Join(dst, rel)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st, _ := fi.Sys().(*syscall.Stat_t)
+		switch {
+		case fi.IsDir():
+			if err := os.Mkdir(to, fi.Mode().Perm()); err != nil && !os.IsExist(err) {
+				return err
+			}
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			if err := os.Symlink(target, to); err != nil {
+				return err
+			}
+		case fi.Mode().IsRegular():
+			if err := copyFile(p, to, fi.Mode().Perm()); err != nil {
+				return err
+			}
+		default:
+			if st != nil {
+				if err := unix.Mknod(to, uint32(st.Mode), int(st.Rdev)); err != nil {
+					return nil
+				}
+			}
+		}
+		if st != nil {
+			os.Lchown(to, int(st.Uid), int(st.Gid))
+			if fi.Mode()&fs.ModeSymlink == 0 {
+				os.Chmod(to, fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
+			}
+			ts := []unix.Timespec{unix.NsecToTimespec(fi.ModTime().UnixNano()), unix.NsecToTimespec(fi.ModTime().UnixNano())}
+			unix.UtimesNanoAt(unix.AT_FDCWD, to, ts, unix.AT_SYMLINK_NOFOLLOW)
+		}
+		return nil
+	})
+}
+
+func copyFile(src, dst string, perm fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// volumeUsers maps each volume name to the IDs of the containers that mount it.
+func (m *Manager) volumeUsers() (map[string][]string, error) {
+	var rows []metadata.Container
+	if err := m.Images.DB.View(func(tx *metadata.Tx) error {
+		var err error
+		rows, err = tx.Containers()
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	users := map[string][]string{}
+	for _, r := range rows {
+		c, _, err := fromRow(r)
+		if err != nil {
+			continue
+		}
+		for _, mt := range c.Host.Mounts {
+			if mt.Type == "volume" {
+				users[mt.Source] = append(users[mt.Source], c.ID)
+			}
+		}
+	}
+	return users, nil
+}
+
+// Volumes lists every volume with how many containers use it.
+func (m *Manager) Volumes() ([]Volume, error) {
+	var rows []metadata.Volume
+	if err := m.Images.DB.View(func(tx *metadata.Tx) error {
+		var err error
+		rows, err = tx.Volumes()
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	users, err := m.volumeUsers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Volume, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, m.volume(r, len(users[r.Name])))
+	}
+	return out, nil
+}
+
+func (m *Manager) volume(r metadata.Volume, links int) Volume {
+	labels := r.Labels
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	opts := r.Options
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	return Volume{
+		CreatedAt: r.Created.UTC().Format(time.RFC3339), Driver: r.Driver, Labels: labels,
+		Mountpoint: m.volumeDir(r.Name), Name: r.Name, Options: opts, Scope: "local",
+		Anonymous: r.Anonymous, Links: links,
+	}
+}
+
+// InspectVolume returns one volume or "no such volume".
+func (m *Manager) InspectVolume(name string) (Volume, error) {
+	vs, err := m.Volumes()
+	if err != nil {
+		return Volume{}, err
+	}
+	for _, v := range vs {
+		if v.Name == name {
+			return v, nil
+		}
+	}
+	return Volume{}, fmt.Errorf("get %s: no such volume", name)
+}
+
+// RemoveVolume deletes a volume that no container uses (force: a missing one is no error).
+func (m *Manager) RemoveVolume(name string, force bool) error {
+	users, err := m.volumeUsers()
+	if err != nil {
+		return err
+	}
+	if ids := users[name]; len(ids) > 0 {
+		return ConflictError{fmt.Sprintf("remove %s: volume is in use - [%s]", name, strings.Join(ids, ", "))}
+	}
+	if _, err := m.InspectVolume(name); err != nil {
+		if force {
+			return nil
+		}
+		return err
+	}
+	if err := m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteVolume(name) }); err != nil {
+		return err
+	}
+	return os.RemoveAll(filepath.Dir(m.volumeDir(name)))
+}
+
+// PruneVolumes removes every volume no container uses and returns their names and the bytes freed.
+func (m *Manager) PruneVolumes() ([]string, int64, error) {
+	vs, err := m.Volumes()
+	if err != nil {
+		return nil, 0, err
+	}
+	var names []string
+	var freed int64
+	for _, v := range vs {
+		if v.Links > 0 {
+			continue
+		}
+		size := dirSize(m.volumeDir(v.Name))
+		if err := m.RemoveVolume(v.Name, false); err != nil {
+			return names, freed, err
+		}
+		names = append(names, v.Name)
+		freed += size
+	}
+	return names, freed, nil
+}
+
+func (m *Manager) removeAnonymousVolumes(c *Container) {
+	vs, err := m.Volumes()
+	if err != nil {
+		return
+	}
+	anon := map[string]bool{}
+	for _, v := range vs {
+		if v.Anonymous && v.Links == 0 {
+			anon[v.Name] = true
+		}
+	}
+	for _, mt := range c.Host.Mounts {
+		if mt.Type == "volume" && anon[mt.Source] {
+			m.RemoveVolume(mt.Source, true)
+		}
+	}
+}
+
+// dirSize is the bytes of the regular files under dir (what Docker reports as a layer's size).
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// VolumeSize is the bytes a volume's files hold.
+func (m *Manager) VolumeSize(name string) int64 { return dirSize(m.volumeDir(name)) }

@@ -1,0 +1,1210 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-engine/berth/container"
+	"github.com/berth-engine/berth/distribution"
+	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/reference"
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+)
+
+// containerCommands mirror imageCommands: `berth container SUB` plus top-level aliases.
+var containerCommands []imageCommand
+
+func registerContainer(top, sub string, ctor func(g *Globals, use string) *cobra.Command) {
+	containerCommands = append(containerCommands, imageCommand{top, sub, ctor})
+	if top != "" {
+		register(func(g *Globals) *cobra.Command { return ctor(g, top) })
+	}
+}
+
+func init() {
+	register(func(g *Globals) *cobra.Command {
+		parent := &cobra.Command{Use: "container", Short: "Manage containers", Args: noArgs}
+		for _, c := range containerCommands {
+			parent.AddCommand(c.ctor(g, c.sub))
+		}
+		return parent
+	})
+	register(newShimCommand)
+	registerContainer("run", "run", newRunCommand)
+	registerContainer("create", "create", newCreateCommand)
+	registerContainer("start", "start", newStartCommand)
+	registerContainer("stop", "stop", newStopCommand)
+	registerContainer("restart", "restart", newRestartCommand)
+	registerContainer("kill", "kill", newKillCommand)
+	registerContainer("wait", "wait", newWaitCommand)
+	registerContainer("rm", "rm", newRmCommand)
+	registerContainer("ps", "ls", newPsCommand)
+	registerContainer("logs", "logs", newLogsCommand)
+	registerContainer("rename", "rename", newRenameCommand)
+	registerContainer("pause", "pause", newPauseCommand)
+	registerContainer("unpause", "unpause", newUnpauseCommand)
+	registerContainer("", "inspect", newContainerInspectCommand)
+	registerContainer("", "prune", newContainerPruneCommand)
+	registerContainer("", "list", newPsCommand)
+}
+
+// openManager opens the image store and a container manager over it.
+func openManager(g *Globals) (*container.Manager, func(), error) {
+	s, err := openStore(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	return container.New(s), func() { s.Close() }, nil
+}
+
+// ---- create / run ----
+
+type createFlags struct {
+	name, workdir, user, hostname, domainname, entrypoint, network, runtime, pull string
+	stopSignal, memory                                                            string
+	env, envFiles, labels, labelFiles, volumes, mounts, tmpfs, publish, expose    []string
+	capAdd, capDrop, addHosts                                                     []string
+	interactive, tty, rm, readOnly, publishAll, init, privileged                  bool
+	cpus                                                                          float64
+	pidsLimit                                                                     int64
+	stopTimeout                                                                   int
+}
+
+func (f *createFlags) bind(fl *pflag.FlagSet) {
+	// -h is --hostname, as in Docker, so help is --help alone.
+	fl.Bool("help", false, "Print usage")
+	fl.StringVar(&f.name, "name", "", "Assign a name to the container")
+	fl.StringVarP(&f.workdir, "workdir", "w", "", "Working directory inside the container")
+	fl.StringVarP(&f.user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
+	fl.StringVarP(&f.hostname, "hostname", "h", "", "Container host name")
+	fl.StringVar(&f.domainname, "domainname", "", "Container NIS domain name")
+	fl.StringVar(&f.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
+	fl.StringVar(&f.network, "network", "default", "Connect a container to a network")
+	fl.StringVar(&f.network, "net", "default", "Connect a container to a network")
+	fl.MarkHidden("net")
+	fl.StringVar(&f.runtime, "runtime", "", "Runtime to use for this container (runc, crun)")
+	fl.StringVar(&f.pull, "pull", "missing", `Pull image before running ("always"|"missing"|"never")`)
+	fl.StringVar(&f.stopSignal, "stop-signal", "", "Signal to stop a container")
+	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
+	fl.StringVarP(&f.memory, "memory", "m", "", "Memory limit")
+	fl.Float64Var(&f.cpus, "cpus", 0, "Number of CPUs")
+	fl.Int64Var(&f.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
+	fl.StringArrayVarP(&f.env, "env", "e", nil, "Set environment variables")
+	fl.StringArrayVar(&f.envFiles, "env-file", nil, "Read in a file of environment variables")
+	fl.StringArrayVarP(&f.labels, "label", "l", nil, "Set meta data on a container")
+	fl.StringArrayVar(&f.labelFiles, "label-file", nil, "Read in a line delimited file of labels")
+	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a volume")
+	fl.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
+	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
+	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
+	fl.StringArrayVar(&f.expose, "expose", nil, "Expose a port or a range of ports")
+	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities")
+	fl.StringArrayVar(&f.capDrop, "cap-drop", nil, "Drop Linux capabilities")
+	fl.StringArrayVar(&f.addHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
+	fl.BoolVarP(&f.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
+	fl.BoolVarP(&f.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	fl.BoolVar(&f.rm, "rm", false, "Automatically remove the container when it exits")
+	fl.BoolVar(&f.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
+	fl.BoolVarP(&f.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
+	fl.BoolVar(&f.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
+	fl.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to this container")
+}
+
+// envVar resolves "-e NAME" from berth's own environment, as Docker's CLI does; a name that is
+// not set is kept bare (it then removes the image's variable).
+func envVar(v string) (string, error) {
+	k, _, hasValue := strings.Cut(v, "=")
+	if k == "" {
+		return "", fmt.Errorf("invalid environment variable: %s", v)
+	}
+	if hasValue {
+		return v, nil
+	}
+	if val, ok := os.LookupEnv(k); ok {
+		return k + "=" + val, nil
+	}
+	return v, nil
+}
+
+// readKVFile reads an --env-file or --label-file: one VAR=VAL a line, '#' comments and blank
+// lines skipped, a bare VAR taken from berth's environment (skipped when unset).
+func readKVFile(path string, fromEnv bool) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimLeft(sc.Text(), " \t")
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, _, hasValue := strings.Cut(line, "=")
+		if strings.ContainsAny(k, " \t") {
+			return nil, fmt.Errorf("variable '%s' contains whitespaces", k)
+		}
+		if !hasValue {
+			if !fromEnv {
+				out = append(out, line)
+				continue
+			}
+			if v, ok := os.LookupEnv(line); ok {
+				out = append(out, line+"="+v)
+			}
+			continue
+		}
+		out = append(out, line)
+	}
+	return out, sc.Err()
+}
+
+func (f *createFlags) options(cmd *cobra.Command, args []string) (container.CreateOptions, error) {
+	o := container.CreateOptions{
+		Name: f.name, Image: args[0], Cmd: args[1:], WorkingDir: f.workdir, User: f.user,
+		Hostname: f.hostname, Domainname: f.domainname, Tty: f.tty, OpenStdin: f.interactive,
+		StopSignal: f.stopSignal, Expose: f.expose,
+	}
+	if f.privileged {
+		return o, errors.New("--privileged is not supported by berth")
+	}
+	if f.init {
+		return o, errors.New("--init is not supported by berth yet (it needs an init binary such as tini)")
+	}
+	if cmd.Flags().Changed("entrypoint") {
+		ep := f.entrypoint
+		o.Entrypoint = &ep
+	}
+	if cmd.Flags().Changed("stop-timeout") {
+		t := f.stopTimeout
+		o.StopTimeout = &t
+	}
+	for _, ef := range f.envFiles {
+		vs, err := readKVFile(ef, true)
+		if err != nil {
+			return o, err
+		}
+		o.Env = append(o.Env, vs...)
+	}
+	for _, e := range f.env {
+		v, err := envVar(e)
+		if err != nil {
+			return o, err
+		}
+		o.Env = append(o.Env, v)
+	}
+	var labels []string
+	for _, lf := range f.labelFiles {
+		vs, err := readKVFile(lf, false)
+		if err != nil {
+			return o, err
+		}
+		labels = append(labels, vs...)
+	}
+	labels = append(labels, f.labels...)
+	if len(labels) > 0 {
+		o.Labels = map[string]string{}
+		for _, l := range labels {
+			k, v, _ := strings.Cut(l, "=")
+			o.Labels[k] = v
+		}
+	}
+	h := &o.Host
+	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Init = f.rm, f.readOnly, f.publishAll, f.init
+	h.NetworkMode, h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.network, f.runtime, f.capAdd, f.capDrop, f.addHosts
+	switch f.network {
+	case "default", "bridge", "none", "host":
+	default:
+		return o, fmt.Errorf("network %s not found", f.network)
+	}
+	if f.pull != "missing" && f.pull != "never" && f.pull != "always" {
+		return o, fmt.Errorf(`invalid pull option: '%s': must be one of "always", "missing" or "never"`, f.pull)
+	}
+	if f.memory != "" {
+		n, err := units.RAMInBytes(f.memory)
+		if err != nil {
+			return o, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %v", f.memory, err)
+		}
+		if n > 0 && n < 6*1024*1024 {
+			return o, errors.New("Minimum memory limit allowed is 6MB")
+		}
+		h.Memory = n
+	}
+	if f.cpus < 0 {
+		return o, fmt.Errorf("invalid argument \"%v\" for \"--cpus\" flag: range of CPUs is from 0.01 to the number of CPUs available", f.cpus)
+	}
+	h.NanoCPUs = int64(f.cpus * 1e9)
+	h.PidsLimit = f.pidsLimit
+	for _, v := range f.volumes {
+		mt, err := container.ParseVolume(v)
+		if err != nil {
+			return o, err
+		}
+		if mt.Type == "bind" || mt.Source != "" {
+			h.Binds = append(h.Binds, v)
+		}
+		h.Mounts = append(h.Mounts, mt)
+	}
+	for _, v := range f.mounts {
+		mt, err := container.ParseMount(v)
+		if err != nil {
+			return o, err
+		}
+		h.Mounts = append(h.Mounts, mt)
+	}
+	if len(f.tmpfs) > 0 {
+		h.Tmpfs = map[string]string{}
+		for _, t := range f.tmpfs {
+			dst, opts, _ := strings.Cut(t, ":")
+			h.Tmpfs[dst] = opts
+		}
+	}
+	if len(f.publish) > 0 {
+		pb, err := container.ParsePublish(f.publish)
+		if err != nil {
+			return o, err
+		}
+		h.PortBindings = pb
+		for p := range pb {
+			o.Expose = append(o.Expose, p)
+		}
+		sort.Strings(o.Expose)
+	}
+	if (len(f.publish) > 0 || f.publishAll) && (f.network == "none" || f.network == "host") {
+		if f.network == "none" {
+			return o, errors.New("conflicting options: port publishing and the container type network mode")
+		}
+		h.PortBindings, h.PublishAllPorts = nil, false // Docker ignores them with the host's network
+	}
+	return o, nil
+}
+
+// createContainer creates a container, pulling its image first as --pull says (Docker's
+// "Unable to find image 'x:latest' locally", then the pull's progress, on stderr).
+func createContainer(g *Globals, m *container.Manager, o container.CreateOptions, pull string) (*container.Container, error) {
+	if pull == "always" {
+		if err := pullForRun(g, m, o.Image); err != nil {
+			return nil, runError(err)
+		}
+	}
+	c, err := m.Create(o)
+	if errors.Is(err, image.ErrNoSuchImage) && pull != "always" && !reference.LooksLikeID(o.Image) {
+		ref := o.Image
+		if n, perr := reference.Parse(ref); perr == nil {
+			ref = reference.Familiar(reference.WithDefaultTag(n))
+		}
+		fmt.Fprintf(g.Stderr, "Unable to find image '%s' locally\n", ref)
+		if pull == "missing" {
+			if perr := pullForRun(g, m, o.Image); perr != nil {
+				return nil, runError(perr)
+			}
+			c, err = m.Create(o)
+		}
+	}
+	if err != nil {
+		return nil, runError(err)
+	}
+	return c, nil
+}
+
+// pullForRun pulls an image for run/create with its progress on stderr, as Docker prints it.
+func pullForRun(g *Globals, m *container.Manager, ref string) error {
+	ro, err := registryOptions(true)
+	if err != nil {
+		return err
+	}
+	pr := newProgressPrinter(g.Stderr, g.Stderr)
+	ro.Progress = pr.event
+	_, err = distribution.Pull(context.Background(), m.Images, ref, distribution.PullOptions{Options: ro})
+	pr.done()
+	return err
+}
+
+// runError gives a failure of create/run/start Docker's exit code: the container command's
+// 126/127, or 125.
+func runError(err error) error {
+	var se *container.StartError
+	if errors.As(err, &se) {
+		if se.Shown {
+			// runc's own line ("runc run failed: ... exec: \"x\": executable file not found
+			// in $PATH") is on stderr already; a second one would only repeat it.
+			return &StatusError{Code: se.Code, Err: errors.New("")}
+		}
+		return &StatusError{Code: se.Code, Err: err}
+	}
+	return &StatusError{Code: 125, Err: err}
+}
+
+func newCreateCommand(g *Globals, use string) *cobra.Command {
+	var f createFlags
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create a new container",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := f.options(cmd, args)
+			if err != nil {
+				return &StatusError{Code: 125, Err: err}
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			ctr, err := createContainer(g, m, o, f.pull)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(g.Stdout, ctr.ID)
+			return nil
+		},
+	}
+	c.Flags().SetInterspersed(false)
+	f.bind(c.Flags())
+	return c
+}
+
+func newRunCommand(g *Globals, use string) *cobra.Command {
+	var f createFlags
+	var detach, sigProxy bool
+	var attach []string
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Run a command in a new container",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := f.options(cmd, args)
+			if err != nil {
+				return &StatusError{Code: 125, Err: err}
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			ctr, err := createContainer(g, m, o, f.pull)
+			if err != nil {
+				return err
+			}
+			if detach {
+				if err := m.StartDetached(ctr.ID); err != nil {
+					if f.rm {
+						m.Remove(ctr.ID, container.RemoveOptions{Force: true, Volumes: true})
+					}
+					return runError(err)
+				}
+				fmt.Fprintln(g.Stdout, ctr.ID)
+				return nil
+			}
+			at := &container.Attach{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy}
+			if f.interactive {
+				at.Stdin = g.Stdin
+				if f.tty {
+					// The container's terminal does the line editing and echo: ours goes raw.
+					if in, ok := g.Stdin.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
+						if old, err := term.MakeRaw(int(in.Fd())); err == nil {
+							defer term.Restore(int(in.Fd()), old)
+						}
+					}
+				}
+			}
+			code, err := m.Run(ctr.ID, at)
+			if err != nil {
+				if f.rm {
+					m.Remove(ctr.ID, container.RemoveOptions{Force: true, Volumes: true})
+				}
+				return runError(err)
+			}
+			if code != 0 {
+				return &StatusError{Code: code, Err: errors.New("")}
+			}
+			return nil
+		},
+	}
+	c.Flags().SetInterspersed(false)
+	f.bind(c.Flags())
+	c.Flags().BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
+	c.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy received signals to the process")
+	c.Flags().StringArrayVarP(&attach, "attach", "a", nil, "Attach to STDIN, STDOUT or STDERR")
+	return c
+}
+
+// forEach runs fn on every argument, printing each name that succeeded (Docker's multi-object
+// commands), and fails with every error at the end.
+func forEach(g *Globals, args []string, fn func(string) error) error {
+	var errs []string
+	for _, a := range args {
+		if err := fn(a); err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		fmt.Fprintln(g.Stdout, a)
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+func newStartCommand(g *Globals, use string) *cobra.Command {
+	var attach, interactive bool
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Start one or more stopped containers",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if attach || interactive {
+				if len(args) > 1 {
+					return errors.New("you cannot start and attach multiple containers at once")
+				}
+				at := &container.Attach{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: true}
+				if interactive {
+					at.Stdin = g.Stdin
+				}
+				code, err := m.Run(args[0], at)
+				if err != nil {
+					return err
+				}
+				if code != 0 {
+					return &StatusError{Code: code, Err: errors.New("")}
+				}
+				return nil
+			}
+			return forEach(g, args, func(ref string) error { return m.StartDetached(ref) })
+		},
+	}
+	c.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
+	c.Flags().BoolVarP(&interactive, "interactive", "i", false, "Attach container's STDIN")
+	return c
+}
+
+func newStopCommand(g *Globals, use string) *cobra.Command {
+	var timeout int
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Stop one or more running containers",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			var t *int
+			if cmd.Flags().Changed("time") {
+				t = &timeout
+			}
+			return forEach(g, args, func(ref string) error { return m.Stop(ref, t) })
+		},
+	}
+	c.Flags().IntVarP(&timeout, "time", "t", 10, "Seconds to wait for stop before killing it")
+	return c
+}
+
+func newRestartCommand(g *Globals, use string) *cobra.Command {
+	var timeout int
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Restart one or more containers",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			var t *int
+			if cmd.Flags().Changed("time") {
+				t = &timeout
+			}
+			return forEach(g, args, func(ref string) error { return m.Restart(ref, t) })
+		},
+	}
+	c.Flags().IntVarP(&timeout, "time", "t", 10, "Seconds to wait for stop before killing the container")
+	return c
+}
+
+func newKillCommand(g *Globals, use string) *cobra.Command {
+	var signal string
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Kill one or more running containers",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return forEach(g, args, func(ref string) error { return m.Kill(ref, signal) })
+		},
+	}
+	c.Flags().StringVarP(&signal, "signal", "s", "KILL", "Signal to send to the container")
+	return c
+}
+
+func newPauseCommand(g *Globals, use string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " CONTAINER [CONTAINER...]",
+		Short: "Pause all processes within one or more containers",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return forEach(g, args, m.Pause)
+		},
+	}
+}
+
+func newUnpauseCommand(g *Globals, use string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " CONTAINER [CONTAINER...]",
+		Short: "Unpause all processes within one or more containers",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return forEach(g, args, m.Unpause)
+		},
+	}
+}
+
+func newWaitCommand(g *Globals, use string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " CONTAINER [CONTAINER...]",
+		Short: "Block until one or more containers stop, then print their exit codes",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			var errs []string
+			for _, ref := range args {
+				st, err := m.Wait(ref, -1)
+				if err != nil {
+					errs = append(errs, err.Error())
+					continue
+				}
+				fmt.Fprintln(g.Stdout, st.ExitCode)
+			}
+			if len(errs) > 0 {
+				return errors.New(strings.Join(errs, "\n"))
+			}
+			return nil
+		},
+	}
+}
+
+func newRmCommand(g *Globals, use string) *cobra.Command {
+	var force, volumes bool
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Remove one or more containers",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			var errs []string
+			for _, ref := range args {
+				err := m.Remove(ref, container.RemoveOptions{Force: force, Volumes: volumes})
+				var nf container.NotFoundError
+				if errors.As(err, &nf) && force {
+					continue
+				}
+				if err != nil {
+					errs = append(errs, "Error response from daemon: "+err.Error())
+					continue
+				}
+				fmt.Fprintln(g.Stdout, ref)
+			}
+			if len(errs) > 0 {
+				return errors.New(strings.Join(errs, "\n"))
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of a running container (uses SIGKILL)")
+	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove anonymous volumes associated with the container")
+	return c
+}
+
+func newRenameCommand(g *Globals, use string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " CONTAINER NEW_NAME",
+		Short: "Rename a container",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return m.Rename(args[0], args[1])
+		},
+	}
+}
+
+func newLogsCommand(g *Globals, use string) *cobra.Command {
+	var follow, timestamps bool
+	var tail, since, until string
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER",
+		Short: "Fetch the logs of a container",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o := container.LogsOptions{Follow: follow, Timestamps: timestamps, Tail: -1}
+			if tail != "all" && tail != "" {
+				n, err := strconv.Atoi(tail)
+				if err != nil {
+					return fmt.Errorf("invalid value for \"tail\": %s", tail)
+				}
+				if n >= 0 {
+					o.Tail = n
+				}
+			}
+			now := time.Now()
+			var err error
+			if since != "" {
+				if o.Since, err = image.ParseTimestamp(since, now); err != nil {
+					return err
+				}
+			}
+			if until != "" {
+				if o.Until, err = image.ParseTimestamp(until, now); err != nil {
+					return err
+				}
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return m.Logs(args[0], o, g.Stdout, g.Stderr)
+		},
+	}
+	c.Flags().BoolVarP(&follow, "follow", "f", false, "Follow log output")
+	c.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
+	c.Flags().StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
+	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp or relative (e.g. 42m for 42 minutes)")
+	c.Flags().StringVar(&until, "until", "", "Show logs before a timestamp or relative")
+	return c
+}
+
+func newContainerInspectCommand(g *Globals, use string) *cobra.Command {
+	var formatStr string
+	var size bool
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Display detailed information on one or more containers",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return inspectAll(g, formatStr, args, func(ref string) (any, error) {
+				r, err := m.Inspect(ref, size)
+				if err != nil {
+					return nil, err
+				}
+				return r, nil
+			})
+		},
+	}
+	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
+	c.Flags().BoolVarP(&size, "size", "s", false, "Display total file sizes")
+	return c
+}
+
+func newContainerPruneCommand(g *Globals, use string) *cobra.Command {
+	var force bool
+	var filters format.Args
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS]",
+		Short: "Remove all stopped containers",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !force && !confirm(g, "WARNING! This will remove all stopped containers.") {
+				return nil
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			list, err := m.List()
+			if err != nil {
+				return err
+			}
+			var deleted []string
+			var reclaimed int64
+			for _, s := range list {
+				if s.State.Running() || !matchLabels(filters, s.Config.Labels) {
+					continue
+				}
+				if until := filters.Get("until"); len(until) > 0 {
+					t, err := image.ParseTimestamp(until[0], time.Now())
+					if err != nil {
+						return err
+					}
+					if !s.Created.Before(t) {
+						continue
+					}
+				}
+				size, _ := m.SizeRw(s.ID)
+				if err := m.Remove(s.ID, container.RemoveOptions{}); err != nil {
+					return err
+				}
+				deleted = append(deleted, s.ID)
+				reclaimed += size
+			}
+			if len(deleted) > 0 {
+				fmt.Fprintln(g.Stdout, "Deleted Containers:")
+				for _, id := range deleted {
+					fmt.Fprintln(g.Stdout, id)
+				}
+				fmt.Fprintln(g.Stdout)
+			}
+			fmt.Fprintln(g.Stdout, "Total reclaimed space:", units.HumanSize(float64(reclaimed)))
+			return nil
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	c.Flags().Var(&filters, "filter", "Provide filter values (e.g. 'until=<timestamp>')")
+	return c
+}
+
+func matchLabels(f format.Args, labels map[string]string) bool {
+	return f.MatchKVList("label", labels)
+}
+
+// ---- ps ----
+
+const (
+	defaultPsTable     = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+	defaultPsTableSize = defaultPsTable + "\t{{.Size}}"
+)
+
+var psHeader = format.Header{
+	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": format.CreatedSinceHeader,
+	"CreatedAt": format.CreatedAtHeader, "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
+	"Size": format.SizeHeader, "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS",
+	"State": "STATE", "LocalVolumes": "LOCAL VOLUMES",
+}
+
+// psRow is one row of `ps` (Docker's ContainerContext).
+type psRow struct {
+	trunc   bool
+	now     time.Time
+	s       container.Summary
+	image   string
+	size    bool
+	imgSize int64
+	dfSize  bool // system df -v: SIZE is the writable layer alone
+	ports   string
+}
+
+func (r *psRow) MarshalJSON() ([]byte, error) { return format.MarshalContext(r) }
+
+func (r *psRow) ID() string {
+	if r.trunc {
+		return format.TruncateID(r.s.ID)
+	}
+	return r.s.ID
+}
+func (r *psRow) Names() string { return r.s.Name }
+func (r *psRow) Image() string {
+	img := r.image
+	if img == "" {
+		return "<no image>"
+	}
+	if r.trunc && strings.HasPrefix(img, "sha256:") {
+		return format.TruncateID(img)
+	}
+	return img
+}
+func (r *psRow) Command() string {
+	cmd := r.s.Path
+	if len(r.s.Args) > 0 {
+		args := make([]string, len(r.s.Args))
+		for i, a := range r.s.Args {
+			if strings.Contains(a, " ") {
+				a = "'" + a + "'"
+			}
+			args[i] = a
+		}
+		cmd += " " + strings.Join(args, " ")
+	}
+	if r.trunc {
+		cmd = format.Ellipsis(cmd, 20)
+	}
+	return strconv.Quote(cmd)
+}
+func (r *psRow) CreatedAt() string  { return time.Unix(r.s.Created.Unix(), 0).String() }
+func (r *psRow) RunningFor() string { return format.CreatedSince(r.s.Created, r.now) }
+func (r *psRow) Ports() string      { return r.ports }
+func (r *psRow) State() string      { return r.s.State.Status }
+func (r *psRow) Status() string     { return statusString(r.s.State, r.now) }
+func (r *psRow) Size() string {
+	if r.dfSize {
+		return units.HumanSize(float64(r.s.SizeRw))
+	}
+	if !r.size {
+		return ""
+	}
+	srw := format.HumanSizeWithPrecision(r.s.SizeRw, 3)
+	return fmt.Sprintf("%s (virtual %s)", srw, format.HumanSizeWithPrecision(r.s.SizeRw+r.imgSize, 3))
+}
+func (r *psRow) Labels() string {
+	var kv []string
+	for k, v := range r.s.Config.Labels {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+func (r *psRow) Label(name string) string { return r.s.Config.Labels[name] }
+func (r *psRow) Mounts() string {
+	var names []string
+	for _, mt := range r.s.Host.Mounts {
+		n := mt.Source
+		if r.trunc && mt.Type == "volume" {
+			n = format.Ellipsis(n, 15)
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, ",")
+}
+func (r *psRow) LocalVolumes() string {
+	n := 0
+	for _, mt := range r.s.Host.Mounts {
+		if mt.Type == "volume" {
+			n++
+		}
+	}
+	return strconv.Itoa(n)
+}
+func (r *psRow) Networks() string {
+	if r.s.Host.NetworkMode == "default" {
+		return "bridge"
+	}
+	return r.s.Host.NetworkMode
+}
+
+// statusString is Docker's State.String(): "Up 3 minutes", "Exited (0) 2 seconds ago", "Created".
+func statusString(st container.State, now time.Time) string {
+	switch st.Status {
+	case "running", "paused":
+		s := "Up " + units.HumanDuration(now.Sub(st.StartedAt))
+		if st.Status == "paused" {
+			s += " (Paused)"
+		}
+		return s
+	case "exited":
+		if st.FinishedAt.IsZero() {
+			return ""
+		}
+		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
+	case "removing":
+		return "Removal In Progress"
+	case "dead":
+		return "Dead"
+	case "created":
+		return "Created"
+	}
+	return st.Status
+}
+
+var psFilters = map[string]bool{
+	"id": true, "name": true, "label": true, "status": true, "exited": true, "ancestor": true,
+	"before": true, "since": true, "volume": true, "network": true, "health": true, "isolation": true,
+	"is-task": true, "publish": true, "expose": true,
+}
+
+type psOptions struct {
+	all, quiet, size, latest, noTrunc bool
+	last                              int
+	format                            string
+	filters                           format.Args
+}
+
+func newPsCommand(g *Globals, use string) *cobra.Command {
+	var o psOptions
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS]",
+		Short: "List containers",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.filters.Validate(psFilters); err != nil {
+				return err
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			rows, err := psRows(m, o, time.Now())
+			if err != nil {
+				return err
+			}
+			fmtStr := o.format
+			if o.quiet {
+				fmtStr = format.DefaultQuietFormat
+			}
+			def := defaultPsTable
+			if o.size {
+				def = defaultPsTableSize
+			}
+			return format.Write(g.Stdout, fmtStr, def, psHeader, rows)
+		},
+	}
+	fl := c.Flags()
+	fl.BoolVarP(&o.all, "all", "a", false, "Show all containers (default shows just running)")
+	fl.BoolVarP(&o.quiet, "quiet", "q", false, "Only display container IDs")
+	fl.BoolVarP(&o.size, "size", "s", false, "Display total file sizes")
+	fl.BoolVarP(&o.latest, "latest", "l", false, "Show the latest created container (includes all states)")
+	fl.IntVarP(&o.last, "last", "n", -1, "Show n last created containers (includes all states)")
+	fl.BoolVar(&o.noTrunc, "no-trunc", false, "Don't truncate output")
+	fl.StringVar(&o.format, "format", "", "Pretty-print containers using a Go template")
+	fl.VarP(&o.filters, "filter", "f", "Filter output based on conditions provided")
+	return c
+}
+
+func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) {
+	list, err := m.List()
+	if err != nil {
+		return nil, err
+	}
+	f := o.filters
+	limit := o.last
+	if o.latest {
+		limit = 1
+	}
+	all := o.all || limit > 0 || f.Contains("status") || f.Contains("exited")
+	// before/since name containers; they cut the (newest first) list.
+	var beforeT, sinceT time.Time
+	for _, key := range []string{"before", "since"} {
+		for _, ref := range f.Get(key) {
+			c, _, err := m.Get(ref)
+			if err != nil {
+				return nil, err
+			}
+			if key == "before" {
+				beforeT = c.Created
+			} else {
+				sinceT = c.Created
+			}
+		}
+	}
+	ancestors := map[string]bool{}
+	for _, a := range f.Get("ancestor") {
+		if id, err := m.Images.Resolve(a); err == nil {
+			ancestors[id] = true
+		}
+	}
+	var exited []int
+	for _, e := range f.Get("exited") {
+		n, err := strconv.Atoi(e)
+		if err != nil {
+			return nil, fmt.Errorf("invalid filter 'exited=%s'", e)
+		}
+		exited = append(exited, n)
+	}
+	for _, s := range f.Get("status") {
+		switch s {
+		case "created", "restarting", "running", "removing", "paused", "exited", "dead":
+		default:
+			return nil, fmt.Errorf("invalid filter 'status=%s'", s)
+		}
+	}
+	imageSizes := map[string]int64{}
+	var rows []*psRow
+	for _, s := range list {
+		if !all && !s.State.Running() {
+			continue
+		}
+		if f.Contains("id") && !anyPrefix(f.Get("id"), s.ID) {
+			continue
+		}
+		if f.Contains("name") && !anyRegexp(f.Get("name"), s.Name) {
+			continue
+		}
+		if !f.MatchKVList("label", s.Config.Labels) {
+			continue
+		}
+		if f.Contains("status") && !f.ExactMatch("status", s.State.Status) {
+			continue
+		}
+		if len(exited) > 0 {
+			ok := false
+			for _, n := range exited {
+				ok = ok || (s.State.Status == "exited" && s.State.ExitCode == n)
+			}
+			if !ok {
+				continue
+			}
+		}
+		if f.Contains("ancestor") && !ancestors[s.ImageID] && !anyEqual(f.Get("ancestor"), s.Image) {
+			continue
+		}
+		if !beforeT.IsZero() && !s.Created.Before(beforeT) {
+			continue
+		}
+		if !sinceT.IsZero() && !s.Created.After(sinceT) {
+			continue
+		}
+		if f.Contains("volume") {
+			ok := false
+			for _, mt := range s.Host.Mounts {
+				ok = ok || f.ExactMatch("volume", mt.Source) || f.ExactMatch("volume", mt.Target)
+			}
+			if !ok {
+				continue
+			}
+		}
+		if f.Contains("expose") && !portFilter(f.Get("expose"), s.Config.ExposedPorts) {
+			continue
+		}
+		if f.Contains("publish") {
+			published := map[string]struct{}{}
+			for p := range s.Host.PortBindings {
+				published[p] = struct{}{}
+			}
+			if !portFilter(f.Get("publish"), published) {
+				continue
+			}
+		}
+		if f.Contains("network") {
+			n := s.Host.NetworkMode
+			if n == "default" {
+				n = "bridge"
+			}
+			if !f.ExactMatch("network", n) {
+				continue
+			}
+		}
+		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: m.PortsString(s.ID, s.Config.ExposedPorts, s.State.Running())}
+		if id, err := m.Images.Resolve(s.Image); err != nil || id != s.ImageID {
+			r.image = s.ImageID
+		}
+		if o.size {
+			r.s.SizeRw, _ = m.SizeRw(s.ID)
+			sz, ok := imageSizes[s.ImageID]
+			if !ok {
+				sz = m.ImageSize(s.ImageID)
+				imageSizes[s.ImageID] = sz
+			}
+			r.imgSize = sz
+		}
+		rows = append(rows, r)
+		if limit > 0 && len(rows) == limit {
+			break
+		}
+	}
+	return rows, nil
+}
+
+func anyPrefix(prefixes []string, s string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyEqual(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func anyRegexp(patterns []string, s string) bool {
+	for _, p := range patterns {
+		if re, err := regexp.Compile(p); err == nil && re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// newShimCommand is the hidden `berth container-shim ID`: the supervisor of a detached container
+// (see container.Manager.StartDetached). It reports the start on fd 3 and lives as long as the
+// container.
+func newShimCommand(g *Globals) *cobra.Command {
+	return &cobra.Command{
+		Use:    "container-shim ID",
+		Hidden: true,
+		Args:   exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return m.Shim(args[0], os.NewFile(3, "notify"))
+		},
+	}
+}
+
+// portFilter matches "80", "80/tcp" or "8000-8080[/proto]" against "PORT/PROTO" keys.
+func portFilter(values []string, ports map[string]struct{}) bool {
+	for _, v := range values {
+		rng, proto, hasProto := strings.Cut(v, "/")
+		lo, hi, isRange := strings.Cut(rng, "-")
+		if !isRange {
+			hi = lo
+		}
+		l, err1 := strconv.Atoi(lo)
+		h, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for p := range ports {
+			ps, pp, _ := strings.Cut(p, "/")
+			n, err := strconv.Atoi(ps)
+			if err == nil && n >= l && n <= h && (!hasProto || pp == proto) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,1050 @@
+package cli
+
+// End-to-end tests of containers: the real berth binary (built once), real runc, real overlayfs,
+// a busybox-static image made by the test. They need root and runc and skip without them.
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berth-engine/berth/registry"
+	"github.com/creack/pty"
+)
+
+var (
+	berthOnce sync.Once
+	berthPath string
+	berthErr  error
+)
+
+// ctrEnv is one test's berth root with a busybox image "bb:1" in it.
+type ctrEnv struct {
+	t    *testing.T
+	root string
+	bin  string
+}
+
+func newCtrEnv(t *testing.T) *ctrEnv {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("container tests need root (mounts, namespaces, cgroups)")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("container tests need runc on PATH (Debian: apt-get install runc)")
+	}
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("container tests need busybox-static at /bin/busybox")
+	}
+	if !overlaySupported() {
+		t.Skip("container tests need overlayfs")
+	}
+	berthOnce.Do(func() {
+		// One binary per test process, in berth-ctr-bin-PID; those of processes that are gone
+		// are removed here (there is no end-of-package hook to do it).
+		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-ctr-bin-*"))
+		for _, d := range old {
+			if pid := strings.TrimPrefix(filepath.Base(d), "berth-ctr-bin-"); pid != "" {
+				if _, err := os.Stat("/proc/" + pid); err != nil {
+					os.RemoveAll(d)
+				}
+			}
+		}
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("berth-ctr-bin-%d", os.Getpid()))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			berthErr = err
+			return
+		}
+		berthPath = filepath.Join(dir, "berth")
+		cmd := exec.Command("go", "build", "-o", berthPath, "github.com/berth-engine/berth/cmd/berth")
+		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			berthErr = fmt.Errorf("building berth: %v\n%s", err, out)
+		}
+	})
+	if berthErr != nil {
+		t.Fatal(berthErr)
+	}
+	// A short root: overlay options and runc's paths stay well under their limits.
+	root, err := os.MkdirTemp("", "bt-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &ctrEnv{t: t, root: root, bin: berthPath}
+	t.Cleanup(func() { e.cleanup() })
+	tarPath := filepath.Join(root, "busybox.tar")
+	if err := os.WriteFile(tarPath, busyboxTar(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.ok("import", tarPath, "bb:1")
+	return e
+}
+
+// cleanup removes every container (killing what runs), then checks nothing stays mounted.
+func (e *ctrEnv) cleanup() {
+	out, _, _ := e.run("ps", "-aq", "--no-trunc")
+	for _, id := range strings.Fields(out) {
+		e.run("rm", "-f", id)
+	}
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], e.root+"/") {
+				e.t.Errorf("left mounted after the test: %s", f[4])
+				syscall.Unmount(f[4], syscall.MNT_DETACH)
+			}
+		}
+	}
+	os.RemoveAll(e.root)
+}
+
+// busyboxTar is a rootfs tarball like tools/docker-reference.sh makes.
+func busyboxTar(t *testing.T) []byte {
+	t.Helper()
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := exec.Command("/bin/busybox", "--list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dir := func(name string, mode int64) {
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: mode})
+	}
+	file := func(name string, mode int64, data []byte) {
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data))})
+		tw.Write(data)
+	}
+	dir("bin/", 0o755)
+	dir("etc/", 0o755)
+	dir("root/", 0o700)
+	dir("tmp/", 0o1777)
+	file("bin/busybox", 0o755, bb)
+	for _, a := range strings.Fields(string(list)) {
+		if a != "busybox" {
+			tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777})
+		}
+	}
+	file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"))
+	file("etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n"))
+	tw.Close()
+	return buf.Bytes()
+}
+
+func (e *ctrEnv) cmd(args ...string) *exec.Cmd {
+	c := exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)
+	c.Env = append(os.Environ(), "BERTH_ROOT=")
+	return c
+}
+
+// run runs berth and returns stdout, stderr and the exit code.
+func (e *ctrEnv) run(args ...string) (string, string, int) {
+	return e.runIn("", args...)
+}
+
+func (e *ctrEnv) runIn(stdin string, args ...string) (string, string, int) {
+	c := e.cmd(args...)
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	if stdin != "" {
+		c.Stdin = strings.NewReader(stdin)
+	}
+	err := c.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("berth %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// ok runs berth, fails the test unless it exits 0, and returns its stdout.
+func (e *ctrEnv) ok(args ...string) string {
+	e.t.Helper()
+	out, errs, code := e.run(args...)
+	if code != 0 {
+		e.t.Fatalf("berth %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+func (e *ctrEnv) inspect(ref, tmpl string) string {
+	e.t.Helper()
+	return strings.TrimSpace(e.ok("container", "inspect", "-f", tmpl, ref))
+}
+
+func TestContainerRunExitCodes(t *testing.T) {
+	e := newCtrEnv(t)
+	cases := []struct {
+		args    []string
+		code    int
+		stdout  string
+		errPart string
+	}{
+		{[]string{"run", "--rm", "bb:1", "echo", "hello"}, 0, "hello\n", ""},
+		{[]string{"run", "--rm", "bb:1", "sh", "-c", "exit 3"}, 3, "", ""},
+		{[]string{"run", "--rm", "bb:1", "sh", "-c", "echo to-stderr >&2; exit 0"}, 0, "", ""},
+		{[]string{"run", "--rm", "bb:1", "nosuch"}, 127, "", `exec: "nosuch": executable file not found in $PATH`},
+		{[]string{"run", "--rm", "bb:1", "/etc"}, 126, "", `exec: "/etc": permission denied`},
+		{[]string{"run", "--rm", "-u", "nosuch", "bb:1", "true"}, 125, "", "unable to find user nosuch: no matching entries in passwd file"},
+		{[]string{"run", "--rm", "missing:1", "true"}, 125, "", "Unable to find image 'missing:1' locally"},
+		{[]string{"run", "--rm", "--entrypoint", "", "bb:1"}, 125, "", "No command specified"},
+		{[]string{"run", "--rm", "--bogus-flag", "bb:1"}, 125, "", "unknown flag: --bogus-flag"},
+	}
+	for _, c := range cases {
+		out, errs, code := e.run(c.args...)
+		if code != c.code || out != c.stdout || !strings.Contains(errs, c.errPart) {
+			t.Errorf("berth %s: exit %d stdout %q stderr %q; want exit %d stdout %q stderr containing %q",
+				strings.Join(c.args, " "), code, out, errs, c.code, c.stdout, c.errPart)
+		}
+	}
+	// --rm removed every container, failed ones included.
+	if out := e.ok("ps", "-aq"); out != "" {
+		t.Errorf("containers left by --rm: %q", out)
+	}
+	// Without --rm a container that could not start stays, as Docker's does.
+	out, _, code := e.run("run", "--name", "bad", "bb:1", "nosuch")
+	if code != 127 || out != "" {
+		t.Errorf("exit %d", code)
+	}
+	if st := e.inspect("bad", "{{.State.Status}}"); st != "created" {
+		t.Errorf("status after failed start = %q", st)
+	}
+}
+
+func TestContainerRunMergesImageConfig(t *testing.T) {
+	e := newCtrEnv(t)
+	tarPath := filepath.Join(e.root, "busybox.tar")
+	e.ok("import", "-c", "ENV GREETING=hello FROM=image", "-c", "WORKDIR /srv/app", "-c", "USER nobody",
+		"-c", `ENTRYPOINT ["sh", "-c", "echo $GREETING $FROM $0 $(pwd) $(id -un)"]`, "-c", `CMD ["img-cmd"]`, tarPath, "cfg:1")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--rm", "cfg:1"}, "hello image img-cmd /srv/app nobody\n"},
+		{[]string{"run", "--rm", "-e", "FROM=flag", "cfg:1", "arg"}, "hello flag arg /srv/app nobody\n"},
+		{[]string{"run", "--rm", "-w", "/tmp", "-u", "root", "cfg:1"}, "hello image img-cmd /tmp root\n"},
+		{[]string{"run", "--rm", "--entrypoint", "echo", "cfg:1"}, "\n"},
+		{[]string{"run", "--rm", "--entrypoint", "echo", "cfg:1", "only", "args"}, "only args\n"},
+		{[]string{"run", "--rm", "--entrypoint", "", "cfg:1", "pwd"}, "/srv/app\n"},
+	}
+	for _, c := range cases {
+		out, errs, code := e.run(c.args...)
+		if code != 0 || out != c.want {
+			t.Errorf("berth %s: exit %d stdout %q stderr %q; want %q", strings.Join(c.args, " "), code, out, errs, c.want)
+		}
+	}
+	envFile := filepath.Join(e.root, "env.list")
+	os.WriteFile(envFile, []byte("# comment\nFROM_FILE=1\n\nGREETING=file\n"), 0o644)
+	out := e.ok("run", "--rm", "--env-file", envFile, "-e", "GREETING=flag", "-h", "myhost", "--entrypoint", "env", "cfg:1")
+	want := "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nHOSTNAME=myhost\nFROM_FILE=1\nGREETING=flag\nFROM=image\nHOME=/nonexistent\n"
+	if out != want {
+		t.Errorf("env =\n%s\nwant\n%s", out, want)
+	}
+	if out := e.ok("run", "--rm", "-u", "nobody", "bb:1", "id"); out != "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n" {
+		t.Errorf("id = %q", out)
+	}
+	if out := e.ok("run", "--rm", "-u", "1234", "bb:1", "id"); out != "uid=1234 gid=0(root) groups=0(root)\n" {
+		t.Errorf("id = %q", out)
+	}
+}
+
+func TestContainerStdinAndEtcFiles(t *testing.T) {
+	e := newCtrEnv(t)
+	out, errs, code := e.runIn("hi\nthere\n", "run", "--rm", "-i", "bb:1", "cat")
+	if code != 0 || out != "hi\nthere\n" {
+		t.Errorf("stdin piping: exit %d out %q err %q", code, out, errs)
+	}
+	// Without -i the container's stdin is empty.
+	if out, _, _ := e.runIn("ignored\n", "run", "--rm", "bb:1", "cat"); out != "" {
+		t.Errorf("stdin without -i: %q", out)
+	}
+	id := strings.TrimSpace(e.ok("create", "--network", "none", "bb:1", "sh", "-c", "cat /etc/hosts; cat /etc/hostname; hostname"))
+	out = e.ok("start", "-a", id)
+	want := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n" +
+		id[:12] + "\n" + id[:12] + "\n"
+	if out != want {
+		t.Errorf("/etc files =\n%q\nwant\n%q", out, want)
+	}
+	out = e.ok("run", "--rm", "bb:1", "sh", "-c", "grep Cap /proc/self/status; cat /proc/self/mounts | cut -d' ' -f2,3 | sort")
+	for _, w := range []string{"CapEff:\t00000000a80425fb", "/proc proc", "/dev/shm tmpfs", "/dev/mqueue mqueue", "/sys sysfs", "/etc/hosts ", "/proc/keys tmpfs", "/sys/firmware tmpfs", "/proc/sys proc"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("container lacks %q:\n%s", w, out)
+		}
+	}
+	if _, _, code := e.run("run", "--rm", "--read-only", "bb:1", "touch", "/x"); code == 0 {
+		t.Errorf("--read-only rootfs was writable")
+	}
+	if out := e.ok("run", "--rm", "--read-only", "--tmpfs", "/scratch", "bb:1", "sh", "-c", "touch /scratch/x && echo ok"); out != "ok\n" {
+		t.Errorf("--tmpfs: %q", out)
+	}
+	if out := e.ok("run", "--rm", "--pids-limit", "20", "--memory", "64m", "--cpus", "0.5", "bb:1", "true"); out != "" {
+		t.Errorf("limits: %q", out)
+	}
+}
+
+func TestContainerDetachedLifecycle(t *testing.T) {
+	e := newCtrEnv(t)
+	id := strings.TrimSpace(e.ok("run", "-d", "--name", "web", "-l", "app=web", "bb:1", "sh", "-c", "echo started; echo oops >&2; sleep 300"))
+	if len(id) != 64 {
+		t.Fatalf("run -d printed %q", id)
+	}
+	out := e.ok("ps")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "CONTAINER ID   IMAGE     COMMAND                  CREATED") ||
+		!strings.Contains(lines[1], id[:12]+"   bb:1      \"sh -c 'echo started…\"") || !strings.Contains(lines[1], "Up ") ||
+		!strings.HasSuffix(lines[1], "web") {
+		t.Errorf("ps =\n%s", out)
+	}
+	// The shim writes the log while the container runs.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		o, errs, _ := e.run("logs", "web")
+		if o == "started\n" && errs == "oops\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logs: %q %q", o, errs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b, err := os.ReadFile(e.inspect("web", "{{.LogPath}}"))
+	if err != nil || !strings.Contains(string(b), `{"log":"started\n","stream":"stdout","time":"`) {
+		t.Errorf("json-file log = %s %v", b, err)
+	}
+	if _, errs, code := e.run("rm", "web"); code != 1 || !strings.Contains(errs, "You cannot remove a running container "+id+". Stop the container before attempting removal or force remove") {
+		t.Errorf("rm running: %d %q", code, errs)
+	}
+	if got := e.inspect("web", "{{.State.Status}} {{.State.Running}} {{.Name}} {{.Config.Labels.app}}"); got != "running true /web web" {
+		t.Errorf("inspect = %q", got)
+	}
+	// sh as PID 1 ignores SIGTERM: stop waits -t seconds, then kills.
+	start := time.Now()
+	if out := e.ok("stop", "-t", "1", "web"); out != "web\n" {
+		t.Errorf("stop printed %q", out)
+	}
+	if d := time.Since(start); d < time.Second || d > 8*time.Second {
+		t.Errorf("stop -t 1 took %v", d)
+	}
+	if got := e.inspect("web", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 137" {
+		t.Errorf("after stop: %q", got)
+	}
+	if out := e.ok("wait", "web"); out != "137\n" {
+		t.Errorf("wait = %q", out)
+	}
+	if out := e.ok("ps", "-a", "--format", "{{.Names}} {{.Status}}"); !strings.HasPrefix(out, "web Exited (137) ") {
+		t.Errorf("ps -a = %q", out)
+	}
+	// restart brings it back; kill -s sends the signal asked for.
+	e.ok("restart", "web")
+	if got := e.inspect("web", "{{.State.Status}}"); got != "running" {
+		t.Errorf("after restart: %q", got)
+	}
+	// (PID 1 ignores signals it has no handler for, so only KILL ends this shell.)
+	e.ok("kill", "-s", "9", "web")
+	if out := e.ok("wait", "web"); out != "137\n" {
+		t.Errorf("wait after kill -s 9 = %q", out)
+	}
+	if _, errs, code := e.run("kill", "web"); code != 1 || !strings.Contains(errs, "is not running") {
+		t.Errorf("kill stopped: %d %q", code, errs)
+	}
+	e.ok("rename", "web", "web2")
+	e.ok("rm", "web2")
+	if _, errs, code := e.run("inspect", "web2"); code != 1 || errs != "Error: No such object: web2\n" {
+		t.Errorf("inspect removed: %d %q", code, errs)
+	}
+}
+
+func TestContainerStopSignalAndTimeout(t *testing.T) {
+	e := newCtrEnv(t)
+	// A trap for the stop signal: stop returns as soon as the container exits, with its code.
+	e.ok("run", "-d", "--name", "graceful", "--stop-signal", "USR1", "bb:1", "sh", "-c",
+		"trap 'echo got-usr1; exit 0' USR1; echo ready; while true; do sleep 0.1; done")
+	waitLog(t, e, "graceful", "ready\n")
+	e.ok("run", "-d", "--name", "trapper", "bb:1", "sh", "-c", "trap 'exit 7' HUP; while true; do sleep 0.1; done")
+	time.Sleep(300 * time.Millisecond)
+	e.ok("kill", "-s", "SIGHUP", "trapper")
+	if out := e.ok("wait", "trapper"); out != "7\n" {
+		t.Errorf("wait after kill -s SIGHUP = %q", out)
+	}
+	start := time.Now()
+	e.ok("stop", "-t", "20", "graceful")
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("stop with a handled STOPSIGNAL took %v", d)
+	}
+	if got := e.inspect("graceful", "{{.State.ExitCode}}"); got != "0" {
+		t.Errorf("exit code = %s", got)
+	}
+	if out := e.ok("logs", "graceful"); out != "ready\ngot-usr1\n" {
+		t.Errorf("logs = %q", out)
+	}
+}
+
+func waitLog(t *testing.T, e *ctrEnv, ref, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _, _ := e.run("logs", ref)
+		if strings.Contains(out, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logs of %s never had %q: %q", ref, want, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestContainerLogsFollow(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "-d", "--name", "ticker", "bb:1", "sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.3; done")
+	c := e.cmd("logs", "-f", "ticker")
+	var out bytes.Buffer
+	c.Stdout = &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		c.Process.Kill()
+		t.Fatal("logs -f did not end when the container exited")
+	}
+	if out.String() != "line1\nline2\nline3\n" {
+		t.Errorf("logs -f = %q", out.String())
+	}
+	if out := e.ok("logs", "--tail", "1", "ticker"); out != "line3\n" {
+		t.Errorf("--tail 1 = %q", out)
+	}
+	out2 := e.ok("logs", "-t", "ticker")
+	sc := bufio.NewScanner(strings.NewReader(out2))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) != 2 || !strings.HasSuffix(f[0], "Z") {
+			t.Errorf("logs -t line %q", sc.Text())
+		}
+	}
+}
+
+func TestContainerManyAtOnce(t *testing.T) {
+	e := newCtrEnv(t)
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			out, stderr, code := e.run("run", "-d", "--name", fmt.Sprintf("c%02d", i), "bb:1", "sleep", "300")
+			if code != 0 || len(strings.TrimSpace(out)) != 64 {
+				errs <- fmt.Sprintf("c%02d: exit %d %q %q", i, code, out, stderr)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	out := e.ok("ps", "--format", "{{.Names}} {{.State}}")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != n {
+		t.Fatalf("ps lists %d containers:\n%s", len(lines), out)
+	}
+	for _, l := range lines {
+		if !strings.HasSuffix(l, " running") {
+			t.Errorf("ps line %q", l)
+		}
+	}
+	if out := e.ok("ps", "-q", "--filter", "name=c1"); len(strings.Fields(out)) != 10 {
+		t.Errorf("name filter: %q", out)
+	}
+	ids := strings.Fields(e.ok("ps", "-q"))
+	e.ok(append([]string{"rm", "-f"}, ids...)...)
+	if out := e.ok("ps", "-aq"); out != "" {
+		t.Errorf("left after rm -f: %q", out)
+	}
+}
+
+func TestContainerShimDeathIsReconciled(t *testing.T) {
+	e := newCtrEnv(t)
+	id := strings.TrimSpace(e.ok("run", "-d", "bb:1", "sleep", "300"))
+	pid := e.inspect(id, "{{.State.Pid}}")
+	// Find the shim: the process whose command line is "berth ... container-shim ID".
+	shim := findProcess(t, "container-shim\x00"+id)
+	if err := syscall.Kill(shim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	// The container outlived its shim: ps says so (runc state), and stop still works.
+	if got := e.inspect(id, "{{.State.Status}} {{.State.Pid}}"); got != "running "+pid {
+		t.Errorf("after the shim died: %q (pid %s)", got, pid)
+	}
+	e.ok("stop", "-t", "0", id)
+	if got := e.inspect(id, "{{.State.Status}}"); got != "exited" {
+		t.Errorf("after stop: %q", got)
+	}
+	if mounted(t, filepath.Join(e.root, "containers", id, "rootfs")) {
+		t.Errorf("rootfs still mounted after reconcile")
+	}
+}
+
+func TestContainerKill9OfRunDetached(t *testing.T) {
+	e := newCtrEnv(t)
+	// Kill `berth run -d` at different moments; whatever happened must look consistent after.
+	for i, delay := range []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond} {
+		c := e.cmd("run", "-d", "--name", fmt.Sprintf("k%d", i), "bb:1", "sleep", "300")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		c.Process.Kill()
+		c.Wait()
+	}
+	time.Sleep(500 * time.Millisecond)
+	out := e.ok("ps", "-a", "--format", "{{.Names}} {{.State}}")
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l == "" {
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) != 2 || (f[1] != "running" && f[1] != "created" && f[1] != "exited") {
+			t.Errorf("inconsistent ps line %q", l)
+		}
+		if f[1] != "running" && mounted(t, filepath.Join(e.root, "containers", e.inspect(f[0], "{{.Id}}"), "rootfs")) {
+			t.Errorf("%s is %s but its rootfs is mounted", f[0], f[1])
+		}
+	}
+	for _, id := range strings.Fields(e.ok("ps", "-aq")) {
+		e.ok("rm", "-f", id)
+	}
+}
+
+func findProcess(t *testing.T, cmdlinePart string) int {
+	t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		var pid int
+		if _, err := fmt.Sscanf(ent.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + ent.Name() + "/cmdline")
+		if bytes.Contains(b, []byte(cmdlinePart)) {
+			return pid
+		}
+	}
+	t.Fatalf("no process with %q", cmdlinePart)
+	return 0
+}
+
+func mounted(t *testing.T, path string) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == path {
+			return true
+		}
+	}
+	return false
+}
+
+func TestContainerNamedVolumeOutlivesContainer(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "--rm", "-v", "data:/data", "bb:1", "sh", "-c", "echo kept > /data/file")
+	if out := e.ok("run", "--rm", "-v", "data:/data:ro", "bb:1", "cat", "/data/file"); out != "kept\n" {
+		t.Errorf("volume content = %q", out)
+	}
+	if _, _, code := e.run("run", "--rm", "-v", "data:/data:ro", "bb:1", "touch", "/data/x"); code == 0 {
+		t.Errorf(":ro volume was writable")
+	}
+	// A new named volume gets a copy of the image's content at its target.
+	if out := e.ok("run", "--rm", "-v", "etccopy:/etc", "bb:1", "cat", "/etc/group"); out != "root:x:0:\nnogroup:x:65534:\n" {
+		t.Errorf("copy-up = %q", out)
+	}
+	host := t.TempDir()
+	e.ok("run", "--rm", "-v", host+":/h", "bb:1", "sh", "-c", "echo from-container > /h/f")
+	if b, _ := os.ReadFile(filepath.Join(host, "f")); string(b) != "from-container\n" {
+		t.Errorf("bind mount: %q", b)
+	}
+	// An image's VOLUME becomes an anonymous volume, filled from the image, gone with rm -v.
+	e.ok("import", "-c", "VOLUME /etc", filepath.Join(e.root, "busybox.tar"), "withvol:1")
+	e.ok("run", "--name", "anon", "withvol:1", "true")
+	anon := e.inspect("anon", "{{range .Mounts}}{{.Name}}{{end}}")
+	if len(anon) != 64 {
+		t.Fatalf("anonymous volume name %q", anon)
+	}
+	if b, err := os.ReadFile(filepath.Join(e.root, "volumes", anon, "_data", "group")); err != nil || string(b) != "root:x:0:\nnogroup:x:65534:\n" {
+		t.Errorf("anonymous volume content: %q %v", b, err)
+	}
+	e.ok("rm", "-v", "anon")
+	if _, err := os.Stat(filepath.Join(e.root, "volumes", anon)); err == nil {
+		t.Errorf("rm -v left the anonymous volume")
+	}
+	out := e.ok("volume", "ls", "--format", "{{.Driver}} {{.Name}}")
+	if out != "local data\nlocal etccopy\n" {
+		t.Errorf("volume ls = %q", out)
+	}
+	e.ok("create", "--name", "user", "-v", "data:/data", "bb:1", "true")
+	if _, errs, code := e.run("volume", "rm", "data"); code != 1 || !strings.Contains(errs, "volume is in use") {
+		t.Errorf("rm volume in use: %d %q", code, errs)
+	}
+	e.ok("rm", "user")
+	e.ok("volume", "rm", "data")
+	if out := e.ok("volume", "prune", "-f"); !strings.Contains(out, "etccopy") {
+		t.Errorf("prune = %q", out)
+	}
+	if out := e.ok("volume", "ls", "-q"); out != "" {
+		t.Errorf("volumes left: %q", out)
+	}
+}
+
+func TestContainerDiffCommitExport(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "--name", "changed", "bb:1", "sh", "-c",
+		"echo x > /etc/new; echo y >> /etc/passwd; rm /bin/vi; mkdir -p /a/b/c; touch /a/b/c/f; rm -rf /tmp")
+	// Docker 20.10's `docker diff` of the same commands on the same image.
+	want := "A /a\nA /a/b\nA /a/b/c\nA /a/b/c/f\nC /bin\nD /bin/vi\nC /etc\nA /etc/new\nC /etc/passwd\nD /tmp\n"
+	if out := e.ok("diff", "changed"); out != want {
+		t.Errorf("diff =\n%s\nwant\n%s", out, want)
+	}
+	id := strings.TrimSpace(e.ok("commit", "-a", "me", "-m", "msg", "-c", "ENV X=1", "-c", `CMD ["sh", "-c", "echo $X"]`, "changed", "committed:1"))
+	if !strings.HasPrefix(id, "sha256:") {
+		t.Fatalf("commit printed %q", id)
+	}
+	out, errs, _ := e.run("run", "--rm", "committed:1", "sh", "-c", "cat /etc/new; tail -1 /etc/passwd; ls /bin/vi; ls -d /tmp; ls /a/b/c")
+	if out != "x\ny\nf\n" || errs != "ls: /bin/vi: No such file or directory\nls: /tmp: No such file or directory\n" {
+		t.Errorf("committed image content: %q %q", out, errs)
+	}
+	if out := e.ok("run", "--rm", "committed:1"); out != "1\n" {
+		t.Errorf("committed config: %q", out)
+	}
+	if got := strings.TrimSpace(e.ok("image", "inspect", "-f", "{{.Author}}|{{.Comment}}|{{.Parent}}|{{len .RootFS.Layers}}", "committed:1")); got != "me|msg|"+e.inspect("changed", "{{.Image}}")+"|2" {
+		t.Errorf("committed image = %q", got)
+	}
+	hist := e.ok("history", "--format", "{{.CreatedBy}}|{{.Comment}}", "committed:1")
+	if !strings.HasPrefix(hist, "sh -c echo x > /etc/new; echo y >> /etc/pass…|msg\n") {
+		t.Errorf("history = %q", hist)
+	}
+	// The image a container uses cannot go without -f.
+	if _, errs, code := e.run("rmi", "bb:1"); code == 0 || !strings.Contains(errs, "container") {
+		t.Errorf("rmi of a used image: %d %q", code, errs)
+	}
+	tarOut, _, code := e.run("export", "changed")
+	if code != 0 {
+		t.Fatalf("export exit %d", code)
+	}
+	names := map[string]bool{}
+	tr := tar.NewReader(strings.NewReader(tarOut))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		names[h.Name] = true
+	}
+	for _, n := range []string{"etc/new", "a/b/c/f", "bin/busybox", "proc/", "etc/hosts"} {
+		if !names[n] {
+			t.Errorf("export lacks %s", n)
+		}
+	}
+	if names["bin/vi"] || names["tmp/"] {
+		t.Errorf("export has deleted files")
+	}
+	if mounted(t, filepath.Join(e.root, "containers", e.inspect("changed", "{{.Id}}"), "rootfs")) {
+		t.Errorf("export left the rootfs mounted")
+	}
+	// cp both ways, on a stopped container.
+	host := t.TempDir()
+	e.ok("cp", "changed:/etc/new", host)
+	if b, _ := os.ReadFile(filepath.Join(host, "new")); string(b) != "x\n" {
+		t.Errorf("cp out: %q", b)
+	}
+	os.WriteFile(filepath.Join(host, "in.txt"), []byte("in\n"), 0o644)
+	e.ok("cp", filepath.Join(host, "in.txt"), "changed:/etc/")
+	e.ok("cp", "changed:/a", filepath.Join(host, "a-copy"))
+	if _, err := os.Stat(filepath.Join(host, "a-copy", "b", "c", "f")); err != nil {
+		t.Errorf("cp of a directory: %v", err)
+	}
+	if out := e.ok("diff", "changed"); !strings.Contains(out, "A /etc/in.txt\n") {
+		t.Errorf("diff after cp in: %q", out)
+	}
+	// A tar stream both ways: out to stdout, in from stdin.
+	tarOut, _, code = e.run("cp", "changed:/a", "-")
+	if code != 0 || !strings.Contains(tarOut, "a/b/c/f") {
+		t.Errorf("cp to -: %d", code)
+	}
+	if _, errs, code := e.runIn(tarOut, "cp", "-", "changed:/tmp2-not-there"); code == 0 || !strings.Contains(errs, "not a directory") {
+		t.Errorf("cp - into a missing dir: %d %q", code, errs)
+	}
+	if _, errs, code := e.runIn(tarOut, "cp", "-", "changed:/root"); code != 0 {
+		t.Fatalf("cp - in: %d %q", code, errs)
+	}
+	if out := e.ok("diff", "changed"); !strings.Contains(out, "A /root/a/b/c/f\n") {
+		t.Errorf("diff after cp - in: %q", out)
+	}
+}
+
+func TestContainerExecAndTop(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "-d", "--name", "box", "-e", "FROM_RUN=1", "bb:1", "sleep", "300")
+	if out := e.ok("exec", "-u", "nobody", "-w", "/tmp", "-e", "A=1", "box", "sh", "-c", "id; pwd; echo $A $FROM_RUN"); out != "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n/tmp\n1 1\n" {
+		t.Errorf("exec = %q", out)
+	}
+	if out, _, _ := e.runIn("piped\n", "exec", "-i", "box", "cat"); out != "piped\n" {
+		t.Errorf("exec -i = %q", out)
+	}
+	if _, _, code := e.run("exec", "box", "sh", "-c", "exit 4"); code != 4 {
+		t.Errorf("exec exit code %d", code)
+	}
+	if _, errs, code := e.run("exec", "box", "nosuch"); code != 126 || !strings.Contains(errs, `exec: "nosuch": executable file not found in $PATH`) {
+		t.Errorf("exec nosuch: %d %q", code, errs)
+	}
+	e.ok("exec", "-d", "box", "sleep", "299")
+	out := e.ok("top", "box")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "UID                 PID                 PPID") ||
+		!strings.HasSuffix(lines[1], "sleep 300") || !strings.HasSuffix(lines[2], "sleep 299") {
+		t.Errorf("top =\n%s", out)
+	}
+	// commit of a running container pauses it while its layer is read.
+	e.ok("exec", "box", "sh", "-c", "echo live > /live.txt")
+	e.ok("commit", "box", "live:1")
+	if got := e.inspect("box", "{{.State.Status}}"); got != "running" {
+		t.Errorf("after commit --pause: %s", got)
+	}
+	if out := e.ok("run", "--rm", "live:1", "cat", "/live.txt"); out != "live\n" {
+		t.Errorf("committed running container: %q", out)
+	}
+	e.ok("stop", "-t", "0", "box")
+	if _, errs, code := e.run("exec", "box", "true"); code != 1 || !strings.Contains(errs, "is not running") {
+		t.Errorf("exec in a stopped container: %d %q", code, errs)
+	}
+}
+
+func TestContainerPsOptions(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("create", "--name", "first", "-l", "tier=db", "bb:1", "true")
+	if _, _, code := e.run("run", "--name", "second", "-l", "tier=web", "bb:1", "sh", "-c", "exit 2"); code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	e.ok("run", "-d", "--name", "third", "bb:1", "sleep", "300")
+	if out := e.ok("ps", "--format", "{{.Names}}"); out != "third\n" {
+		t.Errorf("ps = %q", out)
+	}
+	if out := e.ok("ps", "-a", "--format", "{{.Names}}"); out != "third\nsecond\nfirst\n" {
+		t.Errorf("ps -a = %q", out)
+	}
+	if out := e.ok("ps", "-n", "2", "--format", "{{.Names}}"); out != "third\nsecond\n" {
+		t.Errorf("ps -n 2 = %q", out)
+	}
+	if out := e.ok("ps", "-l", "--format", "{{.Names}}"); out != "third\n" {
+		t.Errorf("ps -l = %q", out)
+	}
+	for filter, want := range map[string]string{
+		"status=created": "first\n", "exited=2": "second\n", "label=tier=web": "second\n",
+		"label=tier": "second\nfirst\n", "before=second": "first\n", "since=first": "third\nsecond\n",
+		"ancestor=bb:1": "third\nsecond\nfirst\n", "status=running": "third\n",
+	} {
+		if out := e.ok("ps", "-a", "--filter", filter, "--format", "{{.Names}}"); out != want {
+			t.Errorf("--filter %s = %q, want %q", filter, out, want)
+		}
+	}
+	if _, errs, code := e.run("ps", "--filter", "bogus=1"); code == 0 || !strings.Contains(errs, "Invalid filter 'bogus'") {
+		t.Errorf("bad filter: %d %q", code, errs)
+	}
+	id := e.inspect("first", "{{.Id}}")
+	if out := e.ok("ps", "-aq", "--no-trunc", "--filter", "name=first"); out != id+"\n" {
+		t.Errorf("-q --no-trunc = %q", out)
+	}
+	out := e.ok("ps", "-a", "-s", "--filter", "name=second")
+	if !strings.Contains(out, "SIZE") || !strings.Contains(out, "0B (virtual ") || !strings.Contains(out, "Exited (2) ") {
+		t.Errorf("ps -s =\n%s", out)
+	}
+	if out := e.ok("ps", "-a", "--filter", "name=second", "--format", "{{json .}}"); !strings.Contains(out, `"Names":"second"`) || !strings.Contains(out, `"Status":"Exited (2) `) {
+		t.Errorf("json = %s", out)
+	}
+	if out := e.ok("container", "prune", "-f"); !strings.Contains(out, "Deleted Containers:\n") || !strings.Contains(out, id) {
+		t.Errorf("prune = %q", out)
+	}
+	if out := e.ok("ps", "-a", "--format", "{{.Names}}"); out != "third\n" {
+		t.Errorf("after prune: %q", out)
+	}
+}
+
+func TestContainerTTY(t *testing.T) {
+	e := newCtrEnv(t)
+	c := e.cmd("run", "-it", "--name", "tty", "bb:1", "sh")
+	f, err := pty.Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	read := make(chan struct{})
+	go func() { io.Copy(&out, f); close(read) }()
+	time.Sleep(500 * time.Millisecond)
+	f.Write([]byte("tty; echo hello-$((40+2)); exit 3\n"))
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+			t.Errorf("exit: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		c.Process.Kill()
+		t.Fatalf("tty session did not end; output %q", out.String())
+	}
+	select {
+	case <-read:
+	case <-time.After(2 * time.Second):
+	}
+	if s := out.String(); !strings.Contains(s, "/dev/pts/0") || !strings.Contains(s, "hello-42") {
+		t.Errorf("tty output = %q", s)
+	}
+	// The log has the terminal's output too, as Docker's does.
+	if logs := e.ok("logs", "tty"); !strings.Contains(logs, "hello-42") {
+		t.Errorf("logs = %q", logs)
+	}
+	if got := e.inspect("tty", "{{.Config.Tty}} {{.State.ExitCode}}"); got != "true 3" {
+		t.Errorf("inspect = %q", got)
+	}
+}
+
+func TestContainerNetworks(t *testing.T) {
+	e := newCtrEnv(t)
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		t.Skip("the bridge network needs containernetworking-plugins in /usr/lib/cni")
+	}
+	www := t.TempDir()
+	os.WriteFile(filepath.Join(www, "index.html"), []byte("hello-web\n"), 0o644)
+	// A free port on the host for the published one.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	e.ok("run", "-d", "--name", "web", "-p", fmt.Sprintf("127.0.0.1:%d:80", port), "-v", www+":/www:ro", "bb:1", "httpd", "-f", "-p", "80", "-h", "/www")
+	var body string
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/index.html", port))
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if body != "hello-web\n" {
+		t.Errorf("httpd through -p: %q", body)
+	}
+	if out := e.ok("ps", "--filter", "publish=80/tcp", "--filter", "expose=70-90", "--format", "{{.Names}}"); out != "web\n" {
+		t.Errorf("publish/expose filters: %q", out)
+	}
+	if out := e.ok("ps", "--filter", "publish=81", "--format", "{{.Names}}"); out != "" {
+		t.Errorf("publish=81: %q", out)
+	}
+	if out := e.ok("ps", "--format", "{{.Ports}}"); out != fmt.Sprintf("127.0.0.1:%d->80/tcp\n", port) {
+		t.Errorf("ports = %q", out)
+	}
+	ip := e.inspect("web", "{{.NetworkSettings.IPAddress}}")
+	if net.ParseIP(ip) == nil {
+		t.Fatalf("IPAddress = %q", ip)
+	}
+	// The container's /etc/hosts names it, like Docker's on its bridge.
+	hosts := e.ok("exec", "web", "cat", "/etc/hosts")
+	if !strings.HasSuffix(hosts, ip+"\t"+e.inspect("web", "{{.Config.Hostname}}")+"\n") {
+		t.Errorf("hosts = %q", hosts)
+	}
+	// Containers on the bridge reach each other.
+	if out, errs, code := e.run("run", "--rm", "bb:1", "ping", "-c", "1", "-W", "2", ip); code != 0 {
+		t.Errorf("ping %s: %d %s %s", ip, code, out, errs)
+	}
+	// -P publishes every exposed port on a free host port.
+	e.ok("run", "-d", "--name", "pub", "-P", "--expose", "80", "-v", www+":/www:ro", "bb:1", "httpd", "-f", "-p", "80", "-h", "/www")
+	hp := e.inspect("pub", `{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}`)
+	if out := e.ok("ps", "--filter", "name=pub", "--format", "{{.Ports}}"); out != "0.0.0.0:"+hp+"->80/tcp\n" {
+		t.Errorf("-P ports = %q", out)
+	}
+	body = ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get("http://127.0.0.1:" + hp + "/index.html"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			break
+		}
+	}
+	if body != "hello-web\n" {
+		t.Errorf("httpd through -P: %q", body)
+	}
+	e.ok("rm", "-f", "pub")
+	nsPath := e.inspect("web", "{{.NetworkSettings.SandboxKey}}")
+	e.ok("rm", "-f", "web")
+	if _, err := os.Stat(nsPath); err == nil {
+		t.Errorf("network namespace %s left after rm", nsPath)
+	}
+	if out, _ := exec.Command("iptables", "-S").Output(); strings.Contains(string(out), ip+"/32") {
+		t.Errorf("iptables rules for %s left after rm", ip)
+	}
+	// none: only a loopback interface; host: the host's interfaces.
+	if out := e.ok("run", "--rm", "--network", "none", "bb:1", "ls", "/sys/class/net"); out != "lo\n" {
+		t.Errorf("--network none interfaces: %q", out)
+	}
+	// Docker's loopback is up, on every network.
+	for _, mode := range []string{"none", "bridge"} {
+		if out := e.ok("run", "--rm", "--network", mode, "bb:1", "ping", "-c", "1", "-W", "2", "127.0.0.1"); !strings.Contains(out, "1 packets received") {
+			t.Errorf("loopback with --network %s: %q", mode, out)
+		}
+	}
+	hostNS, _ := os.Readlink("/proc/self/ns/net")
+	if out := e.ok("run", "--rm", "--network", "host", "bb:1", "readlink", "/proc/self/ns/net"); out != hostNS+"\n" {
+		t.Errorf("--network host: namespace %q, host's %q", out, hostNS)
+	}
+	if out := e.ok("run", "--rm", "bb:1", "readlink", "/proc/self/ns/net"); out == hostNS+"\n" {
+		t.Errorf("the default network shares the host's namespace")
+	}
+}
+
+func TestContainerRunPullsMissingImage(t *testing.T) {
+	e := newCtrEnv(t)
+	s, err := registry.New(registry.Config{Storage: t.TempDir(), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	ref := strings.TrimPrefix(ts.URL, "http://") + "/tests/bb:1"
+	e.ok("tag", "bb:1", ref)
+	e.ok("push", ref)
+	e.ok("rmi", ref)
+	if _, errs, code := e.run("run", "--rm", "--pull", "never", ref, "true"); code != 125 || !strings.Contains(errs, "Unable to find image '"+ref+"' locally") {
+		t.Errorf("--pull never: %d %q", code, errs)
+	}
+	out, errs, code := e.run("run", "--rm", ref, "echo", "pulled")
+	if code != 0 || out != "pulled\n" || !strings.HasPrefix(errs, "Unable to find image '"+ref+"' locally\n") {
+		t.Errorf("run of a missing image: %d %q %q", code, out, errs)
+	}
+	if out := e.ok("run", "--rm", "--pull", "always", ref, "echo", "again"); out != "again\n" {
+		t.Errorf("--pull always: %q", out)
+	}
+}
+
+func TestContainerExecTTY(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "-d", "--name", "box", "bb:1", "sleep", "300")
+	c := e.cmd("exec", "-it", "box", "sh")
+	f, err := pty.Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	go io.Copy(&out, f)
+	time.Sleep(300 * time.Millisecond)
+	f.Write([]byte("tty; echo $TERM; exit 5\n"))
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 5 {
+			t.Errorf("exit: %v (output %q)", err, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		c.Process.Kill()
+		t.Fatalf("exec -it did not end; output %q", out.String())
+	}
+	time.Sleep(100 * time.Millisecond)
+	if s := out.String(); !strings.Contains(s, "/dev/pts/") || !strings.Contains(s, "xterm") {
+		t.Errorf("exec -it output = %q", s)
+	}
+}
+
+func TestContainerStopOfAutoRemoved(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "-d", "--rm", "--name", "gone", "bb:1", "sleep", "300")
+	if out := e.ok("stop", "-t", "0", "gone"); out != "gone\n" {
+		t.Errorf("stop = %q", out)
+	}
+	if out := e.ok("ps", "-aq"); out != "" {
+		t.Errorf("--rm container left: %q", out)
+	}
+}
+
+func TestContainerManyLayers(t *testing.T) {
+	e := newCtrEnv(t)
+	// Enough layers that their paths overflow the kernel's one-page limit on mount options.
+	layerDir := len(filepath.Join(e.root, "layers", strings.Repeat("0", 64), "diff")) + 1
+	n := 4096/layerDir + 2
+	prev := "bb:1"
+	for i := 1; i <= n; i++ {
+		name := fmt.Sprintf("l%d", i)
+		e.ok("run", "--name", name, "--network", "none", prev, "sh", "-c", fmt.Sprintf("echo %d >> /layers", i))
+		prev = fmt.Sprintf("deep:%d", i)
+		e.ok("commit", name, prev)
+		e.ok("rm", name)
+	}
+	out := e.ok("run", "--rm", "--network", "none", prev, "sh", "-c", "wc -l < /layers; tail -1 /layers")
+	if out != fmt.Sprintf("%d\n%d\n", n, n) {
+		t.Errorf("%d-layer image: %q", n+1, out)
+	}
+	if links, err := os.ReadDir(filepath.Join(e.root, "l")); err != nil || len(links) < n {
+		t.Errorf("short lowerdir links: %d %v", len(links), err)
+	}
+}
+
+func TestContainerCopyDriver(t *testing.T) {
+	t.Setenv("BERTH_STORAGE_DRIVER", "copy")
+	e := newCtrEnv(t)
+	e.ok("run", "--name", "changed", "--network", "none", "bb:1", "sh", "-c",
+		"echo x > /etc/new; echo y >> /etc/passwd; rm /bin/vi; mkdir -p /a/b/c; touch /a/b/c/f; rm -rf /tmp")
+	if got := e.inspect("changed", "{{.Driver}}"); got != "copy" {
+		t.Fatalf("driver = %q", got)
+	}
+	want := "A /a\nA /a/b\nA /a/b/c\nA /a/b/c/f\nC /bin\nD /bin/vi\nC /etc\nA /etc/new\nC /etc/passwd\nD /tmp\n"
+	if out := e.ok("diff", "changed"); out != want {
+		t.Errorf("diff =\n%s\nwant\n%s", out, want)
+	}
+	e.ok("commit", "changed", "copied:1")
+	out, errs, _ := e.run("run", "--rm", "--network", "none", "copied:1", "sh", "-c", "cat /etc/new; tail -1 /etc/passwd; ls /bin/vi; ls -d /tmp; ls /a/b/c")
+	if out != "x\ny\nf\n" || errs != "ls: /bin/vi: No such file or directory\nls: /tmp: No such file or directory\n" {
+		t.Errorf("committed image content: %q %q", out, errs)
+	}
+	// The container's changes survive a restart, as with overlay.
+	e.ok("start", "-a", "changed")
+	if out := e.ok("run", "--rm", "--network", "none", "bb:1", "cat", "/etc/passwd"); strings.Contains(out, "y\n") {
+		t.Errorf("the image itself changed: %q", out)
+	}
+	tarOut := e.ok("export", "changed")
+	if !strings.Contains(tarOut, "etc/new") {
+		t.Errorf("export lacks etc/new")
+	}
+	if out := e.ok("info", "--format", "{{.Driver}}"); !strings.HasPrefix(out, "overlay") && !strings.HasPrefix(out, "copy") {
+		t.Errorf("info driver = %q", out)
+	}
+}

@@ -1,0 +1,313 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/berth-engine/berth/container"
+	"github.com/berth-engine/berth/format"
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+func init() {
+	registerContainer("diff", "diff", newDiffCommand)
+	registerContainer("commit", "commit", newCommitCommand)
+	registerContainer("export", "export", newExportCommand)
+	registerContainer("cp", "cp", newCpCommand)
+	registerContainer("exec", "exec", newExecCommand)
+	registerContainer("top", "top", newTopCommand)
+}
+
+func newDiffCommand(g *Globals, use string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " CONTAINER",
+		Short: "Inspect changes to files or directories on a container's filesystem",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			changes, err := m.Diff(args[0])
+			if err != nil {
+				return err
+			}
+			for _, c := range changes {
+				fmt.Fprintln(g.Stdout, c)
+			}
+			return nil
+		},
+	}
+}
+
+func newCommitCommand(g *Globals, use string) *cobra.Command {
+	var o container.CommitOptions
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+		Short: "Create a new image from a container's changes",
+		Args:  rangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 2 {
+				o.Ref = args[1]
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			id, err := m.Commit(args[0], o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(g.Stdout, id)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&o.Author, "author", "a", "", `Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")`)
+	c.Flags().StringVarP(&o.Message, "message", "m", "", "Commit message")
+	c.Flags().StringArrayVarP(&o.Changes, "change", "c", nil, "Apply Dockerfile instruction to the created image")
+	c.Flags().BoolVarP(&o.Pause, "pause", "p", true, "Pause container during commit")
+	return c
+}
+
+func newExportCommand(g *Globals, use string) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER",
+		Short: "Export a container's filesystem as a tar archive",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var w io.Writer = g.Stdout
+			if output != "" && output != "-" {
+				f, err := os.Create(output)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			} else if isTerminal(g.Stdout) {
+				return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return m.Export(args[0], w)
+		},
+	}
+	c.Flags().StringVarP(&output, "output", "o", "", "Write to a file, instead of STDOUT")
+	return c
+}
+
+// splitCpArg splits "CONTAINER:PATH"; a local path has no colon before its first slash.
+func splitCpArg(arg string) (ctr, path string) {
+	if strings.HasPrefix(arg, "/") || strings.HasPrefix(arg, ".") {
+		return "", arg
+	}
+	if i := strings.Index(arg, ":"); i > 0 {
+		return arg[:i], arg[i+1:]
+	}
+	return "", arg
+}
+
+func newCpCommand(g *Globals, use string) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+		Short: "Copy files/folders between a container and the local filesystem",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			srcCtr, src := splitCpArg(args[0])
+			dstCtr, dst := splitCpArg(args[1])
+			switch {
+			case srcCtr != "" && dstCtr != "":
+				return errors.New("copying between containers is not supported")
+			case srcCtr == "" && dstCtr == "":
+				return errors.New("must specify at least one container source")
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if srcCtr != "" {
+				return m.CopyFrom(srcCtr, src, dst, g.Stdout)
+			}
+			if src == "-" {
+				return m.CopyTarTo(dstCtr, g.Stdin, dst)
+			}
+			return m.CopyTo(dstCtr, src, dst)
+		},
+	}
+	c.Flags().BoolP("archive", "a", false, "Archive mode (copy all uid/gid information)")
+	c.Flags().BoolP("follow-link", "L", false, "Always follow symbol link in SRC_PATH")
+	return c
+}
+
+func newExecCommand(g *Globals, use string) *cobra.Command {
+	var o container.ExecOptions
+	var interactive, tty, detach bool
+	var env []string
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER COMMAND [ARG...]",
+		Short: "Run a command in a running container",
+		Args:  minArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Tty = tty
+			if tty && interactive {
+				if in, ok := g.Stdin.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
+					if old, err := term.MakeRaw(int(in.Fd())); err == nil {
+						defer term.Restore(int(in.Fd()), old)
+					}
+				}
+			}
+			for _, e := range env {
+				v, err := envVar(e)
+				if err != nil {
+					return err
+				}
+				o.Env = append(o.Env, v)
+			}
+			o.Cmd, o.Detach, o.Stdout, o.Stderr = args[1:], detach, g.Stdout, g.Stderr
+			if interactive {
+				o.Stdin = g.Stdin
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			code, err := m.Exec(args[0], o)
+			if err != nil {
+				var se *container.StartError
+				if errors.As(err, &se) {
+					return &StatusError{Code: se.Code, Err: err}
+				}
+				return err
+			}
+			if code != 0 {
+				return &StatusError{Code: code, Err: errors.New("")}
+			}
+			return nil
+		},
+	}
+	c.Flags().SetInterspersed(false)
+	c.Flags().BoolVarP(&interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
+	c.Flags().BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	c.Flags().BoolVarP(&detach, "detach", "d", false, "Detached mode: run command in the background")
+	c.Flags().StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
+	c.Flags().StringVarP(&o.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
+	c.Flags().StringVarP(&o.WorkingDir, "workdir", "w", "", "Working directory inside the container")
+	return c
+}
+
+func newTopCommand(g *Globals, use string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " CONTAINER [ps OPTIONS]",
+		Short: "Display the running processes of a container",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			titles, procs, err := m.Top(args[0], args[1:])
+			if err != nil {
+				return err
+			}
+			// Docker's top prints through a tabwriter of minwidth 20, padding 3.
+			w := tabwriter.NewWriter(g.Stdout, 20, 1, 3, ' ', 0)
+			fmt.Fprintln(w, strings.Join(titles, "\t"))
+			for _, p := range procs {
+				fmt.Fprintln(w, strings.Join(p, "\t"))
+			}
+			return w.Flush()
+		},
+	}
+}
+
+// containerDiskUsage is the containers' and volumes' part of `system df`: the summary rows and
+// the rows of `df -v`.
+type containerDiskUsage struct {
+	containers, volumes *dfRow
+	ctrRows             []*psRow
+	volRows             []*volumeDfRow
+}
+
+// volumeDfRow is one line of the volumes table of `system df -v`.
+type volumeDfRow struct {
+	name  string
+	links int
+	size  int64
+}
+
+func (r *volumeDfRow) MarshalJSON() ([]byte, error) { return format.MarshalContext(r) }
+func (r *volumeDfRow) Name() string                 { return r.name }
+func (r *volumeDfRow) Links() string                { return fmt.Sprint(r.links) }
+func (r *volumeDfRow) Size() string                 { return units.HumanSize(float64(r.size)) }
+
+func diskUsageOfContainers(m *container.Manager) (containerDiskUsage, error) {
+	du := containerDiskUsage{containers: &dfRow{kind: "Containers"}, volumes: &dfRow{kind: "Local Volumes"}}
+	list, err := m.List()
+	if err != nil {
+		return du, err
+	}
+	now := time.Now()
+	for _, s := range list {
+		size, _ := m.SizeRw(s.ID)
+		s.SizeRw = size
+		du.containers.total++
+		du.containers.size += size
+		if s.State.Running() {
+			du.containers.active++
+		} else {
+			du.containers.reclaimable += size
+		}
+		du.ctrRows = append(du.ctrRows, &psRow{trunc: true, now: now, s: s, image: s.Image, dfSize: true})
+	}
+	vols, err := m.Volumes()
+	if err != nil {
+		return du, err
+	}
+	for _, v := range vols {
+		size := m.VolumeSize(v.Name)
+		du.volumes.total++
+		du.volumes.size += size
+		if v.Links > 0 {
+			du.volumes.active++
+		} else {
+			du.volumes.reclaimable += size
+		}
+		du.volRows = append(du.volRows, &volumeDfRow{name: v.Name, links: v.Links, size: size})
+	}
+	return du, nil
+}
+
+// containerCounts are `info`'s container numbers: all, running, paused, stopped.
+func containerCounts(m *container.Manager) (all, running, paused, stopped int) {
+	list, err := m.List()
+	if err != nil {
+		return
+	}
+	for _, s := range list {
+		all++
+		switch s.State.Status {
+		case "running":
+			running++
+		case "paused":
+			paused++
+		default:
+			stopped++
+		}
+	}
+	return
+}

@@ -1,0 +1,276 @@
+package runtime
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// DefaultPathEnv is the PATH Docker gives a container whose image sets none.
+const DefaultPathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// DefaultCapabilities is Docker's default capability set (moby oci/caps/defaults.go): every set
+// but the ambient one gets these 14.
+func DefaultCapabilities() []string {
+	return []string{
+		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+		"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+		"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+	}
+}
+
+// MaskedPaths are hidden from the container (bind-mounted over with /dev/null or an empty tmpfs).
+func MaskedPaths() []string {
+	return []string{
+		"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+	}
+}
+
+// ReadonlyPaths are remounted read-only inside the container.
+func ReadonlyPaths() []string {
+	return []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+}
+
+// DefaultMounts are the kernel filesystems every container gets, as Docker sets them up.
+func DefaultMounts() []specs.Mount {
+	return []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"ro", "nosuid", "noexec", "nodev"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+	}
+}
+
+// defaultDevices is Docker's device cgroup: deny everything, then allow mknod of any device and
+// the usual character devices (null, zero, full, random, urandom, tty, console, ptmx, pts, tun).
+func defaultDevices() []specs.LinuxDeviceCgroup {
+	i64 := func(v int64) *int64 { return &v }
+	wildcard := int64(-1)
+	return []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: &wildcard, Minor: &wildcard, Access: "m"},
+		{Allow: true, Type: "b", Major: &wildcard, Minor: &wildcard, Access: "m"},
+		{Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(1), Minor: i64(8), Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(1), Minor: i64(7), Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(5), Minor: i64(0), Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(1), Minor: i64(5), Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(1), Minor: i64(9), Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(5), Minor: i64(1), Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(136), Minor: &wildcard, Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rwm"},
+	}
+}
+
+// Network modes a spec knows about; anything else is a path to a network namespace to join.
+const (
+	NetworkNone = "none"
+	NetworkHost = "host"
+)
+
+// SpecOptions is everything a container's spec is made of, already merged and resolved (the
+// container package merges the image config with the user's flags and resolves the user).
+type SpecOptions struct {
+	Rootfs     string // the rootfs path as the runtime sees it ("rootfs", relative to the bundle)
+	Args       []string
+	Env        []string
+	Cwd        string
+	User       specs.User
+	Hostname   string
+	Domainname string
+	Terminal   bool
+	ReadOnly   bool // --read-only: the rootfs is mounted read-only
+	// Network is NetworkNone (a new, empty network namespace), NetworkHost (the host's), or the
+	// path of a prepared network namespace to join.
+	Network string
+	// Mounts are added after the defaults (volumes, binds, tmpfs, /etc/hosts...); one on the same
+	// destination as a default replaces it, as in Docker.
+	Mounts      []specs.Mount
+	CapAdd      []string // "NET_ADMIN" or "CAP_NET_ADMIN", "ALL"
+	CapDrop     []string
+	Memory      int64  // bytes; 0 for no limit
+	NanoCPUs    int64  // --cpus × 1e9; 0 for no limit
+	PidsLimit   int64  // 0 for no limit
+	CgroupsPath string // e.g. "/berth/<id>"
+	Annotations map[string]string
+}
+
+// Spec builds the OCI runtime spec of a container. It never fails: options are validated by
+// whoever parsed them (see NormalizeCapabilities for the capability names).
+func Spec(o SpecOptions) *specs.Spec {
+	caps, _ := NormalizeCapabilities(DefaultCapabilities(), o.CapAdd, o.CapDrop)
+	s := &specs.Spec{
+		Version:  specs.Version,
+		Root:     &specs.Root{Path: o.Rootfs, Readonly: o.ReadOnly},
+		Hostname: o.Hostname,
+		Process: &specs.Process{
+			Terminal: o.Terminal,
+			User:     o.User,
+			Args:     o.Args,
+			Env:      o.Env,
+			Cwd:      o.Cwd,
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding: caps, Effective: caps, Permitted: caps,
+			},
+		},
+		Annotations: o.Annotations,
+	}
+	if o.Domainname != "" {
+		s.Domainname = o.Domainname
+	}
+	s.Mounts = mergeMounts(DefaultMounts(), o.Mounts)
+	if o.ReadOnly {
+		// Docker keeps /dev, /dev/pts, /dev/shm, /dev/mqueue writable but remounts /proc's
+		// siblings as they are; the rootfs itself is read-only through Root.Readonly.
+		for i := range s.Mounts {
+			if s.Mounts[i].Destination == "/sys" && !contains(s.Mounts[i].Options, "ro") {
+				s.Mounts[i].Options = append(s.Mounts[i].Options, "ro")
+			}
+		}
+	}
+	ns := []specs.LinuxNamespace{
+		{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
+		{Type: specs.MountNamespace},
+	}
+	switch o.Network {
+	case NetworkHost:
+		// The host's network namespace: no entry. Docker keeps the UTS namespace but uses the
+		// host's name; the caller sets Hostname accordingly.
+	case "", NetworkNone:
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	default:
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: o.Network})
+	}
+	res := &specs.LinuxResources{Devices: defaultDevices()}
+	if o.Memory > 0 {
+		m := o.Memory
+		res.Memory = &specs.LinuxMemory{Limit: &m}
+	}
+	if o.NanoCPUs > 0 {
+		// Docker's --cpus: a 100 ms period and a quota of cpus × period.
+		period := uint64(100000)
+		quota := o.NanoCPUs * int64(period) / 1e9
+		res.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
+	}
+	if o.PidsLimit > 0 {
+		p := o.PidsLimit
+		res.Pids = &specs.LinuxPids{Limit: &p}
+	}
+	s.Linux = &specs.Linux{
+		Namespaces:    ns,
+		Resources:     res,
+		CgroupsPath:   o.CgroupsPath,
+		MaskedPaths:   MaskedPaths(),
+		ReadonlyPaths: ReadonlyPaths(),
+	}
+	return s
+}
+
+// mergeMounts puts user mounts after the defaults; a user mount on a default's destination (or
+// under /dev when the user mounts /dev itself) replaces the default.
+func mergeMounts(defaults, user []specs.Mount) []specs.Mount {
+	taken := map[string]bool{}
+	for _, m := range user {
+		taken[cleanDest(m.Destination)] = true
+	}
+	var out []specs.Mount
+	for _, m := range defaults {
+		if taken[m.Destination] || (taken["/dev"] && strings.HasPrefix(m.Destination, "/dev/")) {
+			continue
+		}
+		out = append(out, m)
+	}
+	// Parents before children, so "/data" is mounted before "/data/sub" (Docker sorts the same way).
+	sorted := append([]specs.Mount(nil), user...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		return depth(sorted[i].Destination) < depth(sorted[j].Destination)
+	})
+	return append(out, sorted...)
+}
+
+func cleanDest(p string) string {
+	if len(p) > 1 {
+		p = strings.TrimRight(p, "/")
+	}
+	return p
+}
+
+func depth(p string) int { return strings.Count(cleanDest(p), "/") }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// allCapabilities lists the capabilities Docker knows by name (for --cap-add ALL and validation).
+var allCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+}
+
+// NormalizeCapabilities applies --cap-add and --cap-drop to base the way Docker does: names with
+// or without "CAP_", any case; "ALL" adds or drops everything; adds win over drops of the same
+// capability. The result keeps base's order, then the additions in the order given.
+func NormalizeCapabilities(base, add, drop []string) ([]string, error) {
+	norm := func(list []string) ([]string, bool, error) {
+		var out []string
+		all := false
+		for _, c := range list {
+			c = strings.ToUpper(strings.TrimSpace(c))
+			if c == "ALL" {
+				all = true
+				continue
+			}
+			if !strings.HasPrefix(c, "CAP_") {
+				c = "CAP_" + c
+			}
+			if !contains(allCapabilities, c) {
+				return nil, false, fmt.Errorf("invalid capability: %s", c)
+			}
+			out = append(out, c)
+		}
+		return out, all, nil
+	}
+	adds, addAll, err := norm(add)
+	if err != nil {
+		return nil, err
+	}
+	drops, dropAll, err := norm(drop)
+	if err != nil {
+		return nil, err
+	}
+	if addAll {
+		return append([]string(nil), allCapabilities...), nil
+	}
+	var out []string
+	if !dropAll {
+		for _, c := range base {
+			if !contains(drops, c) || contains(adds, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	for _, c := range adds {
+		if !contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

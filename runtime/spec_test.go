@@ -1,0 +1,202 @@
+package runtime
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestSpecDockerDefaults(t *testing.T) {
+	s := Spec(SpecOptions{Rootfs: "rootfs", Args: []string{"sh"}, Cwd: "/", Hostname: "abc", CgroupsPath: "/berth/x"})
+	// Docker's default set, CapEff 00000000a80425fb as `grep Cap /proc/self/status` shows it.
+	var mask uint64
+	bits := map[string]uint{"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_FOWNER": 3, "CAP_FSETID": 4, "CAP_KILL": 5,
+		"CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_RAW": 13,
+		"CAP_SYS_CHROOT": 18, "CAP_MKNOD": 27, "CAP_AUDIT_WRITE": 29, "CAP_SETFCAP": 31}
+	for _, c := range s.Process.Capabilities.Effective {
+		b, ok := bits[c]
+		if !ok {
+			t.Fatalf("unexpected capability %s", c)
+		}
+		mask |= 1 << b
+	}
+	if mask != 0xa80425fb {
+		t.Errorf("capability mask = %x, want a80425fb", mask)
+	}
+	if !reflect.DeepEqual(s.Process.Capabilities.Bounding, s.Process.Capabilities.Effective) ||
+		!reflect.DeepEqual(s.Process.Capabilities.Permitted, s.Process.Capabilities.Effective) ||
+		len(s.Process.Capabilities.Ambient) != 0 || len(s.Process.Capabilities.Inheritable) != 0 {
+		t.Errorf("capability sets differ: %+v", s.Process.Capabilities)
+	}
+	var dests []string
+	for _, m := range s.Mounts {
+		dests = append(dests, m.Destination)
+	}
+	want := []string{"/proc", "/dev", "/dev/pts", "/sys", "/sys/fs/cgroup", "/dev/mqueue", "/dev/shm"}
+	if !reflect.DeepEqual(dests, want) {
+		t.Errorf("mounts = %v, want %v", dests, want)
+	}
+	for _, m := range s.Mounts {
+		if m.Destination == "/sys" && !contains(m.Options, "ro") {
+			t.Errorf("/sys not read-only: %v", m.Options)
+		}
+	}
+	if !reflect.DeepEqual(s.Linux.MaskedPaths, []string{"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"}) {
+		t.Errorf("masked paths = %v", s.Linux.MaskedPaths)
+	}
+	if !reflect.DeepEqual(s.Linux.ReadonlyPaths, []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}) {
+		t.Errorf("read-only paths = %v", s.Linux.ReadonlyPaths)
+	}
+	var ns []string
+	for _, n := range s.Linux.Namespaces {
+		ns = append(ns, string(n.Type)+"="+n.Path)
+	}
+	if strings.Join(ns, ",") != "pid=,ipc=,uts=,mount=,network=" {
+		t.Errorf("namespaces = %v", ns)
+	}
+	if s.Hostname != "abc" || s.Root.Path != "rootfs" || s.Root.Readonly || s.Linux.CgroupsPath != "/berth/x" {
+		t.Errorf("spec = %+v", s)
+	}
+	if s.Linux.Resources.Memory != nil || s.Linux.Resources.CPU != nil || s.Linux.Resources.Pids != nil {
+		t.Errorf("limits set without flags: %+v", s.Linux.Resources)
+	}
+	if d := s.Linux.Resources.Devices; len(d) == 0 || d[0].Allow || d[0].Access != "rwm" {
+		t.Errorf("device cgroup must start by denying everything: %+v", d)
+	}
+	if s.Process.Rlimits != nil {
+		t.Errorf("rlimits must be inherited, never raised: %+v", s.Process.Rlimits)
+	}
+}
+
+func TestSpecNetworkAndLimits(t *testing.T) {
+	s := Spec(SpecOptions{Network: NetworkHost, Memory: 64 << 20, NanoCPUs: 1500000000, PidsLimit: 50, ReadOnly: true})
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == specs.NetworkNamespace {
+			t.Errorf("host network must not get a network namespace")
+		}
+	}
+	if *s.Linux.Resources.Memory.Limit != 64<<20 || *s.Linux.Resources.CPU.Quota != 150000 ||
+		*s.Linux.Resources.CPU.Period != 100000 || *s.Linux.Resources.Pids.Limit != 50 || !s.Root.Readonly {
+		t.Errorf("limits = %+v root=%+v", s.Linux.Resources, s.Root)
+	}
+	s = Spec(SpecOptions{Network: "/run/netns/x"})
+	last := s.Linux.Namespaces[len(s.Linux.Namespaces)-1]
+	if last.Type != specs.NetworkNamespace || last.Path != "/run/netns/x" {
+		t.Errorf("netns = %+v", last)
+	}
+}
+
+func TestSpecUserMountsReplaceDefaultsAndSort(t *testing.T) {
+	s := Spec(SpecOptions{Mounts: []specs.Mount{
+		{Destination: "/data/sub", Type: "bind", Source: "/b"},
+		{Destination: "/dev/shm", Type: "bind", Source: "/shm"},
+		{Destination: "/data", Type: "bind", Source: "/a"},
+	}})
+	var got []string
+	for _, m := range s.Mounts {
+		got = append(got, m.Destination+"<"+m.Source)
+	}
+	want := []string{"/proc<proc", "/dev<tmpfs", "/dev/pts<devpts", "/sys<sysfs", "/sys/fs/cgroup<cgroup",
+		"/dev/mqueue<mqueue", "/data</a", "/data/sub</b", "/dev/shm</shm"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("mounts = %v\nwant %v", got, want)
+	}
+}
+
+func TestNormalizeCapabilities(t *testing.T) {
+	got, err := NormalizeCapabilities(DefaultCapabilities(), []string{"net_admin", "CAP_SYS_PTRACE"}, []string{"chown", "NET_RAW"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contains(got, "CAP_CHOWN") || contains(got, "CAP_NET_RAW") || !contains(got, "CAP_NET_ADMIN") ||
+		!contains(got, "CAP_SYS_PTRACE") || len(got) != 14 {
+		t.Errorf("caps = %v", got)
+	}
+	got, _ = NormalizeCapabilities(DefaultCapabilities(), []string{"kill"}, []string{"ALL"})
+	if !reflect.DeepEqual(got, []string{"CAP_KILL"}) {
+		t.Errorf("drop ALL + add kill = %v", got)
+	}
+	if _, err := NormalizeCapabilities(nil, []string{"BOGUS"}, nil); err == nil || err.Error() != "invalid capability: CAP_BOGUS" {
+		t.Errorf("bad capability: %v", err)
+	}
+}
+
+func TestHostsFileLikeDocker(t *testing.T) {
+	// `docker run --network none` and the bridge's extra line, as Docker 20.10 writes them.
+	base := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+	if got := string(HostsFile("", "1bd84ddb5bfb", "", nil)); got != base {
+		t.Errorf("hosts =\n%q\nwant\n%q", got, base)
+	}
+	if got := string(HostsFile("172.17.0.2", "1bd84ddb5bfb", "", nil)); got != base+"172.17.0.2\t1bd84ddb5bfb\n" {
+		t.Errorf("hosts with IP =\n%q", got)
+	}
+	if got := string(HostsFile("10.0.0.2", "web", "example.com", []string{"db:10.0.0.9"})); got != base+"10.0.0.9\tdb\n10.0.0.2\tweb.example.com web\n" {
+		t.Errorf("hosts with domain and --add-host =\n%q", got)
+	}
+}
+
+func TestResolvConf(t *testing.T) {
+	host := []byte("# comment\nnameserver 127.0.0.53\nsearch example.com\n")
+	got := string(ResolvConf(host, false))
+	want := "# comment\nsearch example.com\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+	if got != want {
+		t.Errorf("resolv.conf = %q, want %q", got, want)
+	}
+	host = []byte("nameserver 10.255.255.53\n")
+	if got := string(ResolvConf(host, false)); got != "nameserver 10.255.255.53\n" {
+		t.Errorf("resolv.conf = %q", got)
+	}
+	loop := []byte("nameserver 127.0.0.1\n")
+	if got := string(ResolvConf(loop, true)); got != string(loop) {
+		t.Errorf("host network resolv.conf changed: %q", got)
+	}
+}
+
+func TestResolveUser(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\napp:x:1000:1000::/home/app:/bin/sh\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc", "group"), []byte("root:x:0:\nnogroup:x:65534:\napp:x:1000:\nwheel:x:10:app\n"), 0o644)
+	cases := []struct {
+		spec string
+		want specs.User
+		home string
+	}{
+		{"", specs.User{UID: 0, GID: 0, AdditionalGids: []uint32{0}}, "/root"},
+		{"nobody", specs.User{UID: 65534, GID: 65534, AdditionalGids: []uint32{65534}}, "/nonexistent"},
+		{"app", specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{1000, 10}}, "/home/app"},
+		{"1234", specs.User{UID: 1234, GID: 0, AdditionalGids: []uint32{0}}, "/"},
+		{"nobody:root", specs.User{UID: 65534, GID: 0, AdditionalGids: []uint32{0}}, "/nonexistent"},
+		{"1000:65534", specs.User{UID: 1000, GID: 65534, AdditionalGids: []uint32{65534}}, "/home/app"},
+	}
+	for _, c := range cases {
+		u, home, err := ResolveUser(root, c.spec)
+		if err != nil || !reflect.DeepEqual(u, c.want) || home != c.home {
+			t.Errorf("ResolveUser(%q) = %+v %q %v, want %+v %q", c.spec, u, home, err, c.want, c.home)
+		}
+	}
+	if _, _, err := ResolveUser(root, "nosuch"); err == nil || err.Error() != "unable to find user nosuch: no matching entries in passwd file" {
+		t.Errorf("unknown user: %v", err)
+	}
+	if _, _, err := ResolveUser(root, "app:nosuch"); err == nil || err.Error() != "unable to find group nosuch: no matching entries in group file" {
+		t.Errorf("unknown group: %v", err)
+	}
+}
+
+func TestCreateErrorExitCodes(t *testing.T) {
+	for msg, want := range map[string]int{
+		`runc create failed: unable to start container process: exec: "nosuch": executable file not found in $PATH`: 127,
+		`runc create failed: unable to start container process: exec: "/etc": permission denied`:                    126,
+		`runc create failed: unable to start container process: exec: "/x": stat /x: no such file or directory`:     127,
+		`runc create failed: cgroup mount failed`:                                                                   125,
+	} {
+		if got := (&CreateError{Msg: msg}).ExitCode(); got != want {
+			t.Errorf("%s: code %d, want %d", msg, got, want)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package runtime
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// ResolveUser turns "user[:group]" (names or numbers) into IDs with the container's own
+// /etc/passwd and /etc/group under rootfs, as Docker's daemon does before handing the spec to the
+// runtime: the user's primary group, the groups listing it as a member, and its home. An empty spec
+// means root. Unknown names fail with Docker's words ("unable to find user x: no matching entries in
+// passwd file").
+func ResolveUser(rootfs, spec string) (specs.User, string, error) {
+	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
+	passwd, group := filepath.Join(rootfs, "etc", "passwd"), filepath.Join(rootfs, "etc", "group")
+	eu, err := user.GetExecUserPath(spec, defaults, passwd, group)
+	if err != nil {
+		name := spec
+		if i := strings.IndexByte(name, ':'); i >= 0 {
+			if strings.Contains(err.Error(), "group") {
+				name = name[i+1:]
+			} else {
+				name = name[:i]
+			}
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "passwd") {
+			return specs.User{}, "", fmt.Errorf("unable to find user %s: no matching entries in passwd file", name)
+		}
+		if strings.Contains(msg, "group") {
+			return specs.User{}, "", fmt.Errorf("unable to find group %s: no matching entries in group file", name)
+		}
+		return specs.User{}, "", err
+	}
+	// Docker's containers always have their primary group among their groups too
+	// (`id` prints "groups=0(root)" for root).
+	u := specs.User{UID: uint32(eu.Uid), GID: uint32(eu.Gid), AdditionalGids: []uint32{uint32(eu.Gid)}}
+	for _, g := range eu.Sgids {
+		if g != eu.Gid {
+			u.AdditionalGids = append(u.AdditionalGids, uint32(g))
+		}
+	}
+	return u, eu.Home, nil
+}
