@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite"
@@ -34,6 +36,18 @@ func Open(path string) (*DB, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
+	// Creating the file, switching it to WAL and migrating take locks that SQLite's busy handler
+	// does not always wait for (two processes creating the database at once get SQLITE_BUSY
+	// straight away), so processes take turns through a lock file while they open. Once the
+	// database exists this costs one flock.
+	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, err
