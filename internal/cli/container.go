@@ -762,43 +762,9 @@ func newContainerPruneCommand(g *Globals, use string) *cobra.Command {
 			if !force && !confirm(g, "WARNING! This will remove all stopped containers.") {
 				return nil
 			}
-			m, closeFn, err := openManager(g)
+			reclaimed, err := pruneContainers(g, filters)
 			if err != nil {
 				return err
-			}
-			defer closeFn()
-			list, err := m.List()
-			if err != nil {
-				return err
-			}
-			var deleted []string
-			var reclaimed int64
-			for _, s := range list {
-				if s.State.Running() || !matchLabels(filters, s.Config.Labels) {
-					continue
-				}
-				if until := filters.Get("until"); len(until) > 0 {
-					t, err := image.ParseTimestamp(until[0], time.Now())
-					if err != nil {
-						return err
-					}
-					if !s.Created.Before(t) {
-						continue
-					}
-				}
-				size, _ := m.SizeRw(s.ID)
-				if err := m.Remove(s.ID, container.RemoveOptions{}); err != nil {
-					return err
-				}
-				deleted = append(deleted, s.ID)
-				reclaimed += size
-			}
-			if len(deleted) > 0 {
-				fmt.Fprintln(g.Stdout, "Deleted Containers:")
-				for _, id := range deleted {
-					fmt.Fprintln(g.Stdout, id)
-				}
-				fmt.Fprintln(g.Stdout)
 			}
 			fmt.Fprintln(g.Stdout, "Total reclaimed space:", units.HumanSize(float64(reclaimed)))
 			return nil
@@ -1207,4 +1173,48 @@ func portFilter(values []string, ports map[string]struct{}) bool {
 		}
 	}
 	return false
+}
+
+// pruneContainers removes stopped containers matching filters and prints Docker's "Deleted
+// Containers:" section; `container prune` and `system prune` both use it.
+func pruneContainers(g *Globals, filters format.Args) (int64, error) {
+	m, closeFn, err := openManager(g)
+	if err != nil {
+		return 0, err
+	}
+	defer closeFn()
+	list, err := m.List()
+	if err != nil {
+		return 0, err
+	}
+	var deleted []string
+	var reclaimed int64
+	for _, s := range list {
+		if s.State.Running() || !matchLabels(filters, s.Config.Labels) {
+			continue
+		}
+		if until := filters.Get("until"); len(until) > 0 {
+			t, err := image.ParseTimestamp(until[0], time.Now())
+			if err != nil {
+				return 0, err
+			}
+			if !s.Created.Before(t) {
+				continue
+			}
+		}
+		size, _ := m.SizeRw(s.ID)
+		if err := m.Remove(s.ID, container.RemoveOptions{}); err != nil {
+			return 0, err
+		}
+		deleted = append(deleted, s.ID)
+		reclaimed += size
+	}
+	if len(deleted) > 0 {
+		fmt.Fprintln(g.Stdout, "Deleted Containers:")
+		for _, id := range deleted {
+			fmt.Fprintln(g.Stdout, id)
+		}
+		fmt.Fprintln(g.Stdout)
+	}
+	return reclaimed, nil
 }

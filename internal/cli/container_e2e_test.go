@@ -791,6 +791,15 @@ func TestContainerPsOptions(t *testing.T) {
 	if out := e.ok("ps", "-a", "--format", "{{.Names}}"); out != "third\n" {
 		t.Errorf("after prune: %q", out)
 	}
+	// system prune removes stopped containers first, as its warning says.
+	third := e.inspect("third", "{{.Id}}")
+	e.ok("stop", "-t", "1", "third")
+	if out := e.ok("system", "prune", "-f"); !strings.HasPrefix(out, "Deleted Containers:\n"+third+"\n\n") {
+		t.Errorf("system prune = %q", out)
+	}
+	if out := e.ok("ps", "-aq"); out != "" {
+		t.Errorf("after system prune: %q", out)
+	}
 }
 
 func TestContainerTTY(t *testing.T) {

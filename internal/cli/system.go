@@ -157,6 +157,11 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 			if !force && !confirm(g, warning) {
 				return nil
 			}
+			// Containers first: their images then become unused (Docker's order).
+			reclaimedContainers, err := pruneContainers(g, filters)
+			if err != nil {
+				return err
+			}
 			s, err := openStore(g)
 			if err != nil {
 				return err
@@ -166,6 +171,7 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			reclaimed += reclaimedContainers
 			// Then sweep what interrupted writes and earlier deletions left on disk.
 			if _, _, err := s.GC(); err != nil {
 				return err
