@@ -85,15 +85,19 @@ func (t *Tx) PutImage(img Image) error {
 }
 
 // BlobInUse reports whether any image needs the blob.
+//
+// The roots are images and the build cache (a cached step's layer blob outlives the images that
+// were built with it, so a later build can reuse it).
 func (t *Tx) BlobInUse(digest string) (bool, error) {
 	var n int
-	err := t.tx.QueryRow(`SELECT count(*) FROM image_blobs WHERE digest = ?`, digest).Scan(&n)
+	err := t.tx.QueryRow(`SELECT (SELECT count(*) FROM image_blobs WHERE digest = ?) +
+		(SELECT count(*) FROM build_cache WHERE blob = ?)`, digest, digest).Scan(&n)
 	return n > 0, err
 }
 
 // UsedBlobs returns every blob digest some image needs.
 func (t *Tx) UsedBlobs() (map[string]bool, error) {
-	ds, err := t.strings(`SELECT DISTINCT digest FROM image_blobs`)
+	ds, err := t.strings(`SELECT digest FROM image_blobs UNION SELECT blob FROM build_cache WHERE blob != ''`)
 	out := make(map[string]bool, len(ds))
 	for _, d := range ds {
 		out[d] = true
@@ -101,9 +105,10 @@ func (t *Tx) UsedBlobs() (map[string]bool, error) {
 	return out, err
 }
 
-// UnusedLayers returns the layers no image uses.
+// UnusedLayers returns the layers neither an image nor the build cache uses.
 func (t *Tx) UnusedLayers() ([]string, error) {
-	return t.strings(`SELECT chain_id FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)`)
+	return t.strings(`SELECT chain_id FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)
+		AND chain_id NOT IN (SELECT chain_id FROM build_cache)`)
 }
 
 // ImageBlobs returns the blobs of one image.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/berth-engine/berth/build"
 	"runtime"
 	"time"
 
@@ -83,8 +84,12 @@ func newDfCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cache, err := build.CacheUsage(s)
+			if err != nil {
+				return err
+			}
 			if verbose {
-				return writeDfVerbose(g, du, cdu)
+				return writeDfVerbose(g, du, cdu, cache)
 			}
 			images := &dfRow{kind: "Images", total: len(du.Images), size: du.LayersSize}
 			var used int64
@@ -95,7 +100,7 @@ func newDfCommand(g *Globals) *cobra.Command {
 				}
 			}
 			images.reclaimable = du.LayersSize - used
-			rows := []*dfRow{images, cdu.containers, cdu.volumes, {kind: "Build Cache"}}
+			rows := []*dfRow{images, cdu.containers, cdu.volumes, buildCacheRow(cache)}
 			return format.Write(g.Stdout, formatStr,
 				"table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}", dfHeader, rows)
 		},
@@ -105,7 +110,35 @@ func newDfCommand(g *Globals) *cobra.Command {
 	return c
 }
 
-func writeDfVerbose(g *Globals, du image.DiskUsage, cdu containerDiskUsage) error {
+// buildCacheRow sums the build cache as Docker's df does: what is shared with images is not
+// counted, and nothing is in use between builds, so all of it is reclaimable.
+func buildCacheRow(cache []build.CacheRecord) *dfRow {
+	r := &dfRow{kind: "Build Cache", total: len(cache)}
+	for _, c := range cache {
+		if !c.Shared {
+			r.size += c.Size
+		}
+	}
+	r.reclaimable = r.size
+	return r
+}
+
+// cacheRow is one build cache entry in `system df -v` (Docker's buildCacheContext).
+type cacheRow struct {
+	c   build.CacheRecord
+	now time.Time
+}
+
+func (r *cacheRow) MarshalJSON() ([]byte, error) { return format.MarshalContext(r) }
+func (r *cacheRow) ID() string                   { return format.TruncateID(r.c.Key) }
+func (r *cacheRow) CacheType() string            { return "regular" }
+func (r *cacheRow) Size() string                 { return units.HumanSizeWithPrecision(float64(r.c.Size), 3) }
+func (r *cacheRow) CreatedSince() string         { return format.CreatedSince(r.c.Created, r.now) }
+func (r *cacheRow) LastUsedSince() string        { return format.CreatedSince(r.c.LastUsed, r.now) }
+func (r *cacheRow) UsageCount() string           { return "1" }
+func (r *cacheRow) Shared() string               { return fmt.Sprint(r.c.Shared) }
+
+func writeDfVerbose(g *Globals, du image.DiskUsage, cdu containerDiskUsage, cache []build.CacheRecord) error {
 	now := time.Now()
 	rows := make([]*imageRow, 0, len(du.Images))
 	for i := range du.Images {
@@ -134,10 +167,14 @@ func writeDfVerbose(g *Globals, du image.DiskUsage, cdu containerDiskUsage) erro
 		format.Header{"Name": "VOLUME NAME", "Links": "LINKS", "Size": "SIZE"}, cdu.volRows); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nBuild cache usage: %s\n\n", units.HumanSize(0))
+	cacheRows := make([]*cacheRow, len(cache))
+	for i := range cache {
+		cacheRows[i] = &cacheRow{c: cache[i], now: now}
+	}
+	fmt.Fprintf(out, "\nBuild cache usage: %s\n\n", units.HumanSize(float64(buildCacheRow(cache).size)))
 	return format.Write(out, "", "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}",
 		format.Header{"ID": "CACHE ID", "CacheType": "CACHE TYPE", "Size": "SIZE", "CreatedSince": "CREATED",
-			"LastUsedSince": "LAST USED", "UsageCount": "USAGE", "Shared": "SHARED"}, []any{})
+			"LastUsedSince": "LAST USED", "UsageCount": "USAGE", "Shared": "SHARED"}, cacheRows)
 }
 
 // ---- system prune ----

@@ -1,0 +1,1016 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/reference"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/opencontainers/go-digest"
+)
+
+// DefaultPathEnv is the PATH a build sets when the base image has none (as BuildKit does).
+const DefaultPathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+const historyComment = "buildkit.dockerfile.v0"
+
+// ErrRunUnsupported is returned for RUN until the container runtime offers a way to run a
+// command over a stack of layers and hand back the upper directory.
+var ErrRunUnsupported = errors.New("RUN is not supported yet")
+
+// Options are one build's inputs.
+type Options struct {
+	ContextDir     string // the build context, a directory
+	Dockerfile     []byte // the Dockerfile; nil reads DockerfilePath
+	DockerfilePath string // host path of the Dockerfile (default ContextDir/Dockerfile)
+	BuildArgs      map[string]string
+	Target         string
+	Tags           []string
+	Labels         map[string]string
+	NoCache        bool
+	Platform       string
+	// SourceDateEpoch, when set, is every history and image time, and no file in a new layer is
+	// newer (reproducible builds).
+	SourceDateEpoch *time.Time
+	// Progress receives BuildKit-style plain progress; nil for none.
+	Progress io.Writer
+	// Pull fetches an image missing from the store (FROM, COPY --from) and returns its ID; nil
+	// fails such a build with "No such image".
+	Pull func(ctx context.Context, ref string) (string, error)
+	// AlwaysPull pulls FROM images even when they are in the store (--pull).
+	AlwaysPull bool
+}
+
+// Result is what a build made.
+type Result struct {
+	ImageID string
+	Tags    []string // familiar names
+}
+
+// layerRef is one layer of a state.
+type layerRef struct {
+	desc   image.Descriptor
+	diffID digest.Digest
+	chain  digest.Digest
+	size   int64
+}
+
+// state is a stage's image as it is being built.
+type state struct {
+	cfg      image.Config
+	layers   []layerRef
+	key      string            // cache key of the last step: parent of the next one
+	stage    int               // index of the stage being built
+	env      []string          // the stage's environment for expansion (ENV and ARG values)
+	args     map[string]string // ARGs declared in this stage
+	cmdSet   bool
+	newHist  int         // index in cfg.History of this build's first entry
+	histTime []time.Time // created time of each new layer entry (zero for empty ones)
+}
+
+func (st *state) chain() digest.Digest {
+	if n := len(st.layers); n > 0 {
+		return st.layers[n-1].chain
+	}
+	return ""
+}
+
+func (st *state) view(s *image.Store, empty string) *view {
+	v := &view{}
+	for i := len(st.layers) - 1; i >= 0; i-- {
+		v.dirs = append(v.dirs, s.Layers.Dir(st.layers[i].chain))
+	}
+	if len(v.dirs) == 0 {
+		v.dirs = []string{empty}
+	}
+	return v
+}
+
+type builder struct {
+	ctx      context.Context
+	s        *image.Store
+	o        Options
+	plan     *Plan
+	ignore   *patternmatcher.PatternMatcher
+	ctxView  *view
+	tmp      string
+	empty    string // an empty directory: the rootfs of scratch
+	prog     *progress
+	states   []*state
+	images   map[string]*state // --from images by reference
+	now      time.Time
+	mu       sync.Mutex // guards images and usedKeys: independent stages run concurrently
+	usedKeys []string
+}
+
+// Build runs a Dockerfile and records the resulting image. Nothing is named or recorded unless
+// every step succeeded.
+func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
+	df := o.Dockerfile
+	if o.DockerfilePath == "" {
+		o.DockerfilePath = filepath.Join(o.ContextDir, "Dockerfile")
+	}
+	name := filepath.Base(o.DockerfilePath)
+	if df == nil {
+		b, err := os.ReadFile(o.DockerfilePath)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read dockerfile: %w", err)
+		}
+		df = b
+	}
+	var tags []reference.Tagged
+	for _, t := range o.Tags {
+		r, err := reference.ParseTagged(t)
+		if err != nil {
+			return nil, fmt.Errorf("invalid tag %q: %w", t, err)
+		}
+		tags = append(tags, r)
+	}
+	prog := newProgress(o.Progress)
+	v := prog.start("[internal] load build definition from " + name)
+	v.log("transferring dockerfile: %dB done", len(df))
+	plan, err := ParsePlan(df, PlanOptions{Name: name, BuildArgs: o.BuildArgs, Target: o.Target, Platform: o.Platform})
+	if err != nil {
+		v.fail(err)
+		return nil, err
+	}
+	v.done()
+	v = prog.start("[internal] load .dockerignore")
+	ignore, _, err := loadIgnore(o.ContextDir, o.DockerfilePath)
+	if err != nil {
+		v.fail(err)
+		return nil, err
+	}
+	v.done()
+
+	tmp, err := os.MkdirTemp("", "berth-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	release, err := s.BeginWrite()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
+	v = prog.start("[internal] load build context")
+	v.done()
+	empty := filepath.Join(tmp, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		return nil, err
+	}
+	b := &builder{ctx: ctx, empty: empty, s: s, o: o, plan: plan, ignore: ignore,
+		ctxView: &view{dirs: []string{o.ContextDir}}, tmp: tmp, prog: prog,
+		states: make([]*state, len(plan.Stages)), images: map[string]*state{}, now: time.Now().UTC()}
+	if err := b.runStages(); err != nil {
+		return nil, err
+	}
+	return b.export(b.states[plan.Target], tags)
+}
+
+var errDependency = errors.New("a stage this one needs failed")
+
+// runStages runs every stage the target needs, each as soon as the stages it depends on are done,
+// so independent stages run concurrently. The error reported is the first failed stage's.
+func (b *builder) runStages() error {
+	n := len(b.plan.Stages)
+	done := make([]chan struct{}, n)
+	errs := make([]error, n)
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		if !b.plan.Needed[i] {
+			close(done[i])
+			continue
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer close(done[i])
+			for _, d := range b.plan.Deps[i] {
+				<-done[d]
+				if errs[d] != nil {
+					errs[i] = errDependency
+					return
+				}
+			}
+			errs[i] = b.runStage(i)
+		}(i)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && err != errDependency {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *builder) stageErr(cmd interface{ Location() []parser.Range }, f string, args ...any) error {
+	return b.plan.errAt(lineOf(cmd.Location()), f, args...)
+}
+
+// imageState loads an image (by reference, or "scratch") as the state a stage starts from;
+// pull fetches it first (--pull), and a missing image is pulled when Options.Pull allows.
+func (b *builder) imageState(ref string, pull bool) (*state, error) {
+	if ref == "scratch" {
+		created := time.Time{}
+		return &state{cfg: image.Config{Architecture: b.plan.Platform.Arch, OS: b.plan.Platform.OS, Variant: b.plan.Platform.Variant,
+			Config: &image.ContainerConfig{}, Created: &created, RootFS: image.RootFS{Type: "layers"}}, key: digestOf("scratch")}, nil
+	}
+	var id string
+	var err error
+	if !pull {
+		id, err = b.s.Resolve(ref)
+	}
+	if pull || errors.Is(err, image.ErrNoSuchImage) {
+		if b.o.Pull == nil {
+			if err == nil {
+				err = image.NotFoundError{Ref: ref}
+			}
+			return nil, err
+		}
+		id, err = b.o.Pull(b.ctx, ref)
+		if err != nil && !pull {
+			err = fmt.Errorf("No such image: %s, and pulling it failed: %w", ref, err)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	img, err := b.s.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	st := &state{cfg: *img.Config, key: digestOf("image\x00" + id), newHist: len(img.Config.History)}
+	cc := image.ContainerConfig{}
+	if img.Config.Config != nil {
+		cc = *img.Config.Config
+	}
+	st.cfg.Config = &cc
+	st.cfg.History = append([]image.History(nil), img.Config.History...)
+	chains := image.ChainIDs(img.Config.RootFS.DiffIDs)
+	if len(chains) != len(img.Manifest.Layers) {
+		return nil, fmt.Errorf("image %s: %d layers in the manifest, %d in the config", ref, len(img.Manifest.Layers), len(chains))
+	}
+	for i, c := range chains {
+		size, _ := b.s.RecordedLayer(c)
+		st.layers = append(st.layers, layerRef{desc: img.Manifest.Layers[i], diffID: img.Config.RootFS.DiffIDs[i], chain: c, size: size})
+	}
+	return st, nil
+}
+
+func digestOf(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func (st *state) clone() *state {
+	n := *st
+	cc := *st.cfg.Config
+	n.cfg.Config = &cc
+	n.cfg.History = append([]image.History(nil), st.cfg.History...)
+	n.layers = append([]layerRef(nil), st.layers...)
+	n.env = append([]string(nil), st.env...)
+	n.histTime = append([]time.Time(nil), st.histTime...)
+	return &n
+}
+
+// stepCount is how many progress steps a stage has: FROM and every command that may write a layer.
+func stepCount(cmds []instructions.Command) int {
+	n := 1
+	for _, c := range cmds {
+		switch c.(type) {
+		case *instructions.CopyCommand, *instructions.AddCommand, *instructions.WorkdirCommand, *instructions.RunCommand:
+			n++
+		}
+	}
+	return n
+}
+
+func (b *builder) runStage(i int) error {
+	stage := b.plan.Stages[i]
+	var st *state
+	var err error
+	fromName := b.plan.Bases[i]
+	if j := b.plan.BaseIdx[i]; j >= 0 {
+		st = b.states[j].clone()
+	} else {
+		v := b.prog.start("[internal] load metadata for " + displayRef(fromName))
+		st, err = b.imageState(fromName, b.o.AlwaysPull && fromName != "scratch")
+		if err != nil {
+			err = b.stageErr(&stageLoc{stage.Location}, "FROM %s: %v", fromName, err)
+			v.fail(err)
+			return err
+		}
+		v.done()
+	}
+	st.args = map[string]string{}
+	st.stage = i
+	st.env = append([]string(nil), st.cfg.Config.Env...)
+	st.cmdSet = false
+	if !hasEnv(st.cfg.Config.Env, "PATH") {
+		st.cfg.Config.Env = append([]string{DefaultPathEnv}, st.cfg.Config.Env...)
+		st.env = append([]string{DefaultPathEnv}, st.env...)
+	}
+	cmds := stage.Commands
+	// ONBUILD triggers of the base run first, and are not inherited.
+	if triggers := st.cfg.Config.OnBuild; len(triggers) > 0 && b.plan.BaseIdx[i] < 0 {
+		var pre []instructions.Command
+		for _, t := range triggers {
+			res, err := parser.Parse(strings.NewReader(t))
+			if err != nil {
+				return b.stageErr(&stageLoc{stage.Location}, "ONBUILD trigger %q: %v", t, err)
+			}
+			for _, n := range res.AST.Children {
+				c, err := instructions.ParseCommand(n)
+				if err != nil {
+					return b.stageErr(&stageLoc{stage.Location}, "ONBUILD trigger %q: %v", t, err)
+				}
+				pre = append(pre, c)
+			}
+		}
+		cmds = append(pre, cmds...)
+	}
+	st.cfg.Config.OnBuild = nil
+
+	total := stepCount(cmds)
+	label := stepLabel(b.plan.StageName(i), total)
+	idx := 1
+	v := b.prog.start(label(idx) + " FROM " + displayRef(fromName))
+	v.done()
+	for _, c := range cmds {
+		switch c.(type) {
+		case *instructions.CopyCommand, *instructions.AddCommand, *instructions.WorkdirCommand, *instructions.RunCommand:
+			idx++
+			err = b.layerStep(st, c, label(idx))
+		default:
+			err = b.metaStep(st, c)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	b.states[i] = st
+	return nil
+}
+
+type stageLoc struct{ r []parser.Range }
+
+func (s *stageLoc) Location() []parser.Range { return s.r }
+
+func stepLabel(stage string, total int) func(int) string {
+	w := len(fmt.Sprint(total))
+	return func(i int) string {
+		pre := ""
+		if stage != "" {
+			pre = stage + " "
+		}
+		return fmt.Sprintf("[%s%*d/%d]", pre, w, i, total)
+	}
+}
+
+func displayRef(r string) string {
+	if r == "scratch" {
+		return r
+	}
+	if n, err := reference.Parse(r); err == nil {
+		return reference.WithDefaultTag(n).String()
+	}
+	return r
+}
+
+func hasEnv(env []string, k string) bool {
+	for _, e := range env {
+		if ek, _, _ := strings.Cut(e, "="); shell.EqualEnvKeys(ek, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func setEnv(env []string, k, v string) []string {
+	for i, e := range env {
+		if ek, _, _ := strings.Cut(e, "="); shell.EqualEnvKeys(ek, k) {
+			env[i] = k + "=" + v
+			return env
+		}
+	}
+	return append(env, k+"="+v)
+}
+
+// expander expands words with the stage's variables.
+func (b *builder) expander(st *state) instructions.SingleWordExpander {
+	env := envGetter{}
+	for _, e := range st.env {
+		k, v, _ := strings.Cut(e, "=")
+		env[k] = v
+	}
+	return func(word string) (string, error) {
+		r, _, err := shell.NewLex(b.plan.Escape).ProcessWord(word, env)
+		return r, err
+	}
+}
+
+func (b *builder) expand(st *state, c instructions.Command) error {
+	if e, ok := c.(instructions.SupportsSingleWordExpansion); ok {
+		if err := e.Expand(b.expander(st)); err != nil {
+			return b.stageErr(c, "%v", err)
+		}
+	}
+	return nil
+}
+
+// history appends an entry made by this build.
+func (st *state) history(createdBy string, empty bool) {
+	st.cfg.History = append(st.cfg.History, image.History{CreatedBy: createdBy, Comment: historyComment, EmptyLayer: empty})
+	st.histTime = append(st.histTime, time.Time{})
+}
+
+func withShell(cc *image.ContainerConfig, args []string) []string {
+	sh := cc.Shell
+	if len(sh) == 0 {
+		sh = []string{"/bin/sh", "-c"}
+	}
+	return append(append([]string(nil), sh...), strings.Join(args, " "))
+}
+
+// metaStep runs an instruction that only changes the config.
+func (b *builder) metaStep(st *state, c instructions.Command) error {
+	if _, ok := c.(*instructions.ArgCommand); !ok {
+		if err := b.expand(st, c); err != nil {
+			return err
+		}
+	}
+	cc := st.cfg.Config
+	switch c := c.(type) {
+	case *instructions.EnvCommand:
+		var parts []string
+		for _, kv := range c.Env {
+			cc.Env = setEnv(cc.Env, kv.Key, kv.Value)
+			st.env = setEnv(st.env, kv.Key, kv.Value)
+			parts = append(parts, kv.Key+"="+kv.Value)
+		}
+		st.history("ENV "+strings.Join(parts, " "), true)
+	case *instructions.ArgCommand:
+		var parts []string
+		exp := b.expander(st)
+		for _, kv := range c.Args {
+			key := kv.Key
+			var val *string
+			if kv.Value != nil {
+				x, err := exp(*kv.Value)
+				if err != nil {
+					return b.stageErr(c, "%v", err)
+				}
+				val = &x
+			} else if g, ok := b.plan.Global[key]; ok {
+				if _, isMeta := b.metaArg(key); isMeta || isPredefined(key) {
+					val = &g
+				}
+			}
+			if v, ok := b.o.BuildArgs[key]; ok {
+				val = &v
+			}
+			s := key
+			if val != nil {
+				s += "=" + *val
+				st.args[key] = *val
+				if !hasEnv(cc.Env, key) {
+					st.env = setEnv(st.env, key, *val)
+				}
+			}
+			parts = append(parts, s)
+		}
+		st.history("ARG "+strings.Join(parts, " "), true)
+	case *instructions.LabelCommand:
+		if cc.Labels == nil {
+			cc.Labels = map[string]string{}
+		}
+		var parts []string
+		for _, kv := range c.Labels {
+			cc.Labels[kv.Key] = kv.Value
+			parts = append(parts, kv.Key+"="+kv.Value)
+		}
+		st.history("LABEL "+strings.Join(parts, " "), true)
+	case *instructions.MaintainerCommand:
+		st.cfg.Author = c.Maintainer
+		st.history("MAINTAINER "+c.Maintainer, true)
+	case *instructions.ExposeCommand:
+		ports := map[string]struct{}{}
+		exp := b.expander(st)
+		for _, p := range c.Ports {
+			p, err := exp(p)
+			if err != nil {
+				return b.stageErr(c, "%v", err)
+			}
+			ps, err := parsePorts(p)
+			if err != nil {
+				return b.stageErr(c, "%v", err)
+			}
+			for _, x := range ps {
+				ports[x] = struct{}{}
+			}
+		}
+		if cc.ExposedPorts == nil {
+			cc.ExposedPorts = map[string]struct{}{}
+		}
+		for p := range ports {
+			cc.ExposedPorts[p] = struct{}{}
+		}
+		st.history(fmt.Sprintf("EXPOSE %v", ports), true)
+	case *instructions.VolumeCommand:
+		if cc.Volumes == nil {
+			cc.Volumes = map[string]struct{}{}
+		}
+		for _, v := range c.Volumes {
+			if strings.TrimSpace(v) == "" {
+				return b.stageErr(c, "VOLUME specified can not be an empty string")
+			}
+			cc.Volumes[v] = struct{}{}
+		}
+		st.history(fmt.Sprintf("VOLUME %v", c.Volumes), true)
+	case *instructions.UserCommand:
+		cc.User = c.User
+		st.history("USER "+c.User, true)
+	case *instructions.StopSignalCommand:
+		cc.StopSignal = c.Signal
+		st.history("STOPSIGNAL "+c.Signal, true)
+	case *instructions.ShellCommand:
+		cc.Shell = append([]string(nil), c.Shell...)
+		st.history(fmt.Sprintf("SHELL %v", c.Shell), true)
+	case *instructions.OnbuildCommand:
+		cc.OnBuild = append(cc.OnBuild, c.Expression)
+		st.history("ONBUILD "+c.Expression, true)
+	case *instructions.CmdCommand:
+		args := c.CmdLine
+		if c.PrependShell {
+			args = withShell(cc, args)
+		}
+		cc.Cmd = append([]string(nil), args...)
+		cc.ArgsEscaped = true
+		st.cmdSet = true
+		st.history(fmt.Sprintf("CMD %q", args), true)
+	case *instructions.EntrypointCommand:
+		args := c.CmdLine
+		if c.PrependShell {
+			args = withShell(cc, args)
+		}
+		cc.Entrypoint = append([]string(nil), args...)
+		cc.ArgsEscaped = true
+		if !st.cmdSet {
+			cc.Cmd = nil
+		}
+		st.history(fmt.Sprintf("ENTRYPOINT %q", args), true)
+	case *instructions.HealthCheckCommand:
+		h := c.Health
+		cc.Healthcheck = &image.HealthConfig{Test: append([]string(nil), h.Test...), Interval: h.Interval, Timeout: h.Timeout,
+			StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
+		// BuildKit prints the struct with %q: each field quoted, Retries as a rune.
+		st.history(fmt.Sprintf("HEALTHCHECK &{%q %q %q %q %q %q}", h.Test, h.Interval.String(), h.Timeout.String(),
+			h.StartPeriod.String(), h.StartInterval.String(), rune(h.Retries)), true)
+	default:
+		return b.stageErr(c, "%s is not supported", strings.ToUpper(c.Name()))
+	}
+	return nil
+}
+
+func (b *builder) metaArg(k string) (string, bool) {
+	for _, ma := range b.plan.MetaArgs {
+		for _, kv := range ma.Args {
+			if kv.Key == k {
+				return b.plan.Global[k], true
+			}
+		}
+	}
+	return "", false
+}
+
+func isPredefined(k string) bool {
+	switch k {
+	case "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT":
+		return true
+	}
+	return false
+}
+
+// parsePorts turns "80", "53/udp", "8000-8002/tcp" into Docker's "port/proto" keys.
+func parsePorts(s string) ([]string, error) {
+	port, proto, _ := strings.Cut(s, "/")
+	if proto == "" {
+		proto = "tcp"
+	}
+	proto = strings.ToLower(proto)
+	lo, hi, isRange := strings.Cut(port, "-")
+	var a, z int
+	if _, err := fmt.Sscanf(lo, "%d", &a); err != nil || fmt.Sprint(a) != lo || a < 0 || a > 65535 {
+		return nil, fmt.Errorf("invalid containerPort: %s", port)
+	}
+	z = a
+	if isRange {
+		if _, err := fmt.Sscanf(hi, "%d", &z); err != nil || fmt.Sprint(z) != hi || z < a || z > 65535 {
+			return nil, fmt.Errorf("invalid range specified for container: %s", port)
+		}
+	}
+	var out []string
+	for p := a; p <= z; p++ {
+		out = append(out, fmt.Sprintf("%d/%s", p, proto))
+	}
+	return out, nil
+}
+
+// workdirJoin resolves a path against the current working directory.
+func workdirJoin(cur, p string) string {
+	if path.IsAbs(p) {
+		return path.Clean(p)
+	}
+	if cur == "" {
+		cur = "/"
+	}
+	return path.Join(cur, p)
+}
+
+// layerStep runs a step that may write a layer, through the cache.
+func (b *builder) layerStep(st *state, c instructions.Command, label string) error {
+	shown := text(c)
+	if x, err := b.expander(st)(shown); err == nil {
+		shown = x
+	}
+	if _, ok := c.(*instructions.RunCommand); ok {
+		err := b.stageErr(c, "%s: %v", text(c), ErrRunUnsupported)
+		v := b.prog.start(label + " " + shown)
+		v.fail(err)
+		return err
+	}
+	if err := b.expand(st, c); err != nil {
+		return err
+	}
+	cc := st.cfg.Config
+	var (
+		desc      string // what progress and the cache entry show
+		createdBy string
+		w         *layerWriter
+		keyExtra  string
+		deferred  func() error // work left for a cache miss
+	)
+	base := st.view(b.s, b.empty)
+	now := b.now
+	if b.o.SourceDateEpoch != nil {
+		now = *b.o.SourceDateEpoch
+	}
+	switch c := c.(type) {
+	case *instructions.WorkdirCommand:
+		wd := workdirJoin(cc.WorkingDir, c.Path)
+		cc.WorkingDir = wd
+		desc, createdBy = "WORKDIR "+wd, "WORKDIR "+wd
+		uid, gid := 0, 0
+		if cc.User != "" {
+			uid, gid, _ = ids(base, cc.User)
+		}
+		w = newLayerWriter(base, now, b.o.SourceDateEpoch, uid, gid)
+		if rd, err := base.resolve(wd, true); err == nil && wd != "/" && !w.baseIsDir(rd) {
+			w.mkdirAll(rd)
+		}
+		keyExtra = fmt.Sprintf("workdir\x00%s\x00%d:%d", wd, uid, gid)
+	case *instructions.CopyCommand, *instructions.AddCommand:
+		spec, hist, err := b.copySpec(st, base, c)
+		if err != nil {
+			v := b.prog.start(label + " " + shown)
+			v.fail(err)
+			return err
+		}
+		desc = shown
+		createdBy = hist + " # buildkit"
+		var wbase *view
+		if !linkOf(c) {
+			wbase = base
+		}
+		w = newLayerWriter(wbase, now, b.o.SourceDateEpoch, spec.uid, spec.gid)
+		collect := func() error {
+			if err := spec.collect(w); err != nil {
+				return b.stageErr(c, "%s: %v", text(c), err)
+			}
+			return nil
+		}
+		if spec.srcKey != "" {
+			// Files of a stage or image are fixed by its cache key: no need to read them to
+			// know whether the step is cached; they are read only on a miss.
+			keyExtra = fmt.Sprintf("copyfrom\x00%s\x00%s\x00%s\x00%t", shown, hist, spec.srcKey, linkOf(c))
+			deferred = collect
+			break
+		}
+		if err := collect(); err != nil {
+			b.prog.start(label + " " + shown).fail(err)
+			return err
+		}
+		sum, err := w.checksum()
+		if err != nil {
+			return b.stageErr(c, "%s: %v", text(c), err)
+		}
+		keyExtra = fmt.Sprintf("copy\x00%s\x00%s\x00%s\x00%t", shown, hist, sum, linkOf(c))
+	}
+	// With SOURCE_DATE_EPOCH the layer's times differ, so it is another cache entry.
+	epoch := ""
+	if b.o.SourceDateEpoch != nil {
+		epoch = fmt.Sprint(b.o.SourceDateEpoch.Unix())
+	}
+	key := digestOf(st.key + "\x00" + epoch + "\x00" + keyExtra)
+	v := b.prog.start(label + " " + shown)
+	if !b.o.NoCache {
+		if e, ok := b.lookup(key); ok {
+			b.apply(st, e, createdBy)
+			st.key = key
+			v.cached()
+			return nil
+		}
+	}
+	if deferred != nil {
+		if err := deferred(); err != nil {
+			v.fail(err)
+			return err
+		}
+	}
+	e, err := b.commit(st, w, key, desc)
+	if err != nil {
+		err = b.stageErr(c, "%s: %v", text(c), err)
+		v.fail(err)
+		return err
+	}
+	b.apply(st, e, createdBy)
+	st.key = key
+	v.done()
+	return nil
+}
+
+func linkOf(c instructions.Command) bool {
+	switch c := c.(type) {
+	case *instructions.CopyCommand:
+		return c.Link
+	case *instructions.AddCommand:
+		return c.Link
+	}
+	return false
+}
+
+// copySpec expands a COPY/ADD into what to copy, and the text history shows.
+func (b *builder) copySpec(st *state, base *view, c instructions.Command) (*copySpec, string, error) {
+	spec := &copySpec{ctx: b.ctx, tmp: b.tmp, src: b.ctxView, isContext: true, ignore: b.ignore}
+	var sd instructions.SourcesAndDest
+	var chown, chmod, from string
+	var excludes []string
+	name := "COPY"
+	switch c := c.(type) {
+	case *instructions.CopyCommand:
+		sd, chown, chmod, from, excludes = c.SourcesAndDest, c.Chown, c.Chmod, c.From, c.ExcludePatterns
+		spec.parents = c.Parents
+	case *instructions.AddCommand:
+		sd, chown, chmod, excludes = c.SourcesAndDest, c.Chown, c.Chmod, c.ExcludePatterns
+		spec.add, spec.checksum, name = true, c.Checksum, "ADD"
+		if spec.checksum != "" {
+			if _, err := digest.Parse(spec.checksum); err != nil {
+				return nil, "", b.stageErr(c, "invalid checksum %q: %v", spec.checksum, err)
+			}
+		}
+	}
+	for _, sc := range sd.SourceContents {
+		data := sc.Data
+		if sc.Expand {
+			x, err := b.expander(st)(data)
+			if err != nil {
+				return nil, "", b.stageErr(c, "%v", err)
+			}
+			data = x
+		}
+		spec.contents = append(spec.contents, heredoc{name: sc.Path, data: data})
+	}
+	spec.srcs = sd.SourcePaths
+	spec.rawDest = sd.DestPath
+	spec.dest = workdirJoin(st.cfg.Config.WorkingDir, sd.DestPath)
+	// The destination is reached through the image's symlinks (/lib -> usr/lib), never replacing them.
+	if rd, err := base.resolve(spec.dest, true); err == nil {
+		spec.dest = rd
+	}
+	if from != "" {
+		fromExp, _, err := shell.NewLex(b.plan.Escape).ProcessWord(from, envGetter(b.plan.Global))
+		if err != nil {
+			return nil, "", b.stageErr(c, "%v", err)
+		}
+		j, isStage, err := b.plan.stageRef(fromExp, st.stage)
+		if err != nil {
+			return nil, "", b.stageErr(c, "%v", err)
+		}
+		var src *state
+		if isStage {
+			src = b.states[j]
+		} else {
+			b.mu.Lock()
+			src = b.images[fromExp]
+			b.mu.Unlock()
+			if src == nil {
+				src, err = b.imageState(fromExp, false)
+				if err != nil {
+					return nil, "", b.stageErr(c, "%s: --from=%s is neither a stage of this Dockerfile nor an image: %v", text(c), fromExp, err)
+				}
+				b.mu.Lock()
+				b.images[fromExp] = src
+				b.mu.Unlock()
+			}
+		}
+		spec.src, spec.isContext, spec.ignore, spec.srcKey = src.view(b.s, b.empty), false, nil, src.key
+	}
+	if len(excludes) > 0 {
+		pm, err := patternmatcher.New(excludes)
+		if err != nil {
+			return nil, "", b.stageErr(c, "invalid --exclude: %v", err)
+		}
+		spec.exclude = pm
+	}
+	m, err := parseChmod(chmod)
+	if err != nil {
+		return nil, "", b.stageErr(c, "%v", err)
+	}
+	spec.chmod = m
+	if chown != "" {
+		spec.chown = true
+		spec.uid, spec.gid, err = ids(base, chown)
+		if err != nil {
+			return nil, "", b.stageErr(c, "%s: %v", text(c), err)
+		}
+	}
+	histText := name + " " + strings.Join(append(append([]string(nil), sd.SourcePaths...), sd.DestPath), " ")
+	return spec, histText, nil
+}
+
+func (b *builder) lookup(key string) (metadata.CacheEntry, bool) {
+	var e metadata.CacheEntry
+	err := b.s.DB.View(func(tx *metadata.Tx) error {
+		var err error
+		e, err = tx.CacheLookup(key)
+		return err
+	})
+	if err != nil {
+		return e, false
+	}
+	// The image store's GC may have removed what the entry points at: then it is a miss.
+	if e.ChainID != "" && (!b.s.Layers.Exists(digest.Digest(e.ChainID)) || !b.s.Content.Has(digest.Digest(e.Blob))) {
+		return e, false
+	}
+	b.mu.Lock()
+	b.usedKeys = append(b.usedKeys, key)
+	b.mu.Unlock()
+	return e, true
+}
+
+// commit writes a step's layer (or finds it empty) and records it in the cache.
+func (b *builder) commit(st *state, w *layerWriter, key, desc string) (metadata.CacheEntry, error) {
+	created := b.now
+	if b.o.SourceDateEpoch != nil {
+		created = *b.o.SourceDateEpoch
+	}
+	e := metadata.CacheEntry{Key: key, ParentChain: st.chain().String(), Created: created, LastUsed: time.Now(), Description: desc}
+	if len(w.entries) > 0 {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(w.writeTo(pw)) }()
+		l, err := b.s.IngestLayer(image.LayerSource{R: pr, Size: -1, Recompress: true}, st.chain())
+		pr.CloseWithError(err)
+		if err != nil {
+			return e, err
+		}
+		e.ChainID, e.DiffID, e.Blob, e.MediaType, e.BlobSize, e.Size = l.ChainID.String(), l.DiffID.String(),
+			l.Blob.Digest.String(), l.Blob.MediaType, l.Blob.Size, l.Size
+	}
+	err := b.s.DB.Update(func(tx *metadata.Tx) error {
+		if e.ChainID != "" {
+			// Recorded like any unpacked layer, so the store knows its size and parent.
+			if err := tx.PutLayer(metadata.Layer{ChainID: e.ChainID, DiffID: e.DiffID, Parent: e.ParentChain, Size: e.Size}); err != nil {
+				return err
+			}
+		}
+		return tx.PutCache(e)
+	})
+	return e, err
+}
+
+// apply adds a step's result to the state.
+func (b *builder) apply(st *state, e metadata.CacheEntry, createdBy string) {
+	st.history(createdBy, e.ChainID == "")
+	if e.ChainID == "" {
+		return
+	}
+	st.histTime[len(st.histTime)-1] = e.Created
+	st.layers = append(st.layers, layerRef{
+		desc:   image.Descriptor{MediaType: e.MediaType, Digest: digest.Digest(e.Blob), Size: e.BlobSize},
+		diffID: digest.Digest(e.DiffID), chain: digest.Digest(e.ChainID), size: e.Size,
+	})
+	st.cfg.RootFS.DiffIDs = append(append([]digest.Digest(nil), st.cfg.RootFS.DiffIDs...), digest.Digest(e.DiffID))
+}
+
+// export records the target stage as an image with its names.
+func (b *builder) export(st *state, tags []reference.Tagged) (*Result, error) {
+	v := b.prog.start("exporting to image")
+	cfg := st.cfg
+	cc := *cfg.Config
+	cfg.Config = &cc
+	if len(b.o.Labels) > 0 {
+		labels := map[string]string{}
+		for k, val := range cc.Labels {
+			labels[k] = val
+		}
+		for k, val := range b.o.Labels {
+			labels[k] = val
+		}
+		cc.Labels = labels
+	}
+	// History times: a layer's is when it was built; an entry without a layer takes the time of
+	// the next layer this build added, or of the last one (as BuildKit's exporter does).
+	times := st.histTime
+	var last time.Time
+	for _, t := range times {
+		if !t.IsZero() {
+			last = t
+		}
+	}
+	if last.IsZero() {
+		last = b.now
+		if b.o.SourceDateEpoch != nil {
+			last = *b.o.SourceDateEpoch
+		}
+	}
+	hist := append([]image.History(nil), cfg.History...)
+	next := last
+	for i := len(times) - 1; i >= 0; i-- {
+		t := times[i]
+		if t.IsZero() {
+			t = next
+		} else {
+			next = t
+		}
+		if b.o.SourceDateEpoch != nil {
+			t = *b.o.SourceDateEpoch
+		}
+		tt := t.UTC()
+		hist[st.newHist+i].Created = &tt
+	}
+	cfg.History = hist
+	created := last.UTC()
+	cfg.Created = &created
+	cfg.Container, cfg.ContainerConfig, cfg.DockerVersion, cfg.Parent = "", nil, "", ""
+	cfg.RootFS = image.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}
+	var layers []image.LayerRecord
+	var blobs []image.Descriptor
+	for _, l := range st.layers {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.diffID)
+		layers = append(layers, image.LayerRecord{DiffID: l.diffID, Size: l.size})
+		blobs = append(blobs, l.desc)
+	}
+	if err := b.s.DB.Update(func(tx *metadata.Tx) error { return tx.TouchCache(time.Now(), b.usedKeys...) }); err != nil {
+		v.fail(err)
+		return nil, err
+	}
+	v.log("exporting layers done")
+	id, err := b.s.PutBuilt(image.BuiltImage{Config: &cfg, Layers: layers, Blobs: blobs, Tags: tags})
+	if err != nil {
+		v.fail(err)
+		return nil, err
+	}
+	v.log("writing image %s done", id)
+	res := &Result{ImageID: id}
+	for _, t := range tags {
+		v.log("naming to %s done", t.String())
+		res.Tags = append(res.Tags, reference.Familiar(t))
+	}
+	v.done()
+	return res, nil
+}
+
+func readIgnore(b []byte) ([]string, error) {
+	return ignorefile.ReadAll(bytes.NewReader(b))
+}
+
+// text is an instruction as written in the Dockerfile.
+func text(c any) string {
+	if s, ok := c.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return ""
+}

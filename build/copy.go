@@ -1,0 +1,429 @@
+package build
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-engine/berth/archive"
+	"github.com/moby/patternmatcher"
+)
+
+// copySpec is one COPY or ADD after expansion.
+type copySpec struct {
+	add       bool
+	srcs      []string
+	rawDest   string
+	dest      string // absolute
+	src       *view  // the context or the --from stage/image
+	isContext bool
+	ignore    *patternmatcher.PatternMatcher // .dockerignore (context only)
+	exclude   *patternmatcher.PatternMatcher // --exclude
+	chmod     *int64
+	chown     bool
+	uid, gid  int
+	parents   bool
+	checksum  string // ADD --checksum
+	tmp       string // scratch directory for downloads and extracted archives
+	srcKey    string // cache key of the --from stage or image ("" for the context)
+	contents  []heredoc
+	ctx       context.Context
+}
+
+var errNoSources = errors.New("no source files were specified")
+
+func hasMeta(s string) bool { return strings.ContainsAny(s, "*?[") }
+
+func isURL(s string) bool { return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") }
+
+// collect adds the files of the copy to w.
+func (c *copySpec) collect(w *layerWriter) error {
+	if len(c.srcs)+len(c.contents) == 0 {
+		return errNoSources
+	}
+	destDir := strings.HasSuffix(c.rawDest, "/") || strings.HasSuffix(c.rawDest, "/.") || c.rawDest == "."
+	multi := len(c.srcs)+len(c.contents) > 1
+	for _, s := range c.srcs {
+		if hasMeta(s) && !isURL(s) {
+			multi = true
+		}
+	}
+	if multi && !destDir {
+		return fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /", c.name())
+	}
+	if !destDir && w.baseIsDir(c.dest) {
+		destDir = true
+	}
+	for _, h := range c.contents {
+		f, err := os.CreateTemp(c.tmp, "heredoc-")
+		if err != nil {
+			return err
+		}
+		_, err = f.WriteString(h.data)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		target := c.dest
+		if destDir {
+			target = path.Join(c.dest, h.name)
+		}
+		mode := int64(0o644)
+		if c.chmod != nil {
+			mode = *c.chmod
+		}
+		w.add(target, &entry{src: f.Name(), hdr: tar.Header{Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(h.data)),
+			Uid: c.uid, Gid: c.gid, ModTime: w.now}})
+	}
+	for _, s := range c.srcs {
+		if isURL(s) {
+			if !c.add {
+				return fmt.Errorf("source can't be a URL for COPY")
+			}
+			if err := c.addURL(w, s, destDir); err != nil {
+				return err
+			}
+			continue
+		}
+		rel := path.Clean(s)
+		if c.isContext && (rel == ".." || strings.HasPrefix(rel, "../")) {
+			return fmt.Errorf("forbidden path outside the build context: %s", s)
+		}
+		matches, err := c.glob(s)
+		if err != nil {
+			return err
+		}
+		if len(matches) == 0 {
+			if hasMeta(s) {
+				return fmt.Errorf("%q: no source files matched", s)
+			}
+			where := "the build context"
+			if !c.isContext {
+				where = "the --from source"
+			}
+			return fmt.Errorf("%q: not found in %s (or excluded by .dockerignore)", s, where)
+		}
+		for _, m := range matches {
+			if err := c.copyOne(w, m, s, destDir); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *copySpec) name() string {
+	if c.add {
+		return "ADD"
+	}
+	return "COPY"
+}
+
+func (c *copySpec) ignored(p string) bool {
+	if !c.isContext || c.ignore == nil {
+		return false
+	}
+	rel := strings.TrimPrefix(path.Clean("/"+p), "/")
+	if rel == "" {
+		return false
+	}
+	ok, _ := c.ignore.MatchesOrParentMatches(rel)
+	return ok
+}
+
+// glob expands a source with wildcards against the source tree; a plain source is returned as
+// it is when it exists.
+func (c *copySpec) glob(pattern string) ([]string, error) {
+	comps := splitPath(pattern)
+	cur := []string{"/"}
+	for _, comp := range comps {
+		var next []string
+		for _, dir := range cur {
+			if !hasMeta(comp) {
+				next = append(next, path.Join(dir, comp))
+				continue
+			}
+			names, err := c.src.readDir(dir)
+			if err != nil {
+				continue
+			}
+			for _, n := range names {
+				ok, err := path.Match(comp, n)
+				if err != nil {
+					return nil, fmt.Errorf("%q: %v", pattern, err)
+				}
+				if ok {
+					next = append(next, path.Join(dir, n))
+				}
+			}
+		}
+		cur = next
+	}
+	var out []string
+	for _, p := range cur {
+		if c.ignored(p) {
+			continue
+		}
+		if _, _, _, err := c.src.stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// parentsTarget is where --parents puts source m: its path under the context, or the part after
+// a "/./" pivot in the source as written.
+func parentsTarget(m, written string) string {
+	if i := strings.Index(written, "/./"); i >= 0 {
+		prefix := path.Clean("/" + written[:i])
+		return strings.TrimPrefix(strings.TrimPrefix(m, prefix), "/")
+	}
+	return strings.TrimPrefix(m, "/")
+}
+
+func (c *copySpec) copyOne(w *layerWriter, m, written string, destDir bool) error {
+	fi, host, rp, err := c.src.stat(m)
+	if err != nil {
+		return fmt.Errorf("%q: not found", m)
+	}
+	if fi.IsDir() {
+		m = rp // a directory's content is walked where its symlinks lead
+	}
+	target := c.dest
+	if c.parents {
+		target = path.Join(c.dest, parentsTarget(m, written))
+		if fi.IsDir() {
+			return c.copyDir(w, m, target)
+		}
+		return c.copyFile(w, host, fi, target)
+	}
+	if fi.IsDir() {
+		return c.copyDir(w, m, target)
+	}
+	if c.add {
+		if ok, err := c.extractArchive(w, host, target); ok || err != nil {
+			return err
+		}
+	}
+	if destDir {
+		target = path.Join(c.dest, path.Base(m))
+	}
+	return c.copyFile(w, host, fi, target)
+}
+
+func (c *copySpec) entryFor(host string, fi fs.FileInfo) (*entry, error) {
+	e, err := fileEntry(host, fi, !c.isContext && !c.chown, c.uid, c.gid)
+	if err != nil || e == nil {
+		return e, err
+	}
+	if c.chmod != nil {
+		e.hdr.Mode = *c.chmod
+	}
+	return e, nil
+}
+
+func (c *copySpec) copyFile(w *layerWriter, host string, fi fs.FileInfo, target string) error {
+	e, err := c.entryFor(host, fi)
+	if err != nil || e == nil {
+		return err
+	}
+	w.add(target, e)
+	return nil
+}
+
+// copyDir copies the content of directory m (not m itself) into target.
+func (c *copySpec) copyDir(w *layerWriter, m, target string) error {
+	w.mkdirAll(target)
+	var walk func(srcDir, rel string) error
+	walk = func(srcDir, rel string) error {
+		names, err := c.src.readDir(srcDir)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			sp := path.Join(srcDir, n)
+			r := path.Join(rel, n)
+			if c.ignored(sp) {
+				if c.ignore != nil && c.ignore.Exclusions() {
+					if fi, _, _, err := c.src.lstat(sp); err == nil && fi.IsDir() {
+						if err := walk(sp, r); err != nil {
+							return err
+						}
+					}
+				}
+				continue
+			}
+			if c.exclude != nil {
+				if ok, _ := c.exclude.MatchesOrParentMatches(r); ok {
+					continue
+				}
+			}
+			fi, host, _, err := c.src.lstat(sp)
+			if err != nil {
+				return err
+			}
+			e, err := c.entryFor(host, fi)
+			if err != nil {
+				return err
+			}
+			if e == nil {
+				continue
+			}
+			w.add(path.Join(target, r), e)
+			if fi.IsDir() {
+				if err := walk(sp, r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(m, "")
+}
+
+// extractArchive unpacks a local tar (plain or compressed, detected by content) into target, as
+// ADD does; ok is false when the file is not an archive.
+func (c *copySpec) extractArchive(w *layerWriter, host, target string) (ok bool, err error) {
+	f, err := os.Open(host)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	plain, _, err := archive.DecompressStream(f)
+	if err != nil {
+		return false, nil
+	}
+	tr := tar.NewReader(plain)
+	_, terr := tr.Next()
+	plain.Close()
+	if terr != nil {
+		return false, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return false, err
+	}
+	plain, _, err = archive.DecompressStream(f)
+	if err != nil {
+		return true, err
+	}
+	defer plain.Close()
+	dir, err := os.MkdirTemp(c.tmp, "add-")
+	if err != nil {
+		return true, err
+	}
+	if _, err := archive.Apply(dir, plain, archive.ApplyOptions{Whiteout: archive.WhiteoutApply, BestEffortXattrs: true}); err != nil {
+		return true, fmt.Errorf("extracting %s: %w", path.Base(host), err)
+	}
+	sub := &copySpec{src: &view{dirs: []string{dir}}, chmod: c.chmod, chown: c.chown, uid: c.uid, gid: c.gid}
+	return true, sub.copyDir(w, "/", target)
+}
+
+// addURL downloads a remote file as ADD does: mode 0600, mtime from Last-Modified, --checksum
+// verified.
+func (c *copySpec) addURL(w *layerWriter, raw string, destDir bool) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("ADD %s: %w", raw, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ADD %s: %s", raw, resp.Status)
+	}
+	f, err := os.CreateTemp(c.tmp, "url-")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), resp.Body)
+	if err != nil {
+		return fmt.Errorf("ADD %s: %w", raw, err)
+	}
+	got := "sha256:" + hex.EncodeToString(h.Sum(nil))
+	if c.checksum != "" && c.checksum != got {
+		return fmt.Errorf("ADD %s: digest mismatch %s: %s", raw, got, c.checksum)
+	}
+	mtime := time.Unix(0, 0).UTC()
+	if lm := resp.Header.Get("Last-Modified"); lm != "" {
+		if t, err := http.ParseTime(lm); err == nil {
+			mtime = t
+		}
+	}
+	name := path.Base(u.Path)
+	if name == "/" || name == "." || name == "" {
+		name = "__unnamed__"
+	}
+	target := c.dest
+	if destDir {
+		target = path.Join(c.dest, name)
+	}
+	mode := int64(0o600)
+	if c.chmod != nil {
+		mode = *c.chmod
+	}
+	w.add(target, &entry{src: f.Name(), hdr: tar.Header{Typeflag: tar.TypeReg, Mode: mode, Size: n, Uid: c.uid, Gid: c.gid, ModTime: mtime}})
+	return nil
+}
+
+func parseChmod(s string) (*int64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m, err := strconv.ParseInt(s, 8, 32)
+	if err != nil || m < 0 || m > 0o7777 {
+		return nil, fmt.Errorf("invalid chmod parameter %q: only octal modes are supported", s)
+	}
+	return &m, nil
+}
+
+// loadIgnore reads Dockerfile.dockerignore (beside the Dockerfile) or .dockerignore.
+func loadIgnore(contextDir, dockerfilePath string) (*patternmatcher.PatternMatcher, string, error) {
+	var candidates []string
+	if dockerfilePath != "" {
+		candidates = append(candidates, dockerfilePath+".dockerignore")
+	}
+	candidates = append(candidates, filepath.Join(contextDir, ".dockerignore"))
+	for _, p := range candidates {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		pats, err := readIgnore(b)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", p, err)
+		}
+		pm, err := patternmatcher.New(pats)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", p, err)
+		}
+		return pm, p, nil
+	}
+	return nil, "", nil
+}
+
+// heredoc is a file written inline in the Dockerfile (COPY <<EOF /dest).
+type heredoc struct{ name, data string }

@@ -1,0 +1,317 @@
+package cli
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/berth-engine/berth/archive"
+	"github.com/berth-engine/berth/build"
+	"github.com/berth-engine/berth/distribution"
+	"github.com/berth-engine/berth/format"
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	registerImage("build", "build", newBuildCommand)
+	register(newBuilderCommand)
+}
+
+type buildFlags struct {
+	tags      []string
+	file      string
+	buildArgs []string
+	labels    []string
+	target    string
+	noCache   bool
+	pull      bool
+	quiet     bool
+	iidfile   string
+	network   string
+	progress  string
+	secrets   []string
+	platform  string
+}
+
+func newBuildCommand(g *Globals, use string) *cobra.Command {
+	var f buildFlags
+	cmd := &cobra.Command{
+		Use:   use + " [OPTIONS] PATH | URL | -",
+		Short: "Build an image from a Dockerfile",
+		Args:  exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runBuild(commandContext(c), g, f, args[0])
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.tags, "tag", "t", nil, "Name and optionally a tag in the 'name:tag' format")
+	fl.StringVarP(&f.file, "file", "f", "", "Name of the Dockerfile (Default is 'PATH/Dockerfile')")
+	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "Set build-time variables")
+	fl.StringArrayVar(&f.labels, "label", nil, "Set metadata for an image")
+	fl.StringVar(&f.target, "target", "", "Set the target build stage to build.")
+	fl.BoolVar(&f.noCache, "no-cache", false, "Do not use cache when building the image")
+	fl.BoolVar(&f.pull, "pull", false, "Always attempt to pull a newer version of the image")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
+	fl.StringVar(&f.iidfile, "iidfile", "", "Write the image ID to the file")
+	fl.StringVar(&f.network, "network", "default", "Set the networking mode for the RUN instructions during build")
+	fl.StringVar(&f.progress, "progress", "auto", "Set type of progress output (auto, plain, tty)")
+	fl.StringArrayVar(&f.secrets, "secret", nil, "Secret file to expose to the build")
+	fl.StringVar(&f.platform, "platform", "", "Set platform if server is multi-platform capable")
+	return cmd
+}
+
+func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
+	switch f.progress {
+	case "auto", "plain", "tty":
+	default:
+		return fmt.Errorf("invalid progress mode %q: want auto, plain or tty", f.progress)
+	}
+	switch f.network {
+	case "default", "none", "host", "bridge":
+	default:
+		return fmt.Errorf("network mode %q not supported by buildkit", f.network)
+	}
+	o := build.Options{Target: f.target, NoCache: f.noCache, Platform: f.platform, Tags: f.tags, AlwaysPull: f.pull,
+		BuildArgs: map[string]string{}, Labels: map[string]string{}}
+	for _, a := range f.buildArgs {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			if v, set := os.LookupEnv(k); set {
+				o.BuildArgs[k] = v
+			}
+			continue
+		}
+		o.BuildArgs[k] = v
+	}
+	for _, l := range f.labels {
+		k, v, _ := strings.Cut(l, "=")
+		o.Labels[k] = v
+	}
+	epoch := o.BuildArgs["SOURCE_DATE_EPOCH"]
+	if epoch == "" {
+		epoch = os.Getenv("SOURCE_DATE_EPOCH")
+	}
+	if epoch != "" {
+		n, err := strconv.ParseInt(epoch, 10, 64)
+		if err != nil {
+			return fmt.Errorf("invalid SOURCE_DATE_EPOCH %q: %w", epoch, err)
+		}
+		t := time.Unix(n, 0).UTC()
+		o.SourceDateEpoch = &t
+	}
+
+	tmp, err := os.MkdirTemp("", "berth-context-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	stdinUsed := false
+	switch {
+	case src == "-":
+		stdinUsed = true
+		data, err := io.ReadAll(g.Stdin)
+		if err != nil {
+			return err
+		}
+		if isTar(data) {
+			if err := extractContext(bytes.NewReader(data), tmp); err != nil {
+				return err
+			}
+			o.ContextDir = tmp
+		} else {
+			// A Dockerfile on stdin and no context.
+			o.ContextDir, o.Dockerfile = tmp, data
+			o.DockerfilePath = filepath.Join(tmp, "Dockerfile")
+		}
+	case strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://"):
+		resp, err := http.Get(src)
+		if err != nil {
+			return fmt.Errorf("unable to prepare context: %w", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("unable to prepare context: %s: %s", src, resp.Status)
+		}
+		if err := extractContext(resp.Body, tmp); err != nil {
+			return err
+		}
+		o.ContextDir = tmp
+	default:
+		fi, err := os.Stat(src)
+		if err != nil {
+			return fmt.Errorf("unable to prepare context: path %q not found", src)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("unable to prepare context: context must be a directory: %s", src)
+		}
+		o.ContextDir = src
+	}
+	switch {
+	case f.file == "-":
+		if stdinUsed {
+			return errors.New("invalid argument: can't use stdin for both build context and dockerfile")
+		}
+		data, err := io.ReadAll(g.Stdin)
+		if err != nil {
+			return err
+		}
+		o.Dockerfile = data
+		o.DockerfilePath = filepath.Join(o.ContextDir, "Dockerfile")
+	case f.file != "":
+		o.DockerfilePath = f.file
+		if o.ContextDir == tmp && !filepath.IsAbs(f.file) {
+			o.DockerfilePath = filepath.Join(tmp, f.file)
+		}
+	}
+	if !f.quiet {
+		o.Progress = g.Stderr
+	}
+	s, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	o.Pull = func(ctx context.Context, ref string) (string, error) {
+		ro, err := registryOptions(true)
+		if err != nil {
+			return "", err
+		}
+		res, err := distribution.Pull(ctx, s, ref, distribution.PullOptions{Options: ro, Platform: f.platform})
+		if err != nil {
+			return "", err
+		}
+		return res.ImageID, nil
+	}
+	res, err := build.Build(ctx, s, o)
+	if err != nil {
+		return err
+	}
+	if f.iidfile != "" {
+		if err := os.WriteFile(f.iidfile, []byte(res.ImageID), 0o644); err != nil {
+			return err
+		}
+	}
+	if f.quiet {
+		fmt.Fprintln(g.Stdout, res.ImageID)
+	}
+	return nil
+}
+
+func isTar(data []byte) bool {
+	plain, _, err := archive.DecompressStream(bytes.NewReader(data))
+	if err != nil {
+		return false
+	}
+	defer plain.Close()
+	_, err = tar.NewReader(plain).Next()
+	return err == nil
+}
+
+func extractContext(r io.Reader, dir string) error {
+	plain, _, err := archive.DecompressStream(bufio.NewReader(r))
+	if err != nil {
+		return fmt.Errorf("unable to prepare context: %w", err)
+	}
+	defer plain.Close()
+	if _, err := archive.Apply(dir, plain, archive.ApplyOptions{Whiteout: archive.WhiteoutApply, BestEffortXattrs: true}); err != nil {
+		return fmt.Errorf("unable to prepare context: %w", err)
+	}
+	return nil
+}
+
+func newBuilderCommand(g *Globals) *cobra.Command {
+	parent := &cobra.Command{Use: "builder", Short: "Manage builds", Args: noArgs}
+	du := &cobra.Command{
+		Use:   "du",
+		Short: "Show build cache disk usage",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			s, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			recs, err := build.CacheUsage(s)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(g.Stdout, 1, 8, 1, '\t', 0)
+			fmt.Fprintln(tw, "ID\tRECLAIMABLE\tSIZE\tLAST ACCESSED")
+			var total, reclaimable, shared int64
+			now := time.Now()
+			for _, r := range recs {
+				total += r.Size
+				if r.Shared {
+					shared += r.Size
+				} else {
+					reclaimable += r.Size
+				}
+				fmt.Fprintf(tw, "%s\t%t\t%s\t%s ago\n", format.TruncateID(r.Key), !r.Shared,
+					units.HumanSizeWithPrecision(float64(r.Size), 3), units.HumanDuration(now.Sub(r.LastUsed)))
+			}
+			tw.Flush()
+			if len(recs) > 0 {
+				fmt.Fprintln(g.Stdout)
+			}
+			tw = tabwriter.NewWriter(g.Stdout, 1, 8, 1, '\t', 0)
+			fmt.Fprintf(tw, "Shared:\t%s\n", units.HumanSize(float64(shared)))
+			fmt.Fprintf(tw, "Private:\t%s\n", units.HumanSize(float64(total-shared)))
+			fmt.Fprintf(tw, "Reclaimable:\t%s\n", units.HumanSize(float64(reclaimable)))
+			fmt.Fprintf(tw, "Total:\t%s\n", units.HumanSize(float64(total)))
+			return tw.Flush()
+		},
+	}
+	var force, all bool
+	prune := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove build cache",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if !force {
+				fmt.Fprint(g.Stdout, "WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] ")
+				line, _ := bufio.NewReader(g.Stdin).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+					return nil
+				}
+			}
+			s, err := openStore(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			recs, err := build.PruneCache(s)
+			if err != nil {
+				return err
+			}
+			var freed int64
+			if len(recs) > 0 {
+				fmt.Fprintln(g.Stdout, "Deleted build cache objects:")
+				for _, r := range recs {
+					fmt.Fprintln(g.Stdout, format.TruncateID(r.Key))
+					if !r.Shared {
+						freed += r.Size
+					}
+				}
+				fmt.Fprintln(g.Stdout)
+			}
+			fmt.Fprintln(g.Stdout, "Total reclaimed space:", units.HumanSize(float64(freed)))
+			return nil
+		},
+	}
+	prune.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	prune.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused build cache, not just dangling ones")
+	parent.AddCommand(du, prune)
+	return parent
+}
