@@ -31,10 +31,6 @@ const DefaultPathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 
 const historyComment = "buildkit.dockerfile.v0"
 
-// ErrRunUnsupported is returned for RUN until the container runtime offers a way to run a
-// command over a stack of layers and hand back the upper directory.
-var ErrRunUnsupported = errors.New("RUN is not supported yet")
-
 // Options are one build's inputs.
 type Options struct {
 	ContextDir     string // the build context, a directory
@@ -656,11 +652,8 @@ func (b *builder) layerStep(st *state, c instructions.Command, label string) err
 	if x, err := b.expander(st)(shown); err == nil {
 		shown = x
 	}
-	if _, ok := c.(*instructions.RunCommand); ok {
-		err := b.stageErr(c, "%s: %v", text(c), ErrRunUnsupported)
-		v := b.prog.start(label + " " + shown)
-		v.fail(err)
-		return err
+	if rc, ok := c.(*instructions.RunCommand); ok {
+		return b.runStep(st, rc, label)
 	}
 	if err := b.expand(st, c); err != nil {
 		return err

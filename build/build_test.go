@@ -387,7 +387,8 @@ func TestBadInput(t *testing.T) {
 		{"no such base", "FROM nosuchimage:9\n", "Dockerfile:1: FROM nosuchimage:9: No such image: nosuchimage:9"},
 		{"multi dest", "FROM base:1\nCOPY a sub /x\n", "destination must be a directory and end with a /"},
 		{"chown user", "FROM base:1\nCOPY --chown=nosuchuser a /a\n", "unable to find user nosuchuser"},
-		{"run", "FROM base:1\nRUN echo hi\n", "RUN is not supported yet"},
+		{"run fails", "FROM base:1\nRUN echo hi && exit 3\n", `Dockerfile:2: RUN echo hi && exit 3: process "/bin/sh -c echo hi && exit 3" did not complete successfully: exit code: 3`},
+		{"run mount", "FROM base:1\nRUN --mount=type=cache,target=/c true\n", "RUN --mount is not supported yet"},
 		{"empty", "# nothing\n", "file with no instructions"},
 	}
 	for _, c := range cases {
