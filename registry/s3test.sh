@@ -4,6 +4,7 @@
 # module has a replace directive, so `go install module@version` refuses it and this script
 # builds it inside its downloaded module instead) and cached under ~/.cache/berth.
 #   registry/s3test.sh            # S3 unit/integration tests + the OCI conformance suite on S3
+#   registry/s3test.sh build      # only build (or find) SeaweedFS, e.g. in the background of CI
 set -eu
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -17,5 +18,6 @@ if [ ! -x "$weed" ]; then
 	(cd "$dir" && GOFLAGS=-buildvcs=false go build -o "$weed.tmp" ./weed)
 	mv "$weed.tmp" "$weed"
 fi
+[ "${1:-}" = build ] && exit 0
 export BERTH_WEED="$weed" BERTH_CONFORMANCE=1
 exec go test ./registry/ -run 'S3' -count=1 -v -timeout 30m

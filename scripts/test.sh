@@ -5,10 +5,16 @@ cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local CGO_ENABLED=0
 [[ $(id -u) == 0 ]] || { echo "run as root: the tests unpack layers with their owners and mount overlayfs"; exit 1; }
 scripts/deps.sh
+# SeaweedFS (for the S3 driver's tests) takes minutes to build the first time on a machine: start it
+# now, beside the rest, and wait for it at the end.
+registry/s3test.sh build >"${TMPDIR:-/tmp}/berth-weed-build.log" 2>&1 &
+weed_build=$!
 echo "== go vet"; go vet ./...
 echo "== gofmt"; bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); [[ -z $bad ]] || { echo "gofmt needed: $bad"; exit 1; }
 echo "== go test"; go test -count=1 -timeout 20m ./...
 echo "== OCI distribution-spec conformance suite against berth registry serve"; registry/conformance.sh
 # The S3 driver against a real S3-compatible server (SeaweedFS, built once from the Go module proxy
 # and cached in ~/.cache/berth: the first run on a new machine spends several minutes building it).
-echo "== registry S3 driver against SeaweedFS"; registry/s3test.sh
+echo "== registry S3 driver against SeaweedFS"
+wait "$weed_build" || { cat "${TMPDIR:-/tmp}/berth-weed-build.log"; exit 1; }
+registry/s3test.sh
