@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -47,11 +48,26 @@ type Options struct {
 	SourceDateEpoch *time.Time
 	// Progress receives BuildKit-style plain progress; nil for none.
 	Progress io.Writer
+	// Network is the network of every RUN that does not say (RUN --network): "default" (or ""),
+	// "host" or "none".
+	Network string
+	// Secrets are the build's secrets by id (--secret), for RUN --mount=type=secret.
+	Secrets map[string][]byte
 	// Pull fetches an image missing from the store (FROM, COPY --from) and returns its ID; nil
 	// fails such a build with "No such image".
 	Pull func(ctx context.Context, ref string) (string, error)
 	// AlwaysPull pulls FROM images even when they are in the store (--pull).
 	AlwaysPull bool
+	// CacheFrom are registry references of exported build caches to use (--cache-from
+	// type=registry,ref=R); PullCache fetches one into the store (as an image named ref) and
+	// returns its ID. A cache that cannot be fetched is reported and skipped, as BuildKit does.
+	CacheFrom []string
+	PullCache func(ctx context.Context, ref string) (string, error)
+	// CacheTo are registry references to export the target's cache to (--cache-to
+	// type=registry,ref=R, mode=min: the steps of the resulting image); PushCache pushes the
+	// image named ref from the store.
+	CacheTo   []string
+	PushCache func(ctx context.Context, ref string) error
 }
 
 // Result is what a build made.
@@ -72,13 +88,14 @@ type layerRef struct {
 type state struct {
 	cfg      image.Config
 	layers   []layerRef
-	key      string            // cache key of the last step: parent of the next one
-	stage    int               // index of the stage being built
-	env      []string          // the stage's environment for expansion (ENV and ARG values)
-	args     map[string]string // ARGs declared in this stage
+	key      string   // cache key of the last step: parent of the next one
+	stage    int      // index of the stage being built
+	env      []string // the stage's environment for expansion (ENV and ARG values)
+	args     []string // names of the ARGs declared in this stage, in order (history of RUN)
 	cmdSet   bool
-	newHist  int         // index in cfg.History of this build's first entry
-	histTime []time.Time // created time of each new layer entry (zero for empty ones)
+	newHist  int                   // index in cfg.History of this build's first entry
+	histTime []time.Time           // created time of each new layer entry (zero for empty ones)
+	steps    []metadata.CacheEntry // the cached steps that made this state (--cache-to exports them)
 }
 
 func (st *state) chain() digest.Digest {
@@ -114,6 +131,7 @@ type builder struct {
 	now      time.Time
 	mu       sync.Mutex // guards images and usedKeys: independent stages run concurrently
 	usedKeys []string
+	sums     *sumCache
 }
 
 // Build runs a Dockerfile and records the resulting image. Nothing is named or recorded unless
@@ -156,6 +174,13 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 	}
 	v.done()
 
+	for _, ref := range o.CacheFrom {
+		v := prog.start("importing cache manifest from " + ref)
+		if err := importCache(ctx, s, o, ref); err != nil {
+			v.log("WARNING: cache %s not imported: %v", ref, err)
+		}
+		v.done()
+	}
 	tmp, err := os.MkdirTemp("", "berth-build-")
 	if err != nil {
 		return nil, err
@@ -165,7 +190,12 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
 
 	v = prog.start("[internal] load build context")
 	v.done()
@@ -175,11 +205,28 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 	}
 	b := &builder{ctx: ctx, empty: empty, s: s, o: o, plan: plan, ignore: ignore,
 		ctxView: &view{dirs: []string{o.ContextDir}}, tmp: tmp, prog: prog,
-		states: make([]*state, len(plan.Stages)), images: map[string]*state{}, now: time.Now().UTC()}
+		states: make([]*state, len(plan.Stages)), images: map[string]*state{}, now: time.Now().UTC(),
+		sums: loadSums(filepath.Join(s.Root, sumsFile))}
+	defer b.sums.save()
 	if err := b.runStages(); err != nil {
 		return nil, err
 	}
-	return b.export(b.states[plan.Target], tags)
+	res, err := b.export(b.states[plan.Target], tags)
+	if err != nil || len(o.CacheTo) == 0 {
+		return res, err
+	}
+	release()
+	released = true
+	for _, ref := range o.CacheTo {
+		v := prog.start("exporting cache to " + ref)
+		if err := exportCache(ctx, s, o, b.states[plan.Target], ref); err != nil {
+			err = fmt.Errorf("exporting cache to %s: %w", ref, err)
+			v.fail(err)
+			return res, err
+		}
+		v.done()
+	}
+	return res, nil
 }
 
 var errDependency = errors.New("a stage this one needs failed")
@@ -289,6 +336,7 @@ func (st *state) clone() *state {
 	n.layers = append([]layerRef(nil), st.layers...)
 	n.env = append([]string(nil), st.env...)
 	n.histTime = append([]time.Time(nil), st.histTime...)
+	n.steps = append([]metadata.CacheEntry(nil), st.steps...)
 	return &n
 }
 
@@ -321,7 +369,7 @@ func (b *builder) runStage(i int) error {
 		}
 		v.done()
 	}
-	st.args = map[string]string{}
+	st.args = nil
 	st.stage = i
 	st.env = append([]string(nil), st.cfg.Config.Env...)
 	st.cmdSet = false
@@ -489,9 +537,11 @@ func (b *builder) metaStep(st *state, c instructions.Command) error {
 				val = &v
 			}
 			s := key
+			if !slices.Contains(st.args, key) {
+				st.args = append(st.args, key)
+			}
 			if val != nil {
 				s += "=" + *val
-				st.args[key] = *val
 				if !hasEnv(cc.Env, key) {
 					st.env = setEnv(st.env, key, *val)
 				}
@@ -699,6 +749,7 @@ func (b *builder) layerStep(st *state, c instructions.Command, label string) err
 			wbase = base
 		}
 		w = newLayerWriter(wbase, now, b.o.SourceDateEpoch, spec.uid, spec.gid)
+		w.sums = b.sums
 		collect := func() error {
 			if err := spec.collect(w); err != nil {
 				return b.stageErr(c, "%s: %v", text(c), err)
@@ -906,6 +957,7 @@ func (b *builder) commit(st *state, w *layerWriter, key, desc string) (metadata.
 
 // apply adds a step's result to the state.
 func (b *builder) apply(st *state, e metadata.CacheEntry, createdBy string) {
+	st.steps = append(st.steps, e)
 	st.history(createdBy, e.ChainID == "")
 	if e.ChainID == "" {
 		return

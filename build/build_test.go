@@ -388,7 +388,10 @@ func TestBadInput(t *testing.T) {
 		{"multi dest", "FROM base:1\nCOPY a sub /x\n", "destination must be a directory and end with a /"},
 		{"chown user", "FROM base:1\nCOPY --chown=nosuchuser a /a\n", "unable to find user nosuchuser"},
 		{"run fails", "FROM base:1\nRUN echo hi && exit 3\n", `Dockerfile:2: RUN echo hi && exit 3: process "/bin/sh -c echo hi && exit 3" did not complete successfully: exit code: 3`},
-		{"run mount", "FROM base:1\nRUN --mount=type=cache,target=/c true\n", "RUN --mount is not supported yet"},
+		{"missing secret", "FROM base:1\nRUN --mount=type=secret,id=nope,required true\n", "Dockerfile:2: RUN --mount=type=secret,id=nope,required true: secret nope: not found"},
+		{"missing bind source", "FROM base:1\nRUN --mount=source=nope,target=/x true\n", `bind source "nope": not found in the build context`},
+		{"bind from unknown stage", "FROM base:1 AS a\nFROM base:1\nRUN --mount=from=nosuch:9,target=/x true\n", "No such image: nosuch:9"},
+		{"mount type", "FROM base:1\nRUN --mount=type=nfs,target=/x true\n", `unsupported mount type "nfs"`},
 		{"empty", "# nothing\n", "file with no instructions"},
 	}
 	for _, c := range cases {

@@ -271,7 +271,16 @@ func (c *copySpec) copyDir(w *layerWriter, m, target string) error {
 					continue
 				}
 			}
-			fi, host, _, err := c.src.lstat(sp)
+			var fi fs.FileInfo
+			var host string
+			if len(c.src.dirs) == 1 {
+				// One directory (the context): sp's parents are real directories the walk
+				// came through, so the host path is reached without following symlinks.
+				host = filepath.Join(c.src.dirs[0], filepath.FromSlash(sp))
+				fi, err = os.Lstat(host)
+			} else {
+				fi, host, _, err = c.src.lstat(sp)
+			}
 			if err != nil {
 				return err
 			}

@@ -20,8 +20,9 @@ import (
 // entry is one file of a layer being written: its tar header and where its content comes from.
 type entry struct {
 	hdr  tar.Header
-	src  string // host path of a regular file's content
-	made bool   // a directory the step created or touched only as a parent
+	src  string          // host path of a regular file's content
+	st   *syscall.Stat_t // src's stat data when it was found (for remembered digests)
+	made bool            // a directory the step created or touched only as a parent
 }
 
 // layerWriter collects a layer's files (later writes to a path win) and writes them as one tar
@@ -33,6 +34,7 @@ type layerWriter struct {
 	base    *view      // the rootfs below (for parent directories that exist), nil with --link
 	uid     int        // owner of created parent directories
 	gid     int
+	sums    *sumCache // remembered content digests (nil: read every file)
 }
 
 func newLayerWriter(base *view, now time.Time, clamp *time.Time, uid, gid int) *layerWriter {
@@ -147,17 +149,11 @@ func (w *layerWriter) checksum() (string, error) {
 			h.Write([]byte("made\x00"))
 		}
 		if e.src != "" {
-			f, err := os.Open(e.src)
+			sum, err := w.sums.digest(e.src, e.st)
 			if err != nil {
 				return "", err
 			}
-			fh := sha256.New()
-			_, err = io.Copy(fh, f)
-			f.Close()
-			if err != nil {
-				return "", err
-			}
-			h.Write(fh.Sum(nil))
+			h.Write(sum)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -212,6 +208,7 @@ func fileEntry(host string, fi fs.FileInfo, keepOwner bool, uid, gid int) (*entr
 	switch m := fi.Mode(); {
 	case m.IsRegular():
 		e.hdr.Typeflag, e.hdr.Size, e.src = tar.TypeReg, fi.Size(), host
+		e.st, _ = fi.Sys().(*syscall.Stat_t)
 	case m.IsDir():
 		e.hdr.Typeflag = tar.TypeDir
 	case m&fs.ModeSymlink != 0:

@@ -155,22 +155,40 @@ func ParsePlan(dockerfile []byte, o PlanOptions) (*Plan, error) {
 			}
 		}
 		for _, c := range stages[i].Commands {
-			cp, ok := c.(*instructions.CopyCommand)
-			if !ok || cp.From == "" {
-				continue
+			var froms []string
+			switch c := c.(type) {
+			case *instructions.CopyCommand:
+				if c.From != "" {
+					froms = append(froms, c.From)
+				}
+			case *instructions.RunCommand:
+				// RUN --mount=from=STAGE needs that stage. Mount flags are expanded again with
+				// the stage's variables when the RUN runs.
+				if c.Expand(func(w string) (string, error) {
+					x, _, err := lex.ProcessWord(w, envGetter(p.Global))
+					return x, err
+				}) == nil {
+					for _, m := range instructions.GetMounts(c) {
+						if m.From != "" && m.Type != instructions.MountTypeSecret && m.Type != instructions.MountTypeSSH {
+							froms = append(froms, m.From)
+						}
+					}
+				}
 			}
-			from, _, err := lex.ProcessWord(cp.From, envGetter(p.Global))
-			if err != nil {
-				return p.locErr(err, lineOf(cp.Location()))
-			}
-			j, isStage, err := p.stageRef(from, i)
-			if err != nil {
-				return p.errAt(lineOf(cp.Location()), "%s: %v", text(cp), err)
-			}
-			if isStage {
-				p.Deps[i] = append(p.Deps[i], j)
-				if err := visit(j); err != nil {
-					return err
+			for _, f := range froms {
+				from, _, err := lex.ProcessWord(f, envGetter(p.Global))
+				if err != nil {
+					return p.locErr(err, lineOf(c.Location()))
+				}
+				j, isStage, err := p.stageRef(from, i)
+				if err != nil {
+					return p.errAt(lineOf(c.Location()), "%s: %v", text(c), err)
+				}
+				if isStage {
+					p.Deps[i] = append(p.Deps[i], j)
+					if err := visit(j); err != nil {
+						return err
+					}
 				}
 			}
 		}

@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 
@@ -24,53 +26,78 @@ import (
 // runStep runs a RUN in a throw-away container over the stage's layers; what the command changed
 // (the container's overlay upper dir) becomes the step's layer. The cache key is the parent state,
 // the command line as history shows it (with the build args in scope, as BuildKit writes them),
-// and what else the process sees: environment, user, working directory and network.
+// what else the process sees (environment, user, working directory, network), the mounts'
+// definitions (for a bind mount the checksum or cache key of its source; never a cache mount's
+// or a secret's content) and a heredoc script's text.
 func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) error {
 	cc := st.cfg.Config
-	args := c.CmdLine
+	shown := text(c)
+	args := append([]string(nil), c.CmdLine...)
+	var script []byte // a heredoc with a shebang runs as a file
+	if len(c.Files) > 0 {
+		var summary string
+		var err error
+		args, script, summary, err = heredocArgs(c)
+		if err != nil {
+			err = b.stageErr(c, "%v", err)
+			b.prog.start(label + " " + shown).fail(err)
+			return err
+		}
+		shown += " (" + summary + ")"
+	}
 	if c.PrependShell {
 		args = withShell(cc, args)
 	}
-	v := b.prog.start(label + " " + text(c))
-	unsupported := func(what string) error {
-		err := b.stageErr(c, "%s: %s is not supported yet", text(c), what)
+	v := b.prog.start(label + " " + shown)
+	fail := func(err error) error {
 		v.fail(err)
 		return err
 	}
-	if len(c.Files) > 0 {
-		return unsupported("RUN with a heredoc")
-	}
-	if len(instructions.GetMounts(c)) > 0 {
-		return unsupported("RUN --mount")
+	// Mount flags are expanded with the stage's variables (--mount=target=$DIR).
+	if err := c.Expand(b.expander(st)); err != nil {
+		return fail(b.stageErr(c, "%v", err))
 	}
 	network := string(instructions.GetNetwork(c))
+	if network == "" || network == instructions.NetworkDefault {
+		network = b.o.Network
+	}
 	switch network {
-	case "", "default", "host", "none":
+	case "", "default", "bridge":
+		network = "default"
+	case "host", "none":
 	default:
-		return unsupported("RUN --network=" + network)
+		return fail(b.stageErr(c, "%s: network mode %q is not supported", shown, network))
 	}
 
-	// History: "RUN |2 A=1 B=2 /bin/sh -c make # buildkit", the build args of the stage first.
-	keys := make([]string, 0, len(st.args))
-	for k := range st.args {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	// History: "RUN |2 B=2 A=1 /bin/sh -c make # buildkit", the stage's build args in the order
+	// they were declared, an ARG without a value as "K=", as BuildKit writes it.
 	createdBy := "RUN "
-	if len(keys) > 0 {
-		createdBy += fmt.Sprintf("|%d ", len(keys))
-		for _, k := range keys {
-			createdBy += k + "=" + st.args[k] + " "
+	if len(st.args) > 0 {
+		createdBy += fmt.Sprintf("|%d ", len(st.args))
+		for _, k := range st.args {
+			val, _ := lookupEnv(st.env, k)
+			createdBy += k + "=" + val + " "
 		}
 	}
 	createdBy += strings.Join(args, " ") + " # buildkit"
+
+	mounts, err := b.prepareMounts(st, c, st.view(b.s, b.empty))
+	if err != nil {
+		return fail(b.stageErr(c, "%s: %v", shown, err))
+	}
+	defer mounts.done()
+	if script != nil {
+		mounts.mounts = append(mounts.mounts, container.StepMount{Destination: "/dev/pipes/" + path.Base(c.Files[0].Name),
+			Type: "bind", Data: script, Mode: 0o755, ReadOnly: true})
+	}
 
 	epoch := ""
 	if b.o.SourceDateEpoch != nil {
 		epoch = fmt.Sprint(b.o.SourceDateEpoch.Unix())
 	}
 	key := digestOf(st.key + "\x00" + epoch + "\x00run\x00" + createdBy + "\x00" + strings.Join(st.env, "\x00") +
-		"\x00" + cc.User + "\x00" + cc.WorkingDir + "\x00" + network)
+		"\x00" + cc.User + "\x00" + cc.WorkingDir + "\x00" + network + "\x00" + strings.Join(mounts.key, "\x01") +
+		"\x00" + string(script))
 	if !b.o.NoCache {
 		if e, ok := b.lookup(key); ok {
 			b.apply(st, e, createdBy)
@@ -79,18 +106,78 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 			return nil
 		}
 	}
-	e, err := b.runAndCommit(st, v, key, text(c), container.StepOptions{
-		Layers: st.chains(), Args: args, Env: st.env, User: cc.User, WorkDir: cc.WorkingDir, Network: network,
+	if err := mounts.realize(); err != nil {
+		return fail(b.stageErr(c, "%s: %v", shown, err))
+	}
+	env := append([]string(nil), st.env...)
+	// Proxy build args reach every RUN without an ARG, and stay out of history and the cache
+	// key (BuildKit's proxy environment).
+	for _, k := range proxyArgs {
+		if v, ok := b.o.BuildArgs[k]; ok {
+			if _, set := lookupEnv(env, k); !set {
+				env = append(env, k+"="+v)
+			}
+		}
+	}
+	e, err := b.runAndCommit(st, v, key, shown, container.StepOptions{
+		Layers: st.chains(), Args: args, Env: append(env, mounts.env...), User: cc.User,
+		WorkDir: cc.WorkingDir, Network: network, Mounts: mounts.mounts, MountPoints: mounts.points,
 	})
 	if err != nil {
-		err = b.stageErr(c, "%s: %v", text(c), err)
-		v.fail(err)
-		return err
+		return fail(b.stageErr(c, "%s: %v", shown, err))
 	}
 	b.apply(st, e, createdBy)
 	st.key = key
 	v.done()
 	return nil
+}
+
+// heredocArgs turns a RUN with heredocs into its command, as BuildKit does: a lone heredoc
+// ("RUN <<EOF") runs its text in the shell, or, when it starts with "#!", runs as a script
+// mounted at /dev/pipes/NAME; anything else ("RUN <<EOF bash", "RUN cat <<A >f") goes to the
+// shell with the heredocs written back after the command line.
+func heredocArgs(c *instructions.RunCommand) (args []string, script []byte, summary string, err error) {
+	args = c.CmdLine
+	if len(args) != 1 || !c.PrependShell {
+		return nil, nil, "", fmt.Errorf("parsing produced an invalid run command: %v", args)
+	}
+	if h := parser.MustParseHeredoc(args[0]); h != nil {
+		f := c.Files[0]
+		data := f.Data
+		if f.Chomp {
+			data = parser.ChompHeredocContent(data)
+		}
+		summary = strings.TrimSpace(f.Data)
+		lines := strings.Split(strings.ReplaceAll(summary, "\r\n", "\n"), "\n")
+		summary = lines[0]
+		if len(lines) > 1 {
+			summary += "..."
+		}
+		if strings.HasPrefix(data, "#!") {
+			return []string{path.Join("/dev/pipes", f.Name)}, []byte(data), summary, nil
+		}
+		return []string{data}, nil, summary, nil
+	}
+	var sb strings.Builder
+	sb.WriteString(args[0])
+	for _, f := range c.Files {
+		sb.WriteByte('\n')
+		sb.WriteString(f.Data)
+		sb.WriteString(f.Name)
+	}
+	return []string{sb.String()}, nil, "", nil
+}
+
+var proxyArgs = []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+	"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
+
+func lookupEnv(env []string, k string) (string, bool) {
+	for _, e := range env {
+		if ek, v, _ := strings.Cut(e, "="); shell.EqualEnvKeys(ek, k) {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 func (st *state) chains() []digest.Digest {

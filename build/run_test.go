@@ -1,6 +1,7 @@
 package build
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -94,4 +95,70 @@ func keysOf(m map[string]tarFile) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// The same Dockerfile through Docker 20.10 (classic builder; BuildKit 0.8 also leaks etc/, dev/,
+// proc/ and sys/ mount stubs, which current BuildKit removes) gives these layers and history
+// (docker save, tar -tvv); berth must give the same.
+func TestRunLayerLikeDocker(t *testing.T) {
+	needRunc(t)
+	s := newStore(t)
+	importBase(t, s)
+	// Docker's was "rm", "mkdir", "touch" on reference-busybox; the test base links few applets.
+	ctx := writeCtx(t, map[string]string{"Dockerfile": "FROM base:1\nARG V=1\n" +
+		"RUN echo \"hi $V\" > /greeting && /bin/busybox rm /etc/group && /bin/busybox mkdir -p /d/e && /bin/busybox touch /tmp/x\n" +
+		"RUN [\"/bin/busybox\", \"pwd\"]\nWORKDIR /w\nRUN echo x > f\n"})
+	r := mustBuild(t, s, Options{ContextDir: ctx})
+	want := [][]string{
+		{"d/ 40755 0 0", "d/e/ 40755 0 0", "etc/ 40755 0 0", "etc/.wh.group 100600 0 0", "greeting 100644 5 0", "tmp/ 40755 0 0", "tmp/x 100644 0 0"},
+		{"w/ 40755 0 0"},
+		{"w/ 40755 0 0", "w/f 100644 2 0"},
+	}
+	for i, w := range want {
+		_, order := layerFiles(t, s, r.res.ImageID, 1+i)
+		files, _ := layerFiles(t, s, r.res.ImageID, 1+i)
+		var got []string
+		for _, n := range order {
+			h := files[n].hdr
+			mode := h.Mode & 0o7777
+			if h.Typeflag == '5' {
+				mode |= 0o40000
+			} else {
+				mode |= 0o100000
+			}
+			got = append(got, fmt.Sprintf("%s %o %d %d", n, mode, h.Size, h.Uid))
+		}
+		if strings.Join(got, "\n") != strings.Join(w, "\n") {
+			t.Errorf("layer %d:\n%s\nwant (Docker):\n%s", 1+i, strings.Join(got, "\n"), strings.Join(w, "\n"))
+		}
+	}
+	img, _ := s.Get(r.res.ImageID)
+	if n := len(img.Manifest.Layers); n != 4 {
+		t.Errorf("%d layers, want 4 (base, RUN, WORKDIR, RUN; the pwd RUN makes none)", n)
+	}
+}
+
+// A proxy build arg reaches RUN without an ARG, stays out of history, and a different value
+// is the same step (BuildKit keeps proxies out of the cache key).
+func TestRunProxyArgs(t *testing.T) {
+	needRunc(t)
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"Dockerfile": "FROM base:1\nRUN echo \"$HTTP_PROXY $no_proxy\" > /p\n"})
+	r := mustBuild(t, s, Options{ContextDir: ctx, BuildArgs: map[string]string{"HTTP_PROXY": "http://proxy:3128", "no_proxy": "local"}})
+	files, _ := layerFiles(t, s, r.res.ImageID, -1)
+	if got := files["p"].data; got != "http://proxy:3128 local\n" {
+		t.Errorf("RUN saw proxies %q", got)
+	}
+	img, _ := s.Get(r.res.ImageID)
+	if h := img.Config.History[len(img.Config.History)-1].CreatedBy; h != `RUN /bin/sh -c echo "$HTTP_PROXY $no_proxy" > /p # buildkit` {
+		t.Errorf("history %q", h)
+	}
+	if env := strings.Join(img.Config.Config.Env, " "); strings.Contains(env, "proxy") {
+		t.Errorf("proxy in the image env: %s", env)
+	}
+	again := mustBuild(t, s, Options{ContextDir: ctx, BuildArgs: map[string]string{"HTTP_PROXY": "http://other:1"}})
+	if again.res.ImageID != r.res.ImageID {
+		t.Errorf("another proxy missed the cache:\n%s", again.out)
+	}
 }

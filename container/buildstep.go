@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -31,8 +33,45 @@ type StepOptions struct {
 	WorkDir string
 	// Network is "none", or "host"/"" for the host's network (what a build step gets by default:
 	// it can fetch, and needs no bridge).
-	Network        string
+	Network string
+	// Mounts are the step's RUN --mount mounts (and other per-step mounts such as a heredoc
+	// script), mounted in this order after the defaults.
+	Mounts []StepMount
+	// MountPoints are made in the step's init layer, below the writable layer, so that mount
+	// points (and parents the image lacks) never show up in the step's layer. A path the image
+	// has is given with the image's attributes, so a copy-up of it keeps them.
+	MountPoints    []MountPoint
 	Stdout, Stderr io.Writer
+}
+
+// StepMount is one mount of a build step.
+type StepMount struct {
+	Destination string // absolute in the rootfs, symlinks already resolved
+	Type        string // "bind" or "tmpfs"
+	// Source is a host file or directory to bind. Lowers, when set, replace it: the source is
+	// then an overlay of these directories (top first, e.g. a stage's layers) seen at SubPath.
+	Source  string
+	Lowers  []string
+	SubPath string
+	// Data, when not nil, replaces Source: a file with this content, Mode and owner, made for
+	// the step only and removed with it (a secret, a heredoc script).
+	Data     []byte
+	Mode     os.FileMode
+	UID, GID int
+	ReadOnly bool
+	// Discard makes a writable mount whose writes go to a scratch layer thrown away after the
+	// step (RUN --mount=type=bind,rw); without it a writable bind writes to its source (a cache).
+	Discard bool
+	Options []string // extra options (tmpfs: size=, mode=)
+}
+
+// MountPoint is a file or directory of a step's init layer.
+type MountPoint struct {
+	Path     string // absolute
+	Dir      bool
+	Mode     os.FileMode // permission bits (and setuid/setgid/sticky)
+	UID, GID int
+	ModTime  time.Time // zero: now
 }
 
 // StepError is a RUN whose command failed, in BuildKit's words.
@@ -60,8 +99,12 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 			return "", nil, err
 		}
 	}
+	var overlays []string // host-side overlay mounts of mount sources, unmounted before removal
 	cleanup = func() {
 		unix.Unmount(rootfs, unix.MNT_DETACH)
+		for _, o := range overlays {
+			unix.Unmount(o, unix.MNT_DETACH)
+		}
 		os.RemoveAll(dir)
 	}
 	fail := func(err error) (string, func(), error) {
@@ -70,6 +113,9 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	}
 	init := filepath.Join(dir, "init")
 	if err := makeInitLayer(init); err != nil {
+		return fail(err)
+	}
+	if err := makeMountPoints(init, o.MountPoints); err != nil {
 		return fail(err)
 	}
 	if err := mountOverlay(m.stepMounts(dir, o.Layers), dir, rootfs); err != nil {
@@ -99,6 +145,11 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		}
 		mounts = append(mounts, specs.Mount{Destination: "/etc/" + name, Type: "bind", Source: p, Options: []string{"rbind", "ro", "rprivate"}})
 	}
+	stepMounts, err := prepareStepMounts(dir, o.Mounts, &overlays)
+	if err != nil {
+		return fail(err)
+	}
+	mounts = append(mounts, stepMounts...)
 	spec := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: o.Args, Env: o.Env, Cwd: cwd, User: usr, Hostname: "buildkitsandbox",
 		Network: network, Mounts: mounts, CgroupsPath: "/berth/" + id,
@@ -180,4 +231,152 @@ func (m *Manager) stepMounts(dir string, chains []digest.Digest) []layer.Mount {
 	}
 	return []layer.Mount{{Type: "overlay", Source: "overlay", Options: []string{
 		"index=off", "lowerdir=" + lowers, "upperdir=" + upper, "workdir=" + work}}}
+}
+
+// makeMountPoints adds the step's mount points to its init layer, parents first.
+func makeMountPoints(init string, mps []MountPoint) error {
+	type times struct {
+		p string
+		t time.Time
+	}
+	var settle []times
+	for _, mp := range mps {
+		p := filepath.Join(init, filepath.Clean("/"+mp.Path))
+		if p == init {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if mp.Dir {
+			if err := os.Mkdir(p, 0o755); err != nil && !os.IsExist(err) {
+				return err
+			}
+		} else if err := os.WriteFile(p, nil, 0o644); err != nil {
+			return err
+		}
+		if err := os.Lchown(p, mp.UID, mp.GID); err != nil {
+			return err
+		}
+		// After chown, which clears setuid/setgid.
+		if err := os.Chmod(p, fileMode(mp.Mode)); err != nil {
+			return err
+		}
+		if !mp.ModTime.IsZero() {
+			settle = append(settle, times{p, mp.ModTime})
+		}
+	}
+	// Times last: making a child changes its parent's.
+	for i := len(settle) - 1; i >= 0; i-- {
+		if err := os.Chtimes(settle[i].p, settle[i].t, settle[i].t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fileMode turns unix permission bits (07777) into an os.FileMode.
+func fileMode(m os.FileMode) os.FileMode {
+	out := m & os.ModePerm
+	if m&0o4000 != 0 || m&os.ModeSetuid != 0 {
+		out |= os.ModeSetuid
+	}
+	if m&0o2000 != 0 || m&os.ModeSetgid != 0 {
+		out |= os.ModeSetgid
+	}
+	if m&0o1000 != 0 || m&os.ModeSticky != 0 {
+		out |= os.ModeSticky
+	}
+	return out
+}
+
+// prepareStepMounts makes the host side of the step's mounts (files for Data, overlays for
+// Lowers and Discard) under dir/mounts and returns them as runtime mounts, a parent before what
+// is mounted inside it. Host-side overlay mount points are added to overlays for cleanup.
+func prepareStepMounts(dir string, ms []StepMount, overlays *[]string) ([]specs.Mount, error) {
+	ms = append([]StepMount(nil), ms...)
+	sort.SliceStable(ms, func(i, j int) bool {
+		return strings.Count(filepath.Clean(ms[i].Destination), "/") < strings.Count(filepath.Clean(ms[j].Destination), "/")
+	})
+	var out []specs.Mount
+	for i, m := range ms {
+		base := filepath.Join(dir, "mounts", fmt.Sprint(i))
+		if err := os.MkdirAll(base, 0o700); err != nil {
+			return nil, err
+		}
+		if m.Type == "tmpfs" {
+			out = append(out, specs.Mount{Destination: m.Destination, Type: "tmpfs", Source: "tmpfs",
+				Options: append([]string{"nosuid", "nodev"}, m.Options...)})
+			continue
+		}
+		src := m.Source
+		switch {
+		case m.Data != nil:
+			src = filepath.Join(base, "file")
+			if err := os.WriteFile(src, m.Data, 0o600); err != nil {
+				return nil, err
+			}
+			if err := os.Chown(src, m.UID, m.GID); err != nil {
+				return nil, err
+			}
+			if err := os.Chmod(src, fileMode(m.Mode)); err != nil {
+				return nil, err
+			}
+		case len(m.Lowers) > 0 || m.Discard:
+			lowers := m.Lowers
+			if len(lowers) == 0 {
+				fi, err := os.Stat(m.Source)
+				if err != nil {
+					return nil, err
+				}
+				if !fi.IsDir() {
+					// A file written through a discarded mount: a copy of it.
+					src = filepath.Join(base, "file")
+					if err := copyFile(m.Source, src, fi.Mode()); err != nil {
+						return nil, err
+					}
+					break
+				}
+				lowers = []string{m.Source}
+			}
+			root := filepath.Join(base, "root")
+			if err := os.Mkdir(root, 0o755); err != nil {
+				return nil, err
+			}
+			if len(lowers) == 1 && m.ReadOnly {
+				src = filepath.Join(lowers[0], filepath.Clean("/"+m.SubPath))
+				break
+			}
+			opts := "lowerdir=" + strings.Join(lowers, ":")
+			if m.ReadOnly {
+				// A read-only overlay needs two lower dirs: an empty one on top is invisible.
+				empty := filepath.Join(base, "empty")
+				if err := os.Mkdir(empty, 0o755); err != nil {
+					return nil, err
+				}
+				if len(lowers) == 1 {
+					opts = "lowerdir=" + empty + ":" + lowers[0]
+				}
+			} else {
+				up, work := filepath.Join(base, "upper"), filepath.Join(base, "work")
+				for _, d := range []string{up, work} {
+					if err := os.Mkdir(d, 0o755); err != nil {
+						return nil, err
+					}
+				}
+				opts += ",upperdir=" + up + ",workdir=" + work
+			}
+			if err := unix.Mount("overlay", root, "overlay", 0, "index=off,"+opts); err != nil {
+				return nil, fmt.Errorf("mounting the source of %s: %w", m.Destination, err)
+			}
+			*overlays = append(*overlays, root)
+			src = filepath.Join(root, filepath.Clean("/"+m.SubPath))
+		}
+		opts := []string{"rbind", "rprivate"}
+		if m.ReadOnly {
+			opts = append(opts, "ro")
+		}
+		out = append(out, specs.Mount{Destination: m.Destination, Type: "bind", Source: src, Options: append(opts, m.Options...)})
+	}
+	return out, nil
 }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Build benchmarks (issue 5): cold build and no-op rebuild of
-#   (a) a small Dockerfile (FROM, COPY, ENV, WORKDIR, EXPOSE, CMD; RUN left out until berth runs it)
+#   (a) the issue's 7-line Dockerfile (FROM, RUN, COPY, ENV, WORKDIR, EXPOSE, CMD)
 #   (b) a 3-stage Dockerfile with 25 instructions and a 5,000-file, 100 MB context.
 # With the reference Docker up (/work/shared/tools/docker-reference.sh) the same builds run through
 # Docker's classic builder and BuildKit for comparison.
@@ -27,6 +27,7 @@ mkdir -p "$W/a"
 echo 'hello' >"$W/a/app.txt"
 cat >"$W/a/Dockerfile" <<'DF'
 FROM reference-busybox:1
+RUN echo built > /built.txt
 COPY app.txt /app/
 ENV APP=1
 WORKDIR /app

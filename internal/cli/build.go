@@ -43,6 +43,8 @@ type buildFlags struct {
 	progress  string
 	secrets   []string
 	platform  string
+	cacheFrom []string
+	cacheTo   []string
 }
 
 func newBuildCommand(g *Globals, use string) *cobra.Command {
@@ -69,6 +71,8 @@ func newBuildCommand(g *Globals, use string) *cobra.Command {
 	fl.StringVar(&f.progress, "progress", "auto", "Set type of progress output (auto, plain, tty)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "Secret file to expose to the build")
 	fl.StringVar(&f.platform, "platform", "", "Set platform if server is multi-platform capable")
+	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "External cache sources (e.g., \"user/app:cache\", \"type=registry,ref=user/app:cache\")")
+	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "Cache export destinations (e.g., \"type=registry,ref=user/app:cache\")")
 	return cmd
 }
 
@@ -79,12 +83,31 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		return fmt.Errorf("invalid progress mode %q: want auto, plain or tty", f.progress)
 	}
 	switch f.network {
-	case "default", "none", "host", "bridge":
+	case "default", "none", "host", "bridge", "":
 	default:
 		return fmt.Errorf("network mode %q not supported by buildkit", f.network)
 	}
 	o := build.Options{Target: f.target, NoCache: f.noCache, Platform: f.platform, Tags: f.tags, AlwaysPull: f.pull,
-		BuildArgs: map[string]string{}, Labels: map[string]string{}}
+		BuildArgs: map[string]string{}, Labels: map[string]string{}, Network: f.network}
+	secrets, err := parseSecrets(f.secrets)
+	if err != nil {
+		return err
+	}
+	o.Secrets = secrets
+	for _, c := range f.cacheFrom {
+		ref, err := parseCacheRef(c, "--cache-from")
+		if err != nil {
+			return err
+		}
+		o.CacheFrom = append(o.CacheFrom, ref)
+	}
+	for _, c := range f.cacheTo {
+		ref, err := parseCacheRef(c, "--cache-to")
+		if err != nil {
+			return err
+		}
+		o.CacheTo = append(o.CacheTo, ref)
+	}
 	for _, a := range f.buildArgs {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok {
@@ -194,6 +217,25 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		}
 		return res.ImageID, nil
 	}
+	o.PullCache = func(ctx context.Context, ref string) (string, error) {
+		ro, err := registryOptions(true)
+		if err != nil {
+			return "", err
+		}
+		res, err := distribution.Pull(ctx, s, ref, distribution.PullOptions{Options: ro})
+		if err != nil {
+			return "", err
+		}
+		return res.ImageID, nil
+	}
+	o.PushCache = func(ctx context.Context, ref string) error {
+		ro, err := registryOptions(true)
+		if err != nil {
+			return err
+		}
+		_, err = distribution.Push(ctx, s, ref, distribution.PushOptions{Options: ro})
+		return err
+	}
 	res, err := build.Build(ctx, s, o)
 	if err != nil {
 		return err
@@ -207,6 +249,102 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		fmt.Fprintln(g.Stdout, res.ImageID)
 	}
 	return nil
+}
+
+// parseCacheRef takes a --cache-from/--cache-to value: "type=registry,ref=R[,mode=min]" or,
+// as Docker's --cache-from, a bare reference.
+func parseCacheRef(v, flag string) (string, error) {
+	if !strings.Contains(v, "=") {
+		return v, nil
+	}
+	fields := map[string]string{}
+	for _, field := range strings.Split(v, ",") {
+		k, val, _ := strings.Cut(field, "=")
+		fields[strings.ToLower(strings.TrimSpace(k))] = val
+	}
+	if typ := fields["type"]; typ != "registry" {
+		return "", fmt.Errorf("%s %s: cache type %q is not supported (only type=registry)", flag, v, typ)
+	}
+	ref := fields["ref"]
+	for k, val := range fields {
+		switch k {
+		case "type", "ref", "oci-mediatypes", "compression", "ignore-error", "image-manifest":
+		case "mode":
+			if val != "min" {
+				return "", fmt.Errorf("%s %s: mode=%s is not supported (only mode=min)", flag, v, val)
+			}
+		default:
+			return "", fmt.Errorf("%s %s: unknown option %q", flag, v, k)
+		}
+	}
+	if ref == "" {
+		return "", fmt.Errorf("%s %s: ref is required", flag, v)
+	}
+	return ref, nil
+}
+
+// parseSecrets reads --secret values as Docker's CLI takes them: id=ID[,src=PATH|,env=VAR]
+// (type=file or type=env; "source" for "src"). Without src or env the secret is the environment
+// variable named ID when it is set, else the file named ID.
+func parseSecrets(specs []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, spec := range specs {
+		var id, typ, src, env string
+		for _, field := range strings.Split(spec, ",") {
+			k, v, ok := strings.Cut(field, "=")
+			if !ok {
+				return nil, fmt.Errorf("invalid secret %q: field %q must be a key=value pair", spec, field)
+			}
+			switch strings.ToLower(strings.TrimSpace(k)) {
+			case "id":
+				id = v
+			case "type":
+				if v != "file" && v != "env" {
+					return nil, fmt.Errorf("invalid secret %q: unsupported type %q", spec, v)
+				}
+				typ = v
+			case "src", "source":
+				src = v
+			case "env":
+				env = v
+			default:
+				return nil, fmt.Errorf("invalid secret %q: unexpected key %q", spec, k)
+			}
+		}
+		if id == "" {
+			return nil, fmt.Errorf("invalid secret %q: id is required", spec)
+		}
+		if typ == "env" && env == "" {
+			env, src = src, ""
+			if env == "" {
+				env = id
+			}
+		}
+		if src == "" && env == "" && typ != "file" {
+			if _, ok := os.LookupEnv(id); ok {
+				env = id
+			} else {
+				src = id
+			}
+		}
+		if env != "" {
+			v, ok := os.LookupEnv(env)
+			if !ok {
+				return nil, fmt.Errorf("secret %s: environment variable %s is not set", id, env)
+			}
+			out[id] = []byte(v)
+			continue
+		}
+		if src == "" {
+			src = id
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return nil, fmt.Errorf("secret %s: %w", id, err)
+		}
+		out[id] = data
+	}
+	return out, nil
 }
 
 func isTar(data []byte) bool {

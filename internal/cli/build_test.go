@@ -3,10 +3,14 @@ package cli
 import (
 	"archive/tar"
 	"bytes"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/berth-engine/berth/registry"
 )
 
 func TestBuildCommand(t *testing.T) {
@@ -93,5 +97,137 @@ func TestBuildCommand(t *testing.T) {
 	// The images survive the cache prune and GC.
 	if _, errs, code := slRun(t, nil, "--root", root, "image", "inspect", "a:1"); code != 0 {
 		t.Errorf("image gone after builder prune: %s", errs)
+	}
+}
+
+// busyboxRootfs is a layer tar with a static busybox as /bin/busybox and /bin/sh.
+func busyboxRootfs(t *testing.T) []byte {
+	t.Helper()
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Skip("needs busybox-static at /bin/busybox")
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, d := range []string{"bin/", "etc/", "tmp/"} {
+		tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755})
+	}
+	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bb))})
+	tw.Write(bb)
+	tw.WriteHeader(&tar.Header{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox"})
+	tw.Close()
+	return buf.Bytes()
+}
+
+// --network is every RUN's network unless RUN --network says otherwise; --secret comes from a
+// file or an environment variable.
+func TestBuildRunFlags(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: RUN runs runc over overlayfs")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("needs runc on PATH")
+	}
+	b, _ := os.ReadFile("/proc/net/dev")
+	if strings.Count(string(b), "\n") <= 3 {
+		t.Skip("the host has no network interface but lo: host and none networks look alike")
+	}
+	root := t.TempDir()
+	if _, errs, code := slRun(t, bytes.NewReader(busyboxRootfs(t)), "--root", root, "import", "-", "bb:1"); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	ctx := t.TempDir()
+	// /proc/net/dev has 2 header lines and one per interface: 3 in an empty network namespace.
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\n"+
+		"RUN test $(/bin/busybox wc -l < /proc/net/dev) -eq 3\n"+
+		"RUN --network=host test $(/bin/busybox wc -l < /proc/net/dev) -gt 3\n"+
+		"RUN --mount=type=secret,id=a test \"$(/bin/busybox cat /run/secrets/a)\" = from-file\n"+
+		"RUN --mount=type=secret,id=b,env=B test \"$B\" = from-env\n"), 0o644)
+	sec := filepath.Join(t.TempDir(), "a")
+	os.WriteFile(sec, []byte("from-file"), 0o600)
+	t.Setenv("BERTH_TEST_SECRET", "from-env")
+	args := []string{"--root", root, "build", "-q", "--secret", "id=a,src=" + sec, "--secret", "id=b,env=BERTH_TEST_SECRET"}
+	if _, errs, code := slRun(t, nil, append(args, "--network", "none", ctx)...); code != 0 {
+		t.Fatalf("build --network none: %d %s", code, errs)
+	}
+	// The host's network fails the first RUN.
+	if _, errs, code := slRun(t, nil, append(args, "--network", "host", ctx)...); code == 0 || !strings.Contains(errs, "exit code: 1") {
+		t.Errorf("build --network host: %d %s", code, errs)
+	}
+	if _, errs, code := slRun(t, nil, append(args, "--network", "bogus", ctx)...); code == 0 || !strings.Contains(errs, `network mode "bogus" not supported`) {
+		t.Errorf("build --network bogus: %d %s", code, errs)
+	}
+	// A secret that is not there, and a malformed one.
+	if _, errs, code := slRun(t, nil, "--root", root, "build", "-q", "--secret", "id=a,src=/nonexistent", ctx); code == 0 || !strings.Contains(errs, "secret a:") {
+		t.Errorf("missing secret file: %d %s", code, errs)
+	}
+	if _, errs, code := slRun(t, nil, "--root", root, "build", "-q", "--secret", "src=/x", ctx); code == 0 || !strings.Contains(errs, "id is required") {
+		t.Errorf("secret without id: %d %s", code, errs)
+	}
+}
+
+// --cache-to type=registry exports the build's steps through a registry (berth's own, on
+// 127.0.0.1); another store with --cache-from gets every step CACHED (the RUN is not run again)
+// and the same image, and neither store keeps the cache's name as an image.
+func TestBuildCacheRegistry(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: RUN runs runc over overlayfs")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("needs runc on PATH")
+	}
+	reg, err := registry.New(registry.Config{Storage: t.TempDir(), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(reg)
+	t.Cleanup(ts.Close)
+	host := strings.TrimPrefix(ts.URL, "http://")
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	rootA, rootB := t.TempDir(), t.TempDir()
+	if _, errs, code := slRun(t, bytes.NewReader(busyboxRootfs(t)), "--root", rootA, "import", "-", "bb:1"); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	// The same base image (same ID) on the second machine.
+	saved := filepath.Join(t.TempDir(), "bb.tar")
+	if _, errs, code := slRun(t, nil, "--root", rootA, "save", "-o", saved, "bb:1"); code != 0 {
+		t.Fatalf("save: %s", errs)
+	}
+	if _, errs, code := slRun(t, nil, "--root", rootB, "load", "-i", saved); code != 0 {
+		t.Fatalf("load: %s", errs)
+	}
+	ctx := t.TempDir()
+	// The RUN writes something new each time it runs: a cache hit is the only way to the same image.
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\nRUN /bin/busybox date +%s%N > /ran\nCOPY f /f\nENV X=1\nRUN true\nCMD [\"/bin/sh\"]\n"), 0o644)
+	os.WriteFile(filepath.Join(ctx, "f"), []byte("file"), 0o644)
+	ref := host + "/cache/app:buildcache"
+	out, errs, code := slRun(t, nil, "--root", rootA, "build", "-q", "-t", "app:1", "--cache-to", "type=registry,ref="+ref, ctx)
+	if code != 0 {
+		t.Fatalf("build --cache-to: %d %s", code, errs)
+	}
+	idA := strings.TrimSpace(out)
+	out, errs, code = slRun(t, nil, "--root", rootB, "build", "--progress", "plain", "--iidfile", filepath.Join(ctx, "..", "iid"),
+		"--cache-from", "type=registry,ref="+ref, ctx)
+	if code != 0 {
+		t.Fatalf("build --cache-from: %d %s", code, errs)
+	}
+	if n := strings.Count(errs, "CACHED\n"); n != 3 || strings.Contains(errs, "WARNING") {
+		t.Errorf("build --cache-from: %d steps CACHED, want 3 (RUN, COPY, RUN)\n%s", n, errs)
+	}
+	if b, _ := os.ReadFile(filepath.Join(ctx, "..", "iid")); string(b) != idA {
+		t.Errorf("image from the imported cache %s, want %s\n%s", b, idA, errs)
+	}
+	for _, root := range []string{rootA, rootB} {
+		if out, _, _ := slRun(t, nil, "--root", root, "images", "--format", "{{.Repository}}"); strings.Contains(out, "cache/app") {
+			t.Errorf("the cache's name stayed as an image: %q", out)
+		}
+	}
+	// An unreachable cache is a warning, not a failure; a bad --cache-to type is an error.
+	_, errs, code = slRun(t, nil, "--root", rootB, "build", "--progress", "plain", "--cache-from", host+"/nosuch/cache:1", ctx)
+	if code != 0 || !strings.Contains(errs, "WARNING: cache "+host+"/nosuch/cache:1 not imported") {
+		t.Errorf("missing cache: %d %s", code, errs)
+	}
+	if _, errs, code := slRun(t, nil, "--root", rootB, "build", "--cache-to", "type=local,dest=/tmp/x", ctx); code == 0 || !strings.Contains(errs, `cache type "local" is not supported`) {
+		t.Errorf("--cache-to type=local: %d %s", code, errs)
 	}
 }
