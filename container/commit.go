@@ -41,7 +41,7 @@ func (m *Manager) lowerDirs(c *Container) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []string{filepath.Join(m.dir(c.ID), "init")}
+	out := []string{m.initLayer(c.ID)}
 	for i := len(layers) - 1; i >= 0; i-- {
 		out = append(out, m.Images.Layers.Dir(digest.Digest(layers[i])))
 	}
@@ -199,6 +199,7 @@ func (m *Manager) withRootfs(c *Container, st State, fn func(root string) error)
 		return err
 	}
 	defer os.Remove(mnt)
+	clearVolatile(dir)
 	if err := mountOverlay(m.rootfsMounts(c.ID, chains), dir, mnt); err != nil {
 		return err
 	}

@@ -34,6 +34,8 @@ type Container struct {
 	Config  image.ContainerConfig // the merged run config (Docker's container.Config)
 	Host    HostConfig
 	Driver  string // "overlay"
+
+	layers []string // the image's layers, when Create has just looked them up (not stored)
 }
 
 // HostConfig is the part of `run`'s flags about the host side of the container.

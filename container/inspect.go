@@ -1,7 +1,10 @@
 package container
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -138,6 +141,13 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	if rt == "" {
 		rt = "runc"
 	}
+	if st.Running() && st.Pid == 0 {
+		// A foreground container's PID is not recorded (that would be a write while it
+		// starts): the runtime's pid file has it.
+		if b, err := os.ReadFile(filepath.Join(dir, "init.pid")); err == nil {
+			st.Pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+	}
 	r := &InspectResponse{
 		ID: c.ID, Created: dockerTime(c.Created), Path: c.Path, Args: c.Args,
 		State: InspectState{
@@ -185,7 +195,7 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		layers, imgSize = img.Layers, img.Size
 		return err
 	})
-	lowers := []string{filepath.Join(dir, "init")}
+	lowers := []string{m.initLayer(c.ID)}
 	for i := len(layers) - 1; i >= 0; i-- {
 		lowers = append(lowers, m.Images.Layers.Dir(digest.Digest(layers[i])))
 	}
@@ -228,6 +238,9 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		for p, b := range ns.Ports {
 			r.NetworkSettings.Ports[p] = b
 		}
+	} else if c.Host.NetworkMode == runtime.NetworkNone && st.Running() && st.Pid != 0 {
+		// The runtime made the namespace: it is the container's init's.
+		r.NetworkSettings.SandboxKey = fmt.Sprintf("/proc/%d/ns/net", st.Pid)
 	}
 	for p := range c.Config.ExposedPorts {
 		if _, ok := r.NetworkSettings.Ports[p]; !ok {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-engine/berth/image"
@@ -50,12 +51,13 @@ type ConflictError struct{ Msg string }
 
 func (e ConflictError) Error() string { return e.Msg }
 
-var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+// Compiled on first use, not as every berth command starts.
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 // Create makes a new container from an image: merges the config, records it and prepares its
 // directories. Nothing runs and nothing is mounted until Start.
 func (m *Manager) Create(o CreateOptions) (*Container, error) {
-	if o.Name != "" && !validName.MatchString(o.Name) {
+	if o.Name != "" && !validName().MatchString(o.Name) {
 		return nil, fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
 	}
 	o.Name = strings.TrimPrefix(o.Name, "/")
@@ -88,6 +90,7 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	c := &Container{
 		ID: id, Name: o.Name, Created: time.Now().UTC(), Path: path, Args: args,
 		Image: o.Image, ImageID: imageID, Config: cfg, Host: o.Host, Driver: m.storageDriver(),
+		layers: img.Image.Layers,
 	}
 	if err := m.resolveVolumes(c); err != nil {
 		return nil, err
@@ -103,7 +106,7 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 			return nil, err
 		}
 	}
-	if err := makeInitLayer(filepath.Join(m.dir(id), "init")); err != nil {
+	if err := m.ensureInitLayer(); err != nil {
 		os.RemoveAll(m.dir(id))
 		return nil, err
 	}
@@ -338,7 +341,7 @@ func (m *Manager) updateState(id string, fn func(*State) error) (State, error) {
 
 // Rename gives a container a new name.
 func (m *Manager) Rename(ref, newName string) error {
-	if !validName.MatchString(newName) {
+	if !validName().MatchString(newName) {
 		return fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName)
 	}
 	newName = strings.TrimPrefix(newName, "/")
@@ -469,7 +472,48 @@ func (m *Manager) ImageSize(imageID string) int64 {
 	return n
 }
 
-// makeInitLayer makes the container's init layer, as Docker's "-init" layer: the mount points the
+// sharedInitLayer is the init layer of every container (makeInitLayer): it is the same for all,
+// and read-only, so it is made once rather than created and removed with each container.
+func (m *Manager) sharedInitLayer() string { return filepath.Join(m.Images.Root, "init-layer") }
+
+// initLayer is the init layer of a container: the shared one, or its own for a container that an
+// older berth created.
+func (m *Manager) initLayer(id string) string {
+	own := filepath.Join(m.dir(id), "init")
+	if _, err := os.Lstat(own); err == nil {
+		return own
+	}
+	return m.sharedInitLayer()
+}
+
+// ensureInitLayer makes the shared init layer if it is missing, atomically (another berth may be
+// making it too).
+func (m *Manager) ensureInitLayer() error {
+	dst := m.sharedInitLayer()
+	if _, err := os.Lstat(dst); err == nil {
+		return nil
+	}
+	tmp, err := os.MkdirTemp(m.Images.Root, ".init-layer-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := makeInitLayer(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		if _, serr := os.Lstat(dst); serr == nil {
+			return nil // another process made it first
+		}
+		return err
+	}
+	return nil
+}
+
+// makeInitLayer makes an init layer, as Docker's "-init" layer: the mount points the
 // runtime needs (/proc, /sys, /dev/..., /etc/hosts...) exist in a read-only layer between the
 // image and the writable layer, so mounting over them writes nothing to upper/ and diff, commit
 // and export never see them.

@@ -154,7 +154,7 @@ func resolvePorts(c *Container) (map[string][]PortBinding, []portMapping, error)
 // inspect.
 type networkState struct {
 	NetNS    string
-	None     bool   // --network none: only the namespace, no plugins
+	None     bool   // --network none by an older berth: only the namespace, no plugins
 	IP       string // 10.89.0.2
 	Prefix   int
 	Gateway  string
@@ -186,18 +186,10 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 	case c.Host.NetworkMode == rt.NetworkHost:
 		return rt.NetworkHost, "", nil
 	case c.Host.NetworkMode == rt.NetworkNone:
-		// A namespace of our own rather than the runtime's: its loopback is up, as Docker's.
-		m.cleanupNetwork(c)
-		nsPath := filepath.Join(m.Images.Root, "netns", c.ID)
-		if err := newNetNS(nsPath); err != nil {
-			return "", "", fmt.Errorf("creating the network namespace: %w", err)
-		}
-		b, _ := json.Marshal(&networkState{NetNS: nsPath, None: true})
-		if err := os.WriteFile(m.netStatePath(c.ID), b, 0o600); err != nil {
-			removeNetNS(nsPath)
-			return "", "", err
-		}
-		return nsPath, "", nil
+		// The runtime makes the empty namespace and brings its loopback up (runc and crun both
+		// do for a new network namespace), as Docker's is: nothing for us to create or undo.
+		m.cleanupNetwork(c) // a namespace that an older berth made for this container
+		return rt.NetworkNone, "", nil
 	case !usesBridge(c.Host.NetworkMode):
 		return "", "", fmt.Errorf("network %s not found", c.Host.NetworkMode)
 	}

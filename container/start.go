@@ -56,6 +56,12 @@ func (m *Manager) Run(ref string, at *Attach) (int, error) {
 	return m.supervise(c, at, nil)
 }
 
+// RunCreated is Run for a container this process has just created (`run`): nobody else has
+// started it, so it is not looked up again.
+func (m *Manager) RunCreated(c *Container, at *Attach) (int, error) {
+	return m.supervise(c, at, nil)
+}
+
 // StartDetached starts a container under a shim (berth re-executed) that outlives this process,
 // and returns once the container runs or failed to start.
 func (m *Manager) StartDetached(ref string) error {
@@ -167,11 +173,17 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 		return 0, e
 	}
 	self, _ := procStart(os.Getpid())
+	// One write claims the container and calls it running, before the process runs: a `ps` or
+	// `stop` in between finds the supervisor (alive) and waits for it rather than calling the
+	// container stopped. A start that fails before the runtime ran anything puts the state back.
+	var prev State
 	if _, err := m.updateState(c.ID, func(st *State) error {
 		if st.Running() {
 			return ConflictError{fmt.Sprintf("container %s is already running", c.ID)}
 		}
+		prev = *st
 		st.SupervisorPid, st.SupervisorStart = os.Getpid(), self
+		st.Status, st.StartedAt, st.ExitCode, st.Error, st.FinishedAt = "running", time.Now().UTC(), 0, "", time.Time{}
 		return nil
 	}); err != nil {
 		return fail(err)
@@ -181,6 +193,8 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 			st.SupervisorPid, st.SupervisorStart, st.Pid = 0, 0, 0
 			if exit != nil {
 				st.Status, st.ExitCode, st.FinishedAt = "exited", *exit, time.Now().UTC()
+			} else {
+				st.Status, st.StartedAt, st.ExitCode, st.FinishedAt = prev.Status, prev.StartedAt, prev.ExitCode, prev.FinishedAt
 			}
 			st.Error = errMsg
 			return nil
@@ -211,10 +225,14 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 
 	outR, outW, err := os.Pipe()
 	if err != nil {
+		m.teardown(c, rt)
+		release(nil, err.Error())
 		return fail(err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
+		m.teardown(c, rt)
+		release(nil, err.Error())
 		return fail(err)
 	}
 	// stdin is the client's (-i): its file when it has one, else a pipe we fill.
@@ -230,6 +248,8 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 	if stdinCopy != nil && !c.Config.Tty {
 		r, w, err := os.Pipe()
 		if err != nil {
+			m.teardown(c, rt)
+			release(nil, err.Error())
 			return fail(err)
 		}
 		stdin = r
@@ -248,6 +268,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 		console, err := newConsoleSocket()
 		if err != nil {
 			m.teardown(c, rt)
+			release(nil, err.Error())
 			return fail(err)
 		}
 		defer console.Close()
@@ -257,15 +278,6 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 			f, _ := console.receive()
 			gotPty <- f
 		}()
-	}
-	// The state says "running" before the process runs, so a `ps` or `stop` in between finds the
-	// supervisor (alive) and waits for it rather than calling the container stopped.
-	if _, err := m.updateState(c.ID, func(st *State) error {
-		st.Status, st.StartedAt, st.ExitCode, st.Error, st.FinishedAt = "running", time.Now().UTC(), 0, "", time.Time{}
-		return nil
-	}); err != nil {
-		m.teardown(c, rt)
-		return fail(err)
 	}
 	if at != nil && ready == nil && !c.Config.Tty {
 		return m.runForeground(c, rt, at, log, stdio, outR, errR, release)
@@ -391,28 +403,8 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 	done := make(chan struct{}, 2)
 	go func() { copyStream("stdout", outR, log, at.Stdout); done <- struct{}{} }()
 	go func() { copyStream("stderr", errR, log, at.Stderr); done <- struct{}{} }()
-	exited := make(chan struct{})
-	go func() {
-		// Record the PID once the runtime has written it (inspect, top).
-		for {
-			if b, err := os.ReadFile(filepath.Join(dir, "init.pid")); err == nil {
-				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-					m.updateState(c.ID, func(st *State) error {
-						if st.Status == "running" {
-							st.Pid = pid
-						}
-						return nil
-					})
-					return
-				}
-			}
-			select {
-			case <-exited:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
+	// The PID is not recorded: inspect reads it from the runtime's pid file (bundle/init.pid),
+	// which spares a database write while the container starts.
 	if at.ForwardSignals {
 		sigs := make(chan os.Signal, 8)
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
@@ -424,7 +416,6 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 		}()
 	}
 	werr := cmd.Wait()
-	close(exited)
 	code := 0
 	if werr != nil {
 		var ee *exec.ExitError
@@ -576,14 +567,16 @@ const maxMountData = 4095
 
 // mountRootfs mounts the image's layers under the container's writable layer at rootfs/.
 func (m *Manager) mountRootfs(c *Container) error {
-	var layers []string
-	err := m.Images.DB.View(func(tx *metadata.Tx) error {
-		img, err := tx.Image(c.ImageID)
-		layers = img.Layers
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("image %s of container %s: %w", c.ImageID, c.ID, err)
+	layers := c.layers
+	if layers == nil {
+		err := m.Images.DB.View(func(tx *metadata.Tx) error {
+			img, err := tx.Image(c.ImageID)
+			layers = img.Layers
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("image %s of container %s: %w", c.ImageID, c.ID, err)
+		}
 	}
 	chains := make([]digest.Digest, len(layers))
 	for i, l := range layers {
@@ -595,14 +588,50 @@ func (m *Manager) mountRootfs(c *Container) error {
 		return nil // rootfs/ is the container's own copy: nothing to mount
 	}
 	unmountRootfs(dir)
-	return mountOverlay(m.rootfsMounts(c.ID, chains), dir, rootfs)
+	if err := m.ensureInitLayer(); err != nil {
+		return err
+	}
+	clearVolatile(dir)
+	mounts := m.rootfsMounts(c.ID, chains)
+	if c.Host.AutoRemove {
+		// The writable layer of a --rm container goes with it: it needs no durability, and a
+		// volatile overlay skips the sync of the whole upper filesystem that unmounting it
+		// otherwise costs (milliseconds, far more while the disk is busy).
+		if err := mountOverlay(withVolatile(mounts), dir, rootfs); err == nil {
+			return nil
+		}
+		clearVolatile(dir) // a kernel without volatile (before 5.10): the ordinary mount
+	}
+	return mountOverlay(mounts, dir, rootfs)
+}
+
+// withVolatile adds overlayfs's volatile option to overlay mounts.
+func withVolatile(mounts []layer.Mount) []layer.Mount {
+	out := make([]layer.Mount, len(mounts))
+	for i, mt := range mounts {
+		out[i] = mt
+		if mt.Type == "overlay" {
+			out[i].Options = append(append([]string(nil), mt.Options...), "volatile")
+		}
+	}
+	return out
+}
+
+// clearVolatile removes the mark a volatile mount leaves in its work directory, without which
+// overlayfs refuses to mount the layer again. Only --rm containers are mounted volatile, and their
+// writable layer is disposable.
+func clearVolatile(dir string) {
+	p := filepath.Join(dir, "work", "work", "incompat", "volatile")
+	if _, err := os.Lstat(p); err == nil {
+		os.RemoveAll(p)
+	}
 }
 
 // rootfsMounts are the overlay mounts of a container: the layer store's stack with the container's
 // init layer on top of the image's layers.
 func (m *Manager) rootfsMounts(id string, chains []digest.Digest) []layer.Mount {
 	dir := m.dir(id)
-	init := filepath.Join(dir, "init")
+	init := m.initLayer(id)
 	upper, work := filepath.Join(dir, "upper"), filepath.Join(dir, "work")
 	if len(chains) == 0 {
 		return []layer.Mount{{Type: "overlay", Source: "overlay", Options: []string{

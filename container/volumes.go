@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,7 +38,7 @@ type Volume struct {
 	Size      int64 `json:"-"`
 }
 
-var validVolumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+var validVolumeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 func (m *Manager) volumeDir(name string) string {
 	return filepath.Join(m.Images.Root, "volumes", name, "_data")
@@ -68,7 +69,7 @@ func ParseVolume(spec string) (Mount, error) {
 			mt.Type = "bind"
 		} else {
 			mt.Type = "volume"
-			if !validVolumeName.MatchString(mt.Source) {
+			if !validVolumeName().MatchString(mt.Source) {
 				return mt, fmt.Errorf("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", mt.Source, mt.Source)
 			}
 		}
@@ -167,7 +168,7 @@ func randomHex(n int) string {
 
 // CreateVolume makes a named volume ("" for a random name); an existing one is returned as is.
 func (m *Manager) CreateVolume(name string, labels map[string]string) (string, error) {
-	if name != "" && !validVolumeName.MatchString(name) {
+	if name != "" && !validVolumeName().MatchString(name) {
 		return "", fmt.Errorf("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", name, name)
 	}
 	anon := name == ""

@@ -10,6 +10,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	dref "github.com/distribution/reference"
 )
@@ -32,7 +33,7 @@ func Parse(s string) (Named, error) {
 	if s == "" {
 		return nil, fmt.Errorf("invalid reference format")
 	}
-	if ok := anchoredID.MatchString(s); ok {
+	if ok := anchoredID().MatchString(s); ok {
 		// A 64-hex string is an image ID, never a repository name (Docker's rule).
 		return nil, fmt.Errorf("invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s)
 	}
@@ -87,14 +88,15 @@ func WithName(name string) (Named, error) { return dref.WithName(name) }
 // ParseStored parses a name as it is stored (normalised, with tag or digest).
 func ParseStored(s string) (Named, error) { return dref.ParseNamed(s) }
 
+// Compiled on first use, not as every berth command starts.
 var (
-	anchoredID = regexp.MustCompile(`^[a-f0-9]{64}$`)
-	shortID    = regexp.MustCompile(`^(sha256:)?[a-f0-9]{1,64}$`)
+	anchoredID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{64}$`) })
+	shortID    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:)?[a-f0-9]{1,64}$`) })
 )
 
 // LooksLikeID reports whether s could be a full or short image ID ("84a2d8c5e9ff",
 // "sha256:84a2..."), the other thing a user may type where a name is expected.
-func LooksLikeID(s string) bool { return shortID.MatchString(s) }
+func LooksLikeID(s string) bool { return shortID().MatchString(s) }
 
 // wrap gives distribution's parse errors Docker's wording.
 func wrap(err error) error {

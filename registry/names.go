@@ -3,6 +3,7 @@ package registry
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -12,23 +13,29 @@ import (
 // request can name a path outside the storage directory: no component can be empty, ".", ".." or
 // start with "_" (which keeps a repository's own _blobs/_manifests/_tags directories apart from the
 // names of nested repositories).
+// They are compiled on first use: every berth command links this package, few serve a registry.
 var (
-	nameRE = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
-	tagRE  = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	nameRE = lazyRegexp(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+	tagRE  = lazyRegexp(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
 	// upload session ids are ours: 32 hex digits.
-	uploadIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	uploadIDRE = lazyRegexp(`^[0-9a-f]{32}$`)
 )
+
+// lazyRegexp returns a function compiling expr once, when first called.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // maxNameLength bounds a repository name; clients commonly cap host+name at 255 characters.
 const maxNameLength = 255
 
 // ValidName reports whether name is a valid repository name.
 func ValidName(name string) bool {
-	return len(name) <= maxNameLength && nameRE.MatchString(name)
+	return len(name) <= maxNameLength && nameRE().MatchString(name)
 }
 
 // ValidTag reports whether tag is a valid tag.
-func ValidTag(tag string) bool { return tagRE.MatchString(tag) }
+func ValidTag(tag string) bool { return tagRE().MatchString(tag) }
 
 // parseDigest accepts only digests of algorithms the registry can verify (sha256, sha512) whose
 // encoded part has the algorithm's exact length and alphabet.

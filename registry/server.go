@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,7 +89,7 @@ func remoteHost(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-var v2Route = regexp.MustCompile(`^/v2/(.+?)/(tags/list|manifests/([^/]+)|blobs/uploads/?([^/]*)|blobs/([^/]+)|referrers/([^/]+))$`)
+var v2Route = lazyRegexp(`^/v2/(.+?)/(tags/list|manifests/([^/]+)|blobs/uploads/?([^/]*)|blobs/([^/]+)|referrers/([^/]+))$`)
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
@@ -132,7 +131,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.serveCatalog(w, r)
 		return
 	}
-	m := v2Route.FindStringSubmatch(p)
+	m := v2Route().FindStringSubmatch(p)
 	if m == nil {
 		writeError(w, r, errf(http.StatusNotFound, "NOT_FOUND", "no route for %s", p))
 		return

@@ -100,7 +100,7 @@ func (s *spool) release(u *upload) {
 
 // getUpload finds a session of repo and locks it; the caller releases it.
 func (s *spool) getUpload(repo, id string) (*upload, error) {
-	if !uploadIDRE.MatchString(id) {
+	if !uploadIDRE().MatchString(id) {
 		return nil, errUploadUnknown()
 	}
 	s.mu.Lock()

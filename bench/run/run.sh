@@ -34,7 +34,8 @@ mkdir -p "$W/bundle/rootfs" "$W/runc-state"
 tar -C "$W/bundle/rootfs" -xf "$W/busybox.tar"
 cp "$BERTH_ROOT/containers/$id/"{config.json,hosts,hostname,resolv.conf} "$W/bundle/"
 sed -i "s#$BERTH_ROOT/containers/$id/#$W/bundle/#g; s#/berth/$id#/berth-bench/runc#" "$W/bundle/config.json"
-# berth made that container's network namespace itself (gone with it): runc makes a new one.
+# With --network none berth's spec already lets runc make the network namespace (lo up); a path
+# (a namespace gone with its container) would be dropped so runc makes a new one.
 python3 - "$W/bundle/config.json" <<'PY'
 import json, sys
 spec = json.load(open(sys.argv[1]))

@@ -426,7 +426,7 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 					}
 				}
 			}
-			code, err := m.Run(ctr.ID, at)
+			code, err := m.RunCreated(ctr, at)
 			if err != nil {
 				if f.rm {
 					m.Remove(ctr.ID, container.RemoveOptions{Force: true, Volumes: true})
