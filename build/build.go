@@ -927,16 +927,27 @@ func (b *builder) lookup(key string) (metadata.CacheEntry, bool) {
 
 // commit writes a step's layer (or finds it empty) and records it in the cache.
 func (b *builder) commit(st *state, w *layerWriter, key, desc string) (metadata.CacheEntry, error) {
+	var layer io.Reader
+	if len(w.entries) > 0 {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(w.writeTo(pw)) }()
+		defer pr.Close()
+		layer = pr
+	}
+	return b.record(st, layer, key, desc)
+}
+
+// record stores a step's layer tar (nil when the step made none) on top of the state's layers and
+// records the step in the cache, with the layer known to the store like any unpacked layer (its
+// size and parent). COPY/ADD and RUN both end here.
+func (b *builder) record(st *state, layer io.Reader, key, desc string) (metadata.CacheEntry, error) {
 	created := b.now
 	if b.o.SourceDateEpoch != nil {
 		created = *b.o.SourceDateEpoch
 	}
 	e := metadata.CacheEntry{Key: key, ParentChain: st.chain().String(), Created: created, LastUsed: time.Now(), Description: desc}
-	if len(w.entries) > 0 {
-		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(w.writeTo(pw)) }()
-		l, err := b.s.IngestLayer(image.LayerSource{R: pr, Size: -1, Recompress: true}, st.chain())
-		pr.CloseWithError(err)
+	if layer != nil {
+		l, err := b.s.IngestLayer(image.LayerSource{R: layer, Size: -1, Recompress: true}, st.chain())
 		if err != nil {
 			return e, err
 		}
@@ -945,7 +956,6 @@ func (b *builder) commit(st *state, w *layerWriter, key, desc string) (metadata.
 	}
 	err := b.s.DB.Update(func(tx *metadata.Tx) error {
 		if e.ChainID != "" {
-			// Recorded like any unpacked layer, so the store knows its size and parent.
 			if err := tx.PutLayer(metadata.Layer{ChainID: e.ChainID, DiffID: e.DiffID, Parent: e.ParentChain, Size: e.Size}); err != nil {
 				return err
 			}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/container"
-	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
 )
 
@@ -199,37 +198,24 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, o contain
 		return metadata.CacheEntry{}, err
 	}
 	defer cleanup()
-	created := b.now
 	if b.o.SourceDateEpoch != nil {
-		created = *b.o.SourceDateEpoch
 		// Reproducible layers: nothing in them is newer than the epoch.
-		clampTimes(upper, created)
+		clampTimes(upper, *b.o.SourceDateEpoch)
 	}
-	e := metadata.CacheEntry{Key: key, ParentChain: st.chain().String(), Created: created, LastUsed: time.Now(), Description: desc}
-	if ents, err := os.ReadDir(upper); err != nil {
-		return e, err
-	} else if len(ents) > 0 {
+	ents, err := os.ReadDir(upper)
+	if err != nil {
+		return metadata.CacheEntry{}, err
+	}
+	var layer io.Reader
+	if len(ents) > 0 {
 		rc, err := archive.Diff(upper)
 		if err != nil {
-			return e, err
+			return metadata.CacheEntry{}, err
 		}
-		l, err := b.s.IngestLayer(image.LayerSource{R: rc, Size: -1, Recompress: true}, st.chain())
-		rc.Close()
-		if err != nil {
-			return e, err
-		}
-		e.ChainID, e.DiffID, e.Blob, e.MediaType, e.BlobSize, e.Size = l.ChainID.String(), l.DiffID.String(),
-			l.Blob.Digest.String(), l.Blob.MediaType, l.Blob.Size, l.Size
+		defer rc.Close()
+		layer = rc
 	}
-	err = b.s.DB.Update(func(tx *metadata.Tx) error {
-		if e.ChainID != "" {
-			if err := tx.PutLayer(metadata.Layer{ChainID: e.ChainID, DiffID: e.DiffID, Parent: e.ParentChain, Size: e.Size}); err != nil {
-				return err
-			}
-		}
-		return tx.PutCache(e)
-	})
-	return e, err
+	return b.record(st, layer, key, desc)
 }
 
 // lineLog shows a RUN's output the way BuildKit's plain progress does: "#N 0.123 line".
