@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # berth's main job on a real example: make a busybox base image from Debian's busybox-static,
-# import it, list it, inspect it, and save it to an archive `docker load` accepts.
+# import it, list it, inspect it, save it to an archive `docker load` accepts, build an image on
+# it from a Dockerfile with RUN, and run that image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -21,4 +22,8 @@ bin/berth --root "$root" history busybox:demo
 bin/berth --root "$root" image inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} {{json .Config.Cmd}}' busybox:demo
 bin/berth --root "$root" save -o "$work/busybox-demo.tar" busybox:demo
 tar -tf "$work/busybox-demo.tar"
+mkdir -p "$work/ctx"
+printf 'FROM busybox:demo\nRUN echo "built and run by berth" > /msg\nCMD ["cat", "/msg"]\n' >"$work/ctx/Dockerfile"
+bin/berth --root "$root" build -t demo-app:1 "$work/ctx"
+bin/berth --root "$root" run --rm demo-app:1
 bin/berth --root "$root" system df
