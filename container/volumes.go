@@ -380,7 +380,7 @@ func (m *Manager) volume(r metadata.Volume, links int) Volume {
 	}
 }
 
-// InspectVolume returns one volume or "no such volume".
+// InspectVolume returns one volume or Docker's "No such volume: NAME".
 func (m *Manager) InspectVolume(name string) (Volume, error) {
 	vs, err := m.Volumes()
 	if err != nil {
@@ -391,7 +391,7 @@ func (m *Manager) InspectVolume(name string) (Volume, error) {
 			return v, nil
 		}
 	}
-	return Volume{}, fmt.Errorf("get %s: no such volume", name)
+	return Volume{}, fmt.Errorf("No such volume: %s", name)
 }
 
 // RemoveVolume deletes a volume that no container uses (force: a missing one is no error).

@@ -194,3 +194,12 @@ func TestRmiErrors(t *testing.T) {
 	}
 	e.unchanged(before, "failed rmi")
 }
+
+// Commands over several objects report each failure on its own "Error: " line, as Docker 20.10's
+// `docker rm nosuch1 nosuch2` and `docker volume rm` do, and exit 1.
+func TestSeveralMissingObjectsOneLineEach(t *testing.T) {
+	e := newEnv(t)
+	e.fails(1, "Error: No such container: nosuch1\nError: No such container: nosuch2\n", "rm", "nosuch1", "nosuch2")
+	e.fails(1, "Error: No such volume: nov1\nError: No such volume: nov2\n", "volume", "rm", "nov1", "nov2")
+	e.fails(1, "Error: No such image: nosuch1\nError: No such image: nosuch2\n", "rmi", "nosuch1", "nosuch2")
+}

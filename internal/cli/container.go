@@ -450,18 +450,13 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 // forEach runs fn on every argument, printing each name that succeeded (Docker's multi-object
 // commands), and fails with every error at the end.
 func forEach(g *Globals, args []string, fn func(string) error) error {
-	var errs []string
-	for _, a := range args {
+	return eachArg(args, func(a string) error {
 		if err := fn(a); err != nil {
-			errs = append(errs, err.Error())
-			continue
+			return err
 		}
 		fmt.Fprintln(g.Stdout, a)
-	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "\n"))
-	}
-	return nil
+		return nil
+	})
 }
 
 func newStartCommand(g *Globals, use string) *cobra.Command {
@@ -609,19 +604,14 @@ func newWaitCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			var errs []string
-			for _, ref := range args {
+			return eachArg(args, func(ref string) error {
 				st, err := m.Wait(ref, -1)
 				if err != nil {
-					errs = append(errs, err.Error())
-					continue
+					return err
 				}
 				fmt.Fprintln(g.Stdout, st.ExitCode)
-			}
-			if len(errs) > 0 {
-				return errors.New(strings.Join(errs, "\n"))
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 }
@@ -638,23 +628,18 @@ func newRmCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			var errs []string
-			for _, ref := range args {
+			return eachArg(args, func(ref string) error {
 				err := m.Remove(ref, container.RemoveOptions{Force: force, Volumes: volumes})
 				var nf container.NotFoundError
 				if errors.As(err, &nf) && force {
-					continue
+					return nil // rm -f of a missing container is quiet, as in Docker
 				}
 				if err != nil {
-					errs = append(errs, "Error response from daemon: "+err.Error())
-					continue
+					return err
 				}
 				fmt.Fprintln(g.Stdout, ref)
-			}
-			if len(errs) > 0 {
-				return errors.New(strings.Join(errs, "\n"))
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of a running container (uses SIGKILL)")

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -332,19 +331,14 @@ func newRmiCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			var errs []string
-			for _, ref := range args {
+			return eachArg(args, func(ref string) error {
 				res, err := s.Remove(ref, force)
 				if err != nil {
-					errs = append(errs, err.Error())
-					continue
+					return err
 				}
 				printDeleted(g.Stdout, res, "Untagged: ", "Deleted: ")
-			}
-			if len(errs) > 0 {
-				return errors.New(strings.Join(errs, "\nError: "))
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "Force removal of the image")
@@ -569,10 +563,7 @@ func inspectAll(g *Globals, formatStr string, refs []string, get func(string) (a
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "\n"))
-	}
-	return nil
+	return argErrors(errs)
 }
 
 // executeInspect runs a template on the typed object and, when a field is not found there (the

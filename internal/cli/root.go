@@ -101,6 +101,27 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return code
 }
 
+// eachArg runs fn for every argument the way Docker's commands over several objects do: a failure
+// does not stop the others, each failure is one "Error: ..." line of its own, and the command then
+// exits 1.
+func eachArg(args []string, fn func(string) error) error {
+	var errs []string
+	for _, a := range args {
+		if err := fn(a); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	return argErrors(errs)
+}
+
+// argErrors joins failures so that Main's "Error: " prefix starts every line.
+func argErrors(errs []string) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(errs, "\nError: "))
+}
+
 // exactArgs and friends give Docker's wording for a wrong number of arguments.
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -145,18 +144,7 @@ func newVolumeRmCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			var errs []string
-			for _, n := range args {
-				if err := m.RemoveVolume(n, force); err != nil {
-					errs = append(errs, "Error response from daemon: "+err.Error())
-					continue
-				}
-				fmt.Fprintln(g.Stdout, n)
-			}
-			if len(errs) > 0 {
-				return errors.New(strings.Join(errs, "\n"))
-			}
-			return nil
+			return forEach(g, args, func(n string) error { return m.RemoveVolume(n, force) })
 		},
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of one or more volumes")
