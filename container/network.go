@@ -360,7 +360,9 @@ func (m *Manager) undoNetwork(c *Container, st *networkState) {
 
 // newNetNS makes a network namespace that outlives this process, bind-mounted at path (as
 // `ip netns add` does). A locked thread unshares it and then dies with its goroutine, so no
-// other goroutine ever runs in it.
+// other goroutine ever runs in it. That thread is never the process's main thread, which Go
+// does not let die (it would stay wedged in the namespace) and whose namespace is the one
+// /proc/self/ns/net shows.
 func newNetNS(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
@@ -371,8 +373,17 @@ func newNetNS(path string) error {
 	}
 	f.Close()
 	errc := make(chan error, 1)
-	go func() {
+	var unshare func()
+	unshare = func() {
 		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		if unix.Gettid() == unix.Getpid() {
+			// Holding the main thread, the goroutine started here runs on another.
+			done := make(chan struct{})
+			go func() { unshare(); close(done) }()
+			<-done
+			runtime.UnlockOSThread()
+			return
+		}
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			errc <- err
 			return
@@ -383,7 +394,8 @@ func newNetNS(path string) error {
 		}
 		self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
 		errc <- unix.Mount(self, path, "none", unix.MS_BIND, "")
-	}()
+	}
+	go unshare()
 	if err := <-errc; err != nil {
 		os.Remove(path)
 		return err
