@@ -26,7 +26,7 @@ import (
 
 func init() {
 	registerImage("build", "build", newBuildCommand)
-	register(newBuilderCommand)
+	register("builder", newBuilderCommand)
 }
 
 type buildFlags struct {

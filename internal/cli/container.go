@@ -29,19 +29,19 @@ var containerCommands []imageCommand
 func registerContainer(top, sub string, ctor func(g *Globals, use string) *cobra.Command) {
 	containerCommands = append(containerCommands, imageCommand{top, sub, ctor})
 	if top != "" {
-		register(func(g *Globals) *cobra.Command { return ctor(g, top) })
+		register(top, func(g *Globals) *cobra.Command { return ctor(g, top) })
 	}
 }
 
 func init() {
-	register(func(g *Globals) *cobra.Command {
+	register("container", func(g *Globals) *cobra.Command {
 		parent := &cobra.Command{Use: "container", Short: "Manage containers", Args: noArgs}
 		for _, c := range containerCommands {
 			parent.AddCommand(c.ctor(g, c.sub))
 		}
 		return parent
 	})
-	register(newShimCommand)
+	register("container-shim", newShimCommand)
 	registerContainer("run", "run", newRunCommand)
 	registerContainer("create", "create", newCreateCommand)
 	registerContainer("start", "start", newStartCommand)

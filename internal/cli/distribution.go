@@ -20,8 +20,8 @@ import (
 func init() {
 	registerImage("pull", "pull", newPullCommand)
 	registerImage("push", "push", newPushCommand)
-	register(newLoginCommand)
-	register(newLogoutCommand)
+	register("login", newLoginCommand)
+	register("logout", newLogoutCommand)
 }
 
 // DefaultConfigFile is berth's own configuration (registries), unless $BERTH_CONFIG names another:

@@ -32,10 +32,13 @@ var imageCommands []imageCommand
 
 func registerImage(top, sub string, ctor func(g *Globals, use string) *cobra.Command) {
 	imageCommands = append(imageCommands, imageCommand{top, sub, ctor})
+	if top != "" {
+		register(top, func(g *Globals) *cobra.Command { return ctor(g, top) })
+	}
 }
 
 func init() {
-	register(func(g *Globals) *cobra.Command {
+	register("image", func(g *Globals) *cobra.Command {
 		parent := &cobra.Command{Use: "image", Short: "Manage images", Args: noArgs}
 		for _, c := range imageCommands {
 			parent.AddCommand(c.ctor(g, c.sub))
@@ -49,17 +52,6 @@ func init() {
 	registerImage("", "prune", newImagePruneCommand)
 	registerImage("history", "history", newHistoryCommand)
 	registerImage("", "inspect", newImageInspectCommand)
-}
-
-// topLevelImageCommands returns the top-level aliases of image commands.
-func topLevelImageCommands(g *Globals) []*cobra.Command {
-	var out []*cobra.Command
-	for _, c := range imageCommands {
-		if c.top != "" {
-			out = append(out, c.ctor(g, c.top))
-		}
-	}
-	return out
 }
 
 func noArgs(c *cobra.Command, args []string) error {

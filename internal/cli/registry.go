@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	register(func(g *Globals) *cobra.Command {
+	register("registry", func(g *Globals) *cobra.Command {
 		cmd := &cobra.Command{
 			Use:   "registry COMMAND",
 			Short: "Run an OCI distribution registry",

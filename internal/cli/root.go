@@ -36,13 +36,26 @@ type StatusError struct {
 func (e *StatusError) Error() string { return e.Err.Error() }
 func (e *StatusError) Unwrap() error { return e.Err }
 
-// commands is filled by each command group's init, so a new group never edits this file.
-var commands []func(*Globals) *cobra.Command
+// commands is filled by each command group's init, so a new group never edits this file. Each is
+// built on demand: a command line naming one builds only that one (flags and all), which spares
+// every short-lived berth process (run, ps, images) building the whole tree.
+var commands []namedCommand
 
-func register(f func(*Globals) *cobra.Command) { commands = append(commands, f) }
+type namedCommand struct {
+	name string
+	ctor func(*Globals) *cobra.Command
+}
+
+func register(name string, f func(*Globals) *cobra.Command) {
+	commands = append(commands, namedCommand{name, f})
+}
 
 // NewRootCommand builds the berth command tree.
-func NewRootCommand(g *Globals) *cobra.Command {
+func NewRootCommand(g *Globals) *cobra.Command { return newRoot(g, "") }
+
+// newRoot builds the tree with only the top-level command named only, when it is one ("" or an
+// unknown name, such as help, completion or a typo, builds them all).
+func newRoot(g *Globals, only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "berth [OPTIONS] COMMAND",
 		Short:         "A daemonless, Docker-compatible container image engine",
@@ -62,17 +75,36 @@ func NewRootCommand(g *Globals) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s\nSee '%s --help'.", err, c.CommandPath())}
 	})
-	for _, f := range commands {
-		root.AddCommand(f(g))
+	known := false
+	for _, c := range commands {
+		known = known || c.name == only
 	}
-	root.AddCommand(topLevelImageCommands(g)...)
+	for _, c := range commands {
+		if !known || c.name == only {
+			root.AddCommand(c.ctor(g))
+		}
+	}
 	return root
+}
+
+// commandWord is the first word of args that is not a global flag: the command's name.
+func commandWord(args []string) string {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--root":
+			i++
+		case strings.HasPrefix(a, "-"):
+		default:
+			return a
+		}
+	}
+	return ""
 }
 
 // Main runs berth with args and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
-	root := NewRootCommand(g)
+	root := newRoot(g, commandWord(args))
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {

@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	register(func(g *Globals) *cobra.Command {
+	register("search", func(g *Globals) *cobra.Command {
 		var o searchOptions
 		cmd := &cobra.Command{
 			Use:   "search [OPTIONS] TERM",

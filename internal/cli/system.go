@@ -14,10 +14,10 @@ import (
 )
 
 func init() {
-	register(newSystemCommand)
-	register(newVersionCommand)
-	register(func(g *Globals) *cobra.Command { return newInfoCommand(g, "info") })
-	register(newInspectCommand)
+	register("system", newSystemCommand)
+	register("version", newVersionCommand)
+	register("info", func(g *Globals) *cobra.Command { return newInfoCommand(g, "info") })
+	register("inspect", newInspectCommand)
 }
 
 func newSystemCommand(g *Globals) *cobra.Command {

@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	register(func(g *Globals) *cobra.Command {
+	register("volume", func(g *Globals) *cobra.Command {
 		c := &cobra.Command{Use: "volume", Short: "Manage volumes", Args: noArgs}
 		c.AddCommand(newVolumeCreateCommand(g), newVolumeLsCommand(g), newVolumeRmCommand(g),
 			newVolumeInspectCommand(g), newVolumePruneCommand(g))
