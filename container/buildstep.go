@@ -31,8 +31,9 @@ type StepOptions struct {
 	Env     []string
 	User    string
 	WorkDir string
-	// Network is "none", or "host"/"" for the host's network (what a build step gets by default:
-	// it can fetch, and needs no bridge).
+	// Network is "none", "host", or ""/"default"/"bridge" for a namespace of its own on the
+	// bridge network: BuildKit's default as dockerd runs it (its bridge provider), so a step can
+	// fetch but neither sees nor takes the host's ports and addresses.
 	Network string
 	// Mounts are the step's RUN --mount mounts (and other per-step mounts such as a heredoc
 	// script), mounted in this order after the defaults.
@@ -129,15 +130,36 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	if cwd == "" {
 		cwd = "/"
 	}
-	network := runtime.NetworkHost
-	if o.Network == runtime.NetworkNone {
-		network = runtime.NetworkNone
+	network, ip := o.Network, ""
+	switch network {
+	case runtime.NetworkNone, runtime.NetworkHost:
+	case "", "default", "bridge":
+		// The step's network state lives where a container's does, and goes with the step.
+		sandbox := &Container{ID: id, Host: HostConfig{NetworkMode: "bridge"}}
+		if err := os.MkdirAll(m.dir(id), 0o700); err != nil {
+			return fail(err)
+		}
+		clean := cleanup
+		cleanup = func() {
+			clean()
+			m.cleanupNetwork(sandbox)
+			os.RemoveAll(m.dir(id))
+		}
+		if network, ip, err = m.setupNetwork(sandbox); err != nil {
+			return fail(err)
+		}
+	default:
+		return fail(fmt.Errorf("network mode %q is not supported", network))
 	}
 	var mounts []specs.Mount
 	for _, name := range []string{"hosts", "resolv.conf"} {
 		b, _ := os.ReadFile("/etc/" + name)
-		if network == runtime.NetworkNone && name == "hosts" {
-			b = runtime.HostsFile("", "buildkitsandbox", "", nil)
+		switch {
+		case network == runtime.NetworkHost:
+		case name == "hosts":
+			b = runtime.HostsFile(ip, "buildkitsandbox", "", nil)
+		default:
+			b = runtime.ResolvConf(b, false)
 		}
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, b, 0o644); err != nil {

@@ -166,6 +166,40 @@ func TestBuildRunFlags(t *testing.T) {
 	}
 }
 
+// A RUN's default network is BuildKit's as dockerd runs it: a namespace of its own on the bridge
+// (lo and eth0), with an address in /etc/hosts and the host's nameservers, never the host's network.
+func TestBuildRunDefaultNetwork(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: RUN runs runc over overlayfs")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("needs runc on PATH")
+	}
+	host, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if _, errs, code := slRun(t, bytes.NewReader(busyboxRootfs(t)), "--root", root, "import", "-", "bb:1"); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	ctx := t.TempDir()
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\n"+
+		"ARG HOSTNS\n"+
+		"RUN test \"$(/bin/busybox readlink /proc/self/ns/net)\" != \"$HOSTNS\" && "+
+		"test $(/bin/busybox wc -l < /proc/net/dev) -eq 4 && /bin/busybox grep -q eth0 /proc/net/dev && "+
+		"/bin/busybox grep -Eq '^10\\.[0-9.]+\tbuildkitsandbox$' /etc/hosts\n"), 0o644)
+	if _, errs, code := slRun(t, nil, "--root", root, "build", "-q", "--build-arg", "HOSTNS="+host, ctx); code != 0 {
+		t.Fatalf("build: %d %s", code, errs)
+	}
+	// Nothing of the step's network is left: no namespace, no state.
+	for _, d := range []string{"netns", "containers"} {
+		if ents, _ := os.ReadDir(filepath.Join(root, d)); len(ents) > 0 {
+			t.Errorf("%s/ keeps %d entries after the build", d, len(ents))
+		}
+	}
+}
+
 // --cache-to type=registry exports the build's steps through a registry (berth's own, on
 // 127.0.0.1); another store with --cache-from gets every step CACHED (the RUN is not run again)
 // and the same image, and neither store keeps the cache's name as an image.
