@@ -4,8 +4,8 @@
 # Like for like: runc's bundle has an empty network namespace, so it is compared with
 # `--network none`; the default (bridge: CNI loopback+bridge+firewall, NAT) is compared with
 # Docker's default, which also sets up a bridge endpoint.
-# Needs root, runc, hyperfine (apt-get install hyperfine) and busybox-static.
-#   usage: bench/run/run.sh [RUNS]       (prints hyperfine's table and the ratio)
+# Needs root, runc, python3 and busybox-static.
+#   usage: bench/run/run.sh [RUNS]       (prints each command's times and the difference to runc)
 set -euo pipefail
 RUNS=${1:-30}
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,17 +44,19 @@ for ns in spec["linux"]["namespaces"]:
 json.dump(spec, open(sys.argv[1], "w"), indent="\t")
 PY
 
-cmds=(-n "berth run --rm --network none" "$W/berth run --rm --network none bench:1 true"
-      -n "berth run --rm" "$W/berth run --rm bench:1 true"
-      -n "runc run" "runc --root $W/runc-state run --bundle $W/bundle bench-runc")
+# Round-robin timing (bench/lib/interleave.py): each round runs every command once, so the
+# machine's noisy spells hit all of them alike; the difference to runc is taken round by round.
+cmds=("runc run" "runc --root $W/runc-state run --bundle $W/bundle bench-runc"
+      "berth run --rm --network none" "$W/berth run --rm --network none bench:1 true"
+      "berth run --rm" "$W/berth run --rm bench:1 true")
 if docker info >/dev/null 2>&1 && docker image inspect reference-busybox:1 >/dev/null 2>&1; then
-  cmds+=(-n "docker run --rm --network none" "docker run --rm --network none reference-busybox:1 true"
-         -n "docker run --rm" "docker run --rm reference-busybox:1 true")
+  cmds+=("docker run --rm --network none" "docker run --rm --network none reference-busybox:1 true"
+         "docker run --rm" "docker run --rm reference-busybox:1 true")
 fi
-hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$W/result.json" "${cmds[@]}"
+INTERLEAVE_JSON=$W/result.json python3 "$HERE/bench/lib/interleave.py" "$RUNS" "${cmds[@]}"
 python3 - "$W/result.json" <<'PY'
-import json, sys
-r = {x["command"]: x["mean"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+import json, statistics, sys
+r = {k: statistics.mean(v) for k, v in json.load(open(sys.argv[1])).items()}
 n, b, c = r["berth run --rm --network none"], r["berth run --rm"], r["runc run"]
 print(f"berth --network none {n:.1f} ms, runc {c:.1f} ms: berth = runc + {n - c:.1f} ms ({n / c:.2f}x)")
 print(f"berth (bridge) {b:.1f} ms")
