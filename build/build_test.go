@@ -683,3 +683,37 @@ func TestCacheSurvivesImageRemovalAndGC(t *testing.T) {
 		t.Errorf("after rmi+GC: %d CACHED, id %s vs %s\n%s", n, again.res.ImageID, first.res.ImageID, again.out)
 	}
 }
+
+// Hard links among the copied files stay hard links in the layer, as BuildKit and the classic
+// builder keep them (checked against Docker 20.10: "x/b link to x/a"), and apply as such.
+func TestCopyKeepsHardLinks(t *testing.T) {
+	s := newStore(t)
+	ctx := t.TempDir()
+	os.MkdirAll(filepath.Join(ctx, "d"), 0o755)
+	os.WriteFile(filepath.Join(ctx, "a"), []byte("hello\n"), 0o644)
+	for _, l := range []string{"b", "d/c"} {
+		if err := os.Link(filepath.Join(ctx, "a"), filepath.Join(ctx, l)); err != nil {
+			t.Skipf("no hard links here: %v", err)
+		}
+	}
+	os.WriteFile(filepath.Join(ctx, "lone"), []byte("x"), 0o644)
+	r := mustBuild(t, s, Options{ContextDir: ctx, Dockerfile: []byte("FROM scratch\nCOPY . /x/\n")})
+	files, _ := layerFiles(t, s, r.res.ImageID, 0)
+	if f := files["x/a"]; f.hdr.Typeflag != tar.TypeReg || f.data != "hello\n" {
+		t.Errorf("x/a: %+v %q", f.hdr, f.data)
+	}
+	for _, l := range []string{"x/b", "x/d/c"} {
+		if f := files[l]; f.hdr.Typeflag != tar.TypeLink || f.hdr.Linkname != "x/a" || f.hdr.Size != 0 {
+			t.Errorf("%s: type %c link %q size %d, want a hard link to x/a", l, f.hdr.Typeflag, f.hdr.Linkname, f.hdr.Size)
+		}
+	}
+	if f := files["x/lone"]; f.hdr.Typeflag != tar.TypeReg {
+		t.Errorf("x/lone: type %c", f.hdr.Typeflag)
+	}
+	// With --chmod every copy gets the same mode: still one file.
+	r = mustBuild(t, s, Options{ContextDir: ctx, Dockerfile: []byte("FROM scratch\nCOPY --chmod=600 a b /y/\n")})
+	files, _ = layerFiles(t, s, r.res.ImageID, 0)
+	if f := files["y/b"]; f.hdr.Typeflag != tar.TypeLink || f.hdr.Linkname != "y/a" {
+		t.Errorf("y/b: type %c link %q", f.hdr.Typeflag, f.hdr.Linkname)
+	}
+}

@@ -163,6 +163,11 @@ func (w *layerWriter) checksum() (string, error) {
 func (w *layerWriter) writeTo(out io.Writer) error {
 	bw := bufio.NewWriterSize(out, 1<<16)
 	tw := tar.NewWriter(bw)
+	// Files that are hard links of one another where they come from stay so in the layer, as
+	// BuildKit and the classic builder keep them: the first in the tar's order carries the
+	// content, the others link to it.
+	type inode struct{ dev, ino uint64 }
+	links := map[inode]*tar.Header{}
 	for _, n := range w.sortedNames() {
 		e := w.entries[n]
 		hdr := e.hdr
@@ -174,6 +179,14 @@ func (w *layerWriter) writeTo(out io.Writer) error {
 			hdr.Name += "/"
 		}
 		hdr.Format = tar.FormatPAX
+		if hdr.Typeflag == tar.TypeReg && e.st != nil && e.st.Nlink > 1 {
+			id := inode{uint64(e.st.Dev), e.st.Ino}
+			if first, ok := links[id]; !ok {
+				links[id] = &e.hdr
+			} else if first.Mode == hdr.Mode && first.Uid == hdr.Uid && first.Gid == hdr.Gid {
+				hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first.Name, 0
+			}
+		}
 		if err := tw.WriteHeader(&hdr); err != nil {
 			return err
 		}
