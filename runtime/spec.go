@@ -49,13 +49,14 @@ func DefaultMounts() []specs.Mount {
 
 // defaultDevices is Docker's device cgroup: deny everything, then allow mknod of any device and
 // the usual character devices (null, zero, full, random, urandom, tty, console, ptmx, pts, tun).
+// A wildcard major or minor is left out (nil), which every runtime reads as "*"; runc also takes
+// -1, but crun writes it to devices.allow as is and the kernel refuses it.
 func defaultDevices() []specs.LinuxDeviceCgroup {
 	i64 := func(v int64) *int64 { return &v }
-	wildcard := int64(-1)
 	return []specs.LinuxDeviceCgroup{
 		{Allow: false, Access: "rwm"},
-		{Allow: true, Type: "c", Major: &wildcard, Minor: &wildcard, Access: "m"},
-		{Allow: true, Type: "b", Major: &wildcard, Minor: &wildcard, Access: "m"},
+		{Allow: true, Type: "c", Access: "m"},
+		{Allow: true, Type: "b", Access: "m"},
 		{Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rwm"},
 		{Allow: true, Type: "c", Major: i64(1), Minor: i64(8), Access: "rwm"},
 		{Allow: true, Type: "c", Major: i64(1), Minor: i64(7), Access: "rwm"},
@@ -63,7 +64,7 @@ func defaultDevices() []specs.LinuxDeviceCgroup {
 		{Allow: true, Type: "c", Major: i64(1), Minor: i64(5), Access: "rwm"},
 		{Allow: true, Type: "c", Major: i64(1), Minor: i64(9), Access: "rwm"},
 		{Allow: true, Type: "c", Major: i64(5), Minor: i64(1), Access: "rwm"},
-		{Allow: true, Type: "c", Major: i64(136), Minor: &wildcard, Access: "rwm"},
+		{Allow: true, Type: "c", Major: i64(136), Access: "rwm"},
 		{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"},
 		{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rwm"},
 	}
@@ -102,12 +103,17 @@ type SpecOptions struct {
 	Annotations map[string]string
 }
 
+// OCIVersion is the runtime-spec version berth's specs declare: Docker 20.10's. The runtimes a
+// distribution ships lag the spec module (crun 1.8 refuses "unknown version" for 1.2 and later),
+// and berth uses nothing newer.
+const OCIVersion = "1.0.2-dev"
+
 // Spec builds the OCI runtime spec of a container. It never fails: options are validated by
 // whoever parsed them (see NormalizeCapabilities for the capability names).
 func Spec(o SpecOptions) *specs.Spec {
 	caps, _ := NormalizeCapabilities(DefaultCapabilities(), o.CapAdd, o.CapDrop)
 	s := &specs.Spec{
-		Version:  specs.Version,
+		Version:  OCIVersion,
 		Root:     &specs.Root{Path: o.Rootfs, Readonly: o.ReadOnly},
 		Hostname: o.Hostname,
 		Process: &specs.Process{
