@@ -346,17 +346,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 			}
 		}()
 	}
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(pid, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			ws = 0
-		}
-		break
-	}
+	ws := waitContainer(pid)
 	code = ws.ExitStatus()
 	if ws.Signaled() {
 		code = 128 + int(ws.Signal())
@@ -383,6 +373,29 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 	m.teardown(c, rt)
 	release(&code, "")
 	return code, nil
+}
+
+// waitContainer waits for the container's init, which becomes this process's child when the
+// runtime's processes above it exit (we are their subreaper). crun's last one may still be
+// exiting when `crun run --detach` returns: until it has, the wait finds no such child, and is
+// tried again while the process lives.
+func waitContainer(pid int) unix.WaitStatus {
+	var ws unix.WaitStatus
+	pause := time.Millisecond
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.ECHILD && unix.Kill(pid, 0) == nil:
+			time.Sleep(pause)
+			pause = min(2*pause, 100*time.Millisecond)
+			continue
+		case err != nil:
+			return 0
+		}
+		return ws
+	}
 }
 
 // runForeground is supervise's fast path for a container attached to this process: one
