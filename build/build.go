@@ -53,9 +53,10 @@ type Options struct {
 	Network string
 	// Secrets are the build's secrets by id (--secret), for RUN --mount=type=secret.
 	Secrets map[string][]byte
-	// Pull fetches an image missing from the store (FROM, COPY --from) and returns its ID; nil
-	// fails such a build with "No such image".
-	Pull func(ctx context.Context, ref string) (string, error)
+	// Pull fetches an image for a platform ("os/arch[/variant]", normalized) into the store (FROM,
+	// COPY --from) and returns its ID: an image missing from the store, or there for another
+	// platform. nil fails such a build ("No such image", or the platform mismatch).
+	Pull func(ctx context.Context, ref, platform string) (string, error)
 	// AlwaysPull pulls FROM images even when they are in the store (--pull).
 	AlwaysPull bool
 	// CacheFrom are registry references of exported build caches to use (--cache-from
@@ -96,6 +97,7 @@ type state struct {
 	newHist  int                   // index in cfg.History of this build's first entry
 	histTime []time.Time           // created time of each new layer entry (zero for empty ones)
 	steps    []metadata.CacheEntry // the cached steps that made this state (--cache-to exports them)
+	plat     platformArgs          // the platform the stage is for (what its RUN steps must run)
 }
 
 func (st *state) chain() digest.Digest {
@@ -273,27 +275,56 @@ func (b *builder) stageErr(cmd interface{ Location() []parser.Range }, f string,
 	return b.plan.errAt(lineOf(cmd.Location()), f, args...)
 }
 
-// imageState loads an image (by reference, or "scratch") as the state a stage starts from;
-// pull fetches it first (--pull), and a missing image is pulled when Options.Pull allows.
-func (b *builder) imageState(ref string, pull bool) (*state, error) {
+// imageState loads an image (by reference, or "scratch") for platform plat as the state a stage
+// starts from; pull fetches it first (--pull). An image missing from the store, or there for
+// another platform, is pulled for plat when Options.Pull allows; an image for another platform
+// is never used.
+//
+// The store keeps one image per name, as Docker 20.10's classic image store does: pulling base:1
+// for linux/arm64 while base:1 names the linux/amd64 image moves the name (and the repo digest)
+// to the arm64 image; the amd64 image stays in the store without that name (dangling unless
+// another name keeps it) until it is removed or pruned, and pulling it again only moves the name
+// back (its layers are there). A build whose stages want two platforms of one name moves the
+// name back and forth; each stage keeps the image ID it resolved, so the build is not affected.
+func (b *builder) imageState(ref string, pull bool, plat platformArgs) (*state, error) {
 	if ref == "scratch" {
 		created := time.Time{}
-		return &state{cfg: image.Config{Architecture: b.plan.Platform.Arch, OS: b.plan.Platform.OS, Variant: b.plan.Platform.Variant,
-			Config: &image.ContainerConfig{}, Created: &created, RootFS: image.RootFS{Type: "layers"}}, key: digestOf("scratch")}, nil
+		return &state{cfg: image.Config{Architecture: plat.Arch, OS: plat.OS, Variant: plat.Variant,
+			Config: &image.ContainerConfig{}, Created: &created, RootFS: image.RootFS{Type: "layers"}},
+			key: digestOf("scratch\x00" + plat.String()), plat: plat}, nil
 	}
 	var id string
 	var err error
 	if !pull {
 		id, err = b.s.Resolve(ref)
 	}
-	if pull || errors.Is(err, image.ErrNoSuchImage) {
+	var img *image.Image
+	switch {
+	case err == nil && !pull:
+		if img, err = b.s.Get(id); err != nil {
+			return nil, err
+		}
+		if have := image.PlatformOf(img.Config); !plat.image().Runs(have) {
+			mismatch := platformMismatch(ref, plat, have)
+			if b.o.Pull == nil {
+				return nil, mismatch
+			}
+			img = nil
+			if id, err = b.o.Pull(b.ctx, ref, plat.String()); err != nil {
+				if strings.Contains(err.Error(), "does not match the specified platform") {
+					return nil, err
+				}
+				return nil, fmt.Errorf("%v, and pulling it for %s failed: %w", mismatch, plat, err)
+			}
+		}
+	case pull || errors.Is(err, image.ErrNoSuchImage):
 		if b.o.Pull == nil {
 			if err == nil {
 				err = image.NotFoundError{Ref: ref}
 			}
 			return nil, err
 		}
-		id, err = b.o.Pull(b.ctx, ref)
+		id, err = b.o.Pull(b.ctx, ref, plat.String())
 		if err != nil && !pull {
 			err = fmt.Errorf("No such image: %s, and pulling it failed: %w", ref, err)
 		}
@@ -301,11 +332,16 @@ func (b *builder) imageState(ref string, pull bool) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := b.s.Get(id)
-	if err != nil {
-		return nil, err
+	if img == nil {
+		if img, err = b.s.Get(id); err != nil {
+			return nil, err
+		}
+		if have := image.PlatformOf(img.Config); !plat.image().Runs(have) {
+			return nil, platformMismatch(ref, plat, have)
+		}
 	}
-	st := &state{cfg: *img.Config, key: digestOf("image\x00" + id), newHist: len(img.Config.History)}
+	// The platform is part of the key: a build for linux/arm64 never reuses linux/amd64 steps.
+	st := &state{cfg: *img.Config, key: digestOf("image\x00" + id + "\x00" + plat.String()), newHist: len(img.Config.History), plat: plat}
 	cc := image.ContainerConfig{}
 	if img.Config.Config != nil {
 		cc = *img.Config.Config
@@ -321,6 +357,11 @@ func (b *builder) imageState(ref string, pull bool) (*state, error) {
 		st.layers = append(st.layers, layerRef{desc: img.Manifest.Layers[i], diffID: img.Config.RootFS.DiffIDs[i], chain: c, size: size})
 	}
 	return st, nil
+}
+
+// platformMismatch is Docker's error for an image of another platform than the one asked for.
+func platformMismatch(ref string, want platformArgs, have image.Platform) error {
+	return fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s", ref, want, have)
 }
 
 func digestOf(s string) string {
@@ -361,7 +402,7 @@ func (b *builder) runStage(i int) error {
 		st = b.states[j].clone()
 	} else {
 		v := b.prog.start("[internal] load metadata for " + displayRef(fromName))
-		st, err = b.imageState(fromName, b.o.AlwaysPull && fromName != "scratch")
+		st, err = b.imageState(fromName, b.o.AlwaysPull && fromName != "scratch", b.plan.Platforms[i])
 		if err != nil {
 			err = b.stageErr(&stageLoc{stage.Location}, "FROM %s: %v", fromName, err)
 			v.fail(err)
@@ -371,6 +412,7 @@ func (b *builder) runStage(i int) error {
 	}
 	st.args = nil
 	st.stage = i
+	st.plat = b.plan.Platforms[i]
 	st.env = append([]string(nil), st.cfg.Config.Env...)
 	st.cmdSet = false
 	if !hasEnv(st.cfg.Config.Env, "PATH") {
@@ -871,7 +913,8 @@ func (b *builder) copySpec(st *state, base *view, c instructions.Command) (*copy
 			src = b.images[fromExp]
 			b.mu.Unlock()
 			if src == nil {
-				src, err = b.imageState(fromExp, false)
+				// An image named by --from is for the build's target platform, as in BuildKit.
+				src, err = b.imageState(fromExp, false, b.plan.Platform)
 				if err != nil {
 					return nil, "", b.stageErr(c, "%s: --from=%s is neither a stage of this Dockerfile nor an image: %v", text(c), fromExp, err)
 				}
@@ -1030,6 +1073,16 @@ func (b *builder) export(st *state, tags []reference.Tagged) (*Result, error) {
 	created := last.UTC()
 	cfg.Created = &created
 	cfg.Container, cfg.ContainerConfig, cfg.DockerVersion, cfg.Parent = "", nil, "", ""
+	if b.plan.Explicit {
+		// As BuildKit: with --platform the image is for the target platform whatever its last
+		// stage was FROM; a variant the base image had survives when the target names none.
+		tp := b.plan.Platform
+		same := cfg.OS == tp.OS && cfg.Architecture == tp.Arch
+		cfg.OS, cfg.Architecture = tp.OS, tp.Arch
+		if tp.Variant != "" || !same {
+			cfg.Variant = tp.Variant
+		}
+	}
 	cfg.RootFS = image.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}
 	var layers []image.LayerRecord
 	var blobs []image.Descriptor

@@ -526,7 +526,7 @@ func TestSourceDateEpochIsPartOfTheCacheKey(t *testing.T) {
 func TestFromPullsMissingImage(t *testing.T) {
 	s := newStore(t)
 	var pulled []string
-	pull := func(_ context.Context, ref string) (string, error) {
+	pull := func(_ context.Context, ref, _ string) (string, error) {
 		pulled = append(pulled, ref)
 		if ref != "remote/base:1" {
 			return "", errors.New("manifest unknown")

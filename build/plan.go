@@ -8,10 +8,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 
+	"github.com/berth-engine/berth/image"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -37,7 +37,13 @@ type Plan struct {
 	Bases    []string // each stage's FROM after ARG expansion
 	BaseIdx  []int    // the earlier stage a stage is built FROM, -1 for an image or scratch
 	Global   map[string]string
+	// Platform is the build's target platform (--platform, else this machine's): TARGETPLATFORM,
+	// and what a stage without FROM --platform is for. Explicit says --platform was given.
 	Platform platformArgs
+	Explicit bool
+	// Platforms is each stage's platform: its FROM --platform (expanded with the global ARGs),
+	// the platform of the stage it is built FROM, or else Platform.
+	Platforms []platformArgs
 
 	lines []string
 	name  string
@@ -45,21 +51,23 @@ type Plan struct {
 
 type platformArgs struct{ OS, Arch, Variant string }
 
-func (p platformArgs) String() string {
-	s := p.OS + "/" + p.Arch
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
+func fromImagePlatform(p image.Platform) platformArgs {
+	return platformArgs{OS: p.OS, Arch: p.Architecture, Variant: p.Variant}
 }
+
+func (p platformArgs) image() image.Platform {
+	return image.Platform{OS: p.OS, Architecture: p.Arch, Variant: p.Variant}
+}
+
+func (p platformArgs) String() string { return p.image().String() }
 
 // predefined are the ARGs BuildKit defines itself (available to FROM; inside a stage after a bare
 // `ARG NAME`).
 func (p platformArgs) predefined() map[string]string {
-	host := platformArgs{OS: "linux", Arch: runtime.GOARCH}
+	host := fromImagePlatform(image.DefaultPlatform())
 	return map[string]string{
 		"TARGETPLATFORM": p.String(), "TARGETOS": p.OS, "TARGETARCH": p.Arch, "TARGETVARIANT": p.Variant,
-		"BUILDPLATFORM": host.String(), "BUILDOS": host.OS, "BUILDARCH": host.Arch, "BUILDVARIANT": "",
+		"BUILDPLATFORM": host.String(), "BUILDOS": host.OS, "BUILDARCH": host.Arch, "BUILDVARIANT": host.Variant,
 	}
 }
 
@@ -74,7 +82,7 @@ func ParsePlan(dockerfile []byte, o PlanOptions) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Platform = plat
+	p.Platform, p.Explicit = plat, o.Platform != ""
 	res, err := parser.Parse(bytes.NewReader(dockerfile))
 	if err != nil {
 		return nil, p.locErr(err, 0)
@@ -112,6 +120,7 @@ func ParsePlan(dockerfile []byte, o PlanOptions) (*Plan, error) {
 	names := map[string]int{}
 	p.Bases = make([]string, len(stages))
 	p.BaseIdx = make([]int, len(stages))
+	p.Platforms = make([]platformArgs, len(stages))
 	for i, st := range stages {
 		base, _, err := lex.ProcessWord(st.BaseName, envGetter(p.Global))
 		if err != nil {
@@ -122,8 +131,24 @@ func ParsePlan(dockerfile []byte, o PlanOptions) (*Plan, error) {
 		}
 		p.Bases[i] = base
 		p.BaseIdx[i] = -1
+		p.Platforms[i] = plat
+		if st.Platform != "" {
+			// As BuildKit: expanded with the global ARGs (BUILDPLATFORM, TARGETPLATFORM...).
+			v, _, err := lex.ProcessWord(st.Platform, envGetter(p.Global))
+			if err != nil {
+				return nil, p.errAt(lineOf(st.Location), "failed to process arguments for platform %s: %v", st.Platform, err)
+			}
+			sp, err := image.ParsePlatform(v)
+			if err != nil {
+				return nil, p.errAt(lineOf(st.Location), "failed to parse platform %s: %v", v, err)
+			}
+			p.Platforms[i] = fromImagePlatform(sp)
+		}
 		if j, ok := names[strings.ToLower(base)]; ok {
 			p.BaseIdx[i] = j
+			// A stage built FROM another one is for that stage's platform (BuildKit ignores
+			// its own --platform).
+			p.Platforms[i] = p.Platforms[j]
 		}
 		if st.Name != "" {
 			if _, dup := names[st.Name]; dup {
@@ -235,23 +260,25 @@ func (p *Plan) StageName(i int) string {
 	return ""
 }
 
+// ValidatePlatform checks a --platform value the way a build reads it.
+func ValidatePlatform(s string) error {
+	_, err := parsePlatform(s)
+	return err
+}
+
+// parsePlatform reads the build's --platform ("" is this machine's platform), normalized the way
+// BuildKit does it (linux/arm64/v8 is linux/arm64; linux/arm is linux/arm/v7). A bad one fails
+// with BuildKit's words: failed to parse platform foo: "foo": unknown operating system or
+// architecture: invalid argument.
 func parsePlatform(s string) (platformArgs, error) {
 	if s == "" {
-		p := platformArgs{OS: "linux", Arch: runtime.GOARCH}
-		if p.Arch == "arm" {
-			p.Variant = "v7"
-		}
-		return p, nil
+		return fromImagePlatform(image.DefaultPlatform()), nil
 	}
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return platformArgs{}, fmt.Errorf("invalid platform %q: want os/arch[/variant]", s)
+	p, err := image.ParsePlatform(s)
+	if err != nil {
+		return platformArgs{}, fmt.Errorf("failed to parse platform %s: %w", s, err)
 	}
-	p := platformArgs{OS: parts[0], Arch: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
-	}
-	return p, nil
+	return fromImagePlatform(p), nil
 }
 
 func lineOf(r []parser.Range) int {

@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/container"
+	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
 )
 
@@ -195,7 +197,7 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, o contain
 	upper, cleanup, err := container.New(b.s).RunStep(o)
 	out.flush()
 	if err != nil {
-		return metadata.CacheEntry{}, err
+		return metadata.CacheEntry{}, foreignExecError(err, out.lastLine(), st.plat)
 	}
 	defer cleanup()
 	if b.o.SourceDateEpoch != nil {
@@ -218,12 +220,35 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, o contain
 	return b.record(st, layer, key, desc)
 }
 
+// foreignExecError makes a RUN that could not start its program because the kernel does not run
+// that architecture ("exec /bin/sh: exec format error", which runc prints before exiting 1, as
+// under Docker without binfmt_misc/QEMU) say so on the error line itself, with the platforms
+// involved when the stage is for another architecture than this machine's.
+func foreignExecError(err error, last string, plat platformArgs) error {
+	var se *container.StepError
+	if !errors.As(err, &se) || !strings.Contains(last, "exec format error") {
+		return err
+	}
+	msg := err.Error() + ": " + strings.TrimSpace(last)
+	if host := image.DefaultPlatform(); !host.Runs(plat.image()) {
+		msg += fmt.Sprintf(" (the stage is for %s and this machine is %s: berth does not emulate other architectures)", plat, host)
+	}
+	return errors.New(msg)
+}
+
 // lineLog shows a RUN's output the way BuildKit's plain progress does: "#N 0.123 line".
 type lineLog struct {
 	mu    sync.Mutex
 	v     *vertex
 	start time.Time
 	buf   bytes.Buffer
+	last  string // the last line with text
+}
+
+func (l *lineLog) lastLine() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
 }
 
 func (l *lineLog) Write(p []byte) (int, error) {
@@ -236,7 +261,11 @@ func (l *lineLog) Write(p []byte) (int, error) {
 			l.buf.WriteString(line) // an unfinished line waits for the rest
 			return len(p), nil
 		}
-		l.v.log("%.3f %s", time.Since(l.start).Seconds(), strings.TrimSuffix(line, "\n"))
+		line = strings.TrimSuffix(line, "\n")
+		if strings.TrimSpace(line) != "" {
+			l.last = line
+		}
+		l.v.log("%.3f %s", time.Since(l.start).Seconds(), line)
 	}
 }
 
@@ -244,6 +273,9 @@ func (l *lineLog) flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buf.Len() > 0 {
+		if strings.TrimSpace(l.buf.String()) != "" {
+			l.last = l.buf.String()
+		}
 		l.v.log("%.3f %s", time.Since(l.start).Seconds(), l.buf.String())
 		l.buf.Reset()
 	}

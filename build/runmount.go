@@ -393,7 +393,8 @@ func (b *builder) fromState(from string, cur int) (*state, error) {
 	if src != nil {
 		return src, nil
 	}
-	src, err = b.imageState(from, false)
+	// An image named by --from is for the build's target platform, as in BuildKit.
+	src, err = b.imageState(from, false, b.plan.Platform)
 	if err != nil {
 		return nil, err
 	}

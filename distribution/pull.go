@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -280,7 +279,7 @@ func (p *puller) pullManifest(ctx context.Context, n reference.Named, raw []byte
 	if err != nil {
 		return nil, fmt.Errorf("image config %s: %w", m.Config.Digest, err)
 	}
-	if p.explicitPlatform && (cfg.OS != p.plat.OS || cfg.Architecture != p.plat.Architecture) {
+	if have := image.PlatformOf(cfg); p.explicitPlatform && (have.OS != p.plat.OS || have.Architecture != p.plat.Architecture) {
 		return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s/%s",
 			reference.Familiar(n), platformString(p.plat), cfg.OS, cfg.Architecture)
 	}
@@ -440,48 +439,31 @@ func (e *eofReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// parsePlatform reads "os/arch[/variant]" ("" is this machine's platform).
+// parsePlatform reads a platform specifier ("" is this machine's platform), normalized as
+// containerd does it; a bad one fails with Docker's words ("foo": unknown operating system or
+// architecture: invalid argument).
 func parsePlatform(s string) (image.Platform, error) {
 	if s == "" {
-		p := image.Platform{OS: "linux", Architecture: runtime.GOARCH}
-		if p.Architecture == "arm" {
-			p.Variant = "v7"
-		}
-		return p, nil
+		return image.DefaultPlatform(), nil
 	}
-	parts := strings.Split(strings.ToLower(s), "/")
-	switch len(parts) {
-	case 1:
-		return image.Platform{OS: "linux", Architecture: parts[0]}, nil
-	case 2, 3:
-		p := image.Platform{OS: parts[0], Architecture: parts[1]}
-		if len(parts) == 3 {
-			p.Variant = parts[2]
-		}
-		if p.OS != "" && p.Architecture != "" {
-			return p, nil
-		}
-	}
-	return image.Platform{}, fmt.Errorf("invalid platform %q: expected os/arch[/variant]", s)
+	return image.ParsePlatform(s)
 }
 
-func platformString(p image.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
-}
+func platformString(p image.Platform) string { return p.String() }
 
 // choosePlatform picks the manifest for want from an index: same OS and architecture, and the same
-// variant when one is asked for (arm64's "v8" also matches an entry without variant).
+// variant when one is asked for, both sides normalized (arm64's "v8" is arm64, arm is arm/v7).
 func choosePlatform(idx image.Index, want image.Platform) (image.Descriptor, error) {
+	want = image.NormalizePlatform(want)
 	for _, d := range idx.Manifests {
-		pl := d.Platform
-		if pl == nil || pl.OS != want.OS || pl.Architecture != want.Architecture {
+		if d.Platform == nil {
 			continue
 		}
-		if want.Variant != "" && pl.Variant != want.Variant && (want.Architecture != "arm64" || want.Variant != "v8" || pl.Variant != "") {
+		pl := image.NormalizePlatform(*d.Platform)
+		if pl.OS != want.OS || pl.Architecture != want.Architecture {
+			continue
+		}
+		if want.Variant != "" && pl.Variant != want.Variant {
 			continue
 		}
 		if err := d.Digest.Validate(); err != nil {

@@ -87,6 +87,10 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 	default:
 		return fmt.Errorf("network mode %q not supported by buildkit", f.network)
 	}
+	// A bad --platform fails before anything is read or written.
+	if err := build.ValidatePlatform(f.platform); err != nil {
+		return err
+	}
 	o := build.Options{Target: f.target, NoCache: f.noCache, Platform: f.platform, Tags: f.tags, AlwaysPull: f.pull,
 		BuildArgs: map[string]string{}, Labels: map[string]string{}, Network: f.network}
 	secrets, err := parseSecrets(f.secrets)
@@ -206,12 +210,12 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		return err
 	}
 	defer s.Close()
-	o.Pull = func(ctx context.Context, ref string) (string, error) {
+	o.Pull = func(ctx context.Context, ref, platform string) (string, error) {
 		ro, err := registryOptions(true)
 		if err != nil {
 			return "", err
 		}
-		res, err := distribution.Pull(ctx, s, ref, distribution.PullOptions{Options: ro, Platform: f.platform})
+		res, err := distribution.Pull(ctx, s, ref, distribution.PullOptions{Options: ro, Platform: platform})
 		if err != nil {
 			return "", err
 		}

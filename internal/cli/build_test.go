@@ -11,6 +11,12 @@ import (
 	"testing"
 
 	"github.com/berth-engine/berth/registry"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 func TestBuildCommand(t *testing.T) {
@@ -263,5 +269,90 @@ func TestBuildCacheRegistry(t *testing.T) {
 	}
 	if _, errs, code := slRun(t, nil, "--root", rootB, "build", "--cache-to", "type=local,dest=/tmp/x", ctx); code == 0 || !strings.Contains(errs, `cache type "local" is not supported`) {
 		t.Errorf("--cache-to type=local: %d %s", code, errs)
+	}
+}
+
+// platformIndex pushes HOST/multi:1, an index of a linux/amd64 and a linux/arm64 image (random
+// layers), to an in-process registry on 127.0.0.1 and returns the first layer's diff ID of each.
+func platformIndex(t *testing.T) (ref string, firstLayer map[string]string) {
+	t.Helper()
+	host := distRegistry(t, "", "")
+	firstLayer = map[string]string{}
+	var adds []mutate.IndexAddendum
+	for i, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(4<<10, int64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, _ := img.ConfigFile()
+		cfg = cfg.DeepCopy()
+		cfg.OS, cfg.Architecture = "linux", arch
+		if img, err = mutate.ConfigFile(img, cfg); err != nil {
+			t.Fatal(err)
+		}
+		firstLayer[arch] = cfg.RootFS.DiffIDs[0].String()
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	ref = host + "/multi:1"
+	r, _ := name.ParseReference(ref)
+	if err := remote.WriteIndex(r, mutate.AppendManifests(empty.Index, adds...)); err != nil {
+		t.Fatal(err)
+	}
+	return ref, firstLayer
+}
+
+// `berth build --platform` and FROM --platform pull the platform's image of an index and make an
+// image for it; builds for two platforms share no cache; a bad --platform writes nothing.
+func TestBuildPlatform(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: pulled layers are unpacked with their owners")
+	}
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("BERTH_CONFIG", filepath.Join(t.TempDir(), "none.json"))
+	ref, first := platformIndex(t)
+	root := t.TempDir()
+	ctx := t.TempDir()
+	os.WriteFile(filepath.Join(ctx, "f"), []byte("file"), 0o644)
+	inspect := func(img string) string {
+		t.Helper()
+		out, errs, code := slRun(t, nil, "--root", root, "image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{index .RootFS.Layers 0}}", img)
+		if code != 0 {
+			t.Fatalf("inspect %s: %s", img, errs)
+		}
+		return strings.TrimSpace(out)
+	}
+	df := filepath.Join(t.TempDir(), "Dockerfile")
+	os.WriteFile(df, []byte("FROM --platform=linux/arm64 "+ref+"\nCOPY f /f\n"), 0o644)
+	if _, errs, code := slRun(t, nil, "--root", root, "build", "-q", "-t", "from-platform", "-f", df, ctx); code != 0 {
+		t.Fatalf("build FROM --platform: %d %s", code, errs)
+	}
+	if got := inspect("from-platform"); got != "linux/arm64 "+first["arm64"] {
+		t.Errorf("FROM --platform=linux/arm64: %q, want linux/arm64 over the arm64 image's layers", got)
+	}
+
+	// In a new store: amd64, then arm64, which must not get amd64's COPY step from the cache.
+	root = t.TempDir()
+	os.WriteFile(df, []byte("FROM "+ref+"\nCOPY f /f\n"), 0o644)
+	for _, arch := range []string{"amd64", "arm64"} {
+		_, errs, code := slRun(t, nil, "--root", root, "build", "--progress", "plain", "--platform", "linux/"+arch, "-t", "p-"+arch, "-f", df, ctx)
+		if code != 0 {
+			t.Fatalf("build --platform linux/%s: %d %s", arch, code, errs)
+		}
+		if strings.Contains(errs, "CACHED") {
+			t.Errorf("build --platform linux/%s used the cache of another platform:\n%s", arch, errs)
+		}
+		if got := inspect("p-" + arch); got != "linux/"+arch+" "+first[arch] {
+			t.Errorf("--platform linux/%s: %q", arch, got)
+		}
+	}
+
+	fresh := filepath.Join(t.TempDir(), "root")
+	_, errs, code := slRun(t, nil, "--root", fresh, "build", "--platform", "foo", "-f", df, ctx)
+	want := `failed to parse platform foo: "foo": unknown operating system or architecture: invalid argument`
+	if code == 0 || !strings.Contains(errs, want) || strings.Count(errs, "\n") != 1 {
+		t.Errorf("--platform foo: %d %q, want %s", code, errs, want)
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Errorf("--platform foo wrote to the store: %v", err)
 	}
 }
