@@ -218,7 +218,8 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, o contain
 	return b.record(st, layer, key, desc)
 }
 
-// lineLog shows a RUN's output the way BuildKit's plain progress does: "#N 0.123 line".
+// lineLog hands a RUN's output to progress line by line, with its time since the command started
+// (plain progress shows "#N 0.123 line").
 type lineLog struct {
 	mu    sync.Mutex
 	v     *vertex
@@ -236,7 +237,7 @@ func (l *lineLog) Write(p []byte) (int, error) {
 			l.buf.WriteString(line) // an unfinished line waits for the rest
 			return len(p), nil
 		}
-		l.v.log("%.3f %s", time.Since(l.start).Seconds(), strings.TrimSuffix(line, "\n"))
+		l.v.output(time.Since(l.start), strings.TrimSuffix(line, "\n"))
 	}
 }
 
@@ -244,7 +245,7 @@ func (l *lineLog) flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.buf.Len() > 0 {
-		l.v.log("%.3f %s", time.Since(l.start).Seconds(), l.buf.String())
+		l.v.output(time.Since(l.start), l.buf.String())
 		l.buf.Reset()
 	}
 }
