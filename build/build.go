@@ -48,7 +48,8 @@ type Options struct {
 	SourceDateEpoch *time.Time
 	// Progress receives BuildKit-style progress; nil for none.
 	Progress io.Writer
-	// ProgressMode is how progress is shown: ProgressPlain (the default when empty).
+	// ProgressMode is how progress is shown: ProgressPlain (the default when empty) or
+	// ProgressTTY, BuildKit's live view, for a Progress that is a terminal.
 	ProgressMode string
 	// Network is the network of every RUN that does not say (RUN --network): "default" (or ""),
 	// "host" or "none".

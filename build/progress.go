@@ -11,6 +11,8 @@ import (
 const (
 	// ProgressPlain is BuildKit's plain progress: numbered vertices, one line per event.
 	ProgressPlain = "plain"
+	// ProgressTTY is BuildKit's live view for a terminal, repainted in place.
+	ProgressTTY = "tty"
 )
 
 // display shows the progress of a build. Each step is a vertex; events about one vertex arrive
@@ -46,6 +48,9 @@ type vertex struct {
 
 // newProgress shows progress on w in mode (ProgressPlain when empty); a nil w shows nothing.
 func newProgress(w io.Writer, mode string) *progress {
+	if w != nil && mode == ProgressTTY {
+		return &progress{d: newTTYDisplay(w)}
+	}
 	return &progress{d: &plainDisplay{w: w}}
 }
 
