@@ -46,8 +46,11 @@ type Options struct {
 	// SourceDateEpoch, when set, is every history and image time, and no file in a new layer is
 	// newer (reproducible builds).
 	SourceDateEpoch *time.Time
-	// Progress receives BuildKit-style plain progress; nil for none.
+	// Progress receives BuildKit-style progress; nil for none.
 	Progress io.Writer
+	// ProgressMode is how progress is shown: ProgressPlain (the default when empty) or
+	// ProgressTTY, BuildKit's live view, for a Progress that is a terminal.
+	ProgressMode string
 	// Network is the network of every RUN that does not say (RUN --network): "default" (or ""),
 	// "host" or "none".
 	Network string
@@ -159,9 +162,10 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 		}
 		tags = append(tags, r)
 	}
-	prog := newProgress(o.Progress)
+	prog := newProgress(o.Progress, o.ProgressMode)
+	defer prog.close()
 	v := prog.start("[internal] load build definition from " + name)
-	v.log("transferring dockerfile: %dB done", len(df))
+	v.status("transferring dockerfile: %dB", len(df))
 	plan, err := ParsePlan(df, PlanOptions{Name: name, BuildArgs: o.BuildArgs, Target: o.Target, Platform: o.Platform})
 	if err != nil {
 		v.fail(err)
@@ -1095,16 +1099,16 @@ func (b *builder) export(st *state, tags []reference.Tagged) (*Result, error) {
 		v.fail(err)
 		return nil, err
 	}
-	v.log("exporting layers done")
+	v.status("exporting layers")
 	id, err := b.s.PutBuilt(image.BuiltImage{Config: &cfg, Layers: layers, Blobs: blobs, Tags: tags})
 	if err != nil {
 		v.fail(err)
 		return nil, err
 	}
-	v.log("writing image %s done", id)
+	v.status("writing image %s", id)
 	res := &Result{ImageID: id}
 	for _, t := range tags {
-		v.log("naming to %s done", t.String())
+		v.status("naming to %s", t.String())
 		res.Tags = append(res.Tags, reference.Familiar(t))
 	}
 	v.done()

@@ -7,12 +7,37 @@ import (
 	"time"
 )
 
-// progress prints BuildKit's plain progress: each step is a numbered vertex ("#N name"), its log
-// lines, and how it ended (DONE with its duration, CACHED, or ERROR).
+// Progress modes (Options.ProgressMode), as BuildKit names them.
+const (
+	// ProgressPlain is BuildKit's plain progress: numbered vertices, one line per event.
+	ProgressPlain = "plain"
+	// ProgressTTY is BuildKit's live view for a terminal, repainted in place.
+	ProgressTTY = "tty"
+)
+
+// display shows the progress of a build. Each step is a vertex; events about one vertex arrive
+// in order (start first, then statuses, messages and output lines, then one of done, cached or
+// fail), and events of several vertices may interleave from several goroutines. close comes
+// once, after the last event.
+type display interface {
+	start(v *vertex, name string)
+	// status is a sub-step of v that has finished ("writing image sha256:...").
+	status(v *vertex, text string)
+	// message is a line about v that is not a finished sub-step (a warning).
+	message(v *vertex, text string)
+	// output is a line a command of v printed, dt after the command started.
+	output(v *vertex, dt time.Duration, line string)
+	done(v *vertex)
+	cached(v *vertex)
+	fail(v *vertex, err error)
+	close()
+}
+
+// progress numbers the build's vertices and hands their events to a display.
 type progress struct {
 	mu sync.Mutex
-	w  io.Writer
 	n  int
+	d  display
 }
 
 type vertex struct {
@@ -21,9 +46,46 @@ type vertex struct {
 	start time.Time
 }
 
-func newProgress(w io.Writer) *progress { return &progress{w: w} }
+// newProgress shows progress on w in mode (ProgressPlain when empty); a nil w shows nothing.
+func newProgress(w io.Writer, mode string) *progress {
+	if w != nil && mode == ProgressTTY {
+		return &progress{d: newTTYDisplay(w)}
+	}
+	return &progress{d: &plainDisplay{w: w}}
+}
 
-func (p *progress) printf(f string, args ...any) {
+func (p *progress) start(name string) *vertex {
+	p.mu.Lock()
+	p.n++
+	v := &vertex{p: p, id: p.n, start: time.Now()}
+	p.mu.Unlock()
+	p.d.start(v, name)
+	return v
+}
+
+// close ends the display: the tty view paints its last frame and the logs of failed steps.
+func (p *progress) close() { p.d.close() }
+
+func (v *vertex) status(f string, args ...any) { v.p.d.status(v, fmt.Sprintf(f, args...)) }
+
+func (v *vertex) log(f string, args ...any) { v.p.d.message(v, fmt.Sprintf(f, args...)) }
+
+func (v *vertex) output(dt time.Duration, line string) { v.p.d.output(v, dt, line) }
+
+func (v *vertex) done() { v.p.d.done(v) }
+
+func (v *vertex) cached() { v.p.d.cached(v) }
+
+func (v *vertex) fail(err error) { v.p.d.fail(v, err) }
+
+// plainDisplay prints BuildKit's plain progress: each step is a numbered vertex ("#N name"), its
+// log lines, and how it ended (DONE with its duration, CACHED, or ERROR).
+type plainDisplay struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *plainDisplay) printf(f string, args ...any) {
 	if p.w == nil {
 		return
 	}
@@ -32,23 +94,22 @@ func (p *progress) printf(f string, args ...any) {
 	fmt.Fprintf(p.w, f, args...)
 }
 
-func (p *progress) start(name string) *vertex {
-	p.mu.Lock()
-	p.n++
-	v := &vertex{p: p, id: p.n, start: time.Now()}
-	p.mu.Unlock()
-	p.printf("#%d %s\n", v.id, name)
-	return v
+func (p *plainDisplay) start(v *vertex, name string) { p.printf("#%d %s\n", v.id, name) }
+
+func (p *plainDisplay) status(v *vertex, text string) { p.printf("#%d %s done\n", v.id, text) }
+
+func (p *plainDisplay) message(v *vertex, text string) { p.printf("#%d %s\n", v.id, text) }
+
+func (p *plainDisplay) output(v *vertex, dt time.Duration, line string) {
+	p.printf("#%d %.3f %s\n", v.id, dt.Seconds(), line)
 }
 
-func (v *vertex) log(f string, args ...any) {
-	v.p.printf("#%d %s\n", v.id, fmt.Sprintf(f, args...))
+func (p *plainDisplay) done(v *vertex) {
+	p.printf("#%d DONE %.1fs\n\n", v.id, time.Since(v.start).Seconds())
 }
 
-func (v *vertex) done() {
-	v.p.printf("#%d DONE %.1fs\n\n", v.id, time.Since(v.start).Seconds())
-}
+func (p *plainDisplay) cached(v *vertex) { p.printf("#%d CACHED\n\n", v.id) }
 
-func (v *vertex) cached() { v.p.printf("#%d CACHED\n\n", v.id) }
+func (p *plainDisplay) fail(v *vertex, err error) { p.printf("#%d ERROR: %v\n", v.id, err) }
 
-func (v *vertex) fail(err error) { v.p.printf("#%d ERROR: %v\n", v.id, err) }
+func (p *plainDisplay) close() {}

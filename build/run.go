@@ -236,7 +236,8 @@ func foreignExecError(err error, last string, plat platformArgs) error {
 	return errors.New(msg)
 }
 
-// lineLog shows a RUN's output the way BuildKit's plain progress does: "#N 0.123 line".
+// lineLog hands a RUN's output to progress line by line, with its time since the command started
+// (plain progress shows "#N 0.123 line").
 type lineLog struct {
 	mu    sync.Mutex
 	v     *vertex
@@ -265,7 +266,7 @@ func (l *lineLog) Write(p []byte) (int, error) {
 		if strings.TrimSpace(line) != "" {
 			l.last = line
 		}
-		l.v.log("%.3f %s", time.Since(l.start).Seconds(), line)
+		l.v.output(time.Since(l.start), line)
 	}
 }
 
@@ -276,7 +277,7 @@ func (l *lineLog) flush() {
 		if strings.TrimSpace(l.buf.String()) != "" {
 			l.last = l.buf.String()
 		}
-		l.v.log("%.3f %s", time.Since(l.start).Seconds(), l.buf.String())
+		l.v.output(time.Since(l.start), l.buf.String())
 		l.buf.Reset()
 	}
 }

@@ -77,10 +77,22 @@ func newBuildCommand(g *Globals, use string) *cobra.Command {
 }
 
 func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
-	switch f.progress {
+	mode := f.progress
+	// As with buildx, BUILDKIT_PROGRESS is the mode when the flag leaves it to auto.
+	if v := os.Getenv("BUILDKIT_PROGRESS"); v != "" && mode == "auto" {
+		mode = v
+	}
+	switch mode {
 	case "auto", "plain", "tty":
 	default:
-		return fmt.Errorf("invalid progress mode %q: want auto, plain or tty", f.progress)
+		return fmt.Errorf("invalid progress mode %q: want auto, plain or tty", mode)
+	}
+	var progressMode string
+	if !f.quiet {
+		var err error
+		if progressMode, err = chooseProgress(mode, g.Stderr); err != nil {
+			return err
+		}
 	}
 	switch f.network {
 	case "default", "none", "host", "bridge", "":
@@ -203,7 +215,7 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		}
 	}
 	if !f.quiet {
-		o.Progress = g.Stderr
+		o.Progress, o.ProgressMode = g.Stderr, progressMode
 	}
 	s, err := openStore(g)
 	if err != nil {
@@ -253,6 +265,25 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		fmt.Fprintln(g.Stdout, res.ImageID)
 	}
 	return nil
+}
+
+// chooseProgress is the display of a progress mode on w, as BuildKit's progressui chooses it:
+// auto is the tty view when w is a terminal and plain progress otherwise; tty on anything but a
+// terminal is an error, with BuildKit's words.
+func chooseProgress(mode string, w io.Writer) (string, error) {
+	if mode == "plain" {
+		return build.ProgressPlain, nil
+	}
+	if isTerminal(w) {
+		return build.ProgressTTY, nil
+	}
+	if mode == "tty" {
+		if _, ok := w.(*os.File); !ok {
+			return "", errors.New("failed to get console: output is not a file")
+		}
+		return "", errors.New("failed to get console: provided file is not a console")
+	}
+	return build.ProgressPlain, nil
 }
 
 // parseCacheRef takes a --cache-from/--cache-to value: "type=registry,ref=R[,mode=min]" or,
