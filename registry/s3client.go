@@ -51,6 +51,9 @@ const (
 // timeout and retries. One S3 PUT takes at most 5 GiB.
 var s3PartSize int64 = 64 << 20
 
+// s3RetryUnit is the first wait before a retry; it doubles with every attempt, up to five.
+var s3RetryUnit = 200 * time.Millisecond
+
 func newS3Client(endpoint, bucket, region, accessKey, secretKey string, insecure bool) *s3Client {
 	tr := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
@@ -269,7 +272,7 @@ func (c *s3Client) do(ctx context.Context, r *s3Request) (*http.Response, error)
 		if attempt == s3MaxAttempts || !s3Retryable(ctx, err) {
 			return nil, err
 		}
-		d := min(200*time.Millisecond<<(attempt-1), time.Second)
+		d := min(s3RetryUnit<<(attempt-1), 5*s3RetryUnit)
 		t := time.NewTimer(d/2 + rand.N(d/2))
 		select {
 		case <-ctx.Done():

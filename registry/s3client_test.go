@@ -572,6 +572,8 @@ func TestS3StoreFake(t *testing.T) {
 	f.failCompleteBody = false
 
 	// Transient failures are retried.
+	defer func(d time.Duration) { s3RetryUnit = d }(s3RetryUnit)
+	s3RetryUnit = time.Millisecond
 	f.fail["PUT"], f.fail["GET"] = 2, 1
 	if err := s.put(s.prefix+"retry", []byte("x")); err != nil {
 		t.Fatal(err)
