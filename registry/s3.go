@@ -1,8 +1,9 @@
 package registry
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -23,10 +22,10 @@ import (
 // objects (a manifest link holds the media type), _tags/<tag> (holding the digest) and
 // _referrers/. S3 has no links or renames; instead every object is written whole by one PUT,
 // which S3 makes visible atomically and durably before answering, and a blob is always written
-// before any link to it.
+// before any link to it. (A blob too big for one PUT goes up in parts, and S3 likewise shows it
+// only once the upload completes.) The S3 calls themselves are in s3client.go.
 type s3Store struct {
-	c      *minio.Client
-	bucket string
+	c      *s3Client
 	prefix string
 }
 
@@ -40,18 +39,16 @@ func newS3Store(cfg S3Config) (*s3Store, error) {
 	if cfg.SecretKey == "" {
 		cfg.SecretKey = os.Getenv("AWS_SECRET_ACCESS_KEY")
 	}
-	c, err := minio.New(cfg.Endpoint, &minio.Options{
-		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
-		Secure:       !cfg.Insecure,
-		Region:       cfg.Region,
-		BucketLookup: minio.BucketLookupPath,
-	})
-	if err != nil {
-		return nil, err
+	if strings.ContainsAny(cfg.Endpoint, "/?#") {
+		return nil, fmt.Errorf("registry: s3 endpoint %q must be host[:port], without a scheme (insecure selects http)", cfg.Endpoint)
 	}
+	c := newS3Client(cfg.Endpoint, cfg.Bucket, cfg.Region, cfg.AccessKey, cfg.SecretKey, cfg.Insecure)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ok, err := c.BucketExists(ctx, cfg.Bucket)
+	if c.region == "" {
+		c.region = c.bucketRegion(ctx)
+	}
+	ok, err := c.headBucket(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("registry: s3 bucket %s at %s: %w", cfg.Bucket, cfg.Endpoint, err)
 	}
@@ -59,7 +56,7 @@ func newS3Store(cfg S3Config) (*s3Store, error) {
 		if !cfg.CreateBucket {
 			return nil, fmt.Errorf("registry: s3 bucket %s does not exist at %s", cfg.Bucket, cfg.Endpoint)
 		}
-		if err := c.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Region}); err != nil {
+		if err := c.createBucket(ctx); err != nil {
 			return nil, fmt.Errorf("registry: creating s3 bucket %s: %w", cfg.Bucket, err)
 		}
 	}
@@ -67,7 +64,7 @@ func newS3Store(cfg S3Config) (*s3Store, error) {
 	if prefix != "" {
 		prefix += "/"
 	}
-	return &s3Store{c: c, bucket: cfg.Bucket, prefix: prefix}, nil
+	return &s3Store{c: c, prefix: prefix}, nil
 }
 
 func (s *s3Store) ctx() (context.Context, context.CancelFunc) {
@@ -89,15 +86,10 @@ func (s *s3Store) referrerPrefix(repo string, subject digest.Digest) string {
 	return s.repoKey(repo) + "_referrers/" + subject.Algorithm().String() + "/" + subject.Encoded() + "/"
 }
 
-func notFound(err error) bool {
-	code := minio.ToErrorResponse(err).Code
-	return code == "NoSuchKey" || code == "NotFound" || code == "NoSuchBucket"
-}
-
-func (s *s3Store) stat(key string) (minio.ObjectInfo, bool, error) {
+func (s *s3Store) stat(key string) (s3Object, bool, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	info, err := s.c.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	info, err := s.c.headObject(ctx, key)
 	if err != nil {
 		if notFound(err) {
 			return info, false, nil
@@ -115,20 +107,23 @@ func (s *s3Store) has(key string) bool {
 func (s *s3Store) put(key string, b []byte) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	_, err := s.c.PutObject(ctx, s.bucket, key, bytes.NewReader(b), int64(len(b)),
-		minio.PutObjectOptions{ContentType: "application/octet-stream"})
-	return err
+	body, size, sha := bytesBody(b)
+	return s.c.putObject(ctx, key, body, size, sha)
 }
 
 func (s *s3Store) get(key string) ([]byte, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	o, err := s.c.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	o, err := s.c.getObject(ctx, key, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer o.Close()
-	return io.ReadAll(o)
+	b, err := io.ReadAll(o)
+	if err != nil {
+		return nil, fmt.Errorf("s3 GET %s/%s: %w", s.c.bucket, key, err)
+	}
+	return b, nil
 }
 
 func (s *s3Store) remove(key string) (bool, error) {
@@ -137,30 +132,103 @@ func (s *s3Store) remove(key string) (bool, error) {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	return true, s.c.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+	return true, s.c.deleteObject(ctx, key)
 }
 
 // list returns the keys under prefix, relative to it; recursive or one level.
 func (s *s3Store) list(prefix string, recursive bool) ([]string, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	var out []string
-	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: recursive}) {
-		if o.Err != nil {
-			return nil, o.Err
-		}
-		out = append(out, strings.TrimPrefix(o.Key, prefix))
+	delimiter := "/"
+	if recursive {
+		delimiter = ""
+	}
+	keys, prefixes, err := s.c.listObjects(ctx, prefix, delimiter, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(keys)+len(prefixes))
+	for _, k := range append(keys, prefixes...) {
+		out = append(out, strings.TrimPrefix(k, prefix))
 	}
 	return out, nil
+}
+
+// putFile stores the verified file name, the blob d, under key, streaming it from disk: in one
+// PUT up to s3PartSize, in parts beyond. The payload hash SigV4 signs is d itself for a sha256
+// blob, and computed from the file otherwise.
+func (s *s3Store) putFile(key, name string, d digest.Digest) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	section := func(off, n int64) func() io.Reader {
+		return func() io.Reader { return io.NewSectionReader(f, off, n) }
+	}
+	if size <= s3PartSize {
+		sha := d.Encoded()
+		if d.Algorithm() != digest.SHA256 {
+			if sha, err = sha256Of(section(0, size)()); err != nil {
+				return err
+			}
+		}
+		ctx, cancel := s.ctx()
+		defer cancel()
+		return s.c.putObject(ctx, key, section(0, size), size, sha)
+	}
+	partSize := max(s3PartSize, (size+s3MaxParts-1)/s3MaxParts)
+	ctx, cancel := s.ctx()
+	id, err := s.c.createMultipartUpload(ctx, key)
+	cancel()
+	if err != nil {
+		return err
+	}
+	err = func() error {
+		var etags []string
+		for off := int64(0); off < size; off += partSize {
+			n := min(partSize, size-off)
+			sha, err := sha256Of(section(off, n)())
+			if err != nil {
+				return err
+			}
+			ctx, cancel := s.ctx()
+			etag, err := s.c.uploadPart(ctx, key, id, len(etags)+1, section(off, n), n, sha)
+			cancel()
+			if err != nil {
+				return err
+			}
+			etags = append(etags, etag)
+		}
+		ctx, cancel := s.ctx()
+		defer cancel()
+		return s.c.completeMultipartUpload(ctx, key, id, etags)
+	}()
+	if err != nil {
+		ctx, cancel := s.ctx()
+		s.c.abortMultipartUpload(ctx, key, id) // best effort; S3 lifecycle rules can clean up the rest
+		cancel()
+	}
+	return err
+}
+
+func sha256Of(r io.Reader) (string, error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (s *s3Store) commitBlob(tmp string, d digest.Digest, repo string) error {
 	defer os.Remove(tmp)
 	if !s.has(s.blobKey(d)) {
-		ctx, cancel := s.ctx()
-		_, err := s.c.FPutObject(ctx, s.bucket, s.blobKey(d), tmp, minio.PutObjectOptions{ContentType: "application/octet-stream"})
-		cancel()
-		if err != nil {
+		if err := s.putFile(s.blobKey(d), tmp, d); err != nil {
 			return err
 		}
 	}
@@ -185,19 +253,16 @@ func (s *s3Store) repoHasBlob(repo string, d digest.Digest) bool {
 func (s *s3Store) blobExists(d digest.Digest) bool { return s.has(s.blobKey(d)) }
 
 func (s *s3Store) openBlob(d digest.Digest) (io.ReadSeekCloser, error) {
-	if _, ok, err := s.stat(s.blobKey(d)); err != nil || !ok {
+	info, ok, err := s.stat(s.blobKey(d))
+	if err != nil || !ok {
 		if err == nil {
 			err = errBlobUnknown(d)
 		}
 		return nil, err
 	}
 	// The object reads lazily with ranged GETs, so http.ServeContent serves Range requests
-	// without downloading the whole blob. Its context lives as long as the reader.
-	o, err := s.c.GetObject(context.Background(), s.bucket, s.blobKey(d), minio.GetObjectOptions{})
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
+	// without downloading the whole blob.
+	return &s3Reader{c: s.c, key: s.blobKey(d), size: info.Size}, nil
 }
 
 func (s *s3Store) readBlob(d digest.Digest) ([]byte, error) { return s.get(s.blobKey(d)) }
@@ -322,10 +387,9 @@ func (s *s3Store) referrers(repo string, d digest.Digest) ([][]byte, error) {
 func (s *s3Store) repoExists(repo string) bool {
 	for _, sub := range []string{"_manifests/", "_blobs/", "_tags/"} {
 		ctx, cancel := s.ctx()
-		ch := s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.repoKey(repo) + sub, Recursive: true, MaxKeys: 1})
-		o, ok := <-ch
+		keys, _, err := s.c.listObjects(ctx, s.repoKey(repo)+sub, "", 1)
 		cancel()
-		if ok && o.Err == nil {
+		if err == nil && len(keys) > 0 {
 			return true
 		}
 	}

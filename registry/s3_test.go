@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
 )
+
+// Credentials SeaweedFS is started with: it then checks every request's SigV4 signature.
+const weedAccessKey, weedSecretKey = "berth-test", "berth-test/secret+key"
 
 // weedS3 starts SeaweedFS (`weed server -s3`) on loopback ports and returns its S3 endpoint.
 // The binary comes from $BERTH_WEED or PATH (registry/s3test.sh builds it from the Go module
@@ -39,6 +43,7 @@ func weedS3(t *testing.T) string {
 		"-filer", "-filer.port="+p(4), "-filer.port.grpc="+p(5),
 		"-s3", "-s3.port="+p(6), "-s3.port.grpc="+p(7),
 		"-volume.max=4", "-master.volumeSizeLimitMB=64")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+weedAccessKey, "AWS_SECRET_ACCESS_KEY="+weedSecretKey)
 	logf, err := os.Create(filepath.Join(dir, "weed.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +104,7 @@ func freePorts(t *testing.T, n int) []int {
 
 func s3Config(endpoint string) *S3Config {
 	return &S3Config{Endpoint: endpoint, Bucket: "registry", Insecure: true, CreateBucket: true,
-		AccessKey: "any", SecretKey: "any", Region: "us-east-1", Prefix: "test"}
+		AccessKey: weedAccessKey, SecretKey: weedSecretKey, Region: "us-east-1", Prefix: "test"}
 }
 
 func TestS3Backend(t *testing.T) {
@@ -205,7 +210,7 @@ func TestS3Conformance(t *testing.T) {
 	suite := buildConformance(t)
 	cfg := filepath.Join(t.TempDir(), "s3.json")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`{"s3": {"endpoint": %q, "bucket": "conformance", "insecure": true,
-		"createBucket": true, "accessKey": "any", "secretKey": "any", "region": "us-east-1"}}`, endpoint)), 0o644)
+		"createBucket": true, "accessKey": %q, "secretKey": %q, "region": "us-east-1"}}`, endpoint, weedAccessKey, weedSecretKey)), 0o644)
 	var p *serveProc
 	deadline := time.Now().Add(30 * time.Second)
 	for p == nil {
@@ -218,4 +223,71 @@ func TestS3Conformance(t *testing.T) {
 		}
 	}
 	runConformance(t, suite, p, conformanceVersion, 0)
+}
+
+// TestS3BigBlobs streams blobs of several MB into SeaweedFS, in one PUT and in parts, reads them
+// back with ranged GETs, and lists over several pages.
+func TestS3BigBlobs(t *testing.T) {
+	endpoint := weedS3(t)
+	cfg := *s3Config(endpoint)
+	cfg.Bucket, cfg.Region = "big", "" // the region is asked of the server (GetBucketLocation)
+	var s *s3Store
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var err error
+		if s, err = newS3Store(cfg); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("signing region %q", s.c.region)
+
+	// 12 MB in one PUT, signed with the digest as payload hash.
+	name, data, d := writeBlob(t, 12<<20+7, digest.SHA256)
+	if err := s.commitBlob(name, d, "big/app"); err != nil {
+		t.Fatal(err)
+	}
+	checkBlobRanges(t, s, d, data)
+
+	// 13 MB in 5 MB parts (the least S3 takes but for the last part), and a sha512 blob in parts.
+	defer func(n int64) { s3PartSize = n }(s3PartSize)
+	s3PartSize = 5 << 20
+	for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA512} {
+		name, data, d := writeBlob(t, 13<<20+1, alg)
+		if err := s.commitBlob(name, d, "big/app"); err != nil {
+			t.Fatal(err)
+		}
+		checkBlobRanges(t, s, d, data)
+		if info, ok, err := s.stat(s.blobKey(d)); !ok || err != nil || info.Size != int64(len(data)) {
+			t.Fatal(info, ok, err)
+		}
+	}
+
+	// Listings over several pages.
+	s.c.maxKeys = 7
+	var want []string
+	for i := range 20 {
+		tag := fmt.Sprintf("t%02d", i)
+		want = append(want, tag)
+		if err := s.put(s.tagKey("big/app", tag), []byte(d.String())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tags, err := s.listTags("big/app"); err != nil || !slices.Equal(tags, want) {
+		t.Fatal(tags, err)
+	}
+	if repos, err := s.repositories(); err != nil || !slices.Equal(repos, []string{"big/app"}) {
+		t.Fatal(repos, err)
+	}
+
+	// A wrong secret is refused, in one line.
+	cfg.SecretKey = "wrong"
+	_, err := newS3Store(cfg)
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "(HTTP 403)") {
+		t.Fatal(err)
+	}
+	t.Log(err)
 }
