@@ -375,6 +375,21 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 	return code, nil
 }
 
+// initPath is where --init's binary is in the container, as in Docker.
+const initPath = "/sbin/docker-init"
+
+// InitBinary finds the init that --init runs: Docker's docker-init, or tini-static (Debian's
+// tini package), which is what docker-init is. It must be static: it runs on the image's libc,
+// if any.
+func InitBinary() (string, error) {
+	for _, name := range []string{"docker-init", "tini-static"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("--init: no init binary: docker-init or tini-static must be on PATH (Debian: apt-get install tini)")
+}
+
 // waitContainer waits for the container's init, which becomes this process's child when the
 // runtime's processes above it exit (we are their subreaper). crun's last one may still be
 // exiting when `crun run --detach` returns: until it has, the wait finds no such child, and is
@@ -550,6 +565,16 @@ func (m *Manager) prepare(c *Container) error {
 		mounts = append(mounts, specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: o})
 	}
 	args := append([]string{c.Path}, c.Args...)
+	if c.Host.Init {
+		// --init: Docker's way, its init (tini) bound read-only at /sbin/docker-init and run as
+		// the container's PID 1 in front of the command, forwarding signals and reaping.
+		bin, err := InitBinary()
+		if err != nil {
+			return err
+		}
+		mounts = append(mounts, specs.Mount{Destination: initPath, Type: "bind", Source: bin, Options: []string{"rbind", "ro", "rprivate"}})
+		args = append([]string{initPath, "--"}, args...)
+	}
 	spec := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: args, Env: ProcessEnv(c.Config), Cwd: cwd, User: usr,
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,

@@ -187,7 +187,9 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		return o, errors.New("--privileged is not supported by berth")
 	}
 	if f.init {
-		return o, errors.New("--init is not supported by berth yet (it needs an init binary such as tini)")
+		if _, err := container.InitBinary(); err != nil {
+			return o, err
+		}
 	}
 	if cmd.Flags().Changed("entrypoint") {
 		ep := f.entrypoint

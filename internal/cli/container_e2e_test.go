@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/registry"
 	"github.com/creack/pty"
 )
@@ -1089,4 +1090,29 @@ func TestContainerRuntimeCrun(t *testing.T) {
 		t.Errorf("after stop: %q", st)
 	}
 	e.ok("rm", "c1")
+}
+
+// --init runs Docker's init (tini, as docker-init) as PID 1 in front of the command: it passes
+// stop's SIGTERM on, so a command that ignores SIGTERM as PID 1 (sleep) now dies of it (143)
+// without waiting for the kill; and, like Docker's, it shows in diff as /sbin/docker-init.
+func TestContainerInit(t *testing.T) {
+	e := newCtrEnv(t)
+	if _, err := container.InitBinary(); err != nil {
+		t.Skipf("needs an init binary: %v", err)
+	}
+	if out := e.ok("run", "--rm", "--init", "bb:1", "sh", "-c", "cat /proc/1/cmdline"); out != "/sbin/docker-init\x00--\x00sh\x00-c\x00cat /proc/1/cmdline\x00" {
+		t.Errorf("PID 1 = %q", out)
+	}
+	e.ok("run", "-d", "--name", "i1", "--init", "bb:1", "sleep", "300")
+	start := time.Now()
+	e.ok("stop", "-t", "20", "i1")
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("stop took %s: the init did not pass SIGTERM on", d)
+	}
+	if st := e.inspect("i1", "{{.State.ExitCode}} {{.HostConfig.Init}} {{.Path}}"); st != "143 true sleep" {
+		t.Errorf("inspect = %q", st)
+	}
+	if out := e.ok("diff", "i1"); out != "A /sbin\nA /sbin/docker-init\n" {
+		t.Errorf("diff = %q", out)
+	}
 }

@@ -5,11 +5,11 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"github.com/berth-engine/berth/format"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/berth-engine/berth/format"
 	"github.com/spf13/cobra"
 )
 
