@@ -263,7 +263,9 @@ func (m *Manager) Get(ref string) (*Container, State, error) {
 	if err != nil {
 		return nil, st, err
 	}
-	st, err = m.reconcile(c, st)
+	if st, err = m.reconcile(c, st); errors.As(err, new(NotFoundError)) {
+		return nil, st, NotFoundError{ref}
+	}
 	return c, st, err
 }
 
@@ -291,7 +293,9 @@ func (m *Manager) List() ([]Summary, error) {
 		if err != nil {
 			return nil, err
 		}
-		if st, err = m.reconcile(c, st); err != nil {
+		if st, err = m.reconcile(c, st); errors.As(err, new(NotFoundError)) {
+			continue // a --rm container that ended unwatched, removed now
+		} else if err != nil {
 			return nil, err
 		}
 		out = append(out, Summary{Container: c, State: st, SizeRw: r.SizeRw})

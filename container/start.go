@@ -806,6 +806,13 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 		_, st, err := m.getState(c.ID)
 		return st, err
 	}
+	if err == nil && c.Host.AutoRemove && !ns.Running() {
+		// Docker removes a --rm container when it ends, whoever was watching it; its
+		// supervisor (a killed `run --rm`) is gone, so whoever sees it ended first removes it.
+		if m.remove(c, RemoveOptions{Volumes: true, runtimeGone: true}) == nil {
+			return ns, NotFoundError{c.ID}
+		}
+	}
 	return ns, err
 }
 

@@ -1116,3 +1116,49 @@ func TestContainerInit(t *testing.T) {
 		t.Errorf("diff = %q", out)
 	}
 }
+
+// A `run --rm` killed while its container runs leaves the container to end on its own; like
+// Docker's (whose daemon removes it), it is gone once it has ended: the first berth to see it
+// ended removes it, mounts and all.
+func TestContainerKill9OfRunRm(t *testing.T) {
+	e := newCtrEnv(t)
+	c := e.cmd("run", "--rm", "--name", "orphan", "bb:1", "sleep", "2")
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	// (Its record says running from just before the runtime starts it; exec needs it running.)
+	for {
+		if _, _, code := e.run("exec", "orphan", "true"); code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the container never ran")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	id := e.inspect("orphan", "{{.Id}}")
+	c.Process.Kill()
+	c.Wait()
+	// While it runs it is listed, running; once it has ended nothing of it is left.
+	if out := e.ok("ps", "-a", "--format", "{{.Names}} {{.State}}"); out != "orphan running\n" {
+		t.Errorf("ps while running = %q", out)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		out := e.ok("ps", "-aq")
+		if out == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the ended --rm container is still listed: %q", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, errs, code := e.run("inspect", "orphan"); code != 1 || !strings.Contains(errs, "No such object: orphan") && !strings.Contains(errs, "No such container: orphan") {
+		t.Errorf("inspect after: %d %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(e.root, "containers", id)); !os.IsNotExist(err) {
+		t.Errorf("its directory is left: %v", err)
+	}
+}
