@@ -56,6 +56,9 @@ type Options struct {
 	Network string
 	// Secrets are the build's secrets by id (--secret), for RUN --mount=type=secret.
 	Secrets map[string][]byte
+	// SSH are the agents forwarded by id (--ssh, see ParseSSH), for RUN --mount=type=ssh: an
+	// agent's socket, or private key files.
+	SSH map[string][]string
 	// Pull fetches an image for a platform ("os/arch[/variant]", normalized) into the store (FROM,
 	// COPY --from) and returns its ID: an image missing from the store, or there for another
 	// platform. nil fails such a build ("No such image", or the platform mismatch).
@@ -129,7 +132,9 @@ type builder struct {
 	ignore   *patternmatcher.PatternMatcher
 	ctxView  *view
 	tmp      string
-	empty    string // an empty directory: the rootfs of scratch
+	sshMu    sync.Mutex
+	agents   map[string]*sshAgent // --ssh agents, made when a step first needs them
+	empty    string               // an empty directory: the rootfs of scratch
 	prog     *progress
 	states   []*state
 	images   map[string]*state // --from images by reference

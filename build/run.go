@@ -120,6 +120,11 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 			}
 		}
 	}
+	if mounts.sshSock != "" {
+		if _, set := lookupEnv(env, "SSH_AUTH_SOCK"); !set {
+			env = append(env, "SSH_AUTH_SOCK="+mounts.sshSock)
+		}
+	}
 	e, err := b.runAndCommit(st, v, key, shown, container.StepOptions{
 		Layers: st.chains(), Args: args, Env: append(env, mounts.env...), User: cc.User,
 		WorkDir: cc.WorkingDir, Network: network, Mounts: mounts.mounts, MountPoints: mounts.points,

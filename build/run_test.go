@@ -1,12 +1,19 @@
 package build
 
 import (
+	"crypto/ed25519"
+	"encoding/pem"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 )
 
 func needRunc(t *testing.T) {
@@ -160,5 +167,70 @@ func TestRunProxyArgs(t *testing.T) {
 	again := mustBuild(t, s, Options{ContextDir: ctx, BuildArgs: map[string]string{"HTTP_PROXY": "http://other:1"}})
 	if again.res.ImageID != r.res.ImageID {
 		t.Errorf("another proxy missed the cache:\n%s", again.out)
+	}
+}
+
+// RUN --mount=type=ssh forwards an agent as BuildKit does: one holding --ssh's key files, or a
+// running agent's socket; at /run/buildkit/ssh_agent.0 with SSH_AUTH_SOCK set, or at a target
+// with the mode and owner asked; a required id that was not forwarded fails the step.
+func TestRunMountSSH(t *testing.T) {
+	needRunc(t)
+	s := newStore(t)
+	importBase(t, s)
+	ctx := t.TempDir()
+	bin := filepath.Join(ctx, "agentlist")
+	build := exec.Command("go", "build", "-o", bin, "./testdata/agentlist/main.go")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the agent client: %v\n%s", err, out)
+	}
+	// A key file, as --ssh default=KEY gives it.
+	_, priv, _ := ed25519.GenerateKey(nil)
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "id_test")
+	os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600)
+	list := "RUN --mount=type=bind,source=agentlist,target=/agentlist --mount=type=ssh " +
+		"sh -c 'test \"$SSH_AUTH_SOCK\" = /run/buildkit/ssh_agent.0 && /agentlist'\n"
+	r := mustBuild(t, s, Options{ContextDir: ctx, Dockerfile: []byte("FROM base:1\n" + list),
+		SSH: map[string][]string{"default": {keyFile}}})
+	if !strings.Contains(r.out, "key: "+keyFile+"\n") {
+		t.Errorf("key file agent: %s", r.out)
+	}
+	// A running agent's socket.
+	kr := agent.NewKeyring()
+	_, priv2, _ := ed25519.GenerateKey(nil)
+	kr.Add(agent.AddedKey{PrivateKey: priv2, Comment: "from-running-agent"})
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { agent.ServeAgent(kr, c); c.Close() }()
+		}
+	}()
+	r = mustBuild(t, s, Options{ContextDir: ctx, NoCache: true, Dockerfile: []byte("FROM base:1\n" + list),
+		SSH: map[string][]string{"default": {sock}}})
+	if !strings.Contains(r.out, "key: from-running-agent\n") {
+		t.Errorf("forwarded agent: %s", r.out)
+	}
+	// Target, mode and owner; an optional id that was not forwarded is simply absent.
+	df := "FROM base:1\n" +
+		"RUN --mount=type=ssh,id=k,target=/tmp/a.sock,mode=0660,uid=65534 --mount=type=ssh,id=nope " +
+		"sh -c 'test \"$SSH_AUTH_SOCK\" = /tmp/a.sock && test -S /tmp/a.sock && " +
+		"test \"$(/bin/busybox stat -c %a:%u /tmp/a.sock)\" = 660:65534 && test ! -e /run/buildkit/ssh_agent.1'\n"
+	mustBuild(t, s, Options{ContextDir: ctx, Dockerfile: []byte(df), SSH: map[string][]string{"k": {keyFile}}})
+	r = runBuild(t, s, Options{ContextDir: ctx, Dockerfile: []byte("FROM base:1\nRUN --mount=type=ssh,id=nope,required true\n")})
+	if r.err == nil || !strings.Contains(r.err.Error(), `no SSH key "nope" forwarded from the client`) {
+		t.Errorf("required ssh id missing: %v", r.err)
 	}
 }

@@ -28,6 +28,7 @@ type runMounts struct {
 	points  []container.MountPoint
 	key     []string // the mounts' definitions for the cache key (never a secret's or a cache's content)
 	env     []string // secrets given as environment variables
+	sshSock string   // where the first ssh mount's agent is: SSH_AUTH_SOCK
 	release []func()
 	lazy    []func() error // work only a step that runs needs (not a cached one)
 }
@@ -62,6 +63,7 @@ func (b *builder) prepareMounts(st *state, c *instructions.RunCommand, root *vie
 		}
 	}()
 	seen := map[string]bool{}
+	ssh := 0
 	for _, m := range instructions.GetMounts(c) {
 		target := m.Target
 		if m.Type == instructions.MountTypeSecret {
@@ -71,7 +73,11 @@ func (b *builder) prepareMounts(st *state, c *instructions.RunCommand, root *vie
 			continue
 		}
 		if m.Type == instructions.MountTypeSSH {
-			return nil, errors.New("--mount=type=ssh is not supported")
+			if err := b.sshMount(r, m, root, seen, ssh); err != nil {
+				return nil, err
+			}
+			ssh++
+			continue
 		}
 		if target == "" {
 			return nil, fmt.Errorf("mount target is required for type=%s", m.Type)

@@ -42,6 +42,7 @@ type buildFlags struct {
 	network   string
 	progress  string
 	secrets   []string
+	ssh       []string
 	platform  string
 	cacheFrom []string
 	cacheTo   []string
@@ -70,6 +71,7 @@ func newBuildCommand(g *Globals, use string) *cobra.Command {
 	fl.StringVar(&f.network, "network", "default", "Set the networking mode for the RUN instructions during build")
 	fl.StringVar(&f.progress, "progress", "auto", "Set type of progress output (auto, plain, tty)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "Secret file to expose to the build")
+	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent socket or keys to expose to the build (format: default|<id>[=<socket>|<key>[,<key>]])")
 	fl.StringVar(&f.platform, "platform", "", "Set platform if server is multi-platform capable")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "External cache sources (e.g., \"user/app:cache\", \"type=registry,ref=user/app:cache\")")
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "Cache export destinations (e.g., \"type=registry,ref=user/app:cache\")")
@@ -110,6 +112,9 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		return err
 	}
 	o.Secrets = secrets
+	if o.SSH, err = build.ParseSSH(f.ssh); err != nil {
+		return err
+	}
 	for _, c := range f.cacheFrom {
 		ref, err := parseCacheRef(c, "--cache-from")
 		if err != nil {
