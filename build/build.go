@@ -75,6 +75,9 @@ type Options struct {
 	// image named ref from the store.
 	CacheTo   []string
 	PushCache func(ctx context.Context, ref string) error
+	// CacheFromDirs and CacheToDirs are local caches (type=local,src=DIR / dest=DIR): the same
+	// cache as a registry's, kept in a directory.
+	CacheFromDirs, CacheToDirs []string
 }
 
 // Result is what a build made.
@@ -192,6 +195,13 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 		}
 		v.done()
 	}
+	for _, dir := range o.CacheFromDirs {
+		v := prog.start("importing cache manifest from " + dir)
+		if err := importLocalCache(s, dir); err != nil {
+			v.log("WARNING: cache %s not imported: %v", dir, err)
+		}
+		v.done()
+	}
 	tmp, err := os.MkdirTemp("", "berth-build-")
 	if err != nil {
 		return nil, err
@@ -223,7 +233,7 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 		return nil, err
 	}
 	res, err := b.export(b.states[plan.Target], tags)
-	if err != nil || len(o.CacheTo) == 0 {
+	if err != nil || len(o.CacheTo)+len(o.CacheToDirs) == 0 {
 		return res, err
 	}
 	release()
@@ -232,6 +242,15 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 		v := prog.start("exporting cache to " + ref)
 		if err := exportCache(ctx, s, o, b.states[plan.Target], ref); err != nil {
 			err = fmt.Errorf("exporting cache to %s: %w", ref, err)
+			v.fail(err)
+			return res, err
+		}
+		v.done()
+	}
+	for _, dir := range o.CacheToDirs {
+		v := prog.start("exporting cache to " + dir)
+		if err := exportLocalCache(s, b.states[plan.Target], dir); err != nil {
+			err = fmt.Errorf("exporting cache to %s: %w", dir, err)
 			v.fail(err)
 			return res, err
 		}

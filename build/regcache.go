@@ -35,6 +35,16 @@ func exportCache(ctx context.Context, s *image.Store, o Options, st *state, ref 
 	if o.PushCache == nil {
 		return errors.New("no registry client to push the cache")
 	}
+	if err := putCacheImage(s, st, ref); err != nil {
+		return err
+	}
+	defer s.Remove(ref, false)
+	return o.PushCache(ctx, ref)
+}
+
+// putCacheImage records the cache of st as an image named ref: st's layers, and a config that
+// lists the steps' cache keys.
+func putCacheImage(s *image.Store, st *state, ref string) error {
 	tag, err := reference.ParseTagged(ref)
 	if err != nil {
 		return err
@@ -83,11 +93,7 @@ func exportCache(ctx context.Context, s *image.Store, o Options, st *state, ref 
 	}
 	_, err = s.PutBuilt(image.BuiltImage{Config: &cfg, Layers: layers, Blobs: blobs, Tags: []reference.Tagged{tag}})
 	release()
-	if err != nil {
-		return err
-	}
-	defer s.Remove(ref, false)
-	return o.PushCache(ctx, ref)
+	return err
 }
 
 // importCache pulls an exported cache and records its steps in the local build cache, so that
@@ -101,6 +107,11 @@ func importCache(ctx context.Context, s *image.Store, o Options, ref string) err
 		return err
 	}
 	defer s.Remove(ref, false)
+	return recordCache(s, id, ref)
+}
+
+// recordCache records the steps of the cache image id (named ref) in the local build cache.
+func recordCache(s *image.Store, id, ref string) error {
 	img, err := s.Get(id)
 	if err != nil {
 		return err

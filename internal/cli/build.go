@@ -116,18 +116,26 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		return err
 	}
 	for _, c := range f.cacheFrom {
-		ref, err := parseCacheRef(c, "--cache-from")
+		ref, dir, err := parseCacheRef(c, "--cache-from")
 		if err != nil {
 			return err
 		}
-		o.CacheFrom = append(o.CacheFrom, ref)
+		if dir != "" {
+			o.CacheFromDirs = append(o.CacheFromDirs, dir)
+		} else {
+			o.CacheFrom = append(o.CacheFrom, ref)
+		}
 	}
 	for _, c := range f.cacheTo {
-		ref, err := parseCacheRef(c, "--cache-to")
+		ref, dir, err := parseCacheRef(c, "--cache-to")
 		if err != nil {
 			return err
 		}
-		o.CacheTo = append(o.CacheTo, ref)
+		if dir != "" {
+			o.CacheToDirs = append(o.CacheToDirs, dir)
+		} else {
+			o.CacheTo = append(o.CacheTo, ref)
+		}
 	}
 	for _, a := range f.buildArgs {
 		k, v, ok := strings.Cut(a, "=")
@@ -291,36 +299,53 @@ func chooseProgress(mode string, w io.Writer) (string, error) {
 	return build.ProgressPlain, nil
 }
 
-// parseCacheRef takes a --cache-from/--cache-to value: "type=registry,ref=R[,mode=min]" or,
-// as Docker's --cache-from, a bare reference.
-func parseCacheRef(v, flag string) (string, error) {
+// parseCacheRef reads a --cache-from/--cache-to value as buildx does: a bare registry reference,
+// or type=registry,ref=R, or type=local with src=DIR (from) or dest=DIR (to). It returns the
+// reference or the directory. Only mode=min is exported: the steps of the resulting image.
+func parseCacheRef(v, flag string) (ref, dir string, err error) {
 	if !strings.Contains(v, "=") {
-		return v, nil
+		return v, "", nil
 	}
 	fields := map[string]string{}
 	for _, field := range strings.Split(v, ",") {
 		k, val, _ := strings.Cut(field, "=")
 		fields[strings.ToLower(strings.TrimSpace(k))] = val
 	}
-	if typ := fields["type"]; typ != "registry" {
-		return "", fmt.Errorf("%s %s: cache type %q is not supported (only type=registry)", flag, v, typ)
+	typ := fields["type"]
+	known := map[string]bool{"type": true, "mode": true, "compression": true, "ignore-error": true, "oci-mediatypes": true}
+	switch typ {
+	case "registry":
+		known["ref"], known["image-manifest"] = true, true
+	case "local":
+		if flag == "--cache-from" {
+			known["src"], known["digest"] = true, true
+		} else {
+			known["dest"], known["tag"], known["force-compression"] = true, true, true
+		}
+	default:
+		return "", "", fmt.Errorf("%s %s: cache type %q is not supported (type=registry or type=local)", flag, v, typ)
 	}
-	ref := fields["ref"]
 	for k, val := range fields {
-		switch k {
-		case "type", "ref", "oci-mediatypes", "compression", "ignore-error", "image-manifest":
-		case "mode":
-			if val != "min" {
-				return "", fmt.Errorf("%s %s: mode=%s is not supported (only mode=min)", flag, v, val)
-			}
-		default:
-			return "", fmt.Errorf("%s %s: unknown option %q", flag, v, k)
+		switch {
+		case !known[k]:
+			return "", "", fmt.Errorf("%s %s: unknown option %q", flag, v, k)
+		case k == "mode" && val != "min":
+			return "", "", fmt.Errorf("%s %s: mode=%s is not supported (only mode=min)", flag, v, val)
 		}
 	}
-	if ref == "" {
-		return "", fmt.Errorf("%s %s: ref is required", flag, v)
+	switch {
+	case typ == "registry" && fields["ref"] == "":
+		return "", "", fmt.Errorf("%s %s: ref is required", flag, v)
+	case typ == "registry":
+		return fields["ref"], "", nil
+	case flag == "--cache-from" && fields["src"] == "":
+		return "", "", fmt.Errorf("%s %s: src is required", flag, v)
+	case flag == "--cache-from":
+		return "", fields["src"], nil
+	case fields["dest"] == "":
+		return "", "", fmt.Errorf("%s %s: dest is required", flag, v)
 	}
-	return ref, nil
+	return "", fields["dest"], nil
 }
 
 // parseSecrets reads --secret values as Docker's CLI takes them: id=ID[,src=PATH|,env=VAR]

@@ -206,6 +206,71 @@ func TestBuildRunDefaultNetwork(t *testing.T) {
 	}
 }
 
+// --cache-to type=local,dest=DIR writes the same cache to a directory (an OCI layout) that
+// --cache-from type=local,src=DIR reads on another machine: every step CACHED, the same image.
+// A second export replaces the first whole.
+func TestBuildCacheLocal(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: RUN runs runc over overlayfs")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("needs runc on PATH")
+	}
+	rootA, rootB := t.TempDir(), t.TempDir()
+	if _, errs, code := slRun(t, bytes.NewReader(busyboxRootfs(t)), "--root", rootA, "import", "-", "bb:1"); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	// The same base image (same ID) on the second machine.
+	saved := filepath.Join(t.TempDir(), "bb.tar")
+	if _, errs, code := slRun(t, nil, "--root", rootA, "save", "-o", saved, "bb:1"); code != 0 {
+		t.Fatalf("save: %s", errs)
+	}
+	if _, errs, code := slRun(t, nil, "--root", rootB, "load", "-i", saved); code != 0 {
+		t.Fatalf("load: %s", errs)
+	}
+	ctx := t.TempDir()
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\nRUN /bin/busybox date +%s%N > /ran\nCOPY f /f\n"), 0o644)
+	os.WriteFile(filepath.Join(ctx, "f"), []byte("file"), 0o644)
+	dir := filepath.Join(t.TempDir(), "cache")
+	for i := 0; i < 2; i++ {
+		if _, errs, code := slRun(t, nil, "--root", rootA, "build", "-q", "--no-cache", "--cache-to", "type=local,dest="+dir, ctx); code != 0 {
+			t.Fatalf("build --cache-to type=local: %d %s", code, errs)
+		}
+	}
+	out, errs, code := slRun(t, nil, "--root", rootA, "build", "-q", ctx)
+	if code != 0 {
+		t.Fatalf("rebuild: %s", errs)
+	}
+	idA := strings.TrimSpace(out)
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
+		t.Fatalf("no OCI layout in %s: %v", dir, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(dir)); len(ents) != 1 {
+		t.Errorf("export left %d entries beside the cache directory", len(ents))
+	}
+	iid := filepath.Join(t.TempDir(), "iid")
+	_, errs, code = slRun(t, nil, "--root", rootB, "build", "--progress", "plain", "--iidfile", iid, "--cache-from", "type=local,src="+dir, ctx)
+	if code != 0 {
+		t.Fatalf("build --cache-from type=local: %d %s", code, errs)
+	}
+	if n := strings.Count(errs, "CACHED\n"); n != 2 || strings.Contains(errs, "WARNING") {
+		t.Errorf("build --cache-from type=local: %d steps CACHED, want 2\n%s", n, errs)
+	}
+	if b, _ := os.ReadFile(iid); string(b) != idA {
+		t.Errorf("image from the local cache %s, want %s", b, idA)
+	}
+	if out, _, _ := slRun(t, nil, "--root", rootB, "images", "--format", "{{.Repository}}"); strings.Contains(out, "cache") {
+		t.Errorf("the cache stayed as an image: %q", out)
+	}
+	if _, errs, code := slRun(t, nil, "--root", rootB, "build", "--cache-from", "type=local", ctx); code == 0 || !strings.Contains(errs, "src is required") {
+		t.Errorf("type=local without src: %d %s", code, errs)
+	}
+	_, errs, code = slRun(t, nil, "--root", rootB, "build", "--progress", "plain", "--cache-from", "type=local,src="+t.TempDir(), ctx)
+	if code != 0 || !strings.Contains(errs, "is not a build cache directory") {
+		t.Errorf("empty cache directory: %d %s", code, errs)
+	}
+}
+
 // --cache-to type=registry exports the build's steps through a registry (berth's own, on
 // 127.0.0.1); another store with --cache-from gets every step CACHED (the RUN is not run again)
 // and the same image, and neither store keeps the cache's name as an image.
@@ -267,8 +332,8 @@ func TestBuildCacheRegistry(t *testing.T) {
 	if code != 0 || !strings.Contains(errs, "WARNING: cache "+host+"/nosuch/cache:1 not imported") {
 		t.Errorf("missing cache: %d %s", code, errs)
 	}
-	if _, errs, code := slRun(t, nil, "--root", rootB, "build", "--cache-to", "type=local,dest=/tmp/x", ctx); code == 0 || !strings.Contains(errs, `cache type "local" is not supported`) {
-		t.Errorf("--cache-to type=local: %d %s", code, errs)
+	if _, errs, code := slRun(t, nil, "--root", rootB, "build", "--cache-to", "type=gha", ctx); code == 0 || !strings.Contains(errs, `cache type "gha" is not supported`) {
+		t.Errorf("--cache-to type=gha: %d %s", code, errs)
 	}
 }
 
