@@ -75,6 +75,9 @@ type Options struct {
 	// image named ref from the store.
 	CacheTo   []string
 	PushCache func(ctx context.Context, ref string) error
+	// InlineCache writes the cache into the built image's config (--cache-to type=inline), so
+	// --cache-from of the image itself reuses its steps.
+	InlineCache bool
 	// CacheFromDirs and CacheToDirs are local caches (type=local,src=DIR / dest=DIR): the same
 	// cache as a registry's, kept in a directory.
 	CacheFromDirs, CacheToDirs []string
@@ -1112,6 +1115,15 @@ func (b *builder) export(st *state, tags []reference.Tagged) (*Result, error) {
 		}
 	}
 	cfg.RootFS = image.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}
+	cfg.BuildCache = ""
+	if b.o.InlineCache {
+		list, err := cacheSteps(st)
+		if err != nil {
+			v.fail(err)
+			return nil, err
+		}
+		cfg.BuildCache = list
+	}
 	var layers []image.LayerRecord
 	var blobs []image.Descriptor
 	for _, l := range st.layers {

@@ -49,6 +49,33 @@ func putCacheImage(s *image.Store, st *state, ref string) error {
 	if err != nil {
 		return err
 	}
+	list, err := cacheSteps(st)
+	if err != nil {
+		return err
+	}
+	created := time.Unix(0, 0).UTC()
+	cfg := image.Config{Architecture: st.cfg.Architecture, OS: st.cfg.OS, Variant: st.cfg.Variant, Created: &created,
+		Config: &image.ContainerConfig{Labels: map[string]string{cacheLabel: list}},
+		RootFS: image.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}}
+	var layers []image.LayerRecord
+	var blobs []image.Descriptor
+	for _, l := range st.layers {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.diffID)
+		layers = append(layers, image.LayerRecord{DiffID: l.diffID, Size: l.size})
+		blobs = append(blobs, l.desc)
+	}
+	release, err := s.BeginWrite()
+	if err != nil {
+		return err
+	}
+	_, err = s.PutBuilt(image.BuiltImage{Config: &cfg, Layers: layers, Blobs: blobs, Tags: []reference.Tagged{tag}})
+	release()
+	return err
+}
+
+// cacheSteps lists the steps that made st (mode=min: those of its own layers), as the cache's
+// JSON: each step's cache key and which of st's layers it made and started from.
+func cacheSteps(st *state) (string, error) {
 	index := map[string]int{}
 	for i, l := range st.layers {
 		index[l.chain.String()] = i
@@ -73,27 +100,7 @@ func putCacheImage(s *image.Store, st *state, ref string) error {
 		steps = append(steps, cs)
 	}
 	list, err := json.Marshal(steps)
-	if err != nil {
-		return err
-	}
-	created := time.Unix(0, 0).UTC()
-	cfg := image.Config{Architecture: st.cfg.Architecture, OS: st.cfg.OS, Variant: st.cfg.Variant, Created: &created,
-		Config: &image.ContainerConfig{Labels: map[string]string{cacheLabel: string(list)}},
-		RootFS: image.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}}
-	var layers []image.LayerRecord
-	var blobs []image.Descriptor
-	for _, l := range st.layers {
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.diffID)
-		layers = append(layers, image.LayerRecord{DiffID: l.diffID, Size: l.size})
-		blobs = append(blobs, l.desc)
-	}
-	release, err := s.BeginWrite()
-	if err != nil {
-		return err
-	}
-	_, err = s.PutBuilt(image.BuiltImage{Config: &cfg, Layers: layers, Blobs: blobs, Tags: []reference.Tagged{tag}})
-	release()
-	return err
+	return string(list), err
 }
 
 // importCache pulls an exported cache and records its steps in the local build cache, so that
@@ -102,11 +109,15 @@ func importCache(ctx context.Context, s *image.Store, o Options, ref string) err
 	if o.PullCache == nil {
 		return errors.New("no registry client to pull the cache")
 	}
+	// An inline cache is an image the user may well have under that name: it stays then.
+	_, had := s.Resolve(ref)
 	id, err := o.PullCache(ctx, ref)
 	if err != nil {
 		return err
 	}
-	defer s.Remove(ref, false)
+	if had != nil {
+		defer s.Remove(ref, false)
+	}
 	return recordCache(s, id, ref)
 }
 
@@ -117,10 +128,14 @@ func recordCache(s *image.Store, id, ref string) error {
 		return err
 	}
 	var steps []cacheStep
-	if img.Config.Config == nil || img.Config.Config.Labels[cacheLabel] == "" {
+	list := img.Config.BuildCache // inline, in a built image
+	if img.Config.Config != nil && img.Config.Config.Labels[cacheLabel] != "" {
+		list = img.Config.Config.Labels[cacheLabel] // a cache image
+	}
+	if list == "" {
 		return fmt.Errorf("%s is not a build cache", ref)
 	}
-	if err := json.Unmarshal([]byte(img.Config.Config.Labels[cacheLabel]), &steps); err != nil {
+	if err := json.Unmarshal([]byte(list), &steps); err != nil {
 		return fmt.Errorf("%s: bad cache list: %w", ref, err)
 	}
 	diffIDs := img.Config.RootFS.DiffIDs

@@ -31,6 +31,10 @@ type Config struct {
 	Variant         string           `json:"variant,omitempty"`
 	Parent          string           `json:"parent,omitempty"`
 	RootFS          RootFS           `json:"rootfs"`
+	// BuildCache is an inline build cache (`build --cache-to type=inline`): the steps that
+	// made the image, by cache key, so that `--cache-from` of the image itself reuses them, as
+	// BuildKit's inline cache ("moby.buildkit.cache.v0") does in its own format.
+	BuildCache string `json:"io.berth.build.cache.v1,omitempty"`
 }
 
 // ContainerConfig is the run configuration an image carries, with Docker's field order and JSON

@@ -127,6 +127,10 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		}
 	}
 	for _, c := range f.cacheTo {
+		if c == "type=inline" {
+			o.InlineCache = true
+			continue
+		}
 		ref, dir, err := parseCacheRef(c, "--cache-to")
 		if err != nil {
 			return err
@@ -323,7 +327,7 @@ func parseCacheRef(v, flag string) (ref, dir string, err error) {
 			known["dest"], known["tag"], known["force-compression"] = true, true, true
 		}
 	default:
-		return "", "", fmt.Errorf("%s %s: cache type %q is not supported (type=registry or type=local)", flag, v, typ)
+		return "", "", fmt.Errorf("%s %s: cache type %q is not supported (type=registry, type=local, or type=inline for --cache-to)", flag, v, typ)
 	}
 	for k, val := range fields {
 		switch {

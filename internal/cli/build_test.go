@@ -271,6 +271,71 @@ func TestBuildCacheLocal(t *testing.T) {
 	}
 }
 
+// --cache-to type=inline puts the cache in the built image's config: pushed with the image, it
+// makes --cache-from of the image itself reuse every step on another machine (as BuildKit's
+// inline cache does), without untagging an image of that name the user has.
+func TestBuildCacheInline(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: RUN runs runc over overlayfs")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("needs runc on PATH")
+	}
+	reg, err := registry.New(registry.Config{Storage: t.TempDir(), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(reg)
+	t.Cleanup(ts.Close)
+	host := strings.TrimPrefix(ts.URL, "http://")
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	rootA, rootB := t.TempDir(), t.TempDir()
+	if _, errs, code := slRun(t, bytes.NewReader(busyboxRootfs(t)), "--root", rootA, "import", "-", "bb:1"); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	saved := filepath.Join(t.TempDir(), "bb.tar")
+	slRun(t, nil, "--root", rootA, "save", "-o", saved, "bb:1")
+	if _, errs, code := slRun(t, nil, "--root", rootB, "load", "-i", saved); code != 0 {
+		t.Fatalf("load: %s", errs)
+	}
+	ctx := t.TempDir()
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\nRUN /bin/busybox date +%s%N > /ran\nCOPY f /f\n"), 0o644)
+	os.WriteFile(filepath.Join(ctx, "f"), []byte("file"), 0o644)
+	ref := host + "/app:1"
+	out, errs, code := slRun(t, nil, "--root", rootA, "build", "-q", "-t", ref, "--cache-to", "type=inline", ctx)
+	if code != 0 {
+		t.Fatalf("build --cache-to type=inline: %d %s", code, errs)
+	}
+	idA := strings.TrimSpace(out)
+	if out, _, _ := slRun(t, nil, "--root", rootA, "image", "inspect", "-f", "{{.Config.Labels}}", ref); strings.Contains(out, "berth") {
+		t.Errorf("the inline cache shows among the labels: %s", out)
+	}
+	if _, errs, code := slRun(t, nil, "--root", rootA, "push", ref); code != 0 {
+		t.Fatalf("push: %s", errs)
+	}
+	iid := filepath.Join(t.TempDir(), "iid")
+	_, errs, code = slRun(t, nil, "--root", rootB, "build", "--progress", "plain", "--iidfile", iid, "--cache-to", "type=inline", "--cache-from", ref, ctx)
+	if code != 0 {
+		t.Fatalf("build --cache-from: %d %s", code, errs)
+	}
+	if n := strings.Count(errs, "CACHED\n"); n != 2 || strings.Contains(errs, "WARNING") {
+		t.Errorf("build --cache-from the image: %d steps CACHED, want 2\n%s", n, errs)
+	}
+	if b, _ := os.ReadFile(iid); string(b) != idA {
+		t.Errorf("image from the inline cache %s, want %s", b, idA)
+	}
+	if out, _, _ := slRun(t, nil, "--root", rootB, "images", "--format", "{{.Repository}}"); strings.Contains(out, "app") {
+		t.Errorf("the cache's name stayed on the second machine: %q", out)
+	}
+	// The machine that has the image keeps its name.
+	if _, errs, code := slRun(t, nil, "--root", rootA, "build", "-q", "--cache-from", ref, ctx); code != 0 {
+		t.Fatalf("rebuild: %s", errs)
+	}
+	if out, _, _ := slRun(t, nil, "--root", rootA, "images", "-q", ref); strings.TrimSpace(out) == "" {
+		t.Errorf("--cache-from untagged the user's own %s", ref)
+	}
+}
+
 // --cache-to type=registry exports the build's steps through a registry (berth's own, on
 // 127.0.0.1); another store with --cache-from gets every step CACHED (the RUN is not run again)
 // and the same image, and neither store keeps the cache's name as an image.
