@@ -395,6 +395,18 @@ func platformMismatch(ref string, want platformArgs, have image.Platform) error 
 	return fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s", ref, want, have)
 }
 
+// builtImage is the image of st's layers with config cfg (whose diff IDs it fills), named tags.
+func (st *state) builtImage(cfg image.Config, tags []reference.Tagged) image.BuiltImage {
+	bi := image.BuiltImage{Config: &cfg, Tags: tags}
+	cfg.RootFS = image.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}
+	for _, l := range st.layers {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.diffID)
+		bi.Layers = append(bi.Layers, image.LayerRecord{DiffID: l.diffID, Size: l.size})
+		bi.Blobs = append(bi.Blobs, l.desc)
+	}
+	return bi
+}
+
 func digestOf(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
@@ -1114,7 +1126,6 @@ func (b *builder) export(st *state, tags []reference.Tagged) (*Result, error) {
 			cfg.Variant = tp.Variant
 		}
 	}
-	cfg.RootFS = image.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}
 	cfg.BuildCache = ""
 	if b.o.InlineCache {
 		list, err := cacheSteps(st)
@@ -1124,19 +1135,13 @@ func (b *builder) export(st *state, tags []reference.Tagged) (*Result, error) {
 		}
 		cfg.BuildCache = list
 	}
-	var layers []image.LayerRecord
-	var blobs []image.Descriptor
-	for _, l := range st.layers {
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.diffID)
-		layers = append(layers, image.LayerRecord{DiffID: l.diffID, Size: l.size})
-		blobs = append(blobs, l.desc)
-	}
+	built := st.builtImage(cfg, tags)
 	if err := b.s.DB.Update(func(tx *metadata.Tx) error { return tx.TouchCache(time.Now(), b.usedKeys...) }); err != nil {
 		v.fail(err)
 		return nil, err
 	}
 	v.status("exporting layers")
-	id, err := b.s.PutBuilt(image.BuiltImage{Config: &cfg, Layers: layers, Blobs: blobs, Tags: tags})
+	id, err := b.s.PutBuilt(built)
 	if err != nil {
 		v.fail(err)
 		return nil, err

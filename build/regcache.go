@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/opencontainers/go-digest"
-
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/reference"
@@ -55,20 +53,12 @@ func putCacheImage(s *image.Store, st *state, ref string) error {
 	}
 	created := time.Unix(0, 0).UTC()
 	cfg := image.Config{Architecture: st.cfg.Architecture, OS: st.cfg.OS, Variant: st.cfg.Variant, Created: &created,
-		Config: &image.ContainerConfig{Labels: map[string]string{cacheLabel: list}},
-		RootFS: image.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}}
-	var layers []image.LayerRecord
-	var blobs []image.Descriptor
-	for _, l := range st.layers {
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.diffID)
-		layers = append(layers, image.LayerRecord{DiffID: l.diffID, Size: l.size})
-		blobs = append(blobs, l.desc)
-	}
+		Config: &image.ContainerConfig{Labels: map[string]string{cacheLabel: list}}}
 	release, err := s.BeginWrite()
 	if err != nil {
 		return err
 	}
-	_, err = s.PutBuilt(image.BuiltImage{Config: &cfg, Layers: layers, Blobs: blobs, Tags: []reference.Tagged{tag}})
+	_, err = s.PutBuilt(st.builtImage(cfg, []reference.Tagged{tag}))
 	release()
 	return err
 }

@@ -3,14 +3,12 @@ package cli
 import (
 	"archive/tar"
 	"bytes"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/berth-engine/berth/registry"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -172,6 +170,24 @@ func TestBuildRunFlags(t *testing.T) {
 	}
 }
 
+// twoMachines returns the roots of two stores holding the same base image bb:1 (the same ID:
+// imported on one, saved and loaded on the other), as two CI machines sharing a build cache.
+func twoMachines(t *testing.T) (rootA, rootB string) {
+	t.Helper()
+	rootA, rootB = t.TempDir(), t.TempDir()
+	if _, errs, code := slRun(t, bytes.NewReader(busyboxRootfs(t)), "--root", rootA, "import", "-", "bb:1"); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	saved := filepath.Join(t.TempDir(), "bb.tar")
+	if _, errs, code := slRun(t, nil, "--root", rootA, "save", "-o", saved, "bb:1"); code != 0 {
+		t.Fatalf("save: %s", errs)
+	}
+	if _, errs, code := slRun(t, nil, "--root", rootB, "load", "-i", saved); code != 0 {
+		t.Fatalf("load: %s", errs)
+	}
+	return rootA, rootB
+}
+
 // A RUN's default network is BuildKit's as dockerd runs it: a namespace of its own on the bridge
 // (lo and eth0), with an address in /etc/hosts and the host's nameservers, never the host's network.
 func TestBuildRunDefaultNetwork(t *testing.T) {
@@ -216,18 +232,7 @@ func TestBuildCacheLocal(t *testing.T) {
 	if _, err := exec.LookPath("runc"); err != nil {
 		t.Skip("needs runc on PATH")
 	}
-	rootA, rootB := t.TempDir(), t.TempDir()
-	if _, errs, code := slRun(t, bytes.NewReader(busyboxRootfs(t)), "--root", rootA, "import", "-", "bb:1"); code != 0 {
-		t.Fatalf("import: %s", errs)
-	}
-	// The same base image (same ID) on the second machine.
-	saved := filepath.Join(t.TempDir(), "bb.tar")
-	if _, errs, code := slRun(t, nil, "--root", rootA, "save", "-o", saved, "bb:1"); code != 0 {
-		t.Fatalf("save: %s", errs)
-	}
-	if _, errs, code := slRun(t, nil, "--root", rootB, "load", "-i", saved); code != 0 {
-		t.Fatalf("load: %s", errs)
-	}
+	rootA, rootB := twoMachines(t)
 	ctx := t.TempDir()
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\nRUN /bin/busybox date +%s%N > /ran\nCOPY f /f\n"), 0o644)
 	os.WriteFile(filepath.Join(ctx, "f"), []byte("file"), 0o644)
@@ -281,23 +286,9 @@ func TestBuildCacheInline(t *testing.T) {
 	if _, err := exec.LookPath("runc"); err != nil {
 		t.Skip("needs runc on PATH")
 	}
-	reg, err := registry.New(registry.Config{Storage: t.TempDir(), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(reg)
-	t.Cleanup(ts.Close)
-	host := strings.TrimPrefix(ts.URL, "http://")
+	host := testRegistry(t)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	rootA, rootB := t.TempDir(), t.TempDir()
-	if _, errs, code := slRun(t, bytes.NewReader(busyboxRootfs(t)), "--root", rootA, "import", "-", "bb:1"); code != 0 {
-		t.Fatalf("import: %s", errs)
-	}
-	saved := filepath.Join(t.TempDir(), "bb.tar")
-	slRun(t, nil, "--root", rootA, "save", "-o", saved, "bb:1")
-	if _, errs, code := slRun(t, nil, "--root", rootB, "load", "-i", saved); code != 0 {
-		t.Fatalf("load: %s", errs)
-	}
+	rootA, rootB := twoMachines(t)
 	ctx := t.TempDir()
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\nRUN /bin/busybox date +%s%N > /ran\nCOPY f /f\n"), 0o644)
 	os.WriteFile(filepath.Join(ctx, "f"), []byte("file"), 0o644)
@@ -346,26 +337,9 @@ func TestBuildCacheRegistry(t *testing.T) {
 	if _, err := exec.LookPath("runc"); err != nil {
 		t.Skip("needs runc on PATH")
 	}
-	reg, err := registry.New(registry.Config{Storage: t.TempDir(), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(reg)
-	t.Cleanup(ts.Close)
-	host := strings.TrimPrefix(ts.URL, "http://")
+	host := testRegistry(t)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	rootA, rootB := t.TempDir(), t.TempDir()
-	if _, errs, code := slRun(t, bytes.NewReader(busyboxRootfs(t)), "--root", rootA, "import", "-", "bb:1"); code != 0 {
-		t.Fatalf("import: %s", errs)
-	}
-	// The same base image (same ID) on the second machine.
-	saved := filepath.Join(t.TempDir(), "bb.tar")
-	if _, errs, code := slRun(t, nil, "--root", rootA, "save", "-o", saved, "bb:1"); code != 0 {
-		t.Fatalf("save: %s", errs)
-	}
-	if _, errs, code := slRun(t, nil, "--root", rootB, "load", "-i", saved); code != 0 {
-		t.Fatalf("load: %s", errs)
-	}
+	rootA, rootB := twoMachines(t)
 	ctx := t.TempDir()
 	// The RUN writes something new each time it runs: a cache hit is the only way to the same image.
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\nRUN /bin/busybox date +%s%N > /ran\nCOPY f /f\nENV X=1\nRUN true\nCMD [\"/bin/sh\"]\n"), 0o644)

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +21,6 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/container"
-	"github.com/berth-engine/berth/registry"
 	"github.com/creack/pty"
 )
 
@@ -943,13 +941,7 @@ func TestContainerNetworks(t *testing.T) {
 
 func TestContainerRunPullsMissingImage(t *testing.T) {
 	e := newCtrEnv(t)
-	s, err := registry.New(registry.Config{Storage: t.TempDir(), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	ref := strings.TrimPrefix(ts.URL, "http://") + "/tests/bb:1"
+	ref := testRegistry(t) + "/tests/bb:1"
 	e.ok("tag", "bb:1", ref)
 	e.ok("push", ref)
 	e.ok("rmi", ref)

@@ -23,8 +23,8 @@ func runBerth(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
-// searchRegistry starts a registry holding images with the given descriptions.
-func searchTestRegistry(t *testing.T, images map[string]string) string {
+// testRegistry starts berth's registry on 127.0.0.1 for one test and returns its host:port.
+func testRegistry(t *testing.T) string {
 	t.Helper()
 	s, err := registry.New(registry.Config{Storage: t.TempDir(), NoSync: true})
 	if err != nil {
@@ -32,7 +32,13 @@ func searchTestRegistry(t *testing.T, images map[string]string) string {
 	}
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
-	host := strings.TrimPrefix(ts.URL, "http://")
+	return strings.TrimPrefix(ts.URL, "http://")
+}
+
+// searchRegistry starts a registry holding images with the given descriptions.
+func searchTestRegistry(t *testing.T, images map[string]string) string {
+	t.Helper()
+	host := testRegistry(t)
 	for r, desc := range images {
 		img, err := random.Image(64, 1)
 		if err != nil {
