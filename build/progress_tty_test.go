@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/berth-engine/berth/internal/vtscreen"
 )
 
 var t0 = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -180,72 +182,14 @@ func TestScreenText(t *testing.T) {
 	}
 }
 
-// screen applies what a terminal would of out: text, carriage return, newline (to the start of
-// the next line, as a tty's output does), cursor up, clear line; colours and cursor visibility
-// change nothing on it.
+// screen is what a terminal shows after out (see vtscreen).
 func screen(t *testing.T, out string) []string {
 	t.Helper()
-	var rows [][]rune
-	row, col := 0, 0
-	put := func(r rune) {
-		for len(rows) <= row {
-			rows = append(rows, nil)
-		}
-		for len(rows[row]) < col {
-			rows[row] = append(rows[row], ' ')
-		}
-		if col < len(rows[row]) {
-			rows[row][col] = r
-		} else {
-			rows[row] = append(rows[row], r)
-		}
-		col++
+	lines, err := vtscreen.Lines(out)
+	if err != nil {
+		t.Fatal(err)
 	}
-	rs := []rune(out)
-	for i := 0; i < len(rs); i++ {
-		switch c := rs[i]; c {
-		case '\r':
-			col = 0
-		case '\n':
-			row, col = row+1, 0
-		case 0x1b:
-			if i+1 >= len(rs) || rs[i+1] != '[' {
-				t.Fatalf("escape that is not CSI at %d: %q", i, string(rs[i:]))
-			}
-			j := i + 2
-			for j < len(rs) && (rs[j] < 0x40 || rs[j] > 0x7e) {
-				j++
-			}
-			param, final := string(rs[i+2:j]), rs[j]
-			i = j
-			switch final {
-			case 'A':
-				n, _ := strconv.Atoi(param)
-				row = max(0, row-max(n, 1))
-			case 'K':
-				if row < len(rows) {
-					if param == "2" {
-						rows[row] = nil
-					} else if col < len(rows[row]) {
-						rows[row] = rows[row][:col]
-					}
-				}
-			case 'm', 'h', 'l':
-			default:
-				t.Fatalf("unexpected sequence %q", string(rs[i-len(param)-2:j+1]))
-			}
-		default:
-			put(c)
-		}
-	}
-	var out2 []string
-	for _, r := range rows {
-		out2 = append(out2, strings.TrimRight(string(r), " "))
-	}
-	for len(out2) > 0 && out2[len(out2)-1] == "" {
-		out2 = out2[:len(out2)-1]
-	}
-	return out2
+	return lines
 }
 
 // Frames painted one over another leave the screen showing the last one alone, whether it has

@@ -126,12 +126,7 @@ func busyboxRootfs(t *testing.T) []byte {
 // --network is every RUN's network unless RUN --network says otherwise; --secret comes from a
 // file or an environment variable.
 func TestBuildRunFlags(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: RUN runs runc over overlayfs")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("needs runc on PATH")
-	}
+	needRunBuild(t)
 	b, _ := os.ReadFile("/proc/net/dev")
 	if strings.Count(string(b), "\n") <= 3 {
 		t.Skip("the host has no network interface but lo: host and none networks look alike")
@@ -170,6 +165,17 @@ func TestBuildRunFlags(t *testing.T) {
 	}
 }
 
+// needRunBuild skips a test of builds with RUN where they cannot run.
+func needRunBuild(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: RUN runs runc over overlayfs")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("needs runc on PATH")
+	}
+}
+
 // twoMachines returns the roots of two stores holding the same base image bb:1 (the same ID:
 // imported on one, saved and loaded on the other), as two CI machines sharing a build cache.
 func twoMachines(t *testing.T) (rootA, rootB string) {
@@ -191,12 +197,7 @@ func twoMachines(t *testing.T) (rootA, rootB string) {
 // A RUN's default network is BuildKit's as dockerd runs it: a namespace of its own on the bridge
 // (lo and eth0), with an address in /etc/hosts and the host's nameservers, never the host's network.
 func TestBuildRunDefaultNetwork(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: RUN runs runc over overlayfs")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("needs runc on PATH")
-	}
+	needRunBuild(t)
 	host, err := os.Readlink("/proc/self/ns/net")
 	if err != nil {
 		t.Fatal(err)
@@ -226,12 +227,7 @@ func TestBuildRunDefaultNetwork(t *testing.T) {
 // --cache-from type=local,src=DIR reads on another machine: every step CACHED, the same image.
 // A second export replaces the first whole.
 func TestBuildCacheLocal(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: RUN runs runc over overlayfs")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("needs runc on PATH")
-	}
+	needRunBuild(t)
 	rootA, rootB := twoMachines(t)
 	ctx := t.TempDir()
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\nRUN /bin/busybox date +%s%N > /ran\nCOPY f /f\n"), 0o644)
@@ -280,12 +276,7 @@ func TestBuildCacheLocal(t *testing.T) {
 // makes --cache-from of the image itself reuse every step on another machine (as BuildKit's
 // inline cache does), without untagging an image of that name the user has.
 func TestBuildCacheInline(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: RUN runs runc over overlayfs")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("needs runc on PATH")
-	}
+	needRunBuild(t)
 	host := testRegistry(t)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	rootA, rootB := twoMachines(t)
@@ -331,12 +322,7 @@ func TestBuildCacheInline(t *testing.T) {
 // 127.0.0.1); another store with --cache-from gets every step CACHED (the RUN is not run again)
 // and the same image, and neither store keeps the cache's name as an image.
 func TestBuildCacheRegistry(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: RUN runs runc over overlayfs")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("needs runc on PATH")
-	}
+	needRunBuild(t)
 	host := testRegistry(t)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	rootA, rootB := twoMachines(t)

@@ -7,13 +7,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/berth-engine/berth/build"
+	"github.com/berth-engine/berth/internal/vtscreen"
 	"github.com/creack/pty"
 )
 
@@ -105,63 +104,12 @@ func ptyRun(t *testing.T, e *ctrEnv, args ...string) (string, int) {
 	return out.String(), code
 }
 
-// termScreen is what a terminal shows after out: text, carriage return, newline, cursor up and
-// line clearing applied (the sequences the tty view uses; colours and cursor visibility change
-// nothing here), lines longer than the screen left whole.
+// termScreen is what a terminal shows after out (see vtscreen).
 func termScreen(t *testing.T, out string) []string {
 	t.Helper()
-	var rows [][]rune
-	row, col := 0, 0
-	csi := regexp.MustCompile(`^\x1b\[([0-9;?]*)([A-Za-z])`)
-	for len(out) > 0 {
-		if m := csi.FindStringSubmatch(out); m != nil {
-			out = out[len(m[0]):]
-			switch m[2] {
-			case "A":
-				n, _ := strconv.Atoi(m[1])
-				row = max(0, row-max(n, 1))
-			case "K":
-				if row < len(rows) {
-					if m[1] == "2" {
-						rows[row] = nil
-					} else if col < len(rows[row]) {
-						rows[row] = rows[row][:col]
-					}
-				}
-			case "m", "h", "l":
-			default:
-				t.Fatalf("unexpected sequence %q", m[0])
-			}
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(out)
-		out = out[n:]
-		switch r {
-		case '\r':
-			col = 0
-		case '\n':
-			row++ // the terminal's \r comes with it (ONLCR)
-		default:
-			for len(rows) <= row {
-				rows = append(rows, nil)
-			}
-			for len(rows[row]) < col {
-				rows[row] = append(rows[row], ' ')
-			}
-			if col < len(rows[row]) {
-				rows[row][col] = r
-			} else {
-				rows[row] = append(rows[row], r)
-			}
-			col++
-		}
-	}
-	var lines []string
-	for _, r := range rows {
-		lines = append(lines, strings.TrimRight(string(r), " "))
-	}
-	for len(lines) > 0 && lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
+	lines, err := vtscreen.Lines(out)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return lines
 }
