@@ -23,6 +23,7 @@ import (
 
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/registry"
+	"github.com/berth-engine/berth/runtime"
 	"github.com/creack/pty"
 )
 
@@ -1078,6 +1079,10 @@ func TestContainerRuntimeCrun(t *testing.T) {
 	if _, errs, code := e.run("run", "--rm", "--runtime", "crun", "bb:1", "nosuch"); code != 127 || !strings.Contains(errs, "nosuch") {
 		t.Errorf("missing command under crun: exit %d %q", code, errs)
 	}
+	// crun takes a privileged container's host devices, allow-all device rule and capabilities.
+	if out, errs, code := e.run("run", "--rm", "--privileged", "--runtime", "crun", "bb:1", "sh", "-c", "mount -t tmpfs none /tmp && ls /dev/null"); code != 0 || !strings.HasSuffix(out, "/dev/null\n") {
+		t.Errorf("--privileged under crun: exit %d %q %q", code, out, errs)
+	}
 	e.ok("run", "-d", "--name", "c1", "--runtime", "crun", "--memory", "64m", "--pids-limit", "50", "bb:1", "sleep", "300")
 	if st := e.inspect("c1", "{{.State.Status}} {{.HostConfig.Runtime}}"); st != "running crun" {
 		t.Errorf("inspect = %q", st)
@@ -1160,5 +1165,90 @@ func TestContainerKill9OfRunRm(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(e.root, "containers", id)); !os.IsNotExist(err) {
 		t.Errorf("its directory is left: %v", err)
+	}
+}
+
+// --privileged as Docker's (compared with a 20.10 daemon on the same host): the host's devices in
+// /dev, every capability (those of berth's bounding set; --cap-drop ignored), exec included,
+// mount allowed, nothing masked, /sys writable even with --read-only, and HostConfig.Privileged.
+func TestContainerPrivileged(t *testing.T) {
+	e := newCtrEnv(t)
+	hostDevs, err := runtime.HostDevices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantMask uint64
+	all := runtime.KernelCapabilities()
+	for _, c := range runtime.PrivilegedCapabilities() {
+		for i, k := range all {
+			if k == c {
+				wantMask |= 1 << uint(i)
+			}
+		}
+	}
+	capEff := fmt.Sprintf("CapEff:\t%016x", wantMask)
+	out := e.ok("run", "--rm", "--privileged", "--cap-drop", "NET_ADMIN", "bb:1", "sh", "-c", "ls /dev; grep CapEff /proc/self/status")
+	listed := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		listed[l] = true
+	}
+	unprivDev := e.ok("run", "--rm", "bb:1", "ls", "/dev")
+	extra := 0
+	for _, d := range hostDevs {
+		top := strings.SplitN(strings.TrimPrefix(d.Path, "/dev/"), "/", 2)[0]
+		if !listed[top] {
+			t.Errorf("host device %s missing from the privileged /dev", d.Path)
+		}
+		if !strings.Contains("\n"+unprivDev, "\n"+top+"\n") {
+			extra++
+		}
+	}
+	if len(hostDevs) > 0 && extra == 0 {
+		t.Logf("the host has only the devices every container gets")
+	}
+	if !listed[capEff] {
+		t.Errorf("privileged capabilities: want %q in\n%s", capEff, out)
+	}
+	// Docker's own error from busybox's mount without CAP_SYS_ADMIN.
+	if _, errs, code := e.run("run", "--rm", "bb:1", "mount", "-t", "tmpfs", "none", "/tmp"); code != 1 ||
+		errs != "mount: permission denied (are you root?)\n" {
+		t.Errorf("unprivileged mount: exit %d %q", code, errs)
+	}
+	if out, errs, code := e.run("run", "--rm", "--privileged", "--read-only", "bb:1", "sh", "-c",
+		"mount -t tmpfs none /tmp && touch /tmp/x && grep -E '^sysfs /sys ' /proc/mounts"); code != 0 ||
+		!strings.HasPrefix(out, "sysfs /sys sysfs rw,") {
+		t.Errorf("privileged mount and /sys: exit %d %q %q", code, out, errs)
+	}
+	// A masked path this host has with content (/proc/kcore, /proc/timer_list...) is readable.
+	for _, p := range runtime.MaskedPaths() {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		b := make([]byte, 1)
+		n, _ := f.Read(b)
+		f.Close()
+		if n == 0 {
+			continue
+		}
+		cmd := "head -c 1 " + p + " | wc -c"
+		if got := strings.TrimSpace(e.ok("run", "--rm", "--privileged", "bb:1", "sh", "-c", cmd)); got != "1" {
+			t.Errorf("%s masked in a privileged container (%s bytes)", p, got)
+		}
+		if got := strings.TrimSpace(e.ok("run", "--rm", "bb:1", "sh", "-c", cmd)); got != "0" {
+			t.Errorf("%s not masked without --privileged (%s bytes)", p, got)
+		}
+		break
+	}
+	e.ok("run", "-d", "--name", "priv", "--privileged", "bb:1", "sleep", "300")
+	if got := e.inspect("priv", "{{json .HostConfig.Privileged}} {{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}}"); got != "true null null" {
+		t.Errorf("inspect = %q", got)
+	}
+	if out := e.ok("exec", "priv", "grep", "CapEff", "/proc/self/status"); out != capEff+"\n" {
+		t.Errorf("exec capabilities = %q, want %q", out, capEff)
+	}
+	e.ok("rm", "-f", "priv")
+	if got := e.inspect(strings.TrimSpace(e.ok("create", "bb:1", "true")), "{{json .HostConfig.Privileged}}"); got != "false" {
+		t.Errorf("unprivileged inspect = %q", got)
 	}
 }
