@@ -1252,3 +1252,95 @@ func TestContainerPrivileged(t *testing.T) {
 		t.Errorf("unprivileged inspect = %q", got)
 	}
 }
+
+// freeHostPort is a port nothing listens on now, for -p.
+func freeHostPort(t *testing.T, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// `port` prints what Docker 20.10's does (checked against the reference daemon), in natural
+// order: every mapping as "80/tcp -> 127.0.0.1:8080", one port's host addresses, Docker's errors.
+func TestContainerPort(t *testing.T) {
+	e := newCtrEnv(t)
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		t.Skip("the bridge network needs containernetworking-plugins in /usr/lib/cni")
+	}
+	tcp, udp := freeHostPort(t, "tcp"), freeHostPort(t, "udp")
+	e.ok("run", "-d", "--name", "pw", "-p", fmt.Sprintf("127.0.0.1:%d:80", tcp), "-p", fmt.Sprintf("%d:90/udp", udp),
+		"--expose", "6000", "bb:1", "sleep", "300")
+	want := fmt.Sprintf("80/tcp -> 127.0.0.1:%d\n90/udp -> 0.0.0.0:%d\n", tcp, udp)
+	for _, args := range [][]string{{"port", "pw"}, {"container", "port", "pw"}, {"port", "pw", ""}} {
+		if out := e.ok(args...); out != want {
+			t.Errorf("berth %s = %q, want %q", strings.Join(args, " "), out, want)
+		}
+	}
+	for _, p := range []string{"80", "80/tcp", "080"} {
+		if out := e.ok("port", "pw", p); out != fmt.Sprintf("127.0.0.1:%d\n", tcp) {
+			t.Errorf("port pw %s = %q", p, out)
+		}
+	}
+	if out := e.ok("port", "pw", "90/udp"); out != fmt.Sprintf("0.0.0.0:%d\n", udp) {
+		t.Errorf("port pw 90/udp = %q", out)
+	}
+	for _, c := range []struct{ args, stderr string }{
+		{"90", "Error: No public port '90/tcp' published for pw\n"},     // no protocol is tcp
+		{"81", "Error: No public port '81/tcp' published for pw\n"},     // not published
+		{"6000", "Error: No public port '6000/tcp' published for pw\n"}, // exposed only
+		{"80/TCP", "Error: No public port '80/TCP' published for pw\n"},
+		{"abc", "strconv.ParseUint: parsing \"abc\": invalid syntax\n"},
+		{"99999", "strconv.ParseUint: parsing \"99999\": value out of range\n"},
+		{"81-80", "Invalid range specified for the Port: 81-80\n"},
+	} {
+		if out, errs, code := e.run("port", "pw", c.args); code != 1 || out != "" || errs != c.stderr {
+			t.Errorf("port pw %s: exit %d %q %q, want %q", c.args, code, out, errs, c.stderr)
+		}
+	}
+	if _, errs, code := e.run("port", "nosuch", "abc"); code != 1 || errs != "Error: No such container: nosuch\n" {
+		t.Errorf("port of a missing container: exit %d %q", code, errs)
+	}
+	if _, errs, code := e.run("port"); code != 1 || !strings.HasPrefix(errs, "\"berth port\" requires at least 1 and at most 2 arguments.\n") {
+		t.Errorf("port without arguments: exit %d %q", code, errs)
+	}
+	// A stopped container publishes nothing: an empty list, and the error for any port.
+	e.ok("stop", "-t", "0", "pw")
+	if out := e.ok("port", "pw"); out != "" {
+		t.Errorf("port of a stopped container = %q", out)
+	}
+	if _, errs, code := e.run("port", "pw", "80"); code != 1 || errs != "Error: No public port '80/tcp' published for pw\n" {
+		t.Errorf("port pw 80 stopped: exit %d %q", code, errs)
+	}
+	e.ok("rm", "pw")
+	// -P: the image's EXPOSE and --expose, each on a host port of its own.
+	tarPath := filepath.Join(e.root, "busybox.tar")
+	e.ok("import", "-c", "EXPOSE 80 53/udp", tarPath, "exposing:1")
+	e.ok("run", "-d", "--name", "pa", "-P", "--expose", "7000", "exposing:1", "sleep", "300")
+	out := e.ok("port", "pa")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("port pa = %q", out)
+	}
+	for i, p := range []string{"53/udp", "80/tcp", "7000/tcp"} {
+		hp := e.inspect("pa", fmt.Sprintf(`{{(index (index .NetworkSettings.Ports %q) 0).HostPort}}`, p))
+		if want := p + " -> 0.0.0.0:" + hp; lines[i] != want {
+			t.Errorf("port pa line %d = %q, want %q", i, lines[i], want)
+		}
+		if one := e.ok("port", "pa", p); one != "0.0.0.0:"+hp+"\n" {
+			t.Errorf("port pa %s = %q", p, one)
+		}
+	}
+	e.ok("rm", "-f", "pa")
+}
