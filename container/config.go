@@ -56,6 +56,7 @@ type HostConfig struct {
 	ExtraHosts      []string
 	Runtime         string
 	Init            bool
+	Privileged      bool // --privileged: all capabilities and host devices, nothing masked
 }
 
 // PortBinding is one host side of a published port.

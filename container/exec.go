@@ -59,7 +59,9 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	if cwd == "" {
 		cwd = "/"
 	}
-	caps, err := runtime.NormalizeCapabilities(runtime.DefaultCapabilities(), c.Host.CapAdd, c.Host.CapDrop)
+	// An exec gets the container's capabilities (Docker's exec starts from the container's process
+	// spec), all of them in a privileged container.
+	caps, err := runtime.ContainerCapabilities(c.Host.Privileged, c.Host.CapAdd, c.Host.CapDrop)
 	if err != nil {
 		return 0, err
 	}

@@ -186,7 +186,11 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		t := true
 		h.Init = &t
 	}
-	h.MaskedPaths, h.ReadonlyPaths = runtime.MaskedPaths(), runtime.ReadonlyPaths()
+	h.Privileged = c.Host.Privileged
+	if !c.Host.Privileged {
+		// Docker records no masked or read-only paths for a privileged container (null).
+		h.MaskedPaths, h.ReadonlyPaths = runtime.MaskedPaths(), runtime.ReadonlyPaths()
+	}
 
 	var layers []string
 	var imgSize int64

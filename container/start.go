@@ -575,12 +575,19 @@ func (m *Manager) prepare(c *Container) error {
 		mounts = append(mounts, specs.Mount{Destination: initPath, Type: "bind", Source: bin, Options: []string{"rbind", "ro", "rprivate"}})
 		args = append([]string{initPath, "--"}, args...)
 	}
+	var devices []specs.LinuxDevice
+	if c.Host.Privileged {
+		// The host's devices as they are now, as Docker lists them at each start.
+		if devices, err = runtime.HostDevices(); err != nil {
+			return err
+		}
+	}
 	spec := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: args, Env: ProcessEnv(c.Config), Cwd: cwd, User: usr,
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
-		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Memory: c.Host.Memory, NanoCPUs: c.Host.NanoCPUs,
-		PidsLimit: c.Host.PidsLimit, CgroupsPath: "/berth/" + c.ID,
+		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,
+		Memory: c.Host.Memory, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: "/berth/" + c.ID,
 	})
 	if hostNet {
 		spec.Hostname = ""

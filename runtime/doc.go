@@ -4,6 +4,7 @@
 // container (/etc/hosts, /etc/hostname, /etc/resolv.conf), user resolution against the image's
 // /etc/passwd and /etc/group, and a small driver for runc (or crun) that runs it.
 //
-// Nothing here needs root until the driver executes the runtime: Spec is a pure function of its
-// options and is tested as a value.
+// Nothing here needs root until the driver executes the runtime: Spec is a function of its options
+// (and, for a privileged container, of the capabilities the running kernel knows) and is tested as
+// a value.
 package runtime

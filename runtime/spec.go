@@ -93,9 +93,15 @@ type SpecOptions struct {
 	Network string
 	// Mounts are added after the defaults (volumes, binds, tmpfs, /etc/hosts...); one on the same
 	// destination as a default replaces it, as in Docker.
-	Mounts      []specs.Mount
-	CapAdd      []string // "NET_ADMIN" or "CAP_NET_ADMIN", "ALL"
-	CapDrop     []string
+	Mounts  []specs.Mount
+	CapAdd  []string // "NET_ADMIN" or "CAP_NET_ADMIN", "ALL"
+	CapDrop []string
+	// Privileged is Docker's --privileged: every capability (PrivilegedCapabilities; CapAdd and
+	// CapDrop are ignored, as Docker ignores them), no masked or read-only paths, /sys and the
+	// cgroup filesystem writable, and every device allowed by the device cgroup.
+	Privileged bool
+	// Devices are created in the container's /dev (a privileged container gets HostDevices).
+	Devices     []specs.LinuxDevice
 	Memory      int64  // bytes; 0 for no limit
 	NanoCPUs    int64  // --cpus × 1e9; 0 for no limit
 	PidsLimit   int64  // 0 for no limit
@@ -111,7 +117,7 @@ const OCIVersion = "1.0.2-dev"
 // Spec builds the OCI runtime spec of a container. It never fails: options are validated by
 // whoever parsed them (see NormalizeCapabilities for the capability names).
 func Spec(o SpecOptions) *specs.Spec {
-	caps, _ := NormalizeCapabilities(DefaultCapabilities(), o.CapAdd, o.CapDrop)
+	caps, _ := ContainerCapabilities(o.Privileged, o.CapAdd, o.CapDrop)
 	s := &specs.Spec{
 		Version:  OCIVersion,
 		Root:     &specs.Root{Path: o.Rootfs, Readonly: o.ReadOnly},
@@ -141,6 +147,14 @@ func Spec(o SpecOptions) *specs.Spec {
 			}
 		}
 	}
+	if o.Privileged {
+		// Docker's privileged container writes to /sys and its cgroups, --read-only or not.
+		for i, m := range s.Mounts {
+			if m.Destination == "/sys" || m.Type == "cgroup" {
+				s.Mounts[i].Options = without(m.Options, "ro")
+			}
+		}
+	}
 	ns := []specs.LinuxNamespace{
 		{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
 		{Type: specs.MountNamespace},
@@ -155,6 +169,10 @@ func Spec(o SpecOptions) *specs.Spec {
 		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: o.Network})
 	}
 	res := &specs.LinuxResources{Devices: defaultDevices()}
+	if o.Privileged {
+		// "a *:* rwm": any device, the host's included.
+		res.Devices = []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
+	}
 	if o.Memory > 0 {
 		m := o.Memory
 		res.Memory = &specs.LinuxMemory{Limit: &m}
@@ -170,11 +188,13 @@ func Spec(o SpecOptions) *specs.Spec {
 		res.Pids = &specs.LinuxPids{Limit: &p}
 	}
 	s.Linux = &specs.Linux{
-		Namespaces:    ns,
-		Resources:     res,
-		CgroupsPath:   o.CgroupsPath,
-		MaskedPaths:   MaskedPaths(),
-		ReadonlyPaths: ReadonlyPaths(),
+		Namespaces:  ns,
+		Resources:   res,
+		CgroupsPath: o.CgroupsPath,
+		Devices:     o.Devices,
+	}
+	if !o.Privileged {
+		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = MaskedPaths(), ReadonlyPaths()
 	}
 	return s
 }
@@ -209,6 +229,17 @@ func cleanDest(p string) string {
 }
 
 func depth(p string) int { return strings.Count(cleanDest(p), "/") }
+
+// without returns list less every s, in a new slice.
+func without(list []string, s string) []string {
+	var out []string
+	for _, x := range list {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
+}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -197,6 +198,155 @@ func TestCreateErrorExitCodes(t *testing.T) {
 	} {
 		if got := (&CreateError{Msg: msg}).ExitCode(); got != want {
 			t.Errorf("%s: code %d, want %d", msg, got, want)
+		}
+	}
+}
+
+// kernelLastCap is /proc/sys/kernel/cap_last_cap.
+func kernelLastCap(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		t.Skipf("no cap_last_cap: %v", err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestKernelCapabilities(t *testing.T) {
+	last := kernelLastCap(t)
+	all := KernelCapabilities()
+	want := last + 1
+	if want > len(allCapabilities) {
+		t.Logf("the kernel knows %d capabilities, berth names %d", want, len(allCapabilities))
+		want = len(allCapabilities)
+	}
+	if len(all) != want || all[0] != "CAP_CHOWN" {
+		t.Fatalf("kernel capabilities = %d %v, want %d (cap_last_cap %d)", len(all), all, want, last)
+	}
+	// Bit order, which PrivilegedCapabilities relies on: CAP_SYS_ADMIN is 21, CAP_AUDIT_READ 37.
+	if all[21] != "CAP_SYS_ADMIN" || (len(all) > 37 && all[37] != "CAP_AUDIT_READ") {
+		t.Errorf("capabilities out of bit order: %v", all)
+	}
+	// The privileged set is those of berth's own bounding set (all of them on an ordinary host).
+	status, _ := os.ReadFile("/proc/self/status")
+	var bnd uint64
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapBnd:"); ok {
+			bnd, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	var wantPriv []string
+	for i, c := range all {
+		if bnd&(1<<uint(i)) != 0 {
+			wantPriv = append(wantPriv, c)
+		}
+	}
+	if got := PrivilegedCapabilities(); !reflect.DeepEqual(got, wantPriv) {
+		t.Errorf("privileged capabilities = %v\nwant %v (CapBnd %x)", got, wantPriv, bnd)
+	}
+	if len(wantPriv) != len(all) {
+		t.Logf("berth's bounding set lacks %d of the kernel's capabilities (CapBnd %x)", len(all)-len(wantPriv), bnd)
+	}
+}
+
+// Docker's privileged container (moby's oci_linux.go, and what a 20.10 daemon writes to the
+// bundle): every capability, --cap-add/--cap-drop ignored, no masked or read-only paths, /sys and
+// the cgroup filesystem writable even with --read-only, the device cgroup "a *:* rwm" alone.
+func TestSpecPrivileged(t *testing.T) {
+	devs := []specs.LinuxDevice{{Path: "/dev/loop-control", Type: "c", Major: 10, Minor: 237}}
+	s := Spec(SpecOptions{Privileged: true, ReadOnly: true, CapDrop: []string{"NET_ADMIN"}, CapAdd: []string{"SYS_ADMIN"}, Devices: devs})
+	caps := s.Process.Capabilities
+	if want := PrivilegedCapabilities(); !reflect.DeepEqual(caps.Bounding, want) || !reflect.DeepEqual(caps.Effective, want) ||
+		!reflect.DeepEqual(caps.Permitted, want) {
+		t.Errorf("capabilities = %+v, want %v", caps, want)
+	}
+	// With a full bounding set (an ordinary host), that is every capability the kernel knows:
+	// cap_last_cap + 1 of them.
+	if n, last := len(caps.Effective), kernelLastCap(t); len(PrivilegedCapabilities()) == len(KernelCapabilities()) &&
+		n != last+1 && n != len(allCapabilities) {
+		t.Errorf("%d capabilities, want cap_last_cap+1 = %d", n, last+1)
+	}
+	if !contains(caps.Effective, "CAP_SYS_ADMIN") || !contains(caps.Effective, "CAP_NET_ADMIN") {
+		t.Errorf("privileged without SYS_ADMIN or with NET_ADMIN dropped: %v", caps.Effective)
+	}
+	if s.Linux.MaskedPaths != nil || s.Linux.ReadonlyPaths != nil {
+		t.Errorf("masked %v read-only %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+	for _, m := range s.Mounts {
+		if (m.Destination == "/sys" || m.Type == "cgroup") && contains(m.Options, "ro") {
+			t.Errorf("%s read-only: %v", m.Destination, m.Options)
+		}
+	}
+	if !s.Root.Readonly {
+		t.Errorf("--read-only lost")
+	}
+	if d := s.Linux.Resources.Devices; len(d) != 1 || !d[0].Allow || d[0].Access != "rwm" || d[0].Type != "" ||
+		d[0].Major != nil || d[0].Minor != nil {
+		t.Errorf("device cgroup = %+v, want allow all", d)
+	}
+	if !reflect.DeepEqual(s.Linux.Devices, devs) {
+		t.Errorf("devices = %+v", s.Linux.Devices)
+	}
+	// Unprivileged, the cgroup filesystem stays read-only and no device is added.
+	s = Spec(SpecOptions{})
+	for _, m := range s.Mounts {
+		if m.Type == "cgroup" && !contains(m.Options, "ro") {
+			t.Errorf("cgroup writable: %v", m.Options)
+		}
+	}
+	if s.Linux.Devices != nil || len(s.Linux.Resources.Devices) < 2 {
+		t.Errorf("unprivileged devices %+v %+v", s.Linux.Devices, s.Linux.Resources.Devices)
+	}
+}
+
+func TestContainerCapabilities(t *testing.T) {
+	got, err := ContainerCapabilities(false, []string{"NET_ADMIN"}, []string{"CHOWN"})
+	if err != nil || contains(got, "CAP_CHOWN") || !contains(got, "CAP_NET_ADMIN") {
+		t.Errorf("unprivileged = %v %v", got, err)
+	}
+	got, err = ContainerCapabilities(true, nil, []string{"ALL"})
+	if err != nil || !reflect.DeepEqual(got, PrivilegedCapabilities()) {
+		t.Errorf("privileged --cap-drop ALL = %v %v", got, err)
+	}
+}
+
+// HostDevices finds what runc's libcontainer finds: /dev/null as 1:3, devices in subdirectories,
+// nothing from pts, shm or mqueue, no console, no symbolic link.
+func TestHostDevices(t *testing.T) {
+	devs, err := HostDevices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath := map[string]specs.LinuxDevice{}
+	for _, d := range devs {
+		byPath[d.Path] = d
+		for _, skip := range []string{"/dev/pts/", "/dev/shm/", "/dev/mqueue/", "/dev/fd/"} {
+			if strings.HasPrefix(d.Path, skip) {
+				t.Errorf("%s listed", d.Path)
+			}
+		}
+		if fi, err := os.Lstat(d.Path); err != nil || fi.Mode()&os.ModeSymlink != 0 {
+			t.Errorf("%s: %v %v", d.Path, fi, err)
+		}
+		if d.FileMode == nil || d.UID == nil || d.GID == nil || (d.Type != "c" && d.Type != "b") {
+			t.Errorf("incomplete device %+v", d)
+		}
+	}
+	if _, err := os.Stat("/dev/null"); err == nil {
+		if n, ok := byPath["/dev/null"]; !ok || n.Type != "c" || n.Major != 1 || n.Minor != 3 || *n.FileMode != 0o666 {
+			t.Errorf("/dev/null = %+v", n)
+		}
+	}
+	if _, ok := byPath["/dev/console"]; ok {
+		t.Errorf("/dev/console listed")
+	}
+	if _, err := os.Stat("/dev/net/tun"); err == nil {
+		if _, ok := byPath["/dev/net/tun"]; !ok {
+			t.Errorf("/dev/net/tun (in a subdirectory) not listed")
 		}
 	}
 }

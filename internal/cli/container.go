@@ -183,9 +183,6 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		Hostname: f.hostname, Domainname: f.domainname, Tty: f.tty, OpenStdin: f.interactive,
 		StopSignal: f.stopSignal, Expose: f.expose,
 	}
-	if f.privileged {
-		return o, errors.New("--privileged is not supported by berth")
-	}
 	if f.init {
 		if _, err := container.InitBinary(); err != nil {
 			return o, err
@@ -230,7 +227,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		}
 	}
 	h := &o.Host
-	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Init = f.rm, f.readOnly, f.publishAll, f.init
+	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Init, h.Privileged = f.rm, f.readOnly, f.publishAll, f.init, f.privileged
 	h.NetworkMode, h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.network, f.runtime, f.capAdd, f.capDrop, f.addHosts
 	switch f.network {
 	case "default", "bridge", "none", "host":

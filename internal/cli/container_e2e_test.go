@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/container"
+	"github.com/berth-engine/berth/runtime"
 	"github.com/creack/pty"
 )
 
@@ -1070,6 +1071,10 @@ func TestContainerRuntimeCrun(t *testing.T) {
 	if _, errs, code := e.run("run", "--rm", "--runtime", "crun", "bb:1", "nosuch"); code != 127 || !strings.Contains(errs, "nosuch") {
 		t.Errorf("missing command under crun: exit %d %q", code, errs)
 	}
+	// crun takes a privileged container's host devices, allow-all device rule and capabilities.
+	if out, errs, code := e.run("run", "--rm", "--privileged", "--runtime", "crun", "bb:1", "sh", "-c", "mount -t tmpfs none /tmp && ls /dev/null"); code != 0 || !strings.HasSuffix(out, "/dev/null\n") {
+		t.Errorf("--privileged under crun: exit %d %q %q", code, out, errs)
+	}
 	e.ok("run", "-d", "--name", "c1", "--runtime", "crun", "--memory", "64m", "--pids-limit", "50", "bb:1", "sleep", "300")
 	if st := e.inspect("c1", "{{.State.Status}} {{.HostConfig.Runtime}}"); st != "running crun" {
 		t.Errorf("inspect = %q", st)
@@ -1153,4 +1158,181 @@ func TestContainerKill9OfRunRm(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.root, "containers", id)); !os.IsNotExist(err) {
 		t.Errorf("its directory is left: %v", err)
 	}
+}
+
+// --privileged as Docker's (compared with a 20.10 daemon on the same host): the host's devices in
+// /dev, every capability (those of berth's bounding set; --cap-drop ignored), exec included,
+// mount allowed, nothing masked, /sys writable even with --read-only, and HostConfig.Privileged.
+func TestContainerPrivileged(t *testing.T) {
+	e := newCtrEnv(t)
+	hostDevs, err := runtime.HostDevices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantMask uint64
+	all := runtime.KernelCapabilities()
+	for _, c := range runtime.PrivilegedCapabilities() {
+		for i, k := range all {
+			if k == c {
+				wantMask |= 1 << uint(i)
+			}
+		}
+	}
+	capEff := fmt.Sprintf("CapEff:\t%016x", wantMask)
+	out := e.ok("run", "--rm", "--privileged", "--cap-drop", "NET_ADMIN", "bb:1", "sh", "-c", "ls /dev; grep CapEff /proc/self/status")
+	listed := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		listed[l] = true
+	}
+	unprivDev := e.ok("run", "--rm", "bb:1", "ls", "/dev")
+	extra := 0
+	for _, d := range hostDevs {
+		top := strings.SplitN(strings.TrimPrefix(d.Path, "/dev/"), "/", 2)[0]
+		if !listed[top] {
+			t.Errorf("host device %s missing from the privileged /dev", d.Path)
+		}
+		if !strings.Contains("\n"+unprivDev, "\n"+top+"\n") {
+			extra++
+		}
+	}
+	if len(hostDevs) > 0 && extra == 0 {
+		t.Logf("the host has only the devices every container gets")
+	}
+	if !listed[capEff] {
+		t.Errorf("privileged capabilities: want %q in\n%s", capEff, out)
+	}
+	// Docker's own error from busybox's mount without CAP_SYS_ADMIN.
+	if _, errs, code := e.run("run", "--rm", "bb:1", "mount", "-t", "tmpfs", "none", "/tmp"); code != 1 ||
+		errs != "mount: permission denied (are you root?)\n" {
+		t.Errorf("unprivileged mount: exit %d %q", code, errs)
+	}
+	if out, errs, code := e.run("run", "--rm", "--privileged", "--read-only", "bb:1", "sh", "-c",
+		"mount -t tmpfs none /tmp && touch /tmp/x && grep -E '^sysfs /sys ' /proc/mounts"); code != 0 ||
+		!strings.HasPrefix(out, "sysfs /sys sysfs rw,") {
+		t.Errorf("privileged mount and /sys: exit %d %q %q", code, out, errs)
+	}
+	// A masked path this host has with content (/proc/kcore, /proc/timer_list...) is readable.
+	for _, p := range runtime.MaskedPaths() {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		b := make([]byte, 1)
+		n, _ := f.Read(b)
+		f.Close()
+		if n == 0 {
+			continue
+		}
+		cmd := "head -c 1 " + p + " | wc -c"
+		if got := strings.TrimSpace(e.ok("run", "--rm", "--privileged", "bb:1", "sh", "-c", cmd)); got != "1" {
+			t.Errorf("%s masked in a privileged container (%s bytes)", p, got)
+		}
+		if got := strings.TrimSpace(e.ok("run", "--rm", "bb:1", "sh", "-c", cmd)); got != "0" {
+			t.Errorf("%s not masked without --privileged (%s bytes)", p, got)
+		}
+		break
+	}
+	e.ok("run", "-d", "--name", "priv", "--privileged", "bb:1", "sleep", "300")
+	if got := e.inspect("priv", "{{json .HostConfig.Privileged}} {{json .HostConfig.MaskedPaths}} {{json .HostConfig.ReadonlyPaths}}"); got != "true null null" {
+		t.Errorf("inspect = %q", got)
+	}
+	if out := e.ok("exec", "priv", "grep", "CapEff", "/proc/self/status"); out != capEff+"\n" {
+		t.Errorf("exec capabilities = %q, want %q", out, capEff)
+	}
+	e.ok("rm", "-f", "priv")
+	if got := e.inspect(strings.TrimSpace(e.ok("create", "bb:1", "true")), "{{json .HostConfig.Privileged}}"); got != "false" {
+		t.Errorf("unprivileged inspect = %q", got)
+	}
+}
+
+// freeHostPort is a port nothing listens on now, for -p.
+func freeHostPort(t *testing.T, network string) int {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// `port` prints what Docker 20.10's does (checked against the reference daemon), in natural
+// order: every mapping as "80/tcp -> 127.0.0.1:8080", one port's host addresses, Docker's errors.
+func TestContainerPort(t *testing.T) {
+	e := newCtrEnv(t)
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		t.Skip("the bridge network needs containernetworking-plugins in /usr/lib/cni")
+	}
+	tcp, udp := freeHostPort(t, "tcp"), freeHostPort(t, "udp")
+	e.ok("run", "-d", "--name", "pw", "-p", fmt.Sprintf("127.0.0.1:%d:80", tcp), "-p", fmt.Sprintf("%d:90/udp", udp),
+		"--expose", "6000", "bb:1", "sleep", "300")
+	want := fmt.Sprintf("80/tcp -> 127.0.0.1:%d\n90/udp -> 0.0.0.0:%d\n", tcp, udp)
+	for _, args := range [][]string{{"port", "pw"}, {"container", "port", "pw"}, {"port", "pw", ""}} {
+		if out := e.ok(args...); out != want {
+			t.Errorf("berth %s = %q, want %q", strings.Join(args, " "), out, want)
+		}
+	}
+	for _, p := range []string{"80", "80/tcp", "080"} {
+		if out := e.ok("port", "pw", p); out != fmt.Sprintf("127.0.0.1:%d\n", tcp) {
+			t.Errorf("port pw %s = %q", p, out)
+		}
+	}
+	if out := e.ok("port", "pw", "90/udp"); out != fmt.Sprintf("0.0.0.0:%d\n", udp) {
+		t.Errorf("port pw 90/udp = %q", out)
+	}
+	for _, c := range []struct{ args, stderr string }{
+		{"90", "Error: No public port '90/tcp' published for pw\n"},     // no protocol is tcp
+		{"81", "Error: No public port '81/tcp' published for pw\n"},     // not published
+		{"6000", "Error: No public port '6000/tcp' published for pw\n"}, // exposed only
+		{"80/TCP", "Error: No public port '80/TCP' published for pw\n"},
+		{"abc", "strconv.ParseUint: parsing \"abc\": invalid syntax\n"},
+		{"99999", "strconv.ParseUint: parsing \"99999\": value out of range\n"},
+		{"81-80", "Invalid range specified for the Port: 81-80\n"},
+	} {
+		if out, errs, code := e.run("port", "pw", c.args); code != 1 || out != "" || errs != c.stderr {
+			t.Errorf("port pw %s: exit %d %q %q, want %q", c.args, code, out, errs, c.stderr)
+		}
+	}
+	if _, errs, code := e.run("port", "nosuch", "abc"); code != 1 || errs != "Error: No such container: nosuch\n" {
+		t.Errorf("port of a missing container: exit %d %q", code, errs)
+	}
+	if _, errs, code := e.run("port"); code != 1 || !strings.HasPrefix(errs, "\"berth port\" requires at least 1 and at most 2 arguments.\n") {
+		t.Errorf("port without arguments: exit %d %q", code, errs)
+	}
+	// A stopped container publishes nothing: an empty list, and the error for any port.
+	e.ok("stop", "-t", "0", "pw")
+	if out := e.ok("port", "pw"); out != "" {
+		t.Errorf("port of a stopped container = %q", out)
+	}
+	if _, errs, code := e.run("port", "pw", "80"); code != 1 || errs != "Error: No public port '80/tcp' published for pw\n" {
+		t.Errorf("port pw 80 stopped: exit %d %q", code, errs)
+	}
+	e.ok("rm", "pw")
+	// -P: the image's EXPOSE and --expose, each on a host port of its own.
+	tarPath := filepath.Join(e.root, "busybox.tar")
+	e.ok("import", "-c", "EXPOSE 80 53/udp", tarPath, "exposing:1")
+	e.ok("run", "-d", "--name", "pa", "-P", "--expose", "7000", "exposing:1", "sleep", "300")
+	out := e.ok("port", "pa")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("port pa = %q", out)
+	}
+	for i, p := range []string{"53/udp", "80/tcp", "7000/tcp"} {
+		hp := e.inspect("pa", fmt.Sprintf(`{{(index (index .NetworkSettings.Ports %q) 0).HostPort}}`, p))
+		if want := p + " -> 0.0.0.0:" + hp; lines[i] != want {
+			t.Errorf("port pa line %d = %q, want %q", i, lines[i], want)
+		}
+		if one := e.ok("port", "pa", p); one != "0.0.0.0:"+hp+"\n" {
+			t.Errorf("port pa %s = %q", p, one)
+		}
+	}
+	e.ok("rm", "-f", "pa")
 }

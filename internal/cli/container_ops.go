@@ -23,6 +23,7 @@ func init() {
 	registerContainer("cp", "cp", newCpCommand)
 	registerContainer("exec", "exec", newExecCommand)
 	registerContainer("top", "top", newTopCommand)
+	registerContainer("port", "port", newPortCommand)
 }
 
 func newDiffCommand(g *Globals, use string) *cobra.Command {
@@ -231,6 +232,43 @@ func newTopCommand(g *Globals, use string) *cobra.Command {
 				fmt.Fprintln(w, strings.Join(p, "\t"))
 			}
 			return w.Flush()
+		},
+	}
+}
+
+func newPortCommand(g *Globals, use string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " CONTAINER [PRIVATE_PORT[/PROTO]]",
+		Short: "List port mappings or a specific mapping for the container",
+		Args:  rangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if len(args) == 1 || args[1] == "" {
+				ports, err := m.PublishedPorts(args[0])
+				if err != nil {
+					return err
+				}
+				for _, p := range ports {
+					fmt.Fprintln(g.Stdout, p)
+				}
+				return nil
+			}
+			bindings, err := m.Port(args[0], args[1])
+			var ie *container.InvalidPortError
+			if errors.As(err, &ie) {
+				return &StatusError{Code: 1, Usage: true, Err: err} // Docker prints it bare
+			}
+			if err != nil {
+				return err
+			}
+			for _, b := range bindings {
+				fmt.Fprintln(g.Stdout, b.HostIP+":"+b.HostPort)
+			}
+			return nil
 		},
 	}
 }
