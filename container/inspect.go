@@ -2,9 +2,7 @@ package container
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -141,13 +139,7 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	if rt == "" {
 		rt = "runc"
 	}
-	if st.Running() && st.Pid == 0 {
-		// A foreground container's PID is not recorded (that would be a write while it
-		// starts): the runtime's pid file has it.
-		if b, err := os.ReadFile(filepath.Join(dir, "init.pid")); err == nil {
-			st.Pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		}
-	}
+	st.Pid = m.pid(c.ID, st)
 	r := &InspectResponse{
 		ID: c.ID, Created: dockerTime(c.Created), Path: c.Path, Args: c.Args,
 		State: InspectState{

@@ -1336,3 +1336,38 @@ func TestContainerPort(t *testing.T) {
 	}
 	e.ok("rm", "-f", "pa")
 }
+
+// stats --no-stream prints Docker's table once: a busy loop near 100% CPU, a --memory limit as
+// the limit (the host's memory without one), one PID; a created container all zeros; an unknown
+// one is Docker's error.
+func TestContainerStats(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "-d", "--name", "busy", "bb:1", "sh", "-c", "while true; do :; done")
+	e.ok("run", "-d", "--name", "capped", "--memory", "64m", "--network", "none", "bb:1", "sleep", "300")
+	e.ok("create", "--name", "idle", "bb:1", "true")
+	out := e.ok("stats", "--no-stream", "--format", "{{.Container}}|{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}", "busy", "capped", "idle")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("stats =\n%s", out)
+	}
+	f := strings.Split(lines[0], "|")
+	var cpu float64
+	fmt.Sscanf(f[2], "%f%%", &cpu)
+	if f[0] != "busy" || f[1] != "busy" || cpu < 30 || f[4] != "1" {
+		t.Errorf("busy: %q (CPU %.2f)", lines[0], cpu)
+	}
+	if f := strings.Split(lines[1], "|"); !strings.HasSuffix(f[3], " / 64MiB") || f[4] != "1" {
+		t.Errorf("capped: %q", lines[1])
+	}
+	if lines[2] != "idle|idle|0.00%|0B / 0B|0" {
+		t.Errorf("idle: %q", lines[2])
+	}
+	out = e.ok("stats", "--no-stream")
+	if !strings.HasPrefix(out, "CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O   ") || strings.Count(out, "\n") != 3 {
+		t.Errorf("stats (running ones) =\n%s", out)
+	}
+	if _, errs, code := e.run("stats", "--no-stream", "nosuch"); code != 1 || errs != "Error: No such container: nosuch\n" {
+		t.Errorf("stats nosuch: %d %q", code, errs)
+	}
+	e.ok("rm", "-f", "busy", "capped", "idle")
+}
