@@ -183,6 +183,37 @@ func TestCopyAndAdd(t *testing.T) {
 	}
 }
 
+// A wildcard that matches nothing copies nothing (BuildKit's AllowEmptyWildcard), one that
+// matches a single file may copy it to a file destination, and more than one file still needs a
+// directory destination.
+func TestCopyWildcards(t *testing.T) {
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"a.txt": "a", "b.dat": "b", "c.dat": "c"})
+	df := "FROM base:1\nCOPY a.txt nomatch* /d/\nCOPY b.* /one\nCOPY nomatch* /none/\n"
+	r := mustBuild(t, s, Options{ContextDir: ctx, Dockerfile: []byte(df)})
+	files, order := layerFiles(t, s, r.res.ImageID, 1)
+	if len(files) != 2 || files["d/a.txt"].data != "a" {
+		t.Errorf("COPY a.txt nomatch* /d/: %q", order)
+	}
+	files, order = layerFiles(t, s, r.res.ImageID, 2)
+	if len(files) != 1 || files["one"].data != "b" || files["one"].hdr.Typeflag != tar.TypeReg {
+		t.Errorf("COPY b.* /one: %q", order)
+	}
+	img, _ := s.Get(r.res.ImageID)
+	for i := range img.Manifest.Layers {
+		if files, _ := layerFiles(t, s, r.res.ImageID, i); len(files) > 0 {
+			if _, ok := files["none/"]; ok {
+				t.Errorf("COPY nomatch* /none/ made /none")
+			}
+		}
+	}
+	r = runBuild(t, s, Options{ContextDir: ctx, Dockerfile: []byte("FROM base:1\nCOPY *.dat /x\n")})
+	if r.err == nil || !strings.Contains(r.err.Error(), "the destination must be a directory and end with a /") {
+		t.Errorf("two files to /x: %v", r.err)
+	}
+}
+
 func TestAddURL(t *testing.T) {
 	s := newStore(t)
 	lm := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
