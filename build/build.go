@@ -776,9 +776,12 @@ func (b *builder) layerStep(st *state, c instructions.Command, label string) err
 		if cc.User != "" {
 			uid, gid, _ = ids(base, cc.User)
 		}
-		w = newLayerWriter(base, now, b.o.SourceDateEpoch, uid, gid)
-		if rd, err := base.resolve(wd, true); err == nil && wd != "/" && !w.baseIsDir(rd) {
-			w.mkdirAll(rd)
+		// WORKDIR / is the one WORKDIR without a layer (BuildKit makes no mkdir for it).
+		if wd != "/" {
+			w = newLayerWriter(base, now, b.o.SourceDateEpoch, uid, gid)
+			if rd, err := base.resolve(wd, true); err == nil && !w.baseIsDir(rd) {
+				w.mkdirAll(rd)
+			}
 		}
 		keyExtra = fmt.Sprintf("workdir\x00%s\x00%d:%d", wd, uid, gid)
 	case *instructions.CopyCommand, *instructions.AddCommand:
@@ -827,7 +830,9 @@ func (b *builder) layerStep(st *state, c instructions.Command, label string) err
 	key := digestOf(st.key + "\x00" + epoch + "\x00" + keyExtra)
 	v := b.prog.start(label + " " + shown)
 	if !b.o.NoCache {
-		if e, ok := b.lookup(key); ok {
+		// An entry without a layer for a step that has one was recorded when berth dropped
+		// empty layers: a miss, made again.
+		if e, ok := b.lookup(key); ok && (e.ChainID != "" || w == nil) {
 			b.apply(st, e, createdBy)
 			st.key = key
 			v.cached()
@@ -972,10 +977,12 @@ func (b *builder) lookup(key string) (metadata.CacheEntry, bool) {
 	return e, true
 }
 
-// commit writes a step's layer (or finds it empty) and records it in the cache.
+// commit writes a step's layer and records it in the cache. A step that changed nothing still
+// has a layer, an empty tar, as in BuildKit (WORKDIR of an existing directory, COPY of a
+// wildcard that matched nothing); only a nil w (WORKDIR /) makes none.
 func (b *builder) commit(st *state, w *layerWriter, key, desc string) (metadata.CacheEntry, error) {
 	var layer io.Reader
-	if len(w.entries) > 0 {
+	if w != nil {
 		pr, pw := io.Pipe()
 		go func() { pw.CloseWithError(w.writeTo(pw)) }()
 		defer pr.Close()

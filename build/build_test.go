@@ -71,7 +71,7 @@ func TestMetadataInstructions(t *testing.T) {
 		"ENV C=3- (empty)",
 		"LABEL l1=v1 l 2=v 2 (empty)",
 		"WORKDIR /app",
-		"WORKDIR /bin (empty)",
+		"WORKDIR /bin",
 		"WORKDIR /bin/rel",
 		"EXPOSE map[53/udp:{} 80/tcp:{} 8000/tcp:{} 8001/tcp:{}] (empty)",
 		"VOLUME [/data [/v2]] (empty)",
@@ -86,14 +86,18 @@ func TestMetadataInstructions(t *testing.T) {
 	if !reflect.DeepEqual(got, wantHist) {
 		t.Errorf("history:\n got %q\nwant %q", got, wantHist)
 	}
-	if n := len(img.Config.RootFS.DiffIDs); n != 3 {
-		t.Fatalf("%d layers, want 3 (base, WORKDIR /app, WORKDIR /bin/rel)", n)
+	if n := len(img.Config.RootFS.DiffIDs); n != 4 {
+		t.Fatalf("%d layers, want 4 (base, WORKDIR /app, WORKDIR /bin, WORKDIR /bin/rel)", n)
+	}
+	// WORKDIR of an existing directory has a layer all the same, an empty tar (as in BuildKit).
+	if d := img.Config.RootFS.DiffIDs[2]; d != emptyTarDiffID {
+		t.Errorf("WORKDIR /bin layer %s, want the empty tar's %s", d, emptyTarDiffID)
 	}
 	files, _ := layerFiles(t, s, r.res.ImageID, 1)
 	if f, ok := files["app/"]; !ok || f.hdr.Mode != 0o755 || f.hdr.Typeflag != tar.TypeDir || len(files) != 1 {
 		t.Errorf("WORKDIR /app layer: %v", files)
 	}
-	_, order := layerFiles(t, s, r.res.ImageID, 2)
+	_, order := layerFiles(t, s, r.res.ImageID, 3)
 	if !reflect.DeepEqual(order, []string{"bin/", "bin/rel/"}) {
 		t.Errorf("WORKDIR /bin/rel layer: %q", order)
 	}
@@ -214,6 +218,41 @@ func TestCopyWildcards(t *testing.T) {
 	}
 }
 
+// A cache entry without a layer for a step that has one (recorded when berth dropped empty
+// layers) is a miss: the step runs again and gets its empty layer.
+func TestCacheEntryWithoutLayerIsAMiss(t *testing.T) {
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"Dockerfile": "FROM base:1\nWORKDIR /tmp\n"})
+	mustBuild(t, s, Options{ContextDir: ctx})
+	err := s.DB.Update(func(tx *metadata.Tx) error {
+		entries, err := tx.CacheEntries()
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Description == "WORKDIR /tmp" {
+				e.ChainID, e.DiffID, e.Blob, e.MediaType, e.BlobSize, e.Size = "", "", "", "", 0, 0
+				if err := tx.PutCache(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := mustBuild(t, s, Options{ContextDir: ctx})
+	img, _ := s.Get(again.res.ImageID)
+	if n := len(img.Config.RootFS.DiffIDs); cachedCount(again.out) != 0 || n != 2 || img.Config.RootFS.DiffIDs[1] != emptyTarDiffID {
+		t.Errorf("old layerless entry used (%d cached, %d layers):\n%s", cachedCount(again.out), n, again.out)
+	}
+	if n := cachedCount(mustBuild(t, s, Options{ContextDir: ctx}).out); n != 1 {
+		t.Errorf("the step made again is not cached (%d cached)", n)
+	}
+}
+
 func TestAddURL(t *testing.T) {
 	s := newStore(t)
 	lm := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -265,7 +304,8 @@ func TestMultiStageTarget(t *testing.T) {
 	// --target builds only what the target needs.
 	r = mustBuild(t, s, Options{ContextDir: ctx, DockerfilePath: "testdata/multistage/Dockerfile", Target: "build"})
 	img, _ = s.Get(r.res.ImageID)
-	if img.Config.Config.WorkingDir != "/out" || len(img.Manifest.Layers) != 2 {
+	// base, COPY, and WORKDIR /out, an empty layer: the COPY made /out.
+	if img.Config.Config.WorkingDir != "/out" || len(img.Manifest.Layers) != 3 {
 		t.Errorf("target build: %+v", img.Config.Config)
 	}
 	if r := runBuild(t, s, Options{ContextDir: ctx, DockerfilePath: "testdata/multistage/Dockerfile", Target: "unused"}); r.err == nil ||

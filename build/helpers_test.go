@@ -178,6 +178,10 @@ func layerFiles(t testing.TB, s *image.Store, id string, i int) (map[string]tarF
 	return out, order
 }
 
+// emptyTarDiffID is the diff ID of a layer with no files (1024 zero bytes), the layer BuildKit
+// gives a step that changed nothing.
+const emptyTarDiffID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
 func cachedCount(out string) int { return strings.Count(out, " CACHED\n") }
 
 func digestFrom(s string) digest.Digest { return digest.Digest(s) }

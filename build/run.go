@@ -100,7 +100,8 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 		"\x00" + cc.User + "\x00" + cc.WorkingDir + "\x00" + network + "\x00" + strings.Join(mounts.key, "\x01") +
 		"\x00" + string(script))
 	if !b.o.NoCache {
-		if e, ok := b.lookup(key); ok {
+		// An entry without a layer was recorded when berth dropped empty layers: a miss.
+		if e, ok := b.lookup(key); ok && e.ChainID != "" {
 			b.apply(st, e, createdBy)
 			st.key = key
 			v.cached()
@@ -190,7 +191,7 @@ func (st *state) chains() []digest.Digest {
 }
 
 // runAndCommit runs the step and records its upper dir as a layer in the cache. A command that
-// changed nothing makes no layer (history says empty_layer), as BuildKit does.
+// changed nothing makes an empty layer, as BuildKit does (Docker's history shows it as 0B).
 func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, o container.StepOptions) (metadata.CacheEntry, error) {
 	out := &lineLog{v: v, start: time.Now()}
 	o.Stdout, o.Stderr = out, out
@@ -204,20 +205,12 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, o contain
 		// Reproducible layers: nothing in them is newer than the epoch.
 		clampTimes(upper, *b.o.SourceDateEpoch)
 	}
-	ents, err := os.ReadDir(upper)
+	rc, err := archive.Diff(upper)
 	if err != nil {
 		return metadata.CacheEntry{}, err
 	}
-	var layer io.Reader
-	if len(ents) > 0 {
-		rc, err := archive.Diff(upper)
-		if err != nil {
-			return metadata.CacheEntry{}, err
-		}
-		defer rc.Close()
-		layer = rc
-	}
-	return b.record(st, layer, key, desc)
+	defer rc.Close()
+	return b.record(st, rc, key, desc)
 }
 
 // foreignExecError makes a RUN that could not start its program because the kernel does not run
