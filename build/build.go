@@ -424,8 +424,9 @@ func (b *builder) runStage(i int) error {
 		st.env = append([]string{DefaultPathEnv}, st.env...)
 	}
 	cmds := stage.Commands
-	// ONBUILD triggers of the base run first, and are not inherited.
-	if triggers := st.cfg.Config.OnBuild; len(triggers) > 0 && b.plan.BaseIdx[i] < 0 {
+	// ONBUILD triggers of the base run first, and are not inherited: those of an image, and
+	// those of an earlier stage this one is FROM (BuildKit runs both).
+	if triggers := st.cfg.Config.OnBuild; len(triggers) > 0 {
 		var pre []instructions.Command
 		for _, t := range triggers {
 			res, err := parser.Parse(strings.NewReader(t))
@@ -652,8 +653,8 @@ func (b *builder) metaStep(st *state, c instructions.Command) error {
 		cc.Shell = append([]string(nil), c.Shell...)
 		st.history(fmt.Sprintf("SHELL %v", c.Shell), true)
 	case *instructions.OnbuildCommand:
+		// No history entry: BuildKit writes none for ONBUILD.
 		cc.OnBuild = append(cc.OnBuild, c.Expression)
-		st.history("ONBUILD "+c.Expression, true)
 	case *instructions.CmdCommand:
 		args := c.CmdLine
 		if c.PrependShell {

@@ -79,7 +79,6 @@ func TestMetadataInstructions(t *testing.T) {
 		"STOPSIGNAL SIGTERM (empty)",
 		`HEALTHCHECK &{["CMD-SHELL" "wget -q localhost"] "5s" "3s" "2s" "1s" '\x04'} (empty)`,
 		"SHELL [/bin/sh -ec] (empty)",
-		"ONBUILD COPY onbuild.txt /onbuild.txt (empty)",
 		`ENTRYPOINT ["/bin/sh" "-ec" "echo ep"] (empty)`,
 		`CMD ["a" "b"] (empty)`,
 	}
@@ -117,6 +116,39 @@ func TestMetadataInstructions(t *testing.T) {
 	files, _ = layerFiles(t, s, r2.res.ImageID, -1)
 	if files["onbuild.txt"].data != "triggered" {
 		t.Errorf("trigger layer: %v", files)
+	}
+}
+
+// ONBUILD triggers of a stage run at the start of a stage FROM it (not of one FROM that one),
+// and neither ONBUILD nor its triggers leave a history entry of their own.
+func TestOnbuildFromStage(t *testing.T) {
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"f": "from trigger", "Dockerfile": "FROM base:1 AS parent\n" +
+		"ONBUILD COPY f /f\nONBUILD ENV T=1\nLABEL p=1\n" +
+		"FROM parent AS child\nLABEL c=1\n" +
+		"FROM child\nLABEL g=1\n"})
+	r := mustBuild(t, s, Options{ContextDir: ctx, Target: "child"})
+	img, _ := s.Get(r.res.ImageID)
+	if env := strings.Join(img.Config.Config.Env, " "); !strings.Contains(env, "T=1") || len(img.Config.Config.OnBuild) != 0 {
+		t.Errorf("child: env %q, OnBuild %q", env, img.Config.Config.OnBuild)
+	}
+	var hist []string
+	for _, h := range img.Config.History[1:] {
+		hist = append(hist, h.CreatedBy)
+	}
+	want := []string{"LABEL p=1", "COPY f /f # buildkit", "ENV T=1", "LABEL c=1"}
+	if !reflect.DeepEqual(hist, want) {
+		t.Errorf("history %q, want %q", hist, want)
+	}
+	if files, _ := layerFiles(t, s, r.res.ImageID, -1); files["f"].data != "from trigger" {
+		t.Errorf("trigger layer: %v", keysOf(files))
+	}
+	// The grandchild's base (child) has no triggers of its own: nothing runs again.
+	r = mustBuild(t, s, Options{ContextDir: ctx})
+	img, _ = s.Get(r.res.ImageID)
+	if n := len(img.Config.RootFS.DiffIDs); n != 2 {
+		t.Errorf("grandchild has %d layers, want 2 (base, the trigger's COPY)", n)
 	}
 }
 

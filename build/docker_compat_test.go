@@ -345,9 +345,7 @@ var compatSkips = map[string]string{
 		"decision about compatibility, not a bug fix",
 	"forms": "TODO: HEALTHCHECK history is BuildKit v0.12's &{...} with five quoted fields in berth; v0.34 prints the " +
 		"HealthcheckConfig with %+v",
-	"meta": "TODO: ONBUILD writes a history entry in berth, none in Docker; HEALTHCHECK history as in forms",
-	"onbuild": "TODO: berth runs ONBUILD triggers only in a stage FROM an image, Docker also in a stage FROM a stage " +
-		"that has them; berth writes history for ONBUILD, Docker none",
+	"meta": "TODO: HEALTHCHECK history as in forms",
 }
 
 // bkVersionDiffs are the history texts in which Docker 20.10's BuildKit (v0.8, which recorded the
