@@ -679,9 +679,11 @@ func (b *builder) metaStep(st *state, c instructions.Command) error {
 		h := c.Health
 		cc.Healthcheck = &image.HealthConfig{Test: append([]string(nil), h.Test...), Interval: h.Interval, Timeout: h.Timeout,
 			StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
-		// BuildKit prints the struct with %q: each field quoted, Retries as a rune.
-		st.history(fmt.Sprintf("HEALTHCHECK &{%q %q %q %q %q %q}", h.Test, h.Interval.String(), h.Timeout.String(),
-			h.StartPeriod.String(), h.StartInterval.String(), rune(h.Retries)), true)
+		// BuildKit (v0.34) prints its HealthcheckConfig value with %+v. Spelled out here, so
+		// that a field added to image.HealthConfig cannot change history. (v0.8, in Docker
+		// 20.10, printed a pointer to a four-field struct with %q: &{["CMD" "x"] "5s" ...}.)
+		st.history(fmt.Sprintf("HEALTHCHECK {Test:%v Interval:%v Timeout:%v StartPeriod:%v StartInterval:%v Retries:%d}",
+			h.Test, h.Interval, h.Timeout, h.StartPeriod, h.StartInterval, h.Retries), true)
 	default:
 		return b.stageErr(c, "%s is not supported", strings.ToUpper(c.Name()))
 	}

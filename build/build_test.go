@@ -77,7 +77,7 @@ func TestMetadataInstructions(t *testing.T) {
 		"VOLUME [/data [/v2]] (empty)",
 		"USER nobody (empty)",
 		"STOPSIGNAL SIGTERM (empty)",
-		`HEALTHCHECK &{["CMD-SHELL" "wget -q localhost"] "5s" "3s" "2s" "1s" '\x04'} (empty)`,
+		"HEALTHCHECK {Test:[CMD-SHELL wget -q localhost] Interval:5s Timeout:3s StartPeriod:2s StartInterval:1s Retries:4} (empty)",
 		"SHELL [/bin/sh -ec] (empty)",
 		`ENTRYPOINT ["/bin/sh" "-ec" "echo ep"] (empty)`,
 		`CMD ["a" "b"] (empty)`,

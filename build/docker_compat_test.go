@@ -343,9 +343,6 @@ var compatSkips = map[string]string{
 		"than one source file, the destination must be a directory and end with a /\"); Docker's BuildKit copies " +
 		"a.txt, then b.txt, to the file /two-files (b.txt wins). Whether berth should copy that silently is a " +
 		"decision about compatibility, not a bug fix",
-	"forms": "TODO: HEALTHCHECK history is BuildKit v0.12's &{...} with five quoted fields in berth; v0.34 prints the " +
-		"HealthcheckConfig with %+v",
-	"meta": "TODO: HEALTHCHECK history as in forms",
 }
 
 // bkVersionDiffs are the history texts in which Docker 20.10's BuildKit (v0.8, which recorded the
