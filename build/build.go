@@ -589,9 +589,10 @@ func (b *builder) metaStep(st *state, c instructions.Command) error {
 			}
 			if val != nil {
 				s += "=" + *val
-				if !hasEnv(cc.Env, key) {
-					st.env = setEnv(st.env, key, *val)
-				}
+				// The value is in the environment of what follows (RUN, expansion) even when
+				// an ENV set the name before: BuildKit adds it to the state's environment
+				// (ENV wins only when it comes after). The image's Env keeps the ENV's value.
+				st.env = setEnv(st.env, key, *val)
 			}
 			parts = append(parts, s)
 		}

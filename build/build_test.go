@@ -119,6 +119,23 @@ func TestMetadataInstructions(t *testing.T) {
 	}
 }
 
+// An ARG after an ENV of the same name sets what follows sees (BuildKit's state environment);
+// the image's Env keeps the ENV's value. An ENV after the ARG wins again.
+func TestArgAfterEnv(t *testing.T) {
+	s := newStore(t)
+	importBase(t, s)
+	df := "FROM base:1\nENV V=env\nARG V=arg\nLABEL after-arg=$V\nARG B\nLABEL build-arg=$B\nENV V=env2\nLABEL after-env=$V\n"
+	r := mustBuild(t, s, Options{ContextDir: t.TempDir(), Dockerfile: []byte(df), BuildArgs: map[string]string{"B": "cli"}})
+	img, _ := s.Get(r.res.ImageID)
+	want := map[string]string{"after-arg": "arg", "build-arg": "cli", "after-env": "env2"}
+	if !reflect.DeepEqual(img.Config.Config.Labels, want) {
+		t.Errorf("labels %v, want %v", img.Config.Config.Labels, want)
+	}
+	if env := strings.Join(img.Config.Config.Env, " "); strings.Contains(env, "V=arg") || !strings.Contains(env, "V=env2") {
+		t.Errorf("image env %q", env)
+	}
+}
+
 // ONBUILD triggers of a stage run at the start of a stage FROM it (not of one FROM that one),
 // and neither ONBUILD nor its triggers leave a history entry of their own.
 func TestOnbuildFromStage(t *testing.T) {

@@ -335,9 +335,6 @@ func isMountStub(f compatFile, all []compatFile) bool {
 
 // compatSkips are cases berth does not match yet, each with the precise difference.
 var compatSkips = map[string]string{
-	"args": "TODO: after ENV LOCAL=env-wins, ARG LOCAL=shadowed gives RUN LOCAL=shadowed in Docker (the ARG sets the " +
-		"RUN's environment whatever ENV said; only the image's Env keeps env-wins) but env-wins in berth, in the " +
-		"RUN's environment and its history's |N list",
 	// Not a TODO for this package alone: berth refuses on purpose, with the classic builder's error.
 	"copy-nodir-dest": "berth refuses COPY a.txt b.txt /two-files (the classic builder's \"When using COPY with more " +
 		"than one source file, the destination must be a directory and end with a /\"); Docker's BuildKit copies " +

@@ -92,6 +92,22 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// A RUN after ENV V and ARG V sees the ARG's value, and its history lists it (BuildKit).
+func TestRunArgAfterEnv(t *testing.T) {
+	needRunc(t)
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"Dockerfile": "FROM base:1\nENV V=env\nARG V=arg\nRUN echo $V > /v\n"})
+	r := mustBuild(t, s, Options{ContextDir: ctx})
+	if files, _ := layerFiles(t, s, r.res.ImageID, -1); files["v"].data != "arg\n" {
+		t.Errorf("RUN saw V=%q, want arg", files["v"].data)
+	}
+	img, _ := s.Get(r.res.ImageID)
+	if h := img.Config.History[len(img.Config.History)-1].CreatedBy; h != "RUN |1 V=arg /bin/sh -c echo $V > /v # buildkit" {
+		t.Errorf("history %q", h)
+	}
+}
+
 func keysOf(m map[string]tarFile) []string {
 	var out []string
 	for k := range m {
