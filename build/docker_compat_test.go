@@ -335,6 +335,11 @@ func isMountStub(f compatFile, all []compatFile) bool {
 
 // compatSkips are cases berth does not match yet, each with the precise difference.
 var compatSkips = map[string]string{
+	// BuildKit itself changed here; berth follows v0.34. Kept as a case (and not rewritten like
+	// bkVersionDiffs) because what differs is the layer's files.
+	"add-chown-tar": "Docker 20.10's BuildKit (v0.8) extracts ADD --chown=65534:65534 files.tar.gz with the tar's own " +
+		"owners (1000:1000 and 0:0) and chowns only the directory it creates; BuildKit v0.34 (unpack with " +
+		"ChownOpts) and berth chown every extracted entry to 65534:65534",
 	// Not a TODO for this package alone: berth refuses on purpose, with the classic builder's error.
 	"copy-nodir-dest": "berth refuses COPY a.txt b.txt /two-files (the classic builder's \"When using COPY with more " +
 		"than one source file, the destination must be a directory and end with a /\"); Docker's BuildKit copies " +
@@ -362,6 +367,9 @@ var bkVersionDiffs = map[string][]struct{ docker, current string }{
 			"RUN |8 GLOBAL_ONLY=global OVERRIDDEN=from-cli LOCAL=redeclared NOVALUE= FROMCLI=cli value TARGETOS=linux TARGETARCH=amd64 TARGETPLATFORM=linux/amd64 /bin/sh -c echo $LOCAL > /local.txt # buildkit"},
 		{"RUN |10 GLOBAL_ONLY=global OVERRIDDEN=from-cli LOCAL=shadowed NOVALUE= FROMCLI=cli value TARGETOS=linux TARGETARCH=amd64 TARGETPLATFORM=linux/amd64 LOCAL=shadowed LOCAL=shadowed /bin/sh -c echo $LOCAL > /local2.txt # buildkit",
 			"RUN |8 GLOBAL_ONLY=global OVERRIDDEN=from-cli LOCAL=shadowed NOVALUE= FROMCLI=cli value TARGETOS=linux TARGETARCH=amd64 TARGETPLATFORM=linux/amd64 /bin/sh -c echo $LOCAL > /local2.txt # buildkit"},
+	},
+	"expand": {
+		{"ARG A", "ARG A=1"},
 	},
 	// HEALTHCHECK: v0.8 prints its four-field HealthConfig with %q ("&{[...] "5s" ...}"); v0.34
 	// prints the HealthcheckConfig value, with StartInterval, with %+v (dispatchHealthcheck).
