@@ -7,7 +7,11 @@
 // It needs the reference Docker 20.10 (/work/shared/tools/docker-reference.sh starts it) and its
 // client; run it from anywhere inside the repository:
 //
-//	go run ./build/testdata/docker/record.go [-docker /usr/bin/docker] [case ...]
+//	go run ./build/testdata/docker/record.go [-docker /usr/bin/docker] [-classic] [case ...]
+//
+// -classic builds with the classic builder (DOCKER_BUILDKIT=0) instead and prints how its
+// projection differs from the golden file (BuildKit's), writing no golden file: a note on what
+// berth would differ in if it followed the classic builder.
 //
 // Both sides start from the same bytes: the test package writes base.tar (baseTar, what
 // importBase imports) and each case's context (compatContext) into a work directory; this
@@ -31,8 +35,9 @@ import (
 
 func main() {
 	docker := flag.String("docker", "/usr/bin/docker", "the Docker 20.10 client (a newer one on PATH may lack BuildKit without buildx)")
+	classic := flag.Bool("classic", false, "build with the classic builder and print how it differs from the golden files")
 	flag.Parse()
-	if err := record(*docker, flag.Args()); err != nil {
+	if err := record(*docker, *classic, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "record:", err)
 		os.Exit(1)
 	}
@@ -43,7 +48,7 @@ type caseFile struct {
 	Target    string            `json:"target,omitempty"`
 }
 
-func record(docker string, only []string) error {
+func record(docker string, classic bool, only []string) error {
 	buildDir, err := findBuildPackage()
 	if err != nil {
 		return err
@@ -59,7 +64,7 @@ func record(docker string, only []string) error {
 	}
 	defer os.RemoveAll(work)
 
-	if err := goTest(buildDir, "^TestDockerRecordPrepare$", work, ""); err != nil {
+	if err := goTest(buildDir, "^TestDockerRecordPrepare$", work, "", ""); err != nil {
 		return err
 	}
 	if err := run(exec.Command(docker, "import", filepath.Join(work, "base.tar"), "base:1")); err != nil {
@@ -94,7 +99,15 @@ func record(docker string, only []string) error {
 		args = append(args, filepath.Join(work, name, "ctx"))
 		cmd := exec.Command(docker, args...)
 		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=1")
+		if classic {
+			cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+		}
 		if out, err := cmd.CombinedOutput(); err != nil {
+			if classic {
+				lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+				fmt.Printf("%s: the classic builder fails: %s\n", name, lines[len(lines)-1])
+				continue
+			}
 			return fmt.Errorf("%s: docker build: %v\n%s", name, err, out)
 		}
 		id, err := os.ReadFile(iid)
@@ -107,7 +120,26 @@ func record(docker string, only []string) error {
 		exec.Command(docker, "rmi", string(id)).Run()
 		fmt.Printf("%s: built %s\n", name, id)
 	}
-	return goTest(buildDir, "^TestDockerRecordProject$", work, "Docker "+version+" BuildKit (DOCKER_BUILDKIT=1)")
+	if !classic {
+		return goTest(buildDir, "^TestDockerRecordProject$", work, "Docker "+version+" BuildKit (DOCKER_BUILDKIT=1)", "")
+	}
+	out := filepath.Join(work, "classic")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		return err
+	}
+	if err := goTest(buildDir, "^TestDockerRecordProject$", work, "Docker "+version+" classic builder (DOCKER_BUILDKIT=0)", out); err != nil {
+		return err
+	}
+	for _, name := range cases {
+		if _, err := os.Stat(filepath.Join(out, name+".json")); err != nil {
+			continue
+		}
+		cmd := exec.Command("diff", "-u", "--label", name+"/docker.json (BuildKit)", "--label", name+" (classic builder)",
+			filepath.Join(casesDir, name, "docker.json"), filepath.Join(out, name+".json"))
+		cmd.Stdout = os.Stdout
+		cmd.Run() // diff exits 1 when the files differ
+	}
+	return nil
 }
 
 // findBuildPackage is the build package's directory: the repository root (where go.mod is,
@@ -129,11 +161,11 @@ func findBuildPackage() (string, error) {
 	}
 }
 
-func goTest(buildDir, test, work, recordedWith string) error {
+func goTest(buildDir, test, work, recordedWith, out string) error {
 	cmd := exec.Command("go", "test", "-count=1", "-v", "-run", test, ".")
 	cmd.Dir = buildDir
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0", "BERTH_DOCKER_RECORD="+work,
-		"BERTH_DOCKER_RECORDED_WITH="+recordedWith)
+		"BERTH_DOCKER_RECORDED_WITH="+recordedWith, "BERTH_DOCKER_RECORD_OUT="+out)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	return cmd.Run()
 }
