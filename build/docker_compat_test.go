@@ -283,14 +283,15 @@ func marshalJSON(v any, indent string) ([]byte, error) {
 // BuildKit itself stopped adding, so that the golden file says what Docker means and berth is
 // never asked to reproduce a fixed bug. Each quirk is exact about what it removes.
 //
-// Mount-point stubs: runc creates the mount points of a RUN's container (/dev, /proc, /sys and
-// the files /etc/hosts and /etc/resolv.conf) in its rootfs when the image lacks them, and
-// BuildKit v0.8 leaves them in the RUN's layer: a bare "dev", "proc" and "sys" directory in the
-// first RUN layer over an image without them, and a bare "etc" (copied up to hold the stubs,
-// which it then removes) in every RUN layer. BuildKit's MountStubsCleaner (v0.10, Docker 23)
-// removes them, and berth never writes them (TestRun checks it). A RUN layer's entry is dropped
-// only when it is one of those four directories, mode 0755, owned by root, with nothing under
-// it in that layer: anything the command itself changed under them stays.
+// Mount-point stubs: BuildKit mounts /etc/hosts and /etc/resolv.conf into a RUN's container,
+// and runc creates the files to mount on when the image lacks them, copying /etc up. v0.8
+// removes the files but leaves the copied-up /etc, a bare "etc" in every RUN layer. v0.34 removes
+// them too (MountStubsCleaner, restoring /etc's times) and its overlay differ (util/overlay
+// Changes) skips a directory whose mode and owner did not change, so its layer has no "etc";
+// nor has berth's. A RUN layer's "etc" is dropped only when it is a directory, mode 0755, owned
+// by root, with nothing under it in that layer: anything the command changed in /etc stays.
+// (The /dev, /proc and /sys mount points runc creates stay in both BuildKits' layers, and are
+// compared.)
 func dockerQuirks(img *compatImage) {
 	li := 0
 	for _, h := range img.History {
@@ -317,12 +318,7 @@ func dockerQuirks(img *compatImage) {
 }
 
 func isMountStub(f compatFile, all []compatFile) bool {
-	switch f.Path {
-	case "dev", "proc", "sys", "etc":
-	default:
-		return false
-	}
-	if f.Type != "dir" || f.Mode != "0755" || f.UID != 0 || f.GID != 0 || len(f.Xattrs) > 0 {
+	if f.Path != "etc" || f.Type != "dir" || f.Mode != "0755" || f.UID != 0 || f.GID != 0 || len(f.Xattrs) > 0 {
 		return false
 	}
 	for _, g := range all {

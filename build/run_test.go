@@ -1,6 +1,7 @@
 package build
 
 import (
+	"archive/tar"
 	"fmt"
 	"os"
 	"os/exec"
@@ -48,7 +49,11 @@ func TestRun(t *testing.T) {
 		t.Errorf("new dirs missing: %v", keysOf(files))
 	}
 	for name := range files {
-		if strings.HasPrefix(name, "proc") || strings.HasPrefix(name, "dev") || strings.HasPrefix(name, "etc/hosts") || strings.HasPrefix(name, "etc/resolv") {
+		if runtimeMountPoint(name) {
+			continue // as BuildKit's: see TestRunMountPoints
+		}
+		if strings.HasPrefix(name, "proc") || strings.HasPrefix(name, "dev") || strings.HasPrefix(name, "sys") ||
+			strings.HasPrefix(name, "etc/hosts") || strings.HasPrefix(name, "etc/resolv") {
 			t.Errorf("runtime mount point %s leaked into the layer", name)
 		}
 	}
@@ -108,6 +113,41 @@ func TestRunArgAfterEnv(t *testing.T) {
 	}
 }
 
+// runtimeMountPoint reports whether a layer entry is one of the mount points runc makes for
+// BuildKit's default mounts, as a bare directory (its content would be a leak).
+func runtimeMountPoint(name string) bool {
+	return name == "dev/" || name == "proc/" || name == "sys/"
+}
+
+// The first RUN over an image without /dev, /proc and /sys has them in its layer, empty
+// directories 0755 and root's, as BuildKit's (runc makes them as mount points, and BuildKit's
+// MountStubsCleaner leaves them); a later RUN, or one over an image that has them, does not;
+// nothing under them ever is.
+func TestRunMountPoints(t *testing.T) {
+	needRunc(t)
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"Dockerfile": "FROM base:1 AS lacks\nRUN true\nRUN true\n" +
+		"FROM base:1 AS has\nWORKDIR /dev\nWORKDIR /proc\nWORKDIR /sys\nWORKDIR /\nRUN echo x > /x\n"})
+	r := mustBuild(t, s, Options{ContextDir: ctx, Target: "lacks"})
+	files, order := layerFiles(t, s, r.res.ImageID, 1)
+	if len(files) != 3 {
+		t.Errorf("first RUN layer %q, want dev/ proc/ sys/", order)
+	}
+	for _, d := range []string{"dev/", "proc/", "sys/"} {
+		if h := files[d].hdr; h.Typeflag != tar.TypeDir || h.Mode != 0o755 || h.Uid != 0 || h.Gid != 0 {
+			t.Errorf("%s: %+v", d, h)
+		}
+	}
+	if files, order := layerFiles(t, s, r.res.ImageID, 2); len(files) != 0 {
+		t.Errorf("second RUN layer %q, want empty", order)
+	}
+	r = mustBuild(t, s, Options{ContextDir: ctx, Target: "has"})
+	if files, order := layerFiles(t, s, r.res.ImageID, 4); len(files) != 1 || files["x"].data != "x\n" {
+		t.Errorf("RUN over an image with the mount points: %q", order)
+	}
+}
+
 func keysOf(m map[string]tarFile) []string {
 	var out []string
 	for k := range m {
@@ -117,8 +157,9 @@ func keysOf(m map[string]tarFile) []string {
 }
 
 // The same Dockerfile through Docker 20.10's BuildKit gives these layers (docker save, tar -tvv),
-// without the etc/, dev/, proc/ and sys/ mount stubs BuildKit 0.8 leaks (current BuildKit removes
-// them); berth must give the same. The pwd RUN makes an empty layer under BuildKit (the classic
+// without the bare etc/ BuildKit 0.8 leaves in every RUN layer (current BuildKit does not); berth
+// must give the same. The first RUN has runc's mount points dev/, proc/ and sys/, which the base
+// lacks (TestRunMountPoints). The pwd RUN makes an empty layer under BuildKit (the classic
 // builder drops empty layers and marks them empty_layer in history).
 func TestRunLayerLikeDocker(t *testing.T) {
 	needRunc(t)
@@ -130,7 +171,8 @@ func TestRunLayerLikeDocker(t *testing.T) {
 		"RUN [\"/bin/busybox\", \"pwd\"]\nWORKDIR /w\nRUN echo x > f\n"})
 	r := mustBuild(t, s, Options{ContextDir: ctx})
 	want := [][]string{
-		{"d/ 40755 0 0", "d/e/ 40755 0 0", "etc/ 40755 0 0", "etc/.wh.group 100600 0 0", "greeting 100644 5 0", "tmp/ 40755 0 0", "tmp/x 100644 0 0"},
+		{"d/ 40755 0 0", "d/e/ 40755 0 0", "dev/ 40755 0 0", "etc/ 40755 0 0", "etc/.wh.group 100600 0 0", "greeting 100644 5 0",
+			"proc/ 40755 0 0", "sys/ 40755 0 0", "tmp/ 40755 0 0", "tmp/x 100644 0 0"},
 		{},
 		{"w/ 40755 0 0"},
 		{"w/ 40755 0 0", "w/f 100644 2 0"},
