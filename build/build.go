@@ -414,10 +414,20 @@ func (b *builder) runStage(i int) error {
 		}
 		v.done()
 	}
-	st.args = nil
 	st.stage = i
 	st.plat = b.plan.Platforms[i]
-	st.env = append([]string(nil), st.cfg.Config.Env...)
+	if b.plan.BaseIdx[i] >= 0 {
+		// A stage FROM a stage inherits its ARGs, as BuildKit's does its base's state and build
+		// args: their values stay in the environment of what follows (the image's Env over
+		// them) and RUN's history lists them.
+		for _, e := range st.cfg.Config.Env {
+			k, v, _ := strings.Cut(e, "=")
+			st.env = setEnv(st.env, k, v)
+		}
+	} else {
+		st.args = nil
+		st.env = append([]string(nil), st.cfg.Config.Env...)
+	}
 	st.cmdSet = false
 	if !hasEnv(st.cfg.Config.Env, "PATH") {
 		st.cfg.Config.Env = append([]string{DefaultPathEnv}, st.cfg.Config.Env...)

@@ -136,6 +136,28 @@ func TestArgAfterEnv(t *testing.T) {
 	}
 }
 
+// A stage FROM a stage inherits its ARGs (their values; an ENV of the image wins over them), and
+// so does a stage FROM that one; a stage FROM an image does not.
+func TestArgInheritedFromStage(t *testing.T) {
+	s := newStore(t)
+	importBase(t, s)
+	df := "FROM base:1 AS parent\nARG X=1\nARG Z=z\nENV Z=env-z\n" +
+		"FROM parent AS child\nLABEL x=$X z=$Z\n" +
+		"FROM child AS grandchild\nLABEL gx=$X\n" +
+		"FROM base:1\nLABEL other=${X:-unset}\n"
+	for target, want := range map[string]map[string]string{
+		"child":      {"x": "1", "z": "env-z"},
+		"grandchild": {"x": "1", "z": "env-z", "gx": "1"},
+		"":           {"other": "unset"},
+	} {
+		r := mustBuild(t, s, Options{ContextDir: t.TempDir(), Dockerfile: []byte(df), Target: target})
+		img, _ := s.Get(r.res.ImageID)
+		if !reflect.DeepEqual(img.Config.Config.Labels, want) {
+			t.Errorf("target %q: labels %v, want %v", target, img.Config.Config.Labels, want)
+		}
+	}
+}
+
 // ONBUILD triggers of a stage run at the start of a stage FROM it (not of one FROM that one),
 // and neither ONBUILD nor its triggers leave a history entry of their own.
 func TestOnbuildFromStage(t *testing.T) {

@@ -352,7 +352,9 @@ var bkVersionDiffs = map[string][]struct{ docker, current string }{
 	// An ARG without a default that gets a value from a global ARG, --build-arg or the
 	// predefined platform ARGs: v0.8 writes "ARG K", v0.34 "ARG K=value" (dispatchArg).
 	// A RUN's "|N K=v ..." list: v0.8 lists an ARG declared twice twice, v0.34 once, at its
-	// first place, with its current value (runCommandString).
+	// first place, with its current value (runCommandString). In a stage FROM a stage, v0.34
+	// lists the base stage's build args too (dispatchState.init appends base.buildArgs; their
+	// values are in the inherited environment, as in v0.8), v0.8 only the stage's own.
 	"args": {
 		{"ARG GLOBAL_ONLY", "ARG GLOBAL_ONLY=global"},
 		{"ARG OVERRIDDEN", "ARG OVERRIDDEN=from-cli"},
@@ -363,9 +365,20 @@ var bkVersionDiffs = map[string][]struct{ docker, current string }{
 			"RUN |8 GLOBAL_ONLY=global OVERRIDDEN=from-cli LOCAL=redeclared NOVALUE= FROMCLI=cli value TARGETOS=linux TARGETARCH=amd64 TARGETPLATFORM=linux/amd64 /bin/sh -c echo $LOCAL > /local.txt # buildkit"},
 		{"RUN |10 GLOBAL_ONLY=global OVERRIDDEN=from-cli LOCAL=shadowed NOVALUE= FROMCLI=cli value TARGETOS=linux TARGETARCH=amd64 TARGETPLATFORM=linux/amd64 LOCAL=shadowed LOCAL=shadowed /bin/sh -c echo $LOCAL > /local2.txt # buildkit",
 			"RUN |8 GLOBAL_ONLY=global OVERRIDDEN=from-cli LOCAL=shadowed NOVALUE= FROMCLI=cli value TARGETOS=linux TARGETARCH=amd64 TARGETPLATFORM=linux/amd64 /bin/sh -c echo $LOCAL > /local2.txt # buildkit"},
+		{`RUN |1 OVERRIDDEN=from-cli /bin/sh -c echo "$OVERRIDDEN ${LOCAL}" > /second.txt # buildkit`,
+			`RUN |8 GLOBAL_ONLY=global OVERRIDDEN=from-cli LOCAL=env-wins NOVALUE= FROMCLI=cli value TARGETOS=linux TARGETARCH=amd64 TARGETPLATFORM=linux/amd64 /bin/sh -c echo "$OVERRIDDEN ${LOCAL}" > /second.txt # buildkit`},
 	},
 	"expand": {
 		{"ARG A", "ARG A=1"},
+	},
+	"arg-inherit": {
+		{"ARG G", "ARG G=global"},
+		{`RUN /bin/sh -c echo "X=$X Y=$Y Z=$Z E=$E G=$G" > /child.txt # buildkit`,
+			`RUN |4 X=1 Y= Z=env-z G=global /bin/sh -c echo "X=$X Y=$Y Z=$Z E=$E G=$G" > /child.txt # buildkit`},
+		{`RUN |1 X=child-x /bin/sh -c echo "X=$X" > /x.txt # buildkit`,
+			`RUN |4 X=child-x Y= Z=env-z G=global /bin/sh -c echo "X=$X" > /x.txt # buildkit`},
+		{`RUN /bin/sh -c echo "X=$X Z=$Z G=$G" > /grandchild.txt # buildkit`,
+			`RUN |4 X=child-x Y= Z=env-z G=global /bin/sh -c echo "X=$X Z=$Z G=$G" > /grandchild.txt # buildkit`},
 	},
 	// HEALTHCHECK: v0.8 prints its four-field HealthConfig with %q ("&{[...] "5s" ...}"); v0.34
 	// prints the HealthcheckConfig value, with StartInterval, with %+v (dispatchHealthcheck).
