@@ -520,13 +520,19 @@ func setEnv(env []string, k, v string) []string {
 	return append(env, k+"="+v)
 }
 
-// expander expands words with the stage's variables.
-func (b *builder) expander(st *state) instructions.SingleWordExpander {
+// envGetter is the stage's variables, for expansion.
+func (b *builder) envGetter(st *state) envGetter {
 	env := envGetter{}
 	for _, e := range st.env {
 		k, v, _ := strings.Cut(e, "=")
 		env[k] = v
 	}
+	return env
+}
+
+// expander expands words with the stage's variables.
+func (b *builder) expander(st *state) instructions.SingleWordExpander {
+	env := b.envGetter(st)
 	return func(word string) (string, error) {
 		r, _, err := shell.NewLex(b.plan.Escape).ProcessWord(word, env)
 		return r, err
@@ -622,18 +628,21 @@ func (b *builder) metaStep(st *state, c instructions.Command) error {
 		st.history("MAINTAINER "+c.Maintainer, true)
 	case *instructions.ExposeCommand:
 		ports := map[string]struct{}{}
-		exp := b.expander(st)
 		for _, p := range c.Ports {
-			p, err := exp(p)
+			// Expanded into words, as BuildKit does: EXPOSE $PORTS with PORTS="80 53/udp"
+			// exposes two ports.
+			words, err := shell.NewLex(b.plan.Escape).ProcessWords(p, b.envGetter(st))
 			if err != nil {
 				return b.stageErr(c, "%v", err)
 			}
-			ps, err := parsePorts(p)
-			if err != nil {
-				return b.stageErr(c, "%v", err)
-			}
-			for _, x := range ps {
-				ports[x] = struct{}{}
+			for _, w := range words {
+				ps, err := parsePorts(w)
+				if err != nil {
+					return b.stageErr(c, "%v", err)
+				}
+				for _, x := range ps {
+					ports[x] = struct{}{}
+				}
 			}
 		}
 		if cc.ExposedPorts == nil {

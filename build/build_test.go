@@ -119,6 +119,21 @@ func TestMetadataInstructions(t *testing.T) {
 	}
 }
 
+// EXPOSE expands a variable into words: each is a port (BuildKit's ProcessWords).
+func TestExposeVariableWords(t *testing.T) {
+	s := newStore(t)
+	df := "FROM scratch\nENV P=\"80 53/udp\"\nEXPOSE $P 90\n"
+	r := mustBuild(t, s, Options{ContextDir: t.TempDir(), Dockerfile: []byte(df)})
+	img, _ := s.Get(r.res.ImageID)
+	want := map[string]struct{}{"80/tcp": {}, "53/udp": {}, "90/tcp": {}}
+	if !reflect.DeepEqual(img.Config.Config.ExposedPorts, want) {
+		t.Errorf("ports %v", img.Config.Config.ExposedPorts)
+	}
+	if h := img.Config.History[len(img.Config.History)-1].CreatedBy; h != "EXPOSE map[53/udp:{} 80/tcp:{} 90/tcp:{}]" {
+		t.Errorf("history %q", h)
+	}
+}
+
 // An ARG after an ENV of the same name sets what follows sees (BuildKit's state environment);
 // the image's Env keeps the ENV's value. An ENV after the ARG wins again.
 func TestArgAfterEnv(t *testing.T) {
