@@ -98,6 +98,7 @@ type compatFile struct {
 	Size     int64             `json:"size"`
 	Linkname string            `json:"linkname,omitempty"`
 	SHA256   string            `json:"sha256,omitempty"` // of a regular file's content
+	Device   string            `json:"device,omitempty"` // "major,minor" of a char or block device
 	Xattrs   map[string]string `json:"xattrs,omitempty"`
 }
 
@@ -181,9 +182,9 @@ func projectLayer(r io.Reader, baseSum string) (compatLayer, error) {
 			f.Type = "hardlink"
 			f.Linkname = strings.TrimSuffix(strings.TrimPrefix(path.Clean("/"+h.Linkname), "/"), "/")
 		case tar.TypeChar:
-			f.Type = "char"
+			f.Type, f.Device = "char", fmt.Sprintf("%d,%d", h.Devmajor, h.Devminor)
 		case tar.TypeBlock:
-			f.Type = "block"
+			f.Type, f.Device = "block", fmt.Sprintf("%d,%d", h.Devmajor, h.Devminor)
 		case tar.TypeFifo:
 			f.Type = "fifo"
 		default:
