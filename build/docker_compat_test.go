@@ -330,7 +330,8 @@ func isMountStub(f compatFile, all []compatFile) bool {
 	return true
 }
 
-// compatSkips are cases berth does not match yet, each with the precise difference.
+// compatSkips are the cases left out of the comparison, each with the precise difference and why
+// it is not fixed here.
 var compatSkips = map[string]string{
 	// BuildKit itself changed here; berth follows v0.34. Kept as a case (and not rewritten like
 	// bkVersionDiffs) because what differs is the layer's files.
