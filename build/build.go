@@ -453,18 +453,29 @@ func (b *builder) runStage(i int) error {
 		}
 		v.done()
 	}
-	st.args = nil
 	st.stage = i
 	st.plat = b.plan.Platforms[i]
-	st.env = append([]string(nil), st.cfg.Config.Env...)
+	if b.plan.BaseIdx[i] >= 0 {
+		// A stage FROM a stage inherits its ARGs, as BuildKit's does its base's state and build
+		// args: their values stay in the environment of what follows (the image's Env over
+		// them) and RUN's history lists them.
+		for _, e := range st.cfg.Config.Env {
+			k, v, _ := strings.Cut(e, "=")
+			st.env = setEnv(st.env, k, v)
+		}
+	} else {
+		st.args = nil
+		st.env = append([]string(nil), st.cfg.Config.Env...)
+	}
 	st.cmdSet = false
 	if !hasEnv(st.cfg.Config.Env, "PATH") {
 		st.cfg.Config.Env = append([]string{DefaultPathEnv}, st.cfg.Config.Env...)
 		st.env = append([]string{DefaultPathEnv}, st.env...)
 	}
 	cmds := stage.Commands
-	// ONBUILD triggers of the base run first, and are not inherited.
-	if triggers := st.cfg.Config.OnBuild; len(triggers) > 0 && b.plan.BaseIdx[i] < 0 {
+	// ONBUILD triggers of the base run first, and are not inherited: those of an image, and
+	// those of an earlier stage this one is FROM (BuildKit runs both).
+	if triggers := st.cfg.Config.OnBuild; len(triggers) > 0 {
 		var pre []instructions.Command
 		for _, t := range triggers {
 			res, err := parser.Parse(strings.NewReader(t))
@@ -548,13 +559,19 @@ func setEnv(env []string, k, v string) []string {
 	return append(env, k+"="+v)
 }
 
-// expander expands words with the stage's variables.
-func (b *builder) expander(st *state) instructions.SingleWordExpander {
+// envGetter is the stage's variables, for expansion.
+func (b *builder) envGetter(st *state) envGetter {
 	env := envGetter{}
 	for _, e := range st.env {
 		k, v, _ := strings.Cut(e, "=")
 		env[k] = v
 	}
+	return env
+}
+
+// expander expands words with the stage's variables.
+func (b *builder) expander(st *state) instructions.SingleWordExpander {
+	env := b.envGetter(st)
 	return func(word string) (string, error) {
 		r, _, err := shell.NewLex(b.plan.Escape).ProcessWord(word, env)
 		return r, err
@@ -627,9 +644,10 @@ func (b *builder) metaStep(st *state, c instructions.Command) error {
 			}
 			if val != nil {
 				s += "=" + *val
-				if !hasEnv(cc.Env, key) {
-					st.env = setEnv(st.env, key, *val)
-				}
+				// The value is in the environment of what follows (RUN, expansion) even when
+				// an ENV set the name before: BuildKit adds it to the state's environment
+				// (ENV wins only when it comes after). The image's Env keeps the ENV's value.
+				st.env = setEnv(st.env, key, *val)
 			}
 			parts = append(parts, s)
 		}
@@ -649,18 +667,21 @@ func (b *builder) metaStep(st *state, c instructions.Command) error {
 		st.history("MAINTAINER "+c.Maintainer, true)
 	case *instructions.ExposeCommand:
 		ports := map[string]struct{}{}
-		exp := b.expander(st)
 		for _, p := range c.Ports {
-			p, err := exp(p)
+			// Expanded into words, as BuildKit does: EXPOSE $PORTS with PORTS="80 53/udp"
+			// exposes two ports.
+			words, err := shell.NewLex(b.plan.Escape).ProcessWords(p, b.envGetter(st))
 			if err != nil {
 				return b.stageErr(c, "%v", err)
 			}
-			ps, err := parsePorts(p)
-			if err != nil {
-				return b.stageErr(c, "%v", err)
-			}
-			for _, x := range ps {
-				ports[x] = struct{}{}
+			for _, w := range words {
+				ps, err := parsePorts(w)
+				if err != nil {
+					return b.stageErr(c, "%v", err)
+				}
+				for _, x := range ps {
+					ports[x] = struct{}{}
+				}
 			}
 		}
 		if cc.ExposedPorts == nil {
@@ -691,8 +712,8 @@ func (b *builder) metaStep(st *state, c instructions.Command) error {
 		cc.Shell = append([]string(nil), c.Shell...)
 		st.history(fmt.Sprintf("SHELL %v", c.Shell), true)
 	case *instructions.OnbuildCommand:
+		// No history entry: BuildKit writes none for ONBUILD.
 		cc.OnBuild = append(cc.OnBuild, c.Expression)
-		st.history("ONBUILD "+c.Expression, true)
 	case *instructions.CmdCommand:
 		args := c.CmdLine
 		if c.PrependShell {
@@ -717,9 +738,11 @@ func (b *builder) metaStep(st *state, c instructions.Command) error {
 		h := c.Health
 		cc.Healthcheck = &image.HealthConfig{Test: append([]string(nil), h.Test...), Interval: h.Interval, Timeout: h.Timeout,
 			StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
-		// BuildKit prints the struct with %q: each field quoted, Retries as a rune.
-		st.history(fmt.Sprintf("HEALTHCHECK &{%q %q %q %q %q %q}", h.Test, h.Interval.String(), h.Timeout.String(),
-			h.StartPeriod.String(), h.StartInterval.String(), rune(h.Retries)), true)
+		// BuildKit (v0.34) prints its HealthcheckConfig value with %+v. Spelled out here, so
+		// that a field added to image.HealthConfig cannot change history. (v0.8, in Docker
+		// 20.10, printed a pointer to a four-field struct with %q: &{["CMD" "x"] "5s" ...}.)
+		st.history(fmt.Sprintf("HEALTHCHECK {Test:%v Interval:%v Timeout:%v StartPeriod:%v StartInterval:%v Retries:%d}",
+			h.Test, h.Interval, h.Timeout, h.StartPeriod, h.StartInterval, h.Retries), true)
 	default:
 		return b.stageErr(c, "%s is not supported", strings.ToUpper(c.Name()))
 	}
@@ -815,9 +838,12 @@ func (b *builder) layerStep(st *state, c instructions.Command, label string) err
 		if cc.User != "" {
 			uid, gid, _ = ids(base, cc.User)
 		}
-		w = newLayerWriter(base, now, b.o.SourceDateEpoch, uid, gid)
-		if rd, err := base.resolve(wd, true); err == nil && wd != "/" && !w.baseIsDir(rd) {
-			w.mkdirAll(rd)
+		// WORKDIR / is the one WORKDIR without a layer (BuildKit makes no mkdir for it).
+		if wd != "/" {
+			w = newLayerWriter(base, now, b.o.SourceDateEpoch, uid, gid)
+			if rd, err := base.resolve(wd, true); err == nil && !w.baseIsDir(rd) {
+				w.mkdirAll(rd)
+			}
 		}
 		keyExtra = fmt.Sprintf("workdir\x00%s\x00%d:%d", wd, uid, gid)
 	case *instructions.CopyCommand, *instructions.AddCommand:
@@ -866,7 +892,9 @@ func (b *builder) layerStep(st *state, c instructions.Command, label string) err
 	key := digestOf(st.key + "\x00" + epoch + "\x00" + keyExtra)
 	v := b.prog.start(label + " " + shown)
 	if !b.o.NoCache {
-		if e, ok := b.lookup(key); ok {
+		// An entry without a layer for a step that has one was recorded when berth dropped
+		// empty layers: a miss, made again.
+		if e, ok := b.lookup(key); ok && (e.ChainID != "" || w == nil) {
 			b.apply(st, e, createdBy)
 			st.key = key
 			v.cached()
@@ -1011,10 +1039,12 @@ func (b *builder) lookup(key string) (metadata.CacheEntry, bool) {
 	return e, true
 }
 
-// commit writes a step's layer (or finds it empty) and records it in the cache.
+// commit writes a step's layer and records it in the cache. A step that changed nothing still
+// has a layer, an empty tar, as in BuildKit (WORKDIR of an existing directory, COPY of a
+// wildcard that matched nothing); only a nil w (WORKDIR /) makes none.
 func (b *builder) commit(st *state, w *layerWriter, key, desc string) (metadata.CacheEntry, error) {
 	var layer io.Reader
-	if len(w.entries) > 0 {
+	if w != nil {
 		pr, pw := io.Pipe()
 		go func() { pw.CloseWithError(w.writeTo(pw)) }()
 		defer pr.Close()

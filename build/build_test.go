@@ -71,29 +71,32 @@ func TestMetadataInstructions(t *testing.T) {
 		"ENV C=3- (empty)",
 		"LABEL l1=v1 l 2=v 2 (empty)",
 		"WORKDIR /app",
-		"WORKDIR /bin (empty)",
+		"WORKDIR /bin",
 		"WORKDIR /bin/rel",
 		"EXPOSE map[53/udp:{} 80/tcp:{} 8000/tcp:{} 8001/tcp:{}] (empty)",
 		"VOLUME [/data [/v2]] (empty)",
 		"USER nobody (empty)",
 		"STOPSIGNAL SIGTERM (empty)",
-		`HEALTHCHECK &{["CMD-SHELL" "wget -q localhost"] "5s" "3s" "2s" "1s" '\x04'} (empty)`,
+		"HEALTHCHECK {Test:[CMD-SHELL wget -q localhost] Interval:5s Timeout:3s StartPeriod:2s StartInterval:1s Retries:4} (empty)",
 		"SHELL [/bin/sh -ec] (empty)",
-		"ONBUILD COPY onbuild.txt /onbuild.txt (empty)",
 		`ENTRYPOINT ["/bin/sh" "-ec" "echo ep"] (empty)`,
 		`CMD ["a" "b"] (empty)`,
 	}
 	if !reflect.DeepEqual(got, wantHist) {
 		t.Errorf("history:\n got %q\nwant %q", got, wantHist)
 	}
-	if n := len(img.Config.RootFS.DiffIDs); n != 3 {
-		t.Fatalf("%d layers, want 3 (base, WORKDIR /app, WORKDIR /bin/rel)", n)
+	if n := len(img.Config.RootFS.DiffIDs); n != 4 {
+		t.Fatalf("%d layers, want 4 (base, WORKDIR /app, WORKDIR /bin, WORKDIR /bin/rel)", n)
+	}
+	// WORKDIR of an existing directory has a layer all the same, an empty tar (as in BuildKit).
+	if d := img.Config.RootFS.DiffIDs[2]; d != emptyTarDiffID {
+		t.Errorf("WORKDIR /bin layer %s, want the empty tar's %s", d, emptyTarDiffID)
 	}
 	files, _ := layerFiles(t, s, r.res.ImageID, 1)
 	if f, ok := files["app/"]; !ok || f.hdr.Mode != 0o755 || f.hdr.Typeflag != tar.TypeDir || len(files) != 1 {
 		t.Errorf("WORKDIR /app layer: %v", files)
 	}
-	_, order := layerFiles(t, s, r.res.ImageID, 2)
+	_, order := layerFiles(t, s, r.res.ImageID, 3)
 	if !reflect.DeepEqual(order, []string{"bin/", "bin/rel/"}) {
 		t.Errorf("WORKDIR /bin/rel layer: %q", order)
 	}
@@ -113,6 +116,93 @@ func TestMetadataInstructions(t *testing.T) {
 	files, _ = layerFiles(t, s, r2.res.ImageID, -1)
 	if files["onbuild.txt"].data != "triggered" {
 		t.Errorf("trigger layer: %v", files)
+	}
+}
+
+// EXPOSE expands a variable into words: each is a port (BuildKit's ProcessWords).
+func TestExposeVariableWords(t *testing.T) {
+	s := newStore(t)
+	df := "FROM scratch\nENV P=\"80 53/udp\"\nEXPOSE $P 90\n"
+	r := mustBuild(t, s, Options{ContextDir: t.TempDir(), Dockerfile: []byte(df)})
+	img, _ := s.Get(r.res.ImageID)
+	want := map[string]struct{}{"80/tcp": {}, "53/udp": {}, "90/tcp": {}}
+	if !reflect.DeepEqual(img.Config.Config.ExposedPorts, want) {
+		t.Errorf("ports %v", img.Config.Config.ExposedPorts)
+	}
+	if h := img.Config.History[len(img.Config.History)-1].CreatedBy; h != "EXPOSE map[53/udp:{} 80/tcp:{} 90/tcp:{}]" {
+		t.Errorf("history %q", h)
+	}
+}
+
+// An ARG after an ENV of the same name sets what follows sees (BuildKit's state environment);
+// the image's Env keeps the ENV's value. An ENV after the ARG wins again.
+func TestArgAfterEnv(t *testing.T) {
+	s := newStore(t)
+	importBase(t, s)
+	df := "FROM base:1\nENV V=env\nARG V=arg\nLABEL after-arg=$V\nARG B\nLABEL build-arg=$B\nENV V=env2\nLABEL after-env=$V\n"
+	r := mustBuild(t, s, Options{ContextDir: t.TempDir(), Dockerfile: []byte(df), BuildArgs: map[string]string{"B": "cli"}})
+	img, _ := s.Get(r.res.ImageID)
+	want := map[string]string{"after-arg": "arg", "build-arg": "cli", "after-env": "env2"}
+	if !reflect.DeepEqual(img.Config.Config.Labels, want) {
+		t.Errorf("labels %v, want %v", img.Config.Config.Labels, want)
+	}
+	if env := strings.Join(img.Config.Config.Env, " "); strings.Contains(env, "V=arg") || !strings.Contains(env, "V=env2") {
+		t.Errorf("image env %q", env)
+	}
+}
+
+// A stage FROM a stage inherits its ARGs (their values; an ENV of the image wins over them), and
+// so does a stage FROM that one; a stage FROM an image does not.
+func TestArgInheritedFromStage(t *testing.T) {
+	s := newStore(t)
+	importBase(t, s)
+	df := "FROM base:1 AS parent\nARG X=1\nARG Z=z\nENV Z=env-z\n" +
+		"FROM parent AS child\nLABEL x=$X z=$Z\n" +
+		"FROM child AS grandchild\nLABEL gx=$X\n" +
+		"FROM base:1\nLABEL other=${X:-unset}\n"
+	for target, want := range map[string]map[string]string{
+		"child":      {"x": "1", "z": "env-z"},
+		"grandchild": {"x": "1", "z": "env-z", "gx": "1"},
+		"":           {"other": "unset"},
+	} {
+		r := mustBuild(t, s, Options{ContextDir: t.TempDir(), Dockerfile: []byte(df), Target: target})
+		img, _ := s.Get(r.res.ImageID)
+		if !reflect.DeepEqual(img.Config.Config.Labels, want) {
+			t.Errorf("target %q: labels %v, want %v", target, img.Config.Config.Labels, want)
+		}
+	}
+}
+
+// ONBUILD triggers of a stage run at the start of a stage FROM it (not of one FROM that one),
+// and neither ONBUILD nor its triggers leave a history entry of their own.
+func TestOnbuildFromStage(t *testing.T) {
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"f": "from trigger", "Dockerfile": "FROM base:1 AS parent\n" +
+		"ONBUILD COPY f /f\nONBUILD ENV T=1\nLABEL p=1\n" +
+		"FROM parent AS child\nLABEL c=1\n" +
+		"FROM child\nLABEL g=1\n"})
+	r := mustBuild(t, s, Options{ContextDir: ctx, Target: "child"})
+	img, _ := s.Get(r.res.ImageID)
+	if env := strings.Join(img.Config.Config.Env, " "); !strings.Contains(env, "T=1") || len(img.Config.Config.OnBuild) != 0 {
+		t.Errorf("child: env %q, OnBuild %q", env, img.Config.Config.OnBuild)
+	}
+	var hist []string
+	for _, h := range img.Config.History[1:] {
+		hist = append(hist, h.CreatedBy)
+	}
+	want := []string{"LABEL p=1", "COPY f /f # buildkit", "ENV T=1", "LABEL c=1"}
+	if !reflect.DeepEqual(hist, want) {
+		t.Errorf("history %q, want %q", hist, want)
+	}
+	if files, _ := layerFiles(t, s, r.res.ImageID, -1); files["f"].data != "from trigger" {
+		t.Errorf("trigger layer: %v", keysOf(files))
+	}
+	// The grandchild's base (child) has no triggers of its own: nothing runs again.
+	r = mustBuild(t, s, Options{ContextDir: ctx})
+	img, _ = s.Get(r.res.ImageID)
+	if n := len(img.Config.RootFS.DiffIDs); n != 2 {
+		t.Errorf("grandchild has %d layers, want 2 (base, the trigger's COPY)", n)
 	}
 }
 
@@ -183,6 +273,72 @@ func TestCopyAndAdd(t *testing.T) {
 	}
 }
 
+// A wildcard that matches nothing copies nothing (BuildKit's AllowEmptyWildcard), one that
+// matches a single file may copy it to a file destination, and more than one file still needs a
+// directory destination.
+func TestCopyWildcards(t *testing.T) {
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"a.txt": "a", "b.dat": "b", "c.dat": "c"})
+	df := "FROM base:1\nCOPY a.txt nomatch* /d/\nCOPY b.* /one\nCOPY nomatch* /none/\n"
+	r := mustBuild(t, s, Options{ContextDir: ctx, Dockerfile: []byte(df)})
+	files, order := layerFiles(t, s, r.res.ImageID, 1)
+	if len(files) != 2 || files["d/a.txt"].data != "a" {
+		t.Errorf("COPY a.txt nomatch* /d/: %q", order)
+	}
+	files, order = layerFiles(t, s, r.res.ImageID, 2)
+	if len(files) != 1 || files["one"].data != "b" || files["one"].hdr.Typeflag != tar.TypeReg {
+		t.Errorf("COPY b.* /one: %q", order)
+	}
+	img, _ := s.Get(r.res.ImageID)
+	for i := range img.Manifest.Layers {
+		if files, _ := layerFiles(t, s, r.res.ImageID, i); len(files) > 0 {
+			if _, ok := files["none/"]; ok {
+				t.Errorf("COPY nomatch* /none/ made /none")
+			}
+		}
+	}
+	r = runBuild(t, s, Options{ContextDir: ctx, Dockerfile: []byte("FROM base:1\nCOPY *.dat /x\n")})
+	if r.err == nil || !strings.Contains(r.err.Error(), "the destination must be a directory and end with a /") {
+		t.Errorf("two files to /x: %v", r.err)
+	}
+}
+
+// A cache entry without a layer for a step that has one (recorded when berth dropped empty
+// layers) is a miss: the step runs again and gets its empty layer.
+func TestCacheEntryWithoutLayerIsAMiss(t *testing.T) {
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"Dockerfile": "FROM base:1\nWORKDIR /tmp\n"})
+	mustBuild(t, s, Options{ContextDir: ctx})
+	err := s.DB.Update(func(tx *metadata.Tx) error {
+		entries, err := tx.CacheEntries()
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Description == "WORKDIR /tmp" {
+				e.ChainID, e.DiffID, e.Blob, e.MediaType, e.BlobSize, e.Size = "", "", "", "", 0, 0
+				if err := tx.PutCache(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := mustBuild(t, s, Options{ContextDir: ctx})
+	img, _ := s.Get(again.res.ImageID)
+	if n := len(img.Config.RootFS.DiffIDs); cachedCount(again.out) != 0 || n != 2 || img.Config.RootFS.DiffIDs[1] != emptyTarDiffID {
+		t.Errorf("old layerless entry used (%d cached, %d layers):\n%s", cachedCount(again.out), n, again.out)
+	}
+	if n := cachedCount(mustBuild(t, s, Options{ContextDir: ctx}).out); n != 1 {
+		t.Errorf("the step made again is not cached (%d cached)", n)
+	}
+}
+
 func TestAddURL(t *testing.T) {
 	s := newStore(t)
 	lm := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -234,7 +390,8 @@ func TestMultiStageTarget(t *testing.T) {
 	// --target builds only what the target needs.
 	r = mustBuild(t, s, Options{ContextDir: ctx, DockerfilePath: "testdata/multistage/Dockerfile", Target: "build"})
 	img, _ = s.Get(r.res.ImageID)
-	if img.Config.Config.WorkingDir != "/out" || len(img.Manifest.Layers) != 2 {
+	// base, COPY, and WORKDIR /out, an empty layer: the COPY made /out.
+	if img.Config.Config.WorkingDir != "/out" || len(img.Manifest.Layers) != 3 {
 		t.Errorf("target build: %+v", img.Config.Config)
 	}
 	if r := runBuild(t, s, Options{ContextDir: ctx, DockerfilePath: "testdata/multistage/Dockerfile", Target: "unused"}); r.err == nil ||

@@ -54,14 +54,45 @@ func (c *copySpec) collect(w *layerWriter) error {
 	if len(c.srcs)+len(c.contents) == 0 {
 		return errNoSources
 	}
-	destDir := strings.HasSuffix(c.rawDest, "/") || strings.HasSuffix(c.rawDest, "/.") || c.rawDest == "."
-	multi := len(c.srcs)+len(c.contents) > 1
-	for _, s := range c.srcs {
-		if hasMeta(s) && !isURL(s) {
-			multi = true
-		}
+	// Sources are matched first: how many files the copy has decides whether the destination
+	// must be a directory. A wildcard that matches nothing copies nothing (BuildKit's
+	// AllowEmptyWildcard), and one that matches a single file may name a file destination.
+	type source struct {
+		written string
+		url     bool
+		matches []string
 	}
-	if multi && !destDir {
+	var sources []source
+	count := len(c.contents)
+	for _, s := range c.srcs {
+		if isURL(s) {
+			if !c.add {
+				return fmt.Errorf("source can't be a URL for COPY")
+			}
+			sources = append(sources, source{written: s, url: true})
+			count++
+			continue
+		}
+		rel := path.Clean(s)
+		if c.isContext && (rel == ".." || strings.HasPrefix(rel, "../")) {
+			return fmt.Errorf("forbidden path outside the build context: %s", s)
+		}
+		matches, err := c.glob(s)
+		if err != nil {
+			return err
+		}
+		if len(matches) == 0 && !hasMeta(s) {
+			where := "the build context"
+			if !c.isContext {
+				where = "the --from source"
+			}
+			return fmt.Errorf("%q: not found in %s (or excluded by .dockerignore)", s, where)
+		}
+		sources = append(sources, source{written: s, matches: matches})
+		count += len(matches)
+	}
+	destDir := strings.HasSuffix(c.rawDest, "/") || strings.HasSuffix(c.rawDest, "/.") || c.rawDest == "."
+	if count > 1 && !destDir {
 		return fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /", c.name())
 	}
 	if !destDir && w.baseIsDir(c.dest) {
@@ -88,36 +119,15 @@ func (c *copySpec) collect(w *layerWriter) error {
 		w.add(target, &entry{src: f.Name(), hdr: tar.Header{Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(h.data)),
 			Uid: c.uid, Gid: c.gid, ModTime: w.now}})
 	}
-	for _, s := range c.srcs {
-		if isURL(s) {
-			if !c.add {
-				return fmt.Errorf("source can't be a URL for COPY")
-			}
-			if err := c.addURL(w, s, destDir); err != nil {
+	for _, s := range sources {
+		if s.url {
+			if err := c.addURL(w, s.written, destDir); err != nil {
 				return err
 			}
 			continue
 		}
-		rel := path.Clean(s)
-		if c.isContext && (rel == ".." || strings.HasPrefix(rel, "../")) {
-			return fmt.Errorf("forbidden path outside the build context: %s", s)
-		}
-		matches, err := c.glob(s)
-		if err != nil {
-			return err
-		}
-		if len(matches) == 0 {
-			if hasMeta(s) {
-				return fmt.Errorf("%q: no source files matched", s)
-			}
-			where := "the build context"
-			if !c.isContext {
-				where = "the --from source"
-			}
-			return fmt.Errorf("%q: not found in %s (or excluded by .dockerignore)", s, where)
-		}
-		for _, m := range matches {
-			if err := c.copyOne(w, m, s, destDir); err != nil {
+		for _, m := range s.matches {
+			if err := c.copyOne(w, m, s.written, destDir); err != nil {
 				return err
 			}
 		}

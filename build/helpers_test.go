@@ -30,6 +30,20 @@ func newStore(t testing.TB) *image.Store {
 // importBase imports a busybox-static rootfs as base:1 (like docker-reference.sh makes it).
 func importBase(t testing.TB, s *image.Store) string {
 	t.Helper()
+	tarball := baseTar(t)
+	id, err := s.Import(bytes.NewReader(tarball), image.ImportOptions{Ref: "base:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// baseTar is the rootfs importBase imports: /bin/busybox (busybox-static) with the links sh,
+// wget and cat, /etc/passwd and /etc/group, the directories bin etc root tmp, every time 0.
+// The Docker golden files (testdata/docker) were built FROM this very tar imported into Docker
+// (see TestDockerRecordPrepare), so both builders start from the same base.
+func baseTar(t testing.TB) []byte {
+	t.Helper()
 	bb, err := os.ReadFile("/usr/bin/busybox")
 	if err != nil {
 		bb, err = os.ReadFile("/bin/busybox")
@@ -48,19 +62,17 @@ func importBase(t testing.TB, s *image.Store) string {
 	for _, l := range []string{"sh", "wget", "cat"} {
 		tw.WriteHeader(&tar.Header{Name: "bin/" + l, Typeflag: tar.TypeSymlink, Linkname: "busybox", ModTime: mt})
 	}
-	for name, data := range map[string]string{
-		"etc/group":  "root:x:0:\nnogroup:x:65534:\n",
-		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+	for _, f := range []struct{ name, data string }{
+		{"etc/group", "root:x:0:\nnogroup:x:65534:\n"},
+		{"etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"},
 	} {
-		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data)), ModTime: mt})
-		tw.Write([]byte(data))
+		tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.data)), ModTime: mt})
+		tw.Write([]byte(f.data))
 	}
-	tw.Close()
-	id, err := s.Import(&buf, image.ImportOptions{Ref: "base:1"})
-	if err != nil {
+	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return id
+	return buf.Bytes()
 }
 
 // copyTree copies a testdata context into a temporary directory the test may change.
@@ -165,6 +177,10 @@ func layerFiles(t testing.TB, s *image.Store, id string, i int) (map[string]tarF
 	}
 	return out, order
 }
+
+// emptyTarDiffID is the diff ID of a layer with no files (1024 zero bytes), the layer BuildKit
+// gives a step that changed nothing.
+const emptyTarDiffID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
 
 func cachedCount(out string) int { return strings.Count(out, " CACHED\n") }
 

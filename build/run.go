@@ -82,7 +82,9 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 	}
 	createdBy += strings.Join(args, " ") + " # buildkit"
 
-	mounts, err := b.prepareMounts(st, c, st.view(b.s, b.empty))
+	rootfs := st.view(b.s, b.empty)
+	stubs := missingMountPoints(rootfs)
+	mounts, err := b.prepareMounts(st, c, rootfs)
 	if err != nil {
 		return fail(b.stageErr(c, "%s: %v", shown, err))
 	}
@@ -99,8 +101,13 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 	key := digestOf(st.key + "\x00" + epoch + "\x00run\x00" + createdBy + "\x00" + strings.Join(st.env, "\x00") +
 		"\x00" + cc.User + "\x00" + cc.WorkingDir + "\x00" + network + "\x00" + strings.Join(mounts.key, "\x01") +
 		"\x00" + string(script))
+	if len(stubs) > 0 {
+		// The layer has the mount points too; a step cached before berth added them is not it.
+		key = digestOf(key + "\x00mountpoints\x00" + strings.Join(stubs, "\x00"))
+	}
 	if !b.o.NoCache {
-		if e, ok := b.lookup(key); ok {
+		// An entry without a layer was recorded when berth dropped empty layers: a miss.
+		if e, ok := b.lookup(key); ok && e.ChainID != "" {
 			b.apply(st, e, createdBy)
 			st.key = key
 			v.cached()
@@ -125,7 +132,7 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 			env = append(env, "SSH_AUTH_SOCK="+mounts.sshSock)
 		}
 	}
-	e, err := b.runAndCommit(st, v, key, shown, container.StepOptions{
+	e, err := b.runAndCommit(st, v, key, shown, stubs, container.StepOptions{
 		Layers: st.chains(), Args: args, Env: append(env, mounts.env...), User: cc.User,
 		WorkDir: cc.WorkingDir, Network: network, Mounts: mounts.mounts, MountPoints: mounts.points,
 	})
@@ -194,9 +201,29 @@ func (st *state) chains() []digest.Digest {
 	return out
 }
 
-// runAndCommit runs the step and records its upper dir as a layer in the cache. A command that
-// changed nothing makes no layer (history says empty_layer), as BuildKit does.
-func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, o container.StepOptions) (metadata.CacheEntry, error) {
+// runtimeMountPoints are the directories runc creates in a container's rootfs for the mounts of
+// BuildKit's default spec (/dev, /proc, /sys) when the image lacks them. BuildKit leaves them in
+// the RUN's layer: its MountStubsCleaner removes only the stubs of /etc/hosts, /etc/resolv.conf
+// and --mount targets (v0.34 executor/stubs.go; Docker 20.10's v0.8 leaves them too), so the
+// first RUN over an image without them adds them, empty, 0755 and root's. berth's step has them
+// in its init layer, below the upper dir, so the build adds them to the upper dir itself.
+var runtimeMountPoints = []string{"dev", "proc", "sys"}
+
+// missingMountPoints are the runtimeMountPoints the rootfs lacks.
+func missingMountPoints(rootfs *view) []string {
+	var out []string
+	for _, d := range runtimeMountPoints {
+		if _, _, _, err := rootfs.lstat("/" + d); err != nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// runAndCommit runs the step and records its upper dir, with the mount points that runc
+// would have left there, as a layer in the cache. A command that changed nothing makes an empty
+// layer, as BuildKit does (Docker's history shows it as 0B).
+func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, stubs []string, o container.StepOptions) (metadata.CacheEntry, error) {
 	out := &lineLog{v: v, start: time.Now()}
 	o.Stdout, o.Stderr = out, out
 	upper, cleanup, err := container.New(b.s).RunStep(o)
@@ -205,24 +232,25 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, o contain
 		return metadata.CacheEntry{}, foreignExecError(err, out.lastLine(), st.plat)
 	}
 	defer cleanup()
+	for _, d := range stubs {
+		p := filepath.Join(upper, d)
+		if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return metadata.CacheEntry{}, err
+		}
+		if err := os.Chmod(p, 0o755); err != nil {
+			return metadata.CacheEntry{}, err
+		}
+	}
 	if b.o.SourceDateEpoch != nil {
 		// Reproducible layers: nothing in them is newer than the epoch.
 		clampTimes(upper, *b.o.SourceDateEpoch)
 	}
-	ents, err := os.ReadDir(upper)
+	rc, err := archive.Diff(upper)
 	if err != nil {
 		return metadata.CacheEntry{}, err
 	}
-	var layer io.Reader
-	if len(ents) > 0 {
-		rc, err := archive.Diff(upper)
-		if err != nil {
-			return metadata.CacheEntry{}, err
-		}
-		defer rc.Close()
-		layer = rc
-	}
-	return b.record(st, layer, key, desc)
+	defer rc.Close()
+	return b.record(st, rc, key, desc)
 }
 
 // foreignExecError makes a RUN that could not start its program because the kernel does not run

@@ -1,6 +1,7 @@
 package build
 
 import (
+	"archive/tar"
 	"crypto/ed25519"
 	"encoding/pem"
 	"fmt"
@@ -28,7 +29,7 @@ func needRunc(t *testing.T) {
 
 // RUN runs in a real container over the stage's layers: its changes (a new file, a deletion as a
 // whiteout, new directories) become the step's layer, its output is shown, a command that changes
-// nothing makes no layer, and history and cache follow BuildKit.
+// nothing makes an empty layer, and history and cache follow BuildKit.
 func TestRun(t *testing.T) {
 	needRunc(t)
 	s := newStore(t)
@@ -55,7 +56,11 @@ func TestRun(t *testing.T) {
 		t.Errorf("new dirs missing: %v", keysOf(files))
 	}
 	for name := range files {
-		if strings.HasPrefix(name, "proc") || strings.HasPrefix(name, "dev") || strings.HasPrefix(name, "etc/hosts") || strings.HasPrefix(name, "etc/resolv") {
+		if runtimeMountPoint(name) {
+			continue // as BuildKit's: see TestRunMountPoints
+		}
+		if strings.HasPrefix(name, "proc") || strings.HasPrefix(name, "dev") || strings.HasPrefix(name, "sys") ||
+			strings.HasPrefix(name, "etc/hosts") || strings.HasPrefix(name, "etc/resolv") {
 			t.Errorf("runtime mount point %s leaked into the layer", name)
 		}
 	}
@@ -71,11 +76,14 @@ func TestRun(t *testing.T) {
 	}
 	want := []string{
 		`RUN |1 V=1 /bin/sh -c echo "$GREETING $V" > /greeting && /bin/busybox rm /etc/group && /bin/busybox mkdir -p /d/e # buildkit`,
-		"RUN |1 V=1 /bin/sh -c echo visible-output # buildkit (empty)",
-		"RUN |1 V=1 /bin/busybox pwd # buildkit (empty)",
+		"RUN |1 V=1 /bin/sh -c echo visible-output # buildkit",
+		"RUN |1 V=1 /bin/busybox pwd # buildkit",
 	}
 	if strings.Join(runs, "\n") != strings.Join(want, "\n") {
 		t.Errorf("history:\n%s\nwant:\n%s", strings.Join(runs, "\n"), strings.Join(want, "\n"))
+	}
+	if d := img.Config.RootFS.DiffIDs[2]; d != emptyTarDiffID {
+		t.Errorf("the layer of RUN echo visible-output is %s, want the empty tar's %s", d, emptyTarDiffID)
 	}
 	// ENV persists in the image; the build arg does not.
 	if env := strings.Join(img.Config.Config.Env, " "); strings.Contains(env, "V=1") || !strings.Contains(env, "GREETING=hello") {
@@ -96,6 +104,57 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// A RUN after ENV V and ARG V sees the ARG's value, and its history lists it (BuildKit).
+func TestRunArgAfterEnv(t *testing.T) {
+	needRunc(t)
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"Dockerfile": "FROM base:1\nENV V=env\nARG V=arg\nRUN echo $V > /v\n"})
+	r := mustBuild(t, s, Options{ContextDir: ctx})
+	if files, _ := layerFiles(t, s, r.res.ImageID, -1); files["v"].data != "arg\n" {
+		t.Errorf("RUN saw V=%q, want arg", files["v"].data)
+	}
+	img, _ := s.Get(r.res.ImageID)
+	if h := img.Config.History[len(img.Config.History)-1].CreatedBy; h != "RUN |1 V=arg /bin/sh -c echo $V > /v # buildkit" {
+		t.Errorf("history %q", h)
+	}
+}
+
+// runtimeMountPoint reports whether a layer entry is one of the mount points runc makes for
+// BuildKit's default mounts, as a bare directory (its content would be a leak).
+func runtimeMountPoint(name string) bool {
+	return name == "dev/" || name == "proc/" || name == "sys/"
+}
+
+// The first RUN over an image without /dev, /proc and /sys has them in its layer, empty
+// directories 0755 and root's, as BuildKit's (runc makes them as mount points, and BuildKit's
+// MountStubsCleaner leaves them); a later RUN, or one over an image that has them, does not;
+// nothing under them ever is.
+func TestRunMountPoints(t *testing.T) {
+	needRunc(t)
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"Dockerfile": "FROM base:1 AS lacks\nRUN true\nRUN true\n" +
+		"FROM base:1 AS has\nWORKDIR /dev\nWORKDIR /proc\nWORKDIR /sys\nWORKDIR /\nRUN echo x > /x\n"})
+	r := mustBuild(t, s, Options{ContextDir: ctx, Target: "lacks"})
+	files, order := layerFiles(t, s, r.res.ImageID, 1)
+	if len(files) != 3 {
+		t.Errorf("first RUN layer %q, want dev/ proc/ sys/", order)
+	}
+	for _, d := range []string{"dev/", "proc/", "sys/"} {
+		if h := files[d].hdr; h.Typeflag != tar.TypeDir || h.Mode != 0o755 || h.Uid != 0 || h.Gid != 0 {
+			t.Errorf("%s: %+v", d, h)
+		}
+	}
+	if files, order := layerFiles(t, s, r.res.ImageID, 2); len(files) != 0 {
+		t.Errorf("second RUN layer %q, want empty", order)
+	}
+	r = mustBuild(t, s, Options{ContextDir: ctx, Target: "has"})
+	if files, order := layerFiles(t, s, r.res.ImageID, 4); len(files) != 1 || files["x"].data != "x\n" {
+		t.Errorf("RUN over an image with the mount points: %q", order)
+	}
+}
+
 func keysOf(m map[string]tarFile) []string {
 	var out []string
 	for k := range m {
@@ -104,9 +163,11 @@ func keysOf(m map[string]tarFile) []string {
 	return out
 }
 
-// The same Dockerfile through Docker 20.10 (classic builder; BuildKit 0.8 also leaks etc/, dev/,
-// proc/ and sys/ mount stubs, which current BuildKit removes) gives these layers and history
-// (docker save, tar -tvv); berth must give the same.
+// The same Dockerfile through Docker 20.10's BuildKit gives these layers (docker save, tar -tvv),
+// without the bare etc/ BuildKit 0.8 leaves in every RUN layer (current BuildKit does not); berth
+// must give the same. The first RUN has runc's mount points dev/, proc/ and sys/, which the base
+// lacks (TestRunMountPoints). The pwd RUN makes an empty layer under BuildKit (the classic
+// builder drops empty layers and marks them empty_layer in history).
 func TestRunLayerLikeDocker(t *testing.T) {
 	needRunc(t)
 	s := newStore(t)
@@ -117,7 +178,9 @@ func TestRunLayerLikeDocker(t *testing.T) {
 		"RUN [\"/bin/busybox\", \"pwd\"]\nWORKDIR /w\nRUN echo x > f\n"})
 	r := mustBuild(t, s, Options{ContextDir: ctx})
 	want := [][]string{
-		{"d/ 40755 0 0", "d/e/ 40755 0 0", "etc/ 40755 0 0", "etc/.wh.group 100600 0 0", "greeting 100644 5 0", "tmp/ 40755 0 0", "tmp/x 100644 0 0"},
+		{"d/ 40755 0 0", "d/e/ 40755 0 0", "dev/ 40755 0 0", "etc/ 40755 0 0", "etc/.wh.group 100600 0 0", "greeting 100644 5 0",
+			"proc/ 40755 0 0", "sys/ 40755 0 0", "tmp/ 40755 0 0", "tmp/x 100644 0 0"},
+		{},
 		{"w/ 40755 0 0"},
 		{"w/ 40755 0 0", "w/f 100644 2 0"},
 	}
@@ -140,8 +203,8 @@ func TestRunLayerLikeDocker(t *testing.T) {
 		}
 	}
 	img, _ := s.Get(r.res.ImageID)
-	if n := len(img.Manifest.Layers); n != 4 {
-		t.Errorf("%d layers, want 4 (base, RUN, WORKDIR, RUN; the pwd RUN makes none)", n)
+	if n := len(img.Manifest.Layers); n != 5 {
+		t.Errorf("%d layers, want 5 (base, RUN, RUN pwd's empty one, WORKDIR, RUN)", n)
 	}
 }
 

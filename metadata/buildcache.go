@@ -7,7 +7,7 @@ import (
 )
 
 // CacheEntry is one cached build step: what the step produced, found again by its cache key.
-// A step that changed no file has no layer (ChainID ""). The entry keeps its layer and blob alive:
+// A step without a layer (WORKDIR /) has ChainID "". The entry keeps its layer and blob alive:
 // garbage collection must count CacheChainIDs and CacheBlobs among its roots.
 type CacheEntry struct {
 	Key         string
