@@ -4,7 +4,7 @@
 #   (b) a 3-stage Dockerfile with 25 instructions and a 5,000-file, 100 MB context.
 # With the reference Docker up (/work/shared/tools/docker-reference.sh) the same builds run through
 # Docker's classic builder and BuildKit for comparison.
-#   usage: bench/build/run.sh [berth binary]
+#   usage: [RUNS=3] bench/build/run.sh [berth binary]      (each figure: the median of RUNS)
 set -eu
 cd "$(dirname "$0")/../.."
 BERTH=${1:-}
@@ -68,7 +68,16 @@ ENTRYPOINT ["/bin/sh"]
 CMD ["-c", "ls"]
 DF
 
-ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
+# The median of RUNS timings (default 3): the machine is shared and a single run can land on a
+# noisy spell.
+RUNS=${RUNS:-3}
+ms() {
+  local s e i t=()
+  for ((i = 0; i < RUNS; i++)); do
+    s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); t+=($(((e - s) / 1000000)))
+  done
+  printf '%s\n' "${t[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p"
+}
 for c in a b; do
   echo "($c) berth cold:   $(ms "$BERTH" build -q --no-cache -t bench-$c "$W/$c") ms"
   echo "($c) berth no-op:  $(ms "$BERTH" build -q -t bench-$c "$W/$c") ms"
