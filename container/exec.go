@@ -12,10 +12,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/berth-engine/berth/runtime"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // ExecOptions are `exec`'s flags.
@@ -29,7 +31,14 @@ type ExecOptions struct {
 	Stdin      io.Reader // nil: no -i
 	Stdout     io.Writer
 	Stderr     io.Writer
+
+	// timeout (healthcheck probes): the process is killed after it, and Exec returns
+	// errExecTimeout without waiting for what it left holding its output.
+	timeout time.Duration
 }
+
+// errExecTimeout is an exec that ran out of its time.
+var errExecTimeout = errors.New("exec timed out")
 
 // Exec runs another process in a running container and returns its exit code (0 with Detach).
 func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
@@ -101,7 +110,11 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		}
 	}
 	stdio := runtime.Stdio{}
-	var copies []func()
+	type copier struct {
+		w, r *os.File
+		done chan struct{}
+	}
+	var copies []copier
 	if o.Stdin != nil {
 		if f, ok := o.Stdin.(*os.File); ok {
 			stdio.Stdin = f
@@ -141,17 +154,49 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		}
 		*s.dst = w
 		dst := s.w
-		done := make(chan struct{})
-		go func() { io.Copy(dst, r); r.Close(); close(done) }()
-		copies = append(copies, func() { w.Close(); <-done })
+		cp := copier{w: w, r: r, done: make(chan struct{})}
+		go func() { io.Copy(dst, r); close(cp.done) }()
+		copies = append(copies, cp)
 	}
-	cmd, err := rt.Exec(c.ID, pf.Name(), "", stdio, o.Detach, "")
+	pidFile := ""
+	if o.timeout > 0 {
+		pidFile = pf.Name() + ".pid"
+		defer os.Remove(pidFile)
+	}
+	cmd, err := rt.Exec(c.ID, pf.Name(), pidFile, stdio, o.Detach, "")
 	if err != nil {
+		for _, cp := range copies {
+			cp.w.Close()
+			cp.r.Close()
+		}
 		return 0, err
 	}
+	var timedOut atomic.Bool
+	if o.timeout > 0 {
+		t := time.AfterFunc(o.timeout, func() {
+			timedOut.Store(true)
+			if b, err := os.ReadFile(pidFile); err == nil {
+				if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
+					unix.Kill(pid, unix.SIGKILL)
+					return
+				}
+			}
+			cmd.Process.Kill() // the process is not started yet: runc goes instead
+		})
+		defer t.Stop()
+	}
 	werr := cmd.Wait()
-	for _, f := range copies {
-		f()
+	for _, cp := range copies {
+		cp.w.Close()
+		if timedOut.Load() {
+			// What the process started may still hold the pipe: stop reading instead.
+			cp.r.Close()
+		}
+		<-cp.done
+		cp.r.Close()
+	}
+	if timedOut.Load() {
+		return -1, errExecTimeout
 	}
 	if werr == nil {
 		return 0, nil
