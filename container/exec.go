@@ -40,6 +40,11 @@ type ExecOptions struct {
 // errExecTimeout is an exec that ran out of its time.
 var errExecTimeout = errors.New("exec timed out")
 
+// errRestarting is Docker's refusal to reach into a container waiting to be restarted.
+func errRestarting(id string) error {
+	return ConflictError{fmt.Sprintf("Container %s is restarting, wait until the container is running", id)}
+}
+
 // Exec runs another process in a running container and returns its exit code (0 with Detach).
 func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	c, st, err := m.Get(ref)
@@ -51,6 +56,9 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	}
 	if !st.Running() {
 		return 0, ConflictError{fmt.Sprintf("Container %s is not running", c.ID)}
+	}
+	if st.Restarting() {
+		return 0, errRestarting(c.ID)
 	}
 	dir := m.dir(c.ID)
 	userSpec := o.User
@@ -233,6 +241,9 @@ func (m *Manager) Top(ref string, psArgs []string) ([]string, [][]string, error)
 	}
 	if !st.Running() {
 		return nil, nil, ConflictError{fmt.Sprintf("Container %s is not running", c.ID)}
+	}
+	if st.Restarting() {
+		return nil, nil, errRestarting(c.ID)
 	}
 	rt, err := m.Runtime(c.Host.Runtime)
 	if err != nil {

@@ -1123,7 +1123,8 @@ func anyRegexp(patterns []string, s string) bool {
 // (see container.Manager.StartDetached). It reports the start on fd 3 and lives as long as the
 // container.
 func newShimCommand(g *Globals) *cobra.Command {
-	return &cobra.Command{
+	var restarting bool
+	c := &cobra.Command{
 		Use:    "container-shim ID",
 		Hidden: true,
 		Args:   exactArgs(1),
@@ -1133,9 +1134,12 @@ func newShimCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			return m.Shim(args[0], os.NewFile(3, "notify"))
+			return m.Shim(args[0], os.NewFile(3, "notify"), restarting)
 		},
 	}
+	// --restarting: take over a container that a foreground `run` left to be restarted.
+	c.Flags().BoolVar(&restarting, "restarting", false, "")
+	return c
 }
 
 // portFilter matches "80", "80/tcp" or "8000-8080[/proto]" against "PORT/PROTO" keys.
