@@ -186,10 +186,11 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 			if b, err := os.ReadFile(pidFile); err == nil {
 				if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
 					unix.Kill(pid, unix.SIGKILL)
-					return
 				}
 			}
-			cmd.Process.Kill() // the process is not started yet: runc goes instead
+			// runc too: it waits for its copy of the process's output to end, which what the
+			// process started in the background may hold open for as long as it lives.
+			cmd.Process.Kill()
 		})
 		defer t.Stop()
 	}
