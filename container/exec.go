@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/berth-engine/berth/runtime"
@@ -179,33 +178,46 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		}
 		return 0, err
 	}
-	var timedOut atomic.Bool
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var expired <-chan time.Time
 	if o.timeout > 0 {
-		t := time.AfterFunc(o.timeout, func() {
-			timedOut.Store(true)
-			if b, err := os.ReadFile(pidFile); err == nil {
-				if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
-					unix.Kill(pid, unix.SIGKILL)
-				}
-			}
-			// runc too: it waits for its copy of the process's output to end, which what the
-			// process started in the background may hold open for as long as it lives.
-			cmd.Process.Kill()
-		})
+		t := time.NewTimer(o.timeout)
 		defer t.Stop()
+		expired = t.C
 	}
-	werr := cmd.Wait()
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-expired:
+		// The process goes, with what it started: runc copies their output through pipes of
+		// its own and waits for them to close. runc itself is not killed once the process
+		// runs: the processes of its own it has not reaped yet would be left to us.
+		pid := 0
+		if b, err := os.ReadFile(pidFile); err == nil {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		if pid > 0 {
+			killTree(pid)
+		} else {
+			cmd.Process.Kill() // not started yet
+		}
+		select {
+		case <-waited:
+		case <-time.After(2 * time.Second):
+			// Something that left the process's tree holds the output: runc ends with it.
+		}
+		for _, cp := range copies {
+			cp.w.Close()
+			cp.r.Close()
+			<-cp.done
+		}
+		return -1, errExecTimeout
+	}
 	for _, cp := range copies {
 		cp.w.Close()
-		if timedOut.Load() {
-			// What the process started may still hold the pipe: stop reading instead.
-			cp.r.Close()
-		}
 		<-cp.done
 		cp.r.Close()
-	}
-	if timedOut.Load() {
-		return -1, errExecTimeout
 	}
 	if werr == nil {
 		return 0, nil
@@ -221,6 +233,38 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		return 126, nil
 	}
 	return ee.ExitCode(), nil
+}
+
+// killTree kills a process and its descendants.
+func killTree(pid int) {
+	children := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		p, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		st := string(b)
+		i := strings.LastIndexByte(st, ')')
+		if i < 0 {
+			continue
+		}
+		if f := strings.Fields(st[i+1:]); len(f) > 1 {
+			if pp, err := strconv.Atoi(f[1]); err == nil {
+				children[pp] = append(children[pp], p)
+			}
+		}
+	}
+	todo := []int{pid}
+	for len(todo) > 0 {
+		p := todo[0]
+		todo = append(todo[1:], children[p]...)
+		unix.Kill(p, unix.SIGKILL)
+	}
 }
 
 // tailWriter keeps the last line written to it.
