@@ -34,6 +34,9 @@ type ExecOptions struct {
 	// timeout (healthcheck probes): the process is killed after it, and Exec returns
 	// errExecTimeout without waiting for what it left holding its output.
 	timeout time.Duration
+	// failed (healthcheck probes) receives the runtime's message when it could not start the
+	// process (Exec then returns 126).
+	failed *string
 }
 
 // errExecTimeout is an exec that ran out of its time.
@@ -230,6 +233,12 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	// process: exec: ..."); Docker's code for it is 126.
 	msg := strings.TrimSpace(errTail.String())
 	if strings.Contains(msg, "exec failed:") || strings.Contains(msg, "unable to start container process") {
+		if o.failed != nil {
+			if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
+				msg = msg[i+1:]
+			}
+			*o.failed = msg
+		}
 		return 126, nil
 	}
 	return ee.ExitCode(), nil

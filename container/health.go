@@ -210,14 +210,18 @@ var errSkip = errors.New("nothing to record")
 // probe runs the healthcheck once.
 func (m *Manager) probe(c *Container, timeout time.Duration) HealthcheckResult {
 	var out limitedBuffer
+	var failed string
 	start := time.Now().UTC()
-	code, err := m.Exec(c.ID, ExecOptions{Cmd: probeCommand(c.Config), Stdout: &out, Stderr: &out, timeout: timeout})
+	code, err := m.Exec(c.ID, ExecOptions{Cmd: probeCommand(c.Config), Stdout: &out, Stderr: &out, timeout: timeout, failed: &failed})
 	r := HealthcheckResult{Start: start, End: time.Now().UTC(), ExitCode: code, Output: out.String()}
 	switch {
 	case errors.Is(err, errExecTimeout):
 		r.ExitCode, r.Output = -1, fmt.Sprintf("Health check exceeded timeout (%v)", timeout)
 	case err != nil:
 		r.ExitCode, r.Output = -1, err.Error()
+	case failed != "":
+		// The probe could not be started: Docker reports its runtime's error.
+		r.ExitCode, r.Output = -1, "OCI runtime exec failed: "+failed+": unknown"
 	}
 	return r
 }

@@ -312,4 +312,18 @@ func TestContainerHealthcheckFromImage(t *testing.T) {
 	if _, errs, code := e.run("create", "--no-healthcheck", "--health-cmd", "true", "hc:1"); code != 125 || !strings.Contains(errs, "--no-healthcheck conflicts with --health-* options") {
 		t.Errorf("conflict: %d %q", code, errs)
 	}
+	// A probe that cannot be started fails with -1 and the runtime's error, as in Docker.
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM bb:1\nHEALTHCHECK --interval=200ms CMD [\"/nonexistent\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.ok("build", "-q", "-t", "hcbad:1", dir)
+	e.ok("run", "-d", "--name", "bad", "--network", "none", "hcbad:1", "sleep", "300")
+	e.until(10*time.Second, "a failed probe", func() (bool, string) {
+		h := e.inspect("bad", "{{json .State.Health}}")
+		return strings.Contains(h, `"ExitCode"`), h
+	})
+	out := e.inspect("bad", "{{(index .State.Health.Log 0).ExitCode}} {{(index .State.Health.Log 0).Output}}")
+	if !strings.HasPrefix(out, "-1 OCI runtime exec failed: exec failed: ") || !strings.HasSuffix(out, "/nonexistent: no such file or directory: unknown") {
+		t.Errorf("probe that cannot start: %q", out)
+	}
 }
