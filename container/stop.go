@@ -57,14 +57,24 @@ func (m *Manager) Kill(ref, signal string) error {
 	if err != nil {
 		return err
 	}
-	if err := rt.Kill(c.ID, sig, false); err != nil {
-		// The process may have exited between our look and the signal.
-		if _, st, gerr := m.Get(c.ID); gerr == nil && (!st.Running() || st.Restarting()) {
+	// The process may have exited between our look and the signal; or its supervisor may be
+	// starting it (a restart by its policy) and the runtime not know it yet: it is tried again
+	// for a while.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		kerr := rt.Kill(c.ID, sig, false)
+		if kerr == nil {
 			return nil
 		}
-		return fmt.Errorf("Cannot kill container: %s: %v", ref, err)
+		_, st, gerr := m.Get(c.ID)
+		if gerr == nil && (!st.Running() || st.Restarting()) {
+			return nil
+		}
+		if gerr != nil || st.SupervisorPid == 0 || time.Now().After(deadline) {
+			return fmt.Errorf("Cannot kill container: %s: %v", ref, kerr)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return nil
 }
 
 // Stop sends the container's stop signal (STOPSIGNAL, default SIGTERM), waits up to timeout
