@@ -271,6 +271,10 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 			st.RestartCount, st.ManuallyStopped, st.RestartCanceled, st.RestartDelay = 0, false, false, 0
 		}
 		prev = *st
+		if st.Health != nil {
+			h := *st.Health
+			prev.Health = &h
+		}
 		if again {
 			prev.Status = "exited" // a restart that fails leaves the container as it exited
 		}
@@ -283,37 +287,35 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	} else if err != nil {
 		return fail(err)
 	}
-	release := func(exit *int, errMsg string) {
+	// release puts the state back after a start that failed before the runtime ran anything
+	// (an exit is recorded by exited).
+	release := func(errMsg string) {
 		m.updateState(c.ID, func(st *State) error {
 			st.SupervisorPid, st.SupervisorStart, st.Pid = 0, 0, 0
-			if exit != nil {
-				st.Status, st.ExitCode, st.FinishedAt = "exited", *exit, time.Now().UTC()
-			} else {
-				st.Status, st.StartedAt, st.ExitCode, st.FinishedAt = prev.Status, prev.StartedAt, prev.ExitCode, prev.FinishedAt
-			}
-			st.Error = errMsg
+			st.Status, st.StartedAt, st.ExitCode, st.FinishedAt = prev.Status, prev.StartedAt, prev.ExitCode, prev.FinishedAt
+			st.Health, st.Error = prev.Health, errMsg
 			return nil
 		})
 	}
 	rt, err := m.Runtime(c.Host.Runtime)
 	if err != nil {
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(err)
 	}
 	if err := subreaperOnce(); err != nil {
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(err)
 	}
 	dir := m.dir(c.ID)
 	if err := m.prepare(c); err != nil {
 		m.teardown(c, rt)
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(&StartError{Code: 125, Err: err})
 	}
 	log, err := openLog(m.LogPath(c.ID))
 	if err != nil {
 		m.teardown(c, rt)
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(err)
 	}
 	defer log.Close()
@@ -321,13 +323,13 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		m.teardown(c, rt)
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		m.teardown(c, rt)
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(err)
 	}
 	// stdin is the client's (-i): its file when it has one, else a pipe we fill.
@@ -344,7 +346,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		r, w, err := os.Pipe()
 		if err != nil {
 			m.teardown(c, rt)
-			release(nil, err.Error())
+			release(err.Error())
 			return fail(err)
 		}
 		stdin = r
@@ -363,7 +365,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		console, err := newConsoleSocket()
 		if err != nil {
 			m.teardown(c, rt)
-			release(nil, err.Error())
+			release(err.Error())
 			return fail(err)
 		}
 		defer console.Close()
@@ -375,7 +377,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		}()
 	}
 	if at != nil && ready == nil && !c.Config.Tty {
-		return m.runForeground(c, rt, at, log, stdio, outR, errR, release)
+		return m.runForeground(c, rt, at, log, stdio, outR, errR, release, prev.Health)
 	}
 	pid, err := rt.RunDetached(c.ID, dir, stdio, consolePath)
 	outW.Close()
@@ -398,6 +400,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		m.teardown(c, rt)
 		m.updateState(c.ID, func(st *State) error {
 			st.Status, st.StartedAt, st.SupervisorPid, st.SupervisorStart, st.Error = "created", time.Time{}, 0, 0, err.Error()
+			st.Health = prev.Health
 			if again {
 				st.Status, st.StartedAt = prev.Status, prev.StartedAt
 			}
@@ -532,7 +535,7 @@ func waitContainer(pid int) unix.WaitStatus {
 // runForeground is supervise's fast path for a container attached to this process: one
 // `runc run` that creates, starts, waits and removes, instead of `run --detach` and `delete`.
 func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, log *logWriter, stdio runtime.Stdio,
-	outR, errR *os.File, release func(*int, string)) (int, bool, error) {
+	outR, errR *os.File, release func(string), prevHealth *Health) (int, bool, error) {
 	dir := m.dir(c.ID)
 	cmd, err := rt.RunAttached(c.ID, dir, stdio)
 	stdio.Stdout.Close()
@@ -541,7 +544,7 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 		outR.Close()
 		errR.Close()
 		m.teardown(c, rt)
-		release(nil, err.Error())
+		release(err.Error())
 		return 0, false, &StartError{Code: 125, Err: err}
 	}
 	done := make(chan struct{}, 2)
@@ -593,6 +596,7 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 			} else {
 				m.updateState(c.ID, func(st *State) error {
 					st.Status, st.StartedAt, st.SupervisorPid, st.SupervisorStart, st.Pid, st.Error = "created", time.Time{}, 0, 0, 0, ce.Error()
+					st.Health = prevHealth
 					return nil
 				})
 			}
