@@ -196,14 +196,26 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		// The process goes, with what it started: runc copies their output through pipes of
 		// its own and waits for them to close. runc itself is not killed once the process
 		// runs: the processes of its own it has not reaped yet would be left to us.
-		pid := 0
-		if b, err := os.ReadFile(pidFile); err == nil {
-			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		}
-		if pid > 0 {
-			killTree(pid)
-		} else {
-			cmd.Process.Kill() // not started yet
+		// Nor while it starts the process (its pid file is not written yet): its stages would
+		// be left to us too, and the process, a zombie in the container's PID namespace that
+		// keeps the container's init from ever finishing its exit. It is waited for.
+		giveUp := time.After(5 * time.Second)
+	kill:
+		for {
+			if b, err := os.ReadFile(pidFile); err == nil {
+				if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
+					killTree(pid)
+					break
+				}
+			}
+			select {
+			case werr = <-waited:
+				waited <- werr
+				break kill
+			case <-giveUp:
+				break kill
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
 		select {
 		case <-waited:

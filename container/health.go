@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/berth-engine/berth/image"
+	"golang.org/x/sys/unix"
 )
 
 // Health statuses, as Docker names them ("none" is the ps filter's value for a container
@@ -172,16 +176,21 @@ func applyProbeResult(h *Health, r HealthcheckResult, hc *image.HealthConfig, st
 // monitorHealth runs the container's probe every interval until stop is closed: the supervisor
 // (shim or foreground berth) runs it beside the container. A probe is an exec, as `berth exec`
 // runs it; the next one starts an interval after the previous one ended.
-func (m *Manager) monitorHealth(c *Container, stop <-chan struct{}) {
+func (m *Manager) monitorHealth(c *Container, init int, stop <-chan struct{}) {
 	hc := c.Config.Healthcheck
 	interval := durationOr(hc.Interval, defaultProbeInterval)
 	timeout := durationOr(hc.Timeout, defaultProbeTimeout)
 	timer := time.NewTimer(interval)
 	defer timer.Stop()
+	reap := time.NewTicker(time.Second)
+	defer reap.Stop()
 	for {
 		select {
 		case <-stop:
 			return
+		case <-reap.C:
+			reapOrphans(init)
+			continue
 		case <-timer.C:
 		}
 		if _, st, err := m.getState(c.ID); err != nil {
@@ -206,6 +215,46 @@ func (m *Manager) monitorHealth(c *Container, stop <-chan struct{}) {
 }
 
 var errSkip = errors.New("nothing to record")
+
+// reapOrphans reaps the zombies a supervisor (a subreaper) inherits when the runc of a probe died
+// before it reaped its own processes: runc's init stages, and the probe's process, which, a
+// zombie in the container's PID namespace, would keep the container's init from ever finishing
+// its exit (and the supervisor waiting for it). The container's init (waited for by the
+// supervisor) and the supervisor's own children (runc, waited for by their exec.Cmd) are left
+// alone.
+func reapOrphans(init int) {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, t := range tasks {
+		b, _ := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+		for _, f := range strings.Fields(string(b)) {
+			pid, err := strconv.Atoi(f)
+			if err != nil || pid == init {
+				continue
+			}
+			status, err := os.ReadFile("/proc/" + f + "/status")
+			if err != nil {
+				continue
+			}
+			var name, state string
+			nspids := 0
+			for _, line := range strings.Split(string(status), "\n") {
+				k, v, _ := strings.Cut(line, ":")
+				switch k {
+				case "Name":
+					name = strings.TrimSpace(v)
+				case "State":
+					state = strings.TrimSpace(v)
+				case "NSpid":
+					nspids = len(strings.Fields(v))
+				}
+			}
+			if strings.HasPrefix(state, "Z") && (strings.HasPrefix(name, "runc:[") || nspids > 1) {
+				var ws unix.WaitStatus
+				unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+			}
+		}
+	}
+}
 
 // probe runs the healthcheck once.
 func (m *Manager) probe(c *Container, timeout time.Duration) HealthcheckResult {

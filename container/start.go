@@ -449,7 +449,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 			}
 		}()
 	}
-	stopHealth := m.startHealthMonitor(c)
+	stopHealth := m.startHealthMonitor(c, pid)
 	ws := waitContainer(pid)
 	stopHealth()
 	code = ws.ExitStatus()
@@ -481,13 +481,14 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 }
 
 // startHealthMonitor runs the container's healthcheck, if it has one, until the returned
-// function is called (which waits for a probe under way).
-func (m *Manager) startHealthMonitor(c *Container) func() {
+// function is called (which waits for a probe under way). init is the container's init when it
+// is this process's child (0: it is not).
+func (m *Manager) startHealthMonitor(c *Container, init int) func() {
 	if !hasHealthcheck(c.Config) {
 		return func() {}
 	}
 	stop, done := make(chan struct{}), make(chan struct{})
-	go func() { m.monitorHealth(c, stop); close(done) }()
+	go func() { m.monitorHealth(c, init, stop); close(done) }()
 	return func() {
 		close(stop)
 		<-done
@@ -564,7 +565,7 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 			}
 		}()
 	}
-	stopHealth := m.startHealthMonitor(c)
+	stopHealth := m.startHealthMonitor(c, 0)
 	werr := cmd.Wait()
 	stopHealth()
 	code := 0

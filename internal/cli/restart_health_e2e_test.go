@@ -277,6 +277,32 @@ func TestContainerHealthcheck(t *testing.T) {
 	if got := e.inspect("slow", "{{(index .State.Health.Log 0).ExitCode}} {{(index .State.Health.Log 0).Output}}"); got != "-1 Health check exceeded timeout (200ms)" {
 		t.Errorf("timed out probe: %q", got)
 	}
+	// Probes that ran out of time leave nothing behind that would keep the container from
+	// ending: it stops at once, and its shim goes.
+	id := e.inspect("slow", "{{.Id}}")
+	start := time.Now()
+	e.ok("stop", "-t", "0", "slow")
+	if got := e.inspect("slow", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 137" || time.Since(start) > 5*time.Second {
+		t.Errorf("stop: %q after %v", got, time.Since(start))
+	}
+	e.until(5*time.Second, "the shim gone", func() (bool, string) {
+		return !processExists("container-shim\x00" + id), "still there"
+	})
+}
+
+// processExists reports whether a process's command line contains part.
+func processExists(part string) bool {
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		if _, err := strconv.Atoi(ent.Name()); err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + ent.Name() + "/cmdline")
+		if strings.Contains(string(b), part) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestContainerHealthcheckFromImage(t *testing.T) {
