@@ -178,7 +178,7 @@ func (m *Manager) Commit(ref string, o CommitOptions) (string, error) {
 // or a private, temporary mount of a stopped one.
 func (m *Manager) withRootfs(c *Container, st State, fn func(root string) error) error {
 	dir := m.dir(c.ID)
-	if st.Running() || c.Driver == driverCopy {
+	if st.Running() && !st.Restarting() || c.Driver == driverCopy {
 		return fn(filepath.Join(dir, "rootfs"))
 	}
 	var layers []string

@@ -57,6 +57,7 @@ type HostConfig struct {
 	Runtime         string
 	Init            bool
 	Privileged      bool // --privileged: all capabilities and host devices, nothing masked
+	RestartPolicy   RestartPolicy
 }
 
 // PortBinding is one host side of a published port.
@@ -82,14 +83,31 @@ type State struct {
 	StartedAt  time.Time
 	FinishedAt time.Time
 	OOMKilled  bool
+	// Health is the healthcheck's state while the container has one (Docker's State.Health).
+	Health *Health `json:",omitempty"`
+	// RestartCount is how many times the restart policy restarted the container since the user
+	// last started it.
+	RestartCount int `json:",omitempty"`
+	// ManuallyStopped: the user stopped or killed the container (Docker's HasBeenManuallyStopped);
+	// RestartCanceled: that stop cancels any restart. Both are cleared when the user starts it.
+	ManuallyStopped bool `json:",omitempty"`
+	RestartCanceled bool `json:",omitempty"`
+	// RestartDelay is the restart backoff's current delay.
+	RestartDelay time.Duration `json:",omitempty"`
 	// The supervisor (shim or foreground berth) that owns the running container: while it lives
 	// the record is the truth; when it is gone the runtime is asked.
 	SupervisorPid   int    `json:",omitempty"`
 	SupervisorStart uint64 `json:",omitempty"`
 }
 
-// Running reports whether the container's process is alive (running or paused).
-func (s State) Running() bool { return s.Status == "running" || s.Status == "paused" }
+// Running reports whether the container's process is alive (running or paused), or is to be
+// restarted by its restart policy (Docker counts a restarting container as running).
+func (s State) Running() bool {
+	return s.Status == "running" || s.Status == "paused" || s.Status == "restarting"
+}
+
+// Restarting reports whether the container waits to be restarted by its restart policy.
+func (s State) Restarting() bool { return s.Status == "restarting" }
 
 // CreateOptions are `create`/`run`'s flags that shape the container's config.
 type CreateOptions struct {
@@ -109,6 +127,8 @@ type CreateOptions struct {
 	StopTimeout *int
 	Expose      []string
 	Volumes     []string // extra anonymous volumes
+	// Healthcheck is the user's (--health-*, --no-healthcheck), merged with the image's.
+	Healthcheck *image.HealthConfig
 	Host        HostConfig
 }
 
@@ -140,7 +160,7 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 		WorkingDir:  o.WorkingDir,
 		StopSignal:  o.StopSignal,
 		StopTimeout: o.StopTimeout,
-		Healthcheck: img.Healthcheck,
+		Healthcheck: MergeHealthcheck(img.Healthcheck, o.Healthcheck),
 		OnBuild:     nil,
 	}
 	resetEntrypoint := false

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-engine/berth/runtime"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // ExecOptions are `exec`'s flags.
@@ -29,6 +30,21 @@ type ExecOptions struct {
 	Stdin      io.Reader // nil: no -i
 	Stdout     io.Writer
 	Stderr     io.Writer
+
+	// timeout (healthcheck probes): the process is killed after it, and Exec returns
+	// errExecTimeout without waiting for what it left holding its output.
+	timeout time.Duration
+	// failed (healthcheck probes) receives the runtime's message when it could not start the
+	// process (Exec then returns 126).
+	failed *string
+}
+
+// errExecTimeout is an exec that ran out of its time.
+var errExecTimeout = errors.New("exec timed out")
+
+// errRestarting is Docker's refusal to reach into a container waiting to be restarted.
+func errRestarting(id string) error {
+	return ConflictError{fmt.Sprintf("Container %s is restarting, wait until the container is running", id)}
 }
 
 // Exec runs another process in a running container and returns its exit code (0 with Detach).
@@ -42,6 +58,9 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	}
 	if !st.Running() {
 		return 0, ConflictError{fmt.Sprintf("Container %s is not running", c.ID)}
+	}
+	if st.Restarting() {
+		return 0, errRestarting(c.ID)
 	}
 	dir := m.dir(c.ID)
 	userSpec := o.User
@@ -103,7 +122,11 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		}
 	}
 	stdio := runtime.Stdio{}
-	var copies []func()
+	type copier struct {
+		w, r *os.File
+		done chan struct{}
+	}
+	var copies []copier
 	if o.Stdin != nil {
 		if f, ok := o.Stdin.(*os.File); ok {
 			stdio.Stdin = f
@@ -143,17 +166,75 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		}
 		*s.dst = w
 		dst := s.w
-		done := make(chan struct{})
-		go func() { io.Copy(dst, r); r.Close(); close(done) }()
-		copies = append(copies, func() { w.Close(); <-done })
+		cp := copier{w: w, r: r, done: make(chan struct{})}
+		go func() { io.Copy(dst, r); close(cp.done) }()
+		copies = append(copies, cp)
 	}
-	cmd, err := rt.Exec(c.ID, pf.Name(), "", stdio, o.Detach, "")
+	pidFile := ""
+	if o.timeout > 0 {
+		pidFile = pf.Name() + ".pid"
+		defer os.Remove(pidFile)
+	}
+	cmd, err := rt.Exec(c.ID, pf.Name(), pidFile, stdio, o.Detach, "")
 	if err != nil {
+		for _, cp := range copies {
+			cp.w.Close()
+			cp.r.Close()
+		}
 		return 0, err
 	}
-	werr := cmd.Wait()
-	for _, f := range copies {
-		f()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var expired <-chan time.Time
+	if o.timeout > 0 {
+		t := time.NewTimer(o.timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-expired:
+		// The process goes, with what it started: runc copies their output through pipes of
+		// its own and waits for them to close. runc itself is not killed once the process
+		// runs: the processes of its own it has not reaped yet would be left to us.
+		// Nor while it starts the process (its pid file is not written yet): its stages would
+		// be left to us too, and the process, a zombie in the container's PID namespace that
+		// keeps the container's init from ever finishing its exit. It is waited for.
+		giveUp := time.After(5 * time.Second)
+	kill:
+		for {
+			if b, err := os.ReadFile(pidFile); err == nil {
+				if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
+					killTree(pid)
+					break
+				}
+			}
+			select {
+			case werr = <-waited:
+				waited <- werr
+				break kill
+			case <-giveUp:
+				break kill
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		select {
+		case <-waited:
+		case <-time.After(2 * time.Second):
+			// Something that left the process's tree holds the output: runc ends with it.
+		}
+		for _, cp := range copies {
+			cp.w.Close()
+			cp.r.Close()
+			<-cp.done
+		}
+		return -1, errExecTimeout
+	}
+	for _, cp := range copies {
+		cp.w.Close()
+		<-cp.done
+		cp.r.Close()
 	}
 	if werr == nil {
 		return 0, nil
@@ -166,9 +247,47 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	// process: exec: ..."); Docker's code for it is 126.
 	msg := strings.TrimSpace(errTail.String())
 	if strings.Contains(msg, "exec failed:") || strings.Contains(msg, "unable to start container process") {
+		if o.failed != nil {
+			if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
+				msg = msg[i+1:]
+			}
+			*o.failed = msg
+		}
 		return 126, nil
 	}
 	return ee.ExitCode(), nil
+}
+
+// killTree kills a process and its descendants.
+func killTree(pid int) {
+	children := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		p, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + ent.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		st := string(b)
+		i := strings.LastIndexByte(st, ')')
+		if i < 0 {
+			continue
+		}
+		if f := strings.Fields(st[i+1:]); len(f) > 1 {
+			if pp, err := strconv.Atoi(f[1]); err == nil {
+				children[pp] = append(children[pp], p)
+			}
+		}
+	}
+	todo := []int{pid}
+	for len(todo) > 0 {
+		p := todo[0]
+		todo = append(todo[1:], children[p]...)
+		unix.Kill(p, unix.SIGKILL)
+	}
 }
 
 // tailWriter keeps the last line written to it.
@@ -190,6 +309,9 @@ func (m *Manager) Top(ref string, psArgs []string) ([]string, [][]string, error)
 	}
 	if !st.Running() {
 		return nil, nil, ConflictError{fmt.Sprintf("Container %s is not running", c.ID)}
+	}
+	if st.Restarting() {
+		return nil, nil, errRestarting(c.ID)
 	}
 	rt, err := m.Runtime(c.Host.Runtime)
 	if err != nil {

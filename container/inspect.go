@@ -55,6 +55,7 @@ type InspectState struct {
 	Error      string
 	StartedAt  string
 	FinishedAt string
+	Health     *Health `json:",omitempty"`
 }
 
 // InspectHostConfig is the part of Docker's HostConfig berth knows about.
@@ -65,12 +66,9 @@ type InspectHostConfig struct {
 		Type   string
 		Config map[string]string
 	}
-	NetworkMode   string
-	PortBindings  map[string][]PortBinding
-	RestartPolicy struct {
-		Name              string
-		MaximumRetryCount int
-	}
+	NetworkMode     string
+	PortBindings    map[string][]PortBinding
+	RestartPolicy   RestartPolicy
 	AutoRemove      bool
 	CapAdd          []string
 	CapDrop         []string
@@ -146,7 +144,9 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 			Status: st.Status, Running: st.Running(), Paused: st.Status == "paused", Dead: st.Status == "dead",
 			OOMKilled: st.OOMKilled, Pid: st.Pid, ExitCode: st.ExitCode, Error: st.Error,
 			StartedAt: dockerTime(st.StartedAt), FinishedAt: dockerTime(st.FinishedAt),
+			Restarting: st.Restarting(), Health: st.Health,
 		},
+		RestartCount:   st.RestartCount,
 		Image:          c.ImageID,
 		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
 		HostnamePath:   filepath.Join(dir, "hostname"),
@@ -166,7 +166,7 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		h.PortBindings = map[string][]PortBinding{}
 	}
 	h.LogConfig.Type, h.LogConfig.Config = "json-file", map[string]string{}
-	h.RestartPolicy.Name = "no"
+	h.RestartPolicy = c.Host.RestartPolicy
 	h.AutoRemove, h.CapAdd, h.CapDrop, h.ExtraHosts = c.Host.AutoRemove, c.Host.CapAdd, c.Host.CapDrop, c.Host.ExtraHosts
 	h.PublishAllPorts, h.ReadonlyRootfs, h.Tmpfs = c.Host.PublishAllPorts, c.Host.ReadonlyRootfs, c.Host.Tmpfs
 	h.ShmSize, h.Runtime, h.Memory, h.NanoCpus = 67108864, rt, c.Host.Memory, c.Host.NanoCPUs

@@ -83,6 +83,15 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if _, err := runtime.NormalizeCapabilities(nil, o.Host.CapAdd, o.Host.CapDrop); err != nil {
 		return nil, err
 	}
+	if err := ValidateHealthcheck(cfg.Healthcheck); err != nil {
+		return nil, err
+	}
+	if err := ValidateRestartPolicy(o.Host.RestartPolicy); err != nil {
+		return nil, err
+	}
+	if o.Host.AutoRemove && !o.Host.RestartPolicy.IsNone() {
+		return nil, errors.New("can't create 'AutoRemove' container with restart policy")
+	}
 	if o.Host.NetworkMode == "" {
 		o.Host.NetworkMode = "default"
 	}
@@ -200,7 +209,8 @@ func (c *Container) row(st State) (metadata.Container, error) {
 }
 
 func fromRow(r metadata.Container) (*Container, State, error) {
-	var c Container
+	// A record made before restart policies has none: Docker's default, "no".
+	c := Container{Host: HostConfig{RestartPolicy: RestartPolicy{Name: "no"}}}
 	var st State
 	if err := json.Unmarshal([]byte(r.Config), &c); err != nil {
 		return nil, st, fmt.Errorf("container %s: bad record: %w", r.ID, err)
@@ -391,6 +401,9 @@ func (m *Manager) Remove(ref string, o RemoveOptions) error {
 	}
 	if st.Running() {
 		if !o.Force {
+			if st.Restarting() {
+				return ConflictError{fmt.Sprintf("You cannot remove a restarting container %s. Stop the container before attempting removal or force remove", c.ID)}
+			}
 			if st.Status == "paused" {
 				return ConflictError{fmt.Sprintf("You cannot remove a paused container %s. Unpause and then stop the container before attempting removal or force remove", c.ID)}
 			}

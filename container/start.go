@@ -53,13 +53,26 @@ func (m *Manager) Run(ref string, at *Attach) (int, error) {
 	if st.Running() {
 		return 0, ConflictError{fmt.Sprintf("container %s is already running", c.ID)}
 	}
-	return m.supervise(c, at, nil)
+	return m.runAttached(c, at)
 }
 
 // RunCreated is Run for a container this process has just created (`run`): nobody else has
 // started it, so it is not looked up again.
 func (m *Manager) RunCreated(c *Container, at *Attach) (int, error) {
-	return m.supervise(c, at, nil)
+	return m.runAttached(c, at)
+}
+
+// runAttached supervises a container in the foreground until its process exits. When its restart
+// policy restarts it, a shim takes it over (as Docker's daemon does, the client only sees the
+// first run) and the exit code is returned.
+func (m *Manager) runAttached(c *Container, at *Attach) (int, error) {
+	code, restart, err := m.supervise(c, at, nil, false)
+	if err == nil && restart {
+		if herr := m.startShim(c, true); herr != nil {
+			m.endRestart(c.ID, os.Getpid(), herr.Error())
+		}
+	}
+	return code, err
 }
 
 // StartDetached starts a container under a shim (berth re-executed) that outlives this process,
@@ -72,6 +85,13 @@ func (m *Manager) StartDetached(ref string) error {
 	if st.Running() {
 		return nil // Docker: starting a running container is a no-op
 	}
+	return m.startShim(c, false)
+}
+
+// startShim starts a container's shim and returns once the container runs or failed to start.
+// With handoff, the container is "restarting" under this process, and the shim takes it over and
+// restarts it: it returns once the shim owns it.
+func (m *Manager) startShim(c *Container, handoff bool) error {
 	args := m.ShimCommand
 	if len(args) == 0 {
 		exe, err := os.Executable()
@@ -79,6 +99,10 @@ func (m *Manager) StartDetached(ref string) error {
 			return err
 		}
 		args = []string{exe, "--root", m.Images.Root, "container-shim"}
+	}
+	args = append([]string(nil), args...)
+	if handoff {
+		args = append(args, "--restarting")
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -117,10 +141,13 @@ type shimResult struct {
 }
 
 // Shim is the body of `berth container-shim ID`: it supervises the container until it exits and
-// reports on notify (fd 3) whether the start went well.
-func (m *Manager) Shim(id string, notify *os.File) error {
+// reports on notify (fd 3) whether the start went well. While the container's restart policy
+// restarts it, the shim stays and starts it again after the policy's delay. With handoff
+// (`--restarting`), the container is "restarting" under the foreground berth that ran it: the
+// shim takes it over, reports that on notify, and restarts it.
+func (m *Manager) Shim(id string, notify *os.File, handoff bool) error {
 	c, st, err := m.Get(id)
-	if err == nil && st.Running() {
+	if err == nil && st.Running() && !handoff {
 		err = ConflictError{"container already running"}
 	}
 	ready := func(err error) {
@@ -145,8 +172,56 @@ func (m *Manager) Shim(id string, notify *os.File) error {
 	}
 	// Leave the caller's working directory, so a detached container never pins it.
 	os.Chdir("/")
-	_, err = m.supervise(c, nil, ready)
-	return err
+	again, delay := false, time.Duration(0)
+	if handoff {
+		self, _ := procStart(os.Getpid())
+		st, err = m.updateState(c.ID, func(s *State) error {
+			if !s.Restarting() || s.SupervisorPid != st.SupervisorPid {
+				return errNoRestart
+			}
+			s.SupervisorPid, s.SupervisorStart = os.Getpid(), self
+			return nil
+		})
+		ready(err)
+		if err != nil {
+			return nil
+		}
+		again, delay = true, st.RestartDelay
+	}
+	for {
+		if again && !m.waitRestart(c.ID, delay) {
+			m.endRestart(c.ID, os.Getpid(), "")
+			return nil
+		}
+		var restart bool
+		_, restart, err = m.supervise(c, nil, ready, again)
+		if err != nil || !restart {
+			if errors.Is(err, errNoRestart) {
+				err = nil
+			}
+			return err
+		}
+		_, st, err := m.getState(c.ID)
+		if err != nil {
+			return nil
+		}
+		again, delay = true, st.RestartDelay
+	}
+}
+
+// endRestart ends a restart that will not happen (the user stopped the container while it
+// waited, or it could not be handed over): the container stays exited as it last exited.
+func (m *Manager) endRestart(id string, supervisor int, errMsg string) {
+	m.updateState(id, func(st *State) error {
+		if !st.Restarting() || st.SupervisorPid != supervisor {
+			return errSkip
+		}
+		st.Status, st.SupervisorPid, st.SupervisorStart, st.Pid = "exited", 0, 0, 0
+		if errMsg != "" {
+			st.Error = errMsg
+		}
+		return nil
+	})
 }
 
 var subreaperOnce = func() func() error {
@@ -163,14 +238,15 @@ var subreaperOnce = func() func() error {
 
 // supervise starts a container and stays with it until it exits: stdio to the log (and the
 // attached client), the exit recorded, the rootfs unmounted. ready (if set) is told once the
-// container runs or failed to start.
-func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code int, err error) {
+// container runs or failed to start. restart reports that the restart policy restarts the
+// container: it is then "restarting", still owned by this process. again is such a restart.
+func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again bool) (code int, restart bool, err error) {
 	notified := false
-	fail := func(e error) (int, error) {
+	fail := func(e error) (int, bool, error) {
 		if !notified && ready != nil {
 			ready(e)
 		}
-		return 0, e
+		return 0, false, e
 	}
 	self, _ := procStart(os.Getpid())
 	// One write claims the container and calls it running, before the process runs: a `ps` or
@@ -178,47 +254,68 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 	// container stopped. A start that fails before the runtime ran anything puts the state back.
 	var prev State
 	if _, err := m.updateState(c.ID, func(st *State) error {
-		if st.Running() {
-			return ConflictError{fmt.Sprintf("container %s is already running", c.ID)}
+		if again {
+			// A restart: still ours and not canceled by the user meanwhile.
+			if !st.Restarting() || st.SupervisorPid != os.Getpid() {
+				return errNoRestart
+			}
+			if st.RestartCanceled {
+				st.Status, st.SupervisorPid, st.SupervisorStart = "exited", 0, 0
+				return errRestartEnded
+			}
+		} else {
+			if st.Running() {
+				return ConflictError{fmt.Sprintf("container %s is already running", c.ID)}
+			}
+			// Started by the user: the restart policy starts afresh.
+			st.RestartCount, st.ManuallyStopped, st.RestartCanceled, st.RestartDelay = 0, false, false, 0
 		}
 		prev = *st
+		if st.Health != nil {
+			h := *st.Health
+			prev.Health = &h
+		}
+		if again {
+			prev.Status = "exited" // a restart that fails leaves the container as it exited
+		}
 		st.SupervisorPid, st.SupervisorStart = os.Getpid(), self
 		st.Status, st.StartedAt, st.ExitCode, st.Error, st.FinishedAt = "running", time.Now().UTC(), 0, "", time.Time{}
+		startHealth(c, st)
 		return nil
-	}); err != nil {
+	}); errors.Is(err, errRestartEnded) {
+		return 0, false, errNoRestart
+	} else if err != nil {
 		return fail(err)
 	}
-	release := func(exit *int, errMsg string) {
+	// release puts the state back after a start that failed before the runtime ran anything
+	// (an exit is recorded by exited).
+	release := func(errMsg string) {
 		m.updateState(c.ID, func(st *State) error {
 			st.SupervisorPid, st.SupervisorStart, st.Pid = 0, 0, 0
-			if exit != nil {
-				st.Status, st.ExitCode, st.FinishedAt = "exited", *exit, time.Now().UTC()
-			} else {
-				st.Status, st.StartedAt, st.ExitCode, st.FinishedAt = prev.Status, prev.StartedAt, prev.ExitCode, prev.FinishedAt
-			}
-			st.Error = errMsg
+			st.Status, st.StartedAt, st.ExitCode, st.FinishedAt = prev.Status, prev.StartedAt, prev.ExitCode, prev.FinishedAt
+			st.Health, st.Error = prev.Health, errMsg
 			return nil
 		})
 	}
 	rt, err := m.Runtime(c.Host.Runtime)
 	if err != nil {
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(err)
 	}
 	if err := subreaperOnce(); err != nil {
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(err)
 	}
 	dir := m.dir(c.ID)
 	if err := m.prepare(c); err != nil {
 		m.teardown(c, rt)
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(&StartError{Code: 125, Err: err})
 	}
 	log, err := openLog(m.LogPath(c.ID))
 	if err != nil {
 		m.teardown(c, rt)
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(err)
 	}
 	defer log.Close()
@@ -226,13 +323,13 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		m.teardown(c, rt)
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		m.teardown(c, rt)
-		release(nil, err.Error())
+		release(err.Error())
 		return fail(err)
 	}
 	// stdin is the client's (-i): its file when it has one, else a pipe we fill.
@@ -249,7 +346,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 		r, w, err := os.Pipe()
 		if err != nil {
 			m.teardown(c, rt)
-			release(nil, err.Error())
+			release(err.Error())
 			return fail(err)
 		}
 		stdin = r
@@ -268,7 +365,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 		console, err := newConsoleSocket()
 		if err != nil {
 			m.teardown(c, rt)
-			release(nil, err.Error())
+			release(err.Error())
 			return fail(err)
 		}
 		defer console.Close()
@@ -280,7 +377,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 		}()
 	}
 	if at != nil && ready == nil && !c.Config.Tty {
-		return m.runForeground(c, rt, at, log, stdio, outR, errR, release)
+		return m.runForeground(c, rt, at, log, stdio, outR, errR, release, prev.Health)
 	}
 	pid, err := rt.RunDetached(c.ID, dir, stdio, consolePath)
 	outW.Close()
@@ -303,6 +400,10 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 		m.teardown(c, rt)
 		m.updateState(c.ID, func(st *State) error {
 			st.Status, st.StartedAt, st.SupervisorPid, st.SupervisorStart, st.Error = "created", time.Time{}, 0, 0, err.Error()
+			st.Health = prev.Health
+			if again {
+				st.Status, st.StartedAt = prev.Status, prev.StartedAt
+			}
 			return nil
 		})
 		code := 125
@@ -342,11 +443,15 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 		defer signal.Stop(sigs)
 		go func() {
 			for s := range sigs {
+				// Docker's CLI proxies a signal as a kill by the user.
+				m.markStopped(c, strconv.Itoa(int(s.(syscall.Signal))))
 				unix.Kill(pid, s.(syscall.Signal))
 			}
 		}()
 	}
+	stopHealth := m.startHealthMonitor(c, pid)
 	ws := waitContainer(pid)
+	stopHealth()
 	code = ws.ExitStatus()
 	if ws.Signaled() {
 		code = 128 + int(ws.Signal())
@@ -367,12 +472,27 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error)) (code i
 	}
 	if c.Host.AutoRemove {
 		m.remove(c, RemoveOptions{Volumes: true})
-		return code, nil
+		return code, false, nil
 	}
 	rt.Delete(c.ID, true)
 	m.teardown(c, rt)
-	release(&code, "")
-	return code, nil
+	restart, _ = m.exited(c, code)
+	return code, restart, nil
+}
+
+// startHealthMonitor runs the container's healthcheck, if it has one, until the returned
+// function is called (which waits for a probe under way). init is the container's init when it
+// is this process's child (0: it is not).
+func (m *Manager) startHealthMonitor(c *Container, init int) func() {
+	if !hasHealthcheck(c.Config) {
+		return func() {}
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() { m.monitorHealth(c, init, stop); close(done) }()
+	return func() {
+		close(stop)
+		<-done
+	}
 }
 
 // initPath is where --init's binary is in the container, as in Docker.
@@ -416,7 +536,7 @@ func waitContainer(pid int) unix.WaitStatus {
 // runForeground is supervise's fast path for a container attached to this process: one
 // `runc run` that creates, starts, waits and removes, instead of `run --detach` and `delete`.
 func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, log *logWriter, stdio runtime.Stdio,
-	outR, errR *os.File, release func(*int, string)) (int, error) {
+	outR, errR *os.File, release func(string), prevHealth *Health) (int, bool, error) {
 	dir := m.dir(c.ID)
 	cmd, err := rt.RunAttached(c.ID, dir, stdio)
 	stdio.Stdout.Close()
@@ -425,8 +545,8 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 		outR.Close()
 		errR.Close()
 		m.teardown(c, rt)
-		release(nil, err.Error())
-		return 0, &StartError{Code: 125, Err: err}
+		release(err.Error())
+		return 0, false, &StartError{Code: 125, Err: err}
 	}
 	done := make(chan struct{}, 2)
 	go func() { copyStream("stdout", outR, log, at.Stdout); done <- struct{}{} }()
@@ -439,11 +559,15 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 		defer signal.Stop(sigs)
 		go func() {
 			for s := range sigs {
+				// Docker's CLI proxies a signal as a kill by the user.
+				m.markStopped(c, strconv.Itoa(int(s.(syscall.Signal))))
 				cmd.Process.Signal(s) // runc passes it on to the container
 			}
 		}()
 	}
+	stopHealth := m.startHealthMonitor(c, 0)
 	werr := cmd.Wait()
+	stopHealth()
 	code := 0
 	if werr != nil {
 		var ee *exec.ExitError
@@ -473,19 +597,20 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 			} else {
 				m.updateState(c.ID, func(st *State) error {
 					st.Status, st.StartedAt, st.SupervisorPid, st.SupervisorStart, st.Pid, st.Error = "created", time.Time{}, 0, 0, 0, ce.Error()
+					st.Health = prevHealth
 					return nil
 				})
 			}
-			return 0, &StartError{Code: ce.ExitCode(), Err: ce, Shown: true}
+			return 0, false, &StartError{Code: ce.ExitCode(), Err: ce, Shown: true}
 		}
 	}
 	if c.Host.AutoRemove {
 		m.remove(c, RemoveOptions{Volumes: true, runtimeGone: true})
-		return code, nil
+		return code, false, nil
 	}
 	m.teardown(c, rt)
-	release(&code, "")
-	return code, nil
+	restart, _ := m.exited(c, code)
+	return code, restart, nil
 }
 
 // teardown undoes prepare: the rootfs mount and the network.
@@ -803,8 +928,14 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 		if s.SupervisorPid != st.SupervisorPid || s.Status != st.Status {
 			return errRaced
 		}
-		if s.Running() || !s.StartedAt.IsZero() && s.Status == "created" {
+		if s.Restarting() {
+			// It had exited and waited to be restarted: no one will now.
+			s.Status = "exited"
+		} else if s.Running() || !s.StartedAt.IsZero() && s.Status == "created" {
 			s.Status, s.ExitCode, s.FinishedAt = "exited", 255, time.Now().UTC()
+		}
+		if s.Health != nil {
+			s.Health.Status = HealthUnhealthy
 		}
 		s.Pid, s.SupervisorPid, s.SupervisorStart = 0, 0, 0
 		return nil

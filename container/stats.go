@@ -126,7 +126,7 @@ func (m *Manager) Stats(ref string) (Stats, error) {
 // pid is the container's init as the record or (for a foreground container, whose PID is not
 // recorded) the runtime's pid file says.
 func (m *Manager) pid(id string, st State) int {
-	if !st.Running() || st.Pid != 0 {
+	if !st.Running() || st.Restarting() || st.Pid != 0 {
 		return st.Pid
 	}
 	b, err := os.ReadFile(filepath.Join(m.dir(id), "init.pid"))

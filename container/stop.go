@@ -45,18 +45,36 @@ func (m *Manager) Kill(ref, signal string) error {
 	if !st.Running() {
 		return ConflictError{fmt.Sprintf("Cannot kill container: %s: Container %s is not running", ref, c.ID)}
 	}
+	// The user's kill is recorded before the signal goes: the supervisor reads it when the
+	// process exits, and then does not restart the container.
+	if st, err = m.markStopped(c, signal); err != nil {
+		return err
+	}
+	if st.Restarting() {
+		return nil // Docker: telling the supervisor not to restart it is enough
+	}
 	rt, err := m.Runtime(c.Host.Runtime)
 	if err != nil {
 		return err
 	}
-	if err := rt.Kill(c.ID, sig, false); err != nil {
-		// The process may have exited between our look and the signal.
-		if _, st, gerr := m.Get(c.ID); gerr == nil && !st.Running() {
+	// The process may have exited between our look and the signal; or its supervisor may be
+	// starting it (a restart by its policy) and the runtime not know it yet: it is tried again
+	// for a while.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		kerr := rt.Kill(c.ID, sig, false)
+		if kerr == nil {
 			return nil
 		}
-		return fmt.Errorf("Cannot kill container: %s: %v", ref, err)
+		_, st, gerr := m.Get(c.ID)
+		if gerr == nil && (!st.Running() || st.Restarting()) {
+			return nil
+		}
+		if gerr != nil || st.SupervisorPid == 0 || time.Now().After(deadline) {
+			return fmt.Errorf("Cannot kill container: %s: %v", ref, kerr)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return nil
 }
 
 // Stop sends the container's stop signal (STOPSIGNAL, default SIGTERM), waits up to timeout
@@ -81,6 +99,7 @@ func (m *Manager) Stop(ref string, timeout *int) error {
 		sig = "TERM"
 	}
 	if st.Status == "paused" {
+		m.markStopped(c, "KILL")
 		if rt, err := m.Runtime(c.Host.Runtime); err == nil {
 			rt.Kill(c.ID, syscall.SIGKILL, false)
 			rt.Resume(c.ID)
@@ -153,6 +172,34 @@ func (m *Manager) Wait(ref string, timeout time.Duration) (State, error) {
 	}
 }
 
+// WaitExit is `wait`: it waits until the container is not running, or, for a container whose
+// restart policy restarts it, until its process next exits (Docker's wait returns then too), and
+// returns its state.
+func (m *Manager) WaitExit(ref string) (State, error) {
+	_, st, err := m.Get(ref)
+	if err != nil {
+		return st, err
+	}
+	lastExit := st.FinishedAt
+	delay := 5 * time.Millisecond
+	for {
+		if !st.Running() && st.SupervisorPid == 0 {
+			return st, nil
+		}
+		if st.Restarting() && !st.FinishedAt.Equal(lastExit) {
+			return st, nil
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 100*time.Millisecond)
+		var nf NotFoundError
+		if _, st, err = m.Get(ref); errors.As(err, &nf) {
+			return State{Status: "removed"}, nil
+		} else if err != nil {
+			return st, err
+		}
+	}
+}
+
 // Restart stops and starts a container (detached).
 func (m *Manager) Restart(ref string, timeout *int) error {
 	if err := m.Stop(ref, timeout); err != nil {
@@ -167,6 +214,9 @@ func (m *Manager) Pause(ref string) error {
 	if err != nil {
 		return err
 	}
+	if st.Restarting() {
+		return errRestarting(c.ID)
+	}
 	if st.Status != "running" {
 		return ConflictError{fmt.Sprintf("Container %s is not running", c.ID)}
 	}
@@ -177,7 +227,15 @@ func (m *Manager) Pause(ref string) error {
 	if err := rt.Pause(c.ID); err != nil {
 		return err
 	}
-	_, err = m.updateState(c.ID, func(s *State) error { s.Status = "paused"; return nil })
+	_, err = m.updateState(c.ID, func(s *State) error {
+		s.Status = "paused"
+		if s.Health != nil {
+			// Docker stops the health monitor of a paused container, which makes it unhealthy
+			// until a probe succeeds again after unpause.
+			s.Health.Status = HealthUnhealthy
+		}
+		return nil
+	})
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // compressed runs a compressor (gzip, bzip2, xz, zstd) over data, skipping when it is missing.
@@ -77,6 +78,11 @@ func TestImportCompressions(t *testing.T) {
 func TestImportChanges(t *testing.T) {
 	e := newEnv(t)
 	tarball := e.writeFile("rootfs.tar", fileTar(t, "a", "a\n"))
+	type health struct {
+		Test                           []string
+		Interval, Timeout, StartPeriod time.Duration
+		Retries                        int
+	}
 	type config struct {
 		User         string
 		ExposedPorts map[string]struct{}
@@ -88,6 +94,7 @@ func TestImportChanges(t *testing.T) {
 		Labels       map[string]string
 		OnBuild      []string
 		StopSignal   string
+		Healthcheck  *health
 	}
 	cases := []struct {
 		name    string
@@ -112,6 +119,10 @@ func TestImportChanges(t *testing.T) {
 		// its documentation lists it; berth accepts it as issue 2 asks.
 		{"stopsignal", []string{`STOPSIGNAL SIGTERM`}, config{StopSignal: "SIGTERM"}},
 		{"lowercase instruction", []string{`user 1000:1000`}, config{User: "1000:1000"}},
+		{"healthcheck none", []string{`HEALTHCHECK NONE`}, config{Healthcheck: &health{Test: []string{"NONE"}}}},
+		{"healthcheck shell", []string{`HEALTHCHECK --interval=2s CMD true`}, config{Healthcheck: &health{Test: []string{"CMD-SHELL", "true"}, Interval: 2 * time.Second}}},
+		{"healthcheck exec", []string{`HEALTHCHECK --interval=2s --timeout=3s --start-period=4s --retries=5 CMD ["/bin/true", "x"]`},
+			config{Healthcheck: &health{Test: []string{"CMD", "/bin/true", "x"}, Interval: 2 * time.Second, Timeout: 3 * time.Second, StartPeriod: 4 * time.Second, Retries: 5}}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

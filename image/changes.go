@@ -12,10 +12,10 @@ import (
 )
 
 // changeCommands are the Dockerfile instructions `import -c` and `commit -c` accept (Docker's list,
-// plus STOPSIGNAL which Docker's documentation promises).
+// HEALTHCHECK included, plus STOPSIGNAL which Docker's documentation promises).
 var changeCommands = map[string]bool{
 	"cmd": true, "entrypoint": true, "env": true, "expose": true, "label": true, "onbuild": true,
-	"user": true, "volume": true, "workdir": true, "stopsignal": true,
+	"user": true, "volume": true, "workdir": true, "stopsignal": true, "healthcheck": true,
 }
 
 // ApplyChanges applies Dockerfile instructions (`--change`) to a run config, as `docker import -c`
@@ -107,6 +107,10 @@ func applyChange(cfg *ContainerConfig, cmd any, cmdSet *bool) error {
 		cfg.OnBuild = append(cfg.OnBuild, c.Expression)
 	case *instructions.StopSignalCommand:
 		cfg.StopSignal = c.Signal
+	case *instructions.HealthCheckCommand:
+		h := c.Health
+		cfg.Healthcheck = &HealthConfig{Test: append([]string(nil), h.Test...), Interval: h.Interval, Timeout: h.Timeout,
+			StartPeriod: h.StartPeriod, StartInterval: h.StartInterval, Retries: h.Retries}
 	default:
 		return fmt.Errorf("%T is not a valid change command", cmd)
 	}

@@ -73,13 +73,15 @@ func openManager(g *Globals) (*container.Manager, func(), error) {
 
 type createFlags struct {
 	name, workdir, user, hostname, domainname, entrypoint, network, runtime, pull string
-	stopSignal, memory                                                            string
+	stopSignal, memory, restart, healthCmd                                        string
 	env, envFiles, labels, labelFiles, volumes, mounts, tmpfs, publish, expose    []string
 	capAdd, capDrop, addHosts                                                     []string
 	interactive, tty, rm, readOnly, publishAll, init, privileged                  bool
 	cpus                                                                          float64
 	pidsLimit                                                                     int64
-	stopTimeout                                                                   int
+	stopTimeout, healthRetries                                                    int
+	healthInterval, healthTimeout, healthStartPeriod                              time.Duration
+	noHealthcheck                                                                 bool
 }
 
 func (f *createFlags) bind(fl *pflag.FlagSet) {
@@ -120,6 +122,43 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.BoolVarP(&f.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
 	fl.BoolVar(&f.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
 	fl.BoolVar(&f.privileged, "privileged", false, "Give extended privileges to this container")
+	fl.StringVar(&f.restart, "restart", "no", "Restart policy to apply when a container exits")
+	fl.StringVar(&f.healthCmd, "health-cmd", "", "Command to run to check health")
+	fl.DurationVar(&f.healthInterval, "health-interval", 0, "Time between running the check (ms|s|m|h)")
+	fl.IntVar(&f.healthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
+	fl.DurationVar(&f.healthStartPeriod, "health-start-period", 0, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)")
+	fl.DurationVar(&f.healthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (ms|s|m|h)")
+	fl.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
+}
+
+// healthcheck is Docker's CLI reading of the --health-* flags and --no-healthcheck: nil when none
+// is given (the image's healthcheck applies), NONE to disable it.
+func (f *createFlags) healthcheck() (*image.HealthConfig, error) {
+	have := f.healthCmd != "" || f.healthInterval != 0 || f.healthTimeout != 0 || f.healthStartPeriod != 0 || f.healthRetries != 0
+	if f.noHealthcheck {
+		if have {
+			return nil, errors.New("--no-healthcheck conflicts with --health-* options")
+		}
+		return &image.HealthConfig{Test: []string{"NONE"}}, nil
+	}
+	if !have {
+		return nil, nil
+	}
+	h := &image.HealthConfig{Interval: f.healthInterval, Timeout: f.healthTimeout, StartPeriod: f.healthStartPeriod, Retries: f.healthRetries}
+	if f.healthCmd != "" {
+		h.Test = []string{"CMD-SHELL", f.healthCmd}
+	}
+	switch {
+	case f.healthInterval < 0:
+		return nil, errors.New("--health-interval cannot be negative")
+	case f.healthTimeout < 0:
+		return nil, errors.New("--health-timeout cannot be negative")
+	case f.healthRetries < 0:
+		return nil, errors.New("--health-retries cannot be negative")
+	case f.healthStartPeriod < 0:
+		return nil, errors.New("--health-start-period cannot be negative")
+	}
+	return h, nil
 }
 
 // envVar resolves "-e NAME" from berth's own environment, as Docker's CLI does; a name that is
@@ -188,6 +227,19 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 			return o, err
 		}
 	}
+	hc, err := f.healthcheck()
+	if err != nil {
+		return o, err
+	}
+	o.Healthcheck = hc
+	rp, err := container.ParseRestartPolicy(f.restart)
+	if err != nil {
+		return o, err
+	}
+	if f.rm && !rp.IsNone() {
+		return o, container.ErrConflictRestartRm
+	}
+	o.Host.RestartPolicy = rp
 	if cmd.Flags().Changed("entrypoint") {
 		ep := f.entrypoint
 		o.Entrypoint = &ep
@@ -604,7 +656,7 @@ func newWaitCommand(g *Globals, use string) *cobra.Command {
 			}
 			defer closeFn()
 			return eachArg(args, func(ref string) error {
-				st, err := m.Wait(ref, -1)
+				st, err := m.WaitExit(ref)
 				if err != nil {
 					return err
 				}
@@ -876,15 +928,24 @@ func (r *psRow) Networks() string {
 	return r.s.Host.NetworkMode
 }
 
-// statusString is Docker's State.String(): "Up 3 minutes", "Exited (0) 2 seconds ago", "Created".
+// statusString is Docker's State.String(): "Up 3 minutes", "Up 5 seconds (healthy)",
+// "Restarting (1) 2 seconds ago", "Exited (0) 2 seconds ago", "Created".
 func statusString(st container.State, now time.Time) string {
 	switch st.Status {
 	case "running", "paused":
 		s := "Up " + units.HumanDuration(now.Sub(st.StartedAt))
 		if st.Status == "paused" {
 			s += " (Paused)"
+		} else if h := st.Health; h != nil {
+			if h.Status == container.HealthStarting {
+				s += " (health: starting)"
+			} else {
+				s += " (" + h.Status + ")"
+			}
 		}
 		return s
+	case "restarting":
+		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
 	case "exited":
 		if st.FinishedAt.IsZero() {
 			return ""
@@ -1002,6 +1063,13 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 			return nil, fmt.Errorf("invalid filter 'status=%s'", s)
 		}
 	}
+	for _, h := range f.Get("health") {
+		switch h {
+		case container.HealthStarting, container.HealthHealthy, container.HealthUnhealthy, container.HealthNone:
+		default:
+			return nil, fmt.Errorf("Unrecognised filter value for health: %s", h)
+		}
+	}
 	imageSizes := map[string]int64{}
 	var rows []*psRow
 	for _, s := range list {
@@ -1019,6 +1087,15 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 		}
 		if f.Contains("status") && !f.ExactMatch("status", s.State.Status) {
 			continue
+		}
+		if f.Contains("health") {
+			h := container.HealthNone
+			if s.State.Health != nil {
+				h = s.State.Health.Status
+			}
+			if !f.ExactMatch("health", h) {
+				continue
+			}
 		}
 		if len(exited) > 0 {
 			ok := false
@@ -1120,7 +1197,8 @@ func anyRegexp(patterns []string, s string) bool {
 // (see container.Manager.StartDetached). It reports the start on fd 3 and lives as long as the
 // container.
 func newShimCommand(g *Globals) *cobra.Command {
-	return &cobra.Command{
+	var restarting bool
+	c := &cobra.Command{
 		Use:    "container-shim ID",
 		Hidden: true,
 		Args:   exactArgs(1),
@@ -1130,9 +1208,12 @@ func newShimCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			return m.Shim(args[0], os.NewFile(3, "notify"))
+			return m.Shim(args[0], os.NewFile(3, "notify"), restarting)
 		},
 	}
+	// --restarting: take over a container that a foreground `run` left to be restarted.
+	c.Flags().BoolVar(&restarting, "restarting", false, "")
+	return c
 }
 
 // portFilter matches "80", "80/tcp" or "8000-8080[/proto]" against "PORT/PROTO" keys.

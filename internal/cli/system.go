@@ -300,6 +300,9 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 			fmt.Fprintf(g.Stdout, "Client:\n Version:    %s\n\nServer:\n Containers: %d\n  Running: %d\n  Paused: %d\n  Stopped: %d\n Images: %d\n Server Version: %s\n Storage Driver: %s\n Default Runtime: %s\n Operating System: %s\n Architecture: %s\n Berth Root Dir: %s\n",
 				Version, info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped,
 				info.Images, info.ServerVersion, info.Driver, info.Runtime, info.OperatingSystem, info.Architecture, info.RootDir)
+			// berth has no daemon: a container's restart policy is applied by its shim, so
+			// nothing restarts containers after a reboot or once their shim is gone.
+			fmt.Fprintln(g.Stdout, " Restart Policies: applied by each container's shim while it runs (no daemon: not after a reboot)")
 			return nil
 		},
 	}
