@@ -91,10 +91,12 @@ func (c *copySpec) collect(w *layerWriter) error {
 		sources = append(sources, source{written: s, matches: matches})
 		count += len(matches)
 	}
+	// Several sources to a destination without a trailing slash: BuildKit copies into it when it
+	// is a directory, and otherwise copies each source to that path in turn, the last one
+	// winning (moby/buildkit#1853; the classic builder refuses with "When using COPY with more
+	// than one source file, the destination must be a directory and end with a /"). berth
+	// builds what Docker's BuildKit builds (golden case copy-nodir-dest).
 	destDir := strings.HasSuffix(c.rawDest, "/") || strings.HasSuffix(c.rawDest, "/.") || c.rawDest == "."
-	if count > 1 && !destDir {
-		return fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /", c.name())
-	}
 	if !destDir && w.baseIsDir(c.dest) {
 		destDir = true
 	}

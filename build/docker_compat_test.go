@@ -339,10 +339,6 @@ var compatSkips = map[string]string{
 		"owners (1000:1000 and 0:0) and chowns only the directory it creates; BuildKit v0.34 (unpack with " +
 		"ChownOpts) and berth chown every extracted entry to 65534:65534",
 	// Not a TODO for this package alone: berth refuses on purpose, with the classic builder's error.
-	"copy-nodir-dest": "berth refuses COPY a.txt b.txt /two-files (the classic builder's \"When using COPY with more " +
-		"than one source file, the destination must be a directory and end with a /\"); Docker's BuildKit copies " +
-		"a.txt, then b.txt, to the file /two-files (b.txt wins). Whether berth should copy that silently is a " +
-		"decision about compatibility, not a bug fix",
 }
 
 // bkVersionDiffs are the history texts in which Docker 20.10's BuildKit (v0.8, which recorded the
