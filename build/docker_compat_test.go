@@ -503,47 +503,7 @@ func readCompatCase(t testing.TB, dir string) compatCase {
 // copy (record.go makes it with this function), so modes in COPY layers agree.
 func compatContext(t testing.TB, src, dst string) string {
 	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		switch {
-		case fi.IsDir():
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
-			}
-			return os.Chmod(target, 0o755)
-		case fi.Mode()&fs.ModeSymlink != 0:
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(l, target)
-		default:
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			mode := fs.FileMode(0o644)
-			if fi.Mode()&0o100 != 0 {
-				mode = 0o755
-			}
-			if err := os.WriteFile(target, b, mode); err != nil {
-				return err
-			}
-			return os.Chmod(target, mode)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
+	return copyTreeTo(t, src, dst, true)
 }
 
 func projectBerth(t *testing.T, s *image.Store, id, baseSum string) *compatImage {

@@ -78,7 +78,14 @@ func baseTar(t testing.TB) []byte {
 // copyTree copies a testdata context into a temporary directory the test may change.
 func copyTree(t testing.TB, src string) string {
 	t.Helper()
-	dst := t.TempDir()
+	return copyTreeTo(t, src, t.TempDir(), false)
+}
+
+// copyTreeTo copies src into dst, keeping symlinks. With gitModes the modes are those a git
+// checkout gives whatever the umask (directories 0755, files 0755 when executable, else 0644);
+// else each file keeps its own (less the umask).
+func copyTreeTo(t testing.TB, src, dst string, gitModes bool) string {
+	t.Helper()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -89,9 +96,18 @@ func copyTree(t testing.TB, src string) string {
 		if err != nil {
 			return err
 		}
+		mode := fi.Mode().Perm()
+		switch {
+		case gitModes && fi.IsDir():
+			mode = 0o755
+		case gitModes && fi.Mode()&0o100 != 0:
+			mode = 0o755
+		case gitModes:
+			mode = 0o644
+		}
 		switch {
 		case fi.IsDir():
-			return os.MkdirAll(target, fi.Mode().Perm())
+			err = os.MkdirAll(target, mode)
 		case fi.Mode()&fs.ModeSymlink != 0:
 			l, err := os.Readlink(p)
 			if err != nil {
@@ -99,12 +115,16 @@ func copyTree(t testing.TB, src string) string {
 			}
 			return os.Symlink(l, target)
 		default:
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
+			b, rerr := os.ReadFile(p)
+			if rerr != nil {
+				return rerr
 			}
-			return os.WriteFile(target, b, fi.Mode().Perm())
+			err = os.WriteFile(target, b, mode)
 		}
+		if err == nil && gitModes {
+			err = os.Chmod(target, mode)
+		}
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
