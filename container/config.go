@@ -49,6 +49,7 @@ type HostConfig struct {
 	PortBindings    map[string][]PortBinding
 	PublishAllPorts bool
 	Memory          int64
+	MemorySwap      int64 // memory+swap; 0: Docker's default, -1: unlimited
 	NanoCPUs        int64
 	PidsLimit       int64
 	CapAdd          []string

@@ -81,6 +81,7 @@ type InspectHostConfig struct {
 	Runtime         string
 	Memory          int64
 	NanoCpus        int64 `json:"NanoCpus"`
+	MemorySwap      int64
 	PidsLimit       *int64
 	Init            *bool `json:",omitempty"`
 	MaskedPaths     []string
@@ -169,7 +170,7 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	h.RestartPolicy = c.Host.RestartPolicy
 	h.AutoRemove, h.CapAdd, h.CapDrop, h.ExtraHosts = c.Host.AutoRemove, c.Host.CapAdd, c.Host.CapDrop, c.Host.ExtraHosts
 	h.PublishAllPorts, h.ReadonlyRootfs, h.Tmpfs = c.Host.PublishAllPorts, c.Host.ReadonlyRootfs, c.Host.Tmpfs
-	h.ShmSize, h.Runtime, h.Memory, h.NanoCpus = 67108864, rt, c.Host.Memory, c.Host.NanoCPUs
+	h.ShmSize, h.Runtime, h.Memory, h.NanoCpus, h.MemorySwap = 67108864, rt, c.Host.Memory, c.Host.NanoCPUs, c.Host.MemorySwap
 	if c.Host.PidsLimit > 0 {
 		p := c.Host.PidsLimit
 		h.PidsLimit = &p

@@ -92,6 +92,9 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if o.Host.AutoRemove && !o.Host.RestartPolicy.IsNone() {
 		return nil, errors.New("can't create 'AutoRemove' container with restart policy")
 	}
+	if err := ResolveMemorySwap(&o.Host); err != nil {
+		return nil, err
+	}
 	if o.Host.NetworkMode == "" {
 		o.Host.NetworkMode = "default"
 	}

@@ -147,6 +147,10 @@ func (m *Manager) markStopped(c *Container, sig string) (State, error) {
 // delay before the restart is returned.
 func (m *Manager) exited(c *Container, code int) (bool, time.Duration) {
 	restart, delay := false, time.Duration(0)
+	// The policy may have changed since the supervisor started (update --restart).
+	if cur, _, err := m.getState(c.ID); err == nil {
+		c.Host.RestartPolicy = cur.Host.RestartPolicy
+	}
 	m.updateState(c.ID, func(st *State) error {
 		now := time.Now().UTC()
 		st.Pid, st.ExitCode, st.FinishedAt, st.Error = 0, code, now, ""

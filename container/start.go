@@ -712,7 +712,7 @@ func (m *Manager) prepare(c *Container) error {
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
 		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,
-		Memory: c.Host.Memory, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: "/berth/" + c.ID,
+		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: "/berth/" + c.ID,
 	})
 	if hostNet {
 		spec.Hostname = ""

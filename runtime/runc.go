@@ -147,6 +147,38 @@ func (r *Runtime) run(args ...string) error {
 	return nil
 }
 
+// Resources are the limits Update changes in a running container (nil: unchanged).
+type Resources struct {
+	Memory, MemorySwap, PidsLimit *int64
+	CPUQuota                      *int64
+	CPUPeriod                     *uint64
+}
+
+// Update changes a running container's cgroup limits (`runc update`; crun takes the same flags).
+func (r *Runtime) Update(id string, res Resources) error {
+	var args []string
+	add := func(flag string, v any) { args = append(args, fmt.Sprintf("--%s=%v", flag, v)) }
+	if res.Memory != nil {
+		add("memory", *res.Memory)
+	}
+	if res.MemorySwap != nil {
+		add("memory-swap", *res.MemorySwap)
+	}
+	if res.CPUPeriod != nil {
+		add("cpu-period", *res.CPUPeriod)
+	}
+	if res.CPUQuota != nil {
+		add("cpu-quota", *res.CPUQuota)
+	}
+	if res.PidsLimit != nil {
+		add("pids-limit", *res.PidsLimit)
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	return r.run(append(append([]string{"update"}, args...), id)...)
+}
+
 // Start runs the created container's process.
 func (r *Runtime) Start(id string) error { return r.run("start", id) }
 

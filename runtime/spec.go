@@ -103,6 +103,7 @@ type SpecOptions struct {
 	// Devices are created in the container's /dev (a privileged container gets HostDevices).
 	Devices     []specs.LinuxDevice
 	Memory      int64  // bytes; 0 for no limit
+	MemorySwap  int64  // memory+swap bytes; 0 for Docker's default (twice Memory), -1 for unlimited
 	NanoCPUs    int64  // --cpus × 1e9; 0 for no limit
 	PidsLimit   int64  // 0 for no limit
 	CgroupsPath string // e.g. "/berth/<id>"
@@ -176,6 +177,10 @@ func Spec(o SpecOptions) *specs.Spec {
 	if o.Memory > 0 {
 		m := o.Memory
 		res.Memory = &specs.LinuxMemory{Limit: &m}
+		if o.MemorySwap != 0 {
+			sw := o.MemorySwap
+			res.Memory.Swap = &sw
+		}
 	}
 	if o.NanoCPUs > 0 {
 		// Docker's --cpus: a 100 ms period and a quota of cpus × period.

@@ -73,7 +73,7 @@ func openManager(g *Globals) (*container.Manager, func(), error) {
 
 type createFlags struct {
 	name, workdir, user, hostname, domainname, entrypoint, network, runtime, pull string
-	stopSignal, memory, restart, healthCmd                                        string
+	stopSignal, memory, memorySwap, restart, healthCmd                            string
 	env, envFiles, labels, labelFiles, volumes, mounts, tmpfs, publish, expose    []string
 	capAdd, capDrop, addHosts                                                     []string
 	interactive, tty, rm, readOnly, publishAll, init, privileged                  bool
@@ -101,6 +101,7 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVar(&f.stopSignal, "stop-signal", "", "Signal to stop a container")
 	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
 	fl.StringVarP(&f.memory, "memory", "m", "", "Memory limit")
+	fl.StringVar(&f.memorySwap, "memory-swap", "", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
 	fl.Float64Var(&f.cpus, "cpus", 0, "Number of CPUs")
 	fl.Int64Var(&f.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "Set environment variables")
@@ -298,6 +299,13 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 			return o, errors.New("Minimum memory limit allowed is 6MB")
 		}
 		h.Memory = n
+	}
+	if f.memorySwap != "" {
+		n, err := parseMemorySwap(f.memorySwap)
+		if err != nil {
+			return o, err
+		}
+		h.MemorySwap = n
 	}
 	if f.cpus < 0 {
 		return o, fmt.Errorf("invalid argument \"%v\" for \"--cpus\" flag: range of CPUs is from 0.01 to the number of CPUs available", f.cpus)

@@ -1371,3 +1371,47 @@ func TestContainerStats(t *testing.T) {
 	}
 	e.ok("rm", "-f", "busy", "capped", "idle")
 }
+
+// update changes a running container's limits in its cgroup at once and in its record (the next
+// start keeps them), with Docker's refusals.
+func TestContainerUpdate(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "-d", "--name", "u1", "--network", "none", "bb:1", "sleep", "300")
+	if out := e.ok("update", "--memory", "32m", "--memory-swap", "64m", "--cpus", "0.5", "--pids-limit", "20", "u1"); out != "u1\n" {
+		t.Errorf("update printed %q", out)
+	}
+	want := "33554432 67108864 500000000 20"
+	if got := e.inspect("u1", "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}"); got != want {
+		t.Errorf("inspect = %q, want %q", got, want)
+	}
+	// The limits are in force: the container sees them through its own cgroup files.
+	limits := func() string {
+		return e.ok("exec", "u1", "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max")
+	}
+	if got := limits(); got != "33554432\n20\n" {
+		t.Errorf("cgroup limits after update = %q", got)
+	}
+	e.ok("restart", "-t", "0", "u1")
+	if got := limits(); got != "33554432\n20\n" {
+		t.Errorf("cgroup limits after restart = %q", got)
+	}
+	for _, c := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"update", "--memory", "1m", "u1"}, "Error: Minimum memory limit allowed is 6MB\n"},
+		{[]string{"update", "--memory", "128m", "u1"}, "Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time\n"},
+		{[]string{"update", "u1"}, "you must provide one or more flags when using this command\n"},
+		{[]string{"update", "--restart", "always", "nosuch"}, "Error: No such container: nosuch\n"},
+	} {
+		if _, errs, code := e.run(c.args...); code != 1 || !strings.HasSuffix(errs, c.err) {
+			t.Errorf("berth %s: exit %d %q, want %q", strings.Join(c.args, " "), code, errs, c.err)
+		}
+	}
+	e.ok("rm", "-f", "u1")
+	e.ok("run", "-d", "--rm", "--name", "u2", "bb:1", "sleep", "300")
+	if _, errs, code := e.run("update", "--restart", "always", "u2"); code != 1 || !strings.Contains(errs, "Restart policy cannot be updated because AutoRemove is enabled for the container") {
+		t.Errorf("update --restart of a --rm container: %d %q", code, errs)
+	}
+	e.ok("rm", "-f", "u2")
+}
