@@ -880,3 +880,37 @@ func TestCopyKeepsHardLinks(t *testing.T) {
 		t.Errorf("y/b: type %c link %q", f.hdr.Typeflag, f.hdr.Linkname)
 	}
 }
+
+// COPY --chmod takes octal modes and, as BuildKit's Dockerfile frontend does since 1.14, chmod(1)'s
+// symbolic ones applied to each file's own mode: u=rwX,go=rX gives directories and executables
+// 0755 and other files 0644. Bad modes get BuildKit's error.
+func TestCopyChmodSymbolic(t *testing.T) {
+	s := newStore(t)
+	ctx := t.TempDir()
+	os.MkdirAll(filepath.Join(ctx, "d", "sub"), 0o700)
+	os.WriteFile(filepath.Join(ctx, "d", "run.sh"), []byte("x"), 0o700)
+	os.WriteFile(filepath.Join(ctx, "d", "sub", "data"), []byte("y"), 0o600)
+	os.Chmod(filepath.Join(ctx, "d", "run.sh"), 0o700)
+	os.Chmod(filepath.Join(ctx, "d", "sub", "data"), 0o600)
+	os.Chmod(filepath.Join(ctx, "d", "sub"), 0o700)
+	r := mustBuild(t, s, Options{ContextDir: ctx, Dockerfile: []byte("FROM scratch\nCOPY --chmod=u=rwX,go=rX d /x/\nCOPY --chmod=g+w,+t d/sub/data /y\n")})
+	files, _ := layerFiles(t, s, r.res.ImageID, 0)
+	for name, want := range map[string]int64{"x/run.sh": 0o755, "x/sub/": 0o755, "x/sub/data": 0o644} {
+		if got := files[name].hdr.Mode; got != want {
+			t.Errorf("%s: mode %o, want %o", name, got, want)
+		}
+	}
+	files, _ = layerFiles(t, s, r.res.ImageID, 1)
+	if got := files["y"].hdr.Mode; got != 0o1620 {
+		t.Errorf("y: mode %o, want 1620", got)
+	}
+	for chmod, want := range map[string]string{
+		"99999": "invalid chmod parameter: '99999'. it should be octal string and between 0 and 07777",
+		"u+q":   "",
+	} {
+		r := runBuild(t, s, Options{ContextDir: ctx, Dockerfile: []byte("FROM scratch\nCOPY --chmod=" + chmod + " d /x\n")})
+		if r.err == nil || want != "" && !strings.Contains(r.err.Error(), want) {
+			t.Errorf("--chmod=%s: %v", chmod, r.err)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/berth-engine/berth/archive"
 	"github.com/moby/patternmatcher"
+	chmodmode "github.com/tonistiigi/dchapes-mode"
 )
 
 // copySpec is one COPY or ADD after expansion.
@@ -32,7 +33,7 @@ type copySpec struct {
 	isContext bool
 	ignore    *patternmatcher.PatternMatcher // .dockerignore (context only)
 	exclude   *patternmatcher.PatternMatcher // --exclude
-	chmod     *int64
+	chmod     *chmodSpec
 	chown     bool
 	uid, gid  int
 	parents   bool
@@ -116,7 +117,7 @@ func (c *copySpec) collect(w *layerWriter) error {
 		}
 		mode := int64(0o644)
 		if c.chmod != nil {
-			mode = *c.chmod
+			mode = c.chmod.apply(mode, false)
 		}
 		w.add(target, &entry{src: f.Name(), hdr: tar.Header{Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(h.data)),
 			Uid: c.uid, Gid: c.gid, ModTime: w.now}})
@@ -242,7 +243,7 @@ func (c *copySpec) entryFor(host string, fi fs.FileInfo) (*entry, error) {
 		return e, err
 	}
 	if c.chmod != nil {
-		e.hdr.Mode = *c.chmod
+		e.hdr.Mode = c.chmod.apply(e.hdr.Mode, e.hdr.Typeflag == tar.TypeDir)
 	}
 	return e, nil
 }
@@ -401,21 +402,71 @@ func (c *copySpec) addURL(w *layerWriter, raw string, destDir bool) error {
 	}
 	mode := int64(0o600)
 	if c.chmod != nil {
-		mode = *c.chmod
+		mode = c.chmod.apply(mode, false)
 	}
 	w.add(target, &entry{src: f.Name(), hdr: tar.Header{Typeflag: tar.TypeReg, Mode: mode, Size: n, Uid: c.uid, Gid: c.gid, ModTime: mtime}})
 	return nil
 }
 
-func parseChmod(s string) (*int64, error) {
+// chmodSpec is COPY/ADD --chmod: an octal mode every copied file gets, or a symbolic one
+// (u+x, go=rX, as chmod(1) takes it) applied to each file's own mode, as BuildKit does through
+// the same parser (dchapes-mode, umask 0).
+type chmodSpec struct {
+	octal int64
+	set   *chmodmode.Set
+}
+
+func parseChmod(s string) (*chmodSpec, error) {
 	if s == "" {
 		return nil, nil
 	}
-	m, err := strconv.ParseInt(s, 8, 32)
-	if err != nil || m < 0 || m > 0o7777 {
-		return nil, fmt.Errorf("invalid chmod parameter %q: only octal modes are supported", s)
+	nonOctal := fmt.Errorf("invalid chmod parameter: '%v'. it should be octal string and between 0 and 07777", s)
+	if m, err := strconv.ParseUint(s, 8, 32); err == nil {
+		if m > 0o7777 {
+			return nil, nonOctal
+		}
+		return &chmodSpec{octal: int64(m)}, nil
 	}
-	return &m, nil
+	set, err := chmodmode.ParseWithUmask(s, 0)
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) {
+			return nil, nonOctal // BuildKit's answer to what looks numeric
+		}
+		return nil, err
+	}
+	return &chmodSpec{set: &set}, nil
+}
+
+// apply gives the mode (permission and setuid/setgid/sticky bits, as in a tar header) a file of
+// mode cur gets.
+func (c *chmodSpec) apply(cur int64, dir bool) int64 {
+	if c.set == nil {
+		return c.octal
+	}
+	fm := fs.FileMode(cur & 0o777)
+	for _, b := range []struct {
+		unix int64
+		mode fs.FileMode
+	}{{0o4000, fs.ModeSetuid}, {0o2000, fs.ModeSetgid}, {0o1000, fs.ModeSticky}} {
+		if cur&b.unix != 0 {
+			fm |= b.mode
+		}
+	}
+	if dir {
+		fm |= fs.ModeDir
+	}
+	fm = c.set.Apply(fm)
+	out := int64(fm.Perm())
+	for _, b := range []struct {
+		unix int64
+		mode fs.FileMode
+	}{{0o4000, fs.ModeSetuid}, {0o2000, fs.ModeSetgid}, {0o1000, fs.ModeSticky}} {
+		if fm&b.mode != 0 {
+			out |= b.unix
+		}
+	}
+	return out
 }
 
 // loadIgnore reads Dockerfile.dockerignore (beside the Dockerfile) or .dockerignore.
