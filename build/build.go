@@ -75,6 +75,8 @@ type Options struct {
 	// image named ref from the store.
 	CacheTo   []string
 	PushCache func(ctx context.Context, ref string) error
+	// Output exports the target's files instead of making an image (--output).
+	Output *Output
 	// InlineCache writes the cache into the built image's config (--cache-to type=inline), so
 	// --cache-from of the image itself reuses its steps.
 	InlineCache bool
@@ -235,7 +237,13 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 	if err := b.runStages(); err != nil {
 		return nil, err
 	}
-	res, err := b.export(b.states[plan.Target], tags)
+	var res *Result
+	if o.Output != nil {
+		// As BuildKit's -o: the files go out, and no image is made.
+		res, err = &Result{}, b.exportFiles(b.states[plan.Target], o.Output)
+	} else {
+		res, err = b.export(b.states[plan.Target], tags)
+	}
 	if err != nil || len(o.CacheTo)+len(o.CacheToDirs) == 0 {
 		return res, err
 	}

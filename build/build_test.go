@@ -2,6 +2,7 @@ package build
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -912,5 +913,51 @@ func TestCopyChmodSymbolic(t *testing.T) {
 		if r.err == nil || want != "" && !strings.Contains(r.err.Error(), want) {
 			t.Errorf("--chmod=%s: %v", chmod, r.err)
 		}
+	}
+}
+
+// --output exports the target's files instead of an image: into a directory (type=local, or a
+// path alone) or as a tar, stage whiteouts applied, and no image is recorded; bad values get a
+// one-line error.
+func TestBuildOutput(t *testing.T) {
+	s := newStore(t)
+	importBase(t, s)
+	ctx := writeCtx(t, map[string]string{"a": "from context"})
+	df := []byte("FROM base:1 AS b\nCOPY a /out/a\nFROM scratch\nCOPY --from=b /out /\nCOPY a /x\n")
+	dir := filepath.Join(t.TempDir(), "out")
+	before, _ := s.List(image.ListOptions{All: true})
+	r := mustBuild(t, s, Options{ContextDir: ctx, Dockerfile: df, Output: &Output{Type: "local", Dest: dir}, Tags: []string{"not:made"}})
+	if r.res.ImageID != "" {
+		t.Errorf("an image was made: %s", r.res.ImageID)
+	}
+	if after, _ := s.List(image.ListOptions{All: true}); len(after) != len(before) {
+		t.Errorf("%d images before, %d after", len(before), len(after))
+	}
+	for name, want := range map[string]string{"a": "from context", "x": "from context"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != want {
+			t.Errorf("%s: %q %v", name, b, err)
+		}
+	}
+	var buf bytes.Buffer
+	mustBuild(t, s, Options{ContextDir: ctx, Dockerfile: df, Output: &Output{Type: "tar", Dest: "-", Writer: &buf}})
+	tr := tar.NewReader(&buf)
+	var names []string
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		names = append(names, h.Name)
+	}
+	if strings.Join(names, " ") != "a x" {
+		t.Errorf("tar entries %q", names)
+	}
+	for _, bad := range []string{"type=image", "type=tar", "type=local,dest=-", "dest=x", "type=local,dest=x,foo=1"} {
+		if _, err := ParseOutput(bad); err == nil {
+			t.Errorf("ParseOutput(%q): no error", bad)
+		}
+	}
+	if o, err := ParseOutput("out"); err != nil || o.Type != "local" || o.Dest != "out" {
+		t.Errorf("ParseOutput(out) = %+v %v", o, err)
 	}
 }

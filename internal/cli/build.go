@@ -43,6 +43,7 @@ type buildFlags struct {
 	progress  string
 	secrets   []string
 	ssh       []string
+	output    string
 	platform  string
 	cacheFrom []string
 	cacheTo   []string
@@ -71,6 +72,7 @@ func newBuildCommand(g *Globals, use string) *cobra.Command {
 	fl.StringVar(&f.network, "network", "default", "Set the networking mode for the RUN instructions during build")
 	fl.StringVar(&f.progress, "progress", "auto", "Set type of progress output (auto, plain, tty)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "Secret file to expose to the build")
+	fl.StringVarP(&f.output, "output", "o", "", "Output destination (format: type=local,dest=path)")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent socket or keys to expose to the build (format: default|<id>[=<socket>|<key>[,<key>]])")
 	fl.StringVar(&f.platform, "platform", "", "Set platform if server is multi-platform capable")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "External cache sources (e.g., \"user/app:cache\", \"type=registry,ref=user/app:cache\")")
@@ -114,6 +116,12 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 	o.Secrets = secrets
 	if o.SSH, err = build.ParseSSH(f.ssh); err != nil {
 		return err
+	}
+	if o.Output, err = build.ParseOutput(f.output); err != nil {
+		return err
+	}
+	if o.Output != nil && o.Output.Dest == "-" {
+		o.Output.Writer = g.Stdout
 	}
 	for _, c := range f.cacheFrom {
 		ref, dir, err := parseCacheRef(c, "--cache-from")
@@ -278,7 +286,7 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 			return err
 		}
 	}
-	if f.quiet {
+	if f.quiet && res.ImageID != "" {
 		fmt.Fprintln(g.Stdout, res.ImageID)
 	}
 	return nil
