@@ -632,7 +632,6 @@ func attachResult(g *Globals, m *container.Manager, ref string, o container.Atta
 	return nil
 }
 
-
 func newStopCommand(g *Globals, use string) *cobra.Command {
 	var timeout int
 	c := &cobra.Command{
