@@ -436,6 +436,9 @@ func copyEscapable(w io.Writer, r io.Reader, keys []byte) error {
 			}
 		}
 		if err != nil {
+			if matched > 0 {
+				w.Write(keys[:matched]) // the start of the sequence, never completed
+			}
 			if err == io.EOF {
 				return nil
 			}
