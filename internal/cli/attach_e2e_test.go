@@ -3,7 +3,9 @@ package cli
 import (
 	"bytes"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,9 +25,24 @@ func TestContainerAttachStdin(t *testing.T) {
 		t.Errorf("create -i: OpenStdin StdinOnce = %q", got)
 	}
 	e.ok("start", "cat1")
+	// The shim's socket, for root only, gone with the shim.
+	sock := filepath.Join(e.root, "containers", e.inspect("cat1", "{{.Id}}"), "attach.sock")
+	if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("attach socket: %v %v", fi, err)
+	}
 	out, errs, code := e.runIn("hello\n", "attach", "cat1")
 	if out != "hello\n" || code != 0 {
-		t.Errorf("echo hello | attach c: %q %q exit %d", out, errs, code)
+		t.Errorf("echo hello | attach cat1: %q %q exit %d", out, errs, code)
+	}
+	e.ok("wait", "cat1")
+	for i := 0; i < 40; i++ { // the shim removes it as it ends, just after recording the exit
+		if _, err := os.Stat(sock); os.IsNotExist(err) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("attach socket after the shim: %v", err)
 	}
 	if got := e.inspect("cat1", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 0" {
 		t.Errorf("after attach: %q", got)
