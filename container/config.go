@@ -124,6 +124,7 @@ type CreateOptions struct {
 	Labels      map[string]string
 	Tty         bool
 	OpenStdin   bool
+	Detach      bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
 	StopSignal  string
 	StopTimeout *int
 	Expose      []string
@@ -153,8 +154,8 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 		User:        o.User,
 		Tty:         o.Tty,
 		OpenStdin:   o.OpenStdin,
-		StdinOnce:   o.OpenStdin,
-		AttachStdin: o.OpenStdin,
+		StdinOnce:   o.OpenStdin && !o.Detach,
+		AttachStdin: o.OpenStdin && !o.Detach,
 		Env:         append([]string(nil), o.Env...),
 		Cmd:         append([]string(nil), o.Cmd...),
 		Image:       o.Image,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -66,7 +67,7 @@ func (m *Manager) RunCreated(c *Container, at *Attach) (int, error) {
 // policy restarts it, a shim takes it over (as Docker's daemon does, the client only sees the
 // first run) and the exit code is returned.
 func (m *Manager) runAttached(c *Container, at *Attach) (int, error) {
-	code, restart, err := m.supervise(c, at, nil, false)
+	code, restart, err := m.supervise(c, at, nil, false, nil)
 	if err == nil && restart {
 		if herr := m.startShim(c, true); herr != nil {
 			m.endRestart(c.ID, os.Getpid(), herr.Error())
@@ -92,6 +93,12 @@ func (m *Manager) StartDetached(ref string) error {
 // With handoff, the container is "restarting" under this process, and the shim takes it over and
 // restarts it: it returns once the shim owns it.
 func (m *Manager) startShim(c *Container, handoff bool) error {
+	return m.startShimWith(c, handoff, nil)
+}
+
+// startShimWith is startShim with a client attached from the start: attach is the shim's end of
+// a connection on which the client's hello is written (StartAttached).
+func (m *Manager) startShimWith(c *Container, handoff bool, attach *os.File) error {
 	args := m.ShimCommand
 	if len(args) == 0 {
 		exe, err := os.Executable()
@@ -104,6 +111,9 @@ func (m *Manager) startShim(c *Container, handoff bool) error {
 	if handoff {
 		args = append(args, "--restarting")
 	}
+	if attach != nil {
+		args = append(args, "--attached")
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return err
@@ -111,6 +121,9 @@ func (m *Manager) startShim(c *Container, handoff bool) error {
 	defer r.Close()
 	cmd := exec.Command(args[0], append(args[1:], c.ID)...)
 	cmd.ExtraFiles = []*os.File{w}
+	if attach != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, attach) // fd 4
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	// The shim's own complaints (it has no terminal) go to a file beside the container's log.
 	if f, err := os.OpenFile(filepath.Join(m.dir(c.ID), "shim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
@@ -144,8 +157,9 @@ type shimResult struct {
 // reports on notify (fd 3) whether the start went well. While the container's restart policy
 // restarts it, the shim stays and starts it again after the policy's delay. With handoff
 // (`--restarting`), the container is "restarting" under the foreground berth that ran it: the
-// shim takes it over, reports that on notify, and restarts it.
-func (m *Manager) Shim(id string, notify *os.File, handoff bool) error {
+// shim takes it over, reports that on notify, and restarts it. The shim serves the container's
+// attach socket; attached (fd 4 of `--attached`) is a client attached before the container starts.
+func (m *Manager) Shim(id string, notify *os.File, handoff bool, attached *os.File) error {
 	c, st, err := m.Get(id)
 	if err == nil && st.Running() && !handoff {
 		err = ConflictError{"container already running"}
@@ -172,6 +186,18 @@ func (m *Manager) Shim(id string, notify *os.File, handoff bool) error {
 	}
 	// Leave the caller's working directory, so a detached container never pins it.
 	os.Chdir("/")
+	hub, herr := m.listenAttach(c)
+	if herr != nil {
+		fmt.Fprintf(os.Stderr, "container %s: no attach socket: %v\n", c.ID, herr)
+	} else {
+		defer hub.Close()
+		if attached != nil {
+			if fc, err := net.FileConn(attached); err == nil {
+				hub.serveSync(fc.(*net.UnixConn))
+			}
+			attached.Close()
+		}
+	}
 	again, delay := false, time.Duration(0)
 	if handoff {
 		self, _ := procStart(os.Getpid())
@@ -194,7 +220,14 @@ func (m *Manager) Shim(id string, notify *os.File, handoff bool) error {
 			return nil
 		}
 		var restart bool
-		_, restart, err = m.supervise(c, nil, ready, again)
+		var code int
+		code, restart, err = m.supervise(c, nil, ready, again, hub)
+		if hub != nil {
+			if err != nil {
+				code = -1
+			}
+			hub.exited(code)
+		}
 		if err != nil || !restart {
 			if errors.Is(err, errNoRestart) {
 				err = nil
@@ -240,7 +273,8 @@ var subreaperOnce = func() func() error {
 // attached client), the exit recorded, the rootfs unmounted. ready (if set) is told once the
 // container runs or failed to start. restart reports that the restart policy restarts the
 // container: it is then "restarting", still owned by this process. again is such a restart.
-func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again bool) (code int, restart bool, err error) {
+// hub (if set) is the shim's attach socket, which gets the output and feeds stdin (-i).
+func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again bool, hub *attachServer) (code int, restart bool, err error) {
 	notified := false
 	fail := func(e error) (int, bool, error) {
 		if !notified && ready != nil {
@@ -356,6 +390,19 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 			w.Close()
 		}()
 	}
+	// Under a shim, a -i container's stdin is a pipe whose other end the shim keeps for the
+	// clients that attach.
+	var hubStdin *os.File
+	if hub != nil && c.Config.OpenStdin && !c.Config.Tty {
+		r, w, err := os.Pipe()
+		if err != nil {
+			m.teardown(c, rt)
+			release(err.Error())
+			return fail(err)
+		}
+		stdin, hubStdin = r, w
+		defer r.Close()
+	}
 	stdio := runtime.Stdio{Stdin: stdin, Stdout: outW, Stderr: errW}
 	consolePath := ""
 	var gotPty chan *os.File
@@ -396,6 +443,9 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	if err != nil {
 		outR.Close()
 		errR.Close()
+		if hubStdin != nil {
+			hubStdin.Close()
+		}
 		rt.Delete(c.ID, true)
 		m.teardown(c, rt)
 		m.updateState(c.ID, func(st *State) error {
@@ -413,9 +463,23 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		}
 		return fail(&StartError{Code: code, Err: err})
 	}
+	if stdin != nil && hubStdin != nil {
+		stdin.Close() // the container has it
+	}
 	var attachOut, attachErr io.Writer
 	if at != nil {
 		attachOut, attachErr = at.Stdout, at.Stderr
+	}
+	if hub != nil {
+		attachOut, attachErr = hub.writer(streamStdout), hub.writer(streamStderr)
+		switch {
+		case hubStdin != nil:
+			hub.started(hubStdin)
+		case master != nil && c.Config.OpenStdin:
+			hub.started(nopCloser{master})
+		default:
+			hub.started(nil)
+		}
 	}
 	done := make(chan struct{}, 3)
 	streams := 2

@@ -45,6 +45,7 @@ func init() {
 	registerContainer("run", "run", newRunCommand)
 	registerContainer("create", "create", newCreateCommand)
 	registerContainer("start", "start", newStartCommand)
+	registerContainer("attach", "attach", newAttachCommand)
 	registerContainer("stop", "stop", newStopCommand)
 	registerContainer("restart", "restart", newRestartCommand)
 	registerContainer("kill", "kill", newKillCommand)
@@ -454,6 +455,7 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 			if err != nil {
 				return &StatusError{Code: 125, Err: err}
 			}
+			o.Detach = detach
 			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
@@ -520,6 +522,7 @@ func forEach(g *Globals, args []string, fn func(string) error) error {
 
 func newStartCommand(g *Globals, use string) *cobra.Command {
 	var attach, interactive bool
+	var detachKeys string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Start one or more stopped containers",
@@ -534,25 +537,99 @@ func newStartCommand(g *Globals, use string) *cobra.Command {
 				if len(args) > 1 {
 					return errors.New("you cannot start and attach multiple containers at once")
 				}
-				at := &container.Attach{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: true}
-				if interactive {
-					at.Stdin = g.Stdin
-				}
-				code, err := m.Run(args[0], at)
+				o, err := attachOptions(g, interactive, true, detachKeys)
 				if err != nil {
 					return err
 				}
-				if code != 0 {
-					return &StatusError{Code: code, Err: errors.New("")}
-				}
-				return nil
+				return attachResult(g, m, args[0], o, func(o container.AttachOptions) (int, error) {
+					return m.StartAttached(args[0], o)
+				})
 			}
 			return forEach(g, args, func(ref string) error { return m.StartDetached(ref) })
 		},
 	}
 	c.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
 	c.Flags().BoolVarP(&interactive, "interactive", "i", false, "Attach container's STDIN")
+	c.Flags().StringVar(&detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
 	return c
+}
+
+func newAttachCommand(g *Globals, use string) *cobra.Command {
+	var noStdin, sigProxy bool
+	var detachKeys string
+	c := &cobra.Command{
+		Use:   use + " [OPTIONS] CONTAINER",
+		Short: "Attach local standard input, output, and error streams to a running container",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			o, err := attachOptions(g, !noStdin, sigProxy, detachKeys)
+			if err != nil {
+				return err
+			}
+			return attachResult(g, m, args[0], o, func(o container.AttachOptions) (int, error) {
+				return m.Attach(args[0], o)
+			})
+		},
+	}
+	c.Flags().BoolVar(&noStdin, "no-stdin", false, "Do not attach STDIN")
+	c.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy all received signals to the process")
+	c.Flags().StringVar(&detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
+	return c
+}
+
+// attachOptions wires berth's stdio to an attach (attach, start -a).
+func attachOptions(g *Globals, stdin, sigProxy bool, detachKeys string) (container.AttachOptions, error) {
+	o := container.AttachOptions{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy}
+	if stdin {
+		o.Stdin = g.Stdin
+	}
+	if detachKeys != "" {
+		keys, err := container.ParseDetachKeys(detachKeys)
+		if err != nil {
+			return o, err
+		}
+		o.DetachKeys = keys
+	}
+	return o, nil
+}
+
+// attachResult runs an attach with the terminal raw while stdin is a terminal attached to a TTY
+// container (whose own terminal does the line editing and echo), and exits with the container's
+// code; detaching prints Docker's "read escape sequence" and exits 1.
+func attachResult(g *Globals, m *container.Manager, ref string, o container.AttachOptions, run func(container.AttachOptions) (int, error)) error {
+	c, _, err := m.Get(ref)
+	if err != nil {
+		return err
+	}
+	if in, ok := o.Stdin.(*os.File); ok && c.Config.Tty && c.Config.OpenStdin && term.IsTerminal(int(in.Fd())) {
+		if old, err := term.MakeRaw(int(in.Fd())); err == nil {
+			defer term.Restore(int(in.Fd()), old)
+		}
+	}
+	code, err := run(o)
+	if errors.Is(err, container.ErrDetached) {
+		return &StatusError{Code: 1, Usage: true, Err: err}
+	}
+	var ce container.ConflictError
+	if errors.As(err, &ce) && strings.HasPrefix(ce.Msg, "You cannot attach") {
+		return &StatusError{Code: 1, Usage: true, Err: err} // Docker prints these bare
+	}
+	var se *container.StartError
+	if errors.As(err, &se) {
+		return runError(err)
+	}
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &StatusError{Code: code, Err: errors.New("")}
+	}
+	return nil
 }
 
 func newStopCommand(g *Globals, use string) *cobra.Command {
@@ -1205,7 +1282,7 @@ func anyRegexp(patterns []string, s string) bool {
 // (see container.Manager.StartDetached). It reports the start on fd 3 and lives as long as the
 // container.
 func newShimCommand(g *Globals) *cobra.Command {
-	var restarting bool
+	var restarting, attached bool
 	c := &cobra.Command{
 		Use:    "container-shim ID",
 		Hidden: true,
@@ -1216,11 +1293,17 @@ func newShimCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			return m.Shim(args[0], os.NewFile(3, "notify"), restarting)
+			var att *os.File
+			if attached {
+				att = os.NewFile(4, "attach")
+			}
+			return m.Shim(args[0], os.NewFile(3, "notify"), restarting, att)
 		},
 	}
 	// --restarting: take over a container that a foreground `run` left to be restarted.
 	c.Flags().BoolVar(&restarting, "restarting", false, "")
+	// --attached: fd 4 is a client (start -a) attached before the container starts.
+	c.Flags().BoolVar(&attached, "attached", false, "")
 	return c
 }
 

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// Docker 20.10's behaviour, checked against its daemon, is what these expect.
+
+func TestContainerAttachStdin(t *testing.T) {
+	e := newCtrEnv(t)
+	// create -i: StdinOnce, so the end of the attached stdin is the end of cat's.
+	e.ok("create", "-i", "--name", "cat1", "bb:1", "cat")
+	if got := e.inspect("cat1", "{{.Config.OpenStdin}} {{.Config.StdinOnce}}"); got != "true true" {
+		t.Errorf("create -i: OpenStdin StdinOnce = %q", got)
+	}
+	e.ok("start", "cat1")
+	// The shim's socket, for root only, gone with the shim.
+	sock := filepath.Join(e.root, "containers", e.inspect("cat1", "{{.Id}}"), "attach.sock")
+	if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Errorf("attach socket: %v %v", fi, err)
+	}
+	out, errs, code := e.runIn("hello\n", "attach", "cat1")
+	if out != "hello\n" || code != 0 {
+		t.Errorf("echo hello | attach cat1: %q %q exit %d", out, errs, code)
+	}
+	e.ok("wait", "cat1")
+	for i := 0; i < 40; i++ { // the shim removes it as it ends, just after recording the exit
+		if _, err := os.Stat(sock); os.IsNotExist(err) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("attach socket after the shim: %v", err)
+	}
+	if got := e.inspect("cat1", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 0" {
+		t.Errorf("after attach: %q", got)
+	}
+	// run -d -i keeps stdin open but attaches none: Docker's CLI sets no StdinOnce.
+	e.ok("run", "-d", "-i", "--name", "dd", "bb:1", "cat")
+	if got := e.inspect("dd", "{{.Config.OpenStdin}} {{.Config.StdinOnce}}"); got != "true false" {
+		t.Errorf("run -d -i: OpenStdin StdinOnce = %q", got)
+	}
+	e.ok("rm", "-f", "dd")
+}
+
+func TestContainerAttachStreams(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "-d", "--name", "c2", "bb:1", "sh", "-c", "sleep 1; echo out; echo err >&2; exit 3")
+	out, errs, code := e.run("attach", "c2")
+	if out != "out\n" || errs != "err\n" || code != 3 {
+		t.Errorf("attach c2: stdout %q stderr %q exit %d", out, errs, code)
+	}
+	// Errors in Docker's words.
+	e.ok("create", "--name", "stopped", "bb:1", "true")
+	if out, errs, code := e.run("attach", "stopped"); out != "" || errs != "You cannot attach to a stopped container, start it first\n" || code != 1 {
+		t.Errorf("attach stopped: %q %q exit %d", out, errs, code)
+	}
+	if _, errs, code := e.run("attach", "nosuch"); errs != "Error: No such container: nosuch\n" || code != 1 {
+		t.Errorf("attach nosuch: %q exit %d", errs, code)
+	}
+	e.ok("run", "-d", "--name", "paused", "bb:1", "sleep", "100")
+	if _, _, code := e.run("pause", "paused"); code == 0 {
+		if _, errs, code := e.run("attach", "paused"); errs != "You cannot attach to a paused container, unpause it first\n" || code != 1 {
+			t.Errorf("attach paused: %q exit %d", errs, code)
+		}
+		e.ok("unpause", "paused")
+	}
+	e.ok("rm", "-f", "paused")
+}
+
+func TestContainerStartAttach(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("create", "--name", "sa", "bb:1", "sh", "-c", "echo o; echo e >&2; exit 4")
+	out, errs, code := e.run("start", "-a", "sa")
+	if out != "o\n" || errs != "e\n" || code != 4 {
+		t.Errorf("start -a: stdout %q stderr %q exit %d", out, errs, code)
+	}
+	e.ok("create", "-i", "--name", "si", "bb:1", "cat")
+	out, errs, code = e.runIn("in\n", "start", "-ai", "si")
+	if out != "in\n" || code != 0 {
+		t.Errorf("start -ai: %q %q exit %d", out, errs, code)
+	}
+}
+
+func TestContainerAttachSigProxy(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "-d", "--name", "sig", "bb:1", "sh", "-c", "trap 'echo got-term; exit 7' TERM; echo ready; while true; do sleep 0.1; done")
+	c := e.cmd("attach", "sig")
+	var out syncBuffer
+	c.Stdout = &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	c.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 7 {
+			t.Errorf("attach after SIGTERM: %v, output %q", err, out.String())
+		}
+	case <-time.After(15 * time.Second):
+		c.Process.Kill()
+		t.Fatalf("attach did not end after SIGTERM; output %q", out.String())
+	}
+	if !strings.Contains(out.String(), "got-term") {
+		t.Errorf("output = %q", out.String())
+	}
+}
+
+func TestContainerAttachTTY(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "-dit", "--name", "tt", "bb:1", "sh")
+	for _, keys := range []string{"", "ctrl-x,y"} {
+		args := []string{"attach", "tt"}
+		seq := "\x10\x11"
+		if keys != "" {
+			args = append(args, "--detach-keys", keys)
+			seq = "\x18y"
+		}
+		c := e.cmd(args...)
+		f, err := pty.Start(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out syncBuffer
+		go io.Copy(&out, f)
+		time.Sleep(500 * time.Millisecond)
+		f.Write([]byte("echo typed-$((40+2))\n"))
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), "typed-42") && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		f.Write([]byte(seq))
+		done := make(chan error, 1)
+		go func() { done <- c.Wait() }()
+		select {
+		case err := <-done:
+			// Docker: "read escape sequence" on stderr, exit 1.
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+				t.Errorf("detach %q: %v", keys, err)
+			}
+		case <-time.After(10 * time.Second):
+			c.Process.Kill()
+			t.Fatalf("detach %q did not end the attach; output %q", keys, out.String())
+		}
+		f.Close()
+		s := out.String()
+		if !strings.Contains(s, "echo typed-$((40+2))") || !strings.Contains(s, "typed-42") || !strings.Contains(s, "read escape sequence") {
+			t.Errorf("attach %q output = %q", keys, s)
+		}
+		if got := e.inspect("tt", "{{.State.Status}}"); got != "running" {
+			t.Errorf("after detach: %s", got)
+		}
+	}
+	e.ok("rm", "-f", "tt")
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
