@@ -39,6 +39,18 @@ func swapLimitSupported() bool {
 // ResolveMemorySwap applies Docker's rules to a container's memory limits: swap needs a memory
 // limit and must be at least as large; a memory limit alone gets twice as much memory+swap.
 func ResolveMemorySwap(h *HostConfig) error {
+	if err := checkMemorySwap(h); err != nil {
+		return err
+	}
+	if h.Memory > 0 && h.MemorySwap == 0 && swapLimitSupported() {
+		h.MemorySwap = 2 * h.Memory
+	}
+	return nil
+}
+
+// checkMemorySwap is what create and update both check of the memory limits: swap needs a
+// memory limit and must be at least as large; without swap accounting it is dropped.
+func checkMemorySwap(h *HostConfig) error {
 	if h.MemorySwap > 0 && h.Memory == 0 {
 		return errors.New("You should always set the Memory limit when using Memoryswap limit, see usage")
 	}
@@ -47,10 +59,6 @@ func ResolveMemorySwap(h *HostConfig) error {
 	}
 	if !swapLimitSupported() {
 		h.MemorySwap = 0
-		return nil
-	}
-	if h.Memory > 0 && h.MemorySwap == 0 {
-		h.MemorySwap = 2 * h.Memory
 	}
 	return nil
 }
@@ -76,14 +84,8 @@ func (m *Manager) Update(ref string, o UpdateOptions) error {
 		h.MemorySwap = *o.MemorySwap
 	}
 	if o.MemorySwap != nil || o.Memory != nil {
-		if h.MemorySwap > 0 && h.Memory == 0 {
-			return cannotUpdate(c, errors.New("You should always set the Memory limit when using Memoryswap limit, see usage"))
-		}
-		if h.MemorySwap > 0 && h.MemorySwap < h.Memory {
-			return cannotUpdate(c, errors.New("Minimum memoryswap limit should be larger than memory limit, see usage"))
-		}
-		if !swapLimitSupported() {
-			h.MemorySwap = 0
+		if err := checkMemorySwap(&h); err != nil {
+			return cannotUpdate(c, err)
 		}
 	}
 	if o.NanoCPUs != nil {
