@@ -633,33 +633,22 @@ func attachResult(g *Globals, m *container.Manager, ref string, o container.Atta
 }
 
 func newStopCommand(g *Globals, use string) *cobra.Command {
-	var timeout int
-	c := &cobra.Command{
-		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Stop one or more running containers",
-		Args:  minArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			m, closeFn, err := openManager(g)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			var t *int
-			if cmd.Flags().Changed("time") {
-				t = &timeout
-			}
-			return forEach(g, args, func(ref string) error { return m.Stop(ref, t) })
-		},
-	}
-	c.Flags().IntVarP(&timeout, "time", "t", 10, "Seconds to wait for stop before killing it")
-	return c
+	return stopLikeCommand(g, use, "Stop one or more running containers", "Seconds to wait for stop before killing it",
+		(*container.Manager).Stop)
 }
 
 func newRestartCommand(g *Globals, use string) *cobra.Command {
+	return stopLikeCommand(g, use, "Restart one or more containers", "Seconds to wait for stop before killing the container",
+		(*container.Manager).Restart)
+}
+
+// stopLikeCommand is stop and restart: -t/--time, passed on only when given (else the
+// container's own stop timeout), and each container named back as it is done.
+func stopLikeCommand(g *Globals, use, short, timeHelp string, fn func(*container.Manager, string, *int) error) *cobra.Command {
 	var timeout int
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Restart one or more containers",
+		Short: short,
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, closeFn, err := openManager(g)
@@ -671,10 +660,10 @@ func newRestartCommand(g *Globals, use string) *cobra.Command {
 			if cmd.Flags().Changed("time") {
 				t = &timeout
 			}
-			return forEach(g, args, func(ref string) error { return m.Restart(ref, t) })
+			return forEach(g, args, func(ref string) error { return fn(m, ref, t) })
 		},
 	}
-	c.Flags().IntVarP(&timeout, "time", "t", 10, "Seconds to wait for stop before killing the container")
+	c.Flags().IntVarP(&timeout, "time", "t", 10, timeHelp)
 	return c
 }
 
