@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/berth-engine/berth/distribution"
+	"github.com/berth-engine/berth/image"
 	"github.com/docker/go-units"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -77,6 +78,30 @@ func commandContext(c *cobra.Command) context.Context {
 
 // ---- pull ----
 
+// withTransfer runs a pull or push: the registry settings, the store, and Docker's progress
+// on the terminal unless quiet; the lines fn returns are printed once the progress is done.
+func withTransfer(g *Globals, tlsVerify, quiet bool, fn func(*image.Store, distribution.Options) ([]string, error)) error {
+	o, err := registryOptions(tlsVerify)
+	if err != nil {
+		return err
+	}
+	s, err := openStore(g)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	pr := newProgressPrinter(g.Stderr, g.Stdout)
+	if !quiet {
+		o.Progress = pr.event
+	}
+	lines, err := fn(s, o)
+	pr.done()
+	for _, l := range lines {
+		fmt.Fprintln(g.Stdout, l)
+	}
+	return err
+}
+
 func newPullCommand(g *Globals, use string) *cobra.Command {
 	var (
 		platform  string
@@ -88,26 +113,13 @@ func newPullCommand(g *Globals, use string) *cobra.Command {
 		Short: "Download an image from a registry",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			o, err := registryOptions(tlsVerify)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(g)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			pr := newProgressPrinter(g.Stderr, g.Stdout)
-			if !q {
-				o.Progress = pr.event
-			}
-			res, err := distribution.Pull(commandContext(c), s, args[0], distribution.PullOptions{Options: o, Platform: platform, AllTags: all})
-			pr.done()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(g.Stdout, res.Ref)
-			return nil
+			return withTransfer(g, tlsVerify, q, func(s *image.Store, o distribution.Options) ([]string, error) {
+				res, err := distribution.Pull(commandContext(c), s, args[0], distribution.PullOptions{Options: o, Platform: platform, AllTags: all})
+				if err != nil {
+					return nil, err
+				}
+				return []string{res.Ref}, nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -128,30 +140,16 @@ func newPushCommand(g *Globals, use string) *cobra.Command {
 		Short: "Upload an image to a registry",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			o, err := registryOptions(tlsVerify)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(g)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			pr := newProgressPrinter(g.Stderr, g.Stdout)
-			if !q {
-				o.Progress = pr.event
-			}
-			res, err := distribution.Push(commandContext(c), s, args[0], distribution.PushOptions{Options: o, AllTags: all})
-			pr.done()
-			if err != nil {
-				return err
-			}
-			if q {
-				for _, r := range res {
-					fmt.Fprintln(g.Stdout, r.Ref)
+			return withTransfer(g, tlsVerify, q, func(s *image.Store, o distribution.Options) ([]string, error) {
+				res, err := distribution.Push(commandContext(c), s, args[0], distribution.PushOptions{Options: o, AllTags: all})
+				var refs []string
+				if err == nil && q {
+					for _, r := range res {
+						refs = append(refs, r.Ref)
+					}
 				}
-			}
-			return nil
+				return refs, err
+			})
 		},
 	}
 	f := cmd.Flags()
