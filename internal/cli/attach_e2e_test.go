@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -105,16 +104,8 @@ func TestContainerAttachSigProxy(t *testing.T) {
 	}
 	time.Sleep(700 * time.Millisecond)
 	c.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 7 {
-			t.Errorf("attach after SIGTERM: %v, output %q", err, out.String())
-		}
-	case <-time.After(15 * time.Second):
-		c.Process.Kill()
-		t.Fatalf("attach did not end after SIGTERM; output %q", out.String())
+	if code := waitCode(t, c, 15*time.Second, &out); code != 7 {
+		t.Errorf("attach after SIGTERM: exit %d, output %q", code, out.String())
 	}
 	if !strings.Contains(out.String(), "got-term") {
 		t.Errorf("output = %q", out.String())
@@ -145,17 +136,9 @@ func TestContainerAttachTTY(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		f.Write([]byte(seq))
-		done := make(chan error, 1)
-		go func() { done <- c.Wait() }()
-		select {
-		case err := <-done:
-			// Docker: "read escape sequence" on stderr, exit 1.
-			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-				t.Errorf("detach %q: %v", keys, err)
-			}
-		case <-time.After(10 * time.Second):
-			c.Process.Kill()
-			t.Fatalf("detach %q did not end the attach; output %q", keys, out.String())
+		// Docker: "read escape sequence" on stderr, exit 1.
+		if code := waitCode(t, c, 10*time.Second, &out); code != 1 {
+			t.Errorf("detach %q: exit %d", keys, code)
 		}
 		f.Close()
 		s := out.String()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -83,20 +82,7 @@ func ptyRun(t *testing.T, e *ctrEnv, args ...string) (string, int) {
 	var out bytes.Buffer
 	read := make(chan struct{})
 	go func() { io.Copy(&out, f); close(read) }()
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	code := 0
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(60 * time.Second):
-		c.Process.Kill()
-		t.Fatalf("berth %v did not end; output %q", args, out.String())
-	}
+	code := waitCode(t, c, 60*time.Second, &out)
 	select {
 	case <-read:
 	case <-time.After(2 * time.Second):

@@ -7,6 +7,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -420,16 +421,8 @@ func TestContainerLogsFollow(t *testing.T) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(20 * time.Second):
-		c.Process.Kill()
-		t.Fatal("logs -f did not end when the container exited")
+	if code := waitCode(t, c, 20*time.Second, &out); code != 0 {
+		t.Fatalf("logs -f: exit %d", code)
 	}
 	if out.String() != "line1\nline2\nline3\n" {
 		t.Errorf("logs -f = %q", out.String())
@@ -537,6 +530,29 @@ func TestContainerKill9OfRunDetached(t *testing.T) {
 	}
 	for _, id := range strings.Fields(e.ok("ps", "-aq")) {
 		e.ok("rm", "-f", id)
+	}
+}
+
+// waitCode waits for a started command to end, within the given time (else it is killed and the
+// test fails, showing out), and returns its exit code.
+func waitCode(t *testing.T, c *exec.Cmd, within time.Duration, out fmt.Stringer) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", strings.Join(c.Args, " "), err)
+		}
+		return 0
+	case <-time.After(within):
+		c.Process.Kill()
+		t.Fatalf("%s did not end within %s; output %q", strings.Join(c.Args, " "), within, out.String())
+		return 0
 	}
 }
 
@@ -815,16 +831,8 @@ func TestContainerTTY(t *testing.T) {
 	go func() { io.Copy(&out, f); close(read) }()
 	time.Sleep(500 * time.Millisecond)
 	f.Write([]byte("tty; echo hello-$((40+2)); exit 3\n"))
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
-			t.Errorf("exit: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		c.Process.Kill()
-		t.Fatalf("tty session did not end; output %q", out.String())
+	if code := waitCode(t, c, 20*time.Second, &out); code != 3 {
+		t.Errorf("exit %d, want 3", code)
 	}
 	select {
 	case <-read:
@@ -971,16 +979,8 @@ func TestContainerExecTTY(t *testing.T) {
 	go io.Copy(&out, f)
 	time.Sleep(300 * time.Millisecond)
 	f.Write([]byte("tty; echo $TERM; exit 5\n"))
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	select {
-	case err := <-done:
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 5 {
-			t.Errorf("exit: %v (output %q)", err, out.String())
-		}
-	case <-time.After(20 * time.Second):
-		c.Process.Kill()
-		t.Fatalf("exec -it did not end; output %q", out.String())
+	if code := waitCode(t, c, 20*time.Second, &out); code != 5 {
+		t.Errorf("exit %d, want 5 (output %q)", code, out.String())
 	}
 	time.Sleep(100 * time.Millisecond)
 	if s := out.String(); !strings.Contains(s, "/dev/pts/") || !strings.Contains(s, "xterm") {
