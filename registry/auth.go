@@ -38,6 +38,8 @@ type authorizer struct {
 	tokenKey []byte
 	service  string
 	expiry   time.Duration
+	// base returns the scheme://host a trusted proxy says clients reach the registry at, or "".
+	base func(*http.Request) string
 }
 
 const anonymous = "anonymous"
@@ -258,11 +260,18 @@ func (a *authorizer) challenge(w http.ResponseWriter, r *http.Request, repo stri
 	}
 	realm := a.cfg.Token.Realm
 	if realm == "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
+		base := ""
+		if a.base != nil {
+			base = a.base(r)
 		}
-		realm = scheme + "://" + r.Host + "/token"
+		if base == "" {
+			scheme := "http"
+			if r.TLS != nil {
+				scheme = "https"
+			}
+			base = scheme + "://" + r.Host
+		}
+		realm = base + "/token"
 	}
 	v := fmt.Sprintf(`Bearer realm=%q,service=%q`, realm, a.service)
 	if repo != "" && len(actions) > 0 {

@@ -26,12 +26,15 @@ import (
 //	  "proxy": {"url": "https://registry-1.docker.io"}
 //	}
 //
-// and, for S3-compatible storage instead of the filesystem:
+// and, for S3-compatible storage instead of the filesystem (any number of replicas may serve
+// one bucket; see the README's "running several replicas"):
 //
-//	{"storage": "/var/spool/berth-registry",
-//	 "s3": {"endpoint": "s3.example.com", "bucket": "registry", "region": "us-east-1"}}
+//	{"s3": {"endpoint": "s3.example.com", "bucket": "registry", "region": "us-east-1"},
+//	 "auth": {"token": {"key": "…the same secret on every replica…"}},
+//	 "trustedProxies": ["10.0.0.0/8"]}
 type Config struct {
-	// Storage is the directory holding blobs, manifests, tags and upload sessions.
+	// Storage is the directory holding blobs, manifests, tags and upload sessions; unused
+	// with S3.
 	Storage string `json:"storage"`
 	// ReadOnly refuses every write (push, delete) with 405 UNSUPPORTED.
 	ReadOnly bool `json:"readOnly,omitempty"`
@@ -49,10 +52,15 @@ type Config struct {
 	Auth AuthConfig `json:"auth,omitempty"`
 	// Proxy makes the registry a read-only pull-through cache of another registry.
 	Proxy ProxyConfig `json:"proxy,omitempty"`
-	// S3 keeps blobs, manifests and tags in an S3-compatible bucket instead of Storage, which
-	// then holds only the upload sessions in progress (a client must finish an upload on the
-	// process that started it). GC supports the filesystem storage only.
+	// S3 keeps everything (blobs, manifests, tags, upload sessions, search descriptions) in an
+	// S3-compatible bucket instead of Storage: the registry process then holds no state, and
+	// any number of them behind a load balancer serve one registry, any replica any request.
 	S3 *S3Config `json:"s3,omitempty"`
+	// TrustedProxies are the addresses (or CIDR prefixes) of load balancers whose
+	// X-Forwarded-Proto and X-Forwarded-Host headers say how clients reach the registry (TLS
+	// ending at the load balancer): upload and blob locations and the token realm then use
+	// them. Headers from anyone else are ignored.
+	TrustedProxies []string `json:"trustedProxies,omitempty"`
 
 	// Log receives one line per request; nil discards them.
 	Log io.Writer `json:"-"`
@@ -88,7 +96,7 @@ type TokenConfig struct {
 	// Service is the service name clients must ask tokens for; default "berth-registry".
 	Service string `json:"service,omitempty"`
 	// Key signs tokens (HMAC-SHA256). Default: a random key made at start, so tokens die with the
-	// process; set it when several processes serve the same storage.
+	// process; set it when several processes serve the same storage (required with S3).
 	Key string `json:"key,omitempty"`
 	// Expiry is a token's lifetime; default 5m.
 	Expiry Duration `json:"expiry,omitempty"`

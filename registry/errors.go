@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -76,15 +78,50 @@ func errRangeInvalid(format string, a ...any) *apiError {
 	return errf(http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", format, a...)
 }
 
-// writeError answers err in the spec's JSON form; errors that are not API errors become 500s
-// whose message does not leak storage paths.
+// errUnavailable is the answer when the storage behind the registry failed (after retries):
+// 503, so that clients retry later and caches never take an outage for deleted content.
+func errUnavailable(cause string) *apiError {
+	return errf(http.StatusServiceUnavailable, "UNAVAILABLE", "storage backend unavailable (%s), try again later", cause)
+}
+
+// apiErrorOf turns err into the answer to send: API errors as they are, storage failures as
+// 503 UNAVAILABLE naming the kind of failure, anything else as a 500 whose message does not
+// leak storage paths.
+func apiErrorOf(err error) (ae *apiError, internal bool) {
+	if errors.As(err, &ae) {
+		return ae, false
+	}
+	var se *s3Error
+	var ne *s3NetError
+	switch {
+	case errors.As(err, &se):
+		cause := se.Code
+		if cause == "" {
+			cause = http.StatusText(se.Status)
+		}
+		return errUnavailable(fmt.Sprintf("S3 answered %d %s", se.Status, cause)), true
+	case errors.As(err, &ne):
+		if errors.Is(err, context.Canceled) {
+			return errUnavailable("request canceled"), true
+		}
+		return errUnavailable("no answer from S3"), true
+	case errors.Is(err, context.DeadlineExceeded):
+		return errUnavailable("timed out"), true
+	}
+	return errf(http.StatusInternalServerError, "UNKNOWN", "internal error"), true
+}
+
+// writeError answers err in the spec's JSON form (see apiErrorOf); the cause of a 5xx goes to
+// the request log.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	ae, ok := err.(*apiError)
-	if !ok {
-		ae = errf(http.StatusInternalServerError, "UNKNOWN", "internal error")
+	ae, internal := apiErrorOf(err)
+	if internal {
 		if lw, ok := w.(*logWriter); ok {
 			lw.err = err
 		}
+	}
+	if ae.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
 	}
 	// A handler may have set headers for a success (Content-Length: 0 on upload answers) before
 	// failing; the error body has its own length.

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,7 +25,8 @@ type GCOptions struct {
 	// Grace protects anything written or referenced more recently than this (default 1h). It must
 	// be longer than any single request takes (see the invariant below).
 	Grace time.Duration
-	// UploadExpiry removes upload sessions idle for longer than this (default 24h).
+	// UploadExpiry removes upload sessions idle for longer than this (default 7 days, as
+	// distribution).
 	UploadExpiry time.Duration
 	// Log receives one line per deleted object.
 	Log io.Writer
@@ -59,12 +61,7 @@ type GCReport struct {
 // batch of deletions at a time, so writers wait microseconds, never for the whole collection.
 func GC(storage string, opts GCOptions) (GCReport, error) {
 	var rep GCReport
-	if opts.Grace <= 0 {
-		opts.Grace = time.Hour
-	}
-	if opts.UploadExpiry <= 0 {
-		opts.UploadExpiry = 24 * time.Hour
-	}
+	opts = opts.withDefaults()
 	logf := func(format string, a ...any) {
 		if opts.Log != nil {
 			fmt.Fprintf(opts.Log, format+"\n", a...)
@@ -80,7 +77,7 @@ func GC(storage string, opts GCOptions) (GCReport, error) {
 		fi, err := os.Stat(p)
 		return err == nil && fi.ModTime().Before(cutoff)
 	}
-	repos, err := st.repositories()
+	repos, err := st.allRepositories()
 	if err != nil {
 		return rep, err
 	}
@@ -94,9 +91,9 @@ func GC(storage string, opts GCOptions) (GCReport, error) {
 			}
 		} else {
 			var queue []digest.Digest
-			tags, _ := st.listTags(repo)
+			tags, _ := st.listTags(context.Background(), repo, "", -1)
 			for _, t := range tags {
-				if d, ok := st.resolveTag(repo, t); ok {
+				if d, ok, _ := st.resolveTag(context.Background(), repo, t); ok {
 					queue = append(queue, d)
 				}
 			}
@@ -121,7 +118,7 @@ func GC(storage string, opts GCOptions) (GCReport, error) {
 						}
 					}
 				}
-				refs, _ := st.referrers(repo, d)
+				refs, _ := st.referrers(context.Background(), repo, d)
 				for _, b := range refs {
 					var desc descriptor
 					if json.Unmarshal(b, &desc) == nil {
@@ -147,7 +144,7 @@ func GC(storage string, opts GCOptions) (GCReport, error) {
 						return nil
 					}
 					var err error
-					deleted, err = st.deleteManifest(repo, d)
+					deleted, err = st.deleteManifest(context.Background(), repo, d)
 					return err
 				})
 				if err != nil {
@@ -251,6 +248,29 @@ func GC(storage string, opts GCOptions) (GCReport, error) {
 	return rep, nil
 }
 
+func (o GCOptions) withDefaults() GCOptions {
+	if o.Grace <= 0 {
+		o.Grace = time.Hour
+	}
+	if o.UploadExpiry <= 0 {
+		o.UploadExpiry = 7 * 24 * time.Hour
+	}
+	return o
+}
+
+// GCConfig collects garbage in the storage cfg names: its S3 bucket when it has one (see
+// gcS3: safe while any number of replicas keep serving), else its directory (see GC).
+func GCConfig(cfg Config, opts GCOptions) (GCReport, error) {
+	if cfg.S3 == nil {
+		return GC(cfg.Storage, opts)
+	}
+	s, err := newS3Store(*cfg.S3)
+	if err != nil {
+		return GCReport{}, err
+	}
+	return gcS3(context.Background(), s, opts.withDefaults())
+}
+
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
 // gcExclusive runs fn under the exclusive side of gc.lock (see gcShared).
@@ -283,9 +303,9 @@ func (s *store) manifestsOf(repo string) []digest.Digest {
 }
 
 func (s *store) tagged(repo string, d digest.Digest) bool {
-	tags, _ := s.listTags(repo)
+	tags, _ := s.listTags(context.Background(), repo, "", -1)
 	for _, t := range tags {
-		if td, ok := s.resolveTag(repo, t); ok && td == d {
+		if td, ok, _ := s.resolveTag(context.Background(), repo, t); ok && td == d {
 			return true
 		}
 	}

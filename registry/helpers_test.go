@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -198,4 +199,24 @@ func newTestServerFor(t *testing.T, s *Server) *httptest.Server {
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	return ts
+}
+
+func repoExists(t *testing.T, st backend, repo string) bool {
+	t.Helper()
+	ok, err := st.repoExists(context.Background(), repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// yes reads a (bool, error) answer, failing the test on the error.
+func yes(t testing.TB) func(bool, error) bool {
+	return func(ok bool, err error) bool {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
 }

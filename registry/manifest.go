@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -67,6 +68,7 @@ func (s *Server) manifests(w http.ResponseWriter, r *http.Request, repo, ref str
 			return errTagInvalid(ref)
 		}
 	}
+	ctx := r.Context()
 	switch r.Method {
 	case http.MethodPut:
 		return s.putManifest(w, r, repo, ref, isTag, d)
@@ -74,9 +76,9 @@ func (s *Server) manifests(w http.ResponseWriter, r *http.Request, repo, ref str
 		var ok bool
 		var err error
 		if isTag {
-			ok, err = s.store.deleteTag(repo, ref)
+			ok, err = s.store.deleteTag(ctx, repo, ref)
 		} else {
-			ok, err = s.store.deleteManifest(repo, d)
+			ok, err = s.store.deleteManifest(ctx, repo, d)
 		}
 		if err != nil {
 			return err
@@ -95,11 +97,17 @@ func (s *Server) manifests(w http.ResponseWriter, r *http.Request, repo, ref str
 	}
 	if isTag {
 		var ok bool
-		if d, ok = s.store.resolveTag(repo, ref); !ok {
+		var err error
+		if d, ok, err = s.store.resolveTag(ctx, repo, ref); err != nil {
+			return err
+		} else if !ok {
 			return errManifestUnknown(ref)
 		}
 	}
-	mt, b, ok := s.store.readManifest(repo, d)
+	mt, b, ok, err := s.store.readManifest(ctx, repo, d)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return errManifestUnknown(ref)
 	}
@@ -162,7 +170,8 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 			return errDigestInvalid("manifest content digest %s does not match %s", d, want)
 		}
 	}
-	refs, err := s.checkReferences(repo, mt, &m)
+	ctx := r.Context()
+	refs, err := s.checkReferences(ctx, repo, mt, &m)
 	if err != nil {
 		return err
 	}
@@ -180,11 +189,18 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 		referrer, _ = json.Marshal(descriptor{MediaType: mt, Digest: d.String(), Size: int64(len(body)),
 			ArtifactType: at, Annotations: m.Annotations})
 	}
-	if err := s.store.putManifest(repo, d, mt, body, refs, subject, referrer, tags); err != nil {
+	if err := s.store.putManifest(ctx, repo, d, mt, body, refs, subject, referrer, tags); err != nil {
 		return err
 	}
 	s.metrics.pushedManifests.Add(1)
-	s.search.forget(repo)
+	if len(tags) > 0 {
+		// The newest tagged push describes the repository; stored with it, so every replica
+		// shows the same. Search is best effort: a failure here does not fail the push.
+		desc := s.search.read(ctx, d, 0)
+		if old, ok, err := s.store.searchInfo(ctx, repo); err == nil && (!ok || old != desc) {
+			s.store.setSearchInfo(ctx, repo, desc)
+		}
+	}
 	h := w.Header()
 	if subject != "" {
 		h.Set("OCI-Subject", subject.String())
@@ -192,7 +208,7 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 	for _, t := range tags {
 		h.Add("OCI-Tag", t)
 	}
-	h.Set("Location", "/v2/"+repo+"/manifests/"+d.String())
+	h.Set("Location", s.externalBase(r)+"/v2/"+repo+"/manifests/"+d.String())
 	h.Set("Docker-Content-Digest", d.String())
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
@@ -201,7 +217,7 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 
 // checkReferences verifies that every descriptor the manifest names is well formed and, unless it
 // is a foreign layer, already part of the repository; it returns the digests named.
-func (s *Server) checkReferences(repo, mt string, m *manifest) ([]digest.Digest, error) {
+func (s *Server) checkReferences(ctx context.Context, repo, mt string, m *manifest) ([]digest.Digest, error) {
 	var refs []digest.Digest
 	check := func(desc descriptor, manifest bool) error {
 		d, ok := parseDigest(desc.Digest)
@@ -214,11 +230,16 @@ func (s *Server) checkReferences(repo, mt string, m *manifest) ([]digest.Digest,
 		if foreign(desc) {
 			return nil
 		}
+		var err error
 		if manifest {
-			if !s.store.hasManifest(repo, d) {
-				return errManifestBlobUnknown(d)
-			}
-		} else if !s.store.repoHasBlob(repo, d) {
+			ok, err = s.store.hasManifest(ctx, repo, d)
+		} else {
+			ok, err = s.store.repoHasBlob(ctx, repo, d)
+		}
+		if err != nil {
+			return err
+		}
+		if !ok {
 			return errManifestBlobUnknown(d)
 		}
 		refs = append(refs, d)
@@ -263,7 +284,7 @@ func (s *Server) referrersList(w http.ResponseWriter, r *http.Request, repo, ref
 	if !ok {
 		return errDigestInvalid("invalid digest %q", ref)
 	}
-	entries, err := s.store.referrers(repo, d)
+	entries, err := s.store.referrers(r.Context(), repo, d)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,6 @@ import (
 // asked upstream again after TagTTL; when the upstream cannot answer, the cached tag is served.
 type proxy struct {
 	st     backend
-	spool  *spool
 	base   *url.URL
 	reg    name.Registry
 	auth   authn.Authenticator
@@ -35,7 +34,7 @@ type proxy struct {
 
 var manifestAccept = strings.Join([]string{mtOCIIndex, mtOCIManifest, mtDockerList, mtDockerManifest}, ",")
 
-func newProxy(cfg ProxyConfig, st backend, sp *spool) (*proxy, error) {
+func newProxy(cfg ProxyConfig, st backend) (*proxy, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("registry: proxy URL %q must be http(s)://host[:port]", cfg.URL)
@@ -60,7 +59,7 @@ func newProxy(cfg ProxyConfig, st backend, sp *spool) (*proxy, error) {
 	if ttl <= 0 {
 		ttl = 5 * time.Minute
 	}
-	return &proxy{st: st, spool: sp, base: u, reg: reg, auth: auth, tagTTL: ttl,
+	return &proxy{st: st, base: u, reg: reg, auth: auth, tagTTL: ttl,
 		rts: map[string]http.RoundTripper{}, fetched: map[string]time.Time{}, busy: map[string]*sync.Mutex{}}, nil
 }
 
@@ -116,15 +115,18 @@ func (p *proxy) fetchManifest(ctx context.Context, repo, ref string, isTag bool)
 	defer p.lock("m:" + repo + ":" + ref)()
 	var cached bool
 	if isTag {
-		_, cached = p.st.resolveTag(repo, ref)
+		var err error
+		if _, cached, err = p.st.resolveTag(ctx, repo, ref); err != nil {
+			return err
+		}
 		p.mu.Lock()
 		fresh := time.Since(p.fetched[repo+":"+ref]) < p.tagTTL
 		p.mu.Unlock()
 		if cached && fresh {
 			return nil
 		}
-	} else if p.st.hasManifest(repo, digest.Digest(ref)) {
-		return nil
+	} else if ok, err := p.st.hasManifest(ctx, repo, digest.Digest(ref)); ok || err != nil {
+		return err
 	}
 	resp, err := p.get(ctx, repo, "/manifests/"+ref, manifestAccept)
 	if err != nil {
@@ -165,7 +167,7 @@ func (p *proxy) fetchManifest(ctx context.Context, repo, ref string, isTag bool)
 	if isTag {
 		tags = []string{ref}
 	}
-	if err := p.st.putManifest(repo, d, mt, body, nil, "", nil, tags); err != nil {
+	if err := p.st.putManifest(ctx, repo, d, mt, body, nil, "", nil, tags); err != nil {
 		return err
 	}
 	if isTag {
@@ -181,7 +183,7 @@ func (p *proxy) serveBlob(w http.ResponseWriter, r *http.Request, repo string, d
 	if err := p.fetchBlob(r.Context(), repo, d); err != nil {
 		return err
 	}
-	f, err := p.st.openBlob(d)
+	f, err := p.st.openBlob(r.Context(), d)
 	if err != nil {
 		return err
 	}
@@ -194,8 +196,8 @@ func (p *proxy) serveBlob(w http.ResponseWriter, r *http.Request, repo string, d
 
 func (p *proxy) fetchBlob(ctx context.Context, repo string, d digest.Digest) error {
 	defer p.lock("b:" + repo + ":" + d.String())()
-	if p.st.repoHasBlob(repo, d) {
-		return nil
+	if ok, err := p.st.repoHasBlob(ctx, repo, d); ok || err != nil {
+		return err
 	}
 	resp, err := p.get(ctx, repo, "/blobs/"+d.String(), "")
 	if err != nil {
@@ -208,18 +210,17 @@ func (p *proxy) fetchBlob(ctx context.Context, repo string, d digest.Digest) err
 	if resp.StatusCode != http.StatusOK {
 		return errf(http.StatusBadGateway, "UNKNOWN", "upstream answered %s", resp.Status)
 	}
-	u, err := p.spool.startUpload(repo)
+	u, err := p.st.uploads().start(ctx, repo)
 	if err != nil {
 		return err
 	}
-	defer p.spool.release(u)
-	if _, err := u.append(resp.Body, -1); err != nil {
-		p.spool.finishUpload(u)
-		return errf(http.StatusBadGateway, "UNKNOWN", "reading from upstream: %v", err)
-	}
-	if err := p.spool.commitUpload(u, d); err != nil {
-		p.spool.finishUpload(u)
+	defer u.release()
+	if _, err := u.commit(ctx, resp.Body, -1, -1, d); err != nil {
+		u.cancel(ctx)
 		if ae, ok := err.(*apiError); ok {
+			if ae.Code == "BLOB_UPLOAD_INVALID" {
+				return errf(http.StatusBadGateway, "UNKNOWN", "reading from upstream: %s", ae.Message)
+			}
 			ae.Status = http.StatusBadGateway
 		}
 		return err

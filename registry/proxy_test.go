@@ -44,7 +44,7 @@ func TestPullThroughCache(t *testing.T) {
 	up.Close()
 	pullAndVerify(t, ref(t, ts, "lib/app:1"), d)
 	pullAndVerify(t, ref(t, ts, "lib/app@"+d.String()), d)
-	if !cache.store.repoExists("lib/app") {
+	if !repoExists(t, cache.store, "lib/app") {
 		t.Fatal("nothing cached")
 	}
 }

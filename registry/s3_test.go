@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -228,6 +229,7 @@ func TestS3Conformance(t *testing.T) {
 // TestS3BigBlobs streams blobs of several MB into SeaweedFS, in one PUT and in parts, reads them
 // back with ranged GETs, and lists over several pages.
 func TestS3BigBlobs(t *testing.T) {
+	ctx := context.Background()
 	endpoint := weedS3(t)
 	cfg := *s3Config(endpoint)
 	cfg.Bucket, cfg.Region = "big", "" // the region is asked of the server (GetBucketLocation)
@@ -261,7 +263,7 @@ func TestS3BigBlobs(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkBlobRanges(t, s, d, data)
-		if info, ok, err := s.stat(s.blobKey(d)); !ok || err != nil || info.Size != int64(len(data)) {
+		if info, ok, err := s.stat(ctx, s.blobKey(d)); !ok || err != nil || info.Size != int64(len(data)) {
 			t.Fatal(info, ok, err)
 		}
 	}
@@ -272,14 +274,14 @@ func TestS3BigBlobs(t *testing.T) {
 	for i := range 20 {
 		tag := fmt.Sprintf("t%02d", i)
 		want = append(want, tag)
-		if err := s.put(s.tagKey("big/app", tag), []byte(d.String())); err != nil {
+		if err := s.put(ctx, s.tagKey("big/app", tag), []byte(d.String())); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if tags, err := s.listTags("big/app"); err != nil || !slices.Equal(tags, want) {
+	if tags, err := s.listTags(ctx, "big/app", "", -1); err != nil || !slices.Equal(tags, want) {
 		t.Fatal(tags, err)
 	}
-	if repos, err := s.repositories(); err != nil || !slices.Equal(repos, []string{"big/app"}) {
+	if repos, err := s.repositories(ctx, "", -1); err != nil || !slices.Equal(repos, []string{"big/app"}) {
 		t.Fatal(repos, err)
 	}
 

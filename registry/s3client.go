@@ -123,6 +123,15 @@ func oneLine(s string) string {
 	return s
 }
 
+// s3NetError is a request to S3 that got no answer: connection refused, reset, timed out.
+type s3NetError struct {
+	Op  string // "GET bucket/key"
+	Err error
+}
+
+func (e *s3NetError) Error() string { return oneLine("s3 " + e.Op + ": " + e.Err.Error()) }
+func (e *s3NetError) Unwrap() error { return e.Err }
+
 // notFound reports whether err says the object (or the whole bucket) does not exist.
 func notFound(err error) bool {
 	var e *s3Error
@@ -265,7 +274,7 @@ func (c *s3Client) do(ctx context.Context, r *s3Request) (*http.Response, error)
 			if errors.As(err, &ue) {
 				err = ue.Err
 			}
-			err = fmt.Errorf("s3 %s: %w", op, err)
+			err = &s3NetError{Op: op, Err: err}
 		} else {
 			err = readS3Error(op, resp)
 		}
@@ -367,6 +376,8 @@ func (c *s3Client) createBucket(ctx context.Context) error {
 type s3Object struct {
 	Size         int64
 	LastModified time.Time
+	// Meta holds the object's user metadata (x-amz-meta-*), by lower-case name without the prefix.
+	Meta map[string]string
 }
 
 func (c *s3Client) headObject(ctx context.Context, key string) (s3Object, error) {
@@ -380,6 +391,14 @@ func (c *s3Client) headObject(ctx context.Context, key string) (s3Object, error)
 		return o, fmt.Errorf("s3 HEAD %s/%s: bad Content-Length %q", c.bucket, key, resp.Header.Get("Content-Length"))
 	}
 	o.LastModified, _ = http.ParseTime(resp.Header.Get("Last-Modified"))
+	for k, v := range resp.Header {
+		if name, ok := strings.CutPrefix(strings.ToLower(k), "x-amz-meta-"); ok && len(v) > 0 {
+			if o.Meta == nil {
+				o.Meta = map[string]string{}
+			}
+			o.Meta[name] = v[0]
+		}
+	}
 	return o, nil
 }
 
@@ -403,10 +422,14 @@ func (c *s3Client) getObject(ctx context.Context, key string, off int64) (io.Rea
 	return resp.Body, nil
 }
 
-// putObject stores size bytes from body under key; sha is their hex SHA-256.
-func (c *s3Client) putObject(ctx context.Context, key string, body func() io.Reader, size int64, sha string) error {
-	return c.call(ctx, &s3Request{method: "PUT", key: key, body: body, size: size, sha: sha,
-		header: http.Header{"Content-Type": {"application/octet-stream"}}})
+// putObject stores size bytes from body under key; sha is their hex SHA-256. meta is stored as
+// the object's user metadata (names in lower case).
+func (c *s3Client) putObject(ctx context.Context, key string, body func() io.Reader, size int64, sha string, meta ...string) error {
+	h := http.Header{"Content-Type": {"application/octet-stream"}}
+	for i := 0; i+1 < len(meta); i += 2 {
+		h.Set("X-Amz-Meta-"+meta[i], meta[i+1])
+	}
+	return c.call(ctx, &s3Request{method: "PUT", key: key, body: body, size: size, sha: sha, header: h})
 }
 
 func (c *s3Client) deleteObject(ctx context.Context, key string) error {
@@ -472,15 +495,20 @@ func (c *s3Client) abortMultipartUpload(ctx context.Context, key, uploadID strin
 
 // s3ListPage is one page of a ListObjectsV2 answer.
 type s3ListPage struct {
-	Contents []struct {
-		Key string
-	}
+	Contents       []s3Entry
 	CommonPrefixes []struct {
 		Prefix string
 	}
 	IsTruncated           bool
 	NextContinuationToken string
 	EncodingType          string
+}
+
+// s3Entry is one object of a listing.
+type s3Entry struct {
+	Key          string
+	Size         int64
+	LastModified time.Time
 }
 
 // parseListPage decodes a ListObjectsV2 answer, undoing encoding-type=url.
@@ -509,46 +537,77 @@ func parseListPage(b []byte) (*s3ListPage, error) {
 // prefixes one level down (ending in the delimiter), following continuation tokens until
 // the listing is complete or, when limit > 0, has at least limit entries.
 func (c *s3Client) listObjects(ctx context.Context, prefix, delimiter string, limit int) (keys, prefixes []string, err error) {
-	token := ""
+	err = c.listEach(ctx, prefix, delimiter, "", limit, func(e s3Entry, isPrefix bool) bool {
+		if isPrefix {
+			prefixes = append(prefixes, e.Key)
+		} else {
+			keys = append(keys, e.Key)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return keys, prefixes, nil
+}
+
+// listEach calls fn for every entry under prefix whose key sorts after startAfter (keys, and
+// with a delimiter common prefixes, as entries with isPrefix set), page by page, until the
+// listing ends, fn returns false, or (limit > 0) limit entries were seen. A page asks for no
+// more entries than limit, so a caller wanting one page of n pays for one request.
+func (c *s3Client) listEach(ctx context.Context, prefix, delimiter, startAfter string, limit int, fn func(e s3Entry, isPrefix bool) bool) error {
+	token, seen := "", 0
 	for {
 		q := url.Values{"list-type": {"2"}, "prefix": {prefix}, "encoding-type": {"url"}}
 		if delimiter != "" {
 			q.Set("delimiter", delimiter)
 		}
 		if n := c.maxKeys; n > 0 || limit > 0 {
-			if limit > 0 && (n == 0 || limit < n) {
-				n = limit
+			if limit > 0 && (n == 0 || limit-seen < n) {
+				n = limit - seen
 			}
 			q.Set("max-keys", strconv.Itoa(n))
 		}
 		if token != "" {
 			q.Set("continuation-token", token)
+		} else if startAfter != "" {
+			q.Set("start-after", startAfter)
 		}
 		r := &s3Request{method: "GET", query: q}
 		resp, err := c.do(ctx, r)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		b, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {
-			return nil, nil, fmt.Errorf("s3 list %s/%s: %w", c.bucket, prefix, err)
+			return fmt.Errorf("s3 list %s/%s: %w", c.bucket, prefix, err)
 		}
 		p, err := parseListPage(b)
 		if err != nil {
-			return nil, nil, fmt.Errorf("s3 list %s/%s: bad response: %w", c.bucket, prefix, err)
+			return fmt.Errorf("s3 list %s/%s: bad response: %w", c.bucket, prefix, err)
 		}
-		for _, o := range p.Contents {
-			keys = append(keys, o.Key)
+		// Keys and prefixes come as two lists, each sorted: merge them into one sorted stream.
+		i, j := 0, 0
+		for i < len(p.Contents) || j < len(p.CommonPrefixes) {
+			var ok bool
+			if j == len(p.CommonPrefixes) || i < len(p.Contents) && p.Contents[i].Key < p.CommonPrefixes[j].Prefix {
+				ok = fn(p.Contents[i], false)
+				i++
+			} else {
+				ok = fn(s3Entry{Key: p.CommonPrefixes[j].Prefix}, true)
+				j++
+			}
+			seen++
+			if !ok || limit > 0 && seen >= limit {
+				return nil
+			}
 		}
-		for _, cp := range p.CommonPrefixes {
-			prefixes = append(prefixes, cp.Prefix)
-		}
-		if !p.IsTruncated || limit > 0 && len(keys)+len(prefixes) >= limit {
-			return keys, prefixes, nil
+		if !p.IsTruncated {
+			return nil
 		}
 		if p.NextContinuationToken == "" || p.NextContinuationToken == token {
-			return nil, nil, fmt.Errorf("s3 list %s/%s: truncated listing without a new continuation token", c.bucket, prefix)
+			return fmt.Errorf("s3 list %s/%s: truncated listing without a new continuation token", c.bucket, prefix)
 		}
 		token = p.NextContinuationToken
 	}
@@ -556,9 +615,11 @@ func (c *s3Client) listObjects(ctx context.Context, prefix, delimiter string, li
 
 // s3Reader reads an object lazily: the first Read after opening or a Seek sends a GET for the
 // rest of the object from that offset (a ranged GET), so http.ServeContent answers Range
-// requests without downloading the whole object. It lives as long as its reader, without a
-// timeout (the transport bounds the wait for each response).
+// requests without downloading the whole object. Its requests end with ctx (the client's
+// request: a client that goes away stops the download); the transport bounds the wait for each
+// response.
 type s3Reader struct {
+	ctx  context.Context
 	c    *s3Client
 	key  string
 	size int64
@@ -571,7 +632,7 @@ func (r *s3Reader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if r.body == nil {
-		body, err := r.c.getObject(context.Background(), r.key, r.off)
+		body, err := r.c.getObject(r.ctx, r.key, r.off)
 		if err != nil {
 			return 0, err
 		}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
@@ -123,6 +124,7 @@ type fakeS3 struct {
 	exists    bool
 	createLoc string // LocationConstraint of the CreateBucket request
 	objects   map[string][]byte
+	meta      map[string]http.Header // x-amz-meta-* headers of objects
 	uploads   map[string]map[int][]byte
 	aborted   int
 	seq       int
@@ -132,7 +134,7 @@ type fakeS3 struct {
 
 func newFakeS3(t *testing.T, bucket string) (*fakeS3, string) {
 	f := &fakeS3{t: t, accessKey: "AKIDTEST", secretKey: "secret/test+key", region: "eu-central-1", pageSize: 1000,
-		bucket: bucket, objects: map[string][]byte{}, uploads: map[string]map[int][]byte{}, fail: map[string]int{}}
+		bucket: bucket, objects: map[string][]byte{}, meta: map[string]http.Header{}, uploads: map[string]map[int][]byte{}, fail: map[string]int{}}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, strings.TrimPrefix(srv.URL, "http://")
@@ -298,6 +300,15 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(204)
 	case r.Method == "PUT":
 		f.objects[key] = body
+		delete(f.meta, key)
+		for k, v := range r.Header {
+			if strings.HasPrefix(strings.ToLower(k), "x-amz-meta-") {
+				if f.meta[key] == nil {
+					f.meta[key] = http.Header{}
+				}
+				f.meta[key][k] = v
+			}
+		}
 	case r.Method == "DELETE":
 		delete(f.objects, key)
 		w.WriteHeader(204)
@@ -312,6 +323,9 @@ func (f *fakeS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Last-Modified", time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).Format(http.TimeFormat))
+		for k, v := range f.meta[key] {
+			w.Header()[k] = v
+		}
 		status := 200
 		if rg := r.Header.Get("Range"); rg != "" && !f.ignoreRange {
 			off, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(rg, "bytes="), "-"))
@@ -358,11 +372,12 @@ func (f *fakeS3) list(w http.ResponseWriter, q url.Values) {
 		entries = append(entries, entry{k, false})
 	}
 	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	after := q.Get("start-after")
 	if tok := q.Get("continuation-token"); tok != "" {
-		after := strings.TrimPrefix(tok, "token:")
-		for len(entries) > 0 && entries[0].name <= after {
-			entries = entries[1:]
-		}
+		after = strings.TrimPrefix(tok, "token:")
+	}
+	for len(entries) > 0 && entries[0].name <= after {
+		entries = entries[1:]
 	}
 	enc := func(s string) string { return s }
 	if q.Get("encoding-type") == "url" {
@@ -420,7 +435,7 @@ func writeBlob(t *testing.T, size int, alg digest.Algorithm) (string, []byte, di
 // http.ServeContent serves a Range request.
 func checkBlobRanges(t *testing.T, s *s3Store, d digest.Digest, want []byte) {
 	t.Helper()
-	rc, err := s.openBlob(d)
+	rc, err := s.openBlob(context.Background(), d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +463,7 @@ func checkBlobRanges(t *testing.T, s *s3Store, d digest.Digest, want []byte) {
 		t.Fatal("negative seek")
 	}
 	// As the registry serves GET /v2/<name>/blobs/<digest> with a Range.
-	rc2, err := s.openBlob(d)
+	rc2, err := s.openBlob(context.Background(), d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,6 +479,7 @@ func checkBlobRanges(t *testing.T, s *s3Store, d digest.Digest, want []byte) {
 }
 
 func TestS3StoreFake(t *testing.T) {
+	ctx := context.Background()
 	f, endpoint := newFakeS3(t, "reg")
 	f.pageSize = 2 // every listing takes several pages
 	t.Setenv("AWS_ACCESS_KEY_ID", f.accessKey)
@@ -497,34 +513,34 @@ func TestS3StoreFake(t *testing.T) {
 
 	// Small objects, listings over several pages, removal.
 	for _, k := range []string{"a", "b", "c/1", "c/2", "d/x/1", "e"} {
-		if err := s.put(s.prefix+"l/"+k, []byte("v"+k)); err != nil {
+		if err := s.put(ctx, s.prefix+"l/"+k, []byte("v"+k)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if b, err := s.get(s.prefix + "l/c/2"); err != nil || string(b) != "vc/2" {
+	if b, err := s.get(ctx, s.prefix+"l/c/2"); err != nil || string(b) != "vc/2" {
 		t.Fatal(string(b), err)
 	}
-	if _, err := s.get(s.prefix + "l/zz"); !notFound(err) {
+	if _, err := s.get(ctx, s.prefix+"l/zz"); !notFound(err) {
 		t.Fatal(err)
 	}
-	keys, err := s.list(s.prefix+"l/", false)
+	keys, err := s.list(ctx, s.prefix+"l/", false)
 	if slices.Sort(keys); err != nil || !slices.Equal(keys, []string{"a", "b", "c/", "d/", "e"}) {
 		t.Fatal(keys, err)
 	}
-	keys, err = s.list(s.prefix+"l/", true)
+	keys, err = s.list(ctx, s.prefix+"l/", true)
 	if err != nil || !slices.Equal(keys, []string{"a", "b", "c/1", "c/2", "d/x/1", "e"}) {
 		t.Fatal(keys, err)
 	}
-	if info, ok, err := s.stat(s.prefix + "l/c/1"); !ok || err != nil || info.Size != 4 || info.LastModified.Year() != 2024 {
+	if info, ok, err := s.stat(ctx, s.prefix+"l/c/1"); !ok || err != nil || info.Size != 4 || info.LastModified.Year() != 2024 {
 		t.Fatal(info, ok, err)
 	}
-	if _, ok, err := s.stat(s.prefix + "l/nope"); ok || err != nil {
+	if _, ok, err := s.stat(ctx, s.prefix+"l/nope"); ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	if ok, err := s.remove(s.prefix + "l/a"); !ok || err != nil {
+	if ok, err := s.remove(ctx, s.prefix+"l/a"); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	if ok, err := s.remove(s.prefix + "l/a"); ok || err != nil {
+	if ok, err := s.remove(ctx, s.prefix+"l/a"); ok || err != nil {
 		t.Fatal(ok, err)
 	}
 
@@ -537,6 +553,9 @@ func TestS3StoreFake(t *testing.T) {
 		alg   digest.Algorithm
 		parts int
 	}{{700 << 10, digest.SHA256, 0}, {1 << 20, digest.SHA512, 0}, {3<<20 + 12345, digest.SHA256, 4}, {2 << 20, digest.SHA512, 2}} {
+		if err := s.index(ctx, "app"); err != nil { // the first link also writes the index object
+			t.Fatal(err)
+		}
 		name, data, d := writeBlob(t, c.size, c.alg)
 		before := f.requests("PUT ")
 		if err := s.commitBlob(name, d, "app"); err != nil {
@@ -549,15 +568,15 @@ func TestS3StoreFake(t *testing.T) {
 		if puts := f.requests("PUT ") - before; puts != max(c.parts, 1)+1 {
 			t.Errorf("%d bytes: %d PUTs", c.size, puts)
 		}
-		if !s.blobExists(d) || !s.repoHasBlob("app", d) || s.repoHasBlob("other", d) {
+		if !yes(t)(s.blobExists(ctx, d)) || !yes(t)(s.repoHasBlob(ctx, "app", d)) || yes(t)(s.repoHasBlob(ctx, "other", d)) {
 			t.Fatal("blob not stored")
 		}
 		checkBlobRanges(t, s, d, data)
-		if b, err := s.readBlob(d); err != nil || !bytes.Equal(b, data) {
+		if b, err := s.readBlob(context.Background(), d); err != nil || !bytes.Equal(b, data) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.openBlob(digest.FromString("nope")); err == nil {
+	if _, err := s.openBlob(context.Background(), digest.FromString("nope")); err == nil {
 		t.Fatal("opened a missing blob")
 	}
 
@@ -566,7 +585,7 @@ func TestS3StoreFake(t *testing.T) {
 	name, _, d := writeBlob(t, 2<<20+1, digest.SHA256)
 	err = s.commitBlob(name, d, "app")
 	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "InternalError: We encountered an internal error.") ||
-		f.aborted != 1 || len(f.uploads) != 0 || s.blobExists(d) {
+		f.aborted != 1 || len(f.uploads) != 0 || yes(t)(s.blobExists(ctx, d)) {
 		t.Fatalf("%v; aborted %d, uploads %d", err, f.aborted, len(f.uploads))
 	}
 	f.failCompleteBody = false
@@ -575,48 +594,48 @@ func TestS3StoreFake(t *testing.T) {
 	defer func(d time.Duration) { s3RetryUnit = d }(s3RetryUnit)
 	s3RetryUnit = time.Millisecond
 	f.fail["PUT"], f.fail["GET"] = 2, 1
-	if err := s.put(s.prefix+"retry", []byte("x")); err != nil {
+	if err := s.put(ctx, s.prefix+"retry", []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := s.get(s.prefix + "retry"); err != nil || string(b) != "x" {
+	if b, err := s.get(ctx, s.prefix+"retry"); err != nil || string(b) != "x" {
 		t.Fatal(err)
 	}
 	f.fail["HEAD"] = s3MaxAttempts
-	if _, _, err := s.stat(s.prefix + "retry"); err == nil || !strings.HasSuffix(err.Error(), "Service Unavailable (HTTP 503)") {
+	if _, _, err := s.stat(ctx, s.prefix+"retry"); err == nil || !strings.HasSuffix(err.Error(), "Service Unavailable (HTTP 503)") {
 		t.Fatal(err)
 	}
 
 	// Manifests, tags, referrers and repositories on top.
 	m := []byte(`{"schemaVersion":2,"subject":{"digest":"` + d.String() + `"}}`)
 	md := digest.FromBytes(m)
-	if err := s.putManifest("team/app", md, "application/vnd.oci.image.manifest.v1+json", m, nil, d, []byte("referrer"), []string{"v1", "v2", "v3"}); err != nil {
+	if err := s.putManifest(ctx, "team/app", md, "application/vnd.oci.image.manifest.v1+json", m, nil, d, []byte("referrer"), []string{"v1", "v2", "v3"}); err != nil {
 		t.Fatal(err)
 	}
-	if tags, err := s.listTags("team/app"); err != nil || !slices.Equal(tags, []string{"v1", "v2", "v3"}) {
+	if tags, err := s.listTags(ctx, "team/app", "", -1); err != nil || !slices.Equal(tags, []string{"v1", "v2", "v3"}) {
 		t.Fatal(tags, err)
 	}
-	if _, err := s.listTags("none"); err == nil {
+	if _, err := s.listTags(ctx, "none", "", -1); err == nil {
 		t.Fatal("tags of a missing repository")
 	}
-	if refs, err := s.referrers("team/app", d); err != nil || len(refs) != 1 || string(refs[0]) != "referrer" {
+	if refs, err := s.referrers(ctx, "team/app", d); err != nil || len(refs) != 1 || string(refs[0]) != "referrer" {
 		t.Fatal(refs, err)
 	}
-	if tm, ok := s.tagTime("team/app", "v2"); !ok || tm.IsZero() {
+	if tm, ok := s.tagTime(ctx, "team/app", "v2"); !ok || tm.IsZero() {
 		t.Fatal("tagTime")
 	}
-	if repos, err := s.repositories(); err != nil || !slices.Equal(repos, []string{"app", "team/app"}) {
+	if repos, err := s.repositories(ctx, "", -1); err != nil || !slices.Equal(repos, []string{"app", "team/app"}) {
 		t.Fatal(repos, err)
 	}
-	if !s.repoExists("team/app") || s.repoExists("team") {
+	if !yes(t)(s.repoExists(ctx, "team/app")) || yes(t)(s.repoExists(ctx, "team")) {
 		t.Fatal("repoExists")
 	}
-	if ok, err := s.deleteManifest("team/app", md); !ok || err != nil {
+	if ok, err := s.deleteManifest(ctx, "team/app", md); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	if _, ok := s.resolveTag("team/app", "v1"); ok || s.hasManifest("team/app", md) {
+	if _, ok, _ := s.resolveTag(ctx, "team/app", "v1"); ok || yes(t)(s.hasManifest(ctx, "team/app", md)) {
 		t.Fatal("tag or manifest left")
 	}
-	if refs, _ := s.referrers("team/app", d); len(refs) != 0 {
+	if refs, _ := s.referrers(ctx, "team/app", d); len(refs) != 0 {
 		t.Fatal(refs)
 	}
 

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -33,70 +34,62 @@ type SearchResponse struct {
 const descriptionLabel = "org.opencontainers.image.description"
 
 // searchIndex finds repository descriptions: the label of the newest tagged manifest's config.
-// Descriptions are cached by manifest digest (immutable) and the repository's choice of newest
-// manifest is forgotten whenever a manifest is pushed to it.
+// The description is stored with the repository at each tagged push (backend.setSearchInfo), so
+// that replicas over one bucket agree; repositories pushed by an older berth fall back to
+// finding their newest tag. Descriptions of manifests are cached by digest: content addressing
+// makes that cache right in every process.
 type searchIndex struct {
 	s    *Server
 	mu   sync.Mutex
 	desc map[digest.Digest]string // manifest -> description
-	repo map[string]digest.Digest // repository -> newest tagged manifest
 }
 
-func (x *searchIndex) forget(repo string) {
-	x.mu.Lock()
-	delete(x.repo, repo)
-	x.mu.Unlock()
-}
+// maxCachedDescriptions bounds the per-digest cache.
+const maxCachedDescriptions = 10000
 
-func (x *searchIndex) newest(repo string) (digest.Digest, bool) {
-	x.mu.Lock()
-	d, ok := x.repo[repo]
-	x.mu.Unlock()
-	if ok {
-		return d, d != ""
-	}
+func (x *searchIndex) description(ctx context.Context, repo string) (string, error) {
 	st := x.s.store
-	tags, _ := st.listTags(repo)
+	if desc, ok, err := st.searchInfo(ctx, repo); ok || err != nil {
+		return desc, err
+	}
+	tags, _ := st.listTags(ctx, repo, "", -1)
+	var d digest.Digest
 	var best int64
 	for _, t := range tags {
-		mt, ok := st.tagTime(repo, t)
+		mt, ok := st.tagTime(ctx, repo, t)
 		if !ok {
 			continue
 		}
-		if td, ok := st.resolveTag(repo, t); ok && (d == "" || mt.UnixNano() > best) {
+		if td, ok, _ := st.resolveTag(ctx, repo, t); ok && (d == "" || mt.UnixNano() > best) {
 			d, best = td, mt.UnixNano()
 		}
 	}
-	x.mu.Lock()
-	if x.repo == nil {
-		x.repo = map[string]digest.Digest{}
+	if d == "" {
+		return "", nil
 	}
-	x.repo[repo] = d
-	x.mu.Unlock()
-	return d, d != ""
+	return x.read(ctx, d, 0), nil
 }
 
-func (x *searchIndex) description(repo string) string {
-	d, ok := x.newest(repo)
-	if !ok {
-		return ""
-	}
+// read follows an index to its first image (linux/amd64 when listed) and returns the label.
+func (x *searchIndex) read(ctx context.Context, d digest.Digest, depth int) string {
 	x.mu.Lock()
 	desc, ok := x.desc[d]
 	x.mu.Unlock()
 	if ok {
 		return desc
 	}
-	desc = x.read(repo, d, 0)
+	desc = x.readUncached(ctx, d, depth)
 	x.mu.Lock()
+	if len(x.desc) >= maxCachedDescriptions {
+		clear(x.desc)
+	}
 	x.desc[d] = desc
 	x.mu.Unlock()
 	return desc
 }
 
-// read follows an index to its first image (linux/amd64 when listed) and returns the label.
-func (x *searchIndex) read(repo string, d digest.Digest, depth int) string {
-	b, err := x.s.store.readBlob(d)
+func (x *searchIndex) readUncached(ctx context.Context, d digest.Digest, depth int) string {
+	b, err := x.s.store.readBlob(ctx, d)
 	if err != nil || depth > 3 {
 		return ""
 	}
@@ -122,7 +115,7 @@ func (x *searchIndex) read(repo string, d digest.Digest, depth int) string {
 			}
 		}
 		if cd, ok := parseDigest(pick.Digest); ok {
-			return x.read(repo, cd, depth+1)
+			return x.readUncached(ctx, cd, depth+1)
 		}
 		return ""
 	}
@@ -133,7 +126,7 @@ func (x *searchIndex) read(repo string, d digest.Digest, depth int) string {
 	if !ok || m.Config.Size > 1<<20 {
 		return ""
 	}
-	cb, err := x.s.store.readBlob(cd)
+	cb, err := x.s.store.readBlob(ctx, cd)
 	if err != nil {
 		return ""
 	}
@@ -183,7 +176,7 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	repos, err := s.store.repositories()
+	repos, err := s.store.repositories(r.Context(), "", -1)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -193,7 +186,11 @@ func (s *Server) serveSearch(w http.ResponseWriter, r *http.Request) {
 		if !s.auth.allowed(r, repo, "pull") {
 			continue
 		}
-		desc := s.search.description(repo)
+		desc, err := s.search.description(r.Context(), repo)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
 		if term != "" && !strings.Contains(repo, term) && !strings.Contains(strings.ToLower(desc), term) {
 			continue
 		}

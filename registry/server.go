@@ -1,12 +1,14 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,8 +22,8 @@ import (
 type Server struct {
 	cfg     Config
 	store   backend
-	spool   *spool
 	auth    *authorizer
+	trusted []*net.IPNet // proxies whose X-Forwarded-* headers are believed
 	proxy   *proxy
 	metrics *metrics
 	search  *searchIndex
@@ -31,14 +33,21 @@ const defaultMaxManifestSize = 4 << 20
 
 // New opens (creating if needed) the storage and returns a server for it.
 func New(cfg Config) (*Server, error) {
-	if cfg.Storage == "" {
+	if cfg.Storage == "" && cfg.S3 == nil {
 		return nil, errors.New("registry: no storage directory")
 	}
 	if cfg.MaxManifestSize <= 0 {
 		cfg.MaxManifestSize = defaultMaxManifestSize
 	}
+	if t := cfg.Auth.Token; t != nil && t.Key == "" && cfg.S3 != nil {
+		return nil, errors.New("registry: token auth with S3 storage needs auth.token.key: replicas " +
+			"sharing the bucket must sign tokens with the same key, or each refuses the tokens of the others")
+	}
 	s := &Server{cfg: cfg, metrics: newMetrics()}
 	var err error
+	if s.trusted, err = parseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
 	if cfg.S3 != nil {
 		if s.store, err = newS3Store(*cfg.S3); err != nil {
 			return nil, err
@@ -46,19 +55,81 @@ func New(cfg Config) (*Server, error) {
 	} else if s.store, err = openStore(cfg.Storage, !cfg.NoSync); err != nil {
 		return nil, err
 	}
-	if s.spool, err = newSpool(filepath.Join(cfg.Storage, "uploads"), !cfg.NoSync, s.store.commitBlob); err != nil {
-		return nil, err
-	}
 	s.search = &searchIndex{s: s, desc: map[digest.Digest]string{}}
 	if s.auth, err = newAuthorizer(cfg); err != nil {
 		return nil, err
 	}
+	s.auth.base = s.externalBase
 	if cfg.Proxy.URL != "" {
-		if s.proxy, err = newProxy(cfg.Proxy, s.store, s.spool); err != nil {
+		if s.proxy, err = newProxy(cfg.Proxy, s.store); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// parseTrustedProxies reads Config.TrustedProxies: addresses or CIDR prefixes.
+func parseTrustedProxies(list []string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, p := range list {
+		if !strings.Contains(p, "/") {
+			ip := net.ParseIP(p)
+			if ip == nil {
+				return nil, fmt.Errorf("registry: trustedProxies: %q is not an IP address or CIDR prefix", p)
+			}
+			bits := 8 * len(ip.To16())
+			if ip4 := ip.To4(); ip4 != nil {
+				ip, bits = ip4, 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return nil, fmt.Errorf("registry: trustedProxies: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// externalBase is the scheme://host clients reach this registry at, when the request came
+// through a trusted proxy (a load balancer ending TLS) that said so in X-Forwarded-Proto and
+// X-Forwarded-Host; "" otherwise, and locations stay relative to what the client asked.
+func (s *Server) externalBase(r *http.Request) string {
+	if len(s.trusted) == 0 {
+		return ""
+	}
+	ip := net.ParseIP(remoteHost(r))
+	trusted := false
+	for _, n := range s.trusted {
+		if ip != nil && n.Contains(ip) {
+			trusted = true
+			break
+		}
+	}
+	if !trusted {
+		return ""
+	}
+	// With several proxies in a row each appends its own value: the first is the client's.
+	first := func(v string) string {
+		v, _, _ = strings.Cut(v, ",")
+		return strings.TrimSpace(v)
+	}
+	proto, host := first(r.Header.Get("X-Forwarded-Proto")), first(r.Header.Get("X-Forwarded-Host"))
+	if proto != "http" && proto != "https" {
+		proto = "http"
+		if r.TLS != nil {
+			proto = "https"
+		}
+	}
+	if host == "" {
+		host = r.Host
+	}
+	if strings.ContainsAny(host, "/ \t@?#") {
+		return ""
+	}
+	return proto + "://" + host
 }
 
 // ServeHTTP logs and counts every request and routes it.
@@ -84,7 +155,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func remoteHost(r *http.Request) string {
 	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i > 0 {
-		return r.RemoteAddr[:i]
+		return strings.Trim(r.RemoteAddr[:i], "[]")
 	}
 	return r.RemoteAddr
 }
@@ -197,8 +268,9 @@ func (s *Server) blobs(w http.ResponseWriter, r *http.Request, repo, ref string)
 	if !ok {
 		return errDigestInvalid("invalid digest %q", ref)
 	}
+	ctx := r.Context()
 	if r.Method == http.MethodDelete {
-		ok, err := s.store.unlinkBlob(repo, d)
+		ok, err := s.store.unlinkBlob(ctx, repo, d)
 		if err != nil {
 			return err
 		}
@@ -209,13 +281,15 @@ func (s *Server) blobs(w http.ResponseWriter, r *http.Request, repo, ref string)
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}
-	if !s.store.repoHasBlob(repo, d) {
+	if ok, err := s.store.repoHasBlob(ctx, repo, d); err != nil {
+		return err
+	} else if !ok {
 		if s.proxy == nil {
 			return errBlobUnknown(d)
 		}
 		return s.proxy.serveBlob(w, r, repo, d)
 	}
-	f, err := s.store.openBlob(d)
+	f, err := s.store.openBlob(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -231,21 +305,21 @@ func (s *Server) blobs(w http.ResponseWriter, r *http.Request, repo, ref string)
 
 // ---- uploads
 
-func (s *Server) uploadLocation(w http.ResponseWriter, repo string, u *upload) {
-	end := u.size - 1
+func (s *Server) uploadLocation(w http.ResponseWriter, r *http.Request, repo string, u uploadSession) {
+	end := u.Size() - 1
 	if end < 0 {
 		end = 0
 	}
 	h := w.Header()
-	h.Set("Location", "/v2/"+repo+"/blobs/uploads/"+u.id)
+	h.Set("Location", s.externalBase(r)+"/v2/"+repo+"/blobs/uploads/"+u.ID())
 	h.Set("Range", fmt.Sprintf("0-%d", end))
-	h.Set("Docker-Upload-UUID", u.id)
+	h.Set("Docker-Upload-UUID", u.ID())
 	h.Set("Content-Length", "0")
 }
 
-func (s *Server) blobCreated(w http.ResponseWriter, repo string, d digest.Digest) {
+func (s *Server) blobCreated(w http.ResponseWriter, r *http.Request, repo string, d digest.Digest) {
 	h := w.Header()
-	h.Set("Location", "/v2/"+repo+"/blobs/"+d.String())
+	h.Set("Location", s.externalBase(r)+"/v2/"+repo+"/blobs/"+d.String())
 	h.Set("Docker-Content-Digest", d.String())
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusCreated)
@@ -268,26 +342,32 @@ func (s *Server) uploads(w http.ResponseWriter, r *http.Request, repo, id string
 	if err := s.need(w, r, repo, "push", http.MethodGet, http.MethodHead, http.MethodPatch, http.MethodPut, http.MethodDelete); err != nil {
 		return err
 	}
-	u, err := s.spool.getUpload(repo, id)
+	ctx := r.Context()
+	u, err := s.store.uploads().resume(ctx, repo, id)
 	if err != nil {
 		return err
 	}
-	defer s.spool.release(u)
+	defer u.release()
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		s.uploadLocation(w, repo, u)
+		s.uploadLocation(w, r, repo, u)
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case http.MethodDelete:
-		s.spool.finishUpload(u)
+		u.cancel(ctx)
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case http.MethodPatch:
-		if err := s.appendChunk(w, r, repo, u); err != nil {
+		if err := s.checkChunk(w, r, repo, u); err != nil {
 			return err
 		}
-		s.uploadLocation(w, repo, u)
+		n, err := u.write(ctx, r.Body, s.blobLimit(), chunkLength(r))
+		s.metrics.bytesIn.Add(n)
+		if err != nil {
+			return s.chunkFailed(ctx, u, err)
+		}
+		s.uploadLocation(w, r, repo, u)
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}
@@ -297,108 +377,116 @@ func (s *Server) uploads(w http.ResponseWriter, r *http.Request, repo, id string
 	if !ok {
 		return errDigestInvalid("invalid or missing digest %q", dq)
 	}
-	if err := s.appendChunk(w, r, repo, u); err != nil {
+	if err := s.checkChunk(w, r, repo, u); err != nil {
 		return err
 	}
-	if err := s.spool.commitUpload(u, d); err != nil {
-		return err
+	n, err := u.commit(ctx, r.Body, s.blobLimit(), chunkLength(r), d)
+	s.metrics.bytesIn.Add(n)
+	if err != nil {
+		return s.chunkFailed(ctx, u, err)
 	}
 	s.metrics.pushedBlobs.Add(1)
-	s.blobCreated(w, repo, d)
+	s.blobCreated(w, r, repo, d)
 	return nil
 }
 
-// appendChunk adds the request body to the session. Chunks must come in order: a Content-Range
-// that does not start where the session ends is answered 416 with the session's current range.
-func (s *Server) appendChunk(w http.ResponseWriter, r *http.Request, repo string, u *upload) error {
-	if cr := r.Header.Get("Content-Range"); cr != "" {
-		cr = strings.TrimPrefix(strings.TrimPrefix(cr, "bytes "), "bytes=")
-		a, b, ok := strings.Cut(cr, "-")
-		start, err1 := strconv.ParseInt(a, 10, 64)
-		end, err2 := strconv.ParseInt(b, 10, 64)
-		if !ok || err1 != nil || err2 != nil || end < start {
-			s.uploadLocation(w, repo, u)
-			return errRangeInvalid("invalid Content-Range %q", r.Header.Get("Content-Range"))
-		}
-		if start != u.size {
-			s.uploadLocation(w, repo, u)
-			return errRangeInvalid("chunk starts at %d but the upload holds %d bytes", start, u.size)
-		}
-		if r.ContentLength >= 0 && r.ContentLength != end-start+1 {
-			s.uploadLocation(w, repo, u)
-			return errRangeInvalid("Content-Range %q does not match Content-Length %d", cr, r.ContentLength)
-		}
+// chunkLength is the number of bytes a chunk must hold: its Content-Length when it says one
+// and is not 0 (some clients send 0 with a body they stream), else any number.
+func chunkLength(r *http.Request) int64 {
+	if r.ContentLength > 0 {
+		return r.ContentLength
 	}
-	before := u.size
-	n, err := u.append(r.Body, s.blobLimit())
-	s.metrics.bytesIn.Add(n)
-	if err != nil {
-		if _, ok := err.(*apiError); !ok {
-			// The client went away mid-chunk: drop what it sent so the session stays resumable.
-			if terr := u.truncate(before); terr != nil {
-				s.spool.finishUpload(u)
-			}
-			return errUploadInvalid("reading the chunk: %v", err)
-		}
-		s.spool.finishUpload(u)
-		return err
+	return -1
+}
+
+// chunkFailed ends a session that grew past the size limit; other failures leave it resumable.
+func (s *Server) chunkFailed(ctx context.Context, u uploadSession, err error) error {
+	if ae, ok := err.(*apiError); ok && ae.Status == http.StatusRequestEntityTooLarge {
+		u.cancel(ctx)
 	}
-	if r.ContentLength > 0 && n != r.ContentLength {
-		if err := u.truncate(before); err != nil {
-			s.spool.finishUpload(u)
-		}
-		return errSizeInvalid("got %d bytes, Content-Length said %d", n, r.ContentLength)
+	return err
+}
+
+// checkChunk checks a chunk's Content-Range. Chunks must come in order: a Content-Range that
+// does not start where the session ends is answered 416 with the session's current range.
+func (s *Server) checkChunk(w http.ResponseWriter, r *http.Request, repo string, u uploadSession) error {
+	cr := r.Header.Get("Content-Range")
+	if cr == "" {
+		return nil
+	}
+	cr = strings.TrimPrefix(strings.TrimPrefix(cr, "bytes "), "bytes=")
+	a, b, ok := strings.Cut(cr, "-")
+	start, err1 := strconv.ParseInt(a, 10, 64)
+	end, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || end < start {
+		s.uploadLocation(w, r, repo, u)
+		return errRangeInvalid("invalid Content-Range %q", r.Header.Get("Content-Range"))
+	}
+	if start != u.Size() {
+		s.uploadLocation(w, r, repo, u)
+		return errRangeInvalid("chunk starts at %d but the upload holds %d bytes", start, u.Size())
+	}
+	if r.ContentLength >= 0 && r.ContentLength != end-start+1 {
+		s.uploadLocation(w, r, repo, u)
+		return errRangeInvalid("Content-Range %q does not match Content-Length %d", cr, r.ContentLength)
 	}
 	return nil
 }
 
 func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, repo string) error {
+	ctx := r.Context()
 	q := r.URL.Query()
 	if m := q.Get("mount"); m != "" {
 		d, ok := parseDigest(m)
 		if !ok {
 			return errDigestInvalid("invalid digest %q", m)
 		}
-		if s.canMount(r, repo, q.Get("from"), d) {
-			ok, err := s.store.mountBlob(repo, d)
+		can, err := s.canMount(r, repo, q.Get("from"), d)
+		if err != nil {
+			return err
+		}
+		if can {
+			ok, err := s.store.mountBlob(ctx, repo, d)
 			if err != nil {
 				return err
 			}
 			if ok {
-				s.blobCreated(w, repo, d)
+				s.blobCreated(w, r, repo, d)
 				return nil
 			}
 		}
 		// Not mountable: fall back to an ordinary upload session, as the spec asks.
 	}
-	u, err := s.spool.startUpload(repo)
+	var d digest.Digest
+	if dq := q.Get("digest"); dq != "" {
+		var ok bool
+		if d, ok = parseDigest(dq); !ok {
+			return errDigestInvalid("invalid digest %q", dq)
+		}
+	}
+	u, err := s.store.uploads().start(ctx, repo)
 	if err != nil {
 		return err
 	}
-	defer s.spool.release(u)
-	if dq := q.Get("digest"); dq != "" {
-		d, ok := parseDigest(dq)
-		if !ok {
-			s.spool.finishUpload(u)
-			return errDigestInvalid("invalid digest %q", dq)
-		}
-		if _, err := u.append(r.Body, s.blobLimit()); err != nil {
-			s.spool.finishUpload(u)
-			if _, ok := err.(*apiError); ok {
-				return err
-			}
-			return errUploadInvalid("reading the blob: %v", err)
-		}
-		s.metrics.bytesIn.Add(u.size)
-		if err := s.spool.commitUpload(u, d); err != nil {
-			s.spool.finishUpload(u)
+	defer u.release()
+	if d != "" {
+		// Monolithic: the whole blob in this request. Nothing of it outlives a failure.
+		n, err := u.commit(ctx, r.Body, s.blobLimit(), chunkLength(r), d)
+		s.metrics.bytesIn.Add(n)
+		if err != nil {
+			u.cancel(ctx)
 			return err
 		}
 		s.metrics.pushedBlobs.Add(1)
-		s.blobCreated(w, repo, d)
+		s.blobCreated(w, r, repo, d)
 		return nil
 	}
-	s.uploadLocation(w, repo, u)
+	// The session is stored (empty) before its location is given out.
+	if _, err := u.write(ctx, http.NoBody, s.blobLimit(), 0); err != nil {
+		u.cancel(ctx)
+		return err
+	}
+	s.uploadLocation(w, r, repo, u)
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }
@@ -406,60 +494,101 @@ func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, repo string
 // canMount decides whether a blob may be linked into repo without being uploaded: from names a
 // repository the client may pull holding the blob; without from, only a registry with no access
 // control mounts anonymously (there, every blob is readable by everyone anyway).
-func (s *Server) canMount(r *http.Request, repo, from string, d digest.Digest) bool {
+func (s *Server) canMount(r *http.Request, repo, from string, d digest.Digest) (bool, error) {
 	if from == "" {
-		return !s.auth.enabled() && s.store.blobExists(d)
+		if s.auth.enabled() {
+			return false, nil
+		}
+		return s.store.blobExists(r.Context(), d)
 	}
-	if !ValidName(from) || !s.store.repoHasBlob(from, d) {
-		return false
+	if !ValidName(from) || !s.auth.allowed(r, from, "pull") {
+		return false, nil
 	}
-	return s.auth.allowed(r, from, "pull")
+	return s.store.repoHasBlob(r.Context(), from, d)
 }
 
 // ---- tags and catalog
 
-// paginate applies the spec's n and last parameters to a sorted list and sets the Link header
-// when more entries follow.
-func paginate(w http.ResponseWriter, r *http.Request, all []string, base string) ([]string, error) {
+// page reads the spec's n and last parameters: n < 0 when not given.
+func page(r *http.Request) (last string, n int, err error) {
 	q := r.URL.Query()
-	if last := q.Get("last"); last != "" {
-		i, _ := slices.BinarySearch(all, last)
-		if i < len(all) && all[i] == last {
-			i++
-		}
-		all = all[i:]
-	}
+	n = -1
 	if ns := q.Get("n"); ns != "" {
-		n, err := strconv.Atoi(ns)
-		if err != nil || n < 0 {
-			return nil, errf(http.StatusBadRequest, "PAGINATION_NUMBER_INVALID", "invalid n %q", ns)
+		if n, err = strconv.Atoi(ns); err != nil || n < 0 {
+			return "", 0, errf(http.StatusBadRequest, "PAGINATION_NUMBER_INVALID", "invalid n %q", ns)
 		}
-		if n < len(all) {
-			all = all[:n]
-			if n > 0 {
-				v := url.Values{"last": {all[n-1]}, "n": {ns}}
-				w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, base, v.Encode()))
+	}
+	return q.Get("last"), n, nil
+}
+
+// paginate fetches a page of at most n entries after last (n < 0: all) with list, which is
+// asked for one entry more than the page to tell whether more follow, and sets the Link header
+// when they do. keep filters entries (nil: all kept); list is then asked again until the page
+// is full or the list ends.
+func paginate(w http.ResponseWriter, r *http.Request, base string, list func(last string, n int) ([]string, error),
+	keep func(string) bool) ([]string, error) {
+	last, n, err := page(r)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	if n == 0 {
+		return out, nil
+	}
+	more := false
+	for {
+		ask := -1
+		if n > 0 {
+			ask = n - len(out) + 1
+		}
+		got, err := list(last, ask)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range got {
+			if n > 0 && len(out) == n {
+				more = true
+				break
+			}
+			if keep == nil || keep(e) {
+				out = append(out, e)
 			}
 		}
+		if more || ask < 0 || len(got) < ask {
+			break
+		}
+		last = got[len(got)-1]
 	}
-	if all == nil {
-		all = []string{}
+	if more {
+		v := url.Values{"last": {out[len(out)-1]}, "n": {strconv.Itoa(n)}}
+		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, base, v.Encode()))
 	}
-	return all, nil
+	return out, nil
 }
 
 func (s *Server) tagsList(w http.ResponseWriter, r *http.Request, repo string) error {
-	if s.proxy != nil && !s.store.repoExists(repo) {
-		return errNameUnknown(repo)
-	}
-	tags, err := s.store.listTags(repo)
-	if err != nil {
-		if !s.store.repoExists(repo) {
+	ctx := r.Context()
+	if s.proxy != nil {
+		if ok, err := s.store.repoExists(ctx, repo); err != nil {
+			return err
+		} else if !ok {
 			return errNameUnknown(repo)
 		}
-		tags = nil
 	}
-	tags, err = paginate(w, r, tags, "/v2/"+repo+"/tags/list")
+	tags, err := paginate(w, r, "/v2/"+repo+"/tags/list", func(last string, n int) ([]string, error) {
+		tags, err := s.store.listTags(ctx, repo, last, n)
+		if errors.Is(err, fs.ErrNotExist) {
+			ok, err := s.store.repoExists(ctx, repo)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, errNameUnknown(repo)
+			}
+			return nil, nil
+		}
+		return tags, err
+	}, nil)
 	if err != nil {
 		return err
 	}
@@ -478,13 +607,13 @@ func (s *Server) serveCatalog(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	repos, err := s.store.repositories()
-	if err != nil {
-		writeError(w, r, err)
-		return
+	var keep func(string) bool
+	if s.auth.enabled() {
+		keep = func(n string) bool { return s.auth.allowed(r, n, "pull") }
 	}
-	repos = slices.DeleteFunc(repos, func(n string) bool { return !s.auth.allowed(r, n, "pull") })
-	repos, err = paginate(w, r, repos, "/v2/_catalog")
+	repos, err := paginate(w, r, "/v2/_catalog", func(last string, n int) ([]string, error) {
+		return s.store.repositories(r.Context(), last, n)
+	}, keep)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -34,6 +35,7 @@ func newSpool(dir string, fsync bool, commit func(string, digest.Digest, string)
 // upload is one blob upload session. Its bytes go to uploads/<id>/data; the sha256 state is kept in
 // memory, and rebuilt from the file if the process restarted in between requests.
 type upload struct {
+	sp    *spool
 	mu    sync.Mutex
 	id    string
 	repo  string
@@ -68,7 +70,7 @@ func (s *spool) startUpload(repo string) (*upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &upload{id: id, repo: repo, dir: dir, f: f, h: digest.SHA256.Digester(), valid: true}
+	u := &upload{sp: s, id: id, repo: repo, dir: dir, f: f, h: digest.SHA256.Digester(), valid: true}
 	u.mu.Lock()
 	s.mu.Lock()
 	if len(s.uploads) >= maxCachedSessions {
@@ -111,7 +113,7 @@ func (s *spool) getUpload(repo, id string) (*upload, error) {
 			s.mu.Unlock()
 			return nil, errUploadUnknown()
 		}
-		u = &upload{id: id, repo: string(b), dir: s.uploadDir(id)}
+		u = &upload{sp: s, id: id, repo: string(b), dir: s.uploadDir(id)}
 		s.uploads[id] = u
 	}
 	s.mu.Unlock()
@@ -268,4 +270,57 @@ func (u *upload) truncate(n int64) error {
 	}
 	u.h, u.size = h, n
 	return nil
+}
+
+// The spool as the filesystem's uploadStore.
+
+func (s *spool) start(_ context.Context, repo string) (uploadSession, error) {
+	u, err := s.startUpload(repo)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return u, nil
+}
+
+func (s *spool) resume(_ context.Context, repo, id string) (uploadSession, error) {
+	u, err := s.getUpload(repo, id)
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (u *upload) ID() string             { return u.id }
+func (u *upload) Size() int64            { return u.size }
+func (u *upload) release()               { u.sp.release(u) }
+func (u *upload) cancel(context.Context) { u.sp.finishUpload(u) }
+
+func (u *upload) write(_ context.Context, r io.Reader, limit, want int64) (int64, error) {
+	before := u.size
+	n, err := u.append(r, limit)
+	if err != nil {
+		if _, ok := err.(*apiError); ok {
+			return n, err // too large: the caller cancels
+		}
+		// The client went away mid-chunk: drop what it sent so the session stays resumable.
+		if terr := u.truncate(before); terr != nil {
+			u.sp.finishUpload(u)
+		}
+		return n, errUploadInvalid("reading the chunk: %v", err)
+	}
+	if want >= 0 && n != want {
+		if err := u.truncate(before); err != nil {
+			u.sp.finishUpload(u)
+		}
+		return n, errSizeInvalid("got %d bytes, Content-Length said %d", n, want)
+	}
+	return n, nil
+}
+
+func (u *upload) commit(ctx context.Context, r io.Reader, limit, want int64, d digest.Digest) (int64, error) {
+	n, err := u.write(ctx, r, limit, want)
+	if err != nil {
+		return n, err
+	}
+	return n, u.sp.commitUpload(u, d)
 }

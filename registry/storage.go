@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,6 +21,7 @@ import (
 //
 //	blobs/<alg>/<hex>                          every blob and manifest, once, shared by all repositories
 //	uploads/<id>/data, uploads/<id>/repo       upload sessions (partial blobs)
+//	repos/<name>/_search                       what search shows of the repository (JSON)
 //	repos/<name>/_blobs/<alg>/<hex>            hard link to the blob: it is part of <name>
 //	repos/<name>/_manifests/<alg>/<hex>        hard link to the manifest: it is part of <name>
 //	repos/<name>/_manifests/<alg>/<hex>.type   its media type, only when the manifest's own
@@ -41,6 +43,7 @@ import (
 type store struct {
 	root  string
 	fsync bool
+	sp    *spool
 }
 
 func openStore(root string, fsync bool) (*store, error) {
@@ -50,8 +53,12 @@ func openStore(root string, fsync bool) (*store, error) {
 			return nil, err
 		}
 	}
-	return s, nil
+	var err error
+	s.sp, err = newSpool(filepath.Join(root, "uploads"), fsync, s.commitBlob)
+	return s, err
 }
+
+func (s *store) uploads() uploadStore { return s.sp }
 
 func (s *store) blobPath(d digest.Digest) string {
 	return filepath.Join(s.root, "blobs", d.Algorithm().String(), d.Encoded())
@@ -82,9 +89,22 @@ func exists(p string) bool {
 	return err == nil
 }
 
+// existsErr is exists for answers to clients: only "no such file" is false, other failures
+// (an I/O error, a permission problem) are errors.
+func existsErr(p string) (bool, error) {
+	_, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // repoHasBlob reports whether the blob is part of repo, as a blob or as a manifest.
-func (s *store) repoHasBlob(repo string, d digest.Digest) bool {
-	return exists(s.blobLinkPath(repo, d)) || exists(s.manifestLinkPath(repo, d))
+func (s *store) repoHasBlob(_ context.Context, repo string, d digest.Digest) (bool, error) {
+	if ok, err := existsErr(s.blobLinkPath(repo, d)); ok || err != nil {
+		return ok, err
+	}
+	return existsErr(s.manifestLinkPath(repo, d))
 }
 
 // syncDir makes a rename or create in dir durable.
@@ -248,7 +268,7 @@ func (s *store) syncDirs(dirs ...string) error {
 }
 
 // mountBlob links an existing blob into repo; false if the blob is not stored.
-func (s *store) mountBlob(repo string, d digest.Digest) (bool, error) {
+func (s *store) mountBlob(_ context.Context, repo string, d digest.Digest) (bool, error) {
 	ok := true
 	err := s.gcShared(func() error {
 		if err := s.touchBlob(d); err != nil {
@@ -264,7 +284,7 @@ func (s *store) mountBlob(repo string, d digest.Digest) (bool, error) {
 	return ok, err
 }
 
-func (s *store) unlinkBlob(repo string, d digest.Digest) (bool, error) {
+func (s *store) unlinkBlob(_ context.Context, repo string, d digest.Digest) (bool, error) {
 	err := os.Remove(s.blobLinkPath(repo, d))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -272,44 +292,50 @@ func (s *store) unlinkBlob(repo string, d digest.Digest) (bool, error) {
 	return err == nil, err
 }
 
-func (s *store) hasManifest(repo string, d digest.Digest) bool {
-	return exists(s.manifestLinkPath(repo, d))
+func (s *store) hasManifest(_ context.Context, repo string, d digest.Digest) (bool, error) {
+	return existsErr(s.manifestLinkPath(repo, d))
 }
 
 // readManifest returns the media type and content of a manifest that is part of repo.
-func (s *store) readManifest(repo string, d digest.Digest) (string, []byte, bool) {
+func (s *store) readManifest(_ context.Context, repo string, d digest.Digest) (string, []byte, bool, error) {
 	lp := s.manifestLinkPath(repo, d)
 	b, err := os.ReadFile(lp)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil, false, nil
+	}
 	if err != nil {
-		return "", nil, false
+		return "", nil, false, err
 	}
 	if mt, err := os.ReadFile(lp + ".type"); err == nil {
-		return string(mt), b, true
+		return string(mt), b, true, nil
 	}
 	var m struct {
 		MediaType string `json:"mediaType"`
 	}
 	json.Unmarshal(b, &m)
-	return m.MediaType, b, true
+	return m.MediaType, b, true, nil
 }
 
 // resolveTag returns the digest a tag points at.
-func (s *store) resolveTag(repo, tag string) (digest.Digest, bool) {
+func (s *store) resolveTag(_ context.Context, repo, tag string) (digest.Digest, bool, error) {
 	b, err := os.ReadFile(s.tagPath(repo, tag))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
 	if err != nil {
-		return "", false
+		return "", false, err
 	}
 	if bytes.HasPrefix(b, []byte("sha")) {
 		d, ok := parseDigest(strings.TrimSpace(string(b)))
-		return d, ok
+		return d, ok, nil
 	}
 	// A manifest is JSON, so it never starts with "sha": the file is the manifest itself.
-	return digest.SHA256.FromBytes(b), true
+	return digest.SHA256.FromBytes(b), true, nil
 }
 
 // putManifest stores a verified manifest, links it into repo with its tags and records it as a
 // referrer of its subject. refs are the digests it names; they are touched so GC keeps them.
-func (s *store) putManifest(repo string, d digest.Digest, mediaType string, body []byte, refs []digest.Digest,
+func (s *store) putManifest(_ context.Context, repo string, d digest.Digest, mediaType string, body []byte, refs []digest.Digest,
 	subject digest.Digest, referrer []byte, tags []string) error {
 	return s.gcShared(func() error {
 		for _, r := range refs {
@@ -361,14 +387,14 @@ func (s *store) putManifest(repo string, d digest.Digest, mediaType string, body
 }
 
 // deleteManifest removes a manifest from repo with every tag pointing at it and its referrer entry.
-func (s *store) deleteManifest(repo string, d digest.Digest) (bool, error) {
+func (s *store) deleteManifest(ctx context.Context, repo string, d digest.Digest) (bool, error) {
 	lp := s.manifestLinkPath(repo, d)
 	if !exists(lp) {
 		return false, nil
 	}
-	tags, _ := s.listTags(repo)
+	tags, _ := s.listTags(ctx, repo, "", -1)
 	for _, t := range tags {
-		if td, ok := s.resolveTag(repo, t); ok && td == d {
+		if td, ok, _ := s.resolveTag(ctx, repo, t); ok && td == d {
 			if err := os.Remove(s.tagPath(repo, t)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return false, err
 			}
@@ -394,7 +420,7 @@ func (s *store) deleteManifest(repo string, d digest.Digest) (bool, error) {
 	return true, s.syncDir(filepath.Dir(lp))
 }
 
-func (s *store) deleteTag(repo, tag string) (bool, error) {
+func (s *store) deleteTag(_ context.Context, repo, tag string) (bool, error) {
 	err := os.Remove(s.tagPath(repo, tag))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -403,7 +429,7 @@ func (s *store) deleteTag(repo, tag string) (bool, error) {
 }
 
 // listTags returns repo's tags in lexical order.
-func (s *store) listTags(repo string) ([]string, error) {
+func (s *store) listTags(_ context.Context, repo, last string, n int) ([]string, error) {
 	ents, err := os.ReadDir(filepath.Join(s.repoDir(repo), "_tags"))
 	if err != nil {
 		return nil, err
@@ -415,11 +441,26 @@ func (s *store) listTags(repo string) ([]string, error) {
 		}
 	}
 	slices.Sort(tags)
-	return tags, nil
+	return pageOf(tags, last, n), nil
+}
+
+// pageOf returns up to n (n < 0: all) entries of the sorted list all that sort after last.
+func pageOf(all []string, last string, n int) []string {
+	if last != "" {
+		i, found := slices.BinarySearch(all, last)
+		if found {
+			i++
+		}
+		all = all[i:]
+	}
+	if n >= 0 && n < len(all) {
+		all = all[:n]
+	}
+	return all
 }
 
 // referrers returns the stored descriptors of the manifests whose subject is d.
-func (s *store) referrers(repo string, d digest.Digest) ([][]byte, error) {
+func (s *store) referrers(_ context.Context, repo string, d digest.Digest) ([][]byte, error) {
 	dir := s.referrerDir(repo, d)
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -442,13 +483,24 @@ func (s *store) referrers(repo string, d digest.Digest) ([][]byte, error) {
 	return out, nil
 }
 
-func (s *store) repoExists(repo string) bool {
+func (s *store) repoExists(_ context.Context, repo string) (bool, error) {
+	return s.isRepo(repo), nil
+}
+
+func (s *store) isRepo(repo string) bool {
 	dir := s.repoDir(repo)
 	return exists(filepath.Join(dir, "_manifests")) || exists(filepath.Join(dir, "_blobs")) || exists(filepath.Join(dir, "_tags"))
 }
 
-// repositories lists every repository, in lexical order.
-func (s *store) repositories() ([]string, error) {
+// repositories lists repositories in lexical order. The filesystem walks the whole tree: it
+// serves one machine's registry, whose catalog is small next to what S3 holds.
+func (s *store) repositories(_ context.Context, last string, n int) ([]string, error) {
+	all, err := s.allRepositories()
+	return pageOf(all, last, n), err
+}
+
+// allRepositories lists every repository, in lexical order.
+func (s *store) allRepositories() ([]string, error) {
 	base := filepath.Join(s.root, "repos")
 	var repos []string
 	err := filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
@@ -466,7 +518,7 @@ func (s *store) repositories() ([]string, error) {
 		}
 		rel, _ := filepath.Rel(base, p)
 		name := filepath.ToSlash(rel)
-		if ValidName(name) && s.repoExists(name) {
+		if ValidName(name) && s.isRepo(name) {
 			repos = append(repos, name)
 		}
 		return nil
@@ -483,9 +535,11 @@ func (s *store) openBlobFile(d digest.Digest) (*os.File, error) {
 	return f, err
 }
 
-func (s *store) blobExists(d digest.Digest) bool { return exists(s.blobPath(d)) }
+func (s *store) blobExists(_ context.Context, d digest.Digest) (bool, error) {
+	return existsErr(s.blobPath(d))
+}
 
-func (s *store) openBlob(d digest.Digest) (io.ReadSeekCloser, error) {
+func (s *store) openBlob(_ context.Context, d digest.Digest) (io.ReadSeekCloser, error) {
 	f, err := s.openBlobFile(d)
 	if err != nil {
 		return nil, err
@@ -493,12 +547,39 @@ func (s *store) openBlob(d digest.Digest) (io.ReadSeekCloser, error) {
 	return f, nil
 }
 
-func (s *store) readBlob(d digest.Digest) ([]byte, error) { return os.ReadFile(s.blobPath(d)) }
+func (s *store) readBlob(_ context.Context, d digest.Digest) ([]byte, error) {
+	b, err := os.ReadFile(s.blobPath(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errBlobUnknown(d)
+	}
+	return b, err
+}
 
-func (s *store) tagTime(repo, tag string) (time.Time, bool) {
+func (s *store) tagTime(_ context.Context, repo, tag string) (time.Time, bool) {
 	fi, err := os.Stat(s.tagPath(repo, tag))
 	if err != nil {
 		return time.Time{}, false
 	}
 	return fi.ModTime(), true
+}
+
+// searchInfo reads repos/<name>/_search, written by the last tagged push.
+func (s *store) searchInfo(_ context.Context, repo string) (string, bool, error) {
+	b, err := os.ReadFile(filepath.Join(s.repoDir(repo), "_search"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	var info searchRecord
+	if err := json.Unmarshal(b, &info); err != nil {
+		return "", false, nil
+	}
+	return info.Description, true, nil
+}
+
+func (s *store) setSearchInfo(_ context.Context, repo, desc string) error {
+	b, _ := json.Marshal(searchRecord{Description: desc})
+	return s.writeFileAtomic(filepath.Join(s.repoDir(repo), "_search"), b)
 }
