@@ -78,6 +78,11 @@ func buildConformance(t *testing.T) string {
 }
 
 func runConformance(t *testing.T, suite string, p *serveProc, version string, maxSkip int, env ...string) {
+	runConformanceAt(t, suite, p.addr, p.logText, version, maxSkip, env...)
+}
+
+// runConformanceAt runs the suite against the registry at addr; logs returns its log.
+func runConformanceAt(t *testing.T, suite, addr string, logs func() string, version string, maxSkip int, env ...string) {
 	results := t.TempDir()
 	if dir := os.Getenv("BERTH_CONFORMANCE_RESULTS"); dir != "" {
 		results = filepath.Join(dir, filepath.Base(t.Name()))
@@ -85,7 +90,7 @@ func runConformance(t *testing.T, suite string, p *serveProc, version string, ma
 	cmd := exec.Command(suite)
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(),
-		"OCI_REGISTRY="+p.addr,
+		"OCI_REGISTRY="+addr,
 		"OCI_TLS=disabled",
 		"OCI_REPO1=conformance/repo1",
 		"OCI_REPO2=conformance/repo2",
@@ -106,7 +111,7 @@ func runConformance(t *testing.T, suite string, p *serveProc, version string, ma
 	t.Logf("conformance %s: pass %d, fail %d, error %d, skip %d, disabled %d (results in %s)",
 		version, counts["Pass"], counts["FAIL"], counts["Error"], counts["Skip"], counts["Disabled"], results)
 	if err != nil || counts["FAIL"] != 0 || counts["Error"] != 0 || counts["Pass"] == 0 || counts["Skip"] > maxSkip {
-		t.Fatalf("conformance suite failed (%v):\n%s\nserver log:\n%s", err, out, p.logText())
+		t.Fatalf("conformance suite failed (%v):\n%s\nserver log:\n%s", err, out, logs())
 	}
 	if !regexp.MustCompile(`OCI Conformance Result: Pass`).Match(out) {
 		t.Fatalf("no passing result line:\n%s", out)

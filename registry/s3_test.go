@@ -26,7 +26,20 @@ const weedAccessKey, weedSecretKey = "berth-test", "berth-test/secret+key"
 // weedS3 starts SeaweedFS (`weed server -s3`) on loopback ports and returns its S3 endpoint.
 // The binary comes from $BERTH_WEED or PATH (registry/s3test.sh builds it from the Go module
 // proxy); without it the S3 tests skip.
-func weedS3(t *testing.T) string {
+func weedS3(t *testing.T) string { return startWeed(t).endpoint }
+
+// weed is a SeaweedFS server a test can stop and start again (same ports, same data).
+type weed struct {
+	t        *testing.T
+	bin, dir string
+	ports    []int
+	endpoint string
+	cmd      *exec.Cmd
+	done     chan struct{}
+	logf     *os.File
+}
+
+func startWeed(t *testing.T) *weed {
 	t.Helper()
 	bin := os.Getenv("BERTH_WEED")
 	if bin == "" {
@@ -35,17 +48,25 @@ func weedS3(t *testing.T) string {
 			t.Skip("SeaweedFS not available: run registry/s3test.sh")
 		}
 	}
-	ports := freePorts(t, 8)
-	dir := t.TempDir()
-	p := func(i int) string { return strconv.Itoa(ports[i]) }
-	cmd := exec.Command(bin, "server", "-dir="+dir, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+	w := &weed{t: t, bin: bin, dir: t.TempDir(), ports: freePorts(t, 8)}
+	w.endpoint = "127.0.0.1:" + strconv.Itoa(w.ports[6])
+	t.Cleanup(w.stop)
+	w.start()
+	return w
+}
+
+func (w *weed) start() {
+	t := w.t
+	t.Helper()
+	p := func(i int) string { return strconv.Itoa(w.ports[i]) }
+	cmd := exec.Command(w.bin, "server", "-dir="+w.dir, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		"-master.port="+p(0), "-master.port.grpc="+p(1),
 		"-volume.port="+p(2), "-volume.port.grpc="+p(3),
 		"-filer", "-filer.port="+p(4), "-filer.port.grpc="+p(5),
 		"-s3", "-s3.port="+p(6), "-s3.port.grpc="+p(7),
 		"-volume.max=4", "-master.volumeSizeLimitMB=64")
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+weedAccessKey, "AWS_SECRET_ACCESS_KEY="+weedSecretKey)
-	logf, err := os.Create(filepath.Join(dir, "weed.log"))
+	logf, err := os.OpenFile(filepath.Join(w.dir, "weed.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,12 +76,7 @@ func weedS3(t *testing.T) string {
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-done
-		logf.Close()
-	})
-	endpoint := "127.0.0.1:" + p(6)
+	w.cmd, w.done, w.logf = cmd, done, logf
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		select {
@@ -70,7 +86,7 @@ func weedS3(t *testing.T) string {
 		default:
 		}
 		// The S3 gateway answers (even 403/404) once the filer behind it is up.
-		if resp, err := http.Get("http://" + endpoint + "/"); err == nil {
+		if resp, err := http.Get("http://" + w.endpoint + "/"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode < 500 {
 				break
@@ -82,7 +98,17 @@ func weedS3(t *testing.T) string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return endpoint
+}
+
+// stop kills the server (as an outage would).
+func (w *weed) stop() {
+	if w.cmd == nil {
+		return
+	}
+	w.cmd.Process.Kill()
+	<-w.done
+	w.logf.Close()
+	w.cmd = nil
 }
 
 func freePorts(t *testing.T, n int) []int {
