@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -282,4 +284,12 @@ func TestS3ReplicasConformance(t *testing.T) {
 	lb, n := roundRobin(t, "http://"+procs[0].addr, "http://"+procs[1].addr)
 	runConformanceAt(t, suite, host(lb), func() string { return procs[0].logText() + procs[1].logText() }, conformanceVersion, 0)
 	t.Logf("%d requests alternated between the two replicas", n.Load())
+
+	// `berth registry gc` on the same bucket, as the operator runs it (a dry run: the real one
+	// waits for the write window, which TestS3GCDuringPushes covers).
+	out, err := exec.Command(berth(t), "registry", "gc", "--config", cfg, "--dry-run").CombinedOutput()
+	if err != nil || !regexp.MustCompile(`^\d+ blobs \(\d+ bytes\), 0 manifests, \d+ upload sessions would be deleted; [1-9]\d* blobs in use\n$`).Match(out) {
+		t.Fatalf("registry gc --config: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
 }

@@ -131,7 +131,11 @@ func serveRegistry(ctx context.Context, g *Globals, cfg registry.Config, o regis
 	if o.tlsCert != "" {
 		scheme = "https"
 	}
-	fmt.Fprintf(g.Stderr, "berth registry listening on %s://%s (storage %s)\n", scheme, ln.Addr(), cfg.Storage)
+	where := cfg.Storage
+	if cfg.S3 != nil {
+		where = "s3://" + cfg.S3.Endpoint + "/" + cfg.S3.Bucket + "/" + cfg.S3.Prefix
+	}
+	fmt.Fprintf(g.Stderr, "berth registry listening on %s://%s (storage %s)\n", scheme, ln.Addr(), where)
 	if o.tlsCert != "" {
 		err = hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
 	} else {
@@ -145,22 +149,34 @@ func serveRegistry(ctx context.Context, g *Globals, cfg registry.Config, o regis
 
 func registryGCCommand(g *Globals) *cobra.Command {
 	var (
-		storage string
-		opts    registry.GCOptions
+		storage, config string
+		opts            registry.GCOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "gc [OPTIONS]",
 		Short: "Delete unreferenced blobs while the registry keeps serving",
 		Args:  exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if storage == "" {
-				storage = filepath.Join(g.Root, "registry")
+			var cfg registry.Config
+			if config != "" {
+				var err error
+				if cfg, err = registry.LoadConfig(config); err != nil {
+					return err
+				}
 			}
-			if _, err := os.Stat(filepath.Join(storage, "blobs")); err != nil {
-				return fmt.Errorf("%s is not a registry storage directory: %w", storage, err)
+			if storage != "" || cfg.Storage == "" {
+				cfg.Storage = storage
+			}
+			if cfg.Storage == "" {
+				cfg.Storage = filepath.Join(g.Root, "registry")
+			}
+			if cfg.S3 == nil {
+				if _, err := os.Stat(filepath.Join(cfg.Storage, "blobs")); err != nil {
+					return fmt.Errorf("%s is not a registry storage directory: %w", cfg.Storage, err)
+				}
 			}
 			opts.Log = g.Stdout
-			rep, err := registry.GC(storage, opts)
+			rep, err := registry.GCConfig(cfg, opts)
 			if err != nil {
 				return err
 			}
@@ -175,9 +191,10 @@ func registryGCCommand(g *Globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&storage, "storage", "", "Storage directory (default: <root>/registry)")
+	f.StringVar(&config, "config", "", "The registry's JSON configuration file (its s3 section selects S3 storage)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "Only report what would be deleted")
 	f.BoolVar(&opts.DeleteUntagged, "delete-untagged", false, "Also delete manifests no tag reaches")
 	f.DurationVar(&opts.Grace, "grace", time.Hour, "Keep blobs written or referenced within this time")
-	f.DurationVar(&opts.UploadExpiry, "upload-expiry", 24*time.Hour, "Remove upload sessions idle longer than this")
+	f.DurationVar(&opts.UploadExpiry, "upload-expiry", 7*24*time.Hour, "Remove upload sessions idle longer than this")
 	return cmd
 }
