@@ -10,9 +10,10 @@
 // The filesystem by default (see store for the layout): blobs are content-addressed and shared by
 // all repositories, each repository holds links to the blobs and manifests that are part of it,
 // and every write is verified, fsynced and renamed into place before the client hears 201.
-// Config.S3 puts the same layout in an S3-compatible bucket instead (s3Store), so several
-// registry processes on several machines can serve one registry; upload sessions stay on the
-// local disk of the process that started them. Digests may be sha256 or sha512. Repository names, tags and digests are checked against the spec's
+// Config.S3 puts everything in an S3-compatible bucket instead (s3Store), upload sessions and
+// search descriptions included, so that replicas on several machines behind a load balancer
+// serve one registry, any replica any request. Digests may be sha256 or sha512. A storage
+// failure is answered 503 UNAVAILABLE, never as missing content. Repository names, tags and digests are checked against the spec's
 // grammar before they become paths, so no request can reach outside the storage directory.
 //
 // # Uploads
@@ -35,7 +36,8 @@
 //
 // One log line per request (time, client, method, path, status, bytes, duration) goes to
 // Config.Log; /metrics serves Prometheus text (requests by method and code, a latency
-// histogram, bytes in and out, pushes). GC collects unreferenced blobs of filesystem storage
-// while servers keep serving (its doc comment states the invariant). Config.Proxy turns the registry into a
+// histogram, bytes in and out, pushes). GC (filesystem) and gcS3 (a bucket, through GCConfig)
+// collect unreferenced blobs and expire upload sessions while servers keep serving (their doc
+// comments state the invariants). Config.Proxy turns the registry into a
 // read-only pull-through cache of another registry.
 package registry
