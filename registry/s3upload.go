@@ -256,6 +256,16 @@ func (u *s3Session) commit(ctx context.Context, r io.Reader, limit, want int64, 
 		return n, err
 	}
 	defer u.drop(f)
+	done := false
+	defer func() {
+		// A multipart upload this request created and no saved state knows of would be
+		// left to S3's lifecycle rules: abort it.
+		if !done && f.st.Multipart != "" && f.st.Multipart != u.st.Multipart {
+			ctx, cancel := opCtx(context.WithoutCancel(ctx))
+			u.s.c.abortMultipartUpload(ctx, u.up().dataKey(u.id), f.st.Multipart)
+			cancel()
+		}
+	}()
 	tail := *f.tail
 	var got digest.Digest
 	switch {
@@ -298,6 +308,7 @@ func (u *s3Session) commit(ctx context.Context, r io.Reader, limit, want int64, 
 	if err != nil {
 		return n, err
 	}
+	done = true
 	u.remove(ctx)
 	return n, nil
 }
