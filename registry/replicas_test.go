@@ -319,3 +319,58 @@ func TestS3CatalogPages(t *testing.T) {
 func basic(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
+
+// A write that references a blob a running collection condemned waits for the collector's
+// decision: refused cleanly if the blob went, stored if it was kept. Its pending record tells
+// the collector what it is about to reference.
+func TestS3WriterWaitsForCondemnedBlob(t *testing.T) {
+	defer func(d time.Duration) { s3GCPoll = d }(s3GCPoll)
+	s3GCPoll = 5 * time.Millisecond
+	f, lb, servers := fakeReplicas(t, 1)
+	st := servers[0].store.(*s3Store)
+	ctx := context.Background()
+	cfgD := pushBlob(t, lb, "w/app", []byte(`{"architecture":"amd64","os":"linux"}`))
+	for _, deleted := range []bool{true, false} {
+		layer := []byte(fmt.Sprintf("layer deleted=%v", deleted))
+		ld := pushBlob(t, lb, "w/app", layer)
+		state, _ := json.Marshal(s3GCState{Started: time.Now(), Expires: time.Now().Add(time.Hour), Condemned: []digest.Digest{ld}})
+		if err := st.put(ctx, st.gcStateKey(), state); err != nil {
+			t.Fatal(err)
+		}
+		m := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",`+
+			`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":37},`+
+			`"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":%q,"size":%d}]}`, cfgD, ld, len(layer))
+		res := make(chan apiResp, 1)
+		go func() {
+			res <- do(t, "PUT", lb.URL+"/v2/w/app/manifests/t", []byte(m), "Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		}()
+		deadline := time.Now().Add(20 * time.Second)
+		for len(f.keys("p/gc/pending/")) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("no pending record while a collection runs")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		select {
+		case r := <-res:
+			t.Fatalf("the write went ahead with its blob condemned: %d %s", r.StatusCode, r.body)
+		default:
+		}
+		if b, _ := st.get(ctx, f.keys("p/gc/pending/")[0]); !strings.Contains(string(b), ld.String()) {
+			t.Fatalf("pending record %q does not name %s", b, ld)
+		}
+		if deleted {
+			st.del(ctx, st.blobKey(ld))
+		}
+		st.del(ctx, st.gcStateKey())
+		r := <-res
+		if deleted {
+			expect(t, r, 400, "MANIFEST_BLOB_UNKNOWN")
+		} else {
+			expect(t, r, 201, "")
+		}
+		if left := f.keys("p/gc/pending/"); len(left) != 0 {
+			t.Fatalf("pending records left: %v", left)
+		}
+	}
+}
