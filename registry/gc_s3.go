@@ -87,9 +87,6 @@ func (st *s3GCState) condemns(refs []digest.Digest) bool {
 // guard runs write, which makes refs referenced, within s3WriteWindow and following the
 // protocol above.
 func (s *s3Store) guard(ctx context.Context, refs []digest.Digest, write func(context.Context) error) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ctx, cancel := context.WithTimeout(ctx, s3WriteWindow)
 	defer cancel()
 	st, err := s.gcState(ctx)

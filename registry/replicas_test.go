@@ -374,3 +374,22 @@ func TestS3WriterWaitsForCondemnedBlob(t *testing.T) {
 		}
 	}
 }
+
+// The catalog index keys sort as the names do and give the names back.
+func FuzzRepoIndexCode(f *testing.F) {
+	for _, s := range [][2]string{{"a", "a-b"}, {"a.b", "a/b"}, {"a/b", "a0"}, {"a_b", "a/b/c"}, {"team/app-1", "team/app.1"}, {"x__y", "x-y"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if !ValidName(a) || !ValidName(b) {
+			return
+		}
+		ca, cb := repoIndexCode(a), repoIndexCode(b)
+		if strings.Contains(ca, "/") || repoIndexName(ca) != a {
+			t.Fatalf("%q coded %q", a, ca)
+		}
+		if strings.Compare(a, b) != strings.Compare(ca, cb) {
+			t.Fatalf("%q, %q sort unlike their codes %q, %q", a, b, ca, cb)
+		}
+	})
+}

@@ -102,9 +102,6 @@ func newS3Store(cfg S3Config) (*s3Store, error) {
 
 // opCtx bounds one storage operation made for a request.
 func opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	if _, ok := ctx.Deadline(); ok {
 		return context.WithCancel(ctx)
 	}
@@ -262,12 +259,12 @@ func (s *s3Store) putFile(key, name string, d digest.Digest) error {
 				return err
 			}
 		}
-		ctx, cancel := opCtx(nil)
+		ctx, cancel := opCtx(context.Background())
 		defer cancel()
 		return s.c.putObject(ctx, key, section(0, size), size, sha)
 	}
 	partSize := max(s3PartSize, (size+s3MaxParts-1)/s3MaxParts)
-	ctx, cancel := opCtx(nil)
+	ctx, cancel := opCtx(context.Background())
 	id, err := s.c.createMultipartUpload(ctx, key)
 	cancel()
 	if err != nil {
@@ -281,7 +278,7 @@ func (s *s3Store) putFile(key, name string, d digest.Digest) error {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := opCtx(nil)
+			ctx, cancel := opCtx(context.Background())
 			etag, err := s.c.uploadPart(ctx, key, id, len(etags)+1, section(off, n), n, sha)
 			cancel()
 			if err != nil {
@@ -289,12 +286,12 @@ func (s *s3Store) putFile(key, name string, d digest.Digest) error {
 			}
 			etags = append(etags, etag)
 		}
-		ctx, cancel := opCtx(nil)
+		ctx, cancel := opCtx(context.Background())
 		defer cancel()
 		return s.c.completeMultipartUpload(ctx, key, id, etags)
 	}()
 	if err != nil {
-		ctx, cancel := opCtx(nil)
+		ctx, cancel := opCtx(context.Background())
 		s.c.abortMultipartUpload(ctx, key, id) // best effort; S3 lifecycle rules can clean up the rest
 		cancel()
 	}

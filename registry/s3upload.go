@@ -195,7 +195,7 @@ func (u *s3Session) sendPart(ctx context.Context, f *filled, b []byte) error {
 // saved state does not know it); parts sent to an older one are overwritten by the next try.
 func (u *s3Session) abandon(f *filled, created bool) {
 	if created {
-		ctx, cancel := opCtx(nil)
+		ctx, cancel := opCtx(context.Background())
 		u.s.c.abortMultipartUpload(ctx, u.up().dataKey(u.id), f.st.Multipart)
 		cancel()
 	}
