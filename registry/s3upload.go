@@ -36,8 +36,12 @@ type s3Uploads struct {
 // least S3 accepts for any part but the last); a request holds at most this much in memory.
 var s3UploadPartSize = 8 << 20
 
-// partBufs recycles the part buffers.
-var partBufs = sync.Pool{New: func() any { b := make([]byte, 0, s3UploadPartSize); return &b }}
+// partBufs recycles part buffers, which grow with the data they hold (a small blob's request
+// never holds a whole part's worth of memory); readBufs are what a request reads into.
+var (
+	partBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+	readBufs = sync.Pool{New: func() any { b := make([]byte, 128<<10); return &b }}
+)
 
 type s3UploadState struct {
 	Repo string `json:"repo"`
@@ -111,10 +115,7 @@ func (u *s3Session) fill(ctx context.Context, r io.Reader, limit, want int64) (*
 		return nil, 0, fmt.Errorf("upload session %s: bad hash state: %w", u.id, err)
 	}
 	f.tail = partBufs.Get().(*[]byte)
-	if cap(*f.tail) < s3UploadPartSize {
-		*f.tail = make([]byte, 0, s3UploadPartSize)
-	}
-	buf := (*f.tail)[:0:s3UploadPartSize]
+	buf := (*f.tail)[:0]
 	if n := u.st.Size - u.st.PartBytes; n > 0 {
 		b, err := u.s.get(ctx, u.up().tailKey(u.id, u.st.Size))
 		if err != nil {
@@ -132,15 +133,17 @@ func (u *s3Session) fill(ctx context.Context, r io.Reader, limit, want int64) (*
 	}
 	var read int64
 	created := false
+	rb := readBufs.Get().(*[]byte)
+	defer readBufs.Put(rb)
 	for {
-		m, err := r.Read(buf[len(buf):cap(buf)])
+		m, err := r.Read((*rb)[:min(len(*rb), s3UploadPartSize-len(buf))])
 		if m > 0 {
-			f.h.Write(buf[len(buf) : len(buf)+m])
-			buf = buf[:len(buf)+m]
+			f.h.Write((*rb)[:m])
+			buf = append(buf, (*rb)[:m]...)
 			read += int64(m)
 			f.st.Size += int64(m)
 		}
-		if len(buf) == cap(buf) {
+		if len(buf) == s3UploadPartSize {
 			if f.st.Multipart == "" {
 				ctx, cancel := opCtx(ctx)
 				id, cerr := u.s.c.createMultipartUpload(ctx, u.up().dataKey(u.id))
