@@ -51,6 +51,35 @@ type s3Store struct {
 	// indexed remembers repositories whose index object this process wrote, to skip
 	// rewriting it on every push. Only an optimisation: the index lives in the bucket.
 	indexed sync.Map
+	// bodies caches manifest contents by digest: content addressing makes the cache right in
+	// every replica. Whether a repository holds a manifest is always asked of the bucket.
+	bodies manifestCache
+}
+
+// manifestCache holds up to manifestCacheBytes of manifests, forgotten all at once when full.
+type manifestCache struct {
+	mu    sync.Mutex
+	m     map[digest.Digest][]byte
+	bytes int
+}
+
+const manifestCacheBytes = 16 << 20
+
+func (c *manifestCache) get(d digest.Digest) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[d]
+	return b, ok
+}
+
+func (c *manifestCache) add(d digest.Digest, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || c.bytes+len(b) > manifestCacheBytes {
+		c.m, c.bytes = map[digest.Digest][]byte{}, 0
+	}
+	c.m[d] = b
+	c.bytes += len(b)
 }
 
 // s3CallTimeout bounds one storage operation (with its retries) when the client's request
@@ -480,12 +509,18 @@ func (s *s3Store) readManifest(ctx context.Context, repo string, d digest.Digest
 	if err != nil {
 		return "", nil, false, err
 	}
+	if b, ok := s.bodies.get(d); ok {
+		return string(mt), b, true, nil
+	}
 	b, err := s.get(ctx, s.blobKey(d))
 	if notFound(err) {
 		return "", nil, false, nil // linked, but collected since: as gone as can be
 	}
 	if err != nil {
 		return "", nil, false, err
+	}
+	if d.Algorithm().FromBytes(b) == d { // what the bucket holds is what the digest says
+		s.bodies.add(d, b)
 	}
 	return string(mt), b, true, nil
 }
