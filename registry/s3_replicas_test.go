@@ -286,7 +286,11 @@ func TestS3ReplicasConformance(t *testing.T) {
 	t.Logf("%d requests alternated between the two replicas", n.Load())
 
 	// `berth registry gc` on the same bucket, as the operator runs it (a dry run: the real one
-	// waits for the write window, which TestS3GCDuringPushes covers).
+	// waits for the write window, which TestS3GCDuringPushes covers). The suite deletes what it
+	// pushed: push an image for the collection to find in use.
+	if err := remote.Write(ref(t, lb, "gc/kept:1"), randomImage(t, 4<<10, 2, "")); err != nil {
+		t.Fatal(err)
+	}
 	out, err := exec.Command(berth(t), "registry", "gc", "--config", cfg, "--dry-run").CombinedOutput()
 	if err != nil || !regexp.MustCompile(`^\d+ blobs \(\d+ bytes\), 0 manifests, \d+ upload sessions would be deleted; [1-9]\d* blobs in use\n$`).Match(out) {
 		t.Fatalf("registry gc --config: %v\n%s", err, out)
