@@ -34,6 +34,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -89,6 +90,23 @@ func (p *proc) peakRSS() float64 {
 	}
 	kb, _ := strconv.Atoi(string(m[1]))
 	return float64(kb) / 1024
+}
+
+// cpu is the CPU time the process used so far, in seconds.
+func (p *proc) cpu() float64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	// Fields after the command name (in parentheses): utime and stime are the 12th and 13th.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / 100 // USER_HZ
 }
 
 func freePort() int {
@@ -262,9 +280,12 @@ http:
 					}
 					procs = append(procs, p)
 				}
+				weedCPU := w.cpu()
 				st, err := measure(procs)
+				st.storeCPU = w.cpu() - weedCPU
 				for _, p := range procs {
 					st.rss = max(st.rss, p.peakRSS())
+					st.regCPU += p.cpu()
 					p.stop()
 				}
 				if err != nil {
@@ -275,8 +296,8 @@ http:
 			}
 		}
 	}
-	fmt.Printf("\n%d clients; medians of %d interleaved rounds; SeaweedFS on the same machine\n", *clients, *rounds)
-	fmt.Printf("%-22s %9s %9s %9s %9s %10s %9s %8s\n", "", "images/s", "push p99", "pull p99", "GETs/s", "GET p99", "GET ×1", "RSS MiB")
+	fmt.Printf("\n%d clients; medians of %d interleaved rounds; SeaweedFS on the same machine (%d CPUs)\n", *clients, *rounds, runtime.NumCPU())
+	fmt.Printf("%-22s %9s %9s %9s %9s %10s %9s %8s %8s %8s\n", "", "images/s", "push p99", "pull p99", "GETs/s", "GET p99", "GET ×1", "RSS MiB", "CPU reg", "CPU S3")
 	base := map[string]float64{}
 	for _, n := range ns {
 		for _, sys := range systems {
@@ -284,8 +305,8 @@ http:
 			if n == ns[0] {
 				base[sys] = m.getRPS
 			}
-			fmt.Printf("%-22s %9.1f %8.0fms %8.0fms %9.0f %8.1fms %8.2fx %8.0f\n", fmt.Sprintf("%s × %d", sys, n),
-				m.imgRPS, m.pushP99, m.pullP99, m.getRPS, m.getP99, m.getRPS/base[sys], m.rss)
+			fmt.Printf("%-22s %9.1f %8.0fms %8.0fms %9.0f %8.1fms %8.2fx %8.0f %7.1fs %7.1fs\n", fmt.Sprintf("%s × %d", sys, n),
+				m.imgRPS, m.pushP99, m.pullP99, m.getRPS, m.getP99, m.getRPS/base[sys], m.rss, m.regCPU, m.storeCPU)
 		}
 		if len(systems) == 2 {
 			b, d := median(results[key{"berth", n}]), median(results[key{"distribution", n}])
@@ -297,11 +318,13 @@ http:
 
 type stats struct {
 	imgRPS, pushP99, pullP99, getRPS, getP99, rss float64
+	// CPU seconds used during the run by the replicas together and by SeaweedFS.
+	regCPU, storeCPU float64
 }
 
 func (s stats) String() string {
-	return fmt.Sprintf("%.1f images/s (push p99 %.0f ms, pull p99 %.0f ms), %.0f manifest GETs/s (p99 %.1f ms)",
-		s.imgRPS, s.pushP99, s.pullP99, s.getRPS, s.getP99)
+	return fmt.Sprintf("%.1f images/s (push p99 %.0f ms, pull p99 %.0f ms), %.0f manifest GETs/s (p99 %.1f ms), CPU registry %.1f s, SeaweedFS %.1f s",
+		s.imgRPS, s.pushP99, s.pullP99, s.getRPS, s.getP99, s.regCPU, s.storeCPU)
 }
 
 func median(v []stats) stats {
@@ -317,6 +340,7 @@ func median(v []stats) stats {
 		imgRPS: pick(func(s stats) float64 { return s.imgRPS }), pushP99: pick(func(s stats) float64 { return s.pushP99 }),
 		pullP99: pick(func(s stats) float64 { return s.pullP99 }), getRPS: pick(func(s stats) float64 { return s.getRPS }),
 		getP99: pick(func(s stats) float64 { return s.getP99 }), rss: pick(func(s stats) float64 { return s.rss }),
+		regCPU: pick(func(s stats) float64 { return s.regCPU }), storeCPU: pick(func(s stats) float64 { return s.storeCPU }),
 	}
 }
 
