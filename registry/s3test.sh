@@ -3,7 +3,10 @@
 # on 127.0.0.1. SeaweedFS is built from the Go module proxy the first time (a few minutes; its
 # module has a replace directive, so `go install module@version` refuses it and this script
 # builds it inside its downloaded module instead) and cached under ~/.cache/berth.
-#   registry/s3test.sh            # S3 unit/integration tests + the OCI conformance suite on S3
+#   registry/s3test.sh            # S3 unit/integration tests, replicas behind a round-robin proxy
+#                                 # (a push alternating replicas, SeaweedFS killed mid-run, GC
+#                                 # during pushes) and the OCI conformance suite on S3, on one
+#                                 # process and through the proxy to two
 #   registry/s3test.sh build      # only build (or find) SeaweedFS, e.g. in the background of CI
 set -eu
 cd "$(dirname "$0")/.."
