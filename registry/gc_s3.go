@@ -3,7 +3,9 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +32,9 @@ import (
 //     period are candidates. It writes them to gc/state as condemned, then reads every
 //     pending record and lists manifests and young links again, keeping whatever they name,
 //     and deletes the rest.
+//
+// With DeleteUntagged, manifests no tag reaches go first, condemned and rescued the same way
+// (a push of the manifest, or a tag pointing at it, names its digest).
 //
 // A writer and the collector each write before they read the other's record, so at least
 // one of them sees the other: either the collector reads the writer's pending record and
@@ -123,9 +128,6 @@ func (s *s3Store) guard(ctx context.Context, refs []digest.Digest, write func(co
 // gcS3 collects garbage in an S3 registry; see the protocol above and GC for the options.
 func gcS3(ctx context.Context, s *s3Store, opts GCOptions) (GCReport, error) {
 	var rep GCReport
-	if opts.DeleteUntagged {
-		return rep, fmt.Errorf("registry gc: --delete-untagged is not supported on S3 storage")
-	}
 	logf := func(format string, a ...any) {
 		if opts.Log != nil {
 			fmt.Fprintf(opts.Log, format+"\n", a...)
@@ -155,6 +157,12 @@ func gcS3(ctx context.Context, s *s3Store, opts GCOptions) (GCReport, error) {
 		case <-ctx.Done():
 			return rep, ctx.Err()
 		case <-time.After(s3WriteWindow + s3GCMargin):
+		}
+	}
+
+	if opts.DeleteUntagged {
+		if err := s.deleteUntagged(ctx, &state, putState, cutoff, opts.DryRun, &rep, logf); err != nil {
+			return rep, err
 		}
 	}
 
@@ -271,27 +279,12 @@ func gcS3(ctx context.Context, s *s3Store, opts GCOptions) (GCReport, error) {
 		}
 		// Writes under way name their blobs in pending records; finished ones are seen by a
 		// second marking.
-		pp := s.gcPendingPrefix()
-		var pendings []string
-		if err := s.c.listEach(ctx, pp, "", "", 0, func(e s3Entry, _ bool) bool {
-			pendings = append(pendings, e.Key)
-			return true
-		}); err != nil {
+		pending, err := s.pendingDigests(ctx)
+		if err != nil {
 			return rep, err
 		}
-		for _, k := range pendings {
-			b, err := s.get(ctx, k)
-			if notFound(err) {
-				continue // finished: the second marking sees what it wrote
-			}
-			if err != nil {
-				return rep, err
-			}
-			for _, line := range strings.Fields(string(b)) {
-				if d, ok := parseDigest(line); ok {
-					marked[d] = true
-				}
-			}
+		for d := range pending {
+			marked[d] = true
 		}
 		if err := mark(); err != nil {
 			return rep, err
@@ -379,6 +372,172 @@ func gcS3(ctx context.Context, s *s3Store, opts GCOptions) (GCReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// deleteUntagged removes the manifests no tag reaches (directly, through an index, or as a
+// referrer of a kept manifest) and whose link is older than cutoff, following the protocol:
+// they are condemned first, and a write naming one (a push of it, a tag) rescues it or waits.
+func (s *s3Store) deleteUntagged(ctx context.Context, state *s3GCState, putState func() error, cutoff time.Time,
+	dryRun bool, rep *GCReport, logf func(string, ...any)) error {
+	repos, err := s.repositories(ctx, "", -1)
+	if err != nil {
+		return err
+	}
+	type doomed struct {
+		repo string
+		d    digest.Digest
+	}
+	var untagged []doomed
+	kept := map[string]map[digest.Digest]bool{}
+	for _, repo := range repos {
+		k, all, err := s.reachable(ctx, repo, cutoff)
+		if err != nil {
+			return err
+		}
+		kept[repo] = k
+		for _, d := range all {
+			if !k[d] {
+				untagged = append(untagged, doomed{repo, d})
+			}
+		}
+	}
+	if len(untagged) == 0 {
+		return nil
+	}
+	if !dryRun {
+		for _, u := range untagged {
+			state.Condemned = append(state.Condemned, u.d)
+		}
+		if err := putState(); err != nil {
+			return err
+		}
+		rescued, err := s.pendingDigests(ctx)
+		if err != nil {
+			return err
+		}
+		recheck := map[string]map[digest.Digest]bool{}
+		for _, u := range untagged {
+			if rescued[u.d] {
+				continue
+			}
+			if recheck[u.repo] == nil {
+				// Tags moved or manifests pushed since the first look count.
+				if recheck[u.repo], _, err = s.reachable(ctx, u.repo, cutoff); err != nil {
+					return err
+				}
+			}
+			if recheck[u.repo][u.d] {
+				continue
+			}
+			if _, err := s.deleteManifest(ctx, u.repo, u.d); err != nil {
+				return err
+			}
+			rep.Manifests++
+			logf("%s: untagged manifest %s deleted", u.repo, u.d)
+		}
+		state.Condemned = nil
+		return putState()
+	}
+	for _, u := range untagged {
+		rep.Manifests++
+		logf("%s: untagged manifest %s deleted", u.repo, u.d)
+	}
+	return nil
+}
+
+// reachable returns the manifests of repo a tag reaches (through indexes and referrers), with
+// those linked since cutoff (a multi-platform push tags its index after the children), and
+// every manifest of repo.
+func (s *s3Store) reachable(ctx context.Context, repo string, cutoff time.Time) (map[digest.Digest]bool, []digest.Digest, error) {
+	var all, queue []digest.Digest
+	p := s.repoKey(repo) + "_manifests/"
+	err := s.c.listEach(ctx, p, "", "", 0, func(e s3Entry, _ bool) bool {
+		if d, ok := digestOfKey(strings.TrimPrefix(e.Key, p)); ok {
+			all = append(all, d)
+			if !e.LastModified.Before(cutoff) {
+				queue = append(queue, d)
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	tags, err := s.listTags(ctx, repo, "", -1)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	for _, t := range tags {
+		d, ok, err := s.resolveTag(ctx, repo, t)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			queue = append(queue, d)
+		}
+	}
+	kept := map[digest.Digest]bool{}
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		if kept[d] {
+			continue
+		}
+		kept[d] = true
+		if b, err := s.readBlob(ctx, d); err == nil {
+			var m manifest
+			if json.Unmarshal(b, &m) == nil {
+				for _, c := range m.Manifests {
+					if cd, ok := parseDigest(c.Digest); ok {
+						queue = append(queue, cd)
+					}
+				}
+			}
+		} else if _, ok := err.(*apiError); !ok {
+			return nil, nil, err
+		}
+		refs, err := s.referrers(ctx, repo, d)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, b := range refs {
+			var desc descriptor
+			if json.Unmarshal(b, &desc) == nil {
+				if rd, ok := parseDigest(desc.Digest); ok {
+					queue = append(queue, rd)
+				}
+			}
+		}
+	}
+	return kept, all, nil
+}
+
+// pendingDigests reads every pending record: the digests writes under way are about to name.
+func (s *s3Store) pendingDigests(ctx context.Context) (map[digest.Digest]bool, error) {
+	pp := s.gcPendingPrefix()
+	var keys []string
+	if err := s.c.listEach(ctx, pp, "", "", 0, func(e s3Entry, _ bool) bool {
+		keys = append(keys, e.Key)
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	out := map[digest.Digest]bool{}
+	for _, k := range keys {
+		b, err := s.get(ctx, k)
+		if notFound(err) {
+			continue // finished: a second look sees what it wrote
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Fields(string(b)) {
+			if d, ok := parseDigest(line); ok {
+				out[d] = true
+			}
+		}
+	}
+	return out, nil
 }
 
 // expireUploads removes the sessions whose newest object is older than before, with their

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
 )
@@ -392,4 +393,44 @@ func FuzzRepoIndexCode(f *testing.F) {
 			t.Fatalf("%q, %q sort unlike their codes %q, %q", a, b, ca, cb)
 		}
 	})
+}
+
+// --delete-untagged on S3: manifests no tag reaches go with their blobs; tagged images, the
+// children of a tagged index and the referrers of kept manifests stay.
+func TestS3GCDeleteUntagged(t *testing.T) {
+	defer func(a, b time.Duration) { s3WriteWindow, s3GCMargin = a, b }(s3WriteWindow, s3GCMargin)
+	s3WriteWindow, s3GCMargin = 10*time.Millisecond, 10*time.Millisecond
+	_, lb, servers := fakeReplicas(t, 1)
+	st := servers[0].store.(*s3Store)
+	ctx := context.Background()
+	tagged := randomImage(t, 2<<10, 1, "")
+	if err := remote.Write(ref(t, lb, "u/app:1"), tagged); err != nil {
+		t.Fatal(err)
+	}
+	untagged := randomImage(t, 2<<10, 2, "")
+	ud, _ := untagged.Digest()
+	if err := remote.Write(ref(t, lb, "u/app@"+ud.String()), untagged); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := random.Index(1<<10, 1, 2)
+	if err := remote.WriteIndex(ref(t, lb, "u/multi:1"), idx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := gcS3(ctx, st, GCOptions{DeleteUntagged: true, Grace: time.Hour, UploadExpiry: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Manifests != 1 || rep.Blobs != 4 { // the manifest, its config and two layers
+		t.Fatalf("%+v", rep)
+	}
+	expect(t, do(t, "GET", lb.URL+"/v2/u/app/manifests/"+ud.String(), nil), 404, "MANIFEST_UNKNOWN")
+	td, _ := tagged.Digest()
+	pullAndVerify(t, ref(t, lb, "u/app:1"), td)
+	if _, err := remote.Index(ref(t, lb, "u/multi:1")); err != nil {
+		t.Fatal(err)
+	}
+	im, _ := idx.IndexManifest()
+	for _, m := range im.Manifests {
+		pullAndVerify(t, ref(t, lb, "u/multi@"+m.Digest.String()), m.Digest)
+	}
 }

@@ -211,7 +211,7 @@ func TestS3GCDuringPushes(t *testing.T) {
 		}()
 	}
 	var logb bytes.Buffer
-	rep, err := gcS3(ctx, st, GCOptions{Grace: grace, UploadExpiry: time.Hour, Log: &logb})
+	rep, err := gcS3(ctx, st, GCOptions{Grace: grace, UploadExpiry: time.Hour, DeleteUntagged: true, Log: &logb})
 	close(stop)
 	wg.Wait()
 	if err != nil {
