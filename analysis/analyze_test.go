@@ -1,0 +1,247 @@
+package analysis
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/berth-engine/berth/image"
+	"github.com/opencontainers/go-digest"
+)
+
+// tent is one entry of a test layer.
+type tent struct {
+	name string
+	typ  byte
+	body string
+	link string
+	mode int64
+}
+
+func dir(n string) tent                     { return tent{name: n, typ: tar.TypeDir, mode: 0o755} }
+func file(n, body string) tent              { return tent{name: n, typ: tar.TypeReg, body: body, mode: 0o644} }
+func hardlink(n, target string) tent        { return tent{name: n, typ: tar.TypeLink, link: target} }
+func whiteout(n string) tent                { return file(n, "") }
+func sized(n string, size int, c byte) tent { return file(n, strings.Repeat(string(c), size)) }
+
+func layerTar(t testing.TB, ents ...tent) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, e := range ents {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Linkname: e.link, Size: int64(len(e.body)), Format: tar.FormatPAX}
+		if e.typ != tar.TypeReg {
+			h.Size = 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Size > 0 {
+			if _, err := tw.Write([]byte(e.body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// dockerArchive lays out a docker-archive (`docker save` of Docker 20.10: manifest.json,
+// <config>.json, <n>/layer.tar) of one image named tag.
+func dockerArchive(t testing.TB, tag string, steps []string, layers ...[]byte) []byte {
+	t.Helper()
+	cfg := image.Config{OS: "linux", Architecture: "amd64", RootFS: image.RootFS{Type: "layers"}}
+	var names []string
+	files := map[string][]byte{}
+	for i, l := range layers {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.FromBytes(l))
+		cfg.History = append(cfg.History, image.History{CreatedBy: steps[i]})
+		if i == 1 {
+			cfg.History = append(cfg.History, image.History{CreatedBy: "/bin/sh -c #(nop)  ENV A=b", EmptyLayer: true})
+		}
+		n := fmt.Sprintf("%064x/layer.tar", i)
+		names = append(names, n)
+		files[n] = l
+	}
+	raw, _ := json.Marshal(cfg)
+	cfgName := digest.FromBytes(raw).Encoded() + ".json"
+	files[cfgName] = raw
+	m, _ := json.Marshal([]archiveItem{{Config: cfgName, RepoTags: []string{tag}, Layers: names}})
+	files["manifest.json"] = m
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, n := range append([]string{"manifest.json", cfgName}, names...) {
+		if err := tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[n]))}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(files[n])
+	}
+	tw.Close()
+	return b.Bytes()
+}
+
+// goldenImage has, over a base layer: a file overwritten in a later layer (/etc/config), a file
+// deleted later (/tmp/big), a deleted directory (/data), a hard link (/bin/link) and an unchanged
+// re-copy (/bin/sh).
+func goldenImage(t testing.TB) []byte {
+	l0 := layerTar(t, dir("bin/"), sized("bin/sh", 100, 's'), hardlink("bin/link", "bin/sh"), dir("etc/"),
+		sized("etc/config", 50, 'a'), dir("data/"), sized("data/a", 200, 'x'), sized("data/b", 300, 'y'), sized("keep", 10, 'k'))
+	l1 := layerTar(t, dir("etc/"), sized("etc/config", 60, 'b'), dir("tmp/"), sized("tmp/big", 1000, 'z'))
+	l2 := layerTar(t, dir("tmp/"), whiteout("tmp/.wh.big"), whiteout(".wh.data"))
+	l3 := layerTar(t, dir("bin/"), sized("bin/sh", 100, 's'))
+	return dockerArchive(t, "golden:1", []string{
+		"/bin/sh -c #(nop) ADD file:abc in / ",
+		"/bin/sh -c echo b > /etc/config && fetch /tmp/big",
+		"/bin/sh -c rm -rf /tmp/big /data",
+		"COPY sh /bin/sh # buildkit",
+	}, l0, l1, l2, l3)
+}
+
+func TestAnalyzeGolden(t *testing.T) {
+	img, err := FromArchive(bytes.NewReader(goldenImage(t)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Analyze(img)
+	if img.Name != "golden:1" || len(r.Layers) != 4 {
+		t.Fatalf("name %q, %d layers", img.Name, len(r.Layers))
+	}
+	// Worked by hand with dive's rules (see dive.go): leaves per path, Σmin = 0 (/bin/link)
+	// + 100 (/bin/sh) + 200 + 300 (/data/a, /data/b) + 50 (/etc/config) + 10 (/keep) + 0
+	// (/tmp/big) + 500 (/data, a whiteout of a directory sized by its contents) = 1160;
+	// Σcumulative = 0 + 200 + 200 + 300 + 110 + 10 + 1000 + 500 = 2320.
+	if r.Efficiency != 0.5 {
+		t.Errorf("efficiency %v, want 0.5", r.Efficiency)
+	}
+	if r.WastedBytes != 200+110+1000 {
+		t.Errorf("wasted %d, want 1310", r.WastedBytes)
+	}
+	if r.SizeBytes != 660+1060+0+100 || r.UserSizeBytes != 1160 {
+		t.Errorf("size %d user %d", r.SizeBytes, r.UserSizeBytes)
+	}
+	if want := 1310.0 / 1160.0; math.Abs(r.UserWastedPercent-want) > 1e-12 {
+		t.Errorf("user wasted %v, want %v", r.UserWastedPercent, want)
+	}
+	var ineff []string
+	for _, p := range r.Inefficiencies {
+		ineff = append(ineff, fmt.Sprintf("%s:%d:%d", p.Path, p.Count, p.CumulativeSize))
+	}
+	if got, want := strings.Join(ineff, " "), "/tmp/big:2:1000 /bin/sh:2:200 /etc/config:2:110"; got != want {
+		t.Errorf("inefficiencies %s, want %s", got, want)
+	}
+	// berth: the re-copied /bin/sh, the overwritten /etc/config, the deleted /tmp/big and the
+	// contents of the deleted /data (which dive's score misses), each byte once.
+	if r.ReclaimableBytes != 100+50+1000+500 {
+		t.Errorf("reclaimable %d, want 1650", r.ReclaimableBytes)
+	}
+	var wasted []string
+	for _, w := range r.Wasted {
+		wasted = append(wasted, fmt.Sprintf("%s:%s:%d:%d:%v>%d", w.Path, w.Action, w.Bytes, w.Files, w.WrittenBy, w.RemovedBy))
+	}
+	if got, want := strings.Join(wasted, " "), "/tmp/big:deleted:1000:1:[1]>2 /data:deleted:500:2:[0]>2 /bin/sh:recopied:100:1:[0]>3 /etc/config:overwritten:50:1:[0]>1"; got != want {
+		t.Errorf("wasted\n got %s\nwant %s", got, want)
+	}
+	var rows []string
+	for _, l := range r.Layers {
+		rows = append(rows, fmt.Sprintf("%d:+%d~%d=%d-%d:%d/%d", l.Index, l.Added, l.Modified, l.Unchanged, l.Removed, l.FinalBytes, l.ReclaimableBytes))
+	}
+	if got, want := strings.Join(rows, " "), "0:+9~0=0-0:10/650 1:+2~1=0-0:60/1000 2:+0~0=0-4:0/0 3:+0~0=1-0:100/0"; got != want {
+		t.Errorf("layers\n got %s\nwant %s", got, want)
+	}
+	if len(r.Suggestions) == 0 || r.Suggestions[0].Message != "layer 2 `RUN rm -rf /tmp/big /data` removes 1kB written by layer 1 `RUN echo b > /etc/config && fetch /tmp/big`: do both in one RUN" {
+		t.Errorf("suggestions %+v", r.Suggestions)
+	}
+	if r.Layers[1].CreatedBy != "/bin/sh -c echo b > /etc/config && fetch /tmp/big" || r.Layers[2].CreatedBy != "/bin/sh -c rm -rf /tmp/big /data" {
+		t.Errorf("history not paired past the empty layer: %q %q", r.Layers[1].CreatedBy, r.Layers[2].CreatedBy)
+	}
+}
+
+// A whiteout of a path that no layer below has ends dive's visit of that layer; an opaque
+// directory is invisible to dive but hides the layers below for berth.
+func TestAnalyzeDiveQuirks(t *testing.T) {
+	l0 := layerTar(t, dir("d/"), sized("d/x", 40, 'x'), sized("z", 7, 'z'))
+	l1 := layerTar(t, whiteout(".wh.a-missing"), sized("b", 5, 'b'), dir("d/"), whiteout("d/.wh..wh..opq"), sized("d/y", 3, 'y'), sized("z", 7, 'z'))
+	img, err := FromArchive(bytes.NewReader(dockerArchive(t, "q:1", []string{"a", "b"}, l0, l1)), "q:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Analyze(img)
+	// dive visits layer 1 from "/.wh.a-missing" (first by name) and stops there: nothing of layer
+	// 1 is counted, so every path is seen once.
+	if r.Efficiency != 1 || r.WastedBytes != 0 {
+		t.Errorf("dive numbers %v %d, want 1 0", r.Efficiency, r.WastedBytes)
+	}
+	if r.ReclaimableBytes != 40+7 {
+		t.Errorf("reclaimable %d, want 47 (d/x hidden by the opaque d, z re-copied)", r.ReclaimableBytes)
+	}
+}
+
+func TestReadLayerRejectsGarbage(t *testing.T) {
+	if _, err := ReadLayer(strings.NewReader(strings.Repeat("x", 1024))); err == nil {
+		t.Fatal("garbage read as a layer")
+	}
+	if _, err := FromArchive(bytes.NewReader(layerTar(t, file("a", "b"))), ""); err == nil || !strings.Contains(err.Error(), "not an image archive") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// dive itself, where it is installed (scripts/deps.sh builds it with `go install`), must print
+// the same efficiency and wasted bytes for the same archives.
+func TestAnalyzeMatchesDive(t *testing.T) {
+	dive, err := exec.LookPath("dive")
+	if err != nil {
+		home, _ := os.UserHomeDir()
+		if _, err2 := os.Stat(filepath.Join(home, "go/bin/dive")); err2 != nil {
+			t.Skip("dive is not installed (go install github.com/wagoodman/dive/cmd/dive@latest)")
+		}
+		dive = filepath.Join(home, "go/bin/dive")
+	}
+	cases := map[string][]byte{"golden": goldenImage(t)}
+	l0 := layerTar(t, dir("usr/"), dir("usr/lib/"), sized("usr/lib/a.so", 4000, 'a'), sized("usr/lib/b.so", 3000, 'b'), dir("var/"), dir("var/cache/"), sized("var/cache/idx", 900, 'i'))
+	l1 := layerTar(t, dir("var/"), whiteout("var/.wh.cache"), dir("usr/"), dir("usr/lib/"), sized("usr/lib/a.so", 4100, 'A'), hardlink("usr/lib/a2.so", "usr/lib/a.so"))
+	l2 := layerTar(t, dir("usr/"), whiteout("usr/.wh.lib"), sized("new", 12, 'n'))
+	cases["nested"] = dockerArchive(t, "nested:1", []string{"a", "b", "c"}, l0, l1, l2)
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "img.tar")
+			if err := os.WriteFile(f, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(dive, "--ci", "--source", "docker-archive", f, "--lowestEfficiency", "0", "--highestUserWastedPercent", "disabled", "--ci-config", filepath.Join(t.TempDir(), "none"))
+			cmd.Env = append(os.Environ(), "CI=true", "NO_COLOR=1")
+			out, _ := cmd.CombinedOutput()
+			eff := regexp.MustCompile(`efficiency:\s+([0-9.]+) %`).FindSubmatch(out)
+			wasted := regexp.MustCompile(`wastedBytes:\s+(\d+) bytes`).FindSubmatch(out)
+			if eff == nil || wasted == nil {
+				t.Fatalf("dive output not understood:\n%s", out)
+			}
+			img, err := FromArchiveFile(f, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := Analyze(img)
+			if got := fmt.Sprintf("%.2f", r.Efficiency*100); got != string(eff[1]) {
+				t.Errorf("efficiency %s %%, dive %s %%", got, eff[1])
+			}
+			if w, _ := strconv.ParseInt(string(wasted[1]), 10, 64); w != r.WastedBytes {
+				t.Errorf("wasted %d, dive %d\n%s", r.WastedBytes, w, out)
+			}
+			for _, p := range r.Inefficiencies {
+				if !regexp.MustCompile(`(?m)^\s+` + strconv.Itoa(p.Count) + `\s+.*\s` + regexp.QuoteMeta(p.Path) + `$`).Match(out) {
+					t.Errorf("dive does not list %s (%d times):\n%s", p.Path, p.Count, out)
+				}
+			}
+		})
+	}
+}
