@@ -1,9 +1,7 @@
 package analysis
 
 import (
-	"archive/tar"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -14,102 +12,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/berth-engine/berth/image"
-	"github.com/opencontainers/go-digest"
+	at "github.com/berth-engine/berth/analysis/analysistest"
 )
 
-// tent is one entry of a test layer.
-type tent struct {
-	name string
-	typ  byte
-	body string
-	link string
-	mode int64
-}
-
-func dir(n string) tent                     { return tent{name: n, typ: tar.TypeDir, mode: 0o755} }
-func file(n, body string) tent              { return tent{name: n, typ: tar.TypeReg, body: body, mode: 0o644} }
-func hardlink(n, target string) tent        { return tent{name: n, typ: tar.TypeLink, link: target} }
-func whiteout(n string) tent                { return file(n, "") }
-func sized(n string, size int, c byte) tent { return file(n, strings.Repeat(string(c), size)) }
-
-func layerTar(t testing.TB, ents ...tent) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	for _, e := range ents {
-		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Linkname: e.link, Size: int64(len(e.body)), Format: tar.FormatPAX}
-		if e.typ != tar.TypeReg {
-			h.Size = 0
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if h.Size > 0 {
-			if _, err := tw.Write([]byte(e.body)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// dockerArchive lays out a docker-archive (`docker save` of Docker 20.10: manifest.json,
-// <config>.json, <n>/layer.tar) of one image named tag.
-func dockerArchive(t testing.TB, tag string, steps []string, layers ...[]byte) []byte {
-	t.Helper()
-	cfg := image.Config{OS: "linux", Architecture: "amd64", RootFS: image.RootFS{Type: "layers"}}
-	var names []string
-	files := map[string][]byte{}
-	for i, l := range layers {
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.FromBytes(l))
-		cfg.History = append(cfg.History, image.History{CreatedBy: steps[i]})
-		if i == 1 {
-			cfg.History = append(cfg.History, image.History{CreatedBy: "/bin/sh -c #(nop)  ENV A=b", EmptyLayer: true})
-		}
-		n := fmt.Sprintf("%064x/layer.tar", i)
-		names = append(names, n)
-		files[n] = l
-	}
-	raw, _ := json.Marshal(cfg)
-	cfgName := digest.FromBytes(raw).Encoded() + ".json"
-	files[cfgName] = raw
-	m, _ := json.Marshal([]archiveItem{{Config: cfgName, RepoTags: []string{tag}, Layers: names}})
-	files["manifest.json"] = m
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	for _, n := range append([]string{"manifest.json", cfgName}, names...) {
-		if err := tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[n]))}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write(files[n])
-	}
-	tw.Close()
-	return b.Bytes()
-}
-
-// goldenImage has, over a base layer: a file overwritten in a later layer (/etc/config), a file
-// deleted later (/tmp/big), a deleted directory (/data), a hard link (/bin/link) and an unchanged
-// re-copy (/bin/sh).
-func goldenImage(t testing.TB) []byte {
-	l0 := layerTar(t, dir("bin/"), sized("bin/sh", 100, 's'), hardlink("bin/link", "bin/sh"), dir("etc/"),
-		sized("etc/config", 50, 'a'), dir("data/"), sized("data/a", 200, 'x'), sized("data/b", 300, 'y'), sized("keep", 10, 'k'))
-	l1 := layerTar(t, dir("etc/"), sized("etc/config", 60, 'b'), dir("tmp/"), sized("tmp/big", 1000, 'z'))
-	l2 := layerTar(t, dir("tmp/"), whiteout("tmp/.wh.big"), whiteout(".wh.data"))
-	l3 := layerTar(t, dir("bin/"), sized("bin/sh", 100, 's'))
-	return dockerArchive(t, "golden:1", []string{
-		"/bin/sh -c #(nop) ADD file:abc in / ",
-		"/bin/sh -c echo b > /etc/config && fetch /tmp/big",
-		"/bin/sh -c rm -rf /tmp/big /data",
-		"COPY sh /bin/sh # buildkit",
-	}, l0, l1, l2, l3)
-}
-
 func TestAnalyzeGolden(t *testing.T) {
-	img, err := FromArchive(bytes.NewReader(goldenImage(t)), "")
+	img, err := FromArchive(bytes.NewReader(at.Golden(t)), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,9 +77,9 @@ func TestAnalyzeGolden(t *testing.T) {
 // A whiteout of a path that no layer below has ends dive's visit of that layer; an opaque
 // directory is invisible to dive but hides the layers below for berth.
 func TestAnalyzeDiveQuirks(t *testing.T) {
-	l0 := layerTar(t, dir("d/"), sized("d/x", 40, 'x'), sized("z", 7, 'z'))
-	l1 := layerTar(t, whiteout(".wh.a-missing"), sized("b", 5, 'b'), dir("d/"), whiteout("d/.wh..wh..opq"), sized("d/y", 3, 'y'), sized("z", 7, 'z'))
-	img, err := FromArchive(bytes.NewReader(dockerArchive(t, "q:1", []string{"a", "b"}, l0, l1)), "q:1")
+	l0 := at.LayerTar(t, at.Dir("d/"), at.Sized("d/x", 40, 'x'), at.Sized("z", 7, 'z'))
+	l1 := at.LayerTar(t, at.Whiteout(".wh.a-missing"), at.Sized("b", 5, 'b'), at.Dir("d/"), at.Whiteout("d/.wh..wh..opq"), at.Sized("d/y", 3, 'y'), at.Sized("z", 7, 'z'))
+	img, err := FromArchive(bytes.NewReader(at.DockerArchive(t, "q:1", []string{"a", "b"}, l0, l1)), "q:1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +98,7 @@ func TestReadLayerRejectsGarbage(t *testing.T) {
 	if _, err := ReadLayer(strings.NewReader(strings.Repeat("x", 1024))); err == nil {
 		t.Fatal("garbage read as a layer")
 	}
-	if _, err := FromArchive(bytes.NewReader(layerTar(t, file("a", "b"))), ""); err == nil || !strings.Contains(err.Error(), "not an image archive") {
+	if _, err := FromArchive(bytes.NewReader(at.LayerTar(t, at.File("a", "b"))), ""); err == nil || !strings.Contains(err.Error(), "not an image archive") {
 		t.Fatalf("err %v", err)
 	}
 }
@@ -207,11 +114,11 @@ func TestAnalyzeMatchesDive(t *testing.T) {
 		}
 		dive = filepath.Join(home, "go/bin/dive")
 	}
-	cases := map[string][]byte{"golden": goldenImage(t)}
-	l0 := layerTar(t, dir("usr/"), dir("usr/lib/"), sized("usr/lib/a.so", 4000, 'a'), sized("usr/lib/b.so", 3000, 'b'), dir("var/"), dir("var/cache/"), sized("var/cache/idx", 900, 'i'))
-	l1 := layerTar(t, dir("var/"), whiteout("var/.wh.cache"), dir("usr/"), dir("usr/lib/"), sized("usr/lib/a.so", 4100, 'A'), hardlink("usr/lib/a2.so", "usr/lib/a.so"))
-	l2 := layerTar(t, dir("usr/"), whiteout("usr/.wh.lib"), sized("new", 12, 'n'))
-	cases["nested"] = dockerArchive(t, "nested:1", []string{"a", "b", "c"}, l0, l1, l2)
+	cases := map[string][]byte{"golden": at.Golden(t)}
+	l0 := at.LayerTar(t, at.Dir("usr/"), at.Dir("usr/lib/"), at.Sized("usr/lib/a.so", 4000, 'a'), at.Sized("usr/lib/b.so", 3000, 'b'), at.Dir("var/"), at.Dir("var/cache/"), at.Sized("var/cache/idx", 900, 'i'))
+	l1 := at.LayerTar(t, at.Dir("var/"), at.Whiteout("var/.wh.cache"), at.Dir("usr/"), at.Dir("usr/lib/"), at.Sized("usr/lib/a.so", 4100, 'A'), at.Hardlink("usr/lib/a2.so", "usr/lib/a.so"))
+	l2 := at.LayerTar(t, at.Dir("usr/"), at.Whiteout("usr/.wh.lib"), at.Sized("new", 12, 'n'))
+	cases["nested"] = at.DockerArchive(t, "nested:1", []string{"a", "b", "c"}, l0, l1, l2)
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
 			f := filepath.Join(t.TempDir(), "img.tar")

@@ -1,0 +1,109 @@
+// Package analysistest builds layer tars and image archives for the tests of the analysis
+// package and of the commands over it.
+package analysistest
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/berth-engine/berth/image"
+	"github.com/opencontainers/go-digest"
+)
+
+// Entry is one entry of a test layer.
+type Entry struct {
+	name string
+	typ  byte
+	body string
+	link string
+	mode int64
+}
+
+func Dir(n string) Entry                     { return Entry{name: n, typ: tar.TypeDir, mode: 0o755} }
+func File(n, body string) Entry              { return Entry{name: n, typ: tar.TypeReg, body: body, mode: 0o644} }
+func Hardlink(n, target string) Entry        { return Entry{name: n, typ: tar.TypeLink, link: target} }
+func Whiteout(n string) Entry                { return File(n, "") }
+func Sized(n string, size int, c byte) Entry { return File(n, strings.Repeat(string(c), size)) }
+
+func LayerTar(t testing.TB, ents ...Entry) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, e := range ents {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Linkname: e.link, Size: int64(len(e.body)), Format: tar.FormatPAX}
+		if e.typ != tar.TypeReg {
+			h.Size = 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Size > 0 {
+			if _, err := tw.Write([]byte(e.body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// dockerArchive lays out a docker-archive (`docker save` of Docker 20.10: manifest.json,
+// <config>.json, <n>/layer.tar) of one image named tag.
+func DockerArchive(t testing.TB, tag string, steps []string, layers ...[]byte) []byte {
+	t.Helper()
+	cfg := image.Config{OS: "linux", Architecture: "amd64", RootFS: image.RootFS{Type: "layers"}}
+	var names []string
+	files := map[string][]byte{}
+	for i, l := range layers {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.FromBytes(l))
+		cfg.History = append(cfg.History, image.History{CreatedBy: steps[i]})
+		if i == 1 {
+			cfg.History = append(cfg.History, image.History{CreatedBy: "/bin/sh -c #(nop)  ENV A=b", EmptyLayer: true})
+		}
+		n := fmt.Sprintf("%064x/layer.tar", i)
+		names = append(names, n)
+		files[n] = l
+	}
+	raw, _ := json.Marshal(cfg)
+	cfgName := digest.FromBytes(raw).Encoded() + ".json"
+	files[cfgName] = raw
+	m, _ := json.Marshal([]struct {
+		Config   string
+		RepoTags []string
+		Layers   []string
+	}{{Config: cfgName, RepoTags: []string{tag}, Layers: names}})
+	files["manifest.json"] = m
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, n := range append([]string{"manifest.json", cfgName}, names...) {
+		if err := tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[n]))}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(files[n])
+	}
+	tw.Close()
+	return b.Bytes()
+}
+
+// goldenImage has, over a base layer: a file overwritten in a later layer (/etc/config), a file
+// deleted later (/tmp/big), a deleted directory (/data), a hard link (/bin/link) and an unchanged
+// re-copy (/bin/sh).
+func Golden(t testing.TB) []byte {
+	l0 := LayerTar(t, Dir("bin/"), Sized("bin/sh", 100, 's'), Hardlink("bin/link", "bin/sh"), Dir("etc/"),
+		Sized("etc/config", 50, 'a'), Dir("data/"), Sized("data/a", 200, 'x'), Sized("data/b", 300, 'y'), Sized("keep", 10, 'k'))
+	l1 := LayerTar(t, Dir("etc/"), Sized("etc/config", 60, 'b'), Dir("tmp/"), Sized("tmp/big", 1000, 'z'))
+	l2 := LayerTar(t, Dir("tmp/"), Whiteout("tmp/.wh.big"), Whiteout(".wh.data"))
+	l3 := LayerTar(t, Dir("bin/"), Sized("bin/sh", 100, 's'))
+	return DockerArchive(t, "golden:1", []string{
+		"/bin/sh -c #(nop) ADD file:abc in / ",
+		"/bin/sh -c echo b > /etc/config && fetch /tmp/big",
+		"/bin/sh -c rm -rf /tmp/big /data",
+		"COPY sh /bin/sh # buildkit",
+	}, l0, l1, l2, l3)
+}
