@@ -323,7 +323,7 @@ func (r *Report) reclaimable(img Image) {
 		if s.Bytes == 0 {
 			continue
 		}
-		s.Message = suggest(img, *s)
+		s.Message = suggestion(img, *s)
 		r.Suggestions = append(r.Suggestions, *s)
 	}
 	sort.Slice(r.Suggestions, func(i, j int) bool {
@@ -356,7 +356,7 @@ func hiddenBy(above map[string]hider, p string) (hider, string, bool) {
 	return best, at, found
 }
 
-func suggest(img Image, s Suggestion) string {
+func suggestion(img Image, s Suggestion) string {
 	w, rm := img.Layers[s.WrittenBy].CreatedBy, img.Layers[s.RemovedBy].CreatedBy
 	size := units.HumanSizeWithPrecision(float64(s.Bytes), 3)
 	wIsCopy := isCopyStep(w)
