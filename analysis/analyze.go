@@ -377,11 +377,35 @@ func suggestion(img Image, s Suggestion) string {
 	}
 }
 
-// Step is a history created_by without the classic builder's "/bin/sh -c #(nop) " noise.
+// Step is a history created_by as the Dockerfile said it: without the classic builder's
+// "/bin/sh -c #(nop) " and BuildKit's "RUN |2 A=b C=d /bin/sh -c … # buildkit".
 func Step(createdBy string) string {
 	s := strings.TrimSpace(createdBy)
+	s = strings.TrimSpace(strings.TrimSuffix(s, "# buildkit"))
 	s = strings.TrimPrefix(s, "/bin/sh -c #(nop) ")
 	if rest, ok := strings.CutPrefix(s, "/bin/sh -c "); ok {
+		s = "RUN " + rest
+	}
+	if rest, ok := strings.CutPrefix(s, "RUN "); ok {
+		// BuildKit lists the build arguments a RUN saw: "|N k=v ... " (N of them).
+		if strings.HasPrefix(rest, "|") {
+			f := strings.SplitN(rest[1:], " ", 2)
+			n := 0
+			for _, c := range f[0] {
+				if c < '0' || c > '9' {
+					n = -1
+					break
+				}
+				n = n*10 + int(c-'0')
+			}
+			if n >= 0 && len(f) == 2 {
+				parts := strings.SplitN(f[1], " ", n+1)
+				if len(parts) == n+1 {
+					rest = parts[n]
+				}
+			}
+		}
+		rest = strings.TrimPrefix(rest, "/bin/sh -c ")
 		s = "RUN " + rest
 	}
 	return strings.TrimSpace(s)

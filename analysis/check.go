@@ -56,6 +56,25 @@ type Finding struct {
 	Line        int     `json:"line"` // first line of the instruction (0 when none)
 	Ranges      []Range `json:"ranges,omitempty"`
 	Origin      string  `json:"origin"`
+	Severity    string  `json:"severity"` // error, warning or info (hadolint's levels; BuildKit's are warnings)
+}
+
+// Severities.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+	SeverityInfo    = "info"
+)
+
+// BuildWarnings are the findings a build shows at its end: all but hadolint's info-level ones.
+func (r *CheckResult) BuildWarnings() []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.Severity != SeverityInfo {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Short is the finding as BuildKit prints it in a build's summary:
@@ -121,9 +140,9 @@ func CheckDockerfile(dt []byte, o CheckOptions) (*CheckResult, error) {
 		return nil, fmt.Errorf("failed to parse check options: %w", err)
 	}
 	cfg.Warn = func(rule, description, url, msg string, loc []parser.Range) {
-		f := Finding{Rule: rule, Description: description, URL: url, Detail: msg, Origin: OriginBuildKit}
-		if strings.HasPrefix(rule, "DL") {
-			f.Origin = OriginHadolint
+		f := Finding{Rule: rule, Description: description, URL: url, Detail: msg, Origin: OriginBuildKit, Severity: SeverityWarning}
+		if sev, ok := hadolintSeverity[rule]; ok {
+			f.Origin, f.Severity = OriginHadolint, sev
 		} else if _, ok := berthRules[rule]; ok {
 			f.Origin = OriginBerth
 		}

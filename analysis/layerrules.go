@@ -56,6 +56,14 @@ var (
 
 var berthRules = map[string]struct{}{RuleContextCopyBeforeInstall.Name: {}, RulePackageCacheInLayer.Name: {}}
 
+// hadolintSeverity is each hadolint rule's default severity in hadolint; a build shows only
+// warnings and errors (as hadolint's default threshold would), `build --check` everything.
+var hadolintSeverity = map[string]string{
+	"DL3008": SeverityWarning, "DL3009": SeverityInfo, "DL3015": SeverityInfo, "DL3059": SeverityInfo,
+	"DL4006": SeverityWarning, "DL3003": SeverityWarning, "DL3006": SeverityWarning, "DL3007": SeverityWarning,
+	"DL3020": SeverityError, "DL3025": SeverityWarning, "DL3002": SeverityWarning,
+}
+
 func itoa(n int) string {
 	if n == 0 {
 		return "0"
