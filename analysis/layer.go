@@ -77,6 +77,20 @@ type LayerContent struct {
 	TarSize int64 // Σ header sizes of every entry (dive's layer size)
 }
 
+// isSparse reports a sparse entry: its holes are not in the stream, and a hostile header can
+// claim exabytes of them, so its content is never read (entries compare by size and header).
+func isSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
 // hashSeed is shared by every layer read in this process, so hashes of equal contents compare equal.
 var hashSeed = maphash.MakeSeed()
 
@@ -114,7 +128,7 @@ func ReadLayer(r io.Reader) (*LayerContent, error) {
 		case strings.HasPrefix(base, whiteoutPrefix):
 			e.Kind, e.Path = KindWhiteout, path.Join(dir, base[len(whiteoutPrefix):])
 		}
-		if e.Kind == KindEntry && (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA) && hdr.Size > 0 {
+		if e.Kind == KindEntry && (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA) && hdr.Size > 0 && !isSparse(hdr) {
 			h.Reset()
 			if _, err := io.CopyBuffer(&h, tr, buf); err != nil {
 				return nil, fmt.Errorf("reading layer tar: %s: %w", hdr.Name, err)

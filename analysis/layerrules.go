@@ -530,8 +530,12 @@ func hadolintIgnore(comment string) ([]string, bool) {
 	if !ok {
 		return nil, false
 	}
+	fields := strings.Fields(rest)
+	if len(fields) == 0 {
+		return nil, true
+	}
 	var out []string
-	for _, r := range strings.Split(strings.Fields(rest + " ")[0], ",") {
+	for _, r := range strings.Split(fields[0], ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			out = append(out, r)
 		}
