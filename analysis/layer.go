@@ -59,6 +59,23 @@ type Entry struct {
 	Mode     int64
 	UID, GID int
 	Hash     uint64 // hash of a regular file's content (same seed for one process), else 0
+	src      string // for an entry read from a directory: the file, hashed when first needed
+}
+
+// contentHash is Hash, computed from the file on first use for an entry read from a layer
+// directory. A file that cannot be read hashes as its path, so it never compares equal.
+func (e *Entry) contentHash() uint64 {
+	if e.src != "" {
+		h, err := hashFile(e.src)
+		if err != nil {
+			var mh maphash.Hash
+			mh.SetSeed(hashSeed)
+			mh.WriteString("unreadable:" + e.src)
+			h = mh.Sum64()
+		}
+		e.Hash, e.src = h, ""
+	}
+	return e.Hash
 }
 
 // IsDir reports whether the entry is a directory.
@@ -67,8 +84,9 @@ func (e *Entry) IsDir() bool { return e.Kind == KindEntry && e.Type == tar.TypeD
 // sameContent reports whether two entries at one path would look the same in a container:
 // same type, content, link target, mode and owner (dive's "unmodified").
 func (e *Entry) sameContent(o *Entry) bool {
-	return e.Kind == o.Kind && e.Type == o.Type && e.Hash == o.Hash && e.Linkname == o.Linkname &&
-		e.Mode == o.Mode && e.UID == o.UID && e.GID == o.GID && e.Size == o.Size
+	return e.Kind == o.Kind && e.Type == o.Type && e.Linkname == o.Linkname &&
+		e.Mode == o.Mode && e.UID == o.UID && e.GID == o.GID && e.Size == o.Size &&
+		e.contentHash() == o.contentHash()
 }
 
 // LayerContent is what one layer's tar holds.

@@ -37,8 +37,8 @@ func historySteps(cfg *image.Config, layers int) []string {
 	return out
 }
 
-// FromStore reads the layers of a stored image (by name, ID or ID prefix), each blob once,
-// several at a time.
+// FromStore reads the layers of a stored image (by name, ID or ID prefix), several at a time,
+// each once: from the unpacked layer store where it is there, else from its blob.
 func FromStore(s *image.Store, ref string) (Image, error) {
 	id, err := s.Resolve(ref)
 	if err != nil {
@@ -54,12 +54,21 @@ func FromStore(s *image.Store, ref string) (Image, error) {
 		return Image{}, fmt.Errorf("image %s: manifest has %d layers, config %d", id, len(descs), len(diffIDs))
 	}
 	steps := historySteps(img.Config, len(descs))
+	chains := image.ChainIDs(diffIDs)
 	out := Image{Name: ref, ID: id, Layers: make([]Layer, len(descs))}
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, d := range descs {
 		out.Layers[i] = Layer{Digest: diffIDs[i].String(), CreatedBy: steps[i]}
 		g.Go(func() error {
+			// The unpacked layer needs no decompression and no reading of contents.
+			if s.Layers.Exists(chains[i]) {
+				lc, err := ReadLayerDir(s.Layers.Dir(chains[i]))
+				if err == nil {
+					out.Layers[i].Content = lc
+					return nil
+				}
+			}
 			f, err := s.Content.Open(d.Digest)
 			if err != nil {
 				return fmt.Errorf("image %s: layer %s: %w", id, d.Digest, err)

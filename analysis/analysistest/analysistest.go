@@ -23,9 +23,12 @@ type Entry struct {
 	mode int64
 }
 
-func Dir(n string) Entry                     { return Entry{name: n, typ: tar.TypeDir, mode: 0o755} }
-func File(n, body string) Entry              { return Entry{name: n, typ: tar.TypeReg, body: body, mode: 0o644} }
-func Hardlink(n, target string) Entry        { return Entry{name: n, typ: tar.TypeLink, link: target} }
+func Dir(n string) Entry              { return Entry{name: n, typ: tar.TypeDir, mode: 0o755} }
+func File(n, body string) Entry       { return Entry{name: n, typ: tar.TypeReg, body: body, mode: 0o644} }
+func Hardlink(n, target string) Entry { return Entry{name: n, typ: tar.TypeLink, link: target} }
+func Symlink(n, target string) Entry {
+	return Entry{name: n, typ: tar.TypeSymlink, link: target, mode: 0o777}
+}
 func Whiteout(n string) Entry                { return File(n, "") }
 func Sized(n string, size int, c byte) Entry { return File(n, strings.Repeat(string(c), size)) }
 
