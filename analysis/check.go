@@ -15,6 +15,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"github.com/moby/buildkit/util/suggest"
 	"github.com/moby/patternmatcher"
+	"github.com/moby/sys/signal"
 )
 
 // Dockerfile checks are BuildKit's build checks (v0.34.2: the same rule names, messages, URLs
@@ -110,6 +111,9 @@ type CheckResult struct {
 	// Err is set when the check configuration says error=true and a rule fired
 	// ("lint violation found for rules: ..."): a build must then fail.
 	Err error
+	// BuildError is what would fail the build itself (an invalid STOPSIGNAL, a variable that
+	// does not expand): as in BuildKit, the checks stop there and keep what they found before.
+	BuildError string
 }
 
 // CheckDockerfile runs every check over a Dockerfile. A Dockerfile that does not parse is an error
@@ -176,9 +180,10 @@ func CheckDockerfile(dt []byte, o CheckOptions) (*CheckResult, error) {
 	validateStageNames(stages, lint)
 	validateCommandCasing(stages, lint)
 	if err := c.dispatchAll(); err != nil {
-		return nil, err
+		res.BuildError = err.Error()
+	} else {
+		c.layerRules(dt)
 	}
-	c.layerRules(dt)
 	sort.SliceStable(res.Findings, func(i, j int) bool { return res.Findings[i].Line < res.Findings[j].Line })
 	res.Err = lint.Error()
 	return res, nil
@@ -672,6 +677,10 @@ func (c *checker) dispatch(s *stageState, cmd instructions.Command) error {
 		}
 	case *instructions.HealthCheckCommand:
 		usedOnce(x, &s.health, lint)
+	case *instructions.StopSignalCommand:
+		if _, err := signal.ParseSignal(x.Signal); err != nil {
+			return parser.WithLocation(err, x.Location())
+		}
 	case *instructions.ShellCommand:
 		s.shell = x.Shell
 	case *instructions.ExposeCommand:

@@ -38,6 +38,11 @@ type bkSource struct {
 type LintResults struct {
 	Warnings []bkWarning `json:"warnings"`
 	Sources  []bkSource  `json:"sources"`
+	Error    *bkBuildErr `json:"buildError,omitempty"`
+}
+
+type bkBuildErr struct {
+	Message string `json:"message"`
 }
 
 // BuildKitJSON is the result as BuildKit's lint subrequest writes result.json.
@@ -50,6 +55,9 @@ func (r *CheckResult) BuildKitJSON() LintResults {
 				Start: &bkPosition{rg.Start.Line, rg.Start.Character}, End: &bkPosition{rg.End.Line, rg.End.Character}})
 		}
 		out.Warnings = append(out.Warnings, w)
+	}
+	if r.BuildError != "" {
+		out.Error = &bkBuildErr{Message: r.BuildError}
 	}
 	return out
 }
@@ -152,7 +160,8 @@ func (r *CheckResult) SARIF(uri string) SARIF {
 	return SARIF{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}}
 }
 
-// Lines is the result one line per finding: "Dockerfile:LINE RULE: DETAIL (URL)".
+// Lines is the result one line per finding: "Dockerfile:LINE RULE: DETAIL (URL)", and the error
+// that would fail the build last ("ERROR: ...").
 func (r *CheckResult) Lines() []string {
 	var out []string
 	for _, f := range r.Findings {
@@ -161,6 +170,9 @@ func (r *CheckResult) Lines() []string {
 			l += " (" + f.URL + ")"
 		}
 		out = append(out, l)
+	}
+	if r.BuildError != "" {
+		out = append(out, "ERROR: "+r.BuildError)
 	}
 	return out
 }

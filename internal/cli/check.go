@@ -65,7 +65,7 @@ func runCheck(g *Globals, s *image.Store, o build.Options, format string) error 
 	if res.Err != nil {
 		return &StatusError{Code: 1, Err: res.Err}
 	}
-	if len(res.Findings) > 0 {
+	if len(res.Findings) > 0 || res.BuildError != "" {
 		return &StatusError{Code: 1, Err: errors.New("")}
 	}
 	return nil
