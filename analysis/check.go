@@ -677,6 +677,12 @@ func (c *checker) dispatch(s *stageState, cmd instructions.Command) error {
 		}
 	case *instructions.HealthCheckCommand:
 		usedOnce(x, &s.health, lint)
+	case *instructions.VolumeCommand:
+		for _, v := range x.Volumes {
+			if v == "" {
+				return errors.New("VOLUME specified can not be an empty string")
+			}
+		}
 	case *instructions.StopSignalCommand:
 		if _, err := signal.ParseSignal(x.Signal); err != nil {
 			return parser.WithLocation(err, x.Location())
@@ -690,7 +696,9 @@ func (c *checker) dispatch(s *stageState, cmd instructions.Command) error {
 				return parser.WithLocation(err, x.Location())
 			}
 			for _, raw := range ps {
-				checkExposePort(raw, x.Location(), lint)
+				if err := checkExposePort(raw, x.Location(), lint); err != nil {
+					return parser.WithLocation(err, x.Location())
+				}
 			}
 		}
 	case *instructions.ArgCommand:
@@ -752,7 +760,8 @@ func usedOnce(cmd instructions.Command, t *tracker, lint *linter.Linter) {
 	t.loc, t.set = cmd.Location(), true
 }
 
-func checkExposePort(raw string, loc []parser.Range, lint *linter.Linter) {
+// checkExposePort runs the EXPOSE rules on one port spec; a spec BuildKit rejects is an error.
+func checkExposePort(raw string, loc []parser.Range, lint *linter.Linter) error {
 	parts := strings.Split(raw, ":")
 	var ip, hostPort, container string
 	switch n := len(parts); n {
@@ -765,12 +774,12 @@ func checkExposePort(raw string, loc []parser.Range, lint *linter.Linter) {
 	}
 	port, proto, _ := strings.Cut(container, "/")
 	if port == "" {
-		return
+		return fmt.Errorf("invalid port: %q: no port specified", raw)
 	}
 	switch strings.ToLower(proto) {
 	case "", "tcp", "udp", "sctp":
 	default:
-		return // BuildKit fails the build on it ("invalid proto")
+		return fmt.Errorf("invalid port: %q: invalid proto: %s", raw, proto)
 	}
 	if proto != strings.ToLower(proto) {
 		lint.Run(&linter.RuleExposeProtoCasing, loc, linter.RuleExposeProtoCasing.Format(raw))
@@ -778,6 +787,7 @@ func checkExposePort(raw string, loc []parser.Range, lint *linter.Linter) {
 	if ip != "" || hostPort != "" {
 		lint.Run(&linter.RuleExposeInvalidFormat, loc, linter.RuleExposeInvalidFormat.Format(raw))
 	}
+	return nil
 }
 
 func (c *checker) checkIgnored(cmd string, srcs []string, loc []parser.Range, lint *linter.Linter) {
