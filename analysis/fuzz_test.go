@@ -11,6 +11,11 @@ import (
 
 // Layer tars and image archives come from anywhere (a registry, a file a user downloaded):
 // reading and analyzing them must fail with an error, never panic or loop.
+//
+// Run with a bounded minimization, or the fuzzer spends minutes minimizing each new input of
+// this big target and looks stuck:
+//
+//	go test -run XXX -fuzz FuzzAnalyzeArchive -fuzztime 60s -fuzzminimizetime 200x ./analysis/
 func FuzzAnalyzeArchive(f *testing.F) {
 	// Small seeds: the fuzzer mutates them byte by byte (the golden image is in the unit tests).
 	f.Add(at.LayerTar(f, at.Dir("a/"), at.Sized("a/f", 3, 'x'), at.Whiteout("a/.wh..wh..opq"), at.Whiteout(".wh.a"), at.Hardlink("l", "a/f")))

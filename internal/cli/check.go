@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/berth-engine/berth/analysis"
 	"github.com/berth-engine/berth/build"
@@ -27,6 +28,19 @@ func printBuildWarnings(w io.Writer, warnings []analysis.Finding) {
 	}
 }
 
+// sarifURI names the Dockerfile in a SARIF log as code scanning wants it: the path the user gave,
+// relative to where berth runs, when it is relative; else its file name.
+func sarifURI(o build.Options) string {
+	p := o.DockerfilePath
+	if p == "" {
+		p = filepath.Join(o.ContextDir, "Dockerfile")
+	}
+	if filepath.IsAbs(p) || o.Dockerfile != nil {
+		return filepath.Base(p)
+	}
+	return filepath.ToSlash(filepath.Clean(p))
+}
+
 // runCheck is `build --check`: findings on stdout, exit 1 when there is any.
 func runCheck(g *Globals, s *image.Store, o build.Options, format string) error {
 	switch format {
@@ -42,7 +56,7 @@ func runCheck(g *Globals, s *image.Store, o build.Options, format string) error 
 	case "json", "sarif":
 		var doc any = res.BuildKitJSON()
 		if format == "sarif" {
-			doc = res.SARIF(res.Filename)
+			doc = res.SARIF(sarifURI(o))
 		}
 		b, err := json.MarshalIndent(doc, "", "  ")
 		if err != nil {
