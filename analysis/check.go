@@ -582,9 +582,9 @@ func (c *checker) dispatchStage(i int) error {
 			if cfg.Config != nil {
 				s.shell = cfg.Config.Shell
 			}
-			have := image.PlatformOf(cfg)
-			want := s.platform
-			if have.OS != want.OS || have.Architecture != want.Architecture {
+			// An image that does not say its architecture fits any (as image.Platform.Runs).
+			have, want := image.PlatformOf(cfg), image.NormalizePlatform(s.platform)
+			if have.Architecture != "" && (have.OS != want.OS || have.Architecture != want.Architecture) {
 				c.lint.Run(&linter.RuleInvalidBaseImagePlatform, st.Location,
 					linter.RuleInvalidBaseImagePlatform.Format(st.BaseName, platformString(want), platformString(have)))
 			}
