@@ -94,6 +94,27 @@ func TestAnalyzeDiveQuirks(t *testing.T) {
 	}
 }
 
+// An OCI layout archive (no manifest.json, gzip layers) reads as the same image as a docker-archive.
+func TestAnalyzeOCIArchive(t *testing.T) {
+	l0 := at.LayerTar(t, at.Dir("d/"), at.Sized("d/a", 70, 'a'), at.Sized("k", 3, 'k'))
+	l1 := at.LayerTar(t, at.Whiteout(".wh.d"), at.Sized("k", 4, 'K'))
+	oci, err := FromArchive(bytes.NewReader(at.OCIArchive(t, "oci:1", []string{"a", "b"}, l0, l1)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docker, err := FromArchive(bytes.NewReader(at.DockerArchive(t, "oci:1", []string{"a", "b"}, l0, l1)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, rd := Analyze(oci), Analyze(docker)
+	if oci.Name != "oci:1" || ro.ReclaimableBytes != 73 || ro.WastedBytes != rd.WastedBytes || ro.Efficiency != rd.Efficiency || ro.ReclaimableBytes != rd.ReclaimableBytes {
+		t.Errorf("oci %q %+v\ndocker %+v", oci.Name, ro, rd)
+	}
+	if _, err := FromArchive(bytes.NewReader(at.OCIArchive(t, "oci:1", []string{"a"}, l0)), "other:2"); err == nil || !strings.Contains(err.Error(), "No such image in the archive: other:2") {
+		t.Errorf("wrong name: %v", err)
+	}
+}
+
 func TestReadLayerRejectsGarbage(t *testing.T) {
 	if _, err := ReadLayer(strings.NewReader(strings.Repeat("x", 1024))); err == nil {
 		t.Fatal("garbage read as a layer")

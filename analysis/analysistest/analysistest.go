@@ -5,8 +5,10 @@ package analysistest
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -109,4 +111,50 @@ func Golden(t testing.TB) []byte {
 		"/bin/sh -c rm -rf /tmp/big /data",
 		"COPY sh /bin/sh # buildkit",
 	}, l0, l1, l2, l3)
+}
+
+// OCIArchive lays out an OCI image layout archive (oci-layout, index.json, blobs/sha256/...,
+// no manifest.json) of one image named ref, its layers gzip-compressed.
+func OCIArchive(t testing.TB, ref string, steps []string, layers ...[]byte) []byte {
+	t.Helper()
+	blobs := map[string][]byte{}
+	put := func(b []byte) digest.Digest {
+		d := digest.FromBytes(b)
+		blobs["blobs/sha256/"+d.Encoded()] = b
+		return d
+	}
+	cfg := image.Config{OS: "linux", Architecture: "amd64", RootFS: image.RootFS{Type: "layers"}}
+	m := image.Manifest{SchemaVersion: 2, MediaType: "application/vnd.oci.image.manifest.v1+json"}
+	for i, l := range layers {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.FromBytes(l))
+		cfg.History = append(cfg.History, image.History{CreatedBy: steps[i]})
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(l)
+		zw.Close()
+		m.Layers = append(m.Layers, image.Descriptor{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Digest: put(gz.Bytes()), Size: int64(gz.Len())})
+	}
+	raw, _ := json.Marshal(cfg)
+	m.Config = image.Descriptor{MediaType: "application/vnd.oci.image.config.v1+json", Digest: put(raw), Size: int64(len(raw))}
+	mraw, _ := json.Marshal(m)
+	md := put(mraw)
+	idx, _ := json.Marshal(image.Index{SchemaVersion: 2, Manifests: []image.Descriptor{{MediaType: m.MediaType, Digest: md, Size: int64(len(mraw)),
+		Annotations: map[string]string{"org.opencontainers.image.ref.name": ref}}}})
+	files := map[string][]byte{"oci-layout": []byte(`{"imageLayoutVersion":"1.0.0"}`), "index.json": idx}
+	for k, v := range blobs {
+		files[k] = v
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, n := range names {
+		tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[n]))})
+		tw.Write(files[n])
+	}
+	tw.Close()
+	return b.Bytes()
 }
