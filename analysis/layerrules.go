@@ -398,7 +398,7 @@ func (c *checker) runRules(r *instructions.RunCommand, s script, shellCmd []stri
 	var pinned, recommends = true, true
 	for _, call := range s.calls {
 		n, args := cmdArgs(call)
-		if !isApt(n) {
+		if n != "apt-get" { // hadolint's apt rules are apt-get's (plain apt is its DL3027)
 			continue
 		}
 		sub, rest := subcommand(args)
