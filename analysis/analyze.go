@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"path"
@@ -120,6 +121,16 @@ func Analyze(img Image) *Report {
 	countChanges(contents, r.Layers)
 	r.reclaimable(img)
 	return r
+}
+
+// MarshalJSON writes the report with userWastedPercent, null when it is not a number (JSON has
+// no NaN or infinity).
+func (r *Report) MarshalJSON() ([]byte, error) {
+	type plain Report
+	return json.Marshal(struct {
+		*plain
+		UserWastedPercent *float64 `json:"userWastedPercent"`
+	}{(*plain)(r), r.UserWastedRatio()})
 }
 
 // UserWastedRatio is UserWastedPercent for JSON: null when it is not a number.

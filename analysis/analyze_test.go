@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -171,5 +172,21 @@ func TestAnalyzeMatchesDive(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A one-layer image has no bytes above its base: dive's user wasted percent is 0/0, which JSON
+// carries as null.
+func TestReportJSONUserWastedNaN(t *testing.T) {
+	lc, err := ReadLayer(bytes.NewReader(at.LayerTar(t, at.Sized("a", 5, 'a'))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(Analyze(Image{Name: "one", Layers: []Layer{{Content: lc}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"userWastedPercent":null`) || !strings.Contains(string(b), `"efficiency":1`) {
+		t.Errorf("%s", b)
 	}
 }

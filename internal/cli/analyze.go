@@ -98,14 +98,6 @@ func loadForAnalysis(g *Globals, source, arg string) (analysis.Image, error) {
 	return analysis.Image{}, fmt.Errorf("invalid --source %q: want berth, docker-archive or oci-archive", source)
 }
 
-// reportJSON is the report as `--format json` prints it.
-type reportJSON struct {
-	*analysis.Report
-	UserWastedPercent *float64            `json:"userWastedPercent"`
-	CI                []analysis.CIResult `json:"ci,omitempty"`
-	Pass              *bool               `json:"pass,omitempty"`
-}
-
 func runAnalyze(g *Globals, f analyzeFlags, rules analysis.CIRules, arg string) error {
 	if f.files {
 		return runAnalyzeFiles(g, f, arg)
@@ -124,13 +116,21 @@ func runAnalyze(g *Globals, f analyzeFlags, rules analysis.CIRules, arg string) 
 	}
 	switch {
 	case f.format == "json":
-		out := reportJSON{Report: r, UserWastedPercent: r.UserWastedRatio(), CI: results}
-		if f.ci {
-			out.Pass = &pass
-		}
-		b, err := json.Marshal(out)
+		b, err := json.Marshal(r)
 		if err != nil {
 			return err
+		}
+		if f.ci {
+			// The report with dive's CI verdicts added: "ci" (one per rule) and "pass".
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(b, &m); err != nil {
+				return err
+			}
+			m["ci"], _ = json.Marshal(results)
+			m["pass"], _ = json.Marshal(pass)
+			if b, err = json.Marshal(m); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(g.Stdout, "%s\n", b)
 	case f.format == "" || f.format == "table":
