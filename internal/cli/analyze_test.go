@@ -37,6 +37,7 @@ func TestImageAnalyzeCommand(t *testing.T) {
 		t.Errorf("store and archive differ:\n%s\n%s", fromStore, fromFile)
 	}
 	var r struct {
+		ID                string
 		Efficiency        float64
 		WastedBytes       int64
 		ReclaimableBytes  int64
@@ -47,6 +48,12 @@ func TestImageAnalyzeCommand(t *testing.T) {
 	}
 	if r.Efficiency != 0.5 || r.WastedBytes != 1310 || r.ReclaimableBytes != 1650 || r.UserWastedPercent == nil {
 		t.Errorf("report %+v", r)
+	}
+
+	// By short ID, the same report.
+	if byID, errs, code := slRun(t, nil, "--root", root, "analyze", "--format", "json", strings.TrimPrefix(r.ID, "sha256:")[:12]); code != 0 ||
+		strings.Replace(byID, `"image":"`+strings.TrimPrefix(r.ID, "sha256:")[:12]+`"`, `"image":"golden:1"`, 1) != fromStore {
+		t.Errorf("by ID: %d %s\n%s", code, errs, byID)
 	}
 
 	out, errs, code := slRun(t, nil, "--root", root, "analyze", "--ci", "--ci-config", filepath.Join(dir, "none"), "golden:1")
