@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,5 +125,31 @@ func TestAnalyzeBuiltImage(t *testing.T) {
 	// dive sizes the deleted directory by its contents and sees it once: no waste for dive.
 	if r.WastedBytes != 0 {
 		t.Errorf("dive's wasted bytes %d, want 0", r.WastedBytes)
+	}
+	// The archive `berth save` writes (OCI layout and docker-archive at once, gzip layers) gives
+	// the same report as the store, and dive (where installed) reads the same numbers from it.
+	saved := filepath.Join(t.TempDir(), "waste.tar")
+	if _, errs, code := slRun(t, nil, "--root", root, "save", "-o", saved, "waste:1"); code != 0 {
+		t.Fatalf("save: %s", errs)
+	}
+	fromFile, errs, code := slRun(t, nil, "--root", root, "image", "analyze", "--format", "json", "docker-archive:"+saved)
+	if code != 0 || fromFile != out {
+		t.Errorf("archive %d %s:\n%s\nstore:\n%s", code, errs, fromFile, out)
+	}
+	dive, err := exec.LookPath("dive")
+	if err != nil {
+		if home, _ := os.UserHomeDir(); home != "" {
+			dive = filepath.Join(home, "go/bin/dive")
+		}
+	}
+	if _, err := os.Stat(dive); err != nil {
+		t.Log("dive not installed: not compared")
+		return
+	}
+	cmd := exec.Command(dive, "--ci", "--source", "docker-archive", saved, "--ci-config", filepath.Join(t.TempDir(), "none"))
+	cmd.Env = append(os.Environ(), "CI=true")
+	diveOut, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(diveOut), "efficiency:        100.00 %") || !strings.Contains(string(diveOut), "wastedBytes:       0 bytes") {
+		t.Errorf("dive:\n%s", diveOut)
 	}
 }
