@@ -48,13 +48,13 @@ func newAnalyzeCommand(g *Globals, use string) *cobra.Command {
 				}
 			}
 			// Flags given on the command line win over .dive-ci.
-			if fl.Changed("lowest-efficiency") {
+			if fl.Changed("lowest-efficiency") || fl.Changed("lowestEfficiency") {
 				rules.LowestEfficiency = f.lowestEff
 			}
-			if fl.Changed("highest-wasted-bytes") {
+			if fl.Changed("highest-wasted-bytes") || fl.Changed("highestWastedBytes") {
 				rules.HighestWastedBytes = f.highestWB
 			}
-			if fl.Changed("highest-user-wasted-percent") {
+			if fl.Changed("highest-user-wasted-percent") || fl.Changed("highestUserWastedPercent") {
 				rules.HighestUserWastedPercent = f.highestUWP
 			}
 			return runAnalyze(g, f, rules, args[0])
@@ -68,6 +68,12 @@ func newAnalyzeCommand(g *Globals, use string) *cobra.Command {
 	fl.StringVar(&f.lowestEff, "lowest-efficiency", "0.9", "Lowest allowed image efficiency (0-1) with --ci")
 	fl.StringVar(&f.highestWB, "highest-wasted-bytes", "disabled", "Highest allowed wasted bytes with --ci (e.g. 20MB)")
 	fl.StringVar(&f.highestUWP, "highest-user-wasted-percent", "0.1", "Highest allowed ratio (0-1) of wasted bytes to the bytes above the base layer with --ci")
+	// dive's own spellings, so a CI line written for dive works unchanged.
+	for _, a := range [][2]string{{"lowestEfficiency", "lowest-efficiency"}, {"highestWastedBytes", "highest-wasted-bytes"},
+		{"highestUserWastedPercent", "highest-user-wasted-percent"}} {
+		fl.Var(fl.Lookup(a[1]).Value, a[0], "")
+		fl.MarkHidden(a[0])
+	}
 	fl.BoolVar(&f.files, "files", false, "Show the file tree after a layer (IMAGE[:LAYER], the last layer by default) with what it added, modified and removed")
 	fl.BoolVar(&f.changedOnly, "changed", false, "With --files, show only what the layer changed")
 	return cmd

@@ -72,6 +72,10 @@ func TestImageAnalyzeCommand(t *testing.T) {
 	if _, errs, code := slRun(t, nil, "--root", root, "analyze", "--ci", "--ci-config", cfg, "--highest-wasted-bytes", "1KB", "golden:1"); code != 1 || errs != "highestWastedBytes: too many bytes wasted (wasted-bytes=1310 > threshold=1000)\n" {
 		t.Errorf("flag over .dive-ci: %d %q", code, errs)
 	}
+	// dive's camelCase flags work too.
+	if _, errs, code := slRun(t, nil, "--root", root, "analyze", "--ci", "--ci-config", cfg, "--highestWastedBytes", "1KB", "golden:1"); code != 1 || errs != "highestWastedBytes: too many bytes wasted (wasted-bytes=1310 > threshold=1000)\n" {
+		t.Errorf("dive's flag: %d %q", code, errs)
+	}
 	if _, errs, code := slRun(t, nil, "--root", root, "analyze", "--ci", "--lowest-efficiency", "x", "golden:1"); code != 1 || !strings.Contains(errs, `invalid lowestEfficiency config value, given "x"`) {
 		t.Errorf("bad threshold: %d %q", code, errs)
 	}
