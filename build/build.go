@@ -195,7 +195,9 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cr, err := analysis.CheckDockerfile(df, co); err == nil && cr.Err != nil {
+	if cr, err := analysis.CheckDockerfile(df, co); err != nil {
+		return nil, err // a malformed "# check=" directive fails the build, as in BuildKit
+	} else if cr.Err != nil {
 		return &Result{Warnings: cr.BuildWarnings()}, cr.Err
 	}
 	warnings := func() []analysis.Finding {

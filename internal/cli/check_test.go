@@ -89,6 +89,11 @@ func TestBuildChecks(t *testing.T) {
 	if _, _, code := slRun(t, nil, "--root", root, "image", "inspect", "strict:1"); code == 0 {
 		t.Error("a build failing its checks was tagged")
 	}
+	// A malformed directive fails the build, in BuildKit's words.
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("# check=bogus=1\nFROM base:1\n"), 0o644)
+	if _, errs, code := slRun(t, nil, "--root", root, "build", "-q", ctx); code != 1 || errs != "Error: failed to parse check options: invalid check option \"bogus\"\n" {
+		t.Errorf("bad directive: %d %q", code, errs)
+	}
 }
 
 // A layer written by one RUN and removed by the next is found by `image analyze` with the
