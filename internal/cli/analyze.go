@@ -61,7 +61,7 @@ func newAnalyzeCommand(g *Globals, use string) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.format, "format", "", "Format the output: table (default), json, or a Go template over the report")
+	fl.StringVar(&f.format, "format", "", "Format the output: table (default), json, 'table TEMPLATE' (a row per layer), or a Go template over the report")
 	fl.StringVar(&f.source, "source", "berth", "Where IMAGE is: berth (the image store), docker-archive or oci-archive (a file)")
 	fl.BoolVar(&f.ci, "ci", false, "Check the image against CI thresholds (and .dive-ci); exit 1 when one fails")
 	fl.StringVar(&f.ciConfig, "ci-config", ".dive-ci", "dive's CI config file (YAML) read with --ci")
@@ -144,6 +144,11 @@ func runAnalyze(g *Globals, f analyzeFlags, rules analysis.CIRules, arg string) 
 		if f.ci {
 			writeCI(g.Stdout, results, pass)
 		}
+	case format.IsTable(f.format):
+		// "table TEMPLATE": one row per layer, with headers.
+		if err := format.Write(g.Stdout, f.format, "", layerHeader, r.Layers); err != nil {
+			return err
+		}
 	default:
 		tmpl, err := format.Parse(f.format)
 		if err != nil {
@@ -164,6 +169,10 @@ func runAnalyze(g *Globals, f analyzeFlags, rules analysis.CIRules, arg string) 
 	}
 	return nil
 }
+
+var layerHeader = format.Header{"Index": "LAYER", "Digest": "DIGEST", "CreatedBy": "CREATED BY", "Size": "SIZE",
+	"Added": "ADDED", "Modified": "MODIFIED", "Unchanged": "UNCHANGED", "Removed": "REMOVED",
+	"FinalBytes": "FINAL", "ReclaimableBytes": "RECLAIMABLE"}
 
 func humanBytes(n int64) string { return format.HumanSize(n) }
 

@@ -50,6 +50,14 @@ func TestImageAnalyzeCommand(t *testing.T) {
 		t.Errorf("report %+v", r)
 	}
 
+	// A table template has a row per layer; a plain template sees the whole report.
+	if out, errs, code := slRun(t, nil, "--root", root, "analyze", "--format", "table {{.Index}}\t{{.Removed}}\t{{.ReclaimableBytes}}", "golden:1"); code != 0 ||
+		out != "LAYER     REMOVED   RECLAIMABLE\n0         0         650\n1         0         1000\n2         4         0\n3         0         0\n" {
+		t.Errorf("table template: %d %s\n%s", code, errs, out)
+	}
+	if out, _, code := slRun(t, nil, "--root", root, "analyze", "--format", "{{.Efficiency}} {{.WastedBytes}} {{len .Suggestions}}", "golden:1"); code != 0 || out != "0.5 1310 4\n" {
+		t.Errorf("template: %d %q", code, out)
+	}
 	// By short ID, the same report.
 	if byID, errs, code := slRun(t, nil, "--root", root, "analyze", "--format", "json", strings.TrimPrefix(r.ID, "sha256:")[:12]); code != 0 ||
 		strings.Replace(byID, `"image":"`+strings.TrimPrefix(r.ID, "sha256:")[:12]+`"`, `"image":"golden:1"`, 1) != fromStore {
