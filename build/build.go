@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/analysis"
 	"io"
 	"os"
 	"path"
@@ -89,6 +90,9 @@ type Options struct {
 type Result struct {
 	ImageID string
 	Tags    []string // familiar names
+	// Warnings are the Dockerfile checks' findings for the stages built (BuildKit prints them
+	// at the end of a build). A failed build still returns them, with the error.
+	Warnings []analysis.Finding
 }
 
 // layerRef is one layer of a state.
@@ -155,17 +159,9 @@ type builder struct {
 // Build runs a Dockerfile and records the resulting image. Nothing is named or recorded unless
 // every step succeeded.
 func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
-	df := o.Dockerfile
-	if o.DockerfilePath == "" {
-		o.DockerfilePath = filepath.Join(o.ContextDir, "Dockerfile")
-	}
-	name := filepath.Base(o.DockerfilePath)
-	if df == nil {
-		b, err := os.ReadFile(o.DockerfilePath)
-		if err != nil {
-			return nil, fmt.Errorf("failed to read dockerfile: %w", err)
-		}
-		df = b
+	df, name, err := readDockerfile(&o)
+	if err != nil {
+		return nil, err
 	}
 	var tags []reference.Tagged
 	for _, t := range o.Tags {
@@ -192,6 +188,24 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 		return nil, err
 	}
 	v.done()
+	// As BuildKit: with error=true in the check configuration, a finding fails the build before
+	// any step runs. The warnings shown at the end are checked again once the base images are
+	// in the store (their environment scopes UndefinedVar).
+	co, err := checkOptions(s, o, name, ignore, false)
+	if err != nil {
+		return nil, err
+	}
+	if cr, err := analysis.CheckDockerfile(df, co); err != nil {
+		return nil, err // a malformed "# check=" directive fails the build, as in BuildKit
+	} else if cr.Err != nil {
+		return &Result{Warnings: cr.BuildWarnings()}, cr.Err
+	}
+	warnings := func() []analysis.Finding {
+		if cr, err := analysis.CheckDockerfile(df, co); err == nil {
+			return cr.BuildWarnings()
+		}
+		return nil
+	}
 
 	for _, ref := range o.CacheFrom {
 		v := prog.start("importing cache manifest from " + ref)
@@ -235,7 +249,7 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 		sums: loadSums(filepath.Join(s.Root, sumsFile))}
 	defer b.sums.save()
 	if err := b.runStages(); err != nil {
-		return nil, err
+		return &Result{Warnings: warnings()}, err
 	}
 	var res *Result
 	if o.Output != nil {
@@ -244,6 +258,10 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 	} else {
 		res, err = b.export(b.states[plan.Target], tags)
 	}
+	if res == nil {
+		res = &Result{}
+	}
+	res.Warnings = warnings()
 	if err != nil || len(o.CacheTo)+len(o.CacheToDirs) == 0 {
 		return res, err
 	}

@@ -47,6 +47,8 @@ type buildFlags struct {
 	platform  string
 	cacheFrom []string
 	cacheTo   []string
+	check     bool
+	checkFmt  string
 }
 
 func newBuildCommand(g *Globals, use string) *cobra.Command {
@@ -77,6 +79,8 @@ func newBuildCommand(g *Globals, use string) *cobra.Command {
 	fl.StringVar(&f.platform, "platform", "", "Set platform if server is multi-platform capable")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "External cache sources (e.g., \"user/app:cache\", \"type=registry,ref=user/app:cache\")")
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "Cache export destinations (e.g., \"type=registry,ref=user/app:cache\")")
+	fl.BoolVar(&f.check, "check", false, "Check the Dockerfile (BuildKit's build checks and layer rules) without building; exit 1 on a finding")
+	fl.StringVar(&f.checkFmt, "check-format", "text", "Output of --check: text (one line per finding), json (BuildKit's lint result) or sarif")
 	return cmd
 }
 
@@ -277,7 +281,13 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		_, err = distribution.Push(ctx, s, ref, distribution.PushOptions{Options: ro})
 		return err
 	}
+	if f.check {
+		return runCheck(g, s, o, f.checkFmt)
+	}
 	res, err := build.Build(ctx, s, o)
+	if res != nil && !f.quiet {
+		printBuildWarnings(g.Stderr, res.Warnings)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,4 @@
+FROM busybox:1
+# check=skip=UndefinedVar
+COPY $A /
+COPY $B /

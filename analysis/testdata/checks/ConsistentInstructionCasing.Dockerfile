@@ -1,0 +1,3 @@
+FROM busybox:1
+run echo a
+COPY a b

@@ -1,0 +1,4 @@
+FROM busybox:1
+COPY secret.txt /
+ADD keep.txt /
+COPY --from=busybox:1 /secret.txt /

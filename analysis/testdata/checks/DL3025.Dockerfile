@@ -1,0 +1,3 @@
+FROM busybox:1
+CMD ["sh"]
+ENTRYPOINT exec app

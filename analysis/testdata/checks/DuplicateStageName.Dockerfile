@@ -1,0 +1,2 @@
+FROM busybox:1 AS a
+FROM busybox:1 AS a

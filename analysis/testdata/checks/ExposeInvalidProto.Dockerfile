@@ -1,0 +1,4 @@
+FROM busybox:1
+EXPOSE 80/TCP
+EXPOSE 81/bogus
+CMD a

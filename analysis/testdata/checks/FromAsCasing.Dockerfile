@@ -1,0 +1,1 @@
+FROM busybox:1 as build

@@ -1,0 +1,7 @@
+FROM busybox:1
+COPY <<EOF /x
+$UNDEF and $PATH
+EOF
+RUN <<EOF
+echo $NOTCHECKED
+EOF

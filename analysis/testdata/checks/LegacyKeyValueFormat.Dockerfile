@@ -1,0 +1,3 @@
+FROM busybox:1
+ENV A b
+LABEL x y

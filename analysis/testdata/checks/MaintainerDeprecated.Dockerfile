@@ -1,0 +1,2 @@
+FROM busybox:1
+MAINTAINER me@example.com

@@ -1,0 +1,5 @@
+FROM busybox:1
+CMD ["a"]
+HEALTHCHECK NONE
+CMD ["b"]
+HEALTHCHECK NONE

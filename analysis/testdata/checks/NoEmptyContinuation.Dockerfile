@@ -1,0 +1,4 @@
+FROM busybox:1
+RUN echo a && \
+
+  echo b

@@ -1,0 +1,2 @@
+ARG VERSION=1
+FROM busybox:${VERSON:-1}

@@ -1,0 +1,4 @@
+FROM busybox:1
+ARG SOURCE=a
+COPY $SORCE /x
+COPY $TARGETARCH /y

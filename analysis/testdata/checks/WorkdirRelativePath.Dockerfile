@@ -1,0 +1,4 @@
+FROM busybox:1
+WORKDIR app
+WORKDIR /abs
+WORKDIR rel
