@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/runtime"
 )
@@ -59,6 +60,9 @@ type HostConfig struct {
 	Init            bool
 	Privileged      bool // --privileged: all capabilities and host devices, nothing masked
 	RestartPolicy   RestartPolicy
+	// LogConfig is the log driver and its options (--log-driver, --log-opt), merged at create
+	// with the config file's defaults as dockerd does.
+	LogConfig logging.Config
 }
 
 // PortBinding is one host side of a published port.
