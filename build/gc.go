@@ -71,9 +71,12 @@ func PruneCacheWith(s *image.Store, o PruneOptions) ([]CacheRecord, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The cache's size against KeepStorage: its own records, and with All the ones shared
+	// with images too (what `builder du` totals), which All may remove.
+	counts := func(r CacheRecord) bool { return !r.Shared || o.All }
 	var total int64
 	for _, r := range recs {
-		if !r.Shared {
+		if counts(r) {
 			total += r.Size
 		}
 	}
@@ -94,7 +97,7 @@ func PruneCacheWith(s *image.Store, o PruneOptions) ([]CacheRecord, error) {
 			continue
 		}
 		removed = append(removed, r)
-		if !r.Shared {
+		if counts(r) {
 			total -= r.Size
 		}
 	}
