@@ -51,7 +51,7 @@ func (localCodec) encode(buf []byte, e Entry) []byte {
 	msg = appendTag(msg, 1, 2)
 	msg = appendVarint(msg, uint64(len(e.Stream)))
 	msg = append(msg, e.Stream...)
-	if ns := e.Time.UnixNano(); ns != 0 {
+	if ns := e.Time.UnixNano(); !e.Time.IsZero() && ns != 0 { // proto3 leaves out a 0
 		msg = appendTag(msg, 2, 0)
 		msg = appendVarint(msg, uint64(ns))
 	}
@@ -98,7 +98,7 @@ func (localCodec) split(b []byte) (int, Entry, error) {
 }
 
 func decodeLocal(msg []byte) (Entry, error) {
-	var e Entry
+	e := Entry{Time: time.Unix(0, 0)} // proto3: a field left out is 0
 	partial := false
 	for len(msg) > 0 {
 		key, k := varint(msg)
