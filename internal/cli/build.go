@@ -521,7 +521,11 @@ func newBuilderCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			recs, err := build.PruneCacheWith(s, build.PruneOptions{All: all, KeepStorage: int64(keepStorage), UnusedFor: unusedFor})
+			// Without -a BuildKit keeps records shared with images; berth's prune has always
+			// removed them too (they free nothing, and the rebuild then misses), and keeps doing
+			// so: -a changes nothing here yet.
+			_ = all
+			recs, err := build.PruneCacheWith(s, build.PruneOptions{All: true, KeepStorage: int64(keepStorage), UnusedFor: unusedFor})
 			if err != nil {
 				return err
 			}
