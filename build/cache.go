@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
 )
@@ -86,42 +84,4 @@ func cacheMounts(s *image.Store) ([]CacheRecord, error) {
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-// PruneCache removes every cached step and then collects what no image needs any more. It
-// returns the removed entries.
-func PruneCache(s *image.Store) ([]CacheRecord, error) {
-	recs, err := CacheUsage(s)
-	if err != nil {
-		return nil, err
-	}
-	var keys []string
-	var removed []CacheRecord
-	for _, r := range recs {
-		if r.Mount == "" {
-			keys = append(keys, r.Key)
-			removed = append(removed, r)
-			continue
-		}
-		// A cache mount a running build holds (its lock) stays.
-		f, err := os.OpenFile(r.Mount+".lock", os.O_RDWR, 0)
-		if err != nil {
-			continue
-		}
-		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
-			if err := os.RemoveAll(r.Mount); err == nil {
-				os.Remove(r.Mount + ".lock")
-				removed = append(removed, r)
-			}
-		}
-		f.Close()
-	}
-	recs = removed
-	if err := s.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteCache(keys...) }); err != nil {
-		return nil, err
-	}
-	if _, _, err := s.GC(); err != nil {
-		return recs, err
-	}
-	return recs, nil
 }

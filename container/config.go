@@ -1,13 +1,14 @@
 // Package container is berth's container engine: container records and their lifecycle (create,
 // start, stop, kill, wait, remove), the supervisor that holds a running container's stdio and
-// writes its json-file log (in-process for a foreground `run`, a re-executed berth "shim" for a
+// writes its log (in-process for a foreground `run`, a re-executed berth "shim" for a
 // detached one), and what is made from a container (logs, diff, commit, export).
 //
 // A container's record lives in the state database (one JSON record and one JSON state per row);
 // its files live under containers/<id>/: upper/ and work/ (the writable overlay layer), rootfs/
 // (mounted only while it runs), config.json (the OCI bundle), hosts, hostname, resolv.conf and
-// <id>-json.log. The database is the truth about what was decided; the runtime (runc state) is the
-// truth about what runs: every read reconciles the two when a supervisor died.
+// the log (<id>-json.log, or local-logs/ for the local driver, with their rotated files). The
+// database is the truth about what was decided; the runtime (runc state) is the truth about what
+// runs: every read reconciles the two when a supervisor died.
 package container
 
 import (
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/runtime"
 )
@@ -59,6 +61,9 @@ type HostConfig struct {
 	Init            bool
 	Privileged      bool // --privileged: all capabilities and host devices, nothing masked
 	RestartPolicy   RestartPolicy
+	// LogConfig is the log driver and its options (--log-driver, --log-opt), merged at create
+	// with the config file's defaults as dockerd does.
+	LogConfig logging.Config
 }
 
 // PortBinding is one host side of a published port.

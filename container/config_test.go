@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/berth-engine/berth/container/logging"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -107,8 +108,9 @@ func TestProcessEnv(t *testing.T) {
 }
 
 func TestCopyStreamWritesJSONFileLines(t *testing.T) {
-	path := t.TempDir() + "/log.json"
-	w, err := openLog(path)
+	dir := t.TempDir()
+	path := dir + "/c1-json.log"
+	w, err := logging.Open(logging.Config{Type: logging.JSONFile}, dir, "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,7 @@ func TestCopyStreamWritesJSONFileLines(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("log = %s", b)
 	}
-	var e logEntry
+	var e struct{ Log, Stream, Time string }
 	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil || e.Log != "two\n" || e.Stream != "stdout" || !strings.HasSuffix(e.Time, "Z") {
 		t.Errorf("entry = %+v %v", e, err)
 	}

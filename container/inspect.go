@@ -152,7 +152,7 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
 		HostnamePath:   filepath.Join(dir, "hostname"),
 		HostsPath:      filepath.Join(dir, "hosts"),
-		LogPath:        m.LogPath(c.ID),
+		LogPath:        m.LogPath(c),
 		Name:           "/" + c.Name,
 		Driver:         c.Driver,
 		Platform:       "linux",
@@ -166,7 +166,8 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	if h.PortBindings == nil {
 		h.PortBindings = map[string][]PortBinding{}
 	}
-	h.LogConfig.Type, h.LogConfig.Config = "json-file", map[string]string{}
+	lc := c.LogConfig()
+	h.LogConfig.Type, h.LogConfig.Config = lc.Type, lc.Config
 	h.RestartPolicy = c.Host.RestartPolicy
 	h.AutoRemove, h.CapAdd, h.CapDrop, h.ExtraHosts = c.Host.AutoRemove, c.Host.CapAdd, c.Host.CapDrop, c.Host.ExtraHosts
 	h.PublishAllPorts, h.ReadonlyRootfs, h.Tmpfs = c.Host.PublishAllPorts, c.Host.ReadonlyRootfs, c.Host.Tmpfs

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/container/logging"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,6 +27,9 @@ type Manager struct {
 	// Shim is the command line that re-executes berth as a detached container's supervisor; the
 	// container ID is appended. Empty: this executable with "--root ROOT container-shim".
 	ShimCommand []string
+	// LogDefaults is the daemon-wide log driver and options (berth's config file: log-driver,
+	// log-opts) that Create merges into each container's.
+	LogDefaults logging.Config
 }
 
 // New returns a Manager over an open image store.
@@ -87,6 +91,10 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		return nil, err
 	}
 	if err := ValidateRestartPolicy(o.Host.RestartPolicy); err != nil {
+		return nil, err
+	}
+	o.Host.LogConfig = logging.Merge(o.Host.LogConfig, m.LogDefaults)
+	if err := logging.ValidateKeys(o.Host.LogConfig); err != nil {
 		return nil, err
 	}
 	if o.Host.AutoRemove && !o.Host.RestartPolicy.IsNone() {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/container/logging"
 	"io"
 	"net"
 	"os"
@@ -346,7 +347,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		release(err.Error())
 		return fail(&StartError{Code: 125, Err: err})
 	}
-	log, err := openLog(m.LogPath(c.ID))
+	log, err := logging.Open(c.LogConfig(), m.dir(c.ID), c.ID)
 	if err != nil {
 		m.teardown(c, rt)
 		release(err.Error())
@@ -599,7 +600,7 @@ func waitContainer(pid int) unix.WaitStatus {
 
 // runForeground is supervise's fast path for a container attached to this process: one
 // `runc run` that creates, starts, waits and removes, instead of `run --detach` and `delete`.
-func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, log *logWriter, stdio runtime.Stdio,
+func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, log logging.Writer, stdio runtime.Stdio,
 	outR, errR *os.File, release func(string), prevHealth *Health) (int, bool, error) {
 	dir := m.dir(c.ID)
 	cmd, err := rt.RunAttached(c.ID, dir, stdio)

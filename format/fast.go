@@ -19,6 +19,9 @@ type fieldsOnly struct {
 type fieldPart struct {
 	text   []byte
 	method int // -1 for text
+	// str is the method as a func(Receiver) string when it returns a plain string (most
+	// fields): executeRow calls it without reflect's Call, a fifth of a listing's CPU.
+	str any
 }
 
 // compileFieldsOnly returns nil when the template needs text/template, or when typ lacks one of
@@ -45,7 +48,11 @@ func compileFieldsOnly(tmpl *template.Template, typ reflect.Type) *fieldsOnly {
 			if !ok || m.Type.NumIn() != 1 || m.Type.NumOut() != 1 {
 				return nil
 			}
-			f.parts = append(f.parts, fieldPart{method: m.Index})
+			part := fieldPart{method: m.Index}
+			if m.Type.Out(0) == reflect.TypeFor[string]() {
+				part.str = m.Func.Interface()
+			}
+			f.parts = append(f.parts, part)
 		default:
 			return nil
 		}
@@ -60,11 +67,30 @@ func (f *fieldsOnly) execute(buf *bytes.Buffer, row reflect.Value) {
 			buf.Write(p.text)
 			continue
 		}
-		v := row.Method(p.method).Call(nil)[0]
-		if v.Kind() == reflect.String {
-			buf.WriteString(v.String())
-		} else {
-			fmt.Fprint(buf, v.Interface())
+		callMethod(buf, row, p.method)
+	}
+}
+
+// executeRow is execute for a row of the compiled type P, calling string methods directly.
+func executeRow[P any](f *fieldsOnly, buf *bytes.Buffer, row P) {
+	for _, p := range f.parts {
+		if p.method < 0 {
+			buf.Write(p.text)
+			continue
 		}
+		if fn, ok := p.str.(func(P) string); ok {
+			buf.WriteString(fn(row))
+			continue
+		}
+		callMethod(buf, reflect.ValueOf(row), p.method)
+	}
+}
+
+func callMethod(buf *bytes.Buffer, row reflect.Value, method int) {
+	v := row.Method(method).Call(nil)[0]
+	if v.Kind() == reflect.String {
+		buf.WriteString(v.String())
+	} else {
+		fmt.Fprint(buf, v.Interface())
 	}
 }

@@ -27,14 +27,15 @@ func TestFieldsOnlyMatchesTextTemplate(t *testing.T) {
 		if f == nil {
 			t.Fatalf("%q not compiled", text)
 		}
-		var fast, slow bytes.Buffer
+		var fast, typed, slow bytes.Buffer
 		row := &fastRow{n: 42}
 		f.execute(&fast, reflect.ValueOf(row))
+		executeRow(f, &typed, row)
 		if err := tmpl.Execute(&slow, row); err != nil {
 			t.Fatal(err)
 		}
-		if fast.String() != slow.String() {
-			t.Errorf("%q: fast %q, text/template %q", text, fast.String(), slow.String())
+		if fast.String() != slow.String() || typed.String() != slow.String() {
+			t.Errorf("%q: fast %q, typed %q, text/template %q", text, fast.String(), typed.String(), slow.String())
 		}
 	}
 	for _, text := range []string{"{{.Name | upper}}", "{{json .}}", "{{.Pair}}", "{{.Missing}}", "{{if .Num}}x{{end}}", "{{$x := .Name}}"} {

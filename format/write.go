@@ -130,8 +130,10 @@ func Write[Row any](out io.Writer, format, defaultTable string, header Header, r
 		if byAddress {
 			data = &rows[i]
 		}
-		if fast != nil {
-			fast.execute(&body, reflect.ValueOf(data))
+		if fast != nil && byAddress {
+			executeRow(fast, &body, &rows[i])
+		} else if fast != nil {
+			executeRow(fast, &body, rows[i])
 		} else if err := tmpl.Execute(&body, data); err != nil {
 			return &TemplateError{Err: err}
 		}

@@ -77,7 +77,7 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 		}); err != nil {
 			return err
 		}
-		images, err := tx.Images()
+		images, err := tx.ImageSummaries()
 		if err != nil {
 			return err
 		}

@@ -176,6 +176,25 @@ func (t *Tx) Images() ([]Image, error) {
 	return out, rows.Err()
 }
 
+// ImageSummaries is Images without their manifests and media types (left empty): what a listing
+// needs, without reading and copying every manifest.
+func (t *Tx) ImageSummaries() ([]Image, error) {
+	rows, err := t.tx.Query(`SELECT id, '', '', created, size, parent, labels, last_tag_time, added FROM images ORDER BY created DESC, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Image
+	for rows.Next() {
+		img, err := scanImage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, img)
+	}
+	return out, rows.Err()
+}
+
 // ImageLayers maps every image ID to its chain IDs, bottom first.
 func (t *Tx) ImageLayers() (map[string][]string, error) {
 	rows, err := t.tx.Query(`SELECT image_id, chain_id FROM image_layers ORDER BY image_id, idx`)

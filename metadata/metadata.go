@@ -22,22 +22,33 @@ import (
 
 // DB is an open state database.
 type DB struct {
-	db *sql.DB
+	db  *sql.DB
+	wal string // path of the WAL file
 }
 
 // LeaveOpenAtExit is set by a process that closes its database only on its way out (the berth
 // command): Close then leaves the connection to the process's exit. SQLite closing the last
 // connection would checkpoint the WAL into the database and delete it (two fsyncs, then two
 // more to recreate it in the next process); left open, the WAL stays for the next process to
-// carry on from, as after a crash, which is what WAL mode is built for. The WAL stays short:
-// a commit that takes it past walCheckpointPages checkpoints it.
+// carry on from, as after a crash, which is what WAL mode is built for.
 var LeaveOpenAtExit bool
 
-// walCheckpointPages bounds the WAL (SQLite's default is 1000 pages): a process opening the
-// database alone reads all of it to rebuild its index, about 2.5µs a page.
-const walCheckpointPages = 128
+// walLimit bounds the WAL file. SQLite's own autocheckpoint cannot keep it short across
+// short-lived processes: the first connection of each process rebuilds the WAL index from the
+// WAL (recovery), which marks no frame as already copied into the database, and SQLite
+// restarts the WAL from its beginning only when a write begins with every frame copied. So a
+// passive checkpoint is forgotten at exit and every process appends to the end; the WAL grew by
+// some 18 KB per `berth tag`, and every later process read all of it at open (about 1 ms a MB).
+// Instead, a commit that leaves the WAL past walLimit checkpoints it with TRUNCATE (copy every
+// frame, fsync the database, truncate the WAL to zero), and SQLite's autocheckpoint is off. At
+// 128 pages that happens about once in 28 tags, and the listing after it reads at most 512 KB
+// of WAL. Measured on disk, 500 `tag` processes then `images -q` (interleaved): before, 22.8 ms
+// a tag, 16.7 ms a listing, WAL 9.3 MB; this, 13.7 ms and 12.5 ms, WAL 0.3 MB; closing the
+// database in every process instead (a checkpoint and fsync in each, readers included), 23.8 ms
+// and 14.8 ms.
+const walLimit = 128 * 4096
 
-// ErrNotFound is returned when a looked-up row does not exist.
+// ErrNotFound// ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
 
 // Open opens (creating and migrating if needed) the database at path.
@@ -46,7 +57,7 @@ func Open(path string) (*DB, error) {
 	q.Add("_pragma", "busy_timeout(30000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages))
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
 	// Creating the file, switching it to WAL and migrating take locks that SQLite's busy handler
@@ -65,11 +76,14 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DB{db: db}
+	d := &DB{db: db, wal: path + "-wal"}
 	if err := d.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state database %s: %w", path, err)
 	}
+	// A WAL left long (by a berth before walLimit, or a checkpoint a reader kept from finishing)
+	// is cut now, while this process still holds the open lock, rather than read by every process.
+	d.trimWAL()
 	return d, nil
 }
 
@@ -119,7 +133,33 @@ func (d *DB) Update(fn func(*Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	d.trimWAL()
+	return nil
+}
+
+// trimWAL checkpoints the WAL with TRUNCATE when it is past walLimit (see walLimit). It is best
+// effort: the transaction is already committed, and a checkpoint kept from finishing by a reader
+// (or by another writer's turn) is retried by the next commit.
+func (d *DB) trimWAL() {
+	st, err := os.Stat(d.wal)
+	if err != nil || st.Size() <= walLimit {
+		return
+	}
+	// TRUNCATE waits (through the busy handler) for readers to leave the WAL; a commit should not
+	// stall behind a slow reader for the whole busy timeout, so this one connection waits briefly.
+	ctx := context.Background()
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	conn.ExecContext(ctx, `PRAGMA busy_timeout = 1000`)
+	var busy, log, done int
+	conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &log, &done)
+	conn.ExecContext(ctx, `PRAGMA busy_timeout = 30000`)
 }
 
 // View runs fn in a read transaction (a consistent snapshot).

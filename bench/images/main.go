@@ -1,8 +1,12 @@
 // Command images is the helper of bench/images/run.sh.
 //
-//	images gen -root DIR -n N [-repos 50] [-workers 4]
-//	    fills a store with N small distinct one-layer images named repoNN:tI, through the image
-//	    library directly (no process per image), as fast as the store takes them.
+//	images gen -berth BIN -root DIR -n N [-from 0] [-repos 50] [-workers 4]
+//	    fills a store with N small distinct one-layer images named berthbench/repoNN:tI, each
+//	    through its own `berth import -` process (the way users fill a store: every import is a
+//	    separate process opening the database afresh), -workers at a time.
+//	images churn -berth BIN -root DIR -n N [-workers 2]
+//	    N (even) more write processes that leave the listing as it was: `tag` of the first image to a
+//	    new name, then `rmi` of that name, alternately.
 //	images run -root DIR [-n 20] -- ARGS...
 //	    runs the berth command line in this process n times (output discarded); with
 //	    BERTH_CPUPROFILE=FILE it writes a CPU profile of those runs, for `go tool pprof`.
@@ -15,12 +19,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/internal/cli"
 )
 
@@ -33,6 +37,8 @@ func main() {
 	switch os.Args[1] {
 	case "gen":
 		err = gen(os.Args[2:])
+	case "churn":
+		err = churn(os.Args[2:])
 	case "run":
 		err = run(os.Args[2:])
 	default:
@@ -57,34 +63,60 @@ func tinyTar(i int) []byte {
 
 func gen(args []string) error {
 	fs := flag.NewFlagSet("gen", flag.ExitOnError)
+	bin := fs.String("berth", "", "berth binary")
 	root := fs.String("root", "", "store root")
 	n := fs.Int("n", 1000, "images to create")
+	from := fs.Int("from", 0, "index of the first image")
 	repos := fs.Int("repos", 50, "repository names")
-	workers := fs.Int("workers", 4, "concurrent imports")
+	workers := fs.Int("workers", 4, "concurrent import processes")
 	fs.Parse(args)
-	if *root == "" {
-		return fmt.Errorf("gen: -root is required")
+	if *root == "" || *bin == "" {
+		return fmt.Errorf("gen: -berth and -root are required")
 	}
-	s, err := image.Open(*root)
-	if err != nil {
-		return err
+	return parallel(*n, *workers, func(k int) error {
+		i := *from + k
+		ref := fmt.Sprintf("berthbench/repo%02d:t%d", i%*repos, i)
+		return berth(*bin, *root, bytes.NewReader(tinyTar(i)), "import", "-", ref)
+	})
+}
+
+func churn(args []string) error {
+	fs := flag.NewFlagSet("churn", flag.ExitOnError)
+	bin := fs.String("berth", "", "berth binary")
+	root := fs.String("root", "", "store root")
+	n := fs.Int("n", 1000, "write processes")
+	workers := fs.Int("workers", 2, "concurrent processes")
+	fs.Parse(args)
+	if *root == "" || *bin == "" {
+		return fmt.Errorf("churn: -berth and -root are required")
 	}
-	defer s.Close()
+	// n/2 pairs of processes: tag a new name, then rmi it (only untags), so the listing ends
+	// as it began.
+	return parallel(*n/2, *workers, func(p int) error {
+		name := fmt.Sprintf("berthbench/churn:p%d", p)
+		if err := berth(*bin, *root, nil, "tag", "berthbench/repo00:t0", name); err != nil {
+			return err
+		}
+		return berth(*bin, *root, nil, "rmi", name)
+	})
+}
+
+// parallel runs fn(0..n-1) on workers goroutines and returns the first error.
+func parallel(n, workers int, fn func(int) error) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, *workers)
-	for w := 0; w < *workers; w++ {
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= *n {
+				if i >= n {
 					return
 				}
-				ref := fmt.Sprintf("repo%02d:t%d", i%*repos, i)
-				if _, err := s.Import(bytes.NewReader(tinyTar(i)), image.ImportOptions{Ref: ref}); err != nil {
-					errs <- fmt.Errorf("import %s: %w", ref, err)
+				if err := fn(i); err != nil {
+					errs <- err
 					return
 				}
 			}
@@ -93,6 +125,15 @@ func gen(args []string) error {
 	wg.Wait()
 	close(errs)
 	return <-errs
+}
+
+func berth(bin, root string, stdin io.Reader, args ...string) error {
+	cmd := exec.Command(bin, append([]string{"--root", root}, args...)...)
+	cmd.Stdin = stdin
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("berth %v: %v: %s", args, err, out)
+	}
+	return nil
 }
 
 func run(args []string) error {

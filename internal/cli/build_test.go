@@ -446,3 +446,42 @@ func TestBuildPlatform(t *testing.T) {
 		t.Errorf("--platform foo wrote to the store: %v", err)
 	}
 }
+
+// Every build ends by applying builder.gc from the config file: a policy that keeps nothing
+// leaves no cache for the rebuild; "enabled": false, or the default cap (a tenth of the disk),
+// leaves it cached.
+func TestBuildAppliesCacheGC(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: layers are unpacked with their owners")
+	}
+	root := t.TempDir()
+	if _, errs, code := slRun(t, bytes.NewReader(slRootfs(t, "base")), "--root", root, "import", "-", "base:1"); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	ctx := t.TempDir()
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM base:1\nCOPY f /f\n"), 0o644)
+	os.WriteFile(filepath.Join(ctx, "f"), []byte("file"), 0o644)
+	conf := filepath.Join(t.TempDir(), "config.json")
+	t.Setenv("BERTH_CONFIG", conf)
+	for _, tc := range []struct {
+		config string
+		cached bool
+	}{
+		{`{}`, true},
+		{`{"builder": {"gc": {"policy": [{"keepStorage": "1", "all": true}]}}}`, false},
+		{`{"builder": {"gc": {"enabled": false, "policy": [{"keepStorage": "1", "all": true}]}}}`, true},
+	} {
+		os.WriteFile(conf, []byte(`{}`), 0o644)
+		if _, errs, code := slRun(t, nil, "--root", root, "build", "-q", ctx); code != 0 {
+			t.Fatalf("build: %s", errs)
+		}
+		os.WriteFile(conf, []byte(tc.config), 0o644)
+		if _, errs, code := slRun(t, nil, "--root", root, "build", "-q", ctx); code != 0 {
+			t.Fatalf("build with %s: %s", tc.config, errs)
+		}
+		_, errs, _ := slRun(t, nil, "--root", root, "build", "--progress", "plain", ctx)
+		if got := strings.Contains(errs, "COPY f /f\n#6 CACHED\n"); got != tc.cached {
+			t.Errorf("config %s: rebuild cached = %v, want %v\n%s", tc.config, got, tc.cached, errs)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/container/logging"
 	"os"
 	"regexp"
 	"sort"
@@ -76,7 +77,8 @@ type createFlags struct {
 	name, workdir, user, hostname, domainname, entrypoint, network, runtime, pull string
 	stopSignal, memory, memorySwap, restart, healthCmd                            string
 	env, envFiles, labels, labelFiles, volumes, mounts, tmpfs, publish, expose    []string
-	capAdd, capDrop, addHosts                                                     []string
+	capAdd, capDrop, addHosts, logOpts                                            []string
+	logDriver                                                                     string
 	interactive, tty, rm, readOnly, publishAll, init, privileged                  bool
 	cpus                                                                          float64
 	pidsLimit                                                                     int64
@@ -98,6 +100,8 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVar(&f.network, "net", "default", "Connect a container to a network")
 	fl.MarkHidden("net")
 	fl.StringVar(&f.runtime, "runtime", "", "Runtime to use for this container (runc, crun)")
+	fl.StringVar(&f.logDriver, "log-driver", "", "Logging driver for the container")
+	fl.StringArrayVar(&f.logOpts, "log-opt", nil, "Log driver options")
 	fl.StringVar(&f.pull, "pull", "missing", `Pull image before running ("always"|"missing"|"never")`)
 	fl.StringVar(&f.stopSignal, "stop-signal", "", "Signal to stop a container")
 	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
@@ -283,6 +287,17 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	h := &o.Host
 	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Init, h.Privileged = f.rm, f.readOnly, f.publishAll, f.init, f.privileged
 	h.NetworkMode, h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.network, f.runtime, f.capAdd, f.capDrop, f.addHosts
+	if f.logDriver == logging.None && len(f.logOpts) > 0 {
+		return o, fmt.Errorf("invalid logging opts for driver %s", f.logDriver)
+	}
+	h.LogConfig.Type = f.logDriver
+	if len(f.logOpts) > 0 {
+		h.LogConfig.Config = map[string]string{}
+		for _, kv := range f.logOpts {
+			k, v, _ := strings.Cut(kv, "=")
+			h.LogConfig.Config[k] = v
+		}
+	}
 	switch f.network {
 	case "default", "bridge", "none", "host":
 	default:
@@ -360,6 +375,11 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 // createContainer creates a container, pulling its image first as --pull says (Docker's
 // "Unable to find image 'x:latest' locally", then the pull's progress, on stderr).
 func createContainer(g *Globals, m *container.Manager, o container.CreateOptions, pull string) (*container.Container, error) {
+	conf, err := readConfig()
+	if err != nil {
+		return nil, runError(err)
+	}
+	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
 	if pull == "always" {
 		if err := pullForRun(g, m, o.Image); err != nil {
 			return nil, runError(err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/berth-engine/berth/build"
 	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/image"
 	"github.com/docker/go-units"
@@ -25,29 +26,36 @@ func init() {
 	register("logout", newLogoutCommand)
 }
 
-// DefaultConfigFile is berth's own configuration (registries), unless $BERTH_CONFIG names another:
+// DefaultConfigFile is berth's own configuration, unless $BERTH_CONFIG names another:
 //
 //	{
 //	  "insecure-registries": ["myregistry:5000", "10.0.0.0/8"],
 //	  "max-concurrent-downloads": 4,
 //	  "max-concurrent-uploads": 5,
-//	  "certs-dir": "/etc/docker/certs.d"
+//	  "certs-dir": "/etc/docker/certs.d",
+//	  "log-driver": "json-file",
+//	  "log-opts": {"max-size": "10m", "max-file": "3"},
+//	  "builder": {"gc": {"enabled": true, "defaultKeepStorage": "20GB"}}
 //	}
 //
 // The keys mean what they mean in dockerd's daemon.json.
 const DefaultConfigFile = "/etc/berth/config.json"
 
 type berthConfig struct {
-	InsecureRegistries     []string `json:"insecure-registries"`
-	MaxConcurrentDownloads int      `json:"max-concurrent-downloads"`
-	MaxConcurrentUploads   int      `json:"max-concurrent-uploads"`
-	CertsDir               string   `json:"certs-dir"`
+	InsecureRegistries     []string          `json:"insecure-registries"`
+	MaxConcurrentDownloads int               `json:"max-concurrent-downloads"`
+	MaxConcurrentUploads   int               `json:"max-concurrent-uploads"`
+	CertsDir               string            `json:"certs-dir"`
+	LogDriver              string            `json:"log-driver"`
+	LogOpts                map[string]string `json:"log-opts"`
+	Builder                struct {
+		GC build.GCConfig `json:"gc"`
+	} `json:"builder"`
 }
 
-// registryOptions reads berth's config file into the distribution options; a missing file is
-// the defaults.
-func registryOptions(tlsVerify bool) (distribution.Options, error) {
-	var o distribution.Options
+// readConfig reads berth's config file; a missing file is the defaults.
+func readConfig() (berthConfig, error) {
+	var c berthConfig
 	path := os.Getenv("BERTH_CONFIG")
 	if path == "" {
 		path = DefaultConfigFile
@@ -55,16 +63,25 @@ func registryOptions(tlsVerify bool) (distribution.Options, error) {
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+		return c, nil
 	case err != nil:
-		return o, err
-	default:
-		var c berthConfig
-		if err := json.Unmarshal(b, &c); err != nil {
-			return o, fmt.Errorf("%s: %w", path, err)
-		}
-		o.InsecureRegistries, o.CertsDir = c.InsecureRegistries, c.CertsDir
-		o.MaxConcurrentDownloads, o.MaxConcurrentUploads = c.MaxConcurrentDownloads, c.MaxConcurrentUploads
+		return c, err
 	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// registryOptions reads berth's config file into the distribution options.
+func registryOptions(tlsVerify bool) (distribution.Options, error) {
+	var o distribution.Options
+	c, err := readConfig()
+	if err != nil {
+		return o, err
+	}
+	o.InsecureRegistries, o.CertsDir = c.InsecureRegistries, c.CertsDir
+	o.MaxConcurrentDownloads, o.MaxConcurrentUploads = c.MaxConcurrentDownloads, c.MaxConcurrentUploads
 	o.SkipTLSVerify = !tlsVerify
 	return o, nil
 }
