@@ -58,8 +58,9 @@ type Entry struct {
 // above it) as a process chrooted to the root would: symlinks among its
 // parents are followed inside the root; a final symlink is followed (its
 // target resolved inside the root again, up to 40 times) only with follow.
-// A missing entry is an error satisfying errors.Is(err, fs.ErrNotExist), a
-// *os.PathError naming p, never a host path.
+// A missing entry is an error satisfying errors.Is(err, fs.ErrNotExist): a
+// *os.PathError naming, inside the root, the path that was missing (p
+// cleaned, or where a followed symlink led), never a host path.
 func (r *Root) Lookup(p string, follow bool) (*Entry, error) {
 	clean := path.Clean("/" + p)
 	for hops := 0; ; hops++ {
@@ -82,7 +83,7 @@ func (r *Root) Lookup(p string, follow bool) (*Entry, error) {
 		}
 		if err != nil {
 			e.Close()
-			return nil, &os.PathError{Op: "lstat", Path: p, Err: err}
+			return nil, &os.PathError{Op: "lstat", Path: clean, Err: err}
 		}
 		if !follow || e.st.Mode&unix.S_IFMT != unix.S_IFLNK {
 			return e, nil
@@ -93,7 +94,7 @@ func (r *Root) Lookup(p string, follow bool) (*Entry, error) {
 			err = unix.ELOOP
 		}
 		if err != nil {
-			return nil, &os.PathError{Op: "stat", Path: p, Err: err}
+			return nil, &os.PathError{Op: "stat", Path: clean, Err: err}
 		}
 		if path.IsAbs(target) {
 			clean = path.Clean(target)
@@ -180,4 +181,22 @@ func (e *Entry) Base() string {
 		return "/"
 	}
 	return e.base
+}
+
+// Open opens the regular file p of the root for reading, a final symlink
+// followed inside the root.
+func (r *Root) Open(p string) (*os.File, error) {
+	e, err := r.Lookup(p, true)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	if e.st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, &os.PathError{Op: "open", Path: e.Path, Err: unix.EINVAL}
+	}
+	fd, err := unix.Openat(e.dir, e.base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: e.Path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), e.Path), nil
 }

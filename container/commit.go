@@ -208,7 +208,7 @@ func (m *Manager) withRootfs(c *Container, st State, fn func(root string) error)
 // container's rootfs is read on descriptors (archive.Root), so what it renames meanwhile cannot
 // lead the walk out of it.
 func (m *Manager) Export(ref string, w io.Writer) error {
-	return m.withContainerRoot(ref, func(root *archive.Root) error {
+	return m.withContainerRoot(ref, func(_ *Container, root *archive.Root) error {
 		e, err := root.Lookup("/", false)
 		if err != nil {
 			return err

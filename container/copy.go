@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/berth-engine/berth/archive"
+	"github.com/berth-engine/berth/runtime"
 )
 
 // `cp` between a container and the host. The container's side is its root filesystem opened as an
@@ -77,7 +78,7 @@ func planCopy(src copySource, dst string, exists, isDir bool) (copyPlan, error) 
 // src (".": a directory's content, for "DIR/." or "/"), as GET /containers/{id}/archive does.
 // It reports whether the source is a directory.
 func (m *Manager) ArchivePath(ref, src string, o CopyOptions, w io.Writer) (isDir bool, err error) {
-	err = m.withContainerRoot(ref, func(root *archive.Root) error {
+	err = m.withContainerRoot(ref, func(_ *Container, root *archive.Root) error {
 		e, err := lookupSource(root, ref, src, o.FollowLink)
 		if err != nil {
 			return err
@@ -93,7 +94,12 @@ func (m *Manager) ArchivePath(ref, src string, o CopyOptions, w io.Writer) (isDi
 func lookupSource(root *archive.Root, ref, src string, follow bool) (*archive.Entry, error) {
 	e, err := root.Lookup(src, follow)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("Could not find the file %s in container %s", src, ref)
+		// Docker names the path as given, or where -L led.
+		missing := src
+		if pe := (*os.PathError)(nil); errors.As(err, &pe) && pe.Path != path.Clean("/"+src) {
+			missing = pe.Path
+		}
+		return nil, fmt.Errorf("Could not find the file %s in container %s", missing, ref)
 	}
 	if err != nil {
 		return nil, err
@@ -133,7 +139,7 @@ func (m *Manager) CopyFrom(ref, src, dst string, o CopyOptions, w io.Writer) err
 			return fmt.Errorf("invalid output path: directory %q does not exist", parent)
 		}
 	}
-	return m.withContainerRoot(ref, func(root *archive.Root) error {
+	return m.withContainerRoot(ref, func(_ *Container, root *archive.Root) error {
 		e, err := lookupSource(root, ref, src, o.FollowLink)
 		if err != nil {
 			return err
@@ -178,20 +184,30 @@ func pipeTar(produce func(io.Writer) error, consume func(io.Reader) error) error
 	return cerr
 }
 
-// extractOptions are the options of an unpack into a container: the container's root owns what
-// arrives unless -a keeps the ids of the stream.
-func extractOptions(o CopyOptions) archive.ApplyOptions {
+// extractOptions are the options of an unpack into container c, as Docker's daemon has them:
+// what arrives keeps the uid/gid of the stream, except that with -a a container run as a user
+// (--user) gets everything owned by that user (resolved in the container's own /etc/passwd;
+// Docker looks the name up on the host).
+func extractOptions(c *Container, root *archive.Root, o CopyOptions) (archive.ApplyOptions, error) {
 	opts := archive.ApplyOptions{Whiteout: archive.WhiteoutNone, NoOverwriteDirNonDir: true}
-	if !o.Archive {
-		opts.IDMap = func(int, int) (int, int, error) { return 0, 0, nil }
+	if o.Archive && c.Config.User != "" {
+		u, _, err := runtime.ResolveUserIn(root, c.Config.User)
+		if err != nil {
+			return opts, err
+		}
+		opts.IDMap = func(int, int) (int, int, error) { return int(u.UID), int(u.GID), nil }
 	}
-	return opts
+	return opts, nil
 }
 
 // ExtractTo unpacks the tar stream r into directory dst of the container (a symlink is followed
 // inside the container), as PUT /containers/{id}/archive does; `cp - CONTAINER:DIR`.
 func (m *Manager) ExtractTo(ref, dst string, r io.Reader, o CopyOptions) error {
-	return m.withContainerRoot(ref, func(root *archive.Root) error {
+	return m.withContainerRoot(ref, func(c *Container, root *archive.Root) error {
+		opts, err := extractOptions(c, root, o)
+		if err != nil {
+			return err
+		}
 		e, err := root.Lookup(dst, true)
 		if err == nil && !e.IsDir() {
 			e.Close()
@@ -201,7 +217,7 @@ func (m *Manager) ExtractTo(ref, dst string, r io.Reader, o CopyOptions) error {
 			return fmt.Errorf("destination %q must be a directory", ref+":"+dst)
 		}
 		defer e.Close()
-		_, err = e.Apply(r, extractOptions(o))
+		_, err = e.Apply(r, opts)
 		return err
 	})
 }
@@ -224,7 +240,7 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 	if o.FollowLink {
 		stat = os.Stat
 	}
-	if _, err := stat(src); err != nil {
+	if _, err := stat(abs); err != nil {
 		return err
 	}
 	// The host's side is read on descriptors too: a host path is what it is when it is opened.
@@ -242,10 +258,18 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 		return &os.PathError{Op: "lstat", Path: src, Err: errors.New("not a directory")}
 	}
 	s := sourceOf(src, se.IsDir())
-	return m.withContainerRoot(ref, func(root *archive.Root) error {
+	return m.withContainerRoot(ref, func(c *Container, root *archive.Root) error {
+		opts, err := extractOptions(c, root, o)
+		if err != nil {
+			return err
+		}
 		de, err := root.Lookup(dst, true)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("extraction point is not a directory")
+		}
+		if pe := (*os.PathError)(nil); errors.As(err, &pe) && pe.Path != path.Clean("/"+dst) {
+			// A dangling symlink: Docker creates what it points to.
+			dst = pe.Path
 		}
 		exists := err == nil
 		if exists {
@@ -261,9 +285,9 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 			var err error
 			switch {
 			case exists && de.IsDir():
-				_, err = de.Apply(r, extractOptions(o))
+				_, err = de.Apply(r, opts)
 			case exists:
-				_, err = de.ApplyBeside(r, extractOptions(o))
+				_, err = de.ApplyBeside(r, opts)
 			default:
 				pe, lerr := root.Lookup(plan.Into, true)
 				if lerr != nil {
@@ -273,7 +297,7 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 				if !pe.IsDir() {
 					return errors.New("extraction point is not a directory")
 				}
-				_, err = pe.Apply(r, extractOptions(o))
+				_, err = pe.Apply(r, opts)
 			}
 			return err
 		}
@@ -286,7 +310,7 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 }
 
 // withContainerRoot runs fn with the container's merged filesystem opened as a Root.
-func (m *Manager) withContainerRoot(ref string, fn func(*archive.Root) error) error {
+func (m *Manager) withContainerRoot(ref string, fn func(*Container, *archive.Root) error) error {
 	c, st, err := m.Get(ref)
 	if err != nil {
 		return err
@@ -297,6 +321,6 @@ func (m *Manager) withContainerRoot(ref string, fn func(*archive.Root) error) er
 			return err
 		}
 		defer root.Close()
-		return fn(root)
+		return fn(c, root)
 	})
 }
