@@ -200,3 +200,24 @@ func (r *Root) Open(p string) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), e.Path), nil
 }
+
+// Owner is the entry's uid and gid.
+func (e *Entry) Owner() (uid, gid int) { return int(e.st.Uid), int(e.st.Gid) }
+
+// MkdirAll creates the directories of p that are missing (symlinks among
+// them followed inside the root), each with mode and owned by uid:gid.
+func (r *Root) MkdirAll(p string, mode uint32, uid, gid int) error {
+	rel := strings.TrimPrefix(path.Clean("/"+p), "/")
+	if rel == "" {
+		return nil
+	}
+	_, err := r.res.ensure(rel, func(parent int, name string) error {
+		if err := unix.Mkdirat(parent, name, mode); err != nil {
+			return err
+		}
+		return unix.Fchownat(parent, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
+	})
+	r.res.invalidate()
+	r.res.endEntry()
+	return err
+}

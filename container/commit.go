@@ -54,6 +54,9 @@ func isWhiteout(fi fs.FileInfo) bool {
 // writable layer, an overlay whiteout is a deletion, an entry the layers below have is a change
 // (a directory only when its size, mode or time differ), anything else an addition; the parent of
 // an addition or deletion counts as changed.
+//
+// A running container changes its layer meanwhile: the walk goes through os.Root handles, so a
+// directory it swaps for a symlink is never followed out of the layer (the diff fails instead).
 func (m *Manager) Diff(ref string) ([]Change, error) {
 	c, _, err := m.Get(ref)
 	if err != nil {
@@ -66,19 +69,35 @@ func (m *Manager) Diff(ref string) ([]Change, error) {
 	if c.Driver == driverCopy {
 		return copyChanges(filepath.Join(m.dir(c.ID), "rootfs"), lowers)
 	}
-	upper := filepath.Join(m.dir(c.ID), "upper")
+	upper, err := os.OpenRoot(filepath.Join(m.dir(c.ID), "upper"))
+	if err != nil {
+		return nil, err
+	}
+	defer upper.Close()
+	var lowerRoots []*os.Root
+	defer func() {
+		for _, r := range lowerRoots {
+			r.Close()
+		}
+	}()
+	for _, l := range lowers {
+		r, err := os.OpenRoot(l)
+		if err != nil {
+			return nil, err
+		}
+		lowerRoots = append(lowerRoots, r)
+	}
 	var changes []Change
 	changedDirs := map[string]bool{}
-	err = filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(upper.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(upper, p)
 		if rel == "." {
 			return nil
 		}
 		path := "/" + rel
-		fi, err := d.Info()
+		fi, err := upper.Lstat(rel)
 		if err != nil {
 			return err
 		}
@@ -86,8 +105,8 @@ func (m *Manager) Diff(ref string) ([]Change, error) {
 		if isWhiteout(fi) {
 			ch.Kind = 'D'
 		} else {
-			for _, l := range lowers {
-				lfi, err := os.Lstat(filepath.Join(l, rel))
+			for _, l := range lowerRoots {
+				lfi, err := l.Lstat(rel)
 				if err != nil {
 					continue
 				}
