@@ -231,3 +231,36 @@ func TestRootExchangeRace(t *testing.T) {
 		}
 	})
 }
+
+func TestRootMkdirAll(t *testing.T) {
+	withResolvers(t, func(t *testing.T) {
+		root, outside, check := sandbox(t)
+		defer check()
+		rootTree(t, root, outside)
+		r, err := OpenRoot(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		uid, gid := os.Getuid(), os.Getgid()
+		// Through a symlink to the host's outside directory (dangling inside the root): refused,
+		// and nothing made outside (check).
+		if err := r.MkdirAll("/escape/new/deeper", 0o750, uid, gid); err == nil {
+			t.Errorf("MkdirAll through a dangling symlink succeeded")
+		}
+		// Through an absolute symlink inside the root: created where it leads in the root.
+		if err := r.MkdirAll("/abs/new/deeper", 0o750, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(root, "etc", "new", "deeper"))
+		if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o750 {
+			t.Errorf("MkdirAll through an absolute symlink: %v %v", fi, err)
+		}
+		if err := r.MkdirAll("/etc/hosts/x", 0o755, uid, gid); err == nil {
+			t.Errorf("MkdirAll below a file succeeded")
+		}
+		if err := r.MkdirAll("/abs", 0o755, uid, gid); err != nil {
+			t.Errorf("MkdirAll of an existing directory (through a symlink): %v", err)
+		}
+	})
+}
