@@ -252,6 +252,16 @@ func TestCpDockerRules(t *testing.T) {
 	if out := e.ok("cp", "cpref:/w/d", "-"); !strings.Contains(out, "d/f") {
 		t.Errorf("cp to -: %q", out)
 	}
+	// Over existing files, both ways.
+	os.WriteFile(h("over"), []byte("old host file\n"), 0o644)
+	e.ok("cp", "cpref:/w/d/f", h("over"))
+	if b, _ := os.ReadFile(h("over")); string(b) != "c\n" {
+		t.Errorf("cp over a host file: %q", b)
+	}
+	e.ok("cp", h("adir/in"), "cpref:/w/d/f")
+	if out := e.ok("exec", "cpref", "cat", "/w/d/f"); out != "in\n" {
+		t.Errorf("cp over a file of the container: %q", out)
+	}
 
 	// Into the container: the stream's owner is kept (-a changes nothing for a container run as
 	// root); a dangling symlink's target is created; "DIR/." is the directory's content.
