@@ -204,20 +204,76 @@ func (r *Root) Open(p string) (*os.File, error) {
 // Owner is the entry's uid and gid.
 func (e *Entry) Owner() (uid, gid int) { return int(e.st.Uid), int(e.st.Gid) }
 
-// MkdirAll creates the directories of p that are missing (symlinks among
-// them followed inside the root), each with mode and owned by uid:gid.
+// MkdirAll creates the directories of p that are missing, each with mode
+// and owned by uid:gid, as a process chrooted to the root would: symlinks
+// on the way are followed inside the root, a dangling one by creating
+// where it leads (as Docker creates a working directory). It walks one
+// component at a time from the root's descriptor, with O_NOFOLLOW.
 func (r *Root) MkdirAll(p string, mode uint32, uid, gid int) error {
-	rel := strings.TrimPrefix(path.Clean("/"+p), "/")
-	if rel == "" {
-		return nil
-	}
-	_, err := r.res.ensure(rel, func(parent int, name string) error {
-		if err := unix.Mkdirat(parent, name, mode); err != nil {
+	todo := path.Clean("/" + p)
+	for hops := 0; ; hops++ {
+		target, err := r.mkdirWalk(todo, mode, uid, gid)
+		if err != nil || target == "" {
 			return err
 		}
-		return unix.Fchownat(parent, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
-	})
-	r.res.invalidate()
-	r.res.endEntry()
-	return err
+		if hops >= maxSymlinkHops {
+			return &os.PathError{Op: "mkdir", Path: p, Err: unix.ELOOP}
+		}
+		todo = target
+	}
+}
+
+// mkdirWalk creates the missing directories of the clean absolute path
+// todo until a symlink: then it returns the path to walk instead.
+func (r *Root) mkdirWalk(todo string, mode uint32, uid, gid int) (string, error) {
+	cur, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	defer func() { unix.Close(cur) }()
+	comps := strings.Split(strings.TrimPrefix(todo, "/"), "/")
+	done := "/"
+	for i, c := range comps {
+		if c == "" {
+			continue
+		}
+		var st unix.Stat_t
+		err := unix.Fstatat(cur, c, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if err == unix.ENOENT {
+			if err = unix.Mkdirat(cur, c, mode); err == nil {
+				err = unix.Fchownat(cur, c, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
+			} else if err == unix.EEXIST {
+				err = nil
+			}
+			if err == nil {
+				err = unix.Fstatat(cur, c, &st, unix.AT_SYMLINK_NOFOLLOW)
+			}
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "mkdir", Path: path.Join(done, c), Err: err}
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFLNK:
+			target, err := readlinkat(cur, c)
+			if err != nil {
+				return "", &os.PathError{Op: "readlink", Path: path.Join(done, c), Err: err}
+			}
+			rest := path.Join(comps[i+1:]...)
+			if path.IsAbs(target) {
+				return path.Join("/", target, rest), nil
+			}
+			return path.Join(done, target, rest), nil
+		case unix.S_IFDIR:
+			next, err := unix.Openat(cur, c, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return "", &os.PathError{Op: "open", Path: path.Join(done, c), Err: err}
+			}
+			unix.Close(cur)
+			cur = next
+			done = path.Join(done, c)
+		default:
+			return "", &os.PathError{Op: "mkdir", Path: path.Join(done, c), Err: unix.ENOTDIR}
+		}
+	}
+	return "", nil
 }
