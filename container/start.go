@@ -704,13 +704,14 @@ func (m *Manager) prepare(c *Container) error {
 		cwd = "/"
 	}
 	if cwd != "/" {
-		// Docker creates a missing working directory, owned by the container's user. The rootfs
-		// is the container's (a previous run may have planted symlinks): created on descriptors.
+		// Docker creates a missing working directory, owned by root whatever the user (checked
+		// with Docker 20.10). The rootfs is the container's (a previous run may have planted
+		// symlinks): created on descriptors.
 		root, err := archive.OpenRoot(rootfs)
 		if err != nil {
 			return err
 		}
-		err = root.MkdirAll(cwd, 0o755, int(usr.UID), int(usr.GID))
+		err = root.MkdirAll(cwd, 0o755, 0, 0)
 		root.Close()
 		if err != nil {
 			return fmt.Errorf("cannot create the working directory %s: %w", cwd, err)

@@ -244,6 +244,8 @@ func TestContainerRunMergesImageConfig(t *testing.T) {
 		{[]string{"run", "--rm", "--entrypoint", "echo", "cfg:1"}, "\n"},
 		{[]string{"run", "--rm", "--entrypoint", "echo", "cfg:1", "only", "args"}, "only args\n"},
 		{[]string{"run", "--rm", "--entrypoint", "", "cfg:1", "pwd"}, "/srv/app\n"},
+		// The missing working directory is made root's, whatever the user (Docker 20.10).
+		{[]string{"run", "--rm", "--entrypoint", "stat", "cfg:1", "-c", "%u:%g %a %n", "/srv", "/srv/app"}, "0:0 755 /srv\n0:0 755 /srv/app\n"},
 	}
 	for _, c := range cases {
 		out, errs, code := e.run(c.args...)
