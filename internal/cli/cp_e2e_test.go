@@ -49,6 +49,10 @@ func TestCpSymlinkExchangeRace(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(canary, "secret.txt"), []byte(cpRaceSecret), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A name only the host's directory has, for diff and export to give away.
+	if err := os.WriteFile(filepath.Join(canary, "host-only.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	e.ok("run", "-d", "--name", "race", "-v", helper+":/h:ro", "bb:1", "sh", "-c",
 		"mkdir -p /w/d && echo container > /w/d/secret.txt && ln -s "+canary+" /w/s && exec /h/cpswap /w/d /w/s")
 	e.until(30*time.Second, "cpswap started", func() (bool, string) {
@@ -154,7 +158,7 @@ func TestCpSymlinkExchangeRace(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, d := range ents {
-			if d.Name() != "secret.txt" {
+			if d.Name() != "secret.txt" && d.Name() != "host-only.txt" {
 				inEsc++
 				inByMode[i%4]++
 				os.RemoveAll(filepath.Join(canary, d.Name()))
@@ -164,6 +168,19 @@ func TestCpSymlinkExchangeRace(t *testing.T) {
 			inEsc++
 			os.WriteFile(filepath.Join(canary, "secret.txt"), []byte(cpRaceSecret), 0o644)
 		}
+	}
+	// export and diff walk the same layer while it churns: neither may show the host's directory.
+	var exportEsc, diffEsc int
+	for i := 0; i < 20; i++ {
+		if out, _, code := e.run("export", "race"); code == 0 && (tarHasSecret(out) || strings.Contains(out, "host-only.txt")) {
+			exportEsc++
+		}
+		if out, _, _ := e.run("diff", "race"); strings.Contains(out, "host-only.txt") {
+			diffEsc++
+		}
+	}
+	if exportEsc != 0 || diffEsc != 0 {
+		t.Errorf("export read the host's file %d times, diff listed the host's directory %d times (of 20)", exportEsc, diffEsc)
 	}
 	t.Logf("out of the container: %d escapes in %d copies (%d succeeded); by mode file/tar/dir/-L: %v", outEsc, outN, outOK, outByMode)
 	t.Logf("into the container: %d escapes in %d copies (%d succeeded); by mode file/tar/dir/-a: %v", inEsc, inN, inOK, inByMode)
