@@ -11,10 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
 
@@ -41,9 +41,6 @@ var copyBufPool = sync.Pool{New: func() any { b := make([]byte, copyBufferSize);
 // On error the tree below root may hold part of the layer; nothing outside
 // root is ever touched.
 func Apply(root string, r io.Reader, opts ApplyOptions) (size int64, err error) {
-	if opts.Whiteout != WhiteoutOverlay && opts.Whiteout != WhiteoutApply {
-		return 0, fmt.Errorf("archive: ApplyOptions.Whiteout must be WhiteoutOverlay or WhiteoutApply, not %v", opts.Whiteout)
-	}
 	root, err = filepath.Abs(root)
 	if err != nil {
 		return 0, fmt.Errorf("archive: %w", err)
@@ -53,9 +50,18 @@ func Apply(root string, r io.Reader, opts ApplyOptions) (size int64, err error) 
 		return 0, fmt.Errorf("archive: opening layer root: %w", &os.PathError{Op: "open", Path: root, Err: err})
 	}
 	defer unix.Close(rootFd)
+	return ApplyAt(rootFd, r, opts)
+}
 
+// ApplyAt is Apply into the directory open as rootFd (any descriptor of
+// it, O_PATH included; the caller keeps it). A directory found by a
+// descriptor walk (Root.Lookup) stays the one written into even if its
+// path is renamed or exchanged with a symlink meanwhile.
+func ApplyAt(rootFd int, r io.Reader, opts ApplyOptions) (size int64, err error) {
+	if opts.Whiteout != WhiteoutOverlay && opts.Whiteout != WhiteoutApply && opts.Whiteout != WhiteoutNone {
+		return 0, fmt.Errorf("archive: ApplyOptions.Whiteout must be WhiteoutOverlay, WhiteoutApply or WhiteoutNone, not %v", opts.Whiteout)
+	}
 	a := &applier{
-		root: root,
 		opts: opts,
 		res:  newResolver(rootFd),
 	}
@@ -111,7 +117,6 @@ type dirTimes struct {
 }
 
 type applier struct {
-	root      string
 	opts      ApplyOptions
 	res       *resolver
 	buf       []byte
@@ -140,15 +145,17 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 		// the caller.
 		return nil
 	}
-	if strings.Contains(name, whiteoutMetaPrefix) && isWhiteoutMeta(name) {
-		return nil
-	}
 	dir, base := splitName(name)
-	switch {
-	case base == whiteoutOpaqueDir:
-		return a.opaque(hdr, dir)
-	case strings.HasPrefix(base, whiteoutPrefix):
-		return a.whiteout(hdr, dir, base[len(whiteoutPrefix):])
+	if a.opts.Whiteout != WhiteoutNone {
+		if strings.Contains(name, whiteoutMetaPrefix) && isWhiteoutMeta(name) {
+			return nil
+		}
+		switch {
+		case base == whiteoutOpaqueDir:
+			return a.opaque(hdr, dir)
+		case strings.HasPrefix(base, whiteoutPrefix):
+			return a.whiteout(hdr, dir, base[len(whiteoutPrefix):])
+		}
 	}
 	if err := a.create(hdr, name, dir, base, r); err != nil {
 		return err
@@ -384,6 +391,11 @@ func (a *applier) create(hdr *tar.Header, name, dir, base string, r io.Reader) e
 	if err != nil {
 		return entryErr(hdr, err)
 	}
+	if a.opts.NoOverwriteDirNonDir {
+		if err := noOverwriteDirNonDir(pfd, base, hdr.Typeflag == tar.TypeDir); err != nil {
+			return entryErr(hdr, err)
+		}
+	}
 	if err := a.removeExisting(pfd, base, hdr.Typeflag == tar.TypeDir); err != nil {
 		return entryErr(hdr, fmt.Errorf("replacing existing entry: %w", err))
 	}
@@ -443,10 +455,12 @@ func (a *applier) create(hdr *tar.Header, name, dir, base string, r io.Reader) e
 		}
 	}
 
-	if err := unix.Fchownat(pfd, base, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return entryErr(hdr, fmt.Errorf("lchown %d:%d: %w", uid, gid, err))
+	if !a.opts.NoChown {
+		if err := unix.Fchownat(pfd, base, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return entryErr(hdr, fmt.Errorf("lchown %d:%d: %w", uid, gid, err))
+		}
 	}
-	if err := a.setXattrsAt(hdr, pfd, dir, base); err != nil {
+	if err := a.setXattrsAt(hdr, pfd, base); err != nil {
 		return entryErr(hdr, err)
 	}
 	if !isSymlink {
@@ -500,8 +514,10 @@ func (a *applier) writeFile(hdr *tar.Header, pfd int, base string, r io.Reader, 
 	} else if err := copyToFd(fd, r, a.buf); err != nil {
 		return err
 	}
-	if err := unix.Fchown(fd, uid, gid); err != nil {
-		return fmt.Errorf("chown %d:%d: %w", uid, gid, err)
+	if !a.opts.NoChown {
+		if err := unix.Fchown(fd, uid, gid); err != nil {
+			return fmt.Errorf("chown %d:%d: %w", uid, gid, err)
+		}
 	}
 	if err := a.setXattrs(hdr, func(attr string, val []byte) error {
 		return unix.Fsetxattr(fd, attr, val, 0)
@@ -662,12 +678,12 @@ func (a *applier) setXattrs(hdr *tar.Header, set func(attr string, val []byte) e
 	return nil
 }
 
-// setXattrsAt sets the xattrs of a non-regular entry base in directory pfd
-// (named dir). Directories and regular files (hard links) are opened;
-// symlinks, devices and fifos, which must not be opened, are reached by a
-// path that securejoin resolves inside the root and that is checked to name
-// the same inode.
-func (a *applier) setXattrsAt(hdr *tar.Header, pfd int, dir, base string) error {
+// setXattrsAt sets the xattrs of a non-regular entry base in directory pfd.
+// Directories and regular files (hard links) are opened; symlinks, devices
+// and fifos, which must not be opened, are reached as /proc/self/fd/PFD/BASE:
+// the magic link is the directory pfd holds whatever has been renamed since,
+// and the l*xattr calls do not follow BASE.
+func (a *applier) setXattrsAt(hdr *tar.Header, pfd int, base string) error {
 	if !hasXattrs(hdr) {
 		return nil
 	}
@@ -686,21 +702,36 @@ func (a *applier) setXattrsAt(hdr *tar.Header, pfd int, dir, base string) error 
 			return unix.Fsetxattr(fd, attr, val, 0)
 		})
 	}
-	parent, err := securejoin.SecureJoin(a.root, dir)
-	if err != nil {
-		return err
-	}
-	p := filepath.Join(parent, base)
-	var st2 unix.Stat_t
-	if err := unix.Lstat(p, &st2); err != nil {
-		return err
-	}
-	if st2.Dev != st.Dev || st2.Ino != st.Ino {
-		return fmt.Errorf("setting xattrs: %q does not resolve to the entry", p)
-	}
+	p := fdPath(pfd, base)
 	return a.setXattrs(hdr, func(attr string, val []byte) error {
 		return unix.Lsetxattr(p, attr, val, 0)
 	})
+}
+
+// fdPath names entry base of the directory open as dfd by a path that
+// cannot be redirected: /proc/self/fd/DFD is the directory itself.
+func fdPath(dfd int, base string) string {
+	return "/proc/self/fd/" + strconv.Itoa(dfd) + "/" + base
+}
+
+// noOverwriteDirNonDir fails when an existing base in dfd and the new
+// entry are not both directories or both non-directories.
+func noOverwriteDirNonDir(dfd int, base string, isDir bool) error {
+	var st unix.Stat_t
+	err := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == unix.ENOENT {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch exists := st.Mode&unix.S_IFMT == unix.S_IFDIR; {
+	case exists && !isDir:
+		return fmt.Errorf("cannot overwrite directory %q with non-directory", base)
+	case !exists && isDir:
+		return fmt.Errorf("cannot overwrite non-directory %q with directory", base)
+	}
+	return nil
 }
 
 // finishDirs sets the times of the directories the layer listed.

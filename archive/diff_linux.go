@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -29,95 +28,145 @@ import (
 // Extended attributes are kept except overlayfs' own (trusted.overlay.*,
 // user.overlay.*) and security.selinux. Sockets are skipped. Upper
 // directories of mounts with metacopy or redirect_dir, whose entries refer
-// to data in lower layers, are rejected. The tree must not change while it
-// is read (stop or pause the container first).
+// to data in lower layers, are rejected. The walk works on descriptors (see
+// treeWriter), so a tree that changes while it is read can make Diff fail
+// or miss an entry but never read outside the directory; for a consistent
+// layer, stop or pause the container first.
 //
 // The tar is produced by a goroutine as the caller reads; Close stops it.
 func Diff(upper string) (io.ReadCloser, error) {
-	fi, err := os.Lstat(upper)
+	f, err := os.OpenFile(upper, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
+		if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+			return nil, fmt.Errorf("archive: diff: %s is not a directory", upper)
+		}
 		return nil, fmt.Errorf("archive: diff: %w", err)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("archive: diff: %s is not a directory", upper)
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		bw := bufio.NewWriterSize(pw, 256<<10)
-		d := &differ{
-			upper: upper,
-			tw:    tar.NewWriter(bw),
-			links: make(map[fileID]string),
-			buf:   make([]byte, copyBufferSize),
-		}
-		err := d.walk("")
-		if err == nil {
-			err = d.tw.Close()
-		}
-		if err == nil {
-			err = bw.Flush()
-		}
-		pw.CloseWithError(err)
+		defer f.Close()
+		pw.CloseWithError(writeTar(pw, "diff", true, func(t *treeWriter) error { return t.walk(f, "") }))
 	}()
 	return pr, nil
 }
 
+// writeTar runs fn with a treeWriter on w, then ends the tar.
+func writeTar(w io.Writer, op string, layer bool, fn func(t *treeWriter) error) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	t := &treeWriter{
+		op:    op,
+		layer: layer,
+		tw:    tar.NewWriter(bw),
+		links: make(map[fileID]string),
+		buf:   make([]byte, copyBufferSize),
+	}
+	err := fn(t)
+	if err == nil {
+		err = t.tw.Close()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	return err
+}
+
 type fileID struct{ dev, ino uint64 }
 
-type differ struct {
-	upper string
+// treeWriter writes a directory tree as tar entries using descriptors only:
+// each directory is opened relative to its parent's descriptor with
+// O_NOFOLLOW, each entry is examined with *at calls that do not follow it,
+// files are opened O_NOFOLLOW and checked to be the inode examined, and
+// xattrs are read through /proc/self/fd/DIR/NAME. An entry that a running
+// container renames or exchanges with a symlink meanwhile is read as what
+// it is now, or the walk fails; it never leads outside the tree.
+type treeWriter struct {
+	op    string // for errors: "diff", "tar"
+	layer bool   // an overlay upper dir: whiteouts and opaque dirs as AUFS entries
 	tw    *tar.Writer
 	links map[fileID]string
 	buf   []byte
 }
 
-// walk writes the content of directory rel ("" is the upper dir itself).
-func (d *differ) walk(rel string) error {
-	f, err := os.Open(filepath.Join(d.upper, rel))
+func (t *treeWriter) errorf(format string, args ...any) error {
+	return fmt.Errorf("archive: "+t.op+": "+format, args...)
+}
+
+// walk writes the content of directory dir, whose entries are named below
+// name ("" for the top of the stream).
+func (t *treeWriter) walk(dir *os.File, name string) error {
+	names, err := dir.Readdirnames(-1)
 	if err != nil {
-		return fmt.Errorf("archive: diff: %w", err)
-	}
-	names, err := f.Readdirnames(-1)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("archive: diff: %w", err)
+		return t.errorf("%s: %w", displayName(name), err)
 	}
 	sort.Strings(names)
+	dfd := int(dir.Fd())
 	for _, n := range names {
-		name := n
-		if rel != "" {
-			name = rel + "/" + n
-		}
-		isDir, err := d.entry(name)
-		if err != nil {
+		if err := t.tree(dfd, n, joinTarName(name, n)); err != nil {
 			return err
-		}
-		if isDir {
-			if err := d.walk(name); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
 }
 
-func (d *differ) entry(name string) (isDir bool, err error) {
-	p := filepath.Join(d.upper, name)
-	var st unix.Stat_t
-	if err := unix.Lstat(p, &st); err != nil {
-		return false, fmt.Errorf("archive: diff: %w", &os.PathError{Op: "lstat", Path: p, Err: err})
+// tree writes entry base of directory dfd as name and, if it is a
+// directory, everything below it.
+func (t *treeWriter) tree(dfd int, base, name string) error {
+	isDir, ino, err := t.entry(dfd, base, name)
+	if err != nil || !isDir {
+		return err
 	}
-	xattrs, err := readXattrs(p)
+	fd, err := unix.Openat(dfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return false, fmt.Errorf("archive: diff: %s: %w", p, err)
+		return t.errorf("%s: %w", name, err)
 	}
-	if _, ok := xattrs["trusted.overlay.metacopy"]; ok {
-		return false, fmt.Errorf("archive: diff: %s is an overlay metacopy file (mounted with metacopy=on): its data is in a lower layer", p)
+	sub := os.NewFile(uintptr(fd), name)
+	defer sub.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return t.errorf("%s: %w", name, err)
 	}
-	if _, ok := xattrs["trusted.overlay.redirect"]; ok {
-		return false, fmt.Errorf("archive: diff: %s is an overlay redirect (mounted with redirect_dir=on)", p)
+	if st.Ino != ino.ino || uint64(st.Dev) != ino.dev {
+		return t.errorf("%s changed while it was read", name)
 	}
-	opaque := xattrs["trusted.overlay.opaque"] == "y" || xattrs["user.overlay.opaque"] == "y"
+	return t.walk(sub, name)
+}
+
+func joinTarName(dir, base string) string {
+	if dir == "" {
+		return base
+	}
+	return dir + "/" + base
+}
+
+func displayName(name string) string {
+	if name == "" {
+		return "."
+	}
+	return name
+}
+
+// entry writes the header (and data) of entry base of directory dfd as
+// name, and says whether it is a directory and which one.
+func (t *treeWriter) entry(dfd int, base, name string) (isDir bool, id fileID, err error) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(dfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return false, id, t.errorf("%w", &os.PathError{Op: "lstat", Path: name, Err: err})
+	}
+	id = fileID{uint64(st.Dev), st.Ino}
+	xattrs, err := readXattrs(fdPath(dfd, base))
+	if err != nil {
+		return false, id, t.errorf("%s: %w", name, err)
+	}
+	opaque := false
+	if t.layer {
+		if _, ok := xattrs["trusted.overlay.metacopy"]; ok {
+			return false, id, t.errorf("%s is an overlay metacopy file (mounted with metacopy=on): its data is in a lower layer", name)
+		}
+		if _, ok := xattrs["trusted.overlay.redirect"]; ok {
+			return false, id, t.errorf("%s is an overlay redirect (mounted with redirect_dir=on)", name)
+		}
+		opaque = xattrs["trusted.overlay.opaque"] == "y" || xattrs["user.overlay.opaque"] == "y"
+	}
 
 	hdr := &tar.Header{
 		Name:    name,
@@ -145,16 +194,16 @@ func (d *differ) entry(name string) (isDir bool, err error) {
 		isDir = true
 	case unix.S_IFLNK:
 		hdr.Typeflag = tar.TypeSymlink
-		if hdr.Linkname, err = os.Readlink(p); err != nil {
-			return false, fmt.Errorf("archive: diff: %w", err)
+		if hdr.Linkname, err = readlinkat(dfd, base); err != nil {
+			return false, id, t.errorf("%w", &os.PathError{Op: "readlink", Path: name, Err: err})
 		}
 	case unix.S_IFCHR, unix.S_IFBLK:
-		if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
+		if t.layer && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0 {
 			// Overlay whiteout.
-			dir, base := splitName(name)
-			return false, d.write(&tar.Header{
+			dir, wbase := splitName(name)
+			return false, id, t.write(&tar.Header{
 				Typeflag: tar.TypeReg,
-				Name:     joinName(dir, whiteoutPrefix+base),
+				Name:     joinName(dir, whiteoutPrefix+wbase),
 				Mode:     0o600,
 				Uid:      hdr.Uid,
 				Gid:      hdr.Gid,
@@ -171,33 +220,41 @@ func (d *differ) entry(name string) (isDir bool, err error) {
 	case unix.S_IFIFO:
 		hdr.Typeflag = tar.TypeFifo
 	case unix.S_IFSOCK:
-		return false, nil // sockets cannot be archived (Docker skips them too)
+		return false, id, nil // sockets cannot be archived (Docker skips them too)
 	case unix.S_IFREG:
 		if st.Nlink > 1 {
-			id := fileID{uint64(st.Dev), st.Ino}
-			if first, ok := d.links[id]; ok {
+			if first, ok := t.links[id]; ok {
 				hdr.Typeflag = tar.TypeLink
 				hdr.Linkname = first
 				break
 			}
-			d.links[id] = name
+			t.links[id] = name
 		}
 		hdr.Typeflag = tar.TypeReg
 		hdr.Size = st.Size
 		if hdr.Size > 0 {
-			if data, err = os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW, 0); err != nil {
-				return false, fmt.Errorf("archive: diff: %w", err)
+			fd, err := unix.Openat(dfd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return false, id, t.errorf("%w", &os.PathError{Op: "open", Path: name, Err: err})
 			}
+			data = os.NewFile(uintptr(fd), name)
 			defer data.Close()
+			var fst unix.Stat_t
+			if err := unix.Fstat(fd, &fst); err != nil {
+				return false, id, t.errorf("%s: %w", name, err)
+			}
+			if fst.Ino != st.Ino || fst.Dev != st.Dev {
+				return false, id, t.errorf("%s changed while it was read", name)
+			}
 		}
 	default:
-		return false, fmt.Errorf("archive: diff: %s: unsupported file type %o", p, st.Mode&unix.S_IFMT)
+		return false, id, t.errorf("%s: unsupported file type %o", name, st.Mode&unix.S_IFMT)
 	}
-	if err := d.write(hdr, data); err != nil {
-		return false, err
+	if err := t.write(hdr, data); err != nil {
+		return false, id, err
 	}
 	if opaque && isDir {
-		err = d.write(&tar.Header{
+		err = t.write(&tar.Header{
 			Typeflag: tar.TypeReg,
 			Name:     name + "/" + whiteoutOpaqueDir,
 			Mode:     hdr.Mode & 0o777,
@@ -207,24 +264,38 @@ func (d *differ) entry(name string) (isDir bool, err error) {
 			Format:   tar.FormatPAX,
 		}, nil)
 	}
-	return isDir, err
+	return isDir, id, err
 }
 
-func (d *differ) write(hdr *tar.Header, data *os.File) error {
-	if err := d.tw.WriteHeader(hdr); err != nil {
-		return fmt.Errorf("archive: diff: %s: %w", hdr.Name, err)
+func (t *treeWriter) write(hdr *tar.Header, data *os.File) error {
+	if err := t.tw.WriteHeader(hdr); err != nil {
+		return t.errorf("%s: %w", hdr.Name, err)
 	}
 	if data == nil {
 		return nil
 	}
-	n, err := io.CopyBuffer(struct{ io.Writer }{d.tw}, struct{ io.Reader }{data}, d.buf)
+	n, err := io.CopyBuffer(struct{ io.Writer }{t.tw}, struct{ io.Reader }{data}, t.buf)
 	if err != nil {
-		return fmt.Errorf("archive: diff: %s: %w", hdr.Name, err)
+		return t.errorf("%s: %w", hdr.Name, err)
 	}
 	if n != hdr.Size {
-		return fmt.Errorf("archive: diff: %s changed size while it was read", hdr.Name)
+		return t.errorf("%s changed size while it was read", hdr.Name)
 	}
 	return nil
+}
+
+// readlinkat returns the target of symlink base in directory dfd.
+func readlinkat(dfd int, base string) (string, error) {
+	for size := 256; ; size *= 2 {
+		buf := make([]byte, size)
+		n, err := unix.Readlinkat(dfd, base, buf)
+		if err != nil {
+			return "", err
+		}
+		if n < size {
+			return string(buf[:n]), nil
+		}
+	}
 }
 
 // readXattrs returns the extended attributes of p (not following a final

@@ -67,4 +67,18 @@
 // After the tar end-of-archive marker Apply reads its input to EOF so that
 // a decompressor or digest verifier in front of it sees the whole stream
 // (and gets to check its trailer).
+//
+// # Live trees
+//
+// A running container changes its root filesystem while the host works in
+// it, and may swap a directory for a symlink to a host path between two
+// system calls (CVE-2018-15664). [Root] opens such a tree: [Root.Lookup]
+// resolves a path inside it as a chrooted process would (the same
+// resolver as Apply), and the [Entry] it returns is held by descriptor, so
+// what is then read ([Entry.WriteTar], [Root.Open]) or written
+// ([Entry.Apply], [ApplyAt], [Root.MkdirAll]) is what was found, never a
+// path resolved again. WriteTar and [Diff] walk with *at calls and
+// O_NOFOLLOW only: an entry renamed meanwhile is read as what it has
+// become, or the walk fails; it never leads outside. [WhiteoutNone] makes
+// Apply take plain content (`cp`), where ".wh." names are ordinary files.
 package archive

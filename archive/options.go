@@ -20,6 +20,10 @@ const (
 	// its directory but keeps what this layer wrote there (as moby's
 	// UnpackLayer does).
 	WhiteoutApply
+
+	// WhiteoutNone keeps ".wh." names as ordinary files: the stream is
+	// plain content (`cp` into a container or onto the host), not a layer.
+	WhiteoutNone
 )
 
 func (w WhiteoutFormat) String() string {
@@ -28,6 +32,8 @@ func (w WhiteoutFormat) String() string {
 		return "overlay"
 	case WhiteoutApply:
 		return "apply"
+	case WhiteoutNone:
+		return "none"
 	}
 	return fmt.Sprintf("WhiteoutFormat(%d)", int(w))
 }
@@ -53,6 +59,15 @@ type ApplyOptions struct {
 	// user.overlay.opaque instead of trusted.overlay.opaque, for overlay
 	// mounts that use the userxattr option (rootless).
 	UserXattr bool
+
+	// NoChown leaves new entries owned by the caller, as `docker cp` does
+	// on the host side (moby's NoLchown); IDMap is then unused.
+	NoChown bool
+
+	// NoOverwriteDirNonDir refuses to replace a directory with a
+	// non-directory or a non-directory with a directory (moby's option of
+	// the same name, which `docker cp` sets).
+	NoOverwriteDirNonDir bool
 }
 
 // BreakoutError reports an entry that names, or points a link to, something

@@ -220,6 +220,32 @@ func missingMountPoints(rootfs *view) []string {
 	return out
 }
 
+// addStubs makes the mount points in the step's upper dir. The step's command wrote that
+// directory: it is reached through an os.Root, and a name the command made something else than
+// a directory (a symlink to a host path, say) is left as it is, never followed.
+func addStubs(upper string, stubs []string) error {
+	if len(stubs) == 0 {
+		return nil
+	}
+	root, err := os.OpenRoot(upper)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for _, d := range stubs {
+		if err := root.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		if fi, err := root.Lstat(d); err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := root.Chmod(d, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // runAndCommit runs the step and records its upper dir, with the mount points that runc
 // would have left there, as a layer in the cache. A command that changed nothing makes an empty
 // layer, as BuildKit does (Docker's history shows it as 0B).
@@ -232,14 +258,8 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, stubs []s
 		return metadata.CacheEntry{}, foreignExecError(err, out.lastLine(), st.plat)
 	}
 	defer cleanup()
-	for _, d := range stubs {
-		p := filepath.Join(upper, d)
-		if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return metadata.CacheEntry{}, err
-		}
-		if err := os.Chmod(p, 0o755); err != nil {
-			return metadata.CacheEntry{}, err
-		}
+	if err := addStubs(upper, stubs); err != nil {
+		return metadata.CacheEntry{}, err
 	}
 	if b.o.SourceDateEpoch != nil {
 		// Reproducible layers: nothing in them is newer than the epoch.

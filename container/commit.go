@@ -1,8 +1,6 @@
 package container
 
 import (
-	"archive/tar"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,7 +14,6 @@ import (
 	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
-	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 )
@@ -57,6 +54,9 @@ func isWhiteout(fi fs.FileInfo) bool {
 // writable layer, an overlay whiteout is a deletion, an entry the layers below have is a change
 // (a directory only when its size, mode or time differ), anything else an addition; the parent of
 // an addition or deletion counts as changed.
+//
+// A running container changes its layer meanwhile: the walk goes through os.Root handles, so a
+// directory it swaps for a symlink is never followed out of the layer (the diff fails instead).
 func (m *Manager) Diff(ref string) ([]Change, error) {
 	c, _, err := m.Get(ref)
 	if err != nil {
@@ -69,19 +69,35 @@ func (m *Manager) Diff(ref string) ([]Change, error) {
 	if c.Driver == driverCopy {
 		return copyChanges(filepath.Join(m.dir(c.ID), "rootfs"), lowers)
 	}
-	upper := filepath.Join(m.dir(c.ID), "upper")
+	upper, err := os.OpenRoot(filepath.Join(m.dir(c.ID), "upper"))
+	if err != nil {
+		return nil, err
+	}
+	defer upper.Close()
+	var lowerRoots []*os.Root
+	defer func() {
+		for _, r := range lowerRoots {
+			r.Close()
+		}
+	}()
+	for _, l := range lowers {
+		r, err := os.OpenRoot(l)
+		if err != nil {
+			return nil, err
+		}
+		lowerRoots = append(lowerRoots, r)
+	}
 	var changes []Change
 	changedDirs := map[string]bool{}
-	err = filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(upper.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(upper, p)
 		if rel == "." {
 			return nil
 		}
 		path := "/" + rel
-		fi, err := d.Info()
+		fi, err := upper.Lstat(rel)
 		if err != nil {
 			return err
 		}
@@ -89,8 +105,8 @@ func (m *Manager) Diff(ref string) ([]Change, error) {
 		if isWhiteout(fi) {
 			ch.Kind = 'D'
 		} else {
-			for _, l := range lowers {
-				lfi, err := os.Lstat(filepath.Join(l, rel))
+			for _, l := range lowerRoots {
+				lfi, err := l.Lstat(rel)
 				if err != nil {
 					continue
 				}
@@ -207,184 +223,16 @@ func (m *Manager) withRootfs(c *Container, st State, fn func(root string) error)
 	return fn(mnt)
 }
 
-// Export writes a container's whole filesystem as a tar stream (`docker export`).
+// Export writes a container's whole filesystem as a tar stream (`docker export`). A running
+// container's rootfs is read on descriptors (archive.Root), so what it renames meanwhile cannot
+// lead the walk out of it.
 func (m *Manager) Export(ref string, w io.Writer) error {
-	c, st, err := m.Get(ref)
-	if err != nil {
-		return err
-	}
-	return m.withRootfs(c, st, func(root string) error {
-		tw := tar.NewWriter(w)
-		if err := writeTree(tw, root, ""); err != nil {
-			return err
-		}
-		return tw.Close()
-	})
-}
-
-// writeTree adds the tree at dir to a tar under the name prefix ("" for the root's content).
-func writeTree(tw *tar.Writer, dir, prefix string) error {
-	links := map[[2]uint64]string{}
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	return m.withContainerRoot(ref, func(_ *Container, root *archive.Root) error {
+		e, err := root.Lookup("/", false)
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
-		name := filepath.ToSlash(filepath.Join(prefix, rel))
-		if rel == "." {
-			if prefix == "" {
-				return nil
-			}
-			name = prefix
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if fi.Mode()&fs.ModeSocket != 0 {
-			return nil
-		}
-		target := ""
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if target, err = os.Readlink(p); err != nil {
-				return err
-			}
-		}
-		hdr, err := tar.FileInfoHeader(fi, target)
-		if err != nil {
-			return err
-		}
-		hdr.Name = name
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
-		hdr.Uname, hdr.Gname = "", ""
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			hdr.Uid, hdr.Gid = int(st.Uid), int(st.Gid)
-			if fi.Mode().IsRegular() && st.Nlink > 1 {
-				key := [2]uint64{st.Dev, st.Ino}
-				if first, ok := links[key]; ok {
-					hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
-				} else {
-					links[key] = hdr.Name
-				}
-			}
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if hdr.Typeflag == tar.TypeReg {
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(tw, f)
-			f.Close()
-			return err
-		}
-		return nil
-	})
-}
-
-// CopyFrom copies a path out of a container to a host path ("-": a tar stream to w), with
-// `docker cp`'s rules: into an existing directory, else to the destination name.
-func (m *Manager) CopyFrom(ref, src, dst string, w io.Writer) error {
-	c, st, err := m.Get(ref)
-	if err != nil {
-		return err
-	}
-	return m.withRootfs(c, st, func(root string) error {
-		p, err := securejoin.SecureJoin(root, src)
-		if err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return fmt.Errorf("Could not find the file %s in container %s", src, ref)
-		}
-		base := filepath.Base(filepath.Clean("/" + src))
-		if dst == "-" {
-			tw := tar.NewWriter(w)
-			if err := writeTree(tw, p, base); err != nil {
-				return err
-			}
-			return tw.Close()
-		}
-		return copyPath(p, fi, dst, base)
-	})
-}
-
-// CopyTo copies a host path into a container.
-func (m *Manager) CopyTo(ref, src, dst string) error {
-	c, st, err := m.Get(ref)
-	if err != nil {
-		return err
-	}
-	fi, err := os.Lstat(src)
-	if err != nil {
-		return err
-	}
-	return m.withRootfs(c, st, func(root string) error {
-		p, err := securejoin.SecureJoin(root, dst)
-		if err != nil {
-			return err
-		}
-		return copyPath(src, fi, p, filepath.Base(filepath.Clean(src)))
-	})
-}
-
-// copyPath copies src (a file or a directory) to dst: into dst when it is an existing directory,
-// as dst otherwise.
-func copyPath(src string, fi fs.FileInfo, dst, base string) error {
-	if dfi, err := os.Stat(dst); err == nil && dfi.IsDir() {
-		dst = filepath.Join(dst, base)
-	} else if err == nil && fi.IsDir() {
-		return errors.New("cannot copy a directory to a file")
-	} else if !os.IsNotExist(err) && err != nil {
-		return err
-	} else if _, perr := os.Stat(filepath.Dir(dst)); perr != nil {
-		return fmt.Errorf("destination directory %s does not exist", filepath.Dir(dst))
-	}
-	switch {
-	case fi.IsDir():
-		if err := os.MkdirAll(dst, fi.Mode().Perm()); err != nil {
-			return err
-		}
-		return copyTree(src, dst)
-	case fi.Mode()&fs.ModeSymlink != 0:
-		t, err := os.Readlink(src)
-		if err != nil {
-			return err
-		}
-		os.Remove(dst)
-		return os.Symlink(t, dst)
-	default:
-		if err := copyFile(src, dst, fi.Mode().Perm()); err != nil {
-			return err
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			os.Chown(dst, int(st.Uid), int(st.Gid))
-		}
-		return os.Chmod(dst, fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
-	}
-}
-
-// CopyTarTo extracts a tar stream (`cp - CONTAINER:DIR`) into a directory of the container, safely
-// (no entry lands outside the container's filesystem).
-func (m *Manager) CopyTarTo(ref string, r io.Reader, dst string) error {
-	c, st, err := m.Get(ref)
-	if err != nil {
-		return err
-	}
-	return m.withRootfs(c, st, func(root string) error {
-		p, err := securejoin.SecureJoin(root, dst)
-		if err != nil {
-			return err
-		}
-		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
-			return fmt.Errorf("extraction point is not a directory: %s", dst)
-		}
-		_, err = archive.Apply(p, r, archive.ApplyOptions{Whiteout: archive.WhiteoutApply})
-		return err
+		defer e.Close()
+		return e.WriteTar(w, "")
 	})
 }

@@ -222,9 +222,9 @@ func copyEntry(src string, fi fs.FileInfo, dst string) error {
 	return nil
 }
 
-// sameEntry reports whether a rootfs entry is unchanged from the layers' (type, mode, owner,
-// size, time, link target).
-func sameEntry(a string, afi fs.FileInfo, b string, bfi fs.FileInfo) bool {
+// sameEntry reports whether a rootfs entry (its symlink's target read by readlinkA) is unchanged
+// from the layers' entry at b (type, mode, owner, size, time, link target).
+func sameEntry(readlinkA func() (string, error), afi fs.FileInfo, b string, bfi fs.FileInfo) bool {
 	if afi.Mode() != bfi.Mode() || afi.ModTime().Unix() != bfi.ModTime().Unix() {
 		return false
 	}
@@ -240,7 +240,7 @@ func sameEntry(a string, afi fs.FileInfo, b string, bfi fs.FileInfo) bool {
 		return false
 	}
 	if afi.Mode()&fs.ModeSymlink != 0 {
-		ta, _ := os.Readlink(a)
+		ta, _ := readlinkA()
 		tb, _ := os.Readlink(b)
 		return ta == tb
 	}
@@ -253,19 +253,25 @@ func copyChanges(rootfs string, lowers []string) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The container may be running and renaming things: the walk goes through an os.Root, which
+	// never follows a symlink out of the rootfs.
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
 	var changes []Change
 	seen := map[string]bool{}
-	err = filepath.WalkDir(rootfs, func(p string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(rootfs, p)
 		if rel == "." {
 			return nil
 		}
 		path := "/" + rel
 		seen[path] = true
-		fi, err := d.Info()
+		fi, err := root.Lstat(rel)
 		if err != nil {
 			return err
 		}
@@ -273,7 +279,7 @@ func copyChanges(rootfs string, lowers []string) ([]Change, error) {
 		switch {
 		case !ok:
 			changes = append(changes, Change{Kind: 'A', Path: path})
-		case !sameEntry(p, fi, filepath.Join(e.layer, path), e.fi):
+		case !sameEntry(func() (string, error) { return root.Readlink(rel) }, fi, filepath.Join(e.layer, path), e.fi):
 			changes = append(changes, Change{Kind: 'C', Path: path})
 		}
 		return nil
@@ -312,6 +318,11 @@ func copyChanges(rootfs string, lowers []string) ([]Change, error) {
 // copyLayer is the tar of a copy-driver container's changes: added and changed entries as they
 // are, deletions as whiteouts (".wh.NAME").
 func copyLayer(rootfs string, changes []Change) (io.ReadCloser, error) {
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, c := range changes {
@@ -323,14 +334,13 @@ func copyLayer(rootfs string, changes []Change) (io.ReadCloser, error) {
 			}
 			continue
 		}
-		p := filepath.Join(rootfs, name)
-		fi, err := os.Lstat(p)
+		fi, err := root.Lstat(name)
 		if err != nil {
 			return nil, err
 		}
 		target := ""
 		if fi.Mode()&fs.ModeSymlink != 0 {
-			target, _ = os.Readlink(p)
+			target, _ = root.Readlink(name)
 		}
 		hdr, err := tar.FileInfoHeader(fi, target)
 		if err != nil {
@@ -348,7 +358,7 @@ func copyLayer(rootfs string, changes []Change) (io.ReadCloser, error) {
 			return nil, err
 		}
 		if hdr.Typeflag == tar.TypeReg {
-			f, err := os.Open(p)
+			f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 			if err != nil {
 				return nil, err
 			}

@@ -478,10 +478,13 @@ func (m *Manager) SizeRw(id string) (int64, error) {
 		n = 0
 		if lowers, err := m.lowerDirs(c); err == nil {
 			changes, _ := copyChanges(filepath.Join(m.dir(id), "rootfs"), lowers)
-			for _, ch := range changes {
-				if fi, err := os.Lstat(filepath.Join(m.dir(id), "rootfs", ch.Path)); err == nil && fi.Mode().IsRegular() {
-					n += fi.Size()
+			if root, err := os.OpenRoot(filepath.Join(m.dir(id), "rootfs")); err == nil {
+				for _, ch := range changes {
+					if fi, err := root.Lstat(strings.TrimPrefix(ch.Path, "/")); err == nil && fi.Mode().IsRegular() {
+						n += fi.Size()
+					}
 				}
+				root.Close()
 			}
 		}
 	}

@@ -16,10 +16,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/layer"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/runtime"
-	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -705,16 +705,17 @@ func (m *Manager) prepare(c *Container) error {
 		cwd = "/"
 	}
 	if cwd != "/" {
-		// Docker creates a missing working directory, owned by the container's user.
-		p, err := securejoin.SecureJoin(rootfs, cwd)
+		// Docker creates a missing working directory, owned by root whatever the user (checked
+		// with Docker 20.10). The rootfs is the container's (a previous run may have planted
+		// symlinks): created on descriptors.
+		root, err := archive.OpenRoot(rootfs)
 		if err != nil {
 			return err
 		}
-		if _, err := os.Stat(p); os.IsNotExist(err) {
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return fmt.Errorf("cannot create the working directory %s: %w", cwd, err)
-			}
-			os.Lchown(p, int(usr.UID), int(usr.GID))
+		err = root.MkdirAll(cwd, 0o755, 0, 0)
+		root.Close()
+		if err != nil {
+			return fmt.Errorf("cannot create the working directory %s: %w", cwd, err)
 		}
 	}
 	netns, ip, err := m.setupNetwork(c)

@@ -14,13 +14,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/metadata"
-	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // Volume is a named volume as `volume inspect` shows it.
@@ -228,76 +226,33 @@ func (m *Manager) volumeMounts(c *Container, rootfs string) ([]specs.Mount, erro
 }
 
 // copyUp fills an empty volume directory with the image's content at target (and its owner and
-// mode), once: a volume that already holds anything is left alone.
+// mode), once: a volume that already holds anything is left alone. Both sides are worked on
+// through descriptors: the rootfs may hold symlinks a previous run planted, and the volume may be
+// in use by a running container that renames things in it.
 func copyUp(rootfs, target, dir string) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil || len(ents) > 0 {
 		return err
 	}
-	src, err := securejoin.SecureJoin(rootfs, target)
+	root, err := archive.OpenRoot(rootfs)
 	if err != nil {
 		return err
 	}
-	fi, err := os.Stat(src)
-	if err != nil || !fi.IsDir() {
+	defer root.Close()
+	src, err := root.Lookup(target, true)
+	if err != nil {
 		return nil
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		os.Chown(dir, int(st.Uid), int(st.Gid))
-		os.Chmod(dir, fi.Mode().Perm())
-	}
-	return copyTree(src, dir)
-}
-
-// copyTree copies a directory's content (files, directories, symlinks; owners, modes, times).
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if rel == "." {
-			return nil
-		}
-		to := filepath.Join(dst, rel)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st, _ := fi.Sys().(*syscall.Stat_t)
-		switch {
-		case fi.IsDir():
-			if err := os.Mkdir(to, fi.Mode().Perm()); err != nil && !os.IsExist(err) {
-				return err
-			}
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			if err := os.Symlink(target, to); err != nil {
-				return err
-			}
-		case fi.Mode().IsRegular():
-			if err := copyFile(p, to, fi.Mode().Perm()); err != nil {
-				return err
-			}
-		default:
-			if st != nil {
-				if err := unix.Mknod(to, uint32(st.Mode), int(st.Rdev)); err != nil {
-					return nil
-				}
-			}
-		}
-		if st != nil {
-			os.Lchown(to, int(st.Uid), int(st.Gid))
-			if fi.Mode()&fs.ModeSymlink == 0 {
-				os.Chmod(to, fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
-			}
-			ts := []unix.Timespec{unix.NsecToTimespec(fi.ModTime().UnixNano()), unix.NsecToTimespec(fi.ModTime().UnixNano())}
-			unix.UtimesNanoAt(unix.AT_FDCWD, to, ts, unix.AT_SYMLINK_NOFOLLOW)
-		}
+	defer src.Close()
+	if !src.IsDir() {
 		return nil
+	}
+	uid, gid := src.Owner()
+	os.Chown(dir, uid, gid)
+	os.Chmod(dir, src.Mode().Perm())
+	return pipeTar(func(w io.Writer) error { return src.WriteTar(w, ".") }, func(r io.Reader) error {
+		_, err := archive.Apply(dir, r, archive.ApplyOptions{Whiteout: archive.WhiteoutNone, BestEffortXattrs: true})
+		return err
 	})
 }
 
@@ -456,11 +411,19 @@ func (m *Manager) removeAnonymousVolumes(c *Container) {
 }
 
 // dirSize is the bytes of the regular files under dir (what Docker reports as a layer's size).
+//
+// The directory may be a running container's layer or a volume it writes to: the walk goes
+// through an os.Root, so a directory swapped for a symlink is never followed out of it.
 func dirSize(dir string) int64 {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return 0
+	}
+	defer root.Close()
 	var n int64
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
+			if fi, err := root.Lstat(p); err == nil && fi.Mode().IsRegular() {
 				n += fi.Size()
 			}
 		}

@@ -2,9 +2,10 @@ package runtime
 
 import (
 	"fmt"
-	"path/filepath"
+	"io"
 	"strings"
 
+	"github.com/berth-engine/berth/archive"
 	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -14,10 +15,32 @@ import (
 // runtime: the user's primary group, the groups listing it as a member, and its home. An empty spec
 // means root. Unknown names fail with Docker's words ("unable to find user x: no matching entries in
 // passwd file").
+//
+// The files are read through an archive.Root: a running container (exec -u, cp -a) may have made
+// /etc a symlink to a host path, and must not get the host's users resolved for it.
 func ResolveUser(rootfs, spec string) (specs.User, string, error) {
+	root, err := archive.OpenRoot(rootfs)
+	if err != nil {
+		return specs.User{}, "", err
+	}
+	defer root.Close()
+	return ResolveUserIn(root, spec)
+}
+
+// ResolveUserIn is ResolveUser with the container's root filesystem already open.
+func ResolveUserIn(root *archive.Root, spec string) (specs.User, string, error) {
 	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
-	passwd, group := filepath.Join(rootfs, "etc", "passwd"), filepath.Join(rootfs, "etc", "group")
-	eu, err := user.GetExecUserPath(spec, defaults, passwd, group)
+	// A missing or unreadable file is no file, as GetExecUserPath has it.
+	var passwd, group io.Reader
+	if f, err := root.Open("/etc/passwd"); err == nil {
+		defer f.Close()
+		passwd = f
+	}
+	if f, err := root.Open("/etc/group"); err == nil {
+		defer f.Close()
+		group = f
+	}
+	eu, err := user.GetExecUser(spec, defaults, passwd, group)
 	if err != nil {
 		name := spec
 		if i := strings.IndexByte(name, ':'); i >= 0 {

@@ -121,6 +121,7 @@ func splitCpArg(arg string) (ctr, path string) {
 }
 
 func newCpCommand(g *Globals, use string) *cobra.Command {
+	var o container.CopyOptions
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
 		Short: "Copy files/folders between a container and the local filesystem",
@@ -140,16 +141,16 @@ func newCpCommand(g *Globals, use string) *cobra.Command {
 			}
 			defer closeFn()
 			if srcCtr != "" {
-				return m.CopyFrom(srcCtr, src, dst, g.Stdout)
+				return m.CopyFrom(srcCtr, src, dst, o, g.Stdout)
 			}
 			if src == "-" {
-				return m.CopyTarTo(dstCtr, g.Stdin, dst)
+				return m.CopyTarTo(dstCtr, g.Stdin, dst, o)
 			}
-			return m.CopyTo(dstCtr, src, dst)
+			return m.CopyTo(dstCtr, src, dst, o)
 		},
 	}
-	c.Flags().BoolP("archive", "a", false, "Archive mode (copy all uid/gid information)")
-	c.Flags().BoolP("follow-link", "L", false, "Always follow symbol link in SRC_PATH")
+	c.Flags().BoolVarP(&o.Archive, "archive", "a", false, "Archive mode (copy all uid/gid information)")
+	c.Flags().BoolVarP(&o.FollowLink, "follow-link", "L", false, "Always follow symbol link in SRC_PATH")
 	return c
 }
 

@@ -1,0 +1,326 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/berth-engine/berth/archive"
+	"github.com/berth-engine/berth/runtime"
+)
+
+// `cp` between a container and the host. The container's side is its root filesystem opened as an
+// archive.Root: every path is resolved there on descriptors, and what is found is then read or
+// written through those descriptors, so a running container that swaps a symlink in under the
+// path (CVE-2018-15664) cannot make berth read or write the host's files. Copies travel as tar
+// streams, as Docker's do (GET/PUT /containers/{id}/archive): ArchivePath and ExtractTo are that
+// container side, which the Engine API can serve as they are.
+
+// CopyOptions are `cp`'s flags.
+type CopyOptions struct {
+	FollowLink bool // -L: a symlink source is copied as what it points to
+	Archive    bool // -a: keep the uid/gid of what is copied in (else the container's root owns it)
+}
+
+// Docker's errors for cp (moby's pkg/archive/copy.go).
+var (
+	errCannotCopyDir = errors.New("cannot copy directory")
+	errDirNotExists  = errors.New("no such directory")
+)
+
+// copyPlan is where a copy lands: the source goes into the stream with its top entry named Name
+// and is unpacked into the directory Into (a path on the destination's side).
+type copyPlan struct {
+	Into string
+	Name string
+}
+
+// copySource is what planCopy needs to know of a source.
+type copySource struct {
+	Name        string // its top entry's name in the stream: its base name, "." for a directory's content
+	IsDir       bool
+	ContentOnly bool // "DIR/." (or "/"): the directory's content, not the directory
+}
+
+// sourceOf describes the source found at p.
+func sourceOf(p string, isDir bool) copySource {
+	s := copySource{Name: path.Base(path.Clean("/" + filepath.ToSlash(p))), IsDir: isDir}
+	if isDir && (s.Name == "/" || strings.HasSuffix(p, "/.") || p == ".") {
+		s.Name, s.ContentOnly = ".", true
+	}
+	return s
+}
+
+// planCopy applies `docker cp`'s rules for the destination dst (a path on its own side, which
+// exists or not, is a directory or not): into an existing directory under the source's name (its
+// content only for "DIR/."); over an existing file; or as a new entry named like dst in dst's
+// parent, which the caller checks exists.
+func planCopy(src copySource, dst string, exists, isDir bool) (copyPlan, error) {
+	switch {
+	case exists && isDir:
+		return copyPlan{Into: dst, Name: src.Name}, nil
+	case exists && src.IsDir:
+		return copyPlan{}, errCannotCopyDir
+	case !exists && !src.IsDir && (strings.HasSuffix(dst, "/") || strings.HasSuffix(dst, "/.")):
+		return copyPlan{}, errDirNotExists
+	}
+	clean := filepath.Clean(dst)
+	return copyPlan{Into: filepath.Dir(clean), Name: filepath.Base(clean)}, nil
+}
+
+// ArchivePath writes the tar stream of path src in the container to w, its top entry named after
+// src (".": a directory's content, for "DIR/." or "/"), as GET /containers/{id}/archive does.
+// It reports whether the source is a directory.
+func (m *Manager) ArchivePath(ref, src string, o CopyOptions, w io.Writer) (isDir bool, err error) {
+	err = m.withContainerRoot(ref, func(_ *Container, root *archive.Root) error {
+		e, err := lookupSource(root, ref, src, o.FollowLink)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		isDir = e.IsDir()
+		return e.WriteTar(w, sourceOf(src, isDir).Name)
+	})
+	return isDir, err
+}
+
+// lookupSource finds the source of a copy out of the container, with Docker's errors.
+func lookupSource(root *archive.Root, ref, src string, follow bool) (*archive.Entry, error) {
+	e, err := root.Lookup(src, follow)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Docker names the path as given, or where -L led.
+		missing := src
+		if pe := (*os.PathError)(nil); errors.As(err, &pe) && pe.Path != path.Clean("/"+src) {
+			missing = pe.Path
+		}
+		return nil, fmt.Errorf("Could not find the file %s in container %s", missing, ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !e.IsDir() && (strings.HasSuffix(src, "/") || strings.HasSuffix(src, "/.")) {
+		e.Close()
+		return nil, fmt.Errorf("lstat %s: not a directory", src)
+	}
+	return e, nil
+}
+
+// CopyFrom copies a path out of a container to a host path, with `docker cp`'s rules ("-": the
+// tar stream to w).
+func (m *Manager) CopyFrom(ref, src, dst string, o CopyOptions, w io.Writer) error {
+	if dst == "-" {
+		_, err := m.ArchivePath(ref, src, o, w)
+		return err
+	}
+	// The host's side: what the user named, a symlink followed once, as Docker's CLI does.
+	if fi, err := os.Lstat(dst); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		target, err := os.Readlink(dst)
+		if err != nil {
+			return err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(dst), target)
+		}
+		dst = target
+	}
+	fi, err := os.Stat(dst)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+		return err
+	}
+	if !exists {
+		if parent := filepath.Dir(filepath.Clean(dst)); !isDirPath(parent) {
+			return fmt.Errorf("invalid output path: directory %q does not exist", parent)
+		}
+	}
+	return m.withContainerRoot(ref, func(_ *Container, root *archive.Root) error {
+		e, err := lookupSource(root, ref, src, o.FollowLink)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		s := sourceOf(src, e.IsDir())
+		plan, err := planCopy(s, dst, exists, exists && fi.IsDir())
+		if err != nil {
+			return err
+		}
+		// A directory's content copied to a new dst is the directory renamed: plan.Name names
+		// the top entry either way.
+		return pipeTar(func(w io.Writer) error { return e.WriteTar(w, plan.Name) }, func(r io.Reader) error {
+			_, err := archive.Apply(plan.Into, r, archive.ApplyOptions{
+				Whiteout: archive.WhiteoutNone, NoChown: true, NoOverwriteDirNonDir: true,
+			})
+			return err
+		})
+	})
+}
+
+func isDirPath(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// pipeTar runs produce and consume on the two ends of a pipe.
+func pipeTar(produce func(io.Writer) error, consume func(io.Reader) error) error {
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := produce(pw)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	cerr := consume(pr)
+	pr.CloseWithError(errors.New("stopped reading"))
+	perr := <-done
+	if perr != nil && cerr == nil {
+		return perr
+	}
+	return cerr
+}
+
+// extractOptions are the options of an unpack into container c, as Docker's daemon has them:
+// what arrives keeps the uid/gid of the stream, except that with -a a container run as a user
+// (--user) gets everything owned by that user (resolved in the container's own /etc/passwd;
+// Docker looks the name up on the host).
+func extractOptions(c *Container, root *archive.Root, o CopyOptions) (archive.ApplyOptions, error) {
+	opts := archive.ApplyOptions{Whiteout: archive.WhiteoutNone, NoOverwriteDirNonDir: true}
+	if o.Archive && c.Config.User != "" {
+		u, _, err := runtime.ResolveUserIn(root, c.Config.User)
+		if err != nil {
+			return opts, err
+		}
+		opts.IDMap = func(int, int) (int, int, error) { return int(u.UID), int(u.GID), nil }
+	}
+	return opts, nil
+}
+
+// ExtractTo unpacks the tar stream r into directory dst of the container (a symlink is followed
+// inside the container), as PUT /containers/{id}/archive does; `cp - CONTAINER:DIR`.
+func (m *Manager) ExtractTo(ref, dst string, r io.Reader, o CopyOptions) error {
+	return m.withContainerRoot(ref, func(c *Container, root *archive.Root) error {
+		opts, err := extractOptions(c, root, o)
+		if err != nil {
+			return err
+		}
+		e, err := root.Lookup(dst, true)
+		if err == nil && !e.IsDir() {
+			e.Close()
+			err = errors.New("not a directory")
+		}
+		if err != nil {
+			return fmt.Errorf("destination %q must be a directory", ref+":"+dst)
+		}
+		defer e.Close()
+		_, err = e.Apply(r, opts)
+		return err
+	})
+}
+
+// CopyTarTo is `cp - CONTAINER:DIR`.
+func (m *Manager) CopyTarTo(ref string, r io.Reader, dst string, o CopyOptions) error {
+	return m.ExtractTo(ref, dst, r, o)
+}
+
+// CopyTo copies a host path into a container, with `docker cp`'s rules.
+func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		return err
+	}
+	if strings.HasSuffix(src, "/.") {
+		abs += "/."
+	}
+	stat := os.Lstat
+	if o.FollowLink {
+		stat = os.Stat
+	}
+	if _, err := stat(abs); err != nil {
+		return err
+	}
+	// The host's side is read on descriptors too: a host path is what it is when it is opened.
+	host, err := archive.OpenRoot("/")
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	se, err := host.Lookup(abs, o.FollowLink)
+	if err != nil {
+		return err
+	}
+	defer se.Close()
+	if !se.IsDir() && (strings.HasSuffix(src, "/") || strings.HasSuffix(src, "/.")) {
+		return &os.PathError{Op: "lstat", Path: src, Err: errors.New("not a directory")}
+	}
+	s := sourceOf(src, se.IsDir())
+	return m.withContainerRoot(ref, func(c *Container, root *archive.Root) error {
+		opts, err := extractOptions(c, root, o)
+		if err != nil {
+			return err
+		}
+		de, err := root.Lookup(dst, true)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("extraction point is not a directory")
+		}
+		if pe := (*os.PathError)(nil); errors.As(err, &pe) && pe.Path != path.Clean("/"+dst) {
+			// A dangling symlink: Docker creates what it points to.
+			dst = pe.Path
+		}
+		exists := err == nil
+		if exists {
+			defer de.Close()
+			// "FILE/" is no directory: Docker's lstat fails, so the destination does not exist.
+			exists = de.IsDir() || !strings.HasSuffix(dst, "/")
+		}
+		plan, err := planCopy(s, dst, exists, exists && de.IsDir())
+		if err != nil {
+			return err
+		}
+		apply := func(r io.Reader) error {
+			var err error
+			switch {
+			case exists && de.IsDir():
+				_, err = de.Apply(r, opts)
+			case exists:
+				_, err = de.ApplyBeside(r, opts)
+			default:
+				pe, lerr := root.Lookup(plan.Into, true)
+				if lerr != nil {
+					return fmt.Errorf("Could not find the file %s in container %s", plan.Into, ref)
+				}
+				defer pe.Close()
+				if !pe.IsDir() {
+					return errors.New("extraction point is not a directory")
+				}
+				_, err = pe.Apply(r, opts)
+			}
+			return err
+		}
+		name := plan.Name
+		if exists && !de.IsDir() {
+			name = de.Base()
+		}
+		return pipeTar(func(w io.Writer) error { return se.WriteTar(w, name) }, apply)
+	})
+}
+
+// withContainerRoot runs fn with the container's merged filesystem opened as a Root.
+func (m *Manager) withContainerRoot(ref string, fn func(*Container, *archive.Root) error) error {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return err
+	}
+	return m.withRootfs(c, st, func(dir string) error {
+		root, err := archive.OpenRoot(dir)
+		if err != nil {
+			return err
+		}
+		defer root.Close()
+		return fn(c, root)
+	})
+}
