@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -897,10 +898,35 @@ func mountOverlay(mounts []layer.Mount, dir, rootfs string) error {
 			}
 		}
 		if err := unix.Mount(mt.Source, rootfs, mt.Type, flags, data); err != nil {
+			if missing := missingMountDir(mt.Options); missing != "" {
+				return fmt.Errorf("mounting the rootfs at %s: %s does not exist: a layer of the image is missing from the store; "+
+					"run 'berth system check' to see what is damaged, then remove the image and pull or build it again", rootfs, missing)
+			}
 			return fmt.Errorf("mounting the rootfs at %s (%s): %w; berth needs overlayfs on the filesystem of its root directory", rootfs, mt.Type, err)
 		}
 	}
 	return nil
+}
+
+// missingMountDir names the first lower, upper or work directory of overlay options that does
+// not exist, so a damaged store is not reported as a kernel without overlayfs.
+func missingMountDir(opts []string) string {
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		var dirs []string
+		switch k {
+		case "lowerdir":
+			dirs = strings.Split(v, ":")
+		case "upperdir", "workdir":
+			dirs = []string{v}
+		}
+		for _, d := range dirs {
+			if _, err := os.Stat(d); errors.Is(err, fs.ErrNotExist) {
+				return d
+			}
+		}
+	}
+	return ""
 }
 
 // shortLowerdirs keeps overlay options under the kernel's one-page limit for images with many

@@ -359,8 +359,12 @@ func (s *Store) Prune(opts PruneOptions) ([]DeleteResponse, int64, error) {
 	return out, reclaimed, nil
 }
 
-// GC removes from disk everything no image needs: unreferenced blobs and layers and the leftovers
-// of interrupted writes. It waits until no writer runs.
+// GC removes from disk the blobs and layers the database positively knows to be garbage: its
+// garbage candidates (written before each blob or layer appears, and whenever a record stops
+// referring to one) that no image and no build cache entry needs, plus the leftovers of
+// interrupted writes (ingest files, staged layers). Content the database does not know at all is
+// never deleted: it may be what a lost or older database no longer lists (`system check`
+// reports it). GC holds the store's lock exclusively and the database open for the whole sweep.
 func (s *Store) GC() (removedBlobs, removedLayers int, err error) {
 	release, err := s.beginExclusive()
 	if err != nil {
@@ -369,6 +373,7 @@ func (s *Store) GC() (removedBlobs, removedLayers int, err error) {
 	defer release()
 	s.sweep()
 	err = s.DB.Update(func(tx *metadata.Tx) error {
+		removedBlobs, removedLayers = 0, 0
 		unused, err := tx.UnusedLayers()
 		if err != nil {
 			return err
@@ -382,29 +387,38 @@ func (s *Store) GC() (removedBlobs, removedLayers int, err error) {
 		if err != nil {
 			return err
 		}
-		onDisk, err := s.Layers.List()
-		if err != nil {
-			return err
-		}
-		for _, c := range onDisk {
-			if _, ok := layers[c.String()]; !ok {
-				if err := s.Layers.Remove(c); err != nil {
-					return err
-				}
-				removedLayers++
-			}
-		}
 		used, err := tx.UsedBlobs()
 		if err != nil {
 			return err
 		}
-		return s.Content.Walk(func(d digest.Digest, _ int64) error {
-			if !used[d.String()] {
-				removedBlobs++
-				return s.Content.Delete(d)
+		cands, err := tx.Candidates()
+		if err != nil {
+			return err
+		}
+		for _, c := range cands {
+			d := digest.Digest(c.ID)
+			switch {
+			case d.Validate() != nil:
+			case c.Kind == metadata.CandidateLayer:
+				if _, ok := layers[c.ID]; !ok && s.Layers.Exists(d) {
+					if err := s.Layers.Remove(d); err != nil {
+						return err
+					}
+					removedLayers++
+				}
+			case c.Kind == metadata.CandidateBlob:
+				if !used[c.ID] && s.Content.Has(d) {
+					if err := s.Content.Delete(d); err != nil {
+						return err
+					}
+					removedBlobs++
+				}
 			}
-			return nil
-		})
+			if err := tx.DeleteCandidate(c); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return removedBlobs, removedLayers, err
 }

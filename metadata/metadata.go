@@ -22,7 +22,8 @@ import (
 
 // DB is an open state database.
 type DB struct {
-	db *sql.DB
+	db   *sql.DB
+	path string
 }
 
 // LeaveOpenAtExit is set by a process that closes its database only on its way out (the berth
@@ -40,8 +41,32 @@ const walCheckpointPages = 128
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrNoSchema is returned by OpenExisting when the file holds no berth database: it is missing,
+// empty (0 bytes, or a database never migrated), or was never one.
+var ErrNoSchema = errors.New("no berth database in it")
+
 // Open opens (creating and migrating if needed) the database at path.
-func Open(path string) (*DB, error) {
+func Open(path string) (*DB, error) { return open(path, true) }
+
+// OpenExisting opens the database at path only if it already holds berth's schema (migrating it
+// to a newer one if needed). It never creates one: a missing or empty file is ErrNoSchema, and a
+// file SQLite cannot read is an error wrapping the cause. The image store uses it for a root that
+// holds content, where a new empty database would say that nothing is in use.
+func OpenExisting(path string) (*DB, error) {
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 && !hasWAL(path) {
+		return nil, ErrNoSchema
+	}
+	return open(path, false)
+}
+
+// hasWAL reports whether a write-ahead log holding frames sits beside path: a database whose
+// only page lives in its WAL has a 0-byte main file until the first checkpoint.
+func hasWAL(path string) bool {
+	fi, err := os.Stat(path + "-wal")
+	return err == nil && fi.Size() > 32 // the WAL header alone is 32 bytes
+}
+
+func open(path string, create bool) (*DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(30000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -65,9 +90,28 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DB{db: db}
+	d := &DB{db: db, path: path}
+	if !create {
+		var v int
+		if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+			db.Close()
+			return nil, explain(path, "opening", err)
+		}
+		var tables int
+		if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'images'`).Scan(&tables); err != nil {
+			db.Close()
+			return nil, explain(path, "opening", err)
+		}
+		if v == 0 || tables == 0 {
+			db.Close()
+			return nil, ErrNoSchema
+		}
+	}
 	if err := d.migrate(); err != nil {
 		db.Close()
+		if e := explain(path, "opening", err); e != err {
+			return nil, e
+		}
 		return nil, fmt.Errorf("state database %s: %w", path, err)
 	}
 	return d, nil
@@ -113,24 +157,27 @@ type Tx struct {
 func (d *DB) Update(fn func(*Tx) error) error {
 	tx, err := d.db.BeginTx(context.Background(), nil)
 	if err != nil {
-		return err
+		return explain(d.path, "writing", err)
 	}
 	if err := fn(&Tx{tx: tx}); err != nil {
 		tx.Rollback()
-		return err
+		return explain(d.path, "writing", err)
 	}
-	return tx.Commit()
+	return explain(d.path, "writing", tx.Commit())
 }
 
 // View runs fn in a read transaction (a consistent snapshot).
 func (d *DB) View(fn func(*Tx) error) error {
 	tx, err := d.db.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return err
+		return explain(d.path, "reading", err)
 	}
 	defer tx.Rollback()
-	return fn(&Tx{tx: tx})
+	return explain(d.path, "reading", fn(&Tx{tx: tx}))
 }
+
+// Path is the database file.
+func (d *DB) Path() string { return d.path }
 
 func nanos(t time.Time) int64 {
 	if t.IsZero() {

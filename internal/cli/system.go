@@ -22,7 +22,7 @@ func init() {
 
 func newSystemCommand(g *Globals) *cobra.Command {
 	c := &cobra.Command{Use: "system", Short: "Manage berth", Args: noArgs}
-	c.AddCommand(newDfCommand(g), newSystemPruneCommand(g), newInfoCommand(g, "info"))
+	c.AddCommand(newDfCommand(g), newSystemPruneCommand(g), newInfoCommand(g, "info"), newCheckCommand(g, "check"))
 	return c
 }
 
