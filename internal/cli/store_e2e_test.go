@@ -4,11 +4,12 @@ package cli
 
 import (
 	"bytes"
-	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -52,7 +53,10 @@ func TestBuildKill9DuringRunKeepsCacheUsable(t *testing.T) {
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\n"+
 		"RUN dd if=/dev/urandom of=/big bs=1M count=24 2>/dev/null && echo b > /b\n"+
 		"RUN echo c > /c\n"), 0o644)
-	e.ok("build", "-t", "k:1", ctx)
+	// What a killed build leaves (its RUN's mount and runc container) is issue 12 §3, not this
+	// test's: clean it up, so the host is left as it was.
+	t.Cleanup(func() { cleanupKilledBuilds(t, e) })
+	e.ok("build", "--network", "none", "-t", "k:1", ctx)
 	points := []struct {
 		after string
 		delay time.Duration
@@ -61,7 +65,7 @@ func TestBuildKill9DuringRunKeepsCacheUsable(t *testing.T) {
 		{"[2/3] RUN", 700 * time.Millisecond}, {"[3/3] RUN", 0}, {"[3/3] RUN", 100 * time.Millisecond},
 	}
 	for i, p := range points {
-		c := e.cmd("build", "--no-cache", "-t", "k:1", ctx)
+		c := e.cmd("build", "--network", "none", "--no-cache", "-t", "k:1", ctx)
 		var out lockedBuffer
 		c.Stdout, c.Stderr = &out, &out
 		if err := c.Start(); err != nil {
@@ -75,13 +79,14 @@ func TestBuildKill9DuringRunKeepsCacheUsable(t *testing.T) {
 		time.Sleep(p.delay)
 		c.Process.Kill()
 		c.Wait()
-		stdout, stderr, code := e.run("build", "-t", "k:1", ctx)
+		stdout, stderr, code := e.run("build", "--network", "none", "-t", "k:1", ctx)
 		if code != 0 {
 			t.Fatalf("kill point %d (%s +%s): the next build failed (%d):\n%s%s", i, p.after, p.delay, code, stdout, stderr)
 		}
+		built := stdout + stderr
 		got, stderr, code := e.run("run", "--rm", "k:1", "cat", "/b", "/c")
 		if code != 0 || got != "b\nc\n" {
-			t.Fatalf("kill point %d (%s +%s): the image does not run: %d %q %s\nbuild:\n%s", i, p.after, p.delay, code, got, stderr, stdout+stderr)
+			t.Fatalf("kill point %d (%s +%s): the image does not run: %d %q %s\nbuild:\n%s", i, p.after, p.delay, code, got, stderr, built)
 		}
 	}
 	// Every layer the database records is on disk.
@@ -89,5 +94,64 @@ func TestBuildKill9DuringRunKeepsCacheUsable(t *testing.T) {
 	if !strings.Contains(out, "no problems found") {
 		t.Errorf("system check after the kills:\n%s", out)
 	}
-	_ = fmt.Sprint
+}
+
+// cleanupKilledBuilds removes the runc containers and mounts that builds killed with -9 left.
+func cleanupKilledBuilds(t *testing.T, e *ctrEnv) {
+	runcRoot := filepath.Join(e.root, "runtime", "runc")
+	ents, _ := os.ReadDir(runcRoot)
+	for _, ent := range ents {
+		if strings.HasPrefix(ent.Name(), "build-") {
+			exec.Command("runc", "--root", runcRoot, "delete", "-f", ent.Name()).Run()
+		}
+	}
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	lines := strings.Split(string(b), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if f := strings.Fields(lines[i]); len(f) > 4 && strings.HasPrefix(f[4], filepath.Join(e.root, "builds")+"/") {
+			syscall.Unmount(f[4], syscall.MNT_DETACH)
+		}
+	}
+}
+
+func countEntries(t *testing.T, dir string) int {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// A lost database: every command refuses the root (exit 125, naming the file and the way out)
+// and `system prune -a -f` deletes nothing; `system check --repair` brings the images back
+// (untagged) and they run (issue 12 §1).
+func TestLostDatabaseIsRefusedAndRepaired(t *testing.T) {
+	e := newCtrEnv(t)
+	id := strings.TrimSpace(e.ok("images", "-q", "--no-trunc", "bb:1"))
+	blobs, layers := countEntries(t, filepath.Join(e.root, "blobs", "sha256")), countEntries(t, filepath.Join(e.root, "layers"))
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(filepath.Join(e.root, "state.db") + suffix)
+	}
+	for _, args := range [][]string{{"images"}, {"ps", "-a"}, {"system", "prune", "-a", "-f"}, {"image", "prune", "-a", "-f"}, {"run", "--rm", "bb:1", "true"}} {
+		out, stderr, code := e.run(args...)
+		if code != 125 || !strings.Contains(stderr, filepath.Join(e.root, "state.db")+" is missing or empty") ||
+			!strings.Contains(stderr, "system check --repair") || strings.Count(stderr, "\n") > 1 {
+			t.Errorf("berth %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, stderr)
+		}
+	}
+	if b, l := countEntries(t, filepath.Join(e.root, "blobs", "sha256")), countEntries(t, filepath.Join(e.root, "layers")); b != blobs || l != layers {
+		t.Fatalf("content removed: %d/%d blobs, %d/%d layers", b, blobs, l, layers)
+	}
+	out := e.ok("system", "check", "--repair")
+	if !strings.Contains(out, "image "+id+" recovered") || !strings.Contains(out, "without names") {
+		t.Errorf("repair:\n%s", out)
+	}
+	e.ok("tag", id, "bb:1")
+	if got := e.ok("run", "--rm", "bb:1", "echo", "back"); got != "back\n" {
+		t.Errorf("run after repair: %q", got)
+	}
+	if out := e.ok("fsck"); !strings.Contains(out, "no problems found") {
+		t.Errorf("fsck after repair:\n%s", out)
+	}
 }
