@@ -89,12 +89,14 @@ func cacheMounts(s *image.Store) ([]CacheRecord, error) {
 }
 
 // PruneCache removes every cached step and then collects what no image needs any more. It
-// returns the removed entries.
-func PruneCache(s *image.Store) ([]CacheRecord, error) {
+// returns the removed entries and the space reclaimed: the layers that only the cache held (a
+// layer an image also uses stays) and the cache mounts.
+func PruneCache(s *image.Store) ([]CacheRecord, int64, error) {
 	recs, err := CacheUsage(s)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	var reclaimed int64
 	var keys []string
 	var removed []CacheRecord
 	for _, r := range recs {
@@ -112,16 +114,15 @@ func PruneCache(s *image.Store) ([]CacheRecord, error) {
 			if err := os.RemoveAll(r.Mount); err == nil {
 				os.Remove(r.Mount + ".lock")
 				removed = append(removed, r)
+				reclaimed += r.Size
 			}
 		}
 		f.Close()
 	}
 	recs = removed
 	if err := s.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteCache(keys...) }); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if _, _, err := s.GC(); err != nil {
-		return recs, err
-	}
-	return recs, nil
+	st, err := s.Collect()
+	return recs, reclaimed + st.Reclaimed, err
 }

@@ -366,14 +366,34 @@ func (s *Store) Prune(opts PruneOptions) ([]DeleteResponse, int64, error) {
 // never deleted: it may be what a lost or older database no longer lists (`system check`
 // reports it). GC holds the store's lock exclusively and the database open for the whole sweep.
 func (s *Store) GC() (removedBlobs, removedLayers int, err error) {
+	st, err := s.Collect()
+	return st.Blobs, st.Layers, err
+}
+
+// GCStats is what a garbage collection removed.
+type GCStats struct {
+	Blobs, Layers int
+	// Reclaimed is the unpacked size of the layers it found unused (those no image or cache
+	// entry needs any more), the bytes Docker counts as reclaimed for them.
+	Reclaimed int64
+}
+
+// Collect is GC, reporting what it removed and the space it reclaimed.
+func (s *Store) Collect() (GCStats, error) {
+	var st GCStats
 	release, err := s.beginExclusive()
 	if err != nil {
-		return 0, 0, err
+		return st, err
 	}
 	defer release()
 	s.sweep()
 	err = s.DB.Update(func(tx *metadata.Tx) error {
-		removedBlobs, removedLayers = 0, 0
+		st = GCStats{}
+		removedBlobs, removedLayers := &st.Blobs, &st.Layers
+		layersBefore, err := tx.Layers()
+		if err != nil {
+			return err
+		}
 		unused, err := tx.UnusedLayers()
 		if err != nil {
 			return err
@@ -381,6 +401,9 @@ func (s *Store) GC() (removedBlobs, removedLayers int, err error) {
 		for _, c := range unused {
 			if err := tx.DeleteLayer(c); err != nil {
 				return err
+			}
+			if s.Layers.Exists(digest.Digest(c)) {
+				st.Reclaimed += layersBefore[c].Size
 			}
 		}
 		layers, err := tx.Layers()
@@ -404,14 +427,14 @@ func (s *Store) GC() (removedBlobs, removedLayers int, err error) {
 					if err := s.Layers.Remove(d); err != nil {
 						return err
 					}
-					removedLayers++
+					*removedLayers++
 				}
 			case c.Kind == metadata.CandidateBlob:
 				if !used[c.ID] && s.Content.Has(d) {
 					if err := s.Content.Delete(d); err != nil {
 						return err
 					}
-					removedBlobs++
+					*removedBlobs++
 				}
 			}
 			if err := tx.DeleteCandidate(c); err != nil {
@@ -420,5 +443,5 @@ func (s *Store) GC() (removedBlobs, removedLayers int, err error) {
 		}
 		return nil
 	})
-	return removedBlobs, removedLayers, err
+	return st, err
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/berth-engine/berth/build"
 	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/image"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 )
@@ -506,20 +507,9 @@ func newBuilderCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			recs, err := build.PruneCache(s)
+			freed, err := pruneBuildCache(g, s)
 			if err != nil {
 				return err
-			}
-			var freed int64
-			if len(recs) > 0 {
-				fmt.Fprintln(g.Stdout, "Deleted build cache objects:")
-				for _, r := range recs {
-					fmt.Fprintln(g.Stdout, format.TruncateID(r.Key))
-					if !r.Shared {
-						freed += r.Size
-					}
-				}
-				fmt.Fprintln(g.Stdout)
 			}
 			fmt.Fprintln(g.Stdout, "Total reclaimed space:", units.HumanSize(float64(freed)))
 			return nil
@@ -529,4 +519,21 @@ func newBuilderCommand(g *Globals) *cobra.Command {
 	prune.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused build cache, not just dangling ones")
 	parent.AddCommand(du, prune)
 	return parent
+}
+
+// pruneBuildCache empties the build cache and prints Docker's "Deleted build cache objects:"
+// section; `builder prune` and `system prune -a` both end with it.
+func pruneBuildCache(g *Globals, s *image.Store) (int64, error) {
+	recs, freed, err := build.PruneCache(s)
+	if err != nil {
+		return 0, err
+	}
+	if len(recs) > 0 {
+		fmt.Fprintln(g.Stdout, "Deleted build cache objects:")
+		for _, r := range recs {
+			fmt.Fprintln(g.Stdout, format.TruncateID(r.Key))
+		}
+		fmt.Fprintln(g.Stdout)
+	}
+	return freed, nil
 }

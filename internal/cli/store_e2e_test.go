@@ -4,6 +4,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/docker/go-units"
 )
 
 // lockedBuffer is an output buffer a test reads while a command writes it.
@@ -153,5 +156,31 @@ func TestLostDatabaseIsRefusedAndRepaired(t *testing.T) {
 	}
 	if out := e.ok("fsck"); !strings.Contains(out, "no problems found") {
 		t.Errorf("fsck after repair:\n%s", out)
+	}
+}
+
+// `system prune -a` empties the build cache as Docker's does, and its total counts every byte
+// it freed: the container's writes, the images' layers, and the layers only the cache held
+// (issue 12 §5; it left the cache, and the images' layers the cache held counted 0B).
+func TestSystemPruneAllEmptiesBuildCache(t *testing.T) {
+	e := newCtrEnv(t)
+	ctx := filepath.Join(e.root, "ctx")
+	os.MkdirAll(ctx, 0o755)
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\nCOPY big /big\n"), 0o644)
+	os.WriteFile(filepath.Join(ctx, "big"), bytes.Repeat([]byte("x"), 100000), 0o644)
+	e.ok("build", "-q", "-t", "p:1", ctx)
+	e.ok("run", "--network", "none", "--name", "writer", "bb:1", "dd", "if=/dev/zero", "of=/y", "bs=1024", "count=200")
+	var bbSize int64
+	fmt.Sscan(e.ok("image", "inspect", "-f", "{{.Size}}", "bb:1"), &bbSize)
+	out := e.ok("system", "prune", "-a", "-f")
+	if !strings.Contains(out, "Deleted build cache objects:\n") {
+		t.Errorf("no build cache section:\n%s", out)
+	}
+	want := "Total reclaimed space: " + units.HumanSize(float64(bbSize+100000+200*1024)) + "\n"
+	if !strings.HasSuffix(out, want) {
+		t.Errorf("want %q:\n%s", want, out)
+	}
+	if got := e.ok("system", "df", "--format", "{{.Type}} {{.TotalCount}}"); !strings.Contains(got, "Build Cache 0") {
+		t.Errorf("system df after prune -a:\n%s", got)
 	}
 }
