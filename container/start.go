@@ -1022,7 +1022,9 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 			// It had exited and waited to be restarted: no one will now.
 			s.Status = "exited"
 		} else if s.Running() || !s.StartedAt.IsZero() && s.Status == "created" {
+			// No one saw it end: say so, rather than leave a bare 255 to puzzle over.
 			s.Status, s.ExitCode, s.FinishedAt = "exited", 255, time.Now().UTC()
+			s.Error = supervisorGoneError(st.SupervisorPid)
 		}
 		if s.Health != nil {
 			s.Health.Status = HealthUnhealthy
@@ -1045,6 +1047,17 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 }
 
 var errRaced = errors.New("state changed meanwhile")
+
+// supervisorGoneError is State.Error of a container that ended with no supervisor to record
+// its exit (its shim, or the foreground berth run, was killed): 255 stands for "unknown".
+func supervisorGoneError(pid int) string {
+	who := "its supervisor (the berth shim or foreground 'berth run' that records its exit)"
+	if pid != 0 {
+		who = fmt.Sprintf("its supervisor (pid %d, the berth shim or foreground 'berth run' that records its exit)", pid)
+	}
+	return who + " was killed or died before the container ended, so its exit status is unknown (reported as 255); " +
+		"its output after that point was not logged"
+}
 
 func (m *Manager) getState(id string) (*Container, State, error) {
 	var row metadata.Container

@@ -184,3 +184,30 @@ func TestSystemPruneAllEmptiesBuildCache(t *testing.T) {
 		t.Errorf("system df after prune -a:\n%s", got)
 	}
 }
+
+// A container that ends after its shim was killed is reported exited (255), and State.Error
+// says why (issue 12 §5: it said nothing).
+func TestShimKilledContainerSaysWhy(t *testing.T) {
+	e := newCtrEnv(t)
+	id := strings.TrimSpace(e.ok("run", "-d", "--network", "none", "bb:1", "sleep", "2"))
+	shim := findProcess(t, "container-shim\x00"+id)
+	if err := syscall.Kill(shim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if got = e.inspect(id, "{{.State.Status}} {{.State.ExitCode}}"); got != "running 0" {
+			break
+		}
+	}
+	if got != "exited 255" {
+		t.Fatalf("after the container ended: %q", got)
+	}
+	if msg := e.inspect(id, "{{.State.Error}}"); !strings.Contains(msg, "supervisor") || !strings.Contains(msg, "exit status is unknown") {
+		t.Errorf("State.Error = %q", msg)
+	}
+	e.ok("start", id)
+	if msg := e.inspect(id, "{{.State.Error}}"); msg != "" {
+		t.Errorf("State.Error after a new start: %q", msg)
+	}
+}
