@@ -89,6 +89,14 @@ func (st *Staged) Commit(chainID digest.Digest) (created bool, err error) {
 		}
 		return false, err
 	}
+	// The rename itself is made durable before the caller records the layer.
+	if d, err := os.Open(st.s.dir); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return false, err
+		}
+	}
 	return true, nil
 }
 
