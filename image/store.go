@@ -47,18 +47,39 @@ func Open(root string) (*Store, error) {
 }
 
 func openParts(root string) (*Store, error) {
+	rootErr := func(err error) error {
+		return fmt.Errorf("opening berth's root directory %s: %w (run berth as a user who may write it, or choose another with --root or BERTH_ROOT)", root, err)
+	}
 	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, err
+		return nil, rootErr(err)
 	}
 	cs, err := content.Open(root)
 	if err != nil {
-		return nil, err
+		return nil, rootErr(err)
 	}
 	ls, err := layer.Open(root)
 	if err != nil {
-		return nil, err
+		return nil, rootErr(err)
 	}
 	return &Store{Root: root, Content: cs, Layers: ls}, nil
+}
+
+// Inventory counts what root holds on disk, without its database: what `system check` can
+// still say about a root whose database is lost.
+func Inventory(root string) (blobs, layers, containers int) {
+	count := func(dir string, keep func(string) bool) int {
+		n := 0
+		ents, _ := os.ReadDir(filepath.Join(root, dir))
+		for _, e := range ents {
+			if keep(e.Name()) {
+				n++
+			}
+		}
+		return n
+	}
+	notTemp := func(n string) bool { return !strings.Contains(n, ".tmp-") }
+	return count("blobs/sha256", notTemp), count("layers", notTemp),
+		count("containers", func(n string) bool { return !strings.HasPrefix(n, "build-") })
 }
 
 // hook makes the content and layer stores record every blob and layer as a garbage candidate

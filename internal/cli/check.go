@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -35,6 +36,11 @@ func newCheckCommand(g *Globals, use string) *cobra.Command {
 				}
 			} else {
 				s, err := openStore(g)
+				var damaged *image.DamagedError
+				if errors.As(err, &damaged) {
+					b, l, c := image.Inventory(g.Root)
+					fmt.Fprintf(g.Stdout, "Database: unusable (%s)\nOn disk:  %d blobs, %d layers, %d container directories\n", damaged.DB, b, l, c)
+				}
 				if err != nil {
 					return err
 				}
