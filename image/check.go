@@ -123,6 +123,9 @@ func (s *Store) check(tx *metadata.Tx, r *CheckReport) error {
 	known := map[string]bool{}
 	for _, c := range containers {
 		known[c.ID] = true
+		if _, err := os.Stat(filepath.Join(s.Root, "containers", c.ID)); errors.Is(err, fs.ErrNotExist) {
+			r.Problems = append(r.Problems, fmt.Sprintf("container %s (%s): its directory containers/%s is missing", shortKey(c.ID), c.Name, c.ID))
+		}
 	}
 	ents, _ := os.ReadDir(filepath.Join(s.Root, "containers"))
 	for _, e := range ents {
