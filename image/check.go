@@ -38,7 +38,14 @@ func (r CheckReport) OK() bool { return len(r.Problems) == 0 }
 // Check compares what the store holds with what the database says. It changes nothing.
 func (s *Store) Check() (CheckReport, error) {
 	var r CheckReport
-	err := s.DB.View(func(tx *metadata.Tx) error { return s.check(tx, &r) })
+	bad, err := s.DB.QuickCheck()
+	if err != nil {
+		return r, err
+	}
+	for _, b := range bad {
+		r.Problems = append(r.Problems, "the database is damaged: "+b)
+	}
+	err = s.DB.View(func(tx *metadata.Tx) error { return s.check(tx, &r) })
 	return r, err
 }
 

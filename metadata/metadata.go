@@ -192,3 +192,24 @@ func fromNanos(n int64) time.Time {
 	}
 	return time.Unix(0, n)
 }
+
+// QuickCheck runs SQLite's quick_check over the database file and returns what it found wrong
+// (nothing for a sound database).
+func (d *DB) QuickCheck() ([]string, error) {
+	rows, err := d.db.Query(`PRAGMA quick_check`)
+	if err != nil {
+		return nil, explain(d.path, "checking", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, explain(d.path, "checking", err)
+		}
+		if s != "ok" {
+			out = append(out, s)
+		}
+	}
+	return out, explain(d.path, "checking", rows.Err())
+}
