@@ -177,3 +177,26 @@ func TestDatabaseErrorsAreExplained(t *testing.T) {
 		t.Errorf("OpenExisting of garbage: %v", err)
 	}
 }
+
+// Repair reads every small blob as a possible manifest: whatever a damaged store holds must not
+// make it panic, and what it accepts must name a valid config digest.
+func FuzzParseImageManifest(f *testing.F) {
+	f.Add([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:` + strings.Repeat("a", 64) + `","size":2},"layers":[]}`))
+	f.Add([]byte(`{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:` + strings.Repeat("b", 64) + `"},"layers":[{"digest":"sha256:x"}]}`))
+	f.Add([]byte(`{"manifests":[]}`))
+	f.Add([]byte("\x1f\x8b"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		m, mt, ok := parseImageManifest(raw)
+		if !ok {
+			return
+		}
+		if m.Config.Digest.Validate() != nil || (mt != MediaTypeOCIManifest && mt != MediaTypeDockerManifest) {
+			t.Fatalf("accepted %q: %+v %s", raw, m, mt)
+		}
+		for _, l := range m.Layers {
+			if l.Digest.Validate() != nil {
+				t.Fatalf("accepted a layer digest %q", l.Digest)
+			}
+		}
+	})
+}
