@@ -179,7 +179,7 @@ func OpenForRepair(root string) (s *Store, movedAside string, err error) {
 	}
 	s.DB, err = openDB(root)
 	var damaged *DamagedError
-	if errors.As(err, &damaged) {
+	if errors.As(err, &damaged) || metadata.Unusable(err) {
 		// A WAL left beside a missing database goes too: a new database must not replay it.
 		path := dbPath(root)
 		aside := fmt.Sprintf("%s.damaged-%s", path, time.Now().UTC().Format("20060102T150405Z"))

@@ -97,6 +97,9 @@ func openDB(root string) (*metadata.DB, error) {
 	if err == nil {
 		return db, nil
 	}
+	if !metadata.Unusable(err) {
+		return nil, err // busy, read-only, a failing disk: not a reason to doubt the file
+	}
 	if holds := heldContent(root); len(holds) > 0 {
 		return nil, &DamagedError{Root: root, DB: path, Holds: holds, Cause: err}
 	}

@@ -66,3 +66,20 @@ func explain(path, doing string, err error) error {
 	}
 	return &Error{Path: path, Doing: doing, Err: se, Advice: advice}
 }
+
+// Unusable reports whether err says the database file itself is unusable: no berth schema in
+// it (ErrNoSchema), or a file SQLite finds damaged or not a database. A busy, read-only or
+// failing disk is not that: the same file may work on the next try.
+func Unusable(err error) bool {
+	if errors.Is(err, ErrNoSchema) {
+		return true
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqliteCorrupt, sqliteNotADB:
+			return true
+		}
+	}
+	return false
+}
