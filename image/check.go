@@ -219,6 +219,9 @@ func (s *Store) Repair() (CheckReport, error) {
 	if err == nil {
 		err = s.repairRecords(&done)
 	}
+	if err == nil {
+		err = s.repairVolumes(&done, &notes)
+	}
 	release()
 	if err != nil {
 		return CheckReport{}, err
@@ -369,6 +372,45 @@ func (s *Store) repairRecords(done *[]string) error {
 		}
 		return nil
 	})
+}
+
+// repairVolumes records again the named volumes whose data is on disk (volumes/NAME/_data) but
+// which the database does not list, so `volume ls` shows them and they can be reached by name.
+func (s *Store) repairVolumes(done, notes *[]string) error {
+	ents, err := os.ReadDir(filepath.Join(s.Root, "volumes"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	n := 0
+	err = s.DB.Update(func(tx *metadata.Tx) error {
+		known, err := tx.Volumes()
+		if err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		for _, v := range known {
+			have[v.Name] = true
+		}
+		for _, e := range ents {
+			fi, err := os.Stat(filepath.Join(s.Root, "volumes", e.Name(), "_data"))
+			if err != nil || !fi.IsDir() || have[e.Name()] {
+				continue
+			}
+			if _, err := tx.PutVolume(metadata.Volume{Name: e.Name(), Driver: "local", Created: fi.ModTime()}); err != nil {
+				return err
+			}
+			*done = append(*done, "volume "+e.Name()+" recorded again from volumes/"+e.Name())
+			n++
+		}
+		return nil
+	})
+	if n > 0 {
+		*notes = append(*notes, fmt.Sprintf("%d volume(s) recorded again; no container uses them now, so 'berth volume prune' would delete them", n))
+	}
+	return err
 }
 
 // parseImageManifest reads raw as an OCI or Docker v2 image manifest.

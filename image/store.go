@@ -112,7 +112,7 @@ func openDB(root string) (*metadata.DB, error) {
 // heldContent names the directories of root that hold something a database must account for.
 func heldContent(root string) []string {
 	var out []string
-	for _, d := range []string{"blobs/sha256", "layers", "containers"} {
+	for _, d := range []string{"blobs/sha256", "layers", "containers", "volumes"} {
 		f, err := os.Open(filepath.Join(root, d))
 		if err != nil {
 			continue
@@ -132,7 +132,7 @@ func heldContent(root string) []string {
 // DamagedError refuses a root whose content has lost its database.
 type DamagedError struct {
 	Root, DB string
-	Holds    []string // "blobs/", "layers/", "containers/"
+	Holds    []string // "blobs/", "layers/", "containers/", "volumes/"
 	Cause    error    // metadata.ErrNoSchema, or why SQLite cannot read it
 }
 

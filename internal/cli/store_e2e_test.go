@@ -132,6 +132,7 @@ func countEntries(t *testing.T, dir string) int {
 func TestLostDatabaseIsRefusedAndRepaired(t *testing.T) {
 	e := newCtrEnv(t)
 	id := strings.TrimSpace(e.ok("images", "-q", "--no-trunc", "bb:1"))
+	e.ok("run", "--rm", "--network", "none", "-v", "keep:/data", "bb:1", "sh", "-c", "echo precious > /data/f")
 	blobs, layers := countEntries(t, filepath.Join(e.root, "blobs", "sha256")), countEntries(t, filepath.Join(e.root, "layers"))
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(filepath.Join(e.root, "state.db") + suffix)
@@ -153,6 +154,12 @@ func TestLostDatabaseIsRefusedAndRepaired(t *testing.T) {
 	e.ok("tag", id, "bb:1")
 	if got := e.ok("run", "--rm", "bb:1", "echo", "back"); got != "back\n" {
 		t.Errorf("run after repair: %q", got)
+	}
+	if !strings.Contains(out, "volume keep recorded again") || !strings.Contains(e.ok("volume", "ls", "-q"), "keep") {
+		t.Errorf("the volume was not recorded again:\n%s", out)
+	}
+	if got := e.ok("run", "--rm", "--network", "none", "-v", "keep:/data", "bb:1", "cat", "/data/f"); got != "precious\n" {
+		t.Errorf("the volume's data after repair: %q", got)
 	}
 	if out := e.ok("fsck"); !strings.Contains(out, "no problems found") {
 		t.Errorf("fsck after repair:\n%s", out)
