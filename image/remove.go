@@ -389,7 +389,6 @@ func (s *Store) Collect() (GCStats, error) {
 	s.sweep()
 	err = s.DB.Update(func(tx *metadata.Tx) error {
 		st = GCStats{}
-		removedBlobs, removedLayers := &st.Blobs, &st.Layers
 		layersBefore, err := tx.Layers()
 		if err != nil {
 			return err
@@ -427,14 +426,14 @@ func (s *Store) Collect() (GCStats, error) {
 					if err := s.Layers.Remove(d); err != nil {
 						return err
 					}
-					*removedLayers++
+					st.Layers++
 				}
 			case c.Kind == metadata.CandidateBlob:
 				if !used[c.ID] && s.Content.Has(d) {
 					if err := s.Content.Delete(d); err != nil {
 						return err
 					}
-					*removedBlobs++
+					st.Blobs++
 				}
 			}
 			if err := tx.DeleteCandidate(c); err != nil {
