@@ -96,6 +96,9 @@ func ApplyAt(rootFd int, r io.Reader, opts ApplyOptions) (size int64, err error)
 			return 0, fmt.Errorf("archive: reading layer tar: %w", err)
 		}
 		size += entrySize(hdr)
+		if opts.Sparse != nil && isSparse(hdr) {
+			*opts.Sparse = true
+		}
 		err = a.entry(hdr, tr)
 		a.res.endEntry()
 		if err != nil {

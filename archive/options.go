@@ -68,6 +68,13 @@ type ApplyOptions struct {
 	// non-directory or a non-directory with a directory (moby's option of
 	// the same name, which `docker cp` sets).
 	NoOverwriteDirNonDir bool
+
+	// Sparse, if set, is set to true when the tar holds GNU sparse entries (old GNU 'S'
+	// entries or PAX GNU.sparse.*). They are unpacked as the files they stand for, but a
+	// layer blob must not keep them: Docker's archive package neither writes nor reads them
+	// (docker load fails with "unhandled tar header type 83"), so a caller storing the tar
+	// as it came should store a fresh one (Diff of the unpacked directory) instead.
+	Sparse *bool
 }
 
 // BreakoutError reports an entry that names, or points a link to, something

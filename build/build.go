@@ -920,7 +920,7 @@ func (b *builder) layerStep(st *state, c instructions.Command, label string) err
 	if !b.o.NoCache {
 		// An entry without a layer for a step that has one was recorded when berth dropped
 		// empty layers: a miss, made again.
-		if e, ok := b.lookup(key); ok && (e.ChainID != "" || w == nil) {
+		if e, ok := b.lookup(key, st, v); ok && (e.ChainID != "" || w == nil) {
 			b.apply(st, e, createdBy)
 			st.key = key
 			v.cached()
@@ -1045,7 +1045,12 @@ func (b *builder) copySpec(st *state, base *view, c instructions.Command) (*copy
 	return spec, histText, nil
 }
 
-func (b *builder) lookup(key string) (metadata.CacheEntry, bool) {
+// lookup finds the cached result of a step with key on top of st. A hit must stand on the same
+// parent layer: an earlier step rebuilt (--no-cache, or a killed build that recorded only some
+// steps) gives the key of every later step a new parent, and reusing the old result would make an
+// image whose chain IDs name layers that were never unpacked. A hit whose layer or blob is gone
+// from the store (removed by hand, a damaged root) is a miss too, rebuilt with a warning on v.
+func (b *builder) lookup(key string, st *state, v *vertex) (metadata.CacheEntry, bool) {
 	var e metadata.CacheEntry
 	err := b.s.DB.View(func(tx *metadata.Tx) error {
 		var err error
@@ -1055,9 +1060,22 @@ func (b *builder) lookup(key string) (metadata.CacheEntry, bool) {
 	if err != nil {
 		return e, false
 	}
-	// The image store's GC may have removed what the entry points at: then it is a miss.
-	if e.ChainID != "" && (!b.s.Layers.Exists(digest.Digest(e.ChainID)) || !b.s.Content.Has(digest.Digest(e.Blob))) {
+	if e.ParentChain != st.chain().String() {
 		return e, false
+	}
+	if e.ChainID != "" {
+		chain := digest.Digest(e.ChainID)
+		if image.ChainID(st.chain(), digest.Digest(e.DiffID)) != chain {
+			return e, false
+		}
+		if !b.s.Layers.Exists(chain) || !b.s.Content.Has(digest.Digest(e.Blob)) {
+			what := "layer " + e.ChainID
+			if b.s.Layers.Exists(chain) {
+				what = "blob " + e.Blob
+			}
+			v.log("WARNING: the cached result of this step is incomplete (%s is missing from the store): rebuilding it", what)
+			return e, false
+		}
 	}
 	b.mu.Lock()
 	b.usedKeys = append(b.usedKeys, key)

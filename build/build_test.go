@@ -473,7 +473,7 @@ func TestCache(t *testing.T) {
 		t.Fatalf("du: %v %d", err, len(recs))
 	}
 	// The cache survives the image store's GC when its layers are gone: a miss, never a broken image.
-	if _, err := PruneCache(s); err != nil {
+	if _, _, err := PruneCache(s); err != nil {
 		t.Fatal(err)
 	}
 	if recs, _ := CacheUsage(s); len(recs) != 0 {

@@ -58,18 +58,19 @@ func ParsePruneFilters(f format.Args) (time.Duration, error) {
 }
 
 // PruneCache removes every cached step and cache mount and then collects what no image needs
-// any more. It returns the removed entries.
-func PruneCache(s *image.Store) ([]CacheRecord, error) {
+// any more. It returns the removed entries and the space reclaimed.
+func PruneCache(s *image.Store) ([]CacheRecord, int64, error) {
 	return PruneCacheWith(s, PruneOptions{All: true})
 }
 
 // PruneCacheWith removes the cache records o selects, least recently used first, and then
 // collects the layers and blobs no image needs any more. A cache mount a running build holds
-// stays. It returns the removed records.
-func PruneCacheWith(s *image.Store, o PruneOptions) ([]CacheRecord, error) {
+// stays. It returns the removed records and the space reclaimed: the cache mounts removed and
+// what the collection freed (layers and blobs only the cache held; a layer an image uses stays).
+func PruneCacheWith(s *image.Store, o PruneOptions) ([]CacheRecord, int64, error) {
 	recs, err := CacheUsage(s)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	// The cache's size against KeepStorage: its own records, and with All the ones shared
 	// with images too (what `builder du` totals), which All may remove.
@@ -84,6 +85,7 @@ func PruneCacheWith(s *image.Store, o PruneOptions) ([]CacheRecord, error) {
 	cutoff := time.Now().Add(-o.UnusedFor)
 	var keys []string
 	var removed []CacheRecord
+	var reclaimed int64
 	for _, r := range recs {
 		if o.KeepStorage > 0 && total <= o.KeepStorage {
 			break
@@ -95,6 +97,8 @@ func PruneCacheWith(s *image.Store, o PruneOptions) ([]CacheRecord, error) {
 			keys = append(keys, r.Key)
 		} else if !removeCacheMount(r.Mount) {
 			continue
+		} else {
+			reclaimed += r.Size
 		}
 		removed = append(removed, r)
 		if counts(r) {
@@ -102,15 +106,13 @@ func PruneCacheWith(s *image.Store, o PruneOptions) ([]CacheRecord, error) {
 		}
 	}
 	if len(removed) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err := s.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteCache(keys...) }); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if _, _, err := s.GC(); err != nil {
-		return removed, err
-	}
-	return removed, nil
+	st, err := s.Collect()
+	return removed, reclaimed + st.Reclaimed, err
 }
 
 // removeCacheMount removes a RUN cache mount unless a running build holds its lock.
@@ -225,7 +227,7 @@ func CollectCache(s *image.Store, rules []PruneOptions) ([]CacheRecord, error) {
 		if r.KeepStorage <= 0 {
 			continue // a rule without a cap would empty the cache after every build
 		}
-		recs, err := PruneCacheWith(s, r)
+		recs, _, err := PruneCacheWith(s, r)
 		all = append(all, recs...)
 		if err != nil {
 			return all, err

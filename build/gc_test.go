@@ -41,7 +41,7 @@ func TestPruneCacheKeepStorageAndUnusedFor(t *testing.T) {
 	s := newStore(t)
 	putEntries(t, s.DB, 5, func(int) string { return "" })
 	// Over 250 bytes: the least recently used go first until 200 are left.
-	recs, err := PruneCacheWith(s, PruneOptions{KeepStorage: 250})
+	recs, _, err := PruneCacheWith(s, PruneOptions{KeepStorage: 250})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestPruneCacheKeepStorageAndUnusedFor(t *testing.T) {
 		t.Errorf("--keep-storage 250 removed %q, want the three oldest", got)
 	}
 	// until=90m: what was used in the last 90 minutes stays.
-	recs, err = PruneCacheWith(s, PruneOptions{UnusedFor: 90 * time.Minute})
+	recs, _, err = PruneCacheWith(s, PruneOptions{UnusedFor: 90 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +80,11 @@ func TestPruneCacheSharedNeedsAll(t *testing.T) {
 		}
 		return ""
 	})
-	recs, _ := PruneCacheWith(s, PruneOptions{})
+	recs, _, _ := PruneCacheWith(s, PruneOptions{})
 	if got := keys(t, recs); got != "k1 " {
 		t.Errorf("prune removed %q, want only the unshared k1", got)
 	}
-	recs, _ = PruneCacheWith(s, PruneOptions{All: true})
+	recs, _, _ = PruneCacheWith(s, PruneOptions{All: true})
 	if got := keys(t, recs); got != "k0 " {
 		t.Errorf("prune -a removed %q, want k0", got)
 	}

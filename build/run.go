@@ -107,7 +107,7 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 	}
 	if !b.o.NoCache {
 		// An entry without a layer was recorded when berth dropped empty layers: a miss.
-		if e, ok := b.lookup(key); ok && e.ChainID != "" {
+		if e, ok := b.lookup(key, st, v); ok && e.ChainID != "" {
 			b.apply(st, e, createdBy)
 			st.key = key
 			v.cached()

@@ -132,7 +132,7 @@ RUN --mount=type=secret,id=absent cat /run/secrets/absent 2>/dev/null || echo no
 	if len(mounts) != 1 || !strings.HasSuffix(mounts[0].Description, " /root/.cache/x") || mounts[0].Size != 8 {
 		t.Errorf("cache mounts in du: %+v", mounts)
 	}
-	if _, err := PruneCache(s); err != nil {
+	if _, _, err := PruneCache(s); err != nil {
 		t.Fatal(err)
 	}
 	if len(mounts) > 0 {

@@ -74,7 +74,8 @@ func ParsePublish(specs []string) (map[string][]PortBinding, error) {
 			return nil, fmt.Errorf("invalid containerPort: %s", ctr)
 		}
 		if host != "" {
-			if n, err := strconv.Atoi(host); err != nil || n <= 0 || n > 65535 {
+			// 0 is Docker's "any free port", picked when the container starts (as with no host port).
+			if n, err := strconv.Atoi(host); err != nil || n < 0 || n > 65535 {
 				return nil, fmt.Errorf("invalid hostPort: %s", host)
 			}
 		}
@@ -132,7 +133,7 @@ func resolvePorts(c *Container) (map[string][]PortBinding, []portMapping, error)
 		port, proto, _ := strings.Cut(k, "/")
 		cp, _ := strconv.Atoi(port)
 		for i, b := range bindings[k] {
-			if b.HostPort == "" {
+			if b.HostPort == "" || b.HostPort == "0" {
 				hp, err := freePort(proto, b.HostIP)
 				if err != nil {
 					return nil, nil, err

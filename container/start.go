@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/berth-engine/berth/container/logging"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -899,10 +900,35 @@ func mountOverlay(mounts []layer.Mount, dir, rootfs string) error {
 			}
 		}
 		if err := unix.Mount(mt.Source, rootfs, mt.Type, flags, data); err != nil {
+			if missing := missingMountDir(mt.Options); missing != "" {
+				return fmt.Errorf("mounting the rootfs at %s: %s does not exist: a layer of the image is missing from the store; "+
+					"run 'berth system check' to see what is damaged, then remove the image and pull or build it again", rootfs, missing)
+			}
 			return fmt.Errorf("mounting the rootfs at %s (%s): %w; berth needs overlayfs on the filesystem of its root directory", rootfs, mt.Type, err)
 		}
 	}
 	return nil
+}
+
+// missingMountDir names the first lower, upper or work directory of overlay options that does
+// not exist, so a damaged store is not reported as a kernel without overlayfs.
+func missingMountDir(opts []string) string {
+	for _, o := range opts {
+		k, v, _ := strings.Cut(o, "=")
+		var dirs []string
+		switch k {
+		case "lowerdir":
+			dirs = strings.Split(v, ":")
+		case "upperdir", "workdir":
+			dirs = []string{v}
+		}
+		for _, d := range dirs {
+			if _, err := os.Stat(d); errors.Is(err, fs.ErrNotExist) {
+				return d
+			}
+		}
+	}
+	return ""
 }
 
 // shortLowerdirs keeps overlay options under the kernel's one-page limit for images with many
@@ -998,7 +1024,9 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 			// It had exited and waited to be restarted: no one will now.
 			s.Status = "exited"
 		} else if s.Running() || !s.StartedAt.IsZero() && s.Status == "created" {
+			// No one saw it end: say so, rather than leave a bare 255 to puzzle over.
 			s.Status, s.ExitCode, s.FinishedAt = "exited", 255, time.Now().UTC()
+			s.Error = supervisorGoneError(st.SupervisorPid)
 		}
 		if s.Health != nil {
 			s.Health.Status = HealthUnhealthy
@@ -1021,6 +1049,17 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 }
 
 var errRaced = errors.New("state changed meanwhile")
+
+// supervisorGoneError is State.Error of a container that ended with no supervisor to record
+// its exit (its shim, or the foreground berth run, was killed): 255 stands for "unknown".
+func supervisorGoneError(pid int) string {
+	who := "its supervisor (the berth shim or foreground 'berth run' that records its exit)"
+	if pid != 0 {
+		who = fmt.Sprintf("its supervisor (pid %d, the berth shim or foreground 'berth run' that records its exit)", pid)
+	}
+	return who + " was killed or died before the container ended, so its exit status is unknown (reported as 255); " +
+		"its output after that point was not logged"
+}
 
 func (m *Manager) getState(id string) (*Container, State, error) {
 	var row metadata.Container

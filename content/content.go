@@ -22,6 +22,10 @@ import (
 type Store struct {
 	blobs  string
 	ingest string
+	// OnCommit, when set, runs before a verified blob is moved into place; an error stops the
+	// commit. The image store records the blob as a garbage candidate there, so a writer killed
+	// before it records what needs the blob leaves nothing GC does not know about.
+	OnCommit func(digest.Digest) error
 }
 
 // ErrNotFound is returned for a digest the store does not hold.
@@ -159,6 +163,11 @@ func (w *Writer) Commit(expected digest.Digest, size int64) (digest.Digest, int6
 	}
 	if expected != "" && expected != d {
 		return "", 0, fmt.Errorf("digest mismatch: expected %s, got %s", expected, d)
+	}
+	if w.s.OnCommit != nil {
+		if err := w.s.OnCommit(d); err != nil {
+			return "", 0, err
+		}
 	}
 	if err := w.f.Sync(); err != nil {
 		return "", 0, err

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/berth-engine/berth/archive"
+	"github.com/berth-engine/berth/content"
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 )
@@ -65,7 +66,8 @@ func (s *Store) IngestLayer(src LayerSource, parent digest.Digest) (IngestedLaye
 		gz = newAsyncGzip(blob)
 		tarStream = io.TeeReader(tarStream, gz)
 	}
-	size, err := archive.Apply(staged.Dir(), tarStream, archive.ApplyOptions{Whiteout: archive.WhiteoutOverlay})
+	var sparse bool
+	size, err := archive.Apply(staged.Dir(), tarStream, archive.ApplyOptions{Whiteout: archive.WhiteoutOverlay, Sparse: &sparse})
 	if err == nil {
 		// Hash what follows the tar's end-of-archive marker too: the diff ID covers the whole stream.
 		_, err = io.Copy(io.Discard, tarStream)
@@ -98,18 +100,54 @@ func (s *Store) IngestLayer(src LayerSource, parent digest.Digest) (IngestedLaye
 		}
 		return out, err
 	}
+	diffID := diff.Digest()
+	if sparse && src.Recompress {
+		// The blob is berth's own (import, commit, build): write it again from the unpacked
+		// directory, whose files are regular, instead of keeping the sparse entries.
+		blob.Close()
+		if blob, diffID, err = s.rewriteLayer(staged.Dir()); err != nil {
+			return out, fmt.Errorf("rewriting a layer with sparse files: %w", err)
+		}
+		defer blob.Close()
+	}
 	d, n, err := blob.Commit(src.Digest, src.Size)
 	if err != nil {
 		return out, fmt.Errorf("layer %s: %w", src.Digest, err)
 	}
 	out.Blob = Descriptor{MediaType: mediaType, Digest: d, Size: n}
-	out.DiffID = diff.Digest()
+	out.DiffID = diffID
 	out.ChainID = ChainID(parent, out.DiffID)
 	out.Size = size
 	if _, err := staged.Commit(out.ChainID); err != nil {
 		return out, err
 	}
 	return out, nil
+}
+
+// rewriteLayer writes a gzip layer blob of the unpacked layer dir (Diff turns its whiteouts back
+// into .wh. entries) and returns the uncommitted blob and the diff ID of the tar.
+func (s *Store) rewriteLayer(dir string) (*content.Writer, digest.Digest, error) {
+	blob, err := s.Content.Writer()
+	if err != nil {
+		return nil, "", err
+	}
+	tarStream, err := archive.Diff(dir)
+	if err != nil {
+		blob.Close()
+		return nil, "", err
+	}
+	defer tarStream.Close()
+	diff := digest.SHA256.Digester()
+	zw, _ := gzip.NewWriterLevel(blob, gzip.BestSpeed)
+	if _, err := io.Copy(io.MultiWriter(zw, diff.Hash()), tarStream); err != nil {
+		blob.Close()
+		return nil, "", err
+	}
+	if err := zw.Close(); err != nil {
+		blob.Close()
+		return nil, "", err
+	}
+	return blob, diff.Digest(), nil
 }
 
 func layerMediaType(c archive.Compression) string {

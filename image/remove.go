@@ -359,16 +359,40 @@ func (s *Store) Prune(opts PruneOptions) ([]DeleteResponse, int64, error) {
 	return out, reclaimed, nil
 }
 
-// GC removes from disk everything no image needs: unreferenced blobs and layers and the leftovers
-// of interrupted writes. It waits until no writer runs.
+// GC removes from disk the blobs and layers the database positively knows to be garbage: its
+// garbage candidates (written before each blob or layer appears, and whenever a record stops
+// referring to one) that no image and no build cache entry needs, plus the leftovers of
+// interrupted writes (ingest files, staged layers). Content the database does not know at all is
+// never deleted: it may be what a lost or older database no longer lists (`system check`
+// reports it). GC holds the store's lock exclusively and the database open for the whole sweep.
 func (s *Store) GC() (removedBlobs, removedLayers int, err error) {
+	st, err := s.Collect()
+	return st.Blobs, st.Layers, err
+}
+
+// GCStats is what a garbage collection removed.
+type GCStats struct {
+	Blobs, Layers int
+	// Reclaimed is the unpacked size of the layers it found unused (those no image or cache
+	// entry needs any more), the bytes Docker counts as reclaimed for them.
+	Reclaimed int64
+}
+
+// Collect is GC, reporting what it removed and the space it reclaimed.
+func (s *Store) Collect() (GCStats, error) {
+	var st GCStats
 	release, err := s.beginExclusive()
 	if err != nil {
-		return 0, 0, err
+		return st, err
 	}
 	defer release()
 	s.sweep()
 	err = s.DB.Update(func(tx *metadata.Tx) error {
+		st = GCStats{}
+		layersBefore, err := tx.Layers()
+		if err != nil {
+			return err
+		}
 		unused, err := tx.UnusedLayers()
 		if err != nil {
 			return err
@@ -377,34 +401,46 @@ func (s *Store) GC() (removedBlobs, removedLayers int, err error) {
 			if err := tx.DeleteLayer(c); err != nil {
 				return err
 			}
+			if s.Layers.Exists(digest.Digest(c)) {
+				st.Reclaimed += layersBefore[c].Size
+			}
 		}
 		layers, err := tx.Layers()
 		if err != nil {
 			return err
 		}
-		onDisk, err := s.Layers.List()
-		if err != nil {
-			return err
-		}
-		for _, c := range onDisk {
-			if _, ok := layers[c.String()]; !ok {
-				if err := s.Layers.Remove(c); err != nil {
-					return err
-				}
-				removedLayers++
-			}
-		}
 		used, err := tx.UsedBlobs()
 		if err != nil {
 			return err
 		}
-		return s.Content.Walk(func(d digest.Digest, _ int64) error {
-			if !used[d.String()] {
-				removedBlobs++
-				return s.Content.Delete(d)
+		cands, err := tx.Candidates()
+		if err != nil {
+			return err
+		}
+		for _, c := range cands {
+			d := digest.Digest(c.ID)
+			switch {
+			case d.Validate() != nil:
+			case c.Kind == metadata.CandidateLayer:
+				if _, ok := layers[c.ID]; !ok && s.Layers.Exists(d) {
+					if err := s.Layers.Remove(d); err != nil {
+						return err
+					}
+					st.Layers++
+				}
+			case c.Kind == metadata.CandidateBlob:
+				if !used[c.ID] && s.Content.Has(d) {
+					if err := s.Content.Delete(d); err != nil {
+						return err
+					}
+					st.Blobs++
+				}
 			}
-			return nil
-		})
+			if err := tx.DeleteCandidate(c); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return removedBlobs, removedLayers, err
+	return st, err
 }

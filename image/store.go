@@ -30,24 +30,125 @@ type Store struct {
 	DB      *metadata.DB
 }
 
-// Open opens (creating if needed) the store at root.
+// Open opens (creating if needed) the store at root. A root that holds content (blobs, layers or
+// containers) but whose database is missing, empty or unreadable is refused with a DamagedError
+// and left as it is: an empty database there would say that nothing is in use, and the next
+// prune would delete everything. A new, empty root gets a new database.
 func Open(root string) (*Store, error) {
-	if err := os.MkdirAll(root, 0o700); err != nil {
+	s, err := openParts(root)
+	if err != nil {
 		return nil, err
+	}
+	if s.DB, err = openDB(root); err != nil {
+		return nil, err
+	}
+	s.hook()
+	return s, nil
+}
+
+func openParts(root string) (*Store, error) {
+	rootErr := func(err error) error {
+		return fmt.Errorf("opening berth's root directory %s: %w (run berth as a user who may write it, or choose another with --root or BERTH_ROOT)", root, err)
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, rootErr(err)
 	}
 	cs, err := content.Open(root)
 	if err != nil {
-		return nil, err
+		return nil, rootErr(err)
 	}
 	ls, err := layer.Open(root)
 	if err != nil {
+		return nil, rootErr(err)
+	}
+	return &Store{Root: root, Content: cs, Layers: ls}, nil
+}
+
+// Inventory counts what root holds on disk, without its database: what `system check` can
+// still say about a root whose database is lost.
+func Inventory(root string) (blobs, layers, containers int) {
+	count := func(dir string, keep func(string) bool) int {
+		n := 0
+		ents, _ := os.ReadDir(filepath.Join(root, dir))
+		for _, e := range ents {
+			if keep(e.Name()) {
+				n++
+			}
+		}
+		return n
+	}
+	notTemp := func(n string) bool { return !strings.Contains(n, ".tmp-") }
+	return count("blobs/sha256", notTemp), count("layers", notTemp),
+		count("containers", func(n string) bool { return !strings.HasPrefix(n, "build-") })
+}
+
+// hook makes the content and layer stores record every blob and layer as a garbage candidate
+// before it appears (see metadata's gc_candidates).
+func (s *Store) hook() {
+	s.Content.OnCommit = func(d digest.Digest) error { return s.DB.AddCandidate(metadata.CandidateBlob, d.String()) }
+	s.Layers.OnCommit = func(c digest.Digest) error { return s.DB.AddCandidate(metadata.CandidateLayer, c.String()) }
+}
+
+func dbPath(root string) string { return filepath.Join(root, "state.db") }
+
+func openDB(root string) (*metadata.DB, error) {
+	path := dbPath(root)
+	db, err := metadata.OpenExisting(path)
+	if err == nil {
+		return db, nil
+	}
+	if !metadata.Unusable(err) {
+		return nil, err // busy, read-only, a failing disk: not a reason to doubt the file
+	}
+	if holds := heldContent(root); len(holds) > 0 {
+		return nil, &DamagedError{Root: root, DB: path, Holds: holds, Cause: err}
+	}
+	if !errors.Is(err, metadata.ErrNoSchema) {
 		return nil, err
 	}
-	db, err := metadata.Open(filepath.Join(root, "state.db"))
-	if err != nil {
-		return nil, err
+	return metadata.Open(path)
+}
+
+// heldContent names the directories of root that hold something a database must account for.
+func heldContent(root string) []string {
+	var out []string
+	for _, d := range []string{"blobs/sha256", "layers", "containers", "volumes"} {
+		f, err := os.Open(filepath.Join(root, d))
+		if err != nil {
+			continue
+		}
+		names, _ := f.Readdirnames(-1)
+		f.Close()
+		for _, n := range names {
+			if !strings.Contains(n, ".tmp-") {
+				out = append(out, strings.TrimSuffix(d, "/sha256")+"/")
+				break
+			}
+		}
 	}
-	return &Store{Root: root, Content: cs, Layers: ls, DB: db}, nil
+	return out
+}
+
+// DamagedError refuses a root whose content has lost its database.
+type DamagedError struct {
+	Root, DB string
+	Holds    []string // "blobs/", "layers/", "containers/", "volumes/"
+	Cause    error    // metadata.ErrNoSchema, or why SQLite cannot read it
+}
+
+func (e *DamagedError) Error() string {
+	what := "is missing or empty"
+	if !errors.Is(e.Cause, metadata.ErrNoSchema) {
+		what = fmt.Sprintf("cannot be read (%v)", e.Cause)
+		var me *metadata.Error
+		if errors.As(e.Cause, &me) {
+			what = fmt.Sprintf("cannot be read (%v)", me.Err)
+		}
+	}
+	return fmt.Sprintf("the state database %s %s, but %s holds content (%s): berth refuses to use this root so that "+
+		"nothing in it is taken for unused; nothing has been removed. Restore state.db from a backup or check --root, "+
+		"or run 'berth system check --repair' to rebuild the image records from the blobs (tags, containers and build cache cannot be rebuilt)",
+		e.DB, what, e.Root, strings.Join(e.Holds, ", "))
 }
 
 // Close releases the database.

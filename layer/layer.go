@@ -13,11 +13,15 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 )
 
 // Store holds unpacked layers under a directory.
 type Store struct {
 	dir string
+	// OnCommit, when set, runs before a staged layer is moved into place; an error stops the
+	// commit (the image store records a garbage candidate there, as for blobs).
+	OnCommit func(chainID digest.Digest) error
 }
 
 const tmpMarker = ".tmp-"
@@ -63,11 +67,21 @@ func (s *Store) Stage() (*Staged, error) {
 func (st *Staged) Dir() string { return filepath.Join(st.tmp, "diff") }
 
 // Commit moves the layer into place. If the layer already exists (another image or process made
-// it), the staged copy is discarded and created is false.
+// it), the staged copy is discarded and created is false. The content is flushed to disk before
+// the rename, so a directory with its final name is whole even after a power cut, and a record
+// written after Commit never points at a layer that is not (write, sync, rename, then record).
 func (st *Staged) Commit(chainID digest.Digest) (created bool, err error) {
 	defer st.Discard()
 	if st.s.Exists(chainID) {
 		return false, nil
+	}
+	if st.s.OnCommit != nil {
+		if err := st.s.OnCommit(chainID); err != nil {
+			return false, err
+		}
+	}
+	if err := syncFS(st.tmp); err != nil {
+		return false, err
 	}
 	if err := os.Rename(st.tmp, filepath.Dir(st.s.Dir(chainID))); err != nil {
 		if st.s.Exists(chainID) { // lost a race to an identical layer
@@ -75,7 +89,26 @@ func (st *Staged) Commit(chainID digest.Digest) (created bool, err error) {
 		}
 		return false, err
 	}
+	// The rename itself is made durable before the caller records the layer.
+	if d, err := os.Open(st.s.dir); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return false, err
+		}
+	}
 	return true, nil
+}
+
+// syncFS flushes the filesystem holding dir: one call for a whole unpacked tree, where an fsync
+// per file would cost a syscall (and a journal commit) for each.
+func syncFS(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Syncfs(int(f.Fd()))
 }
 
 // Discard removes a staged layer; after Commit it does nothing.

@@ -45,6 +45,14 @@ func (t *Tx) CacheLookup(key string) (CacheEntry, error) {
 
 // PutCache records (or replaces) a cached step.
 func (t *Tx) PutCache(e CacheEntry) error {
+	// A replaced result's blob may be garbage now (its layer is found by UnusedLayers).
+	if old, err := t.CacheLookup(e.Key); err == nil && old.Blob != e.Blob {
+		if err := t.AddCandidates(CandidateBlob, old.Blob); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
 	_, err := t.tx.Exec(`INSERT INTO build_cache(`+cacheCols+`) VALUES(?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(key) DO UPDATE SET parent_chain=excluded.parent_chain, chain_id=excluded.chain_id,
 		diff_id=excluded.diff_id, blob=excluded.blob, media_type=excluded.media_type, blob_size=excluded.blob_size,
@@ -85,6 +93,11 @@ func (t *Tx) CacheEntries() ([]CacheEntry, error) {
 // DeleteCache removes cached steps by key.
 func (t *Tx) DeleteCache(keys ...string) error {
 	for _, k := range keys {
+		if old, err := t.CacheLookup(k); err == nil {
+			if err := t.AddCandidates(CandidateBlob, old.Blob); err != nil {
+				return err
+			}
+		}
 		if _, err := t.tx.Exec(`DELETE FROM build_cache WHERE key = ?`, k); err != nil {
 			return err
 		}

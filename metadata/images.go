@@ -235,7 +235,22 @@ func (t *Tx) ImageIDsWithPrefix(prefix string, limit int) ([]string, error) {
 
 // DeleteImage removes an image row and its layer list (names must be gone already).
 func (t *Tx) DeleteImage(id string) error {
-	_, err := t.tx.Exec(`DELETE FROM images WHERE id = ?`, id)
+	// Its blobs and layers may be garbage now: GC looks at them.
+	blobs, err := t.ImageBlobs(id)
+	if err != nil {
+		return err
+	}
+	layers, err := t.strings(`SELECT chain_id FROM image_layers WHERE image_id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if err := t.AddCandidates(CandidateBlob, blobs...); err != nil {
+		return err
+	}
+	if err := t.AddCandidates(CandidateLayer, layers...); err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(`DELETE FROM images WHERE id = ?`, id)
 	return err
 }
 
@@ -359,6 +374,9 @@ func (t *Tx) Layers() (map[string]Layer, error) {
 
 // DeleteLayer removes a layer row.
 func (t *Tx) DeleteLayer(chainID string) error {
+	if err := t.AddCandidates(CandidateLayer, chainID); err != nil {
+		return err
+	}
 	_, err := t.tx.Exec(`DELETE FROM layers WHERE chain_id = ?`, chainID)
 	return err
 }

@@ -22,8 +22,8 @@ import (
 
 // DB is an open state database.
 type DB struct {
-	db  *sql.DB
-	wal string // path of the WAL file
+	db   *sql.DB
+	path string
 }
 
 // LeaveOpenAtExit is set by a process that closes its database only on its way out (the berth
@@ -48,11 +48,35 @@ var LeaveOpenAtExit bool
 // and 14.8 ms.
 const walLimit = 128 * 4096
 
-// ErrNotFound// ErrNotFound is returned when a looked-up row does not exist.
+// ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrNoSchema is returned by OpenExisting when the file holds no berth database: it is missing,
+// empty (0 bytes, or a database never migrated), or was never one.
+var ErrNoSchema = errors.New("no berth database in it")
+
 // Open opens (creating and migrating if needed) the database at path.
-func Open(path string) (*DB, error) {
+func Open(path string) (*DB, error) { return open(path, true) }
+
+// OpenExisting opens the database at path only if it already holds berth's schema (migrating it
+// to a newer one if needed). It never creates one: a missing or empty file is ErrNoSchema, and a
+// file SQLite cannot read is an error wrapping the cause. The image store uses it for a root that
+// holds content, where a new empty database would say that nothing is in use.
+func OpenExisting(path string) (*DB, error) {
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 && !hasWAL(path) {
+		return nil, ErrNoSchema
+	}
+	return open(path, false)
+}
+
+// hasWAL reports whether a write-ahead log holding frames sits beside path: a database whose
+// only page lives in its WAL has a 0-byte main file until the first checkpoint.
+func hasWAL(path string) bool {
+	fi, err := os.Stat(path + "-wal")
+	return err == nil && fi.Size() > 32 // the WAL header alone is 32 bytes
+}
+
+func open(path string, create bool) (*DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(30000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -76,9 +100,28 @@ func Open(path string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DB{db: db, wal: path + "-wal"}
+	d := &DB{db: db, path: path}
+	if !create {
+		var v int
+		if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+			db.Close()
+			return nil, explain(path, "opening", err)
+		}
+		var tables int
+		if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'images'`).Scan(&tables); err != nil {
+			db.Close()
+			return nil, explain(path, "opening", err)
+		}
+		if v == 0 || tables == 0 {
+			db.Close()
+			return nil, ErrNoSchema
+		}
+	}
 	if err := d.migrate(); err != nil {
 		db.Close()
+		if e := explain(path, "opening", err); e != err {
+			return nil, e
+		}
 		return nil, fmt.Errorf("state database %s: %w", path, err)
 	}
 	// A WAL left long (by a berth before walLimit, or a checkpoint a reader kept from finishing)
@@ -127,14 +170,14 @@ type Tx struct {
 func (d *DB) Update(fn func(*Tx) error) error {
 	tx, err := d.db.BeginTx(context.Background(), nil)
 	if err != nil {
-		return err
+		return explain(d.path, "writing", err)
 	}
 	if err := fn(&Tx{tx: tx}); err != nil {
 		tx.Rollback()
-		return err
+		return explain(d.path, "writing", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return explain(d.path, "writing", err)
 	}
 	d.trimWAL()
 	return nil
@@ -144,7 +187,7 @@ func (d *DB) Update(fn func(*Tx) error) error {
 // effort: the transaction is already committed, and a checkpoint kept from finishing by a reader
 // (or by another writer's turn) is retried by the next commit.
 func (d *DB) trimWAL() {
-	st, err := os.Stat(d.wal)
+	st, err := os.Stat(d.path + "-wal")
 	if err != nil || st.Size() <= walLimit {
 		return
 	}
@@ -166,11 +209,14 @@ func (d *DB) trimWAL() {
 func (d *DB) View(fn func(*Tx) error) error {
 	tx, err := d.db.BeginTx(context.Background(), &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return err
+		return explain(d.path, "reading", err)
 	}
 	defer tx.Rollback()
-	return fn(&Tx{tx: tx})
+	return explain(d.path, "reading", fn(&Tx{tx: tx}))
 }
+
+// Path is the database file.
+func (d *DB) Path() string { return d.path }
 
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
@@ -184,4 +230,25 @@ func fromNanos(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n)
+}
+
+// QuickCheck runs SQLite's quick_check over the database file and returns what it found wrong
+// (nothing for a sound database).
+func (d *DB) QuickCheck() ([]string, error) {
+	rows, err := d.db.Query(`PRAGMA quick_check`)
+	if err != nil {
+		return nil, explain(d.path, "checking", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, explain(d.path, "checking", err)
+		}
+		if s != "ok" {
+			out = append(out, s)
+		}
+	}
+	return out, explain(d.path, "checking", rows.Err())
 }

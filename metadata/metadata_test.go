@@ -1,8 +1,10 @@
 package metadata
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,4 +166,31 @@ func TestNamesAndLayers(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// SQLite's own errors reach users with what berth was doing and what to do about it, never as
+// a bare "no such table" (issue 12 §5).
+func TestSQLiteErrorsAreExplained(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	d, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.db.Exec(`DROP TABLE image_layers; DROP TABLE image_blobs; DROP TABLE names; DROP TABLE images`); err != nil {
+		t.Fatal(err)
+	}
+	err = d.View(func(tx *Tx) error {
+		_, err := tx.Images()
+		return err
+	})
+	var me *Error
+	if !errors.As(err, &me) || !strings.HasPrefix(err.Error(), "reading the state database "+path+": ") ||
+		!strings.Contains(err.Error(), "no such table") || !strings.Contains(err.Error(), "system check --repair") {
+		t.Errorf("error = %v", err)
+	}
+	// A record's own errors pass through untouched.
+	if err := d.View(func(tx *Tx) error { return ErrNotFound }); err != ErrNotFound {
+		t.Errorf("ErrNotFound became %v", err)
+	}
 }

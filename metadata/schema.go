@@ -12,6 +12,11 @@ package metadata
 //	              digest) → image ID. A name points at exactly one image.
 //	containers    containers and what they hold on to (their image), with their record and state as JSON.
 //	volumes       named volumes (their data lives in volumes/<name>/_data).
+//	gc_candidates blobs and layers that may be on disk without anything needing them: written
+//	              before a blob or layer is moved into the store (a writer killed before it
+//	              records the image leaves one) and when a record stops referring to one. GC
+//	              deletes only these, once nothing refers to them: content the database does
+//	              not know about is never taken for garbage.
 var migrations = []string{
 	`CREATE TABLE images (
 		id            TEXT PRIMARY KEY,
@@ -88,4 +93,10 @@ var migrations = []string{
 	);
 	CREATE INDEX build_cache_chain ON build_cache(chain_id);
 	CREATE INDEX build_cache_blob ON build_cache(blob);`,
+	// GC by positive knowledge (issue 12): see gc_candidates above. kind is 'blob' or 'layer'.
+	`CREATE TABLE gc_candidates (
+		kind TEXT NOT NULL,
+		id   TEXT NOT NULL,
+		PRIMARY KEY (kind, id)
+	);`,
 }

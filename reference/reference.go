@@ -37,6 +37,12 @@ func Parse(s string) (Named, error) {
 		// A 64-hex string is an image ID, never a repository name (Docker's rule).
 		return nil, fmt.Errorf("invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s)
 	}
+	if first, _, ok := strings.Cut(s, "/"); ok && !strings.ContainsAny(first, ".:") && first != "localhost" && strings.ToLower(first) != first {
+		// Newer distribution/reference takes an uppercase first component for a registry
+		// host ("Foo/bar" on host "Foo"); Docker 20.10 takes it for part of the repository
+		// name, and refuses it: a host needs a dot, a port, or to be localhost.
+		return nil, fmt.Errorf("invalid reference format: repository name must be lowercase")
+	}
 	n, err := dref.ParseNormalizedNamed(s)
 	if err != nil {
 		return nil, wrap(err)

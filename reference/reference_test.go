@@ -46,7 +46,12 @@ func TestParseTaggedDefaultsToLatest(t *testing.T) {
 
 func TestParseErrorsUseDockerWording(t *testing.T) {
 	cases := map[string]string{
-		"BAD":                   "invalid reference format: repository name must be lowercase",
+		"BAD": "invalid reference format: repository name must be lowercase",
+		// Docker 20.10: "Error response from daemon: invalid reference format: repository
+		// name must be lowercase" (a first component is a host only with a dot, a port or
+		// as localhost).
+		"Foo/bar":               "invalid reference format: repository name must be lowercase",
+		"Foo/bar:1":             "invalid reference format: repository name must be lowercase",
 		"a:b:c":                 "invalid reference format",
 		"":                      "invalid reference format",
 		"-x":                    "invalid reference format",
@@ -56,6 +61,12 @@ func TestParseErrorsUseDockerWording(t *testing.T) {
 		_, err := Parse(in)
 		if err == nil || err.Error() != want {
 			t.Errorf("Parse(%q) error = %v, want %q", in, err, want)
+		}
+	}
+	// Hosts with a dot or a port, and localhost, keep their case, as in Docker.
+	for _, ok := range []string{"Foo.example/bar", "Foo:5000/bar", "localhost/bar"} {
+		if _, err := Parse(ok); err != nil {
+			t.Errorf("Parse(%q): %v", ok, err)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/berth-engine/berth/build"
 	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/image"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 )
@@ -535,20 +536,9 @@ func newBuilderCommand(g *Globals) *cobra.Command {
 			// removed them too (they free nothing, and the rebuild then misses), and keeps doing
 			// so: -a changes nothing here yet.
 			_ = all
-			recs, err := build.PruneCacheWith(s, build.PruneOptions{All: true, KeepStorage: int64(keepStorage), UnusedFor: unusedFor})
+			freed, err := pruneBuildCache(g, s, build.PruneOptions{All: true, KeepStorage: int64(keepStorage), UnusedFor: unusedFor})
 			if err != nil {
 				return err
-			}
-			var freed int64
-			if len(recs) > 0 {
-				fmt.Fprintln(g.Stdout, "Deleted build cache objects:")
-				for _, r := range recs {
-					fmt.Fprintln(g.Stdout, format.TruncateID(r.Key))
-					if !r.Shared {
-						freed += r.Size
-					}
-				}
-				fmt.Fprintln(g.Stdout)
 			}
 			fmt.Fprintln(g.Stdout, "Total reclaimed space:", units.HumanSize(float64(freed)))
 			return nil
@@ -574,4 +564,21 @@ func (b *bytesFlag) Set(v string) error {
 	}
 	*b = bytesFlag(n)
 	return nil
+}
+
+// pruneBuildCache empties the build cache and prints Docker's "Deleted build cache objects:"
+// section; `builder prune` and `system prune -a` both end with it.
+func pruneBuildCache(g *Globals, s *image.Store, o build.PruneOptions) (int64, error) {
+	recs, freed, err := build.PruneCacheWith(s, o)
+	if err != nil {
+		return 0, err
+	}
+	if len(recs) > 0 {
+		fmt.Fprintln(g.Stdout, "Deleted build cache objects:")
+		for _, r := range recs {
+			fmt.Fprintln(g.Stdout, format.TruncateID(r.Key))
+		}
+		fmt.Fprintln(g.Stdout)
+	}
+	return freed, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/distribution"
@@ -174,11 +175,15 @@ func envVar(v string) (string, error) {
 	if k == "" {
 		return "", fmt.Errorf("invalid environment variable: %s", v)
 	}
-	if hasValue {
-		return v, nil
+	if !hasValue {
+		if val, ok := os.LookupEnv(k); ok {
+			v = k + "=" + val
+		}
 	}
-	if val, ok := os.LookupEnv(k); ok {
-		return k + "=" + val, nil
+	// The container record is JSON, which would turn such bytes into U+FFFD without a word;
+	// Docker's does the same to -e. Refuse instead: a value is never changed quietly.
+	if !utf8.ValidString(v) {
+		return "", fmt.Errorf("invalid environment variable %q: it holds bytes that are not UTF-8, which berth cannot store unchanged", v)
 	}
 	return v, nil
 }
@@ -196,6 +201,10 @@ func readKVFile(path string, fromEnv bool) ([]string, error) {
 	n := 0
 	for sc.Scan() {
 		n++
+		// Docker 20.10's words: the container record is JSON, which cannot keep such bytes.
+		if !utf8.Valid(sc.Bytes()) {
+			return nil, fmt.Errorf("invalid env file (%s): invalid utf8 bytes at line %d: %v", path, n, sc.Bytes())
+		}
 		line := strings.TrimLeft(sc.Text(), " \t")
 		if n == 1 {
 			line = strings.TrimPrefix(line, "\ufeff")

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/image"
 	"github.com/spf13/cobra"
 )
 
@@ -114,6 +115,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var te *format.TemplateError
 	if errors.As(err, &te) {
 		prefix = "" // Docker prints template errors bare
+	}
+	var damaged *image.DamagedError
+	if errors.As(err, &damaged) {
+		code = 125
 	}
 	var se *StatusError
 	if errors.As(err, &se) {

@@ -22,7 +22,7 @@ func init() {
 
 func newSystemCommand(g *Globals) *cobra.Command {
 	c := &cobra.Command{Use: "system", Short: "Manage berth", Args: noArgs}
-	c.AddCommand(newDfCommand(g), newSystemPruneCommand(g), newInfoCommand(g, "info"))
+	c.AddCommand(newDfCommand(g), newSystemPruneCommand(g), newInfoCommand(g, "info"), newCheckCommand(g, "check"))
 	return c
 }
 
@@ -209,10 +209,22 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			reclaimed += reclaimedContainers
-			// Then sweep what interrupted writes and earlier deletions left on disk.
-			if _, _, err := s.GC(); err != nil {
+			if all {
+				// Docker's prune -a empties the build cache too; its layers count once
+				// nothing else holds them.
+				freed, err := pruneBuildCache(g, s, build.PruneOptions{All: true})
+				if err != nil {
+					return err
+				}
+				reclaimed += freed
+			}
+			// Then sweep what interrupted writes and earlier deletions left on disk; layers
+			// that only now lost their last user count too.
+			st, err := s.Collect()
+			if err != nil {
 				return err
 			}
+			reclaimed += st.Reclaimed
 			fmt.Fprintln(g.Stdout, "Total reclaimed space:", units.HumanSize(float64(reclaimed)))
 			return nil
 		},
