@@ -58,7 +58,10 @@ type HostConfig struct {
 	Runtime         string
 	Init            bool
 	Privileged      bool // --privileged: all capabilities and host devices, nothing masked
-	RestartPolicy   RestartPolicy
+	// SecurityOpt is --security-opt as Docker's daemon receives it (a seccomp profile file
+	// already replaced by "seccomp=" and its JSON text).
+	SecurityOpt   []string `json:",omitempty"`
+	RestartPolicy RestartPolicy
 }
 
 // PortBinding is one host side of a published port.

@@ -83,6 +83,9 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if _, err := runtime.NormalizeCapabilities(nil, o.Host.CapAdd, o.Host.CapDrop); err != nil {
 		return nil, err
 	}
+	if _, err := runtime.ParseSecurityOpts(o.Host.SecurityOpt); err != nil {
+		return nil, err
+	}
 	if err := ValidateHealthcheck(cfg.Healthcheck); err != nil {
 		return nil, err
 	}

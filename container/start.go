@@ -771,13 +771,21 @@ func (m *Manager) prepare(c *Container) error {
 			return err
 		}
 	}
-	spec := runtime.Spec(runtime.SpecOptions{
+	sec, err := runtime.ParseSecurityOpts(c.Host.SecurityOpt)
+	if err != nil {
+		return err
+	}
+	spec, err := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: args, Env: ProcessEnv(c.Config), Cwd: cwd, User: usr,
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
 		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,
 		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: "/berth/" + c.ID,
+		Security: sec,
 	})
+	if err != nil {
+		return err
+	}
 	if hostNet {
 		spec.Hostname = ""
 		// Without a UTS namespace of its own the container shares the host's name.

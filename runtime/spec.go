@@ -108,6 +108,11 @@ type SpecOptions struct {
 	PidsLimit   int64  // 0 for no limit
 	CgroupsPath string // e.g. "/berth/<id>"
 	Annotations map[string]string
+	// Sysctls are --sysctl, set in the container's namespaces (validated by ValidateSysctl).
+	Sysctls map[string]string
+	// Security is --security-opt: the seccomp profile (Docker's default when none is named),
+	// no-new-privileges, systempaths=unconfined.
+	Security SecurityOptions
 }
 
 // OCIVersion is the runtime-spec version berth's specs declare: Docker 20.10's. The runtimes a
@@ -115,9 +120,10 @@ type SpecOptions struct {
 // and berth uses nothing newer.
 const OCIVersion = "1.0.2-dev"
 
-// Spec builds the OCI runtime spec of a container. It never fails: options are validated by
-// whoever parsed them (see NormalizeCapabilities for the capability names).
-func Spec(o SpecOptions) *specs.Spec {
+// Spec builds the OCI runtime spec of a container. Options are validated by whoever parsed them
+// (see NormalizeCapabilities for the capability names); it fails only on a seccomp profile the
+// user gave that does not load.
+func Spec(o SpecOptions) (*specs.Spec, error) {
 	caps, _ := ContainerCapabilities(o.Privileged, o.CapAdd, o.CapDrop)
 	s := &specs.Spec{
 		Version:  OCIVersion,
@@ -132,6 +138,7 @@ func Spec(o SpecOptions) *specs.Spec {
 			Capabilities: &specs.LinuxCapabilities{
 				Bounding: caps, Effective: caps, Permitted: caps,
 			},
+			NoNewPrivileges: o.Security.NoNewPrivileges,
 		},
 		Annotations: o.Annotations,
 	}
@@ -197,11 +204,29 @@ func Spec(o SpecOptions) *specs.Spec {
 		Resources:   res,
 		CgroupsPath: o.CgroupsPath,
 		Devices:     o.Devices,
+		Sysctl:      map[string]string{},
 	}
-	if !o.Privileged {
+	if o.Network != NetworkHost {
+		// Docker's two sysctls of a network namespace of the container's own: ping without
+		// CAP_NET_RAW, and any port without CAP_NET_BIND_SERVICE (the namespace has nothing else
+		// to protect). --sysctl may set them otherwise.
+		s.Linux.Sysctl["net.ipv4.ping_group_range"] = "0 2147483647"
+		s.Linux.Sysctl["net.ipv4.ip_unprivileged_port_start"] = "0"
+	}
+	for k, v := range o.Sysctls {
+		s.Linux.Sysctl[k] = v
+	}
+	if !o.Privileged && !o.Security.SystemPathsUnconfined {
 		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = MaskedPaths(), ReadonlyPaths()
 	}
-	return s
+	// The filter is built from the final capability set: Docker's default profile allows the
+	// calls a granted capability is about (mount with CAP_SYS_ADMIN, and so on).
+	filter, err := SeccompFilter(o.Security, o.Privileged, caps)
+	if err != nil {
+		return nil, err
+	}
+	s.Linux.Seccomp = filter
+	return s, nil
 }
 
 // mergeMounts puts user mounts after the defaults; a user mount on a default's destination (or

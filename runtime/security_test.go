@@ -1,0 +1,136 @@
+package runtime
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// allowed reports whether a filter has an SCMP_ACT_ALLOW rule naming call without conditions.
+func allowed(f *specs.LinuxSeccomp, call string) bool {
+	for _, s := range f.Syscalls {
+		if s.Action == specs.ActAllow && len(s.Args) == 0 && slices.Contains(s.Names, call) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSpecSeccompDefaultFollowsCapabilities(t *testing.T) {
+	s := mustSpec(t, SpecOptions{})
+	f := s.Linux.Seccomp
+	if f == nil {
+		t.Fatal("no seccomp filter by default")
+	}
+	if f.DefaultAction != specs.ActErrno || f.DefaultErrnoRet == nil || *f.DefaultErrnoRet != 1 {
+		t.Errorf("default action %s errno %v, want Docker's SCMP_ACT_ERRNO/EPERM", f.DefaultAction, f.DefaultErrnoRet)
+	}
+	if !allowed(f, "read") || allowed(f, "mount") || allowed(f, "unshare") || allowed(f, "keyctl") {
+		t.Errorf("default profile: read %v mount %v unshare %v keyctl %v, want only read", allowed(f, "read"), allowed(f, "mount"), allowed(f, "unshare"), allowed(f, "keyctl"))
+	}
+	// CAP_SYS_ADMIN lifts the profile's rules on mount, unshare, setns...
+	f = mustSpec(t, SpecOptions{CapAdd: []string{"SYS_ADMIN"}}).Linux.Seccomp
+	if !allowed(f, "mount") || !allowed(f, "unshare") || !allowed(f, "setns") {
+		t.Errorf("with SYS_ADMIN mount %v unshare %v setns %v, want all allowed", allowed(f, "mount"), allowed(f, "unshare"), allowed(f, "setns"))
+	}
+	// --cap-drop ALL: not even the calls of the default capabilities' rules.
+	f = mustSpec(t, SpecOptions{CapDrop: []string{"ALL"}}).Linux.Seccomp
+	if allowed(f, "mount") || !allowed(f, "read") {
+		t.Error("cap-drop ALL: the profile should still allow read and deny mount")
+	}
+}
+
+func TestSpecSeccompUnconfined(t *testing.T) {
+	if s := mustSpec(t, SpecOptions{Privileged: true}); s.Linux.Seccomp != nil {
+		t.Error("a privileged container runs unconfined, as in Docker")
+	}
+	if s := mustSpec(t, SpecOptions{Security: SecurityOptions{Seccomp: "unconfined"}}); s.Linux.Seccomp != nil {
+		t.Error("seccomp=unconfined has a filter")
+	}
+}
+
+func TestSpecSeccompProfileJSON(t *testing.T) {
+	prof := `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"},` +
+		`{"names":["mount"],"action":"SCMP_ACT_ERRNO","includes":{"caps":["CAP_SYS_ADMIN"]}}]}`
+	f := mustSpec(t, SpecOptions{Security: SecurityOptions{Seccomp: prof}}).Linux.Seccomp
+	if f == nil || f.DefaultAction != specs.ActAllow || len(f.Syscalls) != 1 || f.Syscalls[0].Names[0] != "mkdir" {
+		t.Fatalf("profile from JSON: %+v", f)
+	}
+	if _, err := Spec(SpecOptions{Security: SecurityOptions{Seccomp: "{bad"}}); err == nil || !strings.Contains(err.Error(), "Decoding seccomp profile failed") {
+		t.Errorf("bad profile: %v", err)
+	}
+}
+
+func TestSpecSecurityOptions(t *testing.T) {
+	s := mustSpec(t, SpecOptions{Security: SecurityOptions{NoNewPrivileges: true, SystemPathsUnconfined: true}})
+	if !s.Process.NoNewPrivileges {
+		t.Error("no-new-privileges not set")
+	}
+	if s.Linux.MaskedPaths != nil || s.Linux.ReadonlyPaths != nil {
+		t.Error("systempaths=unconfined still masks paths")
+	}
+	if s := mustSpec(t, SpecOptions{}); s.Process.NoNewPrivileges || len(s.Linux.MaskedPaths) == 0 {
+		t.Error("defaults: no-new-privileges set or nothing masked")
+	}
+}
+
+func TestSpecNetworkSysctls(t *testing.T) {
+	for _, network := range []string{"", NetworkNone, "/run/netns/x"} {
+		s := mustSpec(t, SpecOptions{Network: network, Sysctls: map[string]string{"net.ipv4.ip_unprivileged_port_start": "80"}})
+		if s.Linux.Sysctl["net.ipv4.ping_group_range"] != "0 2147483647" || s.Linux.Sysctl["net.ipv4.ip_unprivileged_port_start"] != "80" {
+			t.Errorf("network %q: sysctls %v", network, s.Linux.Sysctl)
+		}
+	}
+	if s := mustSpec(t, SpecOptions{Network: NetworkHost}); len(s.Linux.Sysctl) != 0 {
+		t.Errorf("the host's network namespace gets sysctls %v", s.Linux.Sysctl)
+	}
+}
+
+func TestParseSecurityOpts(t *testing.T) {
+	ok := map[string]SecurityOptions{
+		"no-new-privileges":       {NoNewPrivileges: true},
+		"no-new-privileges=true":  {NoNewPrivileges: true},
+		"no-new-privileges:true":  {NoNewPrivileges: true},
+		"no-new-privileges=false": {},
+		"seccomp=unconfined":      {Seccomp: "unconfined"},
+		"seccomp:unconfined":      {Seccomp: "unconfined"},
+		"apparmor=unconfined":     {AppArmor: "unconfined"},
+		"label=disable":           {Label: []string{"disable"}},
+		"label:type:svirt_t":      {Label: []string{"type:svirt_t"}},
+		"systempaths=unconfined":  {SystemPathsUnconfined: true},
+	}
+	for in, want := range ok {
+		got, err := ParseSecurityOpts([]string{in})
+		if err != nil || !equalSecurity(got, want) {
+			t.Errorf("%s: %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	// Docker 20.10's daemon, recorded: `docker run --security-opt X` → Error response from daemon: ...
+	bad := map[string]string{
+		"foo=bar":                 `invalid --security-opt 2: "foo=bar"`,
+		"no-new-privileges=maybe": `invalid --security-opt 2: "no-new-privileges=maybe"`,
+		"systempaths=foo":         `invalid --security-opt 2: "systempaths=foo"`,
+		"foo":                     `invalid --security-opt 1: "foo"`,
+	}
+	for in, want := range bad {
+		if _, err := ParseSecurityOpts([]string{in}); err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %s", in, err, want)
+		}
+	}
+}
+
+func equalSecurity(a, b SecurityOptions) bool {
+	return a.Seccomp == b.Seccomp && a.NoNewPrivileges == b.NoNewPrivileges && a.AppArmor == b.AppArmor &&
+		slices.Equal(a.Label, b.Label) && a.SystemPathsUnconfined == b.SystemPathsUnconfined
+}
+
+func BenchmarkDefaultSeccomp(b *testing.B) {
+	caps := DefaultCapabilities()
+	for i := 0; i < b.N; i++ {
+		if _, err := defaultSeccomp(caps); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
