@@ -60,8 +60,11 @@ type HostConfig struct {
 	Privileged      bool // --privileged: all capabilities and host devices, nothing masked
 	// SecurityOpt is --security-opt as Docker's daemon receives it (a seccomp profile file
 	// already replaced by "seccomp=" and its JSON text).
-	SecurityOpt   []string `json:",omitempty"`
-	RestartPolicy RestartPolicy
+	SecurityOpt []string `json:",omitempty"`
+	// MaskedPaths and ReadonlyPaths, when not nil, replace Docker's lists (the CLI makes them
+	// empty for --security-opt systempaths=unconfined).
+	MaskedPaths, ReadonlyPaths []string
+	RestartPolicy              RestartPolicy
 }
 
 // PortBinding is one host side of a published port.

@@ -73,6 +73,7 @@ type InspectHostConfig struct {
 	CapAdd          []string
 	CapDrop         []string
 	ExtraHosts      []string
+	SecurityOpt     []string
 	Privileged      bool
 	PublishAllPorts bool
 	ReadonlyRootfs  bool
@@ -161,6 +162,9 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	if r.Args == nil {
 		r.Args = []string{}
 	}
+	if sec, err := runtime.ParseSecurityOpts(c.Host.SecurityOpt); err == nil {
+		r.AppArmorProfile = sec.AppArmor
+	}
 	h := &r.HostConfig
 	h.Binds, h.NetworkMode, h.PortBindings = c.Host.Binds, c.Host.NetworkMode, c.Host.PortBindings
 	if h.PortBindings == nil {
@@ -179,10 +183,16 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		t := true
 		h.Init = &t
 	}
-	h.Privileged = c.Host.Privileged
+	h.Privileged, h.SecurityOpt = c.Host.Privileged, c.Host.SecurityOpt
 	if !c.Host.Privileged {
 		// Docker records no masked or read-only paths for a privileged container (null).
 		h.MaskedPaths, h.ReadonlyPaths = runtime.MaskedPaths(), runtime.ReadonlyPaths()
+		if c.Host.MaskedPaths != nil {
+			h.MaskedPaths = c.Host.MaskedPaths
+		}
+		if c.Host.ReadonlyPaths != nil {
+			h.ReadonlyPaths = c.Host.ReadonlyPaths
+		}
 	}
 
 	var layers []string

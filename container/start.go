@@ -781,7 +781,7 @@ func (m *Manager) prepare(c *Container) error {
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
 		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,
 		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: "/berth/" + c.ID,
-		Security: sec,
+		Security: sec, MaskedPaths: c.Host.MaskedPaths, ReadonlyPaths: c.Host.ReadonlyPaths,
 	})
 	if err != nil {
 		return err

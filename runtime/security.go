@@ -23,13 +23,12 @@ type SecurityOptions struct {
 	AppArmor string
 	// Label holds the label= options (SELinux); accepted and unused for the same reason.
 	Label []string
-	// SystemPathsUnconfined: systempaths=unconfined, nothing masked or read-only under /proc and /sys.
-	SystemPathsUnconfined bool
 }
 
 // ParseSecurityOpts reads --security-opt values with Docker's grammar: KEY=VALUE or the old
-// KEY:VALUE for seccomp, apparmor, label, no-new-privileges (a boolean; alone it means true) and
-// systempaths=unconfined. A value it cannot read fails with Docker's "invalid --security-opt".
+// KEY:VALUE for seccomp, apparmor, label and no-new-privileges (a boolean; alone it means true).
+// A value it cannot read fails with Docker's "invalid --security-opt". (systempaths=unconfined is
+// the client's: Docker's CLI turns it into empty masked and read-only path lists.)
 func ParseSecurityOpts(opts []string) (SecurityOptions, error) {
 	var so SecurityOptions
 	for _, opt := range opts {
@@ -61,11 +60,6 @@ func ParseSecurityOpts(opts []string) (SecurityOptions, error) {
 				return so, fmt.Errorf("invalid --security-opt 2: %q", opt)
 			}
 			so.NoNewPrivileges = b
-		case "systempaths":
-			if v != "unconfined" {
-				return so, fmt.Errorf("invalid --security-opt 2: %q", opt)
-			}
-			so.SystemPathsUnconfined = true
 		default:
 			return so, fmt.Errorf("invalid --security-opt 2: %q", opt)
 		}

@@ -64,11 +64,11 @@ func TestSpecSeccompProfileJSON(t *testing.T) {
 }
 
 func TestSpecSecurityOptions(t *testing.T) {
-	s := mustSpec(t, SpecOptions{Security: SecurityOptions{NoNewPrivileges: true, SystemPathsUnconfined: true}})
+	s := mustSpec(t, SpecOptions{Security: SecurityOptions{NoNewPrivileges: true}, MaskedPaths: []string{}, ReadonlyPaths: []string{}})
 	if !s.Process.NoNewPrivileges {
 		t.Error("no-new-privileges not set")
 	}
-	if s.Linux.MaskedPaths != nil || s.Linux.ReadonlyPaths != nil {
+	if len(s.Linux.MaskedPaths) != 0 || len(s.Linux.ReadonlyPaths) != 0 {
 		t.Error("systempaths=unconfined still masks paths")
 	}
 	if s := mustSpec(t, SpecOptions{}); s.Process.NoNewPrivileges || len(s.Linux.MaskedPaths) == 0 {
@@ -99,7 +99,6 @@ func TestParseSecurityOpts(t *testing.T) {
 		"apparmor=unconfined":     {AppArmor: "unconfined"},
 		"label=disable":           {Label: []string{"disable"}},
 		"label:type:svirt_t":      {Label: []string{"type:svirt_t"}},
-		"systempaths=unconfined":  {SystemPathsUnconfined: true},
 	}
 	for in, want := range ok {
 		got, err := ParseSecurityOpts([]string{in})
@@ -111,7 +110,7 @@ func TestParseSecurityOpts(t *testing.T) {
 	bad := map[string]string{
 		"foo=bar":                 `invalid --security-opt 2: "foo=bar"`,
 		"no-new-privileges=maybe": `invalid --security-opt 2: "no-new-privileges=maybe"`,
-		"systempaths=foo":         `invalid --security-opt 2: "systempaths=foo"`,
+		"systempaths=unconfined":  `invalid --security-opt 2: "systempaths=unconfined"`,
 		"foo":                     `invalid --security-opt 1: "foo"`,
 	}
 	for in, want := range bad {
@@ -123,7 +122,7 @@ func TestParseSecurityOpts(t *testing.T) {
 
 func equalSecurity(a, b SecurityOptions) bool {
 	return a.Seccomp == b.Seccomp && a.NoNewPrivileges == b.NoNewPrivileges && a.AppArmor == b.AppArmor &&
-		slices.Equal(a.Label, b.Label) && a.SystemPathsUnconfined == b.SystemPathsUnconfined
+		slices.Equal(a.Label, b.Label)
 }
 
 func BenchmarkDefaultSeccomp(b *testing.B) {

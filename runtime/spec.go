@@ -110,8 +110,11 @@ type SpecOptions struct {
 	Annotations map[string]string
 	// Sysctls are --sysctl, set in the container's namespaces (validated by ValidateSysctl).
 	Sysctls map[string]string
+	// MaskedPaths and ReadonlyPaths replace MaskedPaths() and ReadonlyPaths() when not nil
+	// (empty for --security-opt systempaths=unconfined).
+	MaskedPaths, ReadonlyPaths []string
 	// Security is --security-opt: the seccomp profile (Docker's default when none is named),
-	// no-new-privileges, systempaths=unconfined.
+	// no-new-privileges.
 	Security SecurityOptions
 }
 
@@ -216,8 +219,14 @@ func Spec(o SpecOptions) (*specs.Spec, error) {
 	for k, v := range o.Sysctls {
 		s.Linux.Sysctl[k] = v
 	}
-	if !o.Privileged && !o.Security.SystemPathsUnconfined {
+	if !o.Privileged {
 		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = MaskedPaths(), ReadonlyPaths()
+		if o.MaskedPaths != nil {
+			s.Linux.MaskedPaths = o.MaskedPaths
+		}
+		if o.ReadonlyPaths != nil {
+			s.Linux.ReadonlyPaths = o.ReadonlyPaths
+		}
 	}
 	// The filter is built from the final capability set: Docker's default profile allows the
 	// calls a granted capability is about (mount with CAP_SYS_ADMIN, and so on).

@@ -83,6 +83,7 @@ type createFlags struct {
 	stopTimeout, healthRetries                                                    int
 	healthInterval, healthTimeout, healthStartPeriod                              time.Duration
 	noHealthcheck                                                                 bool
+	security                                                                      securityFlags
 }
 
 func (f *createFlags) bind(fl *pflag.FlagSet) {
@@ -131,6 +132,7 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.healthStartPeriod, "health-start-period", 0, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)")
 	fl.DurationVar(&f.healthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (ms|s|m|h)")
 	fl.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
+	f.security.bind(fl)
 }
 
 // healthcheck is Docker's CLI reading of the --health-* flags and --no-healthcheck: nil when none
@@ -283,6 +285,9 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	h := &o.Host
 	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Init, h.Privileged = f.rm, f.readOnly, f.publishAll, f.init, f.privileged
 	h.NetworkMode, h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.network, f.runtime, f.capAdd, f.capDrop, f.addHosts
+	if err := f.security.apply(h); err != nil {
+		return o, err
+	}
 	switch f.network {
 	case "default", "bridge", "none", "host":
 	default:
