@@ -301,44 +301,34 @@ var allCapabilities = []string{
 	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 }
 
-// NormalizeCapabilities applies --cap-add and --cap-drop to base the way Docker does: names with
-// or without "CAP_", any case; "ALL" adds or drops everything; adds win over drops of the same
-// capability. The result keeps base's order, then the additions in the order given.
+// NormalizeCapabilities applies --cap-add and --cap-drop to base the way Docker 20.10 does: names
+// with or without "CAP_", any case; an unknown name fails with Docker's `invalid CapAdd: unknown
+// capability: "CAP_FOO"`. "ALL" in add gives every capability (those berth can hand on, see
+// PrivilegedCapabilities) less the dropped ones; "ALL" in drop leaves only the added ones;
+// otherwise base less the drops, plus the adds. The result keeps base's order, then the
+// additions in the order given.
 func NormalizeCapabilities(base, add, drop []string) ([]string, error) {
-	norm := func(list []string) ([]string, bool, error) {
-		var out []string
-		all := false
-		for _, c := range list {
-			c = strings.ToUpper(strings.TrimSpace(c))
-			if c == "ALL" {
-				all = true
-				continue
-			}
-			if !strings.HasPrefix(c, "CAP_") {
-				c = "CAP_" + c
-			}
-			if !contains(allCapabilities, c) {
-				return nil, false, fmt.Errorf("invalid capability: %s", c)
-			}
-			out = append(out, c)
-		}
-		return out, all, nil
-	}
-	adds, addAll, err := norm(add)
+	adds, err := normalizeCapabilityNames(add)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("invalid CapAdd: %w", err)
 	}
-	drops, dropAll, err := norm(drop)
+	drops, err := normalizeCapabilityNames(drop)
 	if err != nil {
-		return nil, err
-	}
-	if addAll {
-		return append([]string(nil), allCapabilities...), nil
+		return nil, fmt.Errorf("invalid CapDrop: %w", err)
 	}
 	var out []string
-	if !dropAll {
+	switch {
+	case contains(adds, "ALL"):
+		for _, c := range PrivilegedCapabilities() {
+			if !contains(drops, c) {
+				out = append(out, c)
+			}
+		}
+		return out, nil
+	case contains(drops, "ALL"):
+	default:
 		for _, c := range base {
-			if !contains(drops, c) || contains(adds, c) {
+			if !contains(drops, c) {
 				out = append(out, c)
 			}
 		}
@@ -347,6 +337,22 @@ func NormalizeCapabilities(base, add, drop []string) ([]string, error) {
 		if !contains(out, c) {
 			out = append(out, c)
 		}
+	}
+	return out, nil
+}
+
+// normalizeCapabilityNames upper-cases names and gives them the CAP_ prefix ("ALL" stays as it is).
+func normalizeCapabilityNames(list []string) ([]string, error) {
+	out := make([]string, 0, len(list))
+	for _, c := range list {
+		c = strings.ToUpper(c)
+		if c != "ALL" && !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		if c != "ALL" && !contains(allCapabilities, c) {
+			return nil, fmt.Errorf("unknown capability: %q", c)
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }

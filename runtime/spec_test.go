@@ -122,8 +122,21 @@ func TestNormalizeCapabilities(t *testing.T) {
 	if !reflect.DeepEqual(got, []string{"CAP_KILL"}) {
 		t.Errorf("drop ALL + add kill = %v", got)
 	}
-	if _, err := NormalizeCapabilities(nil, []string{"BOGUS"}, nil); err == nil || err.Error() != "invalid capability: CAP_BOGUS" {
-		t.Errorf("bad capability: %v", err)
+	// Docker 20.10's daemon, recorded: --cap-add FOO, --cap-drop foo.
+	if _, err := NormalizeCapabilities(nil, []string{"FOO"}, nil); err == nil || err.Error() != `invalid CapAdd: unknown capability: "CAP_FOO"` {
+		t.Errorf("bad --cap-add: %v", err)
+	}
+	if _, err := NormalizeCapabilities(nil, nil, []string{"foo"}); err == nil || err.Error() != `invalid CapDrop: unknown capability: "CAP_FOO"` {
+		t.Errorf("bad --cap-drop: %v", err)
+	}
+	// ALL added: everything but what is dropped, as Docker's TweakCapabilities.
+	got, _ = NormalizeCapabilities(DefaultCapabilities(), []string{"all"}, []string{"cap_sys_admin"})
+	if contains(got, "CAP_SYS_ADMIN") || !contains(got, "CAP_NET_ADMIN") || len(got) != len(PrivilegedCapabilities())-1 {
+		t.Errorf("add ALL drop SYS_ADMIN = %v", got)
+	}
+	got, _ = NormalizeCapabilities(DefaultCapabilities(), []string{"Cap_Net_Admin", "NET_ADMIN"}, nil)
+	if len(got) != 15 || got[14] != "CAP_NET_ADMIN" {
+		t.Errorf("mixed case, twice = %v", got)
 	}
 }
 
