@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/runtime"
+	"github.com/docker/go-units"
 )
 
 // Container is a container's record: what create decided. It does not change while the container
@@ -64,7 +65,22 @@ type HostConfig struct {
 	// MaskedPaths and ReadonlyPaths, when not nil, replace Docker's lists (the CLI makes them
 	// empty for --security-opt systempaths=unconfined).
 	MaskedPaths, ReadonlyPaths []string
-	RestartPolicy              RestartPolicy
+	// Isolation beyond Docker's defaults (isolation.go): --device, --device-cgroup-rule,
+	// --group-add, --sysctl, --ulimit, --shm-size (0: DefaultShmSize), --oom-score-adj, and
+	// the modes of the cgroup, IPC, PID and UTS namespaces ("" for the default, "host",
+	// "private", "container:NAME"...).
+	Devices           []DeviceMapping   `json:",omitempty"`
+	DeviceCgroupRules []string          `json:",omitempty"`
+	GroupAdd          []string          `json:",omitempty"`
+	Sysctls           map[string]string `json:",omitempty"`
+	Ulimits           []*units.Ulimit   `json:",omitempty"`
+	ShmSize           int64             `json:",omitempty"`
+	OomScoreAdj       int               `json:",omitempty"`
+	CgroupnsMode      string            `json:",omitempty"`
+	IpcMode           string            `json:",omitempty"`
+	PidMode           string            `json:",omitempty"`
+	UTSMode           string            `json:",omitempty"`
+	RestartPolicy     RestartPolicy
 }
 
 // PortBinding is one host side of a published port.

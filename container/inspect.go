@@ -9,6 +9,7 @@ import (
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/runtime"
+	"github.com/docker/go-units"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -58,7 +59,7 @@ type InspectState struct {
 	Health     *Health `json:",omitempty"`
 }
 
-// InspectHostConfig is the part of Docker's HostConfig berth knows about.
+// InspectHostConfig is the part of Docker's HostConfig berth knows about, in Docker's field order.
 type InspectHostConfig struct {
 	Binds           []string
 	ContainerIDFile string
@@ -66,27 +67,37 @@ type InspectHostConfig struct {
 		Type   string
 		Config map[string]string
 	}
-	NetworkMode     string
-	PortBindings    map[string][]PortBinding
-	RestartPolicy   RestartPolicy
-	AutoRemove      bool
-	CapAdd          []string
-	CapDrop         []string
-	ExtraHosts      []string
-	SecurityOpt     []string
-	Privileged      bool
-	PublishAllPorts bool
-	ReadonlyRootfs  bool
-	Tmpfs           map[string]string `json:",omitempty"`
-	ShmSize         int64
-	Runtime         string
-	Memory          int64
-	NanoCpus        int64 `json:"NanoCpus"`
-	MemorySwap      int64
-	PidsLimit       *int64
-	Init            *bool `json:",omitempty"`
-	MaskedPaths     []string
-	ReadonlyPaths   []string
+	NetworkMode       string
+	PortBindings      map[string][]PortBinding
+	RestartPolicy     RestartPolicy
+	AutoRemove        bool
+	CapAdd            []string
+	CapDrop           []string
+	CgroupnsMode      string
+	ExtraHosts        []string
+	GroupAdd          []string
+	IpcMode           string
+	OomScoreAdj       int
+	PidMode           string
+	Privileged        bool
+	PublishAllPorts   bool
+	ReadonlyRootfs    bool
+	SecurityOpt       []string
+	Tmpfs             map[string]string `json:",omitempty"`
+	UTSMode           string
+	ShmSize           int64
+	Sysctls           map[string]string `json:",omitempty"`
+	Runtime           string
+	Memory            int64
+	NanoCpus          int64 `json:"NanoCpus"`
+	Devices           []DeviceMapping
+	DeviceCgroupRules []string
+	MemorySwap        int64
+	PidsLimit         *int64
+	Ulimits           []*units.Ulimit
+	Init              *bool `json:",omitempty"`
+	MaskedPaths       []string
+	ReadonlyPaths     []string
 }
 
 // InspectMount is one entry of Mounts.
@@ -174,7 +185,19 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	h.RestartPolicy = c.Host.RestartPolicy
 	h.AutoRemove, h.CapAdd, h.CapDrop, h.ExtraHosts = c.Host.AutoRemove, c.Host.CapAdd, c.Host.CapDrop, c.Host.ExtraHosts
 	h.PublishAllPorts, h.ReadonlyRootfs, h.Tmpfs = c.Host.PublishAllPorts, c.Host.ReadonlyRootfs, c.Host.Tmpfs
-	h.ShmSize, h.Runtime, h.Memory, h.NanoCpus, h.MemorySwap = 67108864, rt, c.Host.Memory, c.Host.NanoCPUs, c.Host.MemorySwap
+	h.ShmSize, h.Runtime, h.Memory, h.NanoCpus, h.MemorySwap = DefaultShmSize, rt, c.Host.Memory, c.Host.NanoCPUs, c.Host.MemorySwap
+	if c.Host.ShmSize > 0 {
+		h.ShmSize = c.Host.ShmSize
+	}
+	h.CgroupnsMode, h.IpcMode, h.PidMode, h.UTSMode = cgroupnsMode(c.Host.CgroupnsMode), c.Host.IpcMode, c.Host.PidMode, c.Host.UTSMode
+	if h.IpcMode == "" {
+		h.IpcMode = runtime.NamespacePrivate
+	}
+	h.GroupAdd, h.OomScoreAdj, h.Sysctls, h.DeviceCgroupRules = c.Host.GroupAdd, c.Host.OomScoreAdj, c.Host.Sysctls, c.Host.DeviceCgroupRules
+	h.Devices, h.Ulimits = c.Host.Devices, c.Host.Ulimits
+	if h.Devices == nil {
+		h.Devices = []DeviceMapping{}
+	}
 	if c.Host.PidsLimit > 0 {
 		p := c.Host.PidsLimit
 		h.PidsLimit = &p

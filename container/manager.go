@@ -70,9 +70,12 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		return nil, err
 	}
 	id := newID()
+	if o.Host.UTSMode == runtime.NamespaceHost && o.Hostname != "" {
+		return nil, errors.New("conflicting options: hostname and the UTS mode")
+	}
 	if o.Hostname == "" {
 		o.Hostname = id[:12]
-		if o.Host.NetworkMode == runtime.NetworkHost {
+		if o.Host.NetworkMode == runtime.NetworkHost || o.Host.UTSMode == runtime.NamespaceHost {
 			o.Hostname, _ = os.Hostname()
 		}
 	}
@@ -84,6 +87,9 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		return nil, err
 	}
 	if _, err := runtime.ParseSecurityOpts(o.Host.SecurityOpt); err != nil {
+		return nil, err
+	}
+	if err := ValidateIsolation(&o.Host); err != nil {
 		return nil, err
 	}
 	if err := ValidateHealthcheck(cfg.Healthcheck); err != nil {

@@ -133,3 +133,81 @@ func BenchmarkDefaultSeccomp(b *testing.B) {
 		}
 	}
 }
+
+func TestSpecNamespacesAndLimits(t *testing.T) {
+	adj := 500
+	s := mustSpec(t, SpecOptions{
+		Namespaces:  NamespaceModes{PID: NamespaceHost, IPC: "/proc/7/ns/ipc", UTS: NamespaceHost, Cgroup: NamespacePrivate},
+		Hostname:    "x",
+		ShmSize:     32 << 20,
+		OomScoreAdj: &adj,
+		Rlimits:     []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 200, Soft: 100}},
+		DeviceRules: []specs.LinuxDeviceCgroup{{Allow: true, Type: "c", Access: "r"}},
+	})
+	var got []string
+	for _, n := range s.Linux.Namespaces {
+		got = append(got, string(n.Type)+"="+n.Path)
+	}
+	if want := "ipc=/proc/7/ns/ipc mount= cgroup= network="; strings.Join(got, " ") != want {
+		t.Errorf("namespaces %v, want %s", got, want)
+	}
+	if s.Hostname != "" {
+		t.Error("the host's UTS namespace, yet a hostname to set")
+	}
+	for _, m := range s.Mounts {
+		if m.Destination == "/dev/shm" && !slices.Contains(m.Options, "size=32768k") {
+			t.Errorf("/dev/shm options %v", m.Options)
+		}
+	}
+	if *s.Process.OOMScoreAdj != 500 || s.Process.Rlimits[0].Hard != 200 {
+		t.Error("oom score adj or rlimits not set")
+	}
+	if r := s.Linux.Resources.Devices; r[len(r)-1].Access != "r" {
+		t.Errorf("device rules %v", r)
+	}
+	// Docker's defaults: private PID, IPC, UTS; the host's cgroup namespace; /dev/shm 64 MiB.
+	s = mustSpec(t, SpecOptions{Namespaces: NamespaceModes{IPC: IPCNone}})
+	if len(s.Linux.Namespaces) != 5 {
+		t.Errorf("default namespaces %v", s.Linux.Namespaces)
+	}
+	for _, m := range s.Mounts {
+		if m.Destination == "/dev/shm" {
+			t.Error("--ipc none has a /dev/shm")
+		}
+	}
+}
+
+func TestParseDeviceCgroupRule(t *testing.T) {
+	r, err := ParseDeviceCgroupRule("c 1:3 mr")
+	if err != nil || r.Type != "c" || *r.Major != 1 || *r.Minor != 3 || r.Access != "mr" || !r.Allow {
+		t.Errorf("c 1:3 mr = %+v %v", r, err)
+	}
+	r, err = ParseDeviceCgroupRule("a *:* rwm")
+	if err != nil || r.Type != "" || r.Major != nil || r.Minor != nil {
+		t.Errorf("a *:* rwm = %+v %v", r, err)
+	}
+	for _, bad := range []string{"foo", "c 1:3 z", "c 1:3", "x 1:3 r", "c 1:3 rwmr"} {
+		if _, err := ParseDeviceCgroupRule(bad); err == nil || err.Error() != "invalid device cgroup format '"+bad+"'" {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestDevicesFromPath(t *testing.T) {
+	devs, rules, err := DevicesFromPath("/dev/null", "/dev/mynull", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != 1 || devs[0].Path != "/dev/mynull" || devs[0].Type != "c" || devs[0].Major != 1 || devs[0].Minor != 3 {
+		t.Errorf("devices %+v", devs)
+	}
+	if len(rules) != 1 || rules[0].Access != "r" || *rules[0].Major != 1 || *rules[0].Minor != 3 {
+		t.Errorf("rules %+v", rules)
+	}
+	if _, _, err := DevicesFromPath("/nonexistent", "/x", "rwm"); err == nil || err.Error() != `error gathering device information while adding custom device "/nonexistent": no such file or directory` {
+		t.Errorf("missing device: %v", err)
+	}
+	if !ValidDeviceMode("rw") || ValidDeviceMode("rr") || ValidDeviceMode("") || ValidDeviceMode("rwz") {
+		t.Error("ValidDeviceMode")
+	}
+}

@@ -108,14 +108,37 @@ type SpecOptions struct {
 	PidsLimit   int64  // 0 for no limit
 	CgroupsPath string // e.g. "/berth/<id>"
 	Annotations map[string]string
-	// Sysctls are --sysctl, set in the container's namespaces (validated by ValidateSysctl).
+	// Sysctls are --sysctl, set in the container's namespaces.
 	Sysctls map[string]string
+	// Namespaces says, for the IPC, PID, UTS and cgroup namespaces, whether the container gets
+	// its own (the default; for cgroup only with NamespacePrivate, as Docker on a cgroup v1
+	// host), shares the host's (NamespaceHost) or joins one at a path (/proc/PID/ns/...).
+	Namespaces NamespaceModes
+	// DeviceRules are added to the device cgroup after Docker's defaults (--device, and
+	// --device-cgroup-rule).
+	DeviceRules []specs.LinuxDeviceCgroup
+	Rlimits     []specs.POSIXRlimit // --ulimit
+	ShmSize     int64               // /dev/shm's size in bytes; 0 for Docker's 64 MiB
+	OomScoreAdj *int                // --oom-score-adj
 	// MaskedPaths and ReadonlyPaths replace MaskedPaths() and ReadonlyPaths() when not nil
 	// (empty for --security-opt systempaths=unconfined).
 	MaskedPaths, ReadonlyPaths []string
 	// Security is --security-opt: the seccomp profile (Docker's default when none is named),
 	// no-new-privileges.
 	Security SecurityOptions
+}
+
+// Namespace modes of NamespaceModes besides a path to join.
+const (
+	NamespaceHost    = "host"
+	NamespacePrivate = "private"
+	// IPCNone is --ipc none: a namespace of its own and no /dev/shm.
+	IPCNone = "none"
+)
+
+// NamespaceModes are the modes of a container's IPC, PID, UTS and cgroup namespaces.
+type NamespaceModes struct {
+	IPC, PID, UTS, Cgroup string
 }
 
 // OCIVersion is the runtime-spec version berth's specs declare: Docker 20.10's. The runtimes a
@@ -148,7 +171,23 @@ func Spec(o SpecOptions) (*specs.Spec, error) {
 	if o.Domainname != "" {
 		s.Domainname = o.Domainname
 	}
-	s.Mounts = mergeMounts(DefaultMounts(), o.Mounts)
+	defaults := DefaultMounts()
+	for i := range defaults {
+		if defaults[i].Destination != "/dev/shm" || o.ShmSize <= 0 {
+			continue
+		}
+		for j, opt := range defaults[i].Options {
+			if strings.HasPrefix(opt, "size=") {
+				defaults[i].Options[j] = fmt.Sprintf("size=%dk", o.ShmSize/1024)
+			}
+		}
+	}
+	if o.Namespaces.IPC == IPCNone {
+		defaults = withoutMount(defaults, "/dev/shm")
+	}
+	s.Mounts = mergeMounts(defaults, o.Mounts)
+	s.Process.Rlimits = o.Rlimits
+	s.Process.OOMScoreAdj = o.OomScoreAdj
 	if o.ReadOnly {
 		// Docker keeps /dev, /dev/pts, /dev/shm, /dev/mqueue writable but remounts /proc's
 		// siblings as they are; the rootfs itself is read-only through Root.Readonly.
@@ -166,9 +205,26 @@ func Spec(o SpecOptions) (*specs.Spec, error) {
 			}
 		}
 	}
-	ns := []specs.LinuxNamespace{
-		{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
-		{Type: specs.MountNamespace},
+	var ns []specs.LinuxNamespace
+	for _, n := range []struct {
+		typ  specs.LinuxNamespaceType
+		mode string
+	}{
+		{specs.PIDNamespace, o.Namespaces.PID}, {specs.IPCNamespace, o.Namespaces.IPC},
+		{specs.UTSNamespace, o.Namespaces.UTS}, {specs.MountNamespace, ""},
+		{specs.CgroupNamespace, o.Namespaces.Cgroup},
+	} {
+		switch {
+		case n.mode == NamespaceHost:
+		case n.typ == specs.CgroupNamespace && n.mode != NamespacePrivate:
+		case strings.HasPrefix(n.mode, "/"):
+			ns = append(ns, specs.LinuxNamespace{Type: n.typ, Path: n.mode})
+		default:
+			ns = append(ns, specs.LinuxNamespace{Type: n.typ})
+		}
+	}
+	if o.Namespaces.UTS == NamespaceHost {
+		s.Hostname, s.Domainname = "", "" // the host's name, which the runtime must not set
 	}
 	switch o.Network {
 	case NetworkHost:
@@ -179,7 +235,7 @@ func Spec(o SpecOptions) (*specs.Spec, error) {
 	default:
 		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: o.Network})
 	}
-	res := &specs.LinuxResources{Devices: defaultDevices()}
+	res := &specs.LinuxResources{Devices: append(defaultDevices(), o.DeviceRules...)}
 	if o.Privileged {
 		// "a *:* rwm": any device, the host's included.
 		res.Devices = []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
@@ -268,6 +324,17 @@ func cleanDest(p string) string {
 }
 
 func depth(p string) int { return strings.Count(cleanDest(p), "/") }
+
+// withoutMount returns mounts less the one on dest.
+func withoutMount(mounts []specs.Mount, dest string) []specs.Mount {
+	var out []specs.Mount
+	for _, m := range mounts {
+		if m.Destination != dest {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // without returns list less every s, in a new slice.
 func without(list []string, s string) []string {
