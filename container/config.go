@@ -198,6 +198,9 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {
 		return c, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", c.WorkingDir)
 	}
+	if err := checkWorkingDir(c.WorkingDir); err != nil {
+		return c, err
+	}
 	if c.User == "" {
 		c.User = img.User
 	}
@@ -269,6 +272,20 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 		}
 	}
 	return c, nil
+}
+
+// checkWorkingDir refuses a working directory in /proc. The container's /proc is the kernel's,
+// so a directory there is never the user's, and /proc/self/fd/N is a descriptor the runtime may
+// have leaked from the host (CVE-2024-21626: runc < 1.1.12 left a host cgroup directory open,
+// and a container started there could walk out to the host's root).
+func checkWorkingDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if p := path.Clean(dir); p == "/proc" || strings.HasPrefix(p, "/proc/") {
+		return fmt.Errorf("the working directory '%s' is invalid, it is inside /proc", dir)
+	}
+	return nil
 }
 
 // EntrypointAndArgs is the command a config runs: ENTRYPOINT followed by CMD.

@@ -71,6 +71,9 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	if err != nil {
 		return 0, &StartError{Code: 126, Err: err}
 	}
+	if err := checkWorkingDir(o.WorkingDir); err != nil {
+		return 0, err
+	}
 	cwd := o.WorkingDir
 	if cwd == "" {
 		cwd = c.Config.WorkingDir
