@@ -211,3 +211,41 @@ func TestDevicesFromPath(t *testing.T) {
 		t.Error("ValidDeviceMode")
 	}
 }
+
+func FuzzParseSecurityOpts(f *testing.F) {
+	for _, s := range []string{"no-new-privileges", "seccomp=unconfined", "label:disable", "apparmor=x", "foo", "no-new-privileges=maybe", "seccomp={\"a\":1}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, opt string) {
+		so, err := ParseSecurityOpts([]string{opt})
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "invalid --security-opt ") {
+				t.Errorf("%q: %v", opt, err)
+			}
+			return
+		}
+		if so.Seccomp != "" && !strings.HasPrefix(opt, "seccomp") {
+			t.Errorf("%q set seccomp %q", opt, so.Seccomp)
+		}
+	})
+}
+
+func FuzzParseDeviceCgroupRule(f *testing.F) {
+	for _, s := range []string{"c 1:3 mr", "a *:* rwm", "b 8:* r", "foo", "c 1:3 z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, rule string) {
+		r, err := ParseDeviceCgroupRule(rule)
+		if err != nil {
+			return
+		}
+		if !r.Allow || !ValidDeviceMode(r.Access) && len(r.Access) > 3 {
+			t.Errorf("%q: %+v", rule, r)
+		}
+		for _, c := range r.Access {
+			if !strings.ContainsRune("rwm", c) {
+				t.Errorf("%q: access %q", rule, r.Access)
+			}
+		}
+	})
+}
