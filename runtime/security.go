@@ -1,12 +1,14 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // SeccompUnconfined is the --security-opt seccomp= value that runs a container without a filter.
@@ -67,12 +69,27 @@ func ParseSecurityOpts(opts []string) (SecurityOptions, error) {
 	return so, nil
 }
 
+// SeccompSupported reports whether the kernel filters system calls (CONFIG_SECCOMP_FILTER), as
+// Docker's daemon checks before it applies its default profile.
+func SeccompSupported() bool {
+	// PR_GET_SECCOMP answers EINVAL on a kernel without seccomp.
+	_, err := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0)
+	return err == nil
+}
+
 // SeccompFilter is the seccomp filter of a container whose processes have the bounding set caps:
 // none for a privileged container or seccomp=unconfined, the given profile, or Docker's default
 // profile, whose rules depend on the capabilities (CAP_SYS_ADMIN lifts the rules on mount,
 // unshare, setns..., CAP_NET_ADMIN none, and so on).
 func SeccompFilter(so SecurityOptions, privileged bool, caps []string) (*specs.LinuxSeccomp, error) {
 	if privileged || so.Seccomp == SeccompUnconfined {
+		return nil, nil
+	}
+	if !SeccompSupported() {
+		// Docker's daemon on such a kernel: no default profile, and no custom one either.
+		if so.Seccomp != "" {
+			return nil, errors.New("seccomp is not enabled in your kernel, cannot run a custom seccomp profile")
+		}
 		return nil, nil
 	}
 	spec := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: caps}}}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -248,4 +249,15 @@ func FuzzParseDeviceCgroupRule(f *testing.F) {
 			}
 		}
 	})
+}
+
+// SeccompSupported agrees with the kernel's own report in /proc/self/status.
+func TestSeccompSupported(t *testing.T) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip(err)
+	}
+	if got, want := SeccompSupported(), strings.Contains(string(b), "\nSeccomp:"); got != want {
+		t.Errorf("SeccompSupported() = %v, /proc/self/status says %v", got, want)
+	}
 }
