@@ -80,7 +80,10 @@ type HostConfig struct {
 	IpcMode           string            `json:",omitempty"`
 	PidMode           string            `json:",omitempty"`
 	UTSMode           string            `json:",omitempty"`
-	RestartPolicy     RestartPolicy
+	// UsernsMode is --userns: "" or "host", the only user namespace berth runs containers in
+	// (it has no --userns-remap yet).
+	UsernsMode    string `json:",omitempty"`
+	RestartPolicy RestartPolicy
 }
 
 // PortBinding is one host side of a published port.

@@ -85,6 +85,7 @@ type InspectHostConfig struct {
 	SecurityOpt       []string
 	Tmpfs             map[string]string `json:",omitempty"`
 	UTSMode           string
+	UsernsMode        string
 	ShmSize           int64
 	Sysctls           map[string]string `json:",omitempty"`
 	Runtime           string
@@ -190,6 +191,7 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		h.ShmSize = c.Host.ShmSize
 	}
 	h.CgroupnsMode, h.IpcMode, h.PidMode, h.UTSMode = cgroupnsMode(c.Host.CgroupnsMode), c.Host.IpcMode, c.Host.PidMode, c.Host.UTSMode
+	h.UsernsMode = c.Host.UsernsMode
 	if h.IpcMode == "" {
 		h.IpcMode = runtime.NamespacePrivate
 	}

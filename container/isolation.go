@@ -54,6 +54,11 @@ func ValidateIsolation(h *HostConfig) error {
 	default:
 		return errors.New("--uts: invalid UTS mode")
 	}
+	switch h.UsernsMode {
+	case "", runtime.NamespaceHost:
+	default:
+		return errors.New("--userns: invalid USER mode")
+	}
 	if h.OomScoreAdj < -1000 || h.OomScoreAdj > 1000 {
 		return fmt.Errorf("Invalid value %d, range for oom score adj is [-1000, 1000]", h.OomScoreAdj)
 	}

@@ -15,6 +15,7 @@ func TestValidateIsolation(t *testing.T) {
 		{HostConfig{PidMode: "foo"}, "--pid: invalid PID mode"},
 		{HostConfig{UTSMode: "foo"}, "--uts: invalid UTS mode"},
 		{HostConfig{UTSMode: "container:x"}, "--uts: invalid UTS mode"},
+		{HostConfig{UsernsMode: "foo"}, "--userns: invalid USER mode"},
 		{HostConfig{OomScoreAdj: 2000}, "Invalid value 2000, range for oom score adj is [-1000, 1000]"},
 		{HostConfig{Sysctls: map[string]string{"kernel.foo": "1"}}, "sysctl 'kernel.foo=1' is not whitelisted"},
 		{HostConfig{DeviceCgroupRules: []string{"c 1:3 z"}}, "invalid device cgroup format 'c 1:3 z'"},

@@ -17,12 +17,12 @@ import (
 // securityFlags are create/run's flags about confinement: --security-opt and the namespace,
 // device, sysctl and limit flags.
 type securityFlags struct {
-	securityOpt, devices, groupAdd []string
-	deviceCgroupRules, sysctls     checkedList
-	ulimits                        ulimitList
-	shmSize                        memBytes
-	oomScoreAdj                    int
-	cgroupns, ipc, pid, uts        string
+	securityOpt, devices, groupAdd  []string
+	deviceCgroupRules, sysctls      checkedList
+	ulimits                         ulimitList
+	shmSize                         memBytes
+	oomScoreAdj                     int
+	cgroupns, ipc, pid, uts, userns string
 }
 
 func (f *securityFlags) bind(fl *pflag.FlagSet) {
@@ -43,6 +43,7 @@ func (f *securityFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVar(&f.ipc, "ipc", "", "IPC mode to use")
 	fl.StringVar(&f.pid, "pid", "", "PID namespace to use")
 	fl.StringVar(&f.uts, "uts", "", "UTS namespace to use")
+	fl.StringVar(&f.userns, "userns", "", "User namespace to use")
 }
 
 // apply puts the flags into the host config, doing what Docker's CLI does on the client side.
@@ -79,7 +80,7 @@ func (f *securityFlags) apply(h *container.HostConfig) error {
 		}
 	}
 	h.ShmSize, h.OomScoreAdj = int64(f.shmSize), f.oomScoreAdj
-	h.CgroupnsMode, h.IpcMode, h.PidMode, h.UTSMode = f.cgroupns, f.ipc, f.pid, f.uts
+	h.CgroupnsMode, h.IpcMode, h.PidMode, h.UTSMode, h.UsernsMode = f.cgroupns, f.ipc, f.pid, f.uts, f.userns
 	return container.ValidateIsolation(h)
 }
 
