@@ -327,3 +327,34 @@ func TestBuildRunSecurityInsecure(t *testing.T) {
 		t.Errorf("--allow foo: exit %d %s", code, errs)
 	}
 }
+
+// The calls the default profile is about, tried by a static Go program. berth's profile is
+// moby/profiles v0.3.0's, stricter than Docker 20.10's built-in one on io_uring, AF_ALG and
+// AF_VSOCK, so the expected lines were recorded from Docker 20.10 running that profile's JSON
+// (`--security-opt seccomp=.../moby/profiles/seccomp@v0.3.0/default.json`). (Docker's built-in
+// profile gives "io_uring_setup: ok", "socket-AF_ALG: EAFNOSUPPORT", "socket-AF_VSOCK: ok".)
+func TestSecuritySyscallProbe(t *testing.T) {
+	e := newCtrEnv(t)
+	probe := filepath.Join(t.TempDir(), "sysprobe")
+	build := exec.Command("go", "build", "-o", probe, "./testdata/sysprobe")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the probe: %v\n%s", err, out)
+	}
+	common := "keyctl: EPERM\nuserfaultfd: EPERM\n"
+	tail := "kcmp: EPERM\nio_uring_setup: EPERM\nsocket-AF_ALG: EPERM\nsocket-AF_VSOCK: EPERM\n"
+	cases := []struct {
+		flags []string
+		want  string
+	}{
+		{nil, common + "perf_event_open: EPERM\n" + tail + "unshare-user: EPERM\npersonality-query: ok\n"},
+		// CAP_SYS_ADMIN allows perf_event_open and unshare (EINVAL: the probe has threads).
+		{[]string{"--cap-add", "SYS_ADMIN"}, common + "perf_event_open: ok\n" + tail + "unshare-user: EINVAL\npersonality-query: ok\n"},
+	}
+	for _, c := range cases {
+		args := append([]string{"run", "--rm", "--network", "none", "-v", probe + ":/sysprobe:ro"}, c.flags...)
+		if got := e.ok(append(args, "bb:1", "/sysprobe")...); got != c.want {
+			t.Errorf("run %v:\n%s\nwant (Docker 20.10 with the same profile):\n%s", c.flags, got, c.want)
+		}
+	}
+}
