@@ -165,102 +165,21 @@ func Spec(o SpecOptions) (*specs.Spec, error) {
 				Bounding: caps, Effective: caps, Permitted: caps,
 			},
 			NoNewPrivileges: o.Security.NoNewPrivileges,
+			Rlimits:         o.Rlimits,
+			OOMScoreAdj:     o.OomScoreAdj,
 		},
 		Annotations: o.Annotations,
+		Mounts:      specMounts(o),
 	}
 	if o.Domainname != "" {
 		s.Domainname = o.Domainname
 	}
-	defaults := DefaultMounts()
-	for i := range defaults {
-		if defaults[i].Destination != "/dev/shm" || o.ShmSize <= 0 {
-			continue
-		}
-		for j, opt := range defaults[i].Options {
-			if strings.HasPrefix(opt, "size=") {
-				defaults[i].Options[j] = fmt.Sprintf("size=%dk", o.ShmSize/1024)
-			}
-		}
-	}
-	if o.Namespaces.IPC == IPCNone {
-		defaults = withoutMount(defaults, "/dev/shm")
-	}
-	s.Mounts = mergeMounts(defaults, o.Mounts)
-	s.Process.Rlimits = o.Rlimits
-	s.Process.OOMScoreAdj = o.OomScoreAdj
-	if o.ReadOnly {
-		// Docker keeps /dev, /dev/pts, /dev/shm, /dev/mqueue writable but remounts /proc's
-		// siblings as they are; the rootfs itself is read-only through Root.Readonly.
-		for i := range s.Mounts {
-			if s.Mounts[i].Destination == "/sys" && !contains(s.Mounts[i].Options, "ro") {
-				s.Mounts[i].Options = append(s.Mounts[i].Options, "ro")
-			}
-		}
-	}
-	if o.Privileged {
-		// Docker's privileged container writes to /sys and its cgroups, --read-only or not.
-		for i, m := range s.Mounts {
-			if m.Destination == "/sys" || m.Type == "cgroup" {
-				s.Mounts[i].Options = without(m.Options, "ro")
-			}
-		}
-	}
-	var ns []specs.LinuxNamespace
-	for _, n := range []struct {
-		typ  specs.LinuxNamespaceType
-		mode string
-	}{
-		{specs.PIDNamespace, o.Namespaces.PID}, {specs.IPCNamespace, o.Namespaces.IPC},
-		{specs.UTSNamespace, o.Namespaces.UTS}, {specs.MountNamespace, ""},
-		{specs.CgroupNamespace, o.Namespaces.Cgroup},
-	} {
-		switch {
-		case n.mode == NamespaceHost:
-		case n.typ == specs.CgroupNamespace && n.mode != NamespacePrivate:
-		case strings.HasPrefix(n.mode, "/"):
-			ns = append(ns, specs.LinuxNamespace{Type: n.typ, Path: n.mode})
-		default:
-			ns = append(ns, specs.LinuxNamespace{Type: n.typ})
-		}
-	}
 	if o.Namespaces.UTS == NamespaceHost {
 		s.Hostname, s.Domainname = "", "" // the host's name, which the runtime must not set
 	}
-	switch o.Network {
-	case NetworkHost:
-		// The host's network namespace: no entry. Docker keeps the UTS namespace but uses the
-		// host's name; the caller sets Hostname accordingly.
-	case "", NetworkNone:
-		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
-	default:
-		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: o.Network})
-	}
-	res := &specs.LinuxResources{Devices: append(defaultDevices(), o.DeviceRules...)}
-	if o.Privileged {
-		// "a *:* rwm": any device, the host's included.
-		res.Devices = []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
-	}
-	if o.Memory > 0 {
-		m := o.Memory
-		res.Memory = &specs.LinuxMemory{Limit: &m}
-		if o.MemorySwap != 0 {
-			sw := o.MemorySwap
-			res.Memory.Swap = &sw
-		}
-	}
-	if o.NanoCPUs > 0 {
-		// Docker's --cpus: a 100 ms period and a quota of cpus × period.
-		period := uint64(100000)
-		quota := o.NanoCPUs * int64(period) / 1e9
-		res.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
-	}
-	if o.PidsLimit > 0 {
-		p := o.PidsLimit
-		res.Pids = &specs.LinuxPids{Limit: &p}
-	}
 	s.Linux = &specs.Linux{
-		Namespaces:  ns,
-		Resources:   res,
+		Namespaces:  specNamespaces(o),
+		Resources:   specResources(o),
 		CgroupsPath: o.CgroupsPath,
 		Devices:     o.Devices,
 		Sysctl:      map[string]string{},
@@ -292,6 +211,105 @@ func Spec(o SpecOptions) (*specs.Spec, error) {
 	}
 	s.Linux.Seccomp = filter
 	return s, nil
+}
+
+// specMounts are the default mounts (with /dev/shm's size, none with --ipc none) and the user's,
+// with /sys (and the cgroup filesystem) read-only unless privileged.
+func specMounts(o SpecOptions) []specs.Mount {
+	defaults := DefaultMounts()
+	for i := range defaults {
+		if defaults[i].Destination != "/dev/shm" || o.ShmSize <= 0 {
+			continue
+		}
+		for j, opt := range defaults[i].Options {
+			if strings.HasPrefix(opt, "size=") {
+				defaults[i].Options[j] = fmt.Sprintf("size=%dk", o.ShmSize/1024)
+			}
+		}
+	}
+	if o.Namespaces.IPC == IPCNone {
+		defaults = withoutMount(defaults, "/dev/shm")
+	}
+	mounts := mergeMounts(defaults, o.Mounts)
+	if o.ReadOnly {
+		// Docker keeps /dev, /dev/pts, /dev/shm, /dev/mqueue writable but remounts /proc's
+		// siblings as they are; the rootfs itself is read-only through Root.Readonly.
+		for i := range mounts {
+			if mounts[i].Destination == "/sys" && !contains(mounts[i].Options, "ro") {
+				mounts[i].Options = append(mounts[i].Options, "ro")
+			}
+		}
+	}
+	if o.Privileged {
+		// Docker's privileged container writes to /sys and its cgroups, --read-only or not.
+		for i, m := range mounts {
+			if m.Destination == "/sys" || m.Type == "cgroup" {
+				mounts[i].Options = without(m.Options, "ro")
+			}
+		}
+	}
+	return mounts
+}
+
+// specNamespaces lists the namespaces the runtime makes (no path) or joins (a path); one the
+// container shares with the host is left out.
+func specNamespaces(o SpecOptions) []specs.LinuxNamespace {
+	var ns []specs.LinuxNamespace
+	for _, n := range []struct {
+		typ  specs.LinuxNamespaceType
+		mode string
+	}{
+		{specs.PIDNamespace, o.Namespaces.PID}, {specs.IPCNamespace, o.Namespaces.IPC},
+		{specs.UTSNamespace, o.Namespaces.UTS}, {specs.MountNamespace, ""},
+		{specs.CgroupNamespace, o.Namespaces.Cgroup},
+	} {
+		switch {
+		case n.mode == NamespaceHost:
+		case n.typ == specs.CgroupNamespace && n.mode != NamespacePrivate:
+		case strings.HasPrefix(n.mode, "/"):
+			ns = append(ns, specs.LinuxNamespace{Type: n.typ, Path: n.mode})
+		default:
+			ns = append(ns, specs.LinuxNamespace{Type: n.typ})
+		}
+	}
+	switch o.Network {
+	case NetworkHost:
+		// The host's network namespace: no entry. Docker keeps the UTS namespace but uses the
+		// host's name; the caller sets Hostname accordingly.
+	case "", NetworkNone:
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	default:
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: o.Network})
+	}
+	return ns
+}
+
+// specResources are the cgroup's limits and device rules.
+func specResources(o SpecOptions) *specs.LinuxResources {
+	res := &specs.LinuxResources{Devices: append(defaultDevices(), o.DeviceRules...)}
+	if o.Privileged {
+		// "a *:* rwm": any device, the host's included.
+		res.Devices = []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
+	}
+	if o.Memory > 0 {
+		m := o.Memory
+		res.Memory = &specs.LinuxMemory{Limit: &m}
+		if o.MemorySwap != 0 {
+			sw := o.MemorySwap
+			res.Memory.Swap = &sw
+		}
+	}
+	if o.NanoCPUs > 0 {
+		// Docker's --cpus: a 100 ms period and a quota of cpus × period.
+		period := uint64(100000)
+		quota := o.NanoCPUs * int64(period) / 1e9
+		res.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
+	}
+	if o.PidsLimit > 0 {
+		p := o.PidsLimit
+		res.Pids = &specs.LinuxPids{Limit: &p}
+	}
+	return res
 }
 
 // mergeMounts puts user mounts after the defaults; a user mount on a default's destination (or
