@@ -239,6 +239,19 @@ func cgroupnsMode(mode string) string {
 	return runtime.NamespaceHost
 }
 
+// checkJoinTargets makes sure the containers named by container:NAME modes exist, when the
+// container is created (they need to run only when it starts).
+func (m *Manager) checkJoinTargets(h *HostConfig) error {
+	for _, mode := range []string{h.PidMode, h.IpcMode} {
+		if ref, ok := strings.CutPrefix(mode, containerPrefix); ok {
+			if _, _, err := m.Get(ref); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // joinTarget is the running container named by a "container:NAME" mode and its init's pid.
 func (m *Manager) joinTarget(mode, what string) (int, *Container, error) {
 	ref := strings.TrimPrefix(mode, containerPrefix)
@@ -248,6 +261,9 @@ func (m *Manager) joinTarget(mode, what string) (int, *Container, error) {
 	}
 	pid := m.pid(c.ID, st)
 	if !st.Running() || st.Restarting() || pid == 0 {
+		if what == "PID" {
+			return 0, nil, fmt.Errorf("container %s is not running", c.ID)
+		}
 		return 0, nil, fmt.Errorf("can't join %s of container %s: container %s is not running", what, c.ID, c.ID)
 	}
 	return pid, c, nil

@@ -92,6 +92,9 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err := ValidateIsolation(&o.Host); err != nil {
 		return nil, err
 	}
+	if err := m.checkJoinTargets(&o.Host); err != nil {
+		return nil, err
+	}
 	if err := ValidateHealthcheck(cfg.Healthcheck); err != nil {
 		return nil, err
 	}

@@ -176,6 +176,13 @@ func TestSecurityIsolationFlags(t *testing.T) {
 	if code != 125 || !strings.Contains(errs, "non-shareable IPC (hint: use IpcMode:shareable for the donor container)") {
 		t.Errorf("joining a private IPC: %d %s", code, errs)
 	}
+	if _, errs, code := e.run("create", "--pid", "container:nosuch", "bb:1", "true"); code != 125 || !strings.Contains(errs, "No such container: nosuch") {
+		t.Errorf("--pid container:nosuch: %d %s", code, errs)
+	}
+	stopped := strings.TrimSpace(e.ok("create", "bb:1", "true"))
+	if _, errs, code := e.run("run", "--rm", "--pid", "container:"+stopped, "bb:1", "true"); code != 125 || !strings.Contains(errs, "container "+stopped+" is not running") {
+		t.Errorf("--pid of a stopped container: %d %s", code, errs)
+	}
 	got = e.inspect(donor, "{{.HostConfig.IpcMode}} {{.HostConfig.ShmSize}} {{.HostConfig.CgroupnsMode}} {{json .HostConfig.Devices}}")
 	if got != "shareable 67108864 host []" && got != "shareable 67108864 private []" {
 		t.Errorf("inspect: %s", got)
