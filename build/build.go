@@ -33,6 +33,9 @@ const DefaultPathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 
 const historyComment = "buildkit.dockerfile.v0"
 
+// EntitlementSecurityInsecure is BuildKit's name of the right to run privileged steps.
+const EntitlementSecurityInsecure = "security.insecure"
+
 // Options are one build's inputs.
 type Options struct {
 	ContextDir     string // the build context, a directory
@@ -55,6 +58,9 @@ type Options struct {
 	// Network is the network of every RUN that does not say (RUN --network): "default" (or ""),
 	// "host" or "none".
 	Network string
+	// AllowInsecure grants the security.insecure entitlement (--allow security.insecure): RUN
+	// --security=insecure steps run privileged; without it they fail.
+	AllowInsecure bool
 	// Secrets are the build's secrets by id (--secret), for RUN --mount=type=secret.
 	Secrets map[string][]byte
 	// SSH are the agents forwarded by id (--ssh, see ParseSSH), for RUN --mount=type=ssh: an

@@ -69,6 +69,12 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 	default:
 		return fail(b.stageErr(c, "%s: network mode %q is not supported", shown, network))
 	}
+	// RUN --security=insecure: a privileged step, allowed only with the security.insecure
+	// entitlement (`build --allow security.insecure`), as BuildKit grants it.
+	insecure := instructions.GetSecurity(c) == instructions.SecurityInsecure
+	if insecure && !b.o.AllowInsecure {
+		return fail(b.stageErr(c, "%s is not allowed", EntitlementSecurityInsecure))
+	}
 
 	// History: "RUN |2 B=2 A=1 /bin/sh -c make # buildkit", the stage's build args in the order
 	// they were declared, an ARG without a value as "K=", as BuildKit writes it.
@@ -101,6 +107,9 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 	key := digestOf(st.key + "\x00" + epoch + "\x00run\x00" + createdBy + "\x00" + strings.Join(st.env, "\x00") +
 		"\x00" + cc.User + "\x00" + cc.WorkingDir + "\x00" + network + "\x00" + strings.Join(mounts.key, "\x01") +
 		"\x00" + string(script))
+	if insecure {
+		key = digestOf(key + "\x00security=insecure")
+	}
 	if len(stubs) > 0 {
 		// The layer has the mount points too; a step cached before berth added them is not it.
 		key = digestOf(key + "\x00mountpoints\x00" + strings.Join(stubs, "\x00"))
@@ -135,6 +144,7 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 	e, err := b.runAndCommit(st, v, key, shown, stubs, container.StepOptions{
 		Layers: st.chains(), Args: args, Env: append(env, mounts.env...), User: cc.User,
 		WorkDir: cc.WorkingDir, Network: network, Mounts: mounts.mounts, MountPoints: mounts.points,
+		Insecure: insecure,
 	})
 	if err != nil {
 		return fail(b.stageErr(c, "%s: %v", shown, err))

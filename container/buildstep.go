@@ -41,7 +41,10 @@ type StepOptions struct {
 	// MountPoints are made in the step's init layer, below the writable layer, so that mount
 	// points (and parents the image lacks) never show up in the step's layer. A path the image
 	// has is given with the image's attributes, so a copy-up of it keeps them.
-	MountPoints    []MountPoint
+	MountPoints []MountPoint
+	// Insecure is RUN --security=insecure (with `build --allow security.insecure`): a privileged
+	// step, as BuildKit runs it.
+	Insecure       bool
 	Stdout, Stderr io.Writer
 }
 
@@ -172,10 +175,13 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		return fail(err)
 	}
 	mounts = append(mounts, stepMounts...)
-	spec := runtime.Spec(runtime.SpecOptions{
+	spec, err := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: o.Args, Env: o.Env, Cwd: cwd, User: usr, Hostname: "buildkitsandbox",
-		Network: network, Mounts: mounts, CgroupsPath: "/berth/" + id,
+		Network: network, Mounts: mounts, CgroupsPath: "/berth/" + id, Privileged: o.Insecure,
 	})
+	if err != nil {
+		return fail(err)
+	}
 	b, err := json.MarshalIndent(spec, "", "\t")
 	if err != nil {
 		return fail(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/runtime"
+	"github.com/docker/go-units"
 )
 
 // Container is a container's record: what create decided. It does not change while the container
@@ -60,10 +61,34 @@ type HostConfig struct {
 	Runtime         string
 	Init            bool
 	Privileged      bool // --privileged: all capabilities and host devices, nothing masked
-	RestartPolicy   RestartPolicy
 	// LogConfig is the log driver and its options (--log-driver, --log-opt), merged at create
 	// with the config file's defaults as dockerd does.
 	LogConfig logging.Config
+	// SecurityOpt is --security-opt as Docker's daemon receives it (a seccomp profile file
+	// already replaced by "seccomp=" and its JSON text).
+	SecurityOpt []string `json:",omitempty"`
+	// MaskedPaths and ReadonlyPaths, when not nil, replace Docker's lists (the CLI makes them
+	// empty for --security-opt systempaths=unconfined).
+	MaskedPaths, ReadonlyPaths []string
+	// Isolation beyond Docker's defaults (isolation.go): --device, --device-cgroup-rule,
+	// --group-add, --sysctl, --ulimit, --shm-size (0: DefaultShmSize), --oom-score-adj, and
+	// the modes of the cgroup, IPC, PID and UTS namespaces ("" for the default, "host",
+	// "private", "container:NAME"...).
+	Devices           []DeviceMapping   `json:",omitempty"`
+	DeviceCgroupRules []string          `json:",omitempty"`
+	GroupAdd          []string          `json:",omitempty"`
+	Sysctls           map[string]string `json:",omitempty"`
+	Ulimits           []*units.Ulimit   `json:",omitempty"`
+	ShmSize           int64             `json:",omitempty"`
+	OomScoreAdj       int               `json:",omitempty"`
+	CgroupnsMode      string            `json:",omitempty"`
+	IpcMode           string            `json:",omitempty"`
+	PidMode           string            `json:",omitempty"`
+	UTSMode           string            `json:",omitempty"`
+	// UsernsMode is --userns: "" or "host", the only user namespace berth runs containers in
+	// (it has no --userns-remap yet).
+	UsernsMode    string `json:",omitempty"`
+	RestartPolicy RestartPolicy
 }
 
 // PortBinding is one host side of a published port.
@@ -181,6 +206,9 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {
 		return c, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", c.WorkingDir)
 	}
+	if err := checkWorkingDir(c.WorkingDir); err != nil {
+		return c, err
+	}
 	if c.User == "" {
 		c.User = img.User
 	}
@@ -252,6 +280,20 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 		}
 	}
 	return c, nil
+}
+
+// checkWorkingDir refuses a working directory in /proc. The container's /proc is the kernel's,
+// so a directory there is never the user's, and /proc/self/fd/N is a descriptor the runtime may
+// have leaked from the host (CVE-2024-21626: runc < 1.1.12 left a host cgroup directory open,
+// and a container started there could walk out to the host's root).
+func checkWorkingDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if p := path.Clean(dir); p == "/proc" || strings.HasPrefix(p, "/proc/") {
+		return fmt.Errorf("the working directory '%s' is invalid, it is inside /proc", dir)
+	}
+	return nil
 }
 
 // EntrypointAndArgs is the command a config runs: ENTRYPOINT followed by CMD.

@@ -71,6 +71,9 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	if err != nil {
 		return 0, &StartError{Code: 126, Err: err}
 	}
+	if err := checkWorkingDir(o.WorkingDir); err != nil {
+		return 0, err
+	}
 	cwd := o.WorkingDir
 	if cwd == "" {
 		cwd = c.Config.WorkingDir
@@ -84,10 +87,17 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	sec, err := runtime.ParseSecurityOpts(c.Host.SecurityOpt)
+	if err != nil {
+		return 0, err
+	}
 	proc := specs.Process{
 		Terminal: o.Tty, User: usr, Args: o.Cmd, Cwd: cwd,
 		Env:          ReplaceOrAppendEnv(ProcessEnv(c.Config), o.Env),
 		Capabilities: &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
+		// The container's seccomp filter comes with the runtime's exec; no-new-privileges is
+		// per process, and an exec keeps the container's, as in Docker.
+		NoNewPrivileges: sec.NoNewPrivileges,
 	}
 	b, err := json.Marshal(proc)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/runtime"
+	"github.com/docker/go-units"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -58,7 +59,7 @@ type InspectState struct {
 	Health     *Health `json:",omitempty"`
 }
 
-// InspectHostConfig is the part of Docker's HostConfig berth knows about.
+// InspectHostConfig is the part of Docker's HostConfig berth knows about, in Docker's field order.
 type InspectHostConfig struct {
 	Binds           []string
 	ContainerIDFile string
@@ -66,26 +67,38 @@ type InspectHostConfig struct {
 		Type   string
 		Config map[string]string
 	}
-	NetworkMode     string
-	PortBindings    map[string][]PortBinding
-	RestartPolicy   RestartPolicy
-	AutoRemove      bool
-	CapAdd          []string
-	CapDrop         []string
-	ExtraHosts      []string
-	Privileged      bool
-	PublishAllPorts bool
-	ReadonlyRootfs  bool
-	Tmpfs           map[string]string `json:",omitempty"`
-	ShmSize         int64
-	Runtime         string
-	Memory          int64
-	NanoCpus        int64 `json:"NanoCpus"`
-	MemorySwap      int64
-	PidsLimit       *int64
-	Init            *bool `json:",omitempty"`
-	MaskedPaths     []string
-	ReadonlyPaths   []string
+	NetworkMode       string
+	PortBindings      map[string][]PortBinding
+	RestartPolicy     RestartPolicy
+	AutoRemove        bool
+	CapAdd            []string
+	CapDrop           []string
+	CgroupnsMode      string
+	ExtraHosts        []string
+	GroupAdd          []string
+	IpcMode           string
+	OomScoreAdj       int
+	PidMode           string
+	Privileged        bool
+	PublishAllPorts   bool
+	ReadonlyRootfs    bool
+	SecurityOpt       []string
+	Tmpfs             map[string]string `json:",omitempty"`
+	UTSMode           string
+	UsernsMode        string
+	ShmSize           int64
+	Sysctls           map[string]string `json:",omitempty"`
+	Runtime           string
+	Memory            int64
+	NanoCpus          int64 `json:"NanoCpus"`
+	Devices           []DeviceMapping
+	DeviceCgroupRules []string
+	MemorySwap        int64
+	PidsLimit         *int64
+	Ulimits           []*units.Ulimit
+	Init              *bool `json:",omitempty"`
+	MaskedPaths       []string
+	ReadonlyPaths     []string
 }
 
 // InspectMount is one entry of Mounts.
@@ -161,6 +174,9 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	if r.Args == nil {
 		r.Args = []string{}
 	}
+	if sec, err := runtime.ParseSecurityOpts(c.Host.SecurityOpt); err == nil {
+		r.AppArmorProfile = sec.AppArmor
+	}
 	h := &r.HostConfig
 	h.Binds, h.NetworkMode, h.PortBindings = c.Host.Binds, c.Host.NetworkMode, c.Host.PortBindings
 	if h.PortBindings == nil {
@@ -171,7 +187,20 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	h.RestartPolicy = c.Host.RestartPolicy
 	h.AutoRemove, h.CapAdd, h.CapDrop, h.ExtraHosts = c.Host.AutoRemove, c.Host.CapAdd, c.Host.CapDrop, c.Host.ExtraHosts
 	h.PublishAllPorts, h.ReadonlyRootfs, h.Tmpfs = c.Host.PublishAllPorts, c.Host.ReadonlyRootfs, c.Host.Tmpfs
-	h.ShmSize, h.Runtime, h.Memory, h.NanoCpus, h.MemorySwap = 67108864, rt, c.Host.Memory, c.Host.NanoCPUs, c.Host.MemorySwap
+	h.ShmSize, h.Runtime, h.Memory, h.NanoCpus, h.MemorySwap = DefaultShmSize, rt, c.Host.Memory, c.Host.NanoCPUs, c.Host.MemorySwap
+	if c.Host.ShmSize > 0 {
+		h.ShmSize = c.Host.ShmSize
+	}
+	h.CgroupnsMode, h.IpcMode, h.PidMode, h.UTSMode = cgroupnsMode(c.Host.CgroupnsMode), c.Host.IpcMode, c.Host.PidMode, c.Host.UTSMode
+	h.UsernsMode = c.Host.UsernsMode
+	if h.IpcMode == "" {
+		h.IpcMode = runtime.NamespacePrivate
+	}
+	h.GroupAdd, h.OomScoreAdj, h.Sysctls, h.DeviceCgroupRules = c.Host.GroupAdd, c.Host.OomScoreAdj, c.Host.Sysctls, c.Host.DeviceCgroupRules
+	h.Devices, h.Ulimits = c.Host.Devices, c.Host.Ulimits
+	if h.Devices == nil {
+		h.Devices = []DeviceMapping{}
+	}
 	if c.Host.PidsLimit > 0 {
 		p := c.Host.PidsLimit
 		h.PidsLimit = &p
@@ -180,10 +209,16 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		t := true
 		h.Init = &t
 	}
-	h.Privileged = c.Host.Privileged
+	h.Privileged, h.SecurityOpt = c.Host.Privileged, c.Host.SecurityOpt
 	if !c.Host.Privileged {
 		// Docker records no masked or read-only paths for a privileged container (null).
 		h.MaskedPaths, h.ReadonlyPaths = runtime.MaskedPaths(), runtime.ReadonlyPaths()
+		if c.Host.MaskedPaths != nil {
+			h.MaskedPaths = c.Host.MaskedPaths
+		}
+		if c.Host.ReadonlyPaths != nil {
+			h.ReadonlyPaths = c.Host.ReadonlyPaths
+		}
 	}
 
 	var layers []string

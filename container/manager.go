@@ -74,9 +74,12 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		return nil, err
 	}
 	id := newID()
+	if o.Host.UTSMode == runtime.NamespaceHost && o.Hostname != "" {
+		return nil, errors.New("conflicting options: hostname and the UTS mode")
+	}
 	if o.Hostname == "" {
 		o.Hostname = id[:12]
-		if o.Host.NetworkMode == runtime.NetworkHost {
+		if o.Host.NetworkMode == runtime.NetworkHost || o.Host.UTSMode == runtime.NamespaceHost {
 			o.Hostname, _ = os.Hostname()
 		}
 	}
@@ -85,6 +88,15 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		return nil, err
 	}
 	if _, err := runtime.NormalizeCapabilities(nil, o.Host.CapAdd, o.Host.CapDrop); err != nil {
+		return nil, err
+	}
+	if _, err := runtime.ParseSecurityOpts(o.Host.SecurityOpt); err != nil {
+		return nil, err
+	}
+	if err := ValidateIsolation(&o.Host); err != nil {
+		return nil, err
+	}
+	if err := m.checkJoinTargets(&o.Host); err != nil {
 		return nil, err
 	}
 	if err := ValidateHealthcheck(cfg.Healthcheck); err != nil {

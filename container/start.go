@@ -688,6 +688,7 @@ func (m *Manager) teardown(c *Container, rt *runtime.Runtime) {
 func unmountRootfs(dir string) {
 	rootfs := filepath.Join(dir, "rootfs")
 	unix.Unmount(rootfs, unix.MNT_DETACH)
+	unmountShm(dir)
 }
 
 // prepare mounts the rootfs and writes the bundle (config.json) and Docker's /etc files.
@@ -767,30 +768,35 @@ func (m *Manager) prepare(c *Container) error {
 		mounts = append(mounts, specs.Mount{Destination: initPath, Type: "bind", Source: bin, Options: []string{"rbind", "ro", "rprivate"}})
 		args = append([]string{initPath, "--"}, args...)
 	}
-	var devices []specs.LinuxDevice
+	iso, err := m.resolveIsolation(c, rootfs)
+	if err != nil {
+		return err
+	}
+	mounts = append(mounts, iso.mounts...)
+	usr.AdditionalGids = append(usr.AdditionalGids, iso.groups...)
+	devices := iso.devices
 	if c.Host.Privileged {
 		// The host's devices as they are now, as Docker lists them at each start.
 		if devices, err = runtime.HostDevices(); err != nil {
 			return err
 		}
 	}
-	spec := runtime.Spec(runtime.SpecOptions{
+	sec, err := runtime.ParseSecurityOpts(c.Host.SecurityOpt)
+	if err != nil {
+		return err
+	}
+	spec, err := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: args, Env: ProcessEnv(c.Config), Cwd: cwd, User: usr,
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
 		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,
 		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: "/berth/" + c.ID,
+		Security: sec, MaskedPaths: c.Host.MaskedPaths, ReadonlyPaths: c.Host.ReadonlyPaths,
+		Sysctls: c.Host.Sysctls, Namespaces: iso.namespaces, DeviceRules: iso.rules, Rlimits: iso.rlimits,
+		ShmSize: c.Host.ShmSize, OomScoreAdj: iso.oomAdj,
 	})
-	if hostNet {
-		spec.Hostname = ""
-		// Without a UTS namespace of its own the container shares the host's name.
-		var ns []specs.LinuxNamespace
-		for _, n := range spec.Linux.Namespaces {
-			if n.Type != specs.UTSNamespace {
-				ns = append(ns, n)
-			}
-		}
-		spec.Linux.Namespaces = ns
+	if err != nil {
+		return err
 	}
 	b, err := json.MarshalIndent(spec, "", "\t")
 	if err != nil {

@@ -53,6 +53,14 @@ func openParts(root string) (*Store, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, rootErr(err)
 	}
+	// Nobody else may walk the store (CVE-2021-41091: unprivileged users reached set-uid
+	// programs in containers' root filesystems through Docker's data root): a root made
+	// beforehand with looser permissions loses its bits for others, as Docker tightens its own.
+	if fi, err := os.Stat(root); err == nil && fi.Mode().Perm()&0o007 != 0 && os.Geteuid() == 0 {
+		if err := os.Chmod(root, fi.Mode().Perm()&^0o007); err != nil {
+			return nil, err
+		}
+	}
 	cs, err := content.Open(root)
 	if err != nil {
 		return nil, rootErr(err)

@@ -108,6 +108,37 @@ type SpecOptions struct {
 	PidsLimit   int64  // 0 for no limit
 	CgroupsPath string // e.g. "/berth/<id>"
 	Annotations map[string]string
+	// Sysctls are --sysctl, set in the container's namespaces.
+	Sysctls map[string]string
+	// Namespaces says, for the IPC, PID, UTS and cgroup namespaces, whether the container gets
+	// its own (the default; for cgroup only with NamespacePrivate, as Docker on a cgroup v1
+	// host), shares the host's (NamespaceHost) or joins one at a path (/proc/PID/ns/...).
+	Namespaces NamespaceModes
+	// DeviceRules are added to the device cgroup after Docker's defaults (--device, and
+	// --device-cgroup-rule).
+	DeviceRules []specs.LinuxDeviceCgroup
+	Rlimits     []specs.POSIXRlimit // --ulimit
+	ShmSize     int64               // /dev/shm's size in bytes; 0 for Docker's 64 MiB
+	OomScoreAdj *int                // --oom-score-adj
+	// MaskedPaths and ReadonlyPaths replace MaskedPaths() and ReadonlyPaths() when not nil
+	// (empty for --security-opt systempaths=unconfined).
+	MaskedPaths, ReadonlyPaths []string
+	// Security is --security-opt: the seccomp profile (Docker's default when none is named),
+	// no-new-privileges.
+	Security SecurityOptions
+}
+
+// Namespace modes of NamespaceModes besides a path to join.
+const (
+	NamespaceHost    = "host"
+	NamespacePrivate = "private"
+	// IPCNone is --ipc none: a namespace of its own and no /dev/shm.
+	IPCNone = "none"
+)
+
+// NamespaceModes are the modes of a container's IPC, PID, UTS and cgroup namespaces.
+type NamespaceModes struct {
+	IPC, PID, UTS, Cgroup string
 }
 
 // OCIVersion is the runtime-spec version berth's specs declare: Docker 20.10's. The runtimes a
@@ -115,9 +146,10 @@ type SpecOptions struct {
 // and berth uses nothing newer.
 const OCIVersion = "1.0.2-dev"
 
-// Spec builds the OCI runtime spec of a container. It never fails: options are validated by
-// whoever parsed them (see NormalizeCapabilities for the capability names).
-func Spec(o SpecOptions) *specs.Spec {
+// Spec builds the OCI runtime spec of a container. Options are validated by whoever parsed them
+// (see NormalizeCapabilities for the capability names); it fails only on a seccomp profile the
+// user gave that does not load.
+func Spec(o SpecOptions) (*specs.Spec, error) {
 	caps, _ := ContainerCapabilities(o.Privileged, o.CapAdd, o.CapDrop)
 	s := &specs.Spec{
 		Version:  OCIVersion,
@@ -132,33 +164,113 @@ func Spec(o SpecOptions) *specs.Spec {
 			Capabilities: &specs.LinuxCapabilities{
 				Bounding: caps, Effective: caps, Permitted: caps,
 			},
+			NoNewPrivileges: o.Security.NoNewPrivileges,
+			Rlimits:         o.Rlimits,
+			OOMScoreAdj:     o.OomScoreAdj,
 		},
 		Annotations: o.Annotations,
+		Mounts:      specMounts(o),
 	}
 	if o.Domainname != "" {
 		s.Domainname = o.Domainname
 	}
-	s.Mounts = mergeMounts(DefaultMounts(), o.Mounts)
+	if o.Namespaces.UTS == NamespaceHost {
+		s.Hostname, s.Domainname = "", "" // the host's name, which the runtime must not set
+	}
+	s.Linux = &specs.Linux{
+		Namespaces:  specNamespaces(o),
+		Resources:   specResources(o),
+		CgroupsPath: o.CgroupsPath,
+		Devices:     o.Devices,
+		Sysctl:      map[string]string{},
+	}
+	if o.Network != NetworkHost {
+		// Docker's two sysctls of a network namespace of the container's own: ping without
+		// CAP_NET_RAW, and any port without CAP_NET_BIND_SERVICE (the namespace has nothing else
+		// to protect). --sysctl may set them otherwise.
+		s.Linux.Sysctl["net.ipv4.ping_group_range"] = "0 2147483647"
+		s.Linux.Sysctl["net.ipv4.ip_unprivileged_port_start"] = "0"
+	}
+	for k, v := range o.Sysctls {
+		s.Linux.Sysctl[k] = v
+	}
+	if !o.Privileged {
+		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = MaskedPaths(), ReadonlyPaths()
+		if o.MaskedPaths != nil {
+			s.Linux.MaskedPaths = o.MaskedPaths
+		}
+		if o.ReadonlyPaths != nil {
+			s.Linux.ReadonlyPaths = o.ReadonlyPaths
+		}
+	}
+	// The filter is built from the final capability set: Docker's default profile allows the
+	// calls a granted capability is about (mount with CAP_SYS_ADMIN, and so on).
+	filter, err := SeccompFilter(o.Security, o.Privileged, caps)
+	if err != nil {
+		return nil, err
+	}
+	s.Linux.Seccomp = filter
+	return s, nil
+}
+
+// specMounts are the default mounts (with /dev/shm's size, none with --ipc none) and the user's,
+// with /sys (and the cgroup filesystem) read-only unless privileged.
+func specMounts(o SpecOptions) []specs.Mount {
+	defaults := DefaultMounts()
+	for i := range defaults {
+		if defaults[i].Destination != "/dev/shm" || o.ShmSize <= 0 {
+			continue
+		}
+		for j, opt := range defaults[i].Options {
+			if strings.HasPrefix(opt, "size=") {
+				defaults[i].Options[j] = fmt.Sprintf("size=%dk", o.ShmSize/1024)
+			}
+		}
+	}
+	if o.Namespaces.IPC == IPCNone {
+		defaults = withoutMount(defaults, "/dev/shm")
+	}
+	mounts := mergeMounts(defaults, o.Mounts)
 	if o.ReadOnly {
 		// Docker keeps /dev, /dev/pts, /dev/shm, /dev/mqueue writable but remounts /proc's
 		// siblings as they are; the rootfs itself is read-only through Root.Readonly.
-		for i := range s.Mounts {
-			if s.Mounts[i].Destination == "/sys" && !contains(s.Mounts[i].Options, "ro") {
-				s.Mounts[i].Options = append(s.Mounts[i].Options, "ro")
+		for i := range mounts {
+			if mounts[i].Destination == "/sys" && !contains(mounts[i].Options, "ro") {
+				mounts[i].Options = append(mounts[i].Options, "ro")
 			}
 		}
 	}
 	if o.Privileged {
 		// Docker's privileged container writes to /sys and its cgroups, --read-only or not.
-		for i, m := range s.Mounts {
+		for i, m := range mounts {
 			if m.Destination == "/sys" || m.Type == "cgroup" {
-				s.Mounts[i].Options = without(m.Options, "ro")
+				mounts[i].Options = without(m.Options, "ro")
 			}
 		}
 	}
-	ns := []specs.LinuxNamespace{
-		{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
-		{Type: specs.MountNamespace},
+	return mounts
+}
+
+// specNamespaces lists the namespaces the runtime makes (no path) or joins (a path); one the
+// container shares with the host is left out.
+func specNamespaces(o SpecOptions) []specs.LinuxNamespace {
+	var ns []specs.LinuxNamespace
+	for _, n := range []struct {
+		typ  specs.LinuxNamespaceType
+		mode string
+	}{
+		{specs.PIDNamespace, o.Namespaces.PID}, {specs.IPCNamespace, o.Namespaces.IPC},
+		{specs.UTSNamespace, o.Namespaces.UTS}, {specs.MountNamespace, ""},
+		{specs.CgroupNamespace, o.Namespaces.Cgroup},
+	} {
+		switch {
+		case n.mode == NamespaceHost:
+		case n.typ == specs.CgroupNamespace && n.mode != NamespacePrivate:
+		case strings.HasPrefix(n.mode, "/"):
+			ns = append(ns, specs.LinuxNamespace{Type: n.typ, Path: n.mode})
+		default:
+			ns = append(ns, specs.LinuxNamespace{Type: n.typ})
+		}
 	}
 	switch o.Network {
 	case NetworkHost:
@@ -169,7 +281,12 @@ func Spec(o SpecOptions) *specs.Spec {
 	default:
 		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: o.Network})
 	}
-	res := &specs.LinuxResources{Devices: defaultDevices()}
+	return ns
+}
+
+// specResources are the cgroup's limits and device rules.
+func specResources(o SpecOptions) *specs.LinuxResources {
+	res := &specs.LinuxResources{Devices: append(defaultDevices(), o.DeviceRules...)}
 	if o.Privileged {
 		// "a *:* rwm": any device, the host's included.
 		res.Devices = []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
@@ -192,16 +309,7 @@ func Spec(o SpecOptions) *specs.Spec {
 		p := o.PidsLimit
 		res.Pids = &specs.LinuxPids{Limit: &p}
 	}
-	s.Linux = &specs.Linux{
-		Namespaces:  ns,
-		Resources:   res,
-		CgroupsPath: o.CgroupsPath,
-		Devices:     o.Devices,
-	}
-	if !o.Privileged {
-		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = MaskedPaths(), ReadonlyPaths()
-	}
-	return s
+	return res
 }
 
 // mergeMounts puts user mounts after the defaults; a user mount on a default's destination (or
@@ -235,6 +343,17 @@ func cleanDest(p string) string {
 
 func depth(p string) int { return strings.Count(cleanDest(p), "/") }
 
+// withoutMount returns mounts less the one on dest.
+func withoutMount(mounts []specs.Mount, dest string) []specs.Mount {
+	var out []specs.Mount
+	for _, m := range mounts {
+		if m.Destination != dest {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // without returns list less every s, in a new slice.
 func without(list []string, s string) []string {
 	var out []string
@@ -267,44 +386,34 @@ var allCapabilities = []string{
 	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 }
 
-// NormalizeCapabilities applies --cap-add and --cap-drop to base the way Docker does: names with
-// or without "CAP_", any case; "ALL" adds or drops everything; adds win over drops of the same
-// capability. The result keeps base's order, then the additions in the order given.
+// NormalizeCapabilities applies --cap-add and --cap-drop to base the way Docker 20.10 does: names
+// with or without "CAP_", any case; an unknown name fails with Docker's `invalid CapAdd: unknown
+// capability: "CAP_FOO"`. "ALL" in add gives every capability (those berth can hand on, see
+// PrivilegedCapabilities) less the dropped ones; "ALL" in drop leaves only the added ones;
+// otherwise base less the drops, plus the adds. The result keeps base's order, then the
+// additions in the order given.
 func NormalizeCapabilities(base, add, drop []string) ([]string, error) {
-	norm := func(list []string) ([]string, bool, error) {
-		var out []string
-		all := false
-		for _, c := range list {
-			c = strings.ToUpper(strings.TrimSpace(c))
-			if c == "ALL" {
-				all = true
-				continue
-			}
-			if !strings.HasPrefix(c, "CAP_") {
-				c = "CAP_" + c
-			}
-			if !contains(allCapabilities, c) {
-				return nil, false, fmt.Errorf("invalid capability: %s", c)
-			}
-			out = append(out, c)
-		}
-		return out, all, nil
-	}
-	adds, addAll, err := norm(add)
+	adds, err := normalizeCapabilityNames(add)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("invalid CapAdd: %w", err)
 	}
-	drops, dropAll, err := norm(drop)
+	drops, err := normalizeCapabilityNames(drop)
 	if err != nil {
-		return nil, err
-	}
-	if addAll {
-		return append([]string(nil), allCapabilities...), nil
+		return nil, fmt.Errorf("invalid CapDrop: %w", err)
 	}
 	var out []string
-	if !dropAll {
+	switch {
+	case contains(adds, "ALL"):
+		for _, c := range PrivilegedCapabilities() {
+			if !contains(drops, c) {
+				out = append(out, c)
+			}
+		}
+		return out, nil
+	case contains(drops, "ALL"):
+	default:
 		for _, c := range base {
-			if !contains(drops, c) || contains(adds, c) {
+			if !contains(drops, c) {
 				out = append(out, c)
 			}
 		}
@@ -313,6 +422,22 @@ func NormalizeCapabilities(base, add, drop []string) ([]string, error) {
 		if !contains(out, c) {
 			out = append(out, c)
 		}
+	}
+	return out, nil
+}
+
+// normalizeCapabilityNames upper-cases names and gives them the CAP_ prefix ("ALL" stays as it is).
+func normalizeCapabilityNames(list []string) ([]string, error) {
+	out := make([]string, 0, len(list))
+	for _, c := range list {
+		c = strings.ToUpper(c)
+		if c != "ALL" && !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		if c != "ALL" && !contains(allCapabilities, c) {
+			return nil, fmt.Errorf("unknown capability: %q", c)
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }

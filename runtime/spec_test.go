@@ -12,7 +12,7 @@ import (
 )
 
 func TestSpecDockerDefaults(t *testing.T) {
-	s := Spec(SpecOptions{Rootfs: "rootfs", Args: []string{"sh"}, Cwd: "/", Hostname: "abc", CgroupsPath: "/berth/x"})
+	s := mustSpec(t, SpecOptions{Rootfs: "rootfs", Args: []string{"sh"}, Cwd: "/", Hostname: "abc", CgroupsPath: "/berth/x"})
 	// Docker's default set, CapEff 00000000a80425fb as `grep Cap /proc/self/status` shows it.
 	var mask uint64
 	bits := map[string]uint{"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_FOWNER": 3, "CAP_FSETID": 4, "CAP_KILL": 5,
@@ -75,7 +75,7 @@ func TestSpecDockerDefaults(t *testing.T) {
 }
 
 func TestSpecNetworkAndLimits(t *testing.T) {
-	s := Spec(SpecOptions{Network: NetworkHost, Memory: 64 << 20, NanoCPUs: 1500000000, PidsLimit: 50, ReadOnly: true})
+	s := mustSpec(t, SpecOptions{Network: NetworkHost, Memory: 64 << 20, NanoCPUs: 1500000000, PidsLimit: 50, ReadOnly: true})
 	for _, n := range s.Linux.Namespaces {
 		if n.Type == specs.NetworkNamespace {
 			t.Errorf("host network must not get a network namespace")
@@ -85,7 +85,7 @@ func TestSpecNetworkAndLimits(t *testing.T) {
 		*s.Linux.Resources.CPU.Period != 100000 || *s.Linux.Resources.Pids.Limit != 50 || !s.Root.Readonly {
 		t.Errorf("limits = %+v root=%+v", s.Linux.Resources, s.Root)
 	}
-	s = Spec(SpecOptions{Network: "/run/netns/x"})
+	s = mustSpec(t, SpecOptions{Network: "/run/netns/x"})
 	last := s.Linux.Namespaces[len(s.Linux.Namespaces)-1]
 	if last.Type != specs.NetworkNamespace || last.Path != "/run/netns/x" {
 		t.Errorf("netns = %+v", last)
@@ -93,7 +93,7 @@ func TestSpecNetworkAndLimits(t *testing.T) {
 }
 
 func TestSpecUserMountsReplaceDefaultsAndSort(t *testing.T) {
-	s := Spec(SpecOptions{Mounts: []specs.Mount{
+	s := mustSpec(t, SpecOptions{Mounts: []specs.Mount{
 		{Destination: "/data/sub", Type: "bind", Source: "/b"},
 		{Destination: "/dev/shm", Type: "bind", Source: "/shm"},
 		{Destination: "/data", Type: "bind", Source: "/a"},
@@ -122,8 +122,21 @@ func TestNormalizeCapabilities(t *testing.T) {
 	if !reflect.DeepEqual(got, []string{"CAP_KILL"}) {
 		t.Errorf("drop ALL + add kill = %v", got)
 	}
-	if _, err := NormalizeCapabilities(nil, []string{"BOGUS"}, nil); err == nil || err.Error() != "invalid capability: CAP_BOGUS" {
-		t.Errorf("bad capability: %v", err)
+	// Docker 20.10's daemon, recorded: --cap-add FOO, --cap-drop foo.
+	if _, err := NormalizeCapabilities(nil, []string{"FOO"}, nil); err == nil || err.Error() != `invalid CapAdd: unknown capability: "CAP_FOO"` {
+		t.Errorf("bad --cap-add: %v", err)
+	}
+	if _, err := NormalizeCapabilities(nil, nil, []string{"foo"}); err == nil || err.Error() != `invalid CapDrop: unknown capability: "CAP_FOO"` {
+		t.Errorf("bad --cap-drop: %v", err)
+	}
+	// ALL added: everything but what is dropped, as Docker's TweakCapabilities.
+	got, _ = NormalizeCapabilities(DefaultCapabilities(), []string{"all"}, []string{"cap_sys_admin"})
+	if contains(got, "CAP_SYS_ADMIN") || !contains(got, "CAP_NET_ADMIN") || len(got) != len(PrivilegedCapabilities())-1 {
+		t.Errorf("add ALL drop SYS_ADMIN = %v", got)
+	}
+	got, _ = NormalizeCapabilities(DefaultCapabilities(), []string{"Cap_Net_Admin", "NET_ADMIN"}, nil)
+	if len(got) != 15 || got[14] != "CAP_NET_ADMIN" {
+		t.Errorf("mixed case, twice = %v", got)
 	}
 }
 
@@ -258,7 +271,7 @@ func TestKernelCapabilities(t *testing.T) {
 // the cgroup filesystem writable even with --read-only, the device cgroup "a *:* rwm" alone.
 func TestSpecPrivileged(t *testing.T) {
 	devs := []specs.LinuxDevice{{Path: "/dev/loop-control", Type: "c", Major: 10, Minor: 237}}
-	s := Spec(SpecOptions{Privileged: true, ReadOnly: true, CapDrop: []string{"NET_ADMIN"}, CapAdd: []string{"SYS_ADMIN"}, Devices: devs})
+	s := mustSpec(t, SpecOptions{Privileged: true, ReadOnly: true, CapDrop: []string{"NET_ADMIN"}, CapAdd: []string{"SYS_ADMIN"}, Devices: devs})
 	caps := s.Process.Capabilities
 	if want := PrivilegedCapabilities(); !reflect.DeepEqual(caps.Bounding, want) || !reflect.DeepEqual(caps.Effective, want) ||
 		!reflect.DeepEqual(caps.Permitted, want) {
@@ -292,7 +305,7 @@ func TestSpecPrivileged(t *testing.T) {
 		t.Errorf("devices = %+v", s.Linux.Devices)
 	}
 	// Unprivileged, the cgroup filesystem stays read-only and no device is added.
-	s = Spec(SpecOptions{})
+	s = mustSpec(t, SpecOptions{})
 	for _, m := range s.Mounts {
 		if m.Type == "cgroup" && !contains(m.Options, "ro") {
 			t.Errorf("cgroup writable: %v", m.Options)
@@ -349,4 +362,13 @@ func TestHostDevices(t *testing.T) {
 			t.Errorf("/dev/net/tun (in a subdirectory) not listed")
 		}
 	}
+}
+
+func mustSpec(t *testing.T, o SpecOptions) *specs.Spec {
+	t.Helper()
+	s, err := Spec(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

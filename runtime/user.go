@@ -3,6 +3,8 @@ package runtime
 import (
 	"fmt"
 	"io"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/berth-engine/berth/archive"
@@ -68,4 +70,22 @@ func ResolveUserIn(root *archive.Root, spec string) (specs.User, string, error) 
 		}
 	}
 	return u, eu.Home, nil
+}
+
+// ResolveGroups turns --group-add values (names or numbers) into group IDs with the container's
+// own /etc/group under rootfs, in the order given; an unknown name fails with Docker's words.
+func ResolveGroups(rootfs string, groups []string) ([]uint32, error) {
+	var out []uint32
+	for _, g := range groups {
+		if n, err := strconv.ParseUint(g, 10, 32); err == nil {
+			out = append(out, uint32(n))
+			continue
+		}
+		found, _ := user.ParseGroupFileFilter(filepath.Join(rootfs, "etc", "group"), func(e user.Group) bool { return e.Name == g })
+		if len(found) == 0 {
+			return nil, fmt.Errorf("Unable to find group %s: no matching entries in group file", g)
+		}
+		out = append(out, uint32(found[0].Gid))
+	}
+	return out, nil
 }

@@ -36,3 +36,8 @@ if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == tmpfs && -r $unified/cgroup
       echo "deps: could not mount the $c cgroup controller as v1; crun will refuse this host" >&2
   done
 fi
+
+# The confinement probe (internal/cli/security_e2e_test.go) creates a bridge link in a container
+# with CAP_NET_ADMIN, which needs the bridge module loaded (berth's own bridge network loads it too).
+[[ -d /sys/module/bridge ]] || modprobe bridge 2>/dev/null ||
+  echo "deps: could not load the bridge module; the security probe test will skip" >&2

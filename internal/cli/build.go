@@ -41,6 +41,7 @@ type buildFlags struct {
 	quiet     bool
 	iidfile   string
 	network   string
+	allow     []string
 	progress  string
 	secrets   []string
 	ssh       []string
@@ -73,6 +74,7 @@ func newBuildCommand(g *Globals, use string) *cobra.Command {
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	fl.StringVar(&f.iidfile, "iidfile", "", "Write the image ID to the file")
 	fl.StringVar(&f.network, "network", "default", "Set the networking mode for the RUN instructions during build")
+	fl.StringArrayVar(&f.allow, "allow", nil, "Allow extra privileged entitlement (e.g., \"network.host\", \"security.insecure\")")
 	fl.StringVar(&f.progress, "progress", "auto", "Set type of progress output (auto, plain, tty)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "Secret file to expose to the build")
 	fl.StringVarP(&f.output, "output", "o", "", "Output destination (format: type=local,dest=path)")
@@ -114,6 +116,17 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 	}
 	o := build.Options{Target: f.target, NoCache: f.noCache, Platform: f.platform, Tags: f.tags, AlwaysPull: f.pull,
 		BuildArgs: map[string]string{}, Labels: map[string]string{}, Network: f.network}
+	for _, a := range f.allow {
+		for _, e := range strings.Split(a, ",") {
+			switch e {
+			case build.EntitlementSecurityInsecure:
+				o.AllowInsecure = true
+			case "network.host": // RUN --network=host needs no grant in berth
+			default:
+				return fmt.Errorf("unknown entitlement %s", e)
+			}
+		}
+	}
 	secrets, err := parseSecrets(f.secrets)
 	if err != nil {
 		return err

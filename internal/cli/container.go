@@ -86,6 +86,7 @@ type createFlags struct {
 	stopTimeout, healthRetries                                                    int
 	healthInterval, healthTimeout, healthStartPeriod                              time.Duration
 	noHealthcheck                                                                 bool
+	security                                                                      securityFlags
 }
 
 func (f *createFlags) bind(fl *pflag.FlagSet) {
@@ -136,6 +137,7 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.healthStartPeriod, "health-start-period", 0, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)")
 	fl.DurationVar(&f.healthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (ms|s|m|h)")
 	fl.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
+	f.security.bind(fl)
 }
 
 // healthcheck is Docker's CLI reading of the --health-* flags and --no-healthcheck: nil when none
@@ -306,6 +308,9 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 			k, v, _ := strings.Cut(kv, "=")
 			h.LogConfig.Config[k] = v
 		}
+	}
+	if err := f.security.apply(h); err != nil {
+		return o, err
 	}
 	switch f.network {
 	case "default", "bridge", "none", "host":

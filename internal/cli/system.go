@@ -9,6 +9,7 @@ import (
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
+	berthruntime "github.com/berth-engine/berth/runtime"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 )
@@ -281,6 +282,8 @@ type Info struct {
 	OperatingSystem   string
 	Architecture      string
 	ServerVersion     string
+	// SecurityOptions are Docker's "name=seccomp,profile=default" entries.
+	SecurityOptions []string
 }
 
 func newInfoCommand(g *Globals, use string) *cobra.Command {
@@ -302,6 +305,9 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 			info := Info{RootDir: g.Root, Driver: storageDriver(container.New(s)), Runtime: "runc", Images: len(du.Images),
 				OperatingSystem: runtime.GOOS, Architecture: runtime.GOARCH, ServerVersion: Version}
 			info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped = containerCounts(container.New(s))
+			if berthruntime.SeccompSupported() {
+				info.SecurityOptions = []string{"name=seccomp,profile=default"}
+			}
 			if formatStr != "" {
 				tmpl, err := format.Parse(formatStr)
 				if err != nil {
@@ -312,6 +318,9 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 			fmt.Fprintf(g.Stdout, "Client:\n Version:    %s\n\nServer:\n Containers: %d\n  Running: %d\n  Paused: %d\n  Stopped: %d\n Images: %d\n Server Version: %s\n Storage Driver: %s\n Default Runtime: %s\n Operating System: %s\n Architecture: %s\n Berth Root Dir: %s\n",
 				Version, info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped,
 				info.Images, info.ServerVersion, info.Driver, info.Runtime, info.OperatingSystem, info.Architecture, info.RootDir)
+			if len(info.SecurityOptions) > 0 {
+				fmt.Fprint(g.Stdout, " Security Options:\n  seccomp\n   Profile: default\n")
+			}
 			// berth has no daemon: a container's restart policy is applied by its shim, so
 			// nothing restarts containers after a reboot or once their shim is gone.
 			fmt.Fprintln(g.Stdout, " Restart Policies: applied by each container's shim while it runs (no daemon: not after a reboot)")
