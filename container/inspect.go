@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/network"
 	"github.com/berth-engine/berth/runtime"
 	"github.com/opencontainers/go-digest"
 )
@@ -226,12 +227,13 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		netName = "bridge"
 	}
 	r.NetworkSettings = InspectNetwork{Ports: map[string][]PortBinding{}, Networks: map[string]InspectEndpoint{netName: {}}}
-	if ns := m.networkState(c.ID); ns != nil && st.Running() {
-		ep := InspectEndpoint{Gateway: ns.Gateway, IPAddress: ns.IP, IPPrefixLen: ns.Prefix, MacAddress: ns.MAC}
+	if ns := m.networkState(c.ID); ns != nil && ns.primary() != nil && st.Running() {
+		p := ns.primary()
+		ep := InspectEndpoint{Gateway: p.Gateway, IPAddress: p.IP, IPPrefixLen: p.Prefix, MacAddress: p.MAC}
 		r.NetworkSettings.Networks[netName] = ep
 		r.NetworkSettings.Gateway, r.NetworkSettings.IPAddress = ep.Gateway, ep.IPAddress
 		r.NetworkSettings.IPPrefixLen, r.NetworkSettings.MacAddress = ep.IPPrefixLen, ep.MacAddress
-		r.NetworkSettings.SandboxKey, r.NetworkSettings.Bridge = ns.NetNS, bridgeName
+		r.NetworkSettings.SandboxKey, r.NetworkSettings.Bridge = ns.NetNS, network.DefaultBridge
 		for p, b := range ns.Ports {
 			r.NetworkSettings.Ports[p] = b
 		}
