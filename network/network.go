@@ -59,8 +59,10 @@ type IPAMConfig struct {
 func Predefined(ids func(name string) string, created time.Time) []Network {
 	return []Network{
 		{ID: ids(BridgeName), Name: BridgeName, Driver: "bridge", Created: created, Bridge: DefaultBridge,
-			IPAM:    []IPAMConfig{{Subnet: DefaultSubnet, Gateway: gatewayOf(DefaultSubnet)}},
-			Options: map[string]string{"com.docker.network.bridge.name": DefaultBridge, "com.docker.network.bridge.default_bridge": "true"}},
+			IPAM: []IPAMConfig{{Subnet: DefaultSubnet}},
+			Options: map[string]string{"com.docker.network.bridge.default_bridge": "true", "com.docker.network.bridge.enable_icc": "true",
+				"com.docker.network.bridge.enable_ip_masquerade": "true", "com.docker.network.bridge.host_binding_ipv4": "0.0.0.0",
+				"com.docker.network.bridge.name": DefaultBridge, "com.docker.network.driver.mtu": "1500"}},
 		{ID: ids(HostName), Name: HostName, Driver: "host", Created: created},
 		{ID: ids(NoneName), Name: NoneName, Driver: "null", Created: created},
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/berth-engine/berth/distribution"
+	"github.com/berth-engine/berth/network"
 	"github.com/berth-engine/berth/image"
 	"github.com/docker/go-units"
 	"github.com/mattn/go-isatty"
@@ -31,7 +32,8 @@ func init() {
 //	  "insecure-registries": ["myregistry:5000", "10.0.0.0/8"],
 //	  "max-concurrent-downloads": 4,
 //	  "max-concurrent-uploads": 5,
-//	  "certs-dir": "/etc/docker/certs.d"
+//	  "certs-dir": "/etc/docker/certs.d",
+//	  "default-address-pools": [{"base": "172.80.0.0/16", "size": 24}]
 //	}
 //
 // The keys mean what they mean in dockerd's daemon.json.
@@ -42,12 +44,13 @@ type berthConfig struct {
 	MaxConcurrentDownloads int      `json:"max-concurrent-downloads"`
 	MaxConcurrentUploads   int      `json:"max-concurrent-uploads"`
 	CertsDir               string   `json:"certs-dir"`
+	// DefaultAddressPools are where `network create` takes subnets from.
+	DefaultAddressPools []network.Pool `json:"default-address-pools"`
 }
 
-// registryOptions reads berth's config file into the distribution options; a missing file is
-// the defaults.
-func registryOptions(tlsVerify bool) (distribution.Options, error) {
-	var o distribution.Options
+// loadConfig reads berth's config file; a missing file is the defaults.
+func loadConfig() (berthConfig, error) {
+	var c berthConfig
 	path := os.Getenv("BERTH_CONFIG")
 	if path == "" {
 		path = DefaultConfigFile
@@ -56,15 +59,27 @@ func registryOptions(tlsVerify bool) (distribution.Options, error) {
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
-		return o, err
+		return c, err
 	default:
-		var c berthConfig
 		if err := json.Unmarshal(b, &c); err != nil {
-			return o, fmt.Errorf("%s: %w", path, err)
+			return c, fmt.Errorf("%s: %w", path, err)
 		}
-		o.InsecureRegistries, o.CertsDir = c.InsecureRegistries, c.CertsDir
-		o.MaxConcurrentDownloads, o.MaxConcurrentUploads = c.MaxConcurrentDownloads, c.MaxConcurrentUploads
+		if err := network.ValidatePools(c.DefaultAddressPools); err != nil {
+			return c, fmt.Errorf("%s: %w", path, err)
+		}
 	}
+	return c, nil
+}
+
+// registryOptions reads berth's config file into the distribution options.
+func registryOptions(tlsVerify bool) (distribution.Options, error) {
+	var o distribution.Options
+	c, err := loadConfig()
+	if err != nil {
+		return o, err
+	}
+	o.InsecureRegistries, o.CertsDir = c.InsecureRegistries, c.CertsDir
+	o.MaxConcurrentDownloads, o.MaxConcurrentUploads = c.MaxConcurrentDownloads, c.MaxConcurrentUploads
 	o.SkipTLSVerify = !tlsVerify
 	return o, nil
 }
