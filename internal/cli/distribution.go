@@ -12,8 +12,8 @@ import (
 	"sync"
 
 	"github.com/berth-engine/berth/distribution"
-	"github.com/berth-engine/berth/network"
 	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/network"
 	"github.com/docker/go-units"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
