@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Network is a network's row; Config is the network package's JSON record (” for the
+// Network is a network's row; Config is the network package's JSON record (empty for the
 // predefined bridge, host and none).
 type Network struct {
 	ID      string
