@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/network"
+	"github.com/berth-engine/berth/metadata"
 	rt "github.com/berth-engine/berth/runtime"
 )
 
@@ -159,7 +160,7 @@ func (m *Manager) networkState(id string) *networkState {
 		return nil
 	}
 	if len(ns.Endpoints) == 0 && len(ns.Results) > 0 {
-		ns.Endpoints = []network.Endpoint{{NetworkName: network.BridgeName, IfName: "eth0", IP: ns.IP, Prefix: ns.Prefix,
+		ns.Endpoints = []network.Endpoint{{Network: defaultNetwork(), IfName: "eth0", IP: ns.IP, Prefix: ns.Prefix,
 			Gateway: ns.Gateway, MAC: ns.MAC, Ports: ns.Mappings, Results: ns.Results}}
 	}
 	ns.IP, ns.Prefix, ns.Gateway, ns.MAC, ns.Results = "", 0, "", "", nil
@@ -175,25 +176,30 @@ func (st *networkState) primary() *network.Endpoint {
 }
 
 // setupNetwork returns what the spec's network namespace should be (rt.NetworkNone,
-// rt.NetworkHost or a namespace path) and the container's IP address ("" for none).
+// rt.NetworkHost or a namespace path) and the container's IP address ("" for none): a new
+// namespace with one interface per network (eth0, eth1…), the first carrying the default route
+// and the published ports.
 func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
-	switch {
-	case c.Host.NetworkMode == rt.NetworkHost:
+	if _, ok := containerMode(c.Host.NetworkMode); ok {
+		ns, err := m.joinedNamespace(c)
+		return ns, "", err
+	}
+	switch c.Host.NetworkMode {
+	case rt.NetworkHost:
 		return rt.NetworkHost, "", nil
-	case c.Host.NetworkMode == rt.NetworkNone:
+	case rt.NetworkNone:
 		// The runtime makes the empty namespace and brings its loopback up (runc and crun both
 		// do for a new network namespace), as Docker's is: nothing for us to create or undo.
 		m.cleanupNetwork(c) // a namespace that an older berth made for this container
 		return rt.NetworkNone, "", nil
-	case !usesBridge(c.Host.NetworkMode):
+	}
+	eps := c.endpointConfigs()
+	if len(eps) == 0 {
 		return "", "", fmt.Errorf("network %s not found", c.Host.NetworkMode)
 	}
 	m.cleanupNetwork(c)
-	d := m.netDriver()
-	bridge := defaultNetwork()
-	if err := d.EnsureDefaultRules(bridge); err != nil {
-		return "", "", err
-	}
+	unlock := m.lockNetwork(c.ID)
+	defer unlock()
 	ports, maps, err := resolvePorts(c)
 	if err != nil {
 		return "", "", err
@@ -203,33 +209,38 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 		return "", "", fmt.Errorf("creating the network namespace: %w", err)
 	}
 	st := &networkState{NetNS: nsPath, Ports: ports, Mappings: maps}
-	save := func() error {
-		b, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(m.netStatePath(c.ID), b, 0o600)
-	}
-	if err := save(); err != nil {
+	// The state is written before each endpoint is made, so whoever cleans up after a crash
+	// finds the namespace and every endpoint made so far.
+	if err := m.saveNetworkState(c.ID, st); err != nil {
 		network.RemoveNetNS(nsPath)
 		return "", "", err
 	}
-	ep, err := d.Attach(nsPath, network.Request{Network: bridge, ContainerID: c.ID, IfName: "eth0", DefaultRoute: true, Ports: maps})
-	if err != nil {
-		m.cleanupNetwork(c)
+	fail := func(err error) (string, string, error) {
+		m.undoNetwork(c, st)
 		return "", "", err
 	}
-	st.Endpoints = append(st.Endpoints, ep)
-	if err := save(); err != nil {
-		m.cleanupNetwork(c)
-		return "", "", err
+	for i, ec := range eps {
+		var pm []network.PortMapping
+		if i == 0 {
+			pm = maps
+		}
+		ep, err := m.attach(c, nsPath, ec, network.IfName(i), i == 0, pm)
+		if err != nil {
+			return fail(err)
+		}
+		st.Endpoints = append(st.Endpoints, ep)
+		if err := m.saveNetworkState(c.ID, st); err != nil {
+			return fail(err)
+		}
 	}
-	return nsPath, ep.IP, nil
+	return nsPath, st.Endpoints[0].IP, nil
 }
 
 // cleanupNetwork undoes setupNetwork (the endpoints, the namespace); it is safe to call any
 // number of times.
 func (m *Manager) cleanupNetwork(c *Container) {
+	unlock := m.lockNetwork(c.ID)
+	defer unlock()
 	if st := m.networkState(c.ID); st != nil {
 		m.undoNetwork(c, st)
 	}
@@ -237,12 +248,10 @@ func (m *Manager) cleanupNetwork(c *Container) {
 
 // undoNetwork detaches the endpoints of a network state read before, and removes the namespace.
 func (m *Manager) undoNetwork(c *Container, st *networkState) {
-	d := m.netDriver()
 	for i := len(st.Endpoints) - 1; i >= 0; i-- {
-		ep := st.Endpoints[i]
-		n := defaultNetwork()
-		d.Detach(st.NetNS, network.Request{Network: n, ContainerID: c.ID, IfName: ep.IfName}, ep)
+		m.detach(c, st.NetNS, st.Endpoints[i])
 	}
+	m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteEndpoints(c.ID, "") })
 	network.RemoveNetNS(st.NetNS)
 	os.Remove(m.netStatePath(c.ID))
 }

@@ -721,18 +721,10 @@ func (m *Manager) prepare(c *Container) error {
 		return err
 	}
 	var mounts []specs.Mount
-	hostNet := c.Host.NetworkMode == runtime.NetworkHost
-	hosts := runtime.HostsFile(ip, c.Config.Hostname, c.Config.Domainname, c.Host.ExtraHosts)
-	if hostNet {
-		if b, err := os.ReadFile("/etc/hosts"); err == nil {
-			hosts = b
-		}
-	}
-	resolv, _ := os.ReadFile("/etc/resolv.conf")
-	files := map[string][]byte{
-		"hosts":       hosts,
-		"hostname":    runtime.HostnameFile(c.Config.Hostname),
-		"resolv.conf": runtime.ResolvConf(resolv, hostNet),
+	hostNet := netns == runtime.NetworkHost
+	files, err := m.etcFiles(c, ip, hostNet)
+	if err != nil {
+		return err
 	}
 	for _, name := range []string{"resolv.conf", "hostname", "hosts"} {
 		p := filepath.Join(dir, name)

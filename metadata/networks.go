@@ -146,3 +146,9 @@ func (t *Tx) Endpoints(networkID string) ([]Endpoint, error) {
 func (t *Tx) Neighbours(containerID string) ([]Endpoint, error) {
 	return t.endpoints(`WHERE network_id IN (SELECT network_id FROM endpoints WHERE container_id = ?) ORDER BY network_id, name`, containerID)
 }
+
+// RenameEndpoints follows a container's rename, so its new name resolves.
+func (t *Tx) RenameEndpoints(containerID, name string) error {
+	_, err := t.tx.Exec(`UPDATE endpoints SET name = ? WHERE container_id = ?`, name, containerID)
+	return err
+}

@@ -100,12 +100,12 @@ func rangeBounds(sn *net.IPNet, ipRange string) (string, string, bool) {
 
 // Attach makes a request's endpoint in the namespace at netns. On failure nothing is left.
 func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
-	ep := Endpoint{NetworkID: r.Network.ID, NetworkName: r.Network.Name, IfName: r.IfName, Ports: r.Ports}
+	ep := Endpoint{Network: r.Network, IfName: r.IfName, Ports: r.Ports}
 	var prev json.RawMessage
 	for _, p := range d.plugins(r) {
 		res, err := cniExec("ADD", r.ContainerID, netns, r.IfName, r.IP, cniName(r.Network), p, prev)
 		if err != nil {
-			d.Detach(netns, r, ep)
+			d.Detach(netns, r.ContainerID, ep)
 			return Endpoint{}, err
 		}
 		ep.Results = append(ep.Results, res)
@@ -123,12 +123,12 @@ func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
 		} `json:"ips"`
 	}
 	if err := json.Unmarshal(prev, &res); err != nil || len(res.IPs) == 0 {
-		d.Detach(netns, r, ep)
+		d.Detach(netns, r.ContainerID, ep)
 		return Endpoint{}, fmt.Errorf("network %s: no address in the CNI result: %s", r.Network.Name, prev)
 	}
 	addr, ipNet, err := net.ParseCIDR(res.IPs[0].Address)
 	if err != nil {
-		d.Detach(netns, r, ep)
+		d.Detach(netns, r.ContainerID, ep)
 		return Endpoint{}, err
 	}
 	ep.IP, ep.Gateway = addr.String(), res.IPs[0].Gateway
@@ -143,8 +143,8 @@ func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
 
 // Detach undoes Attach (the plugins' DEL in reverse order); it is safe to call for an endpoint
 // made only in part, and more than once.
-func (d Driver) Detach(netns string, r Request, ep Endpoint) {
-	r.Ports = ep.Ports
+func (d Driver) Detach(netns, containerID string, ep Endpoint) {
+	r := Request{Network: ep.Network, ContainerID: containerID, IfName: ep.IfName, Ports: ep.Ports}
 	plugins := d.plugins(r)
 	var prev json.RawMessage
 	if n := len(ep.Results); n > 0 {

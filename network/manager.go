@@ -169,7 +169,7 @@ func Plan(o CreateOptions, id string, now time.Time) (Network, error) {
 		return Network{}, fmt.Errorf("bridge name %s is longer than %d characters", n.Bridge, unix.IFNAMSIZ-1)
 	}
 	if ipam.Subnet != "" {
-		n.IPAM = []IPAMConfig{ipam}
+		n.IPAM, n.UserSubnet = []IPAMConfig{ipam}, true
 	}
 	return n, nil
 }
@@ -326,4 +326,28 @@ func DeleteBridge(n Network) {
 		return
 	}
 	exec.Command("ip", "link", "del", n.Bridge).Run()
+}
+
+// EnsureBridge makes a user-defined network's bridge and rules again when the host lost them
+// (a reboot, someone's `ip link del`): containers on it must still start.
+func EnsureBridge(n Network) error {
+	if !n.UserDefined() || n.Driver != "bridge" {
+		return nil
+	}
+	if _, err := net.InterfaceByName(n.Bridge); err == nil {
+		return nil
+	}
+	unlock, err := hostLock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := net.InterfaceByName(n.Bridge); err == nil {
+		return nil
+	}
+	if err := CreateBridge(n); err != nil {
+		return err
+	}
+	DeleteRules(Rules(n))
+	return AddRules(Rules(n))
 }

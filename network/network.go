@@ -45,6 +45,8 @@ type Network struct {
 	Labels     map[string]string
 	Options    map[string]string
 	Bridge     string // the Linux bridge ("br-<id12>"; "berth0" for the default network)
+	// UserSubnet: the user chose the subnet (only then may containers ask for fixed addresses).
+	UserSubnet bool `json:",omitempty"`
 }
 
 // IPAMConfig is one address range of a network: Docker's IPAM.Config entry.
@@ -138,10 +140,9 @@ type Request struct {
 // Endpoint is what an attachment made: a container's interface on one network. It is kept (in
 // the container's network.json) to undo the attachment and to answer inspect.
 type Endpoint struct {
-	NetworkID   string
-	NetworkName string
-	EndpointID  string
-	IfName      string
+	Network    Network // as it was when attached: what Detach needs to undo it
+	EndpointID string
+	IfName     string
 	IP          string
 	Prefix      int
 	Gateway     string

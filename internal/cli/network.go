@@ -18,7 +18,7 @@ func init() {
 	register("network", func(g *Globals) *cobra.Command {
 		c := &cobra.Command{Use: "network", Short: "Manage networks", Args: noArgs}
 		c.AddCommand(newNetworkCreateCommand(g), newNetworkLsCommand(g), newNetworkInspectCommand(g),
-			newNetworkRmCommand(g), newNetworkPruneCommand(g))
+			newNetworkRmCommand(g), newNetworkPruneCommand(g), newNetworkConnectCommand(g), newNetworkDisconnectCommand(g))
 		return c
 	})
 }
@@ -296,5 +296,53 @@ func newNetworkPruneCommand(g *Globals) *cobra.Command {
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
 	c.Flags().Var(&filters, "filter", "Provide filter values (e.g. 'until=<timestamp>')")
+	return c
+}
+
+func newNetworkConnectCommand(g *Globals) *cobra.Command {
+	var aliases, links, linkLocal []string
+	var ip, ip6 string
+	var driverOpts []string
+	c := &cobra.Command{
+		Use:   "connect [OPTIONS] NETWORK CONTAINER",
+		Short: "Connect a container to a network",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(links) > 0 || len(linkLocal) > 0 || ip6 != "" || len(driverOpts) > 0 {
+				return fmt.Errorf("--link, --link-local-ip, --ip6 and --driver-opt are not supported")
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return m.Connect(args[0], args[1], aliases, ip)
+		},
+	}
+	c.Flags().StringArrayVar(&aliases, "alias", nil, "Add network-scoped alias for the container")
+	c.Flags().StringVar(&ip, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	c.Flags().StringVar(&ip6, "ip6", "", "IPv6 address (e.g., 2001:db8::33)")
+	c.Flags().StringArrayVar(&links, "link", nil, "Add link to another container")
+	c.Flags().StringArrayVar(&linkLocal, "link-local-ip", nil, "Add a link-local address for the container")
+	c.Flags().StringArrayVar(&driverOpts, "driver-opt", nil, "driver options for the network")
+	return c
+}
+
+func newNetworkDisconnectCommand(g *Globals) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "disconnect [OPTIONS] NETWORK CONTAINER",
+		Short: "Disconnect a container from a network",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return m.Disconnect(args[0], args[1], force)
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "Force the container to disconnect from a network")
 	return c
 }
