@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/berth-engine/berth/network"
 	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/network"
 	rt "github.com/berth-engine/berth/runtime"
 )
 

@@ -143,13 +143,13 @@ type Endpoint struct {
 	Network    Network // as it was when attached: what Detach needs to undo it
 	EndpointID string
 	IfName     string
-	IP          string
-	Prefix      int
-	Gateway     string
-	MAC         string
-	Ports       []PortMapping     `json:",omitempty"`
-	Results     []json.RawMessage `json:",omitempty"` // each plugin's result, for DEL
-	Aliases     []string          `json:",omitempty"`
+	IP         string
+	Prefix     int
+	Gateway    string
+	MAC        string
+	Ports      []PortMapping     `json:",omitempty"`
+	Results    []json.RawMessage `json:",omitempty"` // each plugin's result, for DEL
+	Aliases    []string          `json:",omitempty"`
 }
 
 // IfName is the name of a container's n-th interface (eth0, eth1…), as Docker names them.
