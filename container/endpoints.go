@@ -460,3 +460,32 @@ func (c *Container) NetworkNames() []string {
 	sort.Strings(out)
 	return out
 }
+
+// startResolver starts the container's embedded DNS when it is on a user-defined network (nil
+// otherwise).
+func (m *Manager) startResolver(c *Container) (*network.Resolver, error) {
+	if !c.usesEmbeddedDNS() {
+		return nil, nil
+	}
+	st := m.networkState(c.ID)
+	if st == nil || st.NetNS == "" {
+		return nil, nil
+	}
+	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	return network.StartResolver(st.NetNS, func() (network.Table, error) { return m.dnsTable(c.ID) },
+		network.Upstreams(hostResolv, c.Host.DNS))
+}
+
+// dnsTable is what a container's resolver answers for now: the endpoints on the user-defined
+// networks it is attached to, read from the state database.
+func (m *Manager) dnsTable(id string) (network.Table, error) {
+	var ns []metadata.Neighbour
+	if err := m.Images.DB.View(func(tx *metadata.Tx) (err error) { ns, err = tx.Neighbours(id); return }); err != nil {
+		return network.Table{}, err
+	}
+	members := make([]network.Member, 0, len(ns))
+	for _, n := range ns {
+		members = append(members, network.Member{Network: n.NetworkName, Names: append([]string{n.Name}, n.Aliases...), IP: net.ParseIP(n.IP)})
+	}
+	return network.NewTable(members), nil
+}

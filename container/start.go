@@ -346,6 +346,15 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		release(err.Error())
 		return fail(&StartError{Code: 125, Err: err})
 	}
+	// The embedded DNS of a container on a user-defined network lives as long as this
+	// supervision (the container's namespace goes with its exit).
+	if dns, err := m.startResolver(c); err != nil {
+		m.teardown(c, rt)
+		release(err.Error())
+		return fail(&StartError{Code: 125, Err: err})
+	} else if dns != nil {
+		defer dns.Close()
+	}
 	log, err := openLog(m.LogPath(c.ID))
 	if err != nil {
 		m.teardown(c, rt)

@@ -141,10 +141,37 @@ func (t *Tx) Endpoints(networkID string) ([]Endpoint, error) {
 	return t.endpoints(`WHERE ? = '' OR network_id = ? ORDER BY name`, networkID, networkID)
 }
 
-// Neighbours returns the endpoints on the networks a container is attached to, its own included:
-// the names its DNS resolver answers for.
-func (t *Tx) Neighbours(containerID string) ([]Endpoint, error) {
-	return t.endpoints(`WHERE network_id IN (SELECT network_id FROM endpoints WHERE container_id = ?) ORDER BY network_id, name`, containerID)
+// Neighbour is an endpoint with its network's name.
+type Neighbour struct {
+	Endpoint
+	NetworkName string
+}
+
+// Neighbours returns the endpoints on the user-defined networks a container is attached to, its
+// own included: the names its DNS resolver answers for. (The predefined networks, whose config is
+// empty, have no name resolution.)
+func (t *Tx) Neighbours(containerID string) ([]Neighbour, error) {
+	rows, err := t.tx.Query(`SELECT e.network_id, e.container_id, e.endpoint_id, e.name, e.aliases, e.ip, e.prefix, e.mac, n.name
+		FROM endpoints e JOIN networks n ON n.id = e.network_id
+		WHERE n.config != '' AND e.network_id IN (SELECT network_id FROM endpoints WHERE container_id = ?)
+		ORDER BY e.network_id, e.name`, containerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Neighbour
+	for rows.Next() {
+		var e Neighbour
+		var aliases string
+		if err := rows.Scan(&e.NetworkID, &e.ContainerID, &e.EndpointID, &e.Name, &aliases, &e.IP, &e.Prefix, &e.MAC, &e.NetworkName); err != nil {
+			return nil, err
+		}
+		if aliases != "" {
+			json.Unmarshal([]byte(aliases), &e.Aliases)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // RenameEndpoints follows a container's rename, so its new name resolves.
