@@ -192,3 +192,189 @@ func TestNetworkCommands(t *testing.T) {
 		t.Errorf("prune of nothing: %q", out)
 	}
 }
+
+// nslookup runs busybox's nslookup (which asks the resolver in resolv.conf, never /etc/hosts) in a
+// container and returns the addresses it printed for the name, and its exit code.
+func (e *netEnv) nslookup(ctr, name string) ([]string, int) {
+	out, _, code := e.run("exec", ctr, "nslookup", name)
+	var addrs []string
+	for _, line := range strings.Split(out, "\n") {
+		if a, ok := strings.CutPrefix(line, "Address: "); ok {
+			addrs = append(addrs, strings.TrimSpace(a))
+		}
+	}
+	return addrs, code
+}
+
+func TestNetworkNameResolution(t *testing.T) {
+	e := newNetEnv(t)
+	app, other := e.name("app"), e.name("other")
+	e.ok("network", "create", app)
+	e.ok("network", "create", other)
+	web1, web2, db, outsider := e.name("web1"), e.name("web2"), e.name("db"), e.name("outsider")
+	e.ok("run", "-d", "--name", web1, "--network", app, "--network-alias", "svc", "bb:1", "sleep", "300")
+	e.ok("run", "-d", "--name", web2, "--network", app, "--network-alias", "svc", "bb:1", "sleep", "300")
+	e.ok("run", "-d", "--name", outsider, "--network", other, "bb:1", "sleep", "300")
+	ip1 := e.inspect(web1, "{{(index .NetworkSettings.Networks \""+app+"\").IPAddress}}")
+	ip2 := e.inspect(web2, "{{(index .NetworkSettings.Networks \""+app+"\").IPAddress}}")
+	if net.ParseIP(ip1) == nil || net.ParseIP(ip2) == nil || ip1 == ip2 {
+		t.Fatalf("addresses %q %q", ip1, ip2)
+	}
+	// Docker's resolv.conf on a user-defined network.
+	if rc := e.ok("exec", web1, "cat", "/etc/resolv.conf"); !strings.Contains(rc, "nameserver 127.0.0.11\n") || !strings.Contains(rc, "ndots:0") ||
+		strings.Count(rc, "nameserver") != 1 {
+		t.Errorf("resolv.conf:\n%s", rc)
+	}
+	// By name, alias, NAME.NETWORK and short ID; two containers behind one alias give two records.
+	short2 := e.inspect(web2, "{{.Id}}")[:12]
+	for name, want := range map[string][]string{web2: {ip2}, web2 + "." + app: {ip2}, short2: {ip2}, web1: {ip1}, "svc." + app: {ip1, ip2}} {
+		got, code := e.nslookup(web1, name)
+		sortStrings(got)
+		sortStrings(want)
+		if code != 0 || strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("nslookup %s: %v (exit %d), want %v", name, got, code, want)
+		}
+	}
+	if got, _ := e.nslookup(web1, "svc"); len(got) != 2 {
+		t.Errorf("svc: %v, want two A records", got)
+	}
+	// A container on another network resolves none of them.
+	for _, name := range []string{web1, "svc", web2 + "." + app} {
+		if got, code := e.nslookup(outsider, name); code == 0 || len(got) != 0 {
+			t.Errorf("%s resolved from another network: %v", name, got)
+		}
+	}
+	// Containers behind the alias are reachable by it.
+	if out, errs, code := e.run("exec", web1, "ping", "-c", "1", "-W", "3", web2); code != 0 {
+		t.Errorf("ping %s: %d %s %s", web2, code, out, errs)
+	}
+	// A container on the network that starts later is found; one that stops is no longer.
+	e.ok("run", "-d", "--name", db, "--network", app, "bb:1", "sleep", "300")
+	if got, code := e.nslookup(web1, db); code != 0 || len(got) != 1 {
+		t.Errorf("%s after its start: %v", db, got)
+	}
+	e.ok("rm", "-f", db)
+	if got, code := e.nslookup(web1, db); code == 0 || len(got) != 0 {
+		t.Errorf("%s after rm: %v", db, got)
+	}
+	// A running container joins a network and leaves it: its names follow.
+	e.ok("network", "connect", "--alias", "bridgehead", other, web1)
+	if got, code := e.nslookup(outsider, "bridgehead"); code != 0 || len(got) != 1 {
+		t.Errorf("alias after connect: %v %d", got, code)
+	}
+	if out := e.ok("exec", web1, "ls", "/sys/class/net"); out != "eth0\neth1\nlo\n" {
+		t.Errorf("interfaces after connect: %q", out)
+	}
+	if _, errs, code := e.run("network", "connect", other, web1); code != 1 || errs != "Error: endpoint with name "+web1+" already exists in network "+other+"\n" {
+		t.Errorf("connect twice: %d %q", code, errs)
+	}
+	// The network in use cannot go (Docker's error).
+	otherID := strings.TrimSpace(e.ok("network", "inspect", "-f", "{{.Id}}", other))
+	if _, errs, code := e.run("network", "rm", other); code != 1 ||
+		errs != "Error: error while removing network: network "+other+" id "+otherID+" has active endpoints\n" {
+		t.Errorf("rm in use: %d %q", code, errs)
+	}
+	e.ok("network", "disconnect", other, web1)
+	if out := e.ok("exec", web1, "ls", "/sys/class/net"); out != "eth0\nlo\n" {
+		t.Errorf("interfaces after disconnect: %q", out)
+	}
+	if got, code := e.nslookup(outsider, "bridgehead"); code == 0 || len(got) != 0 {
+		t.Errorf("alias after disconnect: %v", got)
+	}
+	webID := e.inspect(web1, "{{.Id}}")
+	if _, errs, code := e.run("network", "disconnect", other, web1); code != 1 || errs != "Error: container "+webID+" is not connected to network "+other+"\n" {
+		t.Errorf("disconnect twice: %d %q", code, errs)
+	}
+	// Other names go to the host's resolvers: the answer comes from upstream, not ours.
+	if out, _, _ := e.run("exec", web1, "nslookup", "localhost."); !strings.Contains(out, "127.0.0.11") {
+		t.Errorf("forwarded lookup did not go through the embedded resolver: %q", out)
+	}
+	// inspect's NetworkSettings.Networks has Docker's keys.
+	var ns struct{ Networks map[string]map[string]any }
+	if err := json.Unmarshal([]byte(e.inspect(web1, "{{json .NetworkSettings}}")), &ns); err != nil {
+		t.Fatal(err)
+	}
+	ep := ns.Networks[app]
+	for _, k := range []string{"IPAMConfig", "Links", "Aliases", "NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen",
+		"IPv6Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "MacAddress", "DriverOpts"} {
+		if _, ok := ep[k]; !ok {
+			t.Errorf("NetworkSettings.Networks[%s] has no %s: %v", app, k, ep)
+		}
+	}
+	if al := fmt.Sprint(ep["Aliases"]); al != "[svc "+webID[:12]+"]" {
+		t.Errorf("Aliases = %s", al)
+	}
+	if len(ns.Networks) != 1 {
+		t.Errorf("networks after disconnect: %v", ns.Networks)
+	}
+	// Stopping the containers takes their endpoints away: the network can go.
+	e.ok("rm", "-f", web1, web2, outsider)
+	e.ok("network", "rm", app, other)
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+func TestNetworkRunOptions(t *testing.T) {
+	e := newNetEnv(t)
+	fixed, sn := e.name("fixed"), e.subnet()
+	e.ok("network", "create", "--subnet", sn, fixed)
+	auto := e.name("auto")
+	e.ok("network", "create", auto)
+	ip := strings.TrimSuffix(sn, "0/24") + "77"
+	// --ip on a subnet the user chose; several networks give eth0, eth1 with the default route
+	// on the first.
+	out := e.ok("run", "--rm", "--network", fixed, "--ip", ip, "--network", auto, "bb:1", "sh", "-c", "ip -4 -o addr show eth0; ls /sys/class/net; ip route show default")
+	if !strings.Contains(out, "inet "+ip+"/24") || !strings.Contains(out, "eth0\neth1\nlo\n") || !strings.Contains(out, "dev eth0") {
+		t.Errorf("--ip and two networks:\n%s", out)
+	}
+	// Docker's errors, exit 125.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--network", auto, "--ip", "10.1.1.1"}, "user specified IP address is supported only when connecting to networks with user configured subnets"},
+		{[]string{"--network", e.name("nosuch")}, "network " + e.name("nosuch") + " not found"},
+		{[]string{"--network", "container:" + e.name("nosuch")}, "No such container: " + e.name("nosuch")},
+		{[]string{"--add-host", "foo"}, `invalid argument "foo" for "--add-host" flag: bad format for add-host: "foo"`},
+		{[]string{"--add-host", "foo:bar"}, `invalid argument "foo:bar" for "--add-host" flag: invalid IP address in add-host: "bar"`},
+	} {
+		args := append(append([]string{"run", "--rm"}, c.args...), "bb:1", "true")
+		if _, errs, code := e.run(args...); code != 125 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, %q, want %q", c.args, code, errs, c.want)
+		}
+	}
+	// --dns* on the default bridge write resolv.conf as Docker does; host-gateway is the default
+	// bridge's gateway.
+	out = e.ok("run", "--rm", "--add-host", "hgw:host-gateway", "--add-host", "bar:1.2.3.4", "--dns", "1.1.1.1", "--dns-search", "example.com",
+		"--dns-option", "ndots:2", "bb:1", "cat", "/etc/resolv.conf", "/etc/hosts")
+	if !strings.HasPrefix(out, "search example.com\nnameserver 1.1.1.1\noptions ndots:2\n") || !strings.Contains(out, "10.89.0.1\thgw\n1.2.3.4\tbar\n") {
+		t.Errorf("--dns and --add-host:\n%s", out)
+	}
+	// On a user-defined network the nameserver stays the embedded one.
+	out = e.ok("run", "--rm", "--network", auto, "--dns", "1.1.1.1", "--dns-search", "example.com", "--dns-option", "ndots:2", "bb:1", "cat", "/etc/resolv.conf")
+	if out != "search example.com\nnameserver 127.0.0.11\noptions ndots:2\n" {
+		t.Errorf("--dns on a user network:\n%s", out)
+	}
+	// --network container:NAME shares the other's namespace, hostname and files.
+	owner := e.name("owner")
+	e.ok("run", "-d", "--name", owner, "--network", auto, "bb:1", "sleep", "300")
+	ownerIP := e.inspect(owner, "{{(index .NetworkSettings.Networks \""+auto+"\").IPAddress}}")
+	out = e.ok("run", "--rm", "--network", "container:"+owner, "bb:1", "sh", "-c", "hostname; ip -4 -o addr show eth0; nslookup "+owner)
+	if !strings.HasPrefix(out, e.inspect(owner, "{{.Id}}")[:12]+"\n") || !strings.Contains(out, "inet "+ownerIP+"/") || !strings.Contains(out, "Address: "+ownerIP) {
+		t.Errorf("--network container:\n%s", out)
+	}
+	if _, errs, code := e.run("run", "--rm", "--network", "container:"+owner, "-p", "80", "bb:1", "true"); code != 125 ||
+		!strings.Contains(errs, "conflicting options: port publishing and the container type network mode") {
+		t.Errorf("container: with -p: %d %q", code, errs)
+	}
+	// ps shows and filters by network.
+	if out := e.ok("ps", "--filter", "network="+auto, "--format", "{{.Names}} {{.Networks}}"); out != owner+" "+auto+"\n" {
+		t.Errorf("ps network: %q", out)
+	}
+}

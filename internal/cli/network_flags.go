@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"net"
 
@@ -49,9 +48,6 @@ func (f *netFlags) apply(o *container.CreateOptions, addHosts []string) error {
 		if net.ParseIP(s) == nil {
 			return fmt.Errorf("invalid argument %q for \"--dns\" flag: %s is not an ip address", s, s)
 		}
-	}
-	if len(f.networks) > 1 && f.ip != "" {
-		return errors.New("--ip applies to the first --network only: give one network, then network connect --ip")
 	}
 	o.Host.NetworkMode = f.mode()
 	o.Networks, o.Aliases, o.IP = f.networks, f.aliases, f.ip
