@@ -489,3 +489,48 @@ func (m *Manager) dnsTable(id string) (network.Table, error) {
 	}
 	return network.NewTable(members), nil
 }
+
+// RemoveNetwork is `network rm`: a network in use by a running container is refused. Endpoints
+// whose container is gone, or whose supervisor died without cleaning up, do not count: their
+// containers are reconciled (which tears their network down) before the network is tried again.
+func (m *Manager) RemoveNetwork(ref string) error {
+	nets := m.networks()
+	err := nets.Remove(ref)
+	if !errors.As(err, new(network.ConflictError)) {
+		return err
+	}
+	n, gerr := nets.Get(ref)
+	if gerr != nil || !n.UserDefined() {
+		return err
+	}
+	m.reconcileEndpoints(n.ID)
+	return nets.Remove(ref)
+}
+
+// PruneNetworks is `network prune`: every user-defined network no running container uses.
+func (m *Manager) PruneNetworks() ([]string, error) {
+	nets, err := m.networks().List()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nets {
+		if n.UserDefined() {
+			m.reconcileEndpoints(n.ID)
+		}
+	}
+	return m.networks().Prune()
+}
+
+// reconcileEndpoints looks at every container with an endpoint on a network: one that no longer
+// exists loses its endpoint rows; one whose supervisor died is reconciled by Get.
+func (m *Manager) reconcileEndpoints(networkID string) {
+	eps, err := m.networks().Endpoints(networkID)
+	if err != nil {
+		return
+	}
+	for _, e := range eps {
+		if _, _, err := m.Get(e.ContainerID); errors.As(err, new(NotFoundError)) {
+			m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteEndpoints(e.ContainerID, "") })
+		}
+	}
+}

@@ -252,13 +252,13 @@ func newNetworkRmCommand(g *Globals) *cobra.Command {
 		Short:   "Remove one or more networks",
 		Args:    minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, s, err := openNetworks(g)
+			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer closeFn()
 			// Docker prints nothing for a network removed, only the failures.
-			return eachArg(args, m.Remove)
+			return eachArg(args, m.RemoveNetwork)
 		},
 	}
 	return c
@@ -278,12 +278,12 @@ func newNetworkPruneCommand(g *Globals) *cobra.Command {
 			if !force && !confirm(g, "WARNING! This will remove all custom networks not used by at least one container.") {
 				return nil
 			}
-			m, s, err := openNetworks(g)
+			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			names, err := m.Prune()
+			defer closeFn()
+			names, err := m.PruneNetworks()
 			if len(names) > 0 {
 				fmt.Fprintln(g.Stdout, "Deleted Networks:")
 				for _, n := range names {
