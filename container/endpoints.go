@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/network"
@@ -192,6 +193,8 @@ func (m *Manager) attach(c *Container, nsPath string, ec EndpointConfig, ifname 
 		// Docker adds the short ID to the aliases on user-defined networks.
 		ep.Aliases = append(append([]string(nil), ec.Aliases...), c.ID[:12])
 	}
+	start := time.Now()
+	defer network.Trace("endpoint record", start)
 	err = m.Images.DB.Update(func(tx *metadata.Tx) error {
 		return tx.PutEndpoint(metadata.Endpoint{NetworkID: n.ID, ContainerID: c.ID, EndpointID: ep.EndpointID, Name: c.Name,
 			Aliases: ep.Aliases, IP: ep.IP, Prefix: ep.Prefix, MAC: ep.MAC})
@@ -472,6 +475,7 @@ func (m *Manager) startResolver(c *Container) (*network.Resolver, error) {
 		return nil, nil
 	}
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	defer network.Trace("resolver start", time.Now())
 	return network.StartResolver(st.NetNS, func() (network.Table, error) { return m.dnsTable(c.ID) },
 		network.Upstreams(hostResolv, c.Host.DNS))
 }

@@ -205,9 +205,11 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 		return "", "", err
 	}
 	nsPath := filepath.Join(m.Images.Root, "netns", c.ID)
+	start := time.Now()
 	if err := network.NewNetNS(nsPath); err != nil {
 		return "", "", fmt.Errorf("creating the network namespace: %w", err)
 	}
+	network.Trace("netns", start)
 	st := &networkState{NetNS: nsPath, Ports: ports, Mappings: maps}
 	// The state is written before each endpoint is made, so whoever cleans up after a crash
 	// finds the namespace and every endpoint made so far.
@@ -247,12 +249,17 @@ func (m *Manager) cleanupNetwork(c *Container) {
 }
 
 // undoNetwork detaches the endpoints of a network state read before, and removes the namespace.
+// The namespace goes first: its interfaces go with it, so most endpoints only have an address
+// lease left to release (network.Driver.Release).
 func (m *Manager) undoNetwork(c *Container, st *networkState) {
+	start := time.Now()
+	network.RemoveNetNS(st.NetNS)
+	network.Trace("netns remove", start)
+	d := m.netDriver()
 	for i := len(st.Endpoints) - 1; i >= 0; i-- {
-		m.detach(c, st.NetNS, st.Endpoints[i])
+		d.Release(st.NetNS, c.ID, st.Endpoints[i])
 	}
 	m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteEndpoints(c.ID, "") })
-	network.RemoveNetNS(st.NetNS)
 	os.Remove(m.netStatePath(c.ID))
 }
 

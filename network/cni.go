@@ -9,6 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const cniVersion = "1.0.0"
@@ -103,7 +106,9 @@ func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
 	ep := Endpoint{Network: r.Network, IfName: r.IfName, Ports: r.Ports}
 	var prev json.RawMessage
 	for _, p := range d.plugins(r) {
+		start := time.Now()
 		res, err := cniExec("ADD", r.ContainerID, netns, r.IfName, r.IP, cniName(r.Network), p, prev)
+		Trace("cni "+p["type"].(string)+" add "+r.IfName, start)
 		if err != nil {
 			d.Detach(netns, r.ContainerID, ep)
 			return Endpoint{}, err
@@ -151,7 +156,9 @@ func (d Driver) Detach(netns, containerID string, ep Endpoint) {
 		prev = ep.Results[n-1]
 	}
 	for i := len(plugins) - 1; i >= 0; i-- {
+		start := time.Now()
 		cniExec("DEL", r.ContainerID, netns, r.IfName, "", cniName(r.Network), plugins[i], prev)
+		Trace("cni "+plugins[i]["type"].(string)+" del "+r.IfName, start)
 	}
 }
 
@@ -200,4 +207,59 @@ func cniExec(command, id, netns, ifname, ip, name string, conf map[string]any, p
 		return nil, fmt.Errorf("bridge network (%s %s): %v %s", typ, strings.ToLower(command), err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.Bytes(), nil
+}
+
+// leaseDir is host-local's directory of a network's address leases.
+func (d Driver) leaseDir(n Network) string {
+	dir := "/var/lib/cni/networks"
+	if !n.IsDefault() {
+		dir = filepath.Join(d.Root, "network", "ipam")
+	}
+	return filepath.Join(dir, cniName(n))
+}
+
+// Release undoes an endpoint whose namespace is already gone, without running the plugins: the
+// namespace took the container's end of the veth pair with it, and with it the bridge's end, so
+// what is left of a bridge-only endpoint is its address lease, which is released here under
+// host-local's own lock, in its file format (one file per address holding "ID\r\nIFNAME").
+// Endpoints with published ports (portmap's rules) take the plugins' DEL. This spares two plugin
+// processes on every container exit.
+func (d Driver) Release(netns, containerID string, ep Endpoint) {
+	if len(ep.Ports) > 0 || len(ep.Results) != 1 {
+		d.Detach(netns, containerID, ep)
+		return
+	}
+	start := time.Now()
+	defer Trace("lease release "+ep.IfName, start)
+	dir := d.leaseDir(ep.Network)
+	lock, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	defer lock.Close()
+	// host-local locks the directory itself (its "lock" file is the same directory since 0.8).
+	if l, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDONLY, 0); err == nil {
+		defer l.Close()
+		unix.Flock(int(l.Fd()), unix.LOCK_EX)
+	} else {
+		unix.Flock(int(lock.Fd()), unix.LOCK_EX)
+	}
+	entries, err := lock.ReadDir(-1)
+	if err != nil {
+		return
+	}
+	want, old := containerID+"\r\n"+ep.IfName, containerID
+	for _, e := range entries {
+		if e.IsDir() || net.ParseIP(e.Name()) == nil {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if s := strings.TrimSpace(string(b)); s == want || s == old {
+			os.Remove(p)
+		}
+	}
 }
