@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 const cniVersion = "1.0.0"
@@ -101,8 +99,29 @@ func rangeBounds(sn *net.IPNet, ipRange string) (string, string, bool) {
 	return u32ToIP(start).String(), u32ToIP(end).String(), true
 }
 
+// SlowPath makes Attach run the bridge and host-local plugins instead of netlink in-process
+// (BERTH_CNI_BRIDGE=1): the reference the in-process endpoint is checked against.
+var SlowPath = os.Getenv("BERTH_CNI_BRIDGE") != ""
+
 // Attach makes a request's endpoint in the namespace at netns. On failure nothing is left.
 func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
+	if !SlowPath {
+		ep, err := d.attachBridge(netns, r)
+		if err != nil || len(r.Ports) == 0 {
+			return ep, err
+		}
+		// Published ports: the portmap plugin, chained on the bridge's result.
+		plugins := d.plugins(r)
+		start := time.Now()
+		res, err := cniExec("ADD", r.ContainerID, netns, r.IfName, "", cniName(r.Network), plugins[1], ep.Results[0])
+		Trace("cni portmap add "+r.IfName, start)
+		if err != nil {
+			d.Detach(netns, r.ContainerID, ep)
+			return Endpoint{}, err
+		}
+		ep.Results = append(ep.Results, res)
+		return ep, nil
+	}
 	ep := Endpoint{Network: r.Network, IfName: r.IfName, Ports: r.Ports}
 	var prev json.RawMessage
 	for _, p := range d.plugins(r) {
@@ -230,36 +249,6 @@ func (d Driver) Release(netns, containerID string, ep Endpoint) {
 		return
 	}
 	start := time.Now()
-	defer Trace("lease release "+ep.IfName, start)
-	dir := d.leaseDir(ep.Network)
-	lock, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	defer lock.Close()
-	// host-local locks the directory itself (its "lock" file is the same directory since 0.8).
-	if l, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDONLY, 0); err == nil {
-		defer l.Close()
-		unix.Flock(int(l.Fd()), unix.LOCK_EX)
-	} else {
-		unix.Flock(int(lock.Fd()), unix.LOCK_EX)
-	}
-	entries, err := lock.ReadDir(-1)
-	if err != nil {
-		return
-	}
-	want, old := containerID+"\r\n"+ep.IfName, containerID
-	for _, e := range entries {
-		if e.IsDir() || net.ParseIP(e.Name()) == nil {
-			continue
-		}
-		p := filepath.Join(dir, e.Name())
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		if s := strings.TrimSpace(string(b)); s == want || s == old {
-			os.Remove(p)
-		}
-	}
+	d.releaseLease(ep.Network, containerID, ep.IfName)
+	Trace("lease release "+ep.IfName, start)
 }
