@@ -169,6 +169,13 @@ func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
 // made only in part, and more than once.
 func (d Driver) Detach(netns, containerID string, ep Endpoint) {
 	r := Request{Network: ep.Network, ContainerID: containerID, IfName: ep.IfName, Ports: ep.Ports}
+	if !SlowPath {
+		if len(ep.Ports) > 0 && len(ep.Results) > 1 {
+			cniExec("DEL", containerID, netns, ep.IfName, "", cniName(ep.Network), d.plugins(r)[1], ep.Results[len(ep.Results)-1])
+		}
+		d.detachBridge(netns, containerID, ep)
+		return
+	}
 	plugins := d.plugins(r)
 	var prev json.RawMessage
 	if n := len(ep.Results); n > 0 {

@@ -295,3 +295,23 @@ func lockAndRelease(dir, containerID, ifname string) {
 		}
 	}
 }
+
+// detachBridge takes a bridge endpoint out of a namespace that stays (disconnect): its interface
+// (the veth pair goes with it) and its lease.
+func (d Driver) detachBridge(nsPath, containerID string, ep Endpoint) {
+	if _, err := os.Stat(nsPath); err == nil {
+		InNetNS(nsPath, func() error {
+			h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			l, err := h.LinkByName(ep.IfName)
+			if err != nil {
+				return err
+			}
+			return h.LinkDel(l)
+		})
+	}
+	d.releaseLease(ep.Network, containerID, ep.IfName)
+}
