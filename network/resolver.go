@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
-	"strings"
 	"sync"
 	"time"
 )
@@ -30,7 +28,7 @@ type Resolver struct {
 // forwardTimeout bounds one upstream's answer.
 const forwardTimeout = 3 * time.Second
 
-// natRules send the container's DNS queries to the resolver's ports (and its answers back from
+// natRules are the DNAT as iptables rules, where nf_tables is missing (and its answers back from
 // port 53).
 func natRules(udpPort, tcpPort int) string {
 	return fmt.Sprintf("*nat\n"+
@@ -45,6 +43,7 @@ func natRules(udpPort, tcpPort int) string {
 // every query (membership changes as containers come and go); upstreams ("IP:53") get the rest.
 func StartResolver(nsPath string, table func() (Table, error), upstreams []string) (*Resolver, error) {
 	r := &Resolver{table: table, upstreams: upstreams}
+	start := time.Now()
 	err := InNetNS(nsPath, func() error {
 		addr := &net.UDPAddr{IP: net.ParseIP(EmbeddedDNS)}
 		u, err := net.ListenUDP("udp4", addr)
@@ -57,14 +56,14 @@ func StartResolver(nsPath string, table func() (Table, error), upstreams []strin
 			return err
 		}
 		r.udp, r.tcp = u, t
-		// iptables-restore run from this thread is in the container's namespace.
-		cmd := exec.Command("iptables-restore", "--noflush", "-w")
-		cmd.Stdin = strings.NewReader(natRules(u.LocalAddr().(*net.UDPAddr).Port, t.Addr().(*net.TCPAddr).Port))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("embedded DNS: iptables-restore: %v: %s", err, strings.TrimSpace(string(out)))
-		}
 		return nil
 	})
+	Trace("resolver sockets", start)
+	if err == nil {
+		start = time.Now()
+		err = addDNSNAT(nsPath, r.udp.LocalAddr().(*net.UDPAddr).Port, r.tcp.Addr().(*net.TCPAddr).Port)
+		Trace("resolver nat", start)
+	}
 	if err != nil {
 		if r.udp != nil {
 			r.udp.Close()
