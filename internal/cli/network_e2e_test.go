@@ -373,6 +373,20 @@ func TestNetworkRunOptions(t *testing.T) {
 		!strings.Contains(errs, "conflicting options: port publishing and the container type network mode") {
 		t.Errorf("container: with -p: %d %q", code, errs)
 	}
+	// An internal network reaches nothing but its members; user networks do not reach each other.
+	inner, member := e.name("inner"), e.name("member")
+	e.ok("network", "create", "--internal", inner)
+	e.ok("run", "-d", "--name", member, "--network", inner, "bb:1", "sleep", "300")
+	memberIP := e.inspect(member, "{{(index .NetworkSettings.Networks \""+inner+"\").IPAddress}}")
+	if _, errs, code := e.run("run", "--rm", "--network", inner, "bb:1", "ping", "-c", "1", "-W", "3", memberIP); code != 0 {
+		t.Errorf("ping within an internal network: %d %s", code, errs)
+	}
+	if _, _, code := e.run("run", "--rm", "--network", inner, "bb:1", "ping", "-c", "1", "-W", "2", "10.89.0.1"); code == 0 {
+		t.Errorf("an internal network reaches the default bridge's gateway")
+	}
+	if _, _, code := e.run("run", "--rm", "--network", auto, "bb:1", "ping", "-c", "1", "-W", "2", memberIP); code == 0 {
+		t.Errorf("one user network reaches another's container")
+	}
 	// ps shows and filters by network.
 	if out := e.ok("ps", "--filter", "network="+auto, "--format", "{{.Names}} {{.Networks}}"); out != owner+" "+auto+"\n" {
 		t.Errorf("ps network: %q", out)
