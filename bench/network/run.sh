@@ -1,7 +1,8 @@
 #!/bin/bash
 # Benchmark: what a network costs `berth run --rm`. Round-robin (bench/lib/interleave.py):
 # `--network none` (the peer: no network at all), the default bridge, and a user-defined network
-# (bridge + embedded DNS resolver), then a traced run of each showing where the time goes
+# (bridge + embedded DNS resolver), and the default bridge made by the CNI plugins as berth did
+# before (BERTH_CNI_BRIDGE=1, the reference for the in-process endpoint), then a traced run of each showing where the time goes
 # (BERTH_NETWORK_TRACE: namespace, CNI plugins, endpoint record, resolver, lease release).
 # Target (issue 14): a network adds at most 15 ms over --network none.
 # Needs root, runc, python3, busybox-static, containernetworking-plugins, iptables, iproute2.
@@ -28,12 +29,13 @@ B="$W/berth"
 INTERLEAVE_JSON=$W/result.json python3 "$HERE/bench/lib/interleave.py" "$RUNS" \
   "--network none" "$B run --rm --network none bench:1 true" \
   "default bridge" "$B run --rm bench:1 true" \
-  "user network" "$B run --rm --network $NET bench:1 true"
+  "user network" "$B run --rm --network $NET bench:1 true" \
+  "default bridge, CNI plugins" "env BERTH_CNI_BRIDGE=1 $B run --rm bench:1 true"
 python3 - "$W/result.json" <<'PY'
 import json, statistics, sys
 r = {k: statistics.median(v) for k, v in json.load(open(sys.argv[1])).items()}
 n = r["--network none"]
-for k in ("default bridge", "user network"):
+for k in ("default bridge", "user network", "default bridge, CNI plugins"):
     print(f"{k}: median {r[k]:.1f} ms = --network none ({n:.1f} ms) + {r[k] - n:.1f} ms (target: + 15 ms)")
 PY
 echo "where the time goes (mean of 5 traced runs each, ms):"
