@@ -4,10 +4,18 @@
 //
 // Networks, endpoint requests and endpoints are values: what a network is, what an attachment
 // asks for and what it got are plain structs, tested without root. The side effects live at the
-// edge, in a few functions that take such values: NewNetNS and RemoveNetNS (namespaces), Attach
-// and Detach (the standard CNI plugins, run the way the CNI protocol describes: a plugin binary
-// per step, JSON on stdin and stdout), CreateBridge/DeleteBridge and the host's iptables rules.
-// The container package asks this package for endpoints and never touches CNI or iptables itself.
+// edge, in a few functions that take such values: NewNetNS and RemoveNetNS (namespaces); Attach,
+// Detach and Release (a veth pair on the network's bridge made through netlink, with addresses
+// leased in host-local's format; the standard CNI portmap plugin for published ports, run the way
+// the CNI protocol describes); CreateBridge/DeleteBridge and the host's iptables rules; and the
+// embedded DNS resolver (dns.go the packets, resolver.go the sockets, dnsnat.go its DNAT).
+// The container package asks this package for endpoints and never touches netlink, CNI or
+// iptables itself.
+//
+// On disk: user-defined networks' leases under ROOT/network/ipam/<network id>/ (the default
+// bridge's are the host's, /var/lib/cni/networks/berth); ROOT/network/host-rules marks the
+// default bridge's rules as installed for this boot; /run/berth-network.lock serialises the
+// choice of subnets and bridges across every berth on the host.
 package network
 
 import (
