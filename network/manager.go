@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/metadata"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -334,7 +335,8 @@ func EnsureBridge(n Network) error {
 	if !n.UserDefined() || n.Driver != "bridge" {
 		return nil
 	}
-	if _, err := net.InterfaceByName(n.Bridge); err == nil {
+	// One RTM_GETLINK by name (net.InterfaceByName would dump every link on the host).
+	if _, err := netlink.LinkByName(n.Bridge); err == nil {
 		return nil
 	}
 	unlock, err := hostLock()
@@ -342,7 +344,7 @@ func EnsureBridge(n Network) error {
 		return err
 	}
 	defer unlock()
-	if _, err := net.InterfaceByName(n.Bridge); err == nil {
+	if _, err := netlink.LinkByName(n.Bridge); err == nil {
 		return nil
 	}
 	if err := CreateBridge(n); err != nil {
