@@ -198,6 +198,7 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 		return "", "", fmt.Errorf("network %s not found", c.Host.NetworkMode)
 	}
 	m.cleanupNetwork(c)
+	defer network.Trace("setup total", time.Now())
 	unlock := m.lockNetwork(c.ID)
 	defer unlock()
 	ports, maps, err := resolvePorts(c)
@@ -252,6 +253,7 @@ func (m *Manager) cleanupNetwork(c *Container) {
 // The namespace goes first: its interfaces go with it, so most endpoints only have an address
 // lease left to release (network.Driver.Release).
 func (m *Manager) undoNetwork(c *Container, st *networkState) {
+	defer network.Trace("teardown total", time.Now())
 	start := time.Now()
 	network.RemoveNetNS(st.NetNS)
 	network.Trace("netns remove", start)
