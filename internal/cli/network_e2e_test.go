@@ -191,6 +191,14 @@ func TestNetworkCommands(t *testing.T) {
 	if out := e.ok("network", "prune", "-f"); out != "" {
 		t.Errorf("prune of nothing: %q", out)
 	}
+	// system prune takes unused networks too (Docker's warning names them).
+	e.ok("network", "create", web)
+	if out, _, _ := e.runIn("n\n", "system", "prune"); !strings.Contains(out, "  - all stopped containers\n  - all networks not used by at least one container\n") {
+		t.Errorf("system prune warning: %q", out)
+	}
+	if out := e.ok("system", "prune", "-f"); !strings.HasPrefix(out, "Deleted Networks:\n"+web+"\n\n") {
+		t.Errorf("system prune: %q", out)
+	}
 }
 
 // nslookup runs busybox's nslookup (which asks the resolver in resolv.conf, never /etc/hosts) in a
