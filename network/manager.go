@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -306,17 +305,25 @@ func CreateBridge(n Network) error {
 	if sn == nil {
 		return fmt.Errorf("network %s has no subnet", n.Name)
 	}
-	ones, _ := sn.Mask.Size()
-	batch := fmt.Sprintf("link add name %s type bridge\naddress add %s/%d dev %s\nlink set %s up\n",
-		n.Bridge, n.Gateway(), ones, n.Bridge, n.Bridge)
-	if _, err := net.InterfaceByName(n.Bridge); err == nil {
+	if _, err := netlink.LinkByName(n.Bridge); err == nil {
 		DeleteBridge(n)
 	}
-	cmd := exec.Command("ip", "-batch", "-")
-	cmd.Stdin = strings.NewReader(batch)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	fail := func(err error) error {
 		DeleteBridge(n)
-		return fmt.Errorf("creating bridge %s: %v: %s", n.Bridge, err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("creating bridge %s: %w", n.Bridge, err)
+	}
+	if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}}); err != nil {
+		return fail(err)
+	}
+	l, err := netlink.LinkByName(n.Bridge)
+	if err != nil {
+		return fail(err)
+	}
+	if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP(n.Gateway()).To4(), Mask: sn.Mask}}); err != nil {
+		return fail(err)
+	}
+	if err := netlink.LinkSetUp(l); err != nil {
+		return fail(err)
 	}
 	return nil
 }
@@ -326,7 +333,9 @@ func DeleteBridge(n Network) {
 	if n.Bridge == "" || n.Bridge == DefaultBridge {
 		return
 	}
-	exec.Command("ip", "link", "del", n.Bridge).Run()
+	if l, err := netlink.LinkByName(n.Bridge); err == nil {
+		netlink.LinkDel(l)
+	}
 }
 
 // EnsureBridge makes a user-defined network's bridge and rules again when the host lost them

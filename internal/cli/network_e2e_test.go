@@ -32,9 +32,9 @@ func newNetEnv(t *testing.T) *netEnv {
 			t.Skip("network tests need containernetworking-plugins in /usr/lib/cni")
 		}
 	}
-	for _, bin := range []string{"iptables", "iptables-restore", "ip"} {
+	for _, bin := range []string{"iptables", "iptables-restore"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("network tests need %s (Debian: iptables, iproute2)", bin)
+			t.Skipf("network tests need %s (Debian: iptables)", bin)
 		}
 	}
 	e := &netEnv{ctrEnv: newCtrEnv(t), prefix: fmt.Sprintf("t%d%04d", os.Getpid()%100000, rand.Intn(10000))}
