@@ -37,6 +37,9 @@ type Container struct {
 	Config  image.ContainerConfig // the merged run config (Docker's container.Config)
 	Host    HostConfig
 	Driver  string // "overlay"
+	// Networks are the networks the container joins when it starts, in interface order (eth0
+	// first); NetworkMode names the first. Empty for host, none and container:ID.
+	Networks []EndpointConfig `json:",omitempty"`
 
 	layers []string // the image's layers, when Create has just looked them up (not stored)
 }
@@ -58,6 +61,9 @@ type HostConfig struct {
 	CapAdd          []string
 	CapDrop         []string
 	ExtraHosts      []string
+	DNS             []string `json:"Dns,omitempty"`
+	DNSSearch       []string `json:"DnsSearch,omitempty"`
+	DNSOptions      []string `json:"DnsOptions,omitempty"`
 	Runtime         string
 	Init            bool
 	Privileged      bool // --privileged: all capabilities and host devices, nothing masked
@@ -162,6 +168,11 @@ type CreateOptions struct {
 	// Healthcheck is the user's (--health-*, --no-healthcheck), merged with the image's.
 	Healthcheck *image.HealthConfig
 	Host        HostConfig
+	// Networks are --network's values in order (Host.NetworkMode when empty); Aliases (--network-alias)
+	// and IP (--ip) are for the first.
+	Networks []string
+	Aliases  []string
+	IP       string
 }
 
 // ErrNoCommand is Docker's refusal to create a container with nothing to run.

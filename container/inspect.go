@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/network"
 	"github.com/berth-engine/berth/runtime"
 	"github.com/docker/go-units"
 	"github.com/opencontainers/go-digest"
@@ -125,12 +126,26 @@ type InspectNetwork struct {
 	Networks    map[string]InspectEndpoint
 }
 
-// InspectEndpoint is a container's attachment to one network.
+// InspectEndpoint is a container's attachment to one network: Docker's EndpointSettings.
 type InspectEndpoint struct {
-	Gateway     string
-	IPAddress   string
-	IPPrefixLen int
-	MacAddress  string
+	IPAMConfig          *InspectIPAM
+	Links               []string
+	Aliases             []string
+	NetworkID           string
+	EndpointID          string
+	Gateway             string
+	IPAddress           string
+	IPPrefixLen         int
+	IPv6Gateway         string
+	GlobalIPv6Address   string
+	GlobalIPv6PrefixLen int
+	MacAddress          string
+	DriverOpts          map[string]string
+}
+
+// InspectIPAM is an endpoint's fixed address (--ip).
+type InspectIPAM struct {
+	IPv4Address string `json:",omitempty"`
 }
 
 func dockerTime(t time.Time) string {
@@ -257,17 +272,34 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		}
 		r.Mounts = append(r.Mounts, im)
 	}
-	netName := c.Host.NetworkMode
-	if netName == "default" {
-		netName = "bridge"
+	r.NetworkSettings = InspectNetwork{Ports: map[string][]PortBinding{}, Networks: map[string]InspectEndpoint{}}
+	for _, ec := range c.endpointConfigs() {
+		ie := InspectEndpoint{NetworkID: ec.NetworkID, Aliases: ec.Aliases}
+		if ec.IPv4Address != "" {
+			ie.IPAMConfig = &InspectIPAM{IPv4Address: ec.IPv4Address}
+		}
+		r.NetworkSettings.Networks[ec.Network] = ie
 	}
-	r.NetworkSettings = InspectNetwork{Ports: map[string][]PortBinding{}, Networks: map[string]InspectEndpoint{netName: {}}}
-	if ns := m.networkState(c.ID); ns != nil && st.Running() {
-		ep := InspectEndpoint{Gateway: ns.Gateway, IPAddress: ns.IP, IPPrefixLen: ns.Prefix, MacAddress: ns.MAC}
-		r.NetworkSettings.Networks[netName] = ep
-		r.NetworkSettings.Gateway, r.NetworkSettings.IPAddress = ep.Gateway, ep.IPAddress
-		r.NetworkSettings.IPPrefixLen, r.NetworkSettings.MacAddress = ep.IPPrefixLen, ep.MacAddress
-		r.NetworkSettings.SandboxKey, r.NetworkSettings.Bridge = ns.NetNS, bridgeName
+	if c.Host.NetworkMode == runtime.NetworkHost || c.Host.NetworkMode == runtime.NetworkNone {
+		r.NetworkSettings.Networks[c.Host.NetworkMode] = InspectEndpoint{}
+	}
+	if ns := m.networkState(c.ID); ns != nil && ns.primary() != nil && st.Running() {
+		for _, p := range ns.Endpoints {
+			ie := r.NetworkSettings.Networks[p.Network.Name]
+			ie.NetworkID, ie.EndpointID, ie.Gateway, ie.IPAddress = p.Network.ID, p.EndpointID, p.Gateway, p.IP
+			ie.IPPrefixLen, ie.MacAddress = p.Prefix, p.MAC
+			if len(p.Aliases) > 0 {
+				ie.Aliases = p.Aliases
+			}
+			r.NetworkSettings.Networks[p.Network.Name] = ie
+			if p.Network.IsDefault() {
+				// Docker's top-level fields are the default bridge's endpoint only.
+				r.NetworkSettings.Gateway, r.NetworkSettings.IPAddress = ie.Gateway, ie.IPAddress
+				r.NetworkSettings.IPPrefixLen, r.NetworkSettings.MacAddress = ie.IPPrefixLen, ie.MacAddress
+				r.NetworkSettings.Bridge = network.DefaultBridge
+			}
+		}
+		r.NetworkSettings.SandboxKey = ns.NetNS
 		for p, b := range ns.Ports {
 			r.NetworkSettings.Ports[p] = b
 		}

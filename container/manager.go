@@ -77,6 +77,10 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if o.Host.UTSMode == runtime.NamespaceHost && o.Hostname != "" {
 		return nil, errors.New("conflicting options: hostname and the UTS mode")
 	}
+	endpoints, err := m.planNetworks(&o)
+	if err != nil {
+		return nil, err
+	}
 	if o.Hostname == "" {
 		o.Hostname = id[:12]
 		if o.Host.NetworkMode == runtime.NetworkHost || o.Host.UTSMode == runtime.NamespaceHost {
@@ -115,13 +119,10 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err := ResolveMemorySwap(&o.Host); err != nil {
 		return nil, err
 	}
-	if o.Host.NetworkMode == "" {
-		o.Host.NetworkMode = "default"
-	}
 	path, args := EntrypointAndArgs(cfg)
 	c := &Container{
 		ID: id, Name: o.Name, Created: time.Now().UTC(), Path: path, Args: args,
-		Image: o.Image, ImageID: imageID, Config: cfg, Host: o.Host, Driver: m.storageDriver(),
+		Image: o.Image, ImageID: imageID, Config: cfg, Host: o.Host, Driver: m.storageDriver(), Networks: endpoints,
 		layers: img.Image.Layers,
 	}
 	if err := m.resolveVolumes(c); err != nil {
@@ -400,6 +401,9 @@ func (m *Manager) Rename(ref, newName string) error {
 			return err
 		}
 		err = tx.SetContainerConfig(r.ID, newName, string(b))
+		if err == nil {
+			err = tx.RenameEndpoints(r.ID, newName)
+		}
 		if errors.Is(err, metadata.ErrConflict) {
 			other, _ := tx.ContainerByName(newName)
 			return ConflictError{fmt.Sprintf("Error when allocating new name: Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", newName, other.ID)}

@@ -133,6 +133,10 @@ func ParsePrivatePort(s string) (string, error) {
 	return fmt.Sprintf("%d-%d/%s", start, end, proto), nil
 }
 
+// NaturalLess is naturalLess for the listings that sort by name (network ls), as Docker's CLI
+// does with its sortorder package.
+func NaturalLess(a, b string) bool { return naturalLess(a, b) }
+
 // naturalLess orders strings with their runs of digits compared as numbers ("80/tcp" before
 // "443/tcp", "1.2.3.4:9" before "1.2.3.4:10").
 func naturalLess(a, b string) bool {

@@ -348,6 +348,15 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		release(err.Error())
 		return fail(&StartError{Code: 125, Err: err})
 	}
+	// The embedded DNS of a container on a user-defined network lives as long as this
+	// supervision (the container's namespace goes with its exit).
+	if dns, err := m.startResolver(c); err != nil {
+		m.teardown(c, rt)
+		release(err.Error())
+		return fail(&StartError{Code: 125, Err: err})
+	} else if dns != nil {
+		defer dns.Close()
+	}
 	log, err := logging.Open(c.LogConfig(), m.dir(c.ID), c.ID)
 	if err != nil {
 		m.teardown(c, rt)
@@ -725,18 +734,10 @@ func (m *Manager) prepare(c *Container) error {
 		return err
 	}
 	var mounts []specs.Mount
-	hostNet := c.Host.NetworkMode == runtime.NetworkHost
-	hosts := runtime.HostsFile(ip, c.Config.Hostname, c.Config.Domainname, c.Host.ExtraHosts)
-	if hostNet {
-		if b, err := os.ReadFile("/etc/hosts"); err == nil {
-			hosts = b
-		}
-	}
-	resolv, _ := os.ReadFile("/etc/resolv.conf")
-	files := map[string][]byte{
-		"hosts":       hosts,
-		"hostname":    runtime.HostnameFile(c.Config.Hostname),
-		"resolv.conf": runtime.ResolvConf(resolv, hostNet),
+	hostNet := netns == runtime.NetworkHost
+	files, err := m.etcFiles(c, ip, hostNet)
+	if err != nil {
+		return err
 	}
 	for _, name := range []string{"resolv.conf", "hostname", "hosts"} {
 		p := filepath.Join(dir, name)

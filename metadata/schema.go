@@ -17,6 +17,10 @@ package metadata
 //	              records the image leaves one) and when a record stops referring to one. GC
 //	              deletes only these, once nothing refers to them: content the database does
 //	              not know about is never taken for garbage.
+//	networks      networks: Docker's predefined bridge, host and none (made by the migration, with
+//	              random IDs as dockerd gives them) and the user's, with their record as JSON.
+//	endpoints     a running container's attachment to a network: its name, aliases and address,
+//	              which the per-container DNS resolvers read and `network rm` checks.
 var migrations = []string{
 	`CREATE TABLE images (
 		id            TEXT PRIMARY KEY,
@@ -99,4 +103,28 @@ var migrations = []string{
 		id   TEXT NOT NULL,
 		PRIMARY KEY (kind, id)
 	);`,
+	// Networks and their endpoints. A predefined network's config is '' (the network package
+	// knows what bridge, host and none are); a user-defined one's is its JSON record.
+	`CREATE TABLE networks (
+		id      TEXT PRIMARY KEY,
+		name    TEXT NOT NULL UNIQUE,
+		created INTEGER NOT NULL,
+		config  TEXT NOT NULL DEFAULT ''
+	);
+	INSERT INTO networks(id, name, created) VALUES
+		(lower(hex(randomblob(32))), 'bridge', CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) * 1000),
+		(lower(hex(randomblob(32))), 'host', CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) * 1000),
+		(lower(hex(randomblob(32))), 'none', CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER) * 1000);
+	CREATE TABLE endpoints (
+		network_id   TEXT NOT NULL REFERENCES networks(id),
+		container_id TEXT NOT NULL,
+		endpoint_id  TEXT NOT NULL,
+		name         TEXT NOT NULL, -- the container's name
+		aliases      TEXT NOT NULL DEFAULT '', -- JSON array: --network-alias, the short ID
+		ip           TEXT NOT NULL DEFAULT '',
+		prefix       INTEGER NOT NULL DEFAULT 0,
+		mac          TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (network_id, container_id)
+	);
+	CREATE INDEX endpoints_container ON endpoints(container_id);`,
 }

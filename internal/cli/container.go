@@ -75,18 +75,19 @@ func openManager(g *Globals) (*container.Manager, func(), error) {
 // ---- create / run ----
 
 type createFlags struct {
-	name, workdir, user, hostname, domainname, entrypoint, network, runtime, pull string
-	stopSignal, memory, memorySwap, restart, healthCmd                            string
-	env, envFiles, labels, labelFiles, volumes, mounts, tmpfs, publish, expose    []string
-	capAdd, capDrop, addHosts, logOpts                                            []string
-	logDriver                                                                     string
-	interactive, tty, rm, readOnly, publishAll, init, privileged                  bool
-	cpus                                                                          float64
-	pidsLimit                                                                     int64
-	stopTimeout, healthRetries                                                    int
-	healthInterval, healthTimeout, healthStartPeriod                              time.Duration
-	noHealthcheck                                                                 bool
-	security                                                                      securityFlags
+	name, workdir, user, hostname, domainname, entrypoint, runtime, pull       string
+	stopSignal, memory, memorySwap, restart, healthCmd                         string
+	env, envFiles, labels, labelFiles, volumes, mounts, tmpfs, publish, expose []string
+	capAdd, capDrop, addHosts, logOpts                                         []string
+	logDriver                                                                  string
+	interactive, tty, rm, readOnly, publishAll, init, privileged               bool
+	cpus                                                                       float64
+	pidsLimit                                                                  int64
+	stopTimeout, healthRetries                                                 int
+	healthInterval, healthTimeout, healthStartPeriod                           time.Duration
+	noHealthcheck                                                              bool
+	security                                                                   securityFlags
+	net                                                                        netFlags
 }
 
 func (f *createFlags) bind(fl *pflag.FlagSet) {
@@ -98,9 +99,7 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVarP(&f.hostname, "hostname", "h", "", "Container host name")
 	fl.StringVar(&f.domainname, "domainname", "", "Container NIS domain name")
 	fl.StringVar(&f.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
-	fl.StringVar(&f.network, "network", "default", "Connect a container to a network")
-	fl.StringVar(&f.network, "net", "default", "Connect a container to a network")
-	fl.MarkHidden("net")
+	f.net.bind(fl)
 	fl.StringVar(&f.runtime, "runtime", "", "Runtime to use for this container (runc, crun)")
 	fl.StringVar(&f.logDriver, "log-driver", "", "Logging driver for the container")
 	fl.StringArrayVar(&f.logOpts, "log-opt", nil, "Log driver options")
@@ -297,7 +296,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	}
 	h := &o.Host
 	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Init, h.Privileged = f.rm, f.readOnly, f.publishAll, f.init, f.privileged
-	h.NetworkMode, h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.network, f.runtime, f.capAdd, f.capDrop, f.addHosts
+	h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.runtime, f.capAdd, f.capDrop, f.addHosts
 	if f.logDriver == logging.None && len(f.logOpts) > 0 {
 		return o, fmt.Errorf("invalid logging opts for driver %s", f.logDriver)
 	}
@@ -312,10 +311,8 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	if err := f.security.apply(h); err != nil {
 		return o, err
 	}
-	switch f.network {
-	case "default", "bridge", "none", "host":
-	default:
-		return o, fmt.Errorf("network %s not found", f.network)
+	if err := f.net.apply(&o, f.addHosts); err != nil {
+		return o, err
 	}
 	if f.pull != "missing" && f.pull != "never" && f.pull != "always" {
 		return o, fmt.Errorf(`invalid pull option: '%s': must be one of "always", "missing" or "never"`, f.pull)
@@ -377,8 +374,8 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		}
 		sort.Strings(o.Expose)
 	}
-	if (len(f.publish) > 0 || f.publishAll) && (f.network == "none" || f.network == "host") {
-		if f.network == "none" {
+	if (len(f.publish) > 0 || f.publishAll) && (f.net.mode() == "none" || f.net.mode() == "host") {
+		if f.net.mode() == "none" {
 			return o, errors.New("conflicting options: port publishing and the container type network mode")
 		}
 		h.PortBindings, h.PublishAllPorts = nil, false // Docker ignores them with the host's network
@@ -1029,12 +1026,7 @@ func (r *psRow) LocalVolumes() string {
 	}
 	return strconv.Itoa(n)
 }
-func (r *psRow) Networks() string {
-	if r.s.Host.NetworkMode == "default" {
-		return "bridge"
-	}
-	return r.s.Host.NetworkMode
-}
+func (r *psRow) Networks() string { return strings.Join(r.s.NetworkNames(), ",") }
 
 // statusString is Docker's State.String(): "Up 3 minutes", "Up 5 seconds (healthy)",
 // "Restarting (1) 2 seconds ago", "Exited (0) 2 seconds ago", "Created".
@@ -1245,11 +1237,11 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 			}
 		}
 		if f.Contains("network") {
-			n := s.Host.NetworkMode
-			if n == "default" {
-				n = "bridge"
+			match := false
+			for _, n := range s.NetworkNames() {
+				match = match || f.ExactMatch("network", n)
 			}
-			if !f.ExactMatch("network", n) {
+			if !match {
 				continue
 			}
 		}

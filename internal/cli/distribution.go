@@ -14,6 +14,7 @@ import (
 	"github.com/berth-engine/berth/build"
 	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/network"
 	"github.com/docker/go-units"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -35,7 +36,8 @@ func init() {
 //	  "certs-dir": "/etc/docker/certs.d",
 //	  "log-driver": "json-file",
 //	  "log-opts": {"max-size": "10m", "max-file": "3"},
-//	  "builder": {"gc": {"enabled": true, "defaultKeepStorage": "20GB"}}
+//	  "builder": {"gc": {"enabled": true, "defaultKeepStorage": "20GB"}},
+//	  "default-address-pools": [{"base": "172.80.0.0/16", "size": 24}]
 //	}
 //
 // The keys mean what they mean in dockerd's daemon.json.
@@ -51,6 +53,8 @@ type berthConfig struct {
 	Builder                struct {
 		GC build.GCConfig `json:"gc"`
 	} `json:"builder"`
+	// DefaultAddressPools are where `network create` takes subnets from.
+	DefaultAddressPools []network.Pool `json:"default-address-pools"`
 }
 
 // readConfig reads berth's config file; a missing file is the defaults.
@@ -66,9 +70,13 @@ func readConfig() (berthConfig, error) {
 		return c, nil
 	case err != nil:
 		return c, err
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
+	default:
+		if err := json.Unmarshal(b, &c); err != nil {
+			return c, fmt.Errorf("%s: %w", path, err)
+		}
+		if err := network.ValidatePools(c.DefaultAddressPools); err != nil {
+			return c, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	return c, nil
 }

@@ -188,9 +188,9 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 		Short: "Remove unused data",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			warning := "WARNING! This will remove:\n  - all stopped containers\n  - all dangling images\n  - all dangling build cache\n"
+			warning := "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all dangling images\n  - all dangling build cache\n"
 			if all {
-				warning = "WARNING! This will remove:\n  - all stopped containers\n  - all images without at least one container associated to them\n  - all build cache\n"
+				warning = "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all images without at least one container associated to them\n  - all build cache\n"
 			}
 			if !force && !confirm(g, warning) {
 				return nil
@@ -199,6 +199,25 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 			reclaimedContainers, err := pruneContainers(g, filters)
 			if err != nil {
 				return err
+			}
+			// Then the networks no container uses any more, as Docker does.
+			if filters.Len() == 0 {
+				m, closeFn, err := openManager(g)
+				if err != nil {
+					return err
+				}
+				names, err := m.PruneNetworks()
+				closeFn()
+				if len(names) > 0 {
+					fmt.Fprintln(g.Stdout, "Deleted Networks:")
+					for _, n := range names {
+						fmt.Fprintln(g.Stdout, n)
+					}
+					fmt.Fprintln(g.Stdout)
+				}
+				if err != nil {
+					return err
+				}
 			}
 			s, err := openStore(g)
 			if err != nil {

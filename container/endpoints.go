@@ -1,0 +1,540 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/network"
+	rt "github.com/berth-engine/berth/runtime"
+	"golang.org/x/sys/unix"
+)
+
+// EndpointConfig is a container's configured attachment to one network: what `run --network`,
+// `--network-alias`, `--ip` and `network connect` asked for (Docker's EndpointSettings config).
+type EndpointConfig struct {
+	Network     string // the network's name
+	NetworkID   string
+	Aliases     []string `json:",omitempty"`
+	IPv4Address string   `json:",omitempty"`
+}
+
+// networks is the root's network manager.
+func (m *Manager) networks() *network.Manager {
+	return &network.Manager{DB: m.Images.DB, Root: m.Images.Root}
+}
+
+// containerMode returns the container whose namespace "container:NAME" joins ("" otherwise).
+func containerMode(mode string) (string, bool) {
+	if ref, ok := strings.CutPrefix(mode, "container:"); ok {
+		return ref, true
+	}
+	return "", false
+}
+
+// endpointConfigs are the networks the container joins, for records made before there was a list.
+func (c *Container) endpointConfigs() []EndpointConfig {
+	if len(c.Networks) > 0 {
+		return c.Networks
+	}
+	if usesBridge(c.Host.NetworkMode) {
+		return []EndpointConfig{{Network: network.BridgeName}}
+	}
+	return nil
+}
+
+// planNetworks checks create's network options against the networks there are (Docker's
+// errors) and returns the endpoints to make at each start; it settles Host.NetworkMode.
+func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
+	names := o.Networks
+	if len(names) == 0 {
+		mode := o.Host.NetworkMode
+		if mode == "" {
+			mode = "default"
+		}
+		names = []string{mode}
+	}
+	first := names[0]
+	o.Host.NetworkMode = first
+	special := first == rt.NetworkHost || first == rt.NetworkNone
+	if ref, ok := containerMode(first); ok {
+		if len(o.Aliases) > 0 {
+			return nil, errors.New("network-scoped aliases are only supported for user-defined networks")
+		}
+		if len(o.Host.PortBindings) > 0 || o.Host.PublishAllPorts {
+			return nil, errors.New("conflicting options: port publishing and the container type network mode")
+		}
+		if o.Hostname != "" {
+			return nil, errors.New("conflicting options: hostname and the network mode")
+		}
+		other, _, err := m.Get(ref)
+		if err != nil {
+			return nil, err
+		}
+		o.Host.NetworkMode, o.Hostname = "container:"+other.ID, other.Config.Hostname
+		special = true
+	}
+	if special {
+		if len(names) > 1 {
+			return nil, fmt.Errorf("conflicting options: cannot attach both user-defined and non-user-defined network-modes")
+		}
+		if len(o.Aliases) > 0 {
+			return nil, errors.New("network-scoped aliases are only supported for user-defined networks")
+		}
+		return nil, nil
+	}
+	nets := m.networks()
+	var out []EndpointConfig
+	seen := map[string]bool{}
+	for i, name := range names {
+		if name == rt.NetworkHost || name == rt.NetworkNone || strings.HasPrefix(name, "container:") {
+			return nil, fmt.Errorf("conflicting options: cannot attach both user-defined and non-user-defined network-modes")
+		}
+		n, err := nets.Get(name)
+		if errors.As(err, new(network.NotFoundError)) {
+			return nil, fmt.Errorf("network %s not found", name)
+		} else if err != nil {
+			return nil, err
+		}
+		if seen[n.ID] {
+			continue
+		}
+		seen[n.ID] = true
+		ec := EndpointConfig{Network: n.Name, NetworkID: n.ID}
+		if i == 0 && n.UserDefined() {
+			// Docker takes --network-alias and --ip for the first network only, and ignores them
+			// on the default bridge.
+			ec.Aliases = o.Aliases
+			if o.IP != "" {
+				if err := checkFixedIP(n, o.IP); err != nil {
+					return nil, err
+				}
+				ec.IPv4Address = o.IP
+			}
+		}
+		out = append(out, ec)
+	}
+	return out, nil
+}
+
+// checkFixedIP is Docker's check of --ip against a network.
+func checkFixedIP(n network.Network, ip string) error {
+	if !n.UserDefined() || !n.UserSubnet {
+		return errors.New("user specified IP address is supported only when connecting to networks with user configured subnets")
+	}
+	addr := net.ParseIP(ip)
+	if addr == nil || addr.To4() == nil {
+		return fmt.Errorf("invalid IPv4 address: %s", ip)
+	}
+	if sn := n.Subnet(); sn == nil || !sn.Contains(addr) {
+		return fmt.Errorf("Invalid address %s: It does not belong to any of this network's subnets", ip)
+	}
+	return nil
+}
+
+// lockNetwork serialises changes to a container's network state between its supervisor (start,
+// exit) and `network connect/disconnect` run by another process.
+func (m *Manager) lockNetwork(id string) func() {
+	f, err := os.OpenFile(filepath.Join(m.dir(id), "network.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return func() {}
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_EX)
+	return func() { f.Close() }
+}
+
+func (m *Manager) saveNetworkState(id string, st *networkState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp := m.netStatePath(id) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, m.netStatePath(id))
+}
+
+// attach makes one endpoint in the container's namespace and records it in the database, where
+// `network rm` and the DNS resolvers find it.
+func (m *Manager) attach(c *Container, nsPath string, ec EndpointConfig, ifname string, primary bool, maps []network.PortMapping) (network.Endpoint, error) {
+	nets := m.networks()
+	n, err := nets.Get(ec.NetworkID)
+	if errors.As(err, new(network.NotFoundError)) {
+		n, err = nets.Get(ec.Network) // a record made before networks had IDs
+	}
+	if errors.As(err, new(network.NotFoundError)) {
+		return network.Endpoint{}, fmt.Errorf("network %s not found", ec.Network)
+	}
+	if err != nil {
+		return network.Endpoint{}, err
+	}
+	d := m.netDriver()
+	if n.IsDefault() {
+		if err := d.EnsureDefaultRules(n); err != nil {
+			return network.Endpoint{}, err
+		}
+	} else if err := network.EnsureBridge(n); err != nil {
+		return network.Endpoint{}, err
+	}
+	ep, err := d.Attach(nsPath, network.Request{Network: n, ContainerID: c.ID, IfName: ifname, IP: ec.IPv4Address, DefaultRoute: primary, Ports: maps})
+	if err != nil {
+		return network.Endpoint{}, err
+	}
+	ep.EndpointID = newID()
+	if n.UserDefined() {
+		// Docker adds the short ID to the aliases on user-defined networks.
+		ep.Aliases = append(append([]string(nil), ec.Aliases...), c.ID[:12])
+	}
+	start := time.Now()
+	defer network.Trace("endpoint record", start)
+	err = m.Images.DB.Update(func(tx *metadata.Tx) error {
+		return tx.PutEndpoint(metadata.Endpoint{NetworkID: n.ID, ContainerID: c.ID, EndpointID: ep.EndpointID, Name: c.Name,
+			Aliases: ep.Aliases, IP: ep.IP, Prefix: ep.Prefix, MAC: ep.MAC})
+	})
+	if err != nil {
+		d.Detach(nsPath, c.ID, ep)
+		return network.Endpoint{}, err
+	}
+	return ep, nil
+}
+
+// detach undoes attach.
+func (m *Manager) detach(c *Container, nsPath string, ep network.Endpoint) {
+	m.netDriver().Detach(nsPath, c.ID, ep)
+	if ep.Network.ID != "" {
+		m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteEndpoints(c.ID, ep.Network.ID) })
+	}
+}
+
+// joinedNamespace is the namespace of the container that "container:ID" names, which must run.
+func (m *Manager) joinedNamespace(c *Container) (string, error) {
+	ref, _ := containerMode(c.Host.NetworkMode)
+	other, st, err := m.Get(ref)
+	if err != nil {
+		return "", err
+	}
+	if !st.Running() || st.Restarting() {
+		return "", fmt.Errorf("cannot join network of a non running container: %s", other.ID)
+	}
+	if ns := m.networkState(other.ID); ns != nil && ns.NetNS != "" {
+		return ns.NetNS, nil
+	}
+	if _, ok := containerMode(other.Host.NetworkMode); ok {
+		return m.joinedNamespace(other)
+	}
+	if other.Host.NetworkMode == rt.NetworkHost {
+		return rt.NetworkHost, nil
+	}
+	if pid := m.pid(other.ID, st); pid > 0 {
+		return fmt.Sprintf("/proc/%d/ns/net", pid), nil
+	}
+	return "", fmt.Errorf("cannot join network of a non running container: %s", other.ID)
+}
+
+// usesEmbeddedDNS reports whether the container is on a user-defined network, whose containers
+// ask the embedded resolver (127.0.0.11).
+func (c *Container) usesEmbeddedDNS() bool {
+	for _, ec := range c.endpointConfigs() {
+		if !network.IsPredefined(ec.Network) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostGateway is the address --add-host NAME:host-gateway stands for: the default bridge's
+// gateway, as dockerd's default host-gateway-ip.
+func hostGateway() string { return defaultNetwork().Gateway() }
+
+// extraHosts resolves host-gateway in --add-host entries.
+func extraHosts(entries []string) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		if name, ip, ok := strings.Cut(e, ":"); ok && ip == "host-gateway" {
+			e = name + ":" + hostGateway()
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// ValidateExtraHost checks an --add-host value as Docker's CLI does.
+func ValidateExtraHost(v string) error {
+	name, ip, ok := strings.Cut(v, ":")
+	if !ok || name == "" {
+		return fmt.Errorf("bad format for add-host: %q", v)
+	}
+	if ip != "host-gateway" && net.ParseIP(ip) == nil {
+		return fmt.Errorf("invalid IP address in add-host: %q", ip)
+	}
+	return nil
+}
+
+// etcFiles are the container's /etc/hosts, /etc/hostname and /etc/resolv.conf as Docker writes
+// them: the host's own with the host's network; the joined container's with container:ID; else
+// made from the container's address, --add-host and the --dns flags (127.0.0.11 on a
+// user-defined network).
+func (m *Manager) etcFiles(c *Container, ip string, hostNet bool) (map[string][]byte, error) {
+	files := map[string][]byte{"hostname": rt.HostnameFile(c.Config.Hostname)}
+	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	if ref, ok := containerMode(c.Host.NetworkMode); ok {
+		other, _, err := m.Get(ref)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range []string{"hosts", "resolv.conf"} {
+			b, err := os.ReadFile(filepath.Join(m.dir(other.ID), name))
+			if err != nil {
+				return nil, err
+			}
+			files[name] = b
+		}
+		return files, nil
+	}
+	if hostNet {
+		hosts, err := os.ReadFile("/etc/hosts")
+		if err != nil {
+			hosts = rt.HostsFile("", c.Config.Hostname, c.Config.Domainname, nil)
+		}
+		files["hosts"] = hosts
+		files["resolv.conf"] = rt.ResolvConf(hostResolv, true)
+		return files, nil
+	}
+	files["hosts"] = rt.HostsFile(ip, c.Config.Hostname, c.Config.Domainname, extraHosts(c.Host.ExtraHosts))
+	embedded := c.usesEmbeddedDNS()
+	if !embedded && len(c.Host.DNS)+len(c.Host.DNSSearch)+len(c.Host.DNSOptions) == 0 {
+		files["resolv.conf"] = rt.ResolvConf(hostResolv, false)
+	} else {
+		files["resolv.conf"] = network.ResolvConf(hostResolv, c.Host.DNS, c.Host.DNSSearch, c.Host.DNSOptions, embedded)
+	}
+	return files, nil
+}
+
+// saveRecord rewrites a container's record (its networks changed).
+func (m *Manager) saveRecord(c *Container) error {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.SetContainerConfig(c.ID, c.Name, string(b)) })
+}
+
+// Connect joins a container to a network (`network connect`): recorded for its next starts, and
+// made now in its namespace when it runs.
+func (m *Manager) Connect(netRef, ctrRef string, aliases []string, ip string) error {
+	c, st, err := m.Get(ctrRef)
+	if err != nil {
+		return err
+	}
+	n, err := m.networks().Get(netRef)
+	if err != nil {
+		return err
+	}
+	if n.Name == network.HostName || c.Host.NetworkMode == rt.NetworkHost {
+		return ConflictError{"container cannot be disconnected from host network or connected to host network"}
+	}
+	if _, ok := containerMode(c.Host.NetworkMode); ok {
+		return ConflictError{"container sharing network namespace with another container or host cannot be connected to any other network"}
+	}
+	if n.Name == network.NoneName || c.Host.NetworkMode == rt.NetworkNone {
+		return ConflictError{"container cannot be connected to multiple networks with one of the networks in private (none) mode"}
+	}
+	for _, ec := range c.endpointConfigs() {
+		if ec.NetworkID == n.ID || ec.Network == n.Name {
+			return ConflictError{fmt.Sprintf("endpoint with name %s already exists in network %s", c.Name, n.Name)}
+		}
+	}
+	ec := EndpointConfig{Network: n.Name, NetworkID: n.ID}
+	if n.UserDefined() {
+		ec.Aliases = aliases
+	} else if len(aliases) > 0 {
+		return errors.New("network-scoped aliases are only supported for user-defined networks")
+	}
+	if ip != "" {
+		if err := checkFixedIP(n, ip); err != nil {
+			return err
+		}
+		ec.IPv4Address = ip
+	}
+	unlock := m.lockNetwork(c.ID)
+	defer unlock()
+	if ns := m.networkState(c.ID); st.Running() && ns != nil && ns.NetNS != "" {
+		ifname := network.IfName(nextInterface(ns.Endpoints))
+		ep, err := m.attach(c, ns.NetNS, ec, ifname, false, nil)
+		if err != nil {
+			return err
+		}
+		ns.Endpoints = append(ns.Endpoints, ep)
+		if err := m.saveNetworkState(c.ID, ns); err != nil {
+			m.detach(c, ns.NetNS, ep)
+			return err
+		}
+	}
+	c.Networks = append(c.endpointConfigs(), ec)
+	return m.saveRecord(c)
+}
+
+// nextInterface is the number of the next free ethN.
+func nextInterface(eps []network.Endpoint) int {
+	next := 0
+	for _, ep := range eps {
+		var n int
+		if _, err := fmt.Sscanf(ep.IfName, "eth%d", &n); err == nil && n >= next {
+			next = n + 1
+		}
+	}
+	return next
+}
+
+// Disconnect takes a container off a network (`network disconnect`): its interface goes now if
+// it runs, and the network is no longer joined at its next starts. force skips the check that
+// the network still exists (for a network removed under a stopped container).
+func (m *Manager) Disconnect(netRef, ctrRef string, force bool) error {
+	c, st, err := m.Get(ctrRef)
+	if err != nil {
+		return err
+	}
+	n, err := m.networks().Get(netRef)
+	if err != nil && !(force && errors.As(err, new(network.NotFoundError))) {
+		return err
+	}
+	if err != nil {
+		n = network.Network{Name: netRef, ID: netRef}
+	}
+	if n.Name == network.HostName || c.Host.NetworkMode == rt.NetworkHost {
+		return ConflictError{"container cannot be disconnected from host network or connected to host network"}
+	}
+	var kept []EndpointConfig
+	found := false
+	for _, ec := range c.endpointConfigs() {
+		if ec.NetworkID == n.ID || ec.Network == n.Name {
+			found = true
+			continue
+		}
+		kept = append(kept, ec)
+	}
+	if !found {
+		return ConflictError{fmt.Sprintf("container %s is not connected to network %s", c.ID, netRef)}
+	}
+	unlock := m.lockNetwork(c.ID)
+	defer unlock()
+	if ns := m.networkState(c.ID); st.Running() && ns != nil {
+		var eps []network.Endpoint
+		for _, ep := range ns.Endpoints {
+			if ep.Network.ID == n.ID || ep.Network.Name == n.Name {
+				m.detach(c, ns.NetNS, ep)
+				continue
+			}
+			eps = append(eps, ep)
+		}
+		ns.Endpoints = eps
+		if err := m.saveNetworkState(c.ID, ns); err != nil {
+			return err
+		}
+	}
+	c.Networks = kept
+	if len(kept) == 0 {
+		// Off its last network, the container starts with no network at all.
+		c.Host.NetworkMode = rt.NetworkNone
+	} else if c.Host.NetworkMode == n.Name || (usesBridge(c.Host.NetworkMode) && n.IsDefault()) {
+		c.Host.NetworkMode = kept[0].Network
+	}
+	return m.saveRecord(c)
+}
+
+// NetworkNames are the names of the networks the container joins, sorted (ps's NETWORKS column):
+// "host" or "none" for those modes, nothing for container:ID.
+func (c *Container) NetworkNames() []string {
+	if c.Host.NetworkMode == rt.NetworkHost || c.Host.NetworkMode == rt.NetworkNone {
+		return []string{c.Host.NetworkMode}
+	}
+	var out []string
+	for _, ec := range c.endpointConfigs() {
+		out = append(out, ec.Network)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// startResolver starts the container's embedded DNS when it is on a user-defined network (nil
+// otherwise).
+func (m *Manager) startResolver(c *Container) (*network.Resolver, error) {
+	if !c.usesEmbeddedDNS() {
+		return nil, nil
+	}
+	st := m.networkState(c.ID)
+	if st == nil || st.NetNS == "" {
+		return nil, nil
+	}
+	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	defer network.Trace("resolver start", time.Now())
+	return network.StartResolver(st.NetNS, func() (network.Table, error) { return m.dnsTable(c.ID) },
+		network.Upstreams(hostResolv, c.Host.DNS))
+}
+
+// dnsTable is what a container's resolver answers for now: the endpoints on the user-defined
+// networks it is attached to, read from the state database.
+func (m *Manager) dnsTable(id string) (network.Table, error) {
+	var ns []metadata.Neighbour
+	if err := m.Images.DB.View(func(tx *metadata.Tx) (err error) { ns, err = tx.Neighbours(id); return }); err != nil {
+		return network.Table{}, err
+	}
+	members := make([]network.Member, 0, len(ns))
+	for _, n := range ns {
+		members = append(members, network.Member{Network: n.NetworkName, Names: append([]string{n.Name}, n.Aliases...), IP: net.ParseIP(n.IP)})
+	}
+	return network.NewTable(members), nil
+}
+
+// RemoveNetwork is `network rm`: a network in use by a running container is refused. Endpoints
+// whose container is gone, or whose supervisor died without cleaning up, do not count: their
+// containers are reconciled (which tears their network down) before the network is tried again.
+func (m *Manager) RemoveNetwork(ref string) error {
+	nets := m.networks()
+	err := nets.Remove(ref)
+	if !errors.As(err, new(network.ConflictError)) {
+		return err
+	}
+	n, gerr := nets.Get(ref)
+	if gerr != nil || !n.UserDefined() {
+		return err
+	}
+	m.reconcileEndpoints(n.ID)
+	return nets.Remove(ref)
+}
+
+// PruneNetworks is `network prune`: every user-defined network no running container uses.
+func (m *Manager) PruneNetworks() ([]string, error) {
+	nets, err := m.networks().List()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nets {
+		if n.UserDefined() {
+			m.reconcileEndpoints(n.ID)
+		}
+	}
+	return m.networks().Prune()
+}
+
+// reconcileEndpoints looks at every container with an endpoint on a network: one that no longer
+// exists loses its endpoint rows; one whose supervisor died is reconciled by Get.
+func (m *Manager) reconcileEndpoints(networkID string) {
+	eps, err := m.networks().Endpoints(networkID)
+	if err != nil {
+		return
+	}
+	for _, e := range eps {
+		if _, _, err := m.Get(e.ContainerID); errors.As(err, new(NotFoundError)) {
+			m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteEndpoints(e.ContainerID, "") })
+		}
+	}
+}

@@ -1,0 +1,348 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-engine/berth/container"
+	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/network"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	register("network", func(g *Globals) *cobra.Command {
+		c := &cobra.Command{Use: "network", Short: "Manage networks", Args: noArgs}
+		c.AddCommand(newNetworkCreateCommand(g), newNetworkLsCommand(g), newNetworkInspectCommand(g),
+			newNetworkRmCommand(g), newNetworkPruneCommand(g), newNetworkConnectCommand(g), newNetworkDisconnectCommand(g))
+		return c
+	})
+}
+
+// openNetworks opens the store and the networks of the root, with the config file's pools.
+func openNetworks(g *Globals) (*network.Manager, *image.Store, error) {
+	cfg, err := readConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := openStore(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &network.Manager{DB: s.DB, Root: s.Root, Pools: cfg.DefaultAddressPools}, s, nil
+}
+
+// keyValues reads repeated KEY=VALUE flags (--label, --opt) into a map.
+func keyValues(list []string) map[string]string {
+	m := map[string]string{}
+	for _, l := range list {
+		k, v, _ := strings.Cut(l, "=")
+		m[k] = v
+	}
+	return m
+}
+
+func newNetworkCreateCommand(g *Globals) *cobra.Command {
+	var o network.CreateOptions
+	var labels, opts, subnets, gateways, ranges, auxAddr []string
+	var ipv6 bool
+	var ipamDriver, scope, configFrom string
+	c := &cobra.Command{
+		Use:   "create [OPTIONS] NETWORK",
+		Short: "Create a network",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(subnets) > 1 || len(gateways) > 1 || len(ranges) > 1 {
+				return fmt.Errorf("berth networks take one IPv4 subnet, gateway and ip-range")
+			}
+			if ipv6 {
+				return fmt.Errorf("berth networks are IPv4 only: --ipv6 is not supported")
+			}
+			if ipamDriver != "default" || len(auxAddr) > 0 || scope != "" || configFrom != "" {
+				return fmt.Errorf("--ipam-driver, --aux-address, --scope and --config-from are not supported")
+			}
+			first := func(l []string) string {
+				if len(l) == 0 {
+					return ""
+				}
+				return l[0]
+			}
+			o.Name = args[0]
+			o.IPAM = network.IPAMConfig{Subnet: first(subnets), Gateway: first(gateways), IPRange: first(ranges)}
+			o.Labels, o.Options = keyValues(labels), keyValues(opts)
+			m, s, err := openNetworks(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			n, err := m.Create(o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(g.Stdout, n.ID)
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringVarP(&o.Driver, "driver", "d", "bridge", "Driver to manage the Network")
+	fl.StringArrayVar(&subnets, "subnet", nil, "Subnet in CIDR format that represents a network segment")
+	fl.StringArrayVar(&gateways, "gateway", nil, "IPv4 or IPv6 Gateway for the master subnet")
+	fl.StringArrayVar(&ranges, "ip-range", nil, "Allocate container ip from a sub-range")
+	fl.BoolVar(&o.Internal, "internal", false, "Restrict external access to the network")
+	fl.BoolVar(&o.Attachable, "attachable", false, "Enable manual container attachment")
+	fl.StringArrayVar(&labels, "label", nil, "Set metadata on a network")
+	fl.StringArrayVarP(&opts, "opt", "o", nil, "Set driver specific options")
+	fl.BoolVar(&ipv6, "ipv6", false, "Enable IPv6 networking")
+	fl.StringVar(&ipamDriver, "ipam-driver", "default", "IP Address Management Driver")
+	fl.StringArrayVar(&auxAddr, "aux-address", nil, "Auxiliary IPv4 or IPv6 addresses used by Network driver")
+	fl.StringVar(&scope, "scope", "", "Control the network's scope")
+	fl.StringVar(&configFrom, "config-from", "", "The network from which to copy the configuration")
+	return c
+}
+
+// networkRow is one row of `network ls` (Docker's networkContext).
+type networkRow struct {
+	trunc bool
+	n     network.Network
+}
+
+func (r *networkRow) MarshalJSON() ([]byte, error) { return format.MarshalContext(r) }
+func (r *networkRow) ID() string {
+	if r.trunc && len(r.n.ID) > 12 {
+		return r.n.ID[:12]
+	}
+	return r.n.ID
+}
+func (r *networkRow) Name() string      { return r.n.Name }
+func (r *networkRow) Driver() string    { return r.n.Driver }
+func (r *networkRow) Scope() string     { return "local" }
+func (r *networkRow) IPv6() string      { return "false" }
+func (r *networkRow) Internal() string  { return strconv.FormatBool(r.n.Internal) }
+func (r *networkRow) CreatedAt() string { return r.n.Created.Truncate(0).In(time.UTC).String() }
+func (r *networkRow) Labels() string {
+	var kv []string
+	for k, v := range r.n.Labels {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+func (r *networkRow) Label(name string) string { return r.n.Labels[name] }
+
+var networkHeader = format.Header{
+	"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "IPv6": "IPV6",
+	"Internal": "INTERNAL", "Labels": "LABELS", "Label": "LABEL", "CreatedAt": format.CreatedAtHeader,
+}
+
+// filterNetworks applies `network ls`'s filters (dockerd's, with its errors).
+func filterNetworks(m *network.Manager, nets []network.Network, f format.Args) ([]network.Network, error) {
+	if err := f.Validate(map[string]bool{"driver": true, "id": true, "label": true, "name": true, "scope": true, "type": true, "dangling": true}); err != nil {
+		return nil, err
+	}
+	var typ string
+	if err := f.WalkValues("type", func(v string) error {
+		if v != "custom" && v != "builtin" {
+			return fmt.Errorf("Invalid filter: 'type'='%s'", v)
+		}
+		typ = v
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	dangling, err := f.GetBoolOrDefault("dangling", false)
+	if err != nil {
+		return nil, err
+	}
+	var out []network.Network
+	for _, n := range nets {
+		switch {
+		case f.Contains("driver") && !f.ExactMatch("driver", n.Driver),
+			f.Contains("name") && !f.Match("name", n.Name),
+			f.Contains("id") && !f.Match("id", n.ID),
+			f.Contains("scope") && !f.ExactMatch("scope", "local"),
+			!f.MatchKVList("label", n.Labels),
+			typ == "custom" && !n.UserDefined(), typ == "builtin" && n.UserDefined():
+			continue
+		}
+		if f.Contains("dangling") {
+			eps, err := m.Endpoints(n.ID)
+			if err != nil {
+				return nil, err
+			}
+			if (n.UserDefined() && len(eps) == 0) != dangling {
+				continue
+			}
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func newNetworkLsCommand(g *Globals) *cobra.Command {
+	var quiet, noTrunc bool
+	var formatStr string
+	var filters format.Args
+	c := &cobra.Command{
+		Use:     "ls [OPTIONS]",
+		Aliases: []string{"list"},
+		Short:   "List networks",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, s, err := openNetworks(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			nets, err := m.List()
+			if err != nil {
+				return err
+			}
+			if nets, err = filterNetworks(m, nets, filters); err != nil {
+				return err
+			}
+			// Docker's CLI sorts by name, naturally.
+			sort.SliceStable(nets, func(i, j int) bool { return container.NaturalLess(nets[i].Name, nets[j].Name) })
+			rows := make([]*networkRow, len(nets))
+			for i, n := range nets {
+				rows[i] = &networkRow{trunc: !noTrunc, n: n}
+			}
+			f := formatStr
+			if quiet {
+				f = "{{.ID}}"
+			}
+			return format.Write(g.Stdout, f, "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", networkHeader, rows)
+		},
+	}
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display network IDs")
+	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "Do not truncate the output")
+	c.Flags().StringVar(&formatStr, "format", "", "Pretty-print networks using a Go template")
+	c.Flags().VarP(&filters, "filter", "f", "Provide filter values (e.g. 'driver=bridge')")
+	return c
+}
+
+func newNetworkInspectCommand(g *Globals) *cobra.Command {
+	var formatStr string
+	var verbose bool
+	c := &cobra.Command{
+		Use:   "inspect [OPTIONS] NETWORK [NETWORK...]",
+		Short: "Display detailed information on one or more networks",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, s, err := openNetworks(g)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return inspectAll(g, formatStr, args, func(ref string) (any, error) { return m.Inspect(ref) })
+		},
+	}
+	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "Verbose output for diagnostics")
+	return c
+}
+
+func newNetworkRmCommand(g *Globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:     "rm NETWORK [NETWORK...]",
+		Aliases: []string{"remove"},
+		Short:   "Remove one or more networks",
+		Args:    minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			// Docker prints nothing for a network removed, only the failures.
+			return eachArg(args, m.RemoveNetwork)
+		},
+	}
+	return c
+}
+
+func newNetworkPruneCommand(g *Globals) *cobra.Command {
+	var force bool
+	var filters format.Args
+	c := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove all unused networks",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if filters.Len() > 0 {
+				return fmt.Errorf("network prune: --filter is not supported")
+			}
+			if !force && !confirm(g, "WARNING! This will remove all custom networks not used by at least one container.") {
+				return nil
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			names, err := m.PruneNetworks()
+			if len(names) > 0 {
+				fmt.Fprintln(g.Stdout, "Deleted Networks:")
+				for _, n := range names {
+					fmt.Fprintln(g.Stdout, n)
+				}
+				fmt.Fprintln(g.Stdout)
+			}
+			return err
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	c.Flags().Var(&filters, "filter", "Provide filter values (e.g. 'until=<timestamp>')")
+	return c
+}
+
+func newNetworkConnectCommand(g *Globals) *cobra.Command {
+	var aliases, links, linkLocal []string
+	var ip, ip6 string
+	var driverOpts []string
+	c := &cobra.Command{
+		Use:   "connect [OPTIONS] NETWORK CONTAINER",
+		Short: "Connect a container to a network",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(links) > 0 || len(linkLocal) > 0 || ip6 != "" || len(driverOpts) > 0 {
+				return fmt.Errorf("--link, --link-local-ip, --ip6 and --driver-opt are not supported")
+			}
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return m.Connect(args[0], args[1], aliases, ip)
+		},
+	}
+	c.Flags().StringArrayVar(&aliases, "alias", nil, "Add network-scoped alias for the container")
+	c.Flags().StringVar(&ip, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	c.Flags().StringVar(&ip6, "ip6", "", "IPv6 address (e.g., 2001:db8::33)")
+	c.Flags().StringArrayVar(&links, "link", nil, "Add link to another container")
+	c.Flags().StringArrayVar(&linkLocal, "link-local-ip", nil, "Add a link-local address for the container")
+	c.Flags().StringArrayVar(&driverOpts, "driver-opt", nil, "driver options for the network")
+	return c
+}
+
+func newNetworkDisconnectCommand(g *Globals) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "disconnect [OPTIONS] NETWORK CONTAINER",
+		Short: "Disconnect a container from a network",
+		Args:  exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return m.Disconnect(args[0], args[1], force)
+		},
+	}
+	c.Flags().BoolVarP(&force, "force", "f", false, "Force the container to disconnect from a network")
+	return c
+}

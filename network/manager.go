@@ -1,0 +1,364 @@
+package network
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/berth-engine/berth/metadata"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Manager keeps the networks of one berth root: their records in the state database, their
+// bridges and rules on the host.
+type Manager struct {
+	DB   *metadata.DB
+	Root string
+	// Pools are where subnets come from when a network names none (nil: DefaultPools).
+	Pools []Pool
+}
+
+// NotFoundError is Docker's "No such network: x".
+type NotFoundError struct{ Ref string }
+
+func (e NotFoundError) Error() string { return "No such network: " + e.Ref }
+
+// ConflictError is an operation the network's state forbids (in use, predefined, a taken name).
+type ConflictError struct{ Msg string }
+
+func (e ConflictError) Error() string { return e.Msg }
+
+func (m *Manager) driver() Driver { return Driver{Root: m.Root} }
+
+// fromRow turns a database row into a Network.
+func fromRow(r metadata.Network) (Network, error) {
+	if r.Config == "" {
+		for _, n := range Predefined(func(string) string { return r.ID }, r.Created) {
+			if n.Name == r.Name {
+				return n, nil
+			}
+		}
+		return Network{}, fmt.Errorf("network %s: no record", r.Name)
+	}
+	var n Network
+	if err := json.Unmarshal([]byte(r.Config), &n); err != nil {
+		return Network{}, fmt.Errorf("network %s: %w", r.Name, err)
+	}
+	n.ID, n.Name, n.Created = r.ID, r.Name, r.Created
+	return n, nil
+}
+
+// List returns every network, by name.
+func (m *Manager) List() ([]Network, error) {
+	var rows []metadata.Network
+	if err := m.DB.View(func(tx *metadata.Tx) (err error) { rows, err = tx.Networks(); return }); err != nil {
+		return nil, err
+	}
+	out := make([]Network, 0, len(rows))
+	for _, r := range rows {
+		n, err := fromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// Get finds a network as Docker does: by full ID, by name, then by a unique ID prefix.
+// ("default" is the default bridge, as in --network default.)
+func (m *Manager) Get(ref string) (Network, error) {
+	if ref == "default" {
+		ref = BridgeName
+	}
+	var row metadata.Network
+	err := m.DB.View(func(tx *metadata.Tx) error {
+		var err error
+		row, err = tx.Network(ref)
+		if !errors.Is(err, metadata.ErrNotFound) || ref == "" {
+			return err
+		}
+		ids, err := tx.NetworkIDsWithPrefix(strings.ToLower(ref), 2)
+		switch {
+		case err != nil:
+			return err
+		case len(ids) == 0:
+			return NotFoundError{ref}
+		case len(ids) > 1:
+			return fmt.Errorf("network %s is ambiguous (%d matches found based on ID prefix)", ref, len(ids))
+		}
+		row, err = tx.Network(ids[0])
+		return err
+	})
+	if errors.Is(err, metadata.ErrNotFound) {
+		return Network{}, NotFoundError{ref}
+	}
+	if err != nil {
+		return Network{}, err
+	}
+	return fromRow(row)
+}
+
+// Endpoints returns the endpoints on a network (by container name).
+func (m *Manager) Endpoints(id string) ([]metadata.Endpoint, error) {
+	var eps []metadata.Endpoint
+	err := m.DB.View(func(tx *metadata.Tx) (err error) { eps, err = tx.Endpoints(id); return })
+	return eps, err
+}
+
+// CreateOptions are `network create`'s flags.
+type CreateOptions struct {
+	Name       string
+	Driver     string // "" or "bridge"
+	IPAM       IPAMConfig
+	Internal   bool
+	Attachable bool
+	Labels     map[string]string
+	Options    map[string]string
+}
+
+// lockPath serialises the choice of subnets and bridges across every berth process on the host
+// (all roots), since bridges and routes are the host's.
+const lockPath = "/run/berth-network.lock"
+
+func hostLock() (func(), error) {
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// Plan validates create's options and returns the network to make (its subnet still empty when
+// the pool is to choose it). It touches nothing.
+func Plan(o CreateOptions, id string, now time.Time) (Network, error) {
+	switch {
+	case IsPredefined(o.Name):
+		return Network{}, ConflictError{fmt.Sprintf("operation is not permitted on predefined %s network", o.Name)}
+	case o.Driver == "host" || o.Driver == "null":
+		return Network{}, ConflictError{fmt.Sprintf("only one instance of %q network is allowed", o.Driver)}
+	case o.Driver != "" && o.Driver != "bridge":
+		return Network{}, fmt.Errorf("plugin %q not found", o.Driver)
+	}
+	ipam, err := IPAMCheck(o.IPAM)
+	if err != nil {
+		return Network{}, err
+	}
+	if o.Labels == nil {
+		o.Labels = map[string]string{}
+	}
+	if o.Options == nil {
+		o.Options = map[string]string{}
+	}
+	n := Network{ID: id, Name: o.Name, Driver: "bridge", Created: now, Internal: o.Internal, Attachable: o.Attachable,
+		Labels: o.Labels, Options: o.Options, Bridge: BridgeFor(id, o.Options)}
+	if len(n.Bridge) > unix.IFNAMSIZ-1 {
+		return Network{}, fmt.Errorf("bridge name %s is longer than %d characters", n.Bridge, unix.IFNAMSIZ-1)
+	}
+	if ipam.Subnet != "" {
+		n.IPAM, n.UserSubnet = []IPAMConfig{ipam}, true
+	}
+	return n, nil
+}
+
+// Create makes a user-defined bridge network: its record, its bridge with the gateway's address
+// and its host rules. A subnet not given comes from the pools, skipping every range routed on the
+// host and every other network's.
+func (m *Manager) Create(o CreateOptions) (Network, error) {
+	id := newID()
+	n, err := Plan(o, id, time.Now().UTC())
+	if err != nil {
+		return Network{}, err
+	}
+	unlock, err := hostLock()
+	if err != nil {
+		return Network{}, err
+	}
+	defer unlock()
+	nets, err := m.List()
+	if err != nil {
+		return Network{}, err
+	}
+	var taken []*net.IPNet
+	for _, other := range nets {
+		if other.Name == n.Name {
+			return Network{}, ConflictError{fmt.Sprintf("network with name %s already exists", n.Name)}
+		}
+		if sn := other.Subnet(); sn != nil {
+			taken = append(taken, sn)
+		}
+	}
+	if sn := n.Subnet(); sn != nil {
+		if overlapsAny(sn, taken) {
+			return Network{}, ConflictError{"Pool overlaps with other one on this address space"}
+		}
+	} else {
+		pools := m.Pools
+		if len(pools) == 0 {
+			pools = DefaultPools
+		}
+		sn, err := ChooseSubnet(pools, append(taken, HostRoutes()...))
+		if err != nil {
+			return Network{}, err
+		}
+		n.IPAM = []IPAMConfig{{Subnet: sn.String(), Gateway: gatewayOf(sn.String())}}
+	}
+	if n.IPAM[0].Gateway == "" {
+		n.IPAM[0].Gateway = gatewayOf(n.IPAM[0].Subnet)
+	}
+	if err := CreateBridge(n); err != nil {
+		return Network{}, err
+	}
+	if err := AddRules(Rules(n)); err != nil {
+		DeleteBridge(n)
+		return Network{}, err
+	}
+	rec := n
+	rec.ID, rec.Name, rec.Created = "", "", time.Time{}
+	b, err := json.Marshal(rec)
+	if err == nil {
+		err = m.DB.Update(func(tx *metadata.Tx) error {
+			return tx.PutNetwork(metadata.Network{ID: n.ID, Name: n.Name, Created: n.Created, Config: string(b)})
+		})
+	}
+	if err != nil {
+		m.teardown(n)
+		if errors.Is(err, metadata.ErrConflict) {
+			return Network{}, ConflictError{fmt.Sprintf("network with name %s already exists", n.Name)}
+		}
+		return Network{}, err
+	}
+	return n, nil
+}
+
+// teardown removes what Create made on the host.
+func (m *Manager) teardown(n Network) {
+	DeleteRules(Rules(n))
+	DeleteBridge(n)
+	os.RemoveAll(filepath.Join(m.Root, "network", "ipam", n.ID))
+}
+
+// Remove deletes a user-defined network that no running container uses.
+func (m *Manager) Remove(ref string) error {
+	n, err := m.Get(ref)
+	if err != nil {
+		return err
+	}
+	if !n.UserDefined() {
+		return ConflictError{fmt.Sprintf("%s is a pre-defined network and cannot be removed", n.Name)}
+	}
+	err = m.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteNetwork(n.ID) })
+	if errors.Is(err, metadata.ErrConflict) {
+		return ConflictError{fmt.Sprintf("error while removing network: network %s id %s has active endpoints", n.Name, n.ID)}
+	}
+	if err != nil {
+		return err
+	}
+	m.teardown(n)
+	return nil
+}
+
+// Prune removes every user-defined network no running container uses, and returns their names.
+func (m *Manager) Prune() ([]string, error) {
+	nets, err := m.List()
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, n := range nets {
+		if !n.UserDefined() {
+			continue
+		}
+		if err := m.Remove(n.ID); err == nil {
+			removed = append(removed, n.Name)
+		} else if !errors.As(err, new(ConflictError)) {
+			return removed, err
+		}
+	}
+	sort.Strings(removed)
+	return removed, nil
+}
+
+func newID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// CreateBridge makes a network's Linux bridge, with the gateway's address, up. A bridge of that
+// name left by an earlier run is taken over.
+func CreateBridge(n Network) error {
+	sn := n.Subnet()
+	if sn == nil {
+		return fmt.Errorf("network %s has no subnet", n.Name)
+	}
+	if _, err := netlink.LinkByName(n.Bridge); err == nil {
+		DeleteBridge(n)
+	}
+	fail := func(err error) error {
+		DeleteBridge(n)
+		return fmt.Errorf("creating bridge %s: %w", n.Bridge, err)
+	}
+	if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}}); err != nil {
+		return fail(err)
+	}
+	l, err := netlink.LinkByName(n.Bridge)
+	if err != nil {
+		return fail(err)
+	}
+	if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP(n.Gateway()).To4(), Mask: sn.Mask}}); err != nil {
+		return fail(err)
+	}
+	if err := netlink.LinkSetUp(l); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// DeleteBridge removes a network's bridge; a missing one is no error.
+func DeleteBridge(n Network) {
+	if n.Bridge == "" || n.Bridge == DefaultBridge {
+		return
+	}
+	if l, err := netlink.LinkByName(n.Bridge); err == nil {
+		netlink.LinkDel(l)
+	}
+}
+
+// EnsureBridge makes a user-defined network's bridge and rules again when the host lost them
+// (a reboot, someone's `ip link del`): containers on it must still start.
+func EnsureBridge(n Network) error {
+	if !n.UserDefined() || n.Driver != "bridge" {
+		return nil
+	}
+	// One RTM_GETLINK by name (net.InterfaceByName would dump every link on the host).
+	if _, err := netlink.LinkByName(n.Bridge); err == nil {
+		return nil
+	}
+	unlock, err := hostLock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := netlink.LinkByName(n.Bridge); err == nil {
+		return nil
+	}
+	if err := CreateBridge(n); err != nil {
+		return err
+	}
+	DeleteRules(Rules(n))
+	return AddRules(Rules(n))
+}
