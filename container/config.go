@@ -13,6 +13,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -36,6 +37,7 @@ type Container struct {
 	Driver  string // "overlay"
 
 	layers []string // the image's layers, when Create has just looked them up (not stored)
+	lock   *os.File // the container's lock, held from Create (HoldLock) until Unlock
 }
 
 // HostConfig is the part of `run`'s flags about the host side of the container.
@@ -132,6 +134,9 @@ type CreateOptions struct {
 	// Healthcheck is the user's (--health-*, --no-healthcheck), merged with the image's.
 	Healthcheck *image.HealthConfig
 	Host        HostConfig
+	// HoldLock keeps the container locked after Create until its Unlock: `run` holds it from
+	// create to start, so no prune takes the new container for a stopped one meanwhile.
+	HoldLock bool
 }
 
 // ErrNoCommand is Docker's refusal to create a container with nothing to run.

@@ -132,10 +132,23 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 			return nil, fmt.Errorf("copying the image into the container (copy driver): %w", err)
 		}
 	}
+	// The container is locked before its record exists: a prune that sees the record waits for
+	// nothing and takes nothing while the container is being created and started.
+	lock, err := m.lockContainer(id, true)
+	if err != nil {
+		os.RemoveAll(m.dir(id))
+		return nil, err
+	}
+	if o.HoldLock {
+		c.lock = lock
+	} else {
+		defer lock.Close()
+	}
 	// Holding the store's write lock while recording keeps image GC from removing the layers
 	// between our Resolve and the row that protects them.
 	release, err := m.Images.BeginWrite()
 	if err != nil {
+		c.Unlock()
 		os.RemoveAll(m.dir(id))
 		return nil, err
 	}
@@ -164,6 +177,7 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		return err
 	})
 	if err != nil {
+		c.Unlock()
 		os.RemoveAll(m.dir(id))
 		return nil, err
 	}

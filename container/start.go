@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,32 @@ type Attach struct {
 	Stdout, Stderr io.Writer
 	// ForwardSignals proxies SIGINT, SIGTERM, ... received by berth to the container (--sig-proxy).
 	ForwardSignals bool
+	// Setup, when canceled before the container runs (the user interrupted `run` while it set
+	// the container up), abandons the start: what was set up is undone, a container that the
+	// runtime started meanwhile is killed, and the error is the context's.
+	Setup context.Context
+	// Started, if set, is called once the container runs and signals are proxied to it.
+	Started func()
+}
+
+// setupErr is the cancellation of a foreground start's set-up (nil: go on).
+func (at *Attach) setupErr() error {
+	if at == nil || at.Setup == nil {
+		return nil
+	}
+	return at.Setup.Err()
+}
+
+// started tells the client the container runs; it reports whether the set-up was canceled
+// meanwhile (the container must then be stopped).
+func (at *Attach) started() bool {
+	if at == nil {
+		return false
+	}
+	if at.Started != nil {
+		at.Started()
+	}
+	return at.setupErr() != nil
 }
 
 // StartError is a failure to start a container with the exit code Docker gives it (125, or
@@ -86,6 +113,24 @@ func (m *Manager) StartDetached(ref string) error {
 	if st.Running() {
 		return nil // Docker: starting a running container is a no-op
 	}
+	lock, err := m.lockContainer(c.ID, true)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	// A prune may have removed it, or another start started it, while we waited for the lock.
+	if _, st, err = m.Get(c.ID); err != nil {
+		return err
+	} else if st.Running() {
+		return nil
+	}
+	return m.startShim(c, false)
+}
+
+// StartCreated is StartDetached for a container this process has just created holding its lock
+// (`run -d`); the lock is released once the container runs or failed to start.
+func (m *Manager) StartCreated(c *Container) error {
+	defer c.Unlock()
 	return m.startShim(c, false)
 }
 
@@ -282,6 +327,9 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		}
 		return 0, false, e
 	}
+	if err := at.setupErr(); err != nil {
+		return fail(err)
+	}
 	self, _ := procStart(os.Getpid())
 	// One write claims the container and calls it running, before the process runs: a `ps` or
 	// `stop` in between finds the supervisor (alive) and waits for it rather than calling the
@@ -344,7 +392,15 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	if err := m.prepare(c); err != nil {
 		m.teardown(c, rt)
 		release(err.Error())
+		if cerr := at.setupErr(); cerr != nil {
+			return fail(cerr)
+		}
 		return fail(&StartError{Code: 125, Err: err})
+	}
+	if err := at.setupErr(); err != nil {
+		m.teardown(c, rt)
+		release("")
+		return fail(err)
 	}
 	log, err := openLog(m.LogPath(c.ID))
 	if err != nil {
@@ -513,6 +569,10 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 			}
 		}()
 	}
+	if at.started() {
+		// Interrupted while it started: the container goes, as if it never ran.
+		unix.Kill(pid, unix.SIGKILL)
+	}
 	stopHealth := m.startHealthMonitor(c, pid)
 	ws := waitContainer(pid)
 	stopHealth()
@@ -629,9 +689,30 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 			}
 		}()
 	}
+	interrupted := at.started()
+	waited := make(chan struct{})
+	if interrupted {
+		// The user interrupted the set-up while the runtime started the container: stop it,
+		// again until the runtime (which may still be creating it) has exited.
+		go func() {
+			for {
+				rt.Kill(c.ID, unix.SIGKILL, true)
+				select {
+				case <-waited:
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}()
+	}
 	stopHealth := m.startHealthMonitor(c, 0)
 	werr := cmd.Wait()
+	close(waited)
 	stopHealth()
+	if interrupted {
+		// A runtime stopped mid-create may leave its state and cgroup behind.
+		m.sweepSideEffects(c)
+	}
 	code := 0
 	if werr != nil {
 		var ee *exec.ExitError
@@ -986,7 +1067,9 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 			return nil
 		})
 	}
-	rt.Delete(c.ID, true)
+	// The supervisor died: orphans of its set-up may still be at work, and its runtime state,
+	// cgroup and network may be half made. All of it goes.
+	m.sweepSideEffects(c)
 	m.teardown(c, rt)
 	ns, err := m.updateState(c.ID, func(s *State) error {
 		if s.SupervisorPid != st.SupervisorPid || s.Status != st.Status {
