@@ -662,6 +662,7 @@ func waitContainer(pid int) unix.WaitStatus {
 func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, log *logWriter, stdio runtime.Stdio,
 	outR, errR *os.File, release func(string), prevHealth *Health) (int, bool, error) {
 	dir := m.dir(c.ID)
+	os.Remove(filepath.Join(dir, "init.pid")) // an earlier start's: waitExec reads this start's
 	cmd, err := rt.RunAttached(c.ID, dir, stdio)
 	stdio.Stdout.Close()
 	stdio.Stderr.Close()
@@ -689,27 +690,36 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 			}
 		}()
 	}
-	interrupted := at.started()
+	// The set-up ends when the container's command runs (the runtime's init has exec'd it):
+	// an interrupt before then stops the container and undoes the set-up; after, signals are
+	// the container's (--sig-proxy).
 	waited := make(chan struct{})
-	if interrupted {
-		// The user interrupted the set-up while the runtime started the container: stop it,
-		// again until the runtime (which may still be creating it) has exited.
-		go func() {
-			for {
-				rt.Kill(c.ID, unix.SIGKILL, true)
-				select {
-				case <-waited:
-					return
-				case <-time.After(200 * time.Millisecond):
-				}
+	watched := make(chan bool, 1)
+	go func() {
+		interrupted := false
+		if at != nil {
+			waitExec(filepath.Join(dir, "init.pid"), waited)
+			interrupted = at.started()
+		}
+		watched <- interrupted
+		if !interrupted {
+			return
+		}
+		// Stop it, again until the runtime (which may still be creating it) has exited.
+		for {
+			rt.Kill(c.ID, unix.SIGKILL, true)
+			select {
+			case <-waited:
+				return
+			case <-time.After(200 * time.Millisecond):
 			}
-		}()
-	}
+		}
+	}()
 	stopHealth := m.startHealthMonitor(c, 0)
 	werr := cmd.Wait()
 	close(waited)
 	stopHealth()
-	if interrupted {
+	if <-watched {
 		// A runtime stopped mid-create may leave its state and cgroup behind.
 		m.sweepSideEffects(c)
 	}
@@ -1117,4 +1127,26 @@ func (m *Manager) getState(id string) (*Container, State, error) {
 		return nil, State{}, err
 	}
 	return fromRow(row)
+}
+
+// waitExec returns once the container whose runtime writes its init's PID to pidFile runs its
+// command (the init is no longer the runtime's "runc:[2:INIT]" or crun's), or when done is closed.
+func waitExec(pidFile string, done <-chan struct{}) {
+	pause := time.Millisecond
+	for {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+				if name := strings.TrimSpace(string(comm)); err != nil || !strings.HasPrefix(name, "runc:") && name != "crun" {
+					return
+				}
+			}
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 20*time.Millisecond)
+	}
 }
