@@ -393,7 +393,11 @@ func pullForRun(g *Globals, m *container.Manager, ref string) error {
 	}
 	pr := newProgressPrinter(g.Stderr, g.Stderr)
 	ro.Progress = pr.event
-	_, err = distribution.Pull(context.Background(), m.Images, ref, distribution.PullOptions{Options: ro})
+	ctx := context.Background()
+	if g.intr != nil {
+		ctx = g.intr.ctx // run: an interrupt stops the pull too
+	}
+	_, err = distribution.Pull(ctx, m.Images, ref, distribution.PullOptions{Options: ro})
 	pr.done()
 	return err
 }

@@ -521,11 +521,13 @@ func TestTorture(t *testing.T) {
 	sigs := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGKILL}
 	points := []string{pointSetup, pointRuntime, pointRunning, pointRandom}
 	for i := 0; i < n; i++ {
-		sig := sigs[i%len(sigs)]
-		point := points[(i/len(sigs))%len(points)]
+		// A Latin square: any 4 repetitions in a row try every point and every signal, and
+		// 16 try every pair.
+		point := points[i%len(points)]
+		sig := sigs[(i+i/len(points))%len(sigs)]
 		for _, r := range []round{e.interruptBuild(point, sig, rng), e.interruptRun(point, sig, rng)} {
-			name := fmt.Sprintf("%s %s %s", r.kind, r.point, strings.ToUpper(strings.TrimPrefix(r.sig.String(), "signal ")))
-			add(fmt.Sprintf("%s killed at %s", r.kind, r.point), r.failed != "" || r.left.total() > 0, r.left)
+			name := fmt.Sprintf("%s killed at %s by %s", r.kind, r.point, sigName(r.sig))
+			add(name, r.failed != "" || r.left.total() > 0, r.left)
 			if r.failed != "" || r.left.total() > 0 {
 				t.Errorf("%s: %s\n%s", name, r.failed, r.left)
 			}
@@ -537,19 +539,33 @@ func TestTorture(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nseed %d, %d repetitions\n%-34s %5s %8s", seed, n, "ROUND", "RUNS", "FAILURES")
+	fmt.Fprintf(&b, "\nseed %d, %d repetitions\n%-36s %5s %8s", seed, n, "ROUND", "RUNS", "FAILURES")
 	for _, k := range debrisKinds {
 		fmt.Fprintf(&b, " %9s", k)
 	}
 	b.WriteString("\n")
+	sort.Strings(order)
 	for _, name := range order {
 		r := table[name]
-		fmt.Fprintf(&b, "%-34s %5d %8d", name, r.runs, r.failures)
+		fmt.Fprintf(&b, "%-36s %5d %8d", name, r.runs, r.failures)
 		for _, k := range debrisKinds {
 			fmt.Fprintf(&b, " %9d", r.left[k])
 		}
 		b.WriteString("\n")
 	}
-	t.Log(b.String())
 	fmt.Print(b.String())
+}
+
+func sigName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "INT"
+	case syscall.SIGTERM:
+		return "TERM"
+	case syscall.SIGHUP:
+		return "HUP"
+	case syscall.SIGKILL:
+		return "KILL"
+	}
+	return s.String()
 }
