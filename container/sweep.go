@@ -72,35 +72,53 @@ func claimStepDir(dir string) (*os.File, error) {
 
 // SweepInterrupted undoes what build steps whose berth died (SIGKILL, a crash, a reboot) left
 // behind: their processes, runtime containers, cgroups, network namespaces, veth pairs, address
-// leases and mounts. Steps still running are left alone. It returns what it could not remove.
+// leases and mounts; and the overlay probes of a killed berth (probeOverlay). Steps still
+// running are left alone. It returns what it could not remove.
 func (m *Manager) SweepInterrupted() error {
-	builds := filepath.Join(m.Images.Root, "builds")
-	entries, err := os.ReadDir(builds)
+	errs := sweepClaimed(filepath.Join(m.Images.Root, "builds"), "build-", m.sweepStep)
+	errs = append(errs, m.sweepOverlayProbes()...)
+	return errors.Join(errs...)
+}
+
+// sweepOverlayProbes removes the overlay probes (probeOverlay) of berths killed while probing.
+func (m *Manager) sweepOverlayProbes() []error {
+	return sweepClaimed(m.Images.Root, overlayProbePrefix, func(name string) error {
+		p := filepath.Join(m.Images.Root, name)
+		unmountUnder(p)
+		return os.RemoveAll(p)
+	})
+}
+
+// sweepClaimed calls sweep for every directory of parent named prefix* (made by claimStepDir)
+// whose owner is gone, holding its owner lock meanwhile, and removes directories that a killed
+// berth made aside and never claimed.
+func sweepClaimed(parent, prefix string, sweep func(name string) error) []error {
+	entries, err := os.ReadDir(parent)
 	if err != nil || len(entries) == 0 {
 		return nil
 	}
 	var errs []error
 	for _, e := range entries {
 		name := e.Name()
-		p := filepath.Join(builds, name)
+		p := filepath.Join(parent, name)
 		switch {
-		case strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".new"):
-			// A step killed before it claimed its directory: nothing but the directory.
+		case strings.HasPrefix(name, "."+prefix) && strings.HasSuffix(name, ".new"):
+			// Killed before it claimed its directory: nothing but the directory.
 			if fi, err := os.Lstat(p); err == nil && time.Since(fi.ModTime()) > staleAge {
 				os.RemoveAll(p)
 			}
-		case strings.HasPrefix(name, "build-"):
+		case strings.HasPrefix(name, prefix):
 			f, err := os.OpenFile(filepath.Join(p, stepOwnerFile), os.O_RDWR, 0)
 			if err != nil {
 				if fi, serr := os.Lstat(p); !errors.Is(err, os.ErrNotExist) || serr != nil || time.Since(fi.ModTime()) < staleAge {
 					continue
 				}
-				// An older berth's step (no record): swept once it is surely over.
+				// An older berth's (no record): swept once it is surely over.
 			} else if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
 				f.Close()
 				continue // its owner lives
 			}
-			if err := m.sweepStep(name); err != nil {
+			if err := sweep(name); err != nil {
 				errs = append(errs, err)
 			}
 			if f != nil {
@@ -108,7 +126,7 @@ func (m *Manager) SweepInterrupted() error {
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // sweepStep undoes everything a build step may have made on the host, in the order that lets

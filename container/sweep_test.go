@@ -105,3 +105,29 @@ func TestUnescapeMountPath(t *testing.T) {
 func tryLock(f *os.File) bool {
 	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil
 }
+
+// A killed berth's overlay probe (a mount under the root) is debris the sweep removes; a probe
+// under way is not.
+func TestSweepInterruptedTakesDeadOverlayProbes(t *testing.T) {
+	root := t.TempDir()
+	m := &Manager{Images: &image.Store{Root: root}}
+	live, err := claimStepDir(filepath.Join(root, overlayProbePrefix+"live"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	dead, err := claimStepDir(filepath.Join(root, overlayProbePrefix+"dead"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead.Close()
+	if err := m.SweepInterrupted(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, overlayProbePrefix+"live")); err != nil {
+		t.Error("a probe under way was swept")
+	}
+	if _, err := os.Lstat(filepath.Join(root, overlayProbePrefix+"dead")); err == nil {
+		t.Error("a dead berth's probe was left")
+	}
+}

@@ -45,7 +45,16 @@ func (g *Globals) interruptible(c *cobra.Command) context.Context {
 	i := &interrupter{ch: make(chan os.Signal, 4)}
 	i.ctx, i.cancel = context.WithCancel(commandContext(c))
 	i.stderr = func(s string) { fmt.Fprintln(g.Stderr, s) }
-	signal.Notify(i.ch, interruptSignals...)
+	// A signal ignored from the start stays ignored (nohup, a background job of a script).
+	var sigs []os.Signal
+	for _, s := range interruptSignals {
+		if !signal.Ignored(s) {
+			sigs = append(sigs, s)
+		}
+	}
+	if len(sigs) > 0 {
+		signal.Notify(i.ch, sigs...)
+	}
 	g.intr = i
 	go i.loop()
 	return i.ctx
