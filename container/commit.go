@@ -2,6 +2,8 @@ package container
 
 import (
 	"archive/tar"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -194,17 +196,40 @@ func (m *Manager) withRootfs(c *Container, st State, fn func(root string) error)
 	// A reader that goes away (`export | head`) must not kill us with SIGPIPE before the
 	// temporary mount is undone: broken pipes become write errors.
 	signal.Ignore(syscall.SIGPIPE)
-	mnt, err := os.MkdirTemp(dir, "mnt-")
+	// The temporary mount is claimed like a build step (claimStepDir): one that a killed berth
+	// left is found by its free owner lock and undone here, or when the container goes.
+	sweepTempMounts(dir)
+	b := make([]byte, 8)
+	rand.Read(b)
+	claim := filepath.Join(dir, tempMountPrefix+hex.EncodeToString(b))
+	owner, err := claimStepDir(claim)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(mnt)
+	defer owner.Close()
+	defer os.RemoveAll(claim)
+	mnt := filepath.Join(claim, "root")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		return err
+	}
 	clearVolatile(dir)
 	if err := mountOverlay(m.rootfsMounts(c.ID, chains), dir, mnt); err != nil {
 		return err
 	}
 	defer unix.Unmount(mnt, unix.MNT_DETACH)
 	return fn(mnt)
+}
+
+// tempMountPrefix names withRootfs's temporary mounts in a container's directory.
+const tempMountPrefix = "mnt-"
+
+// sweepTempMounts undoes the temporary mounts (withRootfs) that killed berths left in a
+// container's directory.
+func sweepTempMounts(dir string) {
+	sweepClaimed(dir, tempMountPrefix, func(name string) error {
+		unmountUnder(filepath.Join(dir, name))
+		return os.RemoveAll(filepath.Join(dir, name))
+	})
 }
 
 // Export writes a container's whole filesystem as a tar stream (`docker export`).

@@ -17,7 +17,6 @@ import (
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/runtime"
-	"golang.org/x/sys/unix"
 )
 
 // Manager runs containers over an image store.
@@ -456,9 +455,9 @@ func (m *Manager) remove(c *Container, o RemoveOptions) error {
 	}()
 	unmountRootfs(m.dir(c.ID))
 	// Temporary mounts of export and cp that a killed berth left behind.
-	if tmp, _ := filepath.Glob(filepath.Join(m.dir(c.ID), "mnt-*")); len(tmp) > 0 {
+	if tmp, _ := filepath.Glob(filepath.Join(m.dir(c.ID), tempMountPrefix+"*")); len(tmp) > 0 {
 		for _, p := range tmp {
-			unix.Unmount(p, unix.MNT_DETACH)
+			unmountUnder(p)
 		}
 	}
 	<-deleted

@@ -569,3 +569,36 @@ func sigName(s syscall.Signal) string {
 	}
 	return s.String()
 }
+
+// export (like cp, diff and commit of a stopped container) mounts the container's filesystem for
+// a while; killed meanwhile, it leaves a claimed mount that the next such command undoes.
+func TestKilledExportLeavesNoMount(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("create", "--name", "ex", "bb:1", "true")
+	cmd := e.cmd("export", "ex")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = pw // never read: export blocks with its mount in place
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	mnts := func() int {
+		b, _ := os.ReadFile("/proc/self/mountinfo")
+		return strings.Count(string(b), " "+filepath.Join(e.root, "containers")+"/")
+	}
+	if !waitFor(20*time.Second, nil, "", func() bool { return mnts() > 0 }) {
+		t.Fatal("export never mounted the container's filesystem")
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	pr.Close()
+	if out, _, code := e.run("export", "-o", filepath.Join(e.root, "ex.tar"), "ex"); code != 0 {
+		t.Fatalf("export after a killed export: %d %s", code, out)
+	}
+	if n := mnts(); n != 0 {
+		t.Errorf("%d mounts left after a killed export and another export", n)
+	}
+}
