@@ -2,6 +2,7 @@ package container
 
 import (
 	"archive/tar"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -131,6 +132,9 @@ type CommitOptions struct {
 	Message string   // -m
 	Changes []string // -c Dockerfile instructions
 	Pause   bool     // freeze the container while its layer is read
+	// Context, when canceled, stops the commit: nothing is recorded and a paused container is
+	// resumed before Commit returns.
+	Context context.Context
 }
 
 // Commit makes a new image of a container: its image's layers plus its writable layer as one new
@@ -169,9 +173,13 @@ func (m *Manager) Commit(ref string, o CommitOptions) (string, error) {
 		return "", err
 	}
 	defer layer.Close()
+	var src io.Reader = layer
+	if o.Context != nil {
+		src = ctxReader{o.Context, layer}
+	}
 	containerCfg := c.Config
 	return m.Images.PutChild(image.ChildImage{
-		Parent: c.ImageID, Layer: layer, Config: &cfg, ContainerConfig: &containerCfg, Container: c.ID,
+		Parent: c.ImageID, Layer: src, Config: &cfg, ContainerConfig: &containerCfg, Container: c.ID,
 		Author: o.Author, Comment: o.Message, CreatedBy: strings.Join(c.Config.Cmd, " "), Ref: o.Ref,
 	})
 }
@@ -412,4 +420,17 @@ func (m *Manager) CopyTarTo(ref string, r io.Reader, dst string) error {
 		_, err = archive.Apply(p, r, archive.ApplyOptions{Whiteout: archive.WhiteoutApply})
 		return err
 	})
+}
+
+// ctxReader stops a read once its context is canceled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
