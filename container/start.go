@@ -698,7 +698,11 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 	go func() {
 		interrupted := false
 		if at != nil {
-			waitExec(filepath.Join(dir, "init.pid"), waited)
+			var canceled <-chan struct{}
+			if at.Setup != nil {
+				canceled = at.Setup.Done()
+			}
+			waitExec(filepath.Join(dir, "init.pid"), waited, canceled)
 			interrupted = at.started()
 		}
 		watched <- interrupted
@@ -1130,8 +1134,9 @@ func (m *Manager) getState(id string) (*Container, State, error) {
 }
 
 // waitExec returns once the container whose runtime writes its init's PID to pidFile runs its
-// command (the init is no longer the runtime's "runc:[2:INIT]" or crun's), or when done is closed.
-func waitExec(pidFile string, done <-chan struct{}) {
+// command (the init is no longer the runtime's "runc:[2:INIT]" or crun's), or when done or
+// canceled is closed.
+func waitExec(pidFile string, done, canceled <-chan struct{}) {
 	pause := time.Millisecond
 	for {
 		if b, err := os.ReadFile(pidFile); err == nil {
@@ -1144,6 +1149,8 @@ func waitExec(pidFile string, done <-chan struct{}) {
 		}
 		select {
 		case <-done:
+			return
+		case <-canceled:
 			return
 		case <-time.After(pause):
 		}
