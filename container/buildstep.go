@@ -173,7 +173,7 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		undoNetwork = func() {
 			m.cleanupNetwork(sandbox)
 			// A namespace made before the network's record was written.
-			removeNetNS(filepath.Join(m.Images.Root, "netns", id))
+			m.removeStaleNetNS(id)
 			os.RemoveAll(m.dir(id))
 		}
 		if network, ip, err = m.setupNetwork(sandbox); err != nil {

@@ -160,7 +160,7 @@ func (m *Manager) sweepSideEffects(c *Container) {
 	}
 	runtime.RemoveCgroup("/berth/" + c.ID)
 	m.cleanupNetwork(c)
-	removeNetNS(filepath.Join(m.Images.Root, "netns", c.ID))
+	m.removeStaleNetNS(c.ID)
 }
 
 // cniPluginNames are the plugins berth runs (cniPlugins), as their processes are named.
@@ -344,4 +344,10 @@ func (m *Manager) PruneContainer(id string) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// removeStaleNetNS removes the network namespace of container (or build step) id that its
+// network record does not name: one made before the record was written.
+func (m *Manager) removeStaleNetNS(id string) {
+	removeNetNS(filepath.Join(m.Images.Root, "netns", id))
 }
