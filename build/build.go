@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/reference"
@@ -165,6 +166,9 @@ type builder struct {
 // Build runs a Dockerfile and records the resulting image. Nothing is named or recorded unless
 // every step succeeded.
 func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	df, name, err := readDockerfile(&o)
 	if err != nil {
 		return nil, err
@@ -225,6 +229,12 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 		if err := importLocalCache(s, dir); err != nil {
 			v.log("WARNING: cache %s not imported: %v", dir, err)
 		}
+		v.done()
+	}
+	// What an earlier build killed in a RUN left on the host (mounts, network, processes).
+	if err := container.New(s).SweepInterrupted(); err != nil {
+		v := prog.start("[internal] clean up after an interrupted build")
+		v.log("WARNING: %v", err)
 		v.done()
 	}
 	tmp, err := os.MkdirTemp("", "berth-build-")
@@ -532,6 +542,9 @@ func (b *builder) runStage(i int) error {
 	v := b.prog.start(label(idx) + " FROM " + displayRef(fromName))
 	v.done()
 	for _, c := range cmds {
+		if err := b.ctx.Err(); err != nil {
+			return err // interrupted: no further step starts
+		}
 		switch c.(type) {
 		case *instructions.CopyCommand, *instructions.AddCommand, *instructions.WorkdirCommand, *instructions.RunCommand:
 			idx++

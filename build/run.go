@@ -262,6 +262,7 @@ func addStubs(upper string, stubs []string) error {
 func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, stubs []string, o container.StepOptions) (metadata.CacheEntry, error) {
 	out := &lineLog{v: v, start: time.Now()}
 	o.Stdout, o.Stderr = out, out
+	o.Context = b.ctx
 	upper, cleanup, err := container.New(b.s).RunStep(o)
 	out.flush()
 	if err != nil {

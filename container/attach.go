@@ -307,6 +307,18 @@ func (m *Manager) StartAttached(ref string, o AttachOptions) (int, error) {
 	if st.Running() {
 		return m.Attach(c.ID, o)
 	}
+	lock, err := m.lockContainer(c.ID, true)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if lock != nil {
+			lock.Close()
+		}
+	}()
+	if _, _, err = m.Get(c.ID); err != nil { // a prune may have removed it meanwhile
+		return 0, err
+	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return 0, err
@@ -325,6 +337,8 @@ func (m *Manager) StartAttached(ref string, o AttachOptions) (int, error) {
 		return 0, err
 	}
 	err = m.startShimWith(c, false, theirs)
+	lock.Close() // it runs, or failed to start: released before the long attach
+	lock = nil
 	theirs.Close()
 	if err != nil {
 		conn.Close()

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -46,6 +47,9 @@ type StepOptions struct {
 	// step, as BuildKit runs it.
 	Insecure       bool
 	Stdout, Stderr io.Writer
+	// Context, when canceled, stops the step: its command is killed and everything the step
+	// made is undone before RunStep returns the context's error.
+	Context context.Context
 }
 
 // StepMount is one mount of a build step.
@@ -92,27 +96,51 @@ func (e *StepError) Error() string {
 // overlay upper dir: deletions are whiteouts, ready for archive.Diff) and a cleanup that removes
 // everything the step made. On a failed command the error is a *StepError.
 func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err error) {
+	ctx := o.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return "", nil, err
+	}
 	idb := make([]byte, 32)
 	rand.Read(idb)
 	id := "build-" + hex.EncodeToString(idb)[:32]
 	dir := filepath.Join(m.Images.Root, "builds", id)
 	rootfs := filepath.Join(dir, "rootfs")
 	upper = filepath.Join(dir, "upper")
+	// The step's record comes first: a berth killed from here on leaves a directory whose
+	// owner is gone, which the next berth sweeps (SweepInterrupted).
+	owner, err := claimStepDir(dir)
+	if err != nil {
+		return "", nil, err
+	}
 	for _, d := range []string{rootfs, upper, filepath.Join(dir, "work")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
+			os.RemoveAll(dir)
+			owner.Close()
 			return "", nil, err
 		}
 	}
 	var overlays []string // host-side overlay mounts of mount sources, unmounted before removal
+	var undoNetwork func()
+	// The record (dir) goes last, once everything it points to is undone.
 	cleanup = func() {
 		unix.Unmount(rootfs, unix.MNT_DETACH)
 		for _, o := range overlays {
 			unix.Unmount(o, unix.MNT_DETACH)
 		}
+		if undoNetwork != nil {
+			undoNetwork()
+		}
 		os.RemoveAll(dir)
+		owner.Close()
 	}
 	fail := func(err error) (string, func(), error) {
 		cleanup()
+		if cerr := ctx.Err(); cerr != nil {
+			err = cerr
+		}
 		return "", nil, err
 	}
 	init := filepath.Join(dir, "init")
@@ -139,13 +167,16 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	case "", "default", "bridge":
 		// The step's network state lives where a container's does, and goes with the step.
 		sandbox := &Container{ID: id, Host: HostConfig{NetworkMode: "bridge"}}
+		if err := ctx.Err(); err != nil {
+			return fail(err)
+		}
 		if err := os.MkdirAll(m.dir(id), 0o700); err != nil {
 			return fail(err)
 		}
-		clean := cleanup
-		cleanup = func() {
-			clean()
+		undoNetwork = func() {
 			m.cleanupNetwork(sandbox)
+			// A namespace made before the network's record was written.
+			m.removeStaleNetNS(id)
 			os.RemoveAll(m.dir(id))
 		}
 		if network, ip, err = m.setupNetwork(sandbox); err != nil {
@@ -216,6 +247,17 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 			close(done)
 		}(s.w)
 	}
+	if err := ctx.Err(); err != nil {
+		for _, f := range []*os.File{stdio.Stdout, stdio.Stderr} {
+			if f != nil {
+				f.Close()
+			}
+		}
+		return fail(err)
+	}
+	// In a process group of its own, the runtime does not get the terminal's Ctrl-C: berth
+	// does, and stops the step itself (below), with nothing half-made behind.
+	stdio.OwnGroup = true
 	cmd, err := rt.RunAttached(id, dir, stdio)
 	for _, f := range []*os.File{stdio.Stdout, stdio.Stderr} {
 		if f != nil {
@@ -225,11 +267,34 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	if err != nil {
 		return fail(err)
 	}
+	waited := make(chan struct{})
+	go func() {
+		select {
+		case <-waited:
+			return
+		case <-ctx.Done():
+		}
+		// Interrupted: kill the step's processes, again until the runtime (which may still
+		// be creating the container) has exited.
+		for {
+			rt.Kill(id, unix.SIGKILL, true)
+			select {
+			case <-waited:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
 	werr := cmd.Wait()
+	close(waited)
 	for _, done := range copies {
 		<-done
 	}
 	rt.Delete(id, true)
+	if err := ctx.Err(); err != nil {
+		runtime.RemoveCgroup("/berth/" + id)
+		return fail(err)
+	}
 	if werr != nil {
 		if ce := rt.Failure(dir); ce != nil {
 			return fail(ce)

@@ -1,6 +1,9 @@
 package container
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -145,6 +148,9 @@ type CommitOptions struct {
 	Message string   // -m
 	Changes []string // -c Dockerfile instructions
 	Pause   bool     // freeze the container while its layer is read
+	// Context, when canceled, stops the commit: nothing is recorded and a paused container is
+	// resumed before Commit returns.
+	Context context.Context
 }
 
 // Commit makes a new image of a container: its image's layers plus its writable layer as one new
@@ -183,9 +189,13 @@ func (m *Manager) Commit(ref string, o CommitOptions) (string, error) {
 		return "", err
 	}
 	defer layer.Close()
+	var src io.Reader = layer
+	if o.Context != nil {
+		src = ctxReader{o.Context, layer}
+	}
 	containerCfg := c.Config
 	return m.Images.PutChild(image.ChildImage{
-		Parent: c.ImageID, Layer: layer, Config: &cfg, ContainerConfig: &containerCfg, Container: c.ID,
+		Parent: c.ImageID, Layer: src, Config: &cfg, ContainerConfig: &containerCfg, Container: c.ID,
 		Author: o.Author, Comment: o.Message, CreatedBy: strings.Join(c.Config.Cmd, " "), Ref: o.Ref,
 	})
 }
@@ -210,17 +220,40 @@ func (m *Manager) withRootfs(c *Container, st State, fn func(root string) error)
 	// A reader that goes away (`export | head`) must not kill us with SIGPIPE before the
 	// temporary mount is undone: broken pipes become write errors.
 	signal.Ignore(syscall.SIGPIPE)
-	mnt, err := os.MkdirTemp(dir, "mnt-")
+	// The temporary mount is claimed like a build step (claimStepDir): one that a killed berth
+	// left is found by its free owner lock and undone here, or when the container goes.
+	sweepTempMounts(dir)
+	b := make([]byte, 8)
+	rand.Read(b)
+	claim := filepath.Join(dir, tempMountPrefix+hex.EncodeToString(b))
+	owner, err := claimStepDir(claim)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(mnt)
+	defer owner.Close()
+	defer os.RemoveAll(claim)
+	mnt := filepath.Join(claim, "root")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		return err
+	}
 	clearVolatile(dir)
 	if err := mountOverlay(m.rootfsMounts(c.ID, chains), dir, mnt); err != nil {
 		return err
 	}
 	defer unix.Unmount(mnt, unix.MNT_DETACH)
 	return fn(mnt)
+}
+
+// tempMountPrefix names withRootfs's temporary mounts in a container's directory.
+const tempMountPrefix = "mnt-"
+
+// sweepTempMounts undoes the temporary mounts (withRootfs) that killed berths left in a
+// container's directory.
+func sweepTempMounts(dir string) {
+	sweepClaimed(dir, tempMountPrefix, func(name string) error {
+		unmountUnder(filepath.Join(dir, name))
+		return os.RemoveAll(filepath.Join(dir, name))
+	})
 }
 
 // Export writes a container's whole filesystem as a tar stream (`docker export`). A running
@@ -235,4 +268,17 @@ func (m *Manager) Export(ref string, w io.Writer) error {
 		defer e.Close()
 		return e.WriteTar(w, "")
 	})
+}
+
+// ctxReader stops a read once its context is canceled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

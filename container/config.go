@@ -14,6 +14,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -42,6 +43,7 @@ type Container struct {
 	Networks []EndpointConfig `json:",omitempty"`
 
 	layers []string // the image's layers, when Create has just looked them up (not stored)
+	lock   *os.File // the container's lock, held from Create (HoldLock) until Unlock
 }
 
 // HostConfig is the part of `run`'s flags about the host side of the container.
@@ -173,6 +175,9 @@ type CreateOptions struct {
 	Networks []string
 	Aliases  []string
 	IP       string
+	// HoldLock keeps the container locked after Create until its Unlock: `run` holds it from
+	// create to start, so no prune takes the new container for a stopped one meanwhile.
+	HoldLock bool
 }
 
 // ErrNoCommand is Docker's refusal to create a container with nothing to run.

@@ -3,6 +3,8 @@ package container
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"io/fs"
 	"os"
@@ -38,6 +40,8 @@ func (m *Manager) storageDriver() string {
 		return strings.TrimSpace(string(b))
 	}
 	d := driverCopy
+	// The probes of a berth killed while probing, which never wrote the answer.
+	m.sweepOverlayProbes()
 	if probeOverlay(m.Images.Root) {
 		d = driverOverlay
 	}
@@ -48,13 +52,22 @@ func (m *Manager) storageDriver() string {
 // StorageDriver names the driver new containers get ("overlay" or "copy"), for `info`.
 func (m *Manager) StorageDriver() string { return m.storageDriver() }
 
+// overlayProbePrefix names the directories of probeOverlay under the root.
+const overlayProbePrefix = "overlay-probe-"
+
 // probeOverlay mounts a tiny overlay under root to learn whether the kernel and the filesystem
 // allow it.
+// The probe's directory is claimed like a build step's (claimStepDir): a berth killed while its
+// probe is mounted leaves a record that SweepInterrupted finds.
 func probeOverlay(root string) bool {
-	dir, err := os.MkdirTemp(root, "overlay-probe-")
+	b := make([]byte, 8)
+	rand.Read(b)
+	dir := filepath.Join(root, overlayProbePrefix+hex.EncodeToString(b))
+	owner, err := claimStepDir(dir)
 	if err != nil {
 		return false
 	}
+	defer owner.Close()
 	defer os.RemoveAll(dir)
 	for _, d := range []string{"lower", "upper", "work", "merged"} {
 		if os.Mkdir(filepath.Join(dir, d), 0o755) != nil {

@@ -18,7 +18,6 @@ import (
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/runtime"
-	"golang.org/x/sys/unix"
 )
 
 // Manager runs containers over an image store.
@@ -153,10 +152,23 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 			return nil, fmt.Errorf("copying the image into the container (copy driver): %w", err)
 		}
 	}
+	// The container is locked before its record exists: a prune that sees the record waits for
+	// nothing and takes nothing while the container is being created and started.
+	lock, err := m.lockContainer(id, true)
+	if err != nil {
+		os.RemoveAll(m.dir(id))
+		return nil, err
+	}
+	if o.HoldLock {
+		c.lock = lock
+	} else {
+		defer lock.Close()
+	}
 	// Holding the store's write lock while recording keeps image GC from removing the layers
 	// between our Resolve and the row that protects them.
 	release, err := m.Images.BeginWrite()
 	if err != nil {
+		c.Unlock()
 		os.RemoveAll(m.dir(id))
 		return nil, err
 	}
@@ -185,6 +197,7 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		return err
 	})
 	if err != nil {
+		c.Unlock()
 		os.RemoveAll(m.dir(id))
 		return nil, err
 	}
@@ -466,9 +479,9 @@ func (m *Manager) remove(c *Container, o RemoveOptions) error {
 	}()
 	unmountRootfs(m.dir(c.ID))
 	// Temporary mounts of export and cp that a killed berth left behind.
-	if tmp, _ := filepath.Glob(filepath.Join(m.dir(c.ID), "mnt-*")); len(tmp) > 0 {
+	if tmp, _ := filepath.Glob(filepath.Join(m.dir(c.ID), tempMountPrefix+"*")); len(tmp) > 0 {
 		for _, p := range tmp {
-			unix.Unmount(p, unix.MNT_DETACH)
+			unmountUnder(p)
 		}
 	}
 	<-deleted

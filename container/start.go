@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +33,32 @@ type Attach struct {
 	Stdout, Stderr io.Writer
 	// ForwardSignals proxies SIGINT, SIGTERM, ... received by berth to the container (--sig-proxy).
 	ForwardSignals bool
+	// Setup, when canceled before the container runs (the user interrupted `run` while it set
+	// the container up), abandons the start: what was set up is undone, a container that the
+	// runtime started meanwhile is killed, and the error is the context's.
+	Setup context.Context
+	// Started, if set, is called once the container runs and signals are proxied to it.
+	Started func()
+}
+
+// setupErr is the cancellation of a foreground start's set-up (nil: go on).
+func (at *Attach) setupErr() error {
+	if at == nil || at.Setup == nil {
+		return nil
+	}
+	return at.Setup.Err()
+}
+
+// started tells the client the container runs; it reports whether the set-up was canceled
+// meanwhile (the container must then be stopped).
+func (at *Attach) started() bool {
+	if at == nil {
+		return false
+	}
+	if at.Started != nil {
+		at.Started()
+	}
+	return at.setupErr() != nil
 }
 
 // StartError is a failure to start a container with the exit code Docker gives it (125, or
@@ -88,6 +115,24 @@ func (m *Manager) StartDetached(ref string) error {
 	if st.Running() {
 		return nil // Docker: starting a running container is a no-op
 	}
+	lock, err := m.lockContainer(c.ID, true)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	// A prune may have removed it, or another start started it, while we waited for the lock.
+	if _, st, err = m.Get(c.ID); err != nil {
+		return err
+	} else if st.Running() {
+		return nil
+	}
+	return m.startShim(c, false)
+}
+
+// StartCreated is StartDetached for a container this process has just created holding its lock
+// (`run -d`); the lock is released once the container runs or failed to start.
+func (m *Manager) StartCreated(c *Container) error {
+	defer c.Unlock()
 	return m.startShim(c, false)
 }
 
@@ -284,6 +329,9 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		}
 		return 0, false, e
 	}
+	if err := at.setupErr(); err != nil {
+		return fail(err)
+	}
 	self, _ := procStart(os.Getpid())
 	// One write claims the container and calls it running, before the process runs: a `ps` or
 	// `stop` in between finds the supervisor (alive) and waits for it rather than calling the
@@ -346,7 +394,15 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	if err := m.prepare(c); err != nil {
 		m.teardown(c, rt)
 		release(err.Error())
+		if cerr := at.setupErr(); cerr != nil {
+			return fail(cerr)
+		}
 		return fail(&StartError{Code: 125, Err: err})
+	}
+	if err := at.setupErr(); err != nil {
+		m.teardown(c, rt)
+		release("")
+		return fail(err)
 	}
 	// The embedded DNS of a container on a user-defined network lives as long as this
 	// supervision (the container's namespace goes with its exit).
@@ -524,6 +580,10 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 			}
 		}()
 	}
+	if at.started() {
+		// Interrupted while it started: the container goes, as if it never ran.
+		unix.Kill(pid, unix.SIGKILL)
+	}
 	stopHealth := m.startHealthMonitor(c, pid)
 	ws := waitContainer(pid)
 	stopHealth()
@@ -613,6 +673,7 @@ func waitContainer(pid int) unix.WaitStatus {
 func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, log logging.Writer, stdio runtime.Stdio,
 	outR, errR *os.File, release func(string), prevHealth *Health) (int, bool, error) {
 	dir := m.dir(c.ID)
+	os.Remove(filepath.Join(dir, "init.pid")) // an earlier start's: waitExec reads this start's
 	cmd, err := rt.RunAttached(c.ID, dir, stdio)
 	stdio.Stdout.Close()
 	stdio.Stderr.Close()
@@ -640,9 +701,43 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 			}
 		}()
 	}
+	// The set-up ends when the container's command runs (the runtime's init has exec'd it):
+	// an interrupt before then stops the container and undoes the set-up; after, signals are
+	// the container's (--sig-proxy).
+	waited := make(chan struct{})
+	watched := make(chan bool, 1)
+	go func() {
+		interrupted := false
+		if at != nil {
+			var canceled <-chan struct{}
+			if at.Setup != nil {
+				canceled = at.Setup.Done()
+			}
+			waitExec(filepath.Join(dir, "init.pid"), waited, canceled)
+			interrupted = at.started()
+		}
+		watched <- interrupted
+		if !interrupted {
+			return
+		}
+		// Stop it, again until the runtime (which may still be creating it) has exited.
+		for {
+			rt.Kill(c.ID, unix.SIGKILL, true)
+			select {
+			case <-waited:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
 	stopHealth := m.startHealthMonitor(c, 0)
 	werr := cmd.Wait()
+	close(waited)
 	stopHealth()
+	if <-watched {
+		// A runtime stopped mid-create may leave its state and cgroup behind.
+		m.sweepSideEffects(c)
+	}
 	code := 0
 	if werr != nil {
 		var ee *exec.ExitError
@@ -1021,7 +1116,9 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 			return nil
 		})
 	}
-	rt.Delete(c.ID, true)
+	// The supervisor died: orphans of its set-up may still be at work, and its runtime state,
+	// cgroup and network may be half made. All of it goes.
+	m.sweepSideEffects(c)
 	m.teardown(c, rt)
 	ns, err := m.updateState(c.ID, func(s *State) error {
 		if s.SupervisorPid != st.SupervisorPid || s.Status != st.Status {
@@ -1082,4 +1179,29 @@ func (m *Manager) getState(id string) (*Container, State, error) {
 		return nil, State{}, err
 	}
 	return fromRow(row)
+}
+
+// waitExec returns once the container whose runtime writes its init's PID to pidFile runs its
+// command (the init is no longer the runtime's "runc:[2:INIT]" or crun's), or when done or
+// canceled is closed.
+func waitExec(pidFile string, done, canceled <-chan struct{}) {
+	pause := time.Millisecond
+	for {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+				if name := strings.TrimSpace(string(comm)); err != nil || !strings.HasPrefix(name, "runc:") && name != "crun" {
+					return
+				}
+			}
+		}
+		select {
+		case <-done:
+			return
+		case <-canceled:
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 20*time.Millisecond)
+	}
 }

@@ -44,6 +44,9 @@ func (r *Runtime) command(logFile string, args ...string) *exec.Cmd {
 // Stdio are the files the container's process gets as fd 0, 1 and 2 (nil: /dev/null).
 type Stdio struct {
 	Stdin, Stdout, Stderr *os.File
+	// OwnGroup runs the runtime in a process group of its own, out of reach of the terminal's
+	// signals (RunAttached; for a caller that stops the container itself when interrupted).
+	OwnGroup bool
 }
 
 // CreateError is the runtime refusing to create a container; Msg is the runtime's own last error
@@ -285,6 +288,9 @@ func (r *Runtime) RunAttached(id, bundle string, stdio Stdio) (*exec.Cmd, error)
 	}
 	if stdio.Stderr != nil {
 		cmd.Stderr = stdio.Stderr
+	}
+	if stdio.OwnGroup {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
 	return cmd, cmd.Start()
 }

@@ -12,6 +12,8 @@ weed_build=$!
 echo "== go vet"; go vet ./...
 echo "== gofmt"; bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); [[ -z $bad ]] || { echo "gofmt needed: $bad"; exit 1; }
 echo "== go test"; go test -count=1 -timeout 20m ./...
+# Interrupted builds and runs, and prune racing run, a few times over (scripts/torture.sh N for more).
+echo "== torture (short)"; scripts/torture.sh 4
 echo "== OCI distribution-spec conformance suite against berth registry serve"; registry/conformance.sh
 # The S3 driver against a real S3-compatible server (SeaweedFS, built once from the Go module proxy
 # and cached in ~/.cache/berth: the first run on a new machine spends several minutes building it).

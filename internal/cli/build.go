@@ -60,7 +60,7 @@ func newBuildCommand(g *Globals, use string) *cobra.Command {
 		Short: "Build an image from a Dockerfile",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return runBuild(commandContext(c), g, f, args[0])
+			return runBuild(g.interruptible(c), g, f, args[0])
 		},
 	}
 	fl := cmd.Flags()

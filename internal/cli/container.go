@@ -424,7 +424,11 @@ func pullForRun(g *Globals, m *container.Manager, ref string) error {
 	}
 	pr := newProgressPrinter(g.Stderr, g.Stderr)
 	ro.Progress = pr.event
-	_, err = distribution.Pull(context.Background(), m.Images, ref, distribution.PullOptions{Options: ro})
+	ctx := context.Background()
+	if g.intr != nil {
+		ctx = g.intr.ctx // run: an interrupt stops the pull too
+	}
+	_, err = distribution.Pull(ctx, m.Images, ref, distribution.PullOptions{Options: ro})
 	pr.done()
 	return err
 }
@@ -487,17 +491,24 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 				return &StatusError{Code: 125, Err: err}
 			}
 			o.Detach = detach
+			// Interrupted while it sets the container up, run undoes the set-up before it
+			// exits; once the container runs, signals go to it (--sig-proxy).
+			ctx := g.interruptible(cmd)
 			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
+			// The new container stays locked until it has started: no prune takes it for
+			// a stopped one meanwhile.
+			o.HoldLock = true
 			ctr, err := createContainer(g, m, o, f.pull)
 			if err != nil {
 				return err
 			}
+			defer ctr.Unlock()
 			if detach {
-				if err := m.StartDetached(ctr.ID); err != nil {
+				if err := m.StartCreated(ctr); err != nil {
 					if f.rm {
 						m.Remove(ctr.ID, container.RemoveOptions{Force: true, Volumes: true})
 					}
@@ -506,7 +517,15 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 				fmt.Fprintln(g.Stdout, ctr.ID)
 				return nil
 			}
-			at := &container.Attach{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy}
+			at := &container.Attach{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy, Setup: ctx,
+				Started: func() {
+					ctr.Unlock()
+					if sigProxy {
+						g.intr.passOn()
+					} else {
+						g.intr.release()
+					}
+				}}
 			if f.interactive {
 				at.Stdin = g.Stdin
 				if f.tty {
@@ -1354,6 +1373,10 @@ func pruneContainers(g *Globals, filters format.Args) (int64, error) {
 		return 0, err
 	}
 	defer closeFn()
+	// What interrupted builds left on the host goes with the stopped containers.
+	if err := m.SweepInterrupted(); err != nil {
+		fmt.Fprintln(g.Stderr, "WARNING:", err)
+	}
 	list, err := m.List()
 	if err != nil {
 		return 0, err
@@ -1374,8 +1397,11 @@ func pruneContainers(g *Globals, filters format.Args) (int64, error) {
 			}
 		}
 		size, _ := m.SizeRw(s.ID)
-		if err := m.Remove(s.ID, container.RemoveOptions{}); err != nil {
+		// Only if nobody is creating or starting it meanwhile (it is then not stopped).
+		if removed, err := m.PruneContainer(s.ID); err != nil {
 			return 0, err
+		} else if !removed {
+			continue
 		}
 		deleted = append(deleted, s.ID)
 		reclaimed += size

@@ -64,6 +64,8 @@ func newCommitCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer closeFn()
+			// Interrupted, commit stops and resumes the container it paused before exiting.
+			o.Context = g.interruptible(cmd)
 			id, err := m.Commit(args[0], o)
 			if err != nil {
 				return err

@@ -23,6 +23,8 @@ type Globals struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+
+	intr *interrupter // set by a command that cleans up when interrupted (interruptible)
 }
 
 // StatusError makes berth exit with a given code; Docker's CLI uses 1 for most failures and 125
@@ -108,6 +110,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot(g, commandWord(args))
 	root.SetArgs(args)
 	err := root.Execute()
+	if g.intr.finish() {
+		// Interrupted, and cleaned up: berth dies by the signal (finish does not return
+		// unless the signal could not be raised).
+		return g.intr.interruptedCode()
+	}
 	if err == nil {
 		return 0
 	}

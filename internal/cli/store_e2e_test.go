@@ -17,32 +17,9 @@ import (
 	"github.com/docker/go-units"
 )
 
-// lockedBuffer is an output buffer a test reads while a command writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// waitFor polls out until it holds s; false after a minute.
-func waitFor(out *lockedBuffer, s string) bool {
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if strings.Contains(out.String(), s) {
-			return true
-		}
-	}
-	return false
+// waitOutput polls out until it holds s; false after a minute.
+func waitOutput(out *lockedBuffer, s string) bool {
+	return waitFor(time.Minute, nil, "", func() bool { return strings.Contains(out.String(), s) })
 }
 
 // kill -9 of `build --no-cache` while a RUN runs, or while its layer is stored, must not poison the
@@ -74,7 +51,7 @@ func TestBuildKill9DuringRunKeepsCacheUsable(t *testing.T) {
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if !waitFor(&out, p.after) {
+		if !waitOutput(&out, p.after) {
 			c.Process.Kill()
 			c.Wait()
 			t.Fatalf("kill point %d: %q never showed:\n%s", i, p.after, out.String())
