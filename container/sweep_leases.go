@@ -10,7 +10,12 @@ import (
 // releaseUnrecordedLeases releases the address leases a killed berth took while attaching a
 // container to its networks but never recorded as endpoints: the netlink fast path leases an
 // address before the endpoint row is written.
+// Without a database (a sweep over a bare root) there is no network to look up, and nothing
+// was leased through one.
 func (m *Manager) releaseUnrecordedLeases(c *Container) {
+	if m.Images == nil || m.Images.DB == nil {
+		return
+	}
 	nets := m.networks()
 	d := m.netDriver()
 	for i, ec := range c.endpointConfigs() {
