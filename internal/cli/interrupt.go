@@ -31,7 +31,8 @@ type interrupter struct {
 	mu     sync.Mutex
 	got    os.Signal // the first interrupt, re-raised when the command has cleaned up
 	n      int
-	passed bool // signals belong to the container now (proxied by the supervisor)
+	passed bool        // signals belong to the container now (proxied by the supervisor)
+	grace  *time.Timer // exits berth interruptGrace after the first interrupt; stop ends it
 	stderr func(string)
 }
 
@@ -76,11 +77,13 @@ func (i *interrupter) loop() {
 		switch n {
 		case 1:
 			i.cancel()
-			go func() {
-				time.Sleep(interruptGrace)
+			code := 128 + int(s.(syscall.Signal))
+			i.mu.Lock()
+			i.grace = time.AfterFunc(interruptGrace, func() {
 				i.stderr("berth: still cleaning up after " + interruptGrace.String() + "; exiting: the next berth command removes what is left")
-				os.Exit(128 + int(s.(syscall.Signal)))
-			}()
+				os.Exit(code)
+			})
+			i.mu.Unlock()
 		case 3:
 			// Asked three times: go now. The records of what was set up remain, and the next
 			// berth command (or system prune) undoes it.
@@ -116,7 +119,7 @@ func (i *interrupter) finish() bool {
 	if i == nil {
 		return false
 	}
-	signal.Stop(i.ch)
+	i.stop()
 	i.mu.Lock()
 	s := i.got
 	i.mu.Unlock()
@@ -127,6 +130,17 @@ func (i *interrupter) finish() bool {
 	syscall.Kill(os.Getpid(), s.(syscall.Signal))
 	time.Sleep(time.Second)
 	return true
+}
+
+// stop gives up the signals and the grace timer: the command has returned, so nothing is left
+// to wait for.
+func (i *interrupter) stop() {
+	signal.Stop(i.ch)
+	i.mu.Lock()
+	if i.grace != nil {
+		i.grace.Stop()
+	}
+	i.mu.Unlock()
 }
 
 // interruptedCode is the exit code of a command interrupted by sig when the signal could not be
