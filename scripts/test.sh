@@ -9,8 +9,18 @@ scripts/deps.sh
 # now, beside the rest, and wait for it at the end.
 registry/s3test.sh build >"${TMPDIR:-/tmp}/berth-weed-build.log" 2>&1 &
 weed_build=$!
+# dive (for analysis's comparison with dive's own numbers) is no Debian package: build the pinned
+# version once from the module proxy into ~/go/bin (about 90 s on a new machine), beside vet.
+dive_version=v0.13.2-0.20250516191726-d6c691947f8f
+if ! command -v dive >/dev/null && [[ ! -x ${GOPATH:-$HOME/go}/bin/dive ]]; then
+  go install "github.com/wagoodman/dive/cmd/dive@$dive_version" >"${TMPDIR:-/tmp}/berth-dive-build.log" 2>&1 &
+  dive_build=$!
+fi
 echo "== go vet"; go vet ./...
 echo "== gofmt"; bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); [[ -z $bad ]] || { echo "gofmt needed: $bad"; exit 1; }
+if [[ -n ${dive_build:-} ]]; then
+  wait "$dive_build" || { cat "${TMPDIR:-/tmp}/berth-dive-build.log"; exit 1; }
+fi
 echo "== go test"; go test -count=1 -timeout 20m ./...
 # Interrupted builds and runs, and prune racing run, a few times over (scripts/torture.sh N for more).
 echo "== torture (short)"; scripts/torture.sh 4
