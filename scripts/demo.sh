@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # berth's main job on a real example: make a busybox base image from Debian's busybox-static,
 # import it, list it, inspect it, save it to an archive `docker load` accepts, build an image on
-# it from a Dockerfile with RUN, and run that image.
+# it from a Dockerfile with RUN, show how its layers are built, run that image, and run two
+# containers on a network of their own that find each other by name.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local CGO_ENABLED=0
 scripts/deps.sh
 go build -o bin/berth ./cmd/berth
 root=${BERTH_ROOT:-$(mktemp -d /tmp/berth-demo.XXXXXX)}
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+work=$(mktemp -d)
+cleanup() {
+  bin/berth --root "$root" rm -f demo-web >/dev/null 2>&1 || true
+  bin/berth --root "$root" network rm demo-net >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 mkdir -p "$work"/rootfs/{bin,etc,tmp,root}
 cp /bin/busybox "$work/rootfs/bin/busybox"
 for a in $(/bin/busybox --list); do [[ $a == busybox ]] || ln -sf busybox "$work/rootfs/bin/$a"; done
@@ -25,5 +32,13 @@ tar -tf "$work/busybox-demo.tar"
 mkdir -p "$work/ctx"
 printf 'FROM busybox:demo\nRUN echo "built and run by berth" > /msg\nCMD ["cat", "/msg"]\n' >"$work/ctx/Dockerfile"
 bin/berth --root "$root" build -t demo-app:1 "$work/ctx"
+bin/berth --root "$root" image analyze demo-app:1
 bin/berth --root "$root" run --rm demo-app:1
+bin/berth --root "$root" network create demo-net
+bin/berth --root "$root" run -d --name demo-web --network demo-net --network-alias web busybox:demo httpd -f -p 80 -h /etc
+bin/berth --root "$root" run --rm --network demo-net busybox:demo nslookup web
+bin/berth --root "$root" run --rm --network demo-net busybox:demo wget -qO- http://demo-web/passwd
+bin/berth --root "$root" network ls
+bin/berth --root "$root" rm -f demo-web
+bin/berth --root "$root" network rm demo-net
 bin/berth --root "$root" system df
