@@ -1,0 +1,36 @@
+package cli
+
+// End-to-end tests of small Docker habits (issue 18): each expected output and exit code was
+// recorded from Docker 20.10 running the same command on a busybox image.
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestParityDockerenv: /.dockerenv is in every container, as Docker makes it, and is part of the
+// init layer, so `diff` never lists it.
+func TestParityDockerenv(t *testing.T) {
+	e := newCtrEnv(t)
+	// Docker 20.10: `docker run --rm busybox stat -c '%a %u %g %s' /.dockerenv` prints "755 0 0 0".
+	if out := e.ok("run", "--name", "env", "bb:1", "stat", "-c", "%a %u %g %s", "/.dockerenv"); out != "755 0 0 0\n" {
+		t.Errorf("/.dockerenv = %q, want %q", out, "755 0 0 0\n")
+	}
+	// Docker 20.10's `docker diff` of a container that changed nothing prints nothing.
+	if out := e.ok("diff", "env"); out != "" {
+		t.Errorf("diff = %q, want nothing", out)
+	}
+	// A root whose shared init layer an older berth made (without /.dockerenv) gets it too.
+	shared := filepath.Join(e.root, "init-layer")
+	if _, err := os.Lstat(filepath.Join(shared, ".dockerenv")); err != nil {
+		entries, _ := os.ReadDir(e.root)
+		t.Fatalf("the shared init layer has no .dockerenv (%v); root holds %v", err, entries)
+	}
+	if err := os.Remove(filepath.Join(shared, ".dockerenv")); err != nil {
+		t.Fatal(err)
+	}
+	if out := e.ok("run", "--rm", "bb:1", "ls", "/.dockerenv"); out != "/.dockerenv\n" {
+		t.Errorf("after an older init layer: %q", out)
+	}
+}
