@@ -166,6 +166,11 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 		Args:  minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Tty = tty
+			if tty && interactive && !detach {
+				if err := stdinIsTTY(g); err != nil {
+					return err
+				}
+			}
 			if tty && interactive {
 				if in, ok := g.Stdin.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
 					if old, err := term.MakeRaw(int(in.Fd())); err == nil {

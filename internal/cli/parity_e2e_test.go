@@ -34,3 +34,27 @@ func TestParityDockerenv(t *testing.T) {
 		t.Errorf("after an older init layer: %q", out)
 	}
 }
+
+// TestParityNotATTY: -it with stdin not a terminal is refused before anything is created, with
+// Docker 20.10's bare message and exit code 1; -itd and -t alone are not refused.
+func TestParityNotATTY(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "-d", "--name", "box", "bb:1", "sleep", "300")
+	const want = "the input device is not a TTY\n"
+	if out, errs, code := e.runIn("x\n", "run", "-it", "--name", "never", "bb:1", "true"); code != 1 || errs != want || out != "" {
+		t.Errorf("run -it: exit %d, stdout %q, stderr %q; want 1, %q", code, out, errs, want)
+	}
+	if _, _, code := e.run("container", "inspect", "never"); code == 0 {
+		t.Errorf("run -it without a terminal created a container")
+	}
+	if out, errs, code := e.run("exec", "-it", "box", "true"); code != 1 || errs != want || out != "" {
+		t.Errorf("exec -it: exit %d, stdout %q, stderr %q; want 1, %q", code, out, errs, want)
+	}
+	if out := e.ok("run", "-t", "--rm", "bb:1", "echo", "hi"); out != "hi\r\n" {
+		t.Errorf("run -t = %q", out)
+	}
+	if out := e.ok("exec", "-i", "box", "echo", "ok"); out != "ok\n" {
+		t.Errorf("exec -i = %q", out)
+	}
+	e.ok("run", "-itd", "--rm", "bb:1", "true")
+}
