@@ -88,15 +88,8 @@ func newExportCommand(g *Globals, use string) *cobra.Command {
 		Short: "Export a container's filesystem as a tar archive",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var w io.Writer = g.Stdout
-			if output != "" && output != "-" {
-				f, err := os.Create(output)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				w = f
-			} else if isTerminal(g.Stdout) {
+			toFile := output != "" && output != "-"
+			if !toFile && isTerminal(g.Stdout) {
 				return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 			}
 			m, closeFn, err := openManager(g)
@@ -104,7 +97,10 @@ func newExportCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			return m.Export(args[0], w)
+			if toFile {
+				return writeFileAtomic(output, "failed to export container", func(w io.Writer) error { return m.Export(args[0], w) })
+			}
+			return m.Export(args[0], g.Stdout)
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", "", "Write to a file, instead of STDOUT")

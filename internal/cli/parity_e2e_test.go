@@ -58,3 +58,34 @@ func TestParityNotATTY(t *testing.T) {
 	}
 	e.ok("run", "-itd", "--rm", "bb:1", "true")
 }
+
+// TestParityExportFileMode: `export -o` writes a 0600 file, and nothing when the container is
+// not there (Docker 20.10: mode 600 for a new file and for one that was 0644; for a missing
+// container, exit 1 and no file).
+func TestParityExportFileMode(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("create", "--name", "ctr", "bb:1", "true")
+	dir := t.TempDir()
+	fresh := filepath.Join(dir, "fresh.tar")
+	e.ok("export", "-o", fresh, "ctr")
+	old := filepath.Join(dir, "old.tar")
+	if err := os.WriteFile(old, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.ok("export", "-o", old, "ctr")
+	for _, p := range []string{fresh, old} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 || fi.Size() < 1024 {
+			t.Errorf("%s: mode %v, %d bytes; want 0600 and an archive", p, fi.Mode().Perm(), fi.Size())
+		}
+	}
+	if _, errs, code := e.run("export", "-o", filepath.Join(dir, "none.tar"), "nosuch"); code != 1 || errs != "Error: No such container: nosuch\n" {
+		t.Errorf("export of a missing container: exit %d, %q", code, errs)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("files left: %v", entries)
+	}
+}
