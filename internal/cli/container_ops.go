@@ -215,7 +215,7 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 }
 
 func newTopCommand(g *Globals, use string) *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   use + " CONTAINER [ps OPTIONS]",
 		Short: "Display the running processes of a container",
 		Args:  minArgs(1),
@@ -238,6 +238,9 @@ func newTopCommand(g *Globals, use string) *cobra.Command {
 			return w.Flush()
 		},
 	}
+	// Everything after the container is ps's (`top CTR -o pid,comm`, `top CTR aux`), as Docker's.
+	c.Flags().SetInterspersed(false)
+	return c
 }
 
 func newPortCommand(g *Globals, use string) *cobra.Command {

@@ -4,8 +4,10 @@ package cli
 // recorded from Docker 20.10 running the same command on a busybox image.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -87,5 +89,43 @@ func TestParityExportFileMode(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("files left: %v", entries)
+	}
+}
+
+// TestParityTopPsArgs: everything after the container is ps's arguments, and ps's failures are
+// reported as Docker reports them. Docker 20.10 on a busybox container running `sleep 300`:
+//
+//	$ docker top ptop -o pid,comm
+//	PID                 COMMAND
+//	2120                sleep
+//	$ docker top ptop aux
+//	USER                PID                 %CPU  ...  COMMAND
+//	root                2120                8.0   ...  sleep 300
+//	$ docker top ptop -o comm                    (exit 1)
+//	Error response from daemon: Couldn't find PID field in ps output
+//	$ docker top ptop -o nosuchfield             (exit 1)
+//	Error response from daemon: ps: error: unknown user-defined format specifier "nosuchfield"
+func TestParityTopPsArgs(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "-d", "--name", "box", "bb:1", "sleep", "300")
+	pid := e.inspect("box", "{{.State.Pid}}")
+	want := fmt.Sprintf("%-20s%s\n%-20s%s\n", "PID", "COMMAND", pid, "sleep")
+	if out := e.ok("top", "box", "-o", "pid,comm"); out != want {
+		t.Errorf("top -o pid,comm =\n%q\nwant\n%q", out, want)
+	}
+	out := e.ok("top", "box", "aux")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	wantTitle := "USER                PID                 %CPU                %MEM                VSZ                 RSS                 TTY                 STAT                START               TIME                COMMAND"
+	if len(lines) != 2 || lines[0] != wantTitle || !strings.HasPrefix(lines[1], fmt.Sprintf("%-20s%-20s", "root", pid)) ||
+		!strings.HasSuffix(lines[1], "   sleep 300") {
+		t.Errorf("top aux =\n%s", out)
+	}
+	if _, errs, code := e.run("top", "box", "-o", "comm"); code != 1 || errs != "Error: Couldn't find PID field in ps output\n" {
+		t.Errorf("top -o comm: exit %d, %q", code, errs)
+	}
+	// The wording after "ps: " is the host's ps's (procps-ng here and in Docker's recording).
+	if _, errs, code := e.run("top", "box", "-o", "nosuchfield"); code != 1 || !strings.HasPrefix(errs, "Error: ps: ") ||
+		!strings.Contains(errs, "nosuchfield") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("top -o nosuchfield: exit %d, %q", code, errs)
 	}
 }
