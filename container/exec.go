@@ -336,7 +336,14 @@ func (m *Manager) Top(ref string, psArgs []string) ([]string, [][]string, error)
 	}
 	out, err := exec.Command("ps", psArgs...).Output()
 	if err != nil {
-		return nil, nil, fmt.Errorf("Error running ps: %v", err)
+		// ps's own complaint, as Docker reports it: "ps: " and the first line ps printed.
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			if line, _, _ := strings.Cut(string(ee.Stderr), "\n"); line != "" {
+				err = errors.New(line)
+			}
+		}
+		return nil, nil, fmt.Errorf("ps: %w", err)
 	}
 	want := map[int]bool{}
 	for _, p := range pids {

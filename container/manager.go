@@ -551,7 +551,7 @@ func (m *Manager) initLayer(id string) string {
 func (m *Manager) ensureInitLayer() error {
 	dst := m.sharedInitLayer()
 	if _, err := os.Lstat(dst); err == nil {
-		return nil
+		return addDockerenv(dst)
 	}
 	tmp, err := os.MkdirTemp(m.Images.Root, ".init-layer-")
 	if err != nil {
@@ -564,10 +564,38 @@ func (m *Manager) ensureInitLayer() error {
 	if err := makeInitLayer(tmp); err != nil {
 		return err
 	}
+	if err := addDockerenv(tmp); err != nil {
+		return err
+	}
 	if err := os.Rename(tmp, dst); err != nil {
 		if _, serr := os.Lstat(dst); serr == nil {
 			return nil // another process made it first
 		}
+		return err
+	}
+	return nil
+}
+
+// addDockerenv puts /.dockerenv in a container init layer, as Docker does (an empty 0755 file
+// owned by root; container-detection scripts test for it). Build steps do not get it (BuildKit
+// makes none). A shared init layer made by an older berth lacks it: it is added there by a rename,
+// so a concurrent berth sees the file whole or not at all.
+func addDockerenv(dir string) error {
+	dst := filepath.Join(dir, ".dockerenv")
+	if _, err := os.Lstat(dst); err == nil {
+		return nil
+	}
+	f, err := os.CreateTemp(dir, ".dockerenv-")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	if err := os.Chmod(f.Name(), 0o755); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), dst); err != nil {
+		os.Remove(f.Name())
 		return err
 	}
 	return nil

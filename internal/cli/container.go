@@ -477,6 +477,15 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 	return c
 }
 
+// stdinIsTTY refuses -it when stdin is not a terminal, before anything is created, as Docker
+// does: its message, bare, exit 1.
+func stdinIsTTY(g *Globals) error {
+	if !isTerminal(g.Stdin) {
+		return &StatusError{Code: 1, Err: errors.New("the input device is not a TTY"), Usage: true}
+	}
+	return nil
+}
+
 func newRunCommand(g *Globals, use string) *cobra.Command {
 	var f createFlags
 	var detach, sigProxy bool
@@ -491,6 +500,11 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 				return &StatusError{Code: 125, Err: err}
 			}
 			o.Detach = detach
+			if f.interactive && f.tty && !detach {
+				if err := stdinIsTTY(g); err != nil {
+					return err
+				}
+			}
 			// Interrupted while it sets the container up, run undoes the set-up before it
 			// exits; once the container runs, signals go to it (--sig-proxy).
 			ctx := g.interruptible(cmd)

@@ -88,15 +88,8 @@ func newExportCommand(g *Globals, use string) *cobra.Command {
 		Short: "Export a container's filesystem as a tar archive",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var w io.Writer = g.Stdout
-			if output != "" && output != "-" {
-				f, err := os.Create(output)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				w = f
-			} else if isTerminal(g.Stdout) {
+			toFile := output != "" && output != "-"
+			if !toFile && isTerminal(g.Stdout) {
 				return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 			}
 			m, closeFn, err := openManager(g)
@@ -104,7 +97,10 @@ func newExportCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			return m.Export(args[0], w)
+			if toFile {
+				return writeFileAtomic(output, "failed to export container", func(w io.Writer) error { return m.Export(args[0], w) })
+			}
+			return m.Export(args[0], g.Stdout)
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", "", "Write to a file, instead of STDOUT")
@@ -166,6 +162,11 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 		Args:  minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Tty = tty
+			if tty && interactive && !detach {
+				if err := stdinIsTTY(g); err != nil {
+					return err
+				}
+			}
 			if tty && interactive {
 				if in, ok := g.Stdin.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
 					if old, err := term.MakeRaw(int(in.Fd())); err == nil {
@@ -214,7 +215,7 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 }
 
 func newTopCommand(g *Globals, use string) *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   use + " CONTAINER [ps OPTIONS]",
 		Short: "Display the running processes of a container",
 		Args:  minArgs(1),
@@ -237,6 +238,9 @@ func newTopCommand(g *Globals, use string) *cobra.Command {
 			return w.Flush()
 		},
 	}
+	// Everything after the container is ps's (`top CTR -o pid,comm`, `top CTR aux`), as Docker's.
+	c.Flags().SetInterspersed(false)
+	return c
 }
 
 func newPortCommand(g *Globals, use string) *cobra.Command {

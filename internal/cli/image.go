@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -323,14 +324,24 @@ func newRmiCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			return eachArg(args, func(ref string) error {
+			// With -f, images that are not there are no failure: Docker 20.10 prints their
+			// errors and exits 0 unless another error happened.
+			var errs []string
+			fatal := false
+			for _, ref := range args {
 				res, err := s.Remove(ref, force)
 				if err != nil {
-					return err
+					fatal = fatal || !errors.Is(err, image.ErrNoSuchImage)
+					errs = append(errs, err.Error())
+					continue
 				}
 				printDeleted(g.Stdout, res, "Untagged: ", "Deleted: ")
+			}
+			if force && !fatal && len(errs) > 0 {
+				fmt.Fprintf(g.Stderr, "Error: %s\n", strings.Join(errs, "\nError: "))
 				return nil
-			})
+			}
+			return argErrors(errs)
 		},
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "Force removal of the image")

@@ -58,11 +58,17 @@ func newSaveCommand(g *Globals, use string) *cobra.Command {
 
 // saveToFile writes the archive to a temporary file beside path and renames it into place, so a
 // failed save leaves no partial file (and an existing file untouched).
-func saveToFile(s *image.Store, path string, refs []string) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
+func saveToFile(s *image.Store, path string, refs []string) error {
+	return writeFileAtomic(path, "failed to save image", func(w io.Writer) error { return s.Save(w, refs) })
+}
+
+// writeFileAtomic writes a file through a temporary file beside path renamed into place: a failed
+// write leaves nothing behind, an existing file untouched. The file is 0600, as the archives
+// Docker 20.10's `save -o` and `export -o` write (they may hold secrets from the image).
+func writeFileAtomic(path, what string, write func(io.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
 	if err != nil {
-		return fmt.Errorf("failed to save image: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer func() {
 		if err != nil {
@@ -70,10 +76,10 @@ func saveToFile(s *image.Store, path string, refs []string) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err = s.Save(tmp, refs); err != nil {
+	if err = write(tmp); err != nil {
 		return err
 	}
-	if err = tmp.Chmod(0o644); err != nil {
+	if err = tmp.Chmod(0o600); err != nil {
 		return err
 	}
 	if err = tmp.Close(); err != nil {
