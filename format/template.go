@@ -65,8 +65,12 @@ func (e *TemplateError) Unwrap() error { return e.Err }
 // read "template: :LINE: ..."). A parse failure is returned as a
 // *[TemplateError]. The format is used as given: the "table"/"json"
 // keywords and the \t, \n escapes are handled by [Write], not here.
-func Parse(format string) (*template.Template, error) {
-	tmpl, err := template.New("").Funcs(templateFuncs).Parse(format)
+func Parse(format string) (*template.Template, error) { return ParseNamed("", format) }
+
+// ParseNamed is [Parse] with the template named as Docker names it ("version"), which its
+// execution errors quote.
+func ParseNamed(name, format string) (*template.Template, error) {
+	tmpl, err := template.New(name).Funcs(templateFuncs).Parse(format)
 	if err != nil {
 		return nil, &TemplateError{Err: err}
 	}

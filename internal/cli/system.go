@@ -1,17 +1,22 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
-	"github.com/berth-engine/berth/build"
+	"io"
 	"runtime"
+	"runtime/debug"
+	"strings"
 	"time"
 
+	"github.com/berth-engine/berth/build"
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
 	berthruntime "github.com/berth-engine/berth/runtime"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 )
 
 func init() {
@@ -264,28 +269,183 @@ func newVersionCommand(g *Globals) *cobra.Command {
 		Short: "Show the berth version information",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := versionInfo{Version: Version, GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH}
-			if formatStr != "" {
-				tmpl, err := format.Parse(formatStr)
-				if err != nil {
-					return err
-				}
-				return executeInspect(g.Stdout, tmpl, v)
+			v, err := collectVersion()
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(g.Stdout, "Client:\n Version:           %s\n Go version:        %s\n OS/Arch:           %s/%s\n",
-				v.Version, v.GoVersion, v.Os, v.Arch)
-			return nil
+			if formatStr == "" {
+				return writeVersion(g.Stdout, v)
+			}
+			tmpl, err := format.ParseNamed("version", formatStr)
+			if err != nil {
+				return err
+			}
+			// Executed on the struct itself, never on a map, so a field that does not exist
+			// fails (exit 1, the template's own message), as Docker's `version --format` does.
+			var buf bytes.Buffer
+			if err := tmpl.Execute(&buf, v); err != nil {
+				return &StatusError{Code: 1, Err: err, Usage: true}
+			}
+			buf.WriteByte('\n')
+			_, err = buf.WriteTo(g.Stdout)
+			return err
 		},
 	}
 	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
 	return c
 }
 
+// APIVersion is the Docker Engine API version whose behaviour berth follows (Docker 20.10's).
+// berth has no API server: the CLI is the engine, so the minimum is the same version.
+const APIVersion = "1.41"
+
+// versionInfo is Docker 20.10's `version` document (types.Version under "Server"), so
+// `--format '{{.Server.Version}}'` and `'{{json .}}'` read the same keys as with Docker.
 type versionInfo struct {
-	Version   string
-	GoVersion string
-	Os        string
-	Arch      string
+	Client clientVersion
+	Server serverVersion
+}
+
+type platform struct{ Name string }
+
+type clientVersion struct {
+	Platform          platform
+	Version           string
+	ApiVersion        string //nolint:revive // Docker's key
+	DefaultAPIVersion string
+	GitCommit         string
+	GoVersion         string
+	Os                string
+	Arch              string
+	BuildTime         string
+	Context           string
+	Experimental      bool
+}
+
+// versionComponent is one part of the engine: "Engine" itself, then each OCI runtime.
+type versionComponent struct {
+	Name    string
+	Version string
+	Details map[string]string `json:",omitempty"`
+}
+
+type serverVersion struct {
+	Platform      platform
+	Components    []versionComponent
+	Version       string
+	ApiVersion    string //nolint:revive // Docker's key
+	MinAPIVersion string
+	GitCommit     string
+	GoVersion     string
+	Os            string
+	Arch          string
+	KernelVersion string `json:",omitempty"`
+	Experimental  bool   `json:",omitempty"`
+	BuildTime     string `json:",omitempty"`
+}
+
+// collectVersion describes this binary (client and engine are one) and the OCI runtimes on PATH.
+func collectVersion() (versionInfo, error) {
+	commit, built := buildVCS()
+	builtANSIC := ""
+	if !built.IsZero() {
+		builtANSIC = built.Format(time.ANSIC)
+	}
+	kernel := kernelVersion()
+	cl := clientVersion{Version: Version, ApiVersion: APIVersion, DefaultAPIVersion: APIVersion, GitCommit: commit,
+		GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, BuildTime: builtANSIC, Context: "default"}
+	sv := serverVersion{Version: Version, ApiVersion: APIVersion, MinAPIVersion: APIVersion, GitCommit: commit,
+		GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, KernelVersion: kernel}
+	if !built.IsZero() {
+		sv.BuildTime = built.Format("2006-01-02T15:04:05.000000000-07:00")
+	}
+	sv.Components = append(sv.Components, versionComponent{Name: "Engine", Version: Version, Details: map[string]string{
+		"ApiVersion": APIVersion, "MinAPIVersion": APIVersion, "GitCommit": commit, "GoVersion": sv.GoVersion,
+		"Os": sv.Os, "Arch": sv.Arch, "KernelVersion": kernel, "BuildTime": builtANSIC, "Experimental": "false",
+	}})
+	rts, err := berthruntime.InstalledVersions("runc", "crun")
+	if err != nil {
+		return versionInfo{}, err
+	}
+	for _, rt := range rts {
+		sv.Components = append(sv.Components, versionComponent{Name: rt.Name, Version: rt.Version,
+			Details: map[string]string{"GitCommit": rt.Commit}})
+	}
+	return versionInfo{Client: cl, Server: sv}, nil
+}
+
+// buildVCS is the commit (Docker's 7-character short form) and commit time the Go toolchain
+// stamped into the binary; both are zero when it was built outside a git checkout.
+func buildVCS() (commit string, when time.Time) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", time.Time{}
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+			if len(commit) > 7 {
+				commit = commit[:7]
+			}
+		case "vcs.time":
+			when, _ = time.Parse(time.RFC3339, s.Value)
+		}
+	}
+	return commit, when
+}
+
+func kernelVersion() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// writeVersion prints Docker 20.10's plain `version` layout.
+func writeVersion(w io.Writer, v versionInfo) error {
+	var b strings.Builder
+	line := func(indent, key, val string) {
+		fmt.Fprintf(&b, "%s%-*s%s\n", indent, 19-len(indent)+1, key+":", val)
+	}
+	heading := func(name string, p platform) {
+		b.WriteString(name + ":")
+		if p.Name != "" {
+			b.WriteString(" " + p.Name)
+		}
+		b.WriteByte('\n')
+	}
+	c := v.Client
+	heading("Client", c.Platform)
+	line(" ", "Version", c.Version)
+	line(" ", "API version", c.ApiVersion)
+	line(" ", "Go version", c.GoVersion)
+	line(" ", "Git commit", c.GitCommit)
+	line(" ", "Built", c.BuildTime)
+	line(" ", "OS/Arch", c.Os+"/"+c.Arch)
+	line(" ", "Context", c.Context)
+	line(" ", "Experimental", fmt.Sprint(c.Experimental))
+	b.WriteString("\n")
+	heading("Server", v.Server.Platform)
+	for _, comp := range v.Server.Components {
+		fmt.Fprintf(&b, " %s:\n", comp.Name)
+		if comp.Name != "Engine" {
+			line("  ", "Version", comp.Version)
+			line("  ", "GitCommit", comp.Details["GitCommit"])
+			continue
+		}
+		d := comp.Details
+		line("  ", "Version", comp.Version)
+		line("  ", "API version", d["ApiVersion"]+" (minimum version "+d["MinAPIVersion"]+")")
+		line("  ", "Go version", d["GoVersion"])
+		line("  ", "Git commit", d["GitCommit"])
+		line("  ", "Built", d["BuildTime"])
+		line("  ", "OS/Arch", d["Os"]+"/"+d["Arch"])
+		line("  ", "Experimental", d["Experimental"])
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // Info is what `berth info` reports.
