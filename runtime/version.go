@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // BinaryVersion is what an OCI runtime says of itself in `--version`.
@@ -60,4 +62,14 @@ func InstalledVersions(names ...string) ([]BinaryVersion, error) {
 		vs = append(vs, v)
 	}
 	return vs, nil
+}
+
+// CgroupVersion is "2" when /sys/fs/cgroup is the unified hierarchy, "1" otherwise (Docker's
+// `info` CgroupVersion).
+func CgroupVersion() string {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "2"
+	}
+	return "1"
 }

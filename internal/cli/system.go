@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/berth-engine/berth/build"
 	"github.com/berth-engine/berth/container"
+	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
 	berthruntime "github.com/berth-engine/berth/runtime"
@@ -276,19 +279,7 @@ func newVersionCommand(g *Globals) *cobra.Command {
 			if formatStr == "" {
 				return writeVersion(g.Stdout, v)
 			}
-			tmpl, err := format.ParseNamed("version", formatStr)
-			if err != nil {
-				return err
-			}
-			// Executed on the struct itself, never on a map, so a field that does not exist
-			// fails (exit 1, the template's own message), as Docker's `version --format` does.
-			var buf bytes.Buffer
-			if err := tmpl.Execute(&buf, v); err != nil {
-				return &StatusError{Code: 1, Err: err, Usage: true}
-			}
-			buf.WriteByte('\n')
-			_, err = buf.WriteTo(g.Stdout)
-			return err
+			return executeStrict(g.Stdout, "version", formatStr, v)
 		},
 	}
 	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
@@ -463,6 +454,81 @@ type Info struct {
 	ServerVersion     string
 	// SecurityOptions are Docker's "name=seccomp,profile=default" entries.
 	SecurityOptions []string
+	// Docker's keys scripts read, under Docker's names.
+	NCPU          int
+	MemTotal      int64
+	KernelVersion string
+	// CgroupDriver is "cgroupfs": berth's containers get cgroupsPath /berth/ID, never a systemd slice.
+	CgroupDriver  string
+	CgroupVersion string
+	DockerRootDir string
+	// LoggingDriver is the default log driver (the config file's log-driver, else json-file).
+	LoggingDriver string
+	// Runtimes are the OCI runtimes found on PATH, as Docker lists them: name -> {"path": ...}.
+	Runtimes map[string]infoRuntime
+	Name     string
+	// Swarm is always inactive: berth has no swarm mode.
+	Swarm infoSwarm
+}
+
+type infoRuntime struct {
+	Path string `json:"path"`
+}
+
+// infoSwarm is Docker's swarm.Info as an engine outside a swarm reports it.
+type infoSwarm struct {
+	NodeID           string
+	NodeAddr         string
+	LocalNodeState   string
+	ControlAvailable bool
+	Error            string
+	RemoteManagers   []struct{ NodeID, Addr string }
+}
+
+// hostInfo fills Info's keys that describe the host and the engine's defaults.
+func hostInfo(info *Info, root string) error {
+	info.NCPU = runtime.NumCPU()
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err == nil {
+		info.MemTotal = int64(si.Totalram) * int64(si.Unit)
+	}
+	info.KernelVersion = kernelVersion()
+	info.CgroupDriver = "cgroupfs"
+	info.CgroupVersion = berthruntime.CgroupVersion()
+	info.DockerRootDir = root
+	conf, err := readConfig()
+	if err != nil {
+		return err
+	}
+	info.LoggingDriver = conf.LogDriver
+	if info.LoggingDriver == "" {
+		info.LoggingDriver = logging.DefaultDriver
+	}
+	info.Runtimes = map[string]infoRuntime{}
+	for _, name := range []string{"runc", "crun"} {
+		if _, err := exec.LookPath(name); err == nil {
+			info.Runtimes[name] = infoRuntime{Path: name}
+		}
+	}
+	info.Name, _ = os.Hostname()
+	info.Swarm = infoSwarm{LocalNodeState: "inactive"}
+	return nil
+}
+
+// executeStrict runs a --format template on v itself, never on a map, so a field v does not
+// have fails with the template's own message and exit 1, as Docker's version and info do.
+func executeStrict(w io.Writer, name, formatStr string, v any) error {
+	tmpl, err := format.ParseNamed(name, formatStr)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, v); err != nil {
+		return &StatusError{Code: 1, Err: err, Usage: true}
+	}
+	buf.WriteByte('\n')
+	_, err = buf.WriteTo(w)
+	return err
 }
 
 func newInfoCommand(g *Globals, use string) *cobra.Command {
@@ -487,12 +553,11 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 			if berthruntime.SeccompSupported() {
 				info.SecurityOptions = []string{"name=seccomp,profile=default"}
 			}
+			if err := hostInfo(&info, g.Root); err != nil {
+				return err
+			}
 			if formatStr != "" {
-				tmpl, err := format.Parse(formatStr)
-				if err != nil {
-					return err
-				}
-				return executeInspect(g.Stdout, tmpl, info)
+				return executeStrict(g.Stdout, "", formatStr, info)
 			}
 			fmt.Fprintf(g.Stdout, "Client:\n Version:    %s\n\nServer:\n Containers: %d\n  Running: %d\n  Paused: %d\n  Stopped: %d\n Images: %d\n Server Version: %s\n Storage Driver: %s\n Default Runtime: %s\n Operating System: %s\n Architecture: %s\n Berth Root Dir: %s\n",
 				Version, info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped,
