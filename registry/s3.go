@@ -160,35 +160,16 @@ func (s *s3Store) indexPrefix() string { return s.prefix + "index/repositories/"
 // and other filer-backed servers keep the object in a directory (listed in another order, and
 // clashing with an object of the parent's name). So each character of a name is replaced by one
 // of the same rank in a '/'-free alphabet: '-' ',', '.' '-', '/' '.', and the rest stays.
-func repoIndexCode(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		switch c {
-		case '-':
-			b[i] = ','
-		case '.':
-			b[i] = '-'
-		case '/':
-			b[i] = '.'
-		}
-	}
-	return string(b)
-}
+func repoIndexCode(name string) string { return toIndexCode.Replace(name) }
 
-func repoIndexName(code string) string {
-	b := []byte(code)
-	for i, c := range b {
-		switch c {
-		case ',':
-			b[i] = '-'
-		case '-':
-			b[i] = '.'
-		case '.':
-			b[i] = '/'
-		}
-	}
-	return string(b)
-}
+func repoIndexName(code string) string { return fromIndexCode.Replace(code) }
+
+// Each pair is replaced in one pass (a Replacer never rescans what it wrote), so the two are
+// exact inverses.
+var (
+	toIndexCode   = strings.NewReplacer("-", ",", ".", "-", "/", ".")
+	fromIndexCode = strings.NewReplacer(",", "-", "-", ".", ".", "/")
+)
 
 func (s *s3Store) stat(ctx context.Context, key string) (s3Object, bool, error) {
 	ctx, cancel := opCtx(ctx)
