@@ -17,17 +17,25 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-func TestBuildCommand(t *testing.T) {
+// buildFixture is a root holding base:1 and a context with Dockerfile and a file f ("file"),
+// the set-up of the build command tests.
+func buildFixture(t *testing.T, dockerfile string) (root, ctx string) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: layers are unpacked with their owners")
 	}
-	root := t.TempDir()
+	root = t.TempDir()
 	if _, errs, code := slRun(t, bytes.NewReader(slRootfs(t, "base")), "--root", root, "import", "-", "base:1"); code != 0 {
 		t.Fatalf("import: %s", errs)
 	}
-	ctx := t.TempDir()
-	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM base:1\nCOPY f /f\nCMD [\"x\"]\n"), 0o644)
+	ctx = t.TempDir()
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0o644)
 	os.WriteFile(filepath.Join(ctx, "f"), []byte("file"), 0o644)
+	return root, ctx
+}
+
+func TestBuildCommand(t *testing.T) {
+	root, ctx := buildFixture(t, "FROM base:1\nCOPY f /f\nCMD [\"x\"]\n")
 	iid := filepath.Join(t.TempDir(), "iid")
 
 	// -q prints only the ID; -t (twice), --iidfile, --label.
@@ -451,16 +459,7 @@ func TestBuildPlatform(t *testing.T) {
 // leaves no cache for the rebuild; "enabled": false, or the default cap (a tenth of the disk),
 // leaves it cached.
 func TestBuildAppliesCacheGC(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: layers are unpacked with their owners")
-	}
-	root := t.TempDir()
-	if _, errs, code := slRun(t, bytes.NewReader(slRootfs(t, "base")), "--root", root, "import", "-", "base:1"); code != 0 {
-		t.Fatalf("import: %s", errs)
-	}
-	ctx := t.TempDir()
-	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM base:1\nCOPY f /f\n"), 0o644)
-	os.WriteFile(filepath.Join(ctx, "f"), []byte("file"), 0o644)
+	root, ctx := buildFixture(t, "FROM base:1\nCOPY f /f\n")
 	conf := filepath.Join(t.TempDir(), "config.json")
 	t.Setenv("BERTH_CONFIG", conf)
 	for _, tc := range []struct {

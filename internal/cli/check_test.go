@@ -14,16 +14,7 @@ import (
 // (or as BuildKit's JSON, or SARIF) without building and exits 1; error=true fails a build
 // before any step and records nothing.
 func TestBuildChecks(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: layers are unpacked with their owners")
-	}
-	root := t.TempDir()
-	if _, errs, code := slRun(t, bytes.NewReader(slRootfs(t, "base")), "--root", root, "import", "-", "base:1"); code != 0 {
-		t.Fatalf("import: %s", errs)
-	}
-	ctx := t.TempDir()
-	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM base:1 AS Build\nCOPY f /f\nCMD x\n"), 0o644)
-	os.WriteFile(filepath.Join(ctx, "f"), []byte("file"), 0o644)
+	root, ctx := buildFixture(t, "FROM base:1 AS Build\nCOPY f /f\nCMD x\n")
 
 	out, errs, code := slRun(t, nil, "--root", root, "build", "--progress", "plain", "-t", "warned:1", ctx)
 	want := "\n 3 warnings found (use --check to expand):\n" +
