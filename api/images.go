@@ -1,0 +1,5 @@
+package api
+
+// imageRoutes registers the image endpoints.
+func (s *Server) imageRoutes() {
+}
