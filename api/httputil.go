@@ -142,3 +142,13 @@ func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter 
 
 // flush sends what is buffered of a streaming response now.
 func flush(w http.ResponseWriter) { _ = http.NewResponseController(w).Flush() }
+
+// splitLast splits "a/b/c" into "a/b" and "c": the object and the action of a path whose object
+// name may hold slashes (images, plugins).
+func splitLast(p string) (string, string) {
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 {
+		return "", p
+	}
+	return p[:i], p[i+1:]
+}

@@ -2,12 +2,29 @@ package api
 
 import (
 	"net/http"
+	goruntime "runtime"
 )
 
 // systemRoutes: _ping, version, info, events, system/df, auth.
 func (s *Server) systemRoutes() {
 	s.handle("GET /_ping", s.ping)
 	s.handle("HEAD /_ping", s.ping)
+	s.handle("GET /version", s.version)
+}
+
+// version is GET /version. TODO(system group): the same document as `berth version`'s Server
+// section (components, runtimes), built by one engine-side function for both faces.
+func (s *Server) version(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"Platform":      map[string]string{"Name": "berth"},
+		"Version":       s.engineVersion(),
+		"ApiVersion":    MaxVersion,
+		"MinAPIVersion": MinVersion,
+		"GoVersion":     goruntime.Version(),
+		"Os":            goruntime.GOOS,
+		"Arch":          goruntime.GOARCH,
+	})
+	return nil
 }
 
 // ping is dockerd's /_ping: "OK" with the headers clients negotiate the version from.
