@@ -42,6 +42,10 @@ type Container struct {
 	// first); NetworkMode names the first. Empty for host, none and container:ID.
 	Networks []EndpointConfig `json:",omitempty"`
 
+	// Warnings are what Create adjusted that the user should hear of, as dockerd's create
+	// returns them (not stored).
+	Warnings []string `json:"-"`
+
 	layers []string // the image's layers, when Create has just looked them up (not stored)
 	lock   *os.File // the container's lock, held from Create (HoldLock) until Unlock
 }
@@ -154,6 +158,8 @@ type CreateOptions struct {
 	Image       string   // the reference as typed
 	Cmd         []string // the arguments after the image
 	Entrypoint  *string  // --entrypoint; nil when not given, "" to reset the image's
+	// EntrypointArgs follow Entrypoint's word (the Engine API's Entrypoint has several words).
+	EntrypointArgs []string
 	Env         []string // -e and --env-file, in order, already read
 	WorkingDir  string
 	User        string
@@ -216,7 +222,7 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 		if *o.Entrypoint == "" {
 			resetEntrypoint = true
 		} else {
-			c.Entrypoint = []string{*o.Entrypoint}
+			c.Entrypoint = append([]string{*o.Entrypoint}, o.EntrypointArgs...)
 		}
 	}
 	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {
