@@ -154,25 +154,25 @@ func (s State) Restarting() bool { return s.Status == "restarting" }
 
 // CreateOptions are `create`/`run`'s flags that shape the container's config.
 type CreateOptions struct {
-	Name        string
-	Image       string   // the reference as typed
-	Cmd         []string // the arguments after the image
-	Entrypoint  *string  // --entrypoint; nil when not given, "" to reset the image's
+	Name       string
+	Image      string   // the reference as typed
+	Cmd        []string // the arguments after the image
+	Entrypoint *string  // --entrypoint; nil when not given, "" to reset the image's
 	// EntrypointArgs follow Entrypoint's word (the Engine API's Entrypoint has several words).
 	EntrypointArgs []string
-	Env         []string // -e and --env-file, in order, already read
-	WorkingDir  string
-	User        string
-	Hostname    string
-	Domainname  string
-	Labels      map[string]string
-	Tty         bool
-	OpenStdin   bool
-	Detach      bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
-	StopSignal  string
-	StopTimeout *int
-	Expose      []string
-	Volumes     []string // extra anonymous volumes
+	Env            []string // -e and --env-file, in order, already read
+	WorkingDir     string
+	User           string
+	Hostname       string
+	Domainname     string
+	Labels         map[string]string
+	Tty            bool
+	OpenStdin      bool
+	Detach         bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
+	StopSignal     string
+	StopTimeout    *int
+	Expose         []string
+	Volumes        []string // extra anonymous volumes
 	// Healthcheck is the user's (--health-*, --no-healthcheck), merged with the image's.
 	Healthcheck *image.HealthConfig
 	Host        HostConfig
