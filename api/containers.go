@@ -39,6 +39,18 @@ func (s *Server) containerRoutes() {
 	s.handle("PUT /containers/{id}/archive", s.containerArchivePut)
 }
 
+// RestartContainers starts the containers whose restart policy dockerd would apply when it
+// starts (container.Manager.RestartOnServiceStart), logging what it did.
+func (s *Server) RestartContainers() {
+	started, errs := s.containers.RestartOnServiceStart()
+	for _, id := range started {
+		s.logf("restarted container %s (its restart policy)", id)
+	}
+	for _, err := range errs {
+		s.logf("%v", err)
+	}
+}
+
 // engineErr gives the container engine's refusals of bad input their 400.
 func engineErr(err error) error {
 	var ipe container.InvalidParameterError

@@ -54,6 +54,7 @@ func newServeCommand(g *Globals, use string) *cobra.Command {
 			for _, l := range ls {
 				fmt.Fprintf(g.Stderr, "API listening on %s\n", api.HostURL(l))
 			}
+			go srv.RestartContainers()
 			ctx, stop := signal.NotifyContext(commandContext(c), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			serr := srv.Serve(ctx, ls)
