@@ -128,10 +128,7 @@ func (s *Server) summary(c container.Summary, size bool) containerSummary {
 	if id, err := s.images.Resolve(c.Image); err != nil || id != c.ImageID {
 		cs.Image = c.ImageID
 	}
-	cs.Command = c.Path
-	if len(c.Args) > 0 {
-		cs.Command += " " + strings.Join(c.Args, " ")
-	}
+	cs.Command = c.Command()
 	cs.HostConfig.NetworkMode = c.Host.NetworkMode
 	if cs.HostConfig.NetworkMode == "" {
 		cs.HostConfig.NetworkMode = "default"
