@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -440,82 +438,6 @@ func writeVersion(w io.Writer, v versionInfo) error {
 	return err
 }
 
-// Info is what `berth info` reports.
-type Info struct {
-	RootDir           string
-	Driver            string
-	Runtime           string
-	Images            int
-	Containers        int
-	ContainersRunning int
-	ContainersPaused  int
-	ContainersStopped int
-	OperatingSystem   string
-	Architecture      string
-	ServerVersion     string
-	// SecurityOptions are Docker's "name=seccomp,profile=default" entries.
-	SecurityOptions []string
-	// Docker's keys scripts read, under Docker's names.
-	NCPU          int
-	MemTotal      int64
-	KernelVersion string
-	// CgroupDriver is "cgroupfs": berth's containers get cgroupsPath /berth/ID, never a systemd slice.
-	CgroupDriver  string
-	CgroupVersion string
-	DockerRootDir string
-	// LoggingDriver is the default log driver (the config file's log-driver, else json-file).
-	LoggingDriver string
-	// Runtimes are the OCI runtimes found on PATH, as Docker lists them: name -> {"path": ...}.
-	Runtimes map[string]infoRuntime
-	Name     string
-	// Swarm is always inactive: berth has no swarm mode.
-	Swarm infoSwarm
-}
-
-type infoRuntime struct {
-	Path string `json:"path"`
-}
-
-// infoSwarm is Docker's swarm.Info as an engine outside a swarm reports it.
-type infoSwarm struct {
-	NodeID           string
-	NodeAddr         string
-	LocalNodeState   string
-	ControlAvailable bool
-	Error            string
-	RemoteManagers   []struct{ NodeID, Addr string }
-}
-
-// hostInfo fills Info's keys that describe the host and the engine's defaults.
-func hostInfo(info *Info, root string) error {
-	info.NCPU = runtime.NumCPU()
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err == nil {
-		info.MemTotal = int64(si.Totalram) * int64(si.Unit)
-	}
-	info.KernelVersion = kernelVersion()
-	info.CgroupDriver = "cgroupfs"
-	info.CgroupVersion = berthruntime.CgroupVersion()
-	info.DockerRootDir = root
-	conf, err := readConfig()
-	if err != nil {
-		return err
-	}
-	info.LoggingDriver = conf.LogDriver
-	if info.LoggingDriver == "" {
-		info.LoggingDriver = logging.DefaultDriver
-	}
-	info.Runtimes = map[string]infoRuntime{}
-	for _, name := range []string{"runc", "crun"} {
-		if _, err := exec.LookPath(name); err == nil {
-			info.Runtimes[name] = infoRuntime{Path: name}
-		}
-	}
-	info.Name, _ = os.Hostname()
-	info.Swarm = infoSwarm{LocalNodeState: "inactive"}
-	return nil
-}
-
 // executeStrict runs a --format template on v itself, never on a map, so a field v does not
 // have fails with the template's own message and exit 1, as Docker's version and info do.
 func executeStrict(w io.Writer, name, formatStr string, v any) error {
@@ -539,22 +461,18 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 		Short: "Display system-wide information",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(g)
+			conf, err := readConfig()
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			du, err := s.DiskUsage()
+			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
-			info := Info{RootDir: g.Root, Driver: storageDriver(container.New(s)), Runtime: "runc", Images: len(du.Images),
-				OperatingSystem: runtime.GOOS, Architecture: runtime.GOARCH, ServerVersion: Version}
-			info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped = containerCounts(container.New(s))
-			if berthruntime.SeccompSupported() {
-				info.SecurityOptions = []string{"name=seccomp,profile=default"}
-			}
-			if err := hostInfo(&info, g.Root); err != nil {
+			defer closeFn()
+			m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
+			info, err := m.Info(Version)
+			if err != nil {
 				return err
 			}
 			if formatStr != "" {
@@ -574,15 +492,6 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 	}
 	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
 	return c
-}
-
-// storageDriver names the writable-layer driver containers get: overlayfs where it mounts, a
-// copy of the image otherwise.
-func storageDriver(m *container.Manager) string {
-	if m.StorageDriver() == "overlay" {
-		return "overlay"
-	}
-	return "copy (overlayfs unavailable: containers get a copy of their image)"
 }
 
 // ---- inspect ----
