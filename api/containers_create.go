@@ -17,6 +17,7 @@ import (
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/runtime"
 	ctypes "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 )
 
 // containerCreate is POST /containers/create?name=&platform=.
@@ -99,9 +100,15 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 	o := container.CreateOptions{
 		Name: name, Image: cfg.Image, Cmd: cfg.Cmd, WorkingDir: cfg.WorkingDir, User: cfg.User,
 		Hostname: cfg.Hostname, Domainname: cfg.Domainname, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin,
-		Detach: !cfg.AttachStdin, StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout,
-		Labels: cfg.Labels,
+		StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout, Labels: cfg.Labels,
 	}
+	for stream, on := range map[string]bool{"stdin": cfg.AttachStdin, "stdout": cfg.AttachStdout, "stderr": cfg.AttachStderr} {
+		if on {
+			o.Attach = append(o.Attach, stream)
+		}
+	}
+	sort.Strings(o.Attach)
+	o.Detach = len(o.Attach) == 0
 	var warnings []string
 	if o.Image == "" {
 		return o, nil, errors.New("No image specified")
@@ -246,11 +253,8 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 		h.Mounts = append(h.Mounts, mt)
 	}
 	for _, m := range hc.Mounts {
-		mt := container.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
-		if mt.Type == "" {
-			mt.Type = "volume"
-		}
-		if err := container.ValidateMount(mt); err != nil {
+		mt, err := apiMount(m)
+		if err != nil {
 			return err
 		}
 		h.Mounts = append(h.Mounts, mt)
@@ -303,6 +307,36 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 	unsupported(warnings, "StorageOpt", len(hc.StorageOpt) > 0)
 	unsupported(warnings, "Isolation", hc.Isolation != "" && hc.Isolation != ctypes.IsolationDefault)
 	return nil
+}
+
+// apiMount is one of HostConfig.Mounts as `--mount` would give it, checked as dockerd checks it;
+// the options berth cannot honour are refused, as `--mount` refuses them.
+func apiMount(m mount.Mount) (container.Mount, error) {
+	mt := container.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly, Spec: true}
+	if mt.Type == "" {
+		mt.Type = "volume"
+	}
+	if b := m.BindOptions; b != nil {
+		if b.NonRecursive || b.ReadOnlyNonRecursive || b.ReadOnlyForceRecursive || b.CreateMountpoint {
+			return mt, errors.New("bind options other than Propagation are not supported by berth")
+		}
+		mt.Propagation = string(b.Propagation)
+	}
+	if v := m.VolumeOptions; v != nil {
+		if v.Subpath != "" || len(v.Labels) > 0 || v.DriverConfig != nil && v.DriverConfig.Name != "" && v.DriverConfig.Name != "local" {
+			return mt, errors.New("volume options other than NoCopy are not supported by berth")
+		}
+		mt.NoCopy = v.NoCopy
+	}
+	if t := m.TmpfsOptions; t != nil {
+		mt.TmpfsSize, mt.TmpfsMode = t.SizeBytes, t.Mode
+	}
+	for opt, set := range map[string]bool{"bind": m.BindOptions != nil, "volume": m.VolumeOptions != nil, "tmpfs": m.TmpfsOptions != nil} {
+		if set && mt.Type != opt {
+			return mt, fmt.Errorf("invalid mount config: cannot mix '%s' options with mount type '%s'", opt, mt.Type)
+		}
+	}
+	return mt, container.CheckMount(mt)
 }
 
 // unsupported records a request field berth does not apply.

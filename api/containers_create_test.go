@@ -39,7 +39,7 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			"StopTimeout":3,"Labels":{"k":"v"},"ExposedPorts":{"80/tcp":{},"53/udp":{}},"Volumes":{"/data":{}}}`,
 			func(o *container.CreateOptions) {
 				o.Cmd, o.Env, o.WorkingDir, o.User = []string{"sh", "-c", "true"}, []string{"A=1", "B"}, "/w", "1:2"
-				o.Hostname, o.Domainname, o.Tty, o.OpenStdin, o.Detach = "h", "d", true, true, false
+				o.Hostname, o.Domainname, o.Tty, o.OpenStdin, o.Detach, o.Attach = "h", "d", true, true, false, []string{"stdin"}
 				o.StopSignal, o.StopTimeout, o.Labels = "SIGINT", intp(3), map[string]string{"k": "v"}
 				o.Expose, o.Volumes = []string{"53/udp", "80/tcp"}, []string{"/data"}
 			}, nil},
@@ -80,7 +80,7 @@ func TestCreateOptionsTranslation(t *testing.T) {
 				h.MaskedPaths, h.ReadonlyPaths = []string{}, []string{}
 			}, nil},
 		{"mounts", `{"Image":"busybox","HostConfig":{"Binds":["/tmp:/host:ro","vol:/v","/anon"],
-			"Mounts":[{"Type":"volume","Source":"named","Target":"/n","ReadOnly":true},{"Type":"tmpfs","Target":"/t"}],
+			"Mounts":[{"Type":"volume","Source":"named","Target":"/n","ReadOnly":true,"VolumeOptions":{"NoCopy":true}},{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1048576}}],
 			"Tmpfs":{"/run":"size=1m"}}}`,
 			func(o *container.CreateOptions) {
 				h := &o.Host
@@ -89,8 +89,8 @@ func TestCreateOptionsTranslation(t *testing.T) {
 					{Type: "bind", Source: "/tmp", Target: "/host", ReadOnly: true},
 					{Type: "volume", Source: "vol", Target: "/v"},
 					{Type: "volume", Target: "/anon"},
-					{Type: "volume", Source: "named", Target: "/n", ReadOnly: true},
-					{Type: "tmpfs", Target: "/t"},
+					{Type: "volume", Source: "named", Target: "/n", ReadOnly: true, Spec: true, NoCopy: true},
+					{Type: "tmpfs", Target: "/t", Spec: true, TmpfsSize: 1 << 20},
 				}
 				h.Tmpfs = map[string]string{"/run": "size=1m"}
 			}, nil},
@@ -166,6 +166,8 @@ func TestCreateOptionsRefusals(t *testing.T) {
 		{`{"Image":"b","HostConfig":{"NanoCpus":1000,"CpuPeriod":100}}`, "Nano CPUs and CPU Period cannot both be set"},
 		{`{"Image":"b","Healthcheck":{"Retries":-1}}`, "Retries in Healthcheck cannot be negative"},
 		{`{"Image":"b","HostConfig":{"SecurityOpt":["bogus"]}}`, "security"},
+		{`{"Image":"b","HostConfig":{"Mounts":[{"Type":"volume","Target":"/x","TmpfsOptions":{"SizeBytes":1}}]}}`, "cannot mix 'tmpfs' options with mount type 'volume'"},
+		{`{"Image":"b","HostConfig":{"Mounts":[{"Type":"bind","Source":"/tmp","Target":"/x","BindOptions":{"Propagation":"sideways"}}]}}`, "invalid propagation mode: sideways"},
 	}
 	for _, c := range cases {
 		_, _, err := createOptions("", createReq(t, c.body))

@@ -336,23 +336,3 @@ func diskUsageOfContainers(m *container.Manager) (containerDiskUsage, error) {
 	}
 	return du, nil
 }
-
-// containerCounts are `info`'s container numbers: all, running, paused, stopped.
-func containerCounts(m *container.Manager) (all, running, paused, stopped int) {
-	list, err := m.List()
-	if err != nil {
-		return
-	}
-	for _, s := range list {
-		all++
-		switch s.State.Status {
-		case "running":
-			running++
-		case "paused":
-			paused++
-		default:
-			stopped++
-		}
-	}
-	return
-}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -16,6 +14,7 @@ import (
 	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/network"
 	berthruntime "github.com/berth-engine/berth/runtime"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -440,82 +439,6 @@ func writeVersion(w io.Writer, v versionInfo) error {
 	return err
 }
 
-// Info is what `berth info` reports.
-type Info struct {
-	RootDir           string
-	Driver            string
-	Runtime           string
-	Images            int
-	Containers        int
-	ContainersRunning int
-	ContainersPaused  int
-	ContainersStopped int
-	OperatingSystem   string
-	Architecture      string
-	ServerVersion     string
-	// SecurityOptions are Docker's "name=seccomp,profile=default" entries.
-	SecurityOptions []string
-	// Docker's keys scripts read, under Docker's names.
-	NCPU          int
-	MemTotal      int64
-	KernelVersion string
-	// CgroupDriver is "cgroupfs": berth's containers get cgroupsPath /berth/ID, never a systemd slice.
-	CgroupDriver  string
-	CgroupVersion string
-	DockerRootDir string
-	// LoggingDriver is the default log driver (the config file's log-driver, else json-file).
-	LoggingDriver string
-	// Runtimes are the OCI runtimes found on PATH, as Docker lists them: name -> {"path": ...}.
-	Runtimes map[string]infoRuntime
-	Name     string
-	// Swarm is always inactive: berth has no swarm mode.
-	Swarm infoSwarm
-}
-
-type infoRuntime struct {
-	Path string `json:"path"`
-}
-
-// infoSwarm is Docker's swarm.Info as an engine outside a swarm reports it.
-type infoSwarm struct {
-	NodeID           string
-	NodeAddr         string
-	LocalNodeState   string
-	ControlAvailable bool
-	Error            string
-	RemoteManagers   []struct{ NodeID, Addr string }
-}
-
-// hostInfo fills Info's keys that describe the host and the engine's defaults.
-func hostInfo(info *Info, root string) error {
-	info.NCPU = runtime.NumCPU()
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err == nil {
-		info.MemTotal = int64(si.Totalram) * int64(si.Unit)
-	}
-	info.KernelVersion = kernelVersion()
-	info.CgroupDriver = "cgroupfs"
-	info.CgroupVersion = berthruntime.CgroupVersion()
-	info.DockerRootDir = root
-	conf, err := readConfig()
-	if err != nil {
-		return err
-	}
-	info.LoggingDriver = conf.LogDriver
-	if info.LoggingDriver == "" {
-		info.LoggingDriver = logging.DefaultDriver
-	}
-	info.Runtimes = map[string]infoRuntime{}
-	for _, name := range []string{"runc", "crun"} {
-		if _, err := exec.LookPath(name); err == nil {
-			info.Runtimes[name] = infoRuntime{Path: name}
-		}
-	}
-	info.Name, _ = os.Hostname()
-	info.Swarm = infoSwarm{LocalNodeState: "inactive"}
-	return nil
-}
-
 // executeStrict runs a --format template on v itself, never on a map, so a field v does not
 // have fails with the template's own message and exit 1, as Docker's version and info do.
 func executeStrict(w io.Writer, name, formatStr string, v any) error {
@@ -539,22 +462,18 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 		Short: "Display system-wide information",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(g)
+			conf, err := readConfig()
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			du, err := s.DiskUsage()
+			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
-			info := Info{RootDir: g.Root, Driver: storageDriver(container.New(s)), Runtime: "runc", Images: len(du.Images),
-				OperatingSystem: runtime.GOOS, Architecture: runtime.GOARCH, ServerVersion: Version}
-			info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped = containerCounts(container.New(s))
-			if berthruntime.SeccompSupported() {
-				info.SecurityOptions = []string{"name=seccomp,profile=default"}
-			}
-			if err := hostInfo(&info, g.Root); err != nil {
+			defer closeFn()
+			m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
+			info, err := m.Info(Version)
+			if err != nil {
 				return err
 			}
 			if formatStr != "" {
@@ -576,26 +495,25 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 	return c
 }
 
-// storageDriver names the writable-layer driver containers get: overlayfs where it mounts, a
-// copy of the image otherwise.
-func storageDriver(m *container.Manager) string {
-	if m.StorageDriver() == "overlay" {
-		return "overlay"
-	}
-	return "copy (overlayfs unavailable: containers get a copy of their image)"
-}
-
 // ---- inspect ----
 
 func newInspectCommand(g *Globals) *cobra.Command {
 	var formatStr, typ string
+	var size bool
 	c := &cobra.Command{
 		Use:   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
 		Short: "Return low-level information on berth objects",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if typ != "" && typ != "image" && typ != "container" {
-				return fmt.Errorf("%q is not a valid value for --type", typ)
+			switch typ {
+			case "", "container", "image", "network", "volume":
+			case "config", "node", "plugin", "secret", "service", "task":
+				// Swarm and plugin objects: berth has none, so none is found.
+			default:
+				return &StatusError{Code: 1, Usage: true, Err: fmt.Errorf("%q is not a valid value for --type", typ)}
+			}
+			if size && typ != "" && typ != "container" {
+				fmt.Fprintf(g.Stderr, "WARNING: --size ignored for %s\n", typ)
 			}
 			s, err := openStore(g)
 			if err != nil {
@@ -603,16 +521,29 @@ func newInspectCommand(g *Globals) *cobra.Command {
 			}
 			defer s.Close()
 			m := container.New(s)
+			nm := &network.Manager{DB: s.DB, Root: s.Root}
+			// Docker looks for a container, then an image, a network, a volume; with --type only
+			// there, and the error is that kind's own.
+			kinds := []struct {
+				name string
+				get  func(string) (any, error)
+			}{
+				{"container", func(r string) (any, error) { return m.Inspect(r, size) }},
+				{"image", func(r string) (any, error) { return s.Inspect(r) }},
+				{"network", func(r string) (any, error) { return nm.Inspect(r) }},
+				{"volume", func(r string) (any, error) { return m.InspectVolume(r) }},
+			}
 			return inspectAll(g, formatStr, args, func(ref string) (any, error) {
-				// Docker looks for a container first, then an image.
-				if typ != "image" {
-					if r, err := m.Inspect(ref, false); err == nil {
+				for _, k := range kinds {
+					if typ != "" && typ != k.name {
+						continue
+					}
+					r, err := k.get(ref)
+					if err == nil {
 						return r, nil
 					}
-				}
-				if typ != "container" {
-					if r, err := s.Inspect(ref); err == nil {
-						return r, nil
+					if typ != "" {
+						return nil, err
 					}
 				}
 				return nil, fmt.Errorf("No such object: %s", ref)
@@ -620,6 +551,7 @@ func newInspectCommand(g *Globals) *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
+	c.Flags().BoolVarP(&size, "size", "s", false, "Display total file sizes if the type is container")
 	c.Flags().StringVar(&typ, "type", "", "Return JSON for specified type")
 	return c
 }
