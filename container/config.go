@@ -169,15 +169,15 @@ type CreateOptions struct {
 	Entrypoint *string  // --entrypoint; nil when not given, "" to reset the image's
 	// EntrypointArgs follow Entrypoint's word (the Engine API's Entrypoint has several words).
 	EntrypointArgs []string
-	Env        []string // -e and --env-file, in order, already read
-	WorkingDir string
-	User       string
-	Hostname   string
-	Domainname string
-	Labels     map[string]string
-	Tty        bool
-	OpenStdin  bool
-	Detach     bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
+	Env            []string // -e and --env-file, in order, already read
+	WorkingDir     string
+	User           string
+	Hostname       string
+	Domainname     string
+	Labels         map[string]string
+	Tty            bool
+	OpenStdin      bool
+	Detach         bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
 	// Attach is -a's streams ("stdin", "stdout", "stderr"); none means stdout and stderr (and
 	// stdin with -i), as Docker's CLI records them in Config.Attach*; run -d attaches none.
 	Attach      []string
