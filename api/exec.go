@@ -76,7 +76,9 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	tty := st.Config.Tty
+	// dockerd frames the stream by the start request's Tty, not the instance's: a client that
+	// starts a TTY instance with Tty false (docker-py's default) reads stdcopy frames.
+	tty := req.Tty
 	contentType := mediaRawStream
 	if !tty && !versionBefore(r.Context(), "1.42") {
 		contentType = mediaMultiplexedStream
@@ -88,6 +90,7 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer conn.Close()
+	waitHeaderRead(conn)
 	// A client gone mid-stream does not stop the process (as in Docker): its output is then
 	// drained and dropped, so it never blocks on a full pipe.
 	cw := &dropOnError{w: conn}
