@@ -253,7 +253,7 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 		h.Mounts = append(h.Mounts, mt)
 	}
 	for _, m := range hc.Mounts {
-		mt, err := apiMount(m)
+		mt, err := apiMount(m, warnings)
 		if err != nil {
 			return err
 		}
@@ -311,7 +311,7 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 
 // apiMount is one of HostConfig.Mounts as `--mount` would give it, checked as dockerd checks it;
 // the options berth cannot honour are refused, as `--mount` refuses them.
-func apiMount(m mount.Mount) (container.Mount, error) {
+func apiMount(m mount.Mount, warnings *[]string) (container.Mount, error) {
 	mt := container.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly, Spec: true}
 	if mt.Type == "" {
 		mt.Type = "volume"
@@ -323,9 +323,10 @@ func apiMount(m mount.Mount) (container.Mount, error) {
 		mt.Propagation = string(b.Propagation)
 	}
 	if v := m.VolumeOptions; v != nil {
-		if v.Subpath != "" || len(v.Labels) > 0 || v.DriverConfig != nil && v.DriverConfig.Name != "" && v.DriverConfig.Name != "local" {
-			return mt, errors.New("volume options other than NoCopy are not supported by berth")
+		if v.Subpath != "" || v.DriverConfig != nil && (v.DriverConfig.Name != "" && v.DriverConfig.Name != "local" || len(v.DriverConfig.Options) > 0) {
+			return mt, errors.New("volume options other than NoCopy and Labels are not supported by berth")
 		}
+		unsupported(warnings, "VolumeOptions.Labels (the volume "+m.Source+" is made without them)", len(v.Labels) > 0)
 		mt.NoCopy = v.NoCopy
 	}
 	if t := m.TmpfsOptions; t != nil {
