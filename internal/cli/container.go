@@ -1094,11 +1094,17 @@ func (r *psRow) Labels() string {
 	return strings.Join(kv, ",")
 }
 func (r *psRow) Label(name string) string { return r.s.Config.Labels[name] }
+
+// Mounts is Docker's MOUNTS: each mount's volume name or host path (a --mount tmpfs: ""),
+// cut to 15 characters unless --no-trunc, in the order of their container paths (Docker
+// mounts them sorted so, and lists them so).
 func (r *psRow) Mounts() string {
+	ms := append([]container.Mount(nil), r.s.Host.Mounts...)
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Target < ms[j].Target })
 	var names []string
-	for _, mt := range r.s.Host.Mounts {
+	for _, mt := range ms {
 		n := mt.Source
-		if r.trunc && mt.Type == "volume" {
+		if r.trunc {
 			n = format.Ellipsis(n, 15)
 		}
 		names = append(names, n)
@@ -1177,11 +1183,15 @@ func newPsCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer closeFn()
+			fmtStr := o.format
+			if strings.Contains(fmtStr, ".Size") {
+				// Docker's CLI asks for sizes when the template shows them.
+				o.size = true
+			}
 			rows, err := psRows(m, o, time.Now())
 			if err != nil {
 				return err
 			}
-			fmtStr := o.format
 			if o.quiet {
 				fmtStr = format.DefaultQuietFormat
 			}
@@ -1258,6 +1268,14 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 			return nil, fmt.Errorf("Unrecognised filter value for health: %s", h)
 		}
 	}
+	expose, err := portFilterSet("expose", f.Get("expose"))
+	if err != nil {
+		return nil, err
+	}
+	publish, err := portFilterSet("publish", f.Get("publish"))
+	if err != nil {
+		return nil, err
+	}
 	imageSizes := map[string]int64{}
 	var rows []*psRow
 	for _, s := range list {
@@ -1312,17 +1330,9 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 				continue
 			}
 		}
-		if f.Contains("expose") && !portFilter(f.Get("expose"), s.Config.ExposedPorts) {
+		ports := m.Ports(s.ID, s.Config.ExposedPorts, s.State.Running())
+		if (len(expose) > 0 || len(publish) > 0) && !portsMatch(ports, expose, publish) {
 			continue
-		}
-		if f.Contains("publish") {
-			published := map[string]struct{}{}
-			for p := range s.Host.PortBindings {
-				published[p] = struct{}{}
-			}
-			if !portFilter(f.Get("publish"), published) {
-				continue
-			}
 		}
 		if f.Contains("network") {
 			match := false
@@ -1333,7 +1343,7 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 				continue
 			}
 		}
-		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: m.PortsString(s.ID, s.Config.ExposedPorts, s.State.Running())}
+		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: container.DisplayPorts(ports)}
 		if id, err := m.Images.Resolve(s.Image); err != nil || id != s.ImageID {
 			r.image = s.ImageID
 		}
@@ -1411,24 +1421,48 @@ func newShimCommand(g *Globals) *cobra.Command {
 }
 
 // portFilter matches "80", "80/tcp" or "8000-8080[/proto]" against "PORT/PROTO" keys.
-func portFilter(values []string, ports map[string]struct{}) bool {
+func portFilterSet(key string, values []string) (map[string]bool, error) {
+	set := map[string]bool{}
 	for _, v := range values {
-		rng, proto, hasProto := strings.Cut(v, "/")
+		if strings.Contains(v, ":") {
+			return nil, fmt.Errorf("filter for '%s' should not contain ':': %s", key, v)
+		}
+		rng, proto, _ := strings.Cut(v, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
 		lo, hi, isRange := strings.Cut(rng, "-")
 		if !isRange {
 			hi = lo
 		}
-		l, err1 := strconv.Atoi(lo)
-		h, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil {
-			continue
+		l, err := strconv.ParseUint(lo, 10, 16)
+		h, err2 := strconv.ParseUint(hi, 10, 16)
+		if err == nil {
+			err = err2
 		}
-		for p := range ports {
-			ps, pp, _ := strings.Cut(p, "/")
-			n, err := strconv.Atoi(ps)
-			if err == nil && n >= l && n <= h && (!hasProto || pp == proto) {
-				return true
-			}
+		if err == nil && h < l {
+			err = fmt.Errorf("invalid range specified for port: %s", rng)
+		}
+		if err != nil {
+			// Docker's words, with strconv's reason as its nat package gives it.
+			return nil, fmt.Errorf("error while looking up for %s %s: %v", key, v, err)
+		}
+		for p := l; p <= h; p++ {
+			set[fmt.Sprintf("%d/%s", p, proto)] = true
+		}
+	}
+	return set, nil
+}
+
+// portsMatch is Docker's publish/expose filter of `ps`: expose=PORT[/PROTO] (tcp unless named)
+// matches a container port, publish= a host port bound while the container runs.
+func portsMatch(ports []container.Port, expose, publish map[string]bool) bool {
+	for _, p := range ports {
+		if expose[fmt.Sprintf("%d/%s", p.PrivatePort, p.Type)] {
+			return true
+		}
+		if p.PublicPort != 0 && publish[fmt.Sprintf("%d/%s", p.PublicPort, p.Type)] {
+			return true
 		}
 	}
 	return false
