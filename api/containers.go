@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -69,7 +68,7 @@ type containerSummary struct {
 	ImageID         string
 	Command         string
 	Created         int64
-	Ports           []portSummary
+	Ports           []container.Port
 	SizeRw          int64 `json:",omitempty"`
 	SizeRootFs      int64 `json:",omitempty"`
 	Labels          map[string]string
@@ -80,13 +79,6 @@ type containerSummary struct {
 		Networks map[string]container.InspectEndpoint
 	}
 	Mounts []container.InspectMount
-}
-
-type portSummary struct {
-	IP          string `json:"IP,omitempty"`
-	PrivatePort int
-	PublicPort  int    `json:",omitempty"`
-	Type        string `json:"Type"`
 }
 
 // containerList is GET /containers/json?all=&limit=&size=&filters=: the same selection as
@@ -120,7 +112,7 @@ func (s *Server) summary(c container.Summary, size bool) containerSummary {
 	cs := containerSummary{
 		ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
 		Created: c.Created.Unix(), Labels: c.Config.Labels, State: c.State.Status,
-		Status: container.StatusString(c.State, time.Now()), Ports: []portSummary{},
+		Status: container.StatusString(c.State, time.Now()),
 	}
 	if cs.Labels == nil {
 		cs.Labels = map[string]string{}
@@ -133,20 +125,10 @@ func (s *Server) summary(c container.Summary, size bool) containerSummary {
 	if cs.HostConfig.NetworkMode == "" {
 		cs.HostConfig.NetworkMode = "default"
 	}
-	published := map[string]bool{}
-	if c.State.Running() {
-		pp, _ := s.containers.PublishedPorts(c.ID)
-		for _, p := range pp {
-			published[p.Port] = true
-			cs.Ports = append(cs.Ports, portEntry(p.Port, p.HostIP, p.HostPort))
-		}
+	cs.Ports = s.containers.Ports(c.ID, c.Config.ExposedPorts, c.State.Running())
+	if cs.Ports == nil {
+		cs.Ports = []container.Port{}
 	}
-	for p := range c.Config.ExposedPorts {
-		if !published[p] {
-			cs.Ports = append(cs.Ports, portEntry(p, "", ""))
-		}
-	}
-	sort.SliceStable(cs.Ports, func(i, j int) bool { return cs.Ports[i].PrivatePort < cs.Ports[j].PrivatePort })
 	// Networks and mounts as inspect shows them: one document, one engine function.
 	if ins, err := s.containers.Inspect(c.ID, false); err == nil {
 		cs.NetworkSettings.Networks = ins.NetworkSettings.Networks
@@ -160,14 +142,6 @@ func (s *Server) summary(c container.Summary, size bool) containerSummary {
 		cs.SizeRootFs = cs.SizeRw + s.containers.ImageSize(c.ImageID)
 	}
 	return cs
-}
-
-func portEntry(port, hostIP, hostPort string) portSummary {
-	num, proto, _ := strings.Cut(port, "/")
-	p := portSummary{Type: proto, IP: hostIP}
-	p.PrivatePort, _ = strconv.Atoi(num)
-	p.PublicPort, _ = strconv.Atoi(hostPort)
-	return p
 }
 
 // containerInspect is GET /containers/{id}/json?size=: the document `berth inspect` prints.

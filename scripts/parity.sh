@@ -20,5 +20,5 @@ DOCKER=${DOCKER:-/usr/bin/docker}
 "$DOCKER" image inspect reference-busybox:1 >/dev/null 2>&1 ||
   { echo "$DOCKER cannot reach a daemon holding reference-busybox:1 (see shared/tools/docker-reference.sh)"; exit 1; }
 [[ ${1:-} == --record ]] && export BERTH_PARITY_RECORD=1
-BERTH_PARITY_DOCKER=$DOCKER go test -count=1 -timeout 30m -run '^TestParitySuite$' ./internal/cli/ |
-  grep -v -e '^ok ' -e '^PASS$'
+BERTH_PARITY_DOCKER=$DOCKER go test -count=1 -v -timeout 30m -run '^TestParitySuite$' ./internal/cli/ |
+  grep -v -e "^ok " -e "^PASS$" -e "^=== RUN" -e "^--- PASS"

@@ -1068,11 +1068,17 @@ func (r *psRow) Labels() string {
 	return strings.Join(kv, ",")
 }
 func (r *psRow) Label(name string) string { return r.s.Config.Labels[name] }
+
+// Mounts is Docker's MOUNTS: each mount's volume name or host path (a --mount tmpfs: ""),
+// cut to 15 characters unless --no-trunc, in the order of their container paths (Docker
+// mounts them sorted so, and lists them so).
 func (r *psRow) Mounts() string {
+	ms := append([]container.Mount(nil), r.s.Host.Mounts...)
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Target < ms[j].Target })
 	var names []string
-	for _, mt := range r.s.Host.Mounts {
+	for _, mt := range ms {
 		n := mt.Source
-		if r.trunc && mt.Type == "volume" {
+		if r.trunc {
 			n = format.Ellipsis(n, 15)
 		}
 		names = append(names, n)
@@ -1109,11 +1115,15 @@ func newPsCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer closeFn()
+			fmtStr := o.format
+			if strings.Contains(fmtStr, ".Size") {
+				// Docker's CLI asks for sizes when the template shows them.
+				o.size = true
+			}
 			rows, err := psRows(m, o, time.Now())
 			if err != nil {
 				return err
 			}
-			fmtStr := o.format
 			if o.quiet {
 				fmtStr = format.DefaultQuietFormat
 			}
@@ -1148,7 +1158,8 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 	imageSizes := map[string]int64{}
 	var rows []*psRow
 	for _, s := range list {
-		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: m.PortsString(s.ID, s.Config.ExposedPorts, s.State.Running())}
+		ports := m.Ports(s.ID, s.Config.ExposedPorts, s.State.Running())
+		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: container.DisplayPorts(ports)}
 		if id, err := m.Images.Resolve(s.Image); err != nil || id != s.ImageID {
 			r.image = s.ImageID
 		}
