@@ -101,14 +101,16 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 	}
 	size := boolValue(r, "size")
 	out := make([]containerSummary, 0, len(list))
+	resolved := map[string]string{}
 	for _, c := range list {
-		out = append(out, s.summary(c, size))
+		out = append(out, s.summary(c, size, resolved))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-func (s *Server) summary(c container.Summary, size bool) containerSummary {
+// summary is one listed container; resolved caches image names to IDs across one listing.
+func (s *Server) summary(c container.Summary, size bool, resolved map[string]string) containerSummary {
 	cs := containerSummary{
 		ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
 		Created: c.Created.Unix(), Labels: c.Config.Labels, State: c.State.Status,
@@ -117,7 +119,13 @@ func (s *Server) summary(c container.Summary, size bool) containerSummary {
 	if cs.Labels == nil {
 		cs.Labels = map[string]string{}
 	}
-	if id, err := s.images.Resolve(c.Image); err != nil || id != c.ImageID {
+	if id, ok := resolved[c.Image]; !ok {
+		id, _ = s.images.Resolve(c.Image)
+		resolved[c.Image] = id
+		if id != c.ImageID {
+			cs.Image = c.ImageID
+		}
+	} else if id != c.ImageID {
 		cs.Image = c.ImageID
 	}
 	cs.Command = c.Command()
@@ -130,7 +138,7 @@ func (s *Server) summary(c container.Summary, size bool) containerSummary {
 		cs.Ports = []container.Port{}
 	}
 	// Networks and mounts as inspect shows them: one document, one engine function.
-	if ins, err := s.containers.Inspect(c.ID, false); err == nil {
+	if ins, err := s.containers.InspectListed(c); err == nil {
 		cs.NetworkSettings.Networks = ins.NetworkSettings.Networks
 		cs.Mounts = ins.Mounts
 	}

@@ -236,6 +236,16 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	if err != nil {
 		return nil, err
 	}
+	return m.inspect(c, st, size)
+}
+
+// InspectListed is Inspect of a container just listed (List, ListFiltered), without looking it
+// up again: a listing of many containers shows their networks and mounts from it.
+func (m *Manager) InspectListed(s Summary) (*InspectResponse, error) {
+	return m.inspect(s.Container, s.State, false)
+}
+
+func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, error) {
 	dir := m.dir(c.ID)
 	rt := c.Host.Runtime
 	if rt == "" {
