@@ -482,11 +482,7 @@ func (s *Server) containerPrune(w http.ResponseWriter, r *http.Request) error {
 		s.logf("container prune: %v", warning)
 	}
 	if err != nil {
-		var ife *format.InvalidFilterError
-		if errors.As(err, &ife) || strings.Contains(err.Error(), "timestamp") {
-			return badRequest("%v", err)
-		}
-		return err
+		return engineErr(err)
 	}
 	if deleted == nil {
 		deleted = []string{}

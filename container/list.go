@@ -262,7 +262,7 @@ func (m *Manager) Prune(filters format.Args) (deleted []string, reclaimed int64,
 	var until time.Time
 	if u := filters.Get("until"); len(u) > 0 {
 		if until, err = image.ParseTimestamp(u[0], time.Now()); err != nil {
-			return nil, 0, nil, err
+			return nil, 0, nil, InvalidParameterError{err}
 		}
 	}
 	warning = m.SweepInterrupted()
