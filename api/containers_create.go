@@ -163,6 +163,7 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 	h := &o.Host
 	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Privileged = hc.AutoRemove, hc.ReadonlyRootfs, hc.PublishAllPorts, hc.Privileged
 	h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = hc.Runtime, hc.CapAdd, hc.CapDrop, hc.ExtraHosts
+	h.VolumesFrom, h.Isolation, h.VolumeDriver = hc.VolumesFrom, string(hc.Isolation), hc.VolumeDriver
 	h.Init = hc.Init != nil && *hc.Init
 	h.RestartPolicy = container.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaximumRetryCount: hc.RestartPolicy.MaximumRetryCount}
 	if h.RestartPolicy.Name == "" {
@@ -301,11 +302,8 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 	unsupported(warnings, "OomKillDisable", hc.OomKillDisable != nil && *hc.OomKillDisable)
 	unsupported(warnings, "CgroupParent", hc.CgroupParent != "")
 	unsupported(warnings, "DeviceRequests", len(hc.DeviceRequests) > 0)
-	unsupported(warnings, "VolumesFrom", len(hc.VolumesFrom) > 0)
 	unsupported(warnings, "Links", len(hc.Links) > 0)
-	unsupported(warnings, "VolumeDriver", hc.VolumeDriver != "" && hc.VolumeDriver != "local")
 	unsupported(warnings, "StorageOpt", len(hc.StorageOpt) > 0)
-	unsupported(warnings, "Isolation", hc.Isolation != "" && hc.Isolation != ctypes.IsolationDefault)
 	return nil
 }
 

@@ -122,10 +122,14 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			func(o *container.CreateOptions) {
 				o.Healthcheck = &image.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: time.Second, Retries: 2}
 			}, nil},
-		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpusetCpus":"0","Links":["a:b"],"VolumesFrom":["x"]}}`,
+		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpusetCpus":"0","Links":["a:b"]}}`,
 			func(o *container.CreateOptions) {}, []string{
 				"berth does not support CpuShares; it was ignored", "berth does not support CpusetCpus; it was ignored",
-				"berth does not support VolumesFrom; it was ignored", "berth does not support Links; it was ignored"}},
+				"berth does not support Links; it was ignored"}},
+		{"volumes from, isolation, volume driver", `{"Image":"busybox","HostConfig":{"VolumesFrom":["a:ro","b"],"Isolation":"default","VolumeDriver":"foo"}}`,
+			func(o *container.CreateOptions) {
+				o.Host.VolumesFrom, o.Host.Isolation, o.Host.VolumeDriver = []string{"a:ro", "b"}, "default", "foo"
+			}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -298,9 +298,38 @@ func TestContainersArchiveAndChanges(t *testing.T) {
 	if !names["bin/busybox"] || !names["root/f"] {
 		t.Errorf("export lacks files: %d entries", len(names))
 	}
-	// prune removes the stopped container.
+	// --volumes-from: another container sees the volume, read-only with :ro.
+	from := e.create("from", &ctypes.Config{Cmd: []string{"sh", "-c", "cat /vol/g; touch /vol/x || echo ro"}},
+		&ctypes.HostConfig{VolumesFrom: []string{"files:ro"}, Isolation: "default"})
+	e.start(from)
+	fr := e.client.ContainerWait(e.ctx, from, client.ContainerWaitOptions{})
+	select {
+	case <-fr.Result:
+	case err := <-fr.Error:
+		t.Fatal(err)
+	}
+	lr, err := e.client.ContainerLogs(e.ctx, from, client.ContainerLogsOptions{ShowStdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	stdcopy.StdCopy(&out, io.Discard, lr)
+	lr.Close()
+	if out.String() != "v\nro\n" {
+		t.Errorf("volumes-from: %q", out.String())
+	}
+	if hc := e.inspect(from).HostConfig; len(hc.VolumesFrom) != 1 || hc.Isolation != "default" {
+		t.Errorf("inspect: VolumesFrom %q Isolation %q", hc.VolumesFrom, hc.Isolation)
+	}
+	if code, body := e.raw("POST", "/containers/create", `{"Image":"bb:1","HostConfig":{"VolumesFrom":["nosuch"]}}`); code != 404 || !strings.Contains(body, "No such container: nosuch") {
+		t.Errorf("volumes-from an unknown container: %d %s", code, body)
+	}
+	if code, body := e.raw("POST", "/containers/create", `{"Image":"bb:1","HostConfig":{"Isolation":"hyperv"}}`); code != 400 || !strings.Contains(body, "Invalid isolation") {
+		t.Errorf("isolation hyperv: %d %s", code, body)
+	}
+	// prune removes the stopped containers.
 	pr, err := e.client.ContainerPrune(e.ctx, client.ContainerPruneOptions{})
-	if err != nil || len(pr.Report.ContainersDeleted) != 1 || pr.Report.ContainersDeleted[0] != id {
+	if err != nil || len(pr.Report.ContainersDeleted) != 2 {
 		t.Errorf("prune: %v %+v", err, pr)
 	}
 }

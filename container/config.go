@@ -101,6 +101,12 @@ type HostConfig struct {
 	// (it has no --userns-remap yet).
 	UsernsMode    string `json:",omitempty"`
 	RestartPolicy RestartPolicy
+	// VolumesFrom are --volumes-from's containers (NAME[:ro|rw]) as given; Create copies their
+	// mounts into Mounts. Isolation is "" or "default", the only technology on Linux;
+	// VolumeDriver is kept as given (berth's volumes are local).
+	VolumesFrom  []string `json:",omitempty"`
+	Isolation    string   `json:",omitempty"`
+	VolumeDriver string   `json:",omitempty"`
 }
 
 // PortBinding is one host side of a published port.

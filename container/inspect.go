@@ -313,6 +313,7 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 	h.DNS, h.DNSOptions, h.DNSSearch = nonNil(c.Host.DNS), nonNil(c.Host.DNSOptions), nonNil(c.Host.DNSSearch)
 	h.BlkioWeightDevice = []any{} // what Docker 20.10's CLI sends; the other Blkio lists stay null
 	h.Mounts = hostMounts(c.Host.Mounts)
+	h.VolumesFrom, h.Isolation, h.VolumeDriver = c.Host.VolumesFrom, c.Host.Isolation, c.Host.VolumeDriver
 	if c.Host.PidsLimit > 0 {
 		p := c.Host.PidsLimit
 		h.PidsLimit = &p

@@ -88,6 +88,9 @@ type createFlags struct {
 	noHealthcheck                                                              bool
 	security                                                                   securityFlags
 	net                                                                        netFlags
+	// --volumes-from, --isolation, --volume-driver: kept in the record, applied by Create.
+	volumesFrom             []string
+	isolation, volumeDriver string
 }
 
 func (f *createFlags) bind(fl *pflag.FlagSet) {
@@ -118,6 +121,9 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.Var(&f.mounts, "mount", "Attach a filesystem mount to the container")
 	fl.StringArrayVarP(&f.attach, "attach", "a", nil, "Attach to STDIN, STDOUT or STDERR")
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
+	fl.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
+	fl.StringVar(&f.isolation, "isolation", "", "Container isolation technology")
+	fl.StringVar(&f.volumeDriver, "volume-driver", "", "Optional volume driver for the container")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
 	fl.StringArrayVar(&f.expose, "expose", nil, "Expose a port or a range of ports")
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities")
@@ -301,6 +307,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	h := &o.Host
 	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Init, h.Privileged = f.rm, f.readOnly, f.publishAll, f.init, f.privileged
 	h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.runtime, f.capAdd, f.capDrop, f.addHosts
+	h.VolumesFrom, h.Isolation, h.VolumeDriver = f.volumesFrom, f.isolation, f.volumeDriver
 	if f.logDriver == logging.None && len(f.logOpts) > 0 {
 		return o, fmt.Errorf("invalid logging opts for driver %s", f.logDriver)
 	}
