@@ -564,6 +564,9 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	if _, err := m.updateState(c.ID, func(st *State) error { st.Pid = pid; return nil }); err != nil {
 		unix.Kill(pid, unix.SIGKILL)
 	}
+	m.mountEvents(c)
+	m.networkEvents(c, "connect")
+	m.event("start", c, nil)
 	if ready != nil {
 		ready(nil)
 		notified = true
@@ -605,6 +608,8 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 			}
 		}
 	}
+	m.event("die", c, map[string]string{"exitCode": strconv.Itoa(code)})
+	m.networkEvents(c, "disconnect")
 	if c.Host.AutoRemove {
 		m.remove(c, RemoveOptions{Volumes: true})
 		return code, false, nil

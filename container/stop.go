@@ -50,6 +50,7 @@ func (m *Manager) Kill(ref, signal string) error {
 	if st, err = m.markStopped(c, signal); err != nil {
 		return err
 	}
+	m.event("kill", c, map[string]string{"signal": strconv.Itoa(int(sig))})
 	if st.Restarting() {
 		return nil // Docker: telling the supervisor not to restart it is enough
 	}
@@ -79,7 +80,7 @@ func (m *Manager) Kill(ref, signal string) error {
 
 // Stop sends the container's stop signal (STOPSIGNAL, default SIGTERM), waits up to timeout
 // (nil: the container's StopTimeout, else 10 s) and then kills it.
-func (m *Manager) Stop(ref string, timeout *int) error {
+func (m *Manager) Stop(ref string, timeout *int) (err error) {
 	c, st, err := m.Get(ref)
 	if err != nil {
 		return err
@@ -87,6 +88,11 @@ func (m *Manager) Stop(ref string, timeout *int) error {
 	if !st.Running() {
 		return nil
 	}
+	defer func() {
+		if err == nil {
+			m.event("stop", c, nil)
+		}
+	}()
 	t := 10
 	if c.Config.StopTimeout != nil {
 		t = *c.Config.StopTimeout
@@ -205,7 +211,13 @@ func (m *Manager) Restart(ref string, timeout *int) error {
 	if err := m.Stop(ref, timeout); err != nil {
 		return err
 	}
-	return m.StartDetached(ref)
+	if err := m.StartDetached(ref); err != nil {
+		return err
+	}
+	if c, _, err := m.Get(ref); err == nil {
+		m.event("restart", c, nil)
+	}
+	return nil
 }
 
 // Pause freezes a running container.
@@ -227,6 +239,7 @@ func (m *Manager) Pause(ref string) error {
 	if err := rt.Pause(c.ID); err != nil {
 		return err
 	}
+	m.event("pause", c, nil)
 	_, err = m.updateState(c.ID, func(s *State) error {
 		s.Status = "paused"
 		if s.Health != nil {
@@ -255,6 +268,7 @@ func (m *Manager) Unpause(ref string) error {
 	if err := rt.Resume(c.ID); err != nil {
 		return err
 	}
+	m.event("unpause", c, nil)
 	_, err = m.updateState(c.ID, func(s *State) error {
 		if s.Status == "paused" {
 			s.Status = "running"
