@@ -3,6 +3,7 @@ package container
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"strconv"
 	"strings"
 
 	"github.com/berth-engine/berth/events"
@@ -65,4 +66,17 @@ func (m *Manager) networkEvents(c *Container, action string) {
 			nm.Event(action, n, map[string]string{"container": c.ID})
 		}
 	}
+}
+
+// startEvents are Docker's events of a start: the volumes mounted, the networks joined, start.
+func (m *Manager) startEvents(c *Container) {
+	m.mountEvents(c)
+	m.networkEvents(c, "connect")
+	m.event("start", c, nil)
+}
+
+// dieEvents are Docker's events of an exit: die with the exit code, the networks left.
+func (m *Manager) dieEvents(c *Container, code int) {
+	m.event("die", c, map[string]string{"exitCode": strconv.Itoa(code)})
+	m.networkEvents(c, "disconnect")
 }
