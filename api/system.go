@@ -260,7 +260,7 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) error {
 		verbose := boolValue(r, "verbose")
 		for _, k := range []struct {
 			want, key, list string
-			u           system.Usage
+			u               system.Usage
 		}{
 			{"image", "ImageUsage", "Images", du.ImageUsage()},
 			{"container", "ContainerUsage", "Containers", du.ContainerUsage()},
