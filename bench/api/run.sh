@@ -42,7 +42,7 @@ tar --sort=name --mtime=@0 --owner=0 --group=0 -C "$r" -cf "$W/busybox.tar" .
 python3 "$HERE/bench/api/mkimages.py" "$N" "$W/images.tar"
 
 B import -c 'CMD ["sh"]' "$W/busybox.tar" busybox:latest >/dev/null
-B serve -H "unix://$BSOCK" >"$W/serve.log" 2>&1 &
+"$W/berth" --root "$W/root" serve -H "unix://$BSOCK" >"$W/serve.log" 2>&1 &
 serve_pid=$!
 dockerd --data-root "$W/docker" --exec-root "$W/dexec" -H "unix://$DSOCK" --pidfile "$W/dockerd.pid" \
   --containerd-namespace berthbench --containerd-plugins-namespace berthbench-plugins \
