@@ -194,10 +194,14 @@ func (m *Manager) Commit(ref string, o CommitOptions) (string, error) {
 		src = ctxReader{o.Context, layer}
 	}
 	containerCfg := c.Config
-	return m.Images.PutChild(image.ChildImage{
+	id, err := m.Images.PutChild(image.ChildImage{
 		Parent: c.ImageID, Layer: src, Config: &cfg, ContainerConfig: &containerCfg, Container: c.ID,
 		Author: o.Author, Comment: o.Message, CreatedBy: strings.Join(c.Config.Cmd, " "), Ref: o.Ref,
 	})
+	if err == nil {
+		m.event("commit", c, map[string]string{"comment": o.Message, "imageID": id, "imageRef": o.Ref})
+	}
+	return id, err
 }
 
 // withRootfs runs fn with the container's merged filesystem: the running container's own mount,
