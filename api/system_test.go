@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,25 @@ func TestSysEventsSeeTheCLIsContainers(t *testing.T) {
 	}
 	if got := strings.Join(actions, ","); got != "create,start,die,destroy" {
 		t.Errorf("events of the CLI's container: %s, want create,start,die,destroy", got)
+	}
+}
+
+// Clients that hang up on GET /events leave nothing running behind them; Close ends the ones
+// still open.
+func TestSysEventsHangUpLeavesNoGoroutine(t *testing.T) {
+	e := sysServe(t)
+	base := runtime.NumGoroutine()
+	for i := 0; i < 50; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		res := e.client.Events(ctx, client.EventsListOptions{})
+		cancel()
+		<-res.Err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for runtime.NumGoroutine() > base+5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after the clients left, %d before", runtime.NumGoroutine(), base)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
