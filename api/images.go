@@ -397,10 +397,16 @@ func (s *Server) imagePush(w http.ResponseWriter, r *http.Request, name string) 
 		return st.fail(err)
 	}
 	for _, p := range res {
-		st.send(imgStreamMessage{ProgressDetail: &imgStreamProgress{},
-			Aux: map[string]any{"Tag": p.Tag, "Digest": p.Digest.String(), "Size": p.Size}})
+		st.send(imgStreamMessage{ProgressDetail: &imgStreamProgress{}, Aux: pushAux{p.Tag, p.Digest.String(), p.Size}})
 	}
 	return nil
+}
+
+// pushAux is the aux message of a pushed tag, in dockerd's key order.
+type pushAux struct {
+	Tag    string
+	Digest string
+	Size   int64
 }
 
 // imageSaveMany is GET /images/get?names=A&names=B.
