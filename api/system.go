@@ -255,7 +255,8 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) error {
 		doc["BuildCache"] = bc
 	}
 	// API 1.52 summarises each kind (the numbers of `berth system df`), with the lists as Items
-	// when verbose; from 1.53 the lists are only there.
+	// when verbose. dockerd drops the 1.51 lists from 1.53; berth keeps them, because clients
+	// that negotiate the newest version still read them (docker-py 7.1's df reads LayersSize).
 	if !versionBefore(ctx, "1.52") {
 		verbose := boolValue(r, "verbose")
 		for _, k := range []struct {
@@ -276,11 +277,6 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) error {
 				u["Items"] = doc[k.list]
 			}
 			doc[k.key] = u
-		}
-		if !versionBefore(ctx, "1.53") {
-			for _, k := range []string{"LayersSize", "Images", "Containers", "Volumes", "BuildCache"} {
-				delete(doc, k)
-			}
 		}
 	}
 	writeJSON(w, http.StatusOK, doc)
