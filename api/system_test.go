@@ -33,7 +33,7 @@ func TestSysVersionInfoDiskUsage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := system.CollectInfo(e.srv.images, system.InfoOptions{Root: e.root, Version: "test"})
+	want, err := e.srv.containers.Info("test")
 	if err != nil {
 		t.Fatal(err)
 	}
