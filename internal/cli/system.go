@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -15,10 +14,9 @@ import (
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/network"
-	berthruntime "github.com/berth-engine/berth/runtime"
+	"github.com/berth-engine/berth/system"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 )
 
 func init() {
@@ -85,31 +83,15 @@ func newDfCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			du, err := s.DiskUsage()
-			if err != nil {
-				return err
-			}
-			cdu, err := diskUsageOfContainers(container.New(s))
-			if err != nil {
-				return err
-			}
-			cache, err := build.CacheUsage(s)
+			sdu, err := system.CollectDiskUsage(s)
 			if err != nil {
 				return err
 			}
 			if verbose {
-				return writeDfVerbose(g, du, cdu, cache)
+				return writeDfVerbose(g, sdu.Images, diskUsageRows(sdu), sdu.BuildCache)
 			}
-			images := &dfRow{kind: "Images", total: len(du.Images), size: du.LayersSize}
-			var used int64
-			for _, i := range du.Images {
-				if i.Containers > 0 {
-					images.active++
-					used += i.Size - i.SharedSize
-				}
-			}
-			images.reclaimable = du.LayersSize - used
-			rows := []*dfRow{images, cdu.containers, cdu.volumes, buildCacheRow(cache)}
+			rows := []*dfRow{usageRow("Images", sdu.ImageUsage()), usageRow("Containers", sdu.ContainerUsage()),
+				usageRow("Local Volumes", sdu.VolumeUsage()), usageRow("Build Cache", sdu.BuildCacheUsage())}
 			return format.Write(g.Stdout, formatStr,
 				"table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}", dfHeader, rows)
 		},
@@ -119,17 +101,9 @@ func newDfCommand(g *Globals) *cobra.Command {
 	return c
 }
 
-// buildCacheRow sums the build cache as Docker's df does: what is shared with images is not
-// counted, and nothing is in use between builds, so all of it is reclaimable.
-func buildCacheRow(cache []build.CacheRecord) *dfRow {
-	r := &dfRow{kind: "Build Cache", total: len(cache)}
-	for _, c := range cache {
-		if !c.Shared {
-			r.size += c.Size
-		}
-	}
-	r.reclaimable = r.size
-	return r
+// usageRow is one line of `system df`.
+func usageRow(kind string, u system.Usage) *dfRow {
+	return &dfRow{kind: kind, total: int(u.TotalCount), active: int(u.ActiveCount), size: u.TotalSize, reclaimable: u.Reclaimable}
 }
 
 // cacheRow is one build cache entry in `system df -v` (Docker's buildCacheContext).
@@ -180,7 +154,7 @@ func writeDfVerbose(g *Globals, du image.DiskUsage, cdu containerDiskUsage, cach
 	for i := range cache {
 		cacheRows[i] = &cacheRow{c: cache[i], now: now}
 	}
-	fmt.Fprintf(out, "\nBuild cache usage: %s\n\n", units.HumanSize(float64(buildCacheRow(cache).size)))
+	fmt.Fprintf(out, "\nBuild cache usage: %s\n\n", units.HumanSize(float64((system.DiskUsage{BuildCache: cache}).BuildCacheUsage().TotalSize)))
 	return format.Write(out, "", "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}",
 		format.Header{"ID": "CACHE ID", "CacheType": "CACHE TYPE", "Size": "SIZE", "CreatedSince": "CREATED",
 			"LastUsedSince": "LAST USED", "UsageCount": "USAGE", "Shared": "SHARED"}, cacheRows)
@@ -294,10 +268,10 @@ const APIVersion = "1.41"
 // `--format '{{.Server.Version}}'` and `'{{json .}}'` read the same keys as with Docker.
 type versionInfo struct {
 	Client clientVersion
-	Server serverVersion
+	Server system.ServerVersion
 }
 
-type platform struct{ Name string }
+type platform = system.Platform
 
 type clientVersion struct {
 	Platform          platform
@@ -313,85 +287,20 @@ type clientVersion struct {
 	Experimental      bool
 }
 
-// versionComponent is one part of the engine: "Engine" itself, then each OCI runtime.
-type versionComponent struct {
-	Name    string
-	Version string
-	Details map[string]string `json:",omitempty"`
-}
-
-type serverVersion struct {
-	Platform      platform
-	Components    []versionComponent
-	Version       string
-	ApiVersion    string //nolint:revive // Docker's key
-	MinAPIVersion string
-	GitCommit     string
-	GoVersion     string
-	Os            string
-	Arch          string
-	KernelVersion string `json:",omitempty"`
-	Experimental  bool   `json:",omitempty"`
-	BuildTime     string `json:",omitempty"`
-}
-
 // collectVersion describes this binary (client and engine are one) and the OCI runtimes on PATH.
 func collectVersion() (versionInfo, error) {
-	commit, built := buildVCS()
+	sv, err := system.Version(system.VersionOptions{Version: Version, APIVersion: APIVersion, MinAPIVersion: APIVersion})
+	if err != nil {
+		return versionInfo{}, err
+	}
+	commit, built := system.BuildVCS()
 	builtANSIC := ""
 	if !built.IsZero() {
 		builtANSIC = built.Format(time.ANSIC)
 	}
-	kernel := kernelVersion()
 	cl := clientVersion{Version: Version, ApiVersion: APIVersion, DefaultAPIVersion: APIVersion, GitCommit: commit,
 		GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, BuildTime: builtANSIC, Context: "default"}
-	sv := serverVersion{Version: Version, ApiVersion: APIVersion, MinAPIVersion: APIVersion, GitCommit: commit,
-		GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, KernelVersion: kernel}
-	if !built.IsZero() {
-		sv.BuildTime = built.Format("2006-01-02T15:04:05.000000000-07:00")
-	}
-	sv.Components = append(sv.Components, versionComponent{Name: "Engine", Version: Version, Details: map[string]string{
-		"ApiVersion": APIVersion, "MinAPIVersion": APIVersion, "GitCommit": commit, "GoVersion": sv.GoVersion,
-		"Os": sv.Os, "Arch": sv.Arch, "KernelVersion": kernel, "BuildTime": builtANSIC, "Experimental": "false",
-	}})
-	rts, err := berthruntime.InstalledVersions("runc", "crun")
-	if err != nil {
-		return versionInfo{}, err
-	}
-	for _, rt := range rts {
-		sv.Components = append(sv.Components, versionComponent{Name: rt.Name, Version: rt.Version,
-			Details: map[string]string{"GitCommit": rt.Commit}})
-	}
 	return versionInfo{Client: cl, Server: sv}, nil
-}
-
-// buildVCS is the commit (Docker's 7-character short form) and commit time the Go toolchain
-// stamped into the binary; both are zero when it was built outside a git checkout.
-func buildVCS() (commit string, when time.Time) {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "", time.Time{}
-	}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			commit = s.Value
-			if len(commit) > 7 {
-				commit = commit[:7]
-			}
-		case "vcs.time":
-			when, _ = time.Parse(time.RFC3339, s.Value)
-		}
-	}
-	return commit, when
-}
-
-func kernelVersion() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
 }
 
 // writeVersion prints Docker 20.10's plain `version` layout.
@@ -488,6 +397,11 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 			// berth has no daemon: a container's restart policy is applied by its shim, so
 			// nothing restarts containers after a reboot or once their shim is gone.
 			fmt.Fprintln(g.Stdout, " Restart Policies: applied by each container's shim while it runs (no daemon: not after a reboot)")
+			if sv := system.Service(g.Root); sv.Running {
+				fmt.Fprintf(g.Stdout, " Engine API: served by berth serve (pid %d) on %s\n", sv.Pid, strings.Join(sv.Hosts, ", "))
+			} else {
+				fmt.Fprintln(g.Stdout, " Engine API: not served (start it with `berth serve`, or the berth.socket unit)")
+			}
 			return nil
 		},
 	}
