@@ -237,11 +237,8 @@ func (s *Server) containerRestart(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if _, err := s.containers.StopWith(r.PathValue("id"), container.StopOptions{Timeout: t, Signal: r.Form.Get("signal")}); err != nil {
+	if err := s.containers.RestartWith(r.PathValue("id"), container.StopOptions{Timeout: t, Signal: r.Form.Get("signal")}); err != nil {
 		return engineErr(err)
-	}
-	if err := s.containers.StartDetached(r.PathValue("id")); err != nil {
-		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
