@@ -115,4 +115,3 @@ func (s *Server) volumePrune(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, volume.PruneReport{VolumesDeleted: names, SpaceReclaimed: uint64(max(freed, 0))})
 	return nil
 }
-
