@@ -19,6 +19,7 @@ func (s *Server) networkRoutes() {
 	s.handle("DELETE /networks/{id}", s.networkRemove)
 	s.handle("POST /networks/{id}/connect", s.networkConnect)
 	s.handle("POST /networks/{id}/disconnect", s.networkDisconnect)
+	s.swarmRoutes()
 }
 
 // networkErr gives the network engine's errors dockerd's status and, for a missing network,
