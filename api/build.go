@@ -258,4 +258,3 @@ func (s *Server) buildPrune(w http.ResponseWriter, r *http.Request) error {
 	}{ids, freed})
 	return nil
 }
-
