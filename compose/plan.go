@@ -83,6 +83,7 @@ type ServicePlan struct {
 	// Healthcheck: the service defines a healthcheck of its own (the image's may still give one).
 	Healthcheck bool
 	Containers  []ContainerPlan // one per replica, numbers 1..Replicas
+	imageID     string          // the image its containers run, once known (com.docker.compose.image)
 	// Template makes the container of a given number (scale beyond Replicas, `run`'s one-off).
 	template func(number int, oneoff string) ContainerPlan
 }
