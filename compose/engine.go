@@ -264,9 +264,6 @@ func (e *Engine) EnsureImages(ctx context.Context, pl *Plan, policy string) erro
 		if err != nil {
 			return err
 		}
-		for j := range sp.Containers {
-			sp.Containers[j].Create.Labels[ImageDigestLabel] = id
-		}
 		sp.imageID = id
 	}
 	return nil

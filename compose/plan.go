@@ -82,8 +82,7 @@ type ServicePlan struct {
 	NetworkModeService string
 	// Healthcheck: the service defines a healthcheck of its own (the image's may still give one).
 	Healthcheck bool
-	Containers  []ContainerPlan // one per replica, numbers 1..Replicas
-	imageID     string          // the image its containers run, once known (com.docker.compose.image)
+	imageID     string // the image its containers run, once known (com.docker.compose.image)
 	// Template makes the container of a given number (scale beyond Replicas, `run`'s one-off).
 	template func(number int, oneoff string) ContainerPlan
 }
@@ -200,8 +199,19 @@ func (pl *Plan) ServiceNames() []string {
 	return out
 }
 
-// ContainerFor is the container of a service with a given number beyond its planned replicas.
+// ContainerFor is the service's container number n (1 for the first replica). Containers are
+// made from the service when asked for, not kept in the plan: a replica count is the file's
+// to choose, and a plan's size must not follow it.
 func (sp *ServicePlan) ContainerFor(number int) ContainerPlan { return sp.template(number, "") }
+
+// Containers are the service's planned replicas, numbers 1 to Replicas.
+func (sp *ServicePlan) Containers() []ContainerPlan {
+	out := make([]ContainerPlan, 0, sp.Replicas)
+	for n := 1; n <= sp.Replicas; n++ {
+		out = append(out, sp.ContainerFor(n))
+	}
+	return out
+}
 
 // OneOff is `compose run`'s container of the service: named project-service-run-SLUG, labelled
 // oneoff=True, without the service's aliases or published ports.
@@ -258,9 +268,6 @@ func planService(p *types.Project, s types.ServiceConfig, o PlanOptions) (Servic
 	}
 	if _, err := planContainer(p, s, hash, 1, ""); err != nil {
 		return sp, err
-	}
-	for n := 1; n <= sp.Replicas; n++ {
-		sp.Containers = append(sp.Containers, sp.template(n, ""))
 	}
 	return sp, nil
 }
