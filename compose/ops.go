@@ -43,37 +43,50 @@ func (e *Engine) Down(ctx context.Context, project string, pl *Plan, o DownOptio
 		}
 		byService[c.Service] = append(byService[c.Service], c)
 	}
-	removeAll := func(cs []Container) error {
+	// Dependents are stopped before what they depend on; a stopped container is removed in the
+	// background meanwhile, since nothing waits on its removal but the networks'.
+	var removals sync.WaitGroup
+	var mu sync.Mutex
+	var rmErrs []error
+	stopThenRemove := func(cs []Container) error {
 		var wg sync.WaitGroup
 		errs := make([]error, len(cs))
 		for i, c := range cs {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = e.stopAndRemoveVolumes(c.Name, c.ID, o.Timeout, o.Volumes)
+				if errs[i] = e.stop(c.Name, c.ID, o.Timeout); errs[i] != nil {
+					return
+				}
+				removals.Add(1)
+				go func() {
+					defer removals.Done()
+					if err := e.remove(c.Name, c.ID, o.Volumes); err != nil {
+						mu.Lock()
+						rmErrs = append(rmErrs, err)
+						mu.Unlock()
+					}
+				}()
 			}()
 		}
 		wg.Wait()
 		return errors.Join(errs...)
 	}
+
 	if pl == nil {
 		var cs []Container
 		for _, list := range byService {
 			cs = append(cs, list...)
 		}
-		if err := removeAll(cs); err != nil {
-			return err
-		}
-	} else {
-		if err := removeAll(orphans); err != nil {
-			return err
-		}
-		err := inReverseDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
-			return removeAll(byService[sp.Name])
+		err = stopThenRemove(cs)
+	} else if err = stopThenRemove(orphans); err == nil {
+		err = inReverseDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
+			return stopThenRemove(byService[sp.Name])
 		})
-		if err != nil {
-			return err
-		}
+	}
+	removals.Wait()
+	if err = errors.Join(append(rmErrs, err)...); err != nil {
+		return err
 	}
 	if err := e.removeNetworks(project, pl); err != nil {
 		return err
@@ -89,13 +102,17 @@ func (e *Engine) Down(ctx context.Context, project string, pl *Plan, o DownOptio
 	return nil
 }
 
-func (e *Engine) stopAndRemoveVolumes(name, id string, timeout *int, volumes bool) error {
+func (e *Engine) stop(name, id string, timeout *int) error {
 	e.event("Container", name, "Stopping")
 	if err := e.Containers.Stop(id, timeout); err != nil && !errors.As(err, new(container.NotFoundError)) {
 		e.failed("Container", name, "Error while Stopping")
 		return err
 	}
 	e.event("Container", name, "Stopped")
+	return nil
+}
+
+func (e *Engine) remove(name, id string, volumes bool) error {
 	e.event("Container", name, "Removing")
 	if err := e.Containers.Remove(id, container.RemoveOptions{Force: true, Volumes: volumes}); err != nil && !errors.As(err, new(container.NotFoundError)) {
 		e.failed("Container", name, "Error while Removing")
