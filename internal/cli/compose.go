@@ -281,13 +281,16 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 						return fmt.Errorf("no such service: %s", u.exitCodeFrom)
 					}
 				}
+				// The foreground shows what the containers print from this up on, as Compose's
+				// attach does, not what earlier runs left in their logs.
+				since := time.Now()
 				if err := s.engine.Up(ctx, pl, o); err != nil {
 					return err
 				}
 				if u.detach || u.wait {
 					return nil
 				}
-				return s.attach(ctx, pl, args, u)
+				return s.attach(ctx, pl, args, u, since)
 			})
 		},
 	}
@@ -309,7 +312,7 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 
 // attach is up's foreground: the containers' logs until they all exit; an interrupt, or with
 // --abort-on-container-exit the first exit, stops them all.
-func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services []string, u upFlags) error {
+func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services []string, u upFlags, since time.Time) error {
 	cs, err := s.engine.ProjectContainers(pl.Project, false)
 	if err != nil {
 		return err
@@ -343,7 +346,7 @@ func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services 
 	}
 	done := make(chan error, 1)
 	go func() {
-		o := compose.LogsOptions{LogsOptions: container.LogsOptions{Follow: true, Tail: -1}, NoPrefix: u.noLogPrefix,
+		o := compose.LogsOptions{LogsOptions: container.LogsOptions{Follow: true, Tail: -1, Since: since}, NoPrefix: u.noLogPrefix,
 			Color: !u.noColor && isTerminal(s.g.Stdout)}
 		done <- s.engine.Logs(cs, o, s.g.Stdout)
 	}()
@@ -1317,7 +1320,10 @@ func composeLs(g *Globals, f *composeFlags) *cobra.Command {
 					counts := map[string]int{}
 					files := ""
 					for _, c := range cs {
-						counts[c.State.Status]++
+						// Compose counts only running containers unless -a.
+						if all || c.State.Status == "running" {
+							counts[c.State.Status]++
+						}
 						if files == "" {
 							files = c.Config.Labels[compose.ConfigFilesLabel]
 						}

@@ -357,3 +357,35 @@ services:
 		t.Errorf("config with a missing required variable: exit %d %q", code, errs)
 	}
 }
+
+func TestComposeUpForeground(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": `
+services:
+  a:
+    image: bb:1
+    command: ["sh", "-c", "echo a-start; sleep 1; echo a-end; exit 4"]
+  b:
+    image: bb:1
+    command: ["sh", "-c", "echo b-start; sleep 60"]
+    stop_signal: SIGKILL
+`})
+	for round := 0; round < 2; round++ {
+		out, errs, code := ce.compose("up", "--exit-code-from", "a")
+		if code != 4 {
+			t.Fatalf("up --exit-code-from a: exit %d\n%s\n%s", code, out, errs)
+		}
+		// The second up shows this run's output only, not the logs of the first.
+		if !strings.HasPrefix(out, "Attaching to a-1, b-1\n") || strings.Count(out, "a-1  | a-end\n") != 1 ||
+			!strings.Contains(out, "b-1  | b-start\n") || !strings.Contains(out, "a-1 exited with code 4\n") {
+			t.Errorf("round %d: up's output:\n%s", round, out)
+		}
+		if ps, _ := ce.composeOK("ps", "-q"); ps != "" {
+			t.Errorf("round %d: containers still running after the abort: %s", round, ps)
+		}
+	}
+	// --wait returns once every container runs, and leaves them running.
+	_, errs := ce.composeOK("up", "--wait", "b")
+	if !strings.Contains(errs, " Container "+ce.project+"-b-1  Healthy\n") {
+		t.Errorf("up --wait:\n%s", errs)
+	}
+}
