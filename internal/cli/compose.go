@@ -79,10 +79,17 @@ func (f *composeFlags) open(g *Globals) (*composeSession, error) {
 	m := container.New(st)
 	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
 	s := &composeSession{g: g, f: f, store: st}
+	events := func(e compose.Event) { fmt.Fprintln(g.Stderr, e.String()) }
+	// A terminal gets Compose's live view, unless --progress or --ansi ask for plain lines.
+	if isTerminal(g.Stderr) && f.ansi != "never" && (f.progress == "" || f.progress == "auto" || f.progress == "tty") {
+		events = newComposeTTY(g.Stderr).event
+	} else if f.progress == "quiet" {
+		events = func(compose.Event) {}
+	}
 	s.engine = &compose.Engine{
 		Containers: m,
 		Networks:   &network.Manager{DB: st.DB, Root: st.Root, Pools: conf.DefaultAddressPools},
-		Events:     func(e compose.Event) { fmt.Fprintln(g.Stderr, e.String()) },
+		Events:     events,
 		Warn:       func(msg string) { fmt.Fprintln(g.Stderr, "WARN[0000] "+msg) },
 		Pull: func(ctx context.Context, ref string) error {
 			return pullForRun(g, m, ref)
