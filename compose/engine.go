@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -564,7 +565,11 @@ func (e *Engine) startContainers(ctx context.Context, ids []string) error {
 		go func() {
 			defer wg.Done()
 			e.event("Container", c.Name, "Starting")
-			if err := e.Containers.StartDetached(id); err != nil {
+			err := portsFree(c)
+			if err == nil {
+				err = e.Containers.StartDetached(id)
+			}
+			if err != nil {
 				e.failed("Container", c.Name, "Error")
 				errs[i] = err
 				return
@@ -729,4 +734,44 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// portsFree fails as Docker's daemon does when a host port the container publishes is taken
+// by a process of the host. berth publishes through NAT rules alone, with no proxy holding the
+// port, so nothing else would notice: the container would start and its port answer for the
+// other process. (Ports taken by other containers are the network package's to refuse.)
+func portsFree(c *container.Container) error {
+	for port, bs := range c.Host.PortBindings {
+		_, proto, _ := strings.Cut(port, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		for _, b := range bs {
+			if b.HostPort == "" || b.HostPort == "0" || strings.Contains(b.HostPort, "-") {
+				continue
+			}
+			ip := b.HostIP
+			if ip == "" {
+				ip = "0.0.0.0"
+			}
+			addr := net.JoinHostPort(ip, b.HostPort)
+			var err error
+			switch proto {
+			case "udp":
+				var l net.PacketConn
+				if l, err = net.ListenPacket("udp4", addr); err == nil {
+					l.Close()
+				}
+			default:
+				var l net.Listener
+				if l, err = net.Listen("tcp4", addr); err == nil {
+					l.Close()
+				}
+			}
+			if err != nil && strings.Contains(err.Error(), "address already in use") {
+				return fmt.Errorf("driver failed programming external connectivity on endpoint %s: Error starting userland proxy: listen %s4 %s: bind: address already in use", c.Name, proto, addr)
+			}
+		}
+	}
+	return nil
 }

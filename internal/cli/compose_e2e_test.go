@@ -42,7 +42,7 @@ func newComposeEnv(t *testing.T, files map[string]string) *composeEnv {
 	// Registered after ctrEnv's, so it runs first: the project goes down (networks, bridges,
 	// rules, volumes) before the remaining containers are force-removed.
 	t.Cleanup(func() {
-		ce.run("compose", "-p", ce.project, "--project-directory", ce.dir, "--profile", "debug", "down", "-v", "-t", "1")
+		ce.run("compose", "-p", ce.project, "--project-directory", ce.dir, "--profile", "debug", "down", "-v", "--remove-orphans", "-t", "1")
 		out, _, _ := ce.run("network", "ls", "-q", "--filter", "label=com.docker.compose.project="+ce.project)
 		for _, id := range strings.Fields(out) {
 			ce.run("network", "rm", id)
@@ -351,6 +351,18 @@ services:
 	_, errs, code = ce.compose("--profile", "bad", "up", "-d", "needsbad")
 	if code != 1 || !strings.Contains(errs, `service "bad" didn't complete successfully: exit 1`) {
 		t.Errorf("up with a failing one-shot dependency: exit %d\n%s", code, errs)
+	}
+	// A host port taken by a process of the host: Docker's error (its userland proxy's).
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	os.WriteFile(filepath.Join(ce.dir, "port.yaml"), []byte(fmt.Sprintf("services:\n  web:\n    image: bb:1\n    command: [sleep, '60']\n    ports: ['127.0.0.1:%d:80']\n", taken)), 0o644)
+	_, errs, code = ce.compose("-f", "port.yaml", "up", "-d")
+	if want := fmt.Sprintf("driver failed programming external connectivity on endpoint %s-web-1: Error starting userland proxy: listen tcp4 127.0.0.1:%d: bind: address already in use", p, taken); code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("up with a port taken: exit %d\n%s", code, errs)
 	}
 	_, errs, code = ce.compose("-f", "missing.yaml", "config")
 	if code != 1 || errs != "error while interpolating services.a.environment.X: required variable NOPE is missing a value: must be set\n" {
