@@ -213,7 +213,7 @@ func (e *Engine) orphans(pl *Plan, existing []Container, o UpOptions) error {
 	var names []string
 	var found []Container
 	for _, c := range existing {
-		if _, ok := pl.Service(c.Service); !ok {
+		if !contains(pl.Known, c.Service) {
 			found = append(found, c)
 			names = append(names, c.Name)
 		}

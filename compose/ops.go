@@ -34,10 +34,14 @@ func (e *Engine) Down(ctx context.Context, project string, pl *Plan, o DownOptio
 	var orphans []Container
 	for _, c := range all {
 		if pl != nil {
-			if _, ok := pl.Service(c.Service); !ok {
-				if o.RemoveOrphans || c.OneOff {
-					orphans = append(orphans, c)
-				}
+			// As Compose: an orphan is a container of a service the project does not know, or
+			// a one-off container that has exited; orphans go with --remove-orphans only.
+			// Containers of services left out by profiles stay.
+			orphan := !contains(pl.Known, c.Service) || c.OneOff && !c.State.Running()
+			if orphan && o.RemoveOrphans {
+				orphans = append(orphans, c)
+			}
+			if _, ok := pl.Service(c.Service); !ok || c.OneOff {
 				continue
 			}
 		}

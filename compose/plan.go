@@ -28,6 +28,9 @@ type Plan struct {
 	Volumes    []VolumePlan
 	// Services are in dependency order: every service comes after those it depends on.
 	Services []ServicePlan
+	// Known are the names of every service of the project, those left out by profiles or by
+	// the command's selection too: a container of any other service is an orphan.
+	Known []string
 }
 
 // NetworkPlan is one network of the project.
@@ -128,6 +131,12 @@ type PlanOptions struct {
 // run (a dependency on a service not in the project, a cycle, container_name with replicas).
 func NewPlan(p *types.Project, o PlanOptions) (*Plan, error) {
 	pl := &Plan{Project: p.Name, WorkingDir: p.WorkingDir}
+	for name := range p.Services {
+		pl.Known = append(pl.Known, name)
+	}
+	for name := range p.DisabledServices {
+		pl.Known = append(pl.Known, name)
+	}
 	for _, key := range sortedKeys(p.Networks) {
 		n := p.Networks[key]
 		np := NetworkPlan{Key: key, Name: n.Name, External: bool(n.External)}

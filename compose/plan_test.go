@@ -306,6 +306,9 @@ services:
 	if got := pl.ServiceNames(); !reflect.DeepEqual(got, []string{"cache", "web"}) {
 		t.Errorf("services %v: profile debug should be off, include on", got)
 	}
+	if !contains(pl.Known, "debug") {
+		t.Errorf("a service left out by its profile is not known: its containers would be orphans: %v", pl.Known)
+	}
 	web, _ := pl.Service("web")
 	c := web.ContainerFor(1).Create
 	if c.WorkingDir != "/srv" || !reflect.DeepEqual(c.Env, []string{"FROM_BASE=1"}) || !reflect.DeepEqual(c.Cmd, []string{"httpd"}) {

@@ -1112,7 +1112,7 @@ func composeRestart(g *Globals, f *composeFlags) *cobra.Command {
 	var c *cobra.Command
 	c = onContainers(g, f, "restart [OPTIONS] [SERVICE...]", "Restart service containers", false, func(ctx context.Context, s *composeSession, pl *compose.Plan, cs []compose.Container) error {
 		to := stopTimeout(c, t)
-		return s.engine.Each(cs, "Restarting", "Started", func(x compose.Container) error { return s.engine.Containers.Restart(x.ID, to) })
+		return s.engine.Each(cs, "Restarting", "Restarted", func(x compose.Container) error { return s.engine.Containers.Restart(x.ID, to) })
 	})
 	c.Flags().IntVarP(&t, "timeout", "t", 10, "Specify a shutdown timeout in seconds")
 	c.Flags().Bool("no-deps", false, "Don't restart dependent services")
