@@ -637,13 +637,16 @@ func (e *Engine) waitContainer(ctx context.Context, name, id, cond string, forWa
 		}
 		switch cond {
 		case "service_healthy":
-			if st.Health == nil {
+			if hc := c.Config.Healthcheck; hc == nil || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
 				e.failed("Container", name, "Error")
 				return fmt.Errorf("dependency failed to start: container %s has no healthcheck configured", c.Name)
 			}
-			if !st.Running() {
+			if !st.Running() && st.Status != "created" {
 				e.failed("Container", name, "Error")
 				return fmt.Errorf("dependency failed to start: container %s exited (%d)", c.Name, st.ExitCode)
+			}
+			if st.Health == nil {
+				break // its first probe has not run yet
 			}
 			switch st.Health.Status {
 			case "healthy":

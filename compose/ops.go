@@ -92,16 +92,24 @@ func (e *Engine) Down(ctx context.Context, project string, pl *Plan, o DownOptio
 	if err = errors.Join(append(rmErrs, err)...); err != nil {
 		return err
 	}
-	if err := e.removeNetworks(project, pl); err != nil {
+	removed := len(all)
+	n, err := e.removeNetworks(project, pl)
+	if err != nil {
 		return err
 	}
+	removed += n
 	if o.Volumes {
-		if err := e.removeVolumes(project, pl); err != nil {
+		n, err := e.removeVolumes(project, pl)
+		if err != nil {
 			return err
 		}
+		removed += n
 	}
 	if o.Images != "" {
 		return e.removeImages(project, pl, all, o.Images)
+	}
+	if removed == 0 {
+		e.warn(fmt.Sprintf("Warning: No resource found to remove for project %q.", project))
 	}
 	return nil
 }
@@ -126,8 +134,9 @@ func (e *Engine) remove(name, id string, volumes bool) error {
 	return nil
 }
 
-func (e *Engine) removeNetworks(project string, pl *Plan) error {
+func (e *Engine) removeNetworks(project string, pl *Plan) (int, error) {
 	var names []string
+	removed := 0
 	if pl != nil {
 		for _, np := range pl.Networks {
 			if !np.External {
@@ -137,7 +146,7 @@ func (e *Engine) removeNetworks(project string, pl *Plan) error {
 	} else {
 		nets, err := e.Networks.List()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		for _, n := range nets {
 			if n.Labels[ProjectLabel] == project {
@@ -150,7 +159,7 @@ func (e *Engine) removeNetworks(project string, pl *Plan) error {
 		if errors.As(err, new(network.NotFoundError)) {
 			continue
 		} else if err != nil {
-			return err
+			return removed, err
 		}
 		if n.Labels[ProjectLabel] != project {
 			continue // not ours: Compose leaves it
@@ -161,14 +170,16 @@ func (e *Engine) removeNetworks(project string, pl *Plan) error {
 			continue
 		}
 		e.event("Network", name, "Removed")
+		removed++
 	}
-	return nil
+	return removed, nil
 }
 
-func (e *Engine) removeVolumes(project string, pl *Plan) error {
+func (e *Engine) removeVolumes(project string, pl *Plan) (int, error) {
+	removed := 0
 	vols, err := e.Containers.Volumes()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	want := map[string]bool{}
 	if pl != nil {
@@ -191,8 +202,9 @@ func (e *Engine) removeVolumes(project string, pl *Plan) error {
 			continue
 		}
 		e.event("Volume", v.Name, "Removed")
+		removed++
 	}
-	return nil
+	return removed, nil
 }
 
 func (e *Engine) removeImages(project string, pl *Plan, cs []Container, mode string) error {
