@@ -147,8 +147,6 @@ type UpOptions struct {
 	// Services, when set, are the services the user named: only they follow Recreate; their
 	// dependencies are recreated only when they diverged.
 	Services []string
-	// NoDeps starts the named services without their dependencies (run --no-deps).
-	NoDeps bool
 }
 
 // Recreate policies.

@@ -199,6 +199,18 @@ func (pl *Plan) Service(name string) (*ServicePlan, bool) {
 	return nil, false
 }
 
+// Only keeps the named services and drops the others (`up --no-deps`): their containers are
+// left as they are, and conditions on them are not waited for.
+func (pl *Plan) Only(names []string) {
+	var keep []ServicePlan
+	for _, sp := range pl.Services {
+		if contains(names, sp.Name) {
+			keep = append(keep, sp)
+		}
+	}
+	pl.Services = keep
+}
+
 // ServiceNames are the plan's services in dependency order.
 func (pl *Plan) ServiceNames() []string {
 	var out []string

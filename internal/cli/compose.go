@@ -215,7 +215,7 @@ type upFlags struct {
 
 func (u *upFlags) options(cmd *cobra.Command, services []string) (compose.UpOptions, compose.PlanOptions, error) {
 	o := compose.UpOptions{Recreate: compose.RecreateDiverged, RemoveOrphans: u.removeOrphans, Wait: u.wait,
-		NoStart: u.noStart, Services: services, NoDeps: u.noDeps}
+		NoStart: u.noStart, Services: services}
 	if u.forceRecreate && u.noRecreate {
 		return o, compose.PlanOptions{}, errors.New("--force-recreate and --no-recreate are incompatible")
 	}
@@ -282,6 +282,9 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 				_, pl, err := s.load(ctx, args, false, po)
 				if err != nil {
 					return err
+				}
+				if u.noDeps && len(args) > 0 {
+					pl.Only(args)
 				}
 				if u.exitCodeFrom != "" {
 					if _, ok := pl.Service(u.exitCodeFrom); !ok {
@@ -849,9 +852,8 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 					o.WorkingDir = workdir
 				}
 				if servicePorts {
-					if full := sp.ContainerFor(1); true {
-						o.Host.PortBindings, o.Expose = full.Create.Host.PortBindings, full.Create.Expose
-					}
+					full := sp.ContainerFor(1)
+					o.Host.PortBindings, o.Expose = full.Create.Host.PortBindings, full.Create.Expose
 				}
 				o.Host.AutoRemove = rm && !detach
 				o.Tty = !noTTY && isTerminal(g.Stdin) && isTerminal(g.Stdout)
