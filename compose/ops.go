@@ -519,3 +519,29 @@ func (e *Engine) Watch(ctx context.Context, project string, fn func(ContainerEve
 		}
 	}
 }
+
+// Stop stops a project's containers, dependents before what they depend on (`compose stop`);
+// without a plan, all at once.
+func (e *Engine) Stop(ctx context.Context, pl *Plan, cs []Container, timeout *int) error {
+	stopAll := func(list []Container) error {
+		return e.Each(list, "Stopping", "Stopped", func(c Container) error { return e.Containers.Stop(c.ID, timeout) })
+	}
+	if pl == nil {
+		return stopAll(cs)
+	}
+	byService := map[string][]Container{}
+	var others []Container
+	for _, c := range cs {
+		if _, ok := pl.Service(c.Service); ok && !c.OneOff {
+			byService[c.Service] = append(byService[c.Service], c)
+		} else {
+			others = append(others, c)
+		}
+	}
+	if err := stopAll(others); err != nil {
+		return err
+	}
+	return inReverseDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
+		return stopAll(byService[sp.Name])
+	})
+}

@@ -1102,8 +1102,7 @@ func composeStop(g *Globals, f *composeFlags) *cobra.Command {
 	var t int
 	var c *cobra.Command
 	c = onContainers(g, f, "stop [OPTIONS] [SERVICE...]", "Stop services", false, func(ctx context.Context, s *composeSession, pl *compose.Plan, cs []compose.Container) error {
-		to := stopTimeout(c, t)
-		return s.engine.Each(cs, "Stopping", "Stopped", func(x compose.Container) error { return s.engine.Containers.Stop(x.ID, to) })
+		return s.engine.Stop(ctx, pl, cs, stopTimeout(c, t))
 	})
 	c.Flags().IntVarP(&t, "timeout", "t", 10, "Specify a shutdown timeout in seconds")
 	return c
