@@ -23,6 +23,7 @@ import (
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/network"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -78,6 +79,7 @@ func (f *composeFlags) open(g *Globals) (*composeSession, error) {
 	}
 	m := container.New(st)
 	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
+	logrus.SetOutput(g.Stderr)
 	s := &composeSession{g: g, f: f, store: st}
 	events := func(e compose.Event) { fmt.Fprintln(g.Stderr, e.String()) }
 	// A terminal gets Compose's live view, unless --progress or --ansi ask for plain lines.
@@ -90,7 +92,8 @@ func (f *composeFlags) open(g *Globals) (*composeSession, error) {
 		Containers: m,
 		Networks:   &network.Manager{DB: st.DB, Root: st.Root, Pools: conf.DefaultAddressPools},
 		Events:     events,
-		Warn:       func(msg string) { fmt.Fprintln(g.Stderr, "WARN[0000] "+msg) },
+		// Compose's warnings go through logrus, as compose-go's own do (time=... level=warning).
+		Warn: func(msg string) { logrus.Warn(msg) },
 		Pull: func(ctx context.Context, ref string) error {
 			return pullForRun(g, m, ref)
 		},
