@@ -439,6 +439,11 @@ func (e *Engine) mustRecreate(sp *ServicePlan, c Container, policy string) bool 
 // CreateContainer makes one planned container: host directories of binds, the container on its
 // first network, its other networks, and the files it is given. It returns the container's ID.
 func (e *Engine) CreateContainer(cp ContainerPlan) (string, error) {
+	for _, f := range cp.Files {
+		if f.Missing != "" {
+			return "", errors.New(f.Missing)
+		}
+	}
 	for _, d := range cp.Dirs {
 		if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
 			if err := os.MkdirAll(d, 0o755); err != nil {

@@ -119,6 +119,8 @@ type File struct {
 	Mode    int64
 	UID     int
 	GID     int
+	// Missing says why the content is unknown (an unset variable): the container cannot be made.
+	Missing string
 }
 
 // PlanOptions adjust a plan to a command's flags.
@@ -536,15 +538,17 @@ func planMounts(p *types.Project, s types.ServiceConfig, o *container.CreateOpti
 			case def.File != "":
 				h.Mounts = append(h.Mounts, container.Mount{Type: "bind", Source: def.File, Target: target, ReadOnly: true})
 			default:
-				content := def.Content
+				content, missing := def.Content, ""
 				if def.Environment != "" {
 					v, ok := p.Environment[def.Environment]
 					if !ok {
-						return fmt.Errorf("environment variable %q required by %s %q is not set", def.Environment, kind, r.Source)
+						// Only making the container needs the value: down, ps or logs of the
+						// project must not fail for it.
+						missing = fmt.Sprintf("environment variable %q required by %s %q is not set", def.Environment, kind, r.Source)
 					}
 					content = v
 				}
-				f := File{Path: target, Content: []byte(content), Mode: 0o444}
+				f := File{Path: target, Content: []byte(content), Mode: 0o444, Missing: missing}
 				if r.Mode != nil {
 					f.Mode = int64(*r.Mode)
 				}

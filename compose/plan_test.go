@@ -352,6 +352,13 @@ configs:
 	if len(m) != 1 || m[0].Type != "bind" || m[0].Target != "/run/secrets/pw" || !m[0].ReadOnly || filepath.Base(m[0].Source) != "pw.txt" {
 		t.Errorf("file secret mount %+v", m)
 	}
+	// Without the variable the project still loads (down, ps, logs work); only making the
+	// container fails.
+	pl2 := mustPlan(t, files, LoadOptions{Env: []string{}})
+	app2, _ := pl2.Service("app")
+	if f := app2.ContainerFor(1).Files; len(f) != 2 || f[0].Missing != `environment variable "TOKEN" required by secret "token" is not set` {
+		t.Errorf("files without TOKEN: %+v", f)
+	}
 	if len(c.Files) != 2 || c.Files[0].Path != "/run/secrets/tok" || string(c.Files[0].Content) != "t0k" ||
 		c.Files[1].Path != "/etc/app.conf" || string(c.Files[1].Content) != "a=1" {
 		t.Errorf("files %+v", c.Files)
