@@ -781,3 +781,17 @@ func portsFree(c *container.Container) error {
 	}
 	return nil
 }
+
+// WaitDependencies waits until the dependencies of a service meet their depends_on conditions
+// (`run` of a service whose dependencies `up` has just started).
+func (e *Engine) WaitDependencies(ctx context.Context, pl *Plan, sp *ServicePlan) error {
+	cs, err := e.ProjectContainers(pl.Project, false)
+	if err != nil {
+		return err
+	}
+	ids := map[string][]string{}
+	for _, c := range cs {
+		ids[c.Service] = append(ids[c.Service], c.ID)
+	}
+	return e.waitDependencies(ctx, pl, sp, ids)
+}

@@ -811,6 +811,11 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 				if err := s.engine.Up(ctx, &deps, uo); err != nil {
 					return err
 				}
+				if !noDeps {
+					if err := s.engine.WaitDependencies(ctx, pl, sp); err != nil {
+						return err
+					}
+				}
 				one := &compose.Plan{Project: pl.Project, Services: []compose.ServicePlan{*sp}}
 				if err := s.engine.EnsureImages(ctx, one, uo.Build); err != nil {
 					return err
