@@ -373,10 +373,14 @@ func (e *Engine) convergeService(ctx context.Context, pl *Plan, sp *ServicePlan,
 		if !e.mustRecreate(sp, c, recreate) {
 			byNumber[c.Number] = true
 			ids = append(ids, c.ID)
-			if c.State.Status == "running" {
+			// Its state is read again: a dependency's recreation may have stopped it meanwhile.
+			if _, st, err := e.Containers.Get(c.ID); err == nil && st.Status == "running" {
 				e.event("Container", c.Name, "Running")
 			}
 			continue
+		}
+		if err := e.stopDependents(pl, sp, timeout); err != nil {
+			return nil, err
 		}
 		e.event("Container", c.Name, "Recreate")
 		if err := e.stopAndRemove("", c.ID, timeout, true); err != nil {
@@ -794,4 +798,31 @@ func (e *Engine) WaitDependencies(ctx context.Context, pl *Plan, sp *ServicePlan
 		ids[c.Service] = append(ids[c.Service], c.ID)
 	}
 	return e.waitDependencies(ctx, pl, sp, ids)
+}
+
+// stopDependents stops the running containers of the services that depend on sp with
+// restart: true, before sp's containers are recreated; up's start phase starts them again.
+func (e *Engine) stopDependents(pl *Plan, sp *ServicePlan, timeout *int) error {
+	var names []string
+	for _, other := range pl.Services {
+		for _, d := range other.DependsOn {
+			if d.Service == sp.Name && d.Restart {
+				names = append(names, other.Name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	cs, err := e.ProjectContainers(pl.Project, false)
+	if err != nil {
+		return err
+	}
+	var running []Container
+	for _, c := range cs {
+		if contains(names, c.Service) && c.State.Running() {
+			running = append(running, c)
+		}
+	}
+	return e.Each(running, "Stopping", "Stopped", func(c Container) error { return e.Containers.Stop(c.ID, timeout) })
 }
