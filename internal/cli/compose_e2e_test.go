@@ -401,3 +401,42 @@ services:
 		t.Errorf("up --wait:\n%s", errs)
 	}
 }
+
+func TestComposeRecreateRestartsDependents(t *testing.T) {
+	yaml := `
+services:
+  db:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    environment: [V=1]
+  app:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    depends_on: {db: {condition: service_started, restart: true}}
+  other:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    depends_on: [db]
+`
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": yaml})
+	p := ce.project
+	ce.composeOK("up", "-d")
+	appStart := ce.inspect(p+"-app-1", "{{.State.StartedAt}}")
+	otherStart := ce.inspect(p+"-other-1", "{{.State.StartedAt}}")
+	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.Replace(yaml, "V=1", "V=2", 1)), 0o644)
+	_, errs := ce.composeOK("up", "-d")
+	for _, want := range []string{" Container " + p + "-app-1  Stopped\n", " Container " + p + "-db-1  Recreated\n", " Container " + p + "-app-1  Started\n"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("up after db changed lacks %q:\n%s", want, errs)
+		}
+	}
+	if got := ce.inspect(p+"-app-1", "{{.State.Status}} {{.State.StartedAt}}"); got == "running "+appStart || !strings.HasPrefix(got, "running ") {
+		t.Errorf("app (restart: true) not restarted: %s (was %s)", got, appStart)
+	}
+	if got := ce.inspect(p+"-other-1", "{{.State.StartedAt}}"); got != otherStart {
+		t.Errorf("other (no restart) was restarted: %s (was %s)", got, otherStart)
+	}
+}
