@@ -29,10 +29,23 @@ type Event struct {
 	Kind, Name, Status string
 	// Err marks a failure (Status is then the error's text).
 	Err bool
+	// Text: Status is Compose's event text rather than its status text, as in its pull
+	// events (" web Pulling ", Kind empty and Name the service).
+	Text bool
 }
 
-// String is the event as Docker Compose's plain progress prints it (" Container p-web-1  Started").
-func (e Event) String() string { return " " + e.Kind + " " + e.Name + "  " + e.Status }
+// String is the event as Docker Compose's plain progress prints it (" Container p-web-1  Started",
+// " web Pulled ").
+func (e Event) String() string {
+	id := e.Name
+	if e.Kind != "" {
+		id = e.Kind + " " + e.Name
+	}
+	if e.Text {
+		return " " + id + " " + e.Status + " "
+	}
+	return " " + id + "  " + e.Status
+}
 
 // Engine carries out plans on one store.
 type Engine struct {
@@ -58,7 +71,7 @@ func (e *Engine) event(kind, name, status string) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.Events(Event{Kind: kind, Name: name, Status: status})
+	e.Events(Event{Kind: kind, Name: name, Status: status, Text: kind == ""})
 }
 
 func (e *Engine) failed(kind, name, status string) {
@@ -67,7 +80,7 @@ func (e *Engine) failed(kind, name, status string) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.Events(Event{Kind: kind, Name: name, Status: status, Err: true})
+	e.Events(Event{Kind: kind, Name: name, Status: status, Err: true, Text: kind == ""})
 }
 
 func (e *Engine) warn(msg string) {
@@ -255,9 +268,12 @@ func (e *Engine) EnsureImages(ctx context.Context, pl *Plan, policy string) erro
 			if e.Pull == nil {
 				return fmt.Errorf("No such image: %s", sp.Image)
 			}
+			e.event("", sp.Name, "Pulling")
 			if err := e.Pull(ctx, sp.Image); err != nil {
+				e.failed("", sp.Name, "Error")
 				return err
 			}
+			e.event("", sp.Name, "Pulled")
 		}
 		id, err := e.Containers.Images.Resolve(sp.Image)
 		if err != nil {

@@ -20,6 +20,9 @@ func TestEventIsComposesPlainLine(t *testing.T) {
 	if got := e.String(); got != " Container p-web-1  Started" {
 		t.Errorf("%q", got)
 	}
+	if got := (Event{Name: "web", Status: "Pulled", Text: true}).String(); got != " web Pulled " {
+		t.Errorf("%q", got)
+	}
 }
 
 func TestInDependencyOrder(t *testing.T) {

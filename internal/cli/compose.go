@@ -994,7 +994,7 @@ func composePull(g *Globals, f *composeFlags) *cobra.Command {
 					if sp.Build != nil && sp.Image == compose.DefaultImage(pl.Project, sp.Name) {
 						continue // only built, never pulled
 					}
-					s.engine.Events(compose.Event{Kind: "Image", Name: sp.Image, Status: "Pulling"})
+					s.engine.Events(compose.Event{Name: sp.Name, Status: "Pulling", Text: true})
 					ro, err := registryOptions(true)
 					if err != nil {
 						return err
@@ -1004,13 +1004,13 @@ func composePull(g *Globals, f *composeFlags) *cobra.Command {
 						ro.Progress = pr.event
 					}
 					if _, err := distribution.Pull(ctx, s.store, sp.Image, distribution.PullOptions{Options: ro}); err != nil {
-						s.engine.Events(compose.Event{Kind: "Image", Name: sp.Image, Status: "Error", Err: true})
+						s.engine.Events(compose.Event{Name: sp.Name, Status: "Error", Err: true, Text: true})
 						if ignoreFailures {
 							continue
 						}
 						return err
 					}
-					s.engine.Events(compose.Event{Kind: "Image", Name: sp.Image, Status: "Pulled"})
+					s.engine.Events(compose.Event{Name: sp.Name, Status: "Pulled", Text: true})
 				}
 				return nil
 			})

@@ -42,7 +42,7 @@ func newComposeTTY(w io.Writer) *composeTTY {
 func (p *composeTTY) event(e compose.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	key := e.Kind + " " + e.Name
+	key := strings.TrimSpace(e.Kind + " " + e.Name)
 	l, ok := p.lines[key]
 	if !ok {
 		l = &ttyLine{start: time.Now()}
