@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -344,9 +345,16 @@ func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	var interrupted atomic.Bool
 	go func() {
 		if _, ok := <-sigs; ok {
+			interrupted.Store(true)
 			fmt.Fprintln(s.g.Stderr, "Gracefully stopping... (press Ctrl+C again to force)")
+			go func() {
+				if _, ok := <-sigs; ok {
+					os.Exit(130) // the second Ctrl+C: leave the containers as they are
+				}
+			}()
 			stopAll()
 		}
 	}()
@@ -392,6 +400,9 @@ func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services 
 		}
 	}
 	<-done
+	if interrupted.Load() {
+		code = 130 // Compose's exit after Ctrl+C
+	}
 	if code != 0 {
 		return &StatusError{Code: code, Err: errors.New("")}
 	}
