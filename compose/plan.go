@@ -31,6 +31,8 @@ type Plan struct {
 	// Known are the names of every service of the project, those left out by profiles or by
 	// the command's selection too: a container of any other service is an orphan.
 	Known []string
+	// Warnings name the attributes of the file that berth does not apply (one line each).
+	Warnings []string
 }
 
 // NetworkPlan is one network of the project.
@@ -182,6 +184,7 @@ func NewPlan(p *types.Project, o PlanOptions) (*Plan, error) {
 	}
 	for _, name := range order {
 		s := p.Services[name]
+		pl.Warnings = append(pl.Warnings, unsupported(s)...)
 		sp, err := planService(p, s, o)
 		if err != nil {
 			return nil, err
@@ -709,4 +712,30 @@ func hashJSON(v any) (string, error) {
 		return "", err
 	}
 	return sha256Hex(b), nil
+}
+
+// unsupported lists the attributes of a service that berth accepts but does not apply yet, so
+// that nothing is ignored silently.
+func unsupported(s types.ServiceConfig) []string {
+	var out []string
+	add := func(set bool, attr string) {
+		if set {
+			out = append(out, fmt.Sprintf("service %q: %s is not supported by berth and is ignored", s.Name, attr))
+		}
+	}
+	add(len(s.Devices) > 0, "devices")
+	add(len(s.VolumesFrom) > 0, "volumes_from")
+	add(len(s.Links) > 0 || len(s.ExternalLinks) > 0, "links")
+	add(s.MacAddress != "", "mac_address")
+	add(s.CPUShares != 0 || s.CPUQuota != 0 || s.CPUPeriod != 0 || s.CPUSet != "", "cpu_shares/cpu_quota/cpu_period/cpuset")
+	add(s.MemReservation != 0, "mem_reservation")
+	add(s.BlkioConfig != nil, "blkio_config")
+	add(len(s.DeviceCgroupRules) > 0, "device_cgroup_rules")
+	add(len(s.Gpus) > 0, "gpus")
+	add(len(s.StorageOpt) > 0, "storage_opt")
+	for name, n := range s.Networks {
+		add(n != nil && (n.Ipv6Address != "" || n.MacAddress != "" || len(n.LinkLocalIPs) > 0 || n.InterfaceName != ""),
+			"networks."+name+" ipv6_address/mac_address/link_local_ips/interface_name")
+	}
+	return out
 }

@@ -380,3 +380,11 @@ func TestScaleOption(t *testing.T) {
 		t.Errorf("scale 3 gave %+v", a.Containers())
 	}
 }
+
+func TestUnsupportedAttributesAreNamed(t *testing.T) {
+	pl := mustPlan(t, map[string]string{"compose.yaml": "services:\n  a:\n    image: x\n    devices: ['/dev/null:/dev/x']\n    volumes_from: [b]\n  b:\n    image: x\n"}, LoadOptions{})
+	want := []string{`service "a": devices is not supported by berth and is ignored`, `service "a": volumes_from is not supported by berth and is ignored`}
+	if !reflect.DeepEqual(pl.Warnings, want) {
+		t.Errorf("warnings %q", pl.Warnings)
+	}
+}

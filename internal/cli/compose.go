@@ -101,6 +101,7 @@ func (s *composeSession) load(ctx context.Context, services []string, all bool, 
 	if err != nil {
 		return nil, nil, err
 	}
+
 	return p, pl, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-engine/berth/compose"
 	"github.com/berth-engine/berth/container"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 )
 
@@ -97,6 +98,9 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 				_, pl, err := s.load(ctx, []string{svc}, false, compose.PlanOptions{})
 				if err != nil {
 					return err
+				}
+				for _, w := range pl.Warnings {
+					logrus.Warn(w)
 				}
 				sp, ok := pl.Service(svc)
 				if !ok {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-engine/berth/compose"
 	"github.com/berth-engine/berth/container"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 )
 
@@ -96,6 +97,9 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 				_, pl, err := s.load(ctx, args, false, po)
 				if err != nil {
 					return err
+				}
+				for _, w := range pl.Warnings {
+					logrus.Warn(w)
 				}
 				if u.noDeps && len(args) > 0 {
 					pl.Only(args)
@@ -234,6 +238,9 @@ func composeCreate(g *Globals, f *composeFlags) *cobra.Command {
 				_, pl, err := s.load(ctx, args, false, po)
 				if err != nil {
 					return err
+				}
+				for _, w := range pl.Warnings {
+					logrus.Warn(w)
 				}
 				return s.engine.Up(ctx, pl, o)
 			})
