@@ -26,8 +26,6 @@ func mergeContexts(a, b context.Context) (context.Context, context.CancelFunc) {
 	return ctx, func() { stop(); cancel() }
 }
 
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
-
 // flushWriter flushes after every write, so a followed stream reaches the client line by line;
 // it serialises writers of two streams.
 type flushWriter struct {
@@ -319,6 +317,9 @@ func archivePath(r *http.Request) (string, error) {
 
 // archiveErr gives a copy's failures dockerd's statuses.
 func archiveErr(err error) error {
+	if err == nil {
+		return nil
+	}
 	var pnf container.PathNotFoundError
 	if errors.As(err, &pnf) {
 		return notFound("%v", err)

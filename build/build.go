@@ -423,6 +423,9 @@ func (b *builder) imageState(ref string, pull bool, plat platformArgs) (*state, 
 		cc = *img.Config.Config
 	}
 	st.cfg.Config = &cc
+	// BuildKit keeps no base image's comment: `inspect` then shows the last history entry's,
+	// buildkit.dockerfile.v0 for a built image.
+	st.cfg.Comment = ""
 	st.cfg.History = append([]image.History(nil), img.Config.History...)
 	chains := image.ChainIDs(img.Config.RootFS.DiffIDs)
 	if len(chains) != len(img.Manifest.Layers) {

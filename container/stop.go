@@ -50,6 +50,7 @@ func (m *Manager) Kill(ref, signal string) error {
 	if st, err = m.markStopped(c, signal); err != nil {
 		return err
 	}
+	m.event("kill", c, map[string]string{"signal": strconv.Itoa(int(sig))})
 	if st.Restarting() {
 		return nil // Docker: telling the supervisor not to restart it is enough
 	}
@@ -114,7 +115,11 @@ func (m *Manager) StopWith(ref string, o StopOptions) (bool, error) {
 			return false, InvalidParameterError{err}
 		}
 	}
-	return true, m.stop(c, st, o)
+	if err := m.stop(c, st, o); err != nil {
+		return true, err
+	}
+	m.event("stop", c, nil)
+	return true, nil
 }
 
 func (m *Manager) stop(c *Container, st State, o StopOptions) error {
@@ -236,10 +241,21 @@ func (m *Manager) WaitExit(ref string) (State, error) {
 
 // Restart stops and starts a container (detached).
 func (m *Manager) Restart(ref string, timeout *int) error {
-	if err := m.Stop(ref, timeout); err != nil {
+	return m.RestartWith(ref, StopOptions{Timeout: timeout})
+}
+
+// RestartWith is Restart with a stop signal of the caller's choosing (the Engine API's signal).
+func (m *Manager) RestartWith(ref string, o StopOptions) error {
+	if _, err := m.StopWith(ref, o); err != nil {
 		return err
 	}
-	return m.StartDetached(ref)
+	if err := m.StartDetached(ref); err != nil {
+		return err
+	}
+	if c, _, err := m.Get(ref); err == nil {
+		m.event("restart", c, nil)
+	}
+	return nil
 }
 
 // Pause freezes a running container.
@@ -261,6 +277,7 @@ func (m *Manager) Pause(ref string) error {
 	if err := rt.Pause(c.ID); err != nil {
 		return err
 	}
+	m.event("pause", c, nil)
 	_, err = m.updateState(c.ID, func(s *State) error {
 		s.Status = "paused"
 		if s.Health != nil {
@@ -289,6 +306,7 @@ func (m *Manager) Unpause(ref string) error {
 	if err := rt.Resume(c.ID); err != nil {
 		return err
 	}
+	m.event("unpause", c, nil)
 	_, err = m.updateState(c.ID, func(s *State) error {
 		if s.Status == "paused" {
 			s.Status = "running"

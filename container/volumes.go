@@ -2,6 +2,7 @@ package container
 
 import (
 	"crypto/rand"
+	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/metadata"
+	"github.com/docker/go-units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -59,7 +62,11 @@ func ParseVolume(spec string) (Mount, error) {
 				switch o {
 				case "ro":
 					mt.ReadOnly = true
-				case "rw", "z", "Z", "nocopy", "rprivate", "private", "rshared", "shared", "rslave", "slave", "":
+				case "nocopy":
+					mt.NoCopy = true
+				case "rprivate", "private", "rshared", "shared", "rslave", "slave":
+					mt.Propagation = o
+				case "rw", "z", "Z", "":
 				default:
 					return mt, fmt.Errorf("invalid mode: %s", parts[2])
 				}
@@ -89,47 +96,138 @@ func ParseVolume(spec string) (Mount, error) {
 	return mt, nil
 }
 
-// ParseMount reads a --mount value: type=bind|volume|tmpfs,source=...,target=...,readonly.
+// ParseMount reads a --mount value as Docker's CLI does (its errors, which the CLI wraps in
+// `invalid argument "..." for "--mount" flag: `): comma-separated key=value fields, bare
+// readonly/ro and volume-nocopy meaning true. What the daemon checks comes after, in CheckMount.
+// Options berth cannot honour (volume-driver, volume-opt, volume-label, bind-nonrecursive) are
+// refused by name rather than ignored.
 func ParseMount(spec string) (Mount, error) {
-	mt := Mount{Type: "volume"}
-	for _, f := range strings.Split(spec, ",") {
+	mt := Mount{Type: "volume", Spec: true}
+	var bindOpt, volOpt, tmpfsOpt bool
+	r := csv.NewReader(strings.NewReader(spec))
+	fields, err := r.Read()
+	if err != nil {
+		return mt, err
+	}
+	for _, f := range fields {
 		k, v, hasV := strings.Cut(f, "=")
-		switch strings.ToLower(k) {
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !hasV {
+			switch k {
+			case "readonly", "ro", "volume-nocopy", "bind-nonrecursive":
+				v = "true"
+			default:
+				return mt, fmt.Errorf("invalid field '%s' must be a key=value pair", f)
+			}
+		}
+		parseBool := func() (bool, error) {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return false, fmt.Errorf("invalid value for %s: %s", k, v)
+			}
+			return b, nil
+		}
+		switch k {
 		case "type":
-			mt.Type = v
+			mt.Type = strings.ToLower(v)
 		case "source", "src":
 			mt.Source = v
 		case "target", "destination", "dst":
 			mt.Target = v
 		case "readonly", "ro":
-			mt.ReadOnly = !hasV || v == "1" || v == "true"
-		case "bind-propagation", "volume-nocopy", "tmpfs-size", "tmpfs-mode", "consistency":
+			if mt.ReadOnly, err = parseBool(); err != nil {
+				return mt, err
+			}
+		case "consistency": // Docker for Mac's; ignored on Linux, as by Docker
+		case "bind-propagation":
+			bindOpt, mt.Propagation = true, strings.ToLower(v)
+		case "volume-nocopy":
+			volOpt = true
+			if mt.NoCopy, err = parseBool(); err != nil {
+				return mt, fmt.Errorf("invalid value for volume-nocopy: %s", v)
+			}
+		case "tmpfs-size":
+			tmpfsOpt = true
+			n, err := units.RAMInBytes(v)
+			if err != nil {
+				return mt, fmt.Errorf("invalid value for %s: %s", k, v)
+			}
+			mt.TmpfsSize = n
+		case "tmpfs-mode":
+			tmpfsOpt = true
+			n, err := strconv.ParseUint(v, 8, 32)
+			if err != nil {
+				return mt, fmt.Errorf("invalid value for %s: %s", k, v)
+			}
+			mt.TmpfsMode = os.FileMode(n)
+		case "bind-nonrecursive", "volume-driver", "volume-label", "volume-opt":
+			return mt, fmt.Errorf("mount option '%s' is not supported by berth", k)
 		default:
-			return mt, fmt.Errorf("invalid field '%s' must be a key=value pair", f)
+			return mt, fmt.Errorf("unexpected key '%s' in '%s'", k, f)
 		}
 	}
-	return mt, ValidateMount(mt)
+	if mt.Target == "" {
+		return mt, errors.New("target is required")
+	}
+	for opt, t := range map[string]bool{"bind": bindOpt, "volume": volOpt, "tmpfs": tmpfsOpt} {
+		if t && mt.Type != opt {
+			return mt, fmt.Errorf("cannot mix '%s-*' options with mount type '%s'", opt, mt.Type)
+		}
+	}
+	return mt, nil
 }
 
-// ValidateMount checks a mount as Docker's daemon does (--mount, and the Engine API's Mounts).
-func ValidateMount(mt Mount) error {
+// propagations are the bind propagation modes Docker accepts.
+var propagations = map[string]bool{"rprivate": true, "private": true, "rshared": true, "shared": true, "rslave": true, "slave": true}
+
+// CheckMount is Docker's daemon-side check of a --mount (its errors, as "Error response from
+// daemon: ..." says them).
+func CheckMount(mt Mount) error {
 	switch mt.Type {
 	case "bind", "volume", "tmpfs":
 	default:
 		return fmt.Errorf("invalid mount config for type %q: mount type unknown", mt.Type)
 	}
-	if mt.Target == "" {
-		return errors.New("invalid mount config: target is required")
+	if !path.IsAbs(mt.Target) {
+		return fmt.Errorf("invalid mount config for type %q: invalid mount path: '%s' mount path must be absolute", mt.Type, mt.Target)
 	}
-	if mt.Type == "bind" {
+	switch mt.Type {
+	case "bind":
 		if mt.Source == "" {
-			return fmt.Errorf("invalid mount config for type \"bind\": field Source must not be empty")
+			return errors.New(`invalid mount config for type "bind": field Source must not be empty`)
+		}
+		if mt.Propagation != "" && !propagations[mt.Propagation] {
+			return fmt.Errorf(`invalid mount config for type "bind": invalid propagation mode: %s`, mt.Propagation)
 		}
 		if _, err := os.Stat(mt.Source); err != nil {
-			return fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", mt.Source)
+			return fmt.Errorf(`invalid mount config for type "bind": bind source path does not exist: %s`, mt.Source)
+		}
+	case "volume":
+		if mt.Source == "" && mt.ReadOnly {
+			return errors.New(`invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes`)
+		}
+	case "tmpfs":
+		if mt.Source != "" {
+			return errors.New(`invalid mount config for type "tmpfs": field Source must not be specified`)
 		}
 	}
 	return nil
+}
+
+// tmpfsOptions are the mount options of a tmpfs mount: Docker's defaults, then its size and
+// mode when --mount gave them.
+func tmpfsOptions(mt Mount) []string {
+	o := []string{"nosuid", "nodev", "noexec"}
+	if mt.ReadOnly {
+		o = append(o, "ro")
+	}
+	if mt.TmpfsSize > 0 {
+		o = append(o, fmt.Sprintf("size=%dk", (mt.TmpfsSize+1023)/1024))
+	}
+	if mt.TmpfsMode != 0 {
+		o = append(o, fmt.Sprintf("mode=%o", uint32(mt.TmpfsMode)))
+	}
+	return o
 }
 
 // resolveVolumes turns the image's VOLUMEs not covered by a user mount into anonymous volumes
@@ -258,6 +356,9 @@ func (m *Manager) putVolume(v metadata.Volume) (bool, error) {
 		created, err = tx.PutVolume(v)
 		return err
 	})
+	if err == nil && created {
+		m.volumeEvent("create", v.Name, nil)
+	}
 	return created, err
 }
 
@@ -266,7 +367,11 @@ func (m *Manager) putVolume(v metadata.Volume) (bool, error) {
 func (m *Manager) volumeMounts(c *Container, rootfs string) ([]specs.Mount, error) {
 	var out []specs.Mount
 	for _, mt := range c.Host.Mounts {
-		opts := []string{"rbind", "rprivate"}
+		prop := "rprivate"
+		if mt.Propagation != "" {
+			prop = mt.Propagation
+		}
+		opts := []string{"rbind", prop}
 		if mt.ReadOnly {
 			opts = append(opts, "ro")
 		}
@@ -287,16 +392,14 @@ func (m *Manager) volumeMounts(c *Container, rootfs string) ([]specs.Mount, erro
 			if err := m.mountVolume(mt.Source, dir); err != nil {
 				return nil, err
 			}
-			if err := copyUp(rootfs, mt.Target, dir); err != nil {
+			if mt.NoCopy {
+				// volume-nocopy: the volume stays as it is, empty when new.
+			} else if err := copyUp(rootfs, mt.Target, dir); err != nil {
 				return nil, fmt.Errorf("copying image content into volume %s: %w", mt.Source, err)
 			}
 			out = append(out, specs.Mount{Destination: mt.Target, Type: "bind", Source: dir, Options: opts})
 		case "tmpfs":
-			o := []string{"nosuid", "nodev", "noexec"}
-			if mt.ReadOnly {
-				o = append(o, "ro")
-			}
-			out = append(out, specs.Mount{Destination: mt.Target, Type: "tmpfs", Source: "tmpfs", Options: o})
+			out = append(out, specs.Mount{Destination: mt.Target, Type: "tmpfs", Source: "tmpfs", Options: tmpfsOptions(mt)})
 		}
 	}
 	return out, nil
@@ -482,6 +585,7 @@ func (m *Manager) RemoveVolume(name string, force bool) error {
 	if err := m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteVolume(name) }); err != nil {
 		return err
 	}
+	m.volumeEvent("destroy", name, nil)
 	if mounted(dir) {
 		return fmt.Errorf("remove %s: %s is still mounted", name, dir)
 	}

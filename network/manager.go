@@ -247,6 +247,7 @@ func (m *Manager) Create(o CreateOptions) (Network, error) {
 		}
 		return Network{}, err
 	}
+	m.Event("create", n, nil)
 	return n, nil
 }
 
@@ -274,6 +275,7 @@ func (m *Manager) Remove(ref string) error {
 		return err
 	}
 	m.teardown(n)
+	m.Event("destroy", n, nil)
 	return nil
 }
 
