@@ -118,11 +118,18 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err := ResolveMemorySwap(&o.Host); err != nil {
 		return nil, err
 	}
+	warnings, err := checkCreate(&o)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.volumesFrom(&o.Host); err != nil {
+		return nil, err
+	}
 	path, args := EntrypointAndArgs(cfg)
 	c := &Container{
 		ID: id, Name: o.Name, Created: time.Now().UTC(), Path: path, Args: args,
 		Image: o.Image, ImageID: imageID, Config: cfg, Host: o.Host, Driver: m.storageDriver(), Networks: endpoints,
-		layers: img.Image.Layers,
+		layers: img.Image.Layers, Warnings: warnings,
 	}
 	if err := m.resolveVolumes(c); err != nil {
 		return nil, err
@@ -201,6 +208,7 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		os.RemoveAll(m.dir(id))
 		return nil, err
 	}
+	m.event("create", c, nil)
 	return c, nil
 }
 
@@ -396,7 +404,9 @@ func (m *Manager) Rename(ref, newName string) error {
 		return fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName)
 	}
 	newName = strings.TrimPrefix(newName, "/")
-	return m.Images.DB.Update(func(tx *metadata.Tx) error {
+	var renamed *Container
+	var oldName string
+	err := m.Images.DB.Update(func(tx *metadata.Tx) error {
 		r, err := lookup(tx, ref)
 		if err != nil {
 			return err
@@ -408,6 +418,7 @@ func (m *Manager) Rename(ref, newName string) error {
 		if err != nil {
 			return err
 		}
+		oldName, renamed = c.Name, c
 		c.Name = newName
 		b, err := json.Marshal(c)
 		if err != nil {
@@ -423,6 +434,10 @@ func (m *Manager) Rename(ref, newName string) error {
 		}
 		return err
 	})
+	if err == nil && renamed != nil {
+		m.event("rename", renamed, map[string]string{"oldName": "/" + oldName})
+	}
+	return err
 }
 
 // RemoveOptions are `rm`'s flags.
@@ -494,6 +509,7 @@ func (m *Manager) remove(c *Container, o RemoveOptions) error {
 	if err := m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteContainer(c.ID) }); err != nil {
 		return err
 	}
+	m.event("destroy", c, nil)
 	if o.Volumes && len(c.Host.Mounts) > 0 {
 		m.removeAnonymousVolumes(c)
 	}

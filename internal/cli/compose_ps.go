@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/berth-engine/berth/container"
+	"slices"
 	"time"
 
 	"github.com/berth-engine/berth/compose"
@@ -76,11 +78,11 @@ func composePs(g *Globals, f *composeFlags) *cobra.Command {
 					if !all && len(status) == 0 && !c.State.Running() {
 						continue
 					}
-					if len(status) > 0 && !anyEqual(status, c.State.Status) {
+					if len(status) > 0 && !slices.Contains(status, c.State.Status) {
 						continue
 					}
 					r := &psRow{trunc: true, now: now, s: c.Summary, image: c.Image,
-						ports: m.PortsString(c.ID, c.Config.ExposedPorts, c.State.Running())}
+						ports: container.DisplayPorts(m.Ports(c.ID, c.Config.ExposedPorts, c.State.Running()))}
 					rows = append(rows, &composePsRow{psRow: r, c: c})
 				}
 				out := fmtStr
