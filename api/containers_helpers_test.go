@@ -55,8 +55,18 @@ func containersSkip(t *testing.T) {
 func containersBuild(t *testing.T) string {
 	t.Helper()
 	containersBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "berth-api-ctr-bin-")
-		if err != nil {
+		// One binary per test process, in berth-api-ctr-bin-PID; those of processes that are
+		// gone are removed here (there is no end-of-package hook to do it).
+		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-api-ctr-bin-*"))
+		for _, d := range old {
+			if pid := strings.TrimPrefix(filepath.Base(d), "berth-api-ctr-bin-"); pid != "" {
+				if _, err := os.Stat("/proc/" + pid); err != nil {
+					os.RemoveAll(d)
+				}
+			}
+		}
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("berth-api-ctr-bin-%d", os.Getpid()))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			containersBinErr = err
 			return
 		}
