@@ -42,6 +42,10 @@ type Container struct {
 	// first); NetworkMode names the first. Empty for host, none and container:ID.
 	Networks []EndpointConfig `json:",omitempty"`
 
+	// Warnings are what Create let pass but the user should know (Docker's create warnings,
+	// "WARNING: " lines on stderr); not stored.
+	Warnings []string `json:"-"`
+
 	layers []string // the image's layers, when Create has just looked them up (not stored)
 	lock   *os.File // the container's lock, held from Create (HoldLock) until Unlock
 }

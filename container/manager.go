@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,11 +119,19 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err := ResolveMemorySwap(&o.Host); err != nil {
 		return nil, err
 	}
+	if ncpu := goruntime.NumCPU(); o.Host.NanoCPUs > int64(ncpu)*1e9 {
+		return nil, fmt.Errorf("Range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", ncpu, ncpu)
+	}
+	var warnings []string
+	if o.Host.NetworkMode == runtime.NetworkHost && (len(o.Host.PortBindings) > 0 || o.Host.PublishAllPorts) {
+		warnings = append(warnings, "Published ports are discarded when using host network mode")
+		o.Host.PortBindings, o.Host.PublishAllPorts = map[string][]PortBinding{}, false
+	}
 	path, args := EntrypointAndArgs(cfg)
 	c := &Container{
 		ID: id, Name: o.Name, Created: time.Now().UTC(), Path: path, Args: args,
 		Image: o.Image, ImageID: imageID, Config: cfg, Host: o.Host, Driver: m.storageDriver(), Networks: endpoints,
-		layers: img.Image.Layers,
+		layers: img.Image.Layers, Warnings: warnings,
 	}
 	if err := m.resolveVolumes(c); err != nil {
 		return nil, err

@@ -383,11 +383,8 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		}
 		sort.Strings(o.Expose)
 	}
-	if (len(f.publish) > 0 || f.publishAll) && (f.net.mode() == "none" || f.net.mode() == "host") {
-		if f.net.mode() == "none" {
-			return o, errors.New("conflicting options: port publishing and the container type network mode")
-		}
-		h.PortBindings, h.PublishAllPorts = nil, false // Docker ignores them with the host's network
+	if (len(f.publish) > 0 || f.publishAll) && f.net.mode() == "none" {
+		return o, errors.New("conflicting options: port publishing and the container type network mode")
 	}
 	return o, nil
 }
@@ -437,6 +434,9 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 	if err != nil {
 		return nil, daemonError{err}
 	}
+	for _, w := range c.Warnings {
+		fmt.Fprintln(g.Stderr, "WARNING: "+w)
+	}
 	return c, nil
 }
 
@@ -447,15 +447,32 @@ type daemonError struct{ error }
 
 func (e daemonError) Unwrap() error { return e.error }
 
-// createFailure is how Docker's `create` fails: a flag it cannot read is a usage error (exit
-// 125); what the daemon refuses is "Error response from daemon: ..." (berth: "Error: ..."),
-// exit 1.
-func createFailure(err error) error {
+// createFailure is how Docker's `create` fails: what its CLI refuses is "docker: MESSAGE.\nSee
+// 'docker create --help'.", exit 125; what the daemon refuses is "Error response from daemon:
+// ..." (berth: "Error: ..."), exit 1.
+func createFailure(cmd *cobra.Command, err error) error {
 	var de daemonError
 	if errors.As(err, &de) {
 		return &StatusError{Code: 1, Err: de.error}
 	}
-	return &StatusError{Code: 125, Err: err}
+	return usageFailure(cmd, err)
+}
+
+// startFailure is how Docker's `run` reports a container that was created but did not start:
+// "docker: Error response from daemon: MESSAGE." without the help hint, exit 125 (or the
+// command's 126/127).
+func startFailure(cmd *cobra.Command, err error) error {
+	var se *container.StartError
+	if errors.As(err, &se) && se.Code != 125 {
+		return runError(err)
+	}
+	return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s: Error: %s.", cmd.Root().Name(), err)}
+}
+
+// usageFailure is Docker's reportError for create and run: the program's name as invoked, the
+// message with a full stop, the help hint, exit 125.
+func usageFailure(cmd *cobra.Command, err error) error {
+	return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s: %s.\nSee '%s --help'.", cmd.Root().Name(), err, cmd.CommandPath())}
 }
 
 // runFailure is how Docker's `run` fails before its container runs: "docker: MESSAGE.\nSee
@@ -463,14 +480,14 @@ func createFailure(err error) error {
 // says "Error response from daemon: "); the container command's 126/127 as runError says.
 func runFailure(cmd *cobra.Command, err error) error {
 	var se *container.StartError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) && se.Code != 125 {
 		return runError(err)
 	}
 	var de daemonError
 	if errors.As(err, &de) {
-		return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s: Error: %s.\nSee '%s --help'.", cmd.Root().Name(), de.error, cmd.CommandPath())}
+		return usageFailure(cmd, fmt.Errorf("Error: %w", de.error))
 	}
-	return &StatusError{Code: 125, Err: err}
+	return usageFailure(cmd, err)
 }
 
 // pullForRun pulls an image for run/create with its progress on stderr, as Docker prints it.
@@ -514,7 +531,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := f.options(cmd, args)
 			if err != nil {
-				return createFailure(err)
+				return createFailure(cmd, err)
 			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
@@ -523,7 +540,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 			defer closeFn()
 			ctr, err := createContainer(g, m, o, f.pull)
 			if err != nil {
-				return createFailure(err)
+				return createFailure(cmd, err)
 			}
 			fmt.Fprintln(g.Stdout, ctr.ID)
 			return nil
@@ -578,13 +595,14 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 			}
 			defer ctr.Unlock()
 			if detach {
+				// Docker's CLI prints the ID as soon as the container exists, before it starts.
+				fmt.Fprintln(g.Stdout, ctr.ID)
 				if err := m.StartCreated(ctr); err != nil {
 					if f.rm {
 						m.Remove(ctr.ID, container.RemoveOptions{Force: true, Volumes: true})
 					}
-					return runError(err)
+					return startFailure(cmd, err)
 				}
-				fmt.Fprintln(g.Stdout, ctr.ID)
 				return nil
 			}
 			at := &container.Attach{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy, Setup: ctx,
@@ -612,7 +630,7 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 				if f.rm {
 					m.Remove(ctr.ID, container.RemoveOptions{Force: true, Volumes: true})
 				}
-				return runError(err)
+				return startFailure(cmd, err)
 			}
 			if code != 0 {
 				return &StatusError{Code: code, Err: errors.New("")}
@@ -664,7 +682,21 @@ func newStartCommand(g *Globals, use string) *cobra.Command {
 					return m.StartAttached(args[0], o)
 				})
 			}
-			return forEach(g, args, func(ref string) error { return m.StartDetached(ref) })
+			// Docker's: each failure on its own line as the daemon said it, then one line
+			// naming every container that did not start, exit 1.
+			var failed []string
+			for _, ref := range args {
+				if err := m.StartDetached(ref); err != nil {
+					fmt.Fprintln(g.Stderr, "Error: "+err.Error())
+					failed = append(failed, ref)
+					continue
+				}
+				fmt.Fprintln(g.Stdout, ref)
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("failed to start containers: %s", strings.Join(failed, ", "))
+			}
+			return nil
 		},
 	}
 	c.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
