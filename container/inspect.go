@@ -301,6 +301,9 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		h.Devices = []DeviceMapping{}
 	}
 	h.DNS, h.DNSOptions, h.DNSSearch = nonNil(c.Host.DNS), nonNil(c.Host.DNSOptions), nonNil(c.Host.DNSSearch)
+	h.CPUShares, h.CPUPeriod, h.CPUQuota = c.Host.CPUShares, c.Host.CPUPeriod, c.Host.CPUQuota
+	h.CpusetCpus, h.CpusetMems, h.MemoryReservation = c.Host.CpusetCpus, c.Host.CpusetMems, c.Host.MemoryReservation
+	h.ContainerIDFile = c.Host.ContainerIDFile
 	h.BlkioWeightDevice = []any{} // what Docker 20.10's CLI sends; the other Blkio lists stay null
 	h.Mounts = hostMounts(c.Host.Mounts)
 	if c.Host.PidsLimit > 0 {

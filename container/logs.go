@@ -81,6 +81,10 @@ type LogsOptions struct {
 	Tail       int // -1 for all
 	Since      time.Time
 	Until      time.Time
+	// Details puts each entry's extra attributes (Docker's --log-opt labels/env/tag) before its
+	// line, then a space. berth records no such attributes yet, so the line gets Docker's bare
+	// leading space.
+	Details bool
 }
 
 // Logs writes a container's log to stdout and stderr by stream, across its rotated files. With
@@ -103,6 +107,9 @@ func (m *Manager) Logs(ref string, o LogsOptions, stdout, stderr io.Writer) erro
 		}
 		if o.Timestamps {
 			io.WriteString(w, e.Time.UTC().Format(rfc3339NanoFixed)+" ")
+		}
+		if o.Details {
+			io.WriteString(w, " ")
 		}
 		w.Write(e.Line)
 	})

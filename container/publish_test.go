@@ -2,6 +2,7 @@ package container
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -74,5 +75,18 @@ func TestPublishRanges(t *testing.T) {
 	c.Host.PortBindings = map[string][]PortBinding{"80/udp": {{HostPort: "18120"}}}
 	if _, _, err := resolvePorts(c, used); err != nil {
 		t.Errorf("the same port over udp is free: %v", err)
+	}
+}
+
+// Docker's checks of the CPU flags, with its words.
+func TestCheckCpuset(t *testing.T) {
+	if err := checkCpuset("0", "cpus"); err != nil {
+		t.Error(err)
+	}
+	if err := checkCpuset("0-4096", "cpus"); err == nil || !strings.HasPrefix(err.Error(), "Requested CPUs are not available - requested 0-4096, available: 0-") {
+		t.Errorf("too many cpus: %v", err)
+	}
+	if err := checkCpuset("a-b", "mems"); err == nil || err.Error() != "Invalid value a-b for cpuset mems" {
+		t.Errorf("bad list: %v", err)
 	}
 }

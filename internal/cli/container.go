@@ -83,6 +83,8 @@ type createFlags struct {
 	logDriver                                                                  string
 	interactive, tty, rm, readOnly, publishAll, init, privileged               bool
 	cpus                                                                       float64
+	cpuShares, cpuPeriod, cpuQuota                                             int64
+	cpusetCpus, cpusetMems, memoryReservation, cidfile                         string
 	pidsLimit                                                                  int64
 	stopTimeout, healthRetries                                                 int
 	healthInterval, healthTimeout, healthStartPeriod                           time.Duration
@@ -110,6 +112,13 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVarP(&f.memory, "memory", "m", "", "Memory limit")
 	fl.StringVar(&f.memorySwap, "memory-swap", "", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
 	fl.Float64Var(&f.cpus, "cpus", 0, "Number of CPUs")
+	fl.Int64VarP(&f.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	fl.Int64Var(&f.cpuPeriod, "cpu-period", 0, "Limit CPU CFS (Completely Fair Scheduler) period")
+	fl.Int64Var(&f.cpuQuota, "cpu-quota", 0, "Limit CPU CFS (Completely Fair Scheduler) quota")
+	fl.StringVar(&f.cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
+	fl.StringVar(&f.cpusetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
+	fl.StringVar(&f.memoryReservation, "memory-reservation", "", "Memory soft limit")
+	fl.StringVar(&f.cidfile, "cidfile", "", "Write the container ID to the file")
 	fl.Int64Var(&f.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "Set environment variables")
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "Read in a file of environment variables")
@@ -348,6 +357,15 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		return o, fmt.Errorf("invalid argument \"%v\" for \"--cpus\" flag: range of CPUs is from 0.01 to the number of CPUs available", f.cpus)
 	}
 	h.NanoCPUs = int64(f.cpus * 1e9)
+	h.CPUShares, h.CPUPeriod, h.CPUQuota, h.CpusetCpus, h.CpusetMems = f.cpuShares, f.cpuPeriod, f.cpuQuota, f.cpusetCpus, f.cpusetMems
+	if f.memoryReservation != "" {
+		n, err := units.RAMInBytes(f.memoryReservation)
+		if err != nil {
+			return o, fmt.Errorf("invalid argument %q for \"--memory-reservation\" flag: %v", f.memoryReservation, err)
+		}
+		h.MemoryReservation = n
+	}
+	h.ContainerIDFile = f.cidfile
 	h.PidsLimit = f.pidsLimit
 	for _, v := range f.volumes {
 		mt, err := container.ParseVolume(v)
@@ -411,6 +429,11 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 	if err != nil {
 		return nil, err
 	}
+	cid, err := newCIDFile(o.Host.ContainerIDFile)
+	if err != nil {
+		return nil, err
+	}
+	defer cid.close()
 	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
 	if pull == "always" {
 		if err := pullForRun(g, m, o.Image); err != nil {
@@ -437,7 +460,53 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 	for _, w := range c.Warnings {
 		fmt.Fprintln(g.Stderr, "WARNING: "+w)
 	}
+	if err := cid.write(c.ID); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// cidFile is --cidfile as Docker's CLI keeps it: refused when the file exists, created before
+// the container, removed again when the create fails, and holding the ID once it succeeded.
+type cidFile struct {
+	path    string
+	f       *os.File
+	written bool
+}
+
+func newCIDFile(path string) (*cidFile, error) {
+	if path == "" {
+		return &cidFile{}, nil
+	}
+	if _, err := os.Stat(path); err == nil {
+		return nil, fmt.Errorf("container ID file found, make sure the other container isn't running or delete %s", path)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("Failed to create the container ID file: %v", err)
+	}
+	return &cidFile{path: path, f: f}, nil
+}
+
+func (c *cidFile) write(id string) error {
+	if c.f == nil {
+		return nil
+	}
+	if _, err := c.f.WriteString(id); err != nil {
+		return fmt.Errorf("Failed to write the container ID to the file: %v", err)
+	}
+	c.written = true
+	return nil
+}
+
+func (c *cidFile) close() {
+	if c.f == nil {
+		return
+	}
+	c.f.Close()
+	if !c.written {
+		os.Remove(c.path)
+	}
 }
 
 // daemonError is a failure Docker's daemon would report (a refused mount, a name in use, an
@@ -940,14 +1009,14 @@ func newRenameCommand(g *Globals, use string) *cobra.Command {
 }
 
 func newLogsCommand(g *Globals, use string) *cobra.Command {
-	var follow, timestamps bool
+	var follow, timestamps, details bool
 	var tail, since, until string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] CONTAINER",
 		Short: "Fetch the logs of a container",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := container.LogsOptions{Follow: follow, Timestamps: timestamps, Tail: -1}
+			o := container.LogsOptions{Follow: follow, Timestamps: timestamps, Details: details, Tail: -1}
 			if tail != "all" && tail != "" {
 				n, err := strconv.Atoi(tail)
 				if err != nil {
@@ -979,6 +1048,7 @@ func newLogsCommand(g *Globals, use string) *cobra.Command {
 	}
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "Follow log output")
 	c.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
+	c.Flags().BoolVar(&details, "details", false, "Show extra details provided to logs")
 	c.Flags().StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
 	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp or relative (e.g. 42m for 42 minutes)")
 	c.Flags().StringVar(&until, "until", "", "Show logs before a timestamp or relative")
