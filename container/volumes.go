@@ -476,7 +476,9 @@ func (m *Manager) RemoveVolume(name string, force bool) error {
 }
 
 // PruneVolumes removes every volume no container uses and returns their names and the bytes freed.
-func (m *Manager) PruneVolumes() ([]string, int64, error) {
+//
+// match, when not nil, chooses among them (the CLI's --filter label=...).
+func (m *Manager) PruneVolumes(match func(Volume) bool) ([]string, int64, error) {
 	vs, err := m.Volumes()
 	if err != nil {
 		return nil, 0, err
@@ -484,7 +486,7 @@ func (m *Manager) PruneVolumes() ([]string, int64, error) {
 	var names []string
 	var freed int64
 	for _, v := range vs {
-		if v.Links > 0 {
+		if v.Links > 0 || (match != nil && !match(v)) {
 			continue
 		}
 		size := dirSize(m.volumeDir(v.Name))
