@@ -204,6 +204,10 @@ type CreateOptions struct {
 	// HoldLock keeps the container locked after Create until its Unlock: `run` holds it from
 	// create to start, so no prune takes the new container for a stopped one meanwhile.
 	HoldLock bool
+
+	// EntrypointArgs is an entrypoint in list form (Compose's entrypoint:, the Engine API's);
+	// when not nil it wins over Entrypoint, and an empty list resets the image's.
+	EntrypointArgs []string
 }
 
 // ErrNoCommand is Docker's refusal to create a container with nothing to run.
@@ -252,7 +256,10 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 		}
 	}
 	resetEntrypoint := false
-	if o.Entrypoint != nil {
+	if o.EntrypointArgs != nil {
+		c.Entrypoint = append([]string(nil), o.EntrypointArgs...)
+		resetEntrypoint = len(o.EntrypointArgs) == 0
+	} else if o.Entrypoint != nil {
 		if *o.Entrypoint == "" {
 			resetEntrypoint = true
 		} else {
