@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/compose"
+	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/format"
 	"github.com/spf13/cobra"
 )
@@ -80,7 +81,7 @@ func composePs(g *Globals, f *composeFlags) *cobra.Command {
 						continue
 					}
 					r := &psRow{trunc: true, now: now, s: c.Summary, image: c.Image,
-						ports: m.PortsString(c.ID, c.Config.ExposedPorts, c.State.Running())}
+						ports: container.DisplayPorts(m.Ports(c.ID, c.Config.ExposedPorts, c.State.Running()))}
 					rows = append(rows, &composePsRow{psRow: r, c: c})
 				}
 				out := fmtStr
