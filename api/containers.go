@@ -1,8 +1,8 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -237,11 +237,8 @@ func (s *Server) containerRestart(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if _, err := s.containers.StopWith(r.PathValue("id"), container.StopOptions{Timeout: t, Signal: r.Form.Get("signal")}); err != nil {
+	if err := s.containers.RestartWith(r.PathValue("id"), container.StopOptions{Timeout: t, Signal: r.Form.Get("signal")}); err != nil {
 		return engineErr(err)
-	}
-	if err := s.containers.StartDetached(r.PathValue("id")); err != nil {
-		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -493,12 +490,10 @@ func (s *Server) containerPrune(w http.ResponseWriter, r *http.Request) error {
 
 // writeJSONBody writes v as JSON to a response whose header is already sent.
 func writeJSONBody(w http.ResponseWriter, v any) error {
-	b, err := jsonMarshal(v)
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
 }
-
-var _ = fmt.Sprint

@@ -114,12 +114,11 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 		return o, nil, errors.New("No image specified")
 	}
 	if cfg.Entrypoint != nil {
-		ep := ""
-		if len(cfg.Entrypoint) > 0 {
-			ep = cfg.Entrypoint[0]
-			o.EntrypointArgs = cfg.Entrypoint[1:]
+		// The whole list; [] and [""] reset the image's, as dockerd reads them.
+		o.EntrypointArgs = []string{}
+		if !(len(cfg.Entrypoint) == 1 && cfg.Entrypoint[0] == "") {
+			o.EntrypointArgs = append(o.EntrypointArgs, cfg.Entrypoint...)
 		}
-		o.Entrypoint = &ep
 	}
 	for _, e := range cfg.Env {
 		if k, _, _ := strings.Cut(e, "="); k == "" {

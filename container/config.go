@@ -41,6 +41,10 @@ type Container struct {
 	// Networks are the networks the container joins when it starts, in interface order (eth0
 	// first); NetworkMode names the first. Empty for host, none and container:ID.
 	Networks []EndpointConfig `json:",omitempty"`
+	// Disconnected: the container left its last network (network disconnect), which made its
+	// NetworkMode none; unlike a container created with --network none it may be connected
+	// again, as in Docker.
+	Disconnected bool `json:",omitempty"`
 
 	// Warnings are what Create adjusted that the user should hear of, as dockerd's create
 	// returns them (not stored).
@@ -173,17 +177,15 @@ type CreateOptions struct {
 	Image      string   // the reference as typed
 	Cmd        []string // the arguments after the image
 	Entrypoint *string  // --entrypoint; nil when not given, "" to reset the image's
-	// EntrypointArgs follow Entrypoint's word (the Engine API's Entrypoint has several words).
-	EntrypointArgs []string
-	Env            []string // -e and --env-file, in order, already read
-	WorkingDir     string
-	User           string
-	Hostname       string
-	Domainname     string
-	Labels         map[string]string
-	Tty            bool
-	OpenStdin      bool
-	Detach         bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
+	Env        []string // -e and --env-file, in order, already read
+	WorkingDir string
+	User       string
+	Hostname   string
+	Domainname string
+	Labels     map[string]string
+	Tty        bool
+	OpenStdin  bool
+	Detach     bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
 	// Attach is -a's streams ("stdin", "stdout", "stderr"); none means stdout and stderr (and
 	// stdin with -i), as Docker's CLI records them in Config.Attach*; run -d attaches none.
 	Attach      []string
@@ -202,6 +204,10 @@ type CreateOptions struct {
 	// HoldLock keeps the container locked after Create until its Unlock: `run` holds it from
 	// create to start, so no prune takes the new container for a stopped one meanwhile.
 	HoldLock bool
+
+	// EntrypointArgs is an entrypoint in list form (Compose's entrypoint:, the Engine API's);
+	// when not nil it wins over Entrypoint, and an empty list resets the image's.
+	EntrypointArgs []string
 }
 
 // ErrNoCommand is Docker's refusal to create a container with nothing to run.
@@ -250,11 +256,14 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 		}
 	}
 	resetEntrypoint := false
-	if o.Entrypoint != nil {
+	if o.EntrypointArgs != nil {
+		c.Entrypoint = append([]string(nil), o.EntrypointArgs...)
+		resetEntrypoint = len(o.EntrypointArgs) == 0
+	} else if o.Entrypoint != nil {
 		if *o.Entrypoint == "" {
 			resetEntrypoint = true
 		} else {
-			c.Entrypoint = append([]string{*o.Entrypoint}, o.EntrypointArgs...)
+			c.Entrypoint = []string{*o.Entrypoint}
 		}
 	}
 	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {

@@ -205,7 +205,7 @@ func (m *Manager) Wait(ref string, timeout time.Duration) (State, error) {
 			return st, nil
 		}
 		time.Sleep(delay)
-		if delay < 100*time.Millisecond {
+		if delay < 20*time.Millisecond {
 			delay *= 2
 		}
 	}
@@ -241,7 +241,12 @@ func (m *Manager) WaitExit(ref string) (State, error) {
 
 // Restart stops and starts a container (detached).
 func (m *Manager) Restart(ref string, timeout *int) error {
-	if err := m.Stop(ref, timeout); err != nil {
+	return m.RestartWith(ref, StopOptions{Timeout: timeout})
+}
+
+// RestartWith is Restart with a stop signal of the caller's choosing (the Engine API's signal).
+func (m *Manager) RestartWith(ref string, o StopOptions) error {
+	if _, err := m.StopWith(ref, o); err != nil {
 		return err
 	}
 	if err := m.StartDetached(ref); err != nil {
