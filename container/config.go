@@ -68,6 +68,16 @@ type HostConfig struct {
 	MemorySwap      int64 // memory+swap; 0: Docker's default, -1: unlimited
 	NanoCPUs        int64
 	PidsLimit       int64
+	// Docker's other CPU and memory flags: --cpu-shares, --cpu-period, --cpu-quota,
+	// --cpuset-cpus, --cpuset-mems, --memory-reservation (zero: unset).
+	CPUShares         int64  `json:"CpuShares,omitempty"`
+	CPUPeriod         int64  `json:"CpuPeriod,omitempty"`
+	CPUQuota          int64  `json:"CpuQuota,omitempty"`
+	CpusetCpus        string `json:",omitempty"`
+	CpusetMems        string `json:",omitempty"`
+	MemoryReservation int64  `json:",omitempty"`
+	// ContainerIDFile is --cidfile, where the CLI wrote the container's ID.
+	ContainerIDFile string `json:",omitempty"`
 	CapAdd          []string
 	CapDrop         []string
 	ExtraHosts      []string
@@ -108,12 +118,9 @@ type HostConfig struct {
 	// VolumesFrom are --volumes-from's containers (NAME[:ro|rw]) as given; Create copies their
 	// mounts into Mounts. Isolation is "" or "default", the only technology on Linux;
 	// VolumeDriver is kept as given (berth's volumes are local).
-	// CPUShares, CpusetCpus and CpusetMems are --cpu-shares, --cpuset-cpus and --cpuset-mems.
-	CPUShares              int64    `json:"CpuShares,omitempty"`
-	CpusetCpus, CpusetMems string   `json:",omitempty"`
-	VolumesFrom            []string `json:",omitempty"`
-	Isolation              string   `json:",omitempty"`
-	VolumeDriver           string   `json:",omitempty"`
+	VolumesFrom  []string `json:",omitempty"`
+	Isolation    string   `json:",omitempty"`
+	VolumeDriver string   `json:",omitempty"`
 }
 
 // PortBinding is one host side of a published port.

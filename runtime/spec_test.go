@@ -373,14 +373,18 @@ func mustSpec(t *testing.T, o SpecOptions) *specs.Spec {
 	return s
 }
 
-func TestSpecCPUSharesAndSets(t *testing.T) {
-	s := mustSpec(t, SpecOptions{Network: NetworkHost, CPUShares: 512, CpusetCpus: "0-1", CpusetMems: "0"})
-	cpu := s.Linux.Resources.CPU
-	if cpu == nil || cpu.Shares == nil || *cpu.Shares != 512 || cpu.Cpus != "0-1" || cpu.Mems != "0" || cpu.Quota != nil {
-		t.Errorf("cpu resources: %+v", cpu)
+// --cpu-shares, --cpu-period/--cpu-quota, --cpuset-*, --memory-reservation reach the spec's resources.
+func TestSpecCPUOptions(t *testing.T) {
+	s := mustSpec(t, SpecOptions{Network: NetworkHost, MemoryReservation: 32 << 20,
+		CPU: CPUOptions{Shares: 512, Period: 50000, Quota: 25000, CpusetCpus: "0", CpusetMems: "0"}})
+	c := s.Linux.Resources.CPU
+	if c == nil || *c.Shares != 512 || *c.Period != 50000 || *c.Quota != 25000 || c.Cpus != "0" || c.Mems != "0" {
+		t.Errorf("cpu: %+v", c)
 	}
-	s = mustSpec(t, SpecOptions{Network: NetworkHost, NanoCPUs: 5e8, CPUShares: 100})
-	if cpu := s.Linux.Resources.CPU; cpu == nil || *cpu.Shares != 100 || *cpu.Quota != 50000 {
-		t.Errorf("cpus and shares together: %+v", cpu)
+	if m := s.Linux.Resources.Memory; m == nil || m.Reservation == nil || *m.Reservation != 32<<20 || m.Limit != nil {
+		t.Errorf("memory: %+v", m)
+	}
+	if s := mustSpec(t, SpecOptions{Network: NetworkHost}); s.Linux.Resources.CPU != nil || s.Linux.Resources.Memory != nil {
+		t.Errorf("no flags, yet resources: %+v", s.Linux.Resources)
 	}
 }
