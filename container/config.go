@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/container/logging"
+	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/runtime"
 	"github.com/docker/go-units"
@@ -41,6 +42,10 @@ type Container struct {
 	// Networks are the networks the container joins when it starts, in interface order (eth0
 	// first); NetworkMode names the first. Empty for host, none and container:ID.
 	Networks []EndpointConfig `json:",omitempty"`
+	// IDMap is the user namespace mapping of a container created under userns-remap (nil: the
+	// host's IDs). Kept with the container, so a later change of the setting does not change
+	// the owners its writable layer was made with.
+	IDMap *idmap.Map `json:",omitempty"`
 
 	layers []string // the image's layers, when Create has just looked them up (not stored)
 	lock   *os.File // the container's lock, held from Create (HoldLock) until Unlock

@@ -391,6 +391,7 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 		return nil, runError(err)
 	}
 	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
+	m.UsernsRemap = conf.UsernsRemap
 	if pull == "always" {
 		if err := pullForRun(g, m, o.Image); err != nil {
 			return nil, runError(err)

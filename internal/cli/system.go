@@ -469,6 +469,9 @@ type Info struct {
 	Name     string
 	// Swarm is always inactive: berth has no swarm mode.
 	Swarm infoSwarm
+	// UsernsLayers says how containers under userns-remap see the image's layers ("idmapped
+	// mounts", or "chowned copies" where the kernel cannot idmap them); empty without userns-remap.
+	UsernsLayers string `json:",omitempty"`
 }
 
 type infoRuntime struct {
@@ -556,6 +559,9 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 			if err := hostInfo(&info, g.Root); err != nil {
 				return err
 			}
+			if err := usernsInfo(&info, container.New(s)); err != nil {
+				return err
+			}
 			if formatStr != "" {
 				return executeStrict(g.Stdout, "", formatStr, info)
 			}
@@ -563,7 +569,15 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 				Version, info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped,
 				info.Images, info.ServerVersion, info.Driver, info.Runtime, info.OperatingSystem, info.Architecture, info.RootDir)
 			if len(info.SecurityOptions) > 0 {
-				fmt.Fprint(g.Stdout, " Security Options:\n  seccomp\n   Profile: default\n")
+				fmt.Fprint(g.Stdout, " Security Options:\n")
+				for _, o := range info.SecurityOptions {
+					switch o {
+					case "name=seccomp,profile=default":
+						fmt.Fprint(g.Stdout, "  seccomp\n   Profile: default\n")
+					case "name=userns":
+						fmt.Fprintf(g.Stdout, "  userns\n   Layers: %s\n", info.UsernsLayers)
+					}
+				}
 			}
 			// berth has no daemon: a container's restart policy is applied by its shim, so
 			// nothing restarts containers after a reboot or once their shim is gone.
@@ -573,6 +587,23 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 	}
 	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
 	return c
+}
+
+// usernsInfo adds Docker's "name=userns" security option under userns-remap, and how the
+// remapped containers get their layers.
+func usernsInfo(info *Info, m *container.Manager) error {
+	conf, err := readConfig()
+	if err != nil || conf.UsernsRemap == "" {
+		return err
+	}
+	m.UsernsRemap = conf.UsernsRemap
+	mp, err := m.Remap()
+	if err != nil {
+		return err
+	}
+	info.SecurityOptions = append(info.SecurityOptions, "name=userns")
+	info.UsernsLayers = m.UsernsLayers(mp)
+	return nil
 }
 
 // storageDriver names the writable-layer driver containers get: overlayfs where it mounts, a
