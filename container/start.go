@@ -895,10 +895,9 @@ func (m *Manager) prepare(c *Container) error {
 	usernsPath, ownNetns := "", false
 	if c.IDMap != nil {
 		uidMap, gidMap = c.IDMap.Spec()
-		if usernsPath, err = m.containerUserns(c); err != nil {
+		if usernsPath, ownNetns, err = m.containerUserns(c, netns); err != nil {
 			return err
 		}
-		ownNetns = netns == runtime.NetworkNone || filepath.Dir(netns) == filepath.Join(m.Images.Root, "netns")
 		if !ownNetns && !hasMount(mounts, "/sys") {
 			// Only an owner of the network namespace may mount sysfs: the host's /sys, read-only,
 			// as runc gives rootless containers.

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/layer"
 	"github.com/berth-engine/berth/network"
+	"github.com/berth-engine/berth/runtime"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -245,15 +246,73 @@ func (m *Manager) newNetNS(c *Container, path string) error {
 }
 
 // containerUserns is the user namespace a remapped container joins: the one its network
-// namespace was made with, or a new one.
-func (m *Manager) containerUserns(c *Container) (string, error) {
-	path := filepath.Join(m.dir(c.ID), usernsFileName)
+// namespace was made with, the one owning the network namespace of another remapped container it
+// joins (--network container:X), or a new one. ownNet reports whether that user namespace owns
+// the container's network namespace (so the container may mount sysfs and set net sysctls).
+func (m *Manager) containerUserns(c *Container, netns string) (path string, ownNet bool, err error) {
+	path = filepath.Join(m.dir(c.ID), usernsFileName)
 	var st unix.Statfs_t
 	if err := unix.Statfs(path, &st); err == nil && st.Type == idmap.NSFSMagic {
-		return path, nil
+		return path, true, nil
 	}
 	idmap.RemoveNamespace(path)
-	return path, idmap.MakeNamespaces(*c.IDMap, path, "")
+	if strings.HasPrefix(netns, "/") {
+		owner, err := ownerUserns(netns)
+		if err != nil {
+			return "", false, err
+		}
+		if owner != nil {
+			defer owner.Close()
+			if err := bindNamespace(fmt.Sprintf("/proc/self/fd/%d", owner.Fd()), path); err != nil {
+				return "", false, err
+			}
+			return path, true, nil
+		}
+	}
+	return path, netns == runtime.NetworkNone, idmap.MakeNamespaces(*c.IDMap, path, "")
+}
+
+// ownerUserns opens the user namespace that owns the namespace at nsPath; nil when it is the
+// host's (berth's own).
+func ownerUserns(nsPath string) (*os.File, error) {
+	ns, err := os.Open(nsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
+	fd, err := unix.IoctlRetInt(int(ns.Fd()), unix.NS_GET_USERNS)
+	if err != nil {
+		return nil, fmt.Errorf("finding the owner of namespace %s: %w", nsPath, err)
+	}
+	owner := os.NewFile(uintptr(fd), "userns")
+	var a, b unix.Stat_t
+	if err := unix.Fstat(fd, &a); err != nil {
+		owner.Close()
+		return nil, err
+	}
+	if err := unix.Stat("/proc/self/ns/user", &b); err != nil {
+		owner.Close()
+		return nil, err
+	}
+	if a.Dev == b.Dev && a.Ino == b.Ino {
+		owner.Close()
+		return nil, nil
+	}
+	return owner, nil
+}
+
+// bindNamespace bind-mounts a namespace file at path (created empty).
+func bindNamespace(src, path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	if err := unix.Mount(src, path, "none", unix.MS_BIND, ""); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("binding the user namespace at %s: %w", path, err)
+	}
+	return nil
 }
 
 func hasMount(mounts []specs.Mount, dst string) bool {

@@ -207,6 +207,21 @@ func TestUsernsRemap(t *testing.T) {
 	if code != 125 || !strings.Contains(errs, "privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode") {
 		t.Errorf("--privileged: exit %d, %q", code, errs)
 	}
+	// Joining another remapped container's network: its user namespace too, so exec works.
+	first := strings.TrimSpace(e.ok("run", "-d", "bb:1", "sleep", "1000"))
+	second := strings.TrimSpace(e.ok("run", "-d", "--network", "container:"+first, "bb:1", "sleep", "1000"))
+	if got := e.ok("exec", second, "sh", "-c", "ls /sys/class/net | tr '\\n' ' '"); !strings.Contains(got, "eth0") {
+		t.Errorf("exec in a container on another's network: /sys/class/net = %q", got)
+	}
+	a, _ := os.Readlink("/proc/" + e.inspect(first, "{{.State.Pid}}") + "/ns/user")
+	b, _ := os.Readlink("/proc/" + e.inspect(second, "{{.State.Pid}}") + "/ns/user")
+	if a == "" || a != b {
+		t.Errorf("user namespaces of container:X = %q and X = %q, want the same", b, a)
+	}
+	// The host's network: no sysfs of its own to mount, the host's /sys read-only instead.
+	if got := e.ok("run", "--rm", "--network", "host", "bb:1", "cat", "/proc/self/uid_map"); !strings.Contains(got, fmt.Sprint(start)) {
+		t.Errorf("--network host uid_map = %q", got)
+	}
 	// With no network namespace of berth's, and in one berth made: sysfs and the sysctl.
 	for _, net := range []string{"none", "bridge"} {
 		got := e.ok("run", "--rm", "--network", net, "bb:1", "sh", "-c", "ls /sys/class/net | tr '\\n' ' '; cat /proc/sys/net/ipv4/ip_unprivileged_port_start")
