@@ -96,6 +96,9 @@ func (e *StepError) Error() string {
 // overlay upper dir: deletions are whiteouts, ready for archive.Diff) and a cleanup that removes
 // everything the step made. On a failed command the error is a *StepError.
 func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err error) {
+	if err := needRoot(); err != nil {
+		return "", nil, err
+	}
 	ctx := o.Context
 	if ctx == nil {
 		ctx = context.Background()

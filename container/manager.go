@@ -67,6 +67,9 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		return nil, fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
 	}
 	o.Name = strings.TrimPrefix(o.Name, "/")
+	if err := needRoot(); err != nil {
+		return nil, err
+	}
 	imageID, err := m.Images.Resolve(o.Image)
 	if err != nil {
 		return nil, err

@@ -323,3 +323,15 @@ func hasMount(mounts []specs.Mount, dst string) bool {
 	}
 	return false
 }
+
+// ErrRootless is berth run without root: containers need mounts, namespaces and cgroups that
+// only root may make here, and berth has no rootless mode (a user namespace of its own with the
+// user's /etc/subuid range, slirp4netns or pasta for the network) yet.
+var ErrRootless = errors.New("running containers needs root: berth has no rootless mode yet (run berth as root, e.g. with sudo; userns-remap in berth's config file still gives each container an unprivileged root)")
+
+func needRoot() error {
+	if os.Geteuid() != 0 {
+		return ErrRootless
+	}
+	return nil
+}

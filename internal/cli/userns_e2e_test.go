@@ -284,3 +284,31 @@ func TestUsernsRemapDefault(t *testing.T) {
 		t.Errorf("uid_map = %q, want %q", got, want)
 	}
 }
+
+// TestRootlessRefusedClearly: berth has no rootless mode; run by an unprivileged user, a
+// container command says so in one line and exits 125 instead of failing on some mount.
+func TestRootlessRefusedClearly(t *testing.T) {
+	e := newCtrEnv(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("needs setpriv (util-linux)")
+	}
+	root, err := os.MkdirTemp("", "bt-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	os.Chown(root, 65534, 65534)
+	for _, args := range [][]string{{"run", "--rm", "bb:1", "true"}, {"create", "bb:1"}} {
+		cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", e.bin, "--root", root}, args...)...)
+		cmd.Env = append(os.Environ(), "HOME="+root, "BERTH_ROOT=")
+		out, err := cmd.CombinedOutput()
+		code := -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != 125 || !strings.Contains(string(out), "berth has no rootless mode yet") || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
+			t.Errorf("%v as nobody: exit %d, %q; want 125 and one line about rootless mode", args, code, out)
+		}
+	}
+}
