@@ -895,7 +895,7 @@ func (m *Manager) prepare(c *Container) error {
 	usernsPath, ownNetns := "", false
 	if c.IDMap != nil {
 		uidMap, gidMap = c.IDMap.Spec()
-		if usernsPath, ownNetns, err = m.containerUserns(c, netns); err != nil {
+		if usernsPath, ownNetns, err = m.containerUserns(c, netns, iso.namespaces.IPC, iso.namespaces.PID); err != nil {
 			return err
 		}
 		if !ownNetns && !hasMount(mounts, "/sys") {

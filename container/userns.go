@@ -246,30 +246,62 @@ func (m *Manager) newNetNS(c *Container, path string) error {
 }
 
 // containerUserns is the user namespace a remapped container joins: the one its network
-// namespace was made with, the one owning the network namespace of another remapped container it
-// joins (--network container:X), or a new one. ownNet reports whether that user namespace owns
+// namespace was made with, the one owning the namespaces of another remapped container it joins
+// (--network, --ipc or --pid container:X: only that user namespace may enter them, and runc exec
+// joins the user namespace first), or a new one. ownNet reports whether that user namespace owns
 // the container's network namespace (so the container may mount sysfs and set net sysctls).
-func (m *Manager) containerUserns(c *Container, netns string) (path string, ownNet bool, err error) {
+func (m *Manager) containerUserns(c *Container, netns string, joined ...string) (path string, ownNet bool, err error) {
 	path = filepath.Join(m.dir(c.ID), usernsFileName)
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err == nil && st.Type == idmap.NSFSMagic {
-		return path, true, nil
-	}
-	idmap.RemoveNamespace(path)
-	if strings.HasPrefix(netns, "/") {
-		owner, err := ownerUserns(netns)
+	var owners []*os.File
+	defer func() {
+		for _, o := range owners {
+			o.Close()
+		}
+	}()
+	var netOwner *os.File
+	for i, p := range append([]string{netns}, joined...) {
+		if !strings.HasPrefix(p, "/") {
+			continue
+		}
+		owner, err := ownerUserns(p)
 		if err != nil {
 			return "", false, err
 		}
-		if owner != nil {
-			defer owner.Close()
-			if err := bindNamespace(fmt.Sprintf("/proc/self/fd/%d", owner.Fd()), path); err != nil {
-				return "", false, err
-			}
-			return path, true, nil
+		if owner == nil {
+			continue
+		}
+		owners = append(owners, owner)
+		if i == 0 {
+			netOwner = owner
 		}
 	}
+	for _, o := range owners[min(1, len(owners)):] {
+		if !sameFile(o, owners[0]) {
+			if netns == filepath.Join(m.Images.Root, "netns", c.ID) {
+				return "", false, errors.New("with userns-remap, --ipc and --pid container:X need --network container:X or --network none: a network of the container's own belongs to a user namespace of its own, which cannot enter X's namespaces")
+			}
+			return "", false, errors.New("with userns-remap, --network, --ipc and --pid container:X must name containers in one user namespace")
+		}
+	}
+	if len(owners) > 0 {
+		// The network namespace berth made with this container's own user namespace is
+		// owners[0] then; a joined IPC or PID namespace must be in that one too (checked above).
+		var st unix.Statfs_t
+		if err := unix.Statfs(path, &st); err != nil || st.Type != idmap.NSFSMagic {
+			if err := bindNamespace(fmt.Sprintf("/proc/self/fd/%d", owners[0].Fd()), path); err != nil {
+				return "", false, err
+			}
+		}
+		return path, netOwner != nil || netns == runtime.NetworkNone, nil
+	}
+	idmap.RemoveNamespace(path)
 	return path, netns == runtime.NetworkNone, idmap.MakeNamespaces(*c.IDMap, path, "")
+}
+
+// sameFile reports whether two open namespace files are the same namespace.
+func sameFile(a, b *os.File) bool {
+	var sa, sb unix.Stat_t
+	return unix.Fstat(int(a.Fd()), &sa) == nil && unix.Fstat(int(b.Fd()), &sb) == nil && sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }
 
 // ownerUserns opens the user namespace that owns the namespace at nsPath; nil when it is the

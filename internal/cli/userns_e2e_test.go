@@ -218,6 +218,15 @@ func TestUsernsRemap(t *testing.T) {
 	if a == "" || a != b {
 		t.Errorf("user namespaces of container:X = %q and X = %q, want the same", b, a)
 	}
+	// --pid container:X joins X's user namespace too; with a network of its own it cannot.
+	third := strings.TrimSpace(e.ok("run", "-d", "--network", "none", "--pid", "container:"+first, "bb:1", "sleep", "1000"))
+	if got := e.ok("exec", third, "ps"); !strings.Contains(got, "sleep 1000") {
+		t.Errorf("exec ps in a container on X's PID namespace = %q", got)
+	}
+	_, errs, code = e.run("run", "--rm", "--pid", "container:"+first, "bb:1", "true")
+	if code != 125 || !strings.Contains(errs, "need --network container:X or --network none") {
+		t.Errorf("--pid container:X with a network of its own: exit %d, %q", code, errs)
+	}
 	// The host's network: no sysfs of its own to mount, the host's /sys read-only instead.
 	if got := e.ok("run", "--rm", "--network", "host", "bb:1", "cat", "/proc/self/uid_map"); !strings.Contains(got, fmt.Sprint(start)) {
 		t.Errorf("--network host uid_map = %q", got)
