@@ -263,7 +263,9 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, stubs []s
 	out := &lineLog{v: v, start: time.Now()}
 	o.Stdout, o.Stderr = out, out
 	o.Context = b.ctx
-	upper, cleanup, err := container.New(b.s).RunStep(o)
+	m := container.New(b.s)
+	m.UsernsRemap = b.o.UsernsRemap
+	upper, cleanup, err := m.RunStep(o)
 	out.flush()
 	if err != nil {
 		return metadata.CacheEntry{}, foreignExecError(err, out.lastLine(), st.plat)

@@ -20,6 +20,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/layer"
 	"github.com/berth-engine/berth/runtime"
 )
@@ -127,6 +128,8 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	}
 	var overlays []string // host-side overlay mounts of mount sources, unmounted before removal
 	var undoNetwork func()
+	// sandbox is the step as a container: its user namespace mapping and network state.
+	sandbox := &Container{ID: id, Host: HostConfig{NetworkMode: "bridge"}}
 	// The record (dir) goes last, once everything it points to is undone.
 	cleanup = func() {
 		unix.Unmount(rootfs, unix.MNT_DETACH)
@@ -135,6 +138,10 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		}
 		if undoNetwork != nil {
 			undoNetwork()
+		}
+		if sandbox.IDMap != nil {
+			idmap.RemoveNamespace(filepath.Join(m.dir(id), usernsFileName))
+			os.RemoveAll(m.dir(id))
 		}
 		os.RemoveAll(dir)
 		owner.Close()
@@ -146,6 +153,14 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		}
 		return "", nil, err
 	}
+	if sandbox.IDMap, err = m.remapFor(&HostConfig{Privileged: o.Insecure}); err != nil {
+		return fail(err)
+	}
+	if sandbox.IDMap != nil {
+		if err := m.prepareRemappedStep(sandbox, dir, o.Mounts); err != nil {
+			return fail(err)
+		}
+	}
 	init := filepath.Join(dir, "init")
 	if err := makeInitLayer(init); err != nil {
 		return fail(err)
@@ -153,7 +168,7 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	if err := makeMountPoints(init, o.MountPoints); err != nil {
 		return fail(err)
 	}
-	if err := mountOverlay(m.stepMounts(dir, o.Layers), dir, rootfs); err != nil {
+	if err := mountLayers(sandbox, m.stepMounts(dir, o.Layers), dir, rootfs); err != nil {
 		return fail(err)
 	}
 	usr, _, err := runtime.ResolveUser(rootfs, o.User)
@@ -169,7 +184,6 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	case runtime.NetworkNone, runtime.NetworkHost:
 	case "", "default", "bridge":
 		// The step's network state lives where a container's does, and goes with the step.
-		sandbox := &Container{ID: id, Host: HostConfig{NetworkMode: "bridge"}}
 		if err := ctx.Err(); err != nil {
 			return fail(err)
 		}
@@ -204,14 +218,27 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		}
 		mounts = append(mounts, specs.Mount{Destination: "/etc/" + name, Type: "bind", Source: p, Options: []string{"rbind", "ro", "rprivate"}})
 	}
-	stepMounts, err := prepareStepMounts(dir, o.Mounts, &overlays)
+	stepMounts, err := prepareStepMounts(dir, o.Mounts, &overlays, sandbox.hostOwner)
 	if err != nil {
 		return fail(err)
 	}
 	mounts = append(mounts, stepMounts...)
+	var uidMap, gidMap []specs.LinuxIDMapping
+	usernsPath, ownNet := "", true
+	if sandbox.IDMap != nil {
+		uidMap, gidMap = sandbox.IDMap.Spec()
+		if usernsPath, ownNet, err = m.containerUserns(sandbox, network); err != nil {
+			return fail(err)
+		}
+		if !ownNet {
+			mounts = append(mounts, specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys",
+				Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}})
+		}
+	}
 	spec, err := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: o.Args, Env: o.Env, Cwd: cwd, User: usr, Hostname: "buildkitsandbox",
 		Network: network, Mounts: mounts, CgroupsPath: "/berth/" + id, Privileged: o.Insecure,
+		UIDMappings: uidMap, GIDMappings: gidMap, UsernsPath: usernsPath,
 	})
 	if err != nil {
 		return fail(err)
@@ -314,6 +341,12 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	}
 	// The upper dir is read after the rootfs is gone, so nothing writes to it meanwhile.
 	unix.Unmount(rootfs, unix.MNT_DETACH)
+	if sandbox.IDMap != nil {
+		// The layer is made of the step's own IDs, as without remapping.
+		if err := shiftOwners(upper, sandbox.IDMap.ToContainer); err != nil {
+			return fail(err)
+		}
+	}
 	return upper, cleanup, nil
 }
 
@@ -389,7 +422,7 @@ func fileMode(m os.FileMode) os.FileMode {
 // prepareStepMounts makes the host side of the step's mounts (files for Data, overlays for
 // Lowers and Discard) under dir/mounts and returns them as runtime mounts, a parent before what
 // is mounted inside it. Host-side overlay mount points are added to overlays for cleanup.
-func prepareStepMounts(dir string, ms []StepMount, overlays *[]string) ([]specs.Mount, error) {
+func prepareStepMounts(dir string, ms []StepMount, overlays *[]string, owner func(uid, gid int) (int, int, error)) ([]specs.Mount, error) {
 	ms = append([]StepMount(nil), ms...)
 	sort.SliceStable(ms, func(i, j int) bool {
 		return strings.Count(filepath.Clean(ms[i].Destination), "/") < strings.Count(filepath.Clean(ms[j].Destination), "/")
@@ -412,7 +445,11 @@ func prepareStepMounts(dir string, ms []StepMount, overlays *[]string) ([]specs.
 			if err := os.WriteFile(src, m.Data, 0o600); err != nil {
 				return nil, err
 			}
-			if err := os.Chown(src, m.UID, m.GID); err != nil {
+			uid, gid, err := owner(m.UID, m.GID)
+			if err != nil {
+				return nil, err
+			}
+			if err := os.Chown(src, uid, gid); err != nil {
 				return nil, err
 			}
 			if err := os.Chmod(src, fileMode(m.Mode)); err != nil {

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/layer"
@@ -366,4 +368,63 @@ func needRoot() error {
 		return ErrRootless
 	}
 	return nil
+}
+
+// prepareRemappedStep readies a build step's directories for a remapped root, as
+// prepareRemapped does a container's. A step's RUN --mount bind and cache sources are host
+// directories whose owners are not mapped: they are refused rather than shown as nobody's.
+func (m *Manager) prepareRemappedStep(c *Container, dir string, mounts []StepMount) error {
+	for _, mt := range mounts {
+		if mt.Type != "tmpfs" && mt.Data == nil {
+			return fmt.Errorf("RUN --mount at %s: bind, cache and ssh mounts are not supported under userns-remap yet", mt.Destination)
+		}
+	}
+	uid, gid := c.IDMap.Root()
+	if err := os.MkdirAll(m.dir(c.ID), 0o700); err != nil {
+		return err
+	}
+	for _, d := range []string{m.Images.Root, filepath.Dir(dir), dir} {
+		if err := os.Chown(d, 0, gid); err != nil {
+			return err
+		}
+		if err := os.Chmod(d, 0o710); err != nil {
+			return err
+		}
+	}
+	for _, d := range []string{"upper", "work", "rootfs"} {
+		if err := os.Chown(filepath.Join(dir, d), uid, gid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// shiftOwners rewrites the owner of everything under dir with shift (a remapped step's layer
+// back to the step's own IDs). chown clears set-uid and set-gid bits, so modes are put back;
+// overlayfs whiteouts (made as the host's root) keep their owner, which a layer ignores.
+func shiftOwners(dir string, shift func(uid, gid int) (int, int, error)) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if isWhiteout(fi) {
+			return nil
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		uid, gid, err := shift(int(st.Uid), int(st.Gid))
+		if err != nil {
+			uid, gid = overflowID, overflowID
+		}
+		if err := os.Lchown(p, uid, gid); err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return unix.Chmod(p, st.Mode&0o7777)
+		}
+		return nil
+	})
 }
