@@ -254,3 +254,38 @@ func (a Args) GetBoolOrDefault(key string, def bool) (bool, error) {
 	}
 	return isTrue, nil
 }
+
+// FromJSON reads the Engine API's "filters" query parameter: {"key":{"value":true}}, or the
+// pre-1.22 form {"key":["value"]} that old clients still send. An empty string is no filter.
+// A malformed document is an error naming it, which the API answers with 400.
+func FromJSON(s string) (Args, error) {
+	args := NewArgs()
+	if s == "" {
+		return args, nil
+	}
+	if err := json.Unmarshal([]byte(s), &args.fields); err == nil {
+		if args.fields == nil {
+			args.fields = map[string]map[string]bool{}
+		}
+		return args, nil
+	}
+	var legacy map[string][]string
+	if err := json.Unmarshal([]byte(s), &legacy); err != nil {
+		return NewArgs(), fmt.Errorf("invalid filter: %q is not a JSON object of filters", s)
+	}
+	for k, vs := range legacy {
+		for _, v := range vs {
+			args.Add(k, v)
+		}
+	}
+	return args, nil
+}
+
+// ToJSON is the Engine API encoding of a: {"key":{"value":true}}.
+func (a Args) ToJSON() string {
+	if len(a.fields) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(a.fields)
+	return string(b)
+}

@@ -264,3 +264,27 @@ func FuzzParseFilter(f *testing.F) {
 		}
 	})
 }
+
+func TestFiltersFromJSON(t *testing.T) {
+	for _, in := range []string{`{"label":{"a=b":true},"status":{"running":true}}`, `{"label":["a=b"],"status":["running"]}`} {
+		a, err := FromJSON(in)
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := a.Get("label"); len(got) != 1 || got[0] != "a=b" || !a.ExactMatch("status", "running") {
+			t.Fatalf("%s: parsed %v", in, a.fields)
+		}
+		if back, _ := FromJSON(a.ToJSON()); back.ToJSON() != a.ToJSON() {
+			t.Fatalf("round trip of %s: %s", in, back.ToJSON())
+		}
+	}
+	if a, err := FromJSON(""); err != nil || a.Len() != 0 {
+		t.Fatalf("empty: %v %v", a, err)
+	}
+	if _, err := FromJSON(`{"label":`); err == nil {
+		t.Fatal("malformed filters accepted")
+	}
+	if _, err := FromJSON(`"x"`); err == nil {
+		t.Fatal("a JSON string accepted as filters")
+	}
+}

@@ -31,7 +31,8 @@ func init() {
 
 func newSystemCommand(g *Globals) *cobra.Command {
 	c := &cobra.Command{Use: "system", Short: "Manage berth", Args: noArgs}
-	c.AddCommand(newDfCommand(g), newSystemPruneCommand(g), newInfoCommand(g, "info"), newCheckCommand(g, "check"))
+	c.AddCommand(newDfCommand(g), newSystemPruneCommand(g), newInfoCommand(g, "info"), newCheckCommand(g, "check"),
+		newServeCommand(g, "service"))
 	return c
 }
 

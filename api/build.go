@@ -1,0 +1,5 @@
+package api
+
+// buildRoutes registers the build endpoints.
+func (s *Server) buildRoutes() {
+}

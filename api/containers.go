@@ -1,0 +1,5 @@
+package api
+
+// containerRoutes registers the container endpoints.
+func (s *Server) containerRoutes() {
+}

@@ -1,0 +1,5 @@
+package api
+
+// execRoutes registers the exec endpoints.
+func (s *Server) execRoutes() {
+}

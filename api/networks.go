@@ -1,0 +1,5 @@
+package api
+
+// networkRoutes registers the network endpoints.
+func (s *Server) networkRoutes() {
+}

@@ -1,0 +1,5 @@
+package api
+
+// volumeRoutes registers the volume endpoints.
+func (s *Server) volumeRoutes() {
+}
