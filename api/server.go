@@ -34,6 +34,8 @@ type Config struct {
 	Registry distribution.Options
 	// LogDefaults is the daemon-wide log driver and options (log-driver, log-opts).
 	LogDefaults logging.Config
+	// UsernsRemap is userns-remap: containers created through the API run remapped.
+	UsernsRemap string
 	// BuilderGC is the build cache's automatic limit (builder.gc).
 	BuilderGC build.GCConfig
 	// Logf receives one line per failed request and per server event; nil logs nothing.
@@ -64,7 +66,7 @@ func New(cfg Config) (*Server, error) {
 	srv := &Server{
 		cfg:        cfg,
 		images:     s,
-		containers: &container.Manager{Images: s, LogDefaults: cfg.LogDefaults},
+		containers: &container.Manager{Images: s, LogDefaults: cfg.LogDefaults, UsernsRemap: cfg.UsernsRemap},
 		networks:   &network.Manager{DB: s.DB, Root: s.Root, Pools: cfg.DefaultAddressPools},
 		mux:        http.NewServeMux(),
 	}

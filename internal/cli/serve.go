@@ -40,6 +40,7 @@ func newServeCommand(g *Globals, use string) *cobra.Command {
 				DefaultAddressPools: conf.DefaultAddressPools,
 				Registry:            reg,
 				LogDefaults:         logging.Config{Type: conf.LogDriver, Config: conf.LogOpts},
+				UsernsRemap:         conf.UsernsRemap,
 				BuilderGC:           conf.Builder.GC,
 				Logf:                func(f string, a ...any) { fmt.Fprintf(g.Stderr, f+"\n", a...) },
 			})
