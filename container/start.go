@@ -926,6 +926,9 @@ func (m *Manager) prepare(c *Container) error {
 			}
 		}
 	}
+	if c.Host.Runtime == "crun" {
+		m.precompiledSeccomp(spec)
+	}
 	b, err := json.MarshalIndent(spec, "", "\t")
 	if err != nil {
 		return err

@@ -428,3 +428,20 @@ func shiftOwners(dir string, shift func(uid, gid int) (int, int, error)) error {
 		return nil
 	})
 }
+
+// precompiledSeccomp gives a crun container's spec the BPF crun compiled for the same profile
+// before (ROOT/seccomp/<sha256 of the profile>), compiling it once in a probe container on a
+// miss: loading it costs crun under 2 ms where compiling Docker's profile costs some 25 ms. On
+// any failure crun compiles the profile itself, as it would have.
+func (m *Manager) precompiledSeccomp(spec *specs.Spec) {
+	rt, err := m.Runtime("crun")
+	if err != nil {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	cache := runtime.SeccompCache{Dir: filepath.Join(m.Images.Root, "seccomp"), Probe: []string{exe, "seccomp-probe"}}
+	cache.Precompiled(rt, spec)
+}
