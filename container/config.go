@@ -98,8 +98,8 @@ type HostConfig struct {
 	IpcMode           string            `json:",omitempty"`
 	PidMode           string            `json:",omitempty"`
 	UTSMode           string            `json:",omitempty"`
-	// UsernsMode is --userns: "" or "host", the only user namespace berth runs containers in
-	// (it has no --userns-remap yet).
+	// UsernsMode is --userns: "" (a user namespace of the container's own under userns-remap,
+	// the host's otherwise) or "host" (the host's, even under userns-remap).
 	UsernsMode    string `json:",omitempty"`
 	RestartPolicy RestartPolicy
 }

@@ -8,6 +8,8 @@ declare -A want=(
   [umoci]=umoci [zstd]=zstd [xz]=xz-utils [bzip2]=bzip2 [gzip]=gzip [hyperfine]=hyperfine
   [iptables]=iptables [/usr/lib/cni/bridge]=containernetworking-plugins [tini-static]=tini
   [nsenter]=util-linux [ip]=iproute2
+  # userns-remap: dockremap's creation and the tests' remap users and subordinate ranges.
+  [useradd]=passwd [usermod]=passwd [setpriv]=util-linux
 )
 missing=()
 for probe in "${!want[@]}"; do
