@@ -157,7 +157,7 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		return fail(err)
 	}
 	if sandbox.IDMap != nil {
-		if err := m.prepareRemappedStep(sandbox, dir, o.Mounts); err != nil {
+		if err := m.prepareRemappedStep(sandbox, dir); err != nil {
 			return fail(err)
 		}
 	}
@@ -218,7 +218,13 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		}
 		mounts = append(mounts, specs.Mount{Destination: "/etc/" + name, Type: "bind", Source: p, Options: []string{"rbind", "ro", "rprivate"}})
 	}
-	stepMounts, err := prepareStepMounts(dir, o.Mounts, &overlays, sandbox.hostOwner)
+	var userns *os.File
+	if sandbox.IDMap != nil {
+		if userns, err = usernsFile(*sandbox.IDMap); err != nil {
+			return fail(err)
+		}
+	}
+	stepMounts, err := prepareStepMounts(dir, o.Mounts, &overlays, sandbox.hostOwner, userns)
 	if err != nil {
 		return fail(err)
 	}
@@ -422,7 +428,10 @@ func fileMode(m os.FileMode) os.FileMode {
 // prepareStepMounts makes the host side of the step's mounts (files for Data, overlays for
 // Lowers and Discard) under dir/mounts and returns them as runtime mounts, a parent before what
 // is mounted inside it. Host-side overlay mount points are added to overlays for cleanup.
-func prepareStepMounts(dir string, ms []StepMount, overlays *[]string, owner func(uid, gid int) (int, int, error)) ([]specs.Mount, error) {
+// For a remapped step (userns not nil), Data files are owned by owner's host IDs and every host
+// directory is seen through an idmapped mount, so a cache or the context keeps the IDs it has
+// without remapping.
+func prepareStepMounts(dir string, ms []StepMount, overlays *[]string, owner func(uid, gid int) (int, int, error), userns *os.File) ([]specs.Mount, error) {
 	ms = append([]StepMount(nil), ms...)
 	sort.SliceStable(ms, func(i, j int) bool {
 		return strings.Count(filepath.Clean(ms[i].Destination), "/") < strings.Count(filepath.Clean(ms[j].Destination), "/")
@@ -468,6 +477,16 @@ func prepareStepMounts(dir string, ms []StepMount, overlays *[]string, owner fun
 					if err := copyFile(m.Source, src, fi.Mode()); err != nil {
 						return nil, err
 					}
+					if st, ok := fi.Sys().(*syscall.Stat_t); ok && userns != nil {
+						// The copy keeps the source's owner, as the remapped step sees it.
+						uid, gid, err := owner(int(st.Uid), int(st.Gid))
+						if err != nil {
+							return nil, err
+						}
+						if err := os.Chown(src, uid, gid); err != nil {
+							return nil, err
+						}
+					}
 					break
 				}
 				lowers = []string{m.Source}
@@ -478,6 +497,27 @@ func prepareStepMounts(dir string, ms []StepMount, overlays *[]string, owner fun
 			}
 			if len(lowers) == 1 && m.ReadOnly {
 				src = filepath.Join(lowers[0], filepath.Clean("/"+m.SubPath))
+				break
+			}
+			if userns != nil {
+				o := idmap.OverlayMount{Lowers: lowers, Options: []string{"index=off"}}
+				if !m.ReadOnly {
+					o.Upper, o.Work = filepath.Join(base, "upper"), filepath.Join(base, "work")
+					uid, gid, _ := owner(0, 0)
+					for _, d := range []string{o.Upper, o.Work} {
+						if err := os.Mkdir(d, 0o755); err != nil {
+							return nil, err
+						}
+						if err := os.Chown(d, uid, gid); err != nil {
+							return nil, err
+						}
+					}
+				}
+				if err := o.Mount(userns, root); err != nil {
+					return nil, fmt.Errorf("mounting the source of %s: %w", m.Destination, err)
+				}
+				*overlays = append(*overlays, root)
+				src = filepath.Join(root, filepath.Clean("/"+m.SubPath))
 				break
 			}
 			opts := "lowerdir=" + strings.Join(lowers, ":")
@@ -504,6 +544,27 @@ func prepareStepMounts(dir string, ms []StepMount, overlays *[]string, owner fun
 			}
 			*overlays = append(*overlays, root)
 			src = filepath.Join(root, filepath.Clean("/"+m.SubPath))
+		}
+		if userns != nil && m.Data == nil && !strings.HasPrefix(src, base+"/") {
+			// A host file or directory the step reaches directly: through an idmapped copy.
+			fi, err := os.Stat(src)
+			if err != nil {
+				return nil, err
+			}
+			mp := filepath.Join(base, "idmapped")
+			if fi.IsDir() {
+				err = os.Mkdir(mp, 0o755)
+			} else {
+				err = os.WriteFile(mp, nil, 0o644)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if err := idmap.BindMount(src, mp, userns); err != nil {
+				return nil, fmt.Errorf("mounting the source of %s: %w", m.Destination, err)
+			}
+			*overlays = append(*overlays, mp)
+			src = mp
 		}
 		opts := []string{"rbind", "rprivate"}
 		if m.ReadOnly {

@@ -371,14 +371,8 @@ func needRoot() error {
 }
 
 // prepareRemappedStep readies a build step's directories for a remapped root, as
-// prepareRemapped does a container's. A step's RUN --mount bind and cache sources are host
-// directories whose owners are not mapped: they are refused rather than shown as nobody's.
-func (m *Manager) prepareRemappedStep(c *Container, dir string, mounts []StepMount) error {
-	for _, mt := range mounts {
-		if mt.Type != "tmpfs" && mt.Data == nil {
-			return fmt.Errorf("RUN --mount at %s: bind, cache and ssh mounts are not supported under userns-remap yet", mt.Destination)
-		}
-	}
+// prepareRemapped does a container's.
+func (m *Manager) prepareRemappedStep(c *Container, dir string) error {
 	uid, gid := c.IDMap.Root()
 	if err := os.MkdirAll(m.dir(c.ID), 0o700); err != nil {
 		return err

@@ -290,3 +290,22 @@ func Probe(dir string, m Map) error {
 	}
 	return nil
 }
+
+// BindMount attaches at target (an existing file or directory) an idmapped copy of the mount
+// tree at src, seen through userns: the files of a host directory appear to the container with
+// their on-disk owners as its own IDs, and what its root writes there is stored as owned by 0.
+func BindMount(src, target string, userns *os.File) error {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return fmt.Errorf("open_tree %s: %w", src, err)
+	}
+	defer unix.Close(fd)
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(userns.Fd())}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+		return fmt.Errorf("idmapping %s (mount_setattr): %w", src, err)
+	}
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attaching the idmapped %s at %s: %w", src, target, err)
+	}
+	return nil
+}

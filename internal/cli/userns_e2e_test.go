@@ -323,7 +323,7 @@ func TestRootlessRefusedClearly(t *testing.T) {
 }
 
 // TestUsernsRemapBuild: RUN steps run remapped too, as under dockerd, and their layers hold the
-// step's own IDs (set-uid bits kept); a cache mount is refused in one clear line.
+// step's own IDs (set-uid bits kept); RUN --mount sources keep theirs.
 func TestUsernsRemapBuild(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("userns-remap needs root")
@@ -343,10 +343,31 @@ func TestUsernsRemapBuild(t *testing.T) {
 	if strings.Join(strings.Fields(got), " ") != strings.Join(strings.Fields(want), " ") {
 		t.Errorf("built image:\n%s\nwant:\n%s", got, want)
 	}
-	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\nRUN --mount=type=cache,target=/c touch /c/x\n"), 0o644)
-	_, errs, code := e.run("build", "-q", ctx)
-	if code == 0 || !strings.Contains(errs, "not supported under userns-remap yet") {
-		t.Errorf("cache mount under userns-remap: exit %d, %q", code, errs)
+	// RUN --mount sources are seen through idmapped mounts: a cache, the context and another
+	// stage keep their own IDs, and what the step writes to a cache is stored as root's.
+	os.WriteFile(filepath.Join(ctx, "ctxfile"), []byte("hello"), 0o644)
+	os.Chown(filepath.Join(ctx, "ctxfile"), 7, 8)
+	df = "FROM bb:1 AS stage\n" +
+		"RUN mkdir /sd && touch /sd/f && chown 5:6 /sd/f\n" +
+		"FROM bb:1\n" +
+		"RUN --mount=type=cache,target=/c touch /c/x && stat -c '%u:%g' /c/x > /res\n" +
+		"RUN --mount=type=bind,target=/ctx stat -c '%u:%g' /ctx/ctxfile >> /res\n" +
+		"RUN --mount=type=bind,from=stage,source=/sd,target=/sd stat -c '%u:%g' /sd/f >> /res\n" +
+		"RUN --mount=type=bind,target=/rw,rw touch /rw/new && cat /rw/ctxfile >> /res\n"
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(df), 0o644)
+	e.ok("build", "-q", "-t", "ub:2", ctx)
+	if got := e.ok("run", "--rm", "--userns=host", "ub:2", "cat", "/res"); got != "0:0\n7:8\n5:6\nhello" {
+		t.Errorf("RUN --mount owners under userns-remap = %q, want 0:0, 7:8, 5:6 and the file", got)
+	}
+	caches, _ := filepath.Glob(filepath.Join(e.root, "build-mounts", "*", "x"))
+	if len(caches) != 1 {
+		t.Fatalf("cache files: %v", caches)
+	}
+	if u, _ := owner(t, caches[0]); u != 0 {
+		t.Errorf("the cache's file is owned by %d on disk, want 0 (shared with builds that are not remapped)", u)
+	}
+	if _, err := os.Stat(filepath.Join(ctx, "new")); err == nil {
+		t.Error("a rw bind of the context wrote to the context")
 	}
 	for _, d := range []string{"builds", "containers"} {
 		if ents, _ := os.ReadDir(filepath.Join(e.root, d)); len(ents) > 0 {
