@@ -1,7 +1,6 @@
 package idmap
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -198,9 +197,22 @@ func FromOptions(opts []string) OverlayMount {
 // layers are handed to overlayfs as descriptors of detached mounts (lowerdir+, Linux 6.13), so
 // nothing but the overlay itself is attached anywhere and nothing is left to unmount.
 func (o OverlayMount) Mount(userns *os.File, target string) error {
+	mfd, err := o.create(userns)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attaching the overlay at %s: %w", target, err)
+	}
+	return nil
+}
+
+// create makes the overlay as a detached mount (its descriptor): closed unattached, it is gone.
+func (o OverlayMount) create(userns *os.File) (int, error) {
 	fs, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
-		return fmt.Errorf("fsopen overlay: %w", err)
+		return -1, fmt.Errorf("fsopen overlay: %w", err)
 	}
 	defer unix.Close(fs)
 	// The detached layer mounts must live until the overlay is created: closing the last
@@ -208,11 +220,11 @@ func (o OverlayMount) Mount(userns *os.File, target string) error {
 	for _, l := range o.Lowers {
 		fd, err := idmappedTree(l, userns)
 		if err != nil {
-			return err
+			return -1, err
 		}
 		defer unix.Close(fd)
 		if err := unix.FsconfigSetFd(fs, "lowerdir+", fd); err != nil {
-			return fmt.Errorf("overlay lowerdir+ %s (idmapped): %w", l, err)
+			return -1, fmt.Errorf("overlay lowerdir+ %s (idmapped): %w", l, err)
 		}
 	}
 	set := func(k, v string) error {
@@ -223,30 +235,26 @@ func (o OverlayMount) Mount(userns *os.File, target string) error {
 	}
 	if o.Upper != "" {
 		if err := set("upperdir", o.Upper); err != nil {
-			return fmt.Errorf("overlay upperdir %s: %w", o.Upper, err)
+			return -1, fmt.Errorf("overlay upperdir %s: %w", o.Upper, err)
 		}
 		if err := set("workdir", o.Work); err != nil {
-			return fmt.Errorf("overlay workdir %s: %w", o.Work, err)
+			return -1, fmt.Errorf("overlay workdir %s: %w", o.Work, err)
 		}
 	}
 	for _, opt := range o.Options {
 		k, v, _ := strings.Cut(opt, "=")
 		if err := set(k, v); err != nil {
-			return fmt.Errorf("overlay option %s: %w", opt, err)
+			return -1, fmt.Errorf("overlay option %s: %w", opt, err)
 		}
 	}
 	if err := unix.FsconfigCreate(fs); err != nil {
-		return fmt.Errorf("creating the overlay: %w", err)
+		return -1, fmt.Errorf("creating the overlay: %w", err)
 	}
 	mfd, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("fsmount overlay: %w", err)
+		return -1, fmt.Errorf("fsmount overlay: %w", err)
 	}
-	defer unix.Close(mfd)
-	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-		return fmt.Errorf("attaching the overlay at %s: %w", target, err)
-	}
-	return nil
+	return mfd, nil
 }
 
 // idmappedTree is a detached, idmapped copy of the mount at dir.
@@ -264,14 +272,15 @@ func idmappedTree(dir string, userns *os.File) (int, error) {
 }
 
 // Probe tells whether the kernel and the filesystem under dir mount overlays over idmapped
-// layers: it mounts a tiny one in a scratch directory under dir and undoes it.
+// layers: it makes a tiny one over a scratch directory under dir, never attached anywhere, so a
+// probe interrupted midway leaves no mount behind.
 func Probe(dir string, m Map) error {
 	tmp, err := os.MkdirTemp(dir, ".idmap-probe-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	for _, d := range []string{"lower", "upper", "work", "merged"} {
+	for _, d := range []string{"lower", "upper", "work"} {
 		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
 			return err
 		}
@@ -282,13 +291,11 @@ func Probe(dir string, m Map) error {
 	}
 	defer ns.Close()
 	o := OverlayMount{Lowers: []string{filepath.Join(tmp, "lower")}, Upper: filepath.Join(tmp, "upper"), Work: filepath.Join(tmp, "work")}
-	if err := o.Mount(ns, filepath.Join(tmp, "merged")); err != nil {
+	mfd, err := o.create(ns)
+	if err != nil {
 		return err
 	}
-	if err := unix.Unmount(filepath.Join(tmp, "merged"), unix.MNT_DETACH); err != nil {
-		return errors.Join(errors.New("unmounting the idmapped overlay probe"), err)
-	}
-	return nil
+	return unix.Close(mfd)
 }
 
 // BindMount attaches at target (an existing file or directory) an idmapped copy of the mount
