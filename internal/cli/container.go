@@ -1206,6 +1206,7 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 	}
 	imageSizes := map[string]int64{}
 	var rows []*psRow
+	resolved := map[string]string{}
 	for _, s := range list {
 		if !all && !s.State.Running() {
 			continue
@@ -1280,7 +1281,13 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 			}
 		}
 		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: m.PortsString(s.ID, s.Config.ExposedPorts, s.State.Running())}
-		if id, err := m.Images.Resolve(s.Image); err != nil || id != s.ImageID {
+		// Containers mostly share a few image names: resolve each name once per listing.
+		id, ok := resolved[s.Image]
+		if !ok {
+			id, _ = m.Images.Resolve(s.Image) // "" when the name is gone
+			resolved[s.Image] = id
+		}
+		if id != s.ImageID {
 			r.image = s.ImageID
 		}
 		if o.size {
