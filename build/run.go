@@ -144,16 +144,24 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 	e, err := b.runAndCommit(st, v, key, shown, stubs, container.StepOptions{
 		Layers: st.chains(), Args: args, Env: append(env, mounts.env...), User: cc.User,
 		WorkDir: cc.WorkingDir, Network: network, Mounts: mounts.mounts, MountPoints: mounts.points,
-		Insecure: insecure,
+		Insecure: insecure, ExtraHosts: b.o.ExtraHosts,
 	})
 	if err != nil {
-		return fail(b.stageErr(c, "%s: %v", shown, err))
+		return fail(&stepFailure{msg: b.stageErr(c, "%s: %v", shown, err), cause: err})
 	}
 	b.apply(st, e, createdBy)
 	st.key = key
 	v.done()
 	return nil
 }
+
+// stepFailure is a RUN's failure, located in the Dockerfile, that keeps its cause (a
+// *container.StepError with the command's exit code) for errors.As: the Engine API reports the
+// code in its errorDetail.
+type stepFailure struct{ msg, cause error }
+
+func (e *stepFailure) Error() string { return e.msg.Error() }
+func (e *stepFailure) Unwrap() error { return e.cause }
 
 // heredocArgs turns a RUN with heredocs into its command, as BuildKit does: a lone heredoc
 // ("RUN <<EOF") runs its text in the shell, or, when it starts with "#!", runs as a script
@@ -261,12 +269,17 @@ func addStubs(upper string, stubs []string) error {
 // layer, as BuildKit does (Docker's history shows it as 0B).
 func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, stubs []string, o container.StepOptions) (metadata.CacheEntry, error) {
 	out := &lineLog{v: v, start: time.Now()}
-	o.Stdout, o.Stderr = out, out
+	errOut := &lineLog{v: v, start: out.start, stderr: true}
+	o.Stdout, o.Stderr = out, errOut
 	o.Context = b.ctx
 	m := container.New(b.s)
 	m.UsernsRemap = b.o.UsernsRemap
 	upper, cleanup, err := m.RunStep(o)
 	out.flush()
+	errOut.flush()
+	if errOut.lastLine() != "" && (out.lastLine() == "" || errOut.lastAt.After(out.lastAt)) {
+		out = errOut
+	}
 	if err != nil {
 		return metadata.CacheEntry{}, foreignExecError(err, out.lastLine(), st.plat)
 	}
@@ -310,6 +323,17 @@ type lineLog struct {
 	start time.Time
 	buf   bytes.Buffer
 	last  string // the last line with text
+	// lastAt is when last was written; stderr: the lines are the command's stderr.
+	lastAt time.Time
+	stderr bool
+}
+
+func (l *lineLog) emit(line string) {
+	if l.stderr {
+		l.v.errOutput(time.Since(l.start), line)
+		return
+	}
+	l.v.output(time.Since(l.start), line)
 }
 
 func (l *lineLog) lastLine() string {
@@ -330,9 +354,9 @@ func (l *lineLog) Write(p []byte) (int, error) {
 		}
 		line = strings.TrimSuffix(line, "\n")
 		if strings.TrimSpace(line) != "" {
-			l.last = line
+			l.last, l.lastAt = line, time.Now()
 		}
-		l.v.output(time.Since(l.start), line)
+		l.emit(line)
 	}
 }
 
@@ -341,9 +365,9 @@ func (l *lineLog) flush() {
 	defer l.mu.Unlock()
 	if l.buf.Len() > 0 {
 		if strings.TrimSpace(l.buf.String()) != "" {
-			l.last = l.buf.String()
+			l.last, l.lastAt = l.buf.String(), time.Now()
 		}
-		l.v.output(time.Since(l.start), l.buf.String())
+		l.emit(l.buf.String())
 		l.buf.Reset()
 	}
 }

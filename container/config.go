@@ -46,6 +46,14 @@ type Container struct {
 	// host's IDs). Kept with the container, so a later change of the setting does not change
 	// the owners its writable layer was made with.
 	IDMap *idmap.Map `json:",omitempty"`
+	// Disconnected: the container left its last network (network disconnect), which made its
+	// NetworkMode none; unlike a container created with --network none it may be connected
+	// again, as in Docker.
+	Disconnected bool `json:",omitempty"`
+
+	// Warnings are what Create adjusted that the user should hear of, as dockerd's create
+	// returns them (not stored).
+	Warnings []string `json:"-"`
 
 	layers []string // the image's layers, when Create has just looked them up (not stored)
 	lock   *os.File // the container's lock, held from Create (HoldLock) until Unlock
@@ -102,6 +110,12 @@ type HostConfig struct {
 	// the host's otherwise) or "host" (the host's, even under userns-remap).
 	UsernsMode    string `json:",omitempty"`
 	RestartPolicy RestartPolicy
+	// VolumesFrom are --volumes-from's containers (NAME[:ro|rw]) as given; Create copies their
+	// mounts into Mounts. Isolation is "" or "default", the only technology on Linux;
+	// VolumeDriver is kept as given (berth's volumes are local).
+	VolumesFrom  []string `json:",omitempty"`
+	Isolation    string   `json:",omitempty"`
+	VolumeDriver string   `json:",omitempty"`
 }
 
 // PortBinding is one host side of a published port.
@@ -116,6 +130,15 @@ type Mount struct {
 	Source   string // host path or volume name
 	Target   string
 	ReadOnly bool
+	// Spec: given with --mount, so kept in HostConfig.Mounts as Docker keeps it (-v's are Binds).
+	Spec bool `json:",omitempty"`
+	// Propagation of a bind ("" is rprivate): -v's mode or --mount's bind-propagation.
+	Propagation string `json:",omitempty"`
+	// NoCopy: a new volume is not filled with the image's content (-v's nocopy, volume-nocopy).
+	NoCopy bool `json:",omitempty"`
+	// TmpfsSize and TmpfsMode are --mount's tmpfs-size (bytes) and tmpfs-mode (0: the kernel's).
+	TmpfsSize int64       `json:",omitempty"`
+	TmpfsMode os.FileMode `json:",omitempty"`
 }
 
 // State is what happened to a container since it was created.
@@ -155,19 +178,22 @@ func (s State) Restarting() bool { return s.Status == "restarting" }
 
 // CreateOptions are `create`/`run`'s flags that shape the container's config.
 type CreateOptions struct {
-	Name        string
-	Image       string   // the reference as typed
-	Cmd         []string // the arguments after the image
-	Entrypoint  *string  // --entrypoint; nil when not given, "" to reset the image's
-	Env         []string // -e and --env-file, in order, already read
-	WorkingDir  string
-	User        string
-	Hostname    string
-	Domainname  string
-	Labels      map[string]string
-	Tty         bool
-	OpenStdin   bool
-	Detach      bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
+	Name       string
+	Image      string   // the reference as typed
+	Cmd        []string // the arguments after the image
+	Entrypoint *string  // --entrypoint; nil when not given, "" to reset the image's
+	Env        []string // -e and --env-file, in order, already read
+	WorkingDir string
+	User       string
+	Hostname   string
+	Domainname string
+	Labels     map[string]string
+	Tty        bool
+	OpenStdin  bool
+	Detach     bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
+	// Attach is -a's streams ("stdin", "stdout", "stderr"); none means stdout and stderr (and
+	// stdin with -i), as Docker's CLI records them in Config.Attach*; run -d attaches none.
+	Attach      []string
 	StopSignal  string
 	StopTimeout *int
 	Expose      []string
@@ -183,6 +209,10 @@ type CreateOptions struct {
 	// HoldLock keeps the container locked after Create until its Unlock: `run` holds it from
 	// create to start, so no prune takes the new container for a stopped one meanwhile.
 	HoldLock bool
+
+	// EntrypointArgs is an entrypoint in list form (Compose's entrypoint:, the Engine API's);
+	// when not nil it wins over Entrypoint, and an empty list resets the image's.
+	EntrypointArgs []string
 }
 
 // ErrNoCommand is Docker's refusal to create a container with nothing to run.
@@ -207,17 +237,34 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 		OpenStdin:   o.OpenStdin,
 		StdinOnce:   o.OpenStdin && !o.Detach,
 		AttachStdin: o.OpenStdin && !o.Detach,
-		Env:         append([]string(nil), o.Env...),
-		Cmd:         append([]string(nil), o.Cmd...),
-		Image:       o.Image,
-		WorkingDir:  o.WorkingDir,
-		StopSignal:  o.StopSignal,
-		StopTimeout: o.StopTimeout,
-		Healthcheck: MergeHealthcheck(img.Healthcheck, o.Healthcheck),
-		OnBuild:     nil,
+		// Without -a Docker's CLI attaches stdout and stderr (create too: start -a uses them).
+		AttachStdout: !o.Detach && len(o.Attach) == 0,
+		AttachStderr: !o.Detach && len(o.Attach) == 0,
+		Env:          append([]string(nil), o.Env...),
+		Cmd:          append([]string(nil), o.Cmd...),
+		Image:        o.Image,
+		WorkingDir:   o.WorkingDir,
+		StopSignal:   o.StopSignal,
+		StopTimeout:  o.StopTimeout,
+		Healthcheck:  MergeHealthcheck(img.Healthcheck, o.Healthcheck),
+		OnBuild:      nil,
+	}
+	for _, a := range o.Attach {
+		switch {
+		case o.Detach:
+		case a == "stdin":
+			c.AttachStdin = true
+		case a == "stdout":
+			c.AttachStdout = true
+		case a == "stderr":
+			c.AttachStderr = true
+		}
 	}
 	resetEntrypoint := false
-	if o.Entrypoint != nil {
+	if o.EntrypointArgs != nil {
+		c.Entrypoint = append([]string(nil), o.EntrypointArgs...)
+		resetEntrypoint = len(o.EntrypointArgs) == 0
+	} else if o.Entrypoint != nil {
 		if *o.Entrypoint == "" {
 			resetEntrypoint = true
 		} else {
@@ -269,8 +316,9 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 	if c.StopTimeout == nil {
 		c.StopTimeout = img.StopTimeout
 	}
-	if len(img.Labels) > 0 || len(o.Labels) > 0 {
-		c.Labels = map[string]string{}
+	// Docker's container config always has labels ({}), and commit carries them into the image.
+	c.Labels = map[string]string{}
+	{
 		for k, v := range img.Labels {
 			c.Labels[k] = v
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/network"
 	rt "github.com/berth-engine/berth/runtime"
@@ -99,7 +100,7 @@ func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
 		}
 		n, err := nets.Get(name)
 		if errors.As(err, new(network.NotFoundError)) {
-			return nil, fmt.Errorf("network %s not found", name)
+			return nil, NetworkNotFoundError{name}
 		} else if err != nil {
 			return nil, err
 		}
@@ -123,6 +124,11 @@ func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
 	}
 	return out, nil
 }
+
+// NetworkNotFoundError is create's "network x not found" (Docker's 404).
+type NetworkNotFoundError struct{ Name string }
+
+func (e NetworkNotFoundError) Error() string { return "network " + e.Name + " not found" }
 
 // checkFixedIP is Docker's check of --ip against a network.
 func checkFixedIP(n network.Network, ip string) error {
@@ -344,7 +350,7 @@ func (m *Manager) Connect(netRef, ctrRef string, aliases []string, ip string) er
 	if _, ok := containerMode(c.Host.NetworkMode); ok {
 		return ConflictError{"container sharing network namespace with another container or host cannot be connected to any other network"}
 	}
-	if n.Name == network.NoneName || c.Host.NetworkMode == rt.NetworkNone {
+	if n.Name == network.NoneName || c.Host.NetworkMode == rt.NetworkNone && !c.Disconnected {
 		return ConflictError{"container cannot be connected to multiple networks with one of the networks in private (none) mode"}
 	}
 	for _, ec := range c.endpointConfigs() {
@@ -379,7 +385,14 @@ func (m *Manager) Connect(netRef, ctrRef string, aliases []string, ip string) er
 		}
 	}
 	c.Networks = append(c.endpointConfigs(), ec)
-	return m.saveRecord(c)
+	if c.Disconnected {
+		c.Host.NetworkMode, c.Disconnected = n.Name, false
+	}
+	if err := m.saveRecord(c); err != nil {
+		return err
+	}
+	m.networks().Event("connect", n, map[string]string{"container": c.ID})
+	return nil
 }
 
 // nextInterface is the number of the next free ethN.
@@ -443,11 +456,15 @@ func (m *Manager) Disconnect(netRef, ctrRef string, force bool) error {
 	c.Networks = kept
 	if len(kept) == 0 {
 		// Off its last network, the container starts with no network at all.
-		c.Host.NetworkMode = rt.NetworkNone
+		c.Host.NetworkMode, c.Disconnected = rt.NetworkNone, true
 	} else if c.Host.NetworkMode == n.Name || (usesBridge(c.Host.NetworkMode) && n.IsDefault()) {
 		c.Host.NetworkMode = kept[0].Network
 	}
-	return m.saveRecord(c)
+	if err := m.saveRecord(c); err != nil {
+		return err
+	}
+	m.networks().Event("disconnect", n, map[string]string{"container": c.ID})
+	return nil
 }
 
 // NetworkNames are the names of the networks the container joins, sorted (ps's NETWORKS column):
@@ -513,16 +530,25 @@ func (m *Manager) RemoveNetwork(ref string) error {
 
 // PruneNetworks is `network prune`: every user-defined network no running container uses.
 func (m *Manager) PruneNetworks() ([]string, error) {
+	return m.PruneNetworksFiltered(format.NewArgs())
+}
+
+// PruneNetworksFiltered is network prune with Docker's filters (until, label, label!).
+func (m *Manager) PruneNetworksFiltered(f format.Args) ([]string, error) {
+	match, err := network.PruneFilter(f)
+	if err != nil {
+		return nil, err
+	}
 	nets, err := m.networks().List()
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range nets {
-		if n.UserDefined() {
+		if n.UserDefined() && match(n) {
 			m.reconcileEndpoints(n.ID)
 		}
 	}
-	return m.networks().Prune()
+	return m.networks().PruneMatching(match)
 }
 
 // reconcileEndpoints looks at every container with an endpoint on a network: one that no longer

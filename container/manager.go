@@ -124,6 +124,13 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err := ResolveMemorySwap(&o.Host); err != nil {
 		return nil, err
 	}
+	warnings, err := checkCreate(&o)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.volumesFrom(&o.Host); err != nil {
+		return nil, err
+	}
 	remap, err := m.remapFor(&o.Host)
 	if err != nil {
 		return nil, err
@@ -132,7 +139,7 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	c := &Container{
 		ID: id, Name: o.Name, Created: time.Now().UTC(), Path: path, Args: args,
 		Image: o.Image, ImageID: imageID, Config: cfg, Host: o.Host, Driver: m.storageDriver(), Networks: endpoints,
-		IDMap: remap, layers: img.Image.Layers,
+		IDMap: remap, layers: img.Image.Layers, Warnings: warnings,
 	}
 	if remap != nil && c.Driver == driverOverlay && m.UsernsLayers(*remap) != UsernsIdmapped {
 		c.Driver = driverCopy
@@ -220,6 +227,7 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		os.RemoveAll(m.dir(id))
 		return nil, err
 	}
+	m.event("create", c, nil)
 	return c, nil
 }
 
@@ -415,7 +423,9 @@ func (m *Manager) Rename(ref, newName string) error {
 		return fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName)
 	}
 	newName = strings.TrimPrefix(newName, "/")
-	return m.Images.DB.Update(func(tx *metadata.Tx) error {
+	var renamed *Container
+	var oldName string
+	err := m.Images.DB.Update(func(tx *metadata.Tx) error {
 		r, err := lookup(tx, ref)
 		if err != nil {
 			return err
@@ -427,6 +437,7 @@ func (m *Manager) Rename(ref, newName string) error {
 		if err != nil {
 			return err
 		}
+		oldName, renamed = c.Name, c
 		c.Name = newName
 		b, err := json.Marshal(c)
 		if err != nil {
@@ -442,6 +453,10 @@ func (m *Manager) Rename(ref, newName string) error {
 		}
 		return err
 	})
+	if err == nil && renamed != nil {
+		m.event("rename", renamed, map[string]string{"oldName": "/" + oldName})
+	}
+	return err
 }
 
 // RemoveOptions are `rm`'s flags.
@@ -513,6 +528,7 @@ func (m *Manager) remove(c *Container, o RemoveOptions) error {
 	if err := m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteContainer(c.ID) }); err != nil {
 		return err
 	}
+	m.event("destroy", c, nil)
 	if o.Volumes && len(c.Host.Mounts) > 0 {
 		m.removeAnonymousVolumes(c)
 	}

@@ -109,25 +109,32 @@ func (m *Manager) runAttached(c *Container, at *Attach) (int, error) {
 // StartDetached starts a container under a shim (berth re-executed) that outlives this process,
 // and returns once the container runs or failed to start.
 func (m *Manager) StartDetached(ref string) error {
+	_, err := m.Start(ref)
+	return err
+}
+
+// Start is StartDetached reporting whether it started the container: false when it was running
+// already (a no-op for Docker's CLI, a 304 for its API).
+func (m *Manager) Start(ref string) (bool, error) {
 	c, st, err := m.Get(ref)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if st.Running() {
-		return nil // Docker: starting a running container is a no-op
+		return false, nil
 	}
 	lock, err := m.lockContainer(c.ID, true)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer lock.Close()
 	// A prune may have removed it, or another start started it, while we waited for the lock.
 	if _, st, err = m.Get(c.ID); err != nil {
-		return err
+		return false, err
 	} else if st.Running() {
-		return nil
+		return false, nil
 	}
-	return m.startShim(c, false)
+	return true, m.startShim(c, false)
 }
 
 // StartCreated is StartDetached for a container this process has just created holding its lock
@@ -269,6 +276,9 @@ func (m *Manager) Shim(id string, notify *os.File, handoff bool, attached *os.Fi
 		}
 		var restart bool
 		var code int
+		if hub != nil {
+			hub.dialWaiters()
+		}
 		code, restart, err = m.supervise(c, nil, ready, again, hub)
 		if hub != nil {
 			if err != nil {
@@ -542,11 +552,11 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		attachOut, attachErr = hub.writer(streamStdout), hub.writer(streamStderr)
 		switch {
 		case hubStdin != nil:
-			hub.started(hubStdin)
+			hub.started(hubStdin, master)
 		case master != nil && c.Config.OpenStdin:
-			hub.started(nopCloser{master})
+			hub.started(nopCloser{master}, master)
 		default:
-			hub.started(nil)
+			hub.started(nil, master)
 		}
 	}
 	done := make(chan struct{}, 3)
@@ -565,6 +575,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	if _, err := m.updateState(c.ID, func(st *State) error { st.Pid = pid; return nil }); err != nil {
 		unix.Kill(pid, unix.SIGKILL)
 	}
+	m.startEvents(c)
 	if ready != nil {
 		ready(nil)
 		notified = true
@@ -606,7 +617,9 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 			}
 		}
 	}
+	m.dieEvents(c, code)
 	if c.Host.AutoRemove {
+		m.recordExit(c.ID, code)
 		m.remove(c, RemoveOptions{Volumes: true})
 		return code, false, nil
 	}
@@ -685,6 +698,7 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 		release(err.Error())
 		return 0, false, &StartError{Code: 125, Err: err}
 	}
+	m.startEvents(c)
 	done := make(chan struct{}, 2)
 	go func() { copyStream("stdout", outR, log, at.Stdout); done <- struct{}{} }()
 	go func() { copyStream("stderr", errR, log, at.Stderr); done <- struct{}{} }()
@@ -775,7 +789,9 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 			return 0, false, &StartError{Code: ce.ExitCode(), Err: ce, Shown: true}
 		}
 	}
+	m.dieEvents(c, code)
 	if c.Host.AutoRemove {
+		m.recordExit(c.ID, code)
 		m.remove(c, RemoveOptions{Volumes: true, runtimeGone: true})
 		return code, false, nil
 	}

@@ -50,6 +50,7 @@ func (m *Manager) Kill(ref, signal string) error {
 	if st, err = m.markStopped(c, signal); err != nil {
 		return err
 	}
+	m.event("kill", c, map[string]string{"signal": strconv.Itoa(int(sig))})
 	if st.Restarting() {
 		return nil // Docker: telling the supervisor not to restart it is enough
 	}
@@ -64,6 +65,14 @@ func (m *Manager) Kill(ref, signal string) error {
 	for {
 		kerr := rt.Kill(c.ID, sig, false)
 		if kerr == nil {
+			if sig == syscall.SIGKILL {
+				// Docker's kill of SIGKILL returns once the container is down, so what the
+				// caller reads next (inspect, ps) shows it stopped.
+				var nf NotFoundError
+				if _, err := m.Wait(c.ID, 10*time.Second); err != nil && !errors.As(err, &nf) {
+					return err
+				}
+			}
 			return nil
 		}
 		_, st, gerr := m.Get(c.ID)
@@ -80,21 +89,51 @@ func (m *Manager) Kill(ref, signal string) error {
 // Stop sends the container's stop signal (STOPSIGNAL, default SIGTERM), waits up to timeout
 // (nil: the container's StopTimeout, else 10 s) and then kills it.
 func (m *Manager) Stop(ref string, timeout *int) error {
+	_, err := m.StopWith(ref, StopOptions{Timeout: timeout})
+	return err
+}
+
+// StopOptions are a stop's settings: the timeout (nil: the container's StopTimeout, else 10 s)
+// and the signal ("": the container's STOPSIGNAL, else SIGTERM).
+type StopOptions struct {
+	Timeout *int
+	Signal  string
+}
+
+// StopWith is Stop with a signal of the caller's choosing; it reports whether the container
+// was running (Docker's 304 when it was not).
+func (m *Manager) StopWith(ref string, o StopOptions) (bool, error) {
 	c, st, err := m.Get(ref)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !st.Running() {
-		return nil
+		return false, nil
 	}
+	if o.Signal != "" {
+		if _, err := ParseSignal(o.Signal); err != nil {
+			return false, InvalidParameterError{err}
+		}
+	}
+	if err := m.stop(c, st, o); err != nil {
+		return true, err
+	}
+	m.event("stop", c, nil)
+	return true, nil
+}
+
+func (m *Manager) stop(c *Container, st State, o StopOptions) error {
 	t := 10
 	if c.Config.StopTimeout != nil {
 		t = *c.Config.StopTimeout
 	}
-	if timeout != nil {
-		t = *timeout
+	if o.Timeout != nil {
+		t = *o.Timeout
 	}
-	sig := c.Config.StopSignal
+	sig := o.Signal
+	if sig == "" {
+		sig = c.Config.StopSignal
+	}
 	if sig == "" {
 		sig = "TERM"
 	}
@@ -135,7 +174,7 @@ func (m *Manager) Stop(ref string, timeout *int) error {
 			return err
 		}
 	}
-	_, err = m.Wait(c.ID, 30*time.Second)
+	_, err := m.Wait(c.ID, 30*time.Second)
 	if errors.As(err, &nf) {
 		return nil
 	}
@@ -166,7 +205,7 @@ func (m *Manager) Wait(ref string, timeout time.Duration) (State, error) {
 			return st, nil
 		}
 		time.Sleep(delay)
-		if delay < 100*time.Millisecond {
+		if delay < 20*time.Millisecond {
 			delay *= 2
 		}
 	}
@@ -202,10 +241,21 @@ func (m *Manager) WaitExit(ref string) (State, error) {
 
 // Restart stops and starts a container (detached).
 func (m *Manager) Restart(ref string, timeout *int) error {
-	if err := m.Stop(ref, timeout); err != nil {
+	return m.RestartWith(ref, StopOptions{Timeout: timeout})
+}
+
+// RestartWith is Restart with a stop signal of the caller's choosing (the Engine API's signal).
+func (m *Manager) RestartWith(ref string, o StopOptions) error {
+	if _, err := m.StopWith(ref, o); err != nil {
 		return err
 	}
-	return m.StartDetached(ref)
+	if err := m.StartDetached(ref); err != nil {
+		return err
+	}
+	if c, _, err := m.Get(ref); err == nil {
+		m.event("restart", c, nil)
+	}
+	return nil
 }
 
 // Pause freezes a running container.
@@ -227,6 +277,7 @@ func (m *Manager) Pause(ref string) error {
 	if err := rt.Pause(c.ID); err != nil {
 		return err
 	}
+	m.event("pause", c, nil)
 	_, err = m.updateState(c.ID, func(s *State) error {
 		s.Status = "paused"
 		if s.Health != nil {
@@ -255,6 +306,7 @@ func (m *Manager) Unpause(ref string) error {
 	if err := rt.Resume(c.ID); err != nil {
 		return err
 	}
+	m.event("unpause", c, nil)
 	_, err = m.updateState(c.ID, func(s *State) error {
 		if s.Status == "paused" {
 			s.Status = "running"

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,6 +34,7 @@ type buildFlags struct {
 	tags      []string
 	file      string
 	buildArgs []string
+	addHosts  []string
 	labels    []string
 	target    string
 	noCache   bool
@@ -80,6 +81,7 @@ func newBuildCommand(g *Globals, use string) *cobra.Command {
 	fl.StringVarP(&f.output, "output", "o", "", "Output destination (format: type=local,dest=path)")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent socket or keys to expose to the build (format: default|<id>[=<socket>|<key>[,<key>]])")
 	fl.StringVar(&f.platform, "platform", "", "Set platform if server is multi-platform capable")
+	fl.StringArrayVar(&f.addHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "External cache sources (e.g., \"user/app:cache\", \"type=registry,ref=user/app:cache\")")
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "Cache export destinations (e.g., \"type=registry,ref=user/app:cache\")")
 	fl.BoolVar(&f.check, "check", false, "Check the Dockerfile (BuildKit's build checks and layer rules) without building; exit 1 on a finding")
@@ -115,7 +117,12 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		return err
 	}
 	o := build.Options{Target: f.target, NoCache: f.noCache, Platform: f.platform, Tags: f.tags, AlwaysPull: f.pull,
-		BuildArgs: map[string]string{}, Labels: map[string]string{}, Network: f.network}
+		BuildArgs: map[string]string{}, Labels: map[string]string{}, Network: f.network, ExtraHosts: f.addHosts}
+	for _, h := range f.addHosts {
+		if host, ip, ok := strings.Cut(h, ":"); !ok || host == "" || net.ParseIP(ip) == nil {
+			return fmt.Errorf("invalid argument %q for \"--add-host\" flag: invalid IP address in add-host: %q", h, ip)
+		}
+	}
 	for _, a := range f.allow {
 		for _, e := range strings.Split(a, ",") {
 			switch e {
@@ -208,7 +215,7 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 			return err
 		}
 		if isTar(data) {
-			if err := extractContext(bytes.NewReader(data), tmp); err != nil {
+			if err := build.ExtractContext(bytes.NewReader(data), tmp); err != nil {
 				return err
 			}
 			o.ContextDir = tmp
@@ -218,15 +225,7 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 			o.DockerfilePath = filepath.Join(tmp, "Dockerfile")
 		}
 	case strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://"):
-		resp, err := http.Get(src)
-		if err != nil {
-			return fmt.Errorf("unable to prepare context: %w", err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("unable to prepare context: %s: %s", src, resp.Status)
-		}
-		if err := extractContext(resp.Body, tmp); err != nil {
+		if err := build.FetchContext(ctx, src, tmp); err != nil {
 			return err
 		}
 		o.ContextDir = tmp
@@ -470,18 +469,6 @@ func isTar(data []byte) bool {
 	defer plain.Close()
 	_, err = tar.NewReader(plain).Next()
 	return err == nil
-}
-
-func extractContext(r io.Reader, dir string) error {
-	plain, _, err := archive.DecompressStream(bufio.NewReader(r))
-	if err != nil {
-		return fmt.Errorf("unable to prepare context: %w", err)
-	}
-	defer plain.Close()
-	if _, err := archive.Apply(dir, plain, archive.ApplyOptions{Whiteout: archive.WhiteoutApply, BestEffortXattrs: true}); err != nil {
-		return fmt.Errorf("unable to prepare context: %w", err)
-	}
-	return nil
 }
 
 func newBuilderCommand(g *Globals) *cobra.Command {

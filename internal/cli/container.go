@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/berth-engine/berth/container/logging"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,7 +76,8 @@ func openManager(g *Globals) (*container.Manager, func(), error) {
 type createFlags struct {
 	name, workdir, user, hostname, domainname, entrypoint, runtime, pull       string
 	stopSignal, memory, memorySwap, restart, healthCmd                         string
-	env, envFiles, labels, labelFiles, volumes, mounts, tmpfs, publish, expose []string
+	env, envFiles, labels, labelFiles, volumes, tmpfs, publish, expose, attach []string
+	mounts                                                                     mountsFlag
 	capAdd, capDrop, addHosts, logOpts                                         []string
 	logDriver                                                                  string
 	interactive, tty, rm, readOnly, publishAll, init, privileged               bool
@@ -88,6 +88,9 @@ type createFlags struct {
 	noHealthcheck                                                              bool
 	security                                                                   securityFlags
 	net                                                                        netFlags
+	// --volumes-from, --isolation, --volume-driver: kept in the record, applied by Create.
+	volumesFrom             []string
+	isolation, volumeDriver string
 }
 
 func (f *createFlags) bind(fl *pflag.FlagSet) {
@@ -115,8 +118,12 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringArrayVarP(&f.labels, "label", "l", nil, "Set meta data on a container")
 	fl.StringArrayVar(&f.labelFiles, "label-file", nil, "Read in a line delimited file of labels")
 	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a volume")
-	fl.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
+	fl.Var(&f.mounts, "mount", "Attach a filesystem mount to the container")
+	fl.StringArrayVarP(&f.attach, "attach", "a", nil, "Attach to STDIN, STDOUT or STDERR")
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
+	fl.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
+	fl.StringVar(&f.isolation, "isolation", "", "Container isolation technology")
+	fl.StringVar(&f.volumeDriver, "volume-driver", "", "Optional volume driver for the container")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
 	fl.StringArrayVar(&f.expose, "expose", nil, "Expose a port or a range of ports")
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities")
@@ -238,9 +245,12 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		Hostname: f.hostname, Domainname: f.domainname, Tty: f.tty, OpenStdin: f.interactive,
 		StopSignal: f.stopSignal, Expose: f.expose,
 	}
-	if f.init {
-		if _, err := container.InitBinary(); err != nil {
-			return o, err
+	for _, a := range f.attach {
+		switch s := strings.ToLower(a); s {
+		case "stdin", "stdout", "stderr":
+			o.Attach = append(o.Attach, s)
+		default:
+			return o, fmt.Errorf("invalid argument %q for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR", a)
 		}
 	}
 	hc, err := f.healthcheck()
@@ -297,6 +307,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	h := &o.Host
 	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Init, h.Privileged = f.rm, f.readOnly, f.publishAll, f.init, f.privileged
 	h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.runtime, f.capAdd, f.capDrop, f.addHosts
+	h.VolumesFrom, h.Isolation, h.VolumeDriver = f.volumesFrom, f.isolation, f.volumeDriver
 	if f.logDriver == logging.None && len(f.logOpts) > 0 {
 		return o, fmt.Errorf("invalid logging opts for driver %s", f.logDriver)
 	}
@@ -322,9 +333,6 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		if err != nil {
 			return o, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %v", f.memory, err)
 		}
-		if n > 0 && n < 6*1024*1024 {
-			return o, errors.New("Minimum memory limit allowed is 6MB")
-		}
 		h.Memory = n
 	}
 	if f.memorySwap != "" {
@@ -349,10 +357,9 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		}
 		h.Mounts = append(h.Mounts, mt)
 	}
-	for _, v := range f.mounts {
-		mt, err := container.ParseMount(v)
-		if err != nil {
-			return o, err
+	for _, mt := range f.mounts {
+		if err := container.CheckMount(mt); err != nil {
+			return o, daemonError{err}
 		}
 		h.Mounts = append(h.Mounts, mt)
 	}
@@ -374,13 +381,22 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		}
 		sort.Strings(o.Expose)
 	}
-	if (len(f.publish) > 0 || f.publishAll) && (f.net.mode() == "none" || f.net.mode() == "host") {
-		if f.net.mode() == "none" {
-			return o, errors.New("conflicting options: port publishing and the container type network mode")
-		}
-		h.PortBindings, h.PublishAllPorts = nil, false // Docker ignores them with the host's network
-	}
 	return o, nil
+}
+
+// mountsFlag is --mount: each value parsed when given, so a malformed one is a flag error in
+// Docker's words (`invalid argument "..." for "--mount" flag: ...`).
+type mountsFlag []container.Mount
+
+func (m *mountsFlag) String() string { return "" }
+func (m *mountsFlag) Type() string   { return "mount" }
+func (m *mountsFlag) Set(v string) error {
+	mt, err := container.ParseMount(v)
+	if err != nil {
+		return err
+	}
+	*m = append(*m, mt)
+	return nil
 }
 
 // createContainer creates a container, pulling its image first as --pull says (Docker's
@@ -388,13 +404,13 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 func createContainer(g *Globals, m *container.Manager, o container.CreateOptions, pull string) (*container.Container, error) {
 	conf, err := readConfig()
 	if err != nil {
-		return nil, runError(err)
+		return nil, err
 	}
 	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
 	m.UsernsRemap = conf.UsernsRemap
 	if pull == "always" {
 		if err := pullForRun(g, m, o.Image); err != nil {
-			return nil, runError(err)
+			return nil, daemonError{err}
 		}
 	}
 	c, err := m.Create(o)
@@ -406,15 +422,51 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 		fmt.Fprintf(g.Stderr, "Unable to find image '%s' locally\n", ref)
 		if pull == "missing" {
 			if perr := pullForRun(g, m, o.Image); perr != nil {
-				return nil, runError(perr)
+				return nil, daemonError{perr}
 			}
 			c, err = m.Create(o)
 		}
 	}
 	if err != nil {
-		return nil, runError(err)
+		return nil, daemonError{err}
+	}
+	for _, w := range c.Warnings {
+		fmt.Fprintln(g.Stderr, "WARNING:", w)
 	}
 	return c, nil
+}
+
+// daemonError is a failure Docker's daemon would report (a refused mount, a name in use, an
+// image that cannot be pulled), as opposed to a flag the CLI could not read: Docker words and
+// exits differently for the two (createFailure, runFailure).
+type daemonError struct{ error }
+
+func (e daemonError) Unwrap() error { return e.error }
+
+// createFailure is how Docker's `create` fails: a flag it cannot read is a usage error (exit
+// 125); what the daemon refuses is "Error response from daemon: ..." (berth: "Error: ..."),
+// exit 1.
+func createFailure(err error) error {
+	var de daemonError
+	if errors.As(err, &de) {
+		return &StatusError{Code: 1, Err: de.error}
+	}
+	return &StatusError{Code: 125, Err: err}
+}
+
+// runFailure is how Docker's `run` fails before its container runs: "docker: MESSAGE.\nSee
+// 'docker run --help'.", exit 125 (with berth's name as invoked, and "Error: " where Docker
+// says "Error response from daemon: "); the container command's 126/127 as runError says.
+func runFailure(cmd *cobra.Command, err error) error {
+	var se *container.StartError
+	if errors.As(err, &se) {
+		return runError(err)
+	}
+	var de daemonError
+	if errors.As(err, &de) {
+		return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s: Error: %s.\nSee '%s --help'.", cmd.Root().Name(), de.error, cmd.CommandPath())}
+	}
+	return &StatusError{Code: 125, Err: err}
 }
 
 // pullForRun pulls an image for run/create with its progress on stderr, as Docker prints it.
@@ -458,7 +510,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := f.options(cmd, args)
 			if err != nil {
-				return &StatusError{Code: 125, Err: err}
+				return createFailure(err)
 			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
@@ -467,7 +519,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 			defer closeFn()
 			ctr, err := createContainer(g, m, o, f.pull)
 			if err != nil {
-				return err
+				return createFailure(err)
 			}
 			fmt.Fprintln(g.Stdout, ctr.ID)
 			return nil
@@ -490,7 +542,6 @@ func stdinIsTTY(g *Globals) error {
 func newRunCommand(g *Globals, use string) *cobra.Command {
 	var f createFlags
 	var detach, sigProxy bool
-	var attach []string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Run a command in a new container",
@@ -498,7 +549,7 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := f.options(cmd, args)
 			if err != nil {
-				return &StatusError{Code: 125, Err: err}
+				return runFailure(cmd, err)
 			}
 			o.Detach = detach
 			if f.interactive && f.tty && !detach {
@@ -519,7 +570,7 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 			o.HoldLock = true
 			ctr, err := createContainer(g, m, o, f.pull)
 			if err != nil {
-				return err
+				return runFailure(cmd, err)
 			}
 			defer ctr.Unlock()
 			if detach {
@@ -569,7 +620,6 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 	f.bind(c.Flags())
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
 	c.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy received signals to the process")
-	c.Flags().StringArrayVarP(&attach, "attach", "a", nil, "Attach to STDIN, STDOUT or STDERR")
 	return c
 }
 
@@ -950,10 +1000,6 @@ func newContainerPruneCommand(g *Globals, use string) *cobra.Command {
 	return c
 }
 
-func matchLabels(f format.Args, labels map[string]string) bool {
-	return f.MatchKVList("label", labels)
-}
-
 // ---- ps ----
 
 const (
@@ -1000,17 +1046,7 @@ func (r *psRow) Image() string {
 	return img
 }
 func (r *psRow) Command() string {
-	cmd := r.s.Path
-	if len(r.s.Args) > 0 {
-		args := make([]string, len(r.s.Args))
-		for i, a := range r.s.Args {
-			if strings.Contains(a, " ") {
-				a = "'" + a + "'"
-			}
-			args[i] = a
-		}
-		cmd += " " + strings.Join(args, " ")
-	}
+	cmd := r.s.Command()
 	if r.trunc {
 		cmd = format.Ellipsis(cmd, 20)
 	}
@@ -1020,7 +1056,7 @@ func (r *psRow) CreatedAt() string  { return time.Unix(r.s.Created.Unix(), 0).St
 func (r *psRow) RunningFor() string { return format.CreatedSince(r.s.Created, r.now) }
 func (r *psRow) Ports() string      { return r.ports }
 func (r *psRow) State() string      { return r.s.State.Status }
-func (r *psRow) Status() string     { return statusString(r.s.State, r.now) }
+func (r *psRow) Status() string     { return container.StatusString(r.s.State, r.now) }
 func (r *psRow) Size() string {
 	if r.dfSize {
 		return units.HumanSize(float64(r.s.SizeRw))
@@ -1040,11 +1076,17 @@ func (r *psRow) Labels() string {
 	return strings.Join(kv, ",")
 }
 func (r *psRow) Label(name string) string { return r.s.Config.Labels[name] }
+
+// Mounts is Docker's MOUNTS: each mount's volume name or host path (a --mount tmpfs: ""),
+// cut to 15 characters unless --no-trunc, in the order of their container paths (Docker
+// mounts them sorted so, and lists them so).
 func (r *psRow) Mounts() string {
+	ms := append([]container.Mount(nil), r.s.Host.Mounts...)
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Target < ms[j].Target })
 	var names []string
-	for _, mt := range r.s.Host.Mounts {
+	for _, mt := range ms {
 		n := mt.Source
-		if r.trunc && mt.Type == "volume" {
+		if r.trunc {
 			n = format.Ellipsis(n, 15)
 		}
 		names = append(names, n)
@@ -1062,45 +1104,6 @@ func (r *psRow) LocalVolumes() string {
 }
 func (r *psRow) Networks() string { return strings.Join(r.s.NetworkNames(), ",") }
 
-// statusString is Docker's State.String(): "Up 3 minutes", "Up 5 seconds (healthy)",
-// "Restarting (1) 2 seconds ago", "Exited (0) 2 seconds ago", "Created".
-func statusString(st container.State, now time.Time) string {
-	switch st.Status {
-	case "running", "paused":
-		s := "Up " + units.HumanDuration(now.Sub(st.StartedAt))
-		if st.Status == "paused" {
-			s += " (Paused)"
-		} else if h := st.Health; h != nil {
-			if h.Status == container.HealthStarting {
-				s += " (health: starting)"
-			} else {
-				s += " (" + h.Status + ")"
-			}
-		}
-		return s
-	case "restarting":
-		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
-	case "exited":
-		if st.FinishedAt.IsZero() {
-			return ""
-		}
-		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
-	case "removing":
-		return "Removal In Progress"
-	case "dead":
-		return "Dead"
-	case "created":
-		return "Created"
-	}
-	return st.Status
-}
-
-var psFilters = map[string]bool{
-	"id": true, "name": true, "label": true, "status": true, "exited": true, "ancestor": true,
-	"before": true, "since": true, "volume": true, "network": true, "health": true, "isolation": true,
-	"is-task": true, "publish": true, "expose": true,
-}
-
 type psOptions struct {
 	all, quiet, size, latest, noTrunc bool
 	last                              int
@@ -1115,19 +1118,20 @@ func newPsCommand(g *Globals, use string) *cobra.Command {
 		Short: "List containers",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.filters.Validate(psFilters); err != nil {
-				return err
-			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
+			fmtStr := o.format
+			if strings.Contains(fmtStr, ".Size") {
+				// Docker's CLI asks for sizes when the template shows them.
+				o.size = true
+			}
 			rows, err := psRows(m, o, time.Now())
 			if err != nil {
 				return err
 			}
-			fmtStr := o.format
 			if o.quiet {
 				fmtStr = format.DefaultQuietFormat
 			}
@@ -1151,136 +1155,20 @@ func newPsCommand(g *Globals, use string) *cobra.Command {
 }
 
 func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) {
-	list, err := m.List()
-	if err != nil {
-		return nil, err
-	}
-	f := o.filters
 	limit := o.last
 	if o.latest {
 		limit = 1
 	}
-	all := o.all || limit > 0 || f.Contains("status") || f.Contains("exited")
-	// before/since name containers; they cut the (newest first) list.
-	var beforeT, sinceT time.Time
-	for _, key := range []string{"before", "since"} {
-		for _, ref := range f.Get(key) {
-			c, _, err := m.Get(ref)
-			if err != nil {
-				return nil, err
-			}
-			if key == "before" {
-				beforeT = c.Created
-			} else {
-				sinceT = c.Created
-			}
-		}
-	}
-	ancestors := map[string]bool{}
-	for _, a := range f.Get("ancestor") {
-		if id, err := m.Images.Resolve(a); err == nil {
-			ancestors[id] = true
-		}
-	}
-	var exited []int
-	for _, e := range f.Get("exited") {
-		n, err := strconv.Atoi(e)
-		if err != nil {
-			return nil, fmt.Errorf("invalid filter 'exited=%s'", e)
-		}
-		exited = append(exited, n)
-	}
-	for _, s := range f.Get("status") {
-		switch s {
-		case "created", "restarting", "running", "removing", "paused", "exited", "dead":
-		default:
-			return nil, fmt.Errorf("invalid filter 'status=%s'", s)
-		}
-	}
-	for _, h := range f.Get("health") {
-		switch h {
-		case container.HealthStarting, container.HealthHealthy, container.HealthUnhealthy, container.HealthNone:
-		default:
-			return nil, fmt.Errorf("Unrecognised filter value for health: %s", h)
-		}
+	list, err := m.ListFiltered(container.ListOptions{All: o.all, Limit: limit, Filters: o.filters})
+	if err != nil {
+		return nil, err
 	}
 	imageSizes := map[string]int64{}
 	var rows []*psRow
 	resolved := map[string]string{}
 	for _, s := range list {
-		if !all && !s.State.Running() {
-			continue
-		}
-		if f.Contains("id") && !anyPrefix(f.Get("id"), s.ID) {
-			continue
-		}
-		if f.Contains("name") && !anyRegexp(f.Get("name"), s.Name) {
-			continue
-		}
-		if !f.MatchKVList("label", s.Config.Labels) {
-			continue
-		}
-		if f.Contains("status") && !f.ExactMatch("status", s.State.Status) {
-			continue
-		}
-		if f.Contains("health") {
-			h := container.HealthNone
-			if s.State.Health != nil {
-				h = s.State.Health.Status
-			}
-			if !f.ExactMatch("health", h) {
-				continue
-			}
-		}
-		if len(exited) > 0 {
-			ok := false
-			for _, n := range exited {
-				ok = ok || (s.State.Status == "exited" && s.State.ExitCode == n)
-			}
-			if !ok {
-				continue
-			}
-		}
-		if f.Contains("ancestor") && !ancestors[s.ImageID] && !anyEqual(f.Get("ancestor"), s.Image) {
-			continue
-		}
-		if !beforeT.IsZero() && !s.Created.Before(beforeT) {
-			continue
-		}
-		if !sinceT.IsZero() && !s.Created.After(sinceT) {
-			continue
-		}
-		if f.Contains("volume") {
-			ok := false
-			for _, mt := range s.Host.Mounts {
-				ok = ok || f.ExactMatch("volume", mt.Source) || f.ExactMatch("volume", mt.Target)
-			}
-			if !ok {
-				continue
-			}
-		}
-		if f.Contains("expose") && !portFilter(f.Get("expose"), s.Config.ExposedPorts) {
-			continue
-		}
-		if f.Contains("publish") {
-			published := map[string]struct{}{}
-			for p := range s.Host.PortBindings {
-				published[p] = struct{}{}
-			}
-			if !portFilter(f.Get("publish"), published) {
-				continue
-			}
-		}
-		if f.Contains("network") {
-			match := false
-			for _, n := range s.NetworkNames() {
-				match = match || f.ExactMatch("network", n)
-			}
-			if !match {
-				continue
-			}
-		}
-		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: m.PortsString(s.ID, s.Config.ExposedPorts, s.State.Running())}
+		ports := m.Ports(s.ID, s.Config.ExposedPorts, s.State.Running())
+		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: container.DisplayPorts(ports)}
 		// Containers mostly share a few image names: resolve each name once per listing.
 		id, ok := resolved[s.Image]
 		if !ok {
@@ -1300,38 +1188,8 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 			r.imgSize = sz
 		}
 		rows = append(rows, r)
-		if limit > 0 && len(rows) == limit {
-			break
-		}
 	}
 	return rows, nil
-}
-
-func anyPrefix(prefixes []string, s string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func anyEqual(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func anyRegexp(patterns []string, s string) bool {
-	for _, p := range patterns {
-		if re, err := regexp.Compile(p); err == nil && re.MatchString(s) {
-			return true
-		}
-	}
-	return false
 }
 
 // newShimCommand is the hidden `berth container-shim ID`: the supervisor of a detached container
@@ -1363,30 +1221,6 @@ func newShimCommand(g *Globals) *cobra.Command {
 	return c
 }
 
-// portFilter matches "80", "80/tcp" or "8000-8080[/proto]" against "PORT/PROTO" keys.
-func portFilter(values []string, ports map[string]struct{}) bool {
-	for _, v := range values {
-		rng, proto, hasProto := strings.Cut(v, "/")
-		lo, hi, isRange := strings.Cut(rng, "-")
-		if !isRange {
-			hi = lo
-		}
-		l, err1 := strconv.Atoi(lo)
-		h, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		for p := range ports {
-			ps, pp, _ := strings.Cut(p, "/")
-			n, err := strconv.Atoi(ps)
-			if err == nil && n >= l && n <= h && (!hasProto || pp == proto) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // pruneContainers removes stopped containers matching filters and prints Docker's "Deleted
 // Containers:" section; `container prune` and `system prune` both use it.
 func pruneContainers(g *Globals, filters format.Args) (int64, error) {
@@ -1395,38 +1229,12 @@ func pruneContainers(g *Globals, filters format.Args) (int64, error) {
 		return 0, err
 	}
 	defer closeFn()
-	// What interrupted builds left on the host goes with the stopped containers.
-	if err := m.SweepInterrupted(); err != nil {
-		fmt.Fprintln(g.Stderr, "WARNING:", err)
+	deleted, reclaimed, warning, err := m.Prune(filters)
+	if warning != nil {
+		fmt.Fprintln(g.Stderr, "WARNING:", warning)
 	}
-	list, err := m.List()
 	if err != nil {
 		return 0, err
-	}
-	var deleted []string
-	var reclaimed int64
-	for _, s := range list {
-		if s.State.Running() || !matchLabels(filters, s.Config.Labels) {
-			continue
-		}
-		if until := filters.Get("until"); len(until) > 0 {
-			t, err := image.ParseTimestamp(until[0], time.Now())
-			if err != nil {
-				return 0, err
-			}
-			if !s.Created.Before(t) {
-				continue
-			}
-		}
-		size, _ := m.SizeRw(s.ID)
-		// Only if nobody is creating or starting it meanwhile (it is then not stopped).
-		if removed, err := m.PruneContainer(s.ID); err != nil {
-			return 0, err
-		} else if !removed {
-			continue
-		}
-		deleted = append(deleted, s.ID)
-		reclaimed += size
 	}
 	if len(deleted) > 0 {
 		fmt.Fprintln(g.Stdout, "Deleted Containers:")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/system"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -280,12 +281,10 @@ func newPortCommand(g *Globals, use string) *cobra.Command {
 	}
 }
 
-// containerDiskUsage is the containers' and volumes' part of `system df`: the summary rows and
-// the rows of `df -v`.
+// containerDiskUsage is the containers' and volumes' rows of `system df -v`.
 type containerDiskUsage struct {
-	containers, volumes *dfRow
-	ctrRows             []*psRow
-	volRows             []*volumeDfRow
+	ctrRows []*psRow
+	volRows []*volumeDfRow
 }
 
 // volumeDfRow is one line of the volumes table of `system df -v`.
@@ -300,59 +299,15 @@ func (r *volumeDfRow) Name() string                 { return r.name }
 func (r *volumeDfRow) Links() string                { return fmt.Sprint(r.links) }
 func (r *volumeDfRow) Size() string                 { return units.HumanSize(float64(r.size)) }
 
-func diskUsageOfContainers(m *container.Manager) (containerDiskUsage, error) {
-	du := containerDiskUsage{containers: &dfRow{kind: "Containers"}, volumes: &dfRow{kind: "Local Volumes"}}
-	list, err := m.List()
-	if err != nil {
-		return du, err
-	}
+// diskUsageRows makes the containers' and volumes' rows of `system df -v` from what it measured.
+func diskUsageRows(sdu system.DiskUsage) containerDiskUsage {
+	var du containerDiskUsage
 	now := time.Now()
-	for _, s := range list {
-		size, _ := m.SizeRw(s.ID)
-		s.SizeRw = size
-		du.containers.total++
-		du.containers.size += size
-		if s.State.Running() {
-			du.containers.active++
-		} else {
-			du.containers.reclaimable += size
-		}
+	for _, s := range sdu.Containers {
 		du.ctrRows = append(du.ctrRows, &psRow{trunc: true, now: now, s: s, image: s.Image, dfSize: true})
 	}
-	vols, err := m.Volumes()
-	if err != nil {
-		return du, err
+	for _, v := range sdu.Volumes {
+		du.volRows = append(du.volRows, &volumeDfRow{name: v.Name, links: v.Links, size: v.Size})
 	}
-	for _, v := range vols {
-		size := m.VolumeSize(v.Name)
-		du.volumes.total++
-		du.volumes.size += size
-		if v.Links > 0 {
-			du.volumes.active++
-		} else {
-			du.volumes.reclaimable += size
-		}
-		du.volRows = append(du.volRows, &volumeDfRow{name: v.Name, links: v.Links, size: size})
-	}
-	return du, nil
-}
-
-// containerCounts are `info`'s container numbers: all, running, paused, stopped.
-func containerCounts(m *container.Manager) (all, running, paused, stopped int) {
-	list, err := m.List()
-	if err != nil {
-		return
-	}
-	for _, s := range list {
-		all++
-		switch s.State.Status {
-		case "running":
-			running++
-		case "paused":
-			paused++
-		default:
-			stopped++
-		}
-	}
-	return
+	return du
 }

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -16,10 +13,10 @@ import (
 	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
-	berthruntime "github.com/berth-engine/berth/runtime"
+	"github.com/berth-engine/berth/network"
+	"github.com/berth-engine/berth/system"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 )
 
 func init() {
@@ -86,31 +83,15 @@ func newDfCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			du, err := s.DiskUsage()
-			if err != nil {
-				return err
-			}
-			cdu, err := diskUsageOfContainers(container.New(s))
-			if err != nil {
-				return err
-			}
-			cache, err := build.CacheUsage(s)
+			sdu, err := system.CollectDiskUsage(s)
 			if err != nil {
 				return err
 			}
 			if verbose {
-				return writeDfVerbose(g, du, cdu, cache)
+				return writeDfVerbose(g, sdu.Images, diskUsageRows(sdu), sdu.BuildCache)
 			}
-			images := &dfRow{kind: "Images", total: len(du.Images), size: du.LayersSize}
-			var used int64
-			for _, i := range du.Images {
-				if i.Containers > 0 {
-					images.active++
-					used += i.Size - i.SharedSize
-				}
-			}
-			images.reclaimable = du.LayersSize - used
-			rows := []*dfRow{images, cdu.containers, cdu.volumes, buildCacheRow(cache)}
+			rows := []*dfRow{usageRow("Images", sdu.ImageUsage()), usageRow("Containers", sdu.ContainerUsage()),
+				usageRow("Local Volumes", sdu.VolumeUsage()), usageRow("Build Cache", sdu.BuildCacheUsage())}
 			return format.Write(g.Stdout, formatStr,
 				"table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}", dfHeader, rows)
 		},
@@ -120,17 +101,9 @@ func newDfCommand(g *Globals) *cobra.Command {
 	return c
 }
 
-// buildCacheRow sums the build cache as Docker's df does: what is shared with images is not
-// counted, and nothing is in use between builds, so all of it is reclaimable.
-func buildCacheRow(cache []build.CacheRecord) *dfRow {
-	r := &dfRow{kind: "Build Cache", total: len(cache)}
-	for _, c := range cache {
-		if !c.Shared {
-			r.size += c.Size
-		}
-	}
-	r.reclaimable = r.size
-	return r
+// usageRow is one line of `system df`.
+func usageRow(kind string, u system.Usage) *dfRow {
+	return &dfRow{kind: kind, total: int(u.TotalCount), active: int(u.ActiveCount), size: u.TotalSize, reclaimable: u.Reclaimable}
 }
 
 // cacheRow is one build cache entry in `system df -v` (Docker's buildCacheContext).
@@ -181,7 +154,7 @@ func writeDfVerbose(g *Globals, du image.DiskUsage, cdu containerDiskUsage, cach
 	for i := range cache {
 		cacheRows[i] = &cacheRow{c: cache[i], now: now}
 	}
-	fmt.Fprintf(out, "\nBuild cache usage: %s\n\n", units.HumanSize(float64(buildCacheRow(cache).size)))
+	fmt.Fprintf(out, "\nBuild cache usage: %s\n\n", units.HumanSize(float64((system.DiskUsage{BuildCache: cache}).BuildCacheUsage().TotalSize)))
 	return format.Write(out, "", "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}",
 		format.Header{"ID": "CACHE ID", "CacheType": "CACHE TYPE", "Size": "SIZE", "CreatedSince": "CREATED",
 			"LastUsedSince": "LAST USED", "UsageCount": "USAGE", "Shared": "SHARED"}, cacheRows)
@@ -296,10 +269,10 @@ const APIVersion = "1.41"
 // `--format '{{.Server.Version}}'` and `'{{json .}}'` read the same keys as with Docker.
 type versionInfo struct {
 	Client clientVersion
-	Server serverVersion
+	Server system.ServerVersion
 }
 
-type platform struct{ Name string }
+type platform = system.Platform
 
 type clientVersion struct {
 	Platform          platform
@@ -315,85 +288,20 @@ type clientVersion struct {
 	Experimental      bool
 }
 
-// versionComponent is one part of the engine: "Engine" itself, then each OCI runtime.
-type versionComponent struct {
-	Name    string
-	Version string
-	Details map[string]string `json:",omitempty"`
-}
-
-type serverVersion struct {
-	Platform      platform
-	Components    []versionComponent
-	Version       string
-	ApiVersion    string //nolint:revive // Docker's key
-	MinAPIVersion string
-	GitCommit     string
-	GoVersion     string
-	Os            string
-	Arch          string
-	KernelVersion string `json:",omitempty"`
-	Experimental  bool   `json:",omitempty"`
-	BuildTime     string `json:",omitempty"`
-}
-
 // collectVersion describes this binary (client and engine are one) and the OCI runtimes on PATH.
 func collectVersion() (versionInfo, error) {
-	commit, built := buildVCS()
+	sv, err := system.Version(system.VersionOptions{Version: Version, APIVersion: APIVersion, MinAPIVersion: APIVersion})
+	if err != nil {
+		return versionInfo{}, err
+	}
+	commit, built := system.BuildVCS()
 	builtANSIC := ""
 	if !built.IsZero() {
 		builtANSIC = built.Format(time.ANSIC)
 	}
-	kernel := kernelVersion()
 	cl := clientVersion{Version: Version, ApiVersion: APIVersion, DefaultAPIVersion: APIVersion, GitCommit: commit,
 		GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, BuildTime: builtANSIC, Context: "default"}
-	sv := serverVersion{Version: Version, ApiVersion: APIVersion, MinAPIVersion: APIVersion, GitCommit: commit,
-		GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, KernelVersion: kernel}
-	if !built.IsZero() {
-		sv.BuildTime = built.Format("2006-01-02T15:04:05.000000000-07:00")
-	}
-	sv.Components = append(sv.Components, versionComponent{Name: "Engine", Version: Version, Details: map[string]string{
-		"ApiVersion": APIVersion, "MinAPIVersion": APIVersion, "GitCommit": commit, "GoVersion": sv.GoVersion,
-		"Os": sv.Os, "Arch": sv.Arch, "KernelVersion": kernel, "BuildTime": builtANSIC, "Experimental": "false",
-	}})
-	rts, err := berthruntime.InstalledVersions("runc", "crun")
-	if err != nil {
-		return versionInfo{}, err
-	}
-	for _, rt := range rts {
-		sv.Components = append(sv.Components, versionComponent{Name: rt.Name, Version: rt.Version,
-			Details: map[string]string{"GitCommit": rt.Commit}})
-	}
 	return versionInfo{Client: cl, Server: sv}, nil
-}
-
-// buildVCS is the commit (Docker's 7-character short form) and commit time the Go toolchain
-// stamped into the binary; both are zero when it was built outside a git checkout.
-func buildVCS() (commit string, when time.Time) {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "", time.Time{}
-	}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			commit = s.Value
-			if len(commit) > 7 {
-				commit = commit[:7]
-			}
-		case "vcs.time":
-			when, _ = time.Parse(time.RFC3339, s.Value)
-		}
-	}
-	return commit, when
-}
-
-func kernelVersion() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
 }
 
 // writeVersion prints Docker 20.10's plain `version` layout.
@@ -441,85 +349,6 @@ func writeVersion(w io.Writer, v versionInfo) error {
 	return err
 }
 
-// Info is what `berth info` reports.
-type Info struct {
-	RootDir           string
-	Driver            string
-	Runtime           string
-	Images            int
-	Containers        int
-	ContainersRunning int
-	ContainersPaused  int
-	ContainersStopped int
-	OperatingSystem   string
-	Architecture      string
-	ServerVersion     string
-	// SecurityOptions are Docker's "name=seccomp,profile=default" entries.
-	SecurityOptions []string
-	// Docker's keys scripts read, under Docker's names.
-	NCPU          int
-	MemTotal      int64
-	KernelVersion string
-	// CgroupDriver is "cgroupfs": berth's containers get cgroupsPath /berth/ID, never a systemd slice.
-	CgroupDriver  string
-	CgroupVersion string
-	DockerRootDir string
-	// LoggingDriver is the default log driver (the config file's log-driver, else json-file).
-	LoggingDriver string
-	// Runtimes are the OCI runtimes found on PATH, as Docker lists them: name -> {"path": ...}.
-	Runtimes map[string]infoRuntime
-	Name     string
-	// Swarm is always inactive: berth has no swarm mode.
-	Swarm infoSwarm
-	// UsernsLayers says how containers under userns-remap see the image's layers ("idmapped
-	// mounts", or "chowned copies" where the kernel cannot idmap them); empty without userns-remap.
-	UsernsLayers string `json:",omitempty"`
-}
-
-type infoRuntime struct {
-	Path string `json:"path"`
-}
-
-// infoSwarm is Docker's swarm.Info as an engine outside a swarm reports it.
-type infoSwarm struct {
-	NodeID           string
-	NodeAddr         string
-	LocalNodeState   string
-	ControlAvailable bool
-	Error            string
-	RemoteManagers   []struct{ NodeID, Addr string }
-}
-
-// hostInfo fills Info's keys that describe the host and the engine's defaults.
-func hostInfo(info *Info, root string) error {
-	info.NCPU = runtime.NumCPU()
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err == nil {
-		info.MemTotal = int64(si.Totalram) * int64(si.Unit)
-	}
-	info.KernelVersion = kernelVersion()
-	info.CgroupDriver = "cgroupfs"
-	info.CgroupVersion = berthruntime.CgroupVersion()
-	info.DockerRootDir = root
-	conf, err := readConfig()
-	if err != nil {
-		return err
-	}
-	info.LoggingDriver = conf.LogDriver
-	if info.LoggingDriver == "" {
-		info.LoggingDriver = logging.DefaultDriver
-	}
-	info.Runtimes = map[string]infoRuntime{}
-	for _, name := range []string{"runc", "crun"} {
-		if _, err := exec.LookPath(name); err == nil {
-			info.Runtimes[name] = infoRuntime{Path: name}
-		}
-	}
-	info.Name, _ = os.Hostname()
-	info.Swarm = infoSwarm{LocalNodeState: "inactive"}
-	return nil
-}
-
 // executeStrict runs a --format template on v itself, never on a map, so a field v does not
 // have fails with the template's own message and exit 1, as Docker's version and info do.
 func executeStrict(w io.Writer, name, formatStr string, v any) error {
@@ -543,25 +372,19 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 		Short: "Display system-wide information",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStore(g)
+			conf, err := readConfig()
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			du, err := s.DiskUsage()
+			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
-			info := Info{RootDir: g.Root, Driver: storageDriver(container.New(s)), Runtime: "runc", Images: len(du.Images),
-				OperatingSystem: runtime.GOOS, Architecture: runtime.GOARCH, ServerVersion: Version}
-			info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped = containerCounts(container.New(s))
-			if berthruntime.SeccompSupported() {
-				info.SecurityOptions = []string{"name=seccomp,profile=default"}
-			}
-			if err := hostInfo(&info, g.Root); err != nil {
-				return err
-			}
-			if err := usernsInfo(&info, container.New(s)); err != nil {
+			defer closeFn()
+			m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
+			m.UsernsRemap = conf.UsernsRemap
+			info, err := m.Info(Version)
+			if err != nil {
 				return err
 			}
 			if formatStr != "" {
@@ -584,6 +407,11 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 			// berth has no daemon: a container's restart policy is applied by its shim, so
 			// nothing restarts containers after a reboot or once their shim is gone.
 			fmt.Fprintln(g.Stdout, " Restart Policies: applied by each container's shim while it runs (no daemon: not after a reboot)")
+			if sv := system.Service(g.Root); sv.Running {
+				fmt.Fprintf(g.Stdout, " Engine API: served by berth serve (pid %d) on %s\n", sv.Pid, strings.Join(sv.Hosts, ", "))
+			} else {
+				fmt.Fprintln(g.Stdout, " Engine API: not served (start it with `berth serve`, or the berth.socket unit)")
+			}
 			return nil
 		},
 	}
@@ -591,43 +419,25 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 	return c
 }
 
-// usernsInfo adds Docker's "name=userns" security option under userns-remap, and how the
-// remapped containers get their layers.
-func usernsInfo(info *Info, m *container.Manager) error {
-	conf, err := readConfig()
-	if err != nil || conf.UsernsRemap == "" {
-		return err
-	}
-	m.UsernsRemap = conf.UsernsRemap
-	mp, err := m.Remap()
-	if err != nil {
-		return err
-	}
-	info.SecurityOptions = append(info.SecurityOptions, "name=userns")
-	info.UsernsLayers = m.UsernsLayers(mp)
-	return nil
-}
-
-// storageDriver names the writable-layer driver containers get: overlayfs where it mounts, a
-// copy of the image otherwise.
-func storageDriver(m *container.Manager) string {
-	if m.StorageDriver() == "overlay" {
-		return "overlay"
-	}
-	return "copy (overlayfs unavailable: containers get a copy of their image)"
-}
-
 // ---- inspect ----
 
 func newInspectCommand(g *Globals) *cobra.Command {
 	var formatStr, typ string
+	var size bool
 	c := &cobra.Command{
 		Use:   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
 		Short: "Return low-level information on berth objects",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if typ != "" && typ != "image" && typ != "container" {
-				return fmt.Errorf("%q is not a valid value for --type", typ)
+			switch typ {
+			case "", "container", "image", "network", "volume":
+			case "config", "node", "plugin", "secret", "service", "task":
+				// Swarm and plugin objects: berth has none, so none is found.
+			default:
+				return &StatusError{Code: 1, Usage: true, Err: fmt.Errorf("%q is not a valid value for --type", typ)}
+			}
+			if size && typ != "" && typ != "container" {
+				fmt.Fprintf(g.Stderr, "WARNING: --size ignored for %s\n", typ)
 			}
 			s, err := openStore(g)
 			if err != nil {
@@ -635,16 +445,29 @@ func newInspectCommand(g *Globals) *cobra.Command {
 			}
 			defer s.Close()
 			m := container.New(s)
+			nm := &network.Manager{DB: s.DB, Root: s.Root}
+			// Docker looks for a container, then an image, a network, a volume; with --type only
+			// there, and the error is that kind's own.
+			kinds := []struct {
+				name string
+				get  func(string) (any, error)
+			}{
+				{"container", func(r string) (any, error) { return m.Inspect(r, size) }},
+				{"image", func(r string) (any, error) { return s.Inspect(r) }},
+				{"network", func(r string) (any, error) { return nm.Inspect(r) }},
+				{"volume", func(r string) (any, error) { return m.InspectVolume(r) }},
+			}
 			return inspectAll(g, formatStr, args, func(ref string) (any, error) {
-				// Docker looks for a container first, then an image.
-				if typ != "image" {
-					if r, err := m.Inspect(ref, false); err == nil {
+				for _, k := range kinds {
+					if typ != "" && typ != k.name {
+						continue
+					}
+					r, err := k.get(ref)
+					if err == nil {
 						return r, nil
 					}
-				}
-				if typ != "container" {
-					if r, err := s.Inspect(ref); err == nil {
-						return r, nil
+					if typ != "" {
+						return nil, err
 					}
 				}
 				return nil, fmt.Errorf("No such object: %s", ref)
@@ -652,6 +475,7 @@ func newInspectCommand(g *Globals) *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
+	c.Flags().BoolVarP(&size, "size", "s", false, "Display total file sizes if the type is container")
 	c.Flags().StringVar(&typ, "type", "", "Return JSON for specified type")
 	return c
 }

@@ -1,0 +1,76 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+)
+
+// ErrConflictPublishNetwork is Docker's refusal to publish ports of a container without a
+// network of its own.
+var ErrConflictPublishNetwork = errors.New("conflicting options: port publishing and the container type network mode")
+
+// checkCreate is what Docker's daemon checks and adjusts of a new container's host settings
+// whichever face asked for it: the smallest memory limit, port publishing against the network
+// mode (published ports are dropped, with a warning, on the host's network), the init binary.
+func checkCreate(o *CreateOptions) (warnings []string, err error) {
+	h := &o.Host
+	if h.Memory > 0 && h.Memory < minMemory {
+		return nil, errors.New("Minimum memory limit allowed is 6MB")
+	}
+	if len(h.PortBindings) > 0 || h.PublishAllPorts {
+		switch mode := h.NetworkMode; {
+		case mode == "none" || strings.HasPrefix(mode, "container:"):
+			if len(h.PortBindings) > 0 {
+				return nil, ErrConflictPublishNetwork
+			}
+		case mode == "host":
+			if len(h.PortBindings) > 0 {
+				warnings = append(warnings, "Published ports are discarded when using host network mode")
+			}
+			h.PortBindings, h.PublishAllPorts = nil, false
+		}
+	}
+	if h.Isolation != "" && h.Isolation != "default" {
+		return nil, fmt.Errorf("Invalid isolation: %q - linux only supports 'default'", h.Isolation)
+	}
+	if h.Init {
+		if _, err := InitBinary(); err != nil {
+			return nil, err
+		}
+	}
+	return warnings, nil
+}
+
+// volumesFrom adds the mounts of the containers --volumes-from names (NAME[:ro|rw]) to h's, as
+// Docker does at create: each volume and bind mount not already at its target, read-only with
+// ro, read-write with rw, as the other container has it otherwise.
+func (m *Manager) volumesFrom(h *HostConfig) error {
+	have := map[string]bool{}
+	for _, mt := range h.Mounts {
+		have[path.Clean(mt.Target)] = true
+	}
+	for _, spec := range h.VolumesFrom {
+		ref, mode, hasMode := strings.Cut(spec, ":")
+		if hasMode && mode != "ro" && mode != "rw" {
+			return fmt.Errorf("invalid mode for volumes-from: %s", mode)
+		}
+		other, _, err := m.Get(ref)
+		if err != nil {
+			return err
+		}
+		for _, mt := range other.Host.Mounts {
+			if mt.Type == "tmpfs" || have[path.Clean(mt.Target)] {
+				continue
+			}
+			if hasMode {
+				mt.ReadOnly = mode == "ro"
+			}
+			mt.Spec = false
+			have[path.Clean(mt.Target)] = true
+			h.Mounts = append(h.Mounts, mt)
+		}
+	}
+	return nil
+}
