@@ -295,7 +295,7 @@ func TestUsernsRemapDefault(t *testing.T) {
 }
 
 // TestRootlessRefusedClearly: berth has no rootless mode; run by an unprivileged user, a
-// container command says so in one line and exits 125 instead of failing on some mount.
+// container command says so first thing and fails instead of failing on some mount.
 func TestRootlessRefusedClearly(t *testing.T) {
 	e := newCtrEnv(t)
 	setpriv, err := exec.LookPath("setpriv")
@@ -316,8 +316,11 @@ func TestRootlessRefusedClearly(t *testing.T) {
 		if ee, ok := err.(*exec.ExitError); ok {
 			code = ee.ExitCode()
 		}
-		if code != 125 || !strings.Contains(string(out), "berth has no rootless mode yet") || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 {
-			t.Errorf("%v as nobody: exit %d, %q; want 125 and one line about rootless mode", args, code, out)
+		// The first line says it (run adds Docker's "See 'berth run --help'." after it); the exit
+		// code is the command's own for an engine error (125 for run, as Docker's).
+		first, _, _ := strings.Cut(string(out), "\n")
+		if code <= 0 || (args[0] == "run" && code != 125) || !strings.Contains(first, "berth has no rootless mode yet") {
+			t.Errorf("%v as nobody: exit %d, %q; want a failure whose first line is about rootless mode", args, code, out)
 		}
 	}
 }
