@@ -2,20 +2,12 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/registry"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 )
 
@@ -134,69 +126,11 @@ func splitSearchTerm(term string) (host, q string) {
 }
 
 // loopback reports a registry host reached over plain HTTP, as Docker does for local registries.
-func loopback(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
+func loopback(host string) bool { return registry.Loopback(host) }
 
 func searchRegistry(ctx context.Context, host, term string, limit int) (*registry.SearchResponse, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	scheme := "https"
-	if loopback(host) {
-		scheme = "http"
-	}
-	u := url.URL{Scheme: scheme, Host: host, Path: "/v1/search",
-		RawQuery: url.Values{"q": {term}, "n": {strconv.Itoa(limit)}}.Encode()}
-	client := &http.Client{Timeout: 30 * time.Second}
-	do := func(auth *authn.AuthConfig) (*http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		if err != nil {
-			return nil, err
-		}
-		if auth != nil {
-			req.SetBasicAuth(auth.Username, auth.Password)
-		}
-		return client.Do(req)
-	}
-	resp, err := do(nil)
-	if err != nil {
-		return nil, fmt.Errorf("searching registry %s: %w", host, err)
-	}
-	if resp.StatusCode == http.StatusUnauthorized {
-		resp.Body.Close()
-		// Retry with the login `docker login` (or berth's) stored for this registry.
-		if reg, err := name.NewRegistry(host); err == nil {
-			if a, err := authn.DefaultKeychain.Resolve(reg); err == nil {
-				if cfg, err := a.Authorization(); err == nil && cfg.Username != "" {
-					resp, err = do(cfg)
-					if err != nil {
-						return nil, fmt.Errorf("searching registry %s: %w", host, err)
-					}
-				}
-			}
-		}
-		if resp.StatusCode == http.StatusUnauthorized {
-			resp.Body.Close()
-			return nil, fmt.Errorf("unauthorized: authentication required (registry %s)", host)
-		}
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("Unexpected status code %d (registry %s does not offer search?): %s", resp.StatusCode, host, strings.TrimSpace(string(b)))
-	}
-	var out registry.SearchResponse
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, fmt.Errorf("registry %s: invalid search response: %w", host, err)
-	}
-	return &out, nil
+	return registry.SearchV1(ctx, host, term, limit)
 }

@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/berth-engine/berth/api"
+	"github.com/berth-engine/berth/container/logging"
+	"github.com/berth-engine/berth/ui"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	register("ui", newUICommand)
+}
+
+type uiFlags struct {
+	addr      string
+	noBrowser bool
+	tlsCert   string
+	tlsKey    string
+}
+
+// newUICommand is `berth ui`: the web UI and, on the same origin, the Engine API it uses.
+func newUICommand(g *Globals) *cobra.Command {
+	var f uiFlags
+	c := &cobra.Command{
+		Use:   "ui [OPTIONS]",
+		Short: "Serve the web UI (and the Engine API it uses) and open it in the browser",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runUI(c, g, f)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.addr, "addr", ui.DefaultAddr, "Address to listen on (anything but loopback needs --tls-cert and --tls-key)")
+	fl.BoolVar(&f.noBrowser, "no-browser", false, "Do not open the browser")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (required for a non-loopback --addr)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS key file")
+	return c
+}
+
+// newAPIServer opens the Engine API server over g's root with berth's config, as `serve` does.
+func newAPIServer(g *Globals) (*api.Server, error) {
+	conf, err := readConfig()
+	if err != nil {
+		return nil, err
+	}
+	reg, err := registryOptions(true)
+	if err != nil {
+		return nil, err
+	}
+	return api.New(api.Config{
+		Root:                g.Root,
+		BerthVersion:        Version,
+		DefaultAddressPools: conf.DefaultAddressPools,
+		Registry:            reg,
+		LogDefaults:         logging.Config{Type: conf.LogDriver, Config: conf.LogOpts},
+		BuilderGC:           conf.Builder.GC,
+		Logf:                func(f string, a ...any) { fmt.Fprintf(g.Stderr, f+"\n", a...) },
+	})
+}
+
+func runUI(c *cobra.Command, g *Globals, f uiFlags) error {
+	l, err := ui.Listen(f.addr, f.tlsCert, f.tlsKey)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	srv, err := newAPIServer(g)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	h, err := ui.New(ui.Options{API: srv, Images: srv.Images(), Hosts: l.Hosts, TLS: l.TLS,
+		Logf: func(f string, a ...any) { fmt.Fprintf(g.Stderr, f+"\n", a...) }})
+	if err != nil {
+		return err
+	}
+	url := l.URL + "?token=" + h.Token()
+	// The first line is the URL, for scripts and for a user without a browser on this machine.
+	fmt.Fprintln(g.Stdout, url)
+	if !f.noBrowser {
+		openBrowser(url, g)
+	}
+	ctx, stop := signal.NotifyContext(commandContext(c), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+	}()
+	if err := hs.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// openBrowser starts the desktop's URL opener, if there is one; the URL is printed either way.
+func openBrowser(url string, g *Globals) {
+	for _, opener := range []string{"xdg-open", "sensible-browser", "open"} {
+		if p, err := exec.LookPath(opener); err == nil {
+			cmd := exec.Command(p, url)
+			if err := cmd.Start(); err == nil {
+				go func() { _ = cmd.Wait() }()
+				return
+			}
+		}
+	}
+	fmt.Fprintln(g.Stderr, "No browser found to open; open the URL above.")
+}
