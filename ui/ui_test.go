@@ -25,8 +25,8 @@ import (
 	"github.com/berth-engine/berth/api"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/registry"
-	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/name"
+	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
