@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"sync"
 	"time"
+
+	units "github.com/docker/go-units"
 )
 
 // Event is one progress message of a pull or push, in Docker's words. A renderer prints
@@ -26,6 +29,19 @@ type Event struct {
 // left out of plain output, as Docker does).
 func (e Event) IsProgress() bool {
 	return e.Status == StatusDownloading || e.Status == StatusExtracting || e.Status == StatusPushing
+}
+
+// Bar is Docker's progress text for a progress event: a 50-column bar and "current/total" in
+// decimal units (the "progress" field of the Engine API's JSON messages, and a terminal's bar).
+func (e Event) Bar() string {
+	cur, total := e.Current, e.Total
+	if total <= 0 {
+		return fmt.Sprintf("%8v", units.HumanSize(float64(cur)))
+	}
+	pct := int(float64(cur) / float64(total) * 50)
+	pct = max(0, min(pct, 50))
+	bar := "[" + strings.Repeat("=", pct) + ">" + strings.Repeat(" ", 50-pct)
+	return fmt.Sprintf("%s] %8v/%v", bar, units.HumanSize(float64(cur)), units.HumanSize(float64(total)))
 }
 
 // Docker's status texts.

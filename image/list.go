@@ -1,10 +1,7 @@
 package image
 
 import (
-	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/berth-engine/berth/format"
@@ -30,6 +27,9 @@ type Summary struct {
 type ListOptions struct {
 	All     bool        // -a: include intermediate images
 	Filters format.Args // dangling, label, before, since, reference, until
+	// Containers fills Summary.Containers with the number of containers using each image
+	// (the Engine API's GET /images/json from version 1.51).
+	Containers bool
 }
 
 var imageFilters = map[string]bool{
@@ -95,6 +95,16 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 				hasChildren[img.Parent] = true
 			}
 		}
+		perImage := map[string]int64{}
+		if opts.Containers {
+			containers, err := tx.Containers()
+			if err != nil {
+				return err
+			}
+			for _, c := range containers {
+				perImage[c.ImageID]++
+			}
+		}
 		patterns := f.Get("reference")
 		for _, img := range images {
 			if !before.IsZero() && !img.Created.Before(before) {
@@ -111,6 +121,9 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 			}
 			sum := Summary{ID: img.ID, ParentID: img.Parent, Created: img.Created, Size: img.Size,
 				SharedSize: -1, Containers: -1, Labels: img.Labels}
+			if opts.Containers {
+				sum.Containers = perImage[img.ID]
+			}
 			for _, n := range byImage[img.ID] {
 				if len(patterns) > 0 {
 					found := false
@@ -162,41 +175,9 @@ func (s Summary) IsDangling() bool {
 		len(s.RepoDigests) == 1 && s.RepoDigests[0] == "<none>@<none>"
 }
 
-// ParseTimestamp reads a filter time the way Docker does: a Go duration before now ("10m",
-// "24h"), Unix seconds with optional fraction, or an RFC 3339 date/time (local time when it has
-// no zone).
+// ParseTimestamp reads a filter time the way Docker does (see format.ParseTimestamp).
 func ParseTimestamp(value string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(value); err == nil && value != "0" {
-		return now.Add(-d), nil
-	}
-	if secs, frac, ok := strings.Cut(value, "."); len(secs) > 0 && isDigits(secs) && (!ok || isDigits(frac)) {
-		s, err := strconv.ParseInt(secs, 10, 64)
-		if err == nil {
-			ns := int64(0)
-			if ok {
-				f := (frac + "000000000")[:9]
-				ns, _ = strconv.ParseInt(f, 10, 64)
-			}
-			return time.Unix(s, ns), nil
-		}
-	}
-	layouts := []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05",
-		"2006-01-02T15:04", "2006-01-02T15", "2006-01-02", "2006-01-02 15:04:05"}
-	for _, l := range layouts {
-		if t, err := time.ParseInLocation(l, value, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("failed to parse value as time or duration: %q", value)
-}
-
-func isDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
+	return format.ParseTimestamp(value, now)
 }
 
 // DiskUsage is what `system df` reports about images.

@@ -162,3 +162,7 @@ func MatchStored(pattern, name string) (bool, error) {
 	}
 	return path.Match(pattern, repo)
 }
+
+// IsNameOnly reports whether n names a repository without a tag or digest (a pull or push of
+// every tag, as dockerd does for a bare repository).
+func IsNameOnly(n Named) bool { return dref.IsNameOnly(n) }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/berth-engine/berth/analysis"
+	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/registry"
 )
@@ -191,7 +192,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	if !ok || !(strings.ContainsAny(host, ".:") || host == "localhost") {
 		return badRequest("search term " + strconv.Quote(term) + " names no registry: write REGISTRY/TEXT, e.g. 127.0.0.1:5000/busybox")
 	}
-	res, method, err := registry.SearchAny(r.Context(), host, q, 100)
+	res, method, err := distribution.SearchAny(r.Context(), host, q, 100)
 	if err != nil {
 		return &httpError{http.StatusBadGateway, err.Error()}
 	}
@@ -211,7 +212,7 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request) error {
 	if !ok || name == "" {
 		return badRequest("invalid repository " + strconv.Quote(repo) + ": want REGISTRY/NAME")
 	}
-	tags, err := registry.Tags(r.Context(), host, name)
+	tags, err := distribution.Tags(r.Context(), host, name)
 	if err != nil {
 		return &httpError{http.StatusBadGateway, err.Error()}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/system"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -300,16 +301,12 @@ func (r *volumeDfRow) Name() string                 { return r.name }
 func (r *volumeDfRow) Links() string                { return fmt.Sprint(r.links) }
 func (r *volumeDfRow) Size() string                 { return units.HumanSize(float64(r.size)) }
 
-func diskUsageOfContainers(m *container.Manager) (containerDiskUsage, error) {
+// diskUsageRows makes the containers' and volumes' rows of `system df` from what it measured.
+func diskUsageRows(sdu system.DiskUsage) containerDiskUsage {
 	du := containerDiskUsage{containers: &dfRow{kind: "Containers"}, volumes: &dfRow{kind: "Local Volumes"}}
-	list, err := m.List()
-	if err != nil {
-		return du, err
-	}
 	now := time.Now()
-	for _, s := range list {
-		size, _ := m.SizeRw(s.ID)
-		s.SizeRw = size
+	for _, s := range sdu.Containers {
+		size := s.SizeRw
 		du.containers.total++
 		du.containers.size += size
 		if s.State.Running() {
@@ -319,12 +316,8 @@ func diskUsageOfContainers(m *container.Manager) (containerDiskUsage, error) {
 		}
 		du.ctrRows = append(du.ctrRows, &psRow{trunc: true, now: now, s: s, image: s.Image, dfSize: true})
 	}
-	vols, err := m.Volumes()
-	if err != nil {
-		return du, err
-	}
-	for _, v := range vols {
-		size := m.VolumeSize(v.Name)
+	for _, v := range sdu.Volumes {
+		size := v.Size
 		du.volumes.total++
 		du.volumes.size += size
 		if v.Links > 0 {
@@ -334,25 +327,5 @@ func diskUsageOfContainers(m *container.Manager) (containerDiskUsage, error) {
 		}
 		du.volRows = append(du.volRows, &volumeDfRow{name: v.Name, links: v.Links, size: size})
 	}
-	return du, nil
-}
-
-// containerCounts are `info`'s container numbers: all, running, paused, stopped.
-func containerCounts(m *container.Manager) (all, running, paused, stopped int) {
-	list, err := m.List()
-	if err != nil {
-		return
-	}
-	for _, s := range list {
-		all++
-		switch s.State.Status {
-		case "running":
-			running++
-		case "paused":
-			paused++
-		default:
-			stopped++
-		}
-	}
-	return
+	return du
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/network"
-	"github.com/docker/go-units"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 )
@@ -331,7 +330,7 @@ func (p *progressPrinter) event(e distribution.Event) {
 	}
 	text := e.Status
 	if e.IsProgress() {
-		text += " " + progressBar(e.Current, e.Total)
+		text += " " + e.Bar()
 	}
 	if e.ID == "" {
 		fmt.Fprintln(p.w, text)
@@ -352,14 +351,3 @@ func (p *progressPrinter) event(e distribution.Event) {
 }
 
 func (p *progressPrinter) done() {}
-
-// progressBar is Docker's: a 50-column bar and "current/total" in decimal units.
-func progressBar(cur, total int64) string {
-	if total <= 0 {
-		return fmt.Sprintf("%8v", units.HumanSize(float64(cur)))
-	}
-	pct := int(float64(cur) / float64(total) * 50)
-	pct = max(0, min(pct, 50))
-	bar := "[" + strings.Repeat("=", pct) + ">" + strings.Repeat(" ", 50-pct)
-	return fmt.Sprintf("%s] %8v/%v", bar, units.HumanSize(float64(cur)), units.HumanSize(float64(total)))
-}

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/berth-engine/berth/system"
 )
 
 // TestInfoDockerKeys checks the `info --format` keys scripts read against Docker 20.10's answer
@@ -21,7 +23,7 @@ func TestInfoDockerKeys(t *testing.T) {
 	host, _ := os.Hostname()
 	want := map[string]any{
 		"NCPU":          float64(runtime.NumCPU()),
-		"KernelVersion": kernelVersion(),
+		"KernelVersion": system.KernelVersion(),
 		"CgroupDriver":  "cgroupfs",
 		"DockerRootDir": root,
 		"Name":          host,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth-engine/berth/api"
 	"github.com/berth-engine/berth/container/logging"
+	"github.com/berth-engine/berth/system"
 	"github.com/spf13/cobra"
 )
 
@@ -51,8 +52,14 @@ func newServeCommand(g *Globals, use string) *cobra.Command {
 				srv.Close()
 				return err
 			}
+			var hosts []string
 			for _, l := range ls {
 				fmt.Fprintf(g.Stderr, "API listening on %s\n", api.HostURL(l))
+				hosts = append(hosts, api.HostURL(l))
+			}
+			// `berth info` says whether a service runs over this root.
+			if remove, err := system.RecordService(g.Root, hosts); err == nil {
+				defer remove()
 			}
 			ctx, stop := signal.NotifyContext(commandContext(c), os.Interrupt, syscall.SIGTERM)
 			defer stop()

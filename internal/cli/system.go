@@ -4,22 +4,17 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/berth-engine/berth/build"
 	"github.com/berth-engine/berth/container"
-	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
-	berthruntime "github.com/berth-engine/berth/runtime"
+	"github.com/berth-engine/berth/system"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 )
 
 func init() {
@@ -86,18 +81,11 @@ func newDfCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			du, err := s.DiskUsage()
+			sdu, err := system.CollectDiskUsage(s)
 			if err != nil {
 				return err
 			}
-			cdu, err := diskUsageOfContainers(container.New(s))
-			if err != nil {
-				return err
-			}
-			cache, err := build.CacheUsage(s)
-			if err != nil {
-				return err
-			}
+			du, cdu, cache := sdu.Images, diskUsageRows(sdu), sdu.BuildCache
 			if verbose {
 				return writeDfVerbose(g, du, cdu, cache)
 			}
@@ -295,10 +283,10 @@ const APIVersion = "1.41"
 // `--format '{{.Server.Version}}'` and `'{{json .}}'` read the same keys as with Docker.
 type versionInfo struct {
 	Client clientVersion
-	Server serverVersion
+	Server system.ServerVersion
 }
 
-type platform struct{ Name string }
+type platform = system.Platform
 
 type clientVersion struct {
 	Platform          platform
@@ -314,85 +302,20 @@ type clientVersion struct {
 	Experimental      bool
 }
 
-// versionComponent is one part of the engine: "Engine" itself, then each OCI runtime.
-type versionComponent struct {
-	Name    string
-	Version string
-	Details map[string]string `json:",omitempty"`
-}
-
-type serverVersion struct {
-	Platform      platform
-	Components    []versionComponent
-	Version       string
-	ApiVersion    string //nolint:revive // Docker's key
-	MinAPIVersion string
-	GitCommit     string
-	GoVersion     string
-	Os            string
-	Arch          string
-	KernelVersion string `json:",omitempty"`
-	Experimental  bool   `json:",omitempty"`
-	BuildTime     string `json:",omitempty"`
-}
-
 // collectVersion describes this binary (client and engine are one) and the OCI runtimes on PATH.
 func collectVersion() (versionInfo, error) {
-	commit, built := buildVCS()
+	sv, err := system.Version(system.VersionOptions{Version: Version, APIVersion: APIVersion, MinAPIVersion: APIVersion})
+	if err != nil {
+		return versionInfo{}, err
+	}
+	commit, built := system.BuildVCS()
 	builtANSIC := ""
 	if !built.IsZero() {
 		builtANSIC = built.Format(time.ANSIC)
 	}
-	kernel := kernelVersion()
 	cl := clientVersion{Version: Version, ApiVersion: APIVersion, DefaultAPIVersion: APIVersion, GitCommit: commit,
 		GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, BuildTime: builtANSIC, Context: "default"}
-	sv := serverVersion{Version: Version, ApiVersion: APIVersion, MinAPIVersion: APIVersion, GitCommit: commit,
-		GoVersion: runtime.Version(), Os: runtime.GOOS, Arch: runtime.GOARCH, KernelVersion: kernel}
-	if !built.IsZero() {
-		sv.BuildTime = built.Format("2006-01-02T15:04:05.000000000-07:00")
-	}
-	sv.Components = append(sv.Components, versionComponent{Name: "Engine", Version: Version, Details: map[string]string{
-		"ApiVersion": APIVersion, "MinAPIVersion": APIVersion, "GitCommit": commit, "GoVersion": sv.GoVersion,
-		"Os": sv.Os, "Arch": sv.Arch, "KernelVersion": kernel, "BuildTime": builtANSIC, "Experimental": "false",
-	}})
-	rts, err := berthruntime.InstalledVersions("runc", "crun")
-	if err != nil {
-		return versionInfo{}, err
-	}
-	for _, rt := range rts {
-		sv.Components = append(sv.Components, versionComponent{Name: rt.Name, Version: rt.Version,
-			Details: map[string]string{"GitCommit": rt.Commit}})
-	}
 	return versionInfo{Client: cl, Server: sv}, nil
-}
-
-// buildVCS is the commit (Docker's 7-character short form) and commit time the Go toolchain
-// stamped into the binary; both are zero when it was built outside a git checkout.
-func buildVCS() (commit string, when time.Time) {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "", time.Time{}
-	}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			commit = s.Value
-			if len(commit) > 7 {
-				commit = commit[:7]
-			}
-		case "vcs.time":
-			when, _ = time.Parse(time.RFC3339, s.Value)
-		}
-	}
-	return commit, when
-}
-
-func kernelVersion() string {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
 }
 
 // writeVersion prints Docker 20.10's plain `version` layout.
@@ -440,82 +363,6 @@ func writeVersion(w io.Writer, v versionInfo) error {
 	return err
 }
 
-// Info is what `berth info` reports.
-type Info struct {
-	RootDir           string
-	Driver            string
-	Runtime           string
-	Images            int
-	Containers        int
-	ContainersRunning int
-	ContainersPaused  int
-	ContainersStopped int
-	OperatingSystem   string
-	Architecture      string
-	ServerVersion     string
-	// SecurityOptions are Docker's "name=seccomp,profile=default" entries.
-	SecurityOptions []string
-	// Docker's keys scripts read, under Docker's names.
-	NCPU          int
-	MemTotal      int64
-	KernelVersion string
-	// CgroupDriver is "cgroupfs": berth's containers get cgroupsPath /berth/ID, never a systemd slice.
-	CgroupDriver  string
-	CgroupVersion string
-	DockerRootDir string
-	// LoggingDriver is the default log driver (the config file's log-driver, else json-file).
-	LoggingDriver string
-	// Runtimes are the OCI runtimes found on PATH, as Docker lists them: name -> {"path": ...}.
-	Runtimes map[string]infoRuntime
-	Name     string
-	// Swarm is always inactive: berth has no swarm mode.
-	Swarm infoSwarm
-}
-
-type infoRuntime struct {
-	Path string `json:"path"`
-}
-
-// infoSwarm is Docker's swarm.Info as an engine outside a swarm reports it.
-type infoSwarm struct {
-	NodeID           string
-	NodeAddr         string
-	LocalNodeState   string
-	ControlAvailable bool
-	Error            string
-	RemoteManagers   []struct{ NodeID, Addr string }
-}
-
-// hostInfo fills Info's keys that describe the host and the engine's defaults.
-func hostInfo(info *Info, root string) error {
-	info.NCPU = runtime.NumCPU()
-	var si unix.Sysinfo_t
-	if err := unix.Sysinfo(&si); err == nil {
-		info.MemTotal = int64(si.Totalram) * int64(si.Unit)
-	}
-	info.KernelVersion = kernelVersion()
-	info.CgroupDriver = "cgroupfs"
-	info.CgroupVersion = berthruntime.CgroupVersion()
-	info.DockerRootDir = root
-	conf, err := readConfig()
-	if err != nil {
-		return err
-	}
-	info.LoggingDriver = conf.LogDriver
-	if info.LoggingDriver == "" {
-		info.LoggingDriver = logging.DefaultDriver
-	}
-	info.Runtimes = map[string]infoRuntime{}
-	for _, name := range []string{"runc", "crun"} {
-		if _, err := exec.LookPath(name); err == nil {
-			info.Runtimes[name] = infoRuntime{Path: name}
-		}
-	}
-	info.Name, _ = os.Hostname()
-	info.Swarm = infoSwarm{LocalNodeState: "inactive"}
-	return nil
-}
-
 // executeStrict runs a --format template on v itself, never on a map, so a field v does not
 // have fails with the template's own message and exit 1, as Docker's version and info do.
 func executeStrict(w io.Writer, name, formatStr string, v any) error {
@@ -544,17 +391,12 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			du, err := s.DiskUsage()
+			conf, err := readConfig()
 			if err != nil {
 				return err
 			}
-			info := Info{RootDir: g.Root, Driver: storageDriver(container.New(s)), Runtime: "runc", Images: len(du.Images),
-				OperatingSystem: runtime.GOOS, Architecture: runtime.GOARCH, ServerVersion: Version}
-			info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped = containerCounts(container.New(s))
-			if berthruntime.SeccompSupported() {
-				info.SecurityOptions = []string{"name=seccomp,profile=default"}
-			}
-			if err := hostInfo(&info, g.Root); err != nil {
+			info, err := system.CollectInfo(s, system.InfoOptions{Root: g.Root, Version: Version, LoggingDriver: conf.LogDriver})
+			if err != nil {
 				return err
 			}
 			if formatStr != "" {
@@ -569,20 +411,16 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 			// berth has no daemon: a container's restart policy is applied by its shim, so
 			// nothing restarts containers after a reboot or once their shim is gone.
 			fmt.Fprintln(g.Stdout, " Restart Policies: applied by each container's shim while it runs (no daemon: not after a reboot)")
+			if sv := info.Service; sv.Running {
+				fmt.Fprintf(g.Stdout, " Engine API: served by berth serve (pid %d) on %s\n", sv.Pid, strings.Join(sv.Hosts, ", "))
+			} else {
+				fmt.Fprintln(g.Stdout, " Engine API: not served (start it with `berth serve`, or the berth.socket unit)")
+			}
 			return nil
 		},
 	}
 	c.Flags().StringVarP(&formatStr, "format", "f", "", "Format the output using the given Go template")
 	return c
-}
-
-// storageDriver names the writable-layer driver containers get: overlayfs where it mounts, a
-// copy of the image otherwise.
-func storageDriver(m *container.Manager) string {
-	if m.StorageDriver() == "overlay" {
-		return "overlay"
-	}
-	return "copy (overlayfs unavailable: containers get a copy of their image)"
 }
 
 // ---- inspect ----
