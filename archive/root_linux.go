@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -137,6 +138,12 @@ func (e *Entry) IsDir() bool { return e.st.Mode&unix.S_IFMT == unix.S_IFDIR }
 
 // Size is the entry's size in bytes.
 func (e *Entry) Size() int64 { return e.st.Size }
+
+// ModTime is the entry's modification time.
+func (e *Entry) ModTime() time.Time { return time.Unix(e.st.Mtim.Unix()) }
+
+// Readlink is a symlink entry's target, as stored.
+func (e *Entry) Readlink() (string, error) { return readlinkat(e.dir, e.base) }
 
 // WriteTar writes the entry (and, for a directory, everything below it) to
 // w as a tar stream, the entry named name; with name "" a directory's

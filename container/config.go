@@ -42,6 +42,10 @@ type Container struct {
 	// first); NetworkMode names the first. Empty for host, none and container:ID.
 	Networks []EndpointConfig `json:",omitempty"`
 
+	// Warnings are what Create adjusted that the user should hear of, as dockerd's create
+	// returns them (not stored).
+	Warnings []string `json:"-"`
+
 	layers []string // the image's layers, when Create has just looked them up (not stored)
 	lock   *os.File // the container's lock, held from Create (HoldLock) until Unlock
 }
@@ -150,23 +154,25 @@ func (s State) Restarting() bool { return s.Status == "restarting" }
 
 // CreateOptions are `create`/`run`'s flags that shape the container's config.
 type CreateOptions struct {
-	Name        string
-	Image       string   // the reference as typed
-	Cmd         []string // the arguments after the image
-	Entrypoint  *string  // --entrypoint; nil when not given, "" to reset the image's
-	Env         []string // -e and --env-file, in order, already read
-	WorkingDir  string
-	User        string
-	Hostname    string
-	Domainname  string
-	Labels      map[string]string
-	Tty         bool
-	OpenStdin   bool
-	Detach      bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
-	StopSignal  string
-	StopTimeout *int
-	Expose      []string
-	Volumes     []string // extra anonymous volumes
+	Name       string
+	Image      string   // the reference as typed
+	Cmd        []string // the arguments after the image
+	Entrypoint *string  // --entrypoint; nil when not given, "" to reset the image's
+	// EntrypointArgs follow Entrypoint's word (the Engine API's Entrypoint has several words).
+	EntrypointArgs []string
+	Env            []string // -e and --env-file, in order, already read
+	WorkingDir     string
+	User           string
+	Hostname       string
+	Domainname     string
+	Labels         map[string]string
+	Tty            bool
+	OpenStdin      bool
+	Detach         bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
+	StopSignal     string
+	StopTimeout    *int
+	Expose         []string
+	Volumes        []string // extra anonymous volumes
 	// Healthcheck is the user's (--health-*, --no-healthcheck), merged with the image's.
 	Healthcheck *image.HealthConfig
 	Host        HostConfig
@@ -216,7 +222,7 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 		if *o.Entrypoint == "" {
 			resetEntrypoint = true
 		} else {
-			c.Entrypoint = []string{*o.Entrypoint}
+			c.Entrypoint = append([]string{*o.Entrypoint}, o.EntrypointArgs...)
 		}
 	}
 	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/runtime"
@@ -99,7 +100,7 @@ func lookupSource(root *archive.Root, ref, src string, follow bool) (*archive.En
 		if pe := (*os.PathError)(nil); errors.As(err, &pe) && pe.Path != path.Clean("/"+src) {
 			missing = pe.Path
 		}
-		return nil, fmt.Errorf("Could not find the file %s in container %s", missing, ref)
+		return nil, PathNotFoundError{Path: missing, Container: ref}
 	}
 	if err != nil {
 		return nil, err
@@ -291,7 +292,7 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 			default:
 				pe, lerr := root.Lookup(plan.Into, true)
 				if lerr != nil {
-					return fmt.Errorf("Could not find the file %s in container %s", plan.Into, ref)
+					return PathNotFoundError{Path: plan.Into, Container: ref}
 				}
 				defer pe.Close()
 				if !pe.IsDir() {
@@ -323,4 +324,45 @@ func (m *Manager) withContainerRoot(ref string, fn func(*Container, *archive.Roo
 		defer root.Close()
 		return fn(c, root)
 	})
+}
+
+// PathStat is what GET/HEAD /containers/{id}/archive tell of a path in a container (Docker's
+// X-Docker-Container-Path-Stat).
+type PathStat struct {
+	Name       string      `json:"name"`
+	Size       int64       `json:"size"`
+	Mode       fs.FileMode `json:"mode"`
+	Mtime      time.Time   `json:"mtime"`
+	LinkTarget string      `json:"linkTarget"`
+}
+
+// StatPath describes path p of a container, found on descriptors as a copy finds it (a final
+// symlink not followed; its target, resolved inside the container, is LinkTarget).
+func (m *Manager) StatPath(ref, p string) (PathStat, error) {
+	var ps PathStat
+	err := m.withContainerRoot(ref, func(_ *Container, root *archive.Root) error {
+		e, err := lookupSource(root, ref, p, false)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		ps = PathStat{Name: e.Base(), Size: e.Size(), Mode: e.Mode(), Mtime: e.ModTime()}
+		if e.Mode()&fs.ModeSymlink != 0 {
+			if t, err := root.Lookup(p, true); err == nil {
+				ps.LinkTarget = t.Path
+				t.Close()
+			} else if target, err := e.Readlink(); err == nil {
+				ps.LinkTarget = target
+			}
+		}
+		return nil
+	})
+	return ps, err
+}
+
+// PathNotFoundError is a copy's missing path, in Docker's words (its API's 404).
+type PathNotFoundError struct{ Path, Container string }
+
+func (e PathNotFoundError) Error() string {
+	return fmt.Sprintf("Could not find the file %s in container %s", e.Path, e.Container)
 }

@@ -99,7 +99,7 @@ func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
 		}
 		n, err := nets.Get(name)
 		if errors.As(err, new(network.NotFoundError)) {
-			return nil, fmt.Errorf("network %s not found", name)
+			return nil, NetworkNotFoundError{name}
 		} else if err != nil {
 			return nil, err
 		}
@@ -123,6 +123,11 @@ func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
 	}
 	return out, nil
 }
+
+// NetworkNotFoundError is create's "network x not found" (Docker's 404).
+type NetworkNotFoundError struct{ Name string }
+
+func (e NetworkNotFoundError) Error() string { return "network " + e.Name + " not found" }
 
 // checkFixedIP is Docker's check of --ip against a network.
 func checkFixedIP(n network.Network, ip string) error {

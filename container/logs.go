@@ -2,6 +2,7 @@ package container
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"time"
 
@@ -81,6 +82,8 @@ type LogsOptions struct {
 	Tail       int // -1 for all
 	Since      time.Time
 	Until      time.Time
+	// Context, when done, ends a follow (the Engine API's client hung up); nil never does.
+	Context context.Context
 }
 
 // Logs writes a container's log to stdout and stderr by stream, across its rotated files. With
@@ -92,6 +95,9 @@ func (m *Manager) Logs(ref string, o LogsOptions, stdout, stderr io.Writer) erro
 		return err
 	}
 	alive := func() bool {
+		if o.Context != nil && o.Context.Err() != nil || !o.Until.IsZero() && time.Now().After(o.Until) {
+			return false
+		}
 		_, st, err := m.Get(c.ID)
 		return err == nil && (st.Running() || st.SupervisorPid != 0)
 	}

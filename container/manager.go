@@ -118,11 +118,15 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err := ResolveMemorySwap(&o.Host); err != nil {
 		return nil, err
 	}
+	warnings, err := checkCreate(&o)
+	if err != nil {
+		return nil, err
+	}
 	path, args := EntrypointAndArgs(cfg)
 	c := &Container{
 		ID: id, Name: o.Name, Created: time.Now().UTC(), Path: path, Args: args,
 		Image: o.Image, ImageID: imageID, Config: cfg, Host: o.Host, Driver: m.storageDriver(), Networks: endpoints,
-		layers: img.Image.Layers,
+		layers: img.Image.Layers, Warnings: warnings,
 	}
 	if err := m.resolveVolumes(c); err != nil {
 		return nil, err

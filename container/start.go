@@ -108,25 +108,32 @@ func (m *Manager) runAttached(c *Container, at *Attach) (int, error) {
 // StartDetached starts a container under a shim (berth re-executed) that outlives this process,
 // and returns once the container runs or failed to start.
 func (m *Manager) StartDetached(ref string) error {
+	_, err := m.Start(ref)
+	return err
+}
+
+// Start is StartDetached reporting whether it started the container: false when it was running
+// already (a no-op for Docker's CLI, a 304 for its API).
+func (m *Manager) Start(ref string) (bool, error) {
 	c, st, err := m.Get(ref)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if st.Running() {
-		return nil // Docker: starting a running container is a no-op
+		return false, nil
 	}
 	lock, err := m.lockContainer(c.ID, true)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer lock.Close()
 	// A prune may have removed it, or another start started it, while we waited for the lock.
 	if _, st, err = m.Get(c.ID); err != nil {
-		return err
+		return false, err
 	} else if st.Running() {
-		return nil
+		return false, nil
 	}
-	return m.startShim(c, false)
+	return true, m.startShim(c, false)
 }
 
 // StartCreated is StartDetached for a container this process has just created holding its lock

@@ -80,21 +80,47 @@ func (m *Manager) Kill(ref, signal string) error {
 // Stop sends the container's stop signal (STOPSIGNAL, default SIGTERM), waits up to timeout
 // (nil: the container's StopTimeout, else 10 s) and then kills it.
 func (m *Manager) Stop(ref string, timeout *int) error {
+	_, err := m.StopWith(ref, StopOptions{Timeout: timeout})
+	return err
+}
+
+// StopOptions are a stop's settings: the timeout (nil: the container's StopTimeout, else 10 s)
+// and the signal ("": the container's STOPSIGNAL, else SIGTERM).
+type StopOptions struct {
+	Timeout *int
+	Signal  string
+}
+
+// StopWith is Stop with a signal of the caller's choosing; it reports whether the container
+// was running (Docker's 304 when it was not).
+func (m *Manager) StopWith(ref string, o StopOptions) (bool, error) {
 	c, st, err := m.Get(ref)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !st.Running() {
-		return nil
+		return false, nil
 	}
+	if o.Signal != "" {
+		if _, err := ParseSignal(o.Signal); err != nil {
+			return false, InvalidParameterError{err}
+		}
+	}
+	return true, m.stop(c, st, o)
+}
+
+func (m *Manager) stop(c *Container, st State, o StopOptions) error {
 	t := 10
 	if c.Config.StopTimeout != nil {
 		t = *c.Config.StopTimeout
 	}
-	if timeout != nil {
-		t = *timeout
+	if o.Timeout != nil {
+		t = *o.Timeout
 	}
-	sig := c.Config.StopSignal
+	sig := o.Signal
+	if sig == "" {
+		sig = c.Config.StopSignal
+	}
 	if sig == "" {
 		sig = "TERM"
 	}
@@ -135,7 +161,7 @@ func (m *Manager) Stop(ref string, timeout *int) error {
 			return err
 		}
 	}
-	_, err = m.Wait(c.ID, 30*time.Second)
+	_, err := m.Wait(c.ID, 30*time.Second)
 	if errors.As(err, &nf) {
 		return nil
 	}

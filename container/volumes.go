@@ -106,23 +106,28 @@ func ParseMount(spec string) (Mount, error) {
 			return mt, fmt.Errorf("invalid field '%s' must be a key=value pair", f)
 		}
 	}
+	return mt, ValidateMount(mt)
+}
+
+// ValidateMount checks a mount as Docker's daemon does (--mount, and the Engine API's Mounts).
+func ValidateMount(mt Mount) error {
 	switch mt.Type {
 	case "bind", "volume", "tmpfs":
 	default:
-		return mt, fmt.Errorf("invalid mount config for type %q: mount type unknown", mt.Type)
+		return fmt.Errorf("invalid mount config for type %q: mount type unknown", mt.Type)
 	}
 	if mt.Target == "" {
-		return mt, errors.New("invalid mount config: target is required")
+		return errors.New("invalid mount config: target is required")
 	}
 	if mt.Type == "bind" {
 		if mt.Source == "" {
-			return mt, fmt.Errorf("invalid mount config for type \"bind\": field Source must not be empty")
+			return fmt.Errorf("invalid mount config for type \"bind\": field Source must not be empty")
 		}
 		if _, err := os.Stat(mt.Source); err != nil {
-			return mt, fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", mt.Source)
+			return fmt.Errorf("invalid mount config for type \"bind\": bind source path does not exist: %s", mt.Source)
 		}
 	}
-	return mt, nil
+	return nil
 }
 
 // resolveVolumes turns the image's VOLUMEs not covered by a user mount into anonymous volumes

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/berth-engine/berth/container/logging"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -238,11 +237,6 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		Hostname: f.hostname, Domainname: f.domainname, Tty: f.tty, OpenStdin: f.interactive,
 		StopSignal: f.stopSignal, Expose: f.expose,
 	}
-	if f.init {
-		if _, err := container.InitBinary(); err != nil {
-			return o, err
-		}
-	}
 	hc, err := f.healthcheck()
 	if err != nil {
 		return o, err
@@ -322,9 +316,6 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		if err != nil {
 			return o, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %v", f.memory, err)
 		}
-		if n > 0 && n < 6*1024*1024 {
-			return o, errors.New("Minimum memory limit allowed is 6MB")
-		}
 		h.Memory = n
 	}
 	if f.memorySwap != "" {
@@ -374,12 +365,6 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		}
 		sort.Strings(o.Expose)
 	}
-	if (len(f.publish) > 0 || f.publishAll) && (f.net.mode() == "none" || f.net.mode() == "host") {
-		if f.net.mode() == "none" {
-			return o, errors.New("conflicting options: port publishing and the container type network mode")
-		}
-		h.PortBindings, h.PublishAllPorts = nil, false // Docker ignores them with the host's network
-	}
 	return o, nil
 }
 
@@ -412,6 +397,9 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 	}
 	if err != nil {
 		return nil, runError(err)
+	}
+	for _, w := range c.Warnings {
+		fmt.Fprintln(g.Stderr, "WARNING:", w)
 	}
 	return c, nil
 }
@@ -949,10 +937,6 @@ func newContainerPruneCommand(g *Globals, use string) *cobra.Command {
 	return c
 }
 
-func matchLabels(f format.Args, labels map[string]string) bool {
-	return f.MatchKVList("label", labels)
-}
-
 // ---- ps ----
 
 const (
@@ -1019,7 +1003,7 @@ func (r *psRow) CreatedAt() string  { return time.Unix(r.s.Created.Unix(), 0).St
 func (r *psRow) RunningFor() string { return format.CreatedSince(r.s.Created, r.now) }
 func (r *psRow) Ports() string      { return r.ports }
 func (r *psRow) State() string      { return r.s.State.Status }
-func (r *psRow) Status() string     { return statusString(r.s.State, r.now) }
+func (r *psRow) Status() string     { return container.StatusString(r.s.State, r.now) }
 func (r *psRow) Size() string {
 	if r.dfSize {
 		return units.HumanSize(float64(r.s.SizeRw))
@@ -1061,45 +1045,6 @@ func (r *psRow) LocalVolumes() string {
 }
 func (r *psRow) Networks() string { return strings.Join(r.s.NetworkNames(), ",") }
 
-// statusString is Docker's State.String(): "Up 3 minutes", "Up 5 seconds (healthy)",
-// "Restarting (1) 2 seconds ago", "Exited (0) 2 seconds ago", "Created".
-func statusString(st container.State, now time.Time) string {
-	switch st.Status {
-	case "running", "paused":
-		s := "Up " + units.HumanDuration(now.Sub(st.StartedAt))
-		if st.Status == "paused" {
-			s += " (Paused)"
-		} else if h := st.Health; h != nil {
-			if h.Status == container.HealthStarting {
-				s += " (health: starting)"
-			} else {
-				s += " (" + h.Status + ")"
-			}
-		}
-		return s
-	case "restarting":
-		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
-	case "exited":
-		if st.FinishedAt.IsZero() {
-			return ""
-		}
-		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
-	case "removing":
-		return "Removal In Progress"
-	case "dead":
-		return "Dead"
-	case "created":
-		return "Created"
-	}
-	return st.Status
-}
-
-var psFilters = map[string]bool{
-	"id": true, "name": true, "label": true, "status": true, "exited": true, "ancestor": true,
-	"before": true, "since": true, "volume": true, "network": true, "health": true, "isolation": true,
-	"is-task": true, "publish": true, "expose": true,
-}
-
 type psOptions struct {
 	all, quiet, size, latest, noTrunc bool
 	last                              int
@@ -1114,9 +1059,6 @@ func newPsCommand(g *Globals, use string) *cobra.Command {
 		Short: "List containers",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.filters.Validate(psFilters); err != nil {
-				return err
-			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
@@ -1150,134 +1092,17 @@ func newPsCommand(g *Globals, use string) *cobra.Command {
 }
 
 func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) {
-	list, err := m.List()
-	if err != nil {
-		return nil, err
-	}
-	f := o.filters
 	limit := o.last
 	if o.latest {
 		limit = 1
 	}
-	all := o.all || limit > 0 || f.Contains("status") || f.Contains("exited")
-	// before/since name containers; they cut the (newest first) list.
-	var beforeT, sinceT time.Time
-	for _, key := range []string{"before", "since"} {
-		for _, ref := range f.Get(key) {
-			c, _, err := m.Get(ref)
-			if err != nil {
-				return nil, err
-			}
-			if key == "before" {
-				beforeT = c.Created
-			} else {
-				sinceT = c.Created
-			}
-		}
-	}
-	ancestors := map[string]bool{}
-	for _, a := range f.Get("ancestor") {
-		if id, err := m.Images.Resolve(a); err == nil {
-			ancestors[id] = true
-		}
-	}
-	var exited []int
-	for _, e := range f.Get("exited") {
-		n, err := strconv.Atoi(e)
-		if err != nil {
-			return nil, fmt.Errorf("invalid filter 'exited=%s'", e)
-		}
-		exited = append(exited, n)
-	}
-	for _, s := range f.Get("status") {
-		switch s {
-		case "created", "restarting", "running", "removing", "paused", "exited", "dead":
-		default:
-			return nil, fmt.Errorf("invalid filter 'status=%s'", s)
-		}
-	}
-	for _, h := range f.Get("health") {
-		switch h {
-		case container.HealthStarting, container.HealthHealthy, container.HealthUnhealthy, container.HealthNone:
-		default:
-			return nil, fmt.Errorf("Unrecognised filter value for health: %s", h)
-		}
+	list, err := m.ListFiltered(container.ListOptions{All: o.all, Limit: limit, Filters: o.filters})
+	if err != nil {
+		return nil, err
 	}
 	imageSizes := map[string]int64{}
 	var rows []*psRow
 	for _, s := range list {
-		if !all && !s.State.Running() {
-			continue
-		}
-		if f.Contains("id") && !anyPrefix(f.Get("id"), s.ID) {
-			continue
-		}
-		if f.Contains("name") && !anyRegexp(f.Get("name"), s.Name) {
-			continue
-		}
-		if !f.MatchKVList("label", s.Config.Labels) {
-			continue
-		}
-		if f.Contains("status") && !f.ExactMatch("status", s.State.Status) {
-			continue
-		}
-		if f.Contains("health") {
-			h := container.HealthNone
-			if s.State.Health != nil {
-				h = s.State.Health.Status
-			}
-			if !f.ExactMatch("health", h) {
-				continue
-			}
-		}
-		if len(exited) > 0 {
-			ok := false
-			for _, n := range exited {
-				ok = ok || (s.State.Status == "exited" && s.State.ExitCode == n)
-			}
-			if !ok {
-				continue
-			}
-		}
-		if f.Contains("ancestor") && !ancestors[s.ImageID] && !anyEqual(f.Get("ancestor"), s.Image) {
-			continue
-		}
-		if !beforeT.IsZero() && !s.Created.Before(beforeT) {
-			continue
-		}
-		if !sinceT.IsZero() && !s.Created.After(sinceT) {
-			continue
-		}
-		if f.Contains("volume") {
-			ok := false
-			for _, mt := range s.Host.Mounts {
-				ok = ok || f.ExactMatch("volume", mt.Source) || f.ExactMatch("volume", mt.Target)
-			}
-			if !ok {
-				continue
-			}
-		}
-		if f.Contains("expose") && !portFilter(f.Get("expose"), s.Config.ExposedPorts) {
-			continue
-		}
-		if f.Contains("publish") {
-			published := map[string]struct{}{}
-			for p := range s.Host.PortBindings {
-				published[p] = struct{}{}
-			}
-			if !portFilter(f.Get("publish"), published) {
-				continue
-			}
-		}
-		if f.Contains("network") {
-			match := false
-			for _, n := range s.NetworkNames() {
-				match = match || f.ExactMatch("network", n)
-			}
-			if !match {
-				continue
-			}
-		}
 		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: m.PortsString(s.ID, s.Config.ExposedPorts, s.State.Running())}
 		if id, err := m.Images.Resolve(s.Image); err != nil || id != s.ImageID {
 			r.image = s.ImageID
@@ -1292,38 +1117,8 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 			r.imgSize = sz
 		}
 		rows = append(rows, r)
-		if limit > 0 && len(rows) == limit {
-			break
-		}
 	}
 	return rows, nil
-}
-
-func anyPrefix(prefixes []string, s string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func anyEqual(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func anyRegexp(patterns []string, s string) bool {
-	for _, p := range patterns {
-		if re, err := regexp.Compile(p); err == nil && re.MatchString(s) {
-			return true
-		}
-	}
-	return false
 }
 
 // newShimCommand is the hidden `berth container-shim ID`: the supervisor of a detached container
@@ -1355,30 +1150,6 @@ func newShimCommand(g *Globals) *cobra.Command {
 	return c
 }
 
-// portFilter matches "80", "80/tcp" or "8000-8080[/proto]" against "PORT/PROTO" keys.
-func portFilter(values []string, ports map[string]struct{}) bool {
-	for _, v := range values {
-		rng, proto, hasProto := strings.Cut(v, "/")
-		lo, hi, isRange := strings.Cut(rng, "-")
-		if !isRange {
-			hi = lo
-		}
-		l, err1 := strconv.Atoi(lo)
-		h, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		for p := range ports {
-			ps, pp, _ := strings.Cut(p, "/")
-			n, err := strconv.Atoi(ps)
-			if err == nil && n >= l && n <= h && (!hasProto || pp == proto) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // pruneContainers removes stopped containers matching filters and prints Docker's "Deleted
 // Containers:" section; `container prune` and `system prune` both use it.
 func pruneContainers(g *Globals, filters format.Args) (int64, error) {
@@ -1387,38 +1158,12 @@ func pruneContainers(g *Globals, filters format.Args) (int64, error) {
 		return 0, err
 	}
 	defer closeFn()
-	// What interrupted builds left on the host goes with the stopped containers.
-	if err := m.SweepInterrupted(); err != nil {
-		fmt.Fprintln(g.Stderr, "WARNING:", err)
+	deleted, reclaimed, warning, err := m.Prune(filters)
+	if warning != nil {
+		fmt.Fprintln(g.Stderr, "WARNING:", warning)
 	}
-	list, err := m.List()
 	if err != nil {
 		return 0, err
-	}
-	var deleted []string
-	var reclaimed int64
-	for _, s := range list {
-		if s.State.Running() || !matchLabels(filters, s.Config.Labels) {
-			continue
-		}
-		if until := filters.Get("until"); len(until) > 0 {
-			t, err := image.ParseTimestamp(until[0], time.Now())
-			if err != nil {
-				return 0, err
-			}
-			if !s.Created.Before(t) {
-				continue
-			}
-		}
-		size, _ := m.SizeRw(s.ID)
-		// Only if nobody is creating or starting it meanwhile (it is then not stopped).
-		if removed, err := m.PruneContainer(s.ID); err != nil {
-			return 0, err
-		} else if !removed {
-			continue
-		}
-		deleted = append(deleted, s.ID)
-		reclaimed += size
 	}
 	if len(deleted) > 0 {
 		fmt.Fprintln(g.Stdout, "Deleted Containers:")

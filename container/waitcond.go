@@ -1,0 +1,75 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// WaitCondition is what a wait waits for: Docker's condition parameter of POST /wait.
+type WaitCondition string
+
+const (
+	// WaitNotRunning returns once the container does not run (at once when it does not).
+	WaitNotRunning WaitCondition = "not-running"
+	// WaitNextExit returns when the container's process next exits, even if it runs later.
+	WaitNextExit WaitCondition = "next-exit"
+	// WaitRemoved returns once the container is removed.
+	WaitRemoved WaitCondition = "removed"
+)
+
+// ParseWaitCondition reads a condition ("" is not-running), with Docker's error.
+func ParseWaitCondition(s string) (WaitCondition, error) {
+	switch c := WaitCondition(s); c {
+	case "":
+		return WaitNotRunning, nil
+	case WaitNotRunning, WaitNextExit, WaitRemoved:
+		return c, nil
+	}
+	return "", InvalidParameterError{fmt.Errorf("invalid condition: %q", s)}
+}
+
+// WaitFor blocks until the container meets cond or ctx ends, and returns its state then (its
+// last state seen, Status "removed", when it went away). A container running under its restart
+// policy meets not-running when its process exits, as Docker's wait returns then too. The
+// container must exist when the wait begins.
+func (m *Manager) WaitFor(ctx context.Context, ref string, cond WaitCondition) (State, error) {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return st, err
+	}
+	lastExit := st.FinishedAt
+	// ready tells whether the state meets the condition; it runs on every poll.
+	ready := func(st State) bool {
+		stopped := !st.Running() && st.SupervisorPid == 0
+		exitedAgain := !st.FinishedAt.Equal(lastExit) && !st.FinishedAt.IsZero()
+		switch cond {
+		case WaitNextExit:
+			return exitedAgain && (stopped || st.Restarting())
+		case WaitRemoved:
+			return false
+		}
+		return stopped || st.Restarting() && exitedAgain
+	}
+	delay := 5 * time.Millisecond
+	for {
+		if ready(st) {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+		_, now, err := m.Get(c.ID)
+		if errors.As(err, new(NotFoundError)) {
+			st.Status = "removed"
+			return st, nil
+		} else if err != nil {
+			return st, err
+		}
+		st = now
+	}
+}
