@@ -1,5 +1,6 @@
 package api
 
-// execRoutes registers the exec endpoints.
+// execRoutes registers the streams group's endpoints: attach and resize (attach.go) and exec.
 func (s *Server) execRoutes() {
+	s.attachRoutes()
 }

@@ -2,7 +2,10 @@ package container
 
 import (
 	"bufio"
+	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,7 +33,16 @@ const attachSocketName = "attach.sock"
 
 type attachHello struct {
 	Stdin bool `json:"stdin"`
+	// Resize, instead of attaching, sets the size of the container's terminal (height, width)
+	// and ends the connection (the Engine API's resize).
+	Resize *[2]uint16 `json:"resize,omitempty"`
 }
+
+// A client waiting for a container that does not run yet (the Engine API attaches before it
+// starts, as `docker run` does) listens on attach-wait-<random>.sock in the container's
+// directory: a shim connects to every such socket before it starts the container, so the client
+// sees the output from the first byte, whoever starts the container.
+const attachWaitPrefix, attachWaitSuffix = "attach-wait-", ".sock"
 
 // AttachOptions are a client's streams (`attach`, `start -a`).
 type AttachOptions struct {
@@ -41,6 +53,12 @@ type AttachOptions struct {
 	DetachKeys []byte
 	// ForwardSignals proxies SIGINT, SIGTERM, ... to a non-TTY container (--sig-proxy).
 	ForwardSignals bool
+	// WaitStart attaches to a container that does not run (created, exited) and waits for
+	// its next start, as Docker's daemon does; without it such an attach is refused.
+	WaitStart bool
+	// Context, when canceled, ends the attach (the client went away); Attach then returns
+	// its error. nil: only the container's exit or the detach keys end it.
+	Context context.Context
 }
 
 // ErrDetached: the client typed the detach keys; the container runs on.
@@ -85,6 +103,10 @@ type attachServer struct {
 	mu      sync.Mutex
 	clients map[*attachClient]struct{}
 	stdin   io.WriteCloser // the running container's stdin (nil: none, or closed)
+	pty     *os.File       // the running container's terminal (nil: none)
+	// gate is closed when a run of the container begins (its stdin is set) or fails: a client
+	// attached before the start holds its stdin back until then.
+	gate chan struct{}
 }
 
 type attachClient struct {
@@ -94,7 +116,7 @@ type attachClient struct {
 
 // listenAttach starts serving a container's attach socket.
 func (m *Manager) listenAttach(c *Container) (*attachServer, error) {
-	s := &attachServer{tty: c.Config.Tty, stdinOnce: c.Config.StdinOnce, dir: m.dir(c.ID), clients: map[*attachClient]struct{}{}}
+	s := &attachServer{tty: c.Config.Tty, stdinOnce: c.Config.StdinOnce, dir: m.dir(c.ID), clients: map[*attachClient]struct{}{}, gate: make(chan struct{})}
 	path := filepath.Join(s.dir, attachSocketName)
 	os.Remove(path)
 	err := withSocketPath(path, func(p string) error {
@@ -164,6 +186,10 @@ func (s *attachServer) register(conn *net.UnixConn) (*bufio.Reader, attachHello,
 		return nil, hello, false
 	}
 	conn.SetReadDeadline(time.Time{})
+	if hello.Resize != nil {
+		s.resize(conn, hello.Resize[0], hello.Resize[1])
+		return nil, hello, false
+	}
 	cl := &attachClient{conn: conn, stdin: hello.Stdin}
 	s.mu.Lock()
 	s.clients[cl] = struct{}{}
@@ -177,6 +203,10 @@ func (s *attachServer) forward(rd *bufio.Reader, hello attachHello) {
 		io.Copy(io.Discard, rd)
 		return
 	}
+	s.mu.Lock()
+	gate := s.gate
+	s.mu.Unlock()
+	<-gate
 	buf := make([]byte, 32*1024)
 	for {
 		n, err := rd.Read(buf)
@@ -204,11 +234,68 @@ func (s *attachServer) forward(rd *bufio.Reader, hello attachHello) {
 	}
 }
 
-// started is a run of the container beginning, stdin (if any) its stdin.
-func (s *attachServer) started(stdin io.WriteCloser) {
+// resize sets the running container's terminal size and answers one JSON line: {} or
+// {"error": ...}.
+func (s *attachServer) resize(conn *net.UnixConn, h, w uint16) {
+	defer conn.Close()
 	s.mu.Lock()
-	s.stdin = stdin
+	pty := s.pty
+	var err error
+	if pty == nil {
+		err = errors.New("the container has no terminal")
+	} else {
+		err = unix.IoctlSetWinsize(int(pty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: h, Col: w})
+	}
 	s.mu.Unlock()
+	res := shimResult{}
+	if err != nil {
+		res.Error = err.Error()
+	}
+	conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	json.NewEncoder(conn).Encode(res)
+}
+
+// started is a run of the container beginning, stdin (if any) its stdin, pty (if any) its
+// terminal.
+func (s *attachServer) started(stdin io.WriteCloser, pty *os.File) {
+	s.mu.Lock()
+	s.stdin, s.pty = stdin, pty
+	s.openGate()
+	s.mu.Unlock()
+}
+
+// openGate lets held-back stdin through (s.mu held).
+func (s *attachServer) openGate() {
+	select {
+	case <-s.gate:
+	default:
+		close(s.gate)
+	}
+}
+
+// dialWaiters connects to the clients waiting for the container to start (attach-wait-*.sock)
+// and adds them, their hellos read, before it starts.
+func (s *attachServer) dialWaiters() {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasPrefix(name, attachWaitPrefix) || !strings.HasSuffix(name, attachWaitSuffix) {
+			continue
+		}
+		var conn *net.UnixConn
+		err := withSocketPath(filepath.Join(s.dir, name), func(p string) error {
+			var err error
+			conn, err = net.DialUnix("unix", nil, &net.UnixAddr{Name: p, Net: "unix"})
+			return err
+		})
+		if err != nil {
+			continue // its client has gone (the file is its to remove)
+		}
+		s.serveSync(conn)
+	}
 }
 
 // writer is the container's stream as frames to every client.
@@ -240,6 +327,9 @@ func (s *attachServer) exited(code int) {
 		s.stdin.Close()
 		s.stdin = nil
 	}
+	s.pty = nil
+	s.openGate()
+	s.gate = make(chan struct{}) // the next run's
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], uint32(int32(code)))
 	for cl := range s.clients {
@@ -265,14 +355,20 @@ func (m *Manager) Attach(ref string, o AttachOptions) (int, error) {
 		return 0, err
 	}
 	if err := attachable(st); err != nil {
-		return 0, err
+		if !o.WaitStart || st.Status == "paused" || st.Restarting() {
+			return 0, err
+		}
+		conn, err := m.waitStart(c, o)
+		if err != nil {
+			return 0, err
+		}
+		if conn == nil { // it runs now: attach to it
+			return m.Attach(c.ID, AttachOptions{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+				DetachKeys: o.DetachKeys, ForwardSignals: o.ForwardSignals, Context: o.Context})
+		}
+		return m.attachConn(c, conn, o)
 	}
-	var conn *net.UnixConn
-	err = withSocketPath(filepath.Join(m.dir(c.ID), attachSocketName), func(p string) error {
-		var err error
-		conn, err = net.DialUnix("unix", nil, &net.UnixAddr{Name: p, Net: "unix"})
-		return err
-	})
+	conn, err := m.dialAttach(c.ID)
 	if err != nil {
 		return 0, fmt.Errorf("container %s: cannot attach (its supervisor does not serve it): %w", c.ID, err)
 	}
@@ -281,6 +377,121 @@ func (m *Manager) Attach(ref string, o AttachOptions) (int, error) {
 		return 0, err
 	}
 	return m.attachConn(c, conn, o)
+}
+
+// dialAttach connects to a running container's attach socket.
+func (m *Manager) dialAttach(id string) (*net.UnixConn, error) {
+	var conn *net.UnixConn
+	err := withSocketPath(filepath.Join(m.dir(id), attachSocketName), func(p string) error {
+		var err error
+		conn, err = net.DialUnix("unix", nil, &net.UnixAddr{Name: p, Net: "unix"})
+		return err
+	})
+	return conn, err
+}
+
+// waitPoll is how often a waiting attach looks at the container's state.
+const waitPoll = 250 * time.Millisecond
+
+// waitStart waits for a container that does not run to start, listening on a wait socket its
+// shim connects to before it starts the container, and returns that connection with the hello
+// sent. It returns a nil connection when the container was found running without the shim
+// having connected (started by a process that serves no waiters), and an error when the
+// container is removed or o.Context is canceled meanwhile.
+func (m *Manager) waitStart(c *Container, o AttachOptions) (*net.UnixConn, error) {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(m.dir(c.ID), attachWaitPrefix+hex.EncodeToString(rnd[:])+attachWaitSuffix)
+	var l *net.UnixListener
+	err := withSocketPath(path, func(p string) error {
+		var err error
+		l, err = net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
+		if err == nil {
+			l.SetUnlinkOnClose(false)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	os.Chmod(path, 0o600)
+	defer os.Remove(path)
+	defer l.Close()
+	var done <-chan struct{}
+	if o.Context != nil {
+		done = o.Context.Done()
+	}
+	for {
+		l.SetDeadline(time.Now().Add(waitPoll))
+		conn, err := l.AcceptUnix()
+		if err == nil {
+			if err := m.sendHello(c, conn, o); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			return conn, nil
+		}
+		if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+			return nil, err
+		}
+		select {
+		case <-done:
+			return nil, o.Context.Err()
+		default:
+		}
+		_, st, err := m.Get(c.ID)
+		if err != nil {
+			return nil, err
+		}
+		if st.Status == "paused" || st.Restarting() {
+			return nil, attachable(st)
+		}
+		if st.Running() {
+			// A shim connects to its waiters before it calls the container running: a
+			// connection is then already queued.
+			l.SetDeadline(time.Now())
+			if conn, err := l.AcceptUnix(); err == nil {
+				if err := m.sendHello(c, conn, o); err != nil {
+					conn.Close()
+					return nil, err
+				}
+				return conn, nil
+			}
+			return nil, nil
+		}
+	}
+}
+
+// Resize sets the size of a running container's terminal through its shim (the Engine API's
+// POST /containers/{id}/resize).
+func (m *Manager) Resize(ref string, height, width uint16) error {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return err
+	}
+	if !st.Running() {
+		return ConflictError{fmt.Sprintf("Container %s is not running", c.ID)}
+	}
+	conn, err := m.dialAttach(c.ID)
+	if err != nil {
+		return fmt.Errorf("container %s: cannot resize (its supervisor does not serve it): %w", c.ID, err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	b, _ := json.Marshal(attachHello{Resize: &[2]uint16{height, width}})
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	var res shimResult
+	if err := json.NewDecoder(conn).Decode(&res); err != nil {
+		return fmt.Errorf("container %s: resize: %w", c.ID, err)
+	}
+	if res.Error != "" {
+		return fmt.Errorf("container %s: resize: %s", c.ID, res.Error)
+	}
+	return nil
 }
 
 // attachable refuses, in Docker's words, to attach to a container that does not run.
@@ -357,6 +568,10 @@ func (m *Manager) sendHello(c *Container, conn *net.UnixConn, o AttachOptions) e
 // client detaches.
 func (m *Manager) attachConn(c *Container, conn *net.UnixConn, o AttachOptions) (int, error) {
 	defer conn.Close()
+	if o.Context != nil {
+		stop := context.AfterFunc(o.Context, func() { conn.Close() })
+		defer stop()
+	}
 	if o.Stdout == nil {
 		o.Stdout = io.Discard
 	}
@@ -403,6 +618,9 @@ func (m *Manager) attachConn(c *Container, conn *net.UnixConn, o AttachOptions) 
 	case <-detach:
 		return 0, ErrDetached
 	default:
+	}
+	if o.Context != nil && o.Context.Err() != nil {
+		return 0, o.Context.Err()
 	}
 	if errors.Is(err, errNoExit) {
 		// The shim went away without telling (killed): the store says how the container ended.

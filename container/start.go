@@ -275,6 +275,9 @@ func (m *Manager) Shim(id string, notify *os.File, handoff bool, attached *os.Fi
 		}
 		var restart bool
 		var code int
+		if hub != nil {
+			hub.dialWaiters()
+		}
 		code, restart, err = m.supervise(c, nil, ready, again, hub)
 		if hub != nil {
 			if err != nil {
@@ -548,11 +551,11 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		attachOut, attachErr = hub.writer(streamStdout), hub.writer(streamStderr)
 		switch {
 		case hubStdin != nil:
-			hub.started(hubStdin)
+			hub.started(hubStdin, master)
 		case master != nil && c.Config.OpenStdin:
-			hub.started(nopCloser{master})
+			hub.started(nopCloser{master}, master)
 		default:
-			hub.started(nil)
+			hub.started(nil, master)
 		}
 	}
 	done := make(chan struct{}, 3)

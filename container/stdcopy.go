@@ -120,3 +120,10 @@ func demuxFrames(r io.Reader, stdout, stderr io.Writer) (int, error) {
 		}
 	}
 }
+
+// StreamWriters are w as Docker's multiplexed stream (the Engine API's attach, logs and exec of
+// a container without a terminal): each write to stdout or stderr is one frame of its stream.
+func StreamWriters(w io.Writer) (stdout, stderr io.Writer) {
+	mu := &sync.Mutex{}
+	return newFrameWriter(mu, w, streamStdout), newFrameWriter(mu, w, streamStderr)
+}
