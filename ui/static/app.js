@@ -18,6 +18,7 @@ export function humanSize(n) { // go-units HumanSizeWithPrecision(n, 3): decimal
   return `${Number(v.toPrecision(3))}${u[i]}`;
 }
 function ago(sec) {
+  if (!(sec > 0)) return 'N/A';
   const d = Date.now() / 1000 - sec;
   if (d < 60) return 'Less than a minute ago';
   if (d < 3600) return `${Math.round(d / 60)} minutes ago`;
@@ -245,9 +246,9 @@ async function searchView() {
     try {
       const r = await berth(`/search?term=${encodeURIComponent(term)}`);
       $('#sresults').innerHTML = `<p class="muted">${r.results.length} results from ${esc(r.registry)} (${r.method === 'search' ? '/v1/search' : 'catalog'})</p>
-      <table><thead><tr><th>Name</th><th>Description</th><th class="num">Stars</th><th>Tag</th><th></th></tr></thead><tbody>
+      <div class="scroll"><table><thead><tr><th>Name</th><th>Description</th><th class="num">Stars</th><th>Tag</th><th></th></tr></thead><tbody>
       ${r.results.map((x) => `<tr data-name="${esc(x.name)}"><td>${esc(x.name)}</td><td>${esc(x.description)}</td><td class="num">${x.star_count || 0}</td>
-      <td><select aria-label="Tag of ${esc(x.name)}"><option>latest</option></select></td><td><button class="primary" data-pull>Pull</button></td></tr>`).join('')}</tbody></table>`;
+      <td><select aria-label="Tag of ${esc(x.name)}"><option>latest</option></select></td><td><button class="primary" data-pull>Pull</button></td></tr>`).join('')}</tbody></table></div>`;
       for (const tr of $$('#sresults tbody tr')) {
         berth(`/tags?repo=${encodeURIComponent(tr.dataset.name)}`).then((t) => {
           if (t.tags.length) $('select', tr).innerHTML = t.tags.map((g) => `<option${g === 'latest' ? ' selected' : ''}>${esc(g)}</option>`).join('');
@@ -574,8 +575,9 @@ async function terminalTab(c) {
     window.berthTerm = term; // tests read the screen
     cleanup.push(() => { ro.disconnect(); sub.dispose(); ws.close(); term.dispose(); });
   };
-  $('#tstart').onclick = connect;
-  connect();
+  const start = () => connect().catch((e) => say(e.message));
+  $('#tstart').onclick = start;
+  start();
 }
 
 // tarEntries lists the entries of a tar archive (the Engine API's archive endpoint).
@@ -671,5 +673,6 @@ document.getElementById('theme').onclick = () => {
   document.documentElement.dataset.theme = dark ? 'light' : 'dark'; localStorage.setItem('berth-theme', document.documentElement.dataset.theme);
 };
 window.addEventListener('hashchange', route);
+window.berthRoute = route;
 route();
 followEvents();
