@@ -122,6 +122,7 @@ async function route() {
     if (m) {
       try { await fn(m); } catch (e) { say(e.message); }
       document.body.dataset.view = top; // tests wait on this
+      document.body.dataset.readyMs = String(Math.round(performance.now())); // bench/ui reads this
       return;
     }
   }
@@ -141,7 +142,7 @@ async function imagesView() {
     <a href="#/search">Search &amp; pull</a>
   </div>
   <div class="totals" id="itotals"></div>
-  <div class="scroll"><table id="itable"><thead><tr>
+  <div class="scroll vscroll" id="iscroll" tabindex="-1"><table id="itable"><thead><tr>
     <th><input type="checkbox" id="iall" aria-label="Select all"></th>
     ${[['Repository', 'Repository'], ['Tag', 'Tag'], ['ID', 'Id'], ['Created', 'Created'], ['Size', 'Size', 1], ['Shared', 'SharedSize', 1], ['Unique', 'UniqueSize', 1], ['Containers', 'Containers', 1]]
     .map(([t, k, n]) => `<th class="${n ? 'num' : ''}${k === 'SharedSize' || k === 'Containers' ? ' hide-narrow' : ''}"><button data-sort="${k}">${t}</button></th>`).join('')}
@@ -149,33 +150,44 @@ async function imagesView() {
   const f = $('#ifilter'); f.value = imageState.filter;
   const t = $('#itext'); t.value = imageState.text;
   let data = null;
-  const render = () => {
-    const q = imageState.text.toLowerCase();
-    const rows = [];
-    for (const im of data.images) {
-      const tags = im.Dangling ? ['<none>:<none>'] : im.RepoTags;
-      for (const rt of tags) {
-        const i = rt.lastIndexOf(':');
-        const r = { ...im, Repository: rt.slice(0, i), Tag: rt.slice(i + 1), Ref: im.Dangling ? im.Id : rt };
-        if (imageState.filter === 'inuse' && !(im.Containers > 0)) continue;
-        if (imageState.filter === 'unused' && im.Containers > 0) continue;
-        if (imageState.filter === 'dangling' && !im.Dangling) continue;
-        if (q && !(rt.toLowerCase().includes(q) || im.Id.includes(q))) continue;
-        rows.push(r);
-      }
-    }
-    const k = imageState.sort; const d = imageState.desc ? -1 : 1;
-    rows.sort((a, b) => (a[k] < b[k] ? -d : a[k] > b[k] ? d : 0));
-    $('tbody').innerHTML = rows.map((r) => `<tr data-ref="${esc(r.Ref)}" data-id="${esc(r.Id)}">
-      <td><input type="checkbox" class="isel" aria-label="Select ${esc(r.Ref)}"></td>
+  // The table is windowed: only the rows in view (and a margin) are in the DOM, so 10,000
+  // images cost what 50 do. Selection lives in a Set, not in the checkboxes.
+  let rows = []; const selected = new Set(); const ROW = 34;
+  const paint = () => {
+    const sc = $('#iscroll'); if (!sc) return;
+    const first = Math.max(0, Math.floor(sc.scrollTop / ROW) - 10);
+    const last = Math.min(rows.length, first + Math.ceil((sc.clientHeight || 800) / ROW) + 20);
+    const pad = (n) => (n > 0 ? `<tr aria-hidden="true" style="height:${n * ROW}px"><td colspan="10"></td></tr>` : '');
+    $('tbody').innerHTML = pad(first) + rows.slice(first, last).map((r) => `<tr class="r" data-ref="${esc(r.Ref)}" data-id="${esc(r.Id)}">
+      <td><input type="checkbox" class="isel" aria-label="Select ${esc(r.Ref)}"${selected.has(r.Ref) ? ' checked' : ''}></td>
       <td><a href="#/images/${encodeURIComponent(r.Ref)}">${esc(r.Repository)}</a></td><td>${esc(r.Tag)}</td>
       <td class="mono">${short(r.Id)}</td><td>${ago(r.Created)}</td>
       <td class="num">${humanSize(r.Size)}</td><td class="num hide-narrow">${humanSize(r.SharedSize)}</td><td class="num">${humanSize(r.UniqueSize)}</td>
       <td class="num hide-narrow">${r.Containers > 0 ? `<span class="tag">in use ${r.Containers}</span>` : ''}</td>
       <td><a href="#/run?image=${encodeURIComponent(r.Ref)}">Run</a> <button data-act="tag">Tag</button> <button data-act="push">Push</button>
-      <a href="${V}/images/get?names=${encodeURIComponent(r.Ref)}" download="${esc(r.Ref.replace(/[/:]/g, '_'))}.tar">Save</a></td></tr>`).join('');
+      <a href="${V}/images/get?names=${encodeURIComponent(r.Ref)}" download="${esc(r.Ref.replace(/[/:]/g, '_'))}.tar">Save</a></td></tr>`).join('') + pad(rows.length - last);
+  };
+  const render = () => {
+    const q = imageState.text.toLowerCase();
+    rows = [];
+    for (const im of data.images) {
+      const tags = im.Dangling ? ['<none>:<none>'] : im.RepoTags;
+      for (const rt of tags) {
+        if (imageState.filter === 'inuse' && !(im.Containers > 0)) continue;
+        if (imageState.filter === 'unused' && im.Containers > 0) continue;
+        if (imageState.filter === 'dangling' && !im.Dangling) continue;
+        if (q && !(rt.toLowerCase().includes(q) || im.Id.includes(q))) continue;
+        const i = rt.lastIndexOf(':');
+        rows.push({ ...im, Repository: rt.slice(0, i), Tag: rt.slice(i + 1), Ref: im.Dangling ? im.Id : rt });
+      }
+    }
+    const k = imageState.sort; const d = imageState.desc ? -1 : 1;
+    rows.sort((a, b) => (a[k] < b[k] ? -d : a[k] > b[k] ? d : 0));
+    for (const r of [...selected]) if (!rows.some((x) => x.Ref === r)) selected.delete(r);
+    paint();
     $('#itotals').textContent = `${data.count} images, ${humanSize(data.size)} on disk (as system df), ${data.active} in use, ${humanSize(data.reclaimable)} reclaimable · showing ${rows.length} rows`;
-    $('#idelete').disabled = true;
+    $('#itotals').dataset.rows = rows.length;
+    $('#idelete').disabled = !selected.size;
   };
   const load = async () => { data = await berth('/images'); render(); };
   await load();
@@ -185,16 +197,18 @@ async function imagesView() {
   const slash = (e) => { if (e.key === '/' && document.activeElement.tagName !== 'INPUT') { e.preventDefault(); t.focus(); } };
   document.addEventListener('keydown', slash); cleanup.push(() => document.removeEventListener('keydown', slash));
   $$('th button[data-sort]').forEach((b) => { b.onclick = () => { const k = b.dataset.sort; imageState.desc = imageState.sort === k ? !imageState.desc : true; imageState.sort = k; render(); }; });
+  $('#iscroll').onscroll = () => requestAnimationFrame(paint);
   view.addEventListener('change', (e) => {
-    if (e.target.id === 'iall') $$('.isel').forEach((c) => { c.checked = e.target.checked; });
-    if (e.target.id === 'iall' || e.target.classList.contains('isel')) $('#idelete').disabled = !$$('.isel:checked').length;
+    if (e.target.id === 'iall') { selected.clear(); if (e.target.checked) rows.forEach((r) => selected.add(r.Ref)); paint(); }
+    if (e.target.classList.contains('isel')) { const r = e.target.closest('tr').dataset.ref; if (e.target.checked) selected.add(r); else selected.delete(r); }
+    $('#idelete').disabled = !selected.size;
   });
   $('#idelete').onclick = async () => {
-    const refs = $$('.isel:checked').map((c) => c.closest('tr').dataset.ref);
+    const refs = [...selected];
     if (!confirm(`Delete ${refs.length} image(s)?`)) return;
     const errs = [];
     for (const r of refs) { try { await api(`/images/${encodeURIComponent(r)}`, { method: 'DELETE' }); } catch (e) { errs.push(`${r}: ${e.message}`); } }
-    say(errs.join('\n')); await load();
+    selected.clear(); say(errs.join('\n')); await load();
   };
   $('#iprune').onclick = async () => {
     try { const r = await post(`/images/prune?filters=${encodeURIComponent('{"dangling":["true"]}')}`); say(`Reclaimed ${humanSize(r?.SpaceReclaimed || 0)}`); } catch (e) { say(e.message); }
