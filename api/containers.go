@@ -39,6 +39,18 @@ func (s *Server) containerRoutes() {
 	s.handle("PUT /containers/{id}/archive", s.containerArchivePut)
 }
 
+// RestartContainers starts the containers whose restart policy dockerd would apply when it
+// starts (container.Manager.RestartOnServiceStart), logging what it did.
+func (s *Server) RestartContainers() {
+	started, errs := s.containers.RestartOnServiceStart()
+	for _, id := range started {
+		s.logf("restarted container %s (its restart policy)", id)
+	}
+	for _, err := range errs {
+		s.logf("%v", err)
+	}
+}
+
 // engineErr gives the container engine's refusals of bad input their 400.
 func engineErr(err error) error {
 	var ipe container.InvalidParameterError
@@ -116,10 +128,7 @@ func (s *Server) summary(c container.Summary, size bool) containerSummary {
 	if id, err := s.images.Resolve(c.Image); err != nil || id != c.ImageID {
 		cs.Image = c.ImageID
 	}
-	cs.Command = c.Path
-	if len(c.Args) > 0 {
-		cs.Command += " " + strings.Join(c.Args, " ")
-	}
+	cs.Command = c.Command()
 	cs.HostConfig.NetworkMode = c.Host.NetworkMode
 	if cs.HostConfig.NetworkMode == "" {
 		cs.HostConfig.NetworkMode = "default"

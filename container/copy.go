@@ -79,8 +79,8 @@ func planCopy(src copySource, dst string, exists, isDir bool) (copyPlan, error) 
 // src (".": a directory's content, for "DIR/." or "/"), as GET /containers/{id}/archive does.
 // It reports whether the source is a directory.
 func (m *Manager) ArchivePath(ref, src string, o CopyOptions, w io.Writer) (isDir bool, err error) {
-	err = m.withContainerRoot(ref, func(_ *Container, root *archive.Root) error {
-		e, err := lookupSource(root, ref, src, o.FollowLink)
+	err = m.withPathRoot(ref, src, func(_ *Container, root *archive.Root, rel string) error {
+		e, err := lookupSource(root, ref, rel, o.FollowLink)
 		if err != nil {
 			return err
 		}
@@ -140,8 +140,8 @@ func (m *Manager) CopyFrom(ref, src, dst string, o CopyOptions, w io.Writer) err
 			return fmt.Errorf("invalid output path: directory %q does not exist", parent)
 		}
 	}
-	return m.withContainerRoot(ref, func(_ *Container, root *archive.Root) error {
-		e, err := lookupSource(root, ref, src, o.FollowLink)
+	return m.withPathRoot(ref, src, func(_ *Container, root *archive.Root, rel string) error {
+		e, err := lookupSource(root, ref, rel, o.FollowLink)
 		if err != nil {
 			return err
 		}
@@ -204,12 +204,12 @@ func extractOptions(c *Container, root *archive.Root, o CopyOptions) (archive.Ap
 // ExtractTo unpacks the tar stream r into directory dst of the container (a symlink is followed
 // inside the container), as PUT /containers/{id}/archive does; `cp - CONTAINER:DIR`.
 func (m *Manager) ExtractTo(ref, dst string, r io.Reader, o CopyOptions) error {
-	return m.withContainerRoot(ref, func(c *Container, root *archive.Root) error {
+	return m.withPathRoot(ref, dst, func(c *Container, root *archive.Root, rel string) error {
 		opts, err := extractOptions(c, root, o)
 		if err != nil {
 			return err
 		}
-		e, err := root.Lookup(dst, true)
+		e, err := root.Lookup(rel, true)
 		if err == nil && !e.IsDir() {
 			e.Close()
 			err = errors.New("not a directory")
@@ -259,7 +259,7 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 		return &os.PathError{Op: "lstat", Path: src, Err: errors.New("not a directory")}
 	}
 	s := sourceOf(src, se.IsDir())
-	return m.withContainerRoot(ref, func(c *Container, root *archive.Root) error {
+	return m.withPathRoot(ref, dst, func(c *Container, root *archive.Root, dst string) error {
 		opts, err := extractOptions(c, root, o)
 		if err != nil {
 			return err
@@ -310,6 +310,64 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 	})
 }
 
+// withPathRoot runs fn with the file system path p of the container lies on opened as a Root,
+// and p as a path inside it: a volume or bind mount whose target holds p (the host directory
+// behind it, which a stopped container's merged filesystem does not show and a running one's
+// shows only in its own mount namespace), else the container's merged filesystem. A missing
+// path is named as the container sees it.
+func (m *Manager) withPathRoot(ref, p string, fn func(*Container, *archive.Root, string) error) error {
+	c, _, err := m.Get(ref)
+	if err != nil {
+		return err
+	}
+	dir, target, rel := m.mountHolding(c, p)
+	if dir == "" {
+		return m.withContainerRoot(ref, func(c *Container, root *archive.Root) error { return fn(c, root, p) })
+	}
+	root, err := archive.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	err = fn(c, root, rel)
+	var pnf PathNotFoundError
+	if errors.As(err, &pnf) {
+		pnf.Path = path.Join(target, pnf.Path)
+		return pnf
+	}
+	return err
+}
+
+// mountHolding finds the volume or bind mount of c whose target holds path p (the deepest):
+// its host directory, its target, and p relative to it ("" when none does).
+func (m *Manager) mountHolding(c *Container, p string) (dir, target, rel string) {
+	clean := path.Clean("/" + p)
+	for _, mt := range c.Host.Mounts {
+		t := path.Clean(mt.Target)
+		if clean != t && !strings.HasPrefix(clean, t+"/") || len(t) <= len(target) {
+			continue
+		}
+		var d string
+		switch mt.Type {
+		case "volume":
+			d = m.volumeDir(mt.Source)
+		case "bind":
+			d = mt.Source
+		}
+		if fi, err := os.Stat(d); d == "" || err != nil || !fi.IsDir() {
+			continue
+		}
+		dir, target = d, t
+		rel = "/" + strings.TrimPrefix(strings.TrimPrefix(clean, t), "/")
+		if strings.HasSuffix(p, "/") && rel != "/" {
+			rel += "/"
+		} else if strings.HasSuffix(p, "/.") {
+			rel = strings.TrimSuffix(rel, "/") + "/."
+		}
+	}
+	return dir, target, rel
+}
+
 // withContainerRoot runs fn with the container's merged filesystem opened as a Root.
 func (m *Manager) withContainerRoot(ref string, fn func(*Container, *archive.Root) error) error {
 	c, st, err := m.Get(ref)
@@ -340,15 +398,15 @@ type PathStat struct {
 // symlink not followed; its target, resolved inside the container, is LinkTarget).
 func (m *Manager) StatPath(ref, p string) (PathStat, error) {
 	var ps PathStat
-	err := m.withContainerRoot(ref, func(_ *Container, root *archive.Root) error {
-		e, err := lookupSource(root, ref, p, false)
+	err := m.withPathRoot(ref, p, func(_ *Container, root *archive.Root, rel string) error {
+		e, err := lookupSource(root, ref, rel, false)
 		if err != nil {
 			return err
 		}
 		defer e.Close()
 		ps = PathStat{Name: e.Base(), Size: e.Size(), Mode: e.Mode(), Mtime: e.ModTime()}
 		if e.Mode()&fs.ModeSymlink != 0 {
-			if t, err := root.Lookup(p, true); err == nil {
+			if t, err := root.Lookup(rel, true); err == nil {
 				ps.LinkTarget = t.Path
 				t.Close()
 			} else if target, err := e.Readlink(); err == nil {

@@ -10,9 +10,10 @@ import (
 
 // Restart policies are applied by the container's supervisor (the shim of a detached container,
 // or the shim that a foreground `run` hands the container to when it must be restarted). berth
-// has no daemon: nothing restarts a container whose supervisor is gone, so "always" and
-// "unless-stopped" do not bring containers back after a reboot or after the shim was killed; such
-// a container is then reconciled as exited like any other.
+// has no daemon: without `berth serve`, nothing restarts a container whose supervisor is gone, so
+// "always" and "unless-stopped" bring containers back after a reboot or after the shim was killed
+// only when the service starts (RestartOnServiceStart); until then such a container is reconciled
+// as exited like any other.
 
 // RestartPolicy is Docker's HostConfig.RestartPolicy.
 type RestartPolicy struct {
@@ -193,3 +194,34 @@ var errNoRestart = errors.New("restart canceled")
 
 // errRestartEnded: the user stopped the container while it waited to be restarted.
 var errRestartEnded = errors.New("restart ended")
+
+// RestartOnServiceStart starts what Docker's daemon starts when it starts: every container
+// that nothing supervises and whose restart policy would restart it (always; unless-stopped not
+// stopped by the user; on-failure after a failure, within its retry count), skipping those never
+// started and --rm ones. `berth serve` calls it at start, so policies survive a reboot or a lost
+// shim while the service runs; from then on each container's shim supervises it as usual. It
+// returns the IDs it started and the failures, one per container.
+func (m *Manager) RestartOnServiceStart() (started []string, errs []error) {
+	list, err := m.List()
+	if err != nil {
+		return nil, []error{err}
+	}
+	for _, s := range list {
+		st := s.State
+		if st.Running() || st.SupervisorPid != 0 || st.StartedAt.IsZero() || s.Host.AutoRemove {
+			continue
+		}
+		if !ShouldRestart(s.Host.RestartPolicy, st.ExitCode, st.RestartCount, st.ManuallyStopped, st.RestartCanceled) {
+			continue
+		}
+		ok, err := m.Start(s.ID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("restarting container %s: %w", s.ID, err))
+			continue
+		}
+		if ok {
+			started = append(started, s.ID)
+		}
+	}
+	return started, errs
+}

@@ -616,6 +616,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		}
 	}
 	if c.Host.AutoRemove {
+		m.recordExit(c.ID, code)
 		m.remove(c, RemoveOptions{Volumes: true})
 		return code, false, nil
 	}
@@ -785,6 +786,7 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 		}
 	}
 	if c.Host.AutoRemove {
+		m.recordExit(c.ID, code)
 		m.remove(c, RemoveOptions{Volumes: true, runtimeGone: true})
 		return code, false, nil
 	}

@@ -2,6 +2,7 @@ package container
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/docker/go-units"
@@ -38,4 +39,21 @@ func StatusString(st State, now time.Time) string {
 		return "Created"
 	}
 	return st.Status
+}
+
+// Command is the container's command as Docker's listing shows it: the path and its
+// arguments, those with a space in single quotes.
+func (c *Container) Command() string {
+	cmd := c.Path
+	if len(c.Args) > 0 {
+		args := make([]string, len(c.Args))
+		for i, a := range c.Args {
+			if strings.Contains(a, " ") {
+				a = "'" + a + "'"
+			}
+			args[i] = a
+		}
+		cmd += " " + strings.Join(args, " ")
+	}
+	return cmd
 }

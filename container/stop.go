@@ -64,6 +64,14 @@ func (m *Manager) Kill(ref, signal string) error {
 	for {
 		kerr := rt.Kill(c.ID, sig, false)
 		if kerr == nil {
+			if sig == syscall.SIGKILL {
+				// Docker's kill of SIGKILL returns once the container is down, so what the
+				// caller reads next (inspect, ps) shows it stopped.
+				var nf NotFoundError
+				if _, err := m.Wait(c.ID, 10*time.Second); err != nil && !errors.As(err, &nf) {
+					return err
+				}
+			}
 			return nil
 		}
 		_, st, gerr := m.Get(c.ID)

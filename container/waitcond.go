@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -66,10 +69,53 @@ func (m *Manager) WaitFor(ctx context.Context, ref string, cond WaitCondition) (
 		_, now, err := m.Get(c.ID)
 		if errors.As(err, new(NotFoundError)) {
 			st.Status = "removed"
+			if code, ok := m.removedExit(c.ID); ok {
+				st.ExitCode = code
+			}
 			return st, nil
 		} else if err != nil {
 			return st, err
 		}
 		st = now
 	}
+}
+
+// exitsDir keeps the exit codes of --rm containers, which go with their record as they exit: a
+// wait that sees the container gone reads how it ended there. Records older than exitsKeep are
+// dropped as new ones are written.
+func (m *Manager) exitsDir() string { return filepath.Join(m.Images.Root, "exits") }
+
+const exitsKeep = 10 * time.Minute
+
+// recordExit notes the exit code of container id, which is about to be removed.
+func (m *Manager) recordExit(id string, code int) {
+	dir := m.exitsDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return
+	}
+	if ents, err := os.ReadDir(dir); err == nil {
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > exitsKeep {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	f, err := os.CreateTemp(dir, ".tmp-")
+	if err != nil {
+		return
+	}
+	_, werr := f.WriteString(strconv.Itoa(code))
+	if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), filepath.Join(dir, id)) != nil {
+		os.Remove(f.Name())
+	}
+}
+
+// removedExit is the exit code recordExit noted for container id.
+func (m *Manager) removedExit(id string) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(m.exitsDir(), id))
+	if err != nil {
+		return 0, false
+	}
+	code, err := strconv.Atoi(string(b))
+	return code, err == nil
 }

@@ -983,17 +983,7 @@ func (r *psRow) Image() string {
 	return img
 }
 func (r *psRow) Command() string {
-	cmd := r.s.Path
-	if len(r.s.Args) > 0 {
-		args := make([]string, len(r.s.Args))
-		for i, a := range r.s.Args {
-			if strings.Contains(a, " ") {
-				a = "'" + a + "'"
-			}
-			args[i] = a
-		}
-		cmd += " " + strings.Join(args, " ")
-	}
+	cmd := r.s.Command()
 	if r.trunc {
 		cmd = format.Ellipsis(cmd, 20)
 	}

@@ -61,6 +61,7 @@ func newServeCommand(g *Globals, use string) *cobra.Command {
 			if remove, err := system.RecordService(g.Root, hosts); err == nil {
 				defer remove()
 			}
+			go srv.RestartContainers()
 			ctx, stop := signal.NotifyContext(commandContext(c), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			serr := srv.Serve(ctx, ls)

@@ -1,0 +1,388 @@
+package api
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	ctypes "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+)
+
+// raw sends one request to the env's socket and returns its status and body: for the statuses
+// moby's client folds away (304) and for bodies it would not send.
+func (e *containersEnv) raw(method, path, body string) (int, string) {
+	e.t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", e.sock)
+	}}}
+	req, err := http.NewRequest(method, "http://berth/v1.41"+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (e *containersEnv) create(name string, cfg *ctypes.Config, hc *ctypes.HostConfig) string {
+	e.t.Helper()
+	if cfg.Image == "" {
+		cfg.Image = "bb:1"
+	}
+	r, err := e.client.ContainerCreate(e.ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: hc})
+	if err != nil {
+		e.t.Fatalf("create %s: %v", name, err)
+	}
+	if len(r.Warnings) != 0 {
+		e.t.Errorf("create %s: warnings %q", name, r.Warnings)
+	}
+	return r.ID
+}
+
+func (e *containersEnv) start(id string) {
+	e.t.Helper()
+	if _, err := e.client.ContainerStart(e.ctx, id, client.ContainerStartOptions{}); err != nil {
+		e.t.Fatalf("start: %v", err)
+	}
+}
+
+func (e *containersEnv) inspect(id string) ctypes.InspectResponse {
+	e.t.Helper()
+	r, err := e.client.ContainerInspect(e.ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		e.t.Fatalf("inspect: %v", err)
+	}
+	return r.Container
+}
+
+func TestContainersLifecycle(t *testing.T) {
+	e := newContainersEnv(t)
+	id := e.create("web", &ctypes.Config{
+		Cmd: []string{"sh", "-c", "echo out; echo err >&2; exec sleep 1000"}, Labels: map[string]string{"app": "web"},
+		Env: []string{"A=1"},
+	}, &ctypes.HostConfig{PortBindings: network.PortMap{network.MustParsePort("80/tcp"): {{HostPort: "0"}}}})
+
+	// Docker's refusals: a name in use 409, an unknown image 404, malformed JSON 400.
+	if code, body := e.raw("POST", "/containers/create?name=web", `{"Image":"bb:1"}`); code != 409 || !strings.Contains(body, `is already in use by container`) {
+		t.Errorf("duplicate name: %d %s", code, body)
+	}
+	if code, body := e.raw("POST", "/containers/create", `{"Image":"nosuch:1"}`); code != 404 || !strings.Contains(body, "No such image: nosuch:1") {
+		t.Errorf("unknown image: %d %s", code, body)
+	}
+	if code, _ := e.raw("POST", "/containers/create", `{"Image":`); code != 400 {
+		t.Errorf("malformed JSON: %d", code)
+	}
+	if code, body := e.raw("POST", "/containers/create", `{"Image":"bb:1","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}`); code != 400 || !strings.Contains(body, "invalid restart policy") {
+		t.Errorf("bad restart policy: %d %s", code, body)
+	}
+
+	e.start(id)
+	if code, _ := e.raw("POST", "/containers/web/start", ""); code != 304 {
+		t.Errorf("start of a running container: %d, want 304", code)
+	}
+	ins := e.inspect(id)
+	if !ins.State.Running || ins.Name != "/web" && ins.Name != "web" {
+		t.Errorf("inspect: %+v %q", ins.State, ins.Name)
+	}
+
+	// Both faces see the same store: the CLI lists what the API created.
+	if out := e.berth("ps", "-q", "--no-trunc", "--filter", "label=app=web"); strings.TrimSpace(out) != id {
+		t.Errorf("berth ps: %q", out)
+	}
+	list, err := e.client.ContainerList(e.ctx, client.ContainerListOptions{Filters: client.Filters{}.Add("label", "app=web")})
+	if err != nil || len(list.Items) != 1 || list.Items[0].ID != id || list.Items[0].Names[0] != "/web" || list.Items[0].State != "running" {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+	if len(list.Items[0].Ports) != 1 || list.Items[0].Ports[0].PrivatePort != 80 || list.Items[0].Ports[0].PublicPort == 0 {
+		t.Errorf("list ports: %+v", list.Items[0].Ports)
+	}
+	if code, body := e.raw("GET", `/containers/json?filters={"bogus":{"1":true}}`, ""); code != 400 || !strings.Contains(body, "Invalid filter 'bogus'") {
+		t.Errorf("bad filter: %d %s", code, body)
+	}
+
+	// Logs: multiplexed, by stream.
+	var stdout, stderr bytes.Buffer
+	for i := 0; i < 50 && stdout.Len() == 0; i++ {
+		stdout.Reset()
+		stderr.Reset()
+		lr, err := e.client.ContainerLogs(e.ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdcopy.StdCopy(&stdout, &stderr, lr)
+		lr.Close()
+		time.Sleep(100 * time.Millisecond)
+	}
+	if stdout.String() != "out\n" || stderr.String() != "err\n" {
+		t.Errorf("logs: stdout %q stderr %q", stdout.String(), stderr.String())
+	}
+	// A follow ends when the client hangs up.
+	ctx, cancel := context.WithCancel(e.ctx)
+	lr, err := e.client.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, Follow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { io.Copy(io.Discard, lr); close(done) }()
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Error("logs -f did not end when the client went away")
+	}
+	lr.Close()
+
+	// top, stats, pause.
+	top, err := e.client.ContainerTop(e.ctx, id, client.ContainerTopOptions{Arguments: []string{"-o", "pid,comm"}})
+	if err != nil || len(top.Titles) != 2 || len(top.Processes) == 0 {
+		t.Errorf("top: %v %+v", err, top)
+	}
+	sr, err := e.client.ContainerStats(e.ctx, id, client.ContainerStatsOptions{Stream: false, IncludePreviousSample: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stats ctypes.StatsResponse
+	if err := json.NewDecoder(sr.Body).Decode(&stats); err != nil {
+		t.Fatal(err)
+	}
+	sr.Body.Close()
+	if stats.ID != id || stats.MemoryStats.Usage == 0 || stats.CPUStats.SystemUsage == 0 || stats.PreCPUStats.SystemUsage == 0 || stats.PidsStats.Current == 0 {
+		t.Errorf("stats: %+v", stats)
+	}
+	if _, err := e.client.ContainerPause(e.ctx, id, client.ContainerPauseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.inspect(id).State; !st.Paused {
+		t.Errorf("paused: %+v", st)
+	}
+	if _, err := e.client.ContainerUnpause(e.ctx, id, client.ContainerUnpauseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Removing a running container needs force.
+	if code, body := e.raw("DELETE", "/containers/"+id, ""); code != 409 || !strings.Contains(body, "You cannot remove a running container") {
+		t.Errorf("rm of a running container: %d %s", code, body)
+	}
+
+	// wait, then kill: the wait answers with the exit code.
+	wr := e.client.ContainerWait(e.ctx, id, client.ContainerWaitOptions{Condition: ctypes.WaitConditionNotRunning})
+	if _, err := e.client.ContainerKill(e.ctx, id, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-wr.Result:
+		if r.StatusCode != 137 {
+			t.Errorf("wait: %+v", r)
+		}
+	case err := <-wr.Error:
+		t.Fatal(err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("wait did not return")
+	}
+	if code, _ := e.raw("POST", "/containers/"+id+"/stop", ""); code != 304 {
+		t.Errorf("stop of a stopped container: %d, want 304", code)
+	}
+	if code, body := e.raw("POST", "/containers/"+id+"/kill", ""); code != 409 || !strings.Contains(body, "is not running") {
+		t.Errorf("kill of a stopped container: %d %s", code, body)
+	}
+	if _, err := e.client.ContainerRename(e.ctx, id, client.ContainerRenameOptions{NewName: "web2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.ContainerRemove(e.ctx, "web2", client.ContainerRemoveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := e.raw("GET", "/containers/"+id+"/json", ""); code != 404 || !strings.Contains(body, "No such container: "+id) {
+		t.Errorf("inspect of a removed container: %d %s", code, body)
+	}
+}
+
+func TestContainersArchiveAndChanges(t *testing.T) {
+	e := newContainersEnv(t)
+	id := e.create("files", &ctypes.Config{Cmd: []string{"sh", "-c", "echo hi > /root/f; echo v > /vol/g"}, Volumes: map[string]struct{}{"/vol": {}}}, nil)
+	e.start(id)
+	wr := e.client.ContainerWait(e.ctx, id, client.ContainerWaitOptions{})
+	select {
+	case r := <-wr.Result:
+		if r.StatusCode != 0 {
+			t.Fatalf("wait: %+v", r)
+		}
+	case err := <-wr.Error:
+		t.Fatal(err)
+	}
+	// A stopped container's files, its volume's too.
+	for p, want := range map[string]string{"/root/f": "hi\n", "/vol/g": "v\n"} {
+		cr, err := e.client.CopyFromContainer(e.ctx, id, client.CopyFromContainerOptions{SourcePath: p})
+		if err != nil {
+			t.Fatalf("get %s: %v", p, err)
+		}
+		tr := tar.NewReader(cr.Content)
+		hdr, err := tr.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		cr.Content.Close()
+		if hdr.Name != filepath.Base(p) || string(b) != want || cr.Stat.Name != filepath.Base(p) || cr.Stat.Size != int64(len(want)) {
+			t.Errorf("get %s: %q %q %+v", p, hdr.Name, b, cr.Stat)
+		}
+	}
+	if code, body := e.raw("HEAD", "/containers/"+id+"/archive?path=/nope", ""); code != 404 {
+		t.Errorf("stat of a missing path: %d %s", code, body)
+	}
+	if code, body := e.raw("GET", "/containers/"+id+"/archive?path=/nope", ""); code != 404 || !strings.Contains(body, "Could not find the file /nope in container") {
+		t.Errorf("get of a missing path: %d %s", code, body)
+	}
+	// PUT a tar stream into a directory.
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "new.txt", Mode: 0o640, Size: 3, Typeflag: tar.TypeReg})
+	tw.Write([]byte("abc"))
+	tw.Close()
+	if _, err := e.client.CopyToContainer(e.ctx, id, client.CopyToContainerOptions{DestinationPath: "/tmp", Content: &buf}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.client.ContainerStatPath(e.ctx, id, client.ContainerStatPathOptions{Path: "/tmp/new.txt"})
+	if err != nil || st.Stat.Size != 3 || st.Stat.Mode.Perm() != 0o640 {
+		t.Errorf("stat after put: %v %+v", err, st)
+	}
+	// changes: what the container wrote, as Docker's kinds.
+	ch, err := e.client.ContainerDiff(e.ctx, id, client.ContainerDiffOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]ctypes.ChangeType{}
+	for _, c := range ch.Changes {
+		found[c.Path] = c.Kind
+	}
+	if found["/root/f"] != ctypes.ChangeAdd || found["/tmp/new.txt"] != ctypes.ChangeAdd || found["/root"] != ctypes.ChangeModify {
+		t.Errorf("changes: %+v", ch.Changes)
+	}
+	// export: the whole file system as a tar stream.
+	ex, err := e.client.ContainerExport(e.ctx, id, client.ContainerExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(ex)
+	names := map[string]bool{}
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		names[strings.TrimPrefix(h.Name, "./")] = true
+	}
+	ex.Close()
+	if !names["bin/busybox"] || !names["root/f"] {
+		t.Errorf("export lacks files: %d entries", len(names))
+	}
+	// prune removes the stopped container.
+	pr, err := e.client.ContainerPrune(e.ctx, client.ContainerPruneOptions{})
+	if err != nil || len(pr.Report.ContainersDeleted) != 1 || pr.Report.ContainersDeleted[0] != id {
+		t.Errorf("prune: %v %+v", err, pr)
+	}
+}
+
+// A container whose restart policy is "always" comes back when berth serve starts after its
+// supervisor and process were lost (as after a reboot); one stopped by the user does not.
+func TestContainersRestartPolicyAtServiceStart(t *testing.T) {
+	e := newContainersEnv(t)
+	always := e.create("always", &ctypes.Config{Cmd: []string{"sleep", "1000"}}, &ctypes.HostConfig{RestartPolicy: ctypes.RestartPolicy{Name: "always"}})
+	stopped := e.create("stopped", &ctypes.Config{Cmd: []string{"sleep", "1000"}}, &ctypes.HostConfig{RestartPolicy: ctypes.RestartPolicy{Name: "unless-stopped"}})
+	e.start(always)
+	e.start(stopped)
+	if _, err := e.client.ContainerStop(e.ctx, stopped, client.ContainerStopOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.stopServe()
+	// The "reboot": the shim and the container's processes are killed.
+	pid := containersShimPid(t, always)
+	syscall.Kill(pid, syscall.SIGKILL)
+	var cpid string
+	for i := 0; i < 100; i++ {
+		cpid = strings.TrimSpace(e.berth("inspect", "-f", "{{.State.Pid}}", always))
+		if cpid != "0" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n, err := strconv.Atoi(cpid); err == nil && n > 0 {
+		syscall.Kill(n, syscall.SIGKILL)
+	}
+	for i := 0; i < 100; i++ {
+		if st := strings.TrimSpace(e.berth("inspect", "-f", "{{.State.Status}}", always)); st == "exited" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st := strings.TrimSpace(e.berth("inspect", "-f", "{{.State.Status}}", always)); st != "exited" {
+		t.Fatalf("after the reboot: %s", st)
+	}
+	e.startServe()
+	var st string
+	for i := 0; i < 100; i++ {
+		if st = string(e.inspect(always).State.Status); st == "running" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st != "running" {
+		t.Errorf("the always container after serve started: %s", st)
+	}
+	if s := e.inspect(stopped).State.Status; s != "exited" {
+		t.Errorf("the stopped unless-stopped container: %s", s)
+	}
+}
+
+// containersShimPid finds the shim supervising container id.
+func containersShimPid(t *testing.T, id string) int {
+	t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", ent.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		for i, a := range args {
+			if a == "container-shim" && i+1 < len(args) && slicesContains(args[i+1:], id) {
+				return pid
+			}
+		}
+	}
+	t.Fatal(errors.New("no shim found for " + id))
+	return 0
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
