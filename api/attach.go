@@ -8,9 +8,12 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/berth-engine/berth/container"
 	"golang.org/x/net/websocket"
+	"golang.org/x/sys/unix"
 )
 
 // Docker's media types of a hijacked stream: raw for a terminal (and for clients before API
@@ -94,6 +97,7 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer conn.Close()
+	waitHeaderRead(conn)
 	stdout, stderr := attachWriters(conn, c.Config.Tty, p)
 	var stdin io.Reader
 	if p.stdin {
@@ -261,4 +265,28 @@ func resizeParams(r *http.Request) (uint16, uint16, error) {
 		out[i] = uint16(n)
 	}
 	return out[0], out[1], nil
+}
+
+// waitHeaderRead waits (a little) until the client has read the response header of a taken-over
+// connection before the stream's first byte is written. Clients such as docker-py read the
+// header through a buffered reader and then read the stream from the raw socket: bytes that
+// arrived with the header are lost to them. dockerd is slow enough between the two that they
+// never notice; berth asks the kernel how much of what it sent is still unread (SIOCOUTQ).
+func waitHeaderRead(conn net.Conn) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		queued := 0
+		if raw.Control(func(fd uintptr) { queued, err = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ) }) != nil || err != nil || queued == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -96,8 +96,13 @@ func newExecEnv(t *testing.T) *execEnv {
 	}
 	e.berth("import", "-c", `CMD ["sh"]`, tarPath, "busybox:latest")
 	e.serve = exec.Command(bin, "--root", root, "serve", "-H", "unix://"+e.sock)
-	var log bytes.Buffer
-	e.serve.Stdout, e.serve.Stderr = &log, &log
+	log := &execLockedBuffer{}
+	e.serve.Stdout, e.serve.Stderr = log, log
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("berth serve's log:\n%s", log.String())
+		}
+	})
 	e.serve.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := e.serve.Start(); err != nil {
 		t.Fatal(err)
@@ -270,4 +275,22 @@ func (e *execEnv) httpDo(method, path, body string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// execLockedBuffer is a bytes.Buffer written by a child process and read by the test.
+type execLockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *execLockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *execLockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -47,6 +47,7 @@ type Server struct {
 	images     *image.Store
 	containers *container.Manager
 	networks   *network.Manager
+	execs      container.Execs // exec instances live in the serving process, as in dockerd
 	mux        *http.ServeMux
 
 	// streams counts hijacked connections and streaming responses, so Close can wait for them.

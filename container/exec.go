@@ -12,9 +12,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-engine/berth/runtime"
+	"github.com/creack/pty"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -30,6 +32,16 @@ type ExecOptions struct {
 	Stdin      io.Reader // nil: no -i
 	Stdout     io.Writer
 	Stderr     io.Writer
+	// Privileged gives the process every capability (exec --privileged).
+	Privileged bool
+	// Started, if set, is told the process's pid once it runs (0 when it could not be read
+	// before the process ended) and, with Tty, how to resize its terminal (the Engine API's
+	// exec; nil without a terminal).
+	Started func(pid int, resize func(height, width uint16) error)
+	// DetachKeys, with Tty and Stdin, cut the client off when typed in its stdin: Detached
+	// is called, the process runs on, and Exec returns at its exit.
+	DetachKeys []byte
+	Detached   func()
 
 	// timeout (healthcheck probes): the process is killed after it, and Exec returns
 	// errExecTimeout without waiting for what it left holding its output.
@@ -83,7 +95,7 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	}
 	// An exec gets the container's capabilities (Docker's exec starts from the container's process
 	// spec), all of them in a privileged container.
-	caps, err := runtime.ContainerCapabilities(c.Host.Privileged, c.Host.CapAdd, c.Host.CapDrop)
+	caps, err := runtime.ContainerCapabilities(c.Host.Privileged || o.Privileged, c.Host.CapAdd, c.Host.CapDrop)
 	if err != nil {
 		return 0, err
 	}
@@ -129,6 +141,9 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		// console socket is only for a detached process).
 		if o.Detach {
 			return m.execTTY(rt, c.ID, pf.Name(), o)
+		}
+		if o.Started != nil {
+			return m.execPTY(rt, c.ID, pf.Name(), o)
 		}
 	}
 	stdio := runtime.Stdio{}
@@ -181,7 +196,7 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		copies = append(copies, cp)
 	}
 	pidFile := ""
-	if o.timeout > 0 {
+	if o.timeout > 0 || o.Started != nil {
 		pidFile = pf.Name() + ".pid"
 		defer os.Remove(pidFile)
 	}
@@ -194,7 +209,12 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		return 0, err
 	}
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	ended := make(chan struct{})
+	go func() { waited <- cmd.Wait(); close(ended) }()
+	if o.Started != nil {
+		pid := readPidFile(pidFile, ended)
+		o.Started(pid, nil)
+	}
 	var expired <-chan time.Time
 	if o.timeout > 0 {
 		t := time.NewTimer(o.timeout)
@@ -266,6 +286,30 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		return 126, nil
 	}
 	return ee.ExitCode(), nil
+}
+
+// readPidFile waits for the runtime to write an exec'd process's pid file, or for done.
+func readPidFile(path string, done <-chan struct{}) int {
+	pause := time.Millisecond
+	read := func() int {
+		if b, err := os.ReadFile(path); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				return pid
+			}
+		}
+		return 0
+	}
+	for {
+		if pid := read(); pid > 0 {
+			return pid
+		}
+		select {
+		case <-done:
+			return read() // the runtime has written it by the time it exits, if ever
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 20*time.Millisecond)
+	}
 }
 
 // killTree kills a process and its descendants.
@@ -401,13 +445,19 @@ func (m *Manager) execTTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 		return 0, err
 	}
 	go func() { io.Copy(&tailWriter{buf: &errTail}, r); r.Close() }()
-	cmd, err := rt.Exec(id, processFile, "", runtime.Stdio{Stderr: w}, o.Detach, console.Path())
+	pidFile := ""
+	if o.Started != nil {
+		pidFile = processFile + ".pid"
+		defer os.Remove(pidFile)
+	}
+	cmd, err := rt.Exec(id, processFile, pidFile, runtime.Stdio{Stderr: w}, o.Detach, console.Path())
 	w.Close()
 	if err != nil {
 		return 0, err
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	ended := make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(ended) }()
 	var master *os.File
 	select {
 	case master = <-got:
@@ -425,19 +475,134 @@ func (m *Manager) execTTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 		return 0, errors.New("the runtime passed no terminal")
 	}
 	defer master.Close()
+	if o.Started != nil {
+		o.Started(readPidFile(pidFile, ended), func(h, w uint16) error {
+			return unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: h, Col: w})
+		})
+	}
 	if o.Detach {
 		return 0, <-exited
 	}
 	copyWinsize(master, o.Stdout)
+	out := o.Stdout
 	if o.Stdin != nil {
-		go io.Copy(master, o.Stdin)
+		if len(o.DetachKeys) > 0 && o.Detached != nil {
+			cut := &cutWriter{w: o.Stdout}
+			out = cut
+			go func() {
+				if err := copyEscapable(master, o.Stdin, o.DetachKeys); errors.Is(err, ErrDetached) {
+					cut.cut()
+					o.Detached()
+				}
+			}()
+		} else {
+			go io.Copy(master, o.Stdin)
+		}
 	}
 	done := make(chan struct{})
-	go func() { io.Copy(o.Stdout, master); close(done) }()
+	go func() { io.Copy(out, master); close(done) }()
 	werr := <-exited
 	select {
 	case <-done:
 	case <-time.After(time.Second):
+	}
+	if werr == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(werr, &ee) {
+		return ee.ExitCode(), nil
+	}
+	return 0, werr
+}
+
+// cutWriter passes writes on until cut, and drops them after (the process's output goes on
+// being read, so that it never blocks on a full terminal).
+type cutWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	off bool
+}
+
+func (c *cutWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.off {
+		if _, err := c.w.Write(p); err != nil {
+			c.off = true
+		}
+	}
+	return len(p), nil
+}
+
+func (c *cutWriter) cut() {
+	c.mu.Lock()
+	c.off = true
+	c.mu.Unlock()
+}
+
+// execPTY runs an exec'd process on a terminal in the foreground for a client that is not a
+// terminal (the Engine API's): the runtime can only hand a detached process's terminal over, so
+// it gets a terminal of ours as its stdio, proxies it to the process's, and passes a resize of
+// ours on when told SIGWINCH, as it does for a user's terminal. Its exit status is the process's.
+func (m *Manager) execPTY(rt *runtime.Runtime, id, processFile string, o ExecOptions) (int, error) {
+	ours, theirs, err := pty.Open()
+	if err != nil {
+		return 0, err
+	}
+	defer ours.Close()
+	if t, err := unix.IoctlGetTermios(int(theirs.Fd()), unix.TCGETS); err == nil {
+		// cfmakeraw: the runtime's side passes bytes through untouched.
+		t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+		t.Oflag &^= unix.OPOST
+		t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		t.Cflag &^= unix.CSIZE | unix.PARENB
+		t.Cflag |= unix.CS8
+		unix.IoctlSetTermios(int(theirs.Fd()), unix.TCSETS, t)
+	}
+	pidFile := processFile + ".pid"
+	defer os.Remove(pidFile)
+	cmd, err := rt.Exec(id, processFile, pidFile, runtime.Stdio{Stdin: theirs, Stdout: theirs, Stderr: theirs}, false, "")
+	theirs.Close()
+	if err != nil {
+		return 0, err
+	}
+	exited := make(chan error, 1)
+	ended := make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(ended) }()
+	runtimePid := cmd.Process.Pid
+	o.Started(readPidFile(pidFile, ended), func(h, w uint16) error {
+		if err := unix.IoctlSetWinsize(int(ours.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: h, Col: w}); err != nil {
+			return err
+		}
+		select {
+		case <-ended:
+			return nil
+		default:
+			return unix.Kill(runtimePid, unix.SIGWINCH)
+		}
+	})
+	out := o.Stdout
+	if o.Stdin != nil {
+		if len(o.DetachKeys) > 0 && o.Detached != nil {
+			cut := &cutWriter{w: o.Stdout}
+			out = cut
+			go func() {
+				if err := copyEscapable(ours, o.Stdin, o.DetachKeys); errors.Is(err, ErrDetached) {
+					cut.cut()
+					o.Detached()
+				}
+			}()
+		} else {
+			go io.Copy(ours, o.Stdin)
+		}
+	}
+	done := make(chan struct{})
+	go func() { io.Copy(out, ours); close(done) }()
+	werr := <-exited
+	select {
+	case <-done: // the terminal reports EIO once nothing holds its other side
+	case <-time.After(2 * time.Second):
 	}
 	if werr == nil {
 		return 0, nil
