@@ -9,20 +9,6 @@ import (
 	"github.com/berth-engine/berth/format"
 )
 
-// eventJSON is one event as dockerd streams it; before API 1.52 container and image events also
-// carry the deprecated status, id and from keys.
-type eventJSON struct {
-	Status   string       `json:"status,omitempty"`
-	ID       string       `json:"id,omitempty"`
-	From     string       `json:"from,omitempty"`
-	Type     string       `json:"Type"`
-	Action   string       `json:"Action"`
-	Actor    events.Actor `json:"Actor"`
-	Scope    string       `json:"scope"`
-	Time     int64        `json:"time"`
-	TimeNano int64        `json:"timeNano"`
-}
-
 // events is GET /events?since=&until=&filters=: the journal every berth process appends to
 // (package events), replayed from since and followed until until, or until the client leaves.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
@@ -64,13 +50,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	enc.SetEscapeHTML(false)
 	return events.Read(ctx, s.cfg.Root, events.ReadOptions{Since: since, Until: until, Filter: filter, Follow: true},
 		func(m events.Message) error {
-			e := eventJSON{Type: m.Type, Action: m.Action, Actor: m.Actor, Scope: m.Scope, Time: m.Time, TimeNano: m.TimeNano}
-			if legacy && (m.Type == events.TypeContainer || m.Type == events.TypeImage) {
-				e.Status, e.ID = m.Action, m.Actor.ID
-				if m.Type == events.TypeContainer {
-					e.From = m.Actor.Attributes["image"]
-				}
-			}
+			e := m.Docker(legacy)
 			if err := enc.Encode(e); err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -42,6 +43,9 @@ type imgStream struct {
 	w       http.ResponseWriter
 	enc     *json.Encoder
 	started bool
+	// held is a pull's "Pulling from" line, sent only with the next one: dockerd finds the
+	// manifest before it writes anything, so a missing image is still a plain 404.
+	held *imgStreamMessage
 }
 
 func newImgStream(w http.ResponseWriter) *imgStream {
@@ -53,10 +57,18 @@ func newImgStream(w http.ResponseWriter) *imgStream {
 func (s *imgStream) send(m imgStreamMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.started && s.held == nil && strings.HasPrefix(m.Status, distribution.StatusPullingFrom) {
+		s.held = &m
+		return
+	}
 	if !s.started {
 		s.w.Header().Set("Content-Type", "application/json")
 		s.w.WriteHeader(http.StatusOK)
 		s.started = true
+	}
+	if s.held != nil {
+		_ = s.enc.Encode(*s.held)
+		s.held = nil
 	}
 	_ = s.enc.Encode(m)
 	flush(s.w)
@@ -68,6 +80,10 @@ func (s *imgStream) fail(err error) error {
 	started := s.started
 	s.mu.Unlock()
 	if !started {
+		var nf distribution.NotFoundError
+		if errors.As(err, &nf) {
+			return notFound("%v", err)
+		}
 		return err
 	}
 	s.send(imgStreamMessage{ErrorDetail: &imgStreamErrorValue{Message: err.Error()}, Error: err.Error()})

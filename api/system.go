@@ -254,6 +254,35 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) error {
 		}
 		doc["BuildCache"] = bc
 	}
+	// API 1.52 summarises each kind (the numbers of `berth system df`), with the lists as Items
+	// when verbose; from 1.53 the lists are only there.
+	if !versionBefore(ctx, "1.52") {
+		verbose := boolValue(r, "verbose")
+		for _, k := range []struct {
+			want, key, list string
+			u               system.Usage
+		}{
+			{"image", "ImageUsage", "Images", du.ImageUsage()},
+			{"container", "ContainerUsage", "Containers", du.ContainerUsage()},
+			{"volume", "VolumeUsage", "Volumes", du.VolumeUsage()},
+			{"build-cache", "BuildCacheUsage", "BuildCache", du.BuildCacheUsage()},
+		} {
+			if !all && !want[k.want] {
+				continue
+			}
+			u := map[string]any{"TotalCount": k.u.TotalCount, "ActiveCount": k.u.ActiveCount,
+				"TotalSize": k.u.TotalSize, "Reclaimable": k.u.Reclaimable}
+			if verbose {
+				u["Items"] = doc[k.list]
+			}
+			doc[k.key] = u
+		}
+		if !versionBefore(ctx, "1.53") {
+			for _, k := range []string{"LayersSize", "Images", "Containers", "Volumes", "BuildCache"} {
+				delete(doc, k)
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, doc)
 	return nil
 }

@@ -384,7 +384,11 @@ func (m *Manager) Connect(netRef, ctrRef string, aliases []string, ip string) er
 		}
 	}
 	c.Networks = append(c.endpointConfigs(), ec)
-	return m.saveRecord(c)
+	if err := m.saveRecord(c); err != nil {
+		return err
+	}
+	m.networks().Event("connect", n, map[string]string{"container": c.ID})
+	return nil
 }
 
 // nextInterface is the number of the next free ethN.
@@ -452,7 +456,11 @@ func (m *Manager) Disconnect(netRef, ctrRef string, force bool) error {
 	} else if c.Host.NetworkMode == n.Name || (usesBridge(c.Host.NetworkMode) && n.IsDefault()) {
 		c.Host.NetworkMode = kept[0].Network
 	}
-	return m.saveRecord(c)
+	if err := m.saveRecord(c); err != nil {
+		return err
+	}
+	m.networks().Event("disconnect", n, map[string]string{"container": c.ID})
+	return nil
 }
 
 // NetworkNames are the names of the networks the container joins, sorted (ps's NETWORKS column):

@@ -74,6 +74,7 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	if st.Restarting() {
 		return 0, errRestarting(c.ID)
 	}
+	m.execEvents(c, o.Cmd)
 	dir := m.dir(c.ID)
 	userSpec := o.User
 	if userSpec == "" {

@@ -205,6 +205,7 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		os.RemoveAll(m.dir(id))
 		return nil, err
 	}
+	m.event("create", c, nil)
 	return c, nil
 }
 
@@ -400,7 +401,9 @@ func (m *Manager) Rename(ref, newName string) error {
 		return fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName)
 	}
 	newName = strings.TrimPrefix(newName, "/")
-	return m.Images.DB.Update(func(tx *metadata.Tx) error {
+	var renamed *Container
+	var oldName string
+	err := m.Images.DB.Update(func(tx *metadata.Tx) error {
 		r, err := lookup(tx, ref)
 		if err != nil {
 			return err
@@ -412,6 +415,7 @@ func (m *Manager) Rename(ref, newName string) error {
 		if err != nil {
 			return err
 		}
+		oldName, renamed = c.Name, c
 		c.Name = newName
 		b, err := json.Marshal(c)
 		if err != nil {
@@ -427,6 +431,10 @@ func (m *Manager) Rename(ref, newName string) error {
 		}
 		return err
 	})
+	if err == nil && renamed != nil {
+		m.event("rename", renamed, map[string]string{"oldName": "/" + oldName})
+	}
+	return err
 }
 
 // RemoveOptions are `rm`'s flags.
@@ -498,6 +506,7 @@ func (m *Manager) remove(c *Container, o RemoveOptions) error {
 	if err := m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteContainer(c.ID) }); err != nil {
 		return err
 	}
+	m.event("destroy", c, nil)
 	if o.Volumes && len(c.Host.Mounts) > 0 {
 		m.removeAnonymousVolumes(c)
 	}

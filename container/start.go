@@ -574,6 +574,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	if _, err := m.updateState(c.ID, func(st *State) error { st.Pid = pid; return nil }); err != nil {
 		unix.Kill(pid, unix.SIGKILL)
 	}
+	m.startEvents(c)
 	if ready != nil {
 		ready(nil)
 		notified = true
@@ -615,6 +616,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 			}
 		}
 	}
+	m.dieEvents(c, code)
 	if c.Host.AutoRemove {
 		m.recordExit(c.ID, code)
 		m.remove(c, RemoveOptions{Volumes: true})
@@ -695,6 +697,7 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 		release(err.Error())
 		return 0, false, &StartError{Code: 125, Err: err}
 	}
+	m.startEvents(c)
 	done := make(chan struct{}, 2)
 	go func() { copyStream("stdout", outR, log, at.Stdout); done <- struct{}{} }()
 	go func() { copyStream("stderr", errR, log, at.Stderr); done <- struct{}{} }()
@@ -785,6 +788,7 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 			return 0, false, &StartError{Code: ce.ExitCode(), Err: ce, Shown: true}
 		}
 	}
+	m.dieEvents(c, code)
 	if c.Host.AutoRemove {
 		m.recordExit(c.ID, code)
 		m.remove(c, RemoveOptions{Volumes: true, runtimeGone: true})

@@ -50,6 +50,7 @@ func (m *Manager) Kill(ref, signal string) error {
 	if st, err = m.markStopped(c, signal); err != nil {
 		return err
 	}
+	m.event("kill", c, map[string]string{"signal": strconv.Itoa(int(sig))})
 	if st.Restarting() {
 		return nil // Docker: telling the supervisor not to restart it is enough
 	}
@@ -114,7 +115,11 @@ func (m *Manager) StopWith(ref string, o StopOptions) (bool, error) {
 			return false, InvalidParameterError{err}
 		}
 	}
-	return true, m.stop(c, st, o)
+	if err := m.stop(c, st, o); err != nil {
+		return true, err
+	}
+	m.event("stop", c, nil)
+	return true, nil
 }
 
 func (m *Manager) stop(c *Container, st State, o StopOptions) error {
@@ -239,7 +244,13 @@ func (m *Manager) Restart(ref string, timeout *int) error {
 	if err := m.Stop(ref, timeout); err != nil {
 		return err
 	}
-	return m.StartDetached(ref)
+	if err := m.StartDetached(ref); err != nil {
+		return err
+	}
+	if c, _, err := m.Get(ref); err == nil {
+		m.event("restart", c, nil)
+	}
+	return nil
 }
 
 // Pause freezes a running container.
@@ -261,6 +272,7 @@ func (m *Manager) Pause(ref string) error {
 	if err := rt.Pause(c.ID); err != nil {
 		return err
 	}
+	m.event("pause", c, nil)
 	_, err = m.updateState(c.ID, func(s *State) error {
 		s.Status = "paused"
 		if s.Health != nil {
@@ -289,6 +301,7 @@ func (m *Manager) Unpause(ref string) error {
 	if err := rt.Resume(c.ID); err != nil {
 		return err
 	}
+	m.event("unpause", c, nil)
 	_, err = m.updateState(c.ID, func(s *State) error {
 		if s.Status == "paused" {
 			s.Status = "running"

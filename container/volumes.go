@@ -189,6 +189,9 @@ func (m *Manager) createVolume(name string, labels map[string]string, anon bool)
 		_, err := tx.PutVolume(metadata.Volume{Name: name, Driver: "local", Created: time.Now(), Labels: labels, Anonymous: anon})
 		return err
 	})
+	if err == nil {
+		m.volumeEvent("create", name, nil)
+	}
 	return name, err
 }
 
@@ -372,6 +375,7 @@ func (m *Manager) RemoveVolume(name string, force bool) error {
 	if err := m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteVolume(name) }); err != nil {
 		return err
 	}
+	m.volumeEvent("destroy", name, nil)
 	return os.RemoveAll(filepath.Dir(m.volumeDir(name)))
 }
 

@@ -81,14 +81,21 @@ func registryError(reg name.Registry, err error) error {
 	return err
 }
 
+// NotFoundError is a manifest the registry does not have (dockerd's 404 for a pull).
+type NotFoundError struct{ Ref string }
+
+func (e NotFoundError) Error() string {
+	return fmt.Sprintf("manifest for %s not found: manifest unknown: manifest unknown", e.Ref)
+}
+
 // manifestError is registryError for a manifest request, in Docker's words for a missing one.
 func manifestError(ref string, reg name.Registry, err error) error {
 	if hasCode(err, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode) {
-		return fmt.Errorf("manifest for %s not found: manifest unknown: manifest unknown", ref)
+		return NotFoundError{ref}
 	}
 	var te *transport.Error
 	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound && len(te.Errors) == 0 {
-		return fmt.Errorf("manifest for %s not found: manifest unknown: manifest unknown", ref)
+		return NotFoundError{ref}
 	}
 	return registryError(reg, err)
 }

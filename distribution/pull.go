@@ -136,6 +136,14 @@ type puller struct {
 
 // pull fetches one tagged or digested reference.
 func (p *puller) pull(ctx context.Context, n reference.Named) (*PullResult, error) {
+	res, err := p.pullOne(ctx, n)
+	if err == nil {
+		p.s.Event("pull", reference.Familiar(n), reference.FamiliarName(n))
+	}
+	return res, err
+}
+
+func (p *puller) pullOne(ctx context.Context, n reference.Named) (*PullResult, error) {
 	emit := p.o.Progress
 	familiar := reference.Familiar(n)
 	var ref string

@@ -149,6 +149,14 @@ type pusher struct {
 }
 
 func (p *pusher) push(ctx context.Context, t reference.Tagged, img *image.Image) (*PushResult, error) {
+	res, err := p.pushOne(ctx, t, img)
+	if err == nil {
+		p.s.Event("push", reference.Familiar(t), reference.FamiliarName(t))
+	}
+	return res, err
+}
+
+func (p *pusher) pushOne(ctx context.Context, t reference.Tagged, img *image.Image) (*PushResult, error) {
 	emit := p.o.Progress
 	m := img.Manifest
 	diffIDs := img.Config.RootFS.DiffIDs

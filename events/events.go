@@ -392,3 +392,30 @@ func FormatLine(m Message) string {
 	}
 	return b.String()
 }
+
+// Docker is an event as dockerd sends it to clients of API versions before 1.52 (and as `docker
+// events --format` sees it): the message with the deprecated status, id and from keys, which
+// container and image events carry.
+type Docker struct {
+	Status   string `json:"status,omitempty"`
+	ID       string `json:"id,omitempty"`
+	From     string `json:"from,omitempty"`
+	Type     string
+	Action   string
+	Actor    Actor
+	Scope    string `json:"scope"`
+	Time     int64  `json:"time"`
+	TimeNano int64  `json:"timeNano"`
+}
+
+// Docker returns m in that shape; with legacy false the deprecated keys stay empty (API 1.52+).
+func (m Message) Docker(legacy bool) Docker {
+	d := Docker{Type: m.Type, Action: m.Action, Actor: m.Actor, Scope: m.Scope, Time: m.Time, TimeNano: m.TimeNano}
+	if legacy && (m.Type == TypeContainer || m.Type == TypeImage) {
+		d.Status, d.ID = m.Action, m.Actor.ID
+		if m.Type == TypeContainer {
+			d.From = m.Actor.Attributes["image"]
+		}
+	}
+	return d
+}

@@ -67,7 +67,11 @@ func (s *Store) Import(r io.Reader, opts ImportOptions) (string, error) {
 	if tag != nil {
 		rec.Tags = []reference.Tagged{tag}
 	}
-	return s.putWithManifest(rec, []Descriptor{l.Blob})
+	id, err := s.putWithManifest(rec, []Descriptor{l.Blob})
+	if err == nil {
+		s.Event("import", id, id)
+	}
+	return id, err
 }
 
 // putWithManifest writes the config and an OCI manifest for layers, then records the image.

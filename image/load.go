@@ -105,6 +105,7 @@ func (s *Store) Load(r io.Reader, opts LoadOptions) ([]LoadedImage, error) {
 			return out, err
 		}
 		out = append(out, li)
+		s.Event("load", li.ID, li.ID)
 	}
 	return out, nil
 }

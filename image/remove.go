@@ -20,7 +20,8 @@ func (s *Store) Tag(source, target string) error {
 	if err != nil {
 		return err
 	}
-	return s.DB.Update(func(tx *metadata.Tx) error {
+	var tagged string
+	err = s.DB.Update(func(tx *metadata.Tx) error {
 		id, err := resolve(tx, source)
 		if err != nil {
 			if errors.Is(err, ErrNoSuchImage) {
@@ -32,8 +33,15 @@ func (s *Store) Tag(source, target string) error {
 			return err
 		}
 		_, err = tx.SetName(t.String(), id, metadata.KindTag, time.Now())
+		if err == nil {
+			tagged = id
+		}
 		return err
 	})
+	if err == nil {
+		s.Event("tag", tagged, reference.Familiar(t))
+	}
+	return err
 }
 
 // DeleteResponse is one line of what rmi and prune did: a name untagged or an image or layer
@@ -53,6 +61,7 @@ func (e ConflictError) Error() string { return "conflict: " + e.Msg }
 // names span several repositories; an image used by a container needs force.
 func (s *Store) Remove(ref string, force bool) ([]DeleteResponse, error) {
 	var out []DeleteResponse
+	var removedID string
 	var freed freedSet
 	err := s.DB.Update(func(tx *metadata.Tx) error {
 		out, freed = nil, freedSet{}
@@ -63,6 +72,7 @@ func (s *Store) Remove(ref string, force bool) ([]DeleteResponse, error) {
 		if err != nil {
 			return err
 		}
+		removedID = id
 		names, err := tx.NamesOf(id)
 		if err != nil {
 			return err
@@ -136,6 +146,7 @@ func (s *Store) Remove(ref string, force bool) ([]DeleteResponse, error) {
 		return nil, err
 	}
 	s.release(freed)
+	s.deleteEvents(out, removedID)
 	return out, nil
 }
 
@@ -288,9 +299,15 @@ func (s *Store) Prune(opts PruneOptions) ([]DeleteResponse, int64, error) {
 	}
 	var out []DeleteResponse
 	var reclaimed int64
+	// pruned marks each image's lines in out, for its events.
+	type pruned struct {
+		id        string
+		from, end int
+	}
+	var evs []pruned
 	var freed freedSet
 	err := s.DB.Update(func(tx *metadata.Tx) error {
-		out, reclaimed, freed = nil, 0, freedSet{}
+		out, reclaimed, freed, evs = nil, 0, freedSet{}, nil
 		layersBefore, err := tx.Layers()
 		if err != nil {
 			return err
@@ -335,6 +352,7 @@ func (s *Store) Prune(opts PruneOptions) ([]DeleteResponse, int64, error) {
 				continue
 			}
 			sort.Slice(names, func(i, j int) bool { return names[i].Name < names[j].Name })
+			from := len(out)
 			for _, n := range names {
 				if _, err := tx.DeleteName(n.Name); err != nil {
 					return err
@@ -346,6 +364,7 @@ func (s *Store) Prune(opts PruneOptions) ([]DeleteResponse, int64, error) {
 				return err
 			}
 			out = append(out, deleted...)
+			evs = append(evs, pruned{img.ID, from, len(out)})
 		}
 		for _, c := range freed.layers {
 			reclaimed += layersBefore[c.String()].Size
@@ -356,6 +375,9 @@ func (s *Store) Prune(opts PruneOptions) ([]DeleteResponse, int64, error) {
 		return nil, 0, err
 	}
 	s.release(freed)
+	for _, e := range evs {
+		s.deleteEvents(out[e.from:e.end], e.id)
+	}
 	return out, reclaimed, nil
 }
 

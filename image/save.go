@@ -54,11 +54,18 @@ type saveImage struct {
 //
 // Every reference is resolved and every blob checked before the first byte is written, so an
 // unknown reference ("No such image: x") writes nothing.
-func (s *Store) Save(w io.Writer, refs []string) error {
+func (s *Store) Save(w io.Writer, refs []string) (err error) {
 	images, err := s.resolveForSave(refs)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err == nil {
+			for _, si := range images {
+				s.Event("save", si.id, si.id)
+			}
+		}
+	}()
 
 	// Collect the blobs and build manifest.json, index.json and repositories.
 	blobs := map[digest.Digest]int64{}

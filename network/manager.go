@@ -241,6 +241,7 @@ func (m *Manager) Create(o CreateOptions) (Network, error) {
 		}
 		return Network{}, err
 	}
+	m.Event("create", n, nil)
 	return n, nil
 }
 
@@ -268,6 +269,7 @@ func (m *Manager) Remove(ref string) error {
 		return err
 	}
 	m.teardown(n)
+	m.Event("destroy", n, nil)
 	return nil
 }
 

@@ -47,3 +47,69 @@ func CollectDiskUsage(s *image.Store) (DiskUsage, error) {
 	du.BuildCache, err = build.CacheUsage(s)
 	return du, err
 }
+
+// Usage is one row of `system df`: how many objects, how many in use, their size and what
+// removing the unused ones would free (Docker's ImageUsage, ContainerUsage, ... of API 1.52).
+type Usage struct {
+	TotalCount  int64
+	ActiveCount int64
+	TotalSize   int64
+	Reclaimable int64
+}
+
+// ImageUsage: the layers' size once each; an image used by a container keeps its own layers.
+func (du DiskUsage) ImageUsage() Usage {
+	u := Usage{TotalCount: int64(len(du.Images.Images)), TotalSize: du.Images.LayersSize}
+	var used int64
+	for _, i := range du.Images.Images {
+		if i.Containers > 0 {
+			u.ActiveCount++
+			used += i.Size - i.SharedSize
+		}
+	}
+	u.Reclaimable = du.Images.LayersSize - used
+	return u
+}
+
+// ContainerUsage: writable layers; those of containers not running are reclaimable.
+func (du DiskUsage) ContainerUsage() Usage {
+	var u Usage
+	for _, c := range du.Containers {
+		u.TotalCount++
+		u.TotalSize += c.SizeRw
+		if c.State.Running() {
+			u.ActiveCount++
+		} else {
+			u.Reclaimable += c.SizeRw
+		}
+	}
+	return u
+}
+
+// VolumeUsage: volumes no container uses are reclaimable.
+func (du DiskUsage) VolumeUsage() Usage {
+	var u Usage
+	for _, v := range du.Volumes {
+		u.TotalCount++
+		u.TotalSize += v.Size
+		if v.Links > 0 {
+			u.ActiveCount++
+		} else {
+			u.Reclaimable += v.Size
+		}
+	}
+	return u
+}
+
+// BuildCacheUsage counts what is not shared with images: nothing is in use between builds,
+// so all of it is reclaimable.
+func (du DiskUsage) BuildCacheUsage() Usage {
+	u := Usage{TotalCount: int64(len(du.BuildCache))}
+	for _, c := range du.BuildCache {
+		if !c.Shared {
+			u.TotalSize += c.Size
+		}
+	}
+	u.Reclaimable = u.TotalSize
+	return u
+}

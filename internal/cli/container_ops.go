@@ -281,12 +281,10 @@ func newPortCommand(g *Globals, use string) *cobra.Command {
 	}
 }
 
-// containerDiskUsage is the containers' and volumes' part of `system df`: the summary rows and
-// the rows of `df -v`.
+// containerDiskUsage is the containers' and volumes' rows of `system df -v`.
 type containerDiskUsage struct {
-	containers, volumes *dfRow
-	ctrRows             []*psRow
-	volRows             []*volumeDfRow
+	ctrRows []*psRow
+	volRows []*volumeDfRow
 }
 
 // volumeDfRow is one line of the volumes table of `system df -v`.
@@ -301,31 +299,15 @@ func (r *volumeDfRow) Name() string                 { return r.name }
 func (r *volumeDfRow) Links() string                { return fmt.Sprint(r.links) }
 func (r *volumeDfRow) Size() string                 { return units.HumanSize(float64(r.size)) }
 
-// diskUsageRows makes the containers' and volumes' rows of `system df` from what it measured.
+// diskUsageRows makes the containers' and volumes' rows of `system df -v` from what it measured.
 func diskUsageRows(sdu system.DiskUsage) containerDiskUsage {
-	du := containerDiskUsage{containers: &dfRow{kind: "Containers"}, volumes: &dfRow{kind: "Local Volumes"}}
+	var du containerDiskUsage
 	now := time.Now()
 	for _, s := range sdu.Containers {
-		size := s.SizeRw
-		du.containers.total++
-		du.containers.size += size
-		if s.State.Running() {
-			du.containers.active++
-		} else {
-			du.containers.reclaimable += size
-		}
 		du.ctrRows = append(du.ctrRows, &psRow{trunc: true, now: now, s: s, image: s.Image, dfSize: true})
 	}
 	for _, v := range sdu.Volumes {
-		size := v.Size
-		du.volumes.total++
-		du.volumes.size += size
-		if v.Links > 0 {
-			du.volumes.active++
-		} else {
-			du.volumes.reclaimable += size
-		}
-		du.volRows = append(du.volRows, &volumeDfRow{name: v.Name, links: v.Links, size: size})
+		du.volRows = append(du.volRows, &volumeDfRow{name: v.Name, links: v.Links, size: v.Size})
 	}
 	return du
 }

@@ -85,20 +85,11 @@ func newDfCommand(g *Globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			du, cdu, cache := sdu.Images, diskUsageRows(sdu), sdu.BuildCache
 			if verbose {
-				return writeDfVerbose(g, du, cdu, cache)
+				return writeDfVerbose(g, sdu.Images, diskUsageRows(sdu), sdu.BuildCache)
 			}
-			images := &dfRow{kind: "Images", total: len(du.Images), size: du.LayersSize}
-			var used int64
-			for _, i := range du.Images {
-				if i.Containers > 0 {
-					images.active++
-					used += i.Size - i.SharedSize
-				}
-			}
-			images.reclaimable = du.LayersSize - used
-			rows := []*dfRow{images, cdu.containers, cdu.volumes, buildCacheRow(cache)}
+			rows := []*dfRow{usageRow("Images", sdu.ImageUsage()), usageRow("Containers", sdu.ContainerUsage()),
+				usageRow("Local Volumes", sdu.VolumeUsage()), usageRow("Build Cache", sdu.BuildCacheUsage())}
 			return format.Write(g.Stdout, formatStr,
 				"table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}", dfHeader, rows)
 		},
@@ -108,17 +99,9 @@ func newDfCommand(g *Globals) *cobra.Command {
 	return c
 }
 
-// buildCacheRow sums the build cache as Docker's df does: what is shared with images is not
-// counted, and nothing is in use between builds, so all of it is reclaimable.
-func buildCacheRow(cache []build.CacheRecord) *dfRow {
-	r := &dfRow{kind: "Build Cache", total: len(cache)}
-	for _, c := range cache {
-		if !c.Shared {
-			r.size += c.Size
-		}
-	}
-	r.reclaimable = r.size
-	return r
+// usageRow is one line of `system df`.
+func usageRow(kind string, u system.Usage) *dfRow {
+	return &dfRow{kind: kind, total: int(u.TotalCount), active: int(u.ActiveCount), size: u.TotalSize, reclaimable: u.Reclaimable}
 }
 
 // cacheRow is one build cache entry in `system df -v` (Docker's buildCacheContext).
@@ -169,7 +152,7 @@ func writeDfVerbose(g *Globals, du image.DiskUsage, cdu containerDiskUsage, cach
 	for i := range cache {
 		cacheRows[i] = &cacheRow{c: cache[i], now: now}
 	}
-	fmt.Fprintf(out, "\nBuild cache usage: %s\n\n", units.HumanSize(float64(buildCacheRow(cache).size)))
+	fmt.Fprintf(out, "\nBuild cache usage: %s\n\n", units.HumanSize(float64((system.DiskUsage{BuildCache: cache}).BuildCacheUsage().TotalSize)))
 	return format.Write(out, "", "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}",
 		format.Header{"ID": "CACHE ID", "CacheType": "CACHE TYPE", "Size": "SIZE", "CreatedSince": "CREATED",
 			"LastUsedSince": "LAST USED", "UsageCount": "USAGE", "Shared": "SHARED"}, cacheRows)

@@ -1,0 +1,163 @@
+package api
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-engine/berth/system"
+	"github.com/moby/moby/client"
+)
+
+func TestSysVersionInfoDiskUsage(t *testing.T) {
+	e := sysServe(t)
+	ctx := context.Background()
+	e.sysImport(t, "df:1", "df")
+	v, err := e.client.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Version != "test" || v.APIVersion != MaxVersion || v.MinAPIVersion != MinVersion || v.Os != "linux" {
+		t.Errorf("version: %+v", v)
+	}
+	info, err := e.client.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := system.CollectInfo(e.srv.images, system.InfoOptions{Root: e.root, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := info.Info
+	if i.Images != want.Images || i.Images != 1 || i.Containers != want.Containers || i.Driver != want.Driver ||
+		i.DockerRootDir != e.root || i.NCPU != want.NCPU || i.KernelVersion != want.KernelVersion || i.OSType != "linux" {
+		t.Errorf("info: %+v\nwant %+v", i, want)
+	}
+	du, err := e.client.DiskUsage(ctx, client.DiskUsageOptions{Images: true, Containers: true, Volumes: true, BuildCache: true, Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdu, err := system.CollectDiskUsage(e.srv.images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iu := sdu.ImageUsage()
+	if du.Images.TotalCount != iu.TotalCount || du.Images.TotalSize != iu.TotalSize || du.Images.Reclaimable != iu.Reclaimable ||
+		du.Images.TotalCount != 1 || len(du.Images.Items) != 1 {
+		t.Errorf("df images: %+v, want %+v", du.Images, iu)
+	}
+	// Docker 20.10's clients read the legacy document.
+	code, _, body := sysGet(t, e, "/v1.41/system/df")
+	if code != 200 || !strings.Contains(body, `"LayersSize":`) || !strings.Contains(body, `"Images":[{`) {
+		t.Errorf("v1.41 system/df: %d %s", code, body)
+	}
+	if code, _, _ := sysGet(t, e, "/system/df?type=nonsense"); code != 400 {
+		t.Errorf("df of an unknown type: %d", code)
+	}
+	// POST /auth: bad bodies are 400s; a registry that refuses is 401.
+	if code, _, _ := sysDo(t, e, "POST", "/auth", strings.NewReader("{")); code != 400 {
+		t.Errorf("auth with malformed JSON: %d", code)
+	}
+	if code, _, _ := sysDo(t, e, "POST", "/auth", strings.NewReader(`{"username":"u"}`)); code != 400 {
+		t.Errorf("auth without a password: %d", code)
+	}
+	if code, _, body := sysDo(t, e, "POST", "/auth", strings.NewReader(`{"username":"u","password":"p","serveraddress":"127.0.0.1:1"}`)); code != 401 {
+		t.Errorf("auth against nothing: %d %s", code, body)
+	}
+}
+
+func TestSysEventsStreamFollowsAndFilters(t *testing.T) {
+	e := sysServe(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	e.sysImport(t, "ev:1", "ev")
+	// Past events with since/until: a finite stream.
+	past := e.client.Events(ctx, client.EventsListOptions{Since: "0", Until: time.Now().Add(time.Second).Format(time.RFC3339Nano),
+		Filters: client.Filters{}.Add("type", "image")})
+	var actions []string
+	for done := false; !done; {
+		select {
+		case m := <-past.Messages:
+			actions = append(actions, string(m.Action))
+		case err := <-past.Err:
+			if err != nil && !strings.Contains(err.Error(), "EOF") {
+				t.Fatal(err)
+			}
+			done = true
+		}
+	}
+	if strings.Join(actions, ",") != "import" {
+		t.Errorf("past image events: %v", actions)
+	}
+	// A live stream: only what happens after it started, and only what the filter wants.
+	live := e.client.Events(ctx, client.EventsListOptions{Filters: client.Filters{}.Add("event", "tag")})
+	deadline := time.After(time.Minute)
+	for i := 0; ; i++ {
+		// Tag until the stream (which may not be reading yet) reports one.
+		if _, err := e.client.ImageTag(ctx, client.ImageTagOptions{Source: "ev:1", Target: "ev:" + string(rune('a'+i%26))}); err != nil {
+			t.Fatal(err)
+		}
+		e.client.ImageRemove(ctx, "ev:"+string(rune('a'+i%26)), client.ImageRemoveOptions{})
+		select {
+		case m := <-live.Messages:
+			if m.Action != "tag" || m.Type != "image" || !strings.HasPrefix(m.Actor.Attributes["name"], "ev:") {
+				t.Fatalf("live event: %+v", m)
+			}
+			return
+		case err := <-live.Err:
+			t.Fatal(err)
+		case <-deadline:
+			t.Fatal("no live event")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func TestSysEventsBadParameters(t *testing.T) {
+	e := sysServe(t)
+	for _, q := range []string{"filters=%7Bbad", "since=yesterday", `filters={"colour":{"red":true}}`, "since=20&until=10"} {
+		if code, _, body := sysGet(t, e, "/events?"+q); code != 400 {
+			t.Errorf("GET /events?%s: %d %s", q, code, body)
+		}
+	}
+}
+
+// A container the CLI runs (another process, no server involved) shows up in GET /events.
+func TestSysEventsSeeTheCLIsContainers(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("running a container needs root")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("running a container needs runc on PATH (Debian: apt-get install runc)")
+	}
+	e := sysServe(t)
+	bin := sysBerth(t)
+	e.sysImport(t, "cli:1", "cli")
+	start := time.Now()
+	out, err := exec.Command(bin, "--root", e.root, "run", "--rm", "--name", "from-cli", "--network", "none", "cli:1", "true").CombinedOutput()
+	if err != nil {
+		t.Fatalf("berth run: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res := e.client.Events(ctx, client.EventsListOptions{Since: start.Format(time.RFC3339Nano), Until: time.Now().Format(time.RFC3339Nano),
+		Filters: client.Filters{}.Add("container", "from-cli")})
+	var actions []string
+	for done := false; !done; {
+		select {
+		case m := <-res.Messages:
+			actions = append(actions, string(m.Action))
+			if m.Actor.Attributes["image"] != "cli:1" || m.Actor.Attributes["name"] != "from-cli" {
+				t.Errorf("attributes: %v", m.Actor.Attributes)
+			}
+		case <-res.Err:
+			done = true
+		}
+	}
+	if got := strings.Join(actions, ","); got != "create,start,die,destroy" {
+		t.Errorf("events of the CLI's container: %s, want create,start,die,destroy", got)
+	}
+}
