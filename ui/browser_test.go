@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/registry"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -519,9 +521,27 @@ func TestBrowserScenarios(t *testing.T) {
 			t.Skipf("the Engine API serves no exec yet (%s)", st)
 		}
 		b.wait("terminal open", `document.getElementById('view').dataset.terminal === 'open'`, 30*time.Second)
-		b.do(chromedp.SendKeys("textarea.xterm-helper-textarea", "echo $((6*7))marker\r"))
 		screen := `(() => { const b = window.berthTerm.buffer.active; let s = ''; for (let i = 0; i < b.length; i++) s += b.getLine(i).translateToString(true) + '\n'; return s; })()`
+		// Type once the shell prompts: before that, the terminal echoes what it gets and the
+		// shell's line editor shows it again.
+		b.wait("the shell's prompt", screen+`.includes('/ # ')`, 30*time.Second)
+		// Text goes in as the browser's text input (Input.insertText), then Enter as a key: synthesized
+		// keyDown+char pairs of printable keys reach xterm.js twice, which a real keyboard does not.
+		js[any](b, `document.querySelector('textarea.xterm-helper-textarea').focus(); 1`)
+		b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, input.InsertText, input.InsertTextParams{Text: "echo $((6*7))marker"})
+			return err
+		}), chromedp.KeyEvent("\r"))
 		b.wait("command output in the terminal", screen+`.includes('42marker')`, 30*time.Second)
+		if got := js[string](b, screen); strings.Count(got, "echo $((6*7))marker") != 1 {
+			t.Errorf("the typed line is not on the screen once:\n%s", got)
+		}
+		// The page told the Engine API the size xterm.js fitted (POST /exec/{id}/resize answered).
+		size := js[string](b, `window.berthTerm.cols + 'x' + window.berthTerm.rows`)
+		b.wait("resize "+size, fmt.Sprintf(`document.getElementById('view').dataset.termSize === %q`, size), 30*time.Second)
+		b.do(chromedp.EmulateViewport(900, 700))
+		b.wait("resize after the window shrank", fmt.Sprintf(`document.getElementById('view').dataset.termSize !== %q && document.getElementById('view').dataset.termSize === window.berthTerm.cols + 'x' + window.berthTerm.rows`, size), 30*time.Second)
+		b.do(chromedp.EmulateViewport(1280, 800))
 		b.shot("11-terminal")
 	})
 

@@ -576,16 +576,22 @@ async function terminalTab(c) {
     $('#term').innerHTML = '';
     const term = new Terminal({ cursorBlink: true, fontSize: 13 }); const fit = new FitAddon(); term.loadAddon(fit);
     term.open($('#term')); fit.fit(); term.focus();
-    const ex = await post(`/containers/${c.Id}/exec`, { AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, Cmd: splitWords($('#tshell').value || 'sh'), Env: ['TERM=xterm-256color'] });
+    const ex = await post(`/containers/${c.Id}/exec`, { AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: true, Cmd: splitWords($('#tshell').value || 'sh'), Env: ['TERM=xterm-256color'], ConsoleSize: [term.rows, term.cols] });
     const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/berth/exec/${ex.Id}/ws`);
     ws.binaryType = 'arraybuffer';
     const enc = new TextEncoder();
-    const resize = () => { try { fit.fit(); } catch { /* hidden */ } post(`/exec/${ex.Id}/resize?h=${term.rows}&w=${term.cols}`).catch(() => {}); };
-    ws.onopen = () => { resize(); view.dataset.terminal = 'open'; };
-    ws.onmessage = (e) => term.write(new Uint8Array(e.data));
+    const resize = () => {
+      try { fit.fit(); } catch { /* hidden */ }
+      const size = `${term.cols}x${term.rows}`;
+      post(`/exec/${ex.Id}/resize?h=${term.rows}&w=${term.cols}`).then(() => { view.dataset.termSize = size; }).catch((e) => say(`resize: ${e.message}`));
+    };
+    // The exec runs once the socket's first bytes arrive: resize then, not at open.
+    let started = false;
+    ws.onopen = () => { view.dataset.terminal = 'open'; };
+    ws.onmessage = (e) => { term.write(new Uint8Array(e.data)); if (!started) { started = true; resize(); } };
     ws.onclose = () => { term.write('\r\n[session ended]\r\n'); view.dataset.terminal = 'closed'; };
     const sub = term.onData((d) => { if (ws.readyState === 1) ws.send(enc.encode(d)); });
-    const ro = new ResizeObserver(() => resize()); ro.observe($('#term'));
+    const ro = new ResizeObserver(() => { if (started) resize(); }); ro.observe($('#term'));
     window.berthTerm = term; // tests read the screen
     cleanup.push(() => { ro.disconnect(); sub.dispose(); ws.close(); term.dispose(); });
   };
