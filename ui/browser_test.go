@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-engine/berth/analysis/analysistest"
 	"github.com/berth-engine/berth/registry"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
@@ -545,6 +546,32 @@ func TestBrowserScenarios(t *testing.T) {
 		b.shot("11-terminal")
 	})
 
+	t.Run("live updates and a bounded log buffer", func(t *testing.T) {
+		b := b.on(t)
+		b.open("#/containers")
+		js[any](b, `window.notReloaded = true; 1`)
+		// Started by another berth process: the page hears of it through GET /events.
+		if out, err := exec.Command(bin, "--root", p.root, "run", "-d", "--name", "chatty",
+			"--label", "com.docker.compose.project=demo", "--label", "com.docker.compose.service=talker", ref, "sh", "-c", "seq 1 30000; sleep 120").CombinedOutput(); err != nil {
+			t.Fatalf("berth run: %v\n%s", err, out)
+		}
+		b.wait("the CLI's container listed without a reload", `window.notReloaded && [...document.querySelectorAll('tbody a')].some(a => a.textContent === 'chatty')`, 30*time.Second)
+		b.shot("11b-containers-live")
+		js[any](b, `[...document.querySelectorAll('tbody a')].find(a => a.textContent === 'chatty').click(); 1`)
+		b.wait("chatty's logs", `document.getElementById('lcount')?.textContent.startsWith('500 lines')`, 30*time.Second)
+		// All of the log (no tail): the page keeps the last 5,000 lines and says how many it dropped.
+		js[any](b, `{ const tl = document.getElementById('ltail'); tl.value = ''; tl.dispatchEvent(new Event('change')); } 1`)
+		b.wait("the bounded buffer", `document.getElementById('lcount').textContent === '5000 lines shown, 25000 older lines dropped from the page'`, 60*time.Second)
+		if last := js[string](b, `document.getElementById('logs').textContent.trim().split('\n').slice(-1)[0]`); last != "30000" {
+			t.Errorf("last line shown %q, want 30000", last)
+		}
+		b.shot("11c-logs-bounded")
+		b.open("#/compose")
+		b.wait("the compose project", `document.querySelector('section[data-project="demo"]')?.innerText.includes('talker')`, 30*time.Second)
+		b.shot("11d-compose")
+		exec.Command(bin, "--root", p.root, "rm", "-f", "chatty").Run()
+	})
+
 	t.Run("delete container and image", func(t *testing.T) {
 		b := b.on(t)
 		if ctrID == "" {
@@ -576,6 +603,19 @@ func TestBrowserScenarios(t *testing.T) {
 		if out, _ := exec.Command(bin, "--root", p.root, "images", "-q").Output(); strings.TrimSpace(string(out)) != "" {
 			t.Errorf("berth images still lists %q", out)
 		}
+	})
+
+	t.Run("load by upload", func(t *testing.T) {
+		b := b.on(t)
+		arch := filepath.Join(t.TempDir(), "up.tar")
+		layer := analysistest.LayerTar(t, analysistest.Dir("up/"), analysistest.File("up/loaded.txt", "uploaded\n"))
+		if err := os.WriteFile(arch, analysistest.DockerArchive(t, "uploaded/img:1", []string{"ADD up /up"}, layer), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b.open("#/images")
+		b.do(chromedp.SetUploadFiles("#iload", []string{arch}))
+		b.wait("the loaded image", `document.querySelector('tr[data-ref="uploaded/img:1"]') && document.getElementById('status').textContent.includes('Loaded image: uploaded/img:1')`, 60*time.Second)
+		b.shot("13b-loaded")
 	})
 
 	t.Run("other views, narrow and dark", func(t *testing.T) {

@@ -214,6 +214,8 @@ async function imagesView() {
     try { const r = await post(`/images/prune?filters=${encodeURIComponent('{"dangling":["true"]}')}`); say(`Reclaimed ${humanSize(r?.SpaceReclaimed || 0)}`); } catch (e) { say(e.message); }
     await load();
   };
+  const loadLabel = $('#iload').parentElement;
+  loadLabel.onkeydown = (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); $('#iload').click(); } };
   $('#iload').onchange = async (e) => {
     const file = e.target.files[0]; if (!file) return;
     say(`Loading ${file.name}…`);
