@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -424,6 +425,33 @@ func TestBrowserScenarios(t *testing.T) {
 		b.open("#/images")
 		b.wait("the pulled image listed", fmt.Sprintf(`document.querySelector('tr[data-ref=%q]')`, ref), 30*time.Second)
 		b.shot("04-images")
+		// Tag, push (to the test's registry) and save as a download, from the row's buttons.
+		retag := regHost + "/tools/retagged:2"
+		js[any](b, fmt.Sprintf(`window.prompt = () => %q; document.querySelector('tr[data-ref=%q] button[data-act=tag]').click(); 1`, retag, ref))
+		b.wait("the new tag", fmt.Sprintf(`document.querySelector('tr[data-ref=%q]')`, retag), 30*time.Second)
+		js[any](b, fmt.Sprintf(`document.querySelector('tr[data-ref=%q] button[data-act=push]').click(); 1`, retag))
+		b.wait("the push", `document.getElementById('status').textContent.startsWith('Pushed ')`, 60*time.Second)
+		var tags struct{ Tags []string }
+		resp, err := http.Get(rs.URL + "/v2/tools/retagged/tags/list")
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&tags)
+		resp.Body.Close()
+		if len(tags.Tags) != 1 || tags.Tags[0] != "2" {
+			t.Errorf("the registry's tags of tools/retagged after the push: %v", tags.Tags)
+		}
+		save := js[string](b, fmt.Sprintf(`fetch(document.querySelector('tr[data-ref=%q] a[download]').href).then(async r => r.status + ' ' + (await r.arrayBuffer()).byteLength)`, ref))
+		if code, size, _ := strings.Cut(save, " "); code != "200" || len(size) < 7 {
+			t.Errorf("Save: %s, want 200 and a tar of some MB", save)
+		}
+		// Filters: nothing runs yet, so the image is unused.
+		js[any](b, `{ const f = document.getElementById('ifilter'); f.value = 'inuse'; f.dispatchEvent(new Event('change')); } 1`)
+		b.wait("in use: none", `document.getElementById('itotals').dataset.rows === '0'`, 10*time.Second)
+		js[any](b, `{ const f = document.getElementById('ifilter'); f.value = 'unused'; f.dispatchEvent(new Event('change')); } 1`)
+		b.wait("unused: both tags", `document.getElementById('itotals').dataset.rows === '2'`, 10*time.Second)
+		js[any](b, `{ const f = document.getElementById('ifilter'); f.value = 'all'; f.dispatchEvent(new Event('change')); } 1`)
+		js[any](b, fmt.Sprintf(`document.querySelector('tr[data-ref=%q] button[data-act=tag]') && fetch('/v1.41/images/%s', {method: 'DELETE'}).then(r => r.status)`, retag, retag))
 	})
 
 	t.Run("layers and find a file", func(t *testing.T) {
