@@ -12,6 +12,7 @@ import (
 	"io"
 	"log"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -447,4 +448,53 @@ func TestSearchByV1SearchAndByCatalog(t *testing.T) {
 	if code := getJSON(t, f, "/berth/search?term=127.0.0.1:1/x", &e); code != 502 {
 		t.Errorf("unreachable registry: %d %q", code, e.Message)
 	}
+}
+
+// FuzzGuard: whatever the Host, Origin, Authorization, cookie, method and path, a request the
+// guard lets through carries the token, names this server as Host, and, when it changes state
+// from a browser, comes from this origin.
+func FuzzGuard(f *testing.F) {
+	f.Add("127.0.0.1:9100", "", "Bearer "+testToken, "", "GET", "/v1.41/_ping")
+	f.Add("evil.example:9100", "http://evil.example", "", CookieName+"="+testToken, "POST", "/v1.41/containers/create")
+	f.Add("[::1]:9100", "null", "Bearer", "", "DELETE", "/?token="+testToken)
+	f.Add("localhost.", "http://localhost.", "Basic abc", CookieName+"=", "PUT", "/berth/exec/x/ws")
+	s := &Server{opts: Options{Token: testToken, Hosts: []string{"127.0.0.1"}}}
+	f.Fuzz(func(t *testing.T, host, origin, auth, cookie, method, target string) {
+		if method == "" || strings.ContainsAny(method, " \t\r\n()<>@,;:\\\"/[]?={}") {
+			return
+		}
+		r, err := http.NewRequest(method, "http://x"+target, nil)
+		if err != nil || !strings.HasPrefix(target, "/") {
+			return
+		}
+		r.Host = host
+		r.Header.Set("Origin", origin)
+		r.Header.Set("Authorization", auth)
+		r.Header.Set("Cookie", cookie)
+		w := httptest.NewRecorder()
+		if !s.guard(w, r) {
+			if w.Code < 400 {
+				t.Fatalf("refused with status %d", w.Code)
+			}
+			return
+		}
+		h := strings.ToLower(host)
+		if hh, _, err := net.SplitHostPort(h); err == nil {
+			h = hh
+		}
+		h = strings.TrimSuffix(strings.Trim(h, "[]"), ".")
+		if h != "localhost" && h != "127.0.0.1" {
+			t.Fatalf("let Host %q through", host)
+		}
+		tok := strings.TrimSpace(strings.TrimPrefix(auth, "Bearer "))
+		if !strings.HasPrefix(auth, "Bearer ") && !strings.Contains(cookie, testToken) && !strings.Contains(target, testToken) {
+			t.Fatalf("let a request without the token through: auth %q cookie %q target %q", auth, cookie, target)
+		}
+		if strings.HasPrefix(auth, "Bearer ") && tok != testToken {
+			t.Fatalf("let a wrong bearer through: %q", auth)
+		}
+		if changesState(r) && origin != "" && !strings.EqualFold(origin, "http://"+host) {
+			t.Fatalf("let a %s from Origin %q through", method, origin)
+		}
+	})
 }

@@ -262,8 +262,8 @@ async function searchView() {
     try {
       const r = await berth(`/search?term=${encodeURIComponent(term)}`);
       $('#sresults').innerHTML = `<p class="muted">${r.results.length} results from ${esc(r.registry)} (${r.method === 'search' ? '/v1/search' : 'catalog'})</p>
-      <div class="scroll"><table><thead><tr><th>Name</th><th>Description</th><th class="num">Stars</th><th>Tag</th><th></th></tr></thead><tbody>
-      ${r.results.map((x) => `<tr data-name="${esc(x.name)}"><td>${esc(x.name)}</td><td>${esc(x.description)}</td><td class="num">${x.star_count || 0}</td>
+      <div class="scroll"><table><thead><tr><th>Name</th><th class="hide-narrow">Description</th><th class="num hide-narrow">Stars</th><th>Tag</th><th></th></tr></thead><tbody>
+      ${r.results.map((x) => `<tr data-name="${esc(x.name)}"><td>${esc(x.name)}</td><td class="hide-narrow">${esc(x.description)}</td><td class="num hide-narrow">${x.star_count || 0}</td>
       <td><select aria-label="Tag of ${esc(x.name)}"><option>latest</option></select></td><td><button class="primary" data-pull>Pull</button></td></tr>`).join('')}</tbody></table></div>`;
       for (const tr of $$('#sresults tbody tr')) {
         berth(`/tags?repo=${encodeURIComponent(tr.dataset.name)}`).then((t) => {
