@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -69,7 +68,7 @@ type containerSummary struct {
 	ImageID         string
 	Command         string
 	Created         int64
-	Ports           []portSummary
+	Ports           []container.Port
 	SizeRw          int64 `json:",omitempty"`
 	SizeRootFs      int64 `json:",omitempty"`
 	Labels          map[string]string
@@ -80,13 +79,6 @@ type containerSummary struct {
 		Networks map[string]container.InspectEndpoint
 	}
 	Mounts []container.InspectMount
-}
-
-type portSummary struct {
-	IP          string `json:"IP,omitempty"`
-	PrivatePort int
-	PublicPort  int    `json:",omitempty"`
-	Type        string `json:"Type"`
 }
 
 // containerList is GET /containers/json?all=&limit=&size=&filters=: the same selection as
@@ -109,23 +101,31 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 	}
 	size := boolValue(r, "size")
 	out := make([]containerSummary, 0, len(list))
+	resolved := map[string]string{}
 	for _, c := range list {
-		out = append(out, s.summary(c, size))
+		out = append(out, s.summary(c, size, resolved))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-func (s *Server) summary(c container.Summary, size bool) containerSummary {
+// summary is one listed container; resolved caches image names to IDs across one listing.
+func (s *Server) summary(c container.Summary, size bool, resolved map[string]string) containerSummary {
 	cs := containerSummary{
 		ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
 		Created: c.Created.Unix(), Labels: c.Config.Labels, State: c.State.Status,
-		Status: container.StatusString(c.State, time.Now()), Ports: []portSummary{},
+		Status: container.StatusString(c.State, time.Now()),
 	}
 	if cs.Labels == nil {
 		cs.Labels = map[string]string{}
 	}
-	if id, err := s.images.Resolve(c.Image); err != nil || id != c.ImageID {
+	if id, ok := resolved[c.Image]; !ok {
+		id, _ = s.images.Resolve(c.Image)
+		resolved[c.Image] = id
+		if id != c.ImageID {
+			cs.Image = c.ImageID
+		}
+	} else if id != c.ImageID {
 		cs.Image = c.ImageID
 	}
 	cs.Command = c.Command()
@@ -133,22 +133,12 @@ func (s *Server) summary(c container.Summary, size bool) containerSummary {
 	if cs.HostConfig.NetworkMode == "" {
 		cs.HostConfig.NetworkMode = "default"
 	}
-	published := map[string]bool{}
-	if c.State.Running() {
-		pp, _ := s.containers.PublishedPorts(c.ID)
-		for _, p := range pp {
-			published[p.Port] = true
-			cs.Ports = append(cs.Ports, portEntry(p.Port, p.HostIP, p.HostPort))
-		}
+	cs.Ports = s.containers.Ports(c.ID, c.Config.ExposedPorts, c.State.Running())
+	if cs.Ports == nil {
+		cs.Ports = []container.Port{}
 	}
-	for p := range c.Config.ExposedPorts {
-		if !published[p] {
-			cs.Ports = append(cs.Ports, portEntry(p, "", ""))
-		}
-	}
-	sort.SliceStable(cs.Ports, func(i, j int) bool { return cs.Ports[i].PrivatePort < cs.Ports[j].PrivatePort })
 	// Networks and mounts as inspect shows them: one document, one engine function.
-	if ins, err := s.containers.Inspect(c.ID, false); err == nil {
+	if ins, err := s.containers.InspectListed(c); err == nil {
 		cs.NetworkSettings.Networks = ins.NetworkSettings.Networks
 		cs.Mounts = ins.Mounts
 	}
@@ -160,14 +150,6 @@ func (s *Server) summary(c container.Summary, size bool) containerSummary {
 		cs.SizeRootFs = cs.SizeRw + s.containers.ImageSize(c.ImageID)
 	}
 	return cs
-}
-
-func portEntry(port, hostIP, hostPort string) portSummary {
-	num, proto, _ := strings.Cut(port, "/")
-	p := portSummary{Type: proto, IP: hostIP}
-	p.PrivatePort, _ = strconv.Atoi(num)
-	p.PublicPort, _ = strconv.Atoi(hostPort)
-	return p
 }
 
 // containerInspect is GET /containers/{id}/json?size=: the document `berth inspect` prints.
@@ -500,11 +482,7 @@ func (s *Server) containerPrune(w http.ResponseWriter, r *http.Request) error {
 		s.logf("container prune: %v", warning)
 	}
 	if err != nil {
-		var ife *format.InvalidFilterError
-		if errors.As(err, &ife) || strings.Contains(err.Error(), "timestamp") {
-			return badRequest("%v", err)
-		}
-		return err
+		return engineErr(err)
 	}
 	if deleted == nil {
 		deleted = []string{}

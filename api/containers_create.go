@@ -17,6 +17,7 @@ import (
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/runtime"
 	ctypes "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 )
 
 // containerCreate is POST /containers/create?name=&platform=.
@@ -99,9 +100,15 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 	o := container.CreateOptions{
 		Name: name, Image: cfg.Image, Cmd: cfg.Cmd, WorkingDir: cfg.WorkingDir, User: cfg.User,
 		Hostname: cfg.Hostname, Domainname: cfg.Domainname, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin,
-		Detach: !cfg.AttachStdin, StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout,
-		Labels: cfg.Labels,
+		StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout, Labels: cfg.Labels,
 	}
+	for stream, on := range map[string]bool{"stdin": cfg.AttachStdin, "stdout": cfg.AttachStdout, "stderr": cfg.AttachStderr} {
+		if on {
+			o.Attach = append(o.Attach, stream)
+		}
+	}
+	sort.Strings(o.Attach)
+	o.Detach = len(o.Attach) == 0
 	var warnings []string
 	if o.Image == "" {
 		return o, nil, errors.New("No image specified")
@@ -156,6 +163,7 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 	h := &o.Host
 	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Privileged = hc.AutoRemove, hc.ReadonlyRootfs, hc.PublishAllPorts, hc.Privileged
 	h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = hc.Runtime, hc.CapAdd, hc.CapDrop, hc.ExtraHosts
+	h.VolumesFrom, h.Isolation, h.VolumeDriver = hc.VolumesFrom, string(hc.Isolation), hc.VolumeDriver
 	h.Init = hc.Init != nil && *hc.Init
 	h.RestartPolicy = container.RestartPolicy{Name: string(hc.RestartPolicy.Name), MaximumRetryCount: hc.RestartPolicy.MaximumRetryCount}
 	if h.RestartPolicy.Name == "" {
@@ -246,11 +254,8 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 		h.Mounts = append(h.Mounts, mt)
 	}
 	for _, m := range hc.Mounts {
-		mt := container.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
-		if mt.Type == "" {
-			mt.Type = "volume"
-		}
-		if err := container.ValidateMount(mt); err != nil {
+		mt, err := apiMount(m, warnings)
+		if err != nil {
 			return err
 		}
 		h.Mounts = append(h.Mounts, mt)
@@ -297,12 +302,40 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 	unsupported(warnings, "OomKillDisable", hc.OomKillDisable != nil && *hc.OomKillDisable)
 	unsupported(warnings, "CgroupParent", hc.CgroupParent != "")
 	unsupported(warnings, "DeviceRequests", len(hc.DeviceRequests) > 0)
-	unsupported(warnings, "VolumesFrom", len(hc.VolumesFrom) > 0)
 	unsupported(warnings, "Links", len(hc.Links) > 0)
-	unsupported(warnings, "VolumeDriver", hc.VolumeDriver != "" && hc.VolumeDriver != "local")
 	unsupported(warnings, "StorageOpt", len(hc.StorageOpt) > 0)
-	unsupported(warnings, "Isolation", hc.Isolation != "" && hc.Isolation != ctypes.IsolationDefault)
 	return nil
+}
+
+// apiMount is one of HostConfig.Mounts as `--mount` would give it, checked as dockerd checks it;
+// the options berth cannot honour are refused, as `--mount` refuses them.
+func apiMount(m mount.Mount, warnings *[]string) (container.Mount, error) {
+	mt := container.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly, Spec: true}
+	if mt.Type == "" {
+		mt.Type = "volume"
+	}
+	if b := m.BindOptions; b != nil {
+		if b.NonRecursive || b.ReadOnlyNonRecursive || b.ReadOnlyForceRecursive || b.CreateMountpoint {
+			return mt, errors.New("bind options other than Propagation are not supported by berth")
+		}
+		mt.Propagation = string(b.Propagation)
+	}
+	if v := m.VolumeOptions; v != nil {
+		if v.Subpath != "" || v.DriverConfig != nil && (v.DriverConfig.Name != "" && v.DriverConfig.Name != "local" || len(v.DriverConfig.Options) > 0) {
+			return mt, errors.New("volume options other than NoCopy and Labels are not supported by berth")
+		}
+		unsupported(warnings, "VolumeOptions.Labels (the volume "+m.Source+" is made without them)", len(v.Labels) > 0)
+		mt.NoCopy = v.NoCopy
+	}
+	if t := m.TmpfsOptions; t != nil {
+		mt.TmpfsSize, mt.TmpfsMode = t.SizeBytes, t.Mode
+	}
+	for opt, set := range map[string]bool{"bind": m.BindOptions != nil, "volume": m.VolumeOptions != nil, "tmpfs": m.TmpfsOptions != nil} {
+		if set && mt.Type != opt {
+			return mt, fmt.Errorf("invalid mount config: cannot mix '%s' options with mount type '%s'", opt, mt.Type)
+		}
+	}
+	return mt, container.CheckMount(mt)
 }
 
 // unsupported records a request field berth does not apply.

@@ -39,7 +39,7 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			"StopTimeout":3,"Labels":{"k":"v"},"ExposedPorts":{"80/tcp":{},"53/udp":{}},"Volumes":{"/data":{}}}`,
 			func(o *container.CreateOptions) {
 				o.Cmd, o.Env, o.WorkingDir, o.User = []string{"sh", "-c", "true"}, []string{"A=1", "B"}, "/w", "1:2"
-				o.Hostname, o.Domainname, o.Tty, o.OpenStdin, o.Detach = "h", "d", true, true, false
+				o.Hostname, o.Domainname, o.Tty, o.OpenStdin, o.Detach, o.Attach = "h", "d", true, true, false, []string{"stdin"}
 				o.StopSignal, o.StopTimeout, o.Labels = "SIGINT", intp(3), map[string]string{"k": "v"}
 				o.Expose, o.Volumes = []string{"53/udp", "80/tcp"}, []string{"/data"}
 			}, nil},
@@ -80,7 +80,7 @@ func TestCreateOptionsTranslation(t *testing.T) {
 				h.MaskedPaths, h.ReadonlyPaths = []string{}, []string{}
 			}, nil},
 		{"mounts", `{"Image":"busybox","HostConfig":{"Binds":["/tmp:/host:ro","vol:/v","/anon"],
-			"Mounts":[{"Type":"volume","Source":"named","Target":"/n","ReadOnly":true},{"Type":"tmpfs","Target":"/t"}],
+			"Mounts":[{"Type":"volume","Source":"named","Target":"/n","ReadOnly":true,"VolumeOptions":{"NoCopy":true}},{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1048576}}],
 			"Tmpfs":{"/run":"size=1m"}}}`,
 			func(o *container.CreateOptions) {
 				h := &o.Host
@@ -89,8 +89,8 @@ func TestCreateOptionsTranslation(t *testing.T) {
 					{Type: "bind", Source: "/tmp", Target: "/host", ReadOnly: true},
 					{Type: "volume", Source: "vol", Target: "/v"},
 					{Type: "volume", Target: "/anon"},
-					{Type: "volume", Source: "named", Target: "/n", ReadOnly: true},
-					{Type: "tmpfs", Target: "/t"},
+					{Type: "volume", Source: "named", Target: "/n", ReadOnly: true, Spec: true, NoCopy: true},
+					{Type: "tmpfs", Target: "/t", Spec: true, TmpfsSize: 1 << 20},
 				}
 				h.Tmpfs = map[string]string{"/run": "size=1m"}
 			}, nil},
@@ -122,10 +122,14 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			func(o *container.CreateOptions) {
 				o.Healthcheck = &image.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: time.Second, Retries: 2}
 			}, nil},
-		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpusetCpus":"0","Links":["a:b"],"VolumesFrom":["x"]}}`,
+		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpusetCpus":"0","Links":["a:b"]}}`,
 			func(o *container.CreateOptions) {}, []string{
 				"berth does not support CpuShares; it was ignored", "berth does not support CpusetCpus; it was ignored",
-				"berth does not support VolumesFrom; it was ignored", "berth does not support Links; it was ignored"}},
+				"berth does not support Links; it was ignored"}},
+		{"volumes from, isolation, volume driver", `{"Image":"busybox","HostConfig":{"VolumesFrom":["a:ro","b"],"Isolation":"default","VolumeDriver":"foo"}}`,
+			func(o *container.CreateOptions) {
+				o.Host.VolumesFrom, o.Host.Isolation, o.Host.VolumeDriver = []string{"a:ro", "b"}, "default", "foo"
+			}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -166,6 +170,8 @@ func TestCreateOptionsRefusals(t *testing.T) {
 		{`{"Image":"b","HostConfig":{"NanoCpus":1000,"CpuPeriod":100}}`, "Nano CPUs and CPU Period cannot both be set"},
 		{`{"Image":"b","Healthcheck":{"Retries":-1}}`, "Retries in Healthcheck cannot be negative"},
 		{`{"Image":"b","HostConfig":{"SecurityOpt":["bogus"]}}`, "security"},
+		{`{"Image":"b","HostConfig":{"Mounts":[{"Type":"volume","Target":"/x","TmpfsOptions":{"SizeBytes":1}}]}}`, "cannot mix 'tmpfs' options with mount type 'volume'"},
+		{`{"Image":"b","HostConfig":{"Mounts":[{"Type":"bind","Source":"/tmp","Target":"/x","BindOptions":{"Propagation":"sideways"}}]}}`, "invalid propagation mode: sideways"},
 	}
 	for _, c := range cases {
 		_, _, err := createOptions("", createReq(t, c.body))

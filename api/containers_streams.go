@@ -319,6 +319,9 @@ func archivePath(r *http.Request) (string, error) {
 
 // archiveErr gives a copy's failures dockerd's statuses.
 func archiveErr(err error) error {
+	if err == nil {
+		return nil
+	}
 	var pnf container.PathNotFoundError
 	if errors.As(err, &pnf) {
 		return notFound("%v", err)

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -296,9 +298,38 @@ func TestContainersArchiveAndChanges(t *testing.T) {
 	if !names["bin/busybox"] || !names["root/f"] {
 		t.Errorf("export lacks files: %d entries", len(names))
 	}
-	// prune removes the stopped container.
+	// --volumes-from: another container sees the volume, read-only with :ro.
+	from := e.create("from", &ctypes.Config{Cmd: []string{"sh", "-c", "cat /vol/g; touch /vol/x || echo ro"}},
+		&ctypes.HostConfig{VolumesFrom: []string{"files:ro"}, Isolation: "default"})
+	e.start(from)
+	fr := e.client.ContainerWait(e.ctx, from, client.ContainerWaitOptions{})
+	select {
+	case <-fr.Result:
+	case err := <-fr.Error:
+		t.Fatal(err)
+	}
+	lr, err := e.client.ContainerLogs(e.ctx, from, client.ContainerLogsOptions{ShowStdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	stdcopy.StdCopy(&out, io.Discard, lr)
+	lr.Close()
+	if out.String() != "v\nro\n" {
+		t.Errorf("volumes-from: %q", out.String())
+	}
+	if hc := e.inspect(from).HostConfig; len(hc.VolumesFrom) != 1 || hc.Isolation != "default" {
+		t.Errorf("inspect: VolumesFrom %q Isolation %q", hc.VolumesFrom, hc.Isolation)
+	}
+	if code, body := e.raw("POST", "/containers/create", `{"Image":"bb:1","HostConfig":{"VolumesFrom":["nosuch"]}}`); code != 404 || !strings.Contains(body, "No such container: nosuch") {
+		t.Errorf("volumes-from an unknown container: %d %s", code, body)
+	}
+	if code, body := e.raw("POST", "/containers/create", `{"Image":"bb:1","HostConfig":{"Isolation":"hyperv"}}`); code != 400 || !strings.Contains(body, "Invalid isolation") {
+		t.Errorf("isolation hyperv: %d %s", code, body)
+	}
+	// prune removes the stopped containers.
 	pr, err := e.client.ContainerPrune(e.ctx, client.ContainerPruneOptions{})
-	if err != nil || len(pr.Report.ContainersDeleted) != 1 || pr.Report.ContainersDeleted[0] != id {
+	if err != nil || len(pr.Report.ContainersDeleted) != 2 {
 		t.Errorf("prune: %v %+v", err, pr)
 	}
 }
@@ -385,4 +416,76 @@ func slicesContains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Streams end with their client: a wait for a next exit that never comes, a followed stats
+// stream and a followed log all return when the client hangs up, so the server's Close (which
+// waits for every stream) returns.
+func TestContainersStreamsEndWithTheirClient(t *testing.T) {
+	bin := containersBuild(t)
+	root := t.TempDir()
+	tarPath := filepath.Join(root, "busybox.tar")
+	if err := os.WriteFile(tarPath, containersBusyboxTar(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "--root", root, "import", "-c", `CMD ["sh"]`, tarPath, "bb:1").CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	srv, err := New(Config{Root: root, BerthVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	c, err := client.New(client.WithHost("tcp://"+strings.TrimPrefix(hs.URL, "http://")), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r, err := c.ContainerCreate(ctx, client.ContainerCreateOptions{Name: "idle", Config: &ctypes.Config{Image: "bb:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams := []func(context.Context) error{
+		func(ctx context.Context) error {
+			res := c.ContainerWait(ctx, r.ID, client.ContainerWaitOptions{Condition: ctypes.WaitConditionNextExit})
+			select {
+			case <-res.Result:
+				return errors.New("the wait returned a result")
+			case err := <-res.Error:
+				return err
+			}
+		},
+		func(ctx context.Context) error {
+			sr, err := c.ContainerStats(ctx, r.ID, client.ContainerStatsOptions{Stream: true})
+			if err != nil {
+				return err
+			}
+			defer sr.Body.Close()
+			_, err = io.Copy(io.Discard, sr.Body)
+			return err
+		},
+	}
+	for i, stream := range streams {
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- stream(sctx) }()
+		time.Sleep(300 * time.Millisecond)
+		cancel()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("stream %d: %v, want context.Canceled", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("stream %d did not end with its client", i)
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- srv.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close still waits for a stream whose client left")
+	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/distribution"
+	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/reference"
 )
@@ -103,7 +105,7 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 		// DiskUsage lists everything; the filters come from a second listing.
 		want, err := s.images.List(opts)
 		if err != nil {
-			return badRequest("%v", err)
+			return filterError(err)
 		}
 		byID := map[string]image.Summary{}
 		for _, d := range du.Images {
@@ -114,7 +116,7 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 			list = append(list, sum)
 		}
 	} else if list, err = s.images.List(opts); err != nil {
-		return imageListError(err)
+		return filterError(err)
 	}
 	out := make([]imageSummaryJSON, 0, len(list))
 	for _, sum := range list {
@@ -145,14 +147,12 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// imageListError: a bad filter is the caller's mistake (400); store errors stay 500.
-func imageListError(err error) error {
-	if statusOf(err) != http.StatusInternalServerError {
-		return err
-	}
-	msg := err.Error()
-	if strings.Contains(msg, "filter") || strings.Contains(msg, "invalid") {
-		return badRequest("%s", msg)
+// filterError: a bad filter (an unknown key or value, a time that does not parse) is the
+// caller's mistake, a 400 as dockerd answers; other errors keep their status.
+func filterError(err error) error {
+	var ife *format.InvalidFilterError
+	if errors.As(err, &ife) || strings.Contains(err.Error(), "failed to parse value as time") {
+		return badRequest("%v", err)
 	}
 	return err
 }
@@ -256,10 +256,7 @@ func (s *Server) imagePrune(w http.ResponseWriter, r *http.Request) error {
 	opts.Filters = f
 	res, reclaimed, err := s.images.Prune(opts)
 	if err != nil {
-		if statusOf(err) == http.StatusInternalServerError && strings.Contains(err.Error(), "filter") {
-			return badRequest("%v", err)
-		}
-		return err
+		return filterError(err)
 	}
 	var deleted []imageDeleteItem
 	if len(res) > 0 {
@@ -400,10 +397,16 @@ func (s *Server) imagePush(w http.ResponseWriter, r *http.Request, name string) 
 		return st.fail(err)
 	}
 	for _, p := range res {
-		st.send(imgStreamMessage{ProgressDetail: &imgStreamProgress{},
-			Aux: map[string]any{"Tag": p.Tag, "Digest": p.Digest.String(), "Size": p.Size}})
+		st.send(imgStreamMessage{ProgressDetail: &imgStreamProgress{}, Aux: pushAux{p.Tag, p.Digest.String(), p.Size}})
 	}
 	return nil
+}
+
+// pushAux is the aux message of a pushed tag, in dockerd's key order.
+type pushAux struct {
+	Tag    string
+	Digest string
+	Size   int64
 }
 
 // imageSaveMany is GET /images/get?names=A&names=B.

@@ -63,7 +63,7 @@ func (s *Server) imageSearch(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := distribution.Search(r.Context(), term, distribution.SearchOptions{Limit: int(limit), Filters: f})
 	if err != nil {
-		return err
+		return filterError(err)
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/system"
 )
@@ -40,11 +41,11 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// infoJSON is GET /info: `berth info`'s document (system.CollectInfo, the keys `berth info
+// infoJSON is GET /info: `berth info`'s document (container.Manager.Info, the keys `berth info
 // --format` reads) plus Docker's keys that berth answers with a constant, so Docker's clients find
 // every field they read.
 type infoJSON struct {
-	system.Info
+	container.Info
 	ID                 string
 	Debug              bool
 	OSType             string
@@ -81,6 +82,8 @@ type infoJSON struct {
 	RuncCommit         infoCommit
 	InitCommit         infoCommit
 	Warnings           []string
+	// Service says whether a `berth serve` runs over the root (this one does), as `berth info`.
+	Service system.ServiceState
 }
 
 type infoPlugins struct {
@@ -104,12 +107,11 @@ type infoCommit struct{ ID string }
 
 // info is GET /info.
 func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
-	in, err := system.CollectInfo(s.images, system.InfoOptions{Root: s.cfg.Root, Version: s.engineVersion(),
-		LoggingDriver: s.cfg.LogDefaults.Type})
+	in, err := s.containers.Info(s.engineVersion())
 	if err != nil {
 		return err
 	}
-	doc := infoJSON{Info: in, OSType: runtime.GOOS, OSVersion: osVersion(), DefaultRuntime: in.Runtime,
+	doc := infoJSON{Info: *in, Service: system.Service(s.cfg.Root), OSType: runtime.GOOS, OSVersion: osVersion(), DefaultRuntime: in.Runtime,
 		DriverStatus: [][2]string{},
 		Plugins: infoPlugins{Volume: []string{"local"}, Network: []string{"bridge", "host", "none"},
 			Log: []string{"json-file", "local", "none"}},
@@ -255,7 +257,8 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) error {
 		doc["BuildCache"] = bc
 	}
 	// API 1.52 summarises each kind (the numbers of `berth system df`), with the lists as Items
-	// when verbose; from 1.53 the lists are only there.
+	// when verbose. dockerd drops the 1.51 lists from 1.53; berth keeps them, because clients
+	// that negotiate the newest version still read them (docker-py 7.1's df reads LayersSize).
 	if !versionBefore(ctx, "1.52") {
 		verbose := boolValue(r, "verbose")
 		for _, k := range []struct {
@@ -276,11 +279,6 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) error {
 				u["Items"] = doc[k.list]
 			}
 			doc[k.key] = u
-		}
-		if !versionBefore(ctx, "1.53") {
-			for _, k := range []string{"LayersSize", "Images", "Containers", "Volumes", "BuildCache"} {
-				delete(doc, k)
-			}
 		}
 	}
 	writeJSON(w, http.StatusOK, doc)

@@ -2,14 +2,20 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/berth-engine/berth/registry"
 	"github.com/berth-engine/berth/system"
 	"github.com/moby/moby/client"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestSysVersionInfoDiskUsage(t *testing.T) {
@@ -27,7 +33,7 @@ func TestSysVersionInfoDiskUsage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := system.CollectInfo(e.srv.images, system.InfoOptions{Root: e.root, Version: "test"})
+	want, err := e.srv.containers.Info("test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,5 +165,83 @@ func TestSysEventsSeeTheCLIsContainers(t *testing.T) {
 	}
 	if got := strings.Join(actions, ","); got != "create,start,die,destroy" {
 		t.Errorf("events of the CLI's container: %s, want create,start,die,destroy", got)
+	}
+}
+
+// Clients that hang up on GET /events leave nothing running behind them; Close ends the ones
+// still open.
+func TestSysEventsHangUpLeavesNoGoroutine(t *testing.T) {
+	e := sysServe(t)
+	base := runtime.NumGoroutine()
+	for i := 0; i < 50; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		res := e.client.Events(ctx, client.EventsListOptions{})
+		cancel()
+		<-res.Err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for runtime.NumGoroutine() > base+5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after the clients left, %d before", runtime.NumGoroutine(), base)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// POST /auth checks a login against a registry that needs one (Docker's answer), and a push
+// through the API uses the X-Registry-Auth credentials, never the server's own.
+func TestSysAuthAndAuthenticatedPush(t *testing.T) {
+	e := sysServe(t)
+	ctx := context.Background()
+	h, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hp := filepath.Join(e.root, "htpasswd")
+	if err := os.WriteFile(hp, []byte("alice:"+string(h)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := registry.New(registry.Config{Storage: filepath.Join(e.root, "registry"), Htpasswd: hp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(reg)
+	t.Cleanup(hs.Close)
+	host := strings.TrimPrefix(hs.URL, "http://")
+	res, err := e.client.RegistryLogin(ctx, client.RegistryLoginOptions{Username: "alice", Password: "s3cret", ServerAddress: host})
+	if err != nil || res.Auth.Status != "Login Succeeded" {
+		t.Fatalf("login: %+v %v", res, err)
+	}
+	code, _, body := sysDo(t, e, "POST", "/auth", strings.NewReader(`{"username":"alice","password":"wrong","serveraddress":"`+host+`"}`))
+	if code != 401 || !strings.Contains(body, "unauthorized") {
+		t.Errorf("a wrong password: %d %s", code, body)
+	}
+	e.sysImport(t, host+"/priv/app:1", "priv")
+	push := func(auth string) string {
+		resp, err := e.client.ImagePush(ctx, host+"/priv/app:1", client.ImagePushOptions{RegistryAuth: auth})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Close()
+		var all []string
+		for m, err := range resp.JSONMessages(ctx) {
+			if err != nil {
+				return "error: " + err.Error()
+			}
+			if m.Error != nil {
+				return "error: " + m.Error.Message
+			}
+			if m.Status != "" {
+				all = append(all, m.Status)
+			}
+		}
+		return all[len(all)-1]
+	}
+	if got := push("e30="); !strings.HasPrefix(got, "error: ") || !strings.Contains(got, "authentication required") {
+		t.Errorf("push without credentials: %s", got)
+	}
+	auth := base64.URLEncoding.EncodeToString([]byte(`{"username":"alice","password":"s3cret","serveraddress":"` + host + `"}`))
+	if got := push(auth); !strings.HasPrefix(got, "1: digest: sha256:") {
+		t.Errorf("push with credentials ended with %q", got)
 	}
 }

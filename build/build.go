@@ -1,6 +1,7 @@
 package build
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"github.com/berth-engine/berth/analysis"
 	"io"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
@@ -420,6 +423,9 @@ func (b *builder) imageState(ref string, pull bool, plat platformArgs) (*state, 
 		cc = *img.Config.Config
 	}
 	st.cfg.Config = &cc
+	// BuildKit keeps no base image's comment: `inspect` then shows the last history entry's,
+	// buildkit.dockerfile.v0 for a built image.
+	st.cfg.Comment = ""
 	st.cfg.History = append([]image.History(nil), img.Config.History...)
 	chains := image.ChainIDs(img.Config.RootFS.DiffIDs)
 	if len(chains) != len(img.Manifest.Layers) {
@@ -1259,4 +1265,35 @@ func text(c any) string {
 		return s.String()
 	}
 	return ""
+}
+
+// ExtractContext unpacks a build context sent as a tar (plain or compressed: gzip, bzip2, xz,
+// zstd) into dir, as `build -` and the Engine API's POST /build receive it.
+func ExtractContext(r io.Reader, dir string) error {
+	plain, _, err := archive.DecompressStream(bufio.NewReader(r))
+	if err != nil {
+		return fmt.Errorf("unable to prepare context: %w", err)
+	}
+	defer plain.Close()
+	if _, err := archive.Apply(dir, plain, archive.ApplyOptions{Whiteout: archive.WhiteoutApply, BestEffortXattrs: true}); err != nil {
+		return fmt.Errorf("unable to prepare context: %w", err)
+	}
+	return nil
+}
+
+// FetchContext downloads a build context from an http(s) URL (a tar) into dir.
+func FetchContext(ctx context.Context, url, dir string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("unable to prepare context: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("unable to prepare context: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("unable to prepare context: %s: %s", url, resp.Status)
+	}
+	return ExtractContext(resp.Body, dir)
 }

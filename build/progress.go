@@ -51,6 +51,9 @@ func newProgress(w io.Writer, mode string) *progress {
 	if w != nil && mode == ProgressTTY {
 		return &progress{d: newTTYDisplay(w)}
 	}
+	if w != nil && mode == ProgressClassic {
+		return &progress{d: newClassicDisplay(w)}
+	}
 	return &progress{d: &plainDisplay{w: w}}
 }
 

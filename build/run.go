@@ -147,13 +147,21 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 		Insecure: insecure,
 	})
 	if err != nil {
-		return fail(b.stageErr(c, "%s: %v", shown, err))
+		return fail(&stepFailure{msg: b.stageErr(c, "%s: %v", shown, err), cause: err})
 	}
 	b.apply(st, e, createdBy)
 	st.key = key
 	v.done()
 	return nil
 }
+
+// stepFailure is a RUN's failure, located in the Dockerfile, that keeps its cause (a
+// *container.StepError with the command's exit code) for errors.As: the Engine API reports the
+// code in its errorDetail.
+type stepFailure struct{ msg, cause error }
+
+func (e *stepFailure) Error() string { return e.msg.Error() }
+func (e *stepFailure) Unwrap() error { return e.cause }
 
 // heredocArgs turns a RUN with heredocs into its command, as BuildKit does: a lone heredoc
 // ("RUN <<EOF") runs its text in the shell, or, when it starts with "#!", runs as a script

@@ -104,6 +104,7 @@ type attachServer struct {
 	clients map[*attachClient]struct{}
 	stdin   io.WriteCloser // the running container's stdin (nil: none, or closed)
 	pty     *os.File       // the running container's terminal (nil: none)
+	size    *unix.Winsize  // a size asked for before the terminal was there
 	// gate is closed when a run of the container begins (its stdin is set) or fails: a client
 	// attached before the start holds its stdin back until then.
 	gate chan struct{}
@@ -241,9 +242,12 @@ func (s *attachServer) resize(conn *net.UnixConn, h, w uint16) {
 	s.mu.Lock()
 	pty := s.pty
 	var err error
-	if pty == nil {
+	switch {
+	case pty == nil && s.tty:
+		s.size = &unix.Winsize{Row: h, Col: w} // set when it starts
+	case pty == nil:
 		err = errors.New("the container has no terminal")
-	} else {
+	default:
 		err = unix.IoctlSetWinsize(int(pty.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: h, Col: w})
 	}
 	s.mu.Unlock()
@@ -260,6 +264,10 @@ func (s *attachServer) resize(conn *net.UnixConn, h, w uint16) {
 func (s *attachServer) started(stdin io.WriteCloser, pty *os.File) {
 	s.mu.Lock()
 	s.stdin, s.pty = stdin, pty
+	if pty != nil && s.size != nil {
+		unix.IoctlSetWinsize(int(pty.Fd()), unix.TIOCSWINSZ, s.size)
+	}
+	s.size = nil
 	s.openGate()
 	s.mu.Unlock()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,6 +18,7 @@ import (
 	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/runtime"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 )
@@ -170,10 +172,13 @@ func (m *Manager) Commit(ref string, o CommitOptions) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := rt.Pause(c.ID); err != nil {
+		if err := rt.Pause(c.ID); err == nil {
+			defer rt.Resume(c.ID)
+		} else if rs, serr := rt.State(c.ID); !(errors.Is(serr, runtime.ErrNotExist) || serr == nil && rs.Status == "stopped") {
+			// Unless it exited between the look and the pause (a short command: nothing to
+			// freeze then), the pause failed.
 			return "", fmt.Errorf("pausing container %s: %w", c.ID, err)
 		}
-		defer rt.Resume(c.ID)
 	}
 	var layer io.ReadCloser
 	if c.Driver == driverCopy {
@@ -194,10 +199,14 @@ func (m *Manager) Commit(ref string, o CommitOptions) (string, error) {
 		src = ctxReader{o.Context, layer}
 	}
 	containerCfg := c.Config
-	return m.Images.PutChild(image.ChildImage{
+	id, err := m.Images.PutChild(image.ChildImage{
 		Parent: c.ImageID, Layer: src, Config: &cfg, ContainerConfig: &containerCfg, Container: c.ID,
 		Author: o.Author, Comment: o.Message, CreatedBy: strings.Join(c.Config.Cmd, " "), Ref: o.Ref,
 	})
+	if err == nil {
+		m.event("commit", c, map[string]string{"comment": o.Message, "imageID": id, "imageRef": o.Ref})
+	}
+	return id, err
 }
 
 // withRootfs runs fn with the container's merged filesystem: the running container's own mount,

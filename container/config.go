@@ -101,6 +101,12 @@ type HostConfig struct {
 	// (it has no --userns-remap yet).
 	UsernsMode    string `json:",omitempty"`
 	RestartPolicy RestartPolicy
+	// VolumesFrom are --volumes-from's containers (NAME[:ro|rw]) as given; Create copies their
+	// mounts into Mounts. Isolation is "" or "default", the only technology on Linux;
+	// VolumeDriver is kept as given (berth's volumes are local).
+	VolumesFrom  []string `json:",omitempty"`
+	Isolation    string   `json:",omitempty"`
+	VolumeDriver string   `json:",omitempty"`
 }
 
 // PortBinding is one host side of a published port.
@@ -115,6 +121,15 @@ type Mount struct {
 	Source   string // host path or volume name
 	Target   string
 	ReadOnly bool
+	// Spec: given with --mount, so kept in HostConfig.Mounts as Docker keeps it (-v's are Binds).
+	Spec bool `json:",omitempty"`
+	// Propagation of a bind ("" is rprivate): -v's mode or --mount's bind-propagation.
+	Propagation string `json:",omitempty"`
+	// NoCopy: a new volume is not filled with the image's content (-v's nocopy, volume-nocopy).
+	NoCopy bool `json:",omitempty"`
+	// TmpfsSize and TmpfsMode are --mount's tmpfs-size (bytes) and tmpfs-mode (0: the kernel's).
+	TmpfsSize int64       `json:",omitempty"`
+	TmpfsMode os.FileMode `json:",omitempty"`
 }
 
 // State is what happened to a container since it was created.
@@ -169,10 +184,13 @@ type CreateOptions struct {
 	Tty            bool
 	OpenStdin      bool
 	Detach         bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
-	StopSignal     string
-	StopTimeout    *int
-	Expose         []string
-	Volumes        []string // extra anonymous volumes
+	// Attach is -a's streams ("stdin", "stdout", "stderr"); none means stdout and stderr (and
+	// stdin with -i), as Docker's CLI records them in Config.Attach*; run -d attaches none.
+	Attach      []string
+	StopSignal  string
+	StopTimeout *int
+	Expose      []string
+	Volumes     []string // extra anonymous volumes
 	// Healthcheck is the user's (--health-*, --no-healthcheck), merged with the image's.
 	Healthcheck *image.HealthConfig
 	Host        HostConfig
@@ -208,14 +226,28 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 		OpenStdin:   o.OpenStdin,
 		StdinOnce:   o.OpenStdin && !o.Detach,
 		AttachStdin: o.OpenStdin && !o.Detach,
-		Env:         append([]string(nil), o.Env...),
-		Cmd:         append([]string(nil), o.Cmd...),
-		Image:       o.Image,
-		WorkingDir:  o.WorkingDir,
-		StopSignal:  o.StopSignal,
-		StopTimeout: o.StopTimeout,
-		Healthcheck: MergeHealthcheck(img.Healthcheck, o.Healthcheck),
-		OnBuild:     nil,
+		// Without -a Docker's CLI attaches stdout and stderr (create too: start -a uses them).
+		AttachStdout: !o.Detach && len(o.Attach) == 0,
+		AttachStderr: !o.Detach && len(o.Attach) == 0,
+		Env:          append([]string(nil), o.Env...),
+		Cmd:          append([]string(nil), o.Cmd...),
+		Image:        o.Image,
+		WorkingDir:   o.WorkingDir,
+		StopSignal:   o.StopSignal,
+		StopTimeout:  o.StopTimeout,
+		Healthcheck:  MergeHealthcheck(img.Healthcheck, o.Healthcheck),
+		OnBuild:      nil,
+	}
+	for _, a := range o.Attach {
+		switch {
+		case o.Detach:
+		case a == "stdin":
+			c.AttachStdin = true
+		case a == "stdout":
+			c.AttachStdout = true
+		case a == "stderr":
+			c.AttachStderr = true
+		}
 	}
 	resetEntrypoint := false
 	if o.Entrypoint != nil {
@@ -270,8 +302,9 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 	if c.StopTimeout == nil {
 		c.StopTimeout = img.StopTimeout
 	}
-	if len(img.Labels) > 0 || len(o.Labels) > 0 {
-		c.Labels = map[string]string{}
+	// Docker's container config always has labels ({}), and commit carries them into the image.
+	c.Labels = map[string]string{}
+	{
 		for k, v := range img.Labels {
 			c.Labels[k] = v
 		}

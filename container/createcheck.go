@@ -2,6 +2,8 @@ package container
 
 import (
 	"errors"
+	"fmt"
+	"path"
 	"strings"
 )
 
@@ -30,10 +32,45 @@ func checkCreate(o *CreateOptions) (warnings []string, err error) {
 			h.PortBindings, h.PublishAllPorts = nil, false
 		}
 	}
+	if h.Isolation != "" && h.Isolation != "default" {
+		return nil, fmt.Errorf("Invalid isolation: %q - linux only supports 'default'", h.Isolation)
+	}
 	if h.Init {
 		if _, err := InitBinary(); err != nil {
 			return nil, err
 		}
 	}
 	return warnings, nil
+}
+
+// volumesFrom adds the mounts of the containers --volumes-from names (NAME[:ro|rw]) to h's, as
+// Docker does at create: each volume and bind mount not already at its target, read-only with
+// ro, read-write with rw, as the other container has it otherwise.
+func (m *Manager) volumesFrom(h *HostConfig) error {
+	have := map[string]bool{}
+	for _, mt := range h.Mounts {
+		have[path.Clean(mt.Target)] = true
+	}
+	for _, spec := range h.VolumesFrom {
+		ref, mode, hasMode := strings.Cut(spec, ":")
+		if hasMode && mode != "ro" && mode != "rw" {
+			return fmt.Errorf("invalid mode for volumes-from: %s", mode)
+		}
+		other, _, err := m.Get(ref)
+		if err != nil {
+			return err
+		}
+		for _, mt := range other.Host.Mounts {
+			if mt.Type == "tmpfs" || have[path.Clean(mt.Target)] {
+				continue
+			}
+			if hasMode {
+				mt.ReadOnly = mode == "ro"
+			}
+			mt.Spec = false
+			have[path.Clean(mt.Target)] = true
+			h.Mounts = append(h.Mounts, mt)
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/network"
 	rt "github.com/berth-engine/berth/runtime"
@@ -526,16 +527,25 @@ func (m *Manager) RemoveNetwork(ref string) error {
 
 // PruneNetworks is `network prune`: every user-defined network no running container uses.
 func (m *Manager) PruneNetworks() ([]string, error) {
+	return m.PruneNetworksFiltered(format.NewArgs())
+}
+
+// PruneNetworksFiltered is network prune with Docker's filters (until, label, label!).
+func (m *Manager) PruneNetworksFiltered(f format.Args) ([]string, error) {
+	match, err := network.PruneFilter(f)
+	if err != nil {
+		return nil, err
+	}
 	nets, err := m.networks().List()
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range nets {
-		if n.UserDefined() {
+		if n.UserDefined() && match(n) {
 			m.reconcileEndpoints(n.ID)
 		}
 	}
-	return m.networks().Prune()
+	return m.networks().PruneMatching(match)
 }
 
 // reconcileEndpoints looks at every container with an endpoint on a network: one that no longer

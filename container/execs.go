@@ -49,6 +49,7 @@ type execInstance struct {
 	started bool
 	ended   time.Time
 	resize  func(h, w uint16) error
+	running chan struct{} // closed once the process runs (or could not be started)
 }
 
 // ExecNotFoundError is an exec ID no instance has (Docker's wording).
@@ -94,7 +95,7 @@ func (x *Execs) Create(m *Manager, ref string, cfg ExecConfig) (string, error) {
 			delete(x.m, k)
 		}
 	}
-	x.m[id] = &execInstance{ExecState: ExecState{ID: id, ContainerID: c.ID, Config: cfg}}
+	x.m[id] = &execInstance{ExecState: ExecState{ID: id, ContainerID: c.ID, Config: cfg}, running: make(chan struct{})}
 	return id, nil
 }
 
@@ -178,7 +179,7 @@ func (x *Execs) Start(m *Manager, id string, s ExecStreams) (int, error) {
 		}
 		o.Detached = s.Detached
 	}
-	running := make(chan struct{})
+	running := in.running
 	o.Started = func(pid int, resize func(h, w uint16) error) {
 		if resize != nil && size != nil {
 			resize(uint16(size[0]), uint16(size[1]))
@@ -212,6 +213,11 @@ func (x *Execs) run(m *Manager, in *execInstance, containerID string, o ExecOpti
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	in.Running, in.resize, in.ended = false, nil, time.Now()
+	select {
+	case <-in.running:
+	default:
+		close(in.running) // it never ran
+	}
 	if err != nil {
 		c := 126
 		var se *StartError
@@ -225,14 +231,23 @@ func (x *Execs) run(m *Manager, in *execInstance, containerID string, o ExecOpti
 	return code, nil
 }
 
-// Resize sets the size of a running instance's terminal.
+// Resize sets the size of a running instance's terminal. A resize that comes while the instance
+// is being started (clients resize right after they start it) waits for it to run, up to ten
+// seconds, as in Docker.
 func (x *Execs) Resize(id string, height, width uint16) error {
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	in, ok := x.m[id]
+	x.mu.Unlock()
 	if !ok {
 		return ExecNotFoundError{id}
 	}
+	select {
+	case <-in.running:
+	case <-time.After(10 * time.Second):
+		return errors.New("timeout waiting for exec session ready")
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	if !in.Running {
 		return ConflictError{fmt.Sprintf("Exec %s is not running", id)}
 	}

@@ -202,13 +202,19 @@ func (m *Manager) monitorHealth(c *Container, init int, stop <-chan struct{}) {
 				return // the container ended meanwhile: its result does not count
 			default:
 			}
+			var before, after string
 			m.updateState(c.ID, func(st *State) error {
 				if st.Status != "running" || st.Health == nil {
 					return errSkip
 				}
+				before = st.Health.Status
 				applyProbeResult(st.Health, r, hc, st.StartedAt)
+				after = st.Health.Status
 				return nil
 			})
+			if after != before {
+				m.event("health_status: "+after, c, nil)
+			}
 		}
 		timer.Reset(interval)
 	}

@@ -2,13 +2,13 @@ package container
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
-	"github.com/berth-engine/berth/network"
 	"github.com/berth-engine/berth/runtime"
 	"github.com/docker/go-units"
 	"github.com/opencontainers/go-digest"
@@ -60,7 +60,9 @@ type InspectState struct {
 	Health     *Health `json:",omitempty"`
 }
 
-// InspectHostConfig is the part of Docker's HostConfig berth knows about, in Docker's field order.
+// InspectHostConfig is Docker 20.10's HostConfig: every key, in Docker's order, with Docker's
+// zero values for what berth does not do (so tools reading .HostConfig.CpuShares find 0, not
+// nothing). Resources keys are inline, as Docker embeds them.
 type InspectHostConfig struct {
 	Binds           []string
 	ContainerIDFile string
@@ -68,38 +70,100 @@ type InspectHostConfig struct {
 		Type   string
 		Config map[string]string
 	}
-	NetworkMode       string
-	PortBindings      map[string][]PortBinding
-	RestartPolicy     RestartPolicy
-	AutoRemove        bool
-	CapAdd            []string
-	CapDrop           []string
-	CgroupnsMode      string
-	ExtraHosts        []string
-	GroupAdd          []string
-	IpcMode           string
-	OomScoreAdj       int
-	PidMode           string
-	Privileged        bool
-	PublishAllPorts   bool
-	ReadonlyRootfs    bool
-	SecurityOpt       []string
-	Tmpfs             map[string]string `json:",omitempty"`
-	UTSMode           string
-	UsernsMode        string
-	ShmSize           int64
-	Sysctls           map[string]string `json:",omitempty"`
-	Runtime           string
-	Memory            int64
-	NanoCpus          int64 `json:"NanoCpus"`
-	Devices           []DeviceMapping
-	DeviceCgroupRules []string
-	MemorySwap        int64
-	PidsLimit         *int64
-	Ulimits           []*units.Ulimit
-	Init              *bool `json:",omitempty"`
-	MaskedPaths       []string
-	ReadonlyPaths     []string
+	NetworkMode          string
+	PortBindings         map[string][]PortBinding
+	RestartPolicy        RestartPolicy
+	AutoRemove           bool
+	VolumeDriver         string
+	VolumesFrom          []string
+	CapAdd               []string
+	CapDrop              []string
+	CgroupnsMode         string
+	DNS                  []string `json:"Dns"`
+	DNSOptions           []string `json:"DnsOptions"`
+	DNSSearch            []string `json:"DnsSearch"`
+	ExtraHosts           []string
+	GroupAdd             []string
+	IpcMode              string
+	Cgroup               string
+	Links                []string
+	OomScoreAdj          int
+	PidMode              string
+	Privileged           bool
+	PublishAllPorts      bool
+	ReadonlyRootfs       bool
+	SecurityOpt          []string
+	Tmpfs                map[string]string `json:",omitempty"`
+	UTSMode              string
+	UsernsMode           string
+	ShmSize              int64
+	Sysctls              map[string]string `json:",omitempty"`
+	Runtime              string
+	ConsoleSize          [2]uint
+	Isolation            string
+	CPUShares            int64 `json:"CpuShares"`
+	Memory               int64
+	NanoCpus             int64 `json:"NanoCpus"`
+	CgroupParent         string
+	BlkioWeight          uint16
+	BlkioWeightDevice    []any
+	BlkioDeviceReadBps   []any
+	BlkioDeviceWriteBps  []any
+	BlkioDeviceReadIOps  []any
+	BlkioDeviceWriteIOps []any
+	CPUPeriod            int64 `json:"CpuPeriod"`
+	CPUQuota             int64 `json:"CpuQuota"`
+	CPURealtimePeriod    int64 `json:"CpuRealtimePeriod"`
+	CPURealtimeRuntime   int64 `json:"CpuRealtimeRuntime"`
+	CpusetCpus           string
+	CpusetMems           string
+	Devices              []DeviceMapping
+	DeviceCgroupRules    []string
+	DeviceRequests       []any
+	KernelMemory         int64
+	KernelMemoryTCP      int64
+	MemoryReservation    int64
+	MemorySwap           int64
+	MemorySwappiness     *int64
+	OomKillDisable       bool
+	PidsLimit            *int64
+	Ulimits              []*units.Ulimit
+	CPUCount             int64 `json:"CpuCount"`
+	CPUPercent           int64 `json:"CpuPercent"`
+	IOMaximumIOps        uint64
+	IOMaximumBandwidth   uint64
+	Mounts               []HostMount `json:",omitempty"`
+	MaskedPaths          []string
+	ReadonlyPaths        []string
+	Init                 *bool `json:",omitempty"`
+}
+
+// HostMount is one --mount as Docker keeps it in HostConfig.Mounts (its mount.Mount).
+type HostMount struct {
+	Type          string
+	Source        string `json:",omitempty"`
+	Target        string
+	ReadOnly      bool             `json:",omitempty"`
+	BindOptions   *HostMountBind   `json:",omitempty"`
+	VolumeOptions *HostMountVolume `json:",omitempty"`
+	TmpfsOptions  *HostMountTmpfs  `json:",omitempty"`
+}
+
+// HostMountBind is a bind's options.
+type HostMountBind struct {
+	Propagation string `json:",omitempty"`
+}
+
+// HostMountVolume is a volume's options.
+type HostMountVolume struct {
+	NoCopy       bool `json:",omitempty"`
+	DriverConfig struct{}
+}
+
+// HostMountTmpfs is a tmpfs' options.
+type HostMountTmpfs struct {
+	SizeBytes int64       `json:",omitempty"`
+	Mode      os.FileMode `json:",omitempty"`
 }
 
 // InspectMount is one entry of Mounts.
@@ -114,16 +178,27 @@ type InspectMount struct {
 	Propagation string
 }
 
-// InspectNetwork is the part of NetworkSettings berth fills.
+// InspectNetwork is Docker 20.10's NetworkSettings, every key in Docker's order. The sandbox is
+// the container's network namespace, which berth names by the container's ID.
 type InspectNetwork struct {
-	Bridge      string
-	SandboxKey  string
-	Ports       map[string][]PortBinding
-	Gateway     string
-	IPAddress   string
-	IPPrefixLen int
-	MacAddress  string
-	Networks    map[string]InspectEndpoint
+	Bridge                 string
+	SandboxID              string
+	HairpinMode            bool
+	LinkLocalIPv6Address   string
+	LinkLocalIPv6PrefixLen int
+	Ports                  map[string][]PortBinding
+	SandboxKey             string
+	SecondaryIPAddresses   []string
+	SecondaryIPv6Addresses []string
+	EndpointID             string
+	Gateway                string
+	GlobalIPv6Address      string
+	GlobalIPv6PrefixLen    int
+	IPAddress              string
+	IPPrefixLen            int
+	IPv6Gateway            string
+	MacAddress             string
+	Networks               map[string]InspectEndpoint
 }
 
 // InspectEndpoint is a container's attachment to one network: Docker's EndpointSettings.
@@ -161,12 +236,25 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	if err != nil {
 		return nil, err
 	}
+	return m.inspect(c, st, size)
+}
+
+// InspectListed is Inspect of a container just listed (List, ListFiltered), without looking it
+// up again: a listing of many containers shows their networks and mounts from it.
+func (m *Manager) InspectListed(s Summary) (*InspectResponse, error) {
+	return m.inspect(s.Container, s.State, false)
+}
+
+func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, error) {
 	dir := m.dir(c.ID)
 	rt := c.Host.Runtime
 	if rt == "" {
 		rt = "runc"
 	}
 	st.Pid = m.pid(c.ID, st)
+	// Docker makes a container's files, its sandbox and endpoints at its first start: until
+	// then their paths and IDs are empty.
+	started := !st.StartedAt.IsZero()
 	r := &InspectResponse{
 		ID: c.ID, Created: dockerTime(c.Created), Path: c.Path, Args: c.Args,
 		State: InspectState{
@@ -182,12 +270,18 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		HostsPath:      filepath.Join(dir, "hosts"),
 		LogPath:        m.LogPath(c),
 		Name:           "/" + c.Name,
-		Driver:         c.Driver,
+		Driver:         dockerDriverName(c.Driver),
 		Platform:       "linux",
 		Config:         c.Config,
 	}
+	if !started {
+		r.ResolvConfPath, r.HostnamePath, r.HostsPath, r.LogPath = "", "", "", ""
+	}
 	if r.Args == nil {
 		r.Args = []string{}
+	}
+	if r.Config.Labels == nil {
+		r.Config.Labels = map[string]string{}
 	}
 	if sec, err := runtime.ParseSecurityOpts(c.Host.SecurityOpt); err == nil {
 		r.AppArmorProfile = sec.AppArmor
@@ -216,6 +310,10 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	if h.Devices == nil {
 		h.Devices = []DeviceMapping{}
 	}
+	h.DNS, h.DNSOptions, h.DNSSearch = nonNil(c.Host.DNS), nonNil(c.Host.DNSOptions), nonNil(c.Host.DNSSearch)
+	h.BlkioWeightDevice = []any{} // what Docker 20.10's CLI sends; the other Blkio lists stay null
+	h.Mounts = hostMounts(c.Host.Mounts)
+	h.VolumesFrom, h.Isolation, h.VolumeDriver = c.Host.VolumesFrom, c.Host.Isolation, c.Host.VolumeDriver
 	if c.Host.PidsLimit > 0 {
 		p := c.Host.PidsLimit
 		h.PidsLimit = &p
@@ -247,14 +345,14 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	for i := len(layers) - 1; i >= 0; i-- {
 		lowers = append(lowers, m.Images.Layers.Dir(digest.Digest(layers[i])))
 	}
-	r.GraphDriver = image.GraphDriver{Name: c.Driver, Data: map[string]string{
+	r.GraphDriver = image.GraphDriver{Name: r.Driver, Data: map[string]string{
 		"LowerDir":  strings.Join(lowers, ":"),
 		"MergedDir": filepath.Join(dir, "rootfs"),
 		"UpperDir":  filepath.Join(dir, "upper"),
 		"WorkDir":   filepath.Join(dir, "work"),
 	}}
 	if c.Driver == driverCopy {
-		r.GraphDriver = image.GraphDriver{Name: c.Driver, Data: map[string]string{"RootDir": filepath.Join(dir, "rootfs")}}
+		r.GraphDriver = image.GraphDriver{Name: r.Driver, Data: map[string]string{"RootDir": filepath.Join(dir, "rootfs")}}
 	}
 	if size {
 		rw, _ := m.SizeRw(c.ID)
@@ -264,8 +362,14 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	r.Mounts = []InspectMount{}
 	for _, mt := range c.Host.Mounts {
 		im := InspectMount{Type: mt.Type, Source: mt.Source, Destination: mt.Target, RW: !mt.ReadOnly, Propagation: "rprivate"}
-		if mt.ReadOnly {
-			im.Mode = "ro"
+		if mt.Propagation != "" {
+			im.Propagation = mt.Propagation
+		}
+		if mt.ReadOnly && !mt.Spec {
+			im.Mode = "ro" // -v's mode; --mount has none
+		}
+		if mt.Type == "tmpfs" {
+			im.Propagation = ""
 		}
 		if mt.Type == "volume" {
 			im.Name, im.Source, im.Driver, im.Mode, im.Propagation = mt.Source, m.volumeDir(mt.Source), "local", "z", ""
@@ -274,7 +378,10 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	}
 	r.NetworkSettings = InspectNetwork{Ports: map[string][]PortBinding{}, Networks: map[string]InspectEndpoint{}}
 	for _, ec := range c.endpointConfigs() {
-		ie := InspectEndpoint{NetworkID: ec.NetworkID, Aliases: ec.Aliases}
+		ie := InspectEndpoint{Aliases: ec.Aliases}
+		if started {
+			ie.NetworkID = ec.NetworkID
+		}
 		if ec.IPv4Address != "" {
 			ie.IPAMConfig = &InspectIPAM{IPv4Address: ec.IPv4Address}
 		}
@@ -294,12 +401,13 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 			r.NetworkSettings.Networks[p.Network.Name] = ie
 			if p.Network.IsDefault() {
 				// Docker's top-level fields are the default bridge's endpoint only.
+				// Bridge stays "": Docker 20.10 leaves it empty for the default bridge too.
 				r.NetworkSettings.Gateway, r.NetworkSettings.IPAddress = ie.Gateway, ie.IPAddress
 				r.NetworkSettings.IPPrefixLen, r.NetworkSettings.MacAddress = ie.IPPrefixLen, ie.MacAddress
-				r.NetworkSettings.Bridge = network.DefaultBridge
+				r.NetworkSettings.EndpointID = ie.EndpointID
 			}
 		}
-		r.NetworkSettings.SandboxKey = ns.NetNS
+		r.NetworkSettings.SandboxKey, r.NetworkSettings.SandboxID = ns.NetNS, c.ID
 		for p, b := range ns.Ports {
 			r.NetworkSettings.Ports[p] = b
 		}
@@ -313,4 +421,47 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 		}
 	}
 	return r, nil
+}
+
+// dockerDriverName is the storage driver's name as Docker reports it: berth's overlay layout is
+// what Docker calls overlay2 (lower dirs, one upper, work), and tools test for that name.
+func dockerDriverName(d string) string {
+	if d == "overlay" {
+		return "overlay2"
+	}
+	return d
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// hostMounts are the --mount mounts as Docker keeps them in HostConfig.Mounts (nil when none).
+func hostMounts(ms []Mount) []HostMount {
+	var out []HostMount
+	for _, mt := range ms {
+		if !mt.Spec {
+			continue
+		}
+		hm := HostMount{Type: mt.Type, Source: mt.Source, Target: mt.Target, ReadOnly: mt.ReadOnly}
+		switch mt.Type {
+		case "bind":
+			if mt.Propagation != "" {
+				hm.BindOptions = &HostMountBind{Propagation: mt.Propagation}
+			}
+		case "volume":
+			if mt.NoCopy {
+				hm.VolumeOptions = &HostMountVolume{NoCopy: true}
+			}
+		case "tmpfs":
+			if mt.TmpfsSize != 0 || mt.TmpfsMode != 0 {
+				hm.TmpfsOptions = &HostMountTmpfs{SizeBytes: mt.TmpfsSize, Mode: mt.TmpfsMode}
+			}
+		}
+		out = append(out, hm)
+	}
+	return out
 }

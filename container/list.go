@@ -57,6 +57,14 @@ func (m *Manager) ListFiltered(o ListOptions) ([]Summary, error) {
 			return nil, InvalidParameterError{fmt.Errorf("Unrecognised filter value for health: %s", h)}
 		}
 	}
+	expose, err := portFilterSet("expose", f.Get("expose"))
+	if err != nil {
+		return nil, err
+	}
+	publish, err := portFilterSet("publish", f.Get("publish"))
+	if err != nil {
+		return nil, err
+	}
 	list, err := m.List()
 	if err != nil {
 		return nil, err
@@ -89,6 +97,11 @@ func (m *Manager) ListFiltered(o ListOptions) ([]Summary, error) {
 		}
 		if !s.matches(f, exited, ancestors) {
 			continue
+		}
+		if len(expose) > 0 || len(publish) > 0 {
+			if !portsMatch(m.Ports(s.ID, s.Config.ExposedPorts, s.State.Running()), expose, publish) {
+				continue
+			}
 		}
 		if !beforeT.IsZero() && !s.Created.Before(beforeT) {
 			continue
@@ -148,18 +161,6 @@ func (s Summary) matches(f format.Args, exited []int, ancestors map[string]bool)
 			return false
 		}
 	}
-	if f.Contains("expose") && !portFilter(f.Get("expose"), s.Config.ExposedPorts) {
-		return false
-	}
-	if f.Contains("publish") {
-		published := map[string]struct{}{}
-		for p := range s.Host.PortBindings {
-			published[p] = struct{}{}
-		}
-		if !portFilter(f.Get("publish"), published) {
-			return false
-		}
-	}
 	if f.Contains("network") {
 		match := false
 		for _, n := range s.NetworkNames() {
@@ -199,25 +200,50 @@ func anyRegexp(patterns []string, s string) bool {
 	return false
 }
 
-// portFilter matches "80", "80/tcp" or "8000-8080[/proto]" against "PORT/PROTO" keys.
-func portFilter(values []string, ports map[string]struct{}) bool {
+// portFilterSet reads the values of `ps --filter expose=|publish=` as Docker does:
+// PORT[-PORT][/PROTO], tcp unless named, as the set of "PORT/PROTO" they cover.
+func portFilterSet(key string, values []string) (map[string]bool, error) {
+	set := map[string]bool{}
 	for _, v := range values {
-		rng, proto, hasProto := strings.Cut(v, "/")
+		if strings.Contains(v, ":") {
+			return nil, InvalidParameterError{fmt.Errorf("filter for '%s' should not contain ':': %s", key, v)}
+		}
+		rng, proto, _ := strings.Cut(v, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
 		lo, hi, isRange := strings.Cut(rng, "-")
 		if !isRange {
 			hi = lo
 		}
-		l, err1 := strconv.Atoi(lo)
-		h, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil {
-			continue
+		l, err := strconv.ParseUint(lo, 10, 16)
+		h, err2 := strconv.ParseUint(hi, 10, 16)
+		if err == nil {
+			err = err2
 		}
-		for p := range ports {
-			ps, pp, _ := strings.Cut(p, "/")
-			n, err := strconv.Atoi(ps)
-			if err == nil && n >= l && n <= h && (!hasProto || pp == proto) {
-				return true
-			}
+		if err == nil && h < l {
+			err = fmt.Errorf("invalid range specified for port: %s", rng)
+		}
+		if err != nil {
+			// Docker's words, with strconv's reason as its nat package gives it.
+			return nil, InvalidParameterError{fmt.Errorf("error while looking up for %s %s: %v", key, v, err)}
+		}
+		for p := l; p <= h; p++ {
+			set[fmt.Sprintf("%d/%s", p, proto)] = true
+		}
+	}
+	return set, nil
+}
+
+// portsMatch is Docker's publish/expose filter: expose=PORT[/PROTO] (tcp unless named)
+// matches a container port, publish= a host port bound while the container runs.
+func portsMatch(ports []Port, expose, publish map[string]bool) bool {
+	for _, p := range ports {
+		if expose[fmt.Sprintf("%d/%s", p.PrivatePort, p.Type)] {
+			return true
+		}
+		if p.PublicPort != 0 && publish[fmt.Sprintf("%d/%s", p.PublicPort, p.Type)] {
+			return true
 		}
 	}
 	return false
@@ -236,7 +262,7 @@ func (m *Manager) Prune(filters format.Args) (deleted []string, reclaimed int64,
 	var until time.Time
 	if u := filters.Get("until"); len(u) > 0 {
 		if until, err = image.ParseTimestamp(u[0], time.Now()); err != nil {
-			return nil, 0, nil, err
+			return nil, 0, nil, InvalidParameterError{err}
 		}
 	}
 	warning = m.SweepInterrupted()

@@ -122,6 +122,9 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := m.volumesFrom(&o.Host); err != nil {
+		return nil, err
+	}
 	path, args := EntrypointAndArgs(cfg)
 	c := &Container{
 		ID: id, Name: o.Name, Created: time.Now().UTC(), Path: path, Args: args,

@@ -266,28 +266,109 @@ func (m *Manager) undoNetwork(c *Container, st *networkState) {
 	os.Remove(m.netStatePath(c.ID))
 }
 
-// PortsString is `ps`'s PORTS column: published ports of a running container as
-// "127.0.0.1:8080->80/tcp", exposed ones as "80/tcp".
-func (m *Manager) PortsString(id string, exposed map[string]struct{}, running bool) string {
+// Port is one port of a container as Docker's container list reports it (types.Port): an
+// exposed port alone (PrivatePort, Type), or one host binding of it (IP, PublicPort too).
+type Port struct {
+	IP          string `json:",omitempty"`
+	PrivatePort uint16
+	PublicPort  uint16 `json:",omitempty"`
+	Type        string
+}
+
+// Ports lists a container's ports as Docker does: every exposed port without a binding, and
+// each binding of a published one while the container runs.
+func (m *Manager) Ports(id string, exposed map[string]struct{}, running bool) []Port {
 	var published map[string][]PortBinding
 	if running {
 		if st := m.networkState(id); st != nil {
 			published = st.Ports
 		}
 	}
-	var out []string
+	var out []Port
 	for p := range exposed {
 		if len(published[p]) == 0 {
-			out = append(out, p)
+			n, proto := splitPrivatePort(p)
+			priv, _ := strconv.ParseUint(n, 10, 16)
+			out = append(out, Port{PrivatePort: uint16(priv), Type: proto})
 		}
 	}
 	for p, bs := range published {
+		n, proto := splitPrivatePort(p)
+		priv, _ := strconv.ParseUint(n, 10, 16)
 		for _, b := range bs {
-			out = append(out, b.HostIP+":"+b.HostPort+"->"+p)
+			pub, _ := strconv.ParseUint(b.HostPort, 10, 16)
+			out = append(out, Port{IP: b.HostIP, PrivatePort: uint16(priv), PublicPort: uint16(pub), Type: proto})
 		}
 	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
+	sort.Slice(out, func(i, j int) bool { return portLess(out[i], out[j]) })
+	return out
+}
+
+// portLess is Docker's order of ports: by container port, then host address, host port, protocol.
+func portLess(a, b Port) bool {
+	if a.PrivatePort != b.PrivatePort {
+		return a.PrivatePort < b.PrivatePort
+	}
+	if a.IP != b.IP {
+		return a.IP < b.IP
+	}
+	if a.PublicPort != b.PublicPort {
+		return a.PublicPort < b.PublicPort
+	}
+	return a.Type < b.Type
+}
+
+// DisplayPorts is `ps`'s PORTS column as Docker's CLI writes it: exposed ports and ports
+// bound to the same host port collapsed into ranges ("7000-7001/udp",
+// "0.0.0.0:8000-8002->8000-8002/tcp"), then each binding to another host port
+// ("0.0.0.0:8080->80/tcp"), in Docker's port order.
+func DisplayPorts(ports []Port) string {
+	type group struct{ first, last uint16 }
+	ports = append([]Port(nil), ports...)
+	sort.Slice(ports, func(i, j int) bool { return portLess(ports[i], ports[j]) })
+	groups := map[string]*group{}
+	var keys, out, mappings []string
+	for _, p := range ports {
+		key := p.Type
+		if p.IP != "" {
+			if p.PublicPort != p.PrivatePort {
+				// Docker 20.10 joins address and port with a bare colon (":::8080" for IPv6).
+				mappings = append(mappings, fmt.Sprintf("%s:%d->%d/%s", p.IP, p.PublicPort, p.PrivatePort, p.Type))
+				continue
+			}
+			key = p.IP + "/" + p.Type
+		}
+		g := groups[key]
+		switch {
+		case g == nil:
+			groups[key] = &group{p.PrivatePort, p.PrivatePort}
+			keys = append(keys, key)
+		case p.PrivatePort == g.last+1:
+			g.last = p.PrivatePort
+		default:
+			out = append(out, portGroup(key, g.first, g.last))
+			groups[key] = &group{p.PrivatePort, p.PrivatePort}
+		}
+	}
+	for _, k := range keys {
+		out = append(out, portGroup(k, groups[k].first, groups[k].last))
+	}
+	return strings.Join(append(out, mappings...), ", ")
+}
+
+func portGroup(key string, first, last uint16) string {
+	ip, proto, hasIP := strings.Cut(key, "/")
+	if !hasIP {
+		ip, proto = "", key
+	}
+	r := strconv.Itoa(int(first))
+	if first != last {
+		r += "-" + strconv.Itoa(int(last))
+	}
+	if ip != "" {
+		r = ip + ":" + r + "->" + r
+	}
+	return r + "/" + proto
 }
 
 // RemoveHostRules undoes the default bridge's host-wide rules (for tests and uninstalling).

@@ -58,3 +58,29 @@ func TestNaturalLess(t *testing.T) {
 		t.Errorf("sorted = %v\nwant %s", got, want)
 	}
 }
+
+// ps's PORTS as Docker 20.10's CLI writes it (its DisplayablePorts), checked against
+// `docker ps --format '{{.Ports}}'` of the same containers.
+func TestDisplayPorts(t *testing.T) {
+	p := func(ip string, priv, pub uint16, proto string) Port {
+		return Port{IP: ip, PrivatePort: priv, PublicPort: pub, Type: proto}
+	}
+	cases := []struct {
+		ports []Port
+		want  string
+	}{
+		{nil, ""},
+		{[]Port{p("", 9988, 0, "tcp")}, "9988/tcp"},
+		{[]Port{p("", 7001, 0, "udp"), p("", 7000, 0, "udp"), p("", 9000, 0, "tcp")}, "7000-7001/udp, 9000/tcp"},
+		{[]Port{p("", 80, 0, "tcp"), p("", 7003, 0, "udp"), p("", 7000, 0, "udp"), p("", 7001, 0, "udp"), p("", 9000, 0, "tcp")},
+			"7000-7001/udp, 80/tcp, 9000/tcp, 7003/udp"},
+		{[]Port{p("0.0.0.0", 80, 18090, "tcp"), p("::", 80, 18090, "tcp"), p("", 7000, 0, "udp"), p("", 7001, 0, "udp"), p("", 9000, 0, "tcp"), p("0.0.0.0", 81, 18091, "udp")},
+			"7000-7001/udp, 9000/tcp, 0.0.0.0:18090->80/tcp, :::18090->80/tcp, 0.0.0.0:18091->81/udp"},
+		{[]Port{p("4.3.2.1", 9988, 9988, "tcp"), p("4.3.2.1", 9989, 9989, "tcp")}, "4.3.2.1:9988-9989->9988-9989/tcp"},
+	}
+	for _, c := range cases {
+		if got := DisplayPorts(c.ports); got != c.want {
+			t.Errorf("DisplayPorts(%v) = %q, want %q", c.ports, got, c.want)
+		}
+	}
+}

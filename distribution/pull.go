@@ -276,6 +276,12 @@ func (p *puller) pullManifest(ctx context.Context, n reference.Named, raw []byte
 			}
 		}
 		res.UpToDate = prev == id
+		if !res.UpToDate {
+			// Under a new name dockerd still lists the layers, all of them already here.
+			for _, l := range m.Layers {
+				emit(Event{ID: shortID(l.Digest), Status: StatusAlreadyExists})
+			}
+		}
 		return res, s.AddNames(id, tags, digests)
 	}
 

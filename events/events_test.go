@@ -219,3 +219,36 @@ func TestFollowSeesNewEventsOnly(t *testing.T) {
 		}
 	}
 }
+
+// The journal is a file anyone with access to the root could damage: reading whatever it holds
+// never fails or panics, and whole lines around the damage are still read.
+func FuzzReadJournal(f *testing.F) {
+	f.Add([]byte(`{"Type":"image","Action":"tag","Actor":{"ID":"x"},"time":1,"timeNano":1000000000}` + "\n"))
+	f.Add([]byte("garbage\n{\"Type\":\n\x00\xff\n"))
+	f.Add([]byte(`{"Type":"container","Action":"die","Actor":{"ID":"c","Attributes":{"exitCode":"0"}},"timeNano":5}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		root := t.TempDir()
+		if err := os.MkdirAll(Dir(root), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(journalPath(root), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		Log(root, TypeImage, "tag", "after-damage", nil)
+		var last string
+		err := Read(context.Background(), root, ReadOptions{Since: time.Unix(0, 1)}, func(m Message) error {
+			last = m.Actor.ID
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The line appended after the damage is read unless the damage ended mid-line (then
+		// it is glued to it, as a torn write would be).
+		if len(data) == 0 || data[len(data)-1] == '\n' {
+			if last != "after-damage" {
+				t.Fatalf("the event after the damage was not read (last %q)", last)
+			}
+		}
+	})
+}

@@ -73,6 +73,10 @@ func (s *Store) Inspect(ref string) (*InspectResponse, error) {
 		Metadata: InspectMetadata{LastTagTime: img.LastTagTime.UTC()},
 		RootFS:   InspectRootFS{Type: c.RootFS.Type},
 	}
+	if r.Comment == "" && len(c.History) > 0 {
+		// Docker's daemon: an image without a comment of its own shows its last history entry's.
+		r.Comment = c.History[len(c.History)-1].Comment
+	}
 	if img.LastTagTime.IsZero() {
 		r.Metadata.LastTagTime = time.Time{}
 	}

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/berth-engine/berth/events"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/reference"
@@ -385,6 +387,7 @@ func (s *Store) Prune(opts PruneOptions) ([]DeleteResponse, int64, error) {
 	for _, e := range evs {
 		s.deleteEvents(out[e.from:e.end], e.id)
 	}
+	events.Log(s.Root, events.TypeImage, "prune", "", map[string]string{"reclaimed": strconv.FormatInt(reclaimed, 10)})
 	return out, reclaimed, nil
 }
 

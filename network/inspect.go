@@ -47,6 +47,16 @@ func (m *Manager) Inspect(ref string) (*Resource, error) {
 	if err != nil {
 		return nil, err
 	}
+	r := ResourceOf(n)
+	for _, e := range eps {
+		r.Containers[e.ContainerID] = ContainerEndpoint{Name: e.Name, EndpointID: e.EndpointID, MacAddress: e.MAC,
+			IPv4Address: e.IP + "/" + strconv.Itoa(e.Prefix)}
+	}
+	return r, nil
+}
+
+// ResourceOf is a network's inspect view without its containers (what Docker's list shows).
+func ResourceOf(n Network) *Resource {
 	r := &Resource{Name: n.Name, ID: n.ID, Created: n.Created, Scope: "local", Driver: n.Driver,
 		Internal: n.Internal, Attachable: n.Attachable, Containers: map[string]ContainerEndpoint{},
 		Options: n.Options, Labels: n.Labels}
@@ -54,8 +64,11 @@ func (m *Manager) Inspect(ref string) (*Resource, error) {
 	if r.IPAM.Config == nil {
 		r.IPAM.Config = []IPAMConfig{}
 	}
-	if n.UserDefined() {
-		r.IPAM.Options = map[string]string{}
+	if n.UserDefined() && !n.NoIPAMOptions {
+		r.IPAM.Options = n.IPAMOptions
+		if r.IPAM.Options == nil {
+			r.IPAM.Options = map[string]string{}
+		}
 	}
 	if r.Options == nil {
 		r.Options = map[string]string{}
@@ -63,9 +76,5 @@ func (m *Manager) Inspect(ref string) (*Resource, error) {
 	if r.Labels == nil {
 		r.Labels = map[string]string{}
 	}
-	for _, e := range eps {
-		r.Containers[e.ContainerID] = ContainerEndpoint{Name: e.Name, EndpointID: e.EndpointID, MacAddress: e.MAC,
-			IPv4Address: e.IP + "/" + strconv.Itoa(e.Prefix)}
-	}
-	return r, nil
+	return r
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -124,6 +126,9 @@ type CreateOptions struct {
 	Attachable bool
 	Labels     map[string]string
 	Options    map[string]string
+	// IPAMOptions are the IPAM driver's options; nil is none at all (the API's request
+	// without them), where the CLI sends an empty map.
+	IPAMOptions map[string]string
 }
 
 // lockPath serialises the choice of subnets and bridges across every berth process on the host
@@ -164,7 +169,8 @@ func Plan(o CreateOptions, id string, now time.Time) (Network, error) {
 		o.Options = map[string]string{}
 	}
 	n := Network{ID: id, Name: o.Name, Driver: "bridge", Created: now, Internal: o.Internal, Attachable: o.Attachable,
-		Labels: o.Labels, Options: o.Options, Bridge: BridgeFor(id, o.Options)}
+		Labels: o.Labels, Options: o.Options, Bridge: BridgeFor(id, o.Options),
+		IPAMOptions: o.IPAMOptions, NoIPAMOptions: o.IPAMOptions == nil}
 	if len(n.Bridge) > unix.IFNAMSIZ-1 {
 		return Network{}, fmt.Errorf("bridge name %s is longer than %d characters", n.Bridge, unix.IFNAMSIZ-1)
 	}
@@ -275,13 +281,18 @@ func (m *Manager) Remove(ref string) error {
 
 // Prune removes every user-defined network no running container uses, and returns their names.
 func (m *Manager) Prune() ([]string, error) {
+	return m.PruneMatching(func(Network) bool { return true })
+}
+
+// PruneMatching is Prune of the networks keep says yes to (PruneFilter).
+func (m *Manager) PruneMatching(match func(Network) bool) ([]string, error) {
 	nets, err := m.List()
 	if err != nil {
 		return nil, err
 	}
 	var removed []string
 	for _, n := range nets {
-		if !n.UserDefined() {
+		if !n.UserDefined() || !match(n) {
 			continue
 		}
 		if err := m.Remove(n.ID); err == nil {
@@ -363,4 +374,91 @@ func EnsureBridge(n Network) error {
 	}
 	DeleteRules(Rules(n))
 	return AddRules(Rules(n))
+}
+
+// ListFiltered lists the networks that pass `network ls`'s filters (dockerd's, with its
+// errors): driver, id, label, name, scope, type (custom, builtin), dangling.
+func (m *Manager) ListFiltered(f format.Args) ([]Network, error) {
+	if err := f.Validate(map[string]bool{"driver": true, "id": true, "label": true, "name": true, "scope": true, "type": true, "dangling": true}); err != nil {
+		return nil, err
+	}
+	var typ string
+	if err := f.WalkValues("type", func(v string) error {
+		if v != "custom" && v != "builtin" {
+			return InvalidFilterError{fmt.Sprintf("Invalid filter: 'type'='%s'", v)}
+		}
+		typ = v
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	dangling, err := f.GetBoolOrDefault("dangling", false)
+	if err != nil {
+		return nil, err
+	}
+	nets, err := m.List()
+	if err != nil {
+		return nil, err
+	}
+	out := []Network{}
+	for _, n := range nets {
+		switch {
+		case f.Contains("driver") && !f.ExactMatch("driver", n.Driver),
+			f.Contains("name") && !f.Match("name", n.Name),
+			f.Contains("id") && !f.Match("id", n.ID),
+			f.Contains("scope") && !f.ExactMatch("scope", "local"),
+			!f.MatchKVList("label", n.Labels),
+			typ == "custom" && !n.UserDefined(), typ == "builtin" && n.UserDefined():
+			continue
+		}
+		if f.Contains("dangling") {
+			eps, err := m.Endpoints(n.ID)
+			if err != nil {
+				return nil, err
+			}
+			if (n.UserDefined() && len(eps) == 0) != dangling {
+				continue
+			}
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// InvalidFilterError is a filter value dockerd refuses (a 400).
+type InvalidFilterError struct{ Msg string }
+
+func (e InvalidFilterError) Error() string { return e.Msg }
+
+// PruneFilter reads network prune's filters (until, label, label!) into a predicate.
+func PruneFilter(f format.Args) (func(Network) bool, error) {
+	if err := f.Validate(map[string]bool{"until": true, "label": true, "label!": true}); err != nil {
+		return nil, err
+	}
+	var until time.Time
+	if vs := f.Get("until"); len(vs) > 0 {
+		if len(vs) > 1 {
+			return nil, InvalidFilterError{"more than one until filter specified"}
+		}
+		t, err := image.ParseTimestamp(vs[0], time.Now())
+		if err != nil {
+			return nil, InvalidFilterError{err.Error()}
+		}
+		until = t
+	}
+	return func(n Network) bool {
+		if !until.IsZero() && !n.Created.Before(until) {
+			return false
+		}
+		if !f.MatchKVList("label", n.Labels) {
+			return false
+		}
+		for _, kv := range f.Get("label!") {
+			k, v, hasV := strings.Cut(kv, "=")
+			if got, ok := n.Labels[k]; ok && (!hasV || got == v) {
+				return false
+			}
+		}
+		return true
+	}, nil
 }

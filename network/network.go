@@ -55,6 +55,10 @@ type Network struct {
 	Bridge     string // the Linux bridge ("br-<id12>"; "berth0" for the default network)
 	// UserSubnet: the user chose the subnet (only then may containers ask for fixed addresses).
 	UserSubnet bool `json:",omitempty"`
+	// IPAMOptions are the IPAM driver's options as created; NoIPAMOptions records that the
+	// request had none at all (Docker then shows null, where the CLI's create sends {}).
+	IPAMOptions   map[string]string `json:",omitempty"`
+	NoIPAMOptions bool              `json:",omitempty"`
 }
 
 // IPAMConfig is one address range of a network: Docker's IPAM.Config entry.

@@ -1,7 +1,8 @@
 // Package system builds the documents that describe the engine as a whole: the Server part of
-// `version` (GET /version), `info` (GET /info) and `system df` (GET /system/df). The command line
-// and the Engine API both call it, so `berth version` and a Docker client talking to `berth
-// serve` read the same values.
+// `version` (GET /version) and `system df` (GET /system/df), and whether a `berth serve` runs
+// over a root (`info`, whose document is container.Manager.Info). The command line and the
+// Engine API both call it, so `berth version` and a Docker client talking to `berth serve` read
+// the same values.
 package system
 
 import (

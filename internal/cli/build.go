@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -208,7 +207,7 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 			return err
 		}
 		if isTar(data) {
-			if err := extractContext(bytes.NewReader(data), tmp); err != nil {
+			if err := build.ExtractContext(bytes.NewReader(data), tmp); err != nil {
 				return err
 			}
 			o.ContextDir = tmp
@@ -218,15 +217,7 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 			o.DockerfilePath = filepath.Join(tmp, "Dockerfile")
 		}
 	case strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://"):
-		resp, err := http.Get(src)
-		if err != nil {
-			return fmt.Errorf("unable to prepare context: %w", err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("unable to prepare context: %s: %s", src, resp.Status)
-		}
-		if err := extractContext(resp.Body, tmp); err != nil {
+		if err := build.FetchContext(ctx, src, tmp); err != nil {
 			return err
 		}
 		o.ContextDir = tmp
@@ -465,18 +456,6 @@ func isTar(data []byte) bool {
 	defer plain.Close()
 	_, err = tar.NewReader(plain).Next()
 	return err == nil
-}
-
-func extractContext(r io.Reader, dir string) error {
-	plain, _, err := archive.DecompressStream(bufio.NewReader(r))
-	if err != nil {
-		return fmt.Errorf("unable to prepare context: %w", err)
-	}
-	defer plain.Close()
-	if _, err := archive.Apply(dir, plain, archive.ApplyOptions{Whiteout: archive.WhiteoutApply, BestEffortXattrs: true}); err != nil {
-		return fmt.Errorf("unable to prepare context: %w", err)
-	}
-	return nil
 }
 
 func newBuilderCommand(g *Globals) *cobra.Command {

@@ -76,7 +76,8 @@ func openManager(g *Globals) (*container.Manager, func(), error) {
 type createFlags struct {
 	name, workdir, user, hostname, domainname, entrypoint, runtime, pull       string
 	stopSignal, memory, memorySwap, restart, healthCmd                         string
-	env, envFiles, labels, labelFiles, volumes, mounts, tmpfs, publish, expose []string
+	env, envFiles, labels, labelFiles, volumes, tmpfs, publish, expose, attach []string
+	mounts                                                                     mountsFlag
 	capAdd, capDrop, addHosts, logOpts                                         []string
 	logDriver                                                                  string
 	interactive, tty, rm, readOnly, publishAll, init, privileged               bool
@@ -87,6 +88,9 @@ type createFlags struct {
 	noHealthcheck                                                              bool
 	security                                                                   securityFlags
 	net                                                                        netFlags
+	// --volumes-from, --isolation, --volume-driver: kept in the record, applied by Create.
+	volumesFrom             []string
+	isolation, volumeDriver string
 }
 
 func (f *createFlags) bind(fl *pflag.FlagSet) {
@@ -114,8 +118,12 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringArrayVarP(&f.labels, "label", "l", nil, "Set meta data on a container")
 	fl.StringArrayVar(&f.labelFiles, "label-file", nil, "Read in a line delimited file of labels")
 	fl.StringArrayVarP(&f.volumes, "volume", "v", nil, "Bind mount a volume")
-	fl.StringArrayVar(&f.mounts, "mount", nil, "Attach a filesystem mount to the container")
+	fl.Var(&f.mounts, "mount", "Attach a filesystem mount to the container")
+	fl.StringArrayVarP(&f.attach, "attach", "a", nil, "Attach to STDIN, STDOUT or STDERR")
 	fl.StringArrayVar(&f.tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
+	fl.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
+	fl.StringVar(&f.isolation, "isolation", "", "Container isolation technology")
+	fl.StringVar(&f.volumeDriver, "volume-driver", "", "Optional volume driver for the container")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
 	fl.StringArrayVar(&f.expose, "expose", nil, "Expose a port or a range of ports")
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities")
@@ -237,6 +245,14 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		Hostname: f.hostname, Domainname: f.domainname, Tty: f.tty, OpenStdin: f.interactive,
 		StopSignal: f.stopSignal, Expose: f.expose,
 	}
+	for _, a := range f.attach {
+		switch s := strings.ToLower(a); s {
+		case "stdin", "stdout", "stderr":
+			o.Attach = append(o.Attach, s)
+		default:
+			return o, fmt.Errorf("invalid argument %q for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR", a)
+		}
+	}
 	hc, err := f.healthcheck()
 	if err != nil {
 		return o, err
@@ -291,6 +307,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	h := &o.Host
 	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Init, h.Privileged = f.rm, f.readOnly, f.publishAll, f.init, f.privileged
 	h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.runtime, f.capAdd, f.capDrop, f.addHosts
+	h.VolumesFrom, h.Isolation, h.VolumeDriver = f.volumesFrom, f.isolation, f.volumeDriver
 	if f.logDriver == logging.None && len(f.logOpts) > 0 {
 		return o, fmt.Errorf("invalid logging opts for driver %s", f.logDriver)
 	}
@@ -340,10 +357,9 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		}
 		h.Mounts = append(h.Mounts, mt)
 	}
-	for _, v := range f.mounts {
-		mt, err := container.ParseMount(v)
-		if err != nil {
-			return o, err
+	for _, mt := range f.mounts {
+		if err := container.CheckMount(mt); err != nil {
+			return o, daemonError{err}
 		}
 		h.Mounts = append(h.Mounts, mt)
 	}
@@ -368,17 +384,32 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	return o, nil
 }
 
+// mountsFlag is --mount: each value parsed when given, so a malformed one is a flag error in
+// Docker's words (`invalid argument "..." for "--mount" flag: ...`).
+type mountsFlag []container.Mount
+
+func (m *mountsFlag) String() string { return "" }
+func (m *mountsFlag) Type() string   { return "mount" }
+func (m *mountsFlag) Set(v string) error {
+	mt, err := container.ParseMount(v)
+	if err != nil {
+		return err
+	}
+	*m = append(*m, mt)
+	return nil
+}
+
 // createContainer creates a container, pulling its image first as --pull says (Docker's
 // "Unable to find image 'x:latest' locally", then the pull's progress, on stderr).
 func createContainer(g *Globals, m *container.Manager, o container.CreateOptions, pull string) (*container.Container, error) {
 	conf, err := readConfig()
 	if err != nil {
-		return nil, runError(err)
+		return nil, err
 	}
 	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
 	if pull == "always" {
 		if err := pullForRun(g, m, o.Image); err != nil {
-			return nil, runError(err)
+			return nil, daemonError{err}
 		}
 	}
 	c, err := m.Create(o)
@@ -390,18 +421,51 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 		fmt.Fprintf(g.Stderr, "Unable to find image '%s' locally\n", ref)
 		if pull == "missing" {
 			if perr := pullForRun(g, m, o.Image); perr != nil {
-				return nil, runError(perr)
+				return nil, daemonError{perr}
 			}
 			c, err = m.Create(o)
 		}
 	}
 	if err != nil {
-		return nil, runError(err)
+		return nil, daemonError{err}
 	}
 	for _, w := range c.Warnings {
 		fmt.Fprintln(g.Stderr, "WARNING:", w)
 	}
 	return c, nil
+}
+
+// daemonError is a failure Docker's daemon would report (a refused mount, a name in use, an
+// image that cannot be pulled), as opposed to a flag the CLI could not read: Docker words and
+// exits differently for the two (createFailure, runFailure).
+type daemonError struct{ error }
+
+func (e daemonError) Unwrap() error { return e.error }
+
+// createFailure is how Docker's `create` fails: a flag it cannot read is a usage error (exit
+// 125); what the daemon refuses is "Error response from daemon: ..." (berth: "Error: ..."),
+// exit 1.
+func createFailure(err error) error {
+	var de daemonError
+	if errors.As(err, &de) {
+		return &StatusError{Code: 1, Err: de.error}
+	}
+	return &StatusError{Code: 125, Err: err}
+}
+
+// runFailure is how Docker's `run` fails before its container runs: "docker: MESSAGE.\nSee
+// 'docker run --help'.", exit 125 (with berth's name as invoked, and "Error: " where Docker
+// says "Error response from daemon: "); the container command's 126/127 as runError says.
+func runFailure(cmd *cobra.Command, err error) error {
+	var se *container.StartError
+	if errors.As(err, &se) {
+		return runError(err)
+	}
+	var de daemonError
+	if errors.As(err, &de) {
+		return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s: Error: %s.\nSee '%s --help'.", cmd.Root().Name(), de.error, cmd.CommandPath())}
+	}
+	return &StatusError{Code: 125, Err: err}
 }
 
 // pullForRun pulls an image for run/create with its progress on stderr, as Docker prints it.
@@ -445,7 +509,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := f.options(cmd, args)
 			if err != nil {
-				return &StatusError{Code: 125, Err: err}
+				return createFailure(err)
 			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
@@ -454,7 +518,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 			defer closeFn()
 			ctr, err := createContainer(g, m, o, f.pull)
 			if err != nil {
-				return err
+				return createFailure(err)
 			}
 			fmt.Fprintln(g.Stdout, ctr.ID)
 			return nil
@@ -477,7 +541,6 @@ func stdinIsTTY(g *Globals) error {
 func newRunCommand(g *Globals, use string) *cobra.Command {
 	var f createFlags
 	var detach, sigProxy bool
-	var attach []string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Run a command in a new container",
@@ -485,7 +548,7 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := f.options(cmd, args)
 			if err != nil {
-				return &StatusError{Code: 125, Err: err}
+				return runFailure(cmd, err)
 			}
 			o.Detach = detach
 			if f.interactive && f.tty && !detach {
@@ -506,7 +569,7 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 			o.HoldLock = true
 			ctr, err := createContainer(g, m, o, f.pull)
 			if err != nil {
-				return err
+				return runFailure(cmd, err)
 			}
 			defer ctr.Unlock()
 			if detach {
@@ -556,7 +619,6 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 	f.bind(c.Flags())
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
 	c.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy received signals to the process")
-	c.Flags().StringArrayVarP(&attach, "attach", "a", nil, "Attach to STDIN, STDOUT or STDERR")
 	return c
 }
 
@@ -1013,11 +1075,17 @@ func (r *psRow) Labels() string {
 	return strings.Join(kv, ",")
 }
 func (r *psRow) Label(name string) string { return r.s.Config.Labels[name] }
+
+// Mounts is Docker's MOUNTS: each mount's volume name or host path (a --mount tmpfs: ""),
+// cut to 15 characters unless --no-trunc, in the order of their container paths (Docker
+// mounts them sorted so, and lists them so).
 func (r *psRow) Mounts() string {
+	ms := append([]container.Mount(nil), r.s.Host.Mounts...)
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Target < ms[j].Target })
 	var names []string
-	for _, mt := range r.s.Host.Mounts {
+	for _, mt := range ms {
 		n := mt.Source
-		if r.trunc && mt.Type == "volume" {
+		if r.trunc {
 			n = format.Ellipsis(n, 15)
 		}
 		names = append(names, n)
@@ -1054,11 +1122,15 @@ func newPsCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer closeFn()
+			fmtStr := o.format
+			if strings.Contains(fmtStr, ".Size") {
+				// Docker's CLI asks for sizes when the template shows them.
+				o.size = true
+			}
 			rows, err := psRows(m, o, time.Now())
 			if err != nil {
 				return err
 			}
-			fmtStr := o.format
 			if o.quiet {
 				fmtStr = format.DefaultQuietFormat
 			}
@@ -1093,7 +1165,8 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 	imageSizes := map[string]int64{}
 	var rows []*psRow
 	for _, s := range list {
-		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: m.PortsString(s.ID, s.Config.ExposedPorts, s.State.Running())}
+		ports := m.Ports(s.ID, s.Config.ExposedPorts, s.State.Running())
+		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: container.DisplayPorts(ports)}
 		if id, err := m.Images.Resolve(s.Image); err != nil || id != s.ImageID {
 			r.image = s.ImageID
 		}

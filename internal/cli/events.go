@@ -48,6 +48,9 @@ func newEventsCommand(g *Globals, use string) *cobra.Command {
 				_, err := fmt.Fprintln(g.Stdout, events.FormatLine(m))
 				return err
 			}
+			if formatStr == "json" {
+				formatStr = "{{json .}}" // Docker 23+'s shorthand (20.10 printed the word)
+			}
 			if formatStr != "" {
 				tmpl, err := format.Parse(formatStr)
 				if err != nil {

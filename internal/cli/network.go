@@ -74,6 +74,7 @@ func newNetworkCreateCommand(g *Globals) *cobra.Command {
 			o.Name = args[0]
 			o.IPAM = network.IPAMConfig{Subnet: first(subnets), Gateway: first(gateways), IPRange: first(ranges)}
 			o.Labels, o.Options = keyValues(labels), keyValues(opts)
+			o.IPAMOptions = map[string]string{} // what Docker's CLI sends
 			m, s, err := openNetworks(g)
 			if err != nil {
 				return err
@@ -138,50 +139,6 @@ var networkHeader = format.Header{
 	"Internal": "INTERNAL", "Labels": "LABELS", "Label": "LABEL", "CreatedAt": format.CreatedAtHeader,
 }
 
-// filterNetworks applies `network ls`'s filters (dockerd's, with its errors).
-func filterNetworks(m *network.Manager, nets []network.Network, f format.Args) ([]network.Network, error) {
-	if err := f.Validate(map[string]bool{"driver": true, "id": true, "label": true, "name": true, "scope": true, "type": true, "dangling": true}); err != nil {
-		return nil, err
-	}
-	var typ string
-	if err := f.WalkValues("type", func(v string) error {
-		if v != "custom" && v != "builtin" {
-			return fmt.Errorf("Invalid filter: 'type'='%s'", v)
-		}
-		typ = v
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	dangling, err := f.GetBoolOrDefault("dangling", false)
-	if err != nil {
-		return nil, err
-	}
-	var out []network.Network
-	for _, n := range nets {
-		switch {
-		case f.Contains("driver") && !f.ExactMatch("driver", n.Driver),
-			f.Contains("name") && !f.Match("name", n.Name),
-			f.Contains("id") && !f.Match("id", n.ID),
-			f.Contains("scope") && !f.ExactMatch("scope", "local"),
-			!f.MatchKVList("label", n.Labels),
-			typ == "custom" && !n.UserDefined(), typ == "builtin" && n.UserDefined():
-			continue
-		}
-		if f.Contains("dangling") {
-			eps, err := m.Endpoints(n.ID)
-			if err != nil {
-				return nil, err
-			}
-			if (n.UserDefined() && len(eps) == 0) != dangling {
-				continue
-			}
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
 func newNetworkLsCommand(g *Globals) *cobra.Command {
 	var quiet, noTrunc bool
 	var formatStr string
@@ -197,11 +154,8 @@ func newNetworkLsCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			nets, err := m.List()
+			nets, err := m.ListFiltered(filters)
 			if err != nil {
-				return err
-			}
-			if nets, err = filterNetworks(m, nets, filters); err != nil {
 				return err
 			}
 			// Docker's CLI sorts by name, naturally.
@@ -272,9 +226,6 @@ func newNetworkPruneCommand(g *Globals) *cobra.Command {
 		Short: "Remove all unused networks",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if filters.Len() > 0 {
-				return fmt.Errorf("network prune: --filter is not supported")
-			}
 			if !force && !confirm(g, "WARNING! This will remove all custom networks not used by at least one container.") {
 				return nil
 			}
@@ -283,7 +234,7 @@ func newNetworkPruneCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			names, err := m.PruneNetworks()
+			names, err := m.PruneNetworksFiltered(filters)
 			if len(names) > 0 {
 				fmt.Fprintln(g.Stdout, "Deleted Networks:")
 				for _, n := range names {

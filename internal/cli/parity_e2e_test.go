@@ -129,3 +129,35 @@ func TestParityTopPsArgs(t *testing.T) {
 		t.Errorf("top -o nosuchfield: exit %d, %q", code, errs)
 	}
 }
+
+// TestParityImageComment: a built image's Comment is BuildKit's history comment, not its base
+// image's; an imported image's is its -m message. Docker 20.10 (DOCKER_BUILDKIT=1):
+//
+//	$ docker image inspect -f '{{json .Comment}}' built     → "buildkit.dockerfile.v0"
+//	$ docker import -m "hello msg" busybox.tar imp:1; docker image inspect -f '{{json .Comment}}' imp:1 → "hello msg"
+//	$ docker history --format '{{.Comment}}' imp:1          → hello msg
+func TestParityImageComment(t *testing.T) {
+	e := newCtrEnv(t)
+	ctx := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\nENV A=b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.ok("build", "-q", "-t", "built:1", ctx)
+	if got := e.ok("image", "inspect", "-f", "{{json .Comment}}", "built:1"); got != "\"buildkit.dockerfile.v0\"\n" {
+		t.Errorf("built image's Comment = %s", got)
+	}
+	if got := e.ok("image", "inspect", "-f", "{{json .Comment}}", "bb:1"); got == "\"buildkit.dockerfile.v0\"\n" {
+		t.Errorf("the base image's Comment changed: %s", got)
+	}
+	tarPath := filepath.Join(ctx, "bb.tar")
+	if err := os.WriteFile(tarPath, busyboxTar(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.ok("import", "-m", "hello msg", tarPath, "imp:1")
+	if got := e.ok("image", "inspect", "-f", "{{json .Comment}}", "imp:1"); got != "\"hello msg\"\n" {
+		t.Errorf("imported image's Comment = %s", got)
+	}
+	if got := e.ok("history", "--format", "{{.Comment}}", "imp:1"); got != "hello msg\n" {
+		t.Errorf("imported image's history = %q", got)
+	}
+}

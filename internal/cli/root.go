@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/berth-engine/berth/format"
@@ -60,7 +61,7 @@ func NewRootCommand(g *Globals) *cobra.Command { return newRoot(g, "") }
 // unknown name, such as help, completion or a typo, builds them all).
 func newRoot(g *Globals, only string) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "berth [OPTIONS] COMMAND",
+		Use:           progName() + " [OPTIONS] COMMAND",
 		Short:         "A daemonless, Docker-compatible container image engine",
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -88,6 +89,17 @@ func newRoot(g *Globals, only string) *cobra.Command {
 		}
 	}
 	return root
+}
+
+// progName is the name berth was invoked by ("docker" through a symlink named so), which its
+// usage lines and error hints use, as Docker's CLI names itself.
+func progName() string {
+	if len(os.Args) > 0 {
+		if n := filepath.Base(os.Args[0]); n == "docker" || n == "berth" {
+			return n
+		}
+	}
+	return "berth"
 }
 
 // commandWord is the first word of args that is not a global flag: the command's name.

@@ -20,8 +20,8 @@ func init() {
 }
 
 func newVolumeCreateCommand(g *Globals) *cobra.Command {
-	var name string
-	var labels []string
+	var name, driver string
+	var labels, opts []string
 	c := &cobra.Command{
 		Use:   "create [OPTIONS] [VOLUME]",
 		Short: "Create a volume",
@@ -46,17 +46,26 @@ func newVolumeCreateCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			n, err := m.CreateVolume(name, lm)
+			var om map[string]string
+			for _, o := range opts {
+				if om == nil {
+					om = map[string]string{}
+				}
+				k, v, _ := strings.Cut(o, "=")
+				om[k] = v
+			}
+			v, err := m.CreateVolumeWith(container.VolumeOptions{Name: name, Driver: driver, DriverOpts: om, Labels: lm})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(g.Stdout, n)
+			fmt.Fprintln(g.Stdout, v.Name)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&name, "name", "", "Specify volume name")
 	c.Flags().StringArrayVar(&labels, "label", nil, "Set metadata for a volume")
-	c.Flags().StringP("driver", "d", "local", "Specify volume driver name")
+	c.Flags().StringVarP(&driver, "driver", "d", "local", "Specify volume driver name")
+	c.Flags().StringArrayVarP(&opts, "opt", "o", nil, "Set driver specific options")
 	return c
 }
 
@@ -87,33 +96,17 @@ func newVolumeLsCommand(g *Globals) *cobra.Command {
 		Short:   "List volumes",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := filters.Validate(map[string]bool{"dangling": true, "name": true, "label": true, "driver": true}); err != nil {
-				return err
-			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			vs, err := m.Volumes()
+			vs, err := m.VolumesFiltered(filters)
 			if err != nil {
 				return err
 			}
-			dangling, err := filters.GetBoolOrDefault("dangling", false)
-			if err != nil {
-				return err
-			}
-			var rows []*volumeRow
+			rows := make([]*volumeRow, 0, len(vs))
 			for _, v := range vs {
-				if filters.Contains("dangling") && (v.Links == 0) != dangling {
-					continue
-				}
-				if filters.Contains("name") && !filters.Match("name", v.Name) {
-					continue
-				}
-				if !filters.MatchKVList("label", v.Labels) || (filters.Contains("driver") && !filters.ExactMatch("driver", v.Driver)) {
-					continue
-				}
 				rows = append(rows, &volumeRow{v})
 			}
 			f := formatStr

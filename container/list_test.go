@@ -1,0 +1,68 @@
+package container
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestPortFilterSet(t *testing.T) {
+	set, err := portFilterSet("publish", []string{"80", "53/udp", "8000-8002/tcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"80/tcp": true, "53/udp": true, "8000/tcp": true, "8001/tcp": true, "8002/tcp": true}
+	if !reflect.DeepEqual(set, want) {
+		t.Errorf("got %v", set)
+	}
+	// Docker's words for the values it refuses.
+	for v, msg := range map[string]string{
+		"1.2.3.4:80": "filter for 'publish' should not contain ':': 1.2.3.4:80",
+		"90-80":      "error while looking up for publish 90-80: invalid range specified for port: 90-80",
+		"http":       `error while looking up for publish http: strconv.ParseUint: parsing "http": invalid syntax`,
+	} {
+		if _, err := portFilterSet("publish", []string{v}); err == nil || err.Error() != msg {
+			t.Errorf("%s: %v, want %s", v, err, msg)
+		} else if _, ok := err.(InvalidParameterError); !ok {
+			t.Errorf("%s: %T is not an InvalidParameterError", v, err)
+		}
+	}
+}
+
+func TestPortsMatch(t *testing.T) {
+	ports := []Port{{PrivatePort: 80, Type: "tcp", IP: "0.0.0.0", PublicPort: 8080}, {PrivatePort: 53, Type: "udp"}}
+	cases := []struct {
+		expose, publish map[string]bool
+		want            bool
+	}{
+		{map[string]bool{"80/tcp": true}, nil, true},
+		{map[string]bool{"53/udp": true}, nil, true},
+		{map[string]bool{"53/tcp": true}, nil, false},
+		{nil, map[string]bool{"8080/tcp": true}, true},
+		{nil, map[string]bool{"80/tcp": true}, false}, // publish names the host's port
+	}
+	for i, c := range cases {
+		if got := portsMatch(ports, c.expose, c.publish); got != c.want {
+			t.Errorf("case %d: %v", i, got)
+		}
+	}
+}
+
+func TestMatchAnyLabel(t *testing.T) {
+	labels := map[string]string{"a": "1", "b": ""}
+	for want, ok := range map[string]bool{"a": true, "a=1": true, "a=2": false, "b": true, "c": false} {
+		if matchAnyLabel([]string{want}, labels) != ok {
+			t.Errorf("%s: want %v", want, ok)
+		}
+	}
+}
+
+func TestParseWaitCondition(t *testing.T) {
+	for in, want := range map[string]WaitCondition{"": WaitNotRunning, "not-running": WaitNotRunning, "next-exit": WaitNextExit, "removed": WaitRemoved} {
+		if got, err := ParseWaitCondition(in); err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	if _, err := ParseWaitCondition("soon"); err == nil || err.Error() != `invalid condition: "soon"` {
+		t.Errorf("soon: %v", err)
+	}
+}
