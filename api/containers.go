@@ -1,8 +1,8 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -493,12 +493,10 @@ func (s *Server) containerPrune(w http.ResponseWriter, r *http.Request) error {
 
 // writeJSONBody writes v as JSON to a response whose header is already sent.
 func writeJSONBody(w http.ResponseWriter, v any) error {
-	b, err := jsonMarshal(v)
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
 }
-
-var _ = fmt.Sprint

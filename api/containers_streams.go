@@ -26,8 +26,6 @@ func mergeContexts(a, b context.Context) (context.Context, context.CancelFunc) {
 	return ctx, func() { stop(); cancel() }
 }
 
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
-
 // flushWriter flushes after every write, so a followed stream reaches the client line by line;
 // it serialises writers of two streams.
 type flushWriter struct {
