@@ -75,6 +75,20 @@ func (v *vertex) log(f string, args ...any) { v.p.d.message(v, fmt.Sprintf(f, ar
 
 func (v *vertex) output(dt time.Duration, line string) { v.p.d.output(v, dt, line) }
 
+// stderrDisplay is a display that tells a command's stderr from its stdout (the classic
+// builder's colours it); the others show both as output.
+type stderrDisplay interface {
+	errOutput(v *vertex, dt time.Duration, line string)
+}
+
+func (v *vertex) errOutput(dt time.Duration, line string) {
+	if d, ok := v.p.d.(stderrDisplay); ok {
+		d.errOutput(v, dt, line)
+		return
+	}
+	v.p.d.output(v, dt, line)
+}
+
 func (v *vertex) done() { v.p.d.done(v) }
 
 func (v *vertex) cached() { v.p.d.cached(v) }

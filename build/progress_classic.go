@@ -57,6 +57,11 @@ func (c *classicDisplay) output(v *vertex, dt time.Duration, line string) {
 	c.write(v, strings.TrimSuffix(line, "\n")+"\n")
 }
 
+// errOutput is a line of a command's stderr, in red as the classic builder shows it.
+func (c *classicDisplay) errOutput(v *vertex, dt time.Duration, line string) {
+	c.write(v, "\x1b[91m"+strings.TrimSuffix(line, "\n")+"\n\x1b[0m")
+}
+
 func (c *classicDisplay) done(v *vertex) {}
 
 func (c *classicDisplay) cached(v *vertex) { c.write(v, " ---> Using cache\n") }

@@ -269,10 +269,15 @@ func addStubs(upper string, stubs []string) error {
 // layer, as BuildKit does (Docker's history shows it as 0B).
 func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, stubs []string, o container.StepOptions) (metadata.CacheEntry, error) {
 	out := &lineLog{v: v, start: time.Now()}
-	o.Stdout, o.Stderr = out, out
+	errOut := &lineLog{v: v, start: out.start, stderr: true}
+	o.Stdout, o.Stderr = out, errOut
 	o.Context = b.ctx
 	upper, cleanup, err := container.New(b.s).RunStep(o)
 	out.flush()
+	errOut.flush()
+	if errOut.lastLine() != "" && (out.lastLine() == "" || errOut.lastAt.After(out.lastAt)) {
+		out = errOut
+	}
 	if err != nil {
 		return metadata.CacheEntry{}, foreignExecError(err, out.lastLine(), st.plat)
 	}
@@ -316,6 +321,17 @@ type lineLog struct {
 	start time.Time
 	buf   bytes.Buffer
 	last  string // the last line with text
+	// lastAt is when last was written; stderr: the lines are the command's stderr.
+	lastAt time.Time
+	stderr bool
+}
+
+func (l *lineLog) emit(line string) {
+	if l.stderr {
+		l.v.errOutput(time.Since(l.start), line)
+		return
+	}
+	l.v.output(time.Since(l.start), line)
 }
 
 func (l *lineLog) lastLine() string {
@@ -336,9 +352,9 @@ func (l *lineLog) Write(p []byte) (int, error) {
 		}
 		line = strings.TrimSuffix(line, "\n")
 		if strings.TrimSpace(line) != "" {
-			l.last = line
+			l.last, l.lastAt = line, time.Now()
 		}
-		l.v.output(time.Since(l.start), line)
+		l.emit(line)
 	}
 }
 
@@ -347,9 +363,9 @@ func (l *lineLog) flush() {
 	defer l.mu.Unlock()
 	if l.buf.Len() > 0 {
 		if strings.TrimSpace(l.buf.String()) != "" {
-			l.last = l.buf.String()
+			l.last, l.lastAt = l.buf.String(), time.Now()
 		}
-		l.v.output(time.Since(l.start), l.buf.String())
+		l.emit(l.buf.String())
 		l.buf.Reset()
 	}
 }
