@@ -648,10 +648,21 @@ func TestBrowserScenarios(t *testing.T) {
 
 	t.Run("other views, narrow and dark", func(t *testing.T) {
 		b := b.on(t)
-		for i, v := range []string{"volumes", "networks", "compose"} {
-			b.open("#/" + v)
-			b.shot(fmt.Sprintf("%02d-%s", 14+i, v))
+		// Volumes and networks: create from the form, see it listed, remove it.
+		for i, v := range []struct{ view, form, input, name, row string }{
+			{"volumes", "vform", "vname", "uivol1", `tr[data-name="uivol1"]`},
+			{"networks", "nform", "nname", "uinet1", `tr[data-id]`},
+		} {
+			b.open("#/" + v.view)
+			js[any](b, fmt.Sprintf(`document.getElementById(%q).value = %q; document.getElementById(%q).requestSubmit(); 1`, v.input, v.name, v.form))
+			has := fmt.Sprintf(`[...document.querySelectorAll('tbody tr')].some(r => r.textContent.includes(%q))`, v.name)
+			b.wait(v.name+" listed", has, 30*time.Second)
+			b.shot(fmt.Sprintf("%02d-%s", 14+i, v.view))
+			js[any](b, fmt.Sprintf(`[...document.querySelectorAll('tbody tr')].find(r => r.textContent.includes(%q)).querySelector('[data-rm]').click(); 1`, v.name))
+			b.wait(v.name+" removed", "!"+has, 30*time.Second)
 		}
+		b.open("#/compose")
+		b.shot("16-compose-empty")
 		js[any](b, `document.documentElement.dataset.theme = 'dark'; 1`)
 		b.open("#/images")
 		b.shot("17-images-dark")

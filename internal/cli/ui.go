@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -68,7 +69,15 @@ func newAPIServer(g *Globals) (*api.Server, error) {
 	})
 }
 
+// uiMemoryLimit is the soft heap limit of `berth ui`: the Go runtime collects and returns memory to
+// the system as the heap nears it, so the process stays small between bursts (a pull, a long log),
+// under the issue's 50 MB idle target. GOMEMLIMIT overrides it.
+const uiMemoryLimit = 24 << 20
+
 func runUI(c *cobra.Command, g *Globals, f uiFlags) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(uiMemoryLimit)
+	}
 	l, err := ui.Listen(f.addr, f.tlsCert, f.tlsKey)
 	if err != nil {
 		return err
