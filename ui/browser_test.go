@@ -400,6 +400,11 @@ func TestBrowserScenarios(t *testing.T) {
 			t.Errorf("the token stays in the address bar: %q", got)
 		}
 		b.shot("01-images-empty")
+		// Keyboard: "/" jumps to the filter.
+		b.do(chromedp.KeyEvent("/"))
+		b.wait("the filter focused by /", `document.activeElement.id === 'itext'`, 10*time.Second)
+		// (chromedp's separate char event types the "/" a real keydown's preventDefault stops.)
+		js[any](b, `{ const f = document.getElementById('itext'); f.value = ''; f.dispatchEvent(new Event('input')); f.blur(); } 1`)
 		b.open("#/search")
 		js[any](b, fmt.Sprintf(`document.getElementById('sterm').value = %q; document.getElementById('sform').requestSubmit(); 1`, regHost+"/webbox"))
 		b.wait("search results", fmt.Sprintf(`document.querySelector('#sresults tr[data-name=%q] select option')?.value === '1.0'`, regHost+"/tools/webbox"), 30*time.Second)
@@ -529,6 +534,11 @@ func TestBrowserScenarios(t *testing.T) {
 		b.open("#/containers/" + ctrID + "/files")
 		b.wait("files", `document.getElementById('flist').innerText.includes('www/')`, 30*time.Second)
 		b.shot("10-files")
+		// Lifecycle buttons: pause, then unpause, from the container's page.
+		for _, step := range [][2]string{{"pause", "paused"}, {"unpause", "running"}} {
+			js[any](b, fmt.Sprintf(`document.querySelector('.toolbar button[data-act=%s]').click(); 1`, step[0]))
+			b.wait(step[1], fmt.Sprintf(`document.querySelector('h1 .tag')?.textContent === %q && document.querySelector('.toolbar button[data-act]')`, step[1]), 30*time.Second)
+		}
 		js[any](b, `document.getElementById('copyrun').click(); 1`)
 		b.wait("docker run command", `document.getElementById('status').dataset.runcmd`, 10*time.Second)
 		cmd := js[string](b, `document.getElementById('status').dataset.runcmd`)
