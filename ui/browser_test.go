@@ -685,3 +685,66 @@ func TestBrowserScenarios(t *testing.T) {
 	})
 	t.Logf("berth ui RSS after the scenarios: %d kB", p.rssKB(t))
 }
+
+// TestServeWithUI: `berth serve --ui` serves the Engine API on its socket and the UI, guarded, on
+// the UI's address, over one server.
+func TestServeWithUI(t *testing.T) {
+	bin := buildBerth(t)
+	root := t.TempDir()
+	sock := filepath.Join(root, "api.sock")
+	cmd := exec.Command(bin, "--root", root, "serve", "-H", "unix://"+sock, "--ui", "--ui-addr", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no URL: %v\n%s", err, stderr.String())
+	}
+	url := strings.TrimSpace(line)
+	base, tok, ok := strings.Cut(url, "?token=")
+	if !ok || !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("first line %q", url)
+	}
+	get := func(hdr string) int {
+		req, _ := http.NewRequest("GET", base+"v1.41/version", nil)
+		if hdr != "" {
+			req.Header.Set("Authorization", hdr)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get("Bearer " + tok); code != 200 {
+		t.Errorf("UI address with the token: %d", code)
+	}
+	if code := get(""); code != 401 {
+		t.Errorf("UI address without the token: %d", code)
+	}
+	c := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	var resp *http.Response
+	for i := 0; i < 50; i++ {
+		if resp, err = c.Get("http://berth/_ping"); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("the API socket: %v\n%s", err, stderr.String())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("the API socket's ping: %d", resp.StatusCode)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/ui"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -23,6 +24,7 @@ func init() {
 }
 
 type uiFlags struct {
+	enabled   bool // serve --ui
 	addr      string
 	noBrowser bool
 	tlsCert   string
@@ -46,6 +48,15 @@ func newUICommand(g *Globals) *cobra.Command {
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (required for a non-loopback --addr)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS key file")
 	return c
+}
+
+// uiServeFlags are `berth serve`'s flags for the UI.
+func uiServeFlags(fl *pflag.FlagSet, f *uiFlags) {
+	fl.BoolVar(&f.enabled, "ui", false, "Also serve the web UI (as berth ui) on --ui-addr")
+	fl.StringVar(&f.addr, "ui-addr", ui.DefaultAddr, "Address of the web UI (anything but loopback needs --ui-tls-cert and --ui-tls-key)")
+	fl.StringVar(&f.tlsCert, "ui-tls-cert", "", "TLS certificate file of the web UI")
+	fl.StringVar(&f.tlsKey, "ui-tls-key", "", "TLS key file of the web UI")
+	fl.BoolVar(&f.noBrowser, "ui-no-browser", true, "Do not open the browser")
 }
 
 // newAPIServer opens the Engine API server over g's root with berth's config, as `serve` does.
@@ -78,40 +89,52 @@ func runUI(c *cobra.Command, g *Globals, f uiFlags) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(uiMemoryLimit)
 	}
-	l, err := ui.Listen(f.addr, f.tlsCert, f.tlsKey)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
 	srv, err := newAPIServer(g)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	h, err := ui.New(ui.Options{API: srv, Images: srv.Images(), Hosts: l.Hosts, TLS: l.TLS,
-		Logf: func(f string, a ...any) { fmt.Fprintf(g.Stderr, f+"\n", a...) }})
+	ctx, stop := signal.NotifyContext(commandContext(c), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	done, err := startUI(g, srv, f)
 	if err != nil {
 		return err
 	}
+	<-ctx.Done()
+	return done()
+}
+
+// startUI listens on f.addr, prints the URL with its token as the first line of stdout, opens
+// the browser unless told not to, and serves the UI over srv until the returned function is
+// called (it returns the serving error, if any). `berth ui` and `berth serve --ui` share it.
+func startUI(g *Globals, srv *api.Server, f uiFlags) (func() error, error) {
+	l, err := ui.Listen(f.addr, f.tlsCert, f.tlsKey)
+	if err != nil {
+		return nil, err
+	}
+	h, err := ui.New(ui.Options{API: srv, Images: srv.Images(), Hosts: l.Hosts, TLS: l.TLS,
+		Logf: func(f string, a ...any) { fmt.Fprintf(g.Stderr, f+"\n", a...) }})
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
 	url := l.URL + "?token=" + h.Token()
-	// The first line is the URL, for scripts and for a user without a browser on this machine.
 	fmt.Fprintln(g.Stdout, url)
 	if !f.noBrowser {
 		openBrowser(url, g)
 	}
-	ctx, stop := signal.NotifyContext(commandContext(c), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
-	go func() {
-		<-ctx.Done()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	return func() error {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = hs.Shutdown(sctx)
-	}()
-	if err := hs.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}, nil
 }
 
 // openBrowser starts the desktop's URL opener, if there is one; the URL is printed either way.
