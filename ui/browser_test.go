@@ -525,6 +525,10 @@ func TestBrowserScenarios(t *testing.T) {
 		js[any](b, `{ const s = document.getElementById('lsearch'); s.value = 'line 1 '; s.dispatchEvent(new Event('input')); } 1`)
 		b.wait("search", `document.querySelectorAll('#logs mark').length >= 1 && !document.getElementById('logs').textContent.includes('line 2 hello')`, 10*time.Second)
 		b.shot("07-logs")
+		// Timestamps from the server: each line starts with Docker's RFC 3339 nano time.
+		js[any](b, `{ const c = document.getElementById('lts'); c.checked = true; c.dispatchEvent(new Event('change')); } 1`)
+		b.wait("timestamps", `/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line \d+ hello/.test(document.getElementById('logs').textContent.split('\n').slice(-2)[0])`, 30*time.Second)
+		js[any](b, `{ const c = document.getElementById('lts'); c.checked = false; c.dispatchEvent(new Event('change')); } 1`)
 		js[any](b, `{ const s = document.getElementById('lsearch'); s.value = ''; s.dispatchEvent(new Event('input')); } 1`)
 		b.open("#/containers/" + ctrID + "/stats")
 		b.wait("stats", `Number(document.getElementById('stats').dataset.samples) >= 2`, 30*time.Second)

@@ -570,10 +570,18 @@ function statsTab(c) {
 
 function inspectTab(c) { $('#tab').innerHTML = `<pre class="json" tabindex="0">${esc(JSON.stringify(c, null, 2))}</pre>`; }
 
+// importAgain retries a module whose fetch failed (a dropped keep-alive connection): a failed
+// import stays failed for its URL, so each try asks under another query.
+async function importAgain(path) {
+  for (let i = 0; ; i++) {
+    try { return await import(i ? `${path}?try=${i}` : path); } catch (e) { if (i === 2) throw e; await new Promise((r) => setTimeout(r, 200)); }
+  }
+}
+
 async function terminalTab(c) {
   if (c.State.Status !== 'running') { $('#tab').innerHTML = '<p class="muted">Start the container to open a terminal.</p>'; return; }
   $('#tab').innerHTML = '<link rel="stylesheet" href="/static/vendor/xterm/xterm.css"><div class="toolbar"><label>Shell <input id="tshell" value="sh" size="12"></label><button id="tstart" class="primary">Connect</button></div><div id="term" class="term"></div>';
-  const [{ Terminal }, { FitAddon }] = await Promise.all([import('./vendor/xterm/xterm.mjs'), import('./vendor/xterm/addon-fit.mjs')]);
+  const [{ Terminal }, { FitAddon }] = await Promise.all([importAgain('./vendor/xterm/xterm.mjs'), importAgain('./vendor/xterm/addon-fit.mjs')]);
   const connect = async () => {
     $('#term').innerHTML = '';
     const term = new Terminal({ cursorBlink: true, fontSize: 13 }); const fit = new FitAddon(); term.loadAddon(fit);
