@@ -232,6 +232,7 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 
 	// Resources.
 	h.Memory, h.MemorySwap, h.NanoCPUs = hc.Memory, hc.MemorySwap, hc.NanoCPUs
+	h.CPUShares, h.CpusetCpus, h.CpusetMems = hc.CPUShares, hc.CpusetCpus, hc.CpusetMems
 	if hc.PidsLimit != nil {
 		h.PidsLimit = *hc.PidsLimit
 	}
@@ -288,13 +289,10 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 		}
 	}
 
-	unsupported(warnings, "CpuShares", hc.CPUShares != 0)
 	unsupported(warnings, "CpuPeriod", hc.CPUPeriod != 0)
 	unsupported(warnings, "CpuQuota", hc.CPUQuota != 0)
 	unsupported(warnings, "CpuRealtimePeriod", hc.CPURealtimePeriod != 0)
 	unsupported(warnings, "CpuRealtimeRuntime", hc.CPURealtimeRuntime != 0)
-	unsupported(warnings, "CpusetCpus", hc.CpusetCpus != "")
-	unsupported(warnings, "CpusetMems", hc.CpusetMems != "")
 	unsupported(warnings, "BlkioWeight", hc.BlkioWeight != 0 || len(hc.BlkioWeightDevice) > 0)
 	unsupported(warnings, "BlkioDevice limits", len(hc.BlkioDeviceReadBps)+len(hc.BlkioDeviceWriteBps)+len(hc.BlkioDeviceReadIOps)+len(hc.BlkioDeviceWriteIOps) > 0)
 	unsupported(warnings, "MemoryReservation", hc.MemoryReservation != 0)

@@ -122,10 +122,13 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			func(o *container.CreateOptions) {
 				o.Healthcheck = &image.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: time.Second, Retries: 2}
 			}, nil},
-		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpusetCpus":"0","Links":["a:b"]}}`,
+		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"BlkioWeight":300,"Links":["a:b"]}}`,
 			func(o *container.CreateOptions) {}, []string{
-				"berth does not support CpuShares; it was ignored", "berth does not support CpusetCpus; it was ignored",
-				"berth does not support Links; it was ignored"}},
+				"berth does not support BlkioWeight; it was ignored", "berth does not support Links; it was ignored"}},
+		{"cpu shares and sets", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpusetCpus":"0","CpusetMems":"0"}}`,
+			func(o *container.CreateOptions) {
+				o.Host.CPUShares, o.Host.CpusetCpus, o.Host.CpusetMems = 512, "0", "0"
+			}, nil},
 		{"volumes from, isolation, volume driver", `{"Image":"busybox","HostConfig":{"VolumesFrom":["a:ro","b"],"Isolation":"default","VolumeDriver":"foo"}}`,
 			func(o *container.CreateOptions) {
 				o.Host.VolumesFrom, o.Host.Isolation, o.Host.VolumeDriver = []string{"a:ro", "b"}, "default", "foo"

@@ -104,9 +104,12 @@ type HostConfig struct {
 	// VolumesFrom are --volumes-from's containers (NAME[:ro|rw]) as given; Create copies their
 	// mounts into Mounts. Isolation is "" or "default", the only technology on Linux;
 	// VolumeDriver is kept as given (berth's volumes are local).
-	VolumesFrom  []string `json:",omitempty"`
-	Isolation    string   `json:",omitempty"`
-	VolumeDriver string   `json:",omitempty"`
+	// CPUShares, CpusetCpus and CpusetMems are --cpu-shares, --cpuset-cpus and --cpuset-mems.
+	CPUShares              int64    `json:"CpuShares,omitempty"`
+	CpusetCpus, CpusetMems string   `json:",omitempty"`
+	VolumesFrom            []string `json:",omitempty"`
+	Isolation              string   `json:",omitempty"`
+	VolumeDriver           string   `json:",omitempty"`
 }
 
 // PortBinding is one host side of a published port.

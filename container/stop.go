@@ -241,7 +241,12 @@ func (m *Manager) WaitExit(ref string) (State, error) {
 
 // Restart stops and starts a container (detached).
 func (m *Manager) Restart(ref string, timeout *int) error {
-	if err := m.Stop(ref, timeout); err != nil {
+	return m.RestartWith(ref, StopOptions{Timeout: timeout})
+}
+
+// RestartWith is Restart with a stop signal of the caller's choosing (the Engine API's signal).
+func (m *Manager) RestartWith(ref string, o StopOptions) error {
+	if _, err := m.StopWith(ref, o); err != nil {
 		return err
 	}
 	if err := m.StartDetached(ref); err != nil {

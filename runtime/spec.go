@@ -101,13 +101,17 @@ type SpecOptions struct {
 	// cgroup filesystem writable, and every device allowed by the device cgroup.
 	Privileged bool
 	// Devices are created in the container's /dev (a privileged container gets HostDevices).
-	Devices     []specs.LinuxDevice
-	Memory      int64  // bytes; 0 for no limit
-	MemorySwap  int64  // memory+swap bytes; 0 for Docker's default (twice Memory), -1 for unlimited
-	NanoCPUs    int64  // --cpus × 1e9; 0 for no limit
-	PidsLimit   int64  // 0 for no limit
-	CgroupsPath string // e.g. "/berth/<id>"
-	Annotations map[string]string
+	Devices    []specs.LinuxDevice
+	Memory     int64 // bytes; 0 for no limit
+	MemorySwap int64 // memory+swap bytes; 0 for Docker's default (twice Memory), -1 for unlimited
+	NanoCPUs   int64 // --cpus × 1e9; 0 for no limit
+	// CPUShares is --cpu-shares (a relative weight; 0 for the kernel's default), CpusetCpus and
+	// CpusetMems --cpuset-cpus/--cpuset-mems ("" for all).
+	CPUShares              int64
+	CpusetCpus, CpusetMems string
+	PidsLimit              int64  // 0 for no limit
+	CgroupsPath            string // e.g. "/berth/<id>"
+	Annotations            map[string]string
 	// Sysctls are --sysctl, set in the container's namespaces.
 	Sysctls map[string]string
 	// Namespaces says, for the IPC, PID, UTS and cgroup namespaces, whether the container gets
@@ -304,6 +308,16 @@ func specResources(o SpecOptions) *specs.LinuxResources {
 		period := uint64(100000)
 		quota := o.NanoCPUs * int64(period) / 1e9
 		res.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
+	}
+	if o.CPUShares > 0 || o.CpusetCpus != "" || o.CpusetMems != "" {
+		if res.CPU == nil {
+			res.CPU = &specs.LinuxCPU{}
+		}
+		if o.CPUShares > 0 {
+			sh := uint64(o.CPUShares)
+			res.CPU.Shares = &sh
+		}
+		res.CPU.Cpus, res.CPU.Mems = o.CpusetCpus, o.CpusetMems
 	}
 	if o.PidsLimit > 0 {
 		p := o.PidsLimit

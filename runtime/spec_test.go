@@ -372,3 +372,15 @@ func mustSpec(t *testing.T, o SpecOptions) *specs.Spec {
 	}
 	return s
 }
+
+func TestSpecCPUSharesAndSets(t *testing.T) {
+	s := mustSpec(t, SpecOptions{Network: NetworkHost, CPUShares: 512, CpusetCpus: "0-1", CpusetMems: "0"})
+	cpu := s.Linux.Resources.CPU
+	if cpu == nil || cpu.Shares == nil || *cpu.Shares != 512 || cpu.Cpus != "0-1" || cpu.Mems != "0" || cpu.Quota != nil {
+		t.Errorf("cpu resources: %+v", cpu)
+	}
+	s = mustSpec(t, SpecOptions{Network: NetworkHost, NanoCPUs: 5e8, CPUShares: 100})
+	if cpu := s.Linux.Resources.CPU; cpu == nil || *cpu.Shares != 100 || *cpu.Quota != 50000 {
+		t.Errorf("cpus and shares together: %+v", cpu)
+	}
+}
