@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -88,7 +89,15 @@ func buildParams(r *http.Request) (build.Options, []string, bool, error) {
 			return o, nil, false, badRequest("%s is not supported by berth's builder", k)
 		}
 	}
-	for _, k := range []string{"cpusetcpus", "cpusetmems", "cgroupparent", "extrahosts", "squash", "outputs"} {
+	for _, h := range q["extrahosts"] {
+		for _, e := range strings.Split(h, ",") {
+			if host, ip, ok := strings.Cut(e, ":"); !ok || host == "" || net.ParseIP(ip) == nil {
+				return o, nil, false, badRequest("invalid IP address in add-host: %q", e)
+			}
+			o.ExtraHosts = append(o.ExtraHosts, e)
+		}
+	}
+	for _, k := range []string{"cpusetcpus", "cpusetmems", "cgroupparent", "squash", "outputs"} {
 		if v := q.Get(k); v != "" && v != "0" && v != "false" && v != "[]" {
 			return o, nil, false, badRequest("%s is not supported by berth's builder", k)
 		}

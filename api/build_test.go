@@ -51,13 +51,13 @@ func execBuildMessages(t *testing.T, e *execEnv, ctxTar io.Reader, o client.Imag
 func TestBuildAPI(t *testing.T) {
 	e := newExecEnv(t)
 	files := map[string]string{
-		"sub/Dockerfile": "FROM busybox\nARG WHO\nLABEL from=dockerfile\nRUN echo hello $WHO\nCOPY f /f\n",
+		"sub/Dockerfile": "FROM busybox\nARG WHO\nLABEL from=dockerfile\nRUN echo hello $WHO; grep extra.test /etc/hosts\nCOPY f /f\n",
 		"f":              "content\n",
 	}
 	who := "api"
 	msgs := execBuildMessages(t, e, execContextTar(t, files), client.ImageBuildOptions{
 		Tags: []string{"built:1", "built:2"}, Dockerfile: "sub/Dockerfile", BuildArgs: map[string]*string{"WHO": &who},
-		Labels: map[string]string{"extra": "yes"}, Remove: true,
+		Labels: map[string]string{"extra": "yes"}, Remove: true, ExtraHosts: []string{"extra.test:10.1.2.3"},
 	})
 	var stream strings.Builder
 	id := ""
@@ -73,7 +73,7 @@ func TestBuildAPI(t *testing.T) {
 		}
 	}
 	out := stream.String()
-	for _, want := range []string{"Step 1/3 : FROM", "hello api\n", "Successfully built " + strings.TrimPrefix(id, "sha256:")[:12], "Successfully tagged built:1\n", "Successfully tagged built:2\n"} {
+	for _, want := range []string{"Step 1/3 : FROM", "hello api\n", "10.1.2.3\textra.test\n", "Successfully built " + strings.TrimPrefix(id, "sha256:")[:12], "Successfully tagged built:1\n", "Successfully tagged built:2\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stream lacks %q:\n%s", want, out)
 		}
@@ -103,7 +103,7 @@ func TestBuildAPI(t *testing.T) {
 		t.Error("a failed build tagged an image")
 	}
 	// Bad parameters are 400s before anything is built.
-	for _, q := range []string{"t=Bad:Tag", "platform=a/b/c/d", "networkmode=mynet", "shmsize=1000", "buildargs=%7B", "version=2"} {
+	for _, q := range []string{"t=Bad:Tag", "platform=a/b/c/d", "networkmode=mynet", "shmsize=1000", "extrahosts=nohost", "buildargs=%7B", "version=2"} {
 		code, body := e.httpDo("POST", "/build?"+q, "")
 		if code != 400 {
 			t.Errorf("POST /build?%s: %d %s", q, code, body)

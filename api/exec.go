@@ -103,10 +103,21 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 	if st.Config.AttachStdin {
 		streams.Stdin = buf.Reader
 	}
-	if _, err := s.execs.Start(s.containers, id, streams); err != nil {
-		// The stream has begun: Docker writes the error into it.
-		io.WriteString(stdout, err.Error()+"\r\n")
-		s.logf("exec %s: %v", id, err)
+	ended := make(chan error, 1)
+	go func() {
+		_, err := s.execs.Start(s.containers, id, streams)
+		ended <- err
+	}()
+	select {
+	case err := <-ended:
+		if err != nil {
+			// The stream has begun: Docker writes the error into it.
+			io.WriteString(stdout, err.Error()+"\r\n")
+			s.logf("exec %s: %v", id, err)
+		}
+	case <-s.ctx.Done():
+		// The server closes: the client's stream ends; the process runs on (its output
+		// drained and dropped) and its end is still recorded.
 	}
 	return nil
 }

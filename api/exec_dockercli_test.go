@@ -49,13 +49,16 @@ func TestDockerCLIRunAndExec(t *testing.T) {
 		if out, code := docker(cli, nil, "run", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"); code != 3 || !strings.Contains(out, "out\n") || !strings.Contains(out, "err\n") {
 			t.Errorf("%s run: %d %q", cli, code, out)
 		}
+		if out, code := docker(cli, nil, "run", "--rm", "busybox", "sh", "-c", "exit 3"); code != 3 || out != "" {
+			t.Errorf("%s run --rm's exit code: %d %q", cli, code, out)
+		}
 		if out, code := docker(cli, strings.NewReader("piped\n"), "run", "-i", "--rm", "busybox", "cat"); code != 0 || out != "piped\n" {
 			t.Errorf("%s run -i: %d %q", cli, code, out)
 		}
 		if out, code := docker(cli, nil, "exec", id, "sh", "-c", "echo in; exit 5"); code != 5 || out != "in\n" {
 			t.Errorf("%s exec: %d %q", cli, code, out)
 		}
-		for _, args := range [][]string{{"run", "-it", "busybox", "sh"}, {"exec", "-it", id, "sh"}} {
+		for _, args := range [][]string{{"run", "-it", "--rm", "busybox", "sh"}, {"exec", "-it", id, "sh"}} {
 			cmd := exec.Command(cli, args...)
 			cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+e.sock, "DOCKER_CONFIG="+cfg)
 			f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 27, Cols: 83})

@@ -98,10 +98,7 @@ func (s *Server) networkCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		if len(req.IPAM.Config) == 1 {
 			c := req.IPAM.Config[0]
-			if len(c.AuxiliaryAddresses) > 0 {
-				return badRequest("IPAM AuxiliaryAddresses are not supported")
-			}
-			o.IPAM = network.IPAMConfig{Subnet: c.Subnet, IPRange: c.IPRange, Gateway: c.Gateway}
+			o.IPAM = network.IPAMConfig{Subnet: c.Subnet, IPRange: c.IPRange, Gateway: c.Gateway, AuxiliaryAddresses: c.AuxiliaryAddresses}
 		}
 		o.IPAMOptions = req.IPAM.Options
 	}

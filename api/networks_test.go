@@ -12,7 +12,7 @@ import (
 func TestNetworksAPI(t *testing.T) {
 	e := newExecEnv(t)
 	code, body := e.httpDo("POST", "/networks/create", `{"Name":"apinet","CheckDuplicate":true,"Labels":{"k":"v"},
-		"IPAM":{"Driver":"default","Config":[{"Subnet":"10.213.7.0/24","Gateway":"10.213.7.1"}]}}`)
+		"IPAM":{"Driver":"default","Config":[{"Subnet":"10.213.7.0/29","Gateway":"10.213.7.1","AuxiliaryAddresses":{"a":"10.213.7.2","b":"10.213.7.3"}}]}}`)
 	if code != 201 || !strings.Contains(body, `"Warning":""`) {
 		t.Fatalf("create: %d %s", code, body)
 	}
@@ -21,7 +21,8 @@ func TestNetworksAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ins.Network.Labels["k"] != "v" || len(ins.Network.IPAM.Config) != 1 || ins.Network.IPAM.Config[0].Subnet.String() != "10.213.7.0/24" || ins.Network.IPAM.Options != nil {
+	if ins.Network.Labels["k"] != "v" || len(ins.Network.IPAM.Config) != 1 || ins.Network.IPAM.Config[0].Subnet.String() != "10.213.7.0/29" || ins.Network.IPAM.Options != nil ||
+		len(ins.Network.IPAM.Config[0].AuxAddress) != 2 {
 		t.Errorf("inspect: %+v", ins.Network)
 	}
 	ls, err := e.client.NetworkList(ctx, client.NetworkListOptions{Filters: make(client.Filters).Add("label", "k=v")})
@@ -38,21 +39,25 @@ func TestNetworksAPI(t *testing.T) {
 		EndpointConfig: nil}); err != nil {
 		t.Fatal(err)
 	}
+	// The auxiliary addresses are never given out: the first address after them is.
+	if ins, _ := e.client.NetworkInspect(ctx, "apinet", client.NetworkInspectOptions{}); ins.Network.Containers[id].IPv4Address.String() != "10.213.7.4/29" {
+		t.Errorf("first address given out: %+v", ins.Network.Containers)
+	}
 	code, body = e.httpDo("POST", "/networks/apinet/disconnect", `{"Container":"web"}`)
 	if code != 200 {
 		t.Fatalf("disconnect: %d %s", code, body)
 	}
-	code, body = e.httpDo("POST", "/networks/apinet/connect", `{"Container":"web","EndpointConfig":{"Aliases":["www"],"IPAMConfig":{"IPv4Address":"10.213.7.42"}}}`)
+	code, body = e.httpDo("POST", "/networks/apinet/connect", `{"Container":"web","EndpointConfig":{"Aliases":["www"],"IPAMConfig":{"IPv4Address":"10.213.7.5"}}}`)
 	if code != 200 {
 		t.Fatalf("connect with alias and address: %d %s", code, body)
 	}
 	ins, err = e.client.NetworkInspect(ctx, "apinet", client.NetworkInspectOptions{})
-	if err != nil || ins.Network.Containers[id].IPv4Address.String() != "10.213.7.42/24" || ins.Network.Containers[id].Name != "web" {
+	if err != nil || ins.Network.Containers[id].IPv4Address.String() != "10.213.7.5/29" || ins.Network.Containers[id].Name != "web" {
 		t.Errorf("inspect's Containers: %+v %v", ins.Network.Containers, err)
 	}
 	// The alias resolves from another container on the network.
 	out, code2 := e.berthRun("run", "--rm", "--network", "apinet", "busybox", "nslookup", "www")
-	if code2 != 0 || !strings.Contains(out, "10.213.7.42") {
+	if code2 != 0 || !strings.Contains(out, "10.213.7.5") {
 		t.Errorf("the alias: %d %s", code2, out)
 	}
 

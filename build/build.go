@@ -91,6 +91,9 @@ type Options struct {
 	// InlineCache writes the cache into the built image's config (--cache-to type=inline), so
 	// --cache-from of the image itself reuses its steps.
 	InlineCache bool
+	// ExtraHosts are host:ip entries added to every RUN's /etc/hosts (--add-host); they do not
+	// change what is cached, as in Docker.
+	ExtraHosts []string
 	// CacheFromDirs and CacheToDirs are local caches (type=local,src=DIR / dest=DIR): the same
 	// cache as a registry's, kept in a directory.
 	CacheFromDirs, CacheToDirs []string

@@ -144,7 +144,7 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 	e, err := b.runAndCommit(st, v, key, shown, stubs, container.StepOptions{
 		Layers: st.chains(), Args: args, Env: append(env, mounts.env...), User: cc.User,
 		WorkDir: cc.WorkingDir, Network: network, Mounts: mounts.mounts, MountPoints: mounts.points,
-		Insecure: insecure,
+		Insecure: insecure, ExtraHosts: b.o.ExtraHosts,
 	})
 	if err != nil {
 		return fail(&stepFailure{msg: b.stageErr(c, "%s: %v", shown, err), cause: err})

@@ -45,7 +45,9 @@ type StepOptions struct {
 	MountPoints []MountPoint
 	// Insecure is RUN --security=insecure (with `build --allow security.insecure`): a privileged
 	// step, as BuildKit runs it.
-	Insecure       bool
+	Insecure bool
+	// ExtraHosts are host:ip lines added to the step's /etc/hosts (build --add-host).
+	ExtraHosts     []string
 	Stdout, Stderr io.Writer
 	// Context, when canceled, stops the step: its command is killed and everything the step
 	// made is undone before RunStep returns the context's error.
@@ -191,7 +193,7 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		switch {
 		case network == runtime.NetworkHost:
 		case name == "hosts":
-			b = runtime.HostsFile(ip, "buildkitsandbox", "", nil)
+			b = runtime.HostsFile(ip, "buildkitsandbox", "", o.ExtraHosts)
 		default:
 			b = runtime.ResolvConf(b, false)
 		}

@@ -127,7 +127,7 @@ func HostRoutes() []*net.IPNet {
 // IPAMCheck validates a network's address options as Docker does (its CLI's wording first).
 func IPAMCheck(c IPAMConfig) (IPAMConfig, error) {
 	if c.Subnet == "" {
-		if c.Gateway != "" || c.IPRange != "" {
+		if c.Gateway != "" || c.IPRange != "" || len(c.AuxiliaryAddresses) > 0 {
 			return c, errors.New("every ip-range or gateway must have a corresponding subnet")
 		}
 		return c, nil
@@ -158,6 +158,15 @@ func IPAMCheck(c IPAMConfig) (IPAMConfig, error) {
 		}
 		if !sn.Contains(gw) {
 			return c, fmt.Errorf("no matching subnet for gateway %s", c.Gateway)
+		}
+	}
+	for _, a := range c.AuxiliaryAddresses {
+		ip := net.ParseIP(a)
+		if ip == nil || ip.To4() == nil {
+			return c, fmt.Errorf("invalid auxiliary address %s", a)
+		}
+		if !sn.Contains(ip) {
+			return c, fmt.Errorf("no matching subnet for aux-address %s", a)
 		}
 	}
 	c.Subnet = sn.String()

@@ -228,6 +228,10 @@ func (m *Manager) Create(o CreateOptions) (Network, error) {
 	if err := CreateBridge(n); err != nil {
 		return Network{}, err
 	}
+	if err := m.reserveAux(n); err != nil {
+		DeleteBridge(n)
+		return Network{}, err
+	}
 	if err := AddRules(Rules(n)); err != nil {
 		DeleteBridge(n)
 		return Network{}, err
@@ -461,4 +465,27 @@ func PruneFilter(f format.Args) (func(Network) bool, error) {
 		}
 		return true
 	}, nil
+}
+
+// reserveAux takes a network's auxiliary addresses out of its address space: each gets a lease
+// of its own in the lease directory both allocators share (the fast path's and host-local's).
+func (m *Manager) reserveAux(n Network) error {
+	dir := m.driver().leaseDir(n)
+	for _, c := range n.IPAM {
+		names := make([]string, 0, len(c.AuxiliaryAddresses))
+		for name := range c.AuxiliaryAddresses {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			ip := net.ParseIP(c.AuxiliaryAddresses[name]).To4()
+			if err := os.WriteFile(filepath.Join(dir, ip.String()), []byte("aux-address\r\n"+name), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -66,6 +66,9 @@ type IPAMConfig struct {
 	Subnet  string `json:",omitempty"`
 	IPRange string `json:",omitempty"`
 	Gateway string `json:",omitempty"`
+	// AuxiliaryAddresses are addresses of the subnet the network's driver keeps for other
+	// uses (name → address): no container gets them.
+	AuxiliaryAddresses map[string]string `json:"AuxiliaryAddresses,omitempty"`
 }
 
 // Predefined returns Docker's three predefined networks, bridge host none, as values; their IDs

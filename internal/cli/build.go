@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,6 +34,7 @@ type buildFlags struct {
 	tags      []string
 	file      string
 	buildArgs []string
+	addHosts  []string
 	labels    []string
 	target    string
 	noCache   bool
@@ -79,6 +81,7 @@ func newBuildCommand(g *Globals, use string) *cobra.Command {
 	fl.StringVarP(&f.output, "output", "o", "", "Output destination (format: type=local,dest=path)")
 	fl.StringArrayVar(&f.ssh, "ssh", nil, "SSH agent socket or keys to expose to the build (format: default|<id>[=<socket>|<key>[,<key>]])")
 	fl.StringVar(&f.platform, "platform", "", "Set platform if server is multi-platform capable")
+	fl.StringArrayVar(&f.addHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
 	fl.StringArrayVar(&f.cacheFrom, "cache-from", nil, "External cache sources (e.g., \"user/app:cache\", \"type=registry,ref=user/app:cache\")")
 	fl.StringArrayVar(&f.cacheTo, "cache-to", nil, "Cache export destinations (e.g., \"type=registry,ref=user/app:cache\")")
 	fl.BoolVar(&f.check, "check", false, "Check the Dockerfile (BuildKit's build checks and layer rules) without building; exit 1 on a finding")
@@ -114,7 +117,12 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		return err
 	}
 	o := build.Options{Target: f.target, NoCache: f.noCache, Platform: f.platform, Tags: f.tags, AlwaysPull: f.pull,
-		BuildArgs: map[string]string{}, Labels: map[string]string{}, Network: f.network}
+		BuildArgs: map[string]string{}, Labels: map[string]string{}, Network: f.network, ExtraHosts: f.addHosts}
+	for _, h := range f.addHosts {
+		if host, ip, ok := strings.Cut(h, ":"); !ok || host == "" || net.ParseIP(ip) == nil {
+			return fmt.Errorf("invalid argument %q for \"--add-host\" flag: invalid IP address in add-host: %q", h, ip)
+		}
+	}
 	for _, a := range f.allow {
 		for _, e := range strings.Split(a, ",") {
 			switch e {

@@ -62,8 +62,8 @@ func newNetworkCreateCommand(g *Globals) *cobra.Command {
 			if ipv6 {
 				return fmt.Errorf("berth networks are IPv4 only: --ipv6 is not supported")
 			}
-			if ipamDriver != "default" || len(auxAddr) > 0 || scope != "" || configFrom != "" {
-				return fmt.Errorf("--ipam-driver, --aux-address, --scope and --config-from are not supported")
+			if ipamDriver != "default" || scope != "" || configFrom != "" {
+				return fmt.Errorf("--ipam-driver, --scope and --config-from are not supported")
 			}
 			first := func(l []string) string {
 				if len(l) == 0 {
@@ -73,6 +73,16 @@ func newNetworkCreateCommand(g *Globals) *cobra.Command {
 			}
 			o.Name = args[0]
 			o.IPAM = network.IPAMConfig{Subnet: first(subnets), Gateway: first(gateways), IPRange: first(ranges)}
+			if len(auxAddr) > 0 {
+				o.IPAM.AuxiliaryAddresses = map[string]string{}
+				for _, a := range auxAddr {
+					name, ip, ok := strings.Cut(a, "=")
+					if !ok {
+						return fmt.Errorf("invalid argument %q for \"--aux-address\" flag: bad format for key-value pair", a)
+					}
+					o.IPAM.AuxiliaryAddresses[name] = ip
+				}
+			}
 			o.Labels, o.Options = keyValues(labels), keyValues(opts)
 			o.IPAMOptions = map[string]string{} // what Docker's CLI sends
 			m, s, err := openNetworks(g)
