@@ -116,6 +116,7 @@ func Write[Row any](out io.Writer, format, defaultTable string, header Header, r
 
 	byAddress := rowsByAddress[Row]()
 	var body bytes.Buffer
+	body.Grow(64 * len(rows)) // a typical row: spares the buffer's growth copies
 	var fast *fieldsOnly
 	if len(rows) > 0 {
 		if t := reflect.TypeFor[Row](); t.Kind() == reflect.Pointer || byAddress {
@@ -156,6 +157,7 @@ func Write[Row any](out io.Writer, format, defaultTable string, header Header, r
 	// tabwriter writes cell by cell: gather the table and write it at once (thousands of
 	// write(2) calls otherwise).
 	var aligned bytes.Buffer
+	aligned.Grow(head.Len() + body.Len() + body.Len()/2) // cells padded to their columns' widths
 	tw := tabwriter.NewWriter(&aligned, 10, 1, 3, ' ', 0)
 	if _, err := head.WriteTo(tw); err != nil {
 		return err

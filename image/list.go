@@ -85,7 +85,7 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 		if err != nil {
 			return err
 		}
-		byImage := map[string][]metadata.Name{}
+		byImage := make(map[string][]metadata.Name, len(images))
 		for _, n := range names {
 			byImage[n.ImageID] = append(byImage[n.ImageID], n)
 		}
@@ -106,6 +106,7 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 			}
 		}
 		patterns := f.Get("reference")
+		out = make([]Summary, 0, len(images))
 		for _, img := range images {
 			if !before.IsZero() && !img.Created.Before(before) {
 				continue

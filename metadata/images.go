@@ -4,7 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-
+	"sort"
 	"time"
 )
 
@@ -177,22 +177,66 @@ func (t *Tx) Images() ([]Image, error) {
 }
 
 // ImageSummaries is Images without their manifests and media types (left empty): what a listing
-// needs, without reading and copying every manifest.
+// needs, without reading and copying every manifest. Newest first, as Images.
+//
+// It is the hot path of `berth images`: the rows are read in table order and sorted here, which
+// spares SQLite's sorter (about a quarter of the query's time over 1,000 images, bench/images).
 func (t *Tx) ImageSummaries() ([]Image, error) {
-	rows, err := t.tx.Query(`SELECT id, '', '', created, size, parent, labels, last_tag_time, added FROM images ORDER BY created DESC, id`)
+	var n int
+	if err := t.tx.QueryRow(`SELECT count(*) FROM images`).Scan(&n); err != nil {
+		return nil, err
+	}
+	rows, err := t.tx.Query(`SELECT id, created, size, parent, labels, last_tag_time, added FROM images`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Image
+	out := make([]Image, 0, n)
+	created := make([]int64, 0, n)
+	// One set of scan targets for every row (each would escape to the heap otherwise).
+	var r struct {
+		id, parent, labels  string
+		created, ltt, added int64
+		size                int64
+	}
 	for rows.Next() {
-		img, err := scanImage(rows)
-		if err != nil {
+		if err := rows.Scan(&r.id, &r.created, &r.size, &r.parent, &r.labels, &r.ltt, &r.added); err != nil {
 			return nil, err
 		}
+		img := Image{ID: r.id, Size: r.size, Parent: r.parent,
+			Created: fromNanos(r.created), LastTagTime: fromNanos(r.ltt), Added: fromNanos(r.added)}
+		if r.labels != "" {
+			if err := json.Unmarshal([]byte(r.labels), &img.Labels); err != nil {
+				return nil, err
+			}
+		}
 		out = append(out, img)
+		created = append(created, r.created)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Sort(byCreated{out, created})
+	return out, nil
+}
+
+// byCreated orders images as `ORDER BY created DESC, id` does (created in stored nanoseconds,
+// IDs compared bytewise, as SQLite's BINARY collation).
+type byCreated struct {
+	img     []Image
+	created []int64
+}
+
+func (s byCreated) Len() int { return len(s.img) }
+func (s byCreated) Less(i, j int) bool {
+	if s.created[i] != s.created[j] {
+		return s.created[i] > s.created[j]
+	}
+	return s.img[i].ID < s.img[j].ID
+}
+func (s byCreated) Swap(i, j int) {
+	s.img[i], s.img[j] = s.img[j], s.img[i]
+	s.created[i], s.created[j] = s.created[j], s.created[i]
 }
 
 // ImageLayers maps every image ID to its chain IDs, bottom first.
@@ -302,7 +346,14 @@ func (t *Tx) DeleteName(name string) (bool, error) {
 
 // Names returns every name, ordered by name.
 func (t *Tx) Names() ([]Name, error) {
-	return t.names(`SELECT name, image_id, kind, updated FROM names ORDER BY name`)
+	// Read in table order and sorted here (bytewise, as SQLite's BINARY collation): walking the
+	// name index instead costs a table lookup per row, a third of the query (bench/images).
+	out, err := t.names(`SELECT name, image_id, kind, updated FROM names`)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 // NamesOf returns the names of one image, ordered by name.
@@ -322,11 +373,11 @@ func (t *Tx) names(q string, args ...any) ([]Name, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Name
+	out := make([]Name, 0, 64)
+	var n Name
+	var kind int
+	var upd int64
 	for rows.Next() {
-		var n Name
-		var kind int
-		var upd int64
 		if err := rows.Scan(&n.Name, &n.ImageID, &kind, &upd); err != nil {
 			return nil, err
 		}

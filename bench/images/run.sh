@@ -73,7 +73,7 @@ for n in $SIZES; do
   fi
   cmds+=("images --format json" "$B --root $root images --format json"
     "images -q" "$B --root $root images -q"
-    "version (process floor)" "$B --root $root version")
+    "--version (process floor)" "$B --root $root --version")
   INTERLEAVE_JSON=$work/times.json INTERLEAVE_CPU_JSON=$work/cpu.json python3 bench/lib/interleave.py "$RUNS" "${cmds[@]}" | sed 's/^/  /'
   python3 - "$work/times.json" "$work/cpu.json" "$n" "$WRITES" <<'PY'
 import json, statistics, sys

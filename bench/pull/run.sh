@@ -4,12 +4,21 @@
 # empty registry), `skopeo copy docker://... oci:DIR` and, when a Docker daemon answers,
 # `docker pull`, all in the same run, and prints the times and ratios.
 #
-#   bench/pull/run.sh    # root (berth unpacks with owners), docker-registry, skopeo; RUNS=3 DROP_CACHES=0
+# Then (issue 11 §4) the image whose pull suffers when the disk creates files slowly: 7 layers
+# (busybox; two 40 MB random files; copies of /usr/lib/python3.11 and /usr/share/doc; a 60 MB
+# text file; a few config files), berth pull and docker pull alternating (which goes first
+# alternates too), each run printed with user/system CPU of berth, then medians and the ratio.
+#
+#   bench/pull/run.sh    # root (berth unpacks with owners), docker-registry, skopeo
+#   env: RUNS=3 DROP_CACHES=0 SHAPES="mixed files" BENCH_TMP=/var/tmp (stores on disk, not tmpfs)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export GOTOOLCHAIN=local CGO_ENABLED=0
 
-work=$(mktemp -d /tmp/berth-bench-pull.XXXXXX)
+tmpbase=${BENCH_TMP:-/var/tmp}
+[[ -d $tmpbase && -w $tmpbase ]] || tmpbase=${TMPDIR:-/tmp}
+work=$(mktemp -d "$tmpbase/berth-bench-pull.XXXXXX")
+shapes=${SHAPES:-"mixed files"}
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -43,17 +52,19 @@ secs() { python3 -c "print(f'{$2-$1:.2f}')"; }
 
 echo "== build"
 go build -o "$work/berth" ./cmd/berth
-go run ./bench/pull/gen -o "$work/image"
+go build -o "$work/gen" ./bench/pull/gen
+have_docker=false
+/usr/bin/docker info >/dev/null 2>&1 && have_docker=true
+runs=${RUNS:-3}
+
+mixed() {
+"$work/gen" -o "$work/image"
 
 src=$(free_port); start_registry src "$src"
 ref=127.0.0.1:$src/bench:1
 skopeo copy -q --dest-tls-verify=false "oci:$work/image" "docker://$ref"
 compressed=$(du -sh "$work/image/blobs" | cut -f1)
 echo "image: $ref ($compressed compressed)"
-have_docker=false
-/usr/bin/docker info >/dev/null 2>&1 && have_docker=true
-
-runs=${RUNS:-3}
 declare -a t_pull t_push t_skopeo t_docker
 # Cold page cache for the first run only when asked (it slows everything else on the machine).
 [[ ${DROP_CACHES:-0} == 1 ]] && { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
@@ -97,3 +108,51 @@ print(f"berth pull / skopeo copy : {pull/sk:.2f}")
 if dk is not None:
     print(f"berth pull / docker pull : {pull/dk:.2f}  (target <= 0.50)")
 PY
+}
+
+# files: issue 11's 7-layer image, berth pull and docker pull alternating.
+files() {
+"$work/gen" -shape files -o "$work/image-files"
+local port; port=$(free_port); start_registry files "$port"
+local ref=127.0.0.1:$port/bench-files:1
+skopeo copy -q --dest-tls-verify=false "oci:$work/image-files" "docker://$ref"
+echo "image: $ref ($(du -sh "$work/image-files/blobs" | cut -f1) compressed, 7 layers)"
+local -a tb td
+local i
+for i in $(seq "$runs"); do
+	local root=$work/berth-files-$i order=("berth" "docker")
+	((i % 2 == 0)) && order=("docker" "berth")
+	local line="run $i/$runs:"
+	for who in "${order[@]}"; do
+		sync
+		if [[ $who == berth ]]; then
+			local t0 t1
+			t0=$(now)
+			/usr/bin/time -f "%U %S" -o "$work/time" env BERTH_ROOT="$root" "$work/berth" pull -q "$ref" >/dev/null
+			t1=$(now)
+			tb+=("$(secs "$t0" "$t1")")
+			line+=" berth ${tb[-1]}s (user $(cut -d' ' -f1 "$work/time")s sys $(cut -d' ' -f2 "$work/time")s)"
+		elif $have_docker; then
+			docker rmi -f "$ref" >/dev/null 2>&1 || true
+			t0=$(now); docker pull -q "$ref" >/dev/null; t1=$(now)
+			td+=("$(secs "$t0" "$t1")")
+			line+=" docker ${td[-1]}s"
+			docker rmi -f "$ref" >/dev/null 2>&1 || true
+		fi
+	done
+	rm -rf "$root"
+	echo "$line"
+done
+python3 - "${tb[*]}" "${td[*]:-}" <<'PY'
+import statistics, sys
+med = lambda s: statistics.median(float(x) for x in s.split()) if s.strip() else None
+b, d = med(sys.argv[1]), med(sys.argv[2])
+print(f"median of {len(sys.argv[1].split())}: berth pull {b:.2f}s" + (f", docker pull {d:.2f}s, berth/docker {b/d:.2f} (target <= 0.50)" if d else ""))
+PY
+}
+
+for shape in $shapes; do
+	echo
+	echo "=== shape: $shape"
+	"$shape"
+done

@@ -521,7 +521,11 @@ func newBuilderCommand(g *Globals) *cobra.Command {
 				return fmt.Errorf("failed to prune build cache: %w", err)
 			}
 			if !force {
-				fmt.Fprint(g.Stdout, "WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] ")
+				warning := "WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] "
+				if all {
+					warning = "WARNING! This will remove all build cache. Are you sure you want to continue? [y/N] "
+				}
+				fmt.Fprint(g.Stdout, warning)
 				line, _ := bufio.NewReader(g.Stdin).ReadString('\n')
 				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 					return nil
@@ -532,11 +536,9 @@ func newBuilderCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			// Without -a BuildKit keeps records shared with images; berth's prune has always
-			// removed them too (they free nothing, and the rebuild then misses), and keeps doing
-			// so: -a changes nothing here yet.
-			_ = all
-			freed, err := pruneBuildCache(g, s, build.PruneOptions{All: true, KeepStorage: int64(keepStorage), UnusedFor: unusedFor})
+			// As BuildKit: without -a only the dangling records go (those whose layer no image
+			// uses); -a removes every record a running build does not hold.
+			freed, err := pruneBuildCache(g, s, build.PruneOptions{All: all, KeepStorage: int64(keepStorage), UnusedFor: unusedFor})
 			if err != nil {
 				return err
 			}

@@ -98,7 +98,8 @@ func TestBuildCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Total:") || strings.Count(out, "\n") < 6 {
 		t.Errorf("builder du: %q", out)
 	}
-	out, _, code = slRun(t, nil, "--root", root, "builder", "prune", "-f")
+	// Every record here is shared with an image: only -a removes them (TestBuilderPruneAll).
+	out, _, code = slRun(t, nil, "--root", root, "builder", "prune", "-a", "-f")
 	if code != 0 || !strings.HasPrefix(out, "Deleted build cache objects:\n") {
 		t.Errorf("builder prune: %q", out)
 	}
@@ -482,5 +483,78 @@ func TestBuildAppliesCacheGC(t *testing.T) {
 		if got := strings.Contains(errs, "COPY f /f\n#6 CACHED\n"); got != tc.cached {
 			t.Errorf("config %s: rebuild cached = %v, want %v\n%s", tc.config, got, tc.cached, errs)
 		}
+	}
+}
+
+// `builder prune` as Docker 20.10 (BuildKit): without -a only dangling records go, the ones
+// whose layer no image uses; -a removes the rest too. The prompt says which.
+func TestBuilderPruneAll(t *testing.T) {
+	root, ctx := buildFixture(t, "FROM base:1\nCOPY f /f\n")
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		out, errs, code := slRun(t, strings.NewReader(stdin), append([]string{"--root", root}, args...)...)
+		if code != 0 || errs != "" {
+			t.Fatalf("%v: %d %q", args, code, errs)
+		}
+		return out
+	}
+	cacheIDs := func() []string {
+		t.Helper()
+		var ids []string
+		for _, l := range strings.Split(run("", "builder", "du"), "\n") {
+			// Rows under the ID header; the totals ("Shared:", ...) are not records.
+			if f := strings.Fields(l); len(f) > 0 && f[0] != "ID" && !strings.HasSuffix(f[0], ":") {
+				ids = append(ids, f[0])
+			}
+		}
+		return ids
+	}
+	// kept:1's step stays shared with an image; gone:1's step becomes dangling once its image
+	// is removed.
+	run("", "build", "-q", "-t", "kept:1", ctx)
+	os.WriteFile(filepath.Join(ctx, "f"), []byte("other"), 0o644)
+	run("", "build", "-q", "-t", "gone:1", ctx)
+	run("", "rmi", "gone:1")
+	before := cacheIDs()
+	if len(before) != 2 {
+		t.Fatalf("builder du lists %d records, want 2: %v", len(before), before)
+	}
+
+	if out := run("n\n", "builder", "prune"); out != "WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] " {
+		t.Errorf("prompt: %q", out)
+	}
+	if out := run("n\n", "builder", "prune", "-a"); out != "WARNING! This will remove all build cache. Are you sure you want to continue? [y/N] " {
+		t.Errorf("prompt with -a: %q", out)
+	}
+	if got := cacheIDs(); len(got) != 2 {
+		t.Fatalf("answering n removed records: %v", got)
+	}
+
+	out := run("", "builder", "prune", "-f")
+	if !strings.HasPrefix(out, "Deleted build cache objects:\n") || strings.Count(out, "\n") != 4 {
+		t.Errorf("builder prune -f removed other than the one dangling record:\n%s", out)
+	}
+	left := cacheIDs()
+	if len(left) != 1 {
+		t.Fatalf("after prune: %v", left)
+	}
+	if strings.Contains(out, left[0]) {
+		t.Errorf("prune without -a removed the record kept:1 uses (%s):\n%s", left[0], out)
+	}
+	// The cache hit still works for kept:1's step.
+	os.WriteFile(filepath.Join(ctx, "f"), []byte("file"), 0o644)
+	if _, errs, code := slRun(t, nil, "--root", root, "build", "--progress", "plain", ctx); code != 0 || !strings.Contains(errs, "CACHED") {
+		t.Errorf("rebuild after prune did not hit the kept record: %d\n%s", code, errs)
+	}
+
+	out = run("", "builder", "prune", "-a", "-f")
+	if !strings.HasPrefix(out, "Deleted build cache objects:\n"+left[0]+"\n") {
+		t.Errorf("builder prune -a -f:\n%s", out)
+	}
+	if got := cacheIDs(); len(got) != 0 {
+		t.Errorf("records left after prune -a: %v", got)
+	}
+	if _, errs, code := slRun(t, nil, "--root", root, "image", "inspect", "kept:1"); code != 0 {
+		t.Errorf("kept:1 gone after builder prune -a: %s", errs)
 	}
 }

@@ -1170,10 +1170,17 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 	}
 	imageSizes := map[string]int64{}
 	var rows []*psRow
+	resolved := map[string]string{}
 	for _, s := range list {
 		ports := m.Ports(s.ID, s.Config.ExposedPorts, s.State.Running())
 		r := &psRow{trunc: !o.noTrunc, now: now, s: s, size: o.size, image: s.Image, ports: container.DisplayPorts(ports)}
-		if id, err := m.Images.Resolve(s.Image); err != nil || id != s.ImageID {
+		// Containers mostly share a few image names: resolve each name once per listing.
+		id, ok := resolved[s.Image]
+		if !ok {
+			id, _ = m.Images.Resolve(s.Image) // "" when the name is gone
+			resolved[s.Image] = id
+		}
+		if id != s.ImageID {
 			r.image = s.ImageID
 		}
 		if o.size {

@@ -128,7 +128,7 @@ func (r *imageRow) UniqueSize() string {
 // imageRows expands summaries into rows as Docker's CLI does: a row per repository tag (per digest
 // too with --digests), digest-only repositories as "<none>" tags, dangling images as <none>:<none>.
 func imageRows(images []image.Summary, trunc, digests bool, now time.Time) []*imageRow {
-	var rows []*imageRow
+	rows := make([]*imageRow, 0, len(images))
 	for i := range images {
 		img := &images[i]
 		add := func(repo, tag, dgst string) {

@@ -211,10 +211,11 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			reclaimed += reclaimedContainers
-			if all {
-				// Docker's prune -a empties the build cache too; its layers count once
-				// nothing else holds them.
-				freed, err := pruneBuildCache(g, s, build.PruneOptions{All: true})
+			// Docker's system prune ends with the build cache: the dangling records, or with
+			// -a all of them; their layers count once nothing else holds them. (With
+			// --filter, only -a prunes it, as before: the cache takes no label filter yet.)
+			if all || filters.Len() == 0 {
+				freed, err := pruneBuildCache(g, s, build.PruneOptions{All: all})
 				if err != nil {
 					return err
 				}

@@ -1,6 +1,11 @@
 // Command gen writes the pull benchmark's image as an OCI image layout: 6 gzip layers, about
 // 400 MB unpacked, mixing big files, medium files and many small ones, with content that
 // compresses about as well as real binaries and text do (half random, half repetitive).
+//
+// With -shape files it writes issue 11's image instead, the one whose pull suffers when file
+// creation is slow: 7 gzip layers, busybox's rootfs (-busybox TAR, else /usr/bin/busybox and its
+// links), two layers of one 40 MB random file each, a copy of /usr/lib/python3.11, a copy of
+// /usr/share/doc, a 60 MB highly compressible text file, and a small layer of a few config files.
 package main
 
 import (
@@ -37,7 +42,15 @@ var specs = []layerSpec{
 
 func main() {
 	out := flag.String("o", "bench-image", "OCI layout directory to write")
+	shape := flag.String("shape", "mixed", "mixed (6 generated layers) or files (issue 11's 7 layers)")
+	busybox := flag.String("busybox", "/var/tmp/docker-reference/busybox.tar", "busybox rootfs tar (-shape files)")
 	flag.Parse()
+	if *shape == "files" {
+		if err := filesImage(*out, *busybox); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	rng := rand.New(rand.NewSource(42))
 	tmp, err := os.MkdirTemp("", "bench-layers-")
 	if err != nil {
