@@ -498,3 +498,15 @@ func FuzzGuard(f *testing.F) {
 		}
 	})
 }
+
+func TestStaticFilesRevalidate(t *testing.T) {
+	f := newUIFixture(t)
+	resp := f.do(t, "GET", "/static/app.js", bearer())
+	tag := resp.Header.Get("ETag")
+	if resp.StatusCode != 200 || tag == "" || resp.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("app.js: %d ETag %q Cache-Control %q", resp.StatusCode, tag, resp.Header.Get("Cache-Control"))
+	}
+	if again := f.do(t, "GET", "/static/app.js", with(bearer(), "If-None-Match", tag)); again.StatusCode != http.StatusNotModified {
+		t.Errorf("revalidation: %d, want 304", again.StatusCode)
+	}
+}

@@ -77,7 +77,7 @@ func main() {
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		log.Fatal(err)
 	}
-	var loads, filters []float64
+	var loads, filters, dataStart, dataDur, moduleEnd []float64
 	for i := 0; i < *runs; i++ {
 		if err := chromedp.Do(ctx, chromedp.Navigate(base+"?run="+fmt.Sprint(i)+"#/images")); err != nil {
 			log.Fatal(err)
@@ -88,6 +88,15 @@ func main() {
 			log.Fatal(err)
 		}
 		loads = append(loads, v)
+		// Where the time went: the data request, and the module.
+		bd, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const e = performance.getEntriesByType('resource');
+			const d = e.find(x => x.name.endsWith('/berth/images')); const m = e.find(x => x.name.endsWith('/static/app.js'));
+			return [d ? d.startTime : -1, d ? d.duration : -1, m ? m.responseEnd : -1]; })()`))
+		if err == nil && len(bd) == 3 {
+			dataStart = append(dataStart, bd[0])
+			dataDur = append(dataDur, bd[1])
+			moduleEnd = append(moduleEnd, bd[2])
+		}
 		// A keystroke in the filter re-renders the table: time it in the page.
 		f, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(() => { const t = document.getElementById('itext'); const s = performance.now();
 			t.value = 'bench/r7'; t.dispatchEvent(new Event('input')); document.body.offsetHeight; const d = performance.now() - s;
@@ -99,6 +108,9 @@ func main() {
 	}
 	fmt.Printf("images page with %d images, navigation to rendered table (ms, %d loads): %s\n", *n, *runs, stats(loads))
 	fmt.Printf("filter keystroke re-render (ms): %s\n", stats(filters))
+	if len(dataDur) > 0 {
+		fmt.Printf("  of which: app.js loaded at %s; GET /berth/images started at %s and took %s\n", stats(moduleEnd), stats(dataStart), stats(dataDur))
+	}
 	fmt.Printf("RSS after the page loads: %.1f MB\n", rssMB(cmd.Process.Pid))
 	cancel()
 	time.Sleep(3 * time.Second)
