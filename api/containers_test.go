@@ -560,4 +560,15 @@ func TestContainersCPUSharesAndUpdate(t *testing.T) {
 	if code, body := e.raw("POST", "/containers/create", `{"Image":"bb:1","HostConfig":{"CpusetCpus":"0,4096"}}`); code != 400 || !strings.Contains(body, "Requested CPUs are not available") {
 		t.Errorf("cpuset beyond the host: %d %s", code, body)
 	}
+	// A fixed MAC address, as API < 1.44 sends it (in Config).
+	if code, body := e.raw("POST", "/containers/create?name=mac", `{"Image":"bb:1","Cmd":["sleep","100"],"MacAddress":"02:42:ac:11:00:0a"}`); code != 201 {
+		t.Fatalf("create with a MAC address: %d %s", code, body)
+	}
+	e.start("mac")
+	if got := e.inspect("mac").NetworkSettings.Networks["bridge"].MacAddress.String(); got != "02:42:ac:11:00:0a" {
+		t.Errorf("MAC address: %q", got)
+	}
+	if code, body := e.raw("POST", "/containers/create", `{"Image":"bb:1","MacAddress":"zz"}`); code != 400 || !strings.Contains(body, "zz is not a valid mac address") {
+		t.Errorf("bad MAC address: %d %s", code, body)
+	}
 }

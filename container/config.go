@@ -176,6 +176,8 @@ type CreateOptions struct {
 	Image      string   // the reference as typed
 	Cmd        []string // the arguments after the image
 	Entrypoint *string  // --entrypoint; nil when not given, "" to reset the image's
+	// MacAddress is --mac-address: the first network's interface's.
+	MacAddress string
 	// EntrypointArgs follow Entrypoint's word (the Engine API's Entrypoint has several words).
 	EntrypointArgs []string
 	Env            []string // -e and --env-file, in order, already read

@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path"
 	"strconv"
@@ -36,6 +37,14 @@ func checkCreate(o *CreateOptions) (warnings []string, err error) {
 	}
 	if err := CheckCPUs(h); err != nil {
 		return nil, err
+	}
+	if o.MacAddress != "" {
+		if h.NetworkMode == "host" || strings.HasPrefix(h.NetworkMode, "container:") {
+			return nil, errors.New("conflicting options: mac-address and the network mode")
+		}
+		if _, err := net.ParseMAC(o.MacAddress); err != nil {
+			return nil, fmt.Errorf("%s is not a valid mac address", o.MacAddress)
+		}
 	}
 	if h.Isolation != "" && h.Isolation != "default" {
 		return nil, fmt.Errorf("Invalid isolation: %q - linux only supports 'default'", h.Isolation)

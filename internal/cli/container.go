@@ -93,6 +93,7 @@ type createFlags struct {
 	isolation, volumeDriver string
 	cpuShares               int64
 	cpusetCpus, cpusetMems  string
+	macAddress              string
 }
 
 func (f *createFlags) bind(fl *pflag.FlagSet) {
@@ -127,6 +128,7 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVar(&f.isolation, "isolation", "", "Container isolation technology")
 	fl.StringVar(&f.volumeDriver, "volume-driver", "", "Optional volume driver for the container")
 	fl.Int64VarP(&f.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	fl.StringVar(&f.macAddress, "mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
 	fl.StringVar(&f.cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
 	fl.StringVar(&f.cpusetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
@@ -314,6 +316,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.runtime, f.capAdd, f.capDrop, f.addHosts
 	h.VolumesFrom, h.Isolation, h.VolumeDriver = f.volumesFrom, f.isolation, f.volumeDriver
 	h.CPUShares, h.CpusetCpus, h.CpusetMems = f.cpuShares, f.cpusetCpus, f.cpusetMems
+	o.MacAddress = f.macAddress
 	if f.logDriver == logging.None && len(f.logOpts) > 0 {
 		return o, fmt.Errorf("invalid logging opts for driver %s", f.logDriver)
 	}
