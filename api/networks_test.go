@@ -61,6 +61,24 @@ func TestNetworksAPI(t *testing.T) {
 		t.Errorf("the alias: %d %s", code2, out)
 	}
 
+	// Off its last network a container may be connected again; one created with --network none
+	// may not.
+	only := e.berth("create", "--network", "apinet", "busybox", "true")
+	if code, body := e.httpDo("POST", "/networks/apinet/disconnect", `{"Container":"`+only+`"}`); code != 200 {
+		t.Errorf("disconnect from the last network: %d %s", code, body)
+	}
+	if code, body := e.httpDo("POST", "/networks/apinet/connect", `{"Container":"`+only+`"}`); code != 200 {
+		t.Errorf("connect after leaving the last network: %d %s", code, body)
+	}
+	if mode := e.berth("inspect", "-f", "{{.HostConfig.NetworkMode}}", only); mode != "apinet" {
+		t.Errorf("NetworkMode after connecting again: %s", mode)
+	}
+	none := e.berth("create", "--network", "none", "busybox", "true")
+	if code, body := e.httpDo("POST", "/networks/apinet/connect", `{"Container":"`+none+`"}`); code != 409 || !strings.Contains(body, "private (none) mode") {
+		t.Errorf("connect of a --network none container: %d %s", code, body)
+	}
+	e.berth("rm", only, none)
+
 	for _, c := range []struct {
 		method, path, body string
 		code               int

@@ -41,6 +41,10 @@ type Container struct {
 	// Networks are the networks the container joins when it starts, in interface order (eth0
 	// first); NetworkMode names the first. Empty for host, none and container:ID.
 	Networks []EndpointConfig `json:",omitempty"`
+	// Disconnected: the container left its last network (network disconnect), which made its
+	// NetworkMode none; unlike a container created with --network none it may be connected
+	// again, as in Docker.
+	Disconnected bool `json:",omitempty"`
 
 	// Warnings are what Create adjusted that the user should hear of, as dockerd's create
 	// returns them (not stored).

@@ -354,7 +354,7 @@ func (m *Manager) Connect(netRef, ctrRef string, aliases []string, ip string) er
 	if _, ok := containerMode(c.Host.NetworkMode); ok {
 		return ConflictError{"container sharing network namespace with another container or host cannot be connected to any other network"}
 	}
-	if n.Name == network.NoneName || c.Host.NetworkMode == rt.NetworkNone {
+	if n.Name == network.NoneName || c.Host.NetworkMode == rt.NetworkNone && !c.Disconnected {
 		return ConflictError{"container cannot be connected to multiple networks with one of the networks in private (none) mode"}
 	}
 	for _, ec := range c.endpointConfigs() {
@@ -389,6 +389,9 @@ func (m *Manager) Connect(netRef, ctrRef string, aliases []string, ip string) er
 		}
 	}
 	c.Networks = append(c.endpointConfigs(), ec)
+	if c.Disconnected {
+		c.Host.NetworkMode, c.Disconnected = n.Name, false
+	}
 	if err := m.saveRecord(c); err != nil {
 		return err
 	}
@@ -457,7 +460,7 @@ func (m *Manager) Disconnect(netRef, ctrRef string, force bool) error {
 	c.Networks = kept
 	if len(kept) == 0 {
 		// Off its last network, the container starts with no network at all.
-		c.Host.NetworkMode = rt.NetworkNone
+		c.Host.NetworkMode, c.Disconnected = rt.NetworkNone, true
 	} else if c.Host.NetworkMode == n.Name || (usesBridge(c.Host.NetworkMode) && n.IsDefault()) {
 		c.Host.NetworkMode = kept[0].Network
 	}
