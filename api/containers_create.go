@@ -124,12 +124,8 @@ func createOptions(name string, body createBody) (container.CreateOptions, []str
 		return o, nil, errors.New("No image specified")
 	}
 	if cfg.Entrypoint != nil {
-		ep := ""
-		if len(cfg.Entrypoint) > 0 {
-			ep = cfg.Entrypoint[0]
-			o.EntrypointArgs = cfg.Entrypoint[1:]
-		}
-		o.Entrypoint = &ep
+		// The list form: every word, and an empty list resets the image's.
+		o.EntrypointArgs = append([]string{}, cfg.Entrypoint...)
 	}
 	for _, e := range cfg.Env {
 		if k, _, _ := strings.Cut(e, "="); k == "" {

@@ -44,12 +44,10 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			}, nil},
 		{"entrypoint of several words", `{"Image":"busybox","Entrypoint":["sh","-c"],"Cmd":["echo hi"]}`,
 			func(o *container.CreateOptions) {
-				ep := "sh"
-				o.Entrypoint, o.EntrypointArgs, o.Cmd = &ep, []string{"-c"}, []string{"echo hi"}
+				o.EntrypointArgs, o.Cmd = []string{"sh", "-c"}, []string{"echo hi"}
 			}, nil},
 		{"empty entrypoint resets", `{"Image":"busybox","Entrypoint":[]}`, func(o *container.CreateOptions) {
-			ep := ""
-			o.Entrypoint, o.EntrypointArgs = &ep, nil
+			o.EntrypointArgs = []string{}
 		}, nil},
 		{"host config", `{"Image":"busybox","HostConfig":{"AutoRemove":true,"ReadonlyRootfs":true,"Privileged":true,
 			"Init":true,"Runtime":"crun","CapAdd":["NET_ADMIN"],"CapDrop":["MKNOD"],"ExtraHosts":["h:1.2.3.4"],

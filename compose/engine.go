@@ -1,0 +1,844 @@
+package compose
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-engine/berth/build"
+	"github.com/berth-engine/berth/container"
+	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/network"
+)
+
+// Event is one step of a compose command on one object, as Docker Compose reports it: Kind is
+// "Container", "Network", "Volume" or "Image"; Status "Creating", "Created", "Started",
+// "Healthy"...
+type Event struct {
+	Kind, Name, Status string
+	// Err marks a failure (Status is then the error's text).
+	Err bool
+	// Text: Status is Compose's event text rather than its status text, as in its pull
+	// events (" web Pulling ", Kind empty and Name the service).
+	Text bool
+}
+
+// String is the event as Docker Compose's plain progress prints it (" Container p-web-1  Started",
+// " web Pulled ").
+func (e Event) String() string {
+	id := e.Name
+	if e.Kind != "" {
+		id = e.Kind + " " + e.Name
+	}
+	if e.Text {
+		return " " + id + " " + e.Status + " "
+	}
+	return " " + id + "  " + e.Status
+}
+
+// Engine carries out plans on one store.
+type Engine struct {
+	Containers *container.Manager
+	Networks   *network.Manager
+	// Events receives every step as it happens (nil: none). It is called from several
+	// goroutines, one at a time.
+	Events func(Event)
+	// Pull fetches an image into the store (the caller shows its progress). nil: images must be
+	// in the store.
+	Pull func(ctx context.Context, ref string) error
+	// BuildProgress receives the builds' progress (nil: none).
+	BuildProgress io.Writer
+	// Warn receives Compose's warnings (orphans...), one line each.
+	Warn func(string)
+
+	mu sync.Mutex
+}
+
+func (e *Engine) event(kind, name, status string) {
+	if e.Events == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.Events(Event{Kind: kind, Name: name, Status: status, Text: kind == ""})
+}
+
+func (e *Engine) failed(kind, name, status string) {
+	if e.Events == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.Events(Event{Kind: kind, Name: name, Status: status, Err: true, Text: kind == ""})
+}
+
+func (e *Engine) warn(msg string) {
+	if e.Warn != nil {
+		e.Warn(msg)
+	}
+}
+
+// Container is one container of a project, from the store.
+type Container struct {
+	container.Summary
+	Project, Service string
+	Number           int
+	OneOff           bool
+}
+
+// ProjectContainers returns a project's containers (one-off ones too when oneoff), ordered by
+// service then number.
+func (e *Engine) ProjectContainers(project string, oneoff bool) ([]Container, error) {
+	all, err := e.Containers.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []Container
+	for _, s := range all {
+		l := s.Config.Labels
+		if l[ProjectLabel] != project {
+			continue
+		}
+		c := Container{Summary: s, Project: project, Service: l[ServiceLabel], OneOff: l[OneoffLabel] == "True"}
+		c.Number, _ = strconv.Atoi(l[ContainerNumberLabel])
+		if c.OneOff && !oneoff {
+			continue
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Service != out[j].Service {
+			return out[i].Service < out[j].Service
+		}
+		if out[i].OneOff != out[j].OneOff {
+			return !out[i].OneOff
+		}
+		if out[i].Number != out[j].Number {
+			return out[i].Number < out[j].Number
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// Projects are the projects that have containers in the store, by name.
+func (e *Engine) Projects() (map[string][]Container, error) {
+	all, err := e.Containers.List()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Container{}
+	for _, s := range all {
+		l := s.Config.Labels
+		if p := l[ProjectLabel]; p != "" {
+			out[p] = append(out[p], Container{Summary: s, Project: p, Service: l[ServiceLabel], OneOff: l[OneoffLabel] == "True"})
+		}
+	}
+	return out, nil
+}
+
+// UpOptions are `up`'s and `create`'s flags.
+type UpOptions struct {
+	Recreate      string // "diverged" (default), "force", "never"
+	RemoveOrphans bool
+	Build         string // "" build when the image is missing, "always" (--build), "never" (--no-build)
+	NoStart       bool   // create only
+	Wait          bool   // wait for every container to run (and be healthy when it has a check)
+	WaitTimeout   time.Duration
+	Timeout       *int // stop timeout of containers replaced or removed
+	// Services, when set, are the services the user named: only they follow Recreate; their
+	// dependencies are recreated only when they diverged.
+	Services []string
+}
+
+// Recreate policies.
+const (
+	RecreateDiverged = "diverged"
+	RecreateForce    = "force"
+	RecreateNever    = "never"
+)
+
+// Up creates the project's networks and volumes, converges each service's containers to its plan
+// (unchanged containers are left alone, changed ones recreated, missing ones made, extra ones
+// removed) and starts them in dependency order, waiting on depends_on conditions.
+func (e *Engine) Up(ctx context.Context, pl *Plan, o UpOptions) error {
+	if o.Recreate == "" {
+		o.Recreate = RecreateDiverged
+	}
+	if err := e.EnsureImages(ctx, pl, o.Build); err != nil {
+		return err
+	}
+	if err := e.ensureNetworks(pl); err != nil {
+		return err
+	}
+	if err := e.ensureVolumes(pl); err != nil {
+		return err
+	}
+	existing, err := e.ProjectContainers(pl.Project, false)
+	if err != nil {
+		return err
+	}
+	if err := e.orphans(pl, existing, o); err != nil {
+		return err
+	}
+	byService := map[string][]Container{}
+	for _, c := range existing {
+		byService[c.Service] = append(byService[c.Service], c)
+	}
+	var mu sync.Mutex
+	ids := map[string][]string{} // service → the IDs of its containers, in number order
+	err = inDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
+		recreate := o.Recreate
+		if len(o.Services) > 0 && !contains(o.Services, sp.Name) && recreate == RecreateForce {
+			recreate = RecreateDiverged
+		}
+		mu.Lock()
+		netOwner := ids[sp.NetworkModeService]
+		mu.Unlock()
+		got, err := e.convergeService(ctx, pl, sp, byService[sp.Name], recreate, o.Timeout, netOwner)
+		mu.Lock()
+		ids[sp.Name] = got
+		mu.Unlock()
+		return err
+	})
+	if err != nil || o.NoStart {
+		return err
+	}
+	return e.start(ctx, pl, ids, o)
+}
+
+// orphans are containers of the project whose service is no longer in it: a warning, or removed
+// with --remove-orphans.
+func (e *Engine) orphans(pl *Plan, existing []Container, o UpOptions) error {
+	var names []string
+	var found []Container
+	for _, c := range existing {
+		if !contains(pl.Known, c.Service) {
+			found = append(found, c)
+			names = append(names, c.Name)
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	if !o.RemoveOrphans {
+		e.warn(fmt.Sprintf("Found orphan containers (%s) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.", "["+strings.Join(names, " ")+"]"))
+		return nil
+	}
+	for _, c := range found {
+		if err := e.stopAndRemove(c.Name, c.ID, o.Timeout, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EnsureImages pulls or builds what services need before any container is made, and records the
+// image each service runs (com.docker.compose.image). policy is "" (build when missing),
+// "always" or "never".
+func (e *Engine) EnsureImages(ctx context.Context, pl *Plan, policy string) error {
+	for i := range pl.Services {
+		sp := &pl.Services[i]
+		_, err := e.Containers.Images.Resolve(sp.Image)
+		missing := errors.Is(err, image.ErrNoSuchImage)
+		if err != nil && !missing {
+			return err
+		}
+		switch {
+		case sp.Build != nil && (policy == "always" || missing && policy != "never" || sp.PullPolicy == "build"):
+			if err := e.BuildService(ctx, pl, sp, nil); err != nil {
+				return err
+			}
+		case missing && sp.PullPolicy == "never":
+			return fmt.Errorf("No such image: %s", sp.Image)
+		case missing && sp.Build != nil:
+			return fmt.Errorf("service %q has no image to run and --no-build was given: No such image: %s", sp.Name, sp.Image)
+		case missing || sp.PullPolicy == "always":
+			if e.Pull == nil {
+				return fmt.Errorf("No such image: %s", sp.Image)
+			}
+			e.event("", sp.Name, "Pulling")
+			if err := e.Pull(ctx, sp.Image); err != nil {
+				e.failed("", sp.Name, "Error")
+				return err
+			}
+			e.event("", sp.Name, "Pulled")
+		}
+		id, err := e.Containers.Images.Resolve(sp.Image)
+		if err != nil {
+			return err
+		}
+		sp.imageID = id
+	}
+	return nil
+}
+
+// BuildService builds a service's image (tagged with its image name and build.tags). extra
+// overrides the build's options (compose build's flags).
+func (e *Engine) BuildService(ctx context.Context, pl *Plan, sp *ServicePlan, extra func(*build.Options)) error {
+	b := sp.Build
+	if b == nil {
+		return nil
+	}
+	o := build.Options{ContextDir: b.Context, BuildArgs: b.Args, Target: b.Target, Tags: b.Tags, Labels: b.Labels,
+		NoCache: b.NoCache, AlwaysPull: b.Pull, Progress: e.BuildProgress, Network: b.Network}
+	if b.Inline != "" {
+		o.Dockerfile = []byte(b.Inline)
+	} else if b.Dockerfile != "" {
+		o.DockerfilePath = b.Dockerfile
+		if !filepath.IsAbs(o.DockerfilePath) {
+			o.DockerfilePath = filepath.Join(b.Context, b.Dockerfile)
+		}
+	}
+	if e.Pull != nil {
+		o.Pull = func(ctx context.Context, ref, platform string) (string, error) {
+			if err := e.Pull(ctx, ref); err != nil {
+				return "", err
+			}
+			return e.Containers.Images.Resolve(ref)
+		}
+	}
+	if extra != nil {
+		extra(&o)
+	}
+	e.event("Image", sp.Image, "Building")
+	if _, err := build.Build(ctx, e.Containers.Images, o); err != nil {
+		e.failed("Image", sp.Image, "Error")
+		return fmt.Errorf("failed to solve: %w", err)
+	}
+	e.event("Image", sp.Image, "Built")
+	return nil
+}
+
+// ensureNetworks creates the project's networks that do not exist and checks external ones.
+func (e *Engine) ensureNetworks(pl *Plan) error {
+	for _, np := range pl.Networks {
+		n, err := e.Networks.Get(np.Name)
+		if err == nil {
+			if !np.External && n.Labels[ProjectLabel] != "" && n.Labels[ProjectLabel] != pl.Project {
+				e.warn(fmt.Sprintf("a network with name %s exists but was not created for project %q.\nSet `external: true` to use an existing network", np.Name, pl.Project))
+			}
+			continue
+		}
+		if !errors.As(err, new(network.NotFoundError)) {
+			return err
+		}
+		if np.External {
+			return fmt.Errorf("network %s declared as external, but could not be found", np.Name)
+		}
+		e.event("Network", np.Name, "Creating")
+		if _, err := e.Networks.Create(np.Create); err != nil {
+			e.failed("Network", np.Name, "Error")
+			return fmt.Errorf("failed to create network %s: %w", np.Name, err)
+		}
+		e.event("Network", np.Name, "Created")
+	}
+	return nil
+}
+
+// ensureVolumes creates the project's named volumes that do not exist and checks external ones.
+func (e *Engine) ensureVolumes(pl *Plan) error {
+	for _, vp := range pl.Volumes {
+		_, err := e.Containers.InspectVolume(vp.Name)
+		if err == nil {
+			continue
+		}
+		if vp.External {
+			return fmt.Errorf("external volume %q not found", vp.Name)
+		}
+		e.event("Volume", vp.Name, "Creating")
+		if _, err := e.Containers.CreateVolume(vp.Name, vp.Labels); err != nil {
+			e.failed("Volume", vp.Name, "Error")
+			return err
+		}
+		e.event("Volume", vp.Name, "Created")
+	}
+	return nil
+}
+
+// convergeService brings a service's containers to its plan and returns their IDs.
+func (e *Engine) convergeService(ctx context.Context, pl *Plan, sp *ServicePlan, have []Container, recreate string, timeout *int, netOwner []string) ([]string, error) {
+	// Keep the lowest numbers; remove containers beyond the planned count, obsolete ones first.
+	sort.SliceStable(have, func(i, j int) bool { return have[i].Number < have[j].Number })
+	var keep []Container
+	for _, c := range have {
+		if len(keep) < sp.Replicas {
+			keep = append(keep, c)
+			continue
+		}
+		if err := e.stopAndRemove(c.Name, c.ID, timeout, false); err != nil {
+			return nil, err
+		}
+	}
+	byNumber := map[int]bool{}
+	var ids []string
+	for _, c := range keep {
+		want := sp.ContainerFor(c.Number)
+		e.finishPlan(sp, &want, netOwner)
+		if !e.mustRecreate(sp, c, recreate) {
+			byNumber[c.Number] = true
+			ids = append(ids, c.ID)
+			// Its state is read again: a dependency's recreation may have stopped it meanwhile.
+			if _, st, err := e.Containers.Get(c.ID); err == nil && st.Status == "running" {
+				e.event("Container", c.Name, "Running")
+			}
+			continue
+		}
+		if err := e.stopDependents(pl, sp, timeout); err != nil {
+			return nil, err
+		}
+		e.event("Container", c.Name, "Recreate")
+		if err := e.stopAndRemove("", c.ID, timeout, true); err != nil {
+			return nil, err
+		}
+		want.Create.Labels[ReplaceLabel] = strings.TrimPrefix(c.Name, pl.Project+"-")
+		id, err := e.CreateContainer(want)
+		if err != nil {
+			e.failed("Container", c.Name, "Error")
+			return nil, err
+		}
+		e.event("Container", c.Name, "Recreated")
+		byNumber[c.Number] = true
+		ids = append(ids, id)
+	}
+	for n := 1; len(ids) < sp.Replicas; n++ {
+		if byNumber[n] {
+			continue
+		}
+		want := sp.ContainerFor(n)
+		e.finishPlan(sp, &want, netOwner)
+		e.event("Container", want.Name, "Creating")
+		id, err := e.CreateContainer(want)
+		if err != nil {
+			e.failed("Container", want.Name, "Error")
+			return nil, err
+		}
+		e.event("Container", want.Name, "Created")
+		byNumber[n] = true
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// finishPlan adds to a planned container what is only known once images and other services'
+// containers exist.
+func (e *Engine) finishPlan(sp *ServicePlan, c *ContainerPlan, netOwner []string) {
+	if sp.imageID != "" {
+		c.Create.Labels[ImageDigestLabel] = sp.imageID
+	}
+	if sp.NetworkModeService != "" && len(netOwner) > 0 {
+		c.Create.Host.NetworkMode = "container:" + netOwner[0]
+	}
+}
+
+func (e *Engine) mustRecreate(sp *ServicePlan, c Container, policy string) bool {
+	switch policy {
+	case RecreateNever:
+		return false
+	case RecreateForce:
+		return true
+	}
+	l := c.Config.Labels
+	if l[ConfigHashLabel] != sp.Hash {
+		return true
+	}
+	return sp.imageID != "" && l[ImageDigestLabel] != sp.imageID
+}
+
+// CreateContainer makes one planned container: host directories of binds, the container on its
+// first network, its other networks, and the files it is given. It returns the container's ID.
+func (e *Engine) CreateContainer(cp ContainerPlan) (string, error) {
+	for _, f := range cp.Files {
+		if f.Missing != "" {
+			return "", errors.New(f.Missing)
+		}
+	}
+	for _, d := range cp.Dirs {
+		if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return "", err
+			}
+		}
+	}
+	c, err := e.Containers.Create(cp.Create)
+	if err != nil {
+		return "", err
+	}
+	undo := func(err error) (string, error) {
+		e.Containers.Remove(c.ID, container.RemoveOptions{Force: true})
+		return "", err
+	}
+	for _, a := range cp.Connect {
+		if err := e.Containers.Connect(a.Network, c.ID, a.Aliases, a.IP); err != nil {
+			return undo(err)
+		}
+	}
+	if len(cp.Files) > 0 {
+		if err := e.Containers.CopyTarTo(c.ID, filesTar(cp.Files), "/", container.CopyOptions{}); err != nil {
+			return undo(fmt.Errorf("giving %s its secrets and configs: %w", cp.Name, err))
+		}
+	}
+	return c.ID, nil
+}
+
+// filesTar is a tar stream of files (with their parent directories) to copy into a container.
+func filesTar(files []File) io.Reader {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	for _, f := range files {
+		name := strings.TrimPrefix(filepath.Clean(f.Path), "/")
+		var parents []string
+		for d := filepath.Dir(name); d != "." && !dirs[d]; d = filepath.Dir(d) {
+			parents = append([]string{d}, parents...)
+			dirs[d] = true
+		}
+		for _, d := range parents {
+			tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755})
+		}
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: f.Mode, Size: int64(len(f.Content)), Uid: f.UID, Gid: f.GID})
+		tw.Write(f.Content)
+	}
+	tw.Close()
+	return &buf
+}
+
+// stopAndRemove stops and removes a container, with Compose's events unless quiet.
+func (e *Engine) stopAndRemove(name, id string, timeout *int, quiet bool) error {
+	ev := func(s string) {
+		if !quiet {
+			e.event("Container", name, s)
+		}
+	}
+	ev("Stopping")
+	if err := e.Containers.Stop(id, timeout); err != nil && !errors.As(err, new(container.NotFoundError)) {
+		return err
+	}
+	ev("Stopped")
+	ev("Removing")
+	if err := e.Containers.Remove(id, container.RemoveOptions{Force: true}); err != nil && !errors.As(err, new(container.NotFoundError)) {
+		return err
+	}
+	ev("Removed")
+	return nil
+}
+
+// start starts every service's containers in dependency order, each once its dependencies meet
+// their conditions.
+func (e *Engine) start(ctx context.Context, pl *Plan, ids map[string][]string, o UpOptions) error {
+	err := inDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
+		if err := e.waitDependencies(ctx, pl, sp, ids); err != nil {
+			return err
+		}
+		return e.startContainers(ctx, ids[sp.Name])
+	})
+	if err != nil || !o.Wait {
+		return err
+	}
+	if o.WaitTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.WaitTimeout)
+		defer cancel()
+	}
+	for _, sp := range pl.Services {
+		for _, id := range ids[sp.Name] {
+			c, _, err := e.Containers.Get(id)
+			if err != nil {
+				return err
+			}
+			e.event("Container", c.Name, "Waiting")
+			cond := "service_started"
+			if c.Config.Healthcheck != nil && len(c.Config.Healthcheck.Test) > 0 && c.Config.Healthcheck.Test[0] != "NONE" {
+				cond = "service_healthy"
+			}
+			if err := e.waitContainer(ctx, c.Name, id, cond, true); err != nil {
+				if errors.Is(err, context.DeadlineExceeded) {
+					return errors.New("timeout waiting for the project to be running or healthy")
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) startContainers(ctx context.Context, ids []string) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		c, st, err := e.Containers.Get(id)
+		if err != nil {
+			return err
+		}
+		if st.Running() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.event("Container", c.Name, "Starting")
+			err := portsFree(c)
+			if err == nil {
+				err = e.Containers.StartDetached(id)
+			}
+			if err != nil {
+				e.failed("Container", c.Name, "Error")
+				errs[i] = err
+				return
+			}
+			e.event("Container", c.Name, "Started")
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// waitDependencies waits until each dependency of a service meets its condition (started is
+// met by the order alone), with Compose's events and errors.
+func (e *Engine) waitDependencies(ctx context.Context, pl *Plan, sp *ServicePlan, ids map[string][]string) error {
+	type waiter struct{ name, id, cond string }
+	var ws []waiter
+	for _, d := range sp.DependsOn {
+		if d.Condition == "service_started" {
+			continue
+		}
+		if _, ok := pl.Service(d.Service); !ok {
+			continue // not selected (--no-deps) or optional
+		}
+		for _, id := range ids[d.Service] {
+			c, _, err := e.Containers.Get(id)
+			if err != nil {
+				return err
+			}
+			ws = append(ws, waiter{c.Name, id, d.Condition})
+		}
+	}
+	for _, w := range ws {
+		e.event("Container", w.name, "Waiting")
+	}
+	// The first dependency that fails ends the wait for the others.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(ws))
+	var wg sync.WaitGroup
+	for i, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.waitContainer(ctx, w.name, w.id, w.cond, false); err != nil {
+				errs[i] = err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// waitContainer polls a container until it meets a condition.
+func (e *Engine) waitContainer(ctx context.Context, name, id, cond string, forWait bool) error {
+	for delay := 20 * time.Millisecond; ; delay = min(delay*2, 250*time.Millisecond) {
+		c, st, err := e.Containers.Get(id)
+		if err != nil {
+			return err
+		}
+		switch cond {
+		case "service_healthy":
+			if hc := c.Config.Healthcheck; hc == nil || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
+				e.failed("Container", name, "Error")
+				return fmt.Errorf("dependency failed to start: container %s has no healthcheck configured", c.Name)
+			}
+			if !st.Running() && st.Status != "created" {
+				e.failed("Container", name, "Error")
+				return fmt.Errorf("dependency failed to start: container %s exited (%d)", c.Name, st.ExitCode)
+			}
+			if st.Health == nil {
+				break // its first probe has not run yet
+			}
+			switch st.Health.Status {
+			case "healthy":
+				e.event("Container", name, "Healthy")
+				return nil
+			case "unhealthy":
+				e.failed("Container", name, "Error")
+				return fmt.Errorf("dependency failed to start: container %s is unhealthy", c.Name)
+			}
+		case "service_completed_successfully":
+			if !st.Running() && st.Status != "created" {
+				if st.ExitCode == 0 {
+					e.event("Container", name, "Exited")
+					return nil
+				}
+				msg := fmt.Sprintf("service %q didn't complete successfully: exit %d", c.Config.Labels[ServiceLabel], st.ExitCode)
+				e.failed("Container", name, msg)
+				return errors.New(msg)
+			}
+		default: // running
+			if st.Running() {
+				e.event("Container", name, "Healthy")
+				return nil
+			}
+			if forWait && st.Status == "exited" {
+				e.failed("Container", name, "Error")
+				return fmt.Errorf("container %s exited (%d)", c.Name, st.ExitCode)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+// inDependencyOrder runs fn for each service of the plan once fn has finished for the services it
+// depends on; independent services run at the same time. The first error cancels what has not
+// started.
+func inDependencyOrder(ctx context.Context, pl *Plan, fn func(context.Context, *ServicePlan) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := map[string]chan struct{}{}
+	for _, sp := range pl.Services {
+		done[sp.Name] = make(chan struct{})
+	}
+	errs := make([]error, len(pl.Services))
+	var wg sync.WaitGroup
+	for i := range pl.Services {
+		sp := &pl.Services[i]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[sp.Name])
+			deps := sp.DependsOn
+			if sp.NetworkModeService != "" {
+				deps = append(deps, Dependency{Service: sp.NetworkModeService})
+			}
+			for _, d := range deps {
+				ch, ok := done[d.Service]
+				if !ok {
+					continue
+				}
+				select {
+				case <-ch:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			if err := fn(ctx, sp); err != nil {
+				errs[i] = err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// portsFree fails as Docker's daemon does when a host port the container publishes is taken
+// by a process of the host. berth publishes through NAT rules alone, with no proxy holding the
+// port, so nothing else would notice: the container would start and its port answer for the
+// other process. (Ports taken by other containers are the network package's to refuse.)
+func portsFree(c *container.Container) error {
+	for port, bs := range c.Host.PortBindings {
+		_, proto, _ := strings.Cut(port, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		for _, b := range bs {
+			if b.HostPort == "" || b.HostPort == "0" || strings.Contains(b.HostPort, "-") {
+				continue
+			}
+			ip := b.HostIP
+			if ip == "" {
+				ip = "0.0.0.0"
+			}
+			addr := net.JoinHostPort(ip, b.HostPort)
+			var err error
+			switch proto {
+			case "udp":
+				var l net.PacketConn
+				if l, err = net.ListenPacket("udp4", addr); err == nil {
+					l.Close()
+				}
+			default:
+				var l net.Listener
+				if l, err = net.Listen("tcp4", addr); err == nil {
+					l.Close()
+				}
+			}
+			if err != nil && strings.Contains(err.Error(), "address already in use") {
+				return fmt.Errorf("driver failed programming external connectivity on endpoint %s: Error starting userland proxy: listen %s4 %s: bind: address already in use", c.Name, proto, addr)
+			}
+		}
+	}
+	return nil
+}
+
+// WaitDependencies waits until the dependencies of a service meet their depends_on conditions
+// (`run` of a service whose dependencies `up` has just started).
+func (e *Engine) WaitDependencies(ctx context.Context, pl *Plan, sp *ServicePlan) error {
+	cs, err := e.ProjectContainers(pl.Project, false)
+	if err != nil {
+		return err
+	}
+	ids := map[string][]string{}
+	for _, c := range cs {
+		ids[c.Service] = append(ids[c.Service], c.ID)
+	}
+	return e.waitDependencies(ctx, pl, sp, ids)
+}
+
+// stopDependents stops the running containers of the services that depend on sp with
+// restart: true, before sp's containers are recreated; up's start phase starts them again.
+func (e *Engine) stopDependents(pl *Plan, sp *ServicePlan, timeout *int) error {
+	var names []string
+	for _, other := range pl.Services {
+		for _, d := range other.DependsOn {
+			if d.Service == sp.Name && d.Restart {
+				names = append(names, other.Name)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	cs, err := e.ProjectContainers(pl.Project, false)
+	if err != nil {
+		return err
+	}
+	var running []Container
+	for _, c := range cs {
+		if contains(names, c.Service) && c.State.Running() {
+			running = append(running, c)
+		}
+	}
+	return e.Each(running, "Stopping", "Stopped", func(c Container) error { return e.Containers.Stop(c.ID, timeout) })
+}

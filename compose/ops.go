@@ -1,0 +1,547 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berth-engine/berth/container"
+	"github.com/berth-engine/berth/network"
+)
+
+// DownOptions are `down`'s flags.
+type DownOptions struct {
+	Volumes       bool   // -v: named volumes of the project and anonymous ones of its containers
+	Images        string // --rmi: "all" or "local" (images without a custom name)
+	RemoveOrphans bool
+	Timeout       *int
+}
+
+// Down stops and removes a project's containers (dependents first), then the networks it made,
+// and with Volumes its volumes. pl may be nil when the project's files are gone: what carries
+// the project's labels is removed then.
+func (e *Engine) Down(ctx context.Context, project string, pl *Plan, o DownOptions) error {
+	all, err := e.ProjectContainers(project, true)
+	if err != nil {
+		return err
+	}
+	byService := map[string][]Container{}
+	var orphans []Container
+	for _, c := range all {
+		if pl != nil {
+			// As Compose: an orphan is a container of a service the project does not know, or
+			// a one-off container that has exited; orphans go with --remove-orphans only.
+			// Containers of services left out by profiles stay.
+			orphan := !contains(pl.Known, c.Service) || c.OneOff && !c.State.Running()
+			if orphan && o.RemoveOrphans {
+				orphans = append(orphans, c)
+			}
+			if _, ok := pl.Service(c.Service); !ok || c.OneOff {
+				continue
+			}
+		}
+		byService[c.Service] = append(byService[c.Service], c)
+	}
+	// Dependents are stopped before what they depend on; a stopped container is removed in the
+	// background meanwhile, since nothing waits on its removal but the networks'.
+	var removals sync.WaitGroup
+	var mu sync.Mutex
+	var rmErrs []error
+	stopThenRemove := func(cs []Container) error {
+		var wg sync.WaitGroup
+		errs := make([]error, len(cs))
+		for i, c := range cs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if errs[i] = e.stop(c.Name, c.ID, o.Timeout); errs[i] != nil {
+					return
+				}
+				removals.Add(1)
+				go func() {
+					defer removals.Done()
+					if err := e.remove(c.Name, c.ID, o.Volumes); err != nil {
+						mu.Lock()
+						rmErrs = append(rmErrs, err)
+						mu.Unlock()
+					}
+				}()
+			}()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+
+	if pl == nil {
+		var cs []Container
+		for _, list := range byService {
+			cs = append(cs, list...)
+		}
+		err = stopThenRemove(cs)
+	} else if err = stopThenRemove(orphans); err == nil {
+		err = inReverseDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
+			return stopThenRemove(byService[sp.Name])
+		})
+	}
+	removals.Wait()
+	if err = errors.Join(append(rmErrs, err)...); err != nil {
+		return err
+	}
+	removed := len(all)
+	n, err := e.removeNetworks(project, pl)
+	if err != nil {
+		return err
+	}
+	removed += n
+	if o.Volumes {
+		n, err := e.removeVolumes(project, pl)
+		if err != nil {
+			return err
+		}
+		removed += n
+	}
+	if o.Images != "" {
+		return e.removeImages(project, pl, all, o.Images)
+	}
+	if removed == 0 {
+		e.warn(fmt.Sprintf("Warning: No resource found to remove for project %q.", project))
+	}
+	return nil
+}
+
+func (e *Engine) stop(name, id string, timeout *int) error {
+	e.event("Container", name, "Stopping")
+	if err := e.Containers.Stop(id, timeout); err != nil && !errors.As(err, new(container.NotFoundError)) {
+		e.failed("Container", name, "Error while Stopping")
+		return err
+	}
+	e.event("Container", name, "Stopped")
+	return nil
+}
+
+func (e *Engine) remove(name, id string, volumes bool) error {
+	e.event("Container", name, "Removing")
+	if err := e.Containers.Remove(id, container.RemoveOptions{Force: true, Volumes: volumes}); err != nil && !errors.As(err, new(container.NotFoundError)) {
+		e.failed("Container", name, "Error while Removing")
+		return err
+	}
+	e.event("Container", name, "Removed")
+	return nil
+}
+
+func (e *Engine) removeNetworks(project string, pl *Plan) (int, error) {
+	var names []string
+	removed := 0
+	if pl != nil {
+		for _, np := range pl.Networks {
+			if !np.External {
+				names = append(names, np.Name)
+			}
+		}
+	} else {
+		nets, err := e.Networks.List()
+		if err != nil {
+			return 0, err
+		}
+		for _, n := range nets {
+			if n.Labels[ProjectLabel] == project {
+				names = append(names, n.Name)
+			}
+		}
+	}
+	for _, name := range names {
+		n, err := e.Networks.Get(name)
+		if errors.As(err, new(network.NotFoundError)) {
+			continue
+		} else if err != nil {
+			return removed, err
+		}
+		if n.Labels[ProjectLabel] != project {
+			continue // not ours: Compose leaves it
+		}
+		e.event("Network", name, "Removing")
+		if err := e.Containers.RemoveNetwork(n.ID); err != nil {
+			e.failed("Network", name, "Resource is still in use")
+			continue
+		}
+		e.event("Network", name, "Removed")
+		removed++
+	}
+	return removed, nil
+}
+
+func (e *Engine) removeVolumes(project string, pl *Plan) (int, error) {
+	removed := 0
+	vols, err := e.Containers.Volumes()
+	if err != nil {
+		return 0, err
+	}
+	want := map[string]bool{}
+	if pl != nil {
+		for _, vp := range pl.Volumes {
+			if !vp.External {
+				want[vp.Name] = true
+			}
+		}
+	}
+	for _, v := range vols {
+		if !want[v.Name] && (pl != nil || v.Labels[ProjectLabel] != project) {
+			continue
+		}
+		if v.Labels[ProjectLabel] != project {
+			continue
+		}
+		e.event("Volume", v.Name, "Removing")
+		if err := e.Containers.RemoveVolume(v.Name, false); err != nil {
+			e.failed("Volume", v.Name, "Resource is still in use")
+			continue
+		}
+		e.event("Volume", v.Name, "Removed")
+		removed++
+	}
+	return removed, nil
+}
+
+func (e *Engine) removeImages(project string, pl *Plan, cs []Container, mode string) error {
+	seen := map[string]bool{}
+	var refs []string
+	add := func(ref string, custom bool) {
+		if seen[ref] || mode == "local" && custom {
+			return
+		}
+		seen[ref] = true
+		refs = append(refs, ref)
+	}
+	if pl != nil {
+		for _, sp := range pl.Services {
+			add(sp.Image, sp.Image != DefaultImage(project, sp.Name))
+		}
+	}
+	for _, c := range cs {
+		add(c.Image, c.Image != DefaultImage(project, c.Service))
+	}
+	for _, ref := range refs {
+		e.event("Image", ref, "Removing")
+		if _, err := e.Containers.Images.Remove(ref, false); err != nil {
+			continue // missing, or used by another container: Compose goes on
+		}
+		e.event("Image", ref, "Removed")
+	}
+	return nil
+}
+
+// inReverseDependencyOrder runs fn for each service once it has finished for every service that
+// depends on it.
+func inReverseDependencyOrder(ctx context.Context, pl *Plan, fn func(context.Context, *ServicePlan) error) error {
+	dependents := map[string][]string{}
+	for _, sp := range pl.Services {
+		for _, d := range sp.DependsOn {
+			dependents[d.Service] = append(dependents[d.Service], sp.Name)
+		}
+		if sp.NetworkModeService != "" {
+			dependents[sp.NetworkModeService] = append(dependents[sp.NetworkModeService], sp.Name)
+		}
+	}
+	done := map[string]chan struct{}{}
+	for _, sp := range pl.Services {
+		done[sp.Name] = make(chan struct{})
+	}
+	errs := make([]error, len(pl.Services))
+	var wg sync.WaitGroup
+	for i := range pl.Services {
+		sp := &pl.Services[i]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[sp.Name])
+			for _, d := range dependents[sp.Name] {
+				<-done[d]
+			}
+			errs[i] = fn(ctx, sp)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Select returns the containers of the named services (all when none is named), failing with
+// Compose's error on a service the project does not have.
+func Select(cs []Container, pl *Plan, services []string) ([]Container, error) {
+	if len(services) == 0 {
+		return cs, nil
+	}
+	if pl != nil {
+		for _, s := range services {
+			if _, ok := pl.Service(s); !ok {
+				return nil, fmt.Errorf("no such service: %s", s)
+			}
+		}
+	}
+	var out []Container
+	for _, c := range cs {
+		if contains(services, c.Service) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Each runs an operation on containers at once, with Compose's events: working (e.g.
+// "Stopping") before, done ("Stopped") after.
+func (e *Engine) Each(cs []Container, working, done string, fn func(Container) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(cs))
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if working != "" {
+				e.event("Container", c.Name, working)
+			}
+			if err := fn(c); err != nil {
+				e.failed("Container", c.Name, "Error while "+working)
+				errs[i] = err
+				return
+			}
+			e.event("Container", c.Name, done)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Start starts a project's existing containers in dependency order, waiting on conditions
+// (`compose start`).
+func (e *Engine) Start(ctx context.Context, pl *Plan, cs []Container) error {
+	ids := map[string][]string{}
+	for _, c := range cs {
+		if !c.OneOff {
+			ids[c.Service] = append(ids[c.Service], c.ID)
+		}
+	}
+	return inDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
+		if len(ids[sp.Name]) == 0 {
+			return nil
+		}
+		if err := e.waitDependencies(ctx, pl, sp, ids); err != nil {
+			return err
+		}
+		return e.startContainers(ctx, ids[sp.Name])
+	})
+}
+
+// LogsOptions are `logs`'s flags.
+type LogsOptions struct {
+	container.LogsOptions
+	NoPrefix bool
+	Color    bool
+}
+
+// Logs writes the containers' logs, each line prefixed with its container's short name
+// (service-N, padded to the longest) as Docker Compose does; with Follow it returns once every
+// container has stopped.
+func (e *Engine) Logs(cs []Container, o LogsOptions, w io.Writer) error {
+	width := 0
+	for _, c := range cs {
+		width = max(width, len(shortName(c)))
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, len(cs))
+	for i, c := range cs {
+		prefix := ""
+		if !o.NoPrefix {
+			prefix = shortName(c) + strings.Repeat(" ", width-len(shortName(c))) + "  | "
+			if o.Color {
+				prefix = colors[i%len(colors)] + prefix + "\x1b[0m"
+			}
+		}
+		lw := &lineWriter{w: w, mu: &mu, prefix: prefix}
+		wg.Add(1)
+		run := func() {
+			defer wg.Done()
+			errs[i] = e.Containers.Logs(c.ID, o.LogsOptions, lw, lw)
+			lw.flush()
+		}
+		if o.Follow {
+			go run()
+		} else {
+			run() // one container after the other, as Compose prints a finished log
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+var colors = []string{"\x1b[36m", "\x1b[33m", "\x1b[32m", "\x1b[35m", "\x1b[34m", "\x1b[96m", "\x1b[93m", "\x1b[92m", "\x1b[95m", "\x1b[94m"}
+
+// shortName is a container's name in logs and events of Compose: the name without the project
+// prefix ("web-1"); a custom container_name stays whole.
+func shortName(c Container) string {
+	if c.OneOff {
+		return c.Name
+	}
+	return strings.TrimPrefix(c.Name, c.Project+"-")
+}
+
+// lineWriter writes whole lines with a prefix; lines from several containers do not mix.
+type lineWriter struct {
+	w      io.Writer
+	mu     *sync.Mutex
+	prefix string
+	buf    []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := strings.IndexByte(string(l.buf), '\n')
+		if i < 0 {
+			break
+		}
+		l.mu.Lock()
+		_, err := io.WriteString(l.w, l.prefix+string(l.buf[:i+1]))
+		l.mu.Unlock()
+		l.buf = l.buf[i+1:]
+		if err != nil {
+			return len(p), err
+		}
+	}
+	return len(p), nil
+}
+
+func (l *lineWriter) flush() {
+	if len(l.buf) > 0 {
+		l.mu.Lock()
+		io.WriteString(l.w, l.prefix+string(l.buf)+"\n")
+		l.mu.Unlock()
+		l.buf = nil
+	}
+}
+
+// ServiceOf returns the service name of each container name given, for commands that take
+// containers by service (exec --index).
+func ServiceContainer(cs []Container, service string, index int) (Container, error) {
+	var list []Container
+	for _, c := range cs {
+		if c.Service == service && !c.OneOff {
+			list = append(list, c)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Number < list[j].Number })
+	for _, c := range list {
+		if (index == 0 || c.Number == index) && c.State.Running() {
+			return c, nil
+		}
+	}
+	if index > 0 {
+		return Container{}, fmt.Errorf("service %q is not running container #%d", service, index)
+	}
+	return Container{}, fmt.Errorf("service %q is not running", service)
+}
+
+// ContainerEvent is a change of one of a project's containers.
+type ContainerEvent struct {
+	Time                     time.Time
+	Action                   string // create, start, die, destroy, pause, unpause, health_status: healthy...
+	ID, Name, Service, Image string
+}
+
+// Watch reports the changes of a project's containers until ctx ends. berth has no daemon that
+// streams events: the store is read every 100 ms and states are compared.
+func (e *Engine) Watch(ctx context.Context, project string, fn func(ContainerEvent)) error {
+	type seen struct {
+		status, health string
+	}
+	last := map[string]seen{}
+	first := true
+	for {
+		cs, err := e.ProjectContainers(project, true)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		cur := map[string]seen{}
+		for _, c := range cs {
+			s := seen{status: c.State.Status}
+			if c.State.Health != nil {
+				s.health = c.State.Health.Status
+			}
+			cur[c.ID] = s
+			if first {
+				continue
+			}
+			ev := ContainerEvent{Time: now, ID: c.ID, Name: c.Name, Service: c.Service, Image: c.Image}
+			old, ok := last[c.ID]
+			if !ok {
+				ev.Action = "create"
+				fn(ev)
+				old = seen{status: "created"}
+			}
+			if old.status != s.status {
+				switch s.status {
+				case "running":
+					ev.Action = "start"
+					if old.status == "paused" {
+						ev.Action = "unpause"
+					}
+				case "paused":
+					ev.Action = "pause"
+				case "exited", "dead":
+					ev.Action = "die"
+				default:
+					ev.Action = s.status
+				}
+				fn(ev)
+			}
+			if old.health != s.health && s.health != "" && s.health != "starting" {
+				ev.Action = "health_status: " + s.health
+				fn(ev)
+			}
+		}
+		if !first {
+			for id := range last {
+				if _, ok := cur[id]; !ok {
+					fn(ContainerEvent{Time: now, ID: id, Action: "destroy"})
+				}
+			}
+		}
+		last, first = cur, false
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Stop stops a project's containers, dependents before what they depend on (`compose stop`);
+// without a plan, all at once.
+func (e *Engine) Stop(ctx context.Context, pl *Plan, cs []Container, timeout *int) error {
+	stopAll := func(list []Container) error {
+		return e.Each(list, "Stopping", "Stopped", func(c Container) error { return e.Containers.Stop(c.ID, timeout) })
+	}
+	if pl == nil {
+		return stopAll(cs)
+	}
+	byService := map[string][]Container{}
+	var others []Container
+	for _, c := range cs {
+		if _, ok := pl.Service(c.Service); ok && !c.OneOff {
+			byService[c.Service] = append(byService[c.Service], c)
+		} else {
+			others = append(others, c)
+		}
+	}
+	if err := stopAll(others); err != nil {
+		return err
+	}
+	return inReverseDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
+		return stopAll(byService[sp.Name])
+	})
+}

@@ -1,0 +1,442 @@
+package cli
+
+// End-to-end test of `berth compose` with real runc, bridges and DNS: the application the issue
+// describes (a web server, a one-shot seed, a database gated on a healthcheck, two replicas
+// behind one name, a named volume, a published port, profiles, .env/env_file/environment,
+// logs -f, run --rm).
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// composeEnv is a ctrEnv with a project directory and a unique project name.
+type composeEnv struct {
+	*ctrEnv
+	dir, project string
+}
+
+func newComposeEnv(t *testing.T, files map[string]string) *composeEnv {
+	e := newCtrEnv(t)
+	b := make([]byte, 4)
+	rand.Read(b)
+	ce := &composeEnv{ctrEnv: e, dir: filepath.Join(e.root, "app"), project: "bc" + hex.EncodeToString(b)}
+	for name, content := range files {
+		p := filepath.Join(ce.dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Registered after ctrEnv's, so it runs first: the project goes down (networks, bridges,
+	// rules, volumes) before the remaining containers are force-removed.
+	t.Cleanup(func() {
+		ce.run("compose", "-p", ce.project, "--project-directory", ce.dir, "--profile", "debug", "down", "-v", "--remove-orphans", "-t", "1")
+		out, _, _ := ce.run("network", "ls", "-q", "--filter", "label=com.docker.compose.project="+ce.project)
+		for _, id := range strings.Fields(out) {
+			ce.run("network", "rm", id)
+		}
+	})
+	return ce
+}
+
+// compose runs `berth compose` in the project directory.
+func (ce *composeEnv) compose(args ...string) (string, string, int) {
+	c := ce.cmd(append([]string{"compose", "-p", ce.project}, args...)...)
+	c.Dir = ce.dir
+	var out, errb strings.Builder
+	c.Stdout, c.Stderr = &out, &errb
+	err := c.Run()
+	code := 0
+	if ee, ok := err.(interface{ ExitCode() int }); ok && err != nil {
+		code = ee.ExitCode()
+	}
+	return out.String(), errb.String(), code
+}
+
+func (ce *composeEnv) composeOK(args ...string) (string, string) {
+	ce.t.Helper()
+	out, errs, code := ce.compose(args...)
+	if code != 0 {
+		ce.t.Fatalf("compose %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errs)
+	}
+	return out, errs
+}
+
+func freeTCPPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestComposeApplication(t *testing.T) {
+	port := freeTCPPort(t)
+	ce := newComposeEnv(t, map[string]string{
+		".env":    fmt.Sprintf("PORT=%d\nFROM_DOTENV=dotenv\nOVERRIDDEN=dotenv\n", port),
+		"app.env": "FROM_ENV_FILE=env_file\nOVERRIDDEN=env_file\n",
+		"compose.yaml": `
+services:
+  seed:
+    image: bb:1
+    command: ["sh", "-c", "echo seeded > /data/seed"]
+    volumes: [data:/data]
+  db:
+    image: bb:1
+    command: ["sleep", "600"]
+    stop_grace_period: 1s
+    healthcheck:
+      test: ["CMD", "test", "-f", "/data/seed"]
+      interval: 1s
+      retries: 30
+    volumes: [data:/data]
+    depends_on:
+      seed: {condition: service_completed_successfully}
+  web:
+    image: bb:1
+    command: ["sh", "-c", "mkdir -p /www && cp /data/seed /www/index.html && exec httpd -f -p 8080 -h /www"]
+    ports: ["127.0.0.1:${PORT}:8080"]
+    volumes: [data:/data]
+    env_file: [app.env]
+    environment:
+      OVERRIDDEN: environment
+      INTERPOLATED: ${FROM_DOTENV}
+    depends_on:
+      db: {condition: service_healthy}
+  api:
+    image: bb:1
+    command: ["sh", "-c", "i=0; while true; do echo tick $$i; i=$$((i+1)); sleep 0.2; done"]
+    stop_signal: SIGKILL
+    deploy: {replicas: 2}
+  debug:
+    image: bb:1
+    command: ["sleep", "600"]
+    profiles: [debug]
+volumes:
+  data:
+`,
+	})
+	p := ce.project
+	_, errs := ce.composeOK("up", "-d")
+	for _, want := range []string{
+		" Network " + p + "_default  Created", " Volume " + p + "_data  Created",
+		" Container " + p + "-seed-1  Exited", " Container " + p + "-db-1  Healthy",
+		" Container " + p + "-web-1  Started", " Container " + p + "-api-2  Started",
+	} {
+		if !strings.Contains(errs, want+"\n") {
+			t.Errorf("up's output lacks %q:\n%s", want, errs)
+		}
+	}
+	if strings.Contains(errs, "debug") {
+		t.Errorf("a service of a profile not enabled was started:\n%s", errs)
+	}
+
+	// The published port on 127.0.0.1 serves what the seed wrote into the named volume.
+	body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if body != "seeded\n" {
+		t.Errorf("web answered %q", body)
+	}
+
+	// Names and labels as Docker Compose's.
+	if got := ce.inspect(p+"-web-1", `{{index .Config.Labels "com.docker.compose.service"}} {{index .Config.Labels "com.docker.compose.container-number"}} {{index .Config.Labels "com.docker.compose.oneoff"}} {{index .Config.Labels "com.docker.compose.depends_on"}}`); got != "web 1 False db:service_healthy:false" {
+		t.Errorf("web labels: %q", got)
+	}
+	if got := strings.TrimSpace(ce.ok("network", "inspect", "-f", `{{index .Labels "com.docker.compose.network"}} {{index .Labels "com.docker.compose.project"}}`, p+"_default")); got != "default "+p {
+		t.Errorf("network labels: %q", got)
+	}
+
+	// .env feeds interpolation, env_file the container, environment wins over env_file.
+	env, _ := ce.composeOK("exec", "-T", "web", "env")
+	for _, want := range []string{"FROM_ENV_FILE=env_file", "OVERRIDDEN=environment", "INTERPOLATED=dotenv"} {
+		if !strings.Contains(env, want+"\n") {
+			t.Errorf("web's environment lacks %s:\n%s", want, env)
+		}
+	}
+	if strings.Contains(env, "FROM_DOTENV") {
+		t.Errorf(".env leaked into the container:\n%s", env)
+	}
+
+	// Two replicas behind one name: two A records, each replica by its own name too; the
+	// service names resolve from another service.
+	ns, _ := ce.composeOK("exec", "-T", "web", "nslookup", "api")
+	if n := len(regexp.MustCompile(`(?m)^Address: \d+\.\d+\.\d+\.\d+$`).FindAllString(ns, -1)); n != 2 {
+		t.Errorf("nslookup api gave %d addresses, want 2:\n%s", n, ns)
+	}
+	for _, name := range []string{p + "-api-1", p + "-api-2", "db"} {
+		if _, errs, code := ce.compose("exec", "-T", "web", "nslookup", name); code != 0 {
+			t.Errorf("nslookup %s from web: exit %d %s", name, code, errs)
+		}
+	}
+
+	// ps: Compose's columns, running containers only unless -a.
+	ps, _ := ce.composeOK("ps")
+	if !strings.HasPrefix(ps, "NAME ") || !strings.Contains(ps, "SERVICE") || !strings.Contains(ps, p+"-api-2 ") || strings.Contains(ps, p+"-seed-1") {
+		t.Errorf("ps:\n%s", ps)
+	}
+	if !strings.Contains(ps, fmt.Sprintf("127.0.0.1:%d->8080/tcp", port)) {
+		t.Errorf("ps lacks the published port:\n%s", ps)
+	}
+	psa, _ := ce.composeOK("ps", "-a", "--format", "{{.Name}} {{.State}}")
+	if !strings.Contains(psa, p+"-seed-1 exited\n") {
+		t.Errorf("ps -a:\n%s", psa)
+	}
+
+	// logs -f follows new lines with Compose's prefix.
+	ce.followsLogs(t)
+
+	// run --rm: a one-off container of the service, gone after.
+	out, _ := ce.composeOK("run", "--rm", "--no-deps", "-T", "api", "echo", "one-off")
+	if out != "one-off\n" {
+		t.Errorf("run --rm printed %q", out)
+	}
+	if psa, _ := ce.composeOK("ps", "-a", "-q"); len(strings.Fields(psa)) != 5 {
+		t.Errorf("after run --rm, %d containers: %s", len(strings.Fields(psa)), psa)
+	}
+
+	// Up again: unchanged services left alone; a changed one recreated.
+	_, errs = ce.composeOK("up", "-d")
+	if !strings.Contains(errs, " Container "+p+"-web-1  Running\n") || strings.Contains(errs, "Recreate") {
+		t.Errorf("second up touched unchanged services:\n%s", errs)
+	}
+	b, _ := os.ReadFile(filepath.Join(ce.dir, "compose.yaml"))
+	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.Replace(string(b), "OVERRIDDEN: environment", "OVERRIDDEN: changed", 1)), 0o644)
+	_, errs = ce.composeOK("up", "-d")
+	if !strings.Contains(errs, " Container "+p+"-web-1  Recreated\n") || strings.Contains(errs, p+"-db-1  Recreate") {
+		t.Errorf("changed web not recreated (or db recreated):\n%s", errs)
+	}
+
+	// Profiles: --profile enables the service.
+	_, errs = ce.composeOK("--profile", "debug", "up", "-d")
+	if !strings.Contains(errs, " Container "+p+"-debug-1  Started\n") {
+		t.Errorf("--profile debug did not start debug:\n%s", errs)
+	}
+
+	// down keeps the named volume, and up finds the seed's data in it; down -v removes it.
+	_, errs = ce.composeOK("--profile", "debug", "down", "-t", "1")
+	if !strings.Contains(errs, " Network "+p+"_default  Removed\n") || strings.Contains(errs, "Volume") {
+		t.Errorf("down:\n%s", errs)
+	}
+	if out := ce.ok("ps", "-aq"); out != "" {
+		t.Errorf("containers left after down: %s", out)
+	}
+	if out := ce.ok("volume", "ls", "-q"); !strings.Contains(out, p+"_data") {
+		t.Fatalf("down removed the named volume: %q", out)
+	}
+	ce.composeOK("up", "-d", "--no-deps", "db")
+	if out, _ := ce.composeOK("exec", "-T", "db", "cat", "/data/seed"); out != "seeded\n" {
+		t.Errorf("the volume lost its data over down/up: %q", out)
+	}
+	_, errs = ce.composeOK("down", "-v", "-t", "1")
+	if !strings.Contains(errs, " Volume "+p+"_data  Removed\n") {
+		t.Errorf("down -v:\n%s", errs)
+	}
+	if out := ce.ok("volume", "ls", "-q"); strings.Contains(out, p+"_data") {
+		t.Errorf("down -v left the volume: %q", out)
+	}
+	if out := ce.ok("network", "ls", "-q", "--filter", "name="+p); out != "" {
+		t.Errorf("down left networks: %q", out)
+	}
+}
+
+// followsLogs checks that `logs -f api` prints lines written after it started.
+func (ce *composeEnv) followsLogs(t *testing.T) {
+	c := ce.cmd("compose", "-p", ce.project, "logs", "-f", "--tail", "1", "api")
+	c.Dir = ce.dir
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		c.Process.Kill()
+		c.Wait()
+	}()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	first := map[string]int{}
+	re := regexp.MustCompile(`^(api-[12]) +\| tick (\d+)$`)
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatal("logs -f ended while the containers run")
+			}
+			m := re.FindStringSubmatch(l)
+			if m == nil {
+				t.Fatalf("logs -f line %q lacks Compose's prefix", l)
+			}
+			var n int
+			fmt.Sscan(m[2], &n)
+			if f, ok := first[m[1]]; !ok {
+				first[m[1]] = n
+			} else if n >= f+3 && len(first) == 2 {
+				return // new lines of a running container arrived, both replicas seen
+			}
+		case <-deadline:
+			t.Fatalf("logs -f did not follow: first lines %v", first)
+		}
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	var last error
+	for i := 0; i < 50; i++ {
+		resp, err := http.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b)
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: %v", url, last)
+	return ""
+}
+
+func TestComposeErrors(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{
+		"compose.yaml": `
+services:
+  db:
+    image: bb:1
+    command: ["sh", "-c", "exit 3"]
+    healthcheck: {test: ["CMD", "true"], interval: 1s}
+  web:
+    image: bb:1
+    command: ["sleep", "600"]
+    depends_on:
+      db: {condition: service_healthy}
+  bad:
+    image: bb:1
+    command: ["false"]
+    profiles: [bad]
+  needsbad:
+    image: bb:1
+    command: ["true"]
+    profiles: [bad]
+    depends_on:
+      bad: {condition: service_completed_successfully}
+`,
+		"missing.yaml": "services:\n  a:\n    image: bb:1\n    environment:\n      X: ${NOPE:?must be set}\n",
+	})
+	p := ce.project
+	_, errs, code := ce.compose("up", "-d")
+	if code != 1 || !strings.Contains(errs, "dependency failed to start: container "+p+"-db-1 exited (3)") {
+		t.Errorf("up with a dependency that exits: exit %d\n%s", code, errs)
+	}
+	_, errs, code = ce.compose("--profile", "bad", "up", "-d", "needsbad")
+	if code != 1 || !strings.Contains(errs, `service "bad" didn't complete successfully: exit 1`) {
+		t.Errorf("up with a failing one-shot dependency: exit %d\n%s", code, errs)
+	}
+	// A host port taken by a process of the host: Docker's error (its userland proxy's).
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	os.WriteFile(filepath.Join(ce.dir, "port.yaml"), []byte(fmt.Sprintf("services:\n  web:\n    image: bb:1\n    command: [sleep, '60']\n    ports: ['127.0.0.1:%d:80']\n", taken)), 0o644)
+	_, errs, code = ce.compose("-f", "port.yaml", "up", "-d")
+	if want := fmt.Sprintf("driver failed programming external connectivity on endpoint %s-web-1: Error starting userland proxy: listen tcp4 127.0.0.1:%d: bind: address already in use", p, taken); code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("up with a port taken: exit %d\n%s", code, errs)
+	}
+	_, errs, code = ce.compose("-f", "missing.yaml", "config")
+	if code != 1 || errs != "error while interpolating services.a.environment.X: required variable NOPE is missing a value: must be set\n" {
+		t.Errorf("config with a missing required variable: exit %d %q", code, errs)
+	}
+}
+
+func TestComposeUpForeground(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": `
+services:
+  a:
+    image: bb:1
+    command: ["sh", "-c", "echo a-start; sleep 1; echo a-end; exit 4"]
+  b:
+    image: bb:1
+    command: ["sh", "-c", "echo b-start; sleep 60"]
+    stop_signal: SIGKILL
+`})
+	for round := 0; round < 2; round++ {
+		out, errs, code := ce.compose("up", "--exit-code-from", "a")
+		if code != 4 {
+			t.Fatalf("up --exit-code-from a: exit %d\n%s\n%s", code, out, errs)
+		}
+		// The second up shows this run's output only, not the logs of the first.
+		if !strings.HasPrefix(out, "Attaching to a-1, b-1\n") || strings.Count(out, "a-1  | a-end\n") != 1 ||
+			!strings.Contains(out, "b-1  | b-start\n") || !strings.Contains(out, "a-1 exited with code 4\n") {
+			t.Errorf("round %d: up's output:\n%s", round, out)
+		}
+		if ps, _ := ce.composeOK("ps", "-q"); ps != "" {
+			t.Errorf("round %d: containers still running after the abort: %s", round, ps)
+		}
+	}
+	// --wait returns once every container runs, and leaves them running.
+	_, errs := ce.composeOK("up", "--wait", "b")
+	if !strings.Contains(errs, " Container "+ce.project+"-b-1  Healthy\n") {
+		t.Errorf("up --wait:\n%s", errs)
+	}
+}
+
+func TestComposeRecreateRestartsDependents(t *testing.T) {
+	yaml := `
+services:
+  db:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    environment: [V=1]
+  app:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    depends_on: {db: {condition: service_started, restart: true}}
+  other:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    depends_on: [db]
+`
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": yaml})
+	p := ce.project
+	ce.composeOK("up", "-d")
+	appStart := ce.inspect(p+"-app-1", "{{.State.StartedAt}}")
+	otherStart := ce.inspect(p+"-other-1", "{{.State.StartedAt}}")
+	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.Replace(yaml, "V=1", "V=2", 1)), 0o644)
+	_, errs := ce.composeOK("up", "-d")
+	for _, want := range []string{" Container " + p + "-app-1  Stopped\n", " Container " + p + "-db-1  Recreated\n", " Container " + p + "-app-1  Started\n"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("up after db changed lacks %q:\n%s", want, errs)
+		}
+	}
+	if got := ce.inspect(p+"-app-1", "{{.State.Status}} {{.State.StartedAt}}"); got == "running "+appStart || !strings.HasPrefix(got, "running ") {
+		t.Errorf("app (restart: true) not restarted: %s (was %s)", got, appStart)
+	}
+	if got := ce.inspect(p+"-other-1", "{{.State.StartedAt}}"); got != otherStart {
+		t.Errorf("other (no restart) was restarted: %s (was %s)", got, otherStart)
+	}
+}

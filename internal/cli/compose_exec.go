@@ -1,0 +1,238 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/berth-engine/berth/compose"
+	"github.com/berth-engine/berth/container"
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+)
+
+// ---- exec / run ----
+
+func composeExec(g *Globals, f *composeFlags) *cobra.Command {
+	var o container.ExecOptions
+	var noTTY, detach, interactive, privileged bool
+	var env []string
+	var index int
+	c := &cobra.Command{
+		Use:   "exec [OPTIONS] SERVICE COMMAND [ARGS...]",
+		Short: "Execute a command in a running container",
+		Args:  minArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.withSession(g, cmd, func(ctx context.Context, s *composeSession) error {
+				name, pl, err := s.target(ctx)
+				if err != nil {
+					return err
+				}
+				if pl != nil {
+					if _, ok := pl.Service(args[0]); !ok {
+						return fmt.Errorf("service %q is not running", args[0])
+					}
+				}
+				cs, err := s.engine.ProjectContainers(name, false)
+				if err != nil {
+					return err
+				}
+				ctr, err := compose.ServiceContainer(cs, args[0], index)
+				if err != nil {
+					return err
+				}
+				for _, e := range env {
+					v, err := envVar(e)
+					if err != nil {
+						return err
+					}
+					o.Env = append(o.Env, v)
+				}
+				o.Tty = !noTTY && isTerminal(g.Stdin) && isTerminal(g.Stdout)
+				o.Cmd, o.Detach, o.Stdout, o.Stderr = args[1:], detach, g.Stdout, g.Stderr
+				if interactive && !detach {
+					o.Stdin = g.Stdin
+				}
+				code, err := s.engine.Containers.Exec(ctr.ID, o)
+				if err != nil {
+					var se *container.StartError
+					if errors.As(err, &se) {
+						return &StatusError{Code: se.Code, Err: err}
+					}
+					return err
+				}
+				if code != 0 {
+					return &StatusError{Code: code, Err: errors.New("")}
+				}
+				return nil
+			})
+		},
+	}
+	c.Flags().SetInterspersed(false)
+	fl := c.Flags()
+	fl.BoolVarP(&noTTY, "no-TTY", "T", false, "Disable pseudo-TTY allocation. By default `docker compose exec` allocates a TTY.")
+	fl.BoolVarP(&detach, "detach", "d", false, "Detached mode: Run command in the background")
+	fl.BoolVarP(&interactive, "interactive", "i", true, "Keep STDIN open even if not attached")
+	fl.BoolVar(&privileged, "privileged", false, "Give extended privileges to the process")
+	fl.StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
+	fl.StringVarP(&o.User, "user", "u", "", "Run the command as this user")
+	fl.StringVarP(&o.WorkingDir, "workdir", "w", "", "Path to workdir directory for this command")
+	fl.IntVar(&index, "index", 0, "Index of the container if service has multiple replicas")
+	return c
+}
+
+func composeRun(g *Globals, f *composeFlags) *cobra.Command {
+	var rm, noDeps, detach, noTTY, servicePorts, build bool
+	var env, labels, volumes []string
+	var entrypoint, name, user, workdir string
+	c := &cobra.Command{
+		Use:   "run [OPTIONS] SERVICE [COMMAND] [ARGS...]",
+		Short: "Run a one-off command on a service",
+		Args:  minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.withSession(g, cmd, func(ctx context.Context, s *composeSession) error {
+				svc := args[0]
+				_, pl, err := s.load(ctx, []string{svc}, false, compose.PlanOptions{})
+				if err != nil {
+					return err
+				}
+				for _, w := range pl.Warnings {
+					logrus.Warn(w)
+				}
+				sp, ok := pl.Service(svc)
+				if !ok {
+					return fmt.Errorf("no such service: %s", svc)
+				}
+				// The dependencies are brought up as `up` would, the service itself is not.
+				deps := *pl
+				deps.Services = nil
+				for _, x := range pl.Services {
+					if x.Name != svc && !noDeps {
+						deps.Services = append(deps.Services, x)
+					}
+				}
+				uo := compose.UpOptions{}
+				if build {
+					uo.Build = "always"
+				}
+				if err := s.engine.Up(ctx, &deps, uo); err != nil {
+					return err
+				}
+				if !noDeps {
+					if err := s.engine.WaitDependencies(ctx, pl, sp); err != nil {
+						return err
+					}
+				}
+				one := &compose.Plan{Project: pl.Project, Services: []compose.ServicePlan{*sp}}
+				if err := s.engine.EnsureImages(ctx, one, uo.Build); err != nil {
+					return err
+				}
+				sp, _ = one.Service(svc)
+				cp := sp.OneOff(randomSlug())
+				o := &cp.Create
+				if name != "" {
+					cp.Name, o.Name = name, name
+				}
+				if len(args) > 1 {
+					o.Cmd = args[1:]
+				}
+				if cmd.Flags().Changed("entrypoint") {
+					o.EntrypointArgs = strings.Fields(entrypoint)
+					if len(args) == 1 {
+						o.Cmd = []string{}
+					}
+				}
+				for _, e := range env {
+					v, err := envVar(e)
+					if err != nil {
+						return err
+					}
+					o.Env = append(o.Env, v)
+				}
+				for _, l := range labels {
+					k, v, _ := strings.Cut(l, "=")
+					o.Labels[k] = v
+				}
+				for _, v := range volumes {
+					mt, err := container.ParseVolume(v)
+					if err != nil {
+						return err
+					}
+					o.Host.Mounts = append(o.Host.Mounts, mt)
+				}
+				if user != "" {
+					o.User = user
+				}
+				if workdir != "" {
+					o.WorkingDir = workdir
+				}
+				if servicePorts {
+					full := sp.ContainerFor(1)
+					o.Host.PortBindings, o.Expose = full.Create.Host.PortBindings, full.Create.Expose
+				}
+				o.Host.AutoRemove = rm && !detach
+				o.Tty = !noTTY && isTerminal(g.Stdin) && isTerminal(g.Stdout)
+				o.OpenStdin = o.Tty
+				o.Detach = detach
+				id, err := s.engine.CreateContainer(cp)
+				if err != nil {
+					return err
+				}
+				m := s.engine.Containers
+				if detach {
+					if err := m.StartDetached(id); err != nil {
+						return runError(err)
+					}
+					fmt.Fprintln(g.Stdout, cp.Name)
+					return nil
+				}
+				at := &container.Attach{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: true}
+				if o.OpenStdin {
+					at.Stdin = g.Stdin
+				}
+				code, err := m.Run(id, at)
+				if rm {
+					m.Remove(id, container.RemoveOptions{Force: true, Volumes: true})
+				}
+				if err != nil {
+					return runError(err)
+				}
+				if code != 0 {
+					return &StatusError{Code: code, Err: errors.New("")}
+				}
+				return nil
+			})
+		},
+	}
+	c.Flags().SetInterspersed(false)
+	fl := c.Flags()
+	fl.BoolVar(&rm, "rm", false, "Automatically remove the container when it exits")
+	fl.BoolVar(&noDeps, "no-deps", false, "Don't start linked services")
+	fl.BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
+	fl.BoolVarP(&noTTY, "no-TTY", "T", false, "Disable pseudo-TTY allocation (default: auto-detected)")
+	fl.BoolVarP(new(bool), "interactive", "i", true, "Keep STDIN open even if not attached")
+	fl.BoolVarP(&servicePorts, "service-ports", "P", false, "Run command with all service's ports enabled and mapped to the host")
+	fl.BoolVar(&build, "build", false, "Build image before starting container")
+	fl.StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
+	fl.StringArrayVarP(&labels, "label", "l", nil, "Add or override a label")
+	fl.StringArrayVarP(&volumes, "volume", "v", nil, "Bind mount a volume")
+	fl.StringVar(&entrypoint, "entrypoint", "", "Override the entrypoint of the image")
+	fl.StringVar(&name, "name", "", "Assign a name to the container")
+	fl.StringVarP(&user, "user", "u", "", "Run as specified username or uid")
+	fl.StringVarP(&workdir, "workdir", "w", "", "Working directory inside the container")
+	return c
+}
+
+// randomSlug is a one-off container's identity (com.docker.compose.slug), 64 hex digits.
+func randomSlug() string {
+	b := make([]byte, 32)
+	f, err := os.Open("/dev/urandom")
+	if err == nil {
+		io.ReadFull(f, b)
+		f.Close()
+	}
+	return fmt.Sprintf("%x", b)
+}
