@@ -672,7 +672,8 @@ func TestBrowserScenarios(t *testing.T) {
 			has := fmt.Sprintf(`[...document.querySelectorAll('tbody tr')].some(r => r.textContent.includes(%q))`, v.name)
 			b.wait(v.name+" listed", has, 30*time.Second)
 			b.shot(fmt.Sprintf("%02d-%s", 14+i, v.view))
-			js[any](b, fmt.Sprintf(`[...document.querySelectorAll('tbody tr')].find(r => r.textContent.includes(%q)).querySelector('[data-rm]').click(); 1`, v.name))
+			// Found and clicked in one step: a reload may replace the row between two steps.
+			b.wait("remove "+v.name, fmt.Sprintf(`(() => { const r = [...document.querySelectorAll('tbody tr')].find(r => r.textContent.includes(%q)); r?.querySelector('[data-rm]').click(); return !!r; })()`, v.name), 30*time.Second)
 			b.wait(v.name+" removed", "!"+has, 30*time.Second)
 		}
 		b.open("#/compose")

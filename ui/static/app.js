@@ -78,6 +78,13 @@ function demuxer(onText) {
   };
 }
 
+// fresh wraps a view's loader so that only the newest of overlapping loads (a click's and an
+// event's) paints: an older answer arriving last would bring back what was just removed.
+function fresh(fetcher, paint) {
+  let seq = 0;
+  return async () => { const my = ++seq; const d = await fetcher(); if (my === seq) paint(d); };
+}
+
 // ---------- live updates: one /events stream for the whole page ----------
 const listeners = new Set();
 let eventsAbort = null;
@@ -189,7 +196,7 @@ async function imagesView() {
     $('#itotals').dataset.rows = rows.length;
     $('#idelete').disabled = !selected.size;
   };
-  const load = async () => { data = await berth('/images'); render(); };
+  const load = fresh(() => berth('/images'), (d) => { data = d; render(); });
   await load();
   cleanup.push(onEvents(['image', 'container'], load));
   f.onchange = () => { imageState.filter = f.value; render(); };
@@ -443,7 +450,7 @@ async function containersView() {
       <td>${actionButtons(stateOf(c))}</td></tr>`;
     }).join('');
   };
-  const load = async () => { list = await api(`/containers/json?all=${$('#call').checked ? 1 : 0}`); render(); };
+  const load = fresh(() => api(`/containers/json?all=${$('#call').checked ? 1 : 0}`), (d) => { list = d; render(); });
   await load();
   cleanup.push(onEvents(['container'], load));
   $('#call').onchange = load; $('#ctext').oninput = render;
@@ -676,10 +683,9 @@ async function composeView() {
 
 async function volumesView() {
   view.innerHTML = `<h1>Volumes</h1><form id="vform" class="toolbar"><input id="vname" placeholder="name" aria-label="New volume name"><button>Create</button></form><div class="scroll"><table><thead><tr><th>Name</th><th>Driver</th><th class="hide-narrow">Mountpoint</th><th></th></tr></thead><tbody></tbody></table></div>`;
-  const load = async () => {
-    const r = await api('/volumes');
+  const load = fresh(() => api('/volumes'), (r) => {
     $('tbody').innerHTML = (r.Volumes || []).map((v) => `<tr data-name="${esc(v.Name)}"><td class="mono">${esc(v.Name)}</td><td>${esc(v.Driver)}</td><td class="hide-narrow mono">${esc(v.Mountpoint)}</td><td><button class="danger" data-rm>Remove</button></td></tr>`).join('');
-  };
+  });
   $('#vform').onsubmit = async (e) => { e.preventDefault(); try { await post('/volumes/create', { Name: $('#vname').value.trim() }); } catch (er) { say(er.message); } load(); };
   $('tbody').onclick = async (e) => { if (!e.target.closest('[data-rm]')) return; try { await api(`/volumes/${encodeURIComponent(e.target.closest('tr').dataset.name)}`, { method: 'DELETE' }); } catch (er) { say(er.message); } load(); };
   await load(); cleanup.push(onEvents(['volume'], load));
@@ -687,10 +693,9 @@ async function volumesView() {
 
 async function networksView() {
   view.innerHTML = `<h1>Networks</h1><form id="nform" class="toolbar"><input id="nname" placeholder="name" aria-label="New network name" required><button>Create</button></form><div class="scroll"><table><thead><tr><th>Name</th><th>ID</th><th>Driver</th><th class="hide-narrow">Subnet</th><th></th></tr></thead><tbody></tbody></table></div>`;
-  const load = async () => {
-    const r = await api('/networks');
+  const load = fresh(() => api('/networks'), (r) => {
     $('tbody').innerHTML = (r || []).map((n) => `<tr data-id="${esc(n.Id)}"><td>${esc(n.Name)}</td><td class="mono">${short(n.Id)}</td><td>${esc(n.Driver)}</td><td class="hide-narrow mono">${esc((n.IPAM?.Config || []).map((c) => c.Subnet).join(', '))}</td><td>${['bridge', 'host', 'none'].includes(n.Name) ? '' : '<button class="danger" data-rm>Remove</button>'}</td></tr>`).join('');
-  };
+  });
   $('#nform').onsubmit = async (e) => { e.preventDefault(); try { await post('/networks/create', { Name: $('#nname').value.trim() }); } catch (er) { say(er.message); } load(); };
   $('tbody').onclick = async (e) => { if (!e.target.closest('[data-rm]')) return; try { await api(`/networks/${e.target.closest('tr').dataset.id}`, { method: 'DELETE' }); } catch (er) { say(er.message); } load(); };
   await load(); cleanup.push(onEvents(['network'], load));
