@@ -124,7 +124,7 @@ func TestContainersLifecycle(t *testing.T) {
 
 	// Logs: multiplexed, by stream.
 	var stdout, stderr bytes.Buffer
-	for i := 0; i < 50 && stdout.Len() == 0; i++ {
+	for i := 0; i < 50 && (stdout.Len() == 0 || stderr.Len() == 0); i++ {
 		stdout.Reset()
 		stderr.Reset()
 		lr, err := e.client.ContainerLogs(e.ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
