@@ -11,12 +11,13 @@ import (
 	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/image"
 	"github.com/docker/go-units"
+	ctypes "github.com/moby/moby/api/types/container"
 )
 
 // createReq decodes a create body as the handler does (the JSON a client sends).
-func createReq(t *testing.T, body string) createBody {
+func createReq(t *testing.T, body string) ctypes.CreateRequest {
 	t.Helper()
-	var req createBody
+	var req ctypes.CreateRequest
 	if err := json.Unmarshal([]byte(body), &req); err != nil {
 		t.Fatalf("decoding %s: %v", body, err)
 	}
@@ -47,6 +48,9 @@ func TestCreateOptionsTranslation(t *testing.T) {
 				o.EntrypointArgs, o.Cmd = []string{"sh", "-c"}, []string{"echo hi"}
 			}, nil},
 		{"empty entrypoint resets", `{"Image":"busybox","Entrypoint":[]}`, func(o *container.CreateOptions) {
+			o.EntrypointArgs = []string{}
+		}, nil},
+		{"entrypoint of one empty word resets", `{"Image":"busybox","Entrypoint":[""]}`, func(o *container.CreateOptions) {
 			o.EntrypointArgs = []string{}
 		}, nil},
 		{"host config", `{"Image":"busybox","HostConfig":{"AutoRemove":true,"ReadonlyRootfs":true,"Privileged":true,
@@ -109,12 +113,6 @@ func TestCreateOptionsTranslation(t *testing.T) {
 				o.Host.NetworkMode = "front"
 				o.Networks, o.Aliases, o.IP = []string{"front", "admin", "back"}, []string{"web"}, "10.1.0.5"
 			}, nil},
-		{"mac address in Config (API < 1.44)", `{"Image":"busybox","MacAddress":"02:42:ac:11:00:0a"}`,
-			func(o *container.CreateOptions) { o.MacAddress = "02:42:ac:11:00:0a" }, nil},
-		{"mac address of the endpoint", `{"Image":"busybox","HostConfig":{"NetworkMode":"front"},"NetworkingConfig":{"EndpointsConfig":{"front":{"MacAddress":"02:42:ac:11:00:0b"}}}}`,
-			func(o *container.CreateOptions) {
-				o.Host.NetworkMode, o.Networks, o.MacAddress = "front", []string{"front"}, "02:42:ac:11:00:0b"
-			}, nil},
 		{"bridge endpoint of the default mode", `{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"bridge":{"Aliases":["a"]}}}}`,
 			func(o *container.CreateOptions) { o.Aliases = []string{"a"} }, nil},
 		{"host network", `{"Image":"busybox","HostConfig":{"NetworkMode":"host"}}`,
@@ -125,13 +123,10 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			func(o *container.CreateOptions) {
 				o.Healthcheck = &image.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: time.Second, Retries: 2}
 			}, nil},
-		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"BlkioWeight":300,"Links":["a:b"]}}`,
+		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpusetCpus":"0","Links":["a:b"]}}`,
 			func(o *container.CreateOptions) {}, []string{
-				"berth does not support BlkioWeight; it was ignored", "berth does not support Links; it was ignored"}},
-		{"cpu shares and sets", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpusetCpus":"0","CpusetMems":"0"}}`,
-			func(o *container.CreateOptions) {
-				o.Host.CPUShares, o.Host.CpusetCpus, o.Host.CpusetMems = 512, "0", "0"
-			}, nil},
+				"berth does not support CpuShares; it was ignored", "berth does not support CpusetCpus; it was ignored",
+				"berth does not support Links; it was ignored"}},
 		{"volumes from, isolation, volume driver", `{"Image":"busybox","HostConfig":{"VolumesFrom":["a:ro","b"],"Isolation":"default","VolumeDriver":"foo"}}`,
 			func(o *container.CreateOptions) {
 				o.Host.VolumesFrom, o.Host.Isolation, o.Host.VolumeDriver = []string{"a:ro", "b"}, "default", "foo"

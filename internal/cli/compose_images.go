@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/berth-engine/berth/build"
@@ -30,7 +31,7 @@ func composeBuild(g *Globals, f *composeFlags) *cobra.Command {
 				}
 				for i := range pl.Services {
 					sp := &pl.Services[i]
-					if sp.Build == nil || len(services) > 0 && !anyEqual(services, sp.Name) {
+					if sp.Build == nil || len(services) > 0 && !slices.Contains(services, sp.Name) {
 						continue
 					}
 					err := s.engine.BuildService(ctx, pl, sp, func(o *build.Options) {

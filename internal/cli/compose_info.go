@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -242,7 +243,7 @@ func composeEvents(g *Globals, f *composeFlags) *cobra.Command {
 				ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 				defer stop()
 				return s.engine.Watch(ctx, name, func(ev compose.ContainerEvent) {
-					if len(args) > 0 && !anyEqual(args, ev.Service) {
+					if len(args) > 0 && !slices.Contains(args, ev.Service) {
 						return
 					}
 					_ = pl

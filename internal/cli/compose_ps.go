@@ -3,10 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/berth-engine/berth/container"
+	"slices"
 	"time"
 
 	"github.com/berth-engine/berth/compose"
-	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/format"
 	"github.com/spf13/cobra"
 )
@@ -77,7 +78,7 @@ func composePs(g *Globals, f *composeFlags) *cobra.Command {
 					if !all && len(status) == 0 && !c.State.Running() {
 						continue
 					}
-					if len(status) > 0 && !anyEqual(status, c.State.Status) {
+					if len(status) > 0 && !slices.Contains(status, c.State.Status) {
 						continue
 					}
 					r := &psRow{trunc: true, now: now, s: c.Summary, image: c.Image,
@@ -100,14 +101,4 @@ func composePs(g *Globals, f *composeFlags) *cobra.Command {
 	fl.StringArrayVar(&status, "status", nil, "Filter services by status. Values: [paused | restarting | removing | running | dead | created | exited]")
 	fl.Bool("no-trunc", false, "Don't truncate output")
 	return c
-}
-
-// anyEqual reports whether s is in list (the filters' "any of these values").
-func anyEqual(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
