@@ -187,6 +187,8 @@ type CreateOptions struct {
 	Image      string   // the reference as typed
 	Cmd        []string // the arguments after the image
 	Entrypoint *string  // --entrypoint; nil when not given, "" to reset the image's
+	// MacAddress is --mac-address: the first network's interface's.
+	MacAddress string
 	Env        []string // -e and --env-file, in order, already read
 	WorkingDir string
 	User       string

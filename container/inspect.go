@@ -317,6 +317,7 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 	h.BlkioWeightDevice = []any{} // what Docker 20.10's CLI sends; the other Blkio lists stay null
 	h.Mounts = hostMounts(c.Host.Mounts)
 	h.VolumesFrom, h.Isolation, h.VolumeDriver = c.Host.VolumesFrom, c.Host.Isolation, c.Host.VolumeDriver
+	h.CPUShares, h.CpusetCpus, h.CpusetMems = c.Host.CPUShares, c.Host.CpusetCpus, c.Host.CpusetMems
 	if c.Host.PidsLimit > 0 {
 		p := c.Host.PidsLimit
 		h.PidsLimit = &p

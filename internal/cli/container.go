@@ -93,6 +93,7 @@ type createFlags struct {
 	// --volumes-from, --isolation, --volume-driver: kept in the record, applied by Create.
 	volumesFrom             []string
 	isolation, volumeDriver string
+	macAddress              string
 }
 
 func (f *createFlags) bind(fl *pflag.FlagSet) {
@@ -133,6 +134,7 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
 	fl.StringVar(&f.isolation, "isolation", "", "Container isolation technology")
 	fl.StringVar(&f.volumeDriver, "volume-driver", "", "Optional volume driver for the container")
+	fl.StringVar(&f.macAddress, "mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
 	fl.StringArrayVar(&f.expose, "expose", nil, "Expose a port or a range of ports")
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities")
@@ -317,6 +319,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Init, h.Privileged = f.rm, f.readOnly, f.publishAll, f.init, f.privileged
 	h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.runtime, f.capAdd, f.capDrop, f.addHosts
 	h.VolumesFrom, h.Isolation, h.VolumeDriver = f.volumesFrom, f.isolation, f.volumeDriver
+	o.MacAddress = f.macAddress
 	if f.logDriver == logging.None && len(f.logOpts) > 0 {
 		return o, fmt.Errorf("invalid logging opts for driver %s", f.logDriver)
 	}
