@@ -399,6 +399,8 @@ type updateRequest struct {
 	NanoCpus      *int64
 	PidsLimit     *int64
 	CpuShares     *int64
+	CpusetCpus    *string
+	CpusetMems    *string
 	RestartPolicy *container.RestartPolicy
 }
 
@@ -425,10 +427,16 @@ func (s *Server) containerUpdate(w http.ResponseWriter, r *http.Request) error {
 	if req.RestartPolicy != nil && req.RestartPolicy.Name != "" {
 		o.RestartPolicy = req.RestartPolicy
 	}
-	var warnings []string
 	if req.CpuShares != nil && *req.CpuShares != 0 {
-		warnings = append(warnings, "berth does not support CpuShares; it was ignored")
+		o.CPUShares = req.CpuShares
 	}
+	if req.CpusetCpus != nil && *req.CpusetCpus != "" {
+		o.CpusetCpus = req.CpusetCpus
+	}
+	if req.CpusetMems != nil && *req.CpusetMems != "" {
+		o.CpusetMems = req.CpusetMems
+	}
+	var warnings []string
 	if !o.Empty() {
 		if err := s.containers.Update(r.PathValue("id"), o); err != nil {
 			var nf container.NotFoundError

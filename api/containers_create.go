@@ -287,16 +287,12 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 		}
 	}
 
-	unsupported(warnings, "CpuShares", hc.CPUShares != 0)
-	unsupported(warnings, "CpuPeriod", hc.CPUPeriod != 0)
-	unsupported(warnings, "CpuQuota", hc.CPUQuota != 0)
+	h.CPUShares, h.CPUPeriod, h.CPUQuota = hc.CPUShares, hc.CPUPeriod, hc.CPUQuota
+	h.CpusetCpus, h.CpusetMems, h.MemoryReservation = hc.CpusetCpus, hc.CpusetMems, hc.MemoryReservation
 	unsupported(warnings, "CpuRealtimePeriod", hc.CPURealtimePeriod != 0)
 	unsupported(warnings, "CpuRealtimeRuntime", hc.CPURealtimeRuntime != 0)
-	unsupported(warnings, "CpusetCpus", hc.CpusetCpus != "")
-	unsupported(warnings, "CpusetMems", hc.CpusetMems != "")
 	unsupported(warnings, "BlkioWeight", hc.BlkioWeight != 0 || len(hc.BlkioWeightDevice) > 0)
 	unsupported(warnings, "BlkioDevice limits", len(hc.BlkioDeviceReadBps)+len(hc.BlkioDeviceWriteBps)+len(hc.BlkioDeviceReadIOps)+len(hc.BlkioDeviceWriteIOps) > 0)
-	unsupported(warnings, "MemoryReservation", hc.MemoryReservation != 0)
 	unsupported(warnings, "MemorySwappiness", hc.MemorySwappiness != nil && *hc.MemorySwappiness != -1)
 	unsupported(warnings, "OomKillDisable", hc.OomKillDisable != nil && *hc.OomKillDisable)
 	unsupported(warnings, "CgroupParent", hc.CgroupParent != "")

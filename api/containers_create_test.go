@@ -123,10 +123,16 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			func(o *container.CreateOptions) {
 				o.Healthcheck = &image.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: time.Second, Retries: 2}
 			}, nil},
-		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpusetCpus":"0","Links":["a:b"]}}`,
+		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"BlkioWeight":300,"Links":["a:b"]}}`,
 			func(o *container.CreateOptions) {}, []string{
-				"berth does not support CpuShares; it was ignored", "berth does not support CpusetCpus; it was ignored",
-				"berth does not support Links; it was ignored"}},
+				"berth does not support BlkioWeight; it was ignored", "berth does not support Links; it was ignored"}},
+		{"cpu and memory reservation", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpuPeriod":50000,"CpuQuota":25000,
+			"CpusetCpus":"0","CpusetMems":"0","MemoryReservation":33554432}}`,
+			func(o *container.CreateOptions) {
+				h := &o.Host
+				h.CPUShares, h.CPUPeriod, h.CPUQuota, h.CpusetCpus, h.CpusetMems = 512, 50000, 25000, "0", "0"
+				h.MemoryReservation = 32 << 20
+			}, nil},
 		{"volumes from, isolation, volume driver", `{"Image":"busybox","HostConfig":{"VolumesFrom":["a:ro","b"],"Isolation":"default","VolumeDriver":"foo"}}`,
 			func(o *container.CreateOptions) {
 				o.Host.VolumesFrom, o.Host.Isolation, o.Host.VolumeDriver = []string{"a:ro", "b"}, "default", "foo"

@@ -124,7 +124,7 @@ func TestContainersLifecycle(t *testing.T) {
 
 	// Logs: multiplexed, by stream.
 	var stdout, stderr bytes.Buffer
-	for i := 0; i < 50 && stdout.Len() == 0; i++ {
+	for i := 0; i < 50 && (stdout.Len() == 0 || stderr.Len() == 0); i++ {
 		stdout.Reset()
 		stderr.Reset()
 		lr, err := e.client.ContainerLogs(e.ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
@@ -487,5 +487,88 @@ func TestContainersStreamsEndWithTheirClient(t *testing.T) {
 	case <-closed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close still waits for a stream whose client left")
+	}
+}
+
+// A wait for the removal of a --rm container, as `docker run --rm` makes it, answers the exit
+// code the container had, although its record is gone by the time the wait looks.
+func TestContainersWaitRemovedAutoRemove(t *testing.T) {
+	e := newContainersEnv(t)
+	id := e.create("", &ctypes.Config{Cmd: []string{"sh", "-c", "exit 3"}}, &ctypes.HostConfig{AutoRemove: true})
+	wr := e.client.ContainerWait(e.ctx, id, client.ContainerWaitOptions{Condition: ctypes.WaitConditionRemoved})
+	time.Sleep(200 * time.Millisecond) // the wait is registered before the start, as the CLI does it
+	e.start(id)
+	select {
+	case r := <-wr.Result:
+		if r.StatusCode != 3 {
+			t.Errorf("wait removed: %+v", r)
+		}
+	case err := <-wr.Error:
+		t.Fatal(err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("wait did not return")
+	}
+	if code, _ := e.raw("GET", "/containers/"+id+"/json", ""); code != 404 {
+		t.Errorf("the --rm container is still there: %d", code)
+	}
+}
+
+// CPU shares and sets reach the container's cgroup at create and through update, and inspect
+// shows them.
+func TestContainersCPUSharesAndUpdate(t *testing.T) {
+	e := newContainersEnv(t)
+	id := e.create("cpu", &ctypes.Config{Cmd: []string{"sleep", "1000"}},
+		&ctypes.HostConfig{Resources: ctypes.Resources{CPUShares: 512, CpusetCpus: "0"}})
+	e.start(id)
+	read := func(v1, v2 string) string {
+		for _, p := range []string{"/sys/fs/cgroup/cpu/berth/" + id + "/" + v1, "/sys/fs/cgroup/cpuset/berth/" + id + "/" + v1, "/sys/fs/cgroup/berth/" + id + "/" + v2} {
+			if b, err := os.ReadFile(p); err == nil {
+				return strings.TrimSpace(string(b))
+			}
+		}
+		return "?"
+	}
+	unified := false
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		unified = true
+	}
+	shares := func() string {
+		if unified {
+			return read("", "cpu.weight")
+		}
+		return read("cpu.shares", "")
+	}
+	want512, want256 := "512", "256"
+	if unified { // runc's conversion of shares to a weight
+		want512, want256 = "20", "10"
+	}
+	if got := shares(); got != want512 {
+		t.Errorf("cpu shares in the cgroup: %s, want %s", got, want512)
+	}
+	if got := read("cpuset.cpus", "cpuset.cpus"); got != "0" {
+		t.Errorf("cpuset.cpus: %s", got)
+	}
+	if _, err := e.client.ContainerUpdate(e.ctx, id, client.ContainerUpdateOptions{Resources: &ctypes.Resources{CPUShares: 256}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := shares(); got != want256 {
+		t.Errorf("cpu shares after update: %s, want %s", got, want256)
+	}
+	if hc := e.inspect(id).HostConfig; hc.CPUShares != 256 || hc.CpusetCpus != "0" {
+		t.Errorf("inspect: CpuShares %d CpusetCpus %q", hc.CPUShares, hc.CpusetCpus)
+	}
+	if code, body := e.raw("POST", "/containers/create", `{"Image":"bb:1","HostConfig":{"CpusetCpus":"0,4096"}}`); code != 400 || !strings.Contains(body, "Requested CPUs are not available") {
+		t.Errorf("cpuset beyond the host: %d %s", code, body)
+	}
+	// A fixed MAC address, as API < 1.44 sends it (in Config).
+	if code, body := e.raw("POST", "/containers/create?name=mac", `{"Image":"bb:1","Cmd":["sleep","100"],"MacAddress":"02:42:ac:11:00:0a"}`); code != 201 {
+		t.Fatalf("create with a MAC address: %d %s", code, body)
+	}
+	e.start("mac")
+	if got := e.inspect("mac").NetworkSettings.Networks["bridge"].MacAddress.String(); got != "02:42:ac:11:00:0a" {
+		t.Errorf("MAC address: %q", got)
+	}
+	if code, body := e.raw("POST", "/containers/create", `{"Image":"bb:1","MacAddress":"zz"}`); code != 400 || !strings.Contains(body, "zz is not a valid mac address") {
+		t.Errorf("bad MAC address: %d %s", code, body)
 	}
 }

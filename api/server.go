@@ -82,6 +82,9 @@ func New(cfg Config) (*Server, error) {
 	return srv, nil
 }
 
+// Images is the image store the server reads (the web UI's berth-only endpoints share it).
+func (s *Server) Images() *image.Store { return s.images }
+
 // Close ends every stream the server is serving and closes the store.
 func (s *Server) Close() error {
 	s.cancel()

@@ -114,8 +114,18 @@ var (
 func sysBerth(t *testing.T) string {
 	t.Helper()
 	sysBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "berth-sys-bin-")
-		if err != nil {
+		// One binary per test process, in berth-sys-bin-PID; those of processes that are gone
+		// are removed here (a package has no end-of-tests hook to do it).
+		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-sys-bin-*"))
+		for _, d := range old {
+			if pid := strings.TrimPrefix(filepath.Base(d), "berth-sys-bin-"); pid != "" {
+				if _, err := os.Stat("/proc/" + pid); err != nil {
+					os.RemoveAll(d)
+				}
+			}
+		}
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("berth-sys-bin-%d", os.Getpid()))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			sysBinErr = err
 			return
 		}

@@ -130,12 +130,11 @@ func (m *Manager) Diff(ref string) ([]Change, error) {
 		if fi.IsDir() {
 			changedDirs[path] = true
 		}
-		if ch.Kind == 'A' || ch.Kind == 'D' {
-			parent := filepath.Dir(path)
-			if parent != "/" && !changedDirs[parent] {
-				changes = append(changes, Change{Kind: 'C', Path: parent})
-				changedDirs[parent] = true
-			}
+		// Docker lists every directory above a change as changed (C /etc for a changed
+		// /etc/passwd), even when the directory itself was only copied up unchanged.
+		for parent := filepath.Dir(path); parent != "/" && !changedDirs[parent]; parent = filepath.Dir(parent) {
+			changes = append(changes, Change{Kind: 'C', Path: parent})
+			changedDirs[parent] = true
 		}
 		return nil
 	})

@@ -73,6 +73,16 @@ type HostConfig struct {
 	MemorySwap      int64 // memory+swap; 0: Docker's default, -1: unlimited
 	NanoCPUs        int64
 	PidsLimit       int64
+	// Docker's other CPU and memory flags: --cpu-shares, --cpu-period, --cpu-quota,
+	// --cpuset-cpus, --cpuset-mems, --memory-reservation (zero: unset).
+	CPUShares         int64  `json:"CpuShares,omitempty"`
+	CPUPeriod         int64  `json:"CpuPeriod,omitempty"`
+	CPUQuota          int64  `json:"CpuQuota,omitempty"`
+	CpusetCpus        string `json:",omitempty"`
+	CpusetMems        string `json:",omitempty"`
+	MemoryReservation int64  `json:",omitempty"`
+	// ContainerIDFile is --cidfile, where the CLI wrote the container's ID.
+	ContainerIDFile string `json:",omitempty"`
 	CapAdd          []string
 	CapDrop         []string
 	ExtraHosts      []string
@@ -182,6 +192,8 @@ type CreateOptions struct {
 	Image      string   // the reference as typed
 	Cmd        []string // the arguments after the image
 	Entrypoint *string  // --entrypoint; nil when not given, "" to reset the image's
+	// MacAddress is --mac-address: the first network's interface's.
+	MacAddress string
 	Env        []string // -e and --env-file, in order, already read
 	WorkingDir string
 	User       string

@@ -3,7 +3,10 @@ package container
 import (
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -30,6 +33,17 @@ func checkCreate(o *CreateOptions) (warnings []string, err error) {
 				warnings = append(warnings, "Published ports are discarded when using host network mode")
 			}
 			h.PortBindings, h.PublishAllPorts = nil, false
+		}
+	}
+	if err := CheckCPUs(h); err != nil {
+		return nil, err
+	}
+	if o.MacAddress != "" {
+		if h.NetworkMode == "host" || strings.HasPrefix(h.NetworkMode, "container:") {
+			return nil, errors.New("conflicting options: mac-address and the network mode")
+		}
+		if _, err := net.ParseMAC(o.MacAddress); err != nil {
+			return nil, fmt.Errorf("%s is not a valid mac address", o.MacAddress)
 		}
 	}
 	if h.Isolation != "" && h.Isolation != "default" {
@@ -73,4 +87,58 @@ func (m *Manager) volumesFrom(h *HostConfig) error {
 		}
 	}
 	return nil
+}
+
+// CheckCPUs is Docker's check of --cpu-shares and --cpuset-cpus/--cpuset-mems: shares not
+// negative, and the sets well formed and within the CPUs and memory nodes the host has.
+func CheckCPUs(h *HostConfig) error {
+	if h.CPUShares < 0 {
+		return fmt.Errorf("invalid CPU shares (%d): value must be a positive integer", h.CPUShares)
+	}
+	for _, c := range []struct{ set, avail, what string }{
+		{h.CpusetCpus, "/sys/devices/system/cpu/online", "CPUs"},
+		{h.CpusetMems, "/sys/devices/system/node/online", "memory nodes"},
+	} {
+		if c.set == "" {
+			continue
+		}
+		want, err := parseCPUSet(c.set)
+		if err != nil {
+			return fmt.Errorf("Invalid value %s for cpuset %s", c.set, map[string]string{"CPUs": "cpus", "memory nodes": "mems"}[c.what])
+		}
+		b, err := os.ReadFile(c.avail)
+		if err != nil {
+			continue // the host does not say: the runtime decides
+		}
+		have, err := parseCPUSet(strings.TrimSpace(string(b)))
+		if err != nil {
+			continue
+		}
+		for n := range want {
+			if !have[n] {
+				return fmt.Errorf("Requested %s are not available - requested %s, available: %s", c.what, c.set, strings.TrimSpace(string(b)))
+			}
+		}
+	}
+	return nil
+}
+
+// parseCPUSet reads a cpuset list ("0-2,4").
+func parseCPUSet(s string) (map[int]bool, error) {
+	out := map[int]bool{}
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		if !isRange {
+			hi = lo
+		}
+		l, err1 := strconv.Atoi(lo)
+		h, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil || l < 0 || h < l {
+			return nil, fmt.Errorf("invalid cpuset %q", s)
+		}
+		for n := l; n <= h; n++ {
+			out[n] = true
+		}
+	}
+	return out, nil
 }

@@ -25,6 +25,7 @@ type EndpointConfig struct {
 	NetworkID   string
 	Aliases     []string `json:",omitempty"`
 	IPv4Address string   `json:",omitempty"`
+	MacAddress  string   `json:",omitempty"` // --mac-address, for the first network
 }
 
 // networks is the root's network manager.
@@ -109,6 +110,9 @@ func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
 		}
 		seen[n.ID] = true
 		ec := EndpointConfig{Network: n.Name, NetworkID: n.ID}
+		if i == 0 {
+			ec.MacAddress = o.MacAddress
+		}
 		if i == 0 && n.UserDefined() {
 			// Docker takes --network-alias and --ip for the first network only, and ignores them
 			// on the default bridge.
@@ -190,7 +194,7 @@ func (m *Manager) attach(c *Container, nsPath string, ec EndpointConfig, ifname 
 	} else if err := network.EnsureBridge(n); err != nil {
 		return network.Endpoint{}, err
 	}
-	ep, err := d.Attach(nsPath, network.Request{Network: n, ContainerID: c.ID, IfName: ifname, IP: ec.IPv4Address, DefaultRoute: primary, Ports: maps})
+	ep, err := d.Attach(nsPath, network.Request{Network: n, ContainerID: c.ID, IfName: ifname, IP: ec.IPv4Address, MAC: ec.MacAddress, DefaultRoute: primary, Ports: maps})
 	if err != nil {
 		return network.Endpoint{}, err
 	}

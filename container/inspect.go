@@ -311,9 +311,13 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 		h.Devices = []DeviceMapping{}
 	}
 	h.DNS, h.DNSOptions, h.DNSSearch = nonNil(c.Host.DNS), nonNil(c.Host.DNSOptions), nonNil(c.Host.DNSSearch)
+	h.CPUShares, h.CPUPeriod, h.CPUQuota = c.Host.CPUShares, c.Host.CPUPeriod, c.Host.CPUQuota
+	h.CpusetCpus, h.CpusetMems, h.MemoryReservation = c.Host.CpusetCpus, c.Host.CpusetMems, c.Host.MemoryReservation
+	h.ContainerIDFile = c.Host.ContainerIDFile
 	h.BlkioWeightDevice = []any{} // what Docker 20.10's CLI sends; the other Blkio lists stay null
 	h.Mounts = hostMounts(c.Host.Mounts)
 	h.VolumesFrom, h.Isolation, h.VolumeDriver = c.Host.VolumesFrom, c.Host.Isolation, c.Host.VolumeDriver
+	h.CPUShares, h.CpusetCpus, h.CpusetMems = c.Host.CPUShares, c.Host.CpusetCpus, c.Host.CpusetMems
 	if c.Host.PidsLimit > 0 {
 		p := c.Host.PidsLimit
 		h.PidsLimit = &p

@@ -2,6 +2,7 @@ package container
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -64,5 +65,21 @@ func TestParseWaitCondition(t *testing.T) {
 	}
 	if _, err := ParseWaitCondition("soon"); err == nil || err.Error() != `invalid condition: "soon"` {
 		t.Errorf("soon: %v", err)
+	}
+}
+
+func TestCheckCPUs(t *testing.T) {
+	if err := CheckCPUs(&HostConfig{CPUShares: 512, CpusetCpus: "0"}); err != nil {
+		t.Error(err)
+	}
+	for h, want := range map[*HostConfig]string{
+		{CPUShares: -1}:         "invalid CPU shares (-1): value must be a positive integer",
+		{CpusetCpus: "a"}:       "Invalid value a for cpuset cpus",
+		{CpusetCpus: "3-1"}:     "Invalid value 3-1 for cpuset cpus",
+		{CpusetCpus: "0,99999"}: "Requested CPUs are not available - requested 0,99999, available: ",
+	} {
+		if err := CheckCPUs(h); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%+v: %v, want %s", *h, err, want)
+		}
 	}
 }

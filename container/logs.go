@@ -84,6 +84,10 @@ type LogsOptions struct {
 	Until      time.Time
 	// Context, when done, ends a follow (the Engine API's client hung up); nil never does.
 	Context context.Context
+	// Details puts each entry's extra attributes (Docker's --log-opt labels/env/tag) before its
+	// line, then a space. berth records no such attributes yet, so the line gets Docker's bare
+	// leading space.
+	Details bool
 }
 
 // Logs writes a container's log to stdout and stderr by stream, across its rotated files. With
@@ -109,6 +113,9 @@ func (m *Manager) Logs(ref string, o LogsOptions, stdout, stderr io.Writer) erro
 		}
 		if o.Timestamps {
 			io.WriteString(w, e.Time.UTC().Format(rfc3339NanoFixed)+" ")
+		}
+		if o.Details {
+			io.WriteString(w, " ")
 		}
 		w.Write(e.Line)
 	})

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,6 +124,27 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	}
 	if err := ResolveMemorySwap(&o.Host); err != nil {
 		return nil, err
+	}
+	if ncpu := goruntime.NumCPU(); o.Host.NanoCPUs > int64(ncpu)*1e9 {
+		return nil, fmt.Errorf("Range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", ncpu, ncpu)
+	}
+	if o.Host.NanoCPUs > 0 && (o.Host.CPUPeriod > 0 || o.Host.CPUQuota > 0) {
+		return nil, errors.New("Conflicting options: Nano CPUs and CPU Period cannot both be set")
+	}
+	if o.Host.CPUPeriod != 0 && (o.Host.CPUPeriod < 1000 || o.Host.CPUPeriod > 1000000) {
+		return nil, errors.New("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")
+	}
+	if o.Host.CPUQuota > 0 && o.Host.CPUQuota < 1000 {
+		return nil, errors.New("CPU cfs quota can not be less than 1ms (i.e. 1000)")
+	}
+	if err := checkCpuset(o.Host.CpusetCpus, "cpus"); err != nil {
+		return nil, err
+	}
+	if err := checkCpuset(o.Host.CpusetMems, "mems"); err != nil {
+		return nil, err
+	}
+	if o.Host.Memory > 0 && o.Host.MemoryReservation > o.Host.Memory {
+		return nil, errors.New("Minimum memory limit can not be less than memory reservation limit, see usage")
 	}
 	warnings, err := checkCreate(&o)
 	if err != nil {
@@ -652,4 +674,40 @@ func makeInitLayer(dir string) error {
 		}
 	}
 	return os.Symlink("/proc/mounts", filepath.Join(dir, "etc", "mtab"))
+}
+
+// checkCpuset checks --cpuset-cpus/--cpuset-mems ("0-2,4") against what the host has, with
+// Docker's errors.
+func checkCpuset(list, kind string) error {
+	if list == "" {
+		return nil
+	}
+	max := goruntime.NumCPU() - 1
+	if kind == "mems" {
+		max = 0
+		if b, err := os.ReadFile("/sys/devices/system/node/online"); err == nil {
+			if _, hi, ok := strings.Cut(strings.TrimSpace(string(b)), "-"); ok {
+				max, _ = strconv.Atoi(hi)
+			}
+		}
+	}
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		if !isRange {
+			hi = lo
+		}
+		l, err1 := strconv.Atoi(lo)
+		h, err2 := strconv.Atoi(hi)
+		if err1 != nil || err2 != nil || l < 0 || h < l {
+			return fmt.Errorf("Invalid value %s for cpuset %s", list, kind)
+		}
+		if h > max {
+			what := "CPUs"
+			if kind == "mems" {
+				what = "memory nodes"
+			}
+			return fmt.Errorf("Requested %s are not available - requested %s, available: 0-%d", what, list, max)
+		}
+	}
+	return nil
 }

@@ -23,7 +23,8 @@ func usesBridge(mode string) bool { return mode == "default" || mode == "bridge"
 // into Docker's PortBindings.
 func ParsePublish(specs []string) (map[string][]PortBinding, error) {
 	out := map[string][]PortBinding{}
-	for _, s := range specs {
+	for _, spec := range specs {
+		s := spec
 		proto := "tcp"
 		if i := strings.LastIndex(s, "/"); i >= 0 {
 			proto, s = s[i+1:], s[:i]
@@ -43,22 +44,132 @@ func ParsePublish(specs []string) (map[string][]PortBinding, error) {
 		if ip != "" && net.ParseIP(ip) == nil {
 			return nil, fmt.Errorf("invalid IP address: %s", ip)
 		}
-		if n, err := strconv.Atoi(ctr); err != nil || n <= 0 || n > 65535 {
+		cLo, cHi, err := parsePortRange(ctr, false)
+		if err != nil {
 			return nil, fmt.Errorf("invalid containerPort: %s", ctr)
 		}
+		var hLo, hHi int
 		if host != "" {
 			// 0 is Docker's "any free port", picked when the container starts (as with no host port).
-			if n, err := strconv.Atoi(host); err != nil || n < 0 || n > 65535 {
+			if hLo, hHi, err = parsePortRange(host, true); err != nil {
 				return nil, fmt.Errorf("invalid hostPort: %s", host)
 			}
 		}
 		if proto != "tcp" && proto != "udp" && proto != "sctp" {
 			return nil, fmt.Errorf("invalid proto: %s", proto)
 		}
-		key := ctr + "/" + proto
-		out[key] = append(out[key], PortBinding{HostIP: ip, HostPort: host})
+		// Docker's ranges: 8000-8002:80-82 binds port by port; 8000-8010:80 lets the start
+		// pick the first free host port of the range; other pairings are refused.
+		if host != "" && cHi-cLo != hHi-hLo && cLo != cHi {
+			return nil, fmt.Errorf("Invalid ranges specified for container and host Ports: %s and %s", ctr, host)
+		}
+		for i := 0; i <= cHi-cLo; i++ {
+			hp := ""
+			switch {
+			case host == "":
+			case cLo == cHi && hLo != hHi:
+				hp = fmt.Sprintf("%d-%d", hLo, hHi)
+			default:
+				hp = strconv.Itoa(hLo + i)
+			}
+			key := strconv.Itoa(cLo+i) + "/" + proto
+			out[key] = append(out[key], PortBinding{HostIP: ip, HostPort: hp})
+		}
 	}
 	return out, nil
+}
+
+// parsePortRange reads "N" or "LO-HI" (0 allowed only for a host port).
+func parsePortRange(s string, zeroOK bool) (int, int, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	if !isRange {
+		hi = lo
+	}
+	l, err1 := strconv.Atoi(lo)
+	h, err2 := strconv.Atoi(hi)
+	min := 1
+	if zeroOK {
+		min = 0
+	}
+	if err1 != nil || err2 != nil || l < min || h > 65535 || h < l || (isRange && l == 0) {
+		return 0, 0, fmt.Errorf("invalid port %s", s)
+	}
+	return l, h, nil
+}
+
+// PortAllocatedError is Docker's refusal of a host port another container has published.
+type PortAllocatedError struct {
+	Endpoint, EndpointID, HostIP string
+	HostPort                     int
+}
+
+func (e PortAllocatedError) Error() string {
+	return fmt.Sprintf("driver failed programming external connectivity on endpoint %s (%s): Bind for %s:%d failed: port is already allocated",
+		e.Endpoint, e.EndpointID, e.HostIP, e.HostPort)
+}
+
+// allocatedPorts are the host ports the root's other running containers have published, as
+// "ip:port/proto" (ip 0.0.0.0 for all addresses).
+func (m *Manager) allocatedPorts(self string) map[string]bool {
+	used := map[string]bool{}
+	dirs, _ := os.ReadDir(filepath.Join(m.Images.Root, "containers"))
+	for _, d := range dirs {
+		if d.Name() == self || !d.IsDir() {
+			continue
+		}
+		ns := m.networkState(d.Name())
+		if ns == nil {
+			continue
+		}
+		for p, bs := range ns.Ports {
+			_, proto := splitPrivatePort(p)
+			for _, b := range bs {
+				ip := b.HostIP
+				if ip == "" {
+					ip = "0.0.0.0"
+				}
+				used[ip+":"+b.HostPort+"/"+proto] = true
+			}
+		}
+	}
+	return used
+}
+
+// portTaken reports whether ip:port/proto overlaps a published one (0.0.0.0 overlaps every address).
+func portTaken(used map[string]bool, ip string, port int, proto string) bool {
+	if used[fmt.Sprintf("%s:%d/%s", ip, port, proto)] || used[fmt.Sprintf("0.0.0.0:%d/%s", port, proto)] {
+		return true
+	}
+	if ip == "0.0.0.0" {
+		suffix := fmt.Sprintf(":%d/%s", port, proto)
+		for k := range used {
+			if strings.HasSuffix(k, suffix) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// bindFree reports whether a host process other than a container holds ip:port (Docker's
+// userland proxy would fail to listen there; berth's DNAT would silently shadow it).
+func bindFree(proto, ip string, port int) error {
+	addr := net.JoinHostPort(ip, strconv.Itoa(port))
+	if proto == "udp" {
+		c, err := net.ListenPacket(ipNet("udp", ip), addr)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
+	if proto != "tcp" {
+		return nil
+	}
+	l, err := net.Listen(ipNet("tcp", ip), addr)
+	if err != nil {
+		return err
+	}
+	return l.Close()
 }
 
 // freePort asks the kernel for an unused port (for -P and -p without a host port).
@@ -84,7 +195,7 @@ func freePort(proto, ip string) (int, error) {
 
 // resolvePorts fills the bindings -P asks for and the host ports left empty; Docker does this when
 // the container starts.
-func resolvePorts(c *Container) (map[string][]PortBinding, []network.PortMapping, error) {
+func resolvePorts(c *Container, used map[string]bool) (map[string][]PortBinding, []network.PortMapping, error) {
 	bindings := map[string][]PortBinding{}
 	for k, v := range c.Host.PortBindings {
 		bindings[k] = append([]PortBinding(nil), v...)
@@ -106,19 +217,43 @@ func resolvePorts(c *Container) (map[string][]PortBinding, []network.PortMapping
 		port, proto, _ := strings.Cut(k, "/")
 		cp, _ := strconv.Atoi(port)
 		for i, b := range bindings[k] {
-			if b.HostPort == "" || b.HostPort == "0" {
+			ip := b.HostIP
+			if ip == "" {
+				ip = "0.0.0.0"
+			}
+			if lo, hi, isRange := strings.Cut(b.HostPort, "-"); isRange {
+				// A host range for one container port: the first port of it nobody holds.
+				l, _ := strconv.Atoi(lo)
+				h, _ := strconv.Atoi(hi)
+				b.HostPort = ""
+				for p := l; p <= h; p++ {
+					if !portTaken(used, ip, p, proto) && bindFree(proto, ip, p) == nil {
+						b.HostPort = strconv.Itoa(p)
+						break
+					}
+				}
+				if b.HostPort == "" {
+					return nil, nil, PortAllocatedError{Endpoint: c.Name, EndpointID: c.ID, HostIP: ip, HostPort: l}
+				}
+			} else if b.HostPort == "" || b.HostPort == "0" {
 				hp, err := freePort(proto, b.HostIP)
 				if err != nil {
 					return nil, nil, err
 				}
 				b.HostPort = strconv.Itoa(hp)
-				bindings[k][i] = b
-			}
-			if b.HostIP == "" {
-				bindings[k][i].HostIP = "0.0.0.0"
+			} else {
+				hp, _ := strconv.Atoi(b.HostPort)
+				if portTaken(used, ip, hp, proto) {
+					return nil, nil, PortAllocatedError{Endpoint: c.Name, EndpointID: c.ID, HostIP: ip, HostPort: hp}
+				}
+				if err := bindFree(proto, ip, hp); err != nil {
+					return nil, nil, fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): Error starting userland proxy: %v", c.Name, c.ID, err)
+				}
 			}
 			hp, _ := strconv.Atoi(b.HostPort)
 			maps = append(maps, network.PortMapping{HostPort: hp, ContainerPort: cp, Protocol: proto, HostIP: b.HostIP})
+			b.HostIP = ip
+			bindings[k][i] = b
 		}
 	}
 	return bindings, maps, nil
@@ -202,7 +337,7 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 	defer network.Trace("setup total", time.Now())
 	unlock := m.lockNetwork(c.ID)
 	defer unlock()
-	ports, maps, err := resolvePorts(c)
+	ports, maps, err := resolvePorts(c, m.allocatedPorts(c.ID))
 	if err != nil {
 		return "", "", err
 	}
@@ -373,3 +508,12 @@ func portGroup(key string, first, last uint16) string {
 
 // RemoveHostRules undoes the default bridge's host-wide rules (for tests and uninstalling).
 func (m *Manager) RemoveHostRules() { m.netDriver().RemoveDefaultRules(defaultNetwork()) }
+
+// ipNet is the network name to listen on ip with: the IPv4 one for an IPv4 address, so a
+// probe of 0.0.0.0 does not depend on the host's IPv6 set-up.
+func ipNet(proto, ip string) string {
+	if strings.Contains(ip, ":") {
+		return proto + "6"
+	}
+	return proto + "4"
+}

@@ -2,6 +2,7 @@ package container
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -18,7 +19,7 @@ func TestPublishHostPortZeroPicksAFreePort(t *testing.T) {
 	}
 	c := &Container{}
 	c.Host.PortBindings = b
-	resolved, maps, err := resolvePorts(c)
+	resolved, maps, err := resolvePorts(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,5 +41,52 @@ func TestPublishHostPortZeroPicksAFreePort(t *testing.T) {
 		if _, err := ParsePublish([]string{bad}); err == nil {
 			t.Errorf("-p %s accepted", bad)
 		}
+	}
+}
+
+// Docker 20.10's -p ranges: port by port when both sides are ranges of one length; a host range
+// for one container port is where the start picks a free host port; anything else is refused.
+func TestPublishRanges(t *testing.T) {
+	b, err := ParsePublish([]string{"18110-18112:80-82", "18120-18130:90", "7000-7001/udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"80/tcp": "18110", "81/tcp": "18111", "82/tcp": "18112", "90/tcp": "18120-18130", "7000/udp": "", "7001/udp": ""}
+	for k, hp := range want {
+		if len(b[k]) != 1 || b[k][0].HostPort != hp {
+			t.Errorf("%s: %+v, want host port %q", k, b[k], hp)
+		}
+	}
+	if _, err := ParsePublish([]string{"18110-18111:80-82"}); err == nil || err.Error() != "Invalid ranges specified for container and host Ports: 80-82 and 18110-18111" {
+		t.Errorf("mismatched ranges: %v", err)
+	}
+	// The range's first port another container holds is skipped; a single taken port is refused.
+	c := &Container{ID: "abc", Name: "web"}
+	c.Host.PortBindings = map[string][]PortBinding{"90/tcp": {{HostPort: "18120-18130"}}}
+	used := map[string]bool{"0.0.0.0:18120/tcp": true}
+	res, maps, err := resolvePorts(c, used)
+	if err != nil || res["90/tcp"][0].HostPort == "18120" || maps[0].HostPort < 18121 || maps[0].HostPort > 18130 {
+		t.Errorf("range: %+v %+v %v", res, maps, err)
+	}
+	c.Host.PortBindings = map[string][]PortBinding{"80/tcp": {{HostIP: "127.0.0.1", HostPort: "18120"}}}
+	if _, _, err := resolvePorts(c, used); err == nil || err.Error() != "driver failed programming external connectivity on endpoint web (abc): Bind for 127.0.0.1:18120 failed: port is already allocated" {
+		t.Errorf("taken port: %v", err)
+	}
+	c.Host.PortBindings = map[string][]PortBinding{"80/udp": {{HostPort: "18120"}}}
+	if _, _, err := resolvePorts(c, used); err != nil {
+		t.Errorf("the same port over udp is free: %v", err)
+	}
+}
+
+// Docker's checks of the CPU flags, with its words.
+func TestCheckCpuset(t *testing.T) {
+	if err := checkCpuset("0", "cpus"); err != nil {
+		t.Error(err)
+	}
+	if err := checkCpuset("0-4096", "cpus"); err == nil || !strings.HasPrefix(err.Error(), "Requested CPUs are not available - requested 0-4096, available: 0-") {
+		t.Errorf("too many cpus: %v", err)
+	}
+	if err := checkCpuset("a-b", "mems"); err == nil || err.Error() != "Invalid value a-b for cpuset mems" {
+		t.Errorf("bad list: %v", err)
 	}
 }

@@ -927,7 +927,10 @@ func (m *Manager) prepare(c *Container) error {
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
 		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,
 		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: "/berth/" + c.ID,
-		Security: sec, MaskedPaths: c.Host.MaskedPaths, ReadonlyPaths: c.Host.ReadonlyPaths,
+		CPU: runtime.CPUOptions{Shares: c.Host.CPUShares, Period: c.Host.CPUPeriod, Quota: c.Host.CPUQuota,
+			CpusetCpus: c.Host.CpusetCpus, CpusetMems: c.Host.CpusetMems},
+		MemoryReservation: c.Host.MemoryReservation,
+		Security:          sec, MaskedPaths: c.Host.MaskedPaths, ReadonlyPaths: c.Host.ReadonlyPaths,
 		Sysctls: c.Host.Sysctls, Namespaces: iso.namespaces, DeviceRules: iso.rules, Rlimits: iso.rlimits,
 		ShmSize: c.Host.ShmSize, OomScoreAdj: iso.oomAdj, UIDMappings: uidMap, GIDMappings: gidMap, UsernsPath: usernsPath,
 	})

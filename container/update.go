@@ -15,12 +15,15 @@ import (
 // UpdateOptions are `update`'s flags (nil: unchanged).
 type UpdateOptions struct {
 	Memory, MemorySwap, NanoCPUs, PidsLimit *int64
+	CPUShares                               *int64
+	CpusetCpus, CpusetMems                  *string
 	RestartPolicy                           *RestartPolicy
 }
 
 // Empty reports an update that changes nothing (Docker refuses it).
 func (o UpdateOptions) Empty() bool {
-	return o.Memory == nil && o.MemorySwap == nil && o.NanoCPUs == nil && o.PidsLimit == nil && o.RestartPolicy == nil
+	return o.Memory == nil && o.MemorySwap == nil && o.NanoCPUs == nil && o.PidsLimit == nil && o.RestartPolicy == nil &&
+		o.CPUShares == nil && o.CpusetCpus == nil && o.CpusetMems == nil
 }
 
 // minMemory is Docker's smallest memory limit.
@@ -97,6 +100,18 @@ func (m *Manager) Update(ref string, o UpdateOptions) error {
 	if o.PidsLimit != nil {
 		h.PidsLimit = *o.PidsLimit
 	}
+	if o.CPUShares != nil {
+		h.CPUShares = *o.CPUShares
+	}
+	if o.CpusetCpus != nil {
+		h.CpusetCpus = *o.CpusetCpus
+	}
+	if o.CpusetMems != nil {
+		h.CpusetMems = *o.CpusetMems
+	}
+	if err := CheckCPUs(&h); err != nil {
+		return err
+	}
 	if o.RestartPolicy != nil {
 		if err := ValidateRestartPolicy(*o.RestartPolicy); err != nil {
 			return err
@@ -155,6 +170,19 @@ func resourcesOf(h HostConfig, o UpdateOptions) runtime.Resources {
 			p = -1
 		}
 		r.PidsLimit = &p
+	}
+	if o.CPUShares != nil {
+		sh := uint64(h.CPUShares)
+		if sh == 0 {
+			sh = 1024 // the kernel's default weight
+		}
+		r.CPUShares = &sh
+	}
+	if o.CpusetCpus != nil {
+		r.CpusetCpus = &h.CpusetCpus
+	}
+	if o.CpusetMems != nil {
+		r.CpusetMems = &h.CpusetMems
 	}
 	return r
 }

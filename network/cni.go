@@ -122,6 +122,9 @@ func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
 		ep.Results = append(ep.Results, res)
 		return ep, nil
 	}
+	if r.MAC != "" {
+		return Endpoint{}, fmt.Errorf("network %s: a fixed MAC address needs berth's own bridge set-up (unset BERTH_CNI_BRIDGE)", r.Network.Name)
+	}
 	ep := Endpoint{Network: r.Network, IfName: r.IfName, Ports: r.Ports}
 	var prev json.RawMessage
 	for _, p := range d.plugins(r) {

@@ -185,7 +185,14 @@ func (d Driver) attachBridge(nsPath string, r Request) (Endpoint, error) {
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("network %s: %w", n.Name, err)
 	}
-	ep := Endpoint{Network: n, IfName: r.IfName, Ports: r.Ports, IP: ip.String(), Gateway: rng.gateway.String(), MAC: DockerMAC(ip).String()}
+	mac := DockerMAC(ip)
+	if r.MAC != "" {
+		if mac, err = net.ParseMAC(r.MAC); err != nil {
+			d.releaseLease(n, r.ContainerID, r.IfName)
+			return Endpoint{}, err
+		}
+	}
+	ep := Endpoint{Network: n, IfName: r.IfName, Ports: r.Ports, IP: ip.String(), Gateway: rng.gateway.String(), MAC: mac.String()}
 	ep.Prefix, _ = rng.subnet.Mask.Size()
 	release := func() { d.releaseLease(n, r.ContainerID, r.IfName) }
 	start = time.Now()
@@ -235,7 +242,7 @@ func (d Driver) attachBridge(nsPath string, r Request) (Endpoint, error) {
 		if err := h.LinkSetName(peer, r.IfName); err != nil {
 			return err
 		}
-		if err := h.LinkSetHardwareAddr(peer, DockerMAC(ip)); err != nil {
+		if err := h.LinkSetHardwareAddr(peer, mac); err != nil {
 			return err
 		}
 		if err := h.AddrAdd(peer, &netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: rng.subnet.Mask}}); err != nil {

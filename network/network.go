@@ -149,6 +149,7 @@ type Request struct {
 	IfName       string        // eth0, eth1…
 	IP           string        // a fixed address (--ip), "" for the next free one
 	DefaultRoute bool          // this endpoint carries the default route (the first network's)
+	MAC          string        // a fixed MAC address (--mac-address), "" for Docker's from the IP
 	Ports        []PortMapping // published through this endpoint
 }
 

@@ -155,6 +155,8 @@ type Resources struct {
 	Memory, MemorySwap, PidsLimit *int64
 	CPUQuota                      *int64
 	CPUPeriod                     *uint64
+	CPUShares                     *uint64
+	CpusetCpus, CpusetMems        *string
 }
 
 // Update changes a running container's cgroup limits (`runc update`; crun takes the same flags).
@@ -175,6 +177,15 @@ func (r *Runtime) Update(id string, res Resources) error {
 	}
 	if res.PidsLimit != nil {
 		add("pids-limit", *res.PidsLimit)
+	}
+	if res.CPUShares != nil {
+		add("cpu-share", *res.CPUShares)
+	}
+	if res.CpusetCpus != nil {
+		add("cpuset-cpus", *res.CpusetCpus)
+	}
+	if res.CpusetMems != nil {
+		add("cpuset-mems", *res.CpusetMems)
 	}
 	if len(args) == 0 {
 		return nil

@@ -101,13 +101,17 @@ type SpecOptions struct {
 	// cgroup filesystem writable, and every device allowed by the device cgroup.
 	Privileged bool
 	// Devices are created in the container's /dev (a privileged container gets HostDevices).
-	Devices     []specs.LinuxDevice
-	Memory      int64  // bytes; 0 for no limit
-	MemorySwap  int64  // memory+swap bytes; 0 for Docker's default (twice Memory), -1 for unlimited
-	NanoCPUs    int64  // --cpus × 1e9; 0 for no limit
-	PidsLimit   int64  // 0 for no limit
-	CgroupsPath string // e.g. "/berth/<id>"
-	Annotations map[string]string
+	Devices    []specs.LinuxDevice
+	Memory     int64 // bytes; 0 for no limit
+	MemorySwap int64 // memory+swap bytes; 0 for Docker's default (twice Memory), -1 for unlimited
+	NanoCPUs   int64 // --cpus × 1e9; 0 for no limit
+	PidsLimit  int64 // 0 for no limit
+	// CPU is --cpu-shares, --cpu-period, --cpu-quota, --cpuset-cpus/-mems (zero: unset).
+	CPU CPUOptions
+	// MemoryReservation is --memory-reservation, the soft limit (bytes; 0 for none).
+	MemoryReservation int64
+	CgroupsPath       string // e.g. "/berth/<id>"
+	Annotations       map[string]string
 	// Sysctls are --sysctl, set in the container's namespaces.
 	Sysctls map[string]string
 	// Namespaces says, for the IPC, PID, UTS and cgroup namespaces, whether the container gets
@@ -297,6 +301,13 @@ func specNamespaces(o SpecOptions) []specs.LinuxNamespace {
 	return ns
 }
 
+// CPUOptions are Docker's CPU flags beyond --cpus.
+type CPUOptions struct {
+	Shares                 int64
+	Period, Quota          int64
+	CpusetCpus, CpusetMems string
+}
+
 // specResources are the cgroup's limits and device rules.
 func specResources(o SpecOptions) *specs.LinuxResources {
 	res := &specs.LinuxResources{Devices: append(defaultDevices(), o.DeviceRules...)}
@@ -317,6 +328,31 @@ func specResources(o SpecOptions) *specs.LinuxResources {
 		period := uint64(100000)
 		quota := o.NanoCPUs * int64(period) / 1e9
 		res.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
+	}
+	if o.MemoryReservation > 0 {
+		r := o.MemoryReservation
+		if res.Memory == nil {
+			res.Memory = &specs.LinuxMemory{}
+		}
+		res.Memory.Reservation = &r
+	}
+	if c := o.CPU; c != (CPUOptions{}) {
+		if res.CPU == nil {
+			res.CPU = &specs.LinuxCPU{}
+		}
+		if c.Shares > 0 {
+			sh := uint64(c.Shares)
+			res.CPU.Shares = &sh
+		}
+		if c.Period > 0 {
+			pe := uint64(c.Period)
+			res.CPU.Period = &pe
+		}
+		if c.Quota != 0 {
+			q := c.Quota
+			res.CPU.Quota = &q
+		}
+		res.CPU.Cpus, res.CPU.Mems = c.CpusetCpus, c.CpusetMems
 	}
 	if o.PidsLimit > 0 {
 		p := o.PidsLimit

@@ -406,3 +406,19 @@ func TestSpecUserNamespace(t *testing.T) {
 		}
 	}
 }
+
+// --cpu-shares, --cpu-period/--cpu-quota, --cpuset-*, --memory-reservation reach the spec's resources.
+func TestSpecCPUOptions(t *testing.T) {
+	s := mustSpec(t, SpecOptions{Network: NetworkHost, MemoryReservation: 32 << 20,
+		CPU: CPUOptions{Shares: 512, Period: 50000, Quota: 25000, CpusetCpus: "0", CpusetMems: "0"}})
+	c := s.Linux.Resources.CPU
+	if c == nil || *c.Shares != 512 || *c.Period != 50000 || *c.Quota != 25000 || c.Cpus != "0" || c.Mems != "0" {
+		t.Errorf("cpu: %+v", c)
+	}
+	if m := s.Linux.Resources.Memory; m == nil || m.Reservation == nil || *m.Reservation != 32<<20 || m.Limit != nil {
+		t.Errorf("memory: %+v", m)
+	}
+	if s := mustSpec(t, SpecOptions{Network: NetworkHost}); s.Linux.Resources.CPU != nil || s.Linux.Resources.Memory != nil {
+		t.Errorf("no flags, yet resources: %+v", s.Linux.Resources)
+	}
+}

@@ -3,11 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/berth-engine/berth/container"
 	"slices"
 	"time"
 
 	"github.com/berth-engine/berth/compose"
+	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/format"
 	"github.com/spf13/cobra"
 )

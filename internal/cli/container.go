@@ -82,6 +82,8 @@ type createFlags struct {
 	logDriver                                                                  string
 	interactive, tty, rm, readOnly, publishAll, init, privileged               bool
 	cpus                                                                       float64
+	cpuShares, cpuPeriod, cpuQuota                                             int64
+	cpusetCpus, cpusetMems, memoryReservation, cidfile                         string
 	pidsLimit                                                                  int64
 	stopTimeout, healthRetries                                                 int
 	healthInterval, healthTimeout, healthStartPeriod                           time.Duration
@@ -91,6 +93,7 @@ type createFlags struct {
 	// --volumes-from, --isolation, --volume-driver: kept in the record, applied by Create.
 	volumesFrom             []string
 	isolation, volumeDriver string
+	macAddress              string
 }
 
 func (f *createFlags) bind(fl *pflag.FlagSet) {
@@ -112,6 +115,13 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVarP(&f.memory, "memory", "m", "", "Memory limit")
 	fl.StringVar(&f.memorySwap, "memory-swap", "", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
 	fl.Float64Var(&f.cpus, "cpus", 0, "Number of CPUs")
+	fl.Int64VarP(&f.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	fl.Int64Var(&f.cpuPeriod, "cpu-period", 0, "Limit CPU CFS (Completely Fair Scheduler) period")
+	fl.Int64Var(&f.cpuQuota, "cpu-quota", 0, "Limit CPU CFS (Completely Fair Scheduler) quota")
+	fl.StringVar(&f.cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
+	fl.StringVar(&f.cpusetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
+	fl.StringVar(&f.memoryReservation, "memory-reservation", "", "Memory soft limit")
+	fl.StringVar(&f.cidfile, "cidfile", "", "Write the container ID to the file")
 	fl.Int64Var(&f.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "Set environment variables")
 	fl.StringArrayVar(&f.envFiles, "env-file", nil, "Read in a file of environment variables")
@@ -124,6 +134,7 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringArrayVar(&f.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
 	fl.StringVar(&f.isolation, "isolation", "", "Container isolation technology")
 	fl.StringVar(&f.volumeDriver, "volume-driver", "", "Optional volume driver for the container")
+	fl.StringVar(&f.macAddress, "mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
 	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
 	fl.StringArrayVar(&f.expose, "expose", nil, "Expose a port or a range of ports")
 	fl.StringArrayVar(&f.capAdd, "cap-add", nil, "Add Linux capabilities")
@@ -308,6 +319,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	h.AutoRemove, h.ReadonlyRootfs, h.PublishAllPorts, h.Init, h.Privileged = f.rm, f.readOnly, f.publishAll, f.init, f.privileged
 	h.Runtime, h.CapAdd, h.CapDrop, h.ExtraHosts = f.runtime, f.capAdd, f.capDrop, f.addHosts
 	h.VolumesFrom, h.Isolation, h.VolumeDriver = f.volumesFrom, f.isolation, f.volumeDriver
+	o.MacAddress = f.macAddress
 	if f.logDriver == logging.None && len(f.logOpts) > 0 {
 		return o, fmt.Errorf("invalid logging opts for driver %s", f.logDriver)
 	}
@@ -346,6 +358,15 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 		return o, fmt.Errorf("invalid argument \"%v\" for \"--cpus\" flag: range of CPUs is from 0.01 to the number of CPUs available", f.cpus)
 	}
 	h.NanoCPUs = int64(f.cpus * 1e9)
+	h.CPUShares, h.CPUPeriod, h.CPUQuota, h.CpusetCpus, h.CpusetMems = f.cpuShares, f.cpuPeriod, f.cpuQuota, f.cpusetCpus, f.cpusetMems
+	if f.memoryReservation != "" {
+		n, err := units.RAMInBytes(f.memoryReservation)
+		if err != nil {
+			return o, fmt.Errorf("invalid argument %q for \"--memory-reservation\" flag: %v", f.memoryReservation, err)
+		}
+		h.MemoryReservation = n
+	}
+	h.ContainerIDFile = f.cidfile
 	h.PidsLimit = f.pidsLimit
 	for _, v := range f.volumes {
 		mt, err := container.ParseVolume(v)
@@ -406,6 +427,11 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 	if err != nil {
 		return nil, err
 	}
+	cid, err := newCIDFile(o.Host.ContainerIDFile)
+	if err != nil {
+		return nil, err
+	}
+	defer cid.close()
 	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
 	m.UsernsRemap = conf.UsernsRemap
 	if pull == "always" {
@@ -431,9 +457,55 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 		return nil, daemonError{err}
 	}
 	for _, w := range c.Warnings {
-		fmt.Fprintln(g.Stderr, "WARNING:", w)
+		fmt.Fprintln(g.Stderr, "WARNING: "+w)
+	}
+	if err := cid.write(c.ID); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// cidFile is --cidfile as Docker's CLI keeps it: refused when the file exists, created before
+// the container, removed again when the create fails, and holding the ID once it succeeded.
+type cidFile struct {
+	path    string
+	f       *os.File
+	written bool
+}
+
+func newCIDFile(path string) (*cidFile, error) {
+	if path == "" {
+		return &cidFile{}, nil
+	}
+	if _, err := os.Stat(path); err == nil {
+		return nil, fmt.Errorf("container ID file found, make sure the other container isn't running or delete %s", path)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("Failed to create the container ID file: %v", err)
+	}
+	return &cidFile{path: path, f: f}, nil
+}
+
+func (c *cidFile) write(id string) error {
+	if c.f == nil {
+		return nil
+	}
+	if _, err := c.f.WriteString(id); err != nil {
+		return fmt.Errorf("Failed to write the container ID to the file: %v", err)
+	}
+	c.written = true
+	return nil
+}
+
+func (c *cidFile) close() {
+	if c.f == nil {
+		return
+	}
+	c.f.Close()
+	if !c.written {
+		os.Remove(c.path)
+	}
 }
 
 // daemonError is a failure Docker's daemon would report (a refused mount, a name in use, an
@@ -443,15 +515,32 @@ type daemonError struct{ error }
 
 func (e daemonError) Unwrap() error { return e.error }
 
-// createFailure is how Docker's `create` fails: a flag it cannot read is a usage error (exit
-// 125); what the daemon refuses is "Error response from daemon: ..." (berth: "Error: ..."),
-// exit 1.
-func createFailure(err error) error {
+// createFailure is how Docker's `create` fails: what its CLI refuses is "docker: MESSAGE.\nSee
+// 'docker create --help'.", exit 125; what the daemon refuses is "Error response from daemon:
+// ..." (berth: "Error: ..."), exit 1.
+func createFailure(cmd *cobra.Command, err error) error {
 	var de daemonError
 	if errors.As(err, &de) {
 		return &StatusError{Code: 1, Err: de.error}
 	}
-	return &StatusError{Code: 125, Err: err}
+	return usageFailure(cmd, err)
+}
+
+// startFailure is how Docker's `run` reports a container that was created but did not start:
+// "docker: Error response from daemon: MESSAGE." without the help hint, exit 125 (or the
+// command's 126/127).
+func startFailure(cmd *cobra.Command, err error) error {
+	var se *container.StartError
+	if errors.As(err, &se) && se.Code != 125 {
+		return runError(err)
+	}
+	return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s: Error: %s.", cmd.Root().Name(), err)}
+}
+
+// usageFailure is Docker's reportError for create and run: the program's name as invoked, the
+// message with a full stop, the help hint, exit 125.
+func usageFailure(cmd *cobra.Command, err error) error {
+	return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s: %s.\nSee '%s --help'.", cmd.Root().Name(), err, cmd.CommandPath())}
 }
 
 // runFailure is how Docker's `run` fails before its container runs: "docker: MESSAGE.\nSee
@@ -459,14 +548,14 @@ func createFailure(err error) error {
 // says "Error response from daemon: "); the container command's 126/127 as runError says.
 func runFailure(cmd *cobra.Command, err error) error {
 	var se *container.StartError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) && se.Code != 125 {
 		return runError(err)
 	}
 	var de daemonError
 	if errors.As(err, &de) {
-		return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s: Error: %s.\nSee '%s --help'.", cmd.Root().Name(), de.error, cmd.CommandPath())}
+		return usageFailure(cmd, fmt.Errorf("Error: %w", de.error))
 	}
-	return &StatusError{Code: 125, Err: err}
+	return usageFailure(cmd, err)
 }
 
 // pullForRun pulls an image for run/create with its progress on stderr, as Docker prints it.
@@ -510,7 +599,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := f.options(cmd, args)
 			if err != nil {
-				return createFailure(err)
+				return createFailure(cmd, err)
 			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
@@ -519,7 +608,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 			defer closeFn()
 			ctr, err := createContainer(g, m, o, f.pull)
 			if err != nil {
-				return createFailure(err)
+				return createFailure(cmd, err)
 			}
 			fmt.Fprintln(g.Stdout, ctr.ID)
 			return nil
@@ -574,13 +663,14 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 			}
 			defer ctr.Unlock()
 			if detach {
+				// Docker's CLI prints the ID as soon as the container exists, before it starts.
+				fmt.Fprintln(g.Stdout, ctr.ID)
 				if err := m.StartCreated(ctr); err != nil {
 					if f.rm {
 						m.Remove(ctr.ID, container.RemoveOptions{Force: true, Volumes: true})
 					}
-					return runError(err)
+					return startFailure(cmd, err)
 				}
-				fmt.Fprintln(g.Stdout, ctr.ID)
 				return nil
 			}
 			at := &container.Attach{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy, Setup: ctx,
@@ -608,7 +698,7 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 				if f.rm {
 					m.Remove(ctr.ID, container.RemoveOptions{Force: true, Volumes: true})
 				}
-				return runError(err)
+				return startFailure(cmd, err)
 			}
 			if code != 0 {
 				return &StatusError{Code: code, Err: errors.New("")}
@@ -660,7 +750,21 @@ func newStartCommand(g *Globals, use string) *cobra.Command {
 					return m.StartAttached(args[0], o)
 				})
 			}
-			return forEach(g, args, func(ref string) error { return m.StartDetached(ref) })
+			// Docker's: each failure on its own line as the daemon said it, then one line
+			// naming every container that did not start, exit 1.
+			var failed []string
+			for _, ref := range args {
+				if err := m.StartDetached(ref); err != nil {
+					fmt.Fprintln(g.Stderr, "Error: "+err.Error())
+					failed = append(failed, ref)
+					continue
+				}
+				fmt.Fprintln(g.Stdout, ref)
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("failed to start containers: %s", strings.Join(failed, ", "))
+			}
+			return nil
 		},
 	}
 	c.Flags().BoolVarP(&attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
@@ -904,14 +1008,14 @@ func newRenameCommand(g *Globals, use string) *cobra.Command {
 }
 
 func newLogsCommand(g *Globals, use string) *cobra.Command {
-	var follow, timestamps bool
+	var follow, timestamps, details bool
 	var tail, since, until string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] CONTAINER",
 		Short: "Fetch the logs of a container",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o := container.LogsOptions{Follow: follow, Timestamps: timestamps, Tail: -1}
+			o := container.LogsOptions{Follow: follow, Timestamps: timestamps, Details: details, Tail: -1}
 			if tail != "all" && tail != "" {
 				n, err := strconv.Atoi(tail)
 				if err != nil {
@@ -943,6 +1047,7 @@ func newLogsCommand(g *Globals, use string) *cobra.Command {
 	}
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "Follow log output")
 	c.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
+	c.Flags().BoolVar(&details, "details", false, "Show extra details provided to logs")
 	c.Flags().StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
 	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp or relative (e.g. 42m for 42 minutes)")
 	c.Flags().StringVar(&until, "until", "", "Show logs before a timestamp or relative")

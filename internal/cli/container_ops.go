@@ -156,7 +156,7 @@ func newCpCommand(g *Globals, use string) *cobra.Command {
 func newExecCommand(g *Globals, use string) *cobra.Command {
 	var o container.ExecOptions
 	var interactive, tty, detach bool
-	var env []string
+	var env, envFiles []string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] CONTAINER COMMAND [ARG...]",
 		Short: "Run a command in a running container",
@@ -174,6 +174,13 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 						defer term.Restore(int(in.Fd()), old)
 					}
 				}
+			}
+			for _, ef := range envFiles {
+				vs, err := readKVFile(ef, true)
+				if err != nil {
+					return err
+				}
+				o.Env = append(o.Env, vs...)
 			}
 			for _, e := range env {
 				v, err := envVar(e)
@@ -210,6 +217,7 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 	c.Flags().BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "Detached mode: run command in the background")
 	c.Flags().StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
+	c.Flags().StringArrayVar(&envFiles, "env-file", nil, "Read in a file of environment variables")
 	c.Flags().StringVarP(&o.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	c.Flags().StringVarP(&o.WorkingDir, "workdir", "w", "", "Working directory inside the container")
 	return c

@@ -123,15 +123,18 @@ func TestLogDriverErrorsAndDefaults(t *testing.T) {
 		code int
 		err  string
 	}{
-		{[]string{"run", "--rm", "--log-driver", "none", "--log-opt", "max-size=1m", "bb:1", "true"}, 125, "invalid logging opts for driver none"},
-		{[]string{"create", "--log-opt", "foo=bar", "bb:1", "true"}, 125, "unknown log opt 'foo' for json-file log driver"},
-		{[]string{"create", "--log-driver", "nope", "bb:1", "true"}, 125, `error looking up logging plugin nope: plugin "nope" not found`},
-		{[]string{"run", "--rm", "--network", "none", "--log-opt", "max-size=abc", "bb:1", "true"}, 125, "failed to initialize logging driver: invalid size: 'abc'"},
-		{[]string{"run", "--rm", "--network", "none", "--log-opt", "compress=true", "bb:1", "true"}, 125, "failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set"},
-		{[]string{"builder", "prune", "-f", "--filter", "until=abc"}, 1, `failed to prune build cache: "until" filter expects a duration (e.g., '24h'): time: invalid duration "abc"`},
+		// Docker 20.10's stderr and exit codes: run's CLI-side and start failures are
+		// "docker: ...", create's daemon-side ones "Error response from daemon: ..." (berth:
+		// "Error: ...") with exit 1.
+		{[]string{"run", "--rm", "--log-driver", "none", "--log-opt", "max-size=1m", "bb:1", "true"}, 125, "berth: invalid logging opts for driver none.\nSee 'berth run --help'."},
+		{[]string{"create", "--log-opt", "foo=bar", "bb:1", "true"}, 1, "Error: unknown log opt 'foo' for json-file log driver"},
+		{[]string{"create", "--log-driver", "nope", "bb:1", "true"}, 1, `Error: error looking up logging plugin nope: plugin "nope" not found`},
+		{[]string{"run", "--rm", "--network", "none", "--log-opt", "max-size=abc", "bb:1", "true"}, 125, "berth: Error: failed to initialize logging driver: invalid size: 'abc'."},
+		{[]string{"run", "--rm", "--network", "none", "--log-opt", "compress=true", "bb:1", "true"}, 125, "berth: Error: failed to initialize logging driver: compress cannot be true when max-file is less than 2 or max-size is not set."},
+		{[]string{"builder", "prune", "-f", "--filter", "until=abc"}, 1, `Error: failed to prune build cache: "until" filter expects a duration (e.g., '24h'): time: invalid duration "abc"`},
 	} {
 		_, errs, code := e.run(tc.args...)
-		if code != tc.code || errs != "Error: "+tc.err+"\n" {
+		if code != tc.code || errs != tc.err+"\n" {
 			t.Errorf("berth %s: exit %d, %q; want %d, %q", strings.Join(tc.args, " "), code, errs, tc.code, tc.err)
 		}
 	}

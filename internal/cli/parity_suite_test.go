@@ -154,6 +154,7 @@ var (
 	parityTime  = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
 	parityID64  = regexp.MustCompile(`[0-9a-f]{64}`)
 	parityID12  = regexp.MustCompile(`\b[0-9a-f]{12}\b`)
+	parityCPUs  = regexp.MustCompile(`(from 0\.01 to |there are only |available: 0-)\d+`)
 	parityRoots = []string{"/var/tmp/docker-reference/data", "/var/lib/docker"}
 )
 
@@ -179,6 +180,8 @@ func normalizeParity(s, root string) string {
 	s = parityTime.ReplaceAllString(s, "<TIME>")
 	s = parityID64.ReplaceAllString(s, "<ID>")
 	s = parityID12.ReplaceAllString(s, "<ID12>")
+	// The host's CPU count, which some of Docker's messages name.
+	s = parityCPUs.ReplaceAllString(s, "${1}<N>")
 	// berth is daemonless: Docker's "Error response from daemon: " is berth's "Error: ".
 	s = strings.ReplaceAll(s, "Error response from daemon: ", "Error: ")
 	s = regexp.MustCompile(`\bberth\b`).ReplaceAllString(s, "docker")
@@ -432,4 +435,34 @@ func parityDiff(want, got parityResult) string {
 		}
 	}
 	return b.String()
+}
+
+// The suite's own parts, without containers: the case format and the normalising.
+func TestParityCaseFormatAndNormalizing(t *testing.T) {
+	pc, err := parseParityCase("x.txt", []byte("# c\n$ volume create parity-v\n$? rm -f 'a b'\n$ inspect -f '{{.Name}} x' parity-v\n-- stdout --\nparity-v x\n-- stderr --\n-- exit --\n0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pc.setup) != 2 || !pc.setup[1].mayFail || pc.setup[1].args[2] != "a b" || strings.Join(pc.cmd, "|") != "inspect|-f|{{.Name}} x|parity-v" ||
+		pc.want.stdout != "parity-v x\n" || pc.want.exit != 0 {
+		t.Errorf("parsed %+v", pc)
+	}
+	id := strings.Repeat("ab", 32)
+	a := normalizeParity("[{\"Id\":\""+id+"\",\"Created\":\"2026-12-03T07:08:01.1Z\",\"Path\":\"/var/tmp/docker-reference/data/x\",\"Pid\":12}]", "")
+	b := normalizeParity("[{\"Id\":\""+strings.Repeat("cd", 32)+"\",\"Created\":\"2027-01-01T00:00:00Z\",\"Path\":\"/tmp/bt-1/x\",\"Pid\":99}]", "/tmp/bt-1")
+	if a != b || !strings.Contains(a, ".Path = \"<ROOT>/x\"") {
+		t.Errorf("normalised:\n%s\n%s", a, b)
+	}
+	// Key order is part of the answer.
+	if normalizeParity(`{"A":1,"B":2}`, "") == normalizeParity(`{"B":2,"A":1}`, "") {
+		t.Error("key order ignored")
+	}
+	if got := normalizeParity("berth: Error: Range of CPUs is from 0.01 to 8.00, as there are only 8 CPUs available.", ""); got != "docker: Error: Range of CPUs is from 0.01 to <N>.00, as there are only <N> CPUs available." {
+		t.Errorf("cpus: %q", got)
+	}
+	if classifyParity(parityResult{"", "x\n", 1}, parityResult{"", "unknown flag: --foo\n", 125}) != "missing" ||
+		classifyParity(parityResult{"", "x\n", 1}, parityResult{"", "y\n", 1}) != "wording" ||
+		classifyParity(parityResult{"a", "", 0}, parityResult{"b", "", 0}) != "differs" {
+		t.Error("classification")
+	}
 }

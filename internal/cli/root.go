@@ -147,6 +147,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	msg := err.Error()
+	if first, _, _ := strings.Cut(msg, "\n"); strings.HasPrefix(msg, "unknown command") && strings.HasSuffix(first, ` for "`+root.Name()+`"`) {
+		// Docker's words and exit code for a command it does not have.
+		if word := commandWord(args); word != "" {
+			fmt.Fprintf(stderr, "%s: '%s' is not a %s command.\nSee '%s --help'\n", root.Name(), word, root.Name(), root.Name())
+			return 1
+		}
+	}
 	if strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") ||
 		strings.HasPrefix(msg, "unknown shorthand flag") {
 		code = 125

@@ -163,7 +163,7 @@ func writeDfVerbose(g *Globals, du image.DiskUsage, cdu containerDiskUsage, cach
 // ---- system prune ----
 
 func newSystemPruneCommand(g *Globals) *cobra.Command {
-	var all, force bool
+	var all, force, volumes bool
 	var filters format.Args
 	c := &cobra.Command{
 		Use:   "prune [OPTIONS]",
@@ -173,6 +173,9 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 			warning := "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all dangling images\n  - all dangling build cache\n"
 			if all {
 				warning = "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all images without at least one container associated to them\n  - all build cache\n"
+			}
+			if volumes {
+				warning = strings.Replace(warning, "  - all networks", "  - all volumes not used by at least one container\n  - all networks", 1)
 			}
 			if !force && !confirm(g, warning) {
 				return nil
@@ -200,6 +203,15 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+			}
+			if volumes {
+				// Then the volumes those containers held (Docker's order: before networks'
+				// report, after the containers).
+				freed, err := pruneVolumes(g, filters)
+				if err != nil {
+					return err
+				}
+				reclaimedContainers += freed
 			}
 			s, err := openStore(g)
 			if err != nil {
@@ -234,6 +246,7 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused images not just dangling ones")
 	c.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	c.Flags().BoolVar(&volumes, "volumes", false, "Prune volumes")
 	c.Flags().Var(&filters, "filter", "Provide filter values (e.g. 'label=<key>=<value>')")
 	return c
 }

@@ -29,7 +29,8 @@ func parseMemorySwap(v string) (int64, error) {
 func newUpdateCommand(g *Globals, use string) *cobra.Command {
 	var memory, memorySwap, restart string
 	var cpus float64
-	var pids int64
+	var pids, cpuShares int64
+	var cpusetCpus, cpusetMems string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Update configuration of one or more containers",
@@ -57,6 +58,15 @@ func newUpdateCommand(g *Globals, use string) *cobra.Command {
 			}
 			if fl.Changed("pids-limit") {
 				o.PidsLimit = &pids
+			}
+			if fl.Changed("cpu-shares") {
+				o.CPUShares = &cpuShares
+			}
+			if fl.Changed("cpuset-cpus") {
+				o.CpusetCpus = &cpusetCpus
+			}
+			if fl.Changed("cpuset-mems") {
+				o.CpusetMems = &cpusetMems
 			}
 			if fl.Changed("restart") {
 				p, err := container.ParseRestartPolicy(restart)
@@ -87,6 +97,9 @@ func newUpdateCommand(g *Globals, use string) *cobra.Command {
 	fl.StringVar(&memorySwap, "memory-swap", "", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
 	fl.Float64Var(&cpus, "cpus", 0, "Number of CPUs")
 	fl.Int64Var(&pids, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
+	fl.Int64VarP(&cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	fl.StringVar(&cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
+	fl.StringVar(&cpusetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
 	fl.StringVar(&restart, "restart", "", "Restart policy to apply when a container exits")
 	return c
 }

@@ -33,6 +33,20 @@ func newVolumeCreateCommand(g *Globals) *cobra.Command {
 				}
 				name = args[0]
 			}
+			if driver != "local" {
+				return fmt.Errorf("create %s: error looking up volume plugin %s: plugin %q not found", name, driver, driver)
+			}
+			// The local driver's options mount a device on the volume (tmpfs, a bind, a
+			// filesystem); berth does not do that yet, and refuses rather than ignore them.
+			for _, o := range opts {
+				k, _, _ := strings.Cut(o, "=")
+				switch k {
+				case "type", "device", "o", "size":
+					return fmt.Errorf("create %s: volume option %q is not supported by berth yet (the local driver's device mounts)", name, k)
+				default:
+					return fmt.Errorf("create %s: invalid option: %q", name, k)
+				}
+			}
 			var lm map[string]string
 			for _, l := range labels {
 				if lm == nil {
@@ -169,8 +183,34 @@ func newVolumeInspectCommand(g *Globals) *cobra.Command {
 	return c
 }
 
+// pruneVolumes removes the unused volumes filters choose (label=, label!=) and prints Docker's
+// "Deleted Volumes:" section; `volume prune` and `system prune --volumes` both use it.
+func pruneVolumes(g *Globals, filters format.Args) (int64, error) {
+	for _, k := range filters.Keys() {
+		if k != "label" && k != "label!" {
+			return 0, fmt.Errorf("Invalid filter '%s'", k)
+		}
+	}
+	m, closeFn, err := openManager(g)
+	if err != nil {
+		return 0, err
+	}
+	defer closeFn()
+	// Docker 20.10's daemon (API 1.41) prunes named volumes too: all.
+	names, freed, err := m.PruneVolumesFiltered(filters, true)
+	if len(names) > 0 {
+		fmt.Fprintln(g.Stdout, "Deleted Volumes:")
+		for _, n := range names {
+			fmt.Fprintln(g.Stdout, n)
+		}
+		fmt.Fprintln(g.Stdout)
+	}
+	return freed, err
+}
+
 func newVolumePruneCommand(g *Globals) *cobra.Command {
 	var force bool
+	var filters format.Args
 	c := &cobra.Command{
 		Use:   "prune [OPTIONS]",
 		Short: "Remove all unused local volumes",
@@ -179,26 +219,15 @@ func newVolumePruneCommand(g *Globals) *cobra.Command {
 			if !force && !confirm(g, "WARNING! This will remove all local volumes not used by at least one container.") {
 				return nil
 			}
-			m, closeFn, err := openManager(g)
+			freed, err := pruneVolumes(g, filters)
 			if err != nil {
 				return err
-			}
-			defer closeFn()
-			names, freed, err := m.PruneVolumes()
-			if err != nil {
-				return err
-			}
-			if len(names) > 0 {
-				fmt.Fprintln(g.Stdout, "Deleted Volumes:")
-				for _, n := range names {
-					fmt.Fprintln(g.Stdout, n)
-				}
-				fmt.Fprintln(g.Stdout)
 			}
 			fmt.Fprintln(g.Stdout, "Total reclaimed space:", units.HumanSize(float64(freed)))
 			return nil
 		},
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
+	c.Flags().Var(&filters, "filter", "Provide filter values (e.g. 'label=<label>')")
 	return c
 }
