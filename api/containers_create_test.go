@@ -11,12 +11,13 @@ import (
 	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/image"
 	"github.com/docker/go-units"
+	ctypes "github.com/moby/moby/api/types/container"
 )
 
 // createReq decodes a create body as the handler does (the JSON a client sends).
-func createReq(t *testing.T, body string) createBody {
+func createReq(t *testing.T, body string) ctypes.CreateRequest {
 	t.Helper()
-	var req createBody
+	var req ctypes.CreateRequest
 	if err := json.Unmarshal([]byte(body), &req); err != nil {
 		t.Fatalf("decoding %s: %v", body, err)
 	}
@@ -112,12 +113,6 @@ func TestCreateOptionsTranslation(t *testing.T) {
 				o.Host.NetworkMode = "front"
 				o.Networks, o.Aliases, o.IP = []string{"front", "admin", "back"}, []string{"web"}, "10.1.0.5"
 			}, nil},
-		{"mac address in Config (API < 1.44)", `{"Image":"busybox","MacAddress":"02:42:ac:11:00:0a"}`,
-			func(o *container.CreateOptions) { o.MacAddress = "02:42:ac:11:00:0a" }, nil},
-		{"mac address of the endpoint", `{"Image":"busybox","HostConfig":{"NetworkMode":"front"},"NetworkingConfig":{"EndpointsConfig":{"front":{"MacAddress":"02:42:ac:11:00:0b"}}}}`,
-			func(o *container.CreateOptions) {
-				o.Host.NetworkMode, o.Networks, o.MacAddress = "front", []string{"front"}, "02:42:ac:11:00:0b"
-			}, nil},
 		{"bridge endpoint of the default mode", `{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"bridge":{"Aliases":["a"]}}}}`,
 			func(o *container.CreateOptions) { o.Aliases = []string{"a"} }, nil},
 		{"host network", `{"Image":"busybox","HostConfig":{"NetworkMode":"host"}}`,
@@ -131,9 +126,12 @@ func TestCreateOptionsTranslation(t *testing.T) {
 		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"BlkioWeight":300,"Links":["a:b"]}}`,
 			func(o *container.CreateOptions) {}, []string{
 				"berth does not support BlkioWeight; it was ignored", "berth does not support Links; it was ignored"}},
-		{"cpu shares and sets", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpusetCpus":"0","CpusetMems":"0"}}`,
+		{"cpu and memory reservation", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpuPeriod":50000,"CpuQuota":25000,
+			"CpusetCpus":"0","CpusetMems":"0","MemoryReservation":33554432}}`,
 			func(o *container.CreateOptions) {
-				o.Host.CPUShares, o.Host.CpusetCpus, o.Host.CpusetMems = 512, "0", "0"
+				h := &o.Host
+				h.CPUShares, h.CPUPeriod, h.CPUQuota, h.CpusetCpus, h.CpusetMems = 512, 50000, 25000, "0", "0"
+				h.MemoryReservation = 32 << 20
 			}, nil},
 		{"volumes from, isolation, volume driver", `{"Image":"busybox","HostConfig":{"VolumesFrom":["a:ro","b"],"Isolation":"default","VolumeDriver":"foo"}}`,
 			func(o *container.CreateOptions) {

@@ -34,6 +34,8 @@ type Config struct {
 	Registry distribution.Options
 	// LogDefaults is the daemon-wide log driver and options (log-driver, log-opts).
 	LogDefaults logging.Config
+	// UsernsRemap is userns-remap: containers created through the API run remapped.
+	UsernsRemap string
 	// BuilderGC is the build cache's automatic limit (builder.gc).
 	BuilderGC build.GCConfig
 	// Logf receives one line per failed request and per server event; nil logs nothing.
@@ -65,7 +67,7 @@ func New(cfg Config) (*Server, error) {
 	srv := &Server{
 		cfg:        cfg,
 		images:     s,
-		containers: &container.Manager{Images: s, LogDefaults: cfg.LogDefaults},
+		containers: &container.Manager{Images: s, LogDefaults: cfg.LogDefaults, UsernsRemap: cfg.UsernsRemap},
 		networks:   &network.Manager{DB: s.DB, Root: s.Root, Pools: cfg.DefaultAddressPools},
 		mux:        http.NewServeMux(),
 	}
@@ -79,6 +81,9 @@ func New(cfg Config) (*Server, error) {
 	srv.networkRoutes()
 	return srv, nil
 }
+
+// Images is the image store the server reads (the web UI's berth-only endpoints share it).
+func (s *Server) Images() *image.Store { return s.images }
 
 // Close ends every stream the server is serving and closes the store.
 func (s *Server) Close() error {

@@ -65,6 +65,9 @@ type Options struct {
 	// AllowInsecure grants the security.insecure entitlement (--allow security.insecure): RUN
 	// --security=insecure steps run privileged; without it they fail.
 	AllowInsecure bool
+	// UsernsRemap is the config file's userns-remap: RUN steps run in a user namespace with
+	// that user's ranges, as containers do (see container.Manager.UsernsRemap).
+	UsernsRemap string
 	// Secrets are the build's secrets by id (--secret), for RUN --mount=type=secret.
 	Secrets map[string][]byte
 	// SSH are the agents forwarded by id (--ssh, see ParseSSH), for RUN --mount=type=ssh: an

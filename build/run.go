@@ -272,7 +272,9 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, stubs []s
 	errOut := &lineLog{v: v, start: out.start, stderr: true}
 	o.Stdout, o.Stderr = out, errOut
 	o.Context = b.ctx
-	upper, cleanup, err := container.New(b.s).RunStep(o)
+	m := container.New(b.s)
+	m.UsernsRemap = b.o.UsernsRemap
+	upper, cleanup, err := m.RunStep(o)
 	out.flush()
 	errOut.flush()
 	if errOut.lastLine() != "" && (out.lastLine() == "" || errOut.lastAt.After(out.lastAt)) {

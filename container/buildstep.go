@@ -20,6 +20,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/layer"
 	"github.com/berth-engine/berth/runtime"
 )
@@ -98,6 +99,9 @@ func (e *StepError) Error() string {
 // overlay upper dir: deletions are whiteouts, ready for archive.Diff) and a cleanup that removes
 // everything the step made. On a failed command the error is a *StepError.
 func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err error) {
+	if err := needRoot(); err != nil {
+		return "", nil, err
+	}
 	ctx := o.Context
 	if ctx == nil {
 		ctx = context.Background()
@@ -126,6 +130,8 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	}
 	var overlays []string // host-side overlay mounts of mount sources, unmounted before removal
 	var undoNetwork func()
+	// sandbox is the step as a container: its user namespace mapping and network state.
+	sandbox := &Container{ID: id, Host: HostConfig{NetworkMode: "bridge"}}
 	// The record (dir) goes last, once everything it points to is undone.
 	cleanup = func() {
 		unix.Unmount(rootfs, unix.MNT_DETACH)
@@ -134,6 +140,10 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		}
 		if undoNetwork != nil {
 			undoNetwork()
+		}
+		if sandbox.IDMap != nil {
+			idmap.RemoveNamespace(filepath.Join(m.dir(id), usernsFileName))
+			os.RemoveAll(m.dir(id))
 		}
 		os.RemoveAll(dir)
 		owner.Close()
@@ -145,6 +155,14 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		}
 		return "", nil, err
 	}
+	if sandbox.IDMap, err = m.remapFor(&HostConfig{Privileged: o.Insecure}); err != nil {
+		return fail(err)
+	}
+	if sandbox.IDMap != nil {
+		if err := m.prepareRemappedStep(sandbox, dir); err != nil {
+			return fail(err)
+		}
+	}
 	init := filepath.Join(dir, "init")
 	if err := makeInitLayer(init); err != nil {
 		return fail(err)
@@ -152,7 +170,7 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	if err := makeMountPoints(init, o.MountPoints); err != nil {
 		return fail(err)
 	}
-	if err := mountOverlay(m.stepMounts(dir, o.Layers), dir, rootfs); err != nil {
+	if err := mountLayers(sandbox, m.stepMounts(dir, o.Layers), dir, rootfs); err != nil {
 		return fail(err)
 	}
 	usr, _, err := runtime.ResolveUser(rootfs, o.User)
@@ -168,7 +186,6 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	case runtime.NetworkNone, runtime.NetworkHost:
 	case "", "default", "bridge":
 		// The step's network state lives where a container's does, and goes with the step.
-		sandbox := &Container{ID: id, Host: HostConfig{NetworkMode: "bridge"}}
 		if err := ctx.Err(); err != nil {
 			return fail(err)
 		}
@@ -203,14 +220,33 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		}
 		mounts = append(mounts, specs.Mount{Destination: "/etc/" + name, Type: "bind", Source: p, Options: []string{"rbind", "ro", "rprivate"}})
 	}
-	stepMounts, err := prepareStepMounts(dir, o.Mounts, &overlays)
+	var userns *os.File
+	if sandbox.IDMap != nil {
+		if userns, err = usernsFile(*sandbox.IDMap); err != nil {
+			return fail(err)
+		}
+	}
+	stepMounts, err := prepareStepMounts(dir, o.Mounts, &overlays, sandbox.hostOwner, userns)
 	if err != nil {
 		return fail(err)
 	}
 	mounts = append(mounts, stepMounts...)
+	var uidMap, gidMap []specs.LinuxIDMapping
+	usernsPath, ownNet := "", true
+	if sandbox.IDMap != nil {
+		uidMap, gidMap = sandbox.IDMap.Spec()
+		if usernsPath, ownNet, err = m.containerUserns(sandbox, network); err != nil {
+			return fail(err)
+		}
+		if !ownNet {
+			mounts = append(mounts, specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys",
+				Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}})
+		}
+	}
 	spec, err := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: o.Args, Env: o.Env, Cwd: cwd, User: usr, Hostname: "buildkitsandbox",
 		Network: network, Mounts: mounts, CgroupsPath: "/berth/" + id, Privileged: o.Insecure,
+		UIDMappings: uidMap, GIDMappings: gidMap, UsernsPath: usernsPath,
 	})
 	if err != nil {
 		return fail(err)
@@ -313,6 +349,12 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	}
 	// The upper dir is read after the rootfs is gone, so nothing writes to it meanwhile.
 	unix.Unmount(rootfs, unix.MNT_DETACH)
+	if sandbox.IDMap != nil {
+		// The layer is made of the step's own IDs, as without remapping.
+		if err := shiftOwners(upper, sandbox.IDMap.ToContainer); err != nil {
+			return fail(err)
+		}
+	}
 	return upper, cleanup, nil
 }
 
@@ -388,7 +430,10 @@ func fileMode(m os.FileMode) os.FileMode {
 // prepareStepMounts makes the host side of the step's mounts (files for Data, overlays for
 // Lowers and Discard) under dir/mounts and returns them as runtime mounts, a parent before what
 // is mounted inside it. Host-side overlay mount points are added to overlays for cleanup.
-func prepareStepMounts(dir string, ms []StepMount, overlays *[]string) ([]specs.Mount, error) {
+// For a remapped step (userns not nil), Data files are owned by owner's host IDs and every host
+// directory is seen through an idmapped mount, so a cache or the context keeps the IDs it has
+// without remapping.
+func prepareStepMounts(dir string, ms []StepMount, overlays *[]string, owner func(uid, gid int) (int, int, error), userns *os.File) ([]specs.Mount, error) {
 	ms = append([]StepMount(nil), ms...)
 	sort.SliceStable(ms, func(i, j int) bool {
 		return strings.Count(filepath.Clean(ms[i].Destination), "/") < strings.Count(filepath.Clean(ms[j].Destination), "/")
@@ -411,7 +456,11 @@ func prepareStepMounts(dir string, ms []StepMount, overlays *[]string) ([]specs.
 			if err := os.WriteFile(src, m.Data, 0o600); err != nil {
 				return nil, err
 			}
-			if err := os.Chown(src, m.UID, m.GID); err != nil {
+			uid, gid, err := owner(m.UID, m.GID)
+			if err != nil {
+				return nil, err
+			}
+			if err := os.Chown(src, uid, gid); err != nil {
 				return nil, err
 			}
 			if err := os.Chmod(src, fileMode(m.Mode)); err != nil {
@@ -430,6 +479,16 @@ func prepareStepMounts(dir string, ms []StepMount, overlays *[]string) ([]specs.
 					if err := copyFile(m.Source, src, fi.Mode()); err != nil {
 						return nil, err
 					}
+					if st, ok := fi.Sys().(*syscall.Stat_t); ok && userns != nil {
+						// The copy keeps the source's owner, as the remapped step sees it.
+						uid, gid, err := owner(int(st.Uid), int(st.Gid))
+						if err != nil {
+							return nil, err
+						}
+						if err := os.Chown(src, uid, gid); err != nil {
+							return nil, err
+						}
+					}
 					break
 				}
 				lowers = []string{m.Source}
@@ -440,6 +499,27 @@ func prepareStepMounts(dir string, ms []StepMount, overlays *[]string) ([]specs.
 			}
 			if len(lowers) == 1 && m.ReadOnly {
 				src = filepath.Join(lowers[0], filepath.Clean("/"+m.SubPath))
+				break
+			}
+			if userns != nil {
+				o := idmap.OverlayMount{Lowers: lowers, Options: []string{"index=off"}}
+				if !m.ReadOnly {
+					o.Upper, o.Work = filepath.Join(base, "upper"), filepath.Join(base, "work")
+					uid, gid, _ := owner(0, 0)
+					for _, d := range []string{o.Upper, o.Work} {
+						if err := os.Mkdir(d, 0o755); err != nil {
+							return nil, err
+						}
+						if err := os.Chown(d, uid, gid); err != nil {
+							return nil, err
+						}
+					}
+				}
+				if err := o.Mount(userns, root); err != nil {
+					return nil, fmt.Errorf("mounting the source of %s: %w", m.Destination, err)
+				}
+				*overlays = append(*overlays, root)
+				src = filepath.Join(root, filepath.Clean("/"+m.SubPath))
 				break
 			}
 			opts := "lowerdir=" + strings.Join(lowers, ":")
@@ -466,6 +546,27 @@ func prepareStepMounts(dir string, ms []StepMount, overlays *[]string) ([]specs.
 			}
 			*overlays = append(*overlays, root)
 			src = filepath.Join(root, filepath.Clean("/"+m.SubPath))
+		}
+		if userns != nil && m.Data == nil && !strings.HasPrefix(src, base+"/") {
+			// A host file or directory the step reaches directly: through an idmapped copy.
+			fi, err := os.Stat(src)
+			if err != nil {
+				return nil, err
+			}
+			mp := filepath.Join(base, "idmapped")
+			if fi.IsDir() {
+				err = os.Mkdir(mp, 0o755)
+			} else {
+				err = os.WriteFile(mp, nil, 0o644)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if err := idmap.BindMount(src, mp, userns); err != nil {
+				return nil, fmt.Errorf("mounting the source of %s: %w", m.Destination, err)
+			}
+			*overlays = append(*overlays, mp)
+			src = mp
 		}
 		opts := []string{"rbind", "rprivate"}
 		if m.ReadOnly {

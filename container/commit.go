@@ -72,7 +72,7 @@ func (m *Manager) Diff(ref string) ([]Change, error) {
 		return nil, err
 	}
 	if c.Driver == driverCopy {
-		return copyChanges(filepath.Join(m.dir(c.ID), "rootfs"), lowers)
+		return copyChanges(filepath.Join(m.dir(c.ID), "rootfs"), lowers, c.hostOwner)
 	}
 	upper, err := os.OpenRoot(filepath.Join(m.dir(c.ID), "upper"))
 	if err != nil {
@@ -192,6 +192,12 @@ func (m *Manager) Commit(ref string, o CommitOptions) (string, error) {
 	} else if layer, err = archive.Diff(filepath.Join(m.dir(c.ID), "upper")); err != nil {
 		return "", err
 	}
+	if c.IDMap != nil {
+		// The layer holds the container's IDs, as the image's layers do.
+		diff := layer
+		defer diff.Close()
+		layer = shiftTar(diff, c.IDMap.ToContainer)
+	}
 	defer layer.Close()
 	var src io.Reader = layer
 	if o.Context != nil {
@@ -245,7 +251,7 @@ func (m *Manager) withRootfs(c *Container, st State, fn func(root string) error)
 		return err
 	}
 	clearVolatile(dir)
-	if err := mountOverlay(m.rootfsMounts(c.ID, chains), dir, mnt); err != nil {
+	if err := mountLayers(c, m.rootfsMounts(c.ID, chains), dir, mnt); err != nil {
 		return err
 	}
 	defer unix.Unmount(mnt, unix.MNT_DETACH)
@@ -268,13 +274,13 @@ func sweepTempMounts(dir string) {
 // container's rootfs is read on descriptors (archive.Root), so what it renames meanwhile cannot
 // lead the walk out of it.
 func (m *Manager) Export(ref string, w io.Writer) error {
-	return m.withContainerRoot(ref, func(_ *Container, root *archive.Root) error {
+	return m.withContainerRoot(ref, func(c *Container, root *archive.Root) error {
 		e, err := root.Lookup("/", false)
 		if err != nil {
 			return err
 		}
 		defer e.Close()
-		return e.WriteTar(w, "")
+		return c.writeTar(w, func(w io.Writer) error { return e.WriteTar(w, "") })
 	})
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/container/logging"
+	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/runtime"
 	"github.com/docker/go-units"
@@ -41,6 +42,10 @@ type Container struct {
 	// Networks are the networks the container joins when it starts, in interface order (eth0
 	// first); NetworkMode names the first. Empty for host, none and container:ID.
 	Networks []EndpointConfig `json:",omitempty"`
+	// IDMap is the user namespace mapping of a container created under userns-remap (nil: the
+	// host's IDs). Kept with the container, so a later change of the setting does not change
+	// the owners its writable layer was made with.
+	IDMap *idmap.Map `json:",omitempty"`
 	// Disconnected: the container left its last network (network disconnect), which made its
 	// NetworkMode none; unlike a container created with --network none it may be connected
 	// again, as in Docker.
@@ -111,8 +116,8 @@ type HostConfig struct {
 	IpcMode           string            `json:",omitempty"`
 	PidMode           string            `json:",omitempty"`
 	UTSMode           string            `json:",omitempty"`
-	// UsernsMode is --userns: "" or "host", the only user namespace berth runs containers in
-	// (it has no --userns-remap yet).
+	// UsernsMode is --userns: "" (a user namespace of the container's own under userns-remap,
+	// the host's otherwise) or "host" (the host's, even under userns-remap).
 	UsernsMode    string `json:",omitempty"`
 	RestartPolicy RestartPolicy
 	// VolumesFrom are --volumes-from's containers (NAME[:ro|rw]) as given; Create copies their

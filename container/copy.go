@@ -79,14 +79,14 @@ func planCopy(src copySource, dst string, exists, isDir bool) (copyPlan, error) 
 // src (".": a directory's content, for "DIR/." or "/"), as GET /containers/{id}/archive does.
 // It reports whether the source is a directory.
 func (m *Manager) ArchivePath(ref, src string, o CopyOptions, w io.Writer) (isDir bool, err error) {
-	err = m.withPathRoot(ref, src, func(_ *Container, root *archive.Root, rel string) error {
+	err = m.withPathRoot(ref, src, func(c *Container, root *archive.Root, rel string) error {
 		e, err := lookupSource(root, ref, rel, o.FollowLink)
 		if err != nil {
 			return err
 		}
 		defer e.Close()
 		isDir = e.IsDir()
-		return e.WriteTar(w, sourceOf(src, isDir).Name)
+		return c.writeTar(w, func(w io.Writer) error { return e.WriteTar(w, sourceOf(src, isDir).Name) })
 	})
 	return isDir, err
 }
@@ -197,6 +197,16 @@ func extractOptions(c *Container, root *archive.Root, o CopyOptions) (archive.Ap
 			return opts, err
 		}
 		opts.IDMap = func(int, int) (int, int, error) { return int(u.UID), int(u.GID), nil }
+	}
+	if c.IDMap != nil {
+		// The stream's owners are the container's IDs: stored as the host IDs they map to.
+		inner, mp := opts.IDMap, *c.IDMap
+		opts.IDMap = func(uid, gid int) (int, int, error) {
+			if inner != nil {
+				uid, gid, _ = inner(uid, gid)
+			}
+			return mp.ToHost(uid, gid)
+		}
 	}
 	return opts, nil
 }

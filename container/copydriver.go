@@ -166,8 +166,8 @@ func isOpaque(path string) bool {
 }
 
 // flattenLayers copies the merged view of the read-only layers into dst (the container's rootfs
-// with the copy driver).
-func flattenLayers(lowers []string, dst string) error {
+// with the copy driver), each owner turned into the host owner that owner gets.
+func flattenLayers(lowers []string, dst string, owner func(uid, gid int) (int, int, error)) error {
 	view, err := mergedLowers(lowers)
 	if err != nil {
 		return err
@@ -180,7 +180,7 @@ func flattenLayers(lowers []string, dst string) error {
 	var dirs []string
 	for _, p := range paths {
 		e := view[p]
-		if err := copyEntry(filepath.Join(e.layer, p), e.fi, filepath.Join(dst, p)); err != nil {
+		if err := copyEntry(filepath.Join(e.layer, p), e.fi, filepath.Join(dst, p), owner); err != nil {
 			return err
 		}
 		if e.fi.IsDir() {
@@ -197,7 +197,7 @@ func flattenLayers(lowers []string, dst string) error {
 }
 
 // copyEntry copies one entry (not a directory's content) with its owner, mode and times.
-func copyEntry(src string, fi fs.FileInfo, dst string) error {
+func copyEntry(src string, fi fs.FileInfo, dst string, owner func(uid, gid int) (int, int, error)) error {
 	st, _ := fi.Sys().(*syscall.Stat_t)
 	switch {
 	case fi.IsDir():
@@ -225,7 +225,11 @@ func copyEntry(src string, fi fs.FileInfo, dst string) error {
 		}
 	}
 	if st != nil {
-		os.Lchown(dst, int(st.Uid), int(st.Gid))
+		uid, gid, err := owner(int(st.Uid), int(st.Gid))
+		if err != nil {
+			uid, gid, _ = owner(overflowID, overflowID)
+		}
+		os.Lchown(dst, uid, gid)
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			os.Chmod(dst, fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
 		}
@@ -237,14 +241,18 @@ func copyEntry(src string, fi fs.FileInfo, dst string) error {
 
 // sameEntry reports whether a rootfs entry (its symlink's target read by readlinkA) is unchanged
 // from the layers' entry at b (type, mode, owner, size, time, link target).
-func sameEntry(readlinkA func() (string, error), afi fs.FileInfo, b string, bfi fs.FileInfo) bool {
+func sameEntry(readlinkA func() (string, error), afi fs.FileInfo, b string, bfi fs.FileInfo, owner func(uid, gid int) (int, int, error)) bool {
 	if afi.Mode() != bfi.Mode() || afi.ModTime().Unix() != bfi.ModTime().Unix() {
 		return false
 	}
 	as, aok := afi.Sys().(*syscall.Stat_t)
 	bs, bok := bfi.Sys().(*syscall.Stat_t)
-	if aok && bok && (as.Uid != bs.Uid || as.Gid != bs.Gid || as.Rdev != bs.Rdev) {
-		return false
+	if aok && bok {
+		// The layer's owner as the rootfs holds it (mapped, for a remapped container).
+		uid, gid, err := owner(int(bs.Uid), int(bs.Gid))
+		if err != nil || int(as.Uid) != uid || int(as.Gid) != gid || as.Rdev != bs.Rdev {
+			return false
+		}
 	}
 	if afi.IsDir() {
 		return true
@@ -261,7 +269,8 @@ func sameEntry(readlinkA func() (string, error), afi fs.FileInfo, b string, bfi 
 }
 
 // copyChanges compares a copy-driver rootfs with its layers: the changes as `diff` lists them.
-func copyChanges(rootfs string, lowers []string) ([]Change, error) {
+// owner turns a layer's owner into the one flattenLayers gave the copy.
+func copyChanges(rootfs string, lowers []string, owner func(uid, gid int) (int, int, error)) ([]Change, error) {
 	view, err := mergedLowers(lowers)
 	if err != nil {
 		return nil, err
@@ -292,7 +301,7 @@ func copyChanges(rootfs string, lowers []string) ([]Change, error) {
 		switch {
 		case !ok:
 			changes = append(changes, Change{Kind: 'A', Path: path})
-		case !sameEntry(func() (string, error) { return root.Readlink(rel) }, fi, filepath.Join(e.layer, path), e.fi):
+		case !sameEntry(func() (string, error) { return root.Readlink(rel) }, fi, filepath.Join(e.layer, path), e.fi, owner):
 			changes = append(changes, Change{Kind: 'C', Path: path})
 		}
 		return nil

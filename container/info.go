@@ -41,6 +41,9 @@ type Info struct {
 	Name     string
 	// Swarm is always inactive: berth has no swarm mode.
 	Swarm InfoSwarm
+	// UsernsLayers says how containers under userns-remap see the image's layers ("idmapped
+	// mounts", or "chowned copies" where the kernel cannot idmap them); empty without userns-remap.
+	UsernsLayers string `json:",omitempty"`
 }
 
 // InfoRuntime is one OCI runtime of Info.Runtimes.
@@ -124,5 +127,14 @@ func (m *Manager) Info(version string) (*Info, error) {
 	}
 	info.Name, _ = os.Hostname()
 	info.Swarm = InfoSwarm{LocalNodeState: "inactive"}
+	if m.UsernsRemap != "" {
+		// Docker's "name=userns", and how remapped containers get their layers.
+		mp, err := m.Remap()
+		if err != nil {
+			return nil, err
+		}
+		info.SecurityOptions = append(info.SecurityOptions, "name=userns")
+		info.UsernsLayers = m.UsernsLayers(mp)
+	}
 	return info, nil
 }

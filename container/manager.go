@@ -30,6 +30,9 @@ type Manager struct {
 	// LogDefaults is the daemon-wide log driver and options (berth's config file: log-driver,
 	// log-opts) that Create merges into each container's.
 	LogDefaults logging.Config
+	// UsernsRemap is the config file's userns-remap ("default", USER[:GROUP], UID[:GID]; empty
+	// for none): containers created meanwhile run in a user namespace with that user's ranges.
+	UsernsRemap string
 }
 
 // New returns a Manager over an open image store.
@@ -65,6 +68,9 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		return nil, fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
 	}
 	o.Name = strings.TrimPrefix(o.Name, "/")
+	if err := needRoot(); err != nil {
+		return nil, err
+	}
 	imageID, err := m.Images.Resolve(o.Image)
 	if err != nil {
 		return nil, err
@@ -147,11 +153,18 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err := m.volumesFrom(&o.Host); err != nil {
 		return nil, err
 	}
+	remap, err := m.remapFor(&o.Host)
+	if err != nil {
+		return nil, err
+	}
 	path, args := EntrypointAndArgs(cfg)
 	c := &Container{
 		ID: id, Name: o.Name, Created: time.Now().UTC(), Path: path, Args: args,
 		Image: o.Image, ImageID: imageID, Config: cfg, Host: o.Host, Driver: m.storageDriver(), Networks: endpoints,
-		layers: img.Image.Layers, Warnings: warnings,
+		IDMap: remap, layers: img.Image.Layers, Warnings: warnings,
+	}
+	if remap != nil && c.Driver == driverOverlay && m.UsernsLayers(*remap) != UsernsIdmapped {
+		c.Driver = driverCopy
 	}
 	if err := m.resolveVolumes(c); err != nil {
 		return nil, err
@@ -171,10 +184,16 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		os.RemoveAll(m.dir(id))
 		return nil, err
 	}
+	if c.IDMap != nil {
+		if err := m.prepareRemapped(c); err != nil {
+			os.RemoveAll(m.dir(id))
+			return nil, fmt.Errorf("preparing the container's directories for its user namespace: %w", err)
+		}
+	}
 	if c.Driver == driverCopy {
 		lowers, err := m.lowerDirs(c)
 		if err == nil {
-			err = flattenLayers(lowers, filepath.Join(m.dir(id), "rootfs"))
+			err = flattenLayers(lowers, filepath.Join(m.dir(id), "rootfs"), c.hostOwner)
 		}
 		if err != nil {
 			os.RemoveAll(m.dir(id))
@@ -544,7 +563,7 @@ func (m *Manager) SizeRw(id string) (int64, error) {
 	if c, _, err := m.getState(id); err == nil && c.Driver == driverCopy {
 		n = 0
 		if lowers, err := m.lowerDirs(c); err == nil {
-			changes, _ := copyChanges(filepath.Join(m.dir(id), "rootfs"), lowers)
+			changes, _ := copyChanges(filepath.Join(m.dir(id), "rootfs"), lowers, c.hostOwner)
 			if root, err := os.OpenRoot(filepath.Join(m.dir(id), "rootfs")); err == nil {
 				for _, ch := range changes {
 					if fi, err := root.Lstat(strings.TrimPrefix(ch.Path, "/")); err == nil && fi.Mode().IsRegular() {

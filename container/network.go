@@ -343,7 +343,7 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 	}
 	nsPath := filepath.Join(m.Images.Root, "netns", c.ID)
 	start := time.Now()
-	if err := network.NewNetNS(nsPath); err != nil {
+	if err := m.newNetNS(c, nsPath); err != nil {
 		return "", "", fmt.Errorf("creating the network namespace: %w", err)
 	}
 	network.Trace("netns", start)

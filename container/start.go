@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/archive"
+	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/layer"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/runtime"
@@ -809,6 +810,7 @@ func unmountRootfs(dir string) {
 	rootfs := filepath.Join(dir, "rootfs")
 	unix.Unmount(rootfs, unix.MNT_DETACH)
 	unmountShm(dir)
+	idmap.RemoveNamespace(filepath.Join(dir, usernsFileName))
 }
 
 // prepare mounts the rootfs and writes the bundle (config.json) and Docker's /etc files.
@@ -834,7 +836,8 @@ func (m *Manager) prepare(c *Container) error {
 		if err != nil {
 			return err
 		}
-		err = root.MkdirAll(cwd, 0o755, 0, 0)
+		uid, gid, _ := c.hostOwner(0, 0)
+		err = root.MkdirAll(cwd, 0o755, uid, gid)
 		root.Close()
 		if err != nil {
 			return fmt.Errorf("cannot create the working directory %s: %w", cwd, err)
@@ -854,6 +857,13 @@ func (m *Manager) prepare(c *Container) error {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, files[name], 0o644); err != nil {
 			return err
+		}
+		if c.IDMap != nil {
+			// The container's root may edit them, as in Docker.
+			uid, gid := c.IDMap.Root()
+			if err := os.Chown(p, uid, gid); err != nil {
+				return err
+			}
 		}
 		mounts = append(mounts, specs.Mount{Destination: "/etc/" + name, Type: "bind", Source: p, Options: []string{"rbind", "rprivate"}})
 	}
@@ -897,6 +907,20 @@ func (m *Manager) prepare(c *Container) error {
 	if err != nil {
 		return err
 	}
+	var uidMap, gidMap []specs.LinuxIDMapping
+	usernsPath, ownNetns := "", false
+	if c.IDMap != nil {
+		uidMap, gidMap = c.IDMap.Spec()
+		if usernsPath, ownNetns, err = m.containerUserns(c, netns, iso.namespaces.IPC, iso.namespaces.PID); err != nil {
+			return err
+		}
+		if !ownNetns && !hasMount(mounts, "/sys") {
+			// Only an owner of the network namespace may mount sysfs: the host's /sys, read-only,
+			// as runc gives rootless containers.
+			mounts = append(mounts, specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys",
+				Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}})
+		}
+	}
 	spec, err := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: args, Env: ProcessEnv(c.Config), Cwd: cwd, User: usr,
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
@@ -908,10 +932,21 @@ func (m *Manager) prepare(c *Container) error {
 		MemoryReservation: c.Host.MemoryReservation,
 		Security:          sec, MaskedPaths: c.Host.MaskedPaths, ReadonlyPaths: c.Host.ReadonlyPaths,
 		Sysctls: c.Host.Sysctls, Namespaces: iso.namespaces, DeviceRules: iso.rules, Rlimits: iso.rlimits,
-		ShmSize: c.Host.ShmSize, OomScoreAdj: iso.oomAdj,
+		ShmSize: c.Host.ShmSize, OomScoreAdj: iso.oomAdj, UIDMappings: uidMap, GIDMappings: gidMap, UsernsPath: usernsPath,
 	})
 	if err != nil {
 		return err
+	}
+	if c.IDMap != nil && !ownNetns {
+		// Another container's network namespace, which this one's root may not change.
+		for k := range spec.Linux.Sysctl {
+			if strings.HasPrefix(k, "net.") {
+				delete(spec.Linux.Sysctl, k)
+			}
+		}
+	}
+	if c.Host.Runtime == "crun" {
+		m.precompiledSeccomp(spec)
 	}
 	b, err := json.MarshalIndent(spec, "", "\t")
 	if err != nil {
@@ -955,12 +990,12 @@ func (m *Manager) mountRootfs(c *Container) error {
 		// The writable layer of a --rm container goes with it: it needs no durability, and a
 		// volatile overlay skips the sync of the whole upper filesystem that unmounting it
 		// otherwise costs (milliseconds, far more while the disk is busy).
-		if err := mountOverlay(withVolatile(mounts), dir, rootfs); err == nil {
+		if err := mountLayers(c, withVolatile(mounts), dir, rootfs); err == nil {
 			return nil
 		}
 		clearVolatile(dir) // a kernel without volatile (before 5.10): the ordinary mount
 	}
-	return mountOverlay(mounts, dir, rootfs)
+	return mountLayers(c, mounts, dir, rootfs)
 }
 
 // withVolatile adds overlayfs's volatile option to overlay mounts.

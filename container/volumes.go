@@ -392,6 +392,16 @@ func (m *Manager) volumeMounts(c *Container, rootfs string) ([]specs.Mount, erro
 			if err := m.mountVolume(mt.Source, dir); err != nil {
 				return nil, err
 			}
+			if c.IDMap != nil {
+				// An empty volume belongs to the container's root (copyUp then gives it the
+				// image's owner at the target, already a mapped one), as Docker's do.
+				if ents, err := os.ReadDir(dir); err == nil && len(ents) == 0 {
+					uid, gid := c.IDMap.Root()
+					if err := os.Chown(dir, uid, gid); err != nil {
+						return nil, err
+					}
+				}
+			}
 			if mt.NoCopy {
 				// volume-nocopy: the volume stays as it is, empty when new.
 			} else if err := copyUp(rootfs, mt.Target, dir); err != nil {

@@ -102,22 +102,29 @@ func (s *Store) Remove(ref string, force bool) ([]DeleteResponse, error) {
 			if err != nil {
 				return err
 			}
-			// Digest names left alone in the untagged repository go with its last tag.
+			// The repository's digest names go with its last tag, whatever names other
+			// repositories still give the image (Docker's rmi; checked against dockerd 20.10:
+			// `rmi reg/a:1` of an image also pushed as reg/b:2 untags reg/a@sha256:... too).
 			repo := n.Name()
-			onlyDigests := true
+			tagLeft := false
 			for _, r := range rest {
-				if r.Kind == metadata.KindTag || !strings.HasPrefix(r.Name, repo+"@") {
-					onlyDigests = false
+				if p, err := reference.ParseStored(r.Name); err == nil && r.Kind == metadata.KindTag && p.Name() == repo {
+					tagLeft = true
 				}
 			}
-			if onlyDigests {
+			if !tagLeft {
+				kept := rest[:0:0]
 				for _, r := range rest {
-					if _, err := tx.DeleteName(r.Name); err != nil {
-						return err
+					if p, err := reference.ParseStored(r.Name); err == nil && r.Kind == metadata.KindDigest && p.Name() == repo {
+						if _, err := tx.DeleteName(r.Name); err != nil {
+							return err
+						}
+						out = append(out, DeleteResponse{Untagged: familiarStored(r.Name)})
+						continue
 					}
-					out = append(out, DeleteResponse{Untagged: familiarStored(r.Name)})
+					kept = append(kept, r)
 				}
-				rest = nil
+				rest = kept
 			}
 			if len(rest) > 0 || len(containers) > 0 {
 				return nil

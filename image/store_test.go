@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/reference"
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 )
@@ -252,6 +253,43 @@ func TestTagAndRemoveSemantics(t *testing.T) {
 	if strings.Join(lines[:2], "|") != "Untagged: aaa:2|Untagged: bbb:2" || img != "Deleted: "+id ||
 		!strings.HasPrefix(lines[len(lines)-1], "Deleted: sha256:") {
 		t.Fatalf("rmi -f lines: %v", lines)
+	}
+	assertEmptyStore(t, s)
+}
+
+// TestRemoveTagTakesItsRepositoryDigests: the last tag of a repository takes the repository's
+// digest names with it, even while other repositories name the image (dockerd 20.10 does so).
+func TestRemoveTagTakesItsRepositoryDigests(t *testing.T) {
+	s := openTest(t)
+	id := mustImport(t, s, "127.0.0.1:5055/uia:1", map[string]string{"f": "x"})
+	dgst := "sha256:47f559dafab75cdace576ba812431ed7c2ad9ccd2e27fb3ad8c87320562a2eeb"
+	var tags []reference.Tagged
+	var digests []reference.Canonical
+	for _, n := range []string{"127.0.0.1:5055/uib:2"} {
+		r, _ := reference.Parse(n)
+		tags = append(tags, r.(reference.Tagged))
+	}
+	for _, n := range []string{"127.0.0.1:5055/uia@" + dgst, "127.0.0.1:5055/uib@" + dgst} {
+		r, _ := reference.Parse(n)
+		digests = append(digests, r.(reference.Canonical))
+	}
+	if err := s.AddNames(id, tags, digests); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Remove("127.0.0.1:5055/uia:1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, r := range res {
+		lines = append(lines, "Untagged: "+r.Untagged)
+	}
+	if want := "Untagged: 127.0.0.1:5055/uia:1|Untagged: 127.0.0.1:5055/uia@" + dgst; strings.Join(lines, "|") != want {
+		t.Fatalf("rmi lines %q, want %q", lines, want)
+	}
+	res, err = s.Remove("127.0.0.1:5055/uib:2", false)
+	if err != nil || len(res) < 3 || res[1].Untagged != "127.0.0.1:5055/uib@"+dgst || res[2].Deleted != id {
+		t.Fatalf("last tag: %+v %v", res, err)
 	}
 	assertEmptyStore(t, s)
 }

@@ -93,6 +93,10 @@ func InNetNS(path string, fn func() error) error {
 	return <-errc
 }
 
+// LoopbackUpIn brings up "lo" in the network namespace at path (one made elsewhere than
+// NewNetNS, such as in a container's user namespace).
+func LoopbackUpIn(path string) error { return InNetNS(path, loopbackUp) }
+
 // loopbackUp brings up "lo" in the calling thread's network namespace.
 func loopbackUp() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)

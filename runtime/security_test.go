@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -259,5 +260,29 @@ func TestSeccompSupported(t *testing.T) {
 	}
 	if got, want := SeccompSupported(), strings.Contains(string(b), "\nSeccomp:"); got != want {
 		t.Errorf("SeccompSupported() = %v, /proc/self/status says %v", got, want)
+	}
+}
+
+func TestSeccompCacheKeyAndRuntime(t *testing.T) {
+	a, err := Spec(SpecOptions{Args: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Spec(SpecOptions{Args: []string{"true"}, CapAdd: []string{"SYS_ADMIN"}})
+	if SeccompKey(a.Linux.Seccomp) != SeccompKey(a.Linux.Seccomp) || SeccompKey(a.Linux.Seccomp) == SeccompKey(b.Linux.Seccomp) {
+		t.Error("the cache key must name one profile: stable for it, different for another capability set")
+	}
+	// Only crun takes a precompiled filter: for runc nothing is compiled or set.
+	dir := t.TempDir()
+	c := SeccompCache{Dir: dir, Probe: []string{"/nonexistent", "x"}}
+	if err := c.Precompiled(&Runtime{Binary: "/usr/bin/runc"}, a); err != nil || a.Annotations[SeccompBPFAnnotation] != "" {
+		t.Errorf("runc: err %v, annotation %q", err, a.Annotations[SeccompBPFAnnotation])
+	}
+	// A cached filter is used as is, without a probe.
+	if err := os.WriteFile(filepath.Join(dir, SeccompKey(a.Linux.Seccomp)), []byte("QUJD"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Precompiled(&Runtime{Binary: "/usr/bin/crun"}, a); err != nil || a.Annotations[SeccompBPFAnnotation] != "QUJD" {
+		t.Errorf("crun with a cached filter: err %v, annotation %q", err, a.Annotations[SeccompBPFAnnotation])
 	}
 }

@@ -130,6 +130,11 @@ type SpecOptions struct {
 	// Security is --security-opt: the seccomp profile (Docker's default when none is named),
 	// no-new-privileges.
 	Security SecurityOptions
+	// UIDMappings and GIDMappings, when set, put the container in a user namespace of its own
+	// (userns-remap): its root is the first host ID of the mapping.
+	UIDMappings, GIDMappings []specs.LinuxIDMapping
+	// UsernsPath is the user namespace to join with those mappings (empty: the runtime makes one).
+	UsernsPath string
 }
 
 // Namespace modes of NamespaceModes besides a path to join.
@@ -187,12 +192,17 @@ func Spec(o SpecOptions) (*specs.Spec, error) {
 		CgroupsPath: o.CgroupsPath,
 		Devices:     o.Devices,
 		Sysctl:      map[string]string{},
+		UIDMappings: o.UIDMappings,
+		GIDMappings: o.GIDMappings,
 	}
 	if o.Network != NetworkHost {
 		// Docker's two sysctls of a network namespace of the container's own: ping without
 		// CAP_NET_RAW, and any port without CAP_NET_BIND_SERVICE (the namespace has nothing else
-		// to protect). --sysctl may set them otherwise.
-		s.Linux.Sysctl["net.ipv4.ping_group_range"] = "0 2147483647"
+		// to protect). --sysctl may set them otherwise. In a user namespace Docker leaves ping
+		// alone (its group range names host groups).
+		if len(o.UIDMappings) == 0 {
+			s.Linux.Sysctl["net.ipv4.ping_group_range"] = "0 2147483647"
+		}
 		s.Linux.Sysctl["net.ipv4.ip_unprivileged_port_start"] = "0"
 	}
 	for k, v := range o.Sysctls {
@@ -275,6 +285,9 @@ func specNamespaces(o SpecOptions) []specs.LinuxNamespace {
 		default:
 			ns = append(ns, specs.LinuxNamespace{Type: n.typ})
 		}
+	}
+	if len(o.UIDMappings) > 0 {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.UserNamespace, Path: o.UsernsPath})
 	}
 	switch o.Network {
 	case NetworkHost:

@@ -373,6 +373,40 @@ func mustSpec(t *testing.T, o SpecOptions) *specs.Spec {
 	return s
 }
 
+func TestSpecUserNamespace(t *testing.T) {
+	m := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	s, err := Spec(SpecOptions{Args: []string{"sh"}, Network: "/run/ns/x", UIDMappings: m, GIDMappings: m, UsernsPath: "/c/userns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var user *specs.LinuxNamespace
+	for i, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			user = &s.Linux.Namespaces[i]
+		}
+	}
+	if user == nil || user.Path != "/c/userns" {
+		t.Fatalf("user namespace = %+v, want one joined at /c/userns", user)
+	}
+	if len(s.Linux.UIDMappings) != 1 || s.Linux.UIDMappings[0] != m[0] || len(s.Linux.GIDMappings) != 1 {
+		t.Errorf("mappings = %+v %+v", s.Linux.UIDMappings, s.Linux.GIDMappings)
+	}
+	// As Docker: no ping group range in a user namespace, the port sysctl still set.
+	if _, ok := s.Linux.Sysctl["net.ipv4.ping_group_range"]; ok {
+		t.Error("ping_group_range set in a user namespace")
+	}
+	if s.Linux.Sysctl["net.ipv4.ip_unprivileged_port_start"] != "0" {
+		t.Errorf("sysctls = %v", s.Linux.Sysctl)
+	}
+	// Without mappings, no user namespace.
+	s, _ = Spec(SpecOptions{Args: []string{"sh"}})
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			t.Error("user namespace without mappings")
+		}
+	}
+}
+
 // --cpu-shares, --cpu-period/--cpu-quota, --cpuset-*, --memory-reservation reach the spec's resources.
 func TestSpecCPUOptions(t *testing.T) {
 	s := mustSpec(t, SpecOptions{Network: NetworkHost, MemoryReservation: 32 << 20,

@@ -7,7 +7,9 @@ declare -A want=(
   [busybox]=busybox-static [runc]=runc [crun]=crun [docker-registry]=docker-registry [skopeo]=skopeo
   [umoci]=umoci [zstd]=zstd [xz]=xz-utils [bzip2]=bzip2 [gzip]=gzip [hyperfine]=hyperfine
   [iptables]=iptables [/usr/lib/cni/bridge]=containernetworking-plugins [tini-static]=tini
-  [nsenter]=util-linux [ip]=iproute2
+  [nsenter]=util-linux [ip]=iproute2 [chromium]=chromium
+  # userns-remap: dockremap's creation and the tests' remap users and subordinate ranges.
+  [useradd]=passwd [usermod]=passwd [setpriv]=util-linux
 )
 missing=()
 for probe in "${!want[@]}"; do

@@ -297,6 +297,11 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 	if f.check {
 		return runCheck(g, s, o, f.checkFmt)
 	}
+	conf, err := readConfig()
+	if err != nil {
+		return err
+	}
+	o.UsernsRemap = conf.UsernsRemap
 	res, err := build.Build(ctx, s, o)
 	if res != nil && !f.quiet {
 		printBuildWarnings(g.Stderr, res.Warnings)

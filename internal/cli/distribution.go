@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-engine/berth/build"
 	"github.com/berth-engine/berth/distribution"
+	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/network"
 	"github.com/mattn/go-isatty"
@@ -36,7 +37,8 @@ func init() {
 //	  "log-driver": "json-file",
 //	  "log-opts": {"max-size": "10m", "max-file": "3"},
 //	  "builder": {"gc": {"enabled": true, "defaultKeepStorage": "20GB"}},
-//	  "default-address-pools": [{"base": "172.80.0.0/16", "size": 24}]
+//	  "default-address-pools": [{"base": "172.80.0.0/16", "size": 24}],
+//	  "userns-remap": "default"
 //	}
 //
 // The keys mean what they mean in dockerd's daemon.json.
@@ -54,6 +56,10 @@ type berthConfig struct {
 	} `json:"builder"`
 	// DefaultAddressPools are where `network create` takes subnets from.
 	DefaultAddressPools []network.Pool `json:"default-address-pools"`
+	// UsernsRemap runs new containers in a user namespace: "default" (Docker's dockremap
+	// user, created with its ranges on first use), USER[:GROUP] or UID[:GID] with ranges in
+	// /etc/subuid and /etc/subgid.
+	UsernsRemap string `json:"userns-remap"`
 }
 
 // readConfig reads berth's config file; a missing file is the defaults.
@@ -75,6 +81,11 @@ func readConfig() (berthConfig, error) {
 		}
 		if err := network.ValidatePools(c.DefaultAddressPools); err != nil {
 			return c, fmt.Errorf("%s: %w", path, err)
+		}
+		if c.UsernsRemap != "" {
+			if _, _, err := idmap.ParseRemap(c.UsernsRemap); err != nil {
+				return c, fmt.Errorf("%s: %w", path, err)
+			}
 		}
 	}
 	return c, nil

@@ -20,6 +20,7 @@ func init() {
 // API on dockerd's sockets, over the same store the CLI uses.
 func newServeCommand(g *Globals, use string) *cobra.Command {
 	var o api.ListenOptions
+	var uf uiFlags // --ui: the web UI too, over the same server (ui.go)
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS]",
 		Short: "Serve the Docker Engine API (DOCKER_HOST=unix:///run/berth/berth.sock)",
@@ -41,6 +42,7 @@ func newServeCommand(g *Globals, use string) *cobra.Command {
 				DefaultAddressPools: conf.DefaultAddressPools,
 				Registry:            reg,
 				LogDefaults:         logging.Config{Type: conf.LogDriver, Config: conf.LogOpts},
+				UsernsRemap:         conf.UsernsRemap,
 				BuilderGC:           conf.Builder.GC,
 				Logf:                func(f string, a ...any) { fmt.Fprintf(g.Stderr, f+"\n", a...) },
 			})
@@ -61,6 +63,14 @@ func newServeCommand(g *Globals, use string) *cobra.Command {
 			if remove, err := system.RecordService(g.Root, hosts); err == nil {
 				defer remove()
 			}
+			if uf.enabled {
+				stopUI, err := startUI(g, srv, uf)
+				if err != nil {
+					srv.Close()
+					return err
+				}
+				defer stopUI()
+			}
 			go srv.RestartContainers()
 			ctx, stop := signal.NotifyContext(commandContext(c), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -78,5 +88,6 @@ func newServeCommand(g *Globals, use string) *cobra.Command {
 	fl.StringVar(&o.TLSCACert, "tlscacert", "", "Trust certs signed only by this CA")
 	fl.StringVar(&o.TLSCert, "tlscert", "", "Path to TLS certificate file")
 	fl.StringVar(&o.TLSKey, "tlskey", "", "Path to TLS key file")
+	uiServeFlags(fl, &uf)
 	return c
 }

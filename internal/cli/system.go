@@ -395,6 +395,7 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 			}
 			defer closeFn()
 			m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
+			m.UsernsRemap = conf.UsernsRemap
 			info, err := m.Info(Version)
 			if err != nil {
 				return err
@@ -406,7 +407,15 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 				Version, info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped,
 				info.Images, info.ServerVersion, info.Driver, info.Runtime, info.OperatingSystem, info.Architecture, info.RootDir)
 			if len(info.SecurityOptions) > 0 {
-				fmt.Fprint(g.Stdout, " Security Options:\n  seccomp\n   Profile: default\n")
+				fmt.Fprint(g.Stdout, " Security Options:\n")
+				for _, o := range info.SecurityOptions {
+					switch o {
+					case "name=seccomp,profile=default":
+						fmt.Fprint(g.Stdout, "  seccomp\n   Profile: default\n")
+					case "name=userns":
+						fmt.Fprintf(g.Stdout, "  userns\n   Layers: %s\n", info.UsernsLayers)
+					}
+				}
 			}
 			// berth has no daemon: a container's restart policy is applied by its shim, so
 			// nothing restarts containers after a reboot or once their shim is gone.
