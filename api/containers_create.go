@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -25,10 +26,11 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	var req ctypes.CreateRequest
-	if err := decodeBody(r, &req); err != nil {
+	var body createBody
+	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
+	req := body.CreateRequest
 	if req.Config == nil {
 		return badRequest("config cannot be empty in order to create a container")
 	}
@@ -37,7 +39,7 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	o, warnings, err := createOptions(r.Form.Get("name"), req)
+	o, warnings, err := createOptions(r.Form.Get("name"), body)
 	if err != nil {
 		return badRequest("%v", err)
 	}
@@ -51,6 +53,13 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusCreated, ctypes.CreateResponse{ID: c.ID, Warnings: warnings})
 	return nil
+}
+
+// createBody is a create request with Config.MacAddress, which API versions before 1.44 send
+// (and docker-py still does) and the current types no longer have.
+type createBody struct {
+	ctypes.CreateRequest
+	MacAddress string `json:",omitempty"`
 }
 
 // checkPlatform refuses a platform berth cannot run (it runs the host's).
@@ -88,7 +97,8 @@ func createError(err error) error {
 // from its flags, so both faces create containers through the same container.Manager.Create.
 // Warnings name what the request asked for that berth does not do (it is left out, as dockerd
 // leaves out what a platform lacks, rather than refused).
-func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptions, []string, error) {
+func createOptions(name string, body createBody) (container.CreateOptions, []string, error) {
+	req := body.CreateRequest
 	cfg := req.Config
 	if cfg == nil {
 		cfg = &ctypes.Config{}
@@ -151,6 +161,10 @@ func createOptions(name string, req ctypes.CreateRequest) (container.CreateOptio
 	}
 	if err := networkOptions(&o, cfg, hc, req); err != nil {
 		return o, nil, err
+	}
+	// API < 1.44 sends the MAC address in Config, newer ones in the first network's endpoint.
+	if body.MacAddress != "" {
+		o.MacAddress = body.MacAddress
 	}
 	sort.Strings(o.Expose)
 	o.Expose = slices.Compact(o.Expose)
@@ -231,6 +245,8 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 
 	// Resources.
 	h.Memory, h.MemorySwap, h.NanoCPUs = hc.Memory, hc.MemorySwap, hc.NanoCPUs
+	h.CPUShares, h.CPUPeriod, h.CPUQuota = hc.CPUShares, hc.CPUPeriod, hc.CPUQuota
+	h.CpusetCpus, h.CpusetMems, h.MemoryReservation = hc.CpusetCpus, hc.CpusetMems, hc.MemoryReservation
 	if hc.PidsLimit != nil {
 		h.PidsLimit = *hc.PidsLimit
 	}
@@ -287,8 +303,6 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 		}
 	}
 
-	h.CPUShares, h.CPUPeriod, h.CPUQuota = hc.CPUShares, hc.CPUPeriod, hc.CPUQuota
-	h.CpusetCpus, h.CpusetMems, h.MemoryReservation = hc.CpusetCpus, hc.CpusetMems, hc.MemoryReservation
 	unsupported(warnings, "CpuRealtimePeriod", hc.CPURealtimePeriod != 0)
 	unsupported(warnings, "CpuRealtimeRuntime", hc.CPURealtimeRuntime != 0)
 	unsupported(warnings, "BlkioWeight", hc.BlkioWeight != 0 || len(hc.BlkioWeightDevice) > 0)
@@ -363,6 +377,9 @@ func networkOptions(o *container.CreateOptions, cfg *ctypes.Config, hc *ctypes.H
 			ep := &networkEndpoint{}
 			if es != nil {
 				ep.aliases = es.Aliases
+				if len(es.MacAddress) > 0 {
+					ep.mac = net.HardwareAddr(es.MacAddress).String()
+				}
 				if es.IPAMConfig != nil && es.IPAMConfig.IPv4Address.IsValid() {
 					ep.ip = es.IPAMConfig.IPv4Address.String()
 				}
@@ -379,9 +396,9 @@ func networkOptions(o *container.CreateOptions, cfg *ctypes.Config, hc *ctypes.H
 	}
 	o.Networks = []string{mode}
 	if ep, ok := eps[first]; ok {
-		o.Aliases, o.IP = ep.aliases, ep.ip
+		o.Aliases, o.IP, o.MacAddress = ep.aliases, ep.ip, ep.mac
 	} else if ep, ok := eps[mode]; ok {
-		o.Aliases, o.IP = ep.aliases, ep.ip
+		o.Aliases, o.IP, o.MacAddress = ep.aliases, ep.ip, ep.mac
 	}
 	var more []string
 	for n := range eps {
@@ -396,5 +413,5 @@ func networkOptions(o *container.CreateOptions, cfg *ctypes.Config, hc *ctypes.H
 
 type networkEndpoint struct {
 	aliases []string
-	ip      string
+	ip, mac string
 }

@@ -11,13 +11,12 @@ import (
 	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/image"
 	"github.com/docker/go-units"
-	ctypes "github.com/moby/moby/api/types/container"
 )
 
 // createReq decodes a create body as the handler does (the JSON a client sends).
-func createReq(t *testing.T, body string) ctypes.CreateRequest {
+func createReq(t *testing.T, body string) createBody {
 	t.Helper()
-	var req ctypes.CreateRequest
+	var req createBody
 	if err := json.Unmarshal([]byte(body), &req); err != nil {
 		t.Fatalf("decoding %s: %v", body, err)
 	}
@@ -112,6 +111,12 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			func(o *container.CreateOptions) {
 				o.Host.NetworkMode = "front"
 				o.Networks, o.Aliases, o.IP = []string{"front", "admin", "back"}, []string{"web"}, "10.1.0.5"
+			}, nil},
+		{"mac address in Config (API < 1.44)", `{"Image":"busybox","MacAddress":"02:42:ac:11:00:0a"}`,
+			func(o *container.CreateOptions) { o.MacAddress = "02:42:ac:11:00:0a" }, nil},
+		{"mac address of the endpoint", `{"Image":"busybox","HostConfig":{"NetworkMode":"front"},"NetworkingConfig":{"EndpointsConfig":{"front":{"MacAddress":"02:42:ac:11:00:0b"}}}}`,
+			func(o *container.CreateOptions) {
+				o.Host.NetworkMode, o.Networks, o.MacAddress = "front", []string{"front"}, "02:42:ac:11:00:0b"
 			}, nil},
 		{"bridge endpoint of the default mode", `{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"bridge":{"Aliases":["a"]}}}}`,
 			func(o *container.CreateOptions) { o.Aliases = []string{"a"} }, nil},
