@@ -130,6 +130,16 @@ func (s *Store) Remove(ref string, force bool) ([]DeleteResponse, error) {
 				return nil
 			}
 		} else {
+			// A running container's image cannot go, forced or not (Docker's hard conflict,
+			// checked before any name is touched).
+			running, err := tx.RunningContainersUsing(id)
+			if err != nil {
+				return err
+			}
+			if len(running) > 0 {
+				return ConflictError{fmt.Sprintf("unable to delete %s (cannot be forced) - image is being used by running container %s",
+					format.TruncateID(id), format.TruncateID(running[0]))}
+			}
 			if len(names) > 1 && !force && !singleReference(names) {
 				return ConflictError{fmt.Sprintf("unable to delete %s (must be forced) - image is referenced in multiple repositories", format.TruncateID(id))}
 			}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/format"
+	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/reference"
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
@@ -393,3 +394,48 @@ func TestCrashLeftoversAreSwept(t *testing.T) {
 }
 
 func newGzipWriter(w *bytes.Buffer) *gzip.Writer { return gzip.NewWriter(w) }
+
+// TestRemoveRefusesRunningContainersImage: an image a running container uses cannot be deleted
+// by ID even with force, and no name is lost trying (Docker 20.10's hard conflict, recorded:
+// "unable to delete 857a0326997d (cannot be forced) - image is being used by running container
+// 8761fbfefefd"); a name of it can still be untagged while other names remain.
+func TestRemoveRefusesRunningContainersImage(t *testing.T) {
+	s := openTest(t)
+	id := mustImport(t, s, "run:1", map[string]string{"f": "x"})
+	if err := s.Tag("run:1", "other:1"); err != nil {
+		t.Fatal(err)
+	}
+	const ctr = "0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab0123"
+	if err := s.DB.Update(func(tx *metadata.Tx) error {
+		return tx.PutContainer(metadata.Container{ID: ctr, Name: "web", ImageID: id, Created: time.Now(), Config: "{}"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(status string) {
+		t.Helper()
+		if err := s.DB.Update(func(tx *metadata.Tx) error {
+			_, err := tx.SetContainerState(ctr, `{"Status":"`+status+`"}`)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	short := id[7:19]
+	for _, status := range []string{"running", "paused", "restarting"} {
+		put(status)
+		for _, force := range []bool{false, true} {
+			_, err := s.Remove(short, force)
+			want := "conflict: unable to delete " + short + " (cannot be forced) - image is being used by running container 0123456789ab"
+			if err == nil || err.Error() != want {
+				t.Fatalf("%s, force %v: %v, want %q", status, force, err, want)
+			}
+		}
+	}
+	if _, err := s.Resolve("other:1"); err != nil {
+		t.Fatalf("a refused rmi lost a name: %v", err)
+	}
+	put("exited")
+	if _, err := s.Remove(short, false); err == nil || !strings.Contains(err.Error(), "(must be forced) - image is") {
+		t.Fatalf("stopped container, no force: %v", err)
+	}
+}

@@ -54,6 +54,13 @@ func (t *Tx) ContainersUsing(imageID string) ([]string, error) {
 	return t.strings(`SELECT id FROM containers WHERE image_id = ? ORDER BY created`, imageID)
 }
 
+// RunningContainersUsing returns the IDs of the running (or paused, or restarting) containers
+// created from an image: what makes Docker's rmi refuse even with force.
+func (t *Tx) RunningContainersUsing(imageID string) ([]string, error) {
+	return t.strings(`SELECT id FROM containers WHERE image_id = ?
+		AND json_extract(state, '$.Status') IN ('running', 'paused', 'restarting') ORDER BY created`, imageID)
+}
+
 // Container returns one container by full ID, or ErrNotFound.
 func (t *Tx) Container(id string) (Container, error) {
 	c, err := scanContainer(t.tx.QueryRow(`SELECT `+containerCols+` FROM containers WHERE id = ?`, id))

@@ -2,7 +2,8 @@
 # berth's main job on a real example: make a busybox base image from Debian's busybox-static,
 # import it, list it, inspect it, save it to an archive `docker load` accepts, build an image on
 # it from a Dockerfile with RUN, show how its layers are built, run that image, and run two
-# containers on a network of their own that find each other by name, then a Compose application.
+# containers on a network of their own that find each other by name, then a Compose application,
+# then the Docker Engine API: `berth serve` on a socket, driven by the real docker CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -11,6 +12,7 @@ go build -o bin/berth ./cmd/berth
 root=${BERTH_ROOT:-$(mktemp -d /tmp/berth-demo.XXXXXX)}
 work=$(mktemp -d)
 cleanup() {
+  [[ -n ${serve_pid:-} ]] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
   bin/berth --root "$root" rm -f demo-web >/dev/null 2>&1 || true
   bin/berth --root "$root" network rm demo-net >/dev/null 2>&1 || true
   [[ -f $work/app/compose.yaml ]] && bin/berth --root "$root" compose -f "$work/app/compose.yaml" down -v -t 1 >/dev/null 2>&1 || true
@@ -70,4 +72,15 @@ bin/berth --root "$root" compose -f "$work/app/compose.yaml" ps -a
 bin/berth --root "$root" compose -f "$work/app/compose.yaml" exec -T web nslookup api
 wget -qO- http://127.0.0.1:58089/
 bin/berth --root "$root" compose -f "$work/app/compose.yaml" down -v -t 1
+bin/berth --root "$root" serve -H "unix://$work/berth.sock" 2>"$work/serve.log" &
+serve_pid=$!
+for _ in $(seq 100); do [[ -S $work/berth.sock ]] && break; sleep 0.1; done
+docker=$(command -v docker || true)
+if [[ -n $docker ]]; then
+  DOCKER_HOST=unix://$work/berth.sock "$docker" version --format 'docker CLI {{.Client.Version}} -> berth {{.Server.Version}} (API {{.Server.APIVersion}})'
+  DOCKER_HOST=unix://$work/berth.sock "$docker" run --rm busybox:demo echo "run by the docker CLI through berth serve"
+  DOCKER_HOST=unix://$work/berth.sock "$docker" images
+else
+  curl -s --unix-socket "$work/berth.sock" http://berth/v1.41/images/json; echo
+fi
 bin/berth --root "$root" system df

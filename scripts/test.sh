@@ -9,6 +9,10 @@ scripts/deps.sh
 # now, beside the rest, and wait for it at the end.
 registry/s3test.sh build >"${TMPDIR:-/tmp}/berth-weed-build.log" 2>&1 &
 weed_build=$!
+# Docker Compose v2 (the Engine API's acceptance: it drives berth serve) is built from the module
+# proxy once and cached in ~/.cache/berth (6-9 minutes on a new machine): beside the rest too.
+scripts/compose-v2.sh >"${TMPDIR:-/tmp}/berth-compose-build.log" 2>&1 &
+compose_build=$!
 # dive (for analysis's comparison with dive's own numbers) is no Debian package: build the pinned
 # version once from the module proxy into ~/go/bin (about 90 s on a new machine), beside vet.
 dive_version=v0.13.2-0.20250516191726-d6c691947f8f
@@ -21,9 +25,14 @@ echo "== gofmt"; bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -nam
 if [[ -n ${dive_build:-} ]]; then
   wait "$dive_build" || { cat "${TMPDIR:-/tmp}/berth-dive-build.log"; exit 1; }
 fi
-echo "== go test"; go test -count=1 -timeout 20m ./...
+# TestComposeV2 runs at the end, once Compose v2 is surely built.
+echo "== go test"; go test -count=1 -timeout 20m -skip 'TestComposeV2' ./...
 # Interrupted builds and runs, and prune racing run, a few times over (scripts/torture.sh N for more).
 echo "== torture (short)"; scripts/torture.sh 4
+echo "== docker-py's own integration suite against berth serve"; scripts/docker-py.sh
+echo "== Docker Compose v2 against berth serve"
+wait "$compose_build" || { cat "${TMPDIR:-/tmp}/berth-compose-build.log"; exit 1; }
+go test -count=1 -run 'TestComposeV2' ./api/
 echo "== OCI distribution-spec conformance suite against berth registry serve"; registry/conformance.sh
 # The S3 driver against a real S3-compatible server (SeaweedFS, built once from the Go module proxy
 # and cached in ~/.cache/berth: the first run on a new machine spends several minutes building it).
