@@ -55,7 +55,6 @@ EXCLUDED=(
   "tests/integration/models_images_test.py::ImageCollectionTest::test_build_with_error not yet: build errors have BuildKit's wording, not the classic builder's"
   "tests/integration/api_container_test.py::CreateContainerTest::test_create_with_links not yet: --link"
   "tests/integration/api_container_test.py::LinkTest::test_remove_link not yet: --link"
-  "tests/integration/api_container_test.py::CreateContainerTest::test_create_with_mac_address not yet: MAC addresses"
   "tests/integration/api_network_test.py::TestNetworks::test_connect_with_links not yet: endpoint links"
   "tests/integration/api_network_test.py::TestNetworks::test_connect_with_mac_address not yet: MAC addresses"
   "tests/integration/api_network_test.py::TestNetworks::test_create_with_driveropt not yet: endpoint DriverOpts"
