@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -216,6 +217,9 @@ func cniExec(command, id, netns, ifname, ip, name string, conf map[string]any, p
 		return nil, fmt.Errorf("CNI plugin %s not found in %s (Debian: apt-get install containernetworking-plugins)", typ, CNIPath())
 	}
 	cmd := exec.Command(bin)
+	// A plugin outliving a killed berth would add its rules after the sweep that cleans up the
+	// killed run has looked (seen as a CNI-HOSTPORT-DNAT rule left behind): it dies with berth.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdin = bytes.NewReader(in)
 	cmd.Env = append(os.Environ(), "CNI_COMMAND="+command, "CNI_CONTAINERID="+id, "CNI_NETNS="+netns,
 		"CNI_IFNAME="+ifname, "CNI_PATH="+CNIPath())

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Rule is one iptables rule: a table, a chain and the match and target.
@@ -70,6 +71,7 @@ func AddRules(rules []Rule) error {
 		return nil
 	}
 	cmd := exec.Command("iptables-restore", "--noflush", "-w")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // as the CNI plugins (cni.go)
 	cmd.Stdin = bytes.NewReader(restoreInput(rules))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("bridge network: iptables-restore: %v: %s", err, strings.TrimSpace(string(out)))

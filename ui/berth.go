@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/berth-engine/berth/analysis"
+	"github.com/berth-engine/berth/compose"
 	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/registry"
@@ -22,6 +24,7 @@ func (s *Server) berthRoutes() {
 	s.mux.HandleFunc("GET /berth/search", s.wrap(s.search))
 	s.mux.HandleFunc("GET /berth/tags", s.wrap(s.tags))
 	s.mux.HandleFunc("GET /berth/exec/{id}/ws", s.terminal)
+	s.mux.HandleFunc("POST /berth/compose/{project}/{action}", s.wrap(s.composeAction))
 }
 
 // httpError is an answer with a status other than 500.
@@ -220,5 +223,58 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request) error {
 		tags = []string{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"repository": repo, "tags": tags})
+	return nil
+}
+
+// composeAction is POST /berth/compose/{project}/up|down: Compose's up -d (from the files the
+// project's containers were made from, as their com.docker.compose.project.* labels name them)
+// or down, through the compose package, answered with the steps as Compose prints them.
+func (s *Server) composeAction(w http.ResponseWriter, r *http.Request) error {
+	project, action := r.PathValue("project"), r.PathValue("action")
+	if action != "up" && action != "down" {
+		return &httpError{http.StatusNotFound, "no such compose action: " + action}
+	}
+	var mu sync.Mutex
+	steps := []string{}
+	eng := s.opts.API.Compose(func(e compose.Event) {
+		mu.Lock()
+		steps = append(steps, strings.TrimSpace(e.String()))
+		mu.Unlock()
+	})
+	cs, err := eng.ProjectContainers(project, false)
+	if err != nil {
+		return err
+	}
+	if len(cs) == 0 {
+		return &httpError{http.StatusNotFound, "no such compose project: " + project}
+	}
+	labels := cs[0].Config.Labels
+	var pl *compose.Plan
+	if files := labels["com.docker.compose.project.config_files"]; files != "" {
+		p, err := compose.Load(r.Context(), compose.LoadOptions{
+			ConfigFiles: strings.Split(files, ","),
+			ProjectName: project,
+			ProjectDir:  labels["com.docker.compose.project.working_dir"],
+		})
+		if err == nil {
+			pl, err = compose.NewPlan(p, compose.PlanOptions{})
+		}
+		if err != nil && action == "up" {
+			return badRequest("reading the project's files: " + err.Error())
+		}
+	}
+	switch action {
+	case "up":
+		if pl == nil {
+			return badRequest("the project's containers do not name its Compose files (com.docker.compose.project.config_files)")
+		}
+		err = eng.Up(r.Context(), pl, compose.UpOptions{})
+	case "down":
+		err = eng.Down(r.Context(), project, pl, compose.DownOptions{})
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"Steps": steps})
 	return nil
 }

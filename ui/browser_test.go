@@ -614,6 +614,40 @@ func TestBrowserScenarios(t *testing.T) {
 		exec.Command(bin, "--root", p.root, "rm", "-f", "chatty").Run()
 	})
 
+	t.Run("compose project up and down", func(t *testing.T) {
+		b := b.on(t)
+		dir := t.TempDir()
+		file := filepath.Join(dir, "compose.yaml")
+		yaml := "name: uiproj\nservices:\n  app:\n    image: " + ref + "\n    command: [\"sleep\", \"300\"]\n    stop_signal: SIGKILL\n"
+		if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		compose := func(args ...string) {
+			t.Helper()
+			if out, err := exec.Command(bin, append([]string{"--root", p.root, "compose", "-f", file}, args...)...).CombinedOutput(); err != nil {
+				t.Fatalf("berth compose %v: %v\n%s", args, err, out)
+			}
+		}
+		compose("up", "-d")
+		t.Cleanup(func() { exec.Command(bin, "--root", p.root, "compose", "-f", file, "down", "-t", "0").Run() })
+		state := `document.querySelector('section[data-project="uiproj"]')?.innerText`
+		b.open("#/compose")
+		b.wait("the project running", state+`?.includes('running')`, 30*time.Second)
+		js[any](b, `document.querySelector('section[data-project="uiproj"] button[data-act="stop"]').click(); 1`)
+		b.wait("the project stopped", state+`?.includes('exited')`, 60*time.Second)
+		// Up is Compose's up -d from the project's files (the compose package), not a plain start.
+		js[any](b, `document.querySelector('section[data-project="uiproj"] button[data-act="up"]').click(); 1`)
+		b.wait("compose up's steps", `document.getElementById('status').textContent.includes('Container uiproj-app-1  Started')`, 60*time.Second)
+		b.wait("the project running again", state+`?.includes('running')`, 30*time.Second)
+		b.shot("11e-compose-up")
+		js[any](b, `document.querySelector('section[data-project="uiproj"] button[data-act="down"]').click(); 1`)
+		b.wait("compose down's steps", `document.getElementById('status').textContent.includes('Network uiproj_default  Removed')`, 60*time.Second)
+		b.wait("the project gone", `!document.querySelector('section[data-project="uiproj"]')`, 30*time.Second)
+		if out, _ := exec.Command(bin, "--root", p.root, "network", "ls", "-q", "--filter", "name=uiproj_default").Output(); len(out) != 0 {
+			t.Errorf("compose down from the page left the network: %s", out)
+		}
+	})
+
 	t.Run("delete container and image", func(t *testing.T) {
 		b := b.on(t)
 		if ctrID == "" {

@@ -667,12 +667,15 @@ async function composeView() {
       : '<p class="muted">No containers with a com.docker.compose.project label.</p>';
     $('#projects').onclick = async (e) => {
       const b = e.target.closest('button[data-act]'); if (!b) return;
-      const cs = groups[b.closest('section').dataset.project];
+      const project = b.closest('section').dataset.project;
       try {
-        for (const c of cs) {
-          if (b.dataset.act === 'up' && c.State !== 'running') await post(`/containers/${c.Id}/start`);
-          if (b.dataset.act !== 'up' && c.State === 'running') await post(`/containers/${c.Id}/stop`);
-          if (b.dataset.act === 'down') await api(`/containers/${c.Id}`, { method: 'DELETE' });
+        if (b.dataset.act === 'stop') {
+          for (const c of groups[project]) if (c.State === 'running') await post(`/containers/${c.Id}/stop`);
+        } else {
+          // Compose's own up -d / down, from the project's files (berth's compose package).
+          b.disabled = true; say(`compose ${b.dataset.act} ${project}…`);
+          const r = await (await req(`/berth/compose/${encodeURIComponent(project)}/${b.dataset.act}`, { method: 'POST' })).json();
+          say(r.Steps.join(' · '));
         }
       } catch (er) { say(er.message); }
       load();
