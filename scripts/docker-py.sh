@@ -18,14 +18,17 @@ suite=${DOCKER_PY_DIR:-$(cd .. && pwd)/shared/third_party/docker-py-7.1.0}
 /usr/bin/python3 -c 'import pytest, docker, pytest_timeout' 2>/dev/null ||
   apt-get -o DPkg::Lock::Timeout=120 install -y -q python3-docker python3-pytest python3-pytest-timeout python3-paramiko >/dev/null
 go build -o bin/berth ./cmd/berth
+berth=$PWD/bin/berth # absolute: the suite runs from its own directory, and so does the clean-up
 root=$(mktemp -d /tmp/berth-dockerpy.XXXXXX)
 sock=$root/berth.sock
 work=$(mktemp -d)
 cleanup() {
   [[ -n ${serve_pid:-} ]] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
-  for id in $(bin/berth --root "$root" ps -aq 2>/dev/null); do bin/berth --root "$root" rm -f "$id" >/dev/null 2>&1 || true; done
-  for n in $(bin/berth --root "$root" network ls -q --filter type=custom 2>/dev/null); do bin/berth --root "$root" network rm "$n" >/dev/null 2>&1 || true; done
+  for id in $("$berth" --root "$root" ps -aq 2>/dev/null); do "$berth" --root "$root" rm -f "$id" >/dev/null 2>&1 || true; done
+  for n in $("$berth" --root "$root" network ls -q --filter type=custom 2>/dev/null); do "$berth" --root "$root" network rm "$n" >/dev/null 2>&1 || true; done
+  "$berth" --root "$root" volume prune -f >/dev/null 2>&1 || true
   umount -R "$root"/containers/*/rootfs 2>/dev/null || true
+  for m in "$root"/netns/*; do [[ -e $m ]] && umount "$m" 2>/dev/null; done
   rm -rf "$root" "$work"
 }
 trap cleanup EXIT
@@ -37,10 +40,10 @@ for a in $(/bin/busybox --list); do [[ $a == busybox ]] || ln -sf busybox "$work
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$work/rootfs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$work/rootfs/etc/group"
 tar --sort=name --mtime=@0 --owner=0 --group=0 -C "$work/rootfs" -czf "$work/busybox.tar.gz" .
-bin/berth --root "$root" import -c 'CMD ["sh"]' "$work/busybox.tar.gz" busybox:latest >/dev/null
-for t in alpine:3.10 alpine:latest hello-world:latest busybox:buildroot-2014.02; do bin/berth --root "$root" tag busybox:latest "$t"; done
+"$berth" --root "$root" import -c 'CMD ["sh"]' "$work/busybox.tar.gz" busybox:latest >/dev/null
+for t in alpine:3.10 alpine:latest hello-world:latest busybox:buildroot-2014.02; do "$berth" --root "$root" tag busybox:latest "$t"; done
 
-bin/berth --root "$root" serve -H "unix://$sock" >"$root/serve.log" 2>&1 &
+"$berth" --root "$root" serve -H "unix://$sock" >"$root/serve.log" 2>&1 &
 serve_pid=$!
 for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.1; done
 [[ -S $sock ]] || { cat "$root/serve.log"; exit 1; }
