@@ -1,10 +1,8 @@
 package api
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,12 +19,6 @@ import (
 // test process) on a fresh root holding a busybox image "bb:1", through moby's Go client, with
 // real runc containers.
 
-var (
-	containersBinOnce sync.Once
-	containersBin     string
-	containersBinErr  error
-)
-
 // containersEnv is one test's root, its serve process and a client of it.
 type containersEnv struct {
 	t      *testing.T
@@ -38,56 +30,11 @@ type containersEnv struct {
 	ctx    context.Context
 }
 
-// containersSkip skips a test when the machine cannot run containers.
-func containersSkip(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("container API tests need root (mounts, namespaces, cgroups)")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("container API tests need runc on PATH (Debian: apt-get install runc)")
-	}
-	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("container API tests need busybox-static at /bin/busybox")
-	}
-}
-
-func containersBuild(t *testing.T) string {
-	t.Helper()
-	containersBinOnce.Do(func() {
-		// One binary per test process, in berth-api-ctr-bin-PID; those of processes that are
-		// gone are removed here (there is no end-of-package hook to do it).
-		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-api-ctr-bin-*"))
-		for _, d := range old {
-			if pid := strings.TrimPrefix(filepath.Base(d), "berth-api-ctr-bin-"); pid != "" {
-				if _, err := os.Stat("/proc/" + pid); err != nil {
-					os.RemoveAll(d)
-				}
-			}
-		}
-		dir := filepath.Join(os.TempDir(), fmt.Sprintf("berth-api-ctr-bin-%d", os.Getpid()))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			containersBinErr = err
-			return
-		}
-		containersBin = filepath.Join(dir, "berth")
-		cmd := exec.Command("go", "build", "-o", containersBin, "github.com/berth-engine/berth/cmd/berth")
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			containersBinErr = fmt.Errorf("building berth: %v\n%s", err, out)
-		}
-	})
-	if containersBinErr != nil {
-		t.Fatal(containersBinErr)
-	}
-	return containersBin
-}
-
 // newContainersEnv starts berth serve on a fresh root with bb:1 imported.
 func newContainersEnv(t *testing.T) *containersEnv {
 	t.Helper()
-	containersSkip(t)
-	bin := containersBuild(t)
+	testNeedsContainers(t)
+	bin := testBerth(t)
 	root, err := os.MkdirTemp("", "bta-")
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +42,7 @@ func newContainersEnv(t *testing.T) *containersEnv {
 	e := &containersEnv{t: t, root: root, bin: bin, sock: filepath.Join(root, "s.sock"), ctx: context.Background()}
 	t.Cleanup(e.cleanup)
 	tarPath := filepath.Join(root, "busybox.tar")
-	if err := os.WriteFile(tarPath, containersBusyboxTar(t), 0o644); err != nil {
+	if err := os.WriteFile(tarPath, testBusyboxTar(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	e.berth("import", "-c", `CMD ["sh"]`, tarPath, "bb:1")
@@ -191,40 +138,4 @@ func (e *containersEnv) cleanup() {
 		}
 	}
 	os.RemoveAll(e.root)
-}
-
-// containersBusyboxTar is a busybox rootfs as a tarball.
-func containersBusyboxTar(t *testing.T) []byte {
-	t.Helper()
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := exec.Command("/bin/busybox", "--list").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dir := func(name string, mode int64) {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: mode})
-	}
-	file := func(name string, mode int64, data []byte) {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data))})
-		tw.Write(data)
-	}
-	dir("bin/", 0o755)
-	dir("etc/", 0o755)
-	dir("root/", 0o700)
-	dir("tmp/", 0o1777)
-	file("bin/busybox", 0o755, bb)
-	for _, a := range strings.Fields(string(list)) {
-		if a != "busybox" {
-			tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox"})
-		}
-	}
-	file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"))
-	file("etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n"))
-	tw.Close()
-	return buf.Bytes()
 }

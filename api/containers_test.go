@@ -422,10 +422,10 @@ func slicesContains(list []string, s string) bool {
 // stream and a followed log all return when the client hangs up, so the server's Close (which
 // waits for every stream) returns.
 func TestContainersStreamsEndWithTheirClient(t *testing.T) {
-	bin := containersBuild(t)
+	bin := testBerth(t)
 	root := t.TempDir()
 	tarPath := filepath.Join(root, "busybox.tar")
-	if err := os.WriteFile(tarPath, containersBusyboxTar(t), 0o644); err != nil {
+	if err := os.WriteFile(tarPath, testBusyboxTar(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command(bin, "--root", root, "import", "-c", `CMD ["sh"]`, tarPath, "bb:1").CombinedOutput(); err != nil {

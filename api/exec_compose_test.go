@@ -27,7 +27,7 @@ func execComposeBinary(t *testing.T) string {
 // from a Dockerfile (the classic build endpoint, DOCKER_BUILDKIT=0) and one from an image, ps,
 // logs, exec (the two services find each other by name), down.
 func TestComposeV2Project(t *testing.T) {
-	execNeedsContainers(t)
+	testNeedsContainers(t)
 	compose := execComposeBinary(t)
 	e := newExecEnv(t)
 	dir := t.TempDir()

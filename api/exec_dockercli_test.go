@@ -15,7 +15,7 @@ import (
 // attaches before it starts, `run -i` sends stdin, `run -it` and `exec -it` work through a
 // terminal with its size.
 func TestDockerCLIRunAndExec(t *testing.T) {
-	execNeedsContainers(t)
+	testNeedsContainers(t)
 	var clis []string
 	for _, p := range []string{"/usr/bin/docker", "/usr/local/bin/docker"} {
 		if _, err := os.Stat(p); err == nil {

@@ -5,10 +5,8 @@ package api
 // the berth CLI. They need root, runc and overlayfs and skip without them.
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -25,12 +23,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var (
-	execBinOnce sync.Once
-	execBinPath string
-	execBinErr  error
-)
-
 // execEnv is one test's berth root with a busybox image "busybox:latest", served by
 // `berth serve` on sock.
 type execEnv struct {
@@ -42,47 +34,11 @@ type execEnv struct {
 	serve  *exec.Cmd
 }
 
-// execNeedsContainers skips a test that runs containers on a machine that cannot.
-func execNeedsContainers(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("container tests need root (mounts, namespaces, cgroups)")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("container tests need runc on PATH (Debian: apt-get install runc)")
-	}
-	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("container tests need busybox-static at /bin/busybox")
-	}
-}
-
-// execBerth builds the berth binary once per test process.
-func execBerth(t *testing.T) string {
-	t.Helper()
-	execBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "berth-api-exec-bin-")
-		if err != nil {
-			execBinErr = err
-			return
-		}
-		execBinPath = filepath.Join(dir, "berth")
-		cmd := exec.Command("go", "build", "-o", execBinPath, "github.com/berth-engine/berth/cmd/berth")
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			execBinErr = fmt.Errorf("building berth: %v\n%s", err, out)
-		}
-	})
-	if execBinErr != nil {
-		t.Fatal(execBinErr)
-	}
-	return execBinPath
-}
-
 // newExecEnv makes a root with busybox imported and starts berth serve on it.
 func newExecEnv(t *testing.T) *execEnv {
 	t.Helper()
-	execNeedsContainers(t)
-	bin := execBerth(t)
+	testNeedsContainers(t)
+	bin := testBerth(t)
 	// A short root: overlay options and runc's paths stay well under their limits.
 	root, err := os.MkdirTemp("", "bta-")
 	if err != nil {
@@ -91,7 +47,7 @@ func newExecEnv(t *testing.T) *execEnv {
 	e := &execEnv{t: t, root: root, bin: bin, sock: filepath.Join(root, "api.sock")}
 	t.Cleanup(e.cleanup)
 	tarPath := filepath.Join(root, "busybox.tar")
-	if err := os.WriteFile(tarPath, execBusyboxTar(t), 0o644); err != nil {
+	if err := os.WriteFile(tarPath, testBusyboxTar(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	e.berth("import", "-c", `CMD ["sh"]`, tarPath, "busybox:latest")
@@ -187,42 +143,6 @@ func (e *execEnv) cleanup() {
 		}
 	}
 	os.RemoveAll(e.root)
-}
-
-// execBusyboxTar is a busybox-static rootfs tarball.
-func execBusyboxTar(t *testing.T) []byte {
-	t.Helper()
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := exec.Command("/bin/busybox", "--list").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dir := func(name string, mode int64) {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: mode})
-	}
-	file := func(name string, mode int64, data []byte) {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data))})
-		tw.Write(data)
-	}
-	dir("bin/", 0o755)
-	dir("etc/", 0o755)
-	dir("root/", 0o700)
-	dir("tmp/", 0o1777)
-	file("bin/busybox", 0o755, bb)
-	for _, a := range strings.Fields(string(list)) {
-		if a != "busybox" {
-			tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777})
-		}
-	}
-	file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"))
-	file("etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n"))
-	tw.Close()
-	return buf.Bytes()
 }
 
 // execWaitExited waits (at most a minute) for a container to stop running.

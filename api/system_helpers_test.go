@@ -4,15 +4,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/moby/moby/client"
@@ -101,45 +98,6 @@ func (e *sysEnv) sysImport(t *testing.T, ref, marker string) string {
 		t.Fatalf("import answered %q", out.String())
 	}
 	return id
-}
-
-var (
-	sysBinOnce sync.Once
-	sysBin     string
-	sysBinErr  error
-)
-
-// sysBerth builds the berth binary once per test process (for tests where the CLI acts on the
-// same root as the server).
-func sysBerth(t *testing.T) string {
-	t.Helper()
-	sysBinOnce.Do(func() {
-		// One binary per test process, in berth-sys-bin-PID; those of processes that are gone
-		// are removed here (a package has no end-of-tests hook to do it).
-		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-sys-bin-*"))
-		for _, d := range old {
-			if pid := strings.TrimPrefix(filepath.Base(d), "berth-sys-bin-"); pid != "" {
-				if _, err := os.Stat("/proc/" + pid); err != nil {
-					os.RemoveAll(d)
-				}
-			}
-		}
-		dir := filepath.Join(os.TempDir(), fmt.Sprintf("berth-sys-bin-%d", os.Getpid()))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			sysBinErr = err
-			return
-		}
-		sysBin = filepath.Join(dir, "berth")
-		cmd := exec.Command("go", "build", "-o", sysBin, "github.com/berth-engine/berth/cmd/berth")
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			sysBinErr = fmt.Errorf("building berth: %v\n%s", err, out)
-		}
-	})
-	if sysBinErr != nil {
-		t.Fatal(sysBinErr)
-	}
-	return sysBin
 }
 
 // sysRequest sends req over the env's socket and returns the status and body.

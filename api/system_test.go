@@ -140,7 +140,7 @@ func TestSysEventsSeeTheCLIsContainers(t *testing.T) {
 		t.Skip("running a container needs runc on PATH (Debian: apt-get install runc)")
 	}
 	e := sysServe(t)
-	bin := sysBerth(t)
+	bin := testBerth(t)
 	e.sysImport(t, "cli:1", "cli")
 	start := time.Now()
 	out, err := exec.Command(bin, "--root", e.root, "run", "--rm", "--name", "from-cli", "--network", "none", "cli:1", "true").CombinedOutput()
