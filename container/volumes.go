@@ -308,15 +308,19 @@ var localVolumeOpts = map[string]bool{"type": true, "device": true, "o": true, "
 // CreateVolumeWith makes a volume; one that exists is returned as it is, as Docker does.
 func (m *Manager) CreateVolumeWith(o VolumeOptions) (Volume, error) {
 	name := o.Name
+	// Docker's order: the driver is looked up first, then the local driver checks the name.
+	if o.Driver != "" && o.Driver != "local" {
+		return Volume{}, VolumeDriverError{Name: name, Driver: o.Driver}
+	}
+	if len(name) == 1 {
+		return Volume{}, InvalidVolumeError{fmt.Sprintf("create %s: volume name is too short, names should be at least two alphanumeric characters", name)}
+	}
 	if name != "" && !validVolumeName().MatchString(name) {
 		return Volume{}, InvalidVolumeError{fmt.Sprintf("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", name, name)}
 	}
 	anon := name == ""
 	if anon {
 		name = randomHex(32)
-	}
-	if o.Driver != "" && o.Driver != "local" {
-		return Volume{}, VolumeDriverError{Name: name, Driver: o.Driver}
 	}
 	keys := make([]string, 0, len(o.DriverOpts))
 	for k := range o.DriverOpts {

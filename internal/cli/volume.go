@@ -33,20 +33,6 @@ func newVolumeCreateCommand(g *Globals) *cobra.Command {
 				}
 				name = args[0]
 			}
-			if driver != "local" {
-				return fmt.Errorf("create %s: error looking up volume plugin %s: plugin %q not found", name, driver, driver)
-			}
-			// The local driver's options mount a device on the volume (tmpfs, a bind, a
-			// filesystem); berth does not do that yet, and refuses rather than ignore them.
-			for _, o := range opts {
-				k, _, _ := strings.Cut(o, "=")
-				switch k {
-				case "type", "device", "o", "size":
-					return fmt.Errorf("create %s: volume option %q is not supported by berth yet (the local driver's device mounts)", name, k)
-				default:
-					return fmt.Errorf("create %s: invalid option: %q", name, k)
-				}
-			}
 			var lm map[string]string
 			for _, l := range labels {
 				if lm == nil {
