@@ -140,6 +140,11 @@ func TestContainerAttachTTY(t *testing.T) {
 		if code := waitCode(t, c, 10*time.Second, &out); code != 1 {
 			t.Errorf("detach %q: exit %d", keys, code)
 		}
+		// The message may still be in the pty when the process has exited: read it out before
+		// closing the pty (closing first lost it now and then).
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "read escape sequence") && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
 		f.Close()
 		s := out.String()
 		if !strings.Contains(s, "echo typed-$((40+2))") || !strings.Contains(s, "typed-42") || !strings.Contains(s, "read escape sequence") {
