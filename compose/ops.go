@@ -424,8 +424,17 @@ func (l *lineWriter) flush() {
 	}
 }
 
-// ServiceOf returns the service name of each container name given, for commands that take
-// containers by service (exec --index).
+// ProjectServiceContainer is ServiceContainer over a project's containers as they are now.
+func (e *Engine) ProjectServiceContainer(project, service string, index int) (Container, error) {
+	cs, err := e.ProjectContainers(project, false)
+	if err != nil {
+		return Container{}, err
+	}
+	return ServiceContainer(cs, service, index)
+}
+
+// ServiceContainer picks a service's container by its --index (1 and up) among cs, for commands
+// that take a container by service (exec, port, cp).
 func ServiceContainer(cs []Container, service string, index int) (Container, error) {
 	var list []Container
 	for _, c := range cs {

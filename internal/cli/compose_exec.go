@@ -36,11 +36,7 @@ func composeExec(g *Globals, f *composeFlags) *cobra.Command {
 						return fmt.Errorf("service %q is not running", args[0])
 					}
 				}
-				cs, err := s.engine.ProjectContainers(name, false)
-				if err != nil {
-					return err
-				}
-				ctr, err := compose.ServiceContainer(cs, args[0], index)
+				ctr, err := s.engine.ProjectServiceContainer(name, args[0], index)
 				if err != nil {
 					return err
 				}

@@ -75,15 +75,16 @@ func composePull(g *Globals, f *composeFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				reg, err := registryOptions(true)
+				if err != nil {
+					return err
+				}
 				for _, sp := range pl.Services {
 					if sp.Build != nil && sp.Image == compose.DefaultImage(pl.Project, sp.Name) {
 						continue // only built, never pulled
 					}
 					s.engine.Events(compose.Event{Name: sp.Name, Status: "Pulling", Text: true})
-					ro, err := registryOptions(true)
-					if err != nil {
-						return err
-					}
+					ro := reg
 					if !quiet {
 						pr := newProgressPrinter(g.Stderr, g.Stderr)
 						ro.Progress = pr.event
@@ -117,15 +118,16 @@ func composePush(g *Globals, f *composeFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				reg, err := registryOptions(true)
+				if err != nil {
+					return err
+				}
 				for _, sp := range pl.Services {
 					if sp.Build == nil && len(args) == 0 {
 						continue // Compose pushes the images it builds
 					}
 					s.engine.Events(compose.Event{Kind: "Image", Name: sp.Image, Status: "Pushing"})
-					ro, err := registryOptions(true)
-					if err != nil {
-						return err
-					}
+					ro := reg
 					if !quiet {
 						pr := newProgressPrinter(g.Stderr, g.Stderr)
 						ro.Progress = pr.event

@@ -55,11 +55,7 @@ func composePort(g *Globals, f *composeFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				cs, err := s.engine.ProjectContainers(name, false)
-				if err != nil {
-					return err
-				}
-				ctr, err := compose.ServiceContainer(cs, args[0], index)
+				ctr, err := s.engine.ProjectServiceContainer(name, args[0], index)
 				if err != nil {
 					return err
 				}
@@ -192,10 +188,6 @@ func composeCp(g *Globals, f *composeFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				cs, err := s.engine.ProjectContainers(name, false)
-				if err != nil {
-					return err
-				}
 				src, dst := args[0], args[1]
 				svcSrc, pathSrc, fromCtr := strings.Cut(src, ":")
 				svcDst, pathDst, toCtr := strings.Cut(dst, ":")
@@ -206,7 +198,7 @@ func composeCp(g *Globals, f *composeFlags) *cobra.Command {
 				if toCtr {
 					svc = svcDst
 				}
-				ctr, err := compose.ServiceContainer(cs, svc, index)
+				ctr, err := s.engine.ProjectServiceContainer(name, svc, index)
 				if err != nil {
 					return err
 				}
