@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/rootless"
 	"io"
 	"os"
 	"os/exec"
@@ -246,7 +247,7 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	spec, err := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: o.Args, Env: o.Env, Cwd: cwd, User: usr, Hostname: "buildkitsandbox",
 		Network: network, Mounts: mounts, CgroupsPath: "/berth/" + id, Privileged: o.Insecure,
-		UIDMappings: uidMap, GIDMappings: gidMap, UsernsPath: usernsPath,
+		UIDMappings: uidMap, GIDMappings: gidMap, UsernsPath: usernsPath, Rootless: rootless.Active(), RootlessMaxGID: rootless.MaxGID(),
 	})
 	if err != nil {
 		return fail(err)

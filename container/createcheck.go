@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/rootless"
 	"net"
 	"os"
 	"path"
@@ -37,6 +38,11 @@ func checkCreate(o *CreateOptions) (warnings []string, err error) {
 	}
 	if err := CheckCPUs(h); err != nil {
 		return nil, err
+	}
+	if rootless.Active() {
+		if err := RootlessLimits(h); err != nil {
+			return nil, err
+		}
 	}
 	if o.MacAddress != "" {
 		if h.NetworkMode == "host" || strings.HasPrefix(h.NetworkMode, "container:") {
@@ -141,4 +147,32 @@ func parseCPUSet(s string) (map[int]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// RootlessLimits refuses the flags that need a cgroup of the container's own, which berth's
+// rootless mode does not give (on cgroup v1 nothing can be delegated to an unprivileged user):
+// podman warns and ignores them there, berth fails rather than run without the limit asked for.
+func RootlessLimits(h *HostConfig) error {
+	var set []string
+	add := func(on bool, flag string) {
+		if on {
+			set = append(set, flag)
+		}
+	}
+	add(h.Memory != 0, "--memory")
+	add(h.MemorySwap != 0, "--memory-swap")
+	add(h.MemoryReservation != 0, "--memory-reservation")
+	add(h.NanoCPUs != 0, "--cpus")
+	add(h.CPUShares != 0, "--cpu-shares")
+	add(h.CPUPeriod != 0, "--cpu-period")
+	add(h.CPUQuota != 0, "--cpu-quota")
+	add(h.CpusetCpus != "", "--cpuset-cpus")
+	add(h.CpusetMems != "", "--cpuset-mems")
+	add(h.PidsLimit > 0, "--pids-limit")
+	add(len(h.DeviceCgroupRules) > 0, "--device-cgroup-rule")
+	if len(set) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: resource limits are not supported in rootless mode on this host: "+
+		"an unprivileged user cannot be given a cgroup on cgroup v1 (run berth as root to limit a container)", strings.Join(set, ", "))
 }

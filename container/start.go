@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/berth-engine/berth/container/logging"
+	"github.com/berth-engine/berth/rootless"
 	"io"
 	"io/fs"
 	"net"
@@ -933,6 +934,7 @@ func (m *Manager) prepare(c *Container) error {
 		Security:          sec, MaskedPaths: c.Host.MaskedPaths, ReadonlyPaths: c.Host.ReadonlyPaths,
 		Sysctls: c.Host.Sysctls, Namespaces: iso.namespaces, DeviceRules: iso.rules, Rlimits: iso.rlimits,
 		ShmSize: c.Host.ShmSize, OomScoreAdj: iso.oomAdj, UIDMappings: uidMap, GIDMappings: gidMap, UsernsPath: usernsPath,
+		Rootless: rootless.Active(), RootlessMaxGID: rootless.MaxGID(),
 	})
 	if err != nil {
 		return err
@@ -1047,6 +1049,11 @@ func mountOverlay(mounts []layer.Mount, dir, rootfs string) error {
 	for _, mt := range mounts {
 		data := strings.Join(mt.Options, ",")
 		flags := uintptr(0)
+		if mt.Type == "overlay" && rootless.Active() {
+			// Inside a user namespace overlayfs keeps whiteout and opaque marks in user.overlay.*
+			// (the layers were unpacked so), as it may not use trusted.* there.
+			data += ",userxattr"
+		}
 		if mt.Type == "bind" {
 			flags = unix.MS_BIND | unix.MS_REC
 			data = ""

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/rootless"
 	"io"
 	"io/fs"
 	"os"
@@ -358,16 +359,18 @@ func hasMount(mounts []specs.Mount, dst string) bool {
 	return false
 }
 
-// ErrRootless is berth run without root: containers need mounts, namespaces and cgroups that
-// only root may make here, and berth has no rootless mode (a user namespace of its own with the
-// user's /etc/subuid range, slirp4netns or pasta for the network) yet.
-var ErrRootless = errors.New("running containers needs root: berth has no rootless mode yet (run berth as root, e.g. with sudo; userns-remap in berth's config file still gives each container an unprivileged root)")
+// ErrRootless is berth run without root outside its rootless namespaces (rootless.Enter did not
+// run, or could not: then needRoot says why).
+var ErrRootless = errors.New("running containers needs root or berth's rootless mode (run berth as root, e.g. with sudo, or as a user with ranges in /etc/subuid and /etc/subgid)")
 
 func needRoot() error {
-	if os.Geteuid() != 0 {
-		return ErrRootless
+	if os.Geteuid() == 0 {
+		return nil
 	}
-	return nil
+	if rootless.Unavailable != nil {
+		return fmt.Errorf("running containers needs root or berth's rootless mode, which this host cannot give: %w", rootless.Unavailable)
+	}
+	return ErrRootless
 }
 
 // prepareRemappedStep readies a build step's directories for a remapped root, as

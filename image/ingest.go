@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"github.com/berth-engine/berth/rootless"
 	"io"
 
 	"github.com/berth-engine/berth/archive"
@@ -67,7 +68,7 @@ func (s *Store) IngestLayer(src LayerSource, parent digest.Digest) (IngestedLaye
 		tarStream = io.TeeReader(tarStream, gz)
 	}
 	var sparse bool
-	size, err := archive.Apply(staged.Dir(), tarStream, archive.ApplyOptions{Whiteout: archive.WhiteoutOverlay, Sparse: &sparse})
+	size, err := archive.Apply(staged.Dir(), tarStream, archive.ApplyOptions{Whiteout: archive.WhiteoutOverlay, Sparse: &sparse, UserXattr: rootless.Active()})
 	if err == nil {
 		// Hash what follows the tar's end-of-archive marker too: the diff ID covers the whole stream.
 		_, err = io.Copy(io.Discard, tarStream)

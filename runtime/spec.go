@@ -111,7 +111,15 @@ type SpecOptions struct {
 	// MemoryReservation is --memory-reservation, the soft limit (bytes; 0 for none).
 	MemoryReservation int64
 	CgroupsPath       string // e.g. "/berth/<id>"
-	Annotations       map[string]string
+	// Rootless is berth's rootless mode: the runtime is root of the user's own user namespace.
+	// The container gets no cgroup of its own (CgroupsPath is dropped: the runtime then makes one
+	// where it may and otherwise goes without, never failing for want of one), and where it
+	// shares the host's network namespace it gets the host's /sys bound read-only, since only an
+	// owner of the network namespace may mount sysfs.
+	Rootless bool
+	// RootlessMaxGID is the highest group ID the rootless user namespace maps.
+	RootlessMaxGID uint32
+	Annotations    map[string]string
 	// Sysctls are --sysctl, set in the container's namespaces.
 	Sysctls map[string]string
 	// Namespaces says, for the IPC, PID, UTS and cgroup namespaces, whether the container gets
@@ -195,6 +203,17 @@ func Spec(o SpecOptions) (*specs.Spec, error) {
 		UIDMappings: o.UIDMappings,
 		GIDMappings: o.GIDMappings,
 	}
+	if o.Rootless {
+		s.Linux.CgroupsPath = ""
+		if o.Network == NetworkHost {
+			for i, m := range s.Mounts {
+				if m.Destination == "/sys" && m.Type == "sysfs" {
+					s.Mounts[i] = specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys",
+						Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+				}
+			}
+		}
+	}
 	if o.Network != NetworkHost {
 		// Docker's two sysctls of a network namespace of the container's own: ping without
 		// CAP_NET_RAW, and any port without CAP_NET_BIND_SERVICE (the namespace has nothing else
@@ -202,6 +221,10 @@ func Spec(o SpecOptions) (*specs.Spec, error) {
 		// alone (its group range names host groups).
 		if len(o.UIDMappings) == 0 {
 			s.Linux.Sysctl["net.ipv4.ping_group_range"] = "0 2147483647"
+			if o.Rootless {
+				// The kernel takes only groups of the namespace's map: all of the user's.
+				s.Linux.Sysctl["net.ipv4.ping_group_range"] = fmt.Sprintf("0 %d", o.RootlessMaxGID)
+			}
 		}
 		s.Linux.Sysctl["net.ipv4.ip_unprivileged_port_start"] = "0"
 	}

@@ -10,6 +10,8 @@ declare -A want=(
   [nsenter]=util-linux [ip]=iproute2 [chromium]=chromium
   # userns-remap: dockremap's creation and the tests' remap users and subordinate ranges.
   [useradd]=passwd [usermod]=passwd [setpriv]=util-linux
+  # rootless mode: the user namespace's maps from /etc/subuid and /etc/subgid, and its network.
+  [newuidmap]=uidmap [newgidmap]=uidmap [slirp4netns]=slirp4netns
 )
 missing=()
 for probe in "${!want[@]}"; do

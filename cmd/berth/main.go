@@ -3,13 +3,21 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/berth-engine/berth/internal/cli"
 	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/rootless"
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == rootless.PauseName {
+		rootless.Pause()
+	}
+	// An unprivileged user's berth runs inside its rootless namespaces (Enter re-executes it
+	// there); where the host lacks what that needs, container commands say why (rootless.Unavailable).
+	rootless.Unavailable = rootless.Enter(os.Args[1:])
 	// berth lives for milliseconds and allocates little: collecting garbage less often makes
 	// listings of thousands of images measurably faster (see bench/images). GOGC still wins.
 	if os.Getenv("GOGC") == "" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/rootless"
 	"github.com/spf13/cobra"
 )
 
@@ -69,6 +70,11 @@ func newRoot(g *Globals, only string) *cobra.Command {
 	}
 	root.SetVersionTemplate("berth version {{.Version}}\n")
 	def := DefaultRoot
+	if os.Geteuid() != 0 || rootless.Active() {
+		if d, err := rootless.DataDir(os.Getenv); err == nil {
+			def = d
+		}
+	}
 	if env := os.Getenv("BERTH_ROOT"); env != "" {
 		def = env
 	}
