@@ -3,6 +3,7 @@ package container
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/berth-engine/berth/rootless"
 	"net"
 	"os"
 	"path/filepath"
@@ -267,6 +268,8 @@ type networkState struct {
 	Endpoints []network.Endpoint
 	Ports     map[string][]PortBinding
 	Mappings  []network.PortMapping
+	// Slirp is the slirp4netns of a rootless container's namespace (its only endpoint).
+	Slirp *network.Slirp `json:",omitempty"`
 
 	// An older berth's single default-bridge endpoint, read into Endpoints.
 	IP      string            `json:",omitempty"`
@@ -329,6 +332,9 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 		m.cleanupNetwork(c) // a namespace that an older berth made for this container
 		return rt.NetworkNone, "", nil
 	}
+	if rootless.Active() {
+		return m.setupRootlessNetwork(c)
+	}
 	eps := c.endpointConfigs()
 	if len(eps) == 0 {
 		return "", "", fmt.Errorf("network %s not found", c.Host.NetworkMode)
@@ -375,6 +381,65 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 	return nsPath, st.Endpoints[0].IP, nil
 }
 
+// setupRootlessNetwork gives a rootless container on the default network a namespace of its own
+// served by slirp4netns, and publishes its ports through it. Networks of bridges and iptables
+// rules are the host's and stay root's.
+func (m *Manager) setupRootlessNetwork(c *Container) (netns, ip string, err error) {
+	if !usesBridge(c.Host.NetworkMode) {
+		return "", "", fmt.Errorf("network %s: rootless mode has only the default network (slirp4netns), host and none", c.Host.NetworkMode)
+	}
+	if err := network.CheckTun(); err != nil {
+		return "", "", err
+	}
+	for _, bs := range c.Host.PortBindings {
+		for _, b := range bs {
+			lo, _, _ := strings.Cut(b.HostPort, "-")
+			if p, _ := strconv.Atoi(lo); p > 0 {
+				if err := network.CheckRootlessPort(network.PortMapping{HostPort: p}); err != nil {
+					return "", "", err
+				}
+			}
+		}
+	}
+	m.cleanupNetwork(c)
+	unlock := m.lockNetwork(c.ID)
+	defer unlock()
+	ports, maps, err := resolvePorts(c, m.allocatedPorts(c.ID))
+	if err != nil {
+		return "", "", err
+	}
+	nsPath := filepath.Join(m.Images.Root, "netns", c.ID)
+	if err := network.NewNetNS(nsPath); err != nil {
+		return "", "", fmt.Errorf("creating the network namespace: %w", err)
+	}
+	st := &networkState{NetNS: nsPath, Ports: ports, Mappings: maps}
+	if err := m.saveNetworkState(c.ID, st); err != nil {
+		network.RemoveNetNS(nsPath)
+		return "", "", err
+	}
+	// The API socket's path must fit a sockaddr_un (108 bytes): the netns directory and a short ID.
+	api := filepath.Join(m.Images.Root, "netns", c.ID[:12]+".slirp")
+	sl, err := network.StartSlirp(nsPath, api, filepath.Join(m.dir(c.ID), "slirp4netns.log"))
+	if err != nil {
+		m.undoNetwork(c, st)
+		return "", "", err
+	}
+	st.Slirp = &sl
+	st.Endpoints = []network.Endpoint{{Network: defaultNetwork(), IfName: network.SlirpIfName, IP: network.SlirpIP,
+		Prefix: network.SlirpPrefix, Gateway: network.SlirpGateway, Ports: maps}}
+	if err := m.saveNetworkState(c.ID, st); err != nil {
+		m.undoNetwork(c, st)
+		return "", "", err
+	}
+	for _, pm := range maps {
+		if err := sl.AddPort(pm); err != nil {
+			m.undoNetwork(c, st)
+			return "", "", err
+		}
+	}
+	return nsPath, network.SlirpIP, nil
+}
+
 // cleanupNetwork undoes setupNetwork (the endpoints, the namespace); it is safe to call any
 // number of times.
 func (m *Manager) cleanupNetwork(c *Container) {
@@ -390,6 +455,13 @@ func (m *Manager) cleanupNetwork(c *Container) {
 // lease left to release (network.Driver.Release).
 func (m *Manager) undoNetwork(c *Container, st *networkState) {
 	defer network.Trace("teardown total", time.Now())
+	if st.Slirp != nil {
+		network.StopSlirp(*st.Slirp)
+		network.RemoveNetNS(st.NetNS)
+		m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteEndpoints(c.ID, "") })
+		os.Remove(m.netStatePath(c.ID))
+		return
+	}
 	start := time.Now()
 	network.RemoveNetNS(st.NetNS)
 	network.Trace("netns remove", start)
