@@ -160,7 +160,7 @@ func RootlessLimits(h *HostConfig) error {
 		}
 	}
 	add(h.Memory != 0, "--memory")
-	add(h.MemorySwap != 0, "--memory-swap")
+	add(h.MemorySwap != 0 && h.Memory == 0, "--memory-swap")
 	add(h.MemoryReservation != 0, "--memory-reservation")
 	add(h.NanoCPUs != 0, "--cpus")
 	add(h.CPUShares != 0, "--cpu-shares")

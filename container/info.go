@@ -1,6 +1,7 @@
 package container
 
 import (
+	"github.com/berth-engine/berth/rootless"
 	"os"
 	"os/exec"
 	goruntime "runtime"
@@ -102,6 +103,9 @@ func (m *Manager) Info(version string) (*Info, error) {
 	info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped = m.Counts()
 	if runtime.SeccompSupported() {
 		info.SecurityOptions = []string{"name=seccomp,profile=default"}
+	}
+	if rootless.Active() {
+		info.SecurityOptions = append(info.SecurityOptions, "name=rootless") // as rootless dockerd
 	}
 	info.NCPU = goruntime.NumCPU()
 	var si unix.Sysinfo_t

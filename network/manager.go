@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/rootless"
 	"net"
 	"os"
 	"path/filepath"
@@ -131,6 +132,9 @@ type CreateOptions struct {
 	IPAMOptions map[string]string
 }
 
+// ErrRootlessNetwork is a user-defined network asked of rootless berth.
+var ErrRootlessNetwork = errors.New("rootless mode cannot create networks: bridges need root; rootless containers have the default network (slirp4netns), host and none")
+
 // lockPath serialises the choice of subnets and bridges across every berth process on the host
 // (all roots), since bridges and routes are the host's.
 const lockPath = "/run/berth-network.lock"
@@ -184,6 +188,10 @@ func Plan(o CreateOptions, id string, now time.Time) (Network, error) {
 // and its host rules. A subnet not given comes from the pools, skipping every range routed on the
 // host and every other network's.
 func (m *Manager) Create(o CreateOptions) (Network, error) {
+	if rootless.Active() {
+		// Bridges, their addresses and iptables rules are the host's: root's.
+		return Network{}, ErrRootlessNetwork
+	}
 	id := newID()
 	n, err := Plan(o, id, time.Now().UTC())
 	if err != nil {

@@ -422,3 +422,38 @@ func TestSpecCPUOptions(t *testing.T) {
 		t.Errorf("no flags, yet resources: %+v", s.Linux.Resources)
 	}
 }
+
+// TestSpecRootless: no cgroup path (runc then goes without a cgroup where it may not make one),
+// the host's /sys bound where the container shares the host's network namespace, and ping
+// allowed to the groups the user namespace maps.
+func TestSpecRootless(t *testing.T) {
+	s, err := Spec(SpecOptions{Rootfs: "rootfs", Args: []string{"true"}, CgroupsPath: "/berth/x", Rootless: true, RootlessMaxGID: 65536})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Linux.CgroupsPath != "" {
+		t.Errorf("CgroupsPath = %q, want none", s.Linux.CgroupsPath)
+	}
+	if got := s.Linux.Sysctl["net.ipv4.ping_group_range"]; got != "0 65536" {
+		t.Errorf("ping_group_range = %q", got)
+	}
+	sysfs := func(s *specs.Spec) string {
+		for _, m := range s.Mounts {
+			if m.Destination == "/sys" {
+				return m.Type
+			}
+		}
+		return ""
+	}
+	if got := sysfs(s); got != "sysfs" {
+		t.Errorf("own network namespace: /sys is %q, want sysfs", got)
+	}
+	s, _ = Spec(SpecOptions{Rootfs: "rootfs", Args: []string{"true"}, Network: NetworkHost, Rootless: true})
+	if got := sysfs(s); got != "bind" {
+		t.Errorf("host network: /sys is %q, want the host's bound", got)
+	}
+	s, _ = Spec(SpecOptions{Rootfs: "rootfs", Args: []string{"true"}, Network: NetworkHost, CgroupsPath: "/berth/x"})
+	if got := sysfs(s); got != "sysfs" || s.Linux.CgroupsPath != "/berth/x" {
+		t.Errorf("rootful: /sys %q, cgroup %q", got, s.Linux.CgroupsPath)
+	}
+}

@@ -1,0 +1,70 @@
+package network
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestSlirpArgs(t *testing.T) {
+	got := strings.Join(SlirpArgs("/r/netns/abc", "/r/netns/abc.slirp", 3), " ")
+	want := "--configure --mtu=65520 --disable-host-loopback --api-socket /r/netns/abc.slirp --ready-fd=3 --netns-type=path /r/netns/abc tap0"
+	if got != want {
+		t.Errorf("SlirpArgs = %q\nwant %q", got, want)
+	}
+}
+
+func TestHostfwdRequest(t *testing.T) {
+	b, err := hostfwdRequest(PortMapping{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req struct {
+		Execute   string
+		Arguments map[string]any
+	}
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatal(err)
+	}
+	if req.Execute != "add_hostfwd" || req.Arguments["proto"] != "tcp" || req.Arguments["host_addr"] != "0.0.0.0" ||
+		req.Arguments["host_port"] != 8080.0 || req.Arguments["guest_port"] != 80.0 || req.Arguments["guest_addr"] != SlirpIP {
+		t.Errorf("request = %s", b)
+	}
+	b, _ = hostfwdRequest(PortMapping{HostPort: 5353, ContainerPort: 53, Protocol: "udp", HostIP: "127.0.0.1"})
+	if !strings.Contains(string(b), `"host_addr":"127.0.0.1"`) || !strings.Contains(string(b), `"proto":"udp"`) {
+		t.Errorf("udp request = %s", b)
+	}
+	if _, err := hostfwdRequest(PortMapping{HostPort: 9, ContainerPort: 9, Protocol: "sctp"}); err == nil {
+		t.Error("sctp: no error")
+	}
+}
+
+func TestHostfwdResult(t *testing.T) {
+	pm := PortMapping{HostPort: 8080}
+	if err := hostfwdResult([]byte(`{"return": {"id": 1}}`), pm); err != nil {
+		t.Errorf("success: %v", err)
+	}
+	err := hostfwdResult([]byte(`{"error": {"desc": "bad request: add_hostfwd: slirp_add_hostfwd failed"}}`), pm)
+	if err == nil || !strings.Contains(err.Error(), "publishing host port 8080: slirp4netns: bad request") {
+		t.Errorf("error answer: %v", err)
+	}
+	for _, bad := range []string{"", "{}", "garbage"} {
+		if hostfwdResult([]byte(bad), pm) == nil {
+			t.Errorf("answer %q: no error", bad)
+		}
+	}
+}
+
+func TestCheckRootlessPort(t *testing.T) {
+	if err := CheckRootlessPort(PortMapping{HostPort: 65000}); err != nil {
+		t.Errorf("port 65000: %v", err)
+	}
+	if b, _ := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start"); strings.TrimSpace(string(b)) == "0" {
+		t.Skip("this host lets anyone bind any port")
+	}
+	err := CheckRootlessPort(PortMapping{HostPort: 0})
+	if err == nil || !strings.Contains(err.Error(), "rootless mode cannot publish host port 0: ports below") {
+		t.Errorf("port 0: %v", err)
+	}
+}
