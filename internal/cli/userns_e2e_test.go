@@ -294,8 +294,9 @@ func TestUsernsRemapDefault(t *testing.T) {
 	}
 }
 
-// TestRootlessRefusedClearly: berth has no rootless mode; run by an unprivileged user, a
-// container command says so first thing and fails instead of failing on some mount.
+// TestRootlessRefusedClearly: run by an unprivileged user without subordinate IDs (nobody), so
+// without rootless mode, a container command says why first thing and fails instead of failing on
+// some mount.
 func TestRootlessRefusedClearly(t *testing.T) {
 	e := newCtrEnv(t)
 	setpriv, err := exec.LookPath("setpriv")
@@ -319,7 +320,7 @@ func TestRootlessRefusedClearly(t *testing.T) {
 		// The first line says it (run adds Docker's "See 'berth run --help'." after it); the exit
 		// code is the command's own for an engine error (125 for run, as Docker's).
 		first, _, _ := strings.Cut(string(out), "\n")
-		if code <= 0 || (args[0] == "run" && code != 125) || !strings.Contains(first, "berth has no rootless mode yet") {
+		if code <= 0 || (args[0] == "run" && code != 125) || !strings.Contains(first, "rootless mode") || !strings.Contains(first, "no subordinate user IDs for nobody") {
 			t.Errorf("%v as nobody: exit %d, %q; want a failure whose first line is about rootless mode", args, code, out)
 		}
 	}
