@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/rootless"
 	"net"
 	"net/http"
 	"net/url"
@@ -33,12 +34,23 @@ type ListenOptions struct {
 	Warnf     func(format string, args ...any)
 }
 
+// DefaultHostFor is DefaultHost, or in rootless mode berth.sock in the user's runtime directory
+// (as rootless dockerd's $XDG_RUNTIME_DIR/docker.sock): /run/berth is root's.
+func DefaultHostFor() string {
+	if rootless.Active() {
+		if d, err := rootless.RuntimeDir(os.Getenv); err == nil {
+			return "unix://" + filepath.Join(d, "berth.sock")
+		}
+	}
+	return DefaultHost
+}
+
 // Listen opens every -H address. TCP without --tlsverify is allowed on loopback addresses only;
 // anywhere else it would hand root on this host to the network, and is refused.
 func Listen(o ListenOptions) ([]net.Listener, error) {
 	hosts := o.Hosts
 	if len(hosts) == 0 {
-		hosts = []string{DefaultHost}
+		hosts = []string{DefaultHostFor()}
 	}
 	var ls []net.Listener
 	fail := func(err error) ([]net.Listener, error) {
@@ -107,13 +119,20 @@ func listenUnix(path string, o ListenOptions) (net.Listener, error) {
 	if group == "" {
 		group = "docker"
 	}
-	if g, err := user.LookupGroup(group); err == nil {
-		gid, _ = strconv.Atoi(g.Gid)
-	} else if o.GroupSet {
-		l.Close()
-		return nil, fmt.Errorf("can't find group %s: %w", group, err)
-	} else if o.Warnf != nil {
-		o.Warnf("could not change group %s to %s: group %s not found", path, group, group)
+	if rootless.Active() && !o.GroupSet {
+		// The user's own socket (0660, the user's group): the host's docker group means
+		// nothing inside the user's namespace.
+		group = ""
+	}
+	if group != "" {
+		if g, err := user.LookupGroup(group); err == nil {
+			gid, _ = strconv.Atoi(g.Gid)
+		} else if o.GroupSet {
+			l.Close()
+			return nil, fmt.Errorf("can't find group %s: %w", group, err)
+		} else if o.Warnf != nil {
+			o.Warnf("could not change group %s to %s: group %s not found", path, group, group)
+		}
 	}
 	if err := os.Chmod(path, 0o660); err != nil {
 		l.Close()

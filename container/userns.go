@@ -37,11 +37,17 @@ const (
 // usernsPrivilegedError is Docker's refusal of --privileged under userns-remap.
 const usernsPrivilegedError = "privileged mode is incompatible with user namespaces.  You must run the container in the host namespace when running privileged mode"
 
+// errRemapRootless: the rootless user namespace's map is the user's ranges; no other can nest.
+var errRemapRootless = errors.New("userns-remap cannot be used in rootless mode: rootless containers already run in the user's own user namespace (remove userns-remap from berth's config file)")
+
 // Remap is the mapping new containers get from the manager's UsernsRemap setting (the zero Map
 // when it is empty), the default user and its ranges created on first use as dockerd does.
 func (m *Manager) Remap() (idmap.Map, error) {
 	if m.UsernsRemap == "" {
 		return idmap.Map{}, nil
+	}
+	if rootless.Active() {
+		return idmap.Map{}, errRemapRootless
 	}
 	usr, group, err := idmap.ParseRemap(m.UsernsRemap)
 	if err != nil {
