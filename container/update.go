@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/rootless"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -111,6 +112,36 @@ func (m *Manager) Update(ref string, o UpdateOptions) error {
 	}
 	if err := CheckCPUs(&h); err != nil {
 		return err
+	}
+	if rootless.Active() {
+		// Only the limits this update sets: a restart policy alone is fine.
+		changed := h
+		changed.Memory, changed.MemorySwap, changed.NanoCPUs, changed.PidsLimit = 0, 0, 0, 0
+		changed.CPUShares, changed.CpusetCpus, changed.CpusetMems = 0, "", ""
+		if o.Memory != nil {
+			changed.Memory = h.Memory
+		}
+		if o.MemorySwap != nil {
+			changed.MemorySwap = h.MemorySwap
+		}
+		if o.NanoCPUs != nil {
+			changed.NanoCPUs = h.NanoCPUs
+		}
+		if o.PidsLimit != nil {
+			changed.PidsLimit = h.PidsLimit
+		}
+		if o.CPUShares != nil {
+			changed.CPUShares = h.CPUShares
+		}
+		if o.CpusetCpus != nil {
+			changed.CpusetCpus = h.CpusetCpus
+		}
+		if o.CpusetMems != nil {
+			changed.CpusetMems = h.CpusetMems
+		}
+		if err := RootlessLimits(&changed); err != nil {
+			return err
+		}
 	}
 	if o.RestartPolicy != nil {
 		if err := ValidateRestartPolicy(*o.RestartPolicy); err != nil {

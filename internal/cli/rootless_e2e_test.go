@@ -132,10 +132,15 @@ func (e *rootlessEnv) processes() []int {
 	return pids
 }
 
-func (e *rootlessEnv) run(args ...string) (string, string, int) {
+func (e *rootlessEnv) cmd(args ...string) *exec.Cmd {
 	c := exec.Command("setpriv", append([]string{"--reuid=" + strconv.Itoa(e.uid), "--regid=" + strconv.Itoa(e.gid), "--init-groups", "--", e.bin}, args...)...)
 	c.Env = []string{"HOME=" + e.home, "USER=" + e.name, "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
 	c.Dir = e.home
+	return c
+}
+
+func (e *rootlessEnv) run(args ...string) (string, string, int) {
+	c := e.cmd(args...)
 	var out, errb bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errb
 	err := c.Run()
@@ -239,6 +244,10 @@ func TestRootlessMode(t *testing.T) {
 	if err := syscall.Stat("/proc/"+pid, &st); err != nil || int(st.Uid) != e.uid {
 		t.Errorf("container init %s runs as host uid %d (%v), want the user's %d", pid, st.Uid, err, e.uid)
 	}
+	if _, errs, code := e.run("update", "--memory", "64m", id); code == 0 || !strings.Contains(errs, "--memory: resource limits are not supported in rootless mode") {
+		t.Errorf("update --memory: exit %d %q", code, errs)
+	}
+	e.ok("update", "--restart", "on-failure", id)
 	e.ok("rm", "-f", id)
 
 	// -p HOSTPORT:80 reachable on the loopback.
@@ -305,6 +314,32 @@ func TestRootlessMode(t *testing.T) {
 	if _, errs, code := e.run("network", "create", "n1"); code == 0 || !strings.Contains(errs, "rootless mode cannot create networks") {
 		t.Errorf("network create: exit %d %q", code, errs)
 	}
+
+	// berth serve: the Engine API on a socket in the user's runtime directory.
+	srv := e.cmd("serve")
+	var srvOut bytes.Buffer
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	sock := filepath.Join(e.home, ".cache", "berth", "run", "berth.sock")
+	client := &http.Client{Transport: &http.Transport{Dial: func(string, string) (net.Conn, error) { return net.Dial("unix", sock) }}}
+	ping, deadline := "", time.Now().Add(30*time.Second)
+	for time.Now().Before(deadline) && ping != "OK" {
+		if resp, err := client.Get("http://berth/_ping"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			ping = string(b)
+		} else {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if ping != "OK" {
+		t.Errorf("GET /_ping on %s = %q; serve said %q", sock, ping, srvOut.String())
+	}
+	srv.Process.Kill()
+	srv.Wait()
 
 	if stray := e.strayFiles(); len(stray) > 0 {
 		t.Errorf("rootless berth wrote outside the user's home: %v", stray)
