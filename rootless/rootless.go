@@ -205,6 +205,16 @@ func Enter(args []string) error {
 		wd = "/"
 	}
 	env := append(os.Environ(), envMarker+"="+strconv.Itoa(os.Getuid()))
+	if os.Getenv("TMPDIR") == "" {
+		// berth's scratch files (build contexts, console sockets) stay in the user's runtime
+		// directory rather than /tmp, which every user shares.
+		if dir, err := RuntimeDir(os.Getenv); err == nil {
+			tmp := filepath.Join(dir, "tmp")
+			if os.MkdirAll(tmp, 0o700) == nil {
+				env = append(env, "TMPDIR="+tmp)
+			}
+		}
+	}
 	return syscall.Exec(nsenter, NsenterArgs(nsenter, pid, wd, exe, args), env)
 }
 
