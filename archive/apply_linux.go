@@ -460,7 +460,7 @@ func (a *applier) create(hdr *tar.Header, name, dir, base string, r io.Reader) e
 
 	if !a.opts.NoChown {
 		if err := unix.Fchownat(pfd, base, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return entryErr(hdr, fmt.Errorf("lchown %d:%d: %w", uid, gid, err))
+			return entryErr(hdr, fmt.Errorf("lchown %d:%d: %w%s", uid, gid, err, unmappedHint(err)))
 		}
 	}
 	if err := a.setXattrsAt(hdr, pfd, base); err != nil {
@@ -519,7 +519,7 @@ func (a *applier) writeFile(hdr *tar.Header, pfd int, base string, r io.Reader, 
 	}
 	if !a.opts.NoChown {
 		if err := unix.Fchown(fd, uid, gid); err != nil {
-			return fmt.Errorf("chown %d:%d: %w", uid, gid, err)
+			return fmt.Errorf("chown %d:%d: %w%s", uid, gid, err, unmappedHint(err))
 		}
 	}
 	if err := a.setXattrs(hdr, func(attr string, val []byte) error {
@@ -768,4 +768,13 @@ func entrySize(hdr *tar.Header) int64 {
 		return hdr.Size
 	}
 	return 0
+}
+
+// unmappedHint explains chown's EINVAL, which only an ID the caller's user namespace does not map
+// gives (in rootless mode: an image using IDs beyond the user's subordinate ranges).
+func unmappedHint(err error) string {
+	if err == unix.EINVAL {
+		return " (the ID is not mapped in this user namespace: in rootless mode, give the user more IDs in /etc/subuid and /etc/subgid)"
+	}
+	return ""
 }

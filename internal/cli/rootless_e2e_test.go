@@ -5,6 +5,7 @@ package cli
 // namespace, networking through slirp4netns.
 
 import (
+	"archive/tar"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -198,14 +199,23 @@ func (e *rootlessEnv) strayFiles() []string {
 func TestRootlessMode(t *testing.T) {
 	root := newCtrEnv(t) // builds berth and checks runc, busybox and overlayfs
 	e := newRootlessUser(t, root.bin)
-	tar := filepath.Join(e.home, "busybox.tar")
-	if err := os.WriteFile(tar, busyboxTar(t), 0o644); err != nil {
+	bbTar := filepath.Join(e.home, "busybox.tar")
+	if err := os.WriteFile(bbTar, busyboxTar(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.ok("import", tar, "bb:1")
+	e.ok("import", bbTar, "bb:1")
 	store := filepath.Join(e.home, ".local", "share", "berth")
 	if _, err := os.Stat(filepath.Join(store, "state.db")); err != nil {
 		t.Fatalf("the store is not under $HOME/.local/share/berth: %v", err)
+	}
+	// An image whose IDs lie beyond the user's 65536 subordinate IDs cannot be unpacked: said so.
+	var big bytes.Buffer
+	tw := tar.NewWriter(&big)
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "f", Mode: 0o644, Uid: 70000, Gid: 70000})
+	tw.Close()
+	os.WriteFile(filepath.Join(e.home, "big.tar"), big.Bytes(), 0o644)
+	if _, errs, code := e.run("import", "big.tar", "big:1"); code == 0 || !strings.Contains(errs, "not mapped in this user namespace") {
+		t.Errorf("import of an image with uid 70000: exit %d %q", code, errs)
 	}
 	if info := e.ok("info", "--format", "{{json .SecurityOptions}}"); !strings.Contains(info, "name=rootless") {
 		t.Errorf("info SecurityOptions = %s, want name=rootless", info)
