@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/berth-engine/berth/idmap"
 	"golang.org/x/sys/unix"
@@ -241,7 +242,14 @@ func ensurePause() (int, error) {
 			return pid, nil
 		}
 	}
-	pid, err := startPause()
+	var pid int
+	if alive := survivor(); alive > 0 {
+		// The pause process died while containers still run: a new one joins their namespaces,
+		// so later commands see them (a fresh namespace would hide their mounts).
+		pid, err = rejoinPause(alive)
+	} else {
+		pid, err = startPause()
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -260,6 +268,76 @@ func isPause(pid int) bool {
 	}
 	var st unix.Stat_t
 	return unix.Stat(fmt.Sprintf("/proc/%d", pid), &st) == nil && int(st.Uid) == os.Getuid()
+}
+
+// pauseEnv marks a pause process started through nsenter, which renames itself PauseName.
+const pauseEnv = "_BERTH_ROOTLESS_PAUSE"
+
+// IsPause reports whether this process is to be the pause process.
+func IsPause() bool {
+	return filepath.Base(os.Args[0]) == PauseName || os.Getenv(pauseEnv) == "1"
+}
+
+// survivor is a process of this user still inside berth's rootless namespaces (a container's
+// shim or slirp4netns: they inherit envMarker), 0 if none.
+func survivor() int {
+	self, err := os.Readlink("/proc/self/ns/user")
+	if err != nil {
+		return 0
+	}
+	ents, _ := os.ReadDir("/proc")
+	for _, d := range ents {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Stat("/proc/"+d.Name(), &st) != nil || int(st.Uid) != os.Getuid() {
+			continue
+		}
+		if ns, err := os.Readlink("/proc/" + d.Name() + "/ns/user"); err != nil || ns == self {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + d.Name() + "/environ")
+		if err == nil && (bytes.HasPrefix(env, []byte(envMarker+"=")) || bytes.Contains(env, []byte("\x00"+envMarker+"="))) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// rejoinPause starts a pause process inside the namespaces of process pid.
+func rejoinPause(pid int) (int, error) {
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		return 0, errors.New("rootless mode needs nsenter (Debian: util-linux)")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.Command(nsenter, NsenterArgs(nsenter, pid, "/", exe, nil)[1:]...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", pauseEnv + "=1"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("rootless mode: restarting the pause process: %w", err)
+	}
+	// nsenter, then berth, then berth renamed: one process, one pid, which is in the namespaces
+	// once it bears the pause's name (joining it any sooner could join the host's).
+	pid = cmd.Process.Pid
+	exited := make(chan error, 1)
+	go func() { _, err := cmd.Process.Wait(); exited <- err }()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if isPause(pid) {
+			return pid, nil
+		}
+		select {
+		case <-exited:
+			return 0, fmt.Errorf("rootless mode: restarting the pause process in the namespaces of process %d failed", pid)
+		default:
+		}
+	}
+	return 0, errors.New("rootless mode: the restarted pause process did not come up")
 }
 
 // startPause starts the pause process in a new user and mount namespace and writes its maps.
@@ -343,6 +421,12 @@ func lookupName(file string, id int) (string, error) {
 
 // Pause is the pause process's whole life: it holds the namespaces until it is killed.
 func Pause() {
+	if filepath.Base(os.Args[0]) != PauseName {
+		// Started through nsenter (rejoinPause): take the name it is recognised by.
+		if exe, err := os.Executable(); err == nil {
+			syscall.Exec(exe, []string{PauseName}, []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"})
+		}
+	}
 	signalIgnoreHangup()
 	for {
 		unix.Pause()

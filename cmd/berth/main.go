@@ -3,7 +3,6 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"runtime/debug"
 
 	"github.com/berth-engine/berth/internal/cli"
@@ -12,7 +11,7 @@ import (
 )
 
 func main() {
-	if filepath.Base(os.Args[0]) == rootless.PauseName {
+	if rootless.IsPause() {
 		rootless.Pause()
 	}
 	// An unprivileged user's berth runs inside its rootless namespaces (Enter re-executes it

@@ -254,6 +254,23 @@ func TestRootlessMode(t *testing.T) {
 	if err := syscall.Stat("/proc/"+pid, &st); err != nil || int(st.Uid) != e.uid {
 		t.Errorf("container init %s runs as host uid %d (%v), want the user's %d", pid, st.Uid, err, e.uid)
 	}
+	// The pause process killed while the container runs: the next command starts another in the
+	// container's namespaces (found through its shim), so exec still reaches it.
+	pidFile := filepath.Join(e.home, ".cache", "berth", "run", "pause.pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.ok("exec", id, "echo", "after the pause died"); got != "after the pause died\n" {
+		t.Errorf("exec after the pause process died = %q", got)
+	}
+	if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) == strconv.Itoa(old) {
+		t.Errorf("pause.pid still names the killed process %d", old)
+	}
 	if _, errs, code := e.run("update", "--memory", "64m", id); code == 0 || !strings.Contains(errs, "--memory: resource limits are not supported in rootless mode") {
 		t.Errorf("update --memory: exit %d %q", code, errs)
 	}
