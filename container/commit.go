@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/rootless"
 	"io"
 	"io/fs"
 	"os"
@@ -166,7 +167,9 @@ func (m *Manager) Commit(ref string, o CommitOptions) (string, error) {
 	if err := image.ApplyChanges(&cfg, o.Changes); err != nil {
 		return "", err
 	}
-	if o.Pause && st.Status == "running" {
+	// Rootless containers have no freezer cgroup to pause them in: commit reads the layer of a
+	// running container as podman does by default.
+	if o.Pause && st.Status == "running" && !rootless.Active() {
 		rt, err := m.Runtime(c.Host.Runtime)
 		if err != nil {
 			return "", err

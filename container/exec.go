@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/rootless"
 	"io"
 	"os"
 	"os/exec"
@@ -372,7 +373,13 @@ func (m *Manager) Top(ref string, psArgs []string) ([]string, [][]string, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	pids, err := rt.Pids(c.ID)
+	var pids []int
+	if rootless.Active() {
+		// No cgroup lists them: the processes in the container's PID namespace do.
+		pids, err = pidNamespaceMembers(st.Pid)
+	} else {
+		pids, err = rt.Pids(c.ID)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -613,4 +620,31 @@ func (m *Manager) execPTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 		return ee.ExitCode(), nil
 	}
 	return 0, werr
+}
+
+// pidNamespaceMembers lists the processes in the PID namespace of process init (init alone when
+// that is this process's own, as with --pid host).
+func pidNamespaceMembers(init int) ([]int, error) {
+	want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", init))
+	if err != nil {
+		return nil, err
+	}
+	if self, _ := os.Readlink("/proc/self/ns/pid"); self == want {
+		return []int{init}, nil
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, d := range ents {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if ns, err := os.Readlink("/proc/" + d.Name() + "/ns/pid"); err == nil && ns == want {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
 }

@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"github.com/berth-engine/berth/rootless"
 	"strconv"
 	"strings"
 	"syscall"
@@ -258,6 +259,9 @@ func (m *Manager) RestartWith(ref string, o StopOptions) error {
 	return nil
 }
 
+// ErrRootlessPause: pause needs the container's freezer cgroup, which rootless mode does not give.
+var ErrRootlessPause = errors.New("pause is not supported in rootless mode on this host: freezing a container needs a cgroup of its own, which an unprivileged user cannot be given on cgroup v1")
+
 // Pause freezes a running container.
 func (m *Manager) Pause(ref string) error {
 	c, st, err := m.Get(ref)
@@ -269,6 +273,9 @@ func (m *Manager) Pause(ref string) error {
 	}
 	if st.Status != "running" {
 		return ConflictError{fmt.Sprintf("Container %s is not running", c.ID)}
+	}
+	if rootless.Active() {
+		return ErrRootlessPause
 	}
 	rt, err := m.Runtime(c.Host.Runtime)
 	if err != nil {

@@ -275,6 +275,19 @@ func TestRootlessMode(t *testing.T) {
 		t.Errorf("update --memory: exit %d %q", code, errs)
 	}
 	e.ok("update", "--restart", "on-failure", id)
+	// No cgroup: top finds the container's processes by PID namespace, commit reads the layer
+	// without freezing, pause says why it cannot.
+	if top := e.ok("top", id); !strings.Contains(top, "sleep 1000") {
+		t.Errorf("top = %q", top)
+	}
+	e.ok("exec", id, "sh", "-c", "echo committed > /c")
+	e.ok("commit", id, "committed:1")
+	if got := e.ok("run", "--rm", "--network", "none", "committed:1", "cat", "/c"); got != "committed\n" {
+		t.Errorf("committed image: %q", got)
+	}
+	if _, errs, code := e.run("pause", id); code == 0 || !strings.Contains(errs, "pause is not supported in rootless mode") {
+		t.Errorf("pause: exit %d %q", code, errs)
+	}
 	e.ok("rm", "-f", id)
 
 	// -p HOSTPORT:80 reachable on the loopback.
