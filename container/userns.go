@@ -365,19 +365,7 @@ func hasMount(mounts []specs.Mount, dst string) bool {
 	return false
 }
 
-// ErrRootless is berth run without root outside its rootless namespaces (rootless.Enter did not
-// run, or could not: then needRoot says why).
-var ErrRootless = errors.New("running containers needs root or berth's rootless mode (run berth as root, e.g. with sudo, or as a user with ranges in /etc/subuid and /etc/subgid)")
-
-func needRoot() error {
-	if os.Geteuid() == 0 {
-		return nil
-	}
-	if rootless.Unavailable != nil {
-		return fmt.Errorf("running containers needs root or berth's rootless mode, which this host cannot give: %w", rootless.Unavailable)
-	}
-	return ErrRootless
-}
+func needRoot() error { return rootless.NeedRoot("running containers") }
 
 // prepareRemappedStep readies a build step's directories for a remapped root, as
 // prepareRemapped does a container's.

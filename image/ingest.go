@@ -40,6 +40,10 @@ type IngestedLayer struct {
 // directory renamed into place; the caller must hold the store's write lock.
 func (s *Store) IngestLayer(src LayerSource, parent digest.Digest) (IngestedLayer, error) {
 	var out IngestedLayer
+	// A layer's files keep their owners: that needs root, or rootless mode's namespace.
+	if err := rootless.NeedRoot("unpacking image layers"); err != nil {
+		return out, err
+	}
 	staged, err := s.Layers.Stage()
 	if err != nil {
 		return out, err

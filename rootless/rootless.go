@@ -107,6 +107,18 @@ func maxMapped(m string) uint32 {
 // Unavailable is why rootless mode could not be entered (nil when it was, or was not tried).
 var Unavailable error
 
+// NeedRoot says, for work that needs root (what: "running containers"), why this process cannot
+// do it: nil as root (the host's, or rootless mode's), else why rootless mode was not entered.
+func NeedRoot(what string) error {
+	if os.Geteuid() == 0 {
+		return nil
+	}
+	if Unavailable != nil {
+		return fmt.Errorf("%s needs root or berth's rootless mode, which this host cannot give: %w", what, Unavailable)
+	}
+	return fmt.Errorf("%s needs root or berth's rootless mode (run berth as root, e.g. with sudo, or as a user with ranges in /etc/subuid and /etc/subgid)", what)
+}
+
 // Env is the environment of the re-executed process: a getter so tests need not touch os.
 type Env func(string) string
 

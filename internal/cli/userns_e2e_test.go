@@ -309,7 +309,12 @@ func TestRootlessRefusedClearly(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
 	os.Chown(root, 65534, 65534)
-	for _, args := range [][]string{{"run", "--rm", "bb:1", "true"}, {"create", "bb:1"}} {
+	tarPath := filepath.Join(root, "bb.tar")
+	if err := os.WriteFile(tarPath, busyboxTar(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// import unpacks a layer, whose owners only root (or rootless mode) can keep.
+	for _, args := range [][]string{{"run", "--rm", "bb:1", "true"}, {"create", "bb:1"}, {"import", tarPath, "x:1"}} {
 		cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", e.bin, "--root", root}, args...)...)
 		cmd.Env = append(os.Environ(), "HOME="+root, "BERTH_ROOT=")
 		out, err := cmd.CombinedOutput()
