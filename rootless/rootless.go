@@ -136,11 +136,13 @@ func DataDir(env Env) (string, error) {
 }
 
 // RuntimeDir holds the pause process's pid and its lock: $XDG_RUNTIME_DIR/berth where the login
-// manager made that directory, else ${XDG_CACHE_HOME:-~/.cache}/berth/run (never /tmp, which other
+// manager made that directory for this user, else ${XDG_CACHE_HOME:-~/.cache}/berth/run (never /tmp, which other
 // users share).
 func RuntimeDir(env Env) (string, error) {
 	if d := env("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+		// Only the user's own: su and sudo can leave another user's in the environment.
+		var st unix.Stat_t
+		if unix.Stat(d, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR && int(st.Uid) == os.Getuid() {
 			return filepath.Join(d, "berth"), nil
 		}
 	}

@@ -64,6 +64,16 @@ func TestDirs(t *testing.T) {
 	if d, _ := RuntimeDir(env(map[string]string{"HOME": "/home/a", "XDG_RUNTIME_DIR": filepath.Join(run, "gone")})); d != "/home/a/.cache/berth/run" {
 		t.Errorf("RuntimeDir fallback = %q", d)
 	}
+	// Another user's runtime directory (left in the environment by su) is not used.
+	other := t.TempDir()
+	if os.Geteuid() == 0 {
+		os.Chown(other, 12345, 12345)
+	} else {
+		other = "/"
+	}
+	if d, _ := RuntimeDir(env(map[string]string{"HOME": "/home/a", "XDG_RUNTIME_DIR": other})); d != "/home/a/.cache/berth/run" {
+		t.Errorf("RuntimeDir with another user's directory = %q", d)
+	}
 	if d, _ := RuntimeDir(env(map[string]string{"HOME": "/home/a", "XDG_CACHE_HOME": "/c"})); d != "/c/berth/run" {
 		t.Errorf("RuntimeDir with XDG_CACHE_HOME = %q", d)
 	}
