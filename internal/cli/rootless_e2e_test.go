@@ -231,11 +231,11 @@ func TestRootlessMode(t *testing.T) {
 		e.fails("rootless networking needs /dev/net/tun readable and writable", "run", "--rm", "bb:1", "true")
 	}
 	// run --rm: root inside is the user, the rest of the range follows.
-	out := e.ok("run", "--rm", "--network", "none", "bb:1", "sh", "-c", "id -u; cat /proc/self/uid_map")
+	out := e.ok("run", "--rm", "--network", "none", "bb:1", "sh", "-c", "id -u; cat /proc/self/uid_map; grep Seccomp: /proc/self/status")
 	f := strings.Fields(out)
-	if len(f) < 7 || f[0] != "0" || f[1] != "0" || f[2] != strconv.Itoa(e.uid) || f[3] != "1" ||
-		f[4] != "1" || f[5] != fmt.Sprint(e.subuid.Host) {
-		t.Errorf("run --rm: %q; want uid 0 and the map 0 %d 1, 1 %d …", out, e.uid, e.subuid.Host)
+	if len(f) < 9 || f[0] != "0" || f[1] != "0" || f[2] != strconv.Itoa(e.uid) || f[3] != "1" ||
+		f[4] != "1" || f[5] != fmt.Sprint(e.subuid.Host) || f[len(f)-1] != "2" {
+		t.Errorf("run --rm: %q; want uid 0, the map 0 %d 1, 1 %d …, and Docker's seccomp filter", out, e.uid, e.subuid.Host)
 	}
 
 	// The test sets up what udev does on most distributions, and restores it.
@@ -248,6 +248,9 @@ func TestRootlessMode(t *testing.T) {
 	id := strings.TrimSpace(e.ok("run", "-d", "bb:1", "sleep", "1000"))
 	if got := e.ok("exec", id, "sh", "-c", "echo exec-ok; id -u; ip -4 addr show tap0 | grep -c 10.0.2.100"); got != "exec-ok\n0\n1\n" {
 		t.Errorf("exec = %q", got)
+	}
+	if got := e.ok("run", "--rm", "--network", "container:"+id, "bb:1", "sh", "-c", "ip -4 addr show tap0 | grep -c 10.0.2.100"); got != "1\n" {
+		t.Errorf("--network container: %q", got)
 	}
 	pid := strings.TrimSpace(e.ok("inspect", "-f", "{{.State.Pid}}", id))
 	var st syscall.Stat_t
