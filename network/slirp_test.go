@@ -68,3 +68,16 @@ func TestCheckRootlessPort(t *testing.T) {
 		t.Errorf("port 0: %v", err)
 	}
 }
+
+// FuzzHostfwdResult: any answer from slirp4netns's socket gives an error or success, never a
+// panic, and success only for an answer with "return" and no "error".
+func FuzzHostfwdResult(f *testing.F) {
+	for _, s := range []string{`{"return": {"id": 1}}`, `{"error": {"desc": "x"}}`, `{}`, ``, `{"return": null}`, `[1]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if hostfwdResult([]byte(s), PortMapping{HostPort: 1}) == nil && !strings.Contains(s, "return") {
+			t.Errorf("answer %q accepted", s)
+		}
+	})
+}

@@ -110,3 +110,20 @@ func TestMapReading(t *testing.T) {
 		t.Error("Active as the host's root")
 	}
 }
+
+// FuzzMapReading: reading any uid_map text neither panics nor reports rootless mode for a map
+// whose root is not a single unprivileged user.
+func FuzzMapReading(f *testing.F) {
+	for _, s := range []string{"0 0 4294967295\n", "0 1001 1\n1 100000 65536\n", "0 100000 65536", "", "0 x 1", "4294967295 0 4294967295\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, m string) {
+		uid, ok := rootlessRoot(m)
+		if ok && uid == 0 {
+			t.Errorf("rootlessRoot(%q) = root", m)
+		}
+		if top := maxMapped(m); top > 1<<31-1 {
+			t.Errorf("maxMapped(%q) = %d", m, top)
+		}
+	})
+}
