@@ -7,6 +7,7 @@
 #
 #   scripts/parity.sh            compare (needs root, runc, busybox-static, overlayfs, docker)
 #   scripts/parity.sh --record   also rewrite the cases' golden sections from Docker's answers
+#   BERTH_PARITY_ONLY=REGEXP     only the cases whose file name matches
 #
 # DOCKER (default /usr/bin/docker) must reach a daemon holding reference-busybox:1
 # (../shared/tools/docker-reference.sh makes one). Objects the cases make are named parity-* and

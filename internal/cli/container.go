@@ -38,7 +38,11 @@ func init() {
 	register("container", func(g *Globals) *cobra.Command {
 		parent := &cobra.Command{Use: "container", Short: "Manage containers", Args: noArgs}
 		for _, c := range containerCommands {
-			parent.AddCommand(c.ctor(g, c.sub))
+			sub := c.ctor(g, c.sub)
+			if c.sub == "ls" {
+				sub.Aliases = []string{"ps", "list"} // Docker's
+			}
+			parent.AddCommand(sub)
 		}
 		return parent
 	})
@@ -59,7 +63,6 @@ func init() {
 	registerContainer("unpause", "unpause", newUnpauseCommand)
 	registerContainer("", "inspect", newContainerInspectCommand)
 	registerContainer("", "prune", newContainerPruneCommand)
-	registerContainer("", "list", newPsCommand)
 }
 
 // openManager opens the image store and a container manager over it.
@@ -106,7 +109,7 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVar(&f.domainname, "domainname", "", "Container NIS domain name")
 	fl.StringVar(&f.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
 	f.net.bind(fl)
-	fl.StringVar(&f.runtime, "runtime", "", "Runtime to use for this container (runc, crun)")
+	fl.StringVar(&f.runtime, "runtime", "", "Runtime to use for this container")
 	fl.StringVar(&f.logDriver, "log-driver", "", "Logging driver for the container")
 	fl.StringArrayVar(&f.logOpts, "log-opt", nil, "Log driver options")
 	fl.StringVar(&f.pull, "pull", "missing", `Pull image before running ("always"|"missing"|"never")`)
@@ -616,6 +619,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 	}
 	c.Flags().SetInterspersed(false)
 	f.bind(c.Flags())
+	c.Flags().Lookup("pull").Usage = `Pull image before creating ("always"|"missing"|"never")`
 	return c
 }
 
@@ -1049,8 +1053,8 @@ func newLogsCommand(g *Globals, use string) *cobra.Command {
 	c.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
 	c.Flags().BoolVar(&details, "details", false, "Show extra details provided to logs")
 	c.Flags().StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
-	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp or relative (e.g. 42m for 42 minutes)")
-	c.Flags().StringVar(&until, "until", "", "Show logs before a timestamp or relative")
+	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+	c.Flags().StringVar(&until, "until", "", "Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
 	return c
 }
 

@@ -122,9 +122,14 @@ func splitCpArg(arg string) (ctr, path string) {
 func newCpCommand(g *Globals, use string) *cobra.Command {
 	var o container.CopyOptions
 	c := &cobra.Command{
-		Use:   use + " [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+		Use:   use + " [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\t" + progName() + " cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
 		Short: "Copy files/folders between a container and the local filesystem",
-		Args:  exactArgs(2),
+		Long: "Copy files/folders between a container and the local filesystem\n\n" +
+			"Use '-' as the source to read a tar archive from stdin\n" +
+			"and extract it to a directory destination in a container.\n" +
+			"Use '-' as the destination to stream a tar archive of a\n" +
+			"container source to stdout.",
+		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			srcCtr, src := splitCpArg(args[0])
 			dstCtr, dst := splitCpArg(args[1])

@@ -145,7 +145,7 @@ func newPullCommand(g *Globals, use string) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   use + " [OPTIONS] NAME[:TAG|@DIGEST]",
-		Short: "Download an image from a registry",
+		Short: "Pull an image or a repository from a registry",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return withTransfer(g, tlsVerify, q, func(s *image.Store, o distribution.Options) ([]string, error) {
@@ -162,7 +162,7 @@ func newPullCommand(g *Globals, use string) *cobra.Command {
 	f.StringVar(&platform, "platform", "", "Set platform if server is multi-platform capable")
 	f.BoolVarP(&q, "quiet", "q", false, "Suppress verbose output")
 	f.BoolVar(&tlsVerify, "tls-verify", true, "Verify the registry's TLS certificate (false also allows plain HTTP)")
-	f.Bool("disable-content-trust", true, "Skip image verification (ignored)")
+	f.Bool("disable-content-trust", true, "Skip image verification")
 	return cmd
 }
 
@@ -172,7 +172,7 @@ func newPushCommand(g *Globals, use string) *cobra.Command {
 	var all, q, tlsVerify bool
 	cmd := &cobra.Command{
 		Use:   use + " [OPTIONS] NAME[:TAG]",
-		Short: "Upload an image to a registry",
+		Short: "Push an image or a repository to a registry",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return withTransfer(g, tlsVerify, q, func(s *image.Store, o distribution.Options) ([]string, error) {
@@ -188,10 +188,10 @@ func newPushCommand(g *Globals, use string) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVarP(&all, "all-tags", "a", false, "Push all tags of an image to the repository")
+	f.BoolVarP(&all, "all-tags", "a", false, "Push all tagged images in the repository")
 	f.BoolVarP(&q, "quiet", "q", false, "Suppress verbose output")
 	f.BoolVar(&tlsVerify, "tls-verify", true, "Verify the registry's TLS certificate (false also allows plain HTTP)")
-	f.Bool("disable-content-trust", true, "Skip image signing (ignored)")
+	f.Bool("disable-content-trust", true, "Skip image signing")
 	return cmd
 }
 
@@ -202,8 +202,8 @@ func newLoginCommand(g *Globals) *cobra.Command {
 	var passStdin, tlsVerify bool
 	cmd := &cobra.Command{
 		Use:   "login [OPTIONS] [SERVER]",
-		Short: "Log in to a registry",
-		Long:  "Log in to a registry.\nIf no server is specified, the default is defined by the daemon.",
+		Short: "Log in to a Docker registry",
+		Long:  "Log in to a Docker registry.\nIf no server is specified, the default is defined by the daemon.",
 		Args:  maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			server := ""
@@ -276,8 +276,8 @@ func newLoginCommand(g *Globals) *cobra.Command {
 func newLogoutCommand(g *Globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout [SERVER]",
-		Short: "Log out from a registry",
-		Long:  "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.",
+		Short: "Log out from a Docker registry",
+		Long:  "Log out from a Docker registry.\nIf no server is specified, the default is defined by the daemon.",
 		Args:  maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			server := ""
