@@ -158,7 +158,7 @@ func (m *memBytes) Type() string   { return "bytes" }
 func (m *memBytes) Set(v string) error {
 	n, err := units.RAMInBytes(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("invalid size: '%s'", v) // Docker 20.10's wording for every bad size
 	}
 	*m = memBytes(n)
 	return nil
