@@ -635,6 +635,7 @@ func stdinIsTTY(g *Globals) error {
 func newRunCommand(g *Globals, use string) *cobra.Command {
 	var f createFlags
 	var detach, sigProxy bool
+	var detachKeysFlag string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Run a command in a new container",
@@ -645,9 +646,13 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 				return runFailure(cmd, err)
 			}
 			o.Detach = detach
+			var keys []byte
 			if f.interactive && f.tty && !detach {
 				if err := stdinIsTTY(g); err != nil {
 					return err
+				}
+				if keys, err = detachKeys(detachKeysFlag, invalidDetachKeys); err != nil {
+					return runFailure(cmd, err)
 				}
 			}
 			// Interrupted while it sets the container up, run undoes the set-up before it
@@ -676,6 +681,9 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 					return startFailure(cmd, err)
 				}
 				return nil
+			}
+			if f.interactive && f.tty {
+				return runTerminal(g, m, ctr, keys, f.rm, cmd)
 			}
 			at := &container.Attach{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy, Setup: ctx,
 				Started: func() {
@@ -714,7 +722,37 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 	f.bind(c.Flags())
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
 	c.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy received signals to the process")
+	c.Flags().StringVar(&detachKeysFlag, "detach-keys", "", "Override the key sequence for detaching a container")
 	return c
+}
+
+// runTerminal is `run -it` in the foreground: the container runs under its shim with this
+// process as a client on the raw terminal, as Docker's CLI is a client of its daemon. The detach
+// keys leave it running (berth exits 0, silently, as Docker's CLI does), and a client that dies
+// leaves it running too, for `attach` to take up.
+func runTerminal(g *Globals, m *container.Manager, ctr *container.Container, keys []byte, rm bool, cmd *cobra.Command) error {
+	if in, ok := g.Stdin.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
+		if old, err := term.MakeRaw(int(in.Fd())); err == nil {
+			defer term.Restore(int(in.Fd()), old)
+		}
+	}
+	// Signals keep their default action: the terminal sends ^C as a byte to the container, and
+	// a client killed leaves the container to its shim.
+	g.intr.release()
+	code, err := m.StartCreatedAttached(ctr, container.AttachOptions{Stdin: g.Stdin, Stdout: g.Stdout, Stderr: g.Stderr, DetachKeys: keys})
+	if errors.Is(err, container.ErrDetached) {
+		return nil
+	}
+	if err != nil {
+		if rm {
+			m.Remove(ctr.ID, container.RemoveOptions{Force: true, Volumes: true})
+		}
+		return startFailure(cmd, err)
+	}
+	if code != 0 {
+		return &StatusError{Code: code, Err: errors.New("")}
+	}
+	return nil
 }
 
 // forEach runs fn on every argument, printing each name that succeeded (Docker's multi-object
@@ -806,18 +844,16 @@ func newAttachCommand(g *Globals, use string) *cobra.Command {
 }
 
 // attachOptions wires berth's stdio to an attach (attach, start -a).
-func attachOptions(g *Globals, stdin, sigProxy bool, detachKeys string) (container.AttachOptions, error) {
+func attachOptions(g *Globals, stdin, sigProxy bool, flag string) (container.AttachOptions, error) {
 	o := container.AttachOptions{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy}
 	if stdin {
 		o.Stdin = g.Stdin
 	}
-	if detachKeys != "" {
-		keys, err := container.ParseDetachKeys(detachKeys)
-		if err != nil {
-			return o, err
-		}
-		o.DetachKeys = keys
+	keys, err := detachKeys(flag, invalidDetachKeys)
+	if err != nil {
+		return o, err
 	}
+	o.DetachKeys = keys
 	return o, nil
 }
 

@@ -162,6 +162,7 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 	var o container.ExecOptions
 	var interactive, tty, detach bool
 	var env, envFiles []string
+	var detachKeysFlag string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] CONTAINER COMMAND [ARG...]",
 		Short: "Run a command in a running container",
@@ -198,12 +199,50 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 			if interactive {
 				o.Stdin = g.Stdin
 			}
+			// The detach keys cut this client off, as Docker's: "read escape sequence", exit 1.
+			detached := make(chan struct{})
+			keys, err := detachKeys(detachKeysFlag, invalidEscapeKeys)
+			if err != nil {
+				return err // Docker's daemon refuses a bad spec whatever the exec's streams
+			}
+			if tty && interactive && !detach {
+				if keys == nil {
+					keys = container.DefaultDetachKeys
+				}
+				o.DetachKeys, o.Detached = keys, func() { close(detached) }
+				// berth holds the process's terminal (not runc) so that it reads the keys; the
+				// terminal starts at our own terminal's size.
+				o.Started = func(_ int, resize func(h, w uint16) error) {
+					if in, ok := g.Stdin.(*os.File); ok && resize != nil {
+						if w, h, err := term.GetSize(int(in.Fd())); err == nil {
+							resize(uint16(h), uint16(w))
+						}
+					}
+				}
+			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			code, err := m.Exec(args[0], o)
+			type result struct {
+				code int
+				err  error
+			}
+			done := make(chan result, 1)
+			go func() {
+				code, err := m.Exec(args[0], o)
+				done <- result{code, err}
+			}()
+			var r result
+			select {
+			case r = <-done:
+			case <-detached:
+				// The process holds no terminal of its own once berth has gone: unlike
+				// Docker's daemon, berth cannot keep it running (see issue 18's report).
+				return &StatusError{Code: 1, Usage: true, Err: container.ErrDetached}
+			}
+			code, err := r.code, r.err
 			if err != nil {
 				var se *container.StartError
 				if errors.As(err, &se) {
@@ -221,6 +260,7 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 	c.Flags().BoolVarP(&interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
 	c.Flags().BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "Detached mode: run command in the background")
+	c.Flags().StringVar(&detachKeysFlag, "detach-keys", "", "Override the key sequence for detaching a container")
 	c.Flags().StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
 	c.Flags().StringArrayVar(&envFiles, "env-file", nil, "Read in a file of environment variables")
 	c.Flags().StringVarP(&o.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
