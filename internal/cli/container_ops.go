@@ -133,24 +133,42 @@ func newCpCommand(g *Globals, use string) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			srcCtr, src := splitCpArg(args[0])
 			dstCtr, dst := splitCpArg(args[1])
+			bare := func(err error) error { return &StatusError{Code: 1, Usage: true, Err: err} }
 			switch {
 			case srcCtr != "" && dstCtr != "":
-				return errors.New("copying between containers is not supported")
+				return bare(errors.New("copying between containers is not supported"))
 			case srcCtr == "" && dstCtr == "":
-				return errors.New("must specify at least one container source")
+				return bare(errors.New("must specify at least one container source"))
 			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			if srcCtr != "" {
-				return m.CopyFrom(srcCtr, src, dst, o, g.Stdout)
+			ctr, path := srcCtr, src
+			switch {
+			case srcCtr != "":
+				err = m.CopyFrom(srcCtr, src, dst, o, g.Stdout)
+			case src == "-":
+				ctr, path = dstCtr, dst
+				err = m.CopyTarTo(dstCtr, g.Stdin, dst, o)
+			default:
+				ctr, path = dstCtr, dst
+				err = m.CopyTo(dstCtr, src, dst, o)
 			}
-			if src == "-" {
-				return m.CopyTarTo(dstCtr, g.Stdin, dst, o)
+			// Docker's CLI words: what is missing as CONTAINER:PATH (never a host path of the
+			// container's root), and its own checks bare.
+			var pnf container.PathNotFoundError
+			var ce container.CheckError
+			switch {
+			case errors.As(err, &pnf):
+				return bare(fmt.Errorf("Error: No such container:path: %s:%s", ctr, pnf.Path))
+			case errors.As(err, new(container.NotFoundError)):
+				return bare(fmt.Errorf("Error: No such container:path: %s:%s", ctr, path))
+			case errors.As(err, &ce):
+				return bare(err)
 			}
-			return m.CopyTo(dstCtr, src, dst, o)
+			return err
 		},
 	}
 	c.Flags().BoolVarP(&o.Archive, "archive", "a", false, "Archive mode (copy all uid/gid information)")
