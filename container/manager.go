@@ -512,6 +512,7 @@ func (m *Manager) Remove(ref string, o RemoveOptions) error {
 			return err
 		}
 	}
+	m.waitTeardown(c.ID)
 	return m.remove(c, o)
 }
 

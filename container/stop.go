@@ -182,7 +182,8 @@ func (m *Manager) stop(c *Container, st State, o StopOptions) error {
 }
 
 // Wait waits until the container is not running (or timeout passes; a negative timeout waits
-// for ever) and returns its state.
+// for ever) and returns its state. It returns once the exit is recorded, while the supervisor
+// may still tear the container down (waitTeardown).
 func (m *Manager) Wait(ref string, timeout time.Duration) (State, error) {
 	deadline := time.Now().Add(timeout)
 	delay := 5 * time.Millisecond
@@ -198,7 +199,7 @@ func (m *Manager) Wait(ref string, timeout time.Duration) (State, error) {
 			return st, err
 		}
 		seen = true
-		if !st.Running() && st.SupervisorPid == 0 {
+		if !st.Running() {
 			return st, nil
 		}
 		if timeout >= 0 && time.Now().After(deadline) {
