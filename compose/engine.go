@@ -399,11 +399,7 @@ func (e *Engine) convergeService(ctx context.Context, pl *Plan, sp *ServicePlan,
 			return nil, err
 		}
 		e.event("Container", c.Name, "Recreate")
-		if err := e.stopAndRemove("", c.ID, timeout, true); err != nil {
-			return nil, err
-		}
-		want.Create.Labels[ReplaceLabel] = strings.TrimPrefix(c.Name, pl.Project+"-")
-		id, err := e.CreateContainer(want)
+		id, err := e.recreate(pl, c, want, timeout)
 		if err != nil {
 			e.failed("Container", c.Name, "Error")
 			return nil, err
@@ -429,6 +425,34 @@ func (e *Engine) convergeService(ctx context.Context, pl *Plan, sp *ServicePlan,
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// recreate replaces container old by want as Compose does: the replacement is created first
+// under a temporary name (<old id12>_<name>), then the old one is stopped and removed, and the
+// replacement takes its name. It returns the replacement's ID.
+func (e *Engine) recreate(pl *Plan, old Container, want ContainerPlan, timeout *int) (string, error) {
+	want.Create.Labels[ReplaceLabel] = strings.TrimPrefix(old.Name, pl.Project+"-")
+	name := want.Create.Name
+	want.Create.Name = TempName(old.ID, name)
+	id, err := e.CreateContainer(want)
+	if err != nil {
+		return "", err
+	}
+	if err := e.stopAndRemove("", old.ID, timeout, true); err != nil {
+		return "", err
+	}
+	if err := e.Containers.Rename(id, name); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// TempName is the name Compose gives a replacement while the container it replaces still exists.
+func TempName(oldID, name string) string {
+	if len(oldID) > 12 {
+		oldID = oldID[:12]
+	}
+	return oldID + "_" + name
 }
 
 // finishPlan adds to a planned container what is only known once images and other services'

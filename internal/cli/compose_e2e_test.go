@@ -426,12 +426,32 @@ services:
 	ce.composeOK("up", "-d")
 	appStart := ce.inspect(p+"-app-1", "{{.State.StartedAt}}")
 	otherStart := ce.inspect(p+"-other-1", "{{.State.StartedAt}}")
+	oldDB := ce.inspect(p+"-db-1", "{{.Id}}")
+	since := time.Now().Add(-time.Second).Unix()
 	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.Replace(yaml, "V=1", "V=2", 1)), 0o644)
 	_, errs := ce.composeOK("up", "-d")
 	for _, want := range []string{" Container " + p + "-app-1  Stopped\n", " Container " + p + "-db-1  Recreated\n", " Container " + p + "-app-1  Started\n"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("up after db changed lacks %q:\n%s", want, errs)
 		}
+	}
+	// As Compose: the replacement is created first under a temporary name, then the old one goes
+	// and the replacement takes its name.
+	newDB := ce.inspect(p+"-db-1", "{{.Id}}")
+	if newDB == oldDB || len(oldDB) < 12 {
+		t.Errorf("db not replaced: %s", newDB)
+	}
+	evs := ce.ok("events", "--since", fmt.Sprint(since), "--until", fmt.Sprint(time.Now().Unix()+1),
+		"--filter", "type=container", "--format", "{{.Action}} {{.Actor.Attributes.name}}")
+	var seq []string
+	for _, l := range strings.Split(strings.TrimSpace(evs), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && (f[1] == p+"-db-1" && len(seq) > 0 || f[1] == oldDB[:12]+"_"+p+"-db-1") && f[0] != "kill" && f[0] != "die" {
+			seq = append(seq, l)
+		}
+	}
+	want := []string{"create " + oldDB[:12] + "_" + p + "-db-1", "stop " + p + "-db-1", "destroy " + p + "-db-1", "rename " + p + "-db-1", "start " + p + "-db-1"}
+	if strings.Join(seq, "|") != strings.Join(want, "|") {
+		t.Errorf("recreate's events:\n%s\nwant %q", evs, want)
 	}
 	if got := ce.inspect(p+"-app-1", "{{.State.Status}} {{.State.StartedAt}}"); got == "running "+appStart || !strings.HasPrefix(got, "running ") {
 		t.Errorf("app (restart: true) not restarted: %s (was %s)", got, appStart)
