@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -458,5 +459,107 @@ services:
 	}
 	if got := ce.inspect(p+"-other-1", "{{.State.StartedAt}}"); got != otherStart {
 		t.Errorf("other (no restart) was restarted: %s (was %s)", got, otherStart)
+	}
+}
+
+// TestComposeFollowsNewContainers: `logs -f` and `events`, started before a scale-up and a
+// recreate, see the containers those make (as Compose's, which follow the daemon's events);
+// `logs -f` says when a container exits and ends once none runs.
+func TestComposeFollowsNewContainers(t *testing.T) {
+	yaml := `
+services:
+  web:
+    image: bb:1
+    command: [sh, -c, 'echo "hello $$V from $$HOSTNAME"; exec sleep 600']
+    stop_signal: SIGKILL
+    environment: [V=1]
+`
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": yaml})
+	p := ce.project
+	ce.composeOK("up", "-d")
+	start := func(args ...string) (<-chan string, *exec.Cmd) {
+		c := ce.cmd(append([]string{"compose", "-p", p}, args...)...)
+		c.Dir = ce.dir
+		stdout, err := c.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			c.Process.Kill()
+			c.Wait()
+		})
+		lines := make(chan string, 1000)
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		return lines, c
+	}
+	// await reads lines until one matches each of want (in any order), or fails.
+	await := func(what string, lines <-chan string, want ...string) {
+		t.Helper()
+		left := map[string]bool{}
+		for _, w := range want {
+			left[w] = true
+		}
+		var got []string
+		deadline := time.After(30 * time.Second)
+		for len(left) > 0 {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("%s ended before %q:\n%s", what, want, strings.Join(got, "\n"))
+				}
+				got = append(got, l)
+				for w := range left {
+					if regexp.MustCompile(w).MatchString(l) {
+						delete(left, w)
+					}
+				}
+			case <-deadline:
+				t.Fatalf("%s: no line matching %v:\n%s", what, left, strings.Join(got, "\n"))
+			}
+		}
+	}
+	logs, logsCmd := start("logs", "-f")
+	evs, _ := start("events")
+	evsJSON, _ := start("events", "--json")
+	await("logs -f", logs, `^web-1  \| hello 1 from `)
+	// The events followers are watching once they report a harmless signal (sleep ignores
+	// SIGWINCH); it is sent until both did.
+	for _, ch := range []<-chan string{evs, evsJSON} {
+		ready := false
+		for i := 0; i < 300 && !ready; i++ {
+			ce.composeOK("kill", "-s", "WINCH", "web")
+			select {
+			case l := <-ch:
+				ready = strings.Contains(l, "kill")
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		if !ready {
+			t.Fatal("compose events did not report a kill")
+		}
+	}
+	ce.composeOK("up", "-d", "--scale", "web=2")
+	await("logs -f after scale-up", logs, `^web-2  \| hello 1 from `)
+	await("events after scale-up", evs, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} container start [0-9a-f]{64} \(image=bb:1, name=`+p+`-web-2\)$`)
+	await("events --json after scale-up", evsJSON, `^\{"action":"start","attributes":\{"image":"bb:1","name":"`+p+`-web-2"\},"id":"[0-9a-f]{64}","service":"web","time":"[^"]+Z","type":"container"\}$`)
+	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.Replace(yaml, "V=1", "V=2", 1)), 0o644)
+	ce.composeOK("up", "-d", "--scale", "web=2")
+	await("logs -f after recreate", logs, `^web-1  \| hello 2 from `, `^web-2  \| hello 2 from `)
+	await("events after recreate", evs, ` container rename [0-9a-f]{64} \(image=bb:1, name=`+p+`-web-1, oldName=/[0-9a-f]{12}_`+p+`-web-1\)$`)
+	ce.composeOK("down", "-t", "0")
+	await("logs -f after down", logs, `^web-1 exited with code 137$`, `^web-2 exited with code 137$`)
+	for range logs {
+	}
+	if err := logsCmd.Wait(); err != nil {
+		t.Errorf("logs -f after down: %v", err)
 	}
 }

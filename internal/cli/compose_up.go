@@ -183,7 +183,7 @@ func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services 
 	go func() {
 		o := compose.LogsOptions{LogsOptions: container.LogsOptions{Follow: true, Tail: -1, Since: since}, NoPrefix: u.noLogPrefix,
 			Color: !u.noColor && isTerminal(s.g.Stdout)}
-		done <- s.engine.Logs(cs, o, s.g.Stdout)
+		done <- s.engine.Logs(context.Background(), pl.Project, nil, cs, o, s.g.Stdout)
 	}()
 	code := 0
 	for range cs {
