@@ -61,6 +61,9 @@ type Engine struct {
 	BuildProgress io.Writer
 	// Warn receives Compose's warnings (orphans...), one line each.
 	Warn func(string)
+	// Confirm asks the user Compose's question (a volume whose definition changed: recreate
+	// it?) and returns the answer; nil answers no.
+	Confirm func(question string) bool
 
 	mu sync.Mutex
 }
@@ -329,6 +332,11 @@ func (e *Engine) ensureNetworks(pl *Plan) error {
 			if !np.External && n.Labels[ProjectLabel] != "" && n.Labels[ProjectLabel] != pl.Project {
 				e.warn(fmt.Sprintf("a network with name %s exists but was not created for project %q.\nSet `external: true` to use an existing network", np.Name, pl.Project))
 			}
+			if !np.External && n.Labels[ProjectLabel] == pl.Project && diverged(n.Labels, np.Create.Labels) {
+				if err := e.recreateNetwork(pl, n, np); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if !errors.As(err, new(network.NotFoundError)) {
@@ -350,9 +358,18 @@ func (e *Engine) ensureNetworks(pl *Plan) error {
 // ensureVolumes creates the project's named volumes that do not exist and checks external ones.
 func (e *Engine) ensureVolumes(pl *Plan) error {
 	for _, vp := range pl.Volumes {
-		_, err := e.Containers.InspectVolume(vp.Name)
+		v, err := e.Containers.InspectVolume(vp.Name)
 		if err == nil {
-			continue
+			if vp.External || v.Labels[ProjectLabel] != pl.Project || !diverged(v.Labels, vp.Labels) {
+				continue
+			}
+			// As Compose: a volume holds data, so it is recreated only when the user agrees.
+			if e.Confirm == nil || !e.Confirm(fmt.Sprintf("Volume %q exists but doesn't match configuration in compose file. Recreate (data will be lost)?", vp.Name)) {
+				continue
+			}
+			if err := e.removeDivergedVolume(pl, vp.Name); err != nil {
+				return err
+			}
 		}
 		if vp.External {
 			return fmt.Errorf("external volume %q not found", vp.Name)
@@ -365,6 +382,68 @@ func (e *Engine) ensureVolumes(pl *Plan) error {
 		e.event("Volume", vp.Name, "Created")
 	}
 	return nil
+}
+
+// diverged reports whether a network's or volume's definition changed since it was made: its
+// config hash label differs from the plan's (one made without the label is left alone, as
+// Compose does).
+func diverged(have, want map[string]string) bool {
+	h := have[ConfigHashLabel]
+	return h != "" && h != want[ConfigHashLabel]
+}
+
+// recreateNetwork replaces a project network whose definition changed, as Compose does: the
+// containers on it are stopped, the network removed and made again; the stopped containers
+// are started again by up, on the new network (found by name).
+func (e *Engine) recreateNetwork(pl *Plan, n network.Network, np NetworkPlan) error {
+	cs, err := e.ProjectContainers(pl.Project, true)
+	if err != nil {
+		return err
+	}
+	var on []Container
+	for _, c := range cs {
+		for _, ec := range c.Networks {
+			if ec.NetworkID == n.ID || ec.Network == n.Name {
+				on = append(on, c)
+				break
+			}
+		}
+	}
+	if err := e.Each(on, "Stopping", "Stopped", func(c Container) error { return e.Containers.Stop(c.ID, nil) }); err != nil {
+		return err
+	}
+	if err := e.Containers.RemoveNetwork(n.ID); err != nil {
+		e.failed("Network", np.Name, "Error")
+		return err
+	}
+	e.event("Network", np.Name, "Removed")
+	e.event("Network", np.Name, "Creating")
+	if _, err := e.Networks.Create(np.Create); err != nil {
+		e.failed("Network", np.Name, "Error")
+		return fmt.Errorf("failed to create network %s: %w", np.Name, err)
+	}
+	e.event("Network", np.Name, "Created")
+	return nil
+}
+
+// removeDivergedVolume removes a project volume whose definition changed, with the project's
+// containers that use it (up makes them again), as Compose does once the user agreed.
+func (e *Engine) removeDivergedVolume(pl *Plan, name string) error {
+	cs, err := e.ProjectContainers(pl.Project, true)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		for _, m := range c.Host.Mounts {
+			if m.Type == "volume" && m.Source == name {
+				if err := e.stopAndRemove(c.Name, c.ID, nil, false); err != nil {
+					return err
+				}
+				break
+			}
+		}
+	}
+	return e.Containers.RemoveVolume(name, false)
 }
 
 // convergeService brings a service's containers to its plan and returns their IDs.

@@ -563,3 +563,65 @@ services:
 		t.Errorf("logs -f after down: %v", err)
 	}
 }
+
+// TestComposeChangedNetworkAndVolume: a network whose definition changed is made again (its
+// containers stopped and started on the new one); a changed volume is recreated only when the
+// user agrees (-y), with the containers using it, as Compose v2.40.3 does.
+func TestComposeChangedNetworkAndVolume(t *testing.T) {
+	yaml := `
+services:
+  web:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    networks: [front]
+    volumes: [data:/data]
+networks:
+  front:
+    labels: [a=1]
+volumes:
+  data:
+    labels: [a=1]
+`
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": yaml})
+	p := ce.project
+	ce.composeOK("up", "-d")
+	netID := strings.TrimSpace(ce.ok("network", "inspect", "-f", "{{.Id}}", p+"_front"))
+	webID := ce.inspect(p+"-web-1", "{{.Id}}")
+	ce.ok("exec", p+"-web-1", "sh", "-c", "echo kept > /data/f")
+	// The network changes.
+	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.Replace(yaml, "labels: [a=1]\nvolumes", "labels: [a=2]\nvolumes", 1)), 0o644)
+	_, errs := ce.composeOK("up", "-d")
+	want := " Container " + p + "-web-1  Stopping\n Container " + p + "-web-1  Stopped\n Network " + p + "_front  Removed\n Network " + p + "_front  Creating\n Network " + p + "_front  Created\n"
+	if !strings.Contains(errs, want) {
+		t.Errorf("up after the network changed:\n%s\nwant %q", errs, want)
+	}
+	newNet := strings.TrimSpace(ce.ok("network", "inspect", "-f", "{{.Id}} {{index .Labels \"a\"}}", p+"_front"))
+	if f := strings.Fields(newNet); len(f) != 2 || f[0] == netID || f[1] != "2" {
+		t.Errorf("network not made again: %q (was %s)", newNet, netID)
+	}
+	if got := ce.inspect(p+"-web-1", "{{.Id}} {{.State.Status}} {{range .NetworkSettings.Networks}}{{.NetworkID}}{{end}}"); got != webID+" running "+strings.Fields(newNet)[0] {
+		t.Errorf("web after the network changed: %q", got)
+	}
+	// The volume changes: without -y (nobody to answer) it stays, with the question on stdout.
+	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.ReplaceAll(yaml, "a=1", "a=2")), 0o644)
+	out, _ := ce.composeOK("up", "-d")
+	if want := `Volume "` + p + `_data" exists but doesn't match configuration in compose file. Recreate (data will be lost)?`; out != want {
+		t.Errorf("up's question: %q, want %q", out, want)
+	}
+	if got := ce.ok("exec", p+"-web-1", "cat", "/data/f"); got != "kept\n" {
+		t.Errorf("volume lost without -y: %q", got)
+	}
+	_, errs = ce.composeOK("up", "-d", "-y")
+	for _, want := range []string{" Container " + p + "-web-1  Removed\n", " Volume " + p + "_data  Created\n", " Container " + p + "-web-1  Started\n"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("up -y after the volume changed lacks %q:\n%s", want, errs)
+		}
+	}
+	if got := strings.TrimSpace(ce.ok("volume", "inspect", "-f", "{{index .Labels \"a\"}}", p+"_data")); got != "2" {
+		t.Errorf("volume label after up -y: %q", got)
+	}
+	if _, _, code := ce.run("exec", p+"-web-1", "cat", "/data/f"); code == 0 {
+		t.Error("the recreated volume still holds the old data")
+	}
+}
