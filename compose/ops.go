@@ -687,3 +687,33 @@ func (e *Engine) Stop(ctx context.Context, pl *Plan, cs []Container, timeout *in
 		return stopAll(byService[sp.Name])
 	})
 }
+
+// WaitExits is `compose wait`: it blocks until every container of cs has stopped, calls fn as
+// each does (in the order they stop), and returns the exit code of the last one, as Compose
+// does.
+func (e *Engine) WaitExits(cs []Container, fn func(c Container, code int)) (int, error) {
+	type exit struct {
+		c    Container
+		code int
+		err  error
+	}
+	done := make(chan exit, len(cs))
+	for _, c := range cs {
+		go func() {
+			st, err := e.Containers.WaitExit(c.ID)
+			done <- exit{c, st.ExitCode, err}
+		}()
+	}
+	code := 0
+	var errs []error
+	for range cs {
+		x := <-done
+		if x.err != nil {
+			errs = append(errs, x.err)
+			continue
+		}
+		fn(x.c, x.code)
+		code = x.code
+	}
+	return code, errors.Join(errs...)
+}

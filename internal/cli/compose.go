@@ -170,7 +170,7 @@ func newComposeCommand(g *Globals) *cobra.Command {
 		composeUp, composeDown, composePs, composeLogs, composeConfig, composeExec, composeRun,
 		composeBuild, composePull, composePush, composeStart, composeStop, composeRestart, composeKill,
 		composeRm, composePause, composeUnpause, composeTop, composePort, composeImages, composeLs,
-		composeCp, composeCreate, composeEvents, composeVersion,
+		composeCp, composeCreate, composeEvents, composeVersion, composeWait, composeScale,
 	} {
 		sub.AddCommand(mk(g, f))
 	}

@@ -625,3 +625,49 @@ volumes:
 		t.Error("the recreated volume still holds the old data")
 	}
 }
+
+// TestComposeWaitAndScale: `wait` prints Compose's line per container and exits with the last
+// one's code; `scale` sets a service's replica count.
+func TestComposeWaitAndScale(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": `
+services:
+  a:
+    image: bb:1
+    command: [sh, -c, "sleep 1; exit 3"]
+  b:
+    image: bb:1
+    command: [sh, -c, "sleep 2; exit 5"]
+  s:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+`})
+	p := ce.project
+	if _, errs, code := ce.compose("wait"); code != 1 || !strings.Contains(errs, "requires at least 1 argument") {
+		t.Errorf("wait without a service: exit %d, %q", code, errs)
+	}
+	ce.composeOK("up", "-d")
+	aID, bID := ce.inspect(p+"-a-1", "{{.Id}}"), ce.inspect(p+"-b-1", "{{.Id}}")
+	out, _, code := ce.compose("wait", "a", "b")
+	want := fmt.Sprintf("container %q exited with status code 3\ncontainer %q exited with status code 5\n", aID, bID)
+	if code != 5 || out != want {
+		t.Errorf("wait a b: exit %d\n%s\nwant\n%s", code, out, want)
+	}
+	if _, _, code := ce.compose("wait", "a"); code != 3 {
+		t.Errorf("wait a (exited): exit %d", code)
+	}
+	if _, errs, code := ce.compose("scale", "s"); code != 1 || !strings.Contains(errs, "invalid scale specifier: s") {
+		t.Errorf("scale s: exit %d, %q", code, errs)
+	}
+	if _, errs, code := ce.compose("scale", "nope=2"); code != 1 || !strings.Contains(errs, "no such service: nope") {
+		t.Errorf("scale nope=2: exit %d, %q", code, errs)
+	}
+	ce.composeOK("scale", "s=2")
+	if got := ce.inspect(p+"-s-2", "{{.State.Status}}"); got != "running" {
+		t.Errorf("s-2 after scale s=2: %q", got)
+	}
+	ce.composeOK("scale", "s=1")
+	if _, _, code := ce.run("inspect", p+"-s-2"); code == 0 {
+		t.Error("s-2 left after scale s=1")
+	}
+}
