@@ -32,6 +32,9 @@ type Event struct {
 	// Text: Status is Compose's event text rather than its status text, as in its pull
 	// events (" web Pulling ", Kind empty and Name the service).
 	Text bool
+	// Raw: Status is the whole line after the name, as in Compose's commit and export lines
+	// (" p-web-1 Commit p-web-1 Committing").
+	Raw bool
 }
 
 // String is the event as Docker Compose's plain progress prints it (" Container p-web-1  Started",
@@ -43,6 +46,9 @@ func (e Event) String() string {
 	}
 	if e.Text {
 		return " " + id + " " + e.Status + " "
+	}
+	if e.Raw {
+		return " " + id + " " + e.Status
 	}
 	return " " + id + "  " + e.Status
 }

@@ -171,6 +171,7 @@ func newComposeCommand(g *Globals) *cobra.Command {
 		composeBuild, composePull, composePush, composeStart, composeStop, composeRestart, composeKill,
 		composeRm, composePause, composeUnpause, composeTop, composePort, composeImages, composeLs,
 		composeCp, composeCreate, composeEvents, composeVersion, composeWait, composeScale,
+		composeCommit, composeExport, composeAttach,
 	} {
 		sub.AddCommand(mk(g, f))
 	}

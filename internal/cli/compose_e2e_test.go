@@ -671,3 +671,36 @@ services:
 		t.Error("s-2 left after scale s=1")
 	}
 }
+
+// TestComposeCommitExport: commit and export take a service's running container, with
+// Compose's progress lines.
+func TestComposeCommitExport(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": `
+services:
+  web:
+    image: bb:1
+    command: [sh, -c, "echo x > /made; exec sleep 600"]
+    stop_signal: SIGKILL
+`})
+	p := ce.project
+	if _, errs, code := ce.compose("export", "web", "-o", filepath.Join(ce.dir, "x.tar")); code != 1 || !strings.Contains(errs, `service "web" is not running`) {
+		t.Errorf("export before up: exit %d, %q", code, errs)
+	}
+	ce.composeOK("up", "-d")
+	ref := p + "-img:1"
+	t.Cleanup(func() { ce.run("rmi", "-f", ref) })
+	out, errs := ce.composeOK("commit", "web", ref)
+	id := strings.TrimSpace(ce.ok("image", "inspect", "-f", "{{.Id}}", ref))
+	if want := " " + p + "-web-1 Commit " + p + "-web-1 Committing\n " + p + "-web-1 Commit " + p + "-web-1 Committed as " + id + "\n"; out != "" || errs != want {
+		t.Errorf("commit: stdout %q, stderr %q, want %q", out, errs, want)
+	}
+	tarPath := filepath.Join(ce.dir, "x.tar")
+	_, errs = ce.composeOK("export", "web", "-o", tarPath)
+	if want := " " + p + "-web-1 export " + p + "-web-1 to " + tarPath + " Exporting\n"; errs != want {
+		t.Errorf("export: stderr %q, want %q", errs, want)
+	}
+	list, err := exec.Command("tar", "tf", tarPath).Output()
+	if err != nil || !strings.Contains(string(list), "made\n") || !strings.Contains(string(list), "bin/busybox\n") {
+		t.Errorf("exported tar: %v\n%s", err, list)
+	}
+}
