@@ -704,3 +704,59 @@ services:
 		t.Errorf("exported tar: %v\n%s", err, list)
 	}
 }
+
+// TestComposeDryRun: --dry-run reports Compose's "DRY-RUN MODE" lines for up and down and
+// changes nothing; commands it is not built for refuse it.
+func TestComposeDryRun(t *testing.T) {
+	yaml := `
+services:
+  web:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    environment: [A=1]
+`
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": yaml})
+	p := ce.project
+	dry := func(args ...string) string {
+		t.Helper()
+		_, errs := ce.composeOK(append([]string{"--dry-run"}, args...)...)
+		return errs
+	}
+	pre := " DRY-RUN MODE -  "
+	want := pre + "Network " + p + "_default  Creating\n" + pre + "Network " + p + "_default  Created\n" +
+		pre + "Container " + p + "-web-1  Creating\n" + pre + "Container " + p + "-web-1  Created\n" +
+		pre + "Container " + p + "-web-1  Starting\n" + pre + "Container " + p + "-web-1  Started\n"
+	if got := dry("up", "-d"); got != want {
+		t.Errorf("--dry-run up -d:\n%s\nwant\n%s", got, want)
+	}
+	if out := ce.ok("ps", "-aq", "--filter", "label=com.docker.compose.project="+p); out != "" {
+		t.Errorf("--dry-run up made containers: %q", out)
+	}
+	if out := ce.ok("network", "ls", "-q", "--filter", "label=com.docker.compose.project="+p); out != "" {
+		t.Errorf("--dry-run up made networks: %q", out)
+	}
+	ce.composeOK("up", "-d")
+	id := ce.inspect(p+"-web-1", "{{.Id}}")
+	if got := dry("up", "-d"); got != pre+"Container "+p+"-web-1  Running\n" {
+		t.Errorf("--dry-run up -d, unchanged: %q", got)
+	}
+	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.Replace(yaml, "A=1", "A=2", 1)), 0o644)
+	want = pre + "Container " + p + "-web-1  Recreate\n" + pre + "Container " + p + "-web-1  Recreated\n" +
+		pre + "Container " + id[:12] + "_" + p + "-web-1  Starting\n" + pre + "Container " + id[:12] + "_" + p + "-web-1  Started\n"
+	if got := dry("up", "-d"); got != want {
+		t.Errorf("--dry-run up -d, changed:\n%s\nwant\n%s", got, want)
+	}
+	want = pre + "Container " + p + "-web-1  Stopping\n" + pre + "Container " + p + "-web-1  Stopped\n" +
+		pre + "Container " + p + "-web-1  Removing\n" + pre + "Container " + p + "-web-1  Removed\n" +
+		pre + "Network " + p + "_default  Removing\n" + pre + "Network " + p + "_default  Resource is still in use\n"
+	if got := dry("down"); got != want {
+		t.Errorf("--dry-run down:\n%s\nwant\n%s", got, want)
+	}
+	if got := ce.inspect(p+"-web-1", "{{.Id}} {{.State.Status}}"); got != id+" running" {
+		t.Errorf("after the dry runs: %q", got)
+	}
+	if _, errs, code := ce.compose("--dry-run", "stop"); code != 1 || !strings.Contains(errs, "--dry-run") {
+		t.Errorf("--dry-run stop: exit %d, %q", code, errs)
+	}
+}

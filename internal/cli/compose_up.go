@@ -112,6 +112,18 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 				}
 				// The foreground shows what the containers print from this up on, as Compose's
 				// attach does, not what earlier runs left in their logs.
+				if s.f.dryRun {
+					if !u.detach && !u.wait {
+						o.NoStart = true
+					}
+					if err := s.engine.DryUp(pl, o); err != nil {
+						return err
+					}
+					if !u.detach && !u.wait {
+						fmt.Fprintln(s.g.Stdout, "end of 'compose up' output, interactive run is not supported in dry-run mode")
+					}
+					return nil
+				}
 				since := time.Now()
 				s.engine.Confirm = func(q string) bool { return composeConfirm(s.g, q, u.yes) }
 				if err := s.engine.Up(ctx, pl, o); err != nil {
@@ -272,6 +284,9 @@ func composeDown(g *Globals, f *composeFlags) *cobra.Command {
 				name, pl, err := s.target(ctx)
 				if err != nil {
 					return err
+				}
+				if s.f.dryRun {
+					return s.engine.DryDown(name, pl, o)
 				}
 				return s.engine.Down(ctx, name, pl, o)
 			})
