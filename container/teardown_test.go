@@ -1,8 +1,10 @@
 package container
 
 import (
+	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,5 +61,31 @@ func TestWaitTeardown(t *testing.T) {
 	case <-done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("waitTeardown did not return once the teardown was over")
+	}
+}
+
+// signalInit signals the container's init itself only when the process is the supervisor's
+// child; anything else is left to the runtime.
+func TestSignalInit(t *testing.T) {
+	child := exec.Command("sleep", "600")
+	if err := child.Start(); err != nil {
+		t.Skip("no sleep")
+	}
+	t.Cleanup(func() {
+		child.Process.Kill()
+		child.Wait()
+	})
+	pid := child.Process.Pid
+	if signalInit(State{Status: "running", Pid: pid, SupervisorPid: pid + 1}, syscall.SIGTERM) {
+		t.Error("signalled a process that is not the supervisor's child")
+	}
+	if signalInit(State{Status: "paused", Pid: pid, SupervisorPid: os.Getpid()}, syscall.SIGTERM) {
+		t.Error("signalled a paused container's init (left to the runtime)")
+	}
+	if !signalInit(State{Status: "running", Pid: pid, SupervisorPid: os.Getpid()}, syscall.SIGTERM) {
+		t.Fatal("did not signal the supervisor's child")
+	}
+	if err := child.Wait(); err == nil || !strings.Contains(err.Error(), "terminated") {
+		t.Errorf("child after SIGTERM: %v", err)
 	}
 }
