@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/berth-engine/berth/rootless"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/berth-engine/berth/rootless"
 )
 
 // DefaultHost is where `berth serve` listens without -H.

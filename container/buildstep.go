@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/berth-engine/berth/rootless"
 	"io"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/layer"
+	"github.com/berth-engine/berth/rootless"
 	"github.com/berth-engine/berth/runtime"
 )
 

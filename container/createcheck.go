@@ -3,12 +3,13 @@ package container
 import (
 	"errors"
 	"fmt"
-	"github.com/berth-engine/berth/rootless"
 	"net"
 	"os"
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/berth-engine/berth/rootless"
 )
 
 // ErrConflictPublishNetwork is Docker's refusal to publish ports of a container without a

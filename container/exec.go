@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/berth-engine/berth/rootless"
 	"io"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-engine/berth/rootless"
 	"github.com/berth-engine/berth/runtime"
 	"github.com/creack/pty"
 	specs "github.com/opencontainers/runtime-spec/specs-go"

@@ -1,12 +1,12 @@
 package container
 
 import (
-	"github.com/berth-engine/berth/rootless"
 	"os"
 	"os/exec"
 	goruntime "runtime"
 
 	"github.com/berth-engine/berth/container/logging"
+	"github.com/berth-engine/berth/rootless"
 	"github.com/berth-engine/berth/runtime"
 	"golang.org/x/sys/unix"
 )

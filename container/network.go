@@ -3,7 +3,6 @@ package container
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/berth-engine/berth/rootless"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/network"
+	"github.com/berth-engine/berth/rootless"
 	rt "github.com/berth-engine/berth/runtime"
 )
 

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/berth-engine/berth/rootless"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
 
 	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/rootless"
 	"github.com/berth-engine/berth/runtime"
 )
 

@@ -2,11 +2,11 @@ package image
 
 import (
 	"fmt"
-	"github.com/berth-engine/berth/rootless"
 	"io"
 
 	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/content"
+	"github.com/berth-engine/berth/rootless"
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 )

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/berth-engine/berth/rootless"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/rootless"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
