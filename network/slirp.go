@@ -199,13 +199,28 @@ func hostfwdResult(resp []byte, pm PortMapping) error {
 // StopSlirp ends a slirp4netns StartSlirp started (if it still runs: a pid now someone
 // else's is left alone) and removes its API socket.
 func StopSlirp(s Slirp) {
-	if s.PID > 0 {
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", s.PID)); err == nil &&
-			filepath.Base(strings.SplitN(string(b), "\x00", 2)[0]) == "slirp4netns" {
-			unix.Kill(s.PID, unix.SIGTERM)
+	if s.PID > 0 && isSlirp(s.PID) {
+		// Gone before this returns, so the host ports it held are free for the next container
+		// (it is not this process's child: watched through /proc, killed if it lingers).
+		unix.Kill(s.PID, unix.SIGTERM)
+		for i := 0; isSlirp(s.PID); i++ {
+			if i == 200 {
+				unix.Kill(s.PID, unix.SIGKILL)
+			}
+			if i == 400 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	if s.APISocket != "" {
 		os.Remove(s.APISocket)
 	}
+}
+
+// isSlirp reports whether pid is a live slirp4netns (not a zombie, not a reused pid).
+func isSlirp(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	// A zombie's cmdline is empty.
+	return err == nil && filepath.Base(strings.SplitN(string(b), "\x00", 2)[0]) == "slirp4netns"
 }

@@ -321,7 +321,12 @@ func TestRootlessMode(t *testing.T) {
 	}
 	e.ok("rm", "-f", id)
 	if ps := e.processes(); len(ps) != 1 {
-		t.Errorf("after rm, the user runs %v; want the pause process alone (slirp4netns stopped)", ps)
+		var cmds []string
+		for _, p := range ps {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+			cmds = append(cmds, fmt.Sprintf("%d %q", p, b))
+		}
+		t.Errorf("after rm, the user runs %v; want the pause process alone (slirp4netns stopped)", cmds)
 	}
 	e.ok("run", "--rm", "--network", "host", "bb:1", "ls", "/sys/class")
 
