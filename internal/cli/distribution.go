@@ -125,7 +125,8 @@ func withTransfer(g *Globals, tlsVerify, quiet bool, fn func(*image.Store, distr
 		return err
 	}
 	defer s.Close()
-	pr := newProgressPrinter(g.Stderr, g.Stdout)
+	// Docker's pull and push write their progress on stdout (run's pull writes it on stderr).
+	pr := newProgressPrinter(g.Stdout, g.Stdout)
 	if !quiet {
 		o.Progress = pr.event
 	}
