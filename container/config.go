@@ -126,6 +126,45 @@ type HostConfig struct {
 	VolumesFrom  []string `json:",omitempty"`
 	Isolation    string   `json:",omitempty"`
 	VolumeDriver string   `json:",omitempty"`
+	// Docker's block I/O, memory and cgroup resources, by Docker's HostConfig names (see
+	// resources.go): --blkio-weight, --blkio-weight-device, --device-{read,write}-{bps,iops},
+	// --memory-swappiness (nil: the kernel's), --oom-kill-disable, --cgroup-parent,
+	// --kernel-memory, --cpu-rt-period/--cpu-rt-runtime, --gpus and --storage-opt.
+	BlkioWeight          uint16            `json:",omitempty"`
+	BlkioWeightDevice    []WeightDevice    `json:",omitempty"`
+	BlkioDeviceReadBps   []ThrottleDevice  `json:",omitempty"`
+	BlkioDeviceWriteBps  []ThrottleDevice  `json:",omitempty"`
+	BlkioDeviceReadIOps  []ThrottleDevice  `json:",omitempty"`
+	BlkioDeviceWriteIOps []ThrottleDevice  `json:",omitempty"`
+	MemorySwappiness     *int64            `json:",omitempty"`
+	OomKillDisable       *bool             `json:",omitempty"`
+	CgroupParent         string            `json:",omitempty"`
+	KernelMemory         int64             `json:",omitempty"`
+	CPURealtimePeriod    int64             `json:"CpuRealtimePeriod,omitempty"`
+	CPURealtimeRuntime   int64             `json:"CpuRealtimeRuntime,omitempty"`
+	DeviceRequests       []DeviceRequest   `json:",omitempty"`
+	StorageOpt           map[string]string `json:",omitempty"`
+}
+
+// WeightDevice is one --blkio-weight-device (Docker's blkiodev.WeightDevice).
+type WeightDevice struct {
+	Path   string
+	Weight uint16
+}
+
+// ThrottleDevice is one --device-{read,write}-{bps,iops} (Docker's blkiodev.ThrottleDevice).
+type ThrottleDevice struct {
+	Path string
+	Rate uint64
+}
+
+// DeviceRequest is one --gpus (Docker's container.DeviceRequest).
+type DeviceRequest struct {
+	Driver       string
+	Count        int
+	DeviceIDs    []string
+	Capabilities [][]string
+	Options      map[string]string
 }
 
 // PortBinding is one host side of a published port.
@@ -188,8 +227,10 @@ func (s State) Restarting() bool { return s.Status == "restarting" }
 
 // CreateOptions are `create`/`run`'s flags that shape the container's config.
 type CreateOptions struct {
-	Name       string
-	Image      string   // the reference as typed
+	Name  string
+	Image string // the reference as typed
+	// Platform is --platform: the image must be for it (PlatformMismatchError otherwise).
+	Platform   string
 	Cmd        []string // the arguments after the image
 	Entrypoint *string  // --entrypoint; nil when not given, "" to reset the image's
 	// MacAddress is --mac-address: the first network's interface's.

@@ -106,11 +106,11 @@ type InspectHostConfig struct {
 	NanoCpus             int64 `json:"NanoCpus"`
 	CgroupParent         string
 	BlkioWeight          uint16
-	BlkioWeightDevice    []any
-	BlkioDeviceReadBps   []any
-	BlkioDeviceWriteBps  []any
-	BlkioDeviceReadIOps  []any
-	BlkioDeviceWriteIOps []any
+	BlkioWeightDevice    []WeightDevice
+	BlkioDeviceReadBps   []ThrottleDevice
+	BlkioDeviceWriteBps  []ThrottleDevice
+	BlkioDeviceReadIOps  []ThrottleDevice
+	BlkioDeviceWriteIOps []ThrottleDevice
 	CPUPeriod            int64 `json:"CpuPeriod"`
 	CPUQuota             int64 `json:"CpuQuota"`
 	CPURealtimePeriod    int64 `json:"CpuRealtimePeriod"`
@@ -119,7 +119,7 @@ type InspectHostConfig struct {
 	CpusetMems           string
 	Devices              []DeviceMapping
 	DeviceCgroupRules    []string
-	DeviceRequests       []any
+	DeviceRequests       []DeviceRequest
 	KernelMemory         int64
 	KernelMemoryTCP      int64
 	MemoryReservation    int64
@@ -314,7 +314,21 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 	h.CPUShares, h.CPUPeriod, h.CPUQuota = c.Host.CPUShares, c.Host.CPUPeriod, c.Host.CPUQuota
 	h.CpusetCpus, h.CpusetMems, h.MemoryReservation = c.Host.CpusetCpus, c.Host.CpusetMems, c.Host.MemoryReservation
 	h.ContainerIDFile = c.Host.ContainerIDFile
-	h.BlkioWeightDevice = []any{} // what Docker 20.10's CLI sends; the other Blkio lists stay null
+	h.BlkioWeightDevice = []WeightDevice{} // what Docker 20.10's CLI sends; the other Blkio lists stay null
+	if c.Host.BlkioWeightDevice != nil {
+		h.BlkioWeightDevice = c.Host.BlkioWeightDevice
+	}
+	h.BlkioWeight, h.BlkioDeviceReadBps, h.BlkioDeviceWriteBps = c.Host.BlkioWeight, c.Host.BlkioDeviceReadBps, c.Host.BlkioDeviceWriteBps
+	h.BlkioDeviceReadIOps, h.BlkioDeviceWriteIOps = c.Host.BlkioDeviceReadIOps, c.Host.BlkioDeviceWriteIOps
+	h.CgroupParent, h.KernelMemory, h.MemorySwappiness = c.Host.CgroupParent, c.Host.KernelMemory, c.Host.MemorySwappiness
+	h.CPURealtimePeriod, h.CPURealtimeRuntime = c.Host.CPURealtimePeriod, c.Host.CPURealtimeRuntime
+	h.OomKillDisable = c.Host.OomKillDisable != nil && *c.Host.OomKillDisable
+	for _, r := range c.Host.DeviceRequests {
+		if r.Options == nil {
+			r.Options = map[string]string{} // Docker's CLI sends {}
+		}
+		h.DeviceRequests = append(h.DeviceRequests, r)
+	}
 	h.Mounts = hostMounts(c.Host.Mounts)
 	h.VolumesFrom, h.Isolation, h.VolumeDriver = c.Host.VolumesFrom, c.Host.Isolation, c.Host.VolumeDriver
 	h.CPUShares, h.CpusetCpus, h.CpusetMems = c.Host.CPUShares, c.Host.CpusetCpus, c.Host.CpusetMems

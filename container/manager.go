@@ -79,6 +79,9 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPlatform(o.Image, o.Platform, img.Config); err != nil {
+		return nil, err
+	}
 	id := newID()
 	if o.Host.UTSMode == runtime.NamespaceHost && o.Hostname != "" {
 		return nil, errors.New("conflicting options: hostname and the UTS mode")
