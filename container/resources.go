@@ -99,7 +99,7 @@ func checkResources(h *HostConfig, cg CgroupSupport) (warnings []string, err err
 		h.CPURealtimeRuntime = 0
 	}
 	if h.CPURealtimePeriod != 0 && h.CPURealtimeRuntime != 0 && h.CPURealtimeRuntime > h.CPURealtimePeriod {
-		return warnings, errors.New("cpu-rt-runtime cannot be higher than cpu-rt-period")
+		return warnings, errors.New("cpu real-time runtime cannot be higher than cpu real-time period")
 	}
 	if h.BlkioWeight > 0 && !cg.BlkioWeight {
 		warnings = append(warnings, "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.")

@@ -101,7 +101,8 @@ type createFlags struct {
 	readBps, writeBps, readIOps, writeIOps      throttleDevicesFlag
 	memorySwappiness, cpuRtPeriod, cpuRtRuntime int64
 	oomKillDisable, disableContentTrust         bool
-	cgroupParent, kernelMemory, platform        string
+	cgroupParent, platform                      string
+	kernelMemory                                memBytesFlag
 	gpus                                        gpusFlag
 	storageOpts                                 []string
 	// warnings are the CLI's own (Docker prints them before the daemon's).
@@ -134,6 +135,17 @@ func (f *throttleDevicesFlag) Set(v string) error {
 	if err == nil {
 		f.list = append(f.list, d)
 	}
+	return err
+}
+
+// memBytesFlag is a size flag read as Docker's MemBytes (a malformed one is a flag error).
+type memBytesFlag int64
+
+func (f *memBytesFlag) String() string { return "" }
+func (f *memBytesFlag) Type() string   { return "bytes" }
+func (f *memBytesFlag) Set(v string) error {
+	n, err := units.RAMInBytes(v)
+	*f = memBytesFlag(n)
 	return err
 }
 
@@ -219,7 +231,7 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.Int64Var(&f.memorySwappiness, "memory-swappiness", -1, "Tune container memory swappiness (0 to 100)")
 	fl.BoolVar(&f.oomKillDisable, "oom-kill-disable", false, "Disable OOM Killer")
 	fl.StringVar(&f.cgroupParent, "cgroup-parent", "", "Optional parent cgroup for the container")
-	fl.StringVar(&f.kernelMemory, "kernel-memory", "", "Kernel memory limit")
+	fl.Var(&f.kernelMemory, "kernel-memory", "Kernel memory limit")
 	fl.Int64Var(&f.cpuRtPeriod, "cpu-rt-period", 0, "Limit CPU real-time period in microseconds")
 	fl.Int64Var(&f.cpuRtRuntime, "cpu-rt-runtime", 0, "Limit CPU real-time runtime in microseconds")
 	fl.Var(&f.gpus, "gpus", "GPU devices to add to the container ('all' to pass all GPUs)")
@@ -240,13 +252,7 @@ func (f *createFlags) resources(o *container.CreateOptions) error {
 		sw := f.memorySwappiness
 		h.MemorySwappiness = &sw
 	}
-	if f.kernelMemory != "" {
-		n, err := units.RAMInBytes(f.kernelMemory)
-		if err != nil {
-			return fmt.Errorf("invalid argument %q for \"--kernel-memory\" flag: %v", f.kernelMemory, err)
-		}
-		h.KernelMemory = n
-	}
+	h.KernelMemory = int64(f.kernelMemory)
 	oom := f.oomKillDisable
 	h.OomKillDisable = &oom
 	h.BlkioWeight, h.BlkioWeightDevice = f.blkioWeight, f.blkioWeightDevice
