@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,4 +45,54 @@ func TestContainerRunPlatformPulls(t *testing.T) {
 	if code != 125 || out != "" || lines[0] != "Unable to find image '"+ref+"' locally" || !strings.Contains(errs, want+"\nSee 'berth run --help'.") {
 		t.Fatalf("linux/arm64: %d %q %q", code, out, errs)
 	}
+}
+
+// The port check is host-wide and race-free: two simultaneous `run -p PORT:80` in two roots, and
+// exactly one gets the port; the other gets Docker's "port is already allocated", exit 125. Once
+// the winner is removed the port is free again.
+func TestContainerPortAllocatedAcrossRoots(t *testing.T) {
+	a, b := newCtrEnv(t), newCtrEnv(t)
+	port, err := freePortForTest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := port + ":80"
+	type res struct {
+		stdout, stderr string
+		code           int
+	}
+	results := make(chan res, 2)
+	for _, e := range []*ctrEnv{a, b} {
+		go func(e *ctrEnv) {
+			out, errs, code := e.run("run", "-d", "--name", "pp", "-p", p, "bb:1", "sleep", "100")
+			results <- res{out, errs, code}
+		}(e)
+	}
+	r1, r2 := <-results, <-results
+	if r1.code != 0 {
+		r1, r2 = r2, r1
+	}
+	if r1.code != 0 || r2.code != 125 || !strings.HasSuffix(r2.stderr, "Bind for 0.0.0.0:"+port+" failed: port is already allocated.\n") {
+		t.Fatalf("want one winner and Docker's refusal:\n%+v\n%+v", r1, r2)
+	}
+	winner, loser := a, b
+	if strings.TrimSpace(a.inspect("pp", "{{.State.Status}}")) != "running" {
+		winner, loser = b, a
+	}
+	winner.ok("rm", "-f", "pp")
+	loser.ok("start", "pp")
+	if got := loser.inspect("pp", "{{.State.Status}}"); got != "running" {
+		t.Fatalf("after the winner's removal: %s", got)
+	}
+}
+
+// freePortForTest is a TCP port nothing listens on now.
+func freePortForTest() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, p, _ := net.SplitHostPort(l.Addr().String())
+	return p, nil
 }
