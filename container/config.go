@@ -55,8 +55,12 @@ type Container struct {
 	// returns them (not stored).
 	Warnings []string `json:"-"`
 
-	layers []string // the image's layers, when Create has just looked them up (not stored)
-	lock   *os.File // the container's lock, held from Create (HoldLock) until Unlock
+	// ImageLayers are the image's layers (chain IDs, base first), kept so the container outlives
+	// its image as Docker's does: `rmi -f` of a stopped container's image deletes the image, and
+	// the layers stay for the container (metadata's UnusedLayers counts them as used). Empty for
+	// containers of an older berth, which read them from the image.
+	ImageLayers []string `json:",omitempty"`
+	lock        *os.File // the container's lock, held from Create (HoldLock) until Unlock
 }
 
 // HostConfig is the part of `run`'s flags about the host side of the container.

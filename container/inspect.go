@@ -359,6 +359,9 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 		layers, imgSize = img.Layers, img.Size
 		return err
 	})
+	if c.ImageLayers != nil {
+		layers = c.ImageLayers // its image may be gone (rmi -f)
+	}
 	lowers := []string{m.initLayer(c.ID)}
 	for i := len(layers) - 1; i >= 0; i-- {
 		lowers = append(lowers, m.Images.Layers.Dir(digest.Digest(layers[i])))

@@ -974,16 +974,9 @@ const maxMountData = 4095
 
 // mountRootfs mounts the image's layers under the container's writable layer at rootfs/.
 func (m *Manager) mountRootfs(c *Container) error {
-	layers := c.layers
-	if layers == nil {
-		err := m.Images.DB.View(func(tx *metadata.Tx) error {
-			img, err := tx.Image(c.ImageID)
-			layers = img.Layers
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("image %s of container %s: %w", c.ImageID, c.ID, err)
-		}
+	layers, err := m.imageLayers(c)
+	if err != nil {
+		return fmt.Errorf("image %s of container %s: %w", c.ImageID, c.ID, err)
 	}
 	chains := make([]digest.Digest, len(layers))
 	for i, l := range layers {

@@ -153,8 +153,15 @@ func (s *Store) Remove(ref string, force bool) ([]DeleteResponse, error) {
 				}
 				out = append(out, DeleteResponse{Untagged: familiarStored(n.Name)})
 			}
-			if len(containers) > 0 {
-				return nil // forced: the names go, the image stays for its containers
+			// Forced: Docker untags and deletes the image; its stopped containers keep the
+			// layers they recorded. Containers of an older berth, which did not record them,
+			// keep the image (nameless) instead.
+			older, err := tx.ContainersWithoutLayers(id)
+			if err != nil {
+				return err
+			}
+			if len(older) > 0 {
+				return nil
 			}
 		}
 		deleted, err := deleteImage(tx, id, &freed)

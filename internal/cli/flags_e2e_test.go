@@ -96,3 +96,40 @@ func freePortForTest() (string, error) {
 	_, p, _ := net.SplitHostPort(l.Addr().String())
 	return p, nil
 }
+
+// rmi -f ID of an image with several tags that a stopped container uses: Docker 20.10 untags
+// every name and deletes the image (recorded: "Untagged: parity-img:1", "Untagged:
+// parity-img:2", "Untagged: parity-other:x", "Deleted: sha256:…"); the container keeps its
+// layers, still starts, and names its image by ID.
+func TestRmiForceStoppedContainer(t *testing.T) {
+	e := newCtrEnv(t)
+	e.ok("run", "--name", "src", "bb:1", "touch", "/f")
+	e.ok("commit", "src", "img:1")
+	e.ok("rm", "src")
+	e.ok("tag", "img:1", "img:2")
+	e.ok("tag", "img:1", "other:x")
+	e.ok("create", "--name", "user", "img:1", "ls", "/f")
+	id := strings.TrimSpace(e.ok("images", "-q", "--no-trunc", "img:1"))
+	if _, errs, code := e.run("rmi", id[7:19]); code != 1 || !strings.Contains(errs, "image is referenced in multiple repositories") {
+		t.Fatalf("rmi without -f: %d %q", code, errs)
+	}
+	out := e.ok("rmi", "-f", id[7:19])
+	if want := "Untagged: img:1\nUntagged: img:2\nUntagged: other:x\nDeleted: " + id + "\n"; out != want {
+		t.Fatalf("rmi -f:\n%s\nwant\n%s", out, want)
+	}
+	if out := e.ok("images", "-aq", "--no-trunc"); strings.Contains(out, id) {
+		t.Fatalf("image still listed:\n%s", out)
+	}
+	if got := e.ok("ps", "-a", "--filter", "name=user", "--format", "{{.Image}}"); got != id[7:19]+"\n" {
+		t.Errorf("ps IMAGE: %q, want the short ID as Docker shows it", got)
+	}
+	if out := e.ok("start", "-a", "user"); out != "/f\n" {
+		t.Fatalf("the container lost its layers: %q", out)
+	}
+	// Its layers go once the container does.
+	e.ok("rm", "user")
+	e.ok("image", "prune", "-f")
+	if out := e.ok("system", "df", "--format", "{{.Type}} {{.TotalCount}}"); !strings.Contains(out, "Images 1\n") {
+		t.Errorf("after rm and prune:\n%s", out)
+	}
+}
