@@ -278,7 +278,7 @@ func (f *createFlags) resources(o *container.CreateOptions) error {
 	o.Platform = f.platform
 	if !f.disableContentTrust {
 		// Docker verifies the image's signature with a Notary server then; berth has no client.
-		return daemonError{errors.New("content trust (--disable-content-trust=false) is not supported by berth: it cannot verify image signatures with a Notary server")}
+		return daemonError{errContentTrust}
 	}
 	if f.oomKillDisable && f.memory == "" {
 		f.warnings = append(f.warnings, "Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.")

@@ -143,12 +143,16 @@ func newPullCommand(g *Globals, use string) *cobra.Command {
 		platform  string
 		all, q    bool
 		tlsVerify bool
+		trustOff  bool
 	)
 	cmd := &cobra.Command{
 		Use:   use + " [OPTIONS] NAME[:TAG|@DIGEST]",
 		Short: "Download an image from a registry",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if !trustOff {
+				return errContentTrust
+			}
 			return withTransfer(g, tlsVerify, q, func(s *image.Store, o distribution.Options) ([]string, error) {
 				res, err := distribution.Pull(commandContext(c), s, args[0], distribution.PullOptions{Options: o, Platform: platform, AllTags: all})
 				if err != nil {
@@ -163,19 +167,26 @@ func newPullCommand(g *Globals, use string) *cobra.Command {
 	f.StringVar(&platform, "platform", "", "Set platform if server is multi-platform capable")
 	f.BoolVarP(&q, "quiet", "q", false, "Suppress verbose output")
 	f.BoolVar(&tlsVerify, "tls-verify", true, "Verify the registry's TLS certificate (false also allows plain HTTP)")
-	f.Bool("disable-content-trust", true, "Skip image verification (ignored)")
+	f.BoolVar(&trustOff, "disable-content-trust", true, "Skip image verification")
 	return cmd
 }
+
+// errContentTrust refuses --disable-content-trust=false: Docker then signs or verifies with a
+// Notary server, which berth has no client for; going on without would be a silent downgrade.
+var errContentTrust = errors.New("content trust (--disable-content-trust=false) is not supported by berth: it cannot verify or sign images with a Notary server")
 
 // ---- push ----
 
 func newPushCommand(g *Globals, use string) *cobra.Command {
-	var all, q, tlsVerify bool
+	var all, q, tlsVerify, trustOff bool
 	cmd := &cobra.Command{
 		Use:   use + " [OPTIONS] NAME[:TAG]",
 		Short: "Upload an image to a registry",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if !trustOff {
+				return errContentTrust
+			}
 			return withTransfer(g, tlsVerify, q, func(s *image.Store, o distribution.Options) ([]string, error) {
 				res, err := distribution.Push(commandContext(c), s, args[0], distribution.PushOptions{Options: o, AllTags: all})
 				var refs []string
@@ -192,7 +203,7 @@ func newPushCommand(g *Globals, use string) *cobra.Command {
 	f.BoolVarP(&all, "all-tags", "a", false, "Push all tags of an image to the repository")
 	f.BoolVarP(&q, "quiet", "q", false, "Suppress verbose output")
 	f.BoolVar(&tlsVerify, "tls-verify", true, "Verify the registry's TLS certificate (false also allows plain HTTP)")
-	f.Bool("disable-content-trust", true, "Skip image signing (ignored)")
+	f.BoolVar(&trustOff, "disable-content-trust", true, "Skip image signing")
 	return cmd
 }
 

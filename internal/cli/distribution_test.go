@@ -199,3 +199,14 @@ func TestRegistryOptionsFromConfigFile(t *testing.T) {
 		t.Fatalf("bad config file: %v", err)
 	}
 }
+
+// --disable-content-trust=false asks for Notary signing or verification (Docker 20.10 then fails
+// with "error contacting notary server" here, exit 1): berth refuses it instead of going on unsigned.
+func TestContentTrustRefused(t *testing.T) {
+	for _, args := range [][]string{{"pull", "--disable-content-trust=false", "x"}, {"push", "--disable-content-trust=false", "x"}} {
+		code, out, errOut := distRun(t, "", append([]string{"--root", t.TempDir()}, args...)...)
+		if code != 1 || out != "" || !strings.Contains(errOut, "content trust (--disable-content-trust=false) is not supported by berth") {
+			t.Errorf("%v: %d %q %q", args, code, out, errOut)
+		}
+	}
+}
