@@ -122,44 +122,33 @@ type HostConfig struct {
 	UTSMode           string            `json:",omitempty"`
 	// UsernsMode is --userns: "" (a user namespace of the container's own under userns-remap,
 	// the host's otherwise) or "host" (the host's, even under userns-remap).
-	UsernsMode    string `json:",omitempty"`
-	RestartPolicy RestartPolicy
+	UsernsMode string `json:",omitempty"`
+	// The cgroup settings of cgroupopts.go: --cgroup-parent (the cgroup is PARENT/ID instead
+	// of /berth/ID), --oom-kill-disable, --memory-swappiness (nil: the kernel's), --blkio-weight,
+	// --blkio-weight-device and the --device-{read,write}-{bps,iops} throttles.
+	CgroupParent         string           `json:",omitempty"`
+	OomKillDisable       bool             `json:",omitempty"`
+	MemorySwappiness     *int64           `json:",omitempty"`
+	BlkioWeight          uint16           `json:",omitempty"`
+	BlkioWeightDevice    []WeightDevice   `json:",omitempty"`
+	BlkioDeviceReadBps   []ThrottleDevice `json:",omitempty"`
+	BlkioDeviceWriteBps  []ThrottleDevice `json:",omitempty"`
+	BlkioDeviceReadIOps  []ThrottleDevice `json:",omitempty"`
+	BlkioDeviceWriteIOps []ThrottleDevice `json:",omitempty"`
+	RestartPolicy        RestartPolicy
 	// VolumesFrom are --volumes-from's containers (NAME[:ro|rw]) as given; Create copies their
 	// mounts into Mounts. Isolation is "" or "default", the only technology on Linux;
 	// VolumeDriver is kept as given (berth's volumes are local).
 	VolumesFrom  []string `json:",omitempty"`
 	Isolation    string   `json:",omitempty"`
 	VolumeDriver string   `json:",omitempty"`
-	// Docker's block I/O, memory and cgroup resources, by Docker's HostConfig names (see
-	// resources.go): --blkio-weight, --blkio-weight-device, --device-{read,write}-{bps,iops},
-	// --memory-swappiness (nil: the kernel's), --oom-kill-disable, --cgroup-parent,
-	// --kernel-memory, --cpu-rt-period/--cpu-rt-runtime, --gpus and --storage-opt.
-	BlkioWeight          uint16            `json:",omitempty"`
-	BlkioWeightDevice    []WeightDevice    `json:",omitempty"`
-	BlkioDeviceReadBps   []ThrottleDevice  `json:",omitempty"`
-	BlkioDeviceWriteBps  []ThrottleDevice  `json:",omitempty"`
-	BlkioDeviceReadIOps  []ThrottleDevice  `json:",omitempty"`
-	BlkioDeviceWriteIOps []ThrottleDevice  `json:",omitempty"`
-	MemorySwappiness     *int64            `json:",omitempty"`
-	OomKillDisable       *bool             `json:",omitempty"`
-	CgroupParent         string            `json:",omitempty"`
-	KernelMemory         int64             `json:",omitempty"`
-	CPURealtimePeriod    int64             `json:"CpuRealtimePeriod,omitempty"`
-	CPURealtimeRuntime   int64             `json:"CpuRealtimeRuntime,omitempty"`
-	DeviceRequests       []DeviceRequest   `json:",omitempty"`
-	StorageOpt           map[string]string `json:",omitempty"`
-}
-
-// WeightDevice is one --blkio-weight-device (Docker's blkiodev.WeightDevice).
-type WeightDevice struct {
-	Path   string
-	Weight uint16
-}
-
-// ThrottleDevice is one --device-{read,write}-{bps,iops} (Docker's blkiodev.ThrottleDevice).
-type ThrottleDevice struct {
-	Path string
-	Rate uint64
+	// The other resources of resources.go, by Docker's HostConfig names: --kernel-memory,
+	// --cpu-rt-period/--cpu-rt-runtime, --gpus and --storage-opt.
+	KernelMemory       int64             `json:",omitempty"`
+	CPURealtimePeriod  int64             `json:"CpuRealtimePeriod,omitempty"`
+	CPURealtimeRuntime int64             `json:"CpuRealtimeRuntime,omitempty"`
+	DeviceRequests     []DeviceRequest   `json:",omitempty"`
+	StorageOpt         map[string]string `json:",omitempty"`
 }
 
 // DeviceRequest is one --gpus (Docker's container.DeviceRequest).

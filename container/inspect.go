@@ -106,11 +106,11 @@ type InspectHostConfig struct {
 	NanoCpus             int64 `json:"NanoCpus"`
 	CgroupParent         string
 	BlkioWeight          uint16
-	BlkioWeightDevice    []WeightDevice
-	BlkioDeviceReadBps   []ThrottleDevice
-	BlkioDeviceWriteBps  []ThrottleDevice
-	BlkioDeviceReadIOps  []ThrottleDevice
-	BlkioDeviceWriteIOps []ThrottleDevice
+	BlkioWeightDevice    []any
+	BlkioDeviceReadBps   []any
+	BlkioDeviceWriteBps  []any
+	BlkioDeviceReadIOps  []any
+	BlkioDeviceWriteIOps []any
 	CPUPeriod            int64 `json:"CpuPeriod"`
 	CPUQuota             int64 `json:"CpuQuota"`
 	CPURealtimePeriod    int64 `json:"CpuRealtimePeriod"`
@@ -119,7 +119,7 @@ type InspectHostConfig struct {
 	CpusetMems           string
 	Devices              []DeviceMapping
 	DeviceCgroupRules    []string
-	DeviceRequests       []DeviceRequest
+	DeviceRequests       []any
 	KernelMemory         int64
 	KernelMemoryTCP      int64
 	MemoryReservation    int64
@@ -314,27 +314,35 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 	h.CPUShares, h.CPUPeriod, h.CPUQuota = c.Host.CPUShares, c.Host.CPUPeriod, c.Host.CPUQuota
 	h.CpusetCpus, h.CpusetMems, h.MemoryReservation = c.Host.CpusetCpus, c.Host.CpusetMems, c.Host.MemoryReservation
 	h.ContainerIDFile = c.Host.ContainerIDFile
-	h.BlkioWeightDevice = []WeightDevice{} // what Docker 20.10's CLI sends; the other Blkio lists stay null
-	if c.Host.BlkioWeightDevice != nil {
-		h.BlkioWeightDevice = c.Host.BlkioWeightDevice
+	h.BlkioWeightDevice = []any{} // what Docker 20.10's CLI sends; the other Blkio lists stay null
+	for _, d := range c.Host.BlkioWeightDevice {
+		h.BlkioWeightDevice = append(h.BlkioWeightDevice, d)
 	}
-	h.BlkioWeight, h.BlkioDeviceReadBps, h.BlkioDeviceWriteBps = c.Host.BlkioWeight, c.Host.BlkioDeviceReadBps, c.Host.BlkioDeviceWriteBps
-	h.BlkioDeviceReadIOps, h.BlkioDeviceWriteIOps = c.Host.BlkioDeviceReadIOps, c.Host.BlkioDeviceWriteIOps
-	h.CgroupParent, h.KernelMemory, h.MemorySwappiness = c.Host.CgroupParent, c.Host.KernelMemory, c.Host.MemorySwappiness
-	h.CPURealtimePeriod, h.CPURealtimeRuntime = c.Host.CPURealtimePeriod, c.Host.CPURealtimeRuntime
-	h.OomKillDisable = c.Host.OomKillDisable != nil && *c.Host.OomKillDisable
-	for _, r := range c.Host.DeviceRequests {
-		if r.Options == nil {
-			r.Options = map[string]string{} // Docker's CLI sends {}
+	for _, l := range []struct {
+		from []ThrottleDevice
+		to   *[]any
+	}{{c.Host.BlkioDeviceReadBps, &h.BlkioDeviceReadBps}, {c.Host.BlkioDeviceWriteBps, &h.BlkioDeviceWriteBps},
+		{c.Host.BlkioDeviceReadIOps, &h.BlkioDeviceReadIOps}, {c.Host.BlkioDeviceWriteIOps, &h.BlkioDeviceWriteIOps}} {
+		for _, d := range l.from {
+			*l.to = append(*l.to, d)
 		}
-		h.DeviceRequests = append(h.DeviceRequests, r)
 	}
+	h.CgroupParent, h.BlkioWeight, h.OomKillDisable = c.Host.CgroupParent, c.Host.BlkioWeight, c.Host.OomKillDisable
+	h.MemorySwappiness = c.Host.MemorySwappiness
 	h.Mounts = hostMounts(c.Host.Mounts)
 	h.VolumesFrom, h.Isolation, h.VolumeDriver = c.Host.VolumesFrom, c.Host.Isolation, c.Host.VolumeDriver
 	h.CPUShares, h.CpusetCpus, h.CpusetMems = c.Host.CPUShares, c.Host.CpusetCpus, c.Host.CpusetMems
 	if c.Host.PidsLimit > 0 {
 		p := c.Host.PidsLimit
 		h.PidsLimit = &p
+	}
+	// resources.go's: --kernel-memory, --cpu-rt-*, --gpus.
+	h.KernelMemory, h.CPURealtimePeriod, h.CPURealtimeRuntime = c.Host.KernelMemory, c.Host.CPURealtimePeriod, c.Host.CPURealtimeRuntime
+	for _, r := range c.Host.DeviceRequests {
+		if r.Options == nil {
+			r.Options = map[string]string{} // Docker's CLI sends {}
+		}
+		h.DeviceRequests = append(h.DeviceRequests, r)
 	}
 	if c.Host.Init {
 		t := true

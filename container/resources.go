@@ -10,67 +10,37 @@ import (
 
 	"github.com/berth-engine/berth/image"
 	"github.com/docker/go-units"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
-// CgroupSupport is what the host's cgroups can limit, as Docker's sysinfo probes it: a resource
-// the host cannot limit is discarded at create with Docker's warning, never silently.
-type CgroupSupport struct {
-	BlkioWeight, BlkioWeightDevice                 bool
-	BlkioReadBps, BlkioWriteBps                    bool
-	BlkioReadIOps, BlkioWriteIOps                  bool
-	MemorySwappiness, KernelMemory, OomKillDisable bool
-	CPURealtime                                    bool
+// resourceSupport is what the host's cgroups offer for resources.go's settings, as Docker's
+// sysinfo probes it (cgroupopts.go probes the block I/O, swappiness and OOM-killer ones): a
+// resource the host cannot limit is discarded at create with Docker's warning, never silently.
+type resourceSupport struct {
+	KernelMemory, CPURealtime bool
 }
 
-// ProbeCgroups reads what the cgroup filesystem under root (/sys/fs/cgroup) offers: on cgroup v1
-// the controllers' files, as Docker 20.10 checks them; on v2 what io.max and io.weight give
-// (swappiness, kernel memory, the OOM killer switch and real-time CPU do not exist there).
-func ProbeCgroups(root string) CgroupSupport {
+// probeResources reads the cgroup filesystem under root (/sys/fs/cgroup): cgroup v1's
+// memory.kmem.limit_in_bytes and cpu.rt_*; cgroup v2 has neither.
+func probeResources(root string) resourceSupport {
 	has := func(p ...string) bool {
 		_, err := os.Stat(filepath.Join(append([]string{root}, p...)...))
 		return err == nil
 	}
 	if has("cgroup.controllers") {
-		b, _ := os.ReadFile(filepath.Join(root, "cgroup.controllers"))
-		io := strings.Contains(" "+string(b)+" ", " io ")
-		weight := io && (has("io.weight") || has("io.bfq.weight") || has("berth", "io.weight"))
-		return CgroupSupport{BlkioWeight: weight, BlkioWeightDevice: weight,
-			BlkioReadBps: io, BlkioWriteBps: io, BlkioReadIOps: io, BlkioWriteIOps: io}
+		return resourceSupport{}
 	}
-	weight := has("blkio", "blkio.weight") || has("blkio", "blkio.bfq.weight")
-	return CgroupSupport{
-		BlkioWeight:       weight,
-		BlkioWeightDevice: has("blkio", "blkio.weight_device") || has("blkio", "blkio.bfq.weight_device"),
-		BlkioReadBps:      has("blkio", "blkio.throttle.read_bps_device"),
-		BlkioWriteBps:     has("blkio", "blkio.throttle.write_bps_device"),
-		BlkioReadIOps:     has("blkio", "blkio.throttle.read_iops_device"),
-		BlkioWriteIOps:    has("blkio", "blkio.throttle.write_iops_device"),
-		MemorySwappiness:  has("memory", "memory.swappiness"),
-		KernelMemory:      has("memory", "memory.kmem.limit_in_bytes"),
-		OomKillDisable:    has("memory", "memory.oom_control"),
-		CPURealtime:       has("cpu", "cpu.rt_period_us") && has("cpu", "cpu.rt_runtime_us"),
+	return resourceSupport{
+		KernelMemory: has("memory", "memory.kmem.limit_in_bytes"),
+		CPURealtime:  has("cpu", "cpu.rt_period_us") && has("cpu", "cpu.rt_runtime_us"),
 	}
 }
 
-// hostCgroups is probed once per process; tests replace it.
-var hostCgroups = func() CgroupSupport { return ProbeCgroups("/sys/fs/cgroup") }
+func hostResources() resourceSupport { return probeResources(cgroupRoot) }
 
 // checkResources is Docker 20.10's daemon check of these resources at create
 // (verifyPlatformContainerResources): what the host cannot limit is discarded with Docker's
 // warning, what is out of range is refused with Docker's message.
-func checkResources(h *HostConfig, cg CgroupSupport) (warnings []string, err error) {
-	if h.MemorySwappiness != nil && *h.MemorySwappiness == -1 {
-		h.MemorySwappiness = nil // -1: the kernel's default, as Docker records it
-	}
-	if h.MemorySwappiness != nil && !cg.MemorySwappiness {
-		warnings = append(warnings, "Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.")
-		h.MemorySwappiness = nil
-	}
-	if s := h.MemorySwappiness; s != nil && (*s < 0 || *s > 100) {
-		return warnings, fmt.Errorf("Invalid value: %v, valid memory swappiness range is 0-100", *s)
-	}
+func checkResources(h *HostConfig, cg resourceSupport) (warnings []string, err error) {
 	if h.KernelMemory > 0 {
 		warnings = append(warnings, "Specifying a kernel memory limit is deprecated and will be removed in a future release.")
 	}
@@ -80,15 +50,6 @@ func checkResources(h *HostConfig, cg CgroupSupport) (warnings []string, err err
 	}
 	if h.KernelMemory > 0 && h.KernelMemory < minMemory {
 		return warnings, errors.New("Minimum kernel memory limit allowed is 6MB")
-	}
-	if h.OomKillDisable != nil && !cg.OomKillDisable {
-		if *h.OomKillDisable {
-			warnings = append(warnings, "Your kernel does not support OomKillDisable. OomKillDisable discarded.")
-		}
-		h.OomKillDisable = nil
-	}
-	if h.OomKillDisable != nil && *h.OomKillDisable && h.Memory == 0 {
-		warnings = append(warnings, "OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.")
 	}
 	if h.CPURealtimePeriod > 0 && !cg.CPURealtime {
 		warnings = append(warnings, "Your kernel does not support cgroup cpu real-time period. Period discarded.")
@@ -100,32 +61,6 @@ func checkResources(h *HostConfig, cg CgroupSupport) (warnings []string, err err
 	}
 	if h.CPURealtimePeriod != 0 && h.CPURealtimeRuntime != 0 && h.CPURealtimeRuntime > h.CPURealtimePeriod {
 		return warnings, errors.New("cpu real-time runtime cannot be higher than cpu real-time period")
-	}
-	if h.BlkioWeight > 0 && !cg.BlkioWeight {
-		warnings = append(warnings, "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.")
-		h.BlkioWeight = 0
-	}
-	if h.BlkioWeight > 0 && (h.BlkioWeight < 10 || h.BlkioWeight > 1000) {
-		return warnings, errors.New("Range of blkio weight is from 10 to 1000")
-	}
-	if len(h.BlkioWeightDevice) > 0 && !cg.BlkioWeightDevice {
-		warnings = append(warnings, "Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded.")
-		h.BlkioWeightDevice = nil
-	}
-	for _, t := range []struct {
-		list *[]ThrottleDevice
-		ok   bool
-		warn string
-	}{
-		{&h.BlkioDeviceReadBps, cg.BlkioReadBps, "Your kernel does not support BPS Block I/O read limit or the cgroup is not mounted. Block I/O BPS read limit discarded."},
-		{&h.BlkioDeviceWriteBps, cg.BlkioWriteBps, "Your kernel does not support BPS Block I/O write limit or the cgroup is not mounted. Block I/O BPS write limit discarded."},
-		{&h.BlkioDeviceReadIOps, cg.BlkioReadIOps, "Your kernel does not support IOPS Block read limit or the cgroup is not mounted. Block I/O IOPS read limit discarded."},
-		{&h.BlkioDeviceWriteIOps, cg.BlkioWriteIOps, "Your kernel does not support IOPS Block write limit or the cgroup is not mounted. Block I/O IOPS write limit discarded."},
-	} {
-		if len(*t.list) > 0 && !t.ok {
-			warnings = append(warnings, t.warn)
-			*t.list = nil
-		}
 	}
 	if err := checkStorageOpt(h.StorageOpt); err != nil {
 		return warnings, err
@@ -152,18 +87,6 @@ func checkStorageOpt(opts map[string]string) error {
 	return errors.New("--storage-opt is supported only for overlay over xfs with 'pquota' mount option")
 }
 
-// cgroupsPath is the container's cgroup: under --cgroup-parent when given (as Docker's cgroupfs
-// driver places it), under /berth otherwise.
-func cgroupsPath(c *Container) string {
-	if p := c.Host.CgroupParent; p != "" {
-		if !filepath.IsAbs(p) {
-			p = "/" + p
-		}
-		return filepath.Join(p, c.ID)
-	}
-	return "/berth/" + c.ID
-}
-
 // checkDeviceRequests is dockerd's answer to --gpus at start: berth has no device driver (no
 // NVIDIA container toolkit hook), so every request fails as Docker's does without one.
 func checkDeviceRequests(reqs []DeviceRequest) error {
@@ -171,67 +94,6 @@ func checkDeviceRequests(reqs []DeviceRequest) error {
 		return fmt.Errorf("could not select device driver %q with capabilities: %v", r.Driver, r.Capabilities)
 	}
 	return nil
-}
-
-// blockIOSpec is the OCI blockIO of --blkio-weight, --blkio-weight-device and the throttles; each
-// device is the host's block device at its path (Docker's words when it is missing: "stat
-// /dev/sda: no such file or directory").
-func blockIOSpec(h HostConfig) (*specs.LinuxBlockIO, error) {
-	if h.BlkioWeight == 0 && len(h.BlkioWeightDevice)+len(h.BlkioDeviceReadBps)+len(h.BlkioDeviceWriteBps)+
-		len(h.BlkioDeviceReadIOps)+len(h.BlkioDeviceWriteIOps) == 0 {
-		return nil, nil
-	}
-	b := &specs.LinuxBlockIO{}
-	if h.BlkioWeight > 0 {
-		w := h.BlkioWeight
-		b.Weight = &w
-	}
-	for _, d := range h.BlkioWeightDevice {
-		maj, min, err := blockDevice(d.Path)
-		if err != nil {
-			return nil, err
-		}
-		w := d.Weight
-		wd := specs.LinuxWeightDevice{Weight: &w}
-		wd.Major, wd.Minor = maj, min
-		b.WeightDevice = append(b.WeightDevice, wd)
-	}
-	throttle := func(list []ThrottleDevice) ([]specs.LinuxThrottleDevice, error) {
-		var out []specs.LinuxThrottleDevice
-		for _, d := range list {
-			maj, min, err := blockDevice(d.Path)
-			if err != nil {
-				return nil, err
-			}
-			td := specs.LinuxThrottleDevice{Rate: d.Rate}
-			td.Major, td.Minor = maj, min
-			out = append(out, td)
-		}
-		return out, nil
-	}
-	var err error
-	if b.ThrottleReadBpsDevice, err = throttle(h.BlkioDeviceReadBps); err != nil {
-		return nil, err
-	}
-	if b.ThrottleWriteBpsDevice, err = throttle(h.BlkioDeviceWriteBps); err != nil {
-		return nil, err
-	}
-	if b.ThrottleReadIOPSDevice, err = throttle(h.BlkioDeviceReadIOps); err != nil {
-		return nil, err
-	}
-	if b.ThrottleWriteIOPSDevice, err = throttle(h.BlkioDeviceWriteIOps); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
-// blockDevice is a device file's major and minor numbers.
-func blockDevice(path string) (int64, int64, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return 0, 0, &os.PathError{Op: "stat", Path: path, Err: err}
-	}
-	return int64(unix.Major(uint64(st.Rdev))), int64(unix.Minor(uint64(st.Rdev))), nil
 }
 
 // ParseWeightDevice reads --blkio-weight-device DEVICE:WEIGHT, with Docker's CLI errors.

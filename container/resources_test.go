@@ -60,23 +60,19 @@ func TestParseGpus(t *testing.T) {
 }
 
 func TestCheckResources(t *testing.T) {
-	// A host without blkio weights (this machine's cgroup v1): discarded with Docker's warnings,
-	// in dockerd's order (testdata/parity/create-resource-warnings.txt).
-	v1 := CgroupSupport{BlkioReadBps: true, BlkioWriteBps: true, BlkioReadIOps: true, BlkioWriteIOps: true,
-		MemorySwappiness: true, KernelMemory: true, OomKillDisable: true, CPURealtime: true}
-	h := HostConfig{Memory: 64 << 20, KernelMemory: 50 << 20, BlkioWeight: 300, BlkioWeightDevice: []WeightDevice{{"/dev/loop0", 300}}}
+	// This machine's cgroup v1: kernel memory is deprecated but applied
+	// (testdata/parity/create-resource-warnings.txt).
+	v1 := resourceSupport{KernelMemory: true, CPURealtime: true}
+	h := HostConfig{Memory: 64 << 20, KernelMemory: 50 << 20, CPURealtimePeriod: 1000, CPURealtimeRuntime: 500}
 	w, err := checkResources(&h, v1)
-	want := []string{"Specifying a kernel memory limit is deprecated and will be removed in a future release.",
-		"Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.",
-		"Your kernel does not support Block I/O weight_device or the cgroup is not mounted. Weight-device discarded."}
-	if err != nil || !reflect.DeepEqual(w, want) || h.BlkioWeight != 0 || h.BlkioWeightDevice != nil || h.KernelMemory != 50<<20 {
+	if err != nil || !reflect.DeepEqual(w, []string{"Specifying a kernel memory limit is deprecated and will be removed in a future release."}) ||
+		h.KernelMemory != 50<<20 || h.CPURealtimePeriod != 1000 {
 		t.Errorf("v1: %q %v %+v", w, err, h)
 	}
-	// cgroup v2: no swappiness, kernel memory, OOM switch or real-time CPU.
-	yes, sw := true, int64(50)
-	h = HostConfig{MemorySwappiness: &sw, OomKillDisable: &yes, KernelMemory: 50 << 20, CPURealtimePeriod: 1000}
-	w, err = checkResources(&h, CgroupSupport{})
-	if err != nil || len(w) != 5 || h.MemorySwappiness != nil || h.OomKillDisable != nil || h.KernelMemory != 0 || h.CPURealtimePeriod != 0 {
+	// cgroup v2: no kernel memory or real-time CPU; discarded with dockerd's warnings.
+	h = HostConfig{KernelMemory: 50 << 20, CPURealtimePeriod: 1000, CPURealtimeRuntime: 500}
+	w, err = checkResources(&h, resourceSupport{})
+	if err != nil || len(w) != 4 || h.KernelMemory != 0 || h.CPURealtimePeriod != 0 || h.CPURealtimeRuntime != 0 {
 		t.Errorf("v2: %q %v %+v", w, err, h)
 	}
 	for _, c := range []struct {
@@ -94,41 +90,26 @@ func TestCheckResources(t *testing.T) {
 	}
 }
 
-func TestProbeCgroups(t *testing.T) {
+func TestProbeResources(t *testing.T) {
 	root := t.TempDir()
-	for _, f := range []string{"blkio/blkio.throttle.read_bps_device", "memory/memory.swappiness", "cpu/cpu.rt_period_us", "cpu/cpu.rt_runtime_us"} {
+	for _, f := range []string{"memory/memory.kmem.limit_in_bytes", "cpu/cpu.rt_period_us"} {
 		os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755)
 		os.WriteFile(filepath.Join(root, f), nil, 0o644)
 	}
-	got := ProbeCgroups(root)
-	if got != (CgroupSupport{BlkioReadBps: true, MemorySwappiness: true, CPURealtime: true}) {
-		t.Errorf("v1: %+v", got)
+	if got := probeResources(root); got != (resourceSupport{KernelMemory: true}) {
+		t.Errorf("v1 without cpu.rt_runtime_us: %+v", got)
 	}
 	root = t.TempDir()
 	os.WriteFile(filepath.Join(root, "cgroup.controllers"), []byte("cpu io memory pids\n"), 0o644)
-	if got := ProbeCgroups(root); !got.BlkioReadBps || got.BlkioWeight || got.MemorySwappiness || got.OomKillDisable {
+	if got := probeResources(root); got != (resourceSupport{}) {
 		t.Errorf("v2: %+v", got)
 	}
 }
 
-func TestBlockIOSpecAndCgroupParent(t *testing.T) {
-	b, err := blockIOSpec(HostConfig{BlkioDeviceReadBps: []ThrottleDevice{{"/dev/null", 1 << 20}}})
-	if err != nil || len(b.ThrottleReadBpsDevice) != 1 || b.ThrottleReadBpsDevice[0].Major != 1 || b.ThrottleReadBpsDevice[0].Minor != 3 || b.ThrottleReadBpsDevice[0].Rate != 1<<20 {
-		t.Errorf("/dev/null: %+v %v", b, err)
-	}
-	if _, err := blockIOSpec(HostConfig{BlkioDeviceWriteIOps: []ThrottleDevice{{"/dev/nosuch", 1}}}); err == nil || err.Error() != "stat /dev/nosuch: no such file or directory" {
+// A missing device fails the start in dockerd's words (testdata/parity/start-device-missing.txt).
+func TestMissingBlockDevice(t *testing.T) {
+	if _, _, err := deviceNumber("/dev/nosuch"); err == nil || err.Error() != "stat /dev/nosuch: no such file or directory" {
 		t.Errorf("missing device: %v", err)
-	}
-	if b, err := blockIOSpec(HostConfig{}); b != nil || err != nil {
-		t.Errorf("none: %+v %v", b, err)
-	}
-	c := &Container{ID: "abc", Host: HostConfig{CgroupParent: "parity-cg"}}
-	if p := cgroupsPath(c); p != "/parity-cg/abc" {
-		t.Errorf("cgroup parent: %s", p)
-	}
-	c.Host.CgroupParent = ""
-	if p := cgroupsPath(c); p != "/berth/abc" {
-		t.Errorf("default: %s", p)
 	}
 }
 

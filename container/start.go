@@ -924,26 +924,16 @@ func (m *Manager) prepare(c *Container) error {
 	if err := checkDeviceRequests(c.Host.DeviceRequests); err != nil {
 		return err
 	}
-	blkio, err := blockIOSpec(c.Host)
-	if err != nil {
-		return err
-	}
-	var swappiness *uint64
-	if s := c.Host.MemorySwappiness; s != nil && *s >= 0 {
-		v := uint64(*s)
-		swappiness = &v
-	}
 	spec, err := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: args, Env: ProcessEnv(c.Config), Cwd: cwd, User: usr,
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
 		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,
-		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: cgroupsPath(c),
+		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: c.Host.CgroupsPath(c.ID),
 		CPU: runtime.CPUOptions{Shares: c.Host.CPUShares, Period: c.Host.CPUPeriod, Quota: c.Host.CPUQuota,
 			CpusetCpus: c.Host.CpusetCpus, CpusetMems: c.Host.CpusetMems,
 			RealtimePeriod: c.Host.CPURealtimePeriod, RealtimeRuntime: c.Host.CPURealtimeRuntime},
-		MemoryReservation: c.Host.MemoryReservation, BlockIO: blkio, Swappiness: swappiness,
-		DisableOOMKiller: c.Host.OomKillDisable, KernelMemory: c.Host.KernelMemory,
+		MemoryReservation: c.Host.MemoryReservation, KernelMemory: c.Host.KernelMemory,
 		Security: sec, MaskedPaths: c.Host.MaskedPaths, ReadonlyPaths: c.Host.ReadonlyPaths,
 		Sysctls: c.Host.Sysctls, Namespaces: iso.namespaces, DeviceRules: iso.rules, Rlimits: iso.rlimits,
 		ShmSize: c.Host.ShmSize, OomScoreAdj: iso.oomAdj, UIDMappings: uidMap, GIDMappings: gidMap, UsernsPath: usernsPath,
@@ -958,6 +948,9 @@ func (m *Manager) prepare(c *Container) error {
 				delete(spec.Linux.Sysctl, k)
 			}
 		}
+	}
+	if err := ApplyCgroupOptions(spec, c.ID, &c.Host); err != nil {
+		return err
 	}
 	if c.Host.Runtime == "crun" {
 		m.precompiledSeccomp(spec)

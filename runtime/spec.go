@@ -110,14 +110,10 @@ type SpecOptions struct {
 	CPU CPUOptions
 	// MemoryReservation is --memory-reservation, the soft limit (bytes; 0 for none).
 	MemoryReservation int64
-	// Docker's other cgroup resources: --blkio-* and --device-{read,write}-*, --memory-swappiness,
-	// --oom-kill-disable, --kernel-memory (nil or zero: unset).
-	BlockIO          *specs.LinuxBlockIO
-	Swappiness       *uint64
-	DisableOOMKiller *bool
-	KernelMemory     int64
-	CgroupsPath      string // e.g. "/berth/<id>"
-	Annotations      map[string]string
+	// KernelMemory is --kernel-memory (bytes; 0 for none).
+	KernelMemory int64
+	CgroupsPath  string // e.g. "/berth/<id>"
+	Annotations  map[string]string
 	// Sysctls are --sysctl, set in the container's namespaces.
 	Sysctls map[string]string
 	// Namespaces says, for the IPC, PID, UTS and cgroup namespaces, whether the container gets
@@ -370,16 +366,12 @@ func specResources(o SpecOptions) *specs.LinuxResources {
 			res.CPU.RealtimeRuntime = &rr
 		}
 	}
-	res.BlockIO = o.BlockIO
-	if o.Swappiness != nil || o.DisableOOMKiller != nil || o.KernelMemory > 0 {
+	if o.KernelMemory > 0 {
 		if res.Memory == nil {
 			res.Memory = &specs.LinuxMemory{}
 		}
-		res.Memory.Swappiness, res.Memory.DisableOOMKiller = o.Swappiness, o.DisableOOMKiller
-		if o.KernelMemory > 0 {
-			k := o.KernelMemory
-			res.Memory.Kernel = &k
-		}
+		k := o.KernelMemory
+		res.Memory.Kernel = &k
 	}
 	if o.PidsLimit > 0 {
 		p := o.PidsLimit

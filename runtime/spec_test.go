@@ -423,21 +423,15 @@ func TestSpecCPUOptions(t *testing.T) {
 	}
 }
 
-// --cpu-rt-*, --memory-swappiness, --oom-kill-disable, --kernel-memory and the block I/O limits
-// reach the spec's resources.
+// --cpu-rt-* and --kernel-memory reach the spec's resources (the block I/O, swappiness and OOM
+// settings are container.ApplyCgroupOptions').
 func TestSpecOtherResources(t *testing.T) {
-	sw, yes := uint64(50), true
-	bio := &specs.LinuxBlockIO{ThrottleReadBpsDevice: []specs.LinuxThrottleDevice{{Rate: 1 << 20}}}
-	s := mustSpec(t, SpecOptions{Network: NetworkHost, Swappiness: &sw, DisableOOMKiller: &yes, KernelMemory: 50 << 20, BlockIO: bio,
-		CPU: CPUOptions{RealtimePeriod: 1000, RealtimeRuntime: 500}})
+	s := mustSpec(t, SpecOptions{Network: NetworkHost, KernelMemory: 50 << 20, CPU: CPUOptions{RealtimePeriod: 1000, RealtimeRuntime: 500}})
 	r := s.Linux.Resources
-	if r.Memory == nil || *r.Memory.Swappiness != 50 || !*r.Memory.DisableOOMKiller || *r.Memory.Kernel != 50<<20 || r.Memory.Limit != nil {
+	if r.Memory == nil || *r.Memory.Kernel != 50<<20 || r.Memory.Limit != nil {
 		t.Errorf("memory: %+v", r.Memory)
 	}
 	if r.CPU == nil || *r.CPU.RealtimePeriod != 1000 || *r.CPU.RealtimeRuntime != 500 {
 		t.Errorf("cpu: %+v", r.CPU)
-	}
-	if r.BlockIO != bio {
-		t.Errorf("blockIO: %+v", r.BlockIO)
 	}
 }

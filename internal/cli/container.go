@@ -253,8 +253,7 @@ func (f *createFlags) resources(o *container.CreateOptions) error {
 		h.MemorySwappiness = &sw
 	}
 	h.KernelMemory = int64(f.kernelMemory)
-	oom := f.oomKillDisable
-	h.OomKillDisable = &oom
+	h.OomKillDisable = f.oomKillDisable
 	h.BlkioWeight, h.BlkioWeightDevice = f.blkioWeight, f.blkioWeightDevice
 	h.BlkioDeviceReadBps, h.BlkioDeviceWriteBps = f.readBps.list, f.writeBps.list
 	h.BlkioDeviceReadIOps, h.BlkioDeviceWriteIOps = f.readIOps.list, f.writeIOps.list
