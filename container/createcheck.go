@@ -21,6 +21,12 @@ var ErrConflictPublishNetwork = errors.New("conflicting options: port publishing
 // mode (published ports are dropped, with a warning, on the host's network), the init binary.
 func checkCreate(o *CreateOptions) (warnings []string, err error) {
 	h := &o.Host
+	// Kernel memory, real-time CPU and storage options (resources.go); the cgroup options
+	// (cgroupopts.go) come after the CPU checks.
+	warnings, err = checkResources(h, hostResources())
+	if err != nil {
+		return nil, err
+	}
 	if h.Memory > 0 && h.Memory < minMemory {
 		return nil, errors.New("Minimum memory limit allowed is 6MB")
 	}
@@ -45,6 +51,11 @@ func checkCreate(o *CreateOptions) (warnings []string, err error) {
 			return nil, err
 		}
 	}
+	cw, err := checkCgroupOptions(h, hostCgroupSupport())
+	if err != nil {
+		return nil, err
+	}
+	warnings = append(warnings, cw...)
 	if o.MacAddress != "" {
 		if h.NetworkMode == "host" || strings.HasPrefix(h.NetworkMode, "container:") {
 			return nil, errors.New("conflicting options: mac-address and the network mode")
@@ -171,6 +182,17 @@ func RootlessLimits(h *HostConfig) error {
 	add(h.CpusetMems != "", "--cpuset-mems")
 	add(h.PidsLimit > 0, "--pids-limit")
 	add(len(h.DeviceCgroupRules) > 0, "--device-cgroup-rule")
+	add(h.KernelMemory != 0, "--kernel-memory")
+	add(h.CPURealtimePeriod != 0, "--cpu-rt-period")
+	add(h.CPURealtimeRuntime != 0, "--cpu-rt-runtime")
+	add(h.BlkioWeight != 0, "--blkio-weight")
+	add(len(h.BlkioWeightDevice) > 0, "--blkio-weight-device")
+	add(len(h.BlkioDeviceReadBps) > 0, "--device-read-bps")
+	add(len(h.BlkioDeviceWriteBps) > 0, "--device-write-bps")
+	add(len(h.BlkioDeviceReadIOps) > 0, "--device-read-iops")
+	add(len(h.BlkioDeviceWriteIOps) > 0, "--device-write-iops")
+	add(h.MemorySwappiness != nil && *h.MemorySwappiness != -1, "--memory-swappiness")
+	add(h.OomKillDisable, "--oom-kill-disable")
 	if len(set) == 0 {
 		return nil
 	}

@@ -343,7 +343,24 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 	defer network.Trace("setup total", time.Now())
 	unlock := m.lockNetwork(c.ID)
 	defer unlock()
-	ports, maps, err := resolvePorts(c, m.allocatedPorts(c.ID))
+	used := m.allocatedPorts(c.ID)
+	var reg *portRegistry
+	if len(c.Host.PortBindings) > 0 || c.Host.PublishAllPorts {
+		// Host-wide and race-free: the ports of every root's containers are checked and this
+		// one's recorded under one lock (portreg.go).
+		r, err := lockPorts()
+		if err != nil {
+			return "", "", err
+		}
+		reg = r
+		defer func() {
+			if reg != nil {
+				reg.unlock()
+			}
+		}()
+		reg.live(m.portsRoot(), c.ID, used)
+	}
+	ports, maps, err := resolvePorts(c, used)
 	if err != nil {
 		return "", "", err
 	}
@@ -363,6 +380,14 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 	fail := func(err error) (string, string, error) {
 		m.undoNetwork(c, st)
 		return "", "", err
+	}
+	if reg != nil {
+		err := reg.record(m.portsRoot(), c.ID, ports)
+		reg.unlock()
+		reg = nil
+		if err != nil {
+			return fail(err)
+		}
 	}
 	for i, ec := range eps {
 		var pm []network.PortMapping
@@ -471,6 +496,15 @@ func (m *Manager) undoNetwork(c *Container, st *networkState) {
 	}
 	m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteEndpoints(c.ID, "") })
 	os.Remove(m.netStatePath(c.ID))
+	releasePorts(m.portsRoot(), c.ID)
+}
+
+// portsRoot is the root as the host-wide port record names it (absolute).
+func (m *Manager) portsRoot() string {
+	if abs, err := filepath.Abs(m.Images.Root); err == nil {
+		return abs
+	}
+	return m.Images.Root
 }
 
 // Port is one port of a container as Docker's container list reports it (types.Port): an

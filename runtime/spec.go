@@ -110,7 +110,9 @@ type SpecOptions struct {
 	CPU CPUOptions
 	// MemoryReservation is --memory-reservation, the soft limit (bytes; 0 for none).
 	MemoryReservation int64
-	CgroupsPath       string // e.g. "/berth/<id>"
+	// KernelMemory is --kernel-memory (bytes; 0 for none).
+	KernelMemory int64
+	CgroupsPath  string // e.g. "/berth/<id>"
 	// Rootless is berth's rootless mode: the runtime is root of the user's own user namespace.
 	// The container gets no cgroup of its own (CgroupsPath is dropped: the runtime then makes one
 	// where it may and otherwise goes without, never failing for want of one), and where it
@@ -329,6 +331,8 @@ type CPUOptions struct {
 	Shares                 int64
 	Period, Quota          int64
 	CpusetCpus, CpusetMems string
+	// RealtimePeriod and RealtimeRuntime are --cpu-rt-period and --cpu-rt-runtime (µs).
+	RealtimePeriod, RealtimeRuntime int64
 }
 
 // specResources are the cgroup's limits and device rules.
@@ -376,6 +380,21 @@ func specResources(o SpecOptions) *specs.LinuxResources {
 			res.CPU.Quota = &q
 		}
 		res.CPU.Cpus, res.CPU.Mems = c.CpusetCpus, c.CpusetMems
+		if c.RealtimePeriod > 0 {
+			rp := uint64(c.RealtimePeriod)
+			res.CPU.RealtimePeriod = &rp
+		}
+		if c.RealtimeRuntime != 0 {
+			rr := c.RealtimeRuntime
+			res.CPU.RealtimeRuntime = &rr
+		}
+	}
+	if o.KernelMemory > 0 {
+		if res.Memory == nil {
+			res.Memory = &specs.LinuxMemory{}
+		}
+		k := o.KernelMemory
+		res.Memory.Kernel = &k
 	}
 	if o.PidsLimit > 0 {
 		p := o.PidsLimit
