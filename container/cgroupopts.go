@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/berth-engine/berth/rootless"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -136,7 +137,9 @@ func ApplyCgroupOptions(spec *specs.Spec, id string, h *HostConfig) error {
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}
 	}
-	spec.Linux.CgroupsPath = h.CgroupsPath(id)
+	if !rootless.Active() { // rootless containers have no cgroup of their own (runtime.SpecOptions.Rootless)
+		spec.Linux.CgroupsPath = h.CgroupsPath(id)
+	}
 	if !h.OomKillDisable && h.MemorySwappiness == nil && h.BlkioWeight == 0 && len(h.BlkioWeightDevice) == 0 &&
 		len(h.BlkioDeviceReadBps)+len(h.BlkioDeviceWriteBps)+len(h.BlkioDeviceReadIOps)+len(h.BlkioDeviceWriteIOps) == 0 {
 		return nil

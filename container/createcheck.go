@@ -193,6 +193,7 @@ func RootlessLimits(h *HostConfig) error {
 	add(len(h.BlkioDeviceWriteIOps) > 0, "--device-write-iops")
 	add(h.MemorySwappiness != nil && *h.MemorySwappiness != -1, "--memory-swappiness")
 	add(h.OomKillDisable, "--oom-kill-disable")
+	add(h.CgroupParent != "", "--cgroup-parent")
 	if len(set) == 0 {
 		return nil
 	}

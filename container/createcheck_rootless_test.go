@@ -22,7 +22,7 @@ func TestRootlessLimits(t *testing.T) {
 	for _, h := range []HostConfig{{MemorySwap: 1}, {CPUShares: 2}, {CPUPeriod: 1}, {CPUQuota: 1}, {CpusetCpus: "0"}, {CpusetMems: "0"},
 		{MemoryReservation: 1}, {DeviceCgroupRules: []string{"c 1:3 r"}}, {KernelMemory: 1}, {CPURealtimePeriod: 1}, {CPURealtimeRuntime: 1},
 		{BlkioWeight: 10}, {BlkioWeightDevice: []WeightDevice{{}}}, {BlkioDeviceReadBps: []ThrottleDevice{{}}}, {BlkioDeviceWriteBps: []ThrottleDevice{{}}},
-		{BlkioDeviceReadIOps: []ThrottleDevice{{}}}, {BlkioDeviceWriteIOps: []ThrottleDevice{{}}}, {MemorySwappiness: &swappiness}, {OomKillDisable: true}} {
+		{BlkioDeviceReadIOps: []ThrottleDevice{{}}}, {BlkioDeviceWriteIOps: []ThrottleDevice{{}}}, {MemorySwappiness: &swappiness}, {OomKillDisable: true}, {CgroupParent: "/x"}} {
 		if RootlessLimits(&h) == nil {
 			t.Errorf("%+v: no error", h)
 		}
