@@ -267,6 +267,7 @@ type networkState struct {
 	Endpoints []network.Endpoint
 	Ports     map[string][]PortBinding
 	Mappings  []network.PortMapping
+	Links     []network.Link `json:",omitempty"` // the legacy links as this start resolved them
 
 	// An older berth's single default-bridge endpoint, read into Endpoints.
 	IP      string            `json:",omitempty"`

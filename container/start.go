@@ -843,8 +843,15 @@ func (m *Manager) prepare(c *Container) error {
 			return fmt.Errorf("cannot create the working directory %s: %w", cwd, err)
 		}
 	}
+	links, err := m.links(c)
+	if err != nil {
+		return err
+	}
 	netns, ip, err := m.setupNetwork(c)
 	if err != nil {
+		return err
+	}
+	if err := m.recordLinks(c, links); err != nil {
 		return err
 	}
 	var mounts []specs.Mount
@@ -922,7 +929,7 @@ func (m *Manager) prepare(c *Container) error {
 		}
 	}
 	spec, err := runtime.Spec(runtime.SpecOptions{
-		Rootfs: "rootfs", Args: args, Env: ProcessEnv(c.Config), Cwd: cwd, User: usr,
+		Rootfs: "rootfs", Args: args, Env: m.processEnv(c), Cwd: cwd, User: usr,
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
 		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,

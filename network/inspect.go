@@ -58,7 +58,7 @@ func (m *Manager) Inspect(ref string) (*Resource, error) {
 // ResourceOf is a network's inspect view without its containers (what Docker's list shows).
 func ResourceOf(n Network) *Resource {
 	r := &Resource{Name: n.Name, ID: n.ID, Created: n.Created, Scope: "local", Driver: n.Driver,
-		Internal: n.Internal, Attachable: n.Attachable, Containers: map[string]ContainerEndpoint{},
+		EnableIPv6: n.EnableIPv6, Internal: n.Internal, Attachable: n.Attachable, Containers: map[string]ContainerEndpoint{},
 		Options: n.Options, Labels: n.Labels}
 	r.IPAM.Driver, r.IPAM.Config = "default", n.IPAM
 	if r.IPAM.Config == nil {

@@ -59,6 +59,9 @@ type Network struct {
 	// request had none at all (Docker then shows null, where the CLI's create sends {}).
 	IPAMOptions   map[string]string `json:",omitempty"`
 	NoIPAMOptions bool              `json:",omitempty"`
+	// EnableIPv6: containers get an address of the IPv6 range too. A network may keep an IPv6
+	// range without it, as Docker's does, and then gives no IPv6 addresses.
+	EnableIPv6 bool `json:",omitempty"`
 }
 
 // IPAMConfig is one address range of a network: Docker's IPAM.Config entry.
@@ -107,10 +110,47 @@ func (n Network) Subnet() *net.IPNet {
 	return nil
 }
 
-// Gateway returns the gateway address of the network's first range ("" if none).
+// Subnet6 returns the network's IPv6 range, nil if it has none.
+func (n Network) Subnet6() *net.IPNet {
+	if c := n.ipam6(); c != nil {
+		_, sn, _ := net.ParseCIDR(c.Subnet)
+		return sn
+	}
+	return nil
+}
+
+func (n Network) ipam6() *IPAMConfig {
+	for i, c := range n.IPAM {
+		if _, sn, err := net.ParseCIDR(c.Subnet); err == nil && sn.IP.To4() == nil {
+			return &n.IPAM[i]
+		}
+	}
+	return nil
+}
+
+// Gateway6 is the gateway of the network's IPv6 range: the one given, or the range's first
+// address as Docker picks it ("" without a range).
+func (n Network) Gateway6() string {
+	c := n.ipam6()
+	if c == nil {
+		return ""
+	}
+	if c.Gateway != "" {
+		return c.Gateway
+	}
+	_, sn, _ := net.ParseCIDR(c.Subnet)
+	gw := append(net.IP(nil), sn.IP.To16()...)
+	gw[15]++
+	return gw.String()
+}
+
+// IPv6 reports whether the network's containers get IPv6 addresses.
+func (n Network) IPv6() bool { return n.EnableIPv6 && n.Subnet6() != nil }
+
+// Gateway returns the gateway address of the network's IPv4 range ("" if none).
 func (n Network) Gateway() string {
 	for _, c := range n.IPAM {
-		if c.Subnet != "" {
+		if _, sn, err := net.ParseCIDR(c.Subnet); err == nil && sn.IP.To4() != nil {
 			if c.Gateway != "" {
 				return c.Gateway
 			}
@@ -150,6 +190,8 @@ type Request struct {
 	IP           string        // a fixed address (--ip), "" for the next free one
 	DefaultRoute bool          // this endpoint carries the default route (the first network's)
 	MAC          string        // a fixed MAC address (--mac-address), "" for Docker's from the IP
+	IP6          string        // a fixed IPv6 address (--ip6), "" for the next free one
+	LinkLocalIPs []string      // extra link-local addresses (--link-local-ip)
 	Ports        []PortMapping // published through this endpoint
 }
 
@@ -166,6 +208,12 @@ type Endpoint struct {
 	Ports      []PortMapping     `json:",omitempty"`
 	Results    []json.RawMessage `json:",omitempty"` // each plugin's result, for DEL
 	Aliases    []string          `json:",omitempty"`
+	// The IPv6 address, its prefix length and gateway, on a network with IPv6 enabled.
+	IP6      string `json:",omitempty"`
+	Prefix6  int    `json:",omitempty"`
+	Gateway6 string `json:",omitempty"`
+	// LinkLocalIPs are the extra link-local addresses the interface was given.
+	LinkLocalIPs []string `json:",omitempty"`
 }
 
 // IfName is the name of a container's n-th interface (eth0, eth1…), as Docker names them.
