@@ -119,9 +119,9 @@ func (m *Manager) Endpoints(id string) ([]metadata.Endpoint, error) {
 
 // CreateOptions are `network create`'s flags.
 type CreateOptions struct {
-	Name       string
-	Driver     string // "" or "bridge"
-	IPAM       IPAMConfig
+	Name   string
+	Driver string // "" or "bridge"
+	IPAM   IPAMConfig
 	// IPAM6 is the IPv6 range (kept without EnableIPv6 too, as Docker keeps it); EnableIPv6
 	// gives containers addresses of it.
 	IPAM6      IPAMConfig
