@@ -618,9 +618,26 @@ func (m *Manager) dnsTable(id string) (network.Table, error) {
 	if err != nil {
 		return network.Table{}, err
 	}
+	// On an IPv6 network, the neighbours' IPv6 addresses are in their network states (the
+	// endpoint rows have IPv4 only): read only when the asking container has one itself.
+	v6 := false
+	if st := m.networkState(id); st != nil {
+		for _, ep := range st.Endpoints {
+			v6 = v6 || ep.IP6 != ""
+		}
+	}
 	members := make([]network.Member, 0, len(ns))
 	for _, n := range ns {
-		members = append(members, network.Member{Network: n.NetworkName, Names: append([]string{n.Name}, n.Aliases...), IP: net.ParseIP(n.IP)})
+		mb := network.Member{Network: n.NetworkName, Names: append([]string{n.Name}, n.Aliases...), IP: net.ParseIP(n.IP)}
+		if st := (*networkState)(nil); v6 {
+			st = m.networkState(n.ContainerID)
+			for _, ep := range st.endpoints() {
+				if ep.Network.ID == n.NetworkID && ep.IP6 != "" {
+					mb.IP6 = net.ParseIP(ep.IP6)
+				}
+			}
+		}
+		members = append(members, mb)
 	}
 	// The container's endpoint links: names only it resolves, to their targets.
 	if c, _, err := fromRow(row); err == nil {

@@ -153,7 +153,7 @@ func LinkMembers(members []Member, network string, links []string) []Member {
 			}
 			for _, n := range m.Names {
 				if strings.EqualFold(n, name) {
-					out = append(out, Member{Network: network, Names: []string{alias}, IP: m.IP})
+					out = append(out, Member{Network: network, Names: []string{alias}, IP: m.IP, IP6: m.IP6})
 					break
 				}
 			}
