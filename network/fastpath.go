@@ -286,7 +286,8 @@ func (d Driver) attachBridge(nsPath string, r Request) (Endpoint, error) {
 			}
 		}
 		for _, ll := range linkLocal {
-			if err := h.AddrAdd(peer, &netlink.Addr{IPNet: ll, Scope: unix.RT_SCOPE_LINK, Flags: unix.IFA_F_NODAD}); err != nil {
+			// Docker 20.10 adds them as it adds the main address (scope global, with broadcast).
+			if err := h.AddrAdd(peer, &netlink.Addr{IPNet: ll, Flags: unix.IFA_F_NODAD}); err != nil {
 				return fmt.Errorf("adding %s: %w", ll.IP, err)
 			}
 		}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/network"
@@ -62,6 +63,10 @@ func (f *netFlags) apply(o *container.CreateOptions, addHosts []string) error {
 	}
 	o.Networks, o.Aliases, o.IP = f.networks, f.aliases, f.ip
 	o.IP6, o.Links, o.LinkLocalIPs = f.ip6, f.links, f.linkLocal
+	if network.IsPredefined(o.Host.NetworkMode) || o.Host.NetworkMode == "none" || strings.HasPrefix(o.Host.NetworkMode, "container:") {
+		// Docker's CLI sends --ip6 and --link-local-ip only for a user-defined network.
+		o.IP6, o.LinkLocalIPs = "", nil
+	}
 	o.Host.DNS, o.Host.DNSSearch, o.Host.DNSOptions = f.dns, f.dnsSearch, f.dnsOptions
 	return nil
 }
