@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fold keeps each variable's first occurrence, as the daemon's environment merge does.
@@ -126,5 +127,51 @@ func TestLinkMembers(t *testing.T) {
 	tab := NewTable(append(ms, got...))
 	if a := tab.Addrs("bar"); len(a) != 1 || !a[0].Equal(net.ParseIP("172.20.0.3")) {
 		t.Errorf("bar resolves to %v", a)
+	}
+}
+
+// IPv6 ranges as Docker 20.10 keeps them (`network create --ipv6 --subnet 2001:389::/64`: IPAM
+// Config lists the IPv4 range first, the IPv6 one without a gateway; the gateway is ::1).
+func TestPlanIPv6(t *testing.T) {
+	v4, v6, err := SplitIPAM([]IPAMConfig{{Subnet: "2001:389::/64", IPRange: "2001:389::/96", Gateway: "2001:389::ffff"}, {Subnet: "172.28.0.0/16"}})
+	if err != nil || v4.Subnet != "172.28.0.0/16" || v6.Subnet != "2001:389::/64" {
+		t.Fatalf("split: %+v %+v %v", v4, v6, err)
+	}
+	n, err := Plan(CreateOptions{Name: "v6", IPAM: v4, IPAM6: v6, EnableIPv6: true}, "0123456789abcdef", time.Time{})
+	if err != nil || len(n.IPAM) != 2 || n.IPAM[1].Subnet != "2001:389::/64" || !n.IPv6() || n.Gateway6() != "2001:389::ffff" || n.Gateway() != "172.28.0.1" {
+		t.Errorf("plan: %+v %v", n, err)
+	}
+	n, _ = Plan(CreateOptions{Name: "v6", IPAM6: IPAMConfig{Subnet: "2001:389::/64"}}, "0123456789abcdef", time.Time{})
+	if n.IPv6() || n.Gateway6() != "2001:389::1" || n.Subnet() != nil || n.Subnet6().String() != "2001:389::/64" {
+		t.Errorf("an IPv6 range without EnableIPv6: %+v", n)
+	}
+	if _, err := Plan(CreateOptions{Name: "x", EnableIPv6: true}, "0123456789abcdef", time.Time{}); err != ErrNoIPv6Pool {
+		t.Errorf("--ipv6 without a subnet: %v", err)
+	}
+	if _, _, err := SplitIPAM([]IPAMConfig{{Subnet: "10.1.0.0/24"}, {Subnet: "10.2.0.0/24"}}); err == nil || err.Error() != "bridge driver doesn't support multiple subnets" {
+		t.Errorf("two IPv4 subnets: %v", err)
+	}
+	if _, err := IPAMCheck(IPAMConfig{Subnet: "2001:389::/64", Gateway: "10.0.0.1"}); err == nil {
+		t.Error("an IPv4 gateway for an IPv6 subnet was accepted")
+	}
+}
+
+// Leases of an IPv6 range: the first free address after the gateway, a fixed one, and release.
+func TestAllocate6(t *testing.T) {
+	dir := t.TempDir()
+	n := Network{EnableIPv6: true, IPAM: []IPAMConfig{{Subnet: "10.0.0.0/24"}, {Subnet: "fd42::/64"}}}
+	a, err := allocate6(dir, n, "c1", "eth0", "")
+	if err != nil || a.String() != "fd42::2" {
+		t.Fatalf("first: %v %v", a, err)
+	}
+	if b, err := allocate6(dir, n, "c2", "eth0", ""); err != nil || b.String() != "fd42::3" {
+		t.Errorf("second: %v %v", b, err)
+	}
+	if _, err := allocate6(dir, n, "c3", "eth0", "fd42::2"); err == nil {
+		t.Error("a taken address was given again")
+	}
+	lockAndRelease(dir, "c1", "eth0")
+	if c, err := allocate6(dir, n, "c3", "eth0", "fd42::2"); err != nil || c.String() != "fd42::2" {
+		t.Errorf("after release: %v %v", c, err)
 	}
 }
