@@ -424,6 +424,14 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	} else if dns != nil {
 		defer dns.Close()
 	}
+	// So is the userland proxy of the ports published on [::].
+	if px, err := m.startProxy(c); err != nil {
+		m.teardown(c, rt)
+		release(err.Error())
+		return fail(&StartError{Code: 125, Err: fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): %w", c.Name, c.ID, err)})
+	} else if px != nil {
+		defer px.Close()
+	}
 	log, err := logging.Open(c.LogConfig(), m.dir(c.ID), c.ID)
 	if err != nil {
 		m.teardown(c, rt)
