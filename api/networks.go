@@ -240,7 +240,7 @@ func (s *Server) networkDisconnect(w http.ResponseWriter, r *http.Request) error
 func engineConnectErr(err error) error {
 	msg := err.Error()
 	for _, bad := range []string{"aliases are only supported", "links are only supported", "invalid IPv4 address", "invalid IPv6 address",
-		"invalid MAC address", "invalid link-local", "bad format for links", "user specified IP address", "does not belong to any"} {
+		"is not a valid mac address", "invalid link-local", "bad format for links", "user specified IP address", "does not belong to any"} {
 		if strings.Contains(msg, bad) {
 			return badRequest("%s", msg)
 		}

@@ -165,7 +165,7 @@ func endpointConfig(n network.Network, o EndpointOptions, create bool) (Endpoint
 	ec := EndpointConfig{Network: n.Name, NetworkID: n.ID, MacAddress: o.MacAddress, DriverOpts: o.DriverOpts}
 	if o.MacAddress != "" {
 		if _, err := net.ParseMAC(o.MacAddress); err != nil {
-			return ec, fmt.Errorf("invalid MAC address: %s", o.MacAddress)
+			return ec, fmt.Errorf("%s is not a valid mac address", o.MacAddress)
 		}
 	}
 	for _, ip := range o.LinkLocalIPs {

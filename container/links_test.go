@@ -60,7 +60,7 @@ func TestEndpointConfig(t *testing.T) {
 		{user, EndpointOptions{IPv6Address: "2001:390::1"}, "Invalid address 2001:390::1: It does not belong to any of this network's subnets"},
 		{user, EndpointOptions{IPv6Address: "172.28.0.9"}, "invalid IPv6 address: 172.28.0.9"},
 		{network.Network{ID: "n2", Name: "v4"}, EndpointOptions{IPv6Address: "2001:389::1"}, "user specified IP address is supported only when connecting to networks with user configured subnets"},
-		{user, EndpointOptions{MacAddress: "zz"}, "invalid MAC address: zz"},
+		{user, EndpointOptions{MacAddress: "zz"}, "zz is not a valid mac address"},
 		{user, EndpointOptions{LinkLocalIPs: []string{"nope"}}, "invalid link-local IP address: nope"},
 		{user, EndpointOptions{Links: []string{"a:b:c"}}, "bad format for links: a:b:c"},
 	} {
