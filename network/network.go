@@ -8,7 +8,14 @@
 // Detach and Release (a veth pair on the network's bridge made through netlink, with addresses
 // leased in host-local's format; the standard CNI portmap plugin for published ports, run the way
 // the CNI protocol describes); CreateBridge/DeleteBridge and the host's iptables rules; and the
-// embedded DNS resolver (dns.go the packets, resolver.go the sockets, dnsnat.go its DNAT).
+// embedded DNS resolver (dns.go the packets, resolver.go the sockets, dnsnat.go its DNAT); and
+// the userland proxy of ports published on [::] (proxy.go), which Docker 20.10 serves with
+// docker-proxy instead of IPv6 NAT. Docker's links are values too (links.go): the legacy link's
+// variables and hosts names, and the resolver entries of endpoint links.
+//
+// IPv6: a network keeps an IPv6 range when given one; with EnableIPv6 its bridge has the
+// range's gateway and each endpoint an address of it (leased beside the IPv4 ones, in the same
+// files' format) and an IPv6 default route. As in Docker 20.10, nothing is NATed for IPv6.
 // The container package asks this package for endpoints and never touches netlink, CNI or
 // iptables itself.
 //
