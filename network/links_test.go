@@ -175,3 +175,24 @@ func TestAllocate6(t *testing.T) {
 		t.Errorf("after release: %v %v", c, err)
 	}
 }
+
+// Links come from API clients: any string is parsed without a panic, and what is accepted has a
+// name and an alias without a leading slash, and gives the variables of a well-formed link.
+func FuzzParseLink(f *testing.F) {
+	for _, s := range []string{"tgt", "tgt:al", "/tgt:/me/al", "a:b:c", ":", "", "x:"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name, alias, err := ParseLink(s)
+		if err != nil {
+			return
+		}
+		if name == "" || alias == "" || strings.HasPrefix(name, "/") || strings.HasPrefix(alias, "/") {
+			t.Fatalf("ParseLink(%q) = %q %q", s, name, alias)
+		}
+		env := Link{Alias: alias, Parent: "p", Name: name, IP: "10.0.0.2", Exposed: []string{s, "80/tcp"}, Env: []string{s}}.EnvVars()
+		if len(env) == 0 {
+			t.Fatalf("no variables for %q", s)
+		}
+	})
+}
