@@ -302,7 +302,7 @@ func (m *Manager) attach(c *Container, nsPath string, ec EndpointConfig, ifname 
 	defer network.Trace("endpoint record", start)
 	err = m.Images.DB.Update(func(tx *metadata.Tx) error {
 		return tx.PutEndpoint(metadata.Endpoint{NetworkID: n.ID, ContainerID: c.ID, EndpointID: ep.EndpointID, Name: c.Name,
-			Aliases: ep.Aliases, IP: ep.IP, Prefix: ep.Prefix, MAC: ep.MAC})
+			Aliases: ep.Aliases, IP: ep.IP, Prefix: ep.Prefix, MAC: ep.MAC, IP6: ep.IP6, Prefix6: ep.Prefix6})
 	})
 	if err != nil {
 		d.Detach(nsPath, c.ID, ep)
@@ -618,26 +618,10 @@ func (m *Manager) dnsTable(id string) (network.Table, error) {
 	if err != nil {
 		return network.Table{}, err
 	}
-	// On an IPv6 network, the neighbours' IPv6 addresses are in their network states (the
-	// endpoint rows have IPv4 only): read only when the asking container has one itself.
-	v6 := false
-	if st := m.networkState(id); st != nil {
-		for _, ep := range st.Endpoints {
-			v6 = v6 || ep.IP6 != ""
-		}
-	}
 	members := make([]network.Member, 0, len(ns))
 	for _, n := range ns {
-		mb := network.Member{Network: n.NetworkName, Names: append([]string{n.Name}, n.Aliases...), IP: net.ParseIP(n.IP)}
-		if st := (*networkState)(nil); v6 {
-			st = m.networkState(n.ContainerID)
-			for _, ep := range st.endpoints() {
-				if ep.Network.ID == n.NetworkID && ep.IP6 != "" {
-					mb.IP6 = net.ParseIP(ep.IP6)
-				}
-			}
-		}
-		members = append(members, mb)
+		members = append(members, network.Member{Network: n.NetworkName, Names: append([]string{n.Name}, n.Aliases...),
+			IP: net.ParseIP(n.IP), IP6: net.ParseIP(n.IP6)})
 	}
 	// The container's endpoint links: names only it resolves, to their targets.
 	if c, _, err := fromRow(row); err == nil {

@@ -317,14 +317,6 @@ func (m *Manager) networkState(id string) *networkState {
 	return &ns
 }
 
-// endpoints are the state's endpoints (none for a nil state).
-func (st *networkState) endpoints() []network.Endpoint {
-	if st == nil {
-		return nil
-	}
-	return st.Endpoints
-}
-
 // primary is the endpoint that carries the default route (the first), nil without any.
 func (st *networkState) primary() *network.Endpoint {
 	if st == nil || len(st.Endpoints) == 0 {

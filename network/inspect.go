@@ -49,8 +49,12 @@ func (m *Manager) Inspect(ref string) (*Resource, error) {
 	}
 	r := ResourceOf(n)
 	for _, e := range eps {
-		r.Containers[e.ContainerID] = ContainerEndpoint{Name: e.Name, EndpointID: e.EndpointID, MacAddress: e.MAC,
+		ce := ContainerEndpoint{Name: e.Name, EndpointID: e.EndpointID, MacAddress: e.MAC,
 			IPv4Address: e.IP + "/" + strconv.Itoa(e.Prefix)}
+		if e.IP6 != "" {
+			ce.IPv6Address = e.IP6 + "/" + strconv.Itoa(e.Prefix6)
+		}
+		r.Containers[e.ContainerID] = ce
 	}
 	return r, nil
 }

@@ -156,6 +156,10 @@ func TestNetworkIPv6(t *testing.T) {
 	if got := e.inspect(up, "{{(index .NetworkSettings.Networks \""+v6+"\").GlobalIPv6Address}}"); got != base+"::2" {
 		t.Errorf("the first container's IPv6 address %q, want %s::2", got, base)
 	}
+	id := e.inspect(me, "{{.Id}}")
+	if got := e.ok("network", "inspect", "-f", "{{(index .Containers \""+id+"\").IPv6Address}}", v6); got != base+"::f00d/64\n" {
+		t.Errorf("network inspect's IPv6Address: %q", got)
+	}
 	hostname := e.inspect(me, "{{.Config.Hostname}}")
 	if h := e.ok("exec", me, "cat", "/etc/hosts"); !strings.HasSuffix(h, "\t"+hostname+"\n"+base+"::f00d\t"+hostname+"\n") {
 		t.Errorf("/etc/hosts:\n%s", h)
