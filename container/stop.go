@@ -40,6 +40,9 @@ func (m *Manager) Kill(ref, signal string) error {
 	}
 	c, st, err := m.Get(ref)
 	if err != nil {
+		if errors.As(err, new(NotFoundError)) {
+			return fmt.Errorf("Cannot kill container: %s: %w", ref, err) // Docker's daemon words it so
+		}
 		return err
 	}
 	if !st.Running() {
