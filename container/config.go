@@ -149,6 +149,8 @@ type HostConfig struct {
 	CPURealtimeRuntime int64             `json:"CpuRealtimeRuntime,omitempty"`
 	DeviceRequests     []DeviceRequest   `json:",omitempty"`
 	StorageOpt         map[string]string `json:",omitempty"`
+	// Links are the legacy links (--link on the default bridge) Create resolved.
+	Links []LegacyLink `json:",omitempty"`
 }
 
 // DeviceRequest is one --gpus (Docker's container.DeviceRequest).
@@ -158,6 +160,13 @@ type DeviceRequest struct {
 	DeviceIDs    []string
 	Capabilities [][]string
 	Options      map[string]string
+}
+
+// LegacyLink is one --link on the default bridge: the target by ID (so the link follows a
+// rename) and the name the linking container knows it by.
+type LegacyLink struct {
+	Target string
+	Alias  string
 }
 
 // PortBinding is one host side of a published port.
@@ -252,6 +261,15 @@ type CreateOptions struct {
 	Networks []string
 	Aliases  []string
 	IP       string
+	// IP6 (--ip6), LinkLocalIPs (--link-local-ip), EndpointLinks and DriverOpts (the Engine
+	// API's EndpointSettings) are for the first network too.
+	IP6           string
+	LinkLocalIPs  []string
+	EndpointLinks []string
+	DriverOpts    map[string]string
+	// Links are --link's NAME[:ALIAS] (HostConfig.Links): legacy links on the default bridge,
+	// endpoint links when the first network is a user-defined one.
+	Links []string
 	// HoldLock keeps the container locked after Create until its Unlock: `run` holds it from
 	// create to start, so no prune takes the new container for a stopped one meanwhile.
 	HoldLock bool
@@ -424,12 +442,16 @@ func EntrypointAndArgs(c image.ContainerConfig) (string, []string) {
 // PATH (default), HOSTNAME and TERM (with a tty) first, then the config's variables replacing
 // those or appended; a variable given without "=" is removed. (The runtime adds HOME from the
 // user's passwd entry when it is missing.)
-func ProcessEnv(c image.ContainerConfig) []string {
+func ProcessEnv(c image.ContainerConfig) []string { return ProcessEnvLinks(c, nil) }
+
+// ProcessEnvLinks is ProcessEnv with legacy links' variables between the defaults and the
+// config's, a variable repeated keeping its first place, as in Docker.
+func ProcessEnvLinks(c image.ContainerConfig, links []string) []string {
 	env := []string{"PATH=" + runtime.DefaultPathEnv, "HOSTNAME=" + c.Hostname}
 	if c.Tty {
 		env = append(env, "TERM=xterm")
 	}
-	return ReplaceOrAppendEnv(env, c.Env)
+	return ReplaceOrAppendEnv(ReplaceOrAppendEnv(env, links), c.Env)
 }
 
 // ReplaceOrAppendEnv overrides defaults with overrides by variable name.

@@ -90,6 +90,9 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Host.Links, err = m.legacyLinks(o, endpoints); err != nil {
+		return nil, err
+	}
 	if o.Hostname == "" {
 		o.Hostname = id[:12]
 		if o.Host.NetworkMode == runtime.NetworkHost || o.Host.UTSMode == runtime.NamespaceHost {

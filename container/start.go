@@ -434,6 +434,14 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	} else if dns != nil {
 		defer dns.Close()
 	}
+	// So is the userland proxy of the ports published on [::].
+	if px, err := m.startProxy(c); err != nil {
+		m.teardown(c, rt)
+		release(err.Error())
+		return fail(&StartError{Code: 125, Err: fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): %w", c.Name, c.ID, err)})
+	} else if px != nil {
+		defer px.Close()
+	}
 	log, err := logging.Open(c.LogConfig(), m.dir(c.ID), c.ID)
 	if err != nil {
 		m.teardown(c, rt)
@@ -858,8 +866,15 @@ func (m *Manager) prepare(c *Container) error {
 			return fmt.Errorf("cannot create the working directory %s: %w", cwd, err)
 		}
 	}
+	links, err := m.links(c)
+	if err != nil {
+		return err
+	}
 	netns, ip, err := m.setupNetwork(c)
 	if err != nil {
+		return err
+	}
+	if err := m.recordLinks(c, links); err != nil {
 		return err
 	}
 	var mounts []specs.Mount
@@ -940,7 +955,7 @@ func (m *Manager) prepare(c *Container) error {
 		return err
 	}
 	spec, err := runtime.Spec(runtime.SpecOptions{
-		Rootfs: "rootfs", Args: args, Env: ProcessEnv(c.Config), Cwd: cwd, User: usr,
+		Rootfs: "rootfs", Args: args, Env: m.processEnv(c), Cwd: cwd, User: usr,
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
 		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,

@@ -1148,7 +1148,7 @@ func newWaitCommand(g *Globals, use string) *cobra.Command {
 }
 
 func newRmCommand(g *Globals, use string) *cobra.Command {
-	var force, volumes bool
+	var force, volumes, link bool
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Remove one or more containers",
@@ -1160,6 +1160,13 @@ func newRmCommand(g *Globals, use string) *cobra.Command {
 			}
 			defer closeFn()
 			return eachArg(args, func(ref string) error {
+				if link {
+					if err := m.RemoveLink(ref); err != nil {
+						return err
+					}
+					fmt.Fprintln(g.Stdout, ref)
+					return nil
+				}
 				err := m.Remove(ref, container.RemoveOptions{Force: force, Volumes: volumes})
 				var nf container.NotFoundError
 				if errors.As(err, &nf) && force {
@@ -1175,6 +1182,7 @@ func newRmCommand(g *Globals, use string) *cobra.Command {
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of a running container (uses SIGKILL)")
 	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove anonymous volumes associated with the container")
+	c.Flags().BoolVarP(&link, "link", "l", false, "Remove the specified link")
 	return c
 }
 
