@@ -171,6 +171,11 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	var errTail bytes.Buffer
 	outW := o.Stdout
 	errW := io.MultiWriter(o.Stderr, &tailWriter{buf: &errTail})
+	var held *holdCrunFailure
+	if rt.IsCrun() && o.Stderr != nil {
+		held = &holdCrunFailure{w: o.Stderr}
+		errW = held
+	}
 	if o.Detach {
 		// A detached process keeps its stdio for ever: give it /dev/null, not a pipe we drain.
 		outW, errW = nil, nil
@@ -266,6 +271,23 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		cp.w.Close()
 		<-cp.done
 		cp.r.Close()
+	}
+	if held != nil {
+		// crun's failure is told in runc's words, which Docker prints (and code 126); the
+		// line crun printed was held back. Anything else held was the process's own.
+		failure := ""
+		if werr != nil {
+			failure = rt.ExecFailure(pf.Name())
+		}
+		held.end(failure != "")
+		if failure != "" {
+			line := "exec failed: " + failure
+			fmt.Fprintln(o.Stderr, line)
+			if o.failed != nil {
+				*o.failed = line
+			}
+			return 126, nil
+		}
 	}
 	if werr == nil {
 		return 0, nil
@@ -466,7 +488,11 @@ func (m *Manager) execTTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 		console.l.Close()
 		if werr != nil {
 			if o.Stderr != nil {
-				io.WriteString(o.Stderr, errTail.String())
+				if msg := rt.ExecFailure(processFile); msg != "" && rt.IsCrun() {
+					io.WriteString(o.Stderr, "exec failed: "+msg+"\n")
+				} else {
+					io.WriteString(o.Stderr, errTail.String())
+				}
 			}
 			return 126, nil
 		}
@@ -613,4 +639,52 @@ func (m *Manager) execPTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 		return ee.ExitCode(), nil
 	}
 	return 0, werr
+}
+
+// holdCrunFailure passes an exec's stderr on, except a first line that may be crun's own failure
+// (runtime.IsCrunFailure): crun prints it on the process's stderr in its words, and the exec
+// then reports it in Docker's. Such a line is held until end says whether crun failed; output
+// that cannot be one passes at once.
+type holdCrunFailure struct {
+	w       io.Writer
+	buf     []byte // the first line so far, while it may be crun's failure
+	decided bool
+}
+
+var crunFailurePrefixes = []string{"executable file `", "open executable: ", "exec container process `"}
+
+func (h *holdCrunFailure) Write(p []byte) (int, error) {
+	if h.decided {
+		return h.w.Write(p)
+	}
+	h.buf = append(h.buf, p...)
+	i := bytes.IndexByte(h.buf, '\n')
+	if i < 0 && len(h.buf) < 4096 && mayBeCrunFailure(h.buf) {
+		return len(p), nil
+	}
+	if i >= 0 && runtime.IsCrunFailure(string(h.buf[:i+1])) {
+		return len(p), nil // held until end: crun's failure is always its last word
+	}
+	h.decided = true
+	b := h.buf
+	h.buf = nil
+	_, err := h.w.Write(b)
+	return len(p), err
+}
+
+// end writes what is held unless crun failed (it was crun's failure line, told otherwise).
+func (h *holdCrunFailure) end(crunFailed bool) {
+	if !crunFailed && len(h.buf) > 0 {
+		h.w.Write(h.buf)
+	}
+	h.buf, h.decided = nil, true
+}
+
+func mayBeCrunFailure(b []byte) bool {
+	for _, p := range crunFailurePrefixes {
+		if n := min(len(b), len(p)); string(b[:n]) == p[:n] {
+			return true
+		}
+	}
+	return false
 }

@@ -180,3 +180,18 @@ func TestRegistryOptionsFromConfigFile(t *testing.T) {
 		t.Fatalf("bad config file: %v", err)
 	}
 }
+
+// default-runtime (dockerd's key) names the runtime of containers created without --runtime;
+// anything but runc and crun is refused with the file's name.
+func TestConfigDefaultRuntime(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "config.json")
+	t.Setenv("BERTH_CONFIG", f)
+	os.WriteFile(f, []byte(`{"default-runtime":"runc"}`), 0o600)
+	if c, err := readConfig(); err != nil || c.DefaultRuntime != "runc" {
+		t.Fatalf("default-runtime runc: %+v %v", c, err)
+	}
+	os.WriteFile(f, []byte(`{"default-runtime":"kata"}`), 0o600)
+	if _, err := readConfig(); err == nil || !strings.Contains(err.Error(), f) || !strings.Contains(err.Error(), `unknown runtime "kata"`) {
+		t.Fatalf("default-runtime kata: %v", err)
+	}
+}

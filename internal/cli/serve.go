@@ -43,6 +43,7 @@ func newServeCommand(g *Globals, use string) *cobra.Command {
 				Registry:            reg,
 				LogDefaults:         logging.Config{Type: conf.LogDriver, Config: conf.LogOpts},
 				UsernsRemap:         conf.UsernsRemap,
+				DefaultRuntime:      conf.DefaultRuntime,
 				BuilderGC:           conf.Builder.GC,
 				Logf:                func(f string, a ...any) { fmt.Fprintf(g.Stderr, f+"\n", a...) },
 			})

@@ -1,0 +1,35 @@
+package runtime
+
+import "testing"
+
+// crun's failures of a container's command come out in runc's words, which Docker prints, and
+// get Docker's exit codes.
+func TestDockerMessage(t *testing.T) {
+	for _, tc := range []struct {
+		msg, arg0, want string
+		code            int
+	}{
+		{"executable file `nosuch` not found in $PATH: No such file or directory", "nosuch",
+			`unable to start container process: exec: "nosuch": executable file not found in $PATH`, 127},
+		{"executable file `/nonexist` not found in $PATH: No such file or directory", "/nonexist",
+			`unable to start container process: exec: "/nonexist": stat /nonexist: no such file or directory`, 127},
+		{"open executable: Permission denied", "/etc/passwd",
+			`unable to start container process: exec: "/etc/passwd": permission denied`, 126},
+		{"open executable: Operation not permitted", "/etc",
+			`unable to start container process: exec: "/etc": permission denied`, 126},
+		{"exec container process `/bad`: Exec format error", "/bad",
+			`unable to start container process: exec: "/bad": exec format error`, 126},
+		{"mount `proc` to `/proc`: Operation not permitted", "sh", "mount `proc` to `/proc`: Operation not permitted", 125},
+	} {
+		got := DockerMessage(tc.msg, tc.arg0)
+		if got != tc.want {
+			t.Errorf("DockerMessage(%q) = %q, want %q", tc.msg, got, tc.want)
+		}
+		if code := (&CreateError{Msg: got}).ExitCode(); code != tc.code {
+			t.Errorf("%q: exit code %d, want %d", got, code, tc.code)
+		}
+		if IsCrunFailure(tc.msg+"\n") != (got != tc.msg) {
+			t.Errorf("IsCrunFailure(%q) disagrees with DockerMessage", tc.msg)
+		}
+	}
+}
