@@ -41,18 +41,23 @@ type Manager struct {
 
 // DefaultRuntimeName is the OCI runtime a container created without --runtime gets, recorded in
 // it (HostConfig.Runtime) so that it keeps it. Unless the config file says otherwise it is crun
-// where crun is installed, as podman chooses: a start costs crun about half runc's CPU, and crun
-// loads the seccomp filter berth compiled once where runc compiles Docker's profile at every
-// start (bench/run/seccomp.sh: berth run --rm, 47 against 101 ms of CPU). runc otherwise.
+// where crun is installed and can run on the host's cgroup layout, as podman chooses: a start
+// costs crun about half runc's CPU, and crun loads the seccomp filter berth compiled once where
+// runc compiles Docker's profile at every start (bench/run/seccomp.sh: berth run --rm, 47
+// against 101 ms of CPU). runc otherwise.
 func (m *Manager) DefaultRuntimeName() string {
 	if m.DefaultRuntime != "" {
 		return m.DefaultRuntime
 	}
-	if _, err := exec.LookPath("crun"); err == nil {
+	return hostDefaultRuntime()
+}
+
+var hostDefaultRuntime = sync.OnceValue(func() string {
+	if _, err := exec.LookPath("crun"); err == nil && runtime.CrunRunsHere() {
 		return "crun"
 	}
 	return "runc"
-}
+})
 
 // New returns a Manager over an open image store.
 func New(s *image.Store) *Manager { return &Manager{Images: s} }

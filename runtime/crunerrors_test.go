@@ -1,6 +1,10 @@
 package runtime
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 // crun's failures of a container's command come out in runc's words, which Docker prints, and
 // get Docker's exit codes.
@@ -33,3 +37,32 @@ func TestDockerMessage(t *testing.T) {
 		}
 	}
 }
+
+// crun is the default only where it runs: not on a hybrid cgroup host whose v2 hierarchy holds
+// controllers.
+func TestCrunRunsHere(t *testing.T) {
+	saved := hybridControllersFile
+	t.Cleanup(func() { hybridControllersFile = saved })
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		content *string
+		want    bool
+	}{
+		{nil, true}, // pure v1 or pure v2: no unified hierarchy beside v1 ones
+		{ptr(""), true},
+		{ptr("\n"), true},
+		{ptr("hugetlb\n"), false},
+		{ptr("cpu memory pids\n"), false},
+	} {
+		hybridControllersFile = filepath.Join(dir, "missing")
+		if tc.content != nil {
+			hybridControllersFile = filepath.Join(dir, "cgroup.controllers")
+			os.WriteFile(hybridControllersFile, []byte(*tc.content), 0o644)
+		}
+		if got := CrunRunsHere(); got != tc.want {
+			t.Errorf("controllers %v: CrunRunsHere = %v, want %v", tc.content, got, tc.want)
+		}
+	}
+}
+
+func ptr(s string) *string { return &s }
