@@ -38,6 +38,10 @@ type ExecOptions struct {
 	// before the process ended) and, with Tty, how to resize its terminal (the Engine API's
 	// exec; nil without a terminal).
 	Started func(pid int, resize func(height, width uint16) error)
+	// ConsoleSize, with Tty, is the terminal's [height, width] as the process starts (the
+	// runtime sizes the pty before the process runs: a resize after the start came too late
+	// for a command that reads the size at once, under crun).
+	ConsoleSize *[2]uint
 	// DetachKeys, with Tty and Stdin, cut the client off when typed in its stdin: Detached
 	// is called, the process runs on, and Exec returns at its exit.
 	DetachKeys []byte
@@ -112,6 +116,9 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		// per process, and an exec keeps the container's, as in Docker.
 		NoNewPrivileges: sec.NoNewPrivileges,
 	}
+	if o.Tty && o.ConsoleSize != nil && o.ConsoleSize[0] > 0 && o.ConsoleSize[1] > 0 {
+		proc.ConsoleSize = &specs.Box{Height: o.ConsoleSize[0], Width: o.ConsoleSize[1]}
+	}
 	b, err := json.Marshal(proc)
 	if err != nil {
 		return 0, err
@@ -144,6 +151,11 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 			return m.execTTY(rt, c.ID, pf.Name(), o)
 		}
 		if o.Started != nil {
+			if rt.IsCrun() {
+				// crun proxying a terminal of ours does not pass a resize on (runc does, on
+				// SIGWINCH): the pty's master comes to us, which resizes it itself.
+				return m.execTTY(rt, c.ID, pf.Name(), o)
+			}
 			return m.execPTY(rt, c.ID, pf.Name(), o)
 		}
 	}
