@@ -214,7 +214,8 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		copies = append(copies, cp)
 	}
 	pidFile := ""
-	if o.timeout > 0 || o.Started != nil {
+	crunDetached := o.Detach && rt.IsCrun()
+	if o.timeout > 0 || o.Started != nil || crunDetached {
 		pidFile = pf.Name() + ".pid"
 		defer os.Remove(pidFile)
 	}
@@ -242,6 +243,14 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	var werr error
 	select {
 	case werr = <-waited:
+		if werr == nil && crunDetached {
+			// crun returns before the process has exec'd its command (runc after): exec -d
+			// returns once it has, as with runc, so a top or ps that follows sees it.
+			giveUp := make(chan struct{})
+			t := time.AfterFunc(2*time.Second, func() { close(giveUp) })
+			waitExec(pidFile, nil, giveUp)
+			t.Stop()
+		}
 	case <-expired:
 		// The process goes, with what it started: runc copies their output through pipes of
 		// its own and waits for them to close. runc itself is not killed once the process
@@ -663,7 +672,7 @@ type holdCrunFailure struct {
 	decided bool
 }
 
-var crunFailurePrefixes = []string{"executable file `", "open executable: ", "exec container process `"}
+var crunFailurePrefixes = []string{"executable file `", "open executable: ", "exec container process `", "exec: "}
 
 func (h *holdCrunFailure) Write(p []byte) (int, error) {
 	if h.decided {

@@ -21,6 +21,8 @@ import (
 //	  -> unable to start container process: exec: "ARG0": permission denied
 //	exec container process `x`: Exec format error
 //	  -> unable to start container process: exec: "x": exec format error
+//	exec: No such file or directory   (the kernel's error of the exec itself)
+//	  -> unable to start container process: exec: "ARG0": no such file or directory
 //
 // arg0 is the command as the process's spec names it. Other messages are returned as they are.
 func DockerMessage(msg, arg0 string) string {
@@ -37,6 +39,9 @@ func DockerMessage(msg, arg0 string) string {
 	if m := crunFormat.FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("%sexec: %q: exec format error", prefix, m[1])
 	}
+	if m := crunExec.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%sexec: %q: %s", prefix, arg0, strings.ToLower(m[1]))
+	}
 	return msg
 }
 
@@ -44,13 +49,15 @@ var (
 	crunNotFound = regexp.MustCompile("^executable file `(.*)` not found in \\$PATH: No such file or directory$")
 	crunDenied   = regexp.MustCompile(`^open executable: (Permission denied|Operation not permitted)$`)
 	crunFormat   = regexp.MustCompile("^exec container process `(.*)`: Exec format error$")
+	crunExec     = regexp.MustCompile(`^exec: ([A-Z][a-z ]+)$`)
 )
 
 // IsCrunFailure reports whether a line is one of crun's own failures that DockerMessage rewords
 // (crun prints it on the process's stderr as well as in its log).
 func IsCrunFailure(line string) bool {
 	line = strings.TrimSuffix(line, "\n")
-	return crunNotFound.MatchString(line) || crunDenied.MatchString(line) || crunFormat.MatchString(line)
+	return crunNotFound.MatchString(line) || crunDenied.MatchString(line) || crunFormat.MatchString(line) ||
+		crunExec.MatchString(line)
 }
 
 // IsCrun reports whether the runtime is crun.

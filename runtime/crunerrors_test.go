@@ -23,6 +23,8 @@ func TestDockerMessage(t *testing.T) {
 			`unable to start container process: exec: "/etc": permission denied`, 126},
 		{"exec container process `/bad`: Exec format error", "/bad",
 			`unable to start container process: exec: "/bad": exec format error`, 126},
+		{"exec: No such file or directory", "/proc/self/exe",
+			`unable to start container process: exec: "/proc/self/exe": no such file or directory`, 127},
 		{"mount `proc` to `/proc`: Operation not permitted", "sh", "mount `proc` to `/proc`: Operation not permitted", 125},
 	} {
 		got := DockerMessage(tc.msg, tc.arg0)
