@@ -69,7 +69,7 @@ func New(cfg Config) (*Server, error) {
 	srv := &Server{
 		cfg:        cfg,
 		images:     s,
-		containers: &container.Manager{Images: s, LogDefaults: cfg.LogDefaults, UsernsRemap: cfg.UsernsRemap, DefaultRuntime: cfg.DefaultRuntime},
+		containers: &container.Manager{Images: s, LogDefaults: cfg.LogDefaults, UsernsRemap: cfg.UsernsRemap, DefaultRuntime: cfg.DefaultRuntime, CacheRecords: true},
 		networks:   &network.Manager{DB: s.DB, Root: s.Root, Pools: cfg.DefaultAddressPools},
 		mux:        http.NewServeMux(),
 	}

@@ -37,6 +37,18 @@ type Manager struct {
 	// DefaultRuntime is the config file's default-runtime: the OCI runtime of a container
 	// created without one. Empty: crun when it is installed, else runc (DefaultRuntimeName).
 	DefaultRuntime string
+	// CacheRecords keeps the container records this process decoded (a long-lived one: berth
+	// serve), so that a listing decodes only the records that changed since the last one.
+	CacheRecords bool
+
+	recordsMu sync.Mutex
+	records   map[string]cachedRecord
+}
+
+// cachedRecord is a decoded container record and the JSON it was decoded from.
+type cachedRecord struct {
+	config string
+	c      Container
 }
 
 // DefaultRuntimeName is the OCI runtime a container created without --runtime gets, recorded in
@@ -412,8 +424,36 @@ func (m *Manager) List() ([]Summary, error) {
 		return nil, err
 	}
 	out := make([]Summary, 0, len(rows))
+	decode := fromRow
+	if m.CacheRecords {
+		// Decoding the records is most of a listing's work (some 1 KB of JSON each); most
+		// have not changed since the last listing. Only the containers listed now are kept.
+		m.recordsMu.Lock()
+		defer m.recordsMu.Unlock()
+		old, cache := m.records, make(map[string]cachedRecord, len(rows))
+		m.records = cache
+		decode = func(r metadata.Container) (*Container, State, error) {
+			if e, ok := old[r.ID]; ok && e.config == r.Config {
+				cache[r.ID] = e
+				c := e.c // each caller gets its own copy of the record's top level
+				c.Name = r.Name
+				var st State
+				if r.State != "" {
+					if err := json.Unmarshal([]byte(r.State), &st); err != nil {
+						return nil, st, fmt.Errorf("container %s: bad state: %w", r.ID, err)
+					}
+				}
+				return &c, st, nil
+			}
+			c, st, err := fromRow(r)
+			if err == nil {
+				cache[r.ID] = cachedRecord{config: r.Config, c: *c}
+			}
+			return c, st, err
+		}
+	}
 	for _, r := range rows {
-		c, st, err := fromRow(r)
+		c, st, err := decode(r)
 		if err != nil {
 			return nil, err
 		}
