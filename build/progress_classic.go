@@ -23,7 +23,7 @@ type classicDisplay struct {
 	shown map[*vertex]bool
 }
 
-var classicStep = regexp.MustCompile(`^\[(?:\S+ )?\s*(\d+)/(\d+)\] (.*)$`)
+var classicStep = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\[(?:\S+ )?\s*(\d+)/(\d+)\] (.*)$`) })
 
 func newClassicDisplay(w io.Writer) *classicDisplay {
 	return &classicDisplay{w: w, shown: map[*vertex]bool{}}
@@ -39,7 +39,7 @@ func (c *classicDisplay) write(v *vertex, s string) {
 }
 
 func (c *classicDisplay) start(v *vertex, name string) {
-	m := classicStep.FindStringSubmatch(name)
+	m := classicStep().FindStringSubmatch(name)
 	if m == nil {
 		return
 	}

@@ -556,15 +556,19 @@ func (m *Manager) PruneNetworksFiltered(f format.Args) ([]string, error) {
 }
 
 // reconcileEndpoints looks at every container with an endpoint on a network: one that no longer
-// exists loses its endpoint rows; one whose supervisor died is reconciled by Get.
+// exists loses its endpoint rows; one whose supervisor died is reconciled by Get; one that
+// exited and whose supervisor still releases its endpoints is waited for.
 func (m *Manager) reconcileEndpoints(networkID string) {
 	eps, err := m.networks().Endpoints(networkID)
 	if err != nil {
 		return
 	}
 	for _, e := range eps {
-		if _, _, err := m.Get(e.ContainerID); errors.As(err, new(NotFoundError)) {
+		_, st, err := m.Get(e.ContainerID)
+		if errors.As(err, new(NotFoundError)) {
 			m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteEndpoints(e.ContainerID, "") })
+		} else if err == nil && tearingDown(st) {
+			m.waitTeardown(e.ContainerID) // it releases its endpoints
 		}
 	}
 }

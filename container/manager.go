@@ -580,6 +580,7 @@ func (m *Manager) Remove(ref string, o RemoveOptions) error {
 			return err
 		}
 	}
+	m.waitTeardown(c.ID)
 	return m.remove(c, o)
 }
 
@@ -589,8 +590,12 @@ func (m *Manager) remove(c *Container, o RemoveOptions) error {
 	net := m.networkState(c.ID)
 	deleted := make(chan struct{})
 	go func() {
+		// The runtime keeps a directory per container it knows; a container its supervisor
+		// tore down has none left, and a `runc delete` (a process) is spared.
 		if rt, err := m.Runtime(c.Host.Runtime); err == nil && !o.runtimeGone {
-			rt.Delete(c.ID, true)
+			if _, err := os.Stat(filepath.Join(rt.StateDir, c.ID)); !errors.Is(err, os.ErrNotExist) {
+				rt.Delete(c.ID, true)
+			}
 		}
 		close(deleted)
 	}()

@@ -348,7 +348,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	// `stop` in between finds the supervisor (alive) and waits for it rather than calling the
 	// container stopped. A start that fails before the runtime ran anything puts the state back.
 	var prev State
-	if _, err := m.updateState(c.ID, func(st *State) error {
+	claim := func(st *State) error {
 		if again {
 			// A restart: still ours and not canceled by the user meanwhile.
 			if !st.Restarting() || st.SupervisorPid != os.Getpid() {
@@ -361,6 +361,9 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		} else {
 			if st.Running() {
 				return ConflictError{fmt.Sprintf("container %s is already running", c.ID)}
+			}
+			if tearingDown(*st) {
+				return errTearingDown // its last supervisor still unmounts and releases it
 			}
 			// Started by the user: the restart policy starts afresh.
 			st.RestartCount, st.ManuallyStopped, st.RestartCanceled, st.RestartDelay = 0, false, false, 0
@@ -377,7 +380,13 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		st.Status, st.StartedAt, st.ExitCode, st.Error, st.FinishedAt = "running", time.Now().UTC(), 0, "", time.Time{}
 		startHealth(c, st)
 		return nil
-	}); errors.Is(err, errRestartEnded) {
+	}
+	_, err = m.updateState(c.ID, claim)
+	if errors.Is(err, errTearingDown) {
+		m.waitTeardown(c.ID)
+		_, err = m.updateState(c.ID, claim)
+	}
+	if errors.Is(err, errRestartEnded) {
 		return 0, false, errNoRestart
 	} else if err != nil {
 		return fail(err)
@@ -632,9 +641,14 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		m.remove(c, RemoveOptions{Volumes: true})
 		return code, false, nil
 	}
+	// The exit is recorded before the teardown (runtime state, rootfs, network), so a stop
+	// returns as soon as the container is down; start, rm and network rm wait for the rest.
+	restart, _ = m.exited(c, code, true)
 	rt.Delete(c.ID, true)
 	m.teardown(c, rt)
-	restart, _ = m.exited(c, code)
+	if !restart {
+		m.tornDown(c.ID)
+	}
 	return code, restart, nil
 }
 
@@ -805,7 +819,7 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 		return code, false, nil
 	}
 	m.teardown(c, rt)
-	restart, _ := m.exited(c, code)
+	restart, _ := m.exited(c, code, false)
 	return code, restart, nil
 }
 
@@ -1216,6 +1230,9 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 }
 
 var errRaced = errors.New("state changed meanwhile")
+
+// errTearingDown: the container exited and its supervisor still tears it down.
+var errTearingDown = errors.New("container is being torn down")
 
 // supervisorGoneError is State.Error of a container that ended with no supervisor to record
 // its exit (its shim, or the foreground berth run, was killed): 255 stands for "unknown".

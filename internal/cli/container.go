@@ -38,7 +38,11 @@ func init() {
 	register("container", func(g *Globals) *cobra.Command {
 		parent := &cobra.Command{Use: "container", Short: "Manage containers", Args: noArgs}
 		for _, c := range containerCommands {
-			parent.AddCommand(c.ctor(g, c.sub))
+			sub := c.ctor(g, c.sub)
+			if c.sub == "ls" {
+				sub.Aliases = []string{"ps", "list"} // Docker's
+			}
+			parent.AddCommand(sub)
 		}
 		return parent
 	})
@@ -59,7 +63,6 @@ func init() {
 	registerContainer("unpause", "unpause", newUnpauseCommand)
 	registerContainer("", "inspect", newContainerInspectCommand)
 	registerContainer("", "prune", newContainerPruneCommand)
-	registerContainer("", "list", newPsCommand)
 }
 
 // openManager opens the image store and a container manager over it.
@@ -106,21 +109,21 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVar(&f.domainname, "domainname", "", "Container NIS domain name")
 	fl.StringVar(&f.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
 	f.net.bind(fl)
-	fl.StringVar(&f.runtime, "runtime", "", "Runtime to use for this container (runc, crun)")
+	fl.StringVar(&f.runtime, "runtime", "", "Runtime to use for this container")
 	fl.StringVar(&f.logDriver, "log-driver", "", "Logging driver for the container")
 	fl.StringArrayVar(&f.logOpts, "log-opt", nil, "Log driver options")
 	fl.StringVar(&f.pull, "pull", "missing", `Pull image before running ("always"|"missing"|"never")`)
 	fl.StringVar(&f.stopSignal, "stop-signal", "", "Signal to stop a container")
 	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
-	fl.StringVarP(&f.memory, "memory", "m", "", "Memory limit")
-	fl.StringVar(&f.memorySwap, "memory-swap", "", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
-	fl.Float64Var(&f.cpus, "cpus", 0, "Number of CPUs")
+	fl.VarP(sizeString{p: &f.memory}, "memory", "m", "Memory limit")
+	fl.Var(sizeString{p: &f.memorySwap, allowMinusOne: true}, "memory-swap", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+	fl.Var(decimalCPUs{&f.cpus}, "cpus", "Number of CPUs")
 	fl.Int64VarP(&f.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	fl.Int64Var(&f.cpuPeriod, "cpu-period", 0, "Limit CPU CFS (Completely Fair Scheduler) period")
 	fl.Int64Var(&f.cpuQuota, "cpu-quota", 0, "Limit CPU CFS (Completely Fair Scheduler) quota")
 	fl.StringVar(&f.cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
 	fl.StringVar(&f.cpusetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
-	fl.StringVar(&f.memoryReservation, "memory-reservation", "", "Memory soft limit")
+	fl.Var(sizeString{p: &f.memoryReservation}, "memory-reservation", "Memory soft limit")
 	fl.StringVar(&f.cidfile, "cidfile", "", "Write the container ID to the file")
 	fl.Int64Var(&f.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "Set environment variables")
@@ -617,6 +620,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 	}
 	c.Flags().SetInterspersed(false)
 	f.bind(c.Flags())
+	c.Flags().Lookup("pull").Usage = `Pull image before creating ("always"|"missing"|"never")`
 	return c
 }
 
@@ -632,6 +636,7 @@ func stdinIsTTY(g *Globals) error {
 func newRunCommand(g *Globals, use string) *cobra.Command {
 	var f createFlags
 	var detach, sigProxy bool
+	var detachKeysFlag string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Run a command in a new container",
@@ -642,9 +647,13 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 				return runFailure(cmd, err)
 			}
 			o.Detach = detach
+			var keys []byte
 			if f.interactive && f.tty && !detach {
 				if err := stdinIsTTY(g); err != nil {
 					return err
+				}
+				if keys, err = detachKeys(detachKeysFlag, invalidDetachKeys); err != nil {
+					return runFailure(cmd, err)
 				}
 			}
 			// Interrupted while it sets the container up, run undoes the set-up before it
@@ -673,6 +682,9 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 					return startFailure(cmd, err)
 				}
 				return nil
+			}
+			if f.interactive && f.tty {
+				return runTerminal(g, m, ctr, keys, f.rm, cmd)
 			}
 			at := &container.Attach{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy, Setup: ctx,
 				Started: func() {
@@ -711,7 +723,37 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 	f.bind(c.Flags())
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
 	c.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy received signals to the process")
+	c.Flags().StringVar(&detachKeysFlag, "detach-keys", "", "Override the key sequence for detaching a container")
 	return c
+}
+
+// runTerminal is `run -it` in the foreground: the container runs under its shim with this
+// process as a client on the raw terminal, as Docker's CLI is a client of its daemon. The detach
+// keys leave it running (berth exits 0, silently, as Docker's CLI does), and a client that dies
+// leaves it running too, for `attach` to take up.
+func runTerminal(g *Globals, m *container.Manager, ctr *container.Container, keys []byte, rm bool, cmd *cobra.Command) error {
+	if in, ok := g.Stdin.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
+		if old, err := term.MakeRaw(int(in.Fd())); err == nil {
+			defer term.Restore(int(in.Fd()), old)
+		}
+	}
+	// Signals keep their default action: the terminal sends ^C as a byte to the container, and
+	// a client killed leaves the container to its shim.
+	g.intr.release()
+	code, err := m.StartCreatedAttached(ctr, container.AttachOptions{Stdin: g.Stdin, Stdout: g.Stdout, Stderr: g.Stderr, DetachKeys: keys})
+	if errors.Is(err, container.ErrDetached) {
+		return nil
+	}
+	if err != nil {
+		if rm {
+			m.Remove(ctr.ID, container.RemoveOptions{Force: true, Volumes: true})
+		}
+		return startFailure(cmd, err)
+	}
+	if code != 0 {
+		return &StatusError{Code: code, Err: errors.New("")}
+	}
+	return nil
 }
 
 // forEach runs fn on every argument, printing each name that succeeded (Docker's multi-object
@@ -803,18 +845,16 @@ func newAttachCommand(g *Globals, use string) *cobra.Command {
 }
 
 // attachOptions wires berth's stdio to an attach (attach, start -a).
-func attachOptions(g *Globals, stdin, sigProxy bool, detachKeys string) (container.AttachOptions, error) {
+func attachOptions(g *Globals, stdin, sigProxy bool, flag string) (container.AttachOptions, error) {
 	o := container.AttachOptions{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy}
 	if stdin {
 		o.Stdin = g.Stdin
 	}
-	if detachKeys != "" {
-		keys, err := container.ParseDetachKeys(detachKeys)
-		if err != nil {
-			return o, err
-		}
-		o.DetachKeys = keys
+	keys, err := detachKeys(flag, invalidDetachKeys)
+	if err != nil {
+		return o, err
 	}
+	o.DetachKeys = keys
 	return o, nil
 }
 
@@ -1050,8 +1090,8 @@ func newLogsCommand(g *Globals, use string) *cobra.Command {
 	c.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
 	c.Flags().BoolVar(&details, "details", false, "Show extra details provided to logs")
 	c.Flags().StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
-	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp or relative (e.g. 42m for 42 minutes)")
-	c.Flags().StringVar(&until, "until", "", "Show logs before a timestamp or relative")
+	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+	c.Flags().StringVar(&until, "until", "", "Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
 	return c
 }
 

@@ -647,7 +647,7 @@ func TestContainerDiffCommitExport(t *testing.T) {
 	if code != 0 || !strings.Contains(tarOut, "a/b/c/f") {
 		t.Errorf("cp to -: %d", code)
 	}
-	if _, errs, code := e.runIn(tarOut, "cp", "-", "changed:/tmp2-not-there"); code == 0 || errs != "Error: destination \"changed:/tmp2-not-there\" must be a directory\n" {
+	if _, errs, code := e.runIn(tarOut, "cp", "-", "changed:/tmp2-not-there"); code == 0 || errs != "destination \"changed:/tmp2-not-there\" must be a directory\n" {
 		t.Errorf("cp - into a missing dir: %d %q", code, errs)
 	}
 	if _, errs, code := e.runIn(tarOut, "cp", "-", "changed:/root"); code != 0 {

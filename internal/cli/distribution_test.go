@@ -12,12 +12,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-engine/berth/distribution"
+	"github.com/creack/pty"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sys/unix"
 )
 
 func distRun(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -108,8 +111,15 @@ func TestLoginLogoutCommands(t *testing.T) {
 	t.Setenv("BERTH_CONFIG", filepath.Join(t.TempDir(), "none.json"))
 	host := distRegistry(t, "u", "pw")
 
+	// Without a terminal and without stored credentials, no prompt: Docker's refusal.
+	for _, args := range [][]string{{"login", host}, {"login", "-u", "u", host}} {
+		if code, out, errOut := distRun(t, "u\npw\n", args...); code != 1 || out != "" ||
+			errOut != "Error: Cannot perform an interactive login from a non TTY device\n" {
+			t.Fatalf("%v without a terminal: %d %q %q", args, code, out, errOut)
+		}
+	}
 	code, out, errOut := distRun(t, "bad\n", "login", "-u", "u", "--password-stdin", host)
-	if code != 1 || errOut != "Error: unauthorized: authentication required\n" {
+	if code != 1 || errOut != "Error: login attempt to http://"+host+"/v2/ failed with status: 401 Unauthorized\n" {
 		t.Fatalf("wrong password: %d %q %q", code, out, errOut)
 	}
 	code, out, errOut = distRun(t, "pw\n", "login", "-u", "u", "--password-stdin", host)
@@ -124,6 +134,19 @@ func TestLoginLogoutCommands(t *testing.T) {
 	if cf.Auths[host].Auth != base64.StdEncoding.EncodeToString([]byte("u:pw")) {
 		t.Fatalf("config.json:\n%s", b)
 	}
+	// The stored credentials are reused by login without asking (Docker 20.10's answer).
+	code, out, errOut = distRun(t, "", "login", host)
+	if code != 0 || out != "Authenticating with existing credentials...\nLogin Succeeded\n" || !strings.HasPrefix(errOut, "WARNING! Your password will be stored unencrypted") {
+		t.Fatalf("login with stored credentials: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = distRun(t, "", "login", "-u", "u", "-p", "pw", host)
+	if code != 0 || out != "Login Succeeded\n" || !strings.HasPrefix(errOut, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\nWARNING! Your password") {
+		t.Fatalf("login -p: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = distRun(t, "pw", "login", "-u", "u", "-p", "pw", "--password-stdin", host)
+	if code != 1 || out != "" || errOut != "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n--password and --password-stdin are mutually exclusive\n" {
+		t.Fatalf("login -p --password-stdin: %d %q %q", code, out, errOut)
+	}
 	// The stored credentials are used by pull.
 	code, _, errOut = distRun(t, "", "--root", t.TempDir(), "pull", "-q", host+"/none:1")
 	if code != 1 || !strings.Contains(errOut, "manifest unknown") {
@@ -133,8 +156,9 @@ func TestLoginLogoutCommands(t *testing.T) {
 	if code != 0 || out != "Removing login credentials for "+host+"\n" {
 		t.Fatalf("logout: %d %q", code, out)
 	}
+	// Docker 20.10 says the same when there was nothing to remove.
 	code, out, _ = distRun(t, "", "logout", host)
-	if code != 0 || out != "Not logged in to "+host+"\n" {
+	if code != 0 || out != "Removing login credentials for "+host+"\n" {
 		t.Fatalf("second logout: %d %q", code, out)
 	}
 	code, _, errOut = distRun(t, "", "--root", t.TempDir(), "pull", "-q", host+"/none:1")
@@ -142,7 +166,7 @@ func TestLoginLogoutCommands(t *testing.T) {
 		t.Fatalf("pull after logout: %d %q", code, errOut)
 	}
 	code, _, errOut = distRun(t, "", "login", "--password-stdin", host)
-	if code != 1 || errOut != "Error: Must provide --username with --password-stdin\n" {
+	if code != 1 || errOut != "Must provide --username with --password-stdin\n" {
 		t.Fatalf("--password-stdin without -u: %d %q", code, errOut)
 	}
 }
@@ -193,5 +217,56 @@ func TestConfigDefaultRuntime(t *testing.T) {
 	os.WriteFile(f, []byte(`{"default-runtime":"kata"}`), 0o600)
 	if _, err := readConfig(); err == nil || !strings.Contains(err.Error(), f) || !strings.Contains(err.Error(), `unknown runtime "kata"`) {
 		t.Fatalf("default-runtime kata: %v", err)
+	}
+}
+
+// On a terminal login asks for what it lacks, and the password is never echoed: the terminal's
+// echo is off while it is read (checked on the terminal itself before the password is typed).
+func TestLoginPromptsWithoutEcho(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("BERTH_CONFIG", filepath.Join(t.TempDir(), "none.json"))
+	host := distRegistry(t, "u", "secret-pw")
+	master, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer master.Close()
+	defer tty.Close()
+	var echoed syncBuffer
+	go io.Copy(&echoed, master)
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- Main([]string{"login", host}, tty, &out, &errb) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s: stdout %q stderr %q terminal %q", what, out.String(), errb.String(), echoed.String())
+			}
+		}
+	}
+	waitFor("the username prompt", func() bool { return out.String() == "Username: " })
+	master.Write([]byte("u\n"))
+	echoOff := func() bool {
+		tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		return err == nil && tio.Lflag&unix.ECHO == 0
+	}
+	waitFor("the echo to go off", echoOff)
+	master.Write([]byte("secret-pw\n"))
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("login did not end")
+	}
+	if code != 0 || out.String() != "Username: Password: \nLogin Succeeded\n" {
+		t.Fatalf("login: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	waitFor("the typed username's echo", func() bool { return strings.Contains(echoed.String(), "u") })
+	if strings.Contains(echoed.String(), "secret") {
+		t.Errorf("the password was echoed: %q", echoed.String())
+	}
+	if echoOff() {
+		t.Error("the terminal's echo was left off")
 	}
 }

@@ -400,3 +400,37 @@ func TestNetworkRunOptions(t *testing.T) {
 		t.Errorf("ps network: %q", out)
 	}
 }
+
+// TestStopThenAtOnce: stop returns once the exit is recorded while the shim still unmounts the
+// rootfs and releases the network (with a published port, the slowest teardown); a start, rm or
+// network rm straight after it must wait for that teardown rather than race with it.
+func TestStopThenAtOnce(t *testing.T) {
+	e := newNetEnv(t)
+	app, c := e.name("app"), e.name("c")
+	e.ok("network", "create", app)
+	e.ok("run", "-d", "--name", c, "--network", app, "-p", "127.0.0.1::80", "bb:1", "sleep", "300")
+	for i := 0; i < 3; i++ {
+		e.ok("stop", "-t", "0", c)
+		if got := e.ok("inspect", "-f", "{{.State.Status}}", c); strings.TrimSpace(got) != "exited" {
+			t.Fatalf("after stop: %s", got)
+		}
+		e.ok("start", c)
+		got := e.ok("inspect", "-f", "{{.State.Status}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} {{range $p, $b := .NetworkSettings.Ports}}{{range $b}}{{.HostPort}}{{end}}{{end}}", c)
+		if f := strings.Fields(got); len(f) != 3 || f[0] != "running" || net.ParseIP(f[1]) == nil {
+			t.Fatalf("start right after stop, round %d: %q", i, got)
+		}
+	}
+	id := strings.TrimSpace(e.ok("inspect", "-f", "{{.Id}}", c))
+	e.ok("stop", "-t", "0", c)
+	e.ok("rm", c)
+	for _, p := range []string{filepath.Join(e.root, "containers", id), filepath.Join(e.root, "netns", id)} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s left after rm right after stop", p)
+		}
+	}
+	e.ok("run", "-d", "--name", c, "--network", app, "bb:1", "sleep", "300")
+	e.ok("stop", "-t", "0", c)
+	// Docker removes a network whose containers are all stopped.
+	e.ok("network", "rm", app)
+	e.ok("rm", c)
+}
