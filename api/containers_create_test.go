@@ -128,9 +128,16 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			func(o *container.CreateOptions) {
 				o.Healthcheck = &image.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: time.Second, Retries: 2}
 			}, nil},
-		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"BlkioWeight":300,"Links":["a:b"]}}`,
-			func(o *container.CreateOptions) {}, []string{
-				"berth does not support BlkioWeight; it was ignored", "berth does not support Links; it was ignored"}},
+		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"BlkioWeight":300}}`,
+			func(o *container.CreateOptions) {}, []string{"berth does not support BlkioWeight; it was ignored"}},
+		{"links and endpoint settings", `{"Image":"busybox","HostConfig":{"Links":["a:b"],"NetworkMode":"n"},
+			"NetworkingConfig":{"EndpointsConfig":{"n":{"Links":["c:d"],"DriverOpts":{"k":"v"},
+			"IPAMConfig":{"IPv6Address":"2001:db8::5","LinkLocalIPs":["169.254.8.8"]}}}}}`,
+			func(o *container.CreateOptions) {
+				o.Links, o.EndpointLinks, o.DriverOpts = []string{"a:b"}, []string{"c:d"}, map[string]string{"k": "v"}
+				o.IP6, o.LinkLocalIPs = "2001:db8::5", []string{"169.254.8.8"}
+				o.Host.NetworkMode, o.Networks = "n", []string{"n"}
+			}, nil},
 		{"cpu and memory reservation", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpuPeriod":50000,"CpuQuota":25000,
 			"CpusetCpus":"0","CpusetMems":"0","MemoryReservation":33554432}}`,
 			func(o *container.CreateOptions) {

@@ -589,7 +589,7 @@ func (e *Engine) CreateContainer(cp ContainerPlan) (string, error) {
 		return "", err
 	}
 	for _, a := range cp.Connect {
-		if err := e.Containers.Connect(a.Network, c.ID, a.Aliases, a.IP); err != nil {
+		if err := e.Containers.Connect(a.Network, c.ID, container.EndpointOptions{Aliases: a.Aliases, IPv4Address: a.IP}); err != nil {
 			return undo(err)
 		}
 	}

@@ -19,6 +19,12 @@ var ErrConflictPublishNetwork = errors.New("conflicting options: port publishing
 // mode (published ports are dropped, with a warning, on the host's network), the init binary.
 func checkCreate(o *CreateOptions) (warnings []string, err error) {
 	h := &o.Host
+	// Kernel memory, real-time CPU and storage options (resources.go); the cgroup options
+	// (cgroupopts.go) come after the CPU checks.
+	warnings, err = checkResources(h, hostResources())
+	if err != nil {
+		return nil, err
+	}
 	if h.Memory > 0 && h.Memory < minMemory {
 		return nil, errors.New("Minimum memory limit allowed is 6MB")
 	}
@@ -38,6 +44,11 @@ func checkCreate(o *CreateOptions) (warnings []string, err error) {
 	if err := CheckCPUs(h); err != nil {
 		return nil, err
 	}
+	cw, err := checkCgroupOptions(h, hostCgroupSupport())
+	if err != nil {
+		return nil, err
+	}
+	warnings = append(warnings, cw...)
 	if o.MacAddress != "" {
 		if h.NetworkMode == "host" || strings.HasPrefix(h.NetworkMode, "container:") {
 			return nil, errors.New("conflicting options: mac-address and the network mode")

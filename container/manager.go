@@ -116,12 +116,18 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPlatform(o.Image, o.Platform, img.Config); err != nil {
+		return nil, err
+	}
 	id := newID()
 	if o.Host.UTSMode == runtime.NamespaceHost && o.Hostname != "" {
 		return nil, errors.New("conflicting options: hostname and the UTS mode")
 	}
 	endpoints, err := m.planNetworks(&o)
 	if err != nil {
+		return nil, err
+	}
+	if o.Host.Links, err = m.legacyLinks(o, endpoints); err != nil {
 		return nil, err
 	}
 	if o.Hostname == "" {
@@ -201,7 +207,7 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	c := &Container{
 		ID: id, Name: o.Name, Created: time.Now().UTC(), Path: path, Args: args,
 		Image: o.Image, ImageID: imageID, Config: cfg, Host: o.Host, Driver: m.storageDriver(), Networks: endpoints,
-		IDMap: remap, layers: img.Image.Layers, Warnings: warnings,
+		IDMap: remap, ImageLayers: img.Image.Layers, Warnings: warnings,
 	}
 	if remap != nil && c.Driver == driverOverlay && m.UsernsLayers(*remap) != UsernsIdmapped {
 		c.Driver = driverCopy

@@ -433,6 +433,14 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	} else if dns != nil {
 		defer dns.Close()
 	}
+	// So is the userland proxy of the ports published on [::].
+	if px, err := m.startProxy(c); err != nil {
+		m.teardown(c, rt)
+		release(err.Error())
+		return fail(&StartError{Code: 125, Err: fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): %w", c.Name, c.ID, err)})
+	} else if px != nil {
+		defer px.Close()
+	}
 	log, err := logging.Open(c.LogConfig(), m.dir(c.ID), c.ID)
 	if err != nil {
 		m.teardown(c, rt)
@@ -866,8 +874,15 @@ func (m *Manager) prepare(c *Container) error {
 			return fmt.Errorf("cannot create the working directory %s: %w", cwd, err)
 		}
 	}
+	links, err := m.links(c)
+	if err != nil {
+		return err
+	}
 	netns, ip, err := m.setupNetwork(c)
 	if err != nil {
+		return err
+	}
+	if err := m.recordLinks(c, links); err != nil {
 		return err
 	}
 	var mounts []specs.Mount
@@ -944,16 +959,20 @@ func (m *Manager) prepare(c *Container) error {
 				Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}})
 		}
 	}
+	if err := checkDeviceRequests(c.Host.DeviceRequests); err != nil {
+		return err
+	}
 	spec, err := runtime.Spec(runtime.SpecOptions{
-		Rootfs: "rootfs", Args: args, Env: ProcessEnv(c.Config), Cwd: cwd, User: usr,
+		Rootfs: "rootfs", Args: args, Env: m.processEnv(c), Cwd: cwd, User: usr,
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
 		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,
-		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: "/berth/" + c.ID,
+		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: c.Host.CgroupsPath(c.ID),
 		CPU: runtime.CPUOptions{Shares: c.Host.CPUShares, Period: c.Host.CPUPeriod, Quota: c.Host.CPUQuota,
-			CpusetCpus: c.Host.CpusetCpus, CpusetMems: c.Host.CpusetMems},
-		MemoryReservation: c.Host.MemoryReservation,
-		Security:          sec, MaskedPaths: c.Host.MaskedPaths, ReadonlyPaths: c.Host.ReadonlyPaths,
+			CpusetCpus: c.Host.CpusetCpus, CpusetMems: c.Host.CpusetMems,
+			RealtimePeriod: c.Host.CPURealtimePeriod, RealtimeRuntime: c.Host.CPURealtimeRuntime},
+		MemoryReservation: c.Host.MemoryReservation, KernelMemory: c.Host.KernelMemory,
+		Security: sec, MaskedPaths: c.Host.MaskedPaths, ReadonlyPaths: c.Host.ReadonlyPaths,
 		Sysctls: c.Host.Sysctls, Namespaces: iso.namespaces, DeviceRules: iso.rules, Rlimits: iso.rlimits,
 		ShmSize: c.Host.ShmSize, OomScoreAdj: iso.oomAdj, UIDMappings: uidMap, GIDMappings: gidMap, UsernsPath: usernsPath,
 	})
@@ -967,6 +986,9 @@ func (m *Manager) prepare(c *Container) error {
 				delete(spec.Linux.Sysctl, k)
 			}
 		}
+	}
+	if err := ApplyCgroupOptions(spec, c.ID, &c.Host); err != nil {
+		return err
 	}
 	if c.Host.Runtime == "crun" {
 		m.precompiledSeccomp(spec)
@@ -983,16 +1005,9 @@ const maxMountData = 4095
 
 // mountRootfs mounts the image's layers under the container's writable layer at rootfs/.
 func (m *Manager) mountRootfs(c *Container) error {
-	layers := c.layers
-	if layers == nil {
-		err := m.Images.DB.View(func(tx *metadata.Tx) error {
-			img, err := tx.Image(c.ImageID)
-			layers = img.Layers
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("image %s of container %s: %w", c.ImageID, c.ID, err)
-		}
+	layers, err := m.imageLayers(c)
+	if err != nil {
+		return fmt.Errorf("image %s of container %s: %w", c.ImageID, c.ID, err)
 	}
 	chains := make([]digest.Digest, len(layers))
 	for i, l := range layers {

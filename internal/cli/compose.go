@@ -89,7 +89,7 @@ func (f *composeFlags) open(g *Globals) (*composeSession, error) {
 		// Compose's warnings go through logrus, as compose-go's own do (time=... level=warning).
 		Warn: func(msg string) { logrus.Warn(msg) },
 		Pull: func(ctx context.Context, ref string) error {
-			return pullForRun(g, m, ref)
+			return pullForRun(g, m, ref, "")
 		},
 		BuildProgress: g.Stderr,
 	}

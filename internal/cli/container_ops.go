@@ -283,6 +283,7 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 	c.Flags().StringArrayVar(&envFiles, "env-file", nil, "Read in a file of environment variables")
 	c.Flags().StringVarP(&o.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	c.Flags().StringVarP(&o.WorkingDir, "workdir", "w", "", "Working directory inside the container")
+	c.Flags().BoolVar(&o.Privileged, "privileged", false, "Give extended privileges to the command")
 	return c
 }
 

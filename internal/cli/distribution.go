@@ -135,7 +135,8 @@ func withTransfer(g *Globals, tlsVerify, quiet bool, fn func(*image.Store, distr
 		return err
 	}
 	defer s.Close()
-	pr := newProgressPrinter(g.Stderr, g.Stdout)
+	// Docker's pull and push write their progress on stdout (run's pull writes it on stderr).
+	pr := newProgressPrinter(g.Stdout, g.Stdout)
 	if !quiet {
 		o.Progress = pr.event
 	}
@@ -152,12 +153,16 @@ func newPullCommand(g *Globals, use string) *cobra.Command {
 		platform  string
 		all, q    bool
 		tlsVerify bool
+		trustOff  bool
 	)
 	cmd := &cobra.Command{
 		Use:   use + " [OPTIONS] NAME[:TAG|@DIGEST]",
 		Short: "Pull an image or a repository from a registry",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if !trustOff {
+				return errContentTrust
+			}
 			return withTransfer(g, tlsVerify, q, func(s *image.Store, o distribution.Options) ([]string, error) {
 				res, err := distribution.Pull(commandContext(c), s, args[0], distribution.PullOptions{Options: o, Platform: platform, AllTags: all})
 				if err != nil {
@@ -172,19 +177,26 @@ func newPullCommand(g *Globals, use string) *cobra.Command {
 	f.StringVar(&platform, "platform", "", "Set platform if server is multi-platform capable")
 	f.BoolVarP(&q, "quiet", "q", false, "Suppress verbose output")
 	f.BoolVar(&tlsVerify, "tls-verify", true, "Verify the registry's TLS certificate (false also allows plain HTTP)")
-	f.Bool("disable-content-trust", true, "Skip image verification")
+	f.BoolVar(&trustOff, "disable-content-trust", true, "Skip image verification")
 	return cmd
 }
+
+// errContentTrust refuses --disable-content-trust=false: Docker then signs or verifies with a
+// Notary server, which berth has no client for; going on without would be a silent downgrade.
+var errContentTrust = errors.New("content trust (--disable-content-trust=false) is not supported by berth: it cannot verify or sign images with a Notary server")
 
 // ---- push ----
 
 func newPushCommand(g *Globals, use string) *cobra.Command {
-	var all, q, tlsVerify bool
+	var all, q, tlsVerify, trustOff bool
 	cmd := &cobra.Command{
 		Use:   use + " [OPTIONS] NAME[:TAG]",
 		Short: "Push an image or a repository to a registry",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if !trustOff {
+				return errContentTrust
+			}
 			return withTransfer(g, tlsVerify, q, func(s *image.Store, o distribution.Options) ([]string, error) {
 				res, err := distribution.Push(commandContext(c), s, args[0], distribution.PushOptions{Options: o, AllTags: all})
 				var refs []string
@@ -201,7 +213,7 @@ func newPushCommand(g *Globals, use string) *cobra.Command {
 	f.BoolVarP(&all, "all-tags", "a", false, "Push all tagged images in the repository")
 	f.BoolVarP(&q, "quiet", "q", false, "Suppress verbose output")
 	f.BoolVar(&tlsVerify, "tls-verify", true, "Verify the registry's TLS certificate (false also allows plain HTTP)")
-	f.Bool("disable-content-trust", true, "Skip image signing")
+	f.BoolVar(&trustOff, "disable-content-trust", true, "Skip image signing")
 	return cmd
 }
 
