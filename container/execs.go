@@ -161,7 +161,7 @@ func (x *Execs) Start(m *Manager, id string, s ExecStreams) (int, error) {
 	}
 	o := ExecOptions{
 		Cmd: cfg.Cmd, Env: cfg.Env, User: cfg.User, WorkingDir: cfg.WorkingDir, Tty: cfg.Tty,
-		Privileged: cfg.Privileged, Stdout: io.Discard, Stderr: io.Discard,
+		Privileged: cfg.Privileged, Stdout: io.Discard, Stderr: io.Discard, ConsoleSize: size,
 	}
 	if cfg.AttachStdin && s.Stdin != nil {
 		o.Stdin = s.Stdin

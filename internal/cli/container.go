@@ -578,6 +578,7 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 	defer cid.close()
 	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
 	m.UsernsRemap = conf.UsernsRemap
+	m.DefaultRuntime = conf.DefaultRuntime
 	if pull == "always" {
 		if err := pullForRun(g, m, o.Image, o.Platform); err != nil {
 			return nil, daemonError{err}
@@ -1424,6 +1425,15 @@ func newPsCommand(g *Globals, use string) *cobra.Command {
 			}
 			defer closeFn()
 			fmtStr := o.format
+			if fmtStr != "" {
+				if o.quiet {
+					fmt.Fprintln(g.Stderr, "WARNING: Ignoring custom format, because both --format and --quiet are set.")
+				}
+				// Docker checks the template against an empty row before it lists anything.
+				if err := format.Check(fmtStr, &psRow{s: container.Summary{Container: &container.Container{}}}); err != nil {
+					return &StatusError{Code: 1, Usage: true, Err: err} // printed bare, as Docker's
+				}
+			}
 			if strings.Contains(fmtStr, ".Size") {
 				// Docker's CLI asks for sizes when the template shows them.
 				o.size = true
