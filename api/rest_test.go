@@ -6,12 +6,20 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"os"
 	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+	"golang.org/x/sys/unix"
 )
 
 // POST /commit with a config: the changes apply to it and the container's config fills in what
@@ -58,4 +66,151 @@ func TestRestCommitConfig(t *testing.T) {
 	if got := e.berth("image", "inspect", "-f", "{{.Config.Hostname}} {{.Config.Env}} {{.Config.Cmd}}", res.ID); got != "hh [A=1 B=2 D=5] [sleep 1]" {
 		t.Errorf("commit without a config: %s", got)
 	}
+}
+
+// restEvents reads the journal's events from the start until now through GET /events.
+func restEvents(t *testing.T, e *execEnv) []restEvent {
+	t.Helper()
+	code, body := e.httpDo("GET", fmt.Sprintf("/events?since=0&until=%d", time.Now().Unix()+1), "")
+	if code != 200 {
+		t.Fatalf("GET /events: %d %s", code, body)
+	}
+	var out []restEvent
+	dec := json.NewDecoder(strings.NewReader(body))
+	for dec.More() {
+		var m restEvent
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+type restEvent struct {
+	Type, Action string
+	Actor        struct {
+		ID         string
+		Attributes map[string]string
+	}
+}
+
+// restFind returns the events of type typ whose action starts with action, about id (an actor
+// ID, or the container attribute of a volume or network event).
+func restFind(evs []restEvent, typ, action, id string) []restEvent {
+	var out []restEvent
+	for _, ev := range evs {
+		if ev.Type == typ && strings.HasPrefix(ev.Action, action) && (ev.Actor.ID == id || ev.Actor.Attributes["container"] == id) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// The events dockerd 20.10 writes that berth missed (recorded with `docker events --format
+// '{{json .}}'` around the same commands): exec_create when the instance is created, exec_start,
+// exec_die with its exit code, attach, a volume's mount and unmount, and a die (exit code 255)
+// for a container whose supervisor was killed, written once by whoever notices.
+func TestRestEvents(t *testing.T) {
+	e := newExecEnv(t)
+	id := e.berth("run", "-d", "-v", "restvol:/data", "busybox", "sleep", "300")
+	t.Cleanup(func() { e.berthRun("rm", "-f", id) })
+
+	ex, err := e.client.ExecCreate(e.ctx(), id, client.ExecCreateOptions{Cmd: []string{"sh", "-c", "exit 3"}, AttachStdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := restEvents(t, e)
+	if got := restFind(evs, "container", "exec_create: sh -c exit 3", id); len(got) != 1 || got[0].Actor.Attributes["execID"] != ex.ID {
+		t.Errorf("exec_create after create: %+v", got)
+	}
+	if got := restFind(evs, "container", "exec_start", id); len(got) != 0 {
+		t.Errorf("exec_start before the start: %+v", got)
+	}
+	att, err := e.client.ExecAttach(e.ctx(), ex.ID, client.ExecAttachOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, att.Reader)
+	att.Close()
+	for i := 0; ; i++ {
+		if ins, err := e.client.ExecInspect(e.ctx(), ex.ID, client.ExecInspectOptions{}); err == nil && !ins.Running && ins.ExitCode == 3 {
+			break
+		} else if i > 100 {
+			t.Fatalf("exec did not end: %+v %v", ins, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ca, err := e.client.ContainerAttach(e.ctx(), id, client.ContainerAttachOptions{Stream: true, Stdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca.Close()
+	e.berth("rm", "-f", id)
+	evs = restEvents(t, e)
+	if got := restFind(evs, "container", "exec_start: sh -c exit 3", id); len(got) != 1 || got[0].Actor.Attributes["execID"] != ex.ID {
+		t.Errorf("exec_start: %+v", got)
+	}
+	if got := restFind(evs, "container", "exec_die", id); len(got) != 1 || got[0].Actor.Attributes["exitCode"] != "3" || got[0].Actor.Attributes["execID"] != ex.ID {
+		t.Errorf("exec_die: %+v", got)
+	}
+	if got := restFind(evs, "container", "attach", id); len(got) != 1 {
+		t.Errorf("attach: %+v", got)
+	}
+	for _, a := range []string{"mount", "unmount"} {
+		if got := restFind(evs, "volume", a, id); len(got) != 1 || got[0].Actor.ID != "restvol" {
+			t.Errorf("volume %s: %+v", a, got)
+		}
+	}
+	var order []string
+	for _, ev := range evs {
+		if ev.Actor.ID == id || ev.Actor.Attributes["container"] == id {
+			order = append(order, ev.Type+" "+strings.Fields(ev.Action + " ")[0])
+		}
+	}
+	if i, j := slices.Index(order, "container start"), slices.Index(order, "container exec_create:"); i < 0 || j < i {
+		t.Errorf("order of events: %v", order)
+	}
+
+	// A supervisor killed, then its container: no one saw the exit.
+	id2 := e.berth("run", "-d", "busybox", "sleep", "300")
+	t.Cleanup(func() { e.berthRun("rm", "-f", id2) })
+	pid, _ := strconv.Atoi(e.berth("inspect", "-f", "{{.State.Pid}}", id2))
+	shim := restShimPid(t, id2)
+	unix.Kill(shim, unix.SIGKILL)
+	for unix.Kill(shim, 0) == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	unix.Kill(pid, unix.SIGKILL)
+	for unix.Kill(pid, 0) == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := e.client.ContainerInspect(e.ctx(), id2, client.ContainerInspectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.berth("ps", "-a")
+	e.execWaitExited(id2)
+	evs = restEvents(t, e)
+	if got := restFind(evs, "container", "die", id2); len(got) != 1 || got[0].Actor.Attributes["exitCode"] != "255" {
+		t.Errorf("die of a container whose supervisor died: %+v", got)
+	}
+}
+
+// restShimPid finds the shim (berth container-shim ID) of a container.
+func restShimPid(t *testing.T, id string) int {
+	t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, _ := os.ReadFile("/proc/" + ent.Name() + "/cmdline")
+		args := strings.Split(string(b), "\x00")
+		if slices.Contains(args, "container-shim") && slices.Contains(args, id) {
+			return pid
+		}
+	}
+	t.Fatalf("no shim for %s", id)
+	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 )
@@ -96,6 +97,7 @@ func (x *Execs) Create(m *Manager, ref string, cfg ExecConfig) (string, error) {
 		}
 	}
 	x.m[id] = &execInstance{ExecState: ExecState{ID: id, ContainerID: c.ID, Config: cfg}, running: make(chan struct{})}
+	m.event("exec_create: "+strings.Join(cfg.Cmd, " "), c, map[string]string{"execID": id})
 	return id, nil
 }
 
@@ -161,7 +163,7 @@ func (x *Execs) Start(m *Manager, id string, s ExecStreams) (int, error) {
 	}
 	o := ExecOptions{
 		Cmd: cfg.Cmd, Env: cfg.Env, User: cfg.User, WorkingDir: cfg.WorkingDir, Tty: cfg.Tty,
-		Privileged: cfg.Privileged, Stdout: io.Discard, Stderr: io.Discard,
+		Privileged: cfg.Privileged, Stdout: io.Discard, Stderr: io.Discard, execID: id,
 	}
 	if cfg.AttachStdin && s.Stdin != nil {
 		o.Stdin = s.Stdin
