@@ -128,9 +128,19 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			func(o *container.CreateOptions) {
 				o.Healthcheck = &image.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: time.Second, Retries: 2}
 			}, nil},
-		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"BlkioWeight":300,"Links":["a:b"]}}`,
-			func(o *container.CreateOptions) {}, []string{
-				"berth does not support BlkioWeight; it was ignored", "berth does not support Links; it was ignored"}},
+		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"Links":["a:b"]}}`,
+			func(o *container.CreateOptions) {}, []string{"berth does not support Links; it was ignored"}},
+		{"cgroup settings", `{"Image":"busybox","HostConfig":{"CgroupParent":"mygroup","OomKillDisable":true,"MemorySwappiness":10,
+			"BlkioWeight":300,"BlkioWeightDevice":[{"Path":"/dev/null","Weight":200}],"BlkioDeviceReadBps":[{"Path":"/dev/null","Rate":1048576}],
+			"BlkioDeviceWriteIOps":[{"Path":"/dev/zero","Rate":100}]}}`,
+			func(o *container.CreateOptions) {
+				h := &o.Host
+				sw := int64(10)
+				h.CgroupParent, h.OomKillDisable, h.MemorySwappiness, h.BlkioWeight = "mygroup", true, &sw, 300
+				h.BlkioWeightDevice = []container.WeightDevice{{Path: "/dev/null", Weight: 200}}
+				h.BlkioDeviceReadBps = []container.ThrottleDevice{{Path: "/dev/null", Rate: 1 << 20}}
+				h.BlkioDeviceWriteIOps = []container.ThrottleDevice{{Path: "/dev/zero", Rate: 100}}
+			}, nil},
 		{"cpu and memory reservation", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpuPeriod":50000,"CpuQuota":25000,
 			"CpusetCpus":"0","CpusetMems":"0","MemoryReservation":33554432}}`,
 			func(o *container.CreateOptions) {

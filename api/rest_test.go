@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/blkiodev"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -213,4 +215,98 @@ func restShimPid(t *testing.T, id string) int {
 	}
 	t.Fatalf("no shim for %s", id)
 	return 0
+}
+
+// restBlockDevice is a whole disk of this machine (blkio throttles need one), or "".
+func restBlockDevice() string {
+	ents, _ := os.ReadDir("/sys/block")
+	for _, e := range ents {
+		n := e.Name()
+		if strings.HasPrefix(n, "loop") || strings.HasPrefix(n, "zram") || strings.HasPrefix(n, "ram") {
+			continue
+		}
+		if _, err := os.Stat("/dev/" + n); err == nil {
+			return "/dev/" + n
+		}
+	}
+	return ""
+}
+
+// The cgroup settings of HostConfig reach the container's cgroup (a cgroup v1 host): the cgroup
+// under CgroupParent, swappiness, the OOM killer off, a read throttle; what the host cannot
+// apply is discarded with dockerd's warning.
+func TestRestCgroupOptions(t *testing.T) {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		t.Skip("needs cgroup v1 (this host has the unified hierarchy)")
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/memory/memory.swappiness"); err != nil {
+		t.Skip("needs the v1 memory controller")
+	}
+	dev := restBlockDevice()
+	if dev == "" {
+		t.Skip("no block device to throttle")
+	}
+	e := newExecEnv(t)
+	parent := "berthrest-cg"
+	t.Cleanup(func() {
+		for _, ctrl := range []string{"memory", "blkio", "cpu,cpuacct", "pids", "devices", "freezer", "cpuset", "net_cls,net_prio", "perf_event", "hugetlb", "systemd", "rdma"} {
+			os.Remove(filepath.Join("/sys/fs/cgroup", ctrl, parent))
+		}
+	})
+	var st unix.Stat_t
+	if err := unix.Stat(dev, &st); err != nil {
+		t.Fatal(err)
+	}
+	sw := int64(10)
+	t10 := true
+	res, err := e.client.ContainerCreate(e.ctx(), client.ContainerCreateOptions{
+		Config: &container.Config{Image: "busybox", Cmd: []string{"sleep", "300"}},
+		HostConfig: &container.HostConfig{NetworkMode: "none", Resources: container.Resources{
+			CgroupParent: parent, Memory: 64 << 20, OomKillDisable: &t10, MemorySwappiness: &sw,
+			BlkioDeviceReadBps: []*blkiodev.ThrottleDevice{{Path: dev, Rate: 1 << 20}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.berthRun("rm", "-f", res.ID) })
+	if len(res.Warnings) != 0 {
+		t.Errorf("warnings: %q", res.Warnings)
+	}
+	if _, err := e.client.ContainerStart(e.ctx(), res.ID, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cg := func(ctrl, file string) string {
+		b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", ctrl, parent, res.ID, file))
+		if err != nil {
+			t.Error(err)
+		}
+		return string(b)
+	}
+	if got := strings.TrimSpace(cg("memory", "memory.swappiness")); got != "10" {
+		t.Errorf("swappiness %q", got)
+	}
+	if got := cg("memory", "memory.oom_control"); !strings.Contains(got, "oom_kill_disable 1") {
+		t.Errorf("oom_control %q", got)
+	}
+	if got, want := cg("blkio", "blkio.throttle.read_bps_device"), fmt.Sprintf("%d:%d 1048576", unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev))); !strings.Contains(got, want) {
+		t.Errorf("read_bps_device %q, want %q", got, want)
+	}
+	if got := e.berth("inspect", "-f", "{{.HostConfig.CgroupParent}} {{.HostConfig.OomKillDisable}} {{.HostConfig.MemorySwappiness}} {{.HostConfig.BlkioDeviceReadBps}}", res.ID); got != "berthrest-cg true 10 [{"+dev+" 1048576}]" {
+		t.Errorf("inspect: %s", got)
+	}
+	// A weight needs BFQ's blkio.weight: without it, dockerd's warning, and no weight.
+	if _, err := os.Stat("/sys/fs/cgroup/blkio/blkio.weight"); err != nil {
+		r2, err := e.client.ContainerCreate(e.ctx(), client.ContainerCreateOptions{
+			Config:     &container.Config{Image: "busybox"},
+			HostConfig: &container.HostConfig{Resources: container.Resources{BlkioWeight: 300}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.berthRun("rm", "-f", r2.ID) })
+		if w := "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."; !slices.Contains(r2.Warnings, w) {
+			t.Errorf("warnings %q, want %q", r2.Warnings, w)
+		}
+	}
 }

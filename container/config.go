@@ -118,8 +118,20 @@ type HostConfig struct {
 	UTSMode           string            `json:",omitempty"`
 	// UsernsMode is --userns: "" (a user namespace of the container's own under userns-remap,
 	// the host's otherwise) or "host" (the host's, even under userns-remap).
-	UsernsMode    string `json:",omitempty"`
-	RestartPolicy RestartPolicy
+	UsernsMode string `json:",omitempty"`
+	// The cgroup settings of cgroupopts.go: --cgroup-parent (the cgroup is PARENT/ID instead
+	// of /berth/ID), --oom-kill-disable, --memory-swappiness (nil: the kernel's), --blkio-weight,
+	// --blkio-weight-device and the --device-{read,write}-{bps,iops} throttles.
+	CgroupParent         string           `json:",omitempty"`
+	OomKillDisable       bool             `json:",omitempty"`
+	MemorySwappiness     *int64           `json:",omitempty"`
+	BlkioWeight          uint16           `json:",omitempty"`
+	BlkioWeightDevice    []WeightDevice   `json:",omitempty"`
+	BlkioDeviceReadBps   []ThrottleDevice `json:",omitempty"`
+	BlkioDeviceWriteBps  []ThrottleDevice `json:",omitempty"`
+	BlkioDeviceReadIOps  []ThrottleDevice `json:",omitempty"`
+	BlkioDeviceWriteIOps []ThrottleDevice `json:",omitempty"`
+	RestartPolicy        RestartPolicy
 	// VolumesFrom are --volumes-from's containers (NAME[:ro|rw]) as given; Create copies their
 	// mounts into Mounts. Isolation is "" or "default", the only technology on Linux;
 	// VolumeDriver is kept as given (berth's volumes are local).

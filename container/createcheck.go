@@ -38,6 +38,11 @@ func checkCreate(o *CreateOptions) (warnings []string, err error) {
 	if err := CheckCPUs(h); err != nil {
 		return nil, err
 	}
+	cw, err := checkCgroupOptions(h, hostCgroupSupport())
+	if err != nil {
+		return nil, err
+	}
+	warnings = append(warnings, cw...)
 	if o.MacAddress != "" {
 		if h.NetworkMode == "host" || strings.HasPrefix(h.NetworkMode, "container:") {
 			return nil, errors.New("conflicting options: mac-address and the network mode")

@@ -315,6 +315,20 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 	h.CpusetCpus, h.CpusetMems, h.MemoryReservation = c.Host.CpusetCpus, c.Host.CpusetMems, c.Host.MemoryReservation
 	h.ContainerIDFile = c.Host.ContainerIDFile
 	h.BlkioWeightDevice = []any{} // what Docker 20.10's CLI sends; the other Blkio lists stay null
+	for _, d := range c.Host.BlkioWeightDevice {
+		h.BlkioWeightDevice = append(h.BlkioWeightDevice, d)
+	}
+	for _, l := range []struct {
+		from []ThrottleDevice
+		to   *[]any
+	}{{c.Host.BlkioDeviceReadBps, &h.BlkioDeviceReadBps}, {c.Host.BlkioDeviceWriteBps, &h.BlkioDeviceWriteBps},
+		{c.Host.BlkioDeviceReadIOps, &h.BlkioDeviceReadIOps}, {c.Host.BlkioDeviceWriteIOps, &h.BlkioDeviceWriteIOps}} {
+		for _, d := range l.from {
+			*l.to = append(*l.to, d)
+		}
+	}
+	h.CgroupParent, h.BlkioWeight, h.OomKillDisable = c.Host.CgroupParent, c.Host.BlkioWeight, c.Host.OomKillDisable
+	h.MemorySwappiness = c.Host.MemorySwappiness
 	h.Mounts = hostMounts(c.Host.Mounts)
 	h.VolumesFrom, h.Isolation, h.VolumeDriver = c.Host.VolumesFrom, c.Host.Isolation, c.Host.VolumeDriver
 	h.CPUShares, h.CpusetCpus, h.CpusetMems = c.Host.CPUShares, c.Host.CpusetCpus, c.Host.CpusetMems

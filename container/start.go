@@ -938,7 +938,7 @@ func (m *Manager) prepare(c *Container) error {
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
 		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,
-		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: "/berth/" + c.ID,
+		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: c.Host.CgroupsPath(c.ID),
 		CPU: runtime.CPUOptions{Shares: c.Host.CPUShares, Period: c.Host.CPUPeriod, Quota: c.Host.CPUQuota,
 			CpusetCpus: c.Host.CpusetCpus, CpusetMems: c.Host.CpusetMems},
 		MemoryReservation: c.Host.MemoryReservation,
@@ -956,6 +956,9 @@ func (m *Manager) prepare(c *Container) error {
 				delete(spec.Linux.Sysctl, k)
 			}
 		}
+	}
+	if err := ApplyCgroupOptions(spec, c.ID, &c.Host); err != nil {
+		return err
 	}
 	if c.Host.Runtime == "crun" {
 		m.precompiledSeccomp(spec)

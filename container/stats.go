@@ -64,7 +64,7 @@ func (m *Manager) Stats(ref string) (Stats, error) {
 	}
 	s := Stats{Read: time.Now().UTC()}
 	s.SystemUsage, s.OnlineCPUs = systemCPU()
-	cg := "berth/" + c.ID // the spec's cgroupsPath (runtime.Spec via prepare)
+	cg := strings.TrimPrefix(c.Host.CgroupsPath(c.ID), "/") // the spec's cgroupsPath
 	if unified() {
 		dir := filepath.Join(cgroupRoot, cg)
 		st := keyValues(filepath.Join(dir, "cpu.stat"))

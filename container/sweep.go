@@ -159,7 +159,7 @@ func (m *Manager) sweepSideEffects(c *Container) {
 	} else {
 		killOrphans(c.ID, "")
 	}
-	runtime.RemoveCgroup("/berth/" + c.ID)
+	runtime.RemoveCgroup(c.Host.CgroupsPath(c.ID))
 	m.cleanupNetwork(c)
 	m.removeStaleNetNS(c.ID)
 	m.releaseUnrecordedLeases(c)
