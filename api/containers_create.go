@@ -17,8 +17,8 @@ import (
 	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/runtime"
-	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/blkiodev"
+	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 )
 
