@@ -310,3 +310,44 @@ func TestRestCgroupOptions(t *testing.T) {
 		}
 	}
 }
+
+// A network that does not exist fails the start, not the create, as in dockerd 20.10 (recorded:
+// create 201, start 404 "network nosuchnet not found", the container left "created"); one
+// made between the two is joined.
+func TestRestUnknownNetworkFailsAtStart(t *testing.T) {
+	e := newExecEnv(t)
+	for _, hc := range []*container.HostConfig{{NetworkMode: "restnonet"}, nil} {
+		opts := client.ContainerCreateOptions{Config: &container.Config{Image: "busybox", Cmd: []string{"true"}}, HostConfig: hc}
+		if hc == nil {
+			opts.NetworkingConfig = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{"restnonet": {}}}
+		}
+		res, err := e.client.ContainerCreate(e.ctx(), opts)
+		if err != nil {
+			t.Fatalf("create on an unknown network: %v", err)
+		}
+		t.Cleanup(func() { e.berthRun("rm", "-f", res.ID) })
+		_, err = e.client.ContainerStart(e.ctx(), res.ID, client.ContainerStartOptions{})
+		if err == nil || err.Error() != "Error response from daemon: network restnonet not found" {
+			t.Errorf("start: %v", err)
+		}
+		if code, body := e.httpDo("POST", "/containers/"+res.ID+"/start", ""); code != 404 {
+			t.Errorf("start: %d %v", code, body)
+		}
+		if got := e.berth("inspect", "-f", "{{.State.Status}}", res.ID); got != "created" {
+			t.Errorf("state after the failed start: %s", got)
+		}
+	}
+	// Created meanwhile: the start joins it.
+	res, err := e.client.ContainerCreate(e.ctx(), client.ContainerCreateOptions{Config: &container.Config{Image: "busybox", Cmd: []string{"true"}},
+		HostConfig: &container.HostConfig{NetworkMode: "restlatenet"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.berthRun("rm", "-f", res.ID) })
+	e.berth("network", "create", "restlatenet")
+	t.Cleanup(func() { e.berthRun("network", "rm", "restlatenet") })
+	if _, err := e.client.ContainerStart(e.ctx(), res.ID, client.ContainerStartOptions{}); err != nil {
+		t.Errorf("start after the network was made: %v", err)
+	}
+	e.execWaitExited(res.ID)
+}

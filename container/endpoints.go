@@ -101,7 +101,18 @@ func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
 		}
 		n, err := nets.Get(name)
 		if errors.As(err, new(network.NotFoundError)) {
-			return nil, NetworkNotFoundError{name}
+			// As dockerd: a network that does not exist is the start's failure, not the
+			// create's ("network x not found" then); one created meanwhile is joined by name.
+			if seen["name:"+name] {
+				continue
+			}
+			seen["name:"+name] = true
+			ec := EndpointConfig{Network: name}
+			if i == 0 {
+				ec.MacAddress, ec.Aliases, ec.IPv4Address = o.MacAddress, o.Aliases, o.IP
+			}
+			out = append(out, ec)
+			continue
 		} else if err != nil {
 			return nil, err
 		}
@@ -129,7 +140,8 @@ func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
 	return out, nil
 }
 
-// NetworkNotFoundError is create's "network x not found" (Docker's 404).
+// NetworkNotFoundError is "network x not found" (Docker's 404): a start on a network that does
+// not exist, a build step's networkmode.
 type NetworkNotFoundError struct{ Name string }
 
 func (e NetworkNotFoundError) Error() string { return "network " + e.Name + " not found" }
@@ -181,7 +193,7 @@ func (m *Manager) attach(c *Container, nsPath string, ec EndpointConfig, ifname 
 		n, err = nets.Get(ec.Network) // a record made before networks had IDs
 	}
 	if errors.As(err, new(network.NotFoundError)) {
-		return network.Endpoint{}, fmt.Errorf("network %s not found", ec.Network)
+		return network.Endpoint{}, NetworkNotFoundError{ec.Network}
 	}
 	if err != nil {
 		return network.Endpoint{}, err

@@ -22,6 +22,7 @@ import (
 	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/layer"
 	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/network"
 	"github.com/berth-engine/berth/runtime"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -157,6 +158,18 @@ func (m *Manager) startShim(c *Container, handoff bool) error {
 // startShimWith is startShim with a client attached from the start: attach is the shim's end of
 // a connection on which the client's hello is written (StartAttached).
 func (m *Manager) startShimWith(c *Container, handoff bool, attach *os.File) error {
+	if !handoff {
+		// A network unknown at create fails the start here, typed (the API's 404), rather than
+		// as the shim's message.
+		for _, ec := range c.Networks {
+			if ec.NetworkID != "" {
+				continue
+			}
+			if _, err := m.networks().Get(ec.Network); errors.As(err, new(network.NotFoundError)) {
+				return NetworkNotFoundError{ec.Network}
+			}
+		}
+	}
 	args := m.ShimCommand
 	if len(args) == 0 {
 		exe, err := os.Executable()
