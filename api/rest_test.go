@@ -5,6 +5,8 @@ package api
 // github.com/moby/moby/client, with the expectations recorded from dockerd 20.10.
 
 import (
+	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -350,4 +352,77 @@ func TestRestUnknownNetworkFailsAtStart(t *testing.T) {
 		t.Errorf("start after the network was made: %v", err)
 	}
 	e.execWaitExited(res.ID)
+}
+
+// restTar is a tar of files (name → content; a name ending in "/" is a directory).
+func restTar(t *testing.T, files ...string) io.Reader {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for i := 0; i+1 < len(files); i += 2 {
+		name, data := files[i], files[i+1]
+		if strings.HasSuffix(name, "/") {
+			tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Typeflag: tar.TypeDir})
+			continue
+		}
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(data))
+	}
+	tw.Close()
+	return &buf
+}
+
+// A copy into (and out of) a tmpfs mount of a running container reaches the tmpfs, which only
+// the container's mount namespace has, from both faces; PUT archive replaces a directory with
+// a file and the reverse unless noOverwriteDirNonDir is set, as dockerd (recorded: 200 without
+// it, 500 "cannot overwrite directory ... with non-directory" with it).
+func TestRestCopyTmpfsAndOverwrite(t *testing.T) {
+	e := newExecEnv(t)
+	id := e.berth("run", "-d", "--tmpfs", "/run/data", "--mount", "type=tmpfs,destination=/scratch", "busybox",
+		"sh", "-c", "mkdir -p /t/d /run/data/sub && echo x > /t/file && sleep 300")
+	t.Cleanup(func() { e.berthRun("rm", "-f", id) })
+	for i := 0; i < 100 && e.berth("exec", id, "ls", "/t") != "d\nfile"; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := e.client.CopyToContainer(e.ctx(), id, client.CopyToContainerOptions{DestinationPath: "/run/data/sub", Content: restTar(t, "api.txt", "through the API\n")}); err != nil {
+		t.Fatal(err)
+	}
+	host := filepath.Join(t.TempDir(), "cli.txt")
+	os.WriteFile(host, []byte("through the CLI\n"), 0o644)
+	e.berth("cp", host, id+":/scratch/")
+	if got := e.berth("exec", id, "cat", "/run/data/sub/api.txt", "/scratch/cli.txt"); got != "through the API\nthrough the CLI" {
+		t.Errorf("in the tmpfs mounts: %q", got)
+	}
+	res, err := e.client.CopyFromContainer(e.ctx(), id, client.CopyFromContainerOptions{SourcePath: "/scratch/cli.txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(res.Content)
+	hdr, err := tr.Next()
+	body, _ := io.ReadAll(tr)
+	res.Content.Close()
+	if err != nil || hdr.Name != "cli.txt" || string(body) != "through the CLI\n" {
+		t.Errorf("out of the tmpfs: %v %v %q", hdr, err, body)
+	}
+	// Nothing of it went to the container's filesystem under the mounts.
+	if _, err := os.Stat(filepath.Join(e.root, "containers", id, "upper", "scratch", "cli.txt")); err == nil {
+		t.Error("the copy landed under the tmpfs, in the container's layer")
+	}
+
+	// noOverwriteDirNonDir.
+	_, err = e.client.CopyToContainer(e.ctx(), id, client.CopyToContainerOptions{DestinationPath: "/t", Content: restTar(t, "d", "new\n")})
+	if err == nil || !strings.Contains(err.Error(), "cannot overwrite directory") {
+		t.Errorf("a file over a directory with noOverwriteDirNonDir: %v", err)
+	}
+	for _, c := range []struct {
+		files []string
+		check string
+	}{{[]string{"d", "new\n"}, "cat /t/d"}, {[]string{"file/", ""}, "test -d /t/file && echo dir"}} {
+		if _, err := e.client.CopyToContainer(e.ctx(), id, client.CopyToContainerOptions{DestinationPath: "/t", Content: restTar(t, c.files...), AllowOverwriteDirWithFile: true}); err != nil {
+			t.Errorf("%v without noOverwriteDirNonDir: %v", c.files, err)
+		}
+	}
+	if got := e.berth("exec", id, "sh", "-c", "cat /t/d; test -d /t/file && echo dir"); got != "new\ndir" {
+		t.Errorf("after the overwrites: %q", got)
+	}
 }
