@@ -400,3 +400,20 @@ func TestNetworkRunOptions(t *testing.T) {
 		t.Errorf("ps network: %q", out)
 	}
 }
+
+// build --shm-size sizes the RUN steps' /dev/shm, and --network NAME puts them on a
+// user-defined network, resolving its containers by name (the classic builder's options, the
+// Engine API's shmsize and networkmode); a network that does not exist fails the step.
+func TestNetworkBuildShmSizeAndUserNetwork(t *testing.T) {
+	e := newNetEnv(t)
+	net := e.name("build")
+	e.ok("network", "create", net)
+	e.ok("run", "-d", "--name", e.name("target"), "--network", net, "--network-alias", "target.test", "bb:1", "sleep", "300")
+	ctx := t.TempDir()
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\n"+
+		"RUN test \"$(df -k /dev/shm | tail -1 | awk '{print $2}')\" = 131072 && ping -c1 -W5 target.test\n"), 0o644)
+	e.ok("build", "-q", "--shm-size", "128m", "--network", net, ctx)
+	if _, errs, code := e.run("build", "-q", "--no-cache", "--network", e.name("nosuch"), ctx); code == 0 || !strings.Contains(errs, "network "+e.name("nosuch")+" not found") {
+		t.Errorf("build on a missing network: %d %s", code, errs)
+	}
+}
