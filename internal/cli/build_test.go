@@ -558,4 +558,3 @@ func TestBuilderPruneAll(t *testing.T) {
 		t.Errorf("kept:1 gone after builder prune -a: %s", errs)
 	}
 }
-
