@@ -172,8 +172,12 @@ func TestRestEvents(t *testing.T) {
 			order = append(order, ev.Type+" "+strings.Fields(ev.Action + " ")[0])
 		}
 	}
-	if i, j := slices.Index(order, "container start"), slices.Index(order, "container exec_create:"); i < 0 || j < i {
-		t.Errorf("order of events: %v", order)
+	// dockerd 20.10's order (recorded for `docker run -d -v refvol:/data`, exec, attach, rm -f).
+	want := []string{"container create", "network connect", "volume mount", "container start", "container exec_create:",
+		"container exec_start:", "container exec_die", "container attach", "container kill", "container die",
+		"network disconnect", "volume unmount", "container destroy"}
+	if !reflect.DeepEqual(order, want) {
+		t.Errorf("order of events:\n%v\nwant\n%v", order, want)
 	}
 
 	// A supervisor killed, then its container: no one saw the exit.

@@ -54,10 +54,11 @@ func (m *Manager) networkEvents(c *Container, action string) {
 	}
 }
 
-// startEvents are Docker's events of a start: the volumes mounted, the networks joined, start.
+// startEvents are Docker's events of a start, in dockerd 20.10's order: the networks joined,
+// the volumes mounted, start.
 func (m *Manager) startEvents(c *Container) {
-	m.mountEvents(c)
 	m.networkEvents(c, "connect")
+	m.mountEvents(c)
 	m.event("start", c, nil)
 }
 
