@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/analysis/analysistest"
+	"github.com/berth-engine/berth/internal/testenv"
 	"github.com/berth-engine/berth/registry"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
@@ -49,60 +50,13 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-func needContainers(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the browser scenarios run containers: they need root")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("the browser scenarios need runc on PATH (Debian: apt-get install runc)")
-	}
-	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("the browser scenarios need busybox-static at /bin/busybox")
-	}
-}
+func needContainers(t *testing.T) { testenv.NeedContainers(t, "the browser scenarios") }
 
-// buildBerth builds the berth binary into dir.
-func buildBerth(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "berth")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/berth-engine/berth/cmd/berth")
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building berth: %v\n%s", err, out)
-	}
-	return bin
-}
+// buildBerth is the berth binary, built once per test process.
+func buildBerth(t *testing.T) string { return testenv.Berth(t, "ui") }
 
 // rootfsLayer is a busybox root filesystem as a layer tar.
-func rootfsLayer(t *testing.T) []byte {
-	t.Helper()
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := exec.Command("/bin/busybox", "--list").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, d := range []string{"bin/", "etc/", "root/", "tmp/", "proc/", "sys/", "dev/"} {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: 0o755})
-	}
-	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bb))})
-	tw.Write(bb)
-	for _, a := range strings.Fields(string(list)) {
-		if a != "busybox" {
-			tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777})
-		}
-	}
-	passwd := []byte("root:x:0:0:root:/root:/bin/sh\n")
-	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "etc/passwd", Mode: 0o644, Size: int64(len(passwd))})
-	tw.Write(passwd)
-	tw.Close()
-	return buf.Bytes()
-}
+func rootfsLayer(t *testing.T) []byte { return testenv.BusyboxRootfs(t) }
 
 func fileLayer(t *testing.T, dir, file, body string) []byte {
 	var buf bytes.Buffer

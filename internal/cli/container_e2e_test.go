@@ -22,14 +22,9 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/container"
+	"github.com/berth-engine/berth/internal/testenv"
 	"github.com/berth-engine/berth/runtime"
 	"github.com/creack/pty"
-)
-
-var (
-	berthOnce sync.Once
-	berthPath string
-	berthErr  error
 )
 
 // ctrEnv is one test's berth root with a busybox image "bb:1" in it.
@@ -41,44 +36,11 @@ type ctrEnv struct {
 
 func newCtrEnv(t *testing.T) *ctrEnv {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("container tests need root (mounts, namespaces, cgroups)")
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("container tests need runc on PATH (Debian: apt-get install runc)")
-	}
-	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("container tests need busybox-static at /bin/busybox")
-	}
+	testenv.NeedContainers(t, "container tests")
 	if !overlaySupported() {
 		t.Skip("container tests need overlayfs")
 	}
-	berthOnce.Do(func() {
-		// One binary per test process, in berth-ctr-bin-PID; those of processes that are gone
-		// are removed here (there is no end-of-package hook to do it).
-		old, _ := filepath.Glob(filepath.Join(os.TempDir(), "berth-ctr-bin-*"))
-		for _, d := range old {
-			if pid := strings.TrimPrefix(filepath.Base(d), "berth-ctr-bin-"); pid != "" {
-				if _, err := os.Stat("/proc/" + pid); err != nil {
-					os.RemoveAll(d)
-				}
-			}
-		}
-		dir := filepath.Join(os.TempDir(), fmt.Sprintf("berth-ctr-bin-%d", os.Getpid()))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			berthErr = err
-			return
-		}
-		berthPath = filepath.Join(dir, "berth")
-		cmd := exec.Command("go", "build", "-o", berthPath, "github.com/berth-engine/berth/cmd/berth")
-		cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			berthErr = fmt.Errorf("building berth: %v\n%s", err, out)
-		}
-	})
-	if berthErr != nil {
-		t.Fatal(berthErr)
-	}
+	berthPath := testenv.Berth(t, "ctr")
 	// A short root: overlay options and runc's paths stay well under their limits.
 	root, err := os.MkdirTemp("", "bt-")
 	if err != nil {
@@ -112,40 +74,7 @@ func (e *ctrEnv) cleanup() {
 }
 
 // busyboxTar is a rootfs tarball like tools/docker-reference.sh makes.
-func busyboxTar(t *testing.T) []byte {
-	t.Helper()
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := exec.Command("/bin/busybox", "--list").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	dir := func(name string, mode int64) {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: mode})
-	}
-	file := func(name string, mode int64, data []byte) {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data))})
-		tw.Write(data)
-	}
-	dir("bin/", 0o755)
-	dir("etc/", 0o755)
-	dir("root/", 0o700)
-	dir("tmp/", 0o1777)
-	file("bin/busybox", 0o755, bb)
-	for _, a := range strings.Fields(string(list)) {
-		if a != "busybox" {
-			tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777})
-		}
-	}
-	file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"))
-	file("etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n"))
-	tw.Close()
-	return buf.Bytes()
-}
+func busyboxTar(t *testing.T) []byte { return testenv.BusyboxRootfs(t) }
 
 func (e *ctrEnv) cmd(args ...string) *exec.Cmd {
 	c := exec.Command(e.bin, append([]string{"--root", e.root}, args...)...)

@@ -270,6 +270,34 @@ func globAny(pattern string) bool {
 	return len(m) > 0
 }
 
+// startUntil starts cmd in a process group of its own, its output in out, and waits until it
+// reaches point: marks holds a glob under the root for pointSetup and pointRuntime and a string of
+// its output for pointRunning; any other point is a random moment in the first second and a half.
+// It returns "" once there, or why it never got there (and kills cmd).
+func (e *interruptEnv) startUntil(cmd *exec.Cmd, out *lockedBuffer, s *seen, point string, rng *rand.Rand, kind string, marks map[string]string) string {
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err.Error()
+	}
+	reached := true
+	switch point {
+	case pointSetup, pointRuntime:
+		reached = waitFor(20*time.Second, s, e.root, func() bool { return globAny(marks[point]) })
+	case pointRunning:
+		reached = waitFor(20*time.Second, s, e.root, func() bool { return strings.Contains(out.String(), marks[point]) })
+	default:
+		time.Sleep(time.Duration(rng.Intn(1500)) * time.Millisecond)
+		s.look(e.root)
+	}
+	if !reached {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return "the " + kind + " never reached " + point + ": " + out.String()
+	}
+	return ""
+}
+
 // interruptBuild starts a build, kills it with sig at point, and checks that berth exits within
 // a few seconds (by the signal), that nothing is left once the next build has run, and that
 // the next build succeeds and its image runs.
@@ -278,29 +306,11 @@ func (e *interruptEnv) interruptBuild(point string, sig syscall.Signal, rng *ran
 	s := newSeen()
 	var out lockedBuffer
 	cmd := e.cmd("build", "--progress", "plain", "--no-cache", "-t", "intr:1", e.ctxDir)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		r.failed = err.Error()
-		return r
-	}
-	var reached bool
-	switch point {
-	case pointSetup:
-		reached = waitFor(20*time.Second, s, e.root, func() bool { return globAny(filepath.Join(e.root, "builds", "build-*")) })
-	case pointRuntime:
-		reached = waitFor(20*time.Second, s, e.root, func() bool { return globAny(filepath.Join(e.root, "runtime", "runc", "build-*")) })
-	case pointRunning:
-		reached = waitFor(20*time.Second, s, e.root, func() bool { return strings.Contains(out.String(), "step-started") })
-	default:
-		time.Sleep(time.Duration(rng.Intn(1500)) * time.Millisecond)
-		s.look(e.root)
-		reached = true
-	}
-	if !reached {
-		cmd.Process.Kill()
-		cmd.Wait()
-		r.failed = "the build never reached " + point + ": " + out.String()
+	if r.failed = e.startUntil(cmd, &out, s, point, rng, "build", map[string]string{
+		pointSetup:   filepath.Join(e.root, "builds", "build-*"),
+		pointRuntime: filepath.Join(e.root, "runtime", "runc", "build-*"),
+		pointRunning: "step-started",
+	}); r.failed != "" {
 		return r
 	}
 	r.failed = e.kill(cmd, sig, s, &out, rng, false)
@@ -372,28 +382,11 @@ func (e *interruptEnv) interruptRun(point string, sig syscall.Signal, rng *rand.
 	var out lockedBuffer
 	cmd := e.cmd("run", "--rm", "-p", "127.0.0.1::80", "bb:1", "sh", "-c",
 		`trap "exit 7" INT TERM HUP; echo ctr-started; while :; do sleep 0.1; done`)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		r.failed = err.Error()
-		return r
-	}
-	var reached bool
-	switch point {
-	case pointSetup:
-		reached = waitFor(20*time.Second, s, e.root, func() bool { return globAny(filepath.Join(e.root, "netns", "*")) })
-	case pointRuntime:
-		reached = waitFor(20*time.Second, s, e.root, func() bool { return globAny(filepath.Join(e.root, "runtime", "runc", "*")) })
-	case pointRunning:
-		reached = waitFor(20*time.Second, s, e.root, func() bool { return strings.Contains(out.String(), "ctr-started") })
-	default:
-		time.Sleep(time.Duration(rng.Intn(1500)) * time.Millisecond)
-		reached = true
-	}
-	if !reached {
-		cmd.Process.Kill()
-		cmd.Wait()
-		r.failed = "the run never reached " + point + ": " + out.String()
+	if r.failed = e.startUntil(cmd, &out, s, point, rng, "run", map[string]string{
+		pointSetup:   filepath.Join(e.root, "netns", "*"),
+		pointRuntime: filepath.Join(e.root, "runtime", "runc", "*"),
+		pointRunning: "ctr-started",
+	}); r.failed != "" {
 		return r
 	}
 	r.failed = e.kill(cmd, sig, s, &out, rng, sig != syscall.SIGKILL)
