@@ -85,6 +85,8 @@ func (x *Execs) Create(m *Manager, ref string, cfg ExecConfig) (string, error) {
 		}
 	}
 	id := newID()
+	// Docker's exec_create is written when the instance is made (exec_start when it starts).
+	defer m.event("exec_create: "+strings.Join(cfg.Cmd, " "), c, map[string]string{"execID": id})
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.m == nil {
@@ -97,7 +99,6 @@ func (x *Execs) Create(m *Manager, ref string, cfg ExecConfig) (string, error) {
 		}
 	}
 	x.m[id] = &execInstance{ExecState: ExecState{ID: id, ContainerID: c.ID, Config: cfg}, running: make(chan struct{})}
-	m.event("exec_create: "+strings.Join(cfg.Cmd, " "), c, map[string]string{"execID": id})
 	return id, nil
 }
 
