@@ -104,3 +104,7 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// A copy of v6.0.1 whose draft meta-schemas compile on first use instead of in init(), which cost
+// every berth process several milliseconds at start-up (third_party/jsonschema/BERTH.md).
+replace github.com/santhosh-tekuri/jsonschema/v6 => ./third_party/jsonschema

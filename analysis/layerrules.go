@@ -4,6 +4,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
@@ -241,7 +242,9 @@ func (s script) cached(dir string) bool {
 	return false
 }
 
-var archiveSuffix = regexp.MustCompile(`\.(tar|Z|bz2|gz|lz|lzma|tZ|tb2|tbz|tbz2|tgz|tlz|tpz|txz|xz|zst|tzst)$`)
+var archiveSuffix = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\.(tar|Z|bz2|gz|lz|lzma|tZ|tb2|tbz|tbz2|tgz|tlz|tpz|txz|xz|zst|tzst)$`)
+})
 
 // installTools are the dependency installs ContextCopyBeforeInstall looks for.
 func installStep(n string, args []string) string {
@@ -335,7 +338,7 @@ func (c *checker) layerRules(dt []byte) {
 			case *instructions.AddCommand:
 				local := len(x.SourcePaths) > 0
 				for _, src := range x.SourcePaths {
-					if isURLSource(src) || archiveSuffix.MatchString(src) {
+					if isURLSource(src) || archiveSuffix().MatchString(src) {
 						local = false
 					}
 				}

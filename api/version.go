@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,14 +19,14 @@ const (
 
 var timeZero time.Time
 
-var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`)
+var versionPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`) })
 
 type versionKey struct{}
 
 // splitVersion takes the /vN.NN prefix off path: the version asked for (MaxVersion without a
 // prefix, as dockerd) and the rest. A version outside [MinVersion, MaxVersion] is dockerd's 400.
 func splitVersion(path string) (version, rest string, err error) {
-	m := versionPrefix.FindStringSubmatch(path)
+	m := versionPrefix().FindStringSubmatch(path)
 	if m == nil {
 		return MaxVersion, path, nil
 	}

@@ -26,7 +26,7 @@ type classicDisplay struct {
 	shown map[*vertex]bool
 }
 
-var classicStep = regexp.MustCompile(`^\[(?:\S+ )?\s*(\d+)/(\d+)\] (.*)$`)
+var classicStep = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\[(?:\S+ )?\s*(\d+)/(\d+)\] (.*)$`) })
 
 func newClassicDisplay(w io.Writer) *classicDisplay {
 	return &classicDisplay{w: w, shown: map[*vertex]bool{}}
@@ -44,7 +44,7 @@ func (c *classicDisplay) write(v *vertex, s string) {
 // start shows the output of a vertex that is a step of the Dockerfile; its "Step N/M" line
 // came before, from instruction.
 func (c *classicDisplay) start(v *vertex, name string) {
-	if !classicStep.MatchString(name) {
+	if !classicStep().MatchString(name) {
 		return
 	}
 	c.mu.Lock()

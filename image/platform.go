@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Platform specifiers are parsed and normalized the way containerd's platforms package does it
@@ -22,8 +23,10 @@ import (
 var errInvalidArgument = errors.New("invalid argument")
 
 var (
-	platformComponentRe = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
-	platformOSRe        = regexp.MustCompile(`^([A-Za-z0-9_-]+)(?:\(([A-Za-z0-9_.-]*)\))?$`)
+	platformComponentRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]+$`) })
+	platformOSRe        = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([A-Za-z0-9_-]+)(?:\(([A-Za-z0-9_.-]*)\))?$`)
+	})
 )
 
 // DefaultPlatform is this machine's platform (berth runs Linux containers only).
@@ -41,17 +44,17 @@ func ParsePlatform(s string) (Platform, error) {
 	var p Platform
 	for i, part := range parts {
 		if i == 0 {
-			m := platformOSRe.FindStringSubmatch(part)
+			m := platformOSRe().FindStringSubmatch(part)
 			if m == nil {
 				return Platform{}, fmt.Errorf("%q is an invalid OS component of %q: OSAndVersion specifier component must match %q: %w",
-					part, s, platformOSRe.String(), errInvalidArgument)
+					part, s, platformOSRe().String(), errInvalidArgument)
 			}
 			p.OS = normalizeOS(m[1])
 			continue
 		}
-		if !platformComponentRe.MatchString(part) {
+		if !platformComponentRe().MatchString(part) {
 			return Platform{}, fmt.Errorf("%q is an invalid component of %q: platform specifier component must match %q: %w",
-				part, s, platformComponentRe.String(), errInvalidArgument)
+				part, s, platformComponentRe().String(), errInvalidArgument)
 		}
 	}
 	switch len(parts) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
@@ -22,6 +23,8 @@ type Store struct {
 	// OnCommit, when set, runs before a staged layer is moved into place; an error stops the
 	// commit (the image store records a garbage candidate there, as for blobs).
 	OnCommit func(chainID digest.Digest) error
+
+	topDir sync.Once
 }
 
 const tmpMarker = ".tmp-"
@@ -52,6 +55,7 @@ type Staged struct {
 
 // Stage starts a new layer directory.
 func (s *Store) Stage() (*Staged, error) {
+	s.topDir.Do(func() { markTopDir(s.dir) })
 	tmp, err := os.MkdirTemp(s.dir, "staged"+tmpMarker)
 	if err != nil {
 		return nil, err
@@ -61,6 +65,30 @@ func (s *Store) Stage() (*Staged, error) {
 		return nil, err
 	}
 	return &Staged{s: s, tmp: tmp}, nil
+}
+
+// fsTopDirFlag is FS_TOPDIR_FL of linux/fs.h (chattr +T).
+const fsTopDirFlag = 0x00020000
+
+// markTopDir marks dir as the top of directory hierarchies (chattr +T), where the filesystem
+// supports it (ext2/3/4; elsewhere it does nothing). ext4 then places each directory made in it,
+// each layer, in a lightly used block group (the Orlov allocator) instead of the group of the
+// store itself. That matters on ext4 without a journal: after many files are deleted from a
+// group (an rmi, a cleanup), every inode allocated there skips each recently deleted one in turn
+// (fs/ext4/ialloc.c, recently_deleted()), for minutes: 0.5-1 ms a file instead of 50 us (issue
+// 11, bench/pull/slowcreate.sh). Layers are independent trees, exactly what the flag describes.
+func markTopDir(dir string) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
+	if err != nil || flags&fsTopDirFlag != 0 {
+		return
+	}
+	// Best effort: a filesystem without the flag just places layers as before.
+	_ = unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(flags|fsTopDirFlag))
 }
 
 // Dir is where the layer's content goes.

@@ -7,7 +7,48 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 )
+
+// The layers directory is marked chattr +T on the first Stage, so that ext4 spreads layers over
+// lightly used block groups (see markTopDir); where the filesystem has no such flag, nothing.
+func TestStageMarksLayersTopDir(t *testing.T) {
+	root := t.TempDir()
+	flags := func(dir string) (uint32, error) {
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		return unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
+	}
+	if _, err := flags(root); err != nil {
+		t.Skipf("%s has no inode flags (%v)", root, err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(root, &st); err != nil || st.Type != unix.EXT4_SUPER_MAGIC {
+		t.Skipf("%s is not ext2/3/4, which alone has the top-directory flag", root)
+	}
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := flags(s.dir); f&fsTopDirFlag != 0 {
+		t.Fatal("Open alone (every listing) already set the flag")
+	}
+	st1, err := s.Stage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st1.Discard()
+	if f, err := flags(s.dir); err != nil || f&fsTopDirFlag == 0 {
+		t.Fatalf("layers directory flags %#x (%v): no FS_TOPDIR_FL after Stage", f, err)
+	}
+	// Not inherited: the layer's own directories stay together.
+	if f, _ := flags(st1.Dir()); f&fsTopDirFlag != 0 {
+		t.Fatalf("staged layer flags %#x: FS_TOPDIR_FL inherited", f)
+	}
+}
 
 func TestStageCommitIsAtomicAndFirstWins(t *testing.T) {
 	s, err := Open(t.TempDir())

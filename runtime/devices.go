@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -78,12 +79,14 @@ func deviceAt(p string) (specs.LinuxDevice, error) {
 		FileMode: &mode, UID: &uid, GID: &gid}, nil
 }
 
-var deviceCgroupRule = regexp.MustCompile(`^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$`)
+var deviceCgroupRule = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$`)
+})
 
 // ParseDeviceCgroupRule reads --device-cgroup-rule ("c 1:3 mr", "a *:* rwm") with Docker's
 // grammar and error.
 func ParseDeviceCgroupRule(rule string) (specs.LinuxDeviceCgroup, error) {
-	m := deviceCgroupRule.FindStringSubmatch(rule)
+	m := deviceCgroupRule().FindStringSubmatch(rule)
 	if m == nil {
 		return specs.LinuxDeviceCgroup{}, fmt.Errorf("invalid device cgroup format '%s'", rule)
 	}

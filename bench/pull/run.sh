@@ -9,8 +9,15 @@
 # text file; a few config files), berth pull and docker pull alternating (which goes first
 # alternates too), each run printed with user/system CPU of berth, then medians and the ratio.
 #
+# With SLOW=1 each pull of the files shape starts in the disk's slow state, made on purpose as
+# bench/pull/slowcreate.sh does: 6,000 files created and deleted, 2 s before the pull, in the
+# directory that holds the engine's store (berth: the bench's work directory; dockerd: its
+# overlay2 directory), so that the block group the store lives in has thousands of recently
+# deleted inodes. SLOW=both runs every round twice, in the ordinary state and then the slow one.
+#
 #   bench/pull/run.sh    # root (berth unpacks with owners), docker-registry, skopeo
-#   env: RUNS=3 DROP_CACHES=0 SHAPES="mixed files" BENCH_TMP=/var/tmp (stores on disk, not tmpfs)
+#   env: RUNS=3 DROP_CACHES=0 SHAPES="mixed files" SLOW=0|1|both BENCH_TMP=/var/tmp (stores on disk, not tmpfs)
+#        BERTH_BIN=path: time that berth binary instead of building this tree's (before/after)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export GOTOOLCHAIN=local CGO_ENABLED=0
@@ -51,7 +58,7 @@ now() { date +%s.%N; }
 secs() { python3 -c "print(f'{$2-$1:.2f}')"; }
 
 echo "== build"
-go build -o "$work/berth" ./cmd/berth
+if [[ -n ${BERTH_BIN:-} ]]; then cp "$BERTH_BIN" "$work/berth"; else go build -o "$work/berth" ./cmd/berth; fi
 go build -o "$work/gen" ./bench/pull/gen
 have_docker=false
 /usr/bin/docker info >/dev/null 2>&1 && have_docker=true
@@ -110,21 +117,46 @@ if dk is not None:
 PY
 }
 
+# slow_state DIR: create and delete 6,000 files in a new directory below DIR, then wait 2 s (the
+# deleted inodes count as recent from the next second on).
+slow_state() {
+	python3 - "$1" <<'PY'
+import os, shutil, sys, tempfile, time
+d = tempfile.mkdtemp(prefix=".berth-slowcreate-", dir=sys.argv[1])
+for i in range(6000):
+    os.close(os.open(f"{d}/f{i}", os.O_CREAT | os.O_WRONLY, 0o644))
+shutil.rmtree(d)
+time.sleep(2)
+PY
+}
+
 # files: issue 11's 7-layer image, berth pull and docker pull alternating.
 files() {
+local states
+case ${SLOW:-0} in
+1) states=slow ;;
+both) states="fast slow" ;;
+*) states=fast ;;
+esac
+local docker_dir=
+$have_docker && docker_dir=$(docker info -f '{{.DockerRootDir}}')/overlay2
 "$work/gen" -shape files -o "$work/image-files"
 local port; port=$(free_port); start_registry files "$port"
 local ref=127.0.0.1:$port/bench-files:1
 skopeo copy -q --dest-tls-verify=false "oci:$work/image-files" "docker://$ref"
 echo "image: $ref ($(du -sh "$work/image-files/blobs" | cut -f1) compressed, 7 layers)"
-local -a tb td
-local i
+local -a tb td tb_slow td_slow
+local i state
 for i in $(seq "$runs"); do
+for state in $states; do
 	local root=$work/berth-files-$i order=("berth" "docker")
 	((i % 2 == 0)) && order=("docker" "berth")
-	local line="run $i/$runs:"
+	local line="run $i/$runs ($state state):"
 	for who in "${order[@]}"; do
 		sync
+		if [[ $state == slow ]]; then
+			if [[ $who == berth ]]; then slow_state "$work"; elif $have_docker; then slow_state "$docker_dir"; fi
+		fi
 		if [[ $who == berth ]]; then
 			local t0 t1
 			t0=$(now)
@@ -142,13 +174,23 @@ for i in $(seq "$runs"); do
 	done
 	rm -rf "$root"
 	echo "$line"
+	if [[ $state == slow ]]; then
+		tb_slow+=("${tb[-1]}"); unset 'tb[-1]'
+		if $have_docker; then td_slow+=("${td[-1]}"); unset 'td[-1]'; fi
+	fi
 done
-python3 - "${tb[*]}" "${td[*]:-}" <<'PY'
+done
+local st
+for st in $states; do
+	local b d
+	if [[ $st == slow ]]; then b="${tb_slow[*]}" d="${td_slow[*]:-}"; else b="${tb[*]}" d="${td[*]:-}"; fi
+	python3 - "$st" "$b" "$d" <<'PY'
 import statistics, sys
 med = lambda s: statistics.median(float(x) for x in s.split()) if s.strip() else None
-b, d = med(sys.argv[1]), med(sys.argv[2])
-print(f"median of {len(sys.argv[1].split())}: berth pull {b:.2f}s" + (f", docker pull {d:.2f}s, berth/docker {b/d:.2f} (target <= 0.50)" if d else ""))
+b, d = med(sys.argv[2]), med(sys.argv[3])
+print(f"{sys.argv[1]} state, median of {len(sys.argv[2].split())}: berth pull {b:.2f}s" + (f", docker pull {d:.2f}s, berth/docker {b/d:.2f} (target <= 0.50)" if d else ""))
 PY
+done
 }
 
 for shape in $shapes; do
