@@ -379,7 +379,8 @@ func restTar(t *testing.T, files ...string) io.Reader {
 // A copy into (and out of) a tmpfs mount of a running container reaches the tmpfs, which only
 // the container's mount namespace has, from both faces; PUT archive replaces a directory with
 // a file and the reverse unless noOverwriteDirNonDir is set, as dockerd (recorded: 200 without
-// it, 500 "cannot overwrite directory ... with non-directory" with it).
+// it, 500 `Error processing tar file(exit status 1): cannot overwrite directory "/t/d" with
+// non-directory "/t"` with it).
 func TestRestCopyTmpfsAndOverwrite(t *testing.T) {
 	e := newExecEnv(t)
 	id := e.berth("run", "-d", "--tmpfs", "/run/data", "--mount", "type=tmpfs,destination=/scratch", "busybox",
@@ -415,7 +416,7 @@ func TestRestCopyTmpfsAndOverwrite(t *testing.T) {
 
 	// noOverwriteDirNonDir.
 	_, err = e.client.CopyToContainer(e.ctx(), id, client.CopyToContainerOptions{DestinationPath: "/t", Content: restTar(t, "d", "new\n")})
-	if err == nil || !strings.Contains(err.Error(), "cannot overwrite directory") {
+	if w := `Error response from daemon: Error processing tar file(exit status 1): cannot overwrite directory "/t/d" with non-directory "/t"`; err == nil || err.Error() != w {
 		t.Errorf("a file over a directory with noOverwriteDirNonDir: %v", err)
 	}
 	for _, c := range []struct {

@@ -233,8 +233,24 @@ func (m *Manager) ExtractTo(ref, dst string, r io.Reader, o CopyOptions) error {
 		}
 		defer e.Close()
 		_, err = e.Apply(r, opts)
-		return err
+		return overwriteError(err, dst)
 	})
+}
+
+// overwriteError words a refused replacement of a directory by a non-directory (or the
+// reverse) as dockerd's copy into a container does, with the paths in the container: the
+// entry's and the directory unpacked into.
+func overwriteError(err error, into string) error {
+	var oe *archive.OverwriteError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	into = path.Clean("/" + into)
+	p := path.Join(into, oe.Path)
+	if oe.Dir {
+		return fmt.Errorf("Error processing tar file(exit status 1): cannot overwrite directory %q with non-directory %q", p, into)
+	}
+	return fmt.Errorf("Error processing tar file(exit status 1): cannot overwrite non-directory %q with directory %q", p, into)
 }
 
 // CopyTarTo is `cp - CONTAINER:DIR`.
@@ -301,8 +317,10 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 			switch {
 			case exists && de.IsDir():
 				_, err = de.Apply(r, opts)
+				err = overwriteError(err, dst)
 			case exists:
 				_, err = de.ApplyBeside(r, opts)
+				err = overwriteError(err, path.Dir(path.Clean("/"+dst)))
 			default:
 				pe, lerr := root.Lookup(plan.Into, true)
 				if lerr != nil {
@@ -313,6 +331,7 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 					return errors.New("extraction point is not a directory")
 				}
 				_, err = pe.Apply(r, opts)
+				err = overwriteError(err, plan.Into)
 			}
 			return err
 		}
