@@ -23,7 +23,7 @@ func (s *Server) containerRoutes() {
 	s.handle("POST /containers/{id}/restart", s.containerRestart)
 	s.handle("POST /containers/{id}/kill", s.containerKill)
 	s.handle("POST /containers/{id}/wait", s.containerWait)
-	s.handle("DELETE /containers/{id}", s.containerDelete)
+	s.handle("DELETE /containers/{id...}", s.containerDelete) // {id...}: a link's name is NAME/ALIAS
 	s.handle("GET /containers/{id}/top", s.containerTop)
 	s.handle("GET /containers/{id}/changes", s.containerChanges)
 	s.handle("GET /containers/{id}/export", s.containerExport)
@@ -309,7 +309,11 @@ func (s *Server) containerDelete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if boolValue(r, "link") {
-		return badRequest("berth has no container links to remove")
+		if err := s.containers.RemoveLink(r.PathValue("id")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
 	err := s.containers.Remove(r.PathValue("id"), container.RemoveOptions{Force: boolValue(r, "force"), Volumes: boolValue(r, "v")})
 	if err != nil {

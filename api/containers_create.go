@@ -328,7 +328,6 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 		}
 	}
 	unsupported(warnings, "DeviceRequests", len(hc.DeviceRequests) > 0)
-	unsupported(warnings, "Links", len(hc.Links) > 0)
 	unsupported(warnings, "StorageOpt", len(hc.StorageOpt) > 0)
 	return nil
 }
@@ -383,6 +382,7 @@ func networkOptions(o *container.CreateOptions, cfg *ctypes.Config, hc *ctypes.H
 		mode = "none"
 	}
 	o.Host.NetworkMode = mode
+	o.Links = hc.Links
 	for _, d := range hc.DNS {
 		o.Host.DNS = append(o.Host.DNS, d.String())
 	}
@@ -400,6 +400,15 @@ func networkOptions(o *container.CreateOptions, cfg *ctypes.Config, hc *ctypes.H
 				if es.IPAMConfig != nil && es.IPAMConfig.IPv4Address.IsValid() {
 					ep.ip = es.IPAMConfig.IPv4Address.String()
 				}
+				if es.IPAMConfig != nil && es.IPAMConfig.IPv6Address.IsValid() {
+					ep.ip6 = es.IPAMConfig.IPv6Address.String()
+				}
+				if es.IPAMConfig != nil {
+					for _, a := range es.IPAMConfig.LinkLocalIPs {
+						ep.linkLocal = append(ep.linkLocal, a.String())
+					}
+				}
+				ep.links, ep.driverOpts = es.Links, es.DriverOpts
 			}
 			eps[n] = ep
 		}
@@ -412,10 +421,13 @@ func networkOptions(o *container.CreateOptions, cfg *ctypes.Config, hc *ctypes.H
 		first = "bridge"
 	}
 	o.Networks = []string{mode}
-	if ep, ok := eps[first]; ok {
+	ep, ok := eps[first]
+	if !ok {
+		ep, ok = eps[mode]
+	}
+	if ok {
 		o.Aliases, o.IP, o.MacAddress = ep.aliases, ep.ip, ep.mac
-	} else if ep, ok := eps[mode]; ok {
-		o.Aliases, o.IP, o.MacAddress = ep.aliases, ep.ip, ep.mac
+		o.IP6, o.LinkLocalIPs, o.EndpointLinks, o.DriverOpts = ep.ip6, ep.linkLocal, ep.links, ep.driverOpts
 	}
 	var more []string
 	for n := range eps {
@@ -429,6 +441,7 @@ func networkOptions(o *container.CreateOptions, cfg *ctypes.Config, hc *ctypes.H
 }
 
 type networkEndpoint struct {
-	aliases []string
-	ip, mac string
+	aliases, links, linkLocal []string
+	ip, ip6, mac              string
+	driverOpts                map[string]string
 }

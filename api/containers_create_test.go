@@ -128,8 +128,16 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			func(o *container.CreateOptions) {
 				o.Healthcheck = &image.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: time.Second, Retries: 2}
 			}, nil},
-		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"Links":["a:b"]}}`,
-			func(o *container.CreateOptions) {}, []string{"berth does not support Links; it was ignored"}},
+		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"StorageOpt":{"size":"1G"}}}`,
+			func(o *container.CreateOptions) {}, []string{"berth does not support StorageOpt; it was ignored"}},
+		{"links and endpoint settings", `{"Image":"busybox","HostConfig":{"Links":["a:b"],"NetworkMode":"n"},
+			"NetworkingConfig":{"EndpointsConfig":{"n":{"Links":["c:d"],"DriverOpts":{"k":"v"},
+			"IPAMConfig":{"IPv6Address":"2001:db8::5","LinkLocalIPs":["169.254.8.8"]}}}}}`,
+			func(o *container.CreateOptions) {
+				o.Links, o.EndpointLinks, o.DriverOpts = []string{"a:b"}, []string{"c:d"}, map[string]string{"k": "v"}
+				o.IP6, o.LinkLocalIPs = "2001:db8::5", []string{"169.254.8.8"}
+				o.Host.NetworkMode, o.Networks = "n", []string{"n"}
+			}, nil},
 		{"cgroup settings", `{"Image":"busybox","HostConfig":{"CgroupParent":"mygroup","OomKillDisable":true,"MemorySwappiness":10,
 			"BlkioWeight":300,"BlkioWeightDevice":[{"Path":"/dev/null","Weight":200}],"BlkioDeviceReadBps":[{"Path":"/dev/null","Rate":1048576}],
 			"BlkioDeviceWriteIOps":[{"Path":"/dev/zero","Rate":100}]}}`,

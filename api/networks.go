@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/network"
 )
@@ -80,25 +81,24 @@ func (s *Server) networkCreate(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("invalid name: %s", req.Name)
 	}
 	switch {
-	case req.EnableIPv6 != nil && *req.EnableIPv6:
-		return badRequest("berth networks are IPv4 only: EnableIPv6 is not supported")
 	case req.Ingress || req.ConfigOnly || req.ConfigFrom != nil && req.ConfigFrom.Network != "":
 		return badRequest("Ingress, ConfigOnly and ConfigFrom networks are swarm's; berth has no swarm mode")
 	case req.Scope != "" && req.Scope != "local":
 		return badRequest("berth networks are local: scope %q is not supported", req.Scope)
 	}
 	o := network.CreateOptions{Name: req.Name, Driver: req.Driver, Internal: req.Internal, Attachable: req.Attachable,
-		Labels: req.Labels, Options: req.Options}
+		Labels: req.Labels, Options: req.Options, EnableIPv6: req.EnableIPv6 != nil && *req.EnableIPv6}
 	if req.IPAM != nil {
 		if req.IPAM.Driver != "" && req.IPAM.Driver != "default" {
 			return notFound("plugin %q not found", req.IPAM.Driver)
 		}
-		if len(req.IPAM.Config) > 1 {
-			return badRequest("berth networks have one IPAM config (IPv4), not %d", len(req.IPAM.Config))
+		var cs []network.IPAMConfig
+		for _, c := range req.IPAM.Config {
+			cs = append(cs, network.IPAMConfig{Subnet: c.Subnet, IPRange: c.IPRange, Gateway: c.Gateway, AuxiliaryAddresses: c.AuxiliaryAddresses})
 		}
-		if len(req.IPAM.Config) == 1 {
-			c := req.IPAM.Config[0]
-			o.IPAM = network.IPAMConfig{Subnet: c.Subnet, IPRange: c.IPRange, Gateway: c.Gateway, AuxiliaryAddresses: c.AuxiliaryAddresses}
+		var err error
+		if o.IPAM, o.IPAM6, err = network.SplitIPAM(cs); err != nil {
+			return badRequest("%v", err)
 		}
 		o.IPAMOptions = req.IPAM.Options
 	}
@@ -203,25 +203,14 @@ func (s *Server) networkConnect(w http.ResponseWriter, r *http.Request) error {
 	if req.Container == "" {
 		return badRequest("container name or ID is required")
 	}
-	var aliases []string
-	ip := ""
+	var opts container.EndpointOptions
 	if ec := req.EndpointConfig; ec != nil {
-		switch {
-		case len(ec.Links) > 0:
-			return badRequest("berth does not support links on user-defined networks: use the network's DNS (aliases)")
-		case ec.MacAddress != "":
-			return badRequest("berth does not support choosing an endpoint's MAC address")
-		case len(ec.DriverOpts) > 0:
-			return badRequest("berth's bridge driver takes no endpoint driver options")
-		case ec.IPAMConfig != nil && (ec.IPAMConfig.IPv6Address != "" || len(ec.IPAMConfig.LinkLocalIPs) > 0):
-			return badRequest("berth networks are IPv4 only: IPv6Address and LinkLocalIPs are not supported")
-		}
-		aliases = ec.Aliases
+		opts = container.EndpointOptions{Aliases: ec.Aliases, MacAddress: ec.MacAddress, Links: ec.Links, DriverOpts: ec.DriverOpts}
 		if ec.IPAMConfig != nil {
-			ip = ec.IPAMConfig.IPv4Address
+			opts.IPv4Address, opts.IPv6Address, opts.LinkLocalIPs = ec.IPAMConfig.IPv4Address, ec.IPAMConfig.IPv6Address, ec.IPAMConfig.LinkLocalIPs
 		}
 	}
-	if err := s.containers.Connect(r.PathValue("id"), req.Container, aliases, ip); err != nil {
+	if err := s.containers.Connect(r.PathValue("id"), req.Container, opts); err != nil {
 		return networkErr(engineConnectErr(err))
 	}
 	w.WriteHeader(http.StatusOK)
@@ -250,7 +239,8 @@ func (s *Server) networkDisconnect(w http.ResponseWriter, r *http.Request) error
 // engineConnectErr: the engine's plain refusals of a connect's parameters are a 400.
 func engineConnectErr(err error) error {
 	msg := err.Error()
-	for _, bad := range []string{"aliases are only supported", "invalid IPv4 address", "user specified IP address", "does not belong to any"} {
+	for _, bad := range []string{"aliases are only supported", "links are only supported", "invalid IPv4 address", "invalid IPv6 address",
+		"is not a valid mac address", "invalid link-local", "bad format for links", "user specified IP address", "does not belong to any"} {
 		if strings.Contains(msg, bad) {
 			return badRequest("%s", msg)
 		}

@@ -214,7 +214,7 @@ func TestSysAuthAndAuthenticatedPush(t *testing.T) {
 		t.Fatalf("login: %+v %v", res, err)
 	}
 	code, _, body := sysDo(t, e, "POST", "/auth", strings.NewReader(`{"username":"alice","password":"wrong","serveraddress":"`+host+`"}`))
-	if code != 401 || !strings.Contains(body, "unauthorized") {
+	if code != 401 || !strings.Contains(body, "failed with status: 401 Unauthorized") { // Docker's words
 		t.Errorf("a wrong password: %d %s", code, body)
 	}
 	e.sysImport(t, host+"/priv/app:1", "priv")

@@ -85,6 +85,7 @@ type treeWriter struct {
 	tw    *tar.Writer
 	links map[fileID]string
 	buf   []byte
+	opts  TarOptions
 }
 
 func (t *treeWriter) errorf(format string, args ...any) error {
@@ -175,6 +176,12 @@ func (t *treeWriter) entry(dfd int, base, name string) (isDir bool, id fileID, e
 		Gid:     int(st.Gid),
 		ModTime: time.Unix(st.Mtim.Unix()).Truncate(time.Second),
 		Format:  tar.FormatPAX,
+	}
+	if t.opts.TypeBits {
+		hdr.Mode |= int64(st.Mode & unix.S_IFMT)
+	}
+	if t.opts.Names != nil {
+		hdr.Uname, hdr.Gname = t.opts.Names(hdr.Uid, hdr.Gid)
 	}
 	for k, v := range xattrs {
 		if xattrFiltered(k) || k == "security.selinux" {

@@ -152,7 +152,23 @@ func (e *Entry) Readlink() (string, error) { return readlinkat(e.dir, e.base) }
 // kept, as `docker cp` and `docker export` do. See treeWriter for what
 // happens when the tree changes meanwhile.
 func (e *Entry) WriteTar(w io.Writer, name string) error {
+	return e.WriteTarWith(w, name, TarOptions{})
+}
+
+// TarOptions shape the headers of a stream written by WriteTarWith.
+type TarOptions struct {
+	// Names gives the user and group names stored with an entry's owner ("" for none), as
+	// Docker's archives of a container name them from its /etc/passwd and /etc/group.
+	Names func(uid, gid int) (uname, gname string)
+	// TypeBits keeps the file type in the mode (0o40755 for a directory), as Go's
+	// tar.FileInfoHeader and so Docker's archives have it.
+	TypeBits bool
+}
+
+// WriteTarWith is WriteTar with the headers shaped by o.
+func (e *Entry) WriteTarWith(w io.Writer, name string, o TarOptions) error {
 	return writeTar(w, "tar", false, func(t *treeWriter) error {
+		t.opts = o
 		if name != "" {
 			return t.tree(e.dir, e.base, name)
 		}

@@ -32,6 +32,9 @@ type Event struct {
 	// Text: Status is Compose's event text rather than its status text, as in its pull
 	// events (" web Pulling ", Kind empty and Name the service).
 	Text bool
+	// Raw: Status is the whole line after the name, as in Compose's commit and export lines
+	// (" p-web-1 Commit p-web-1 Committing").
+	Raw bool
 }
 
 // String is the event as Docker Compose's plain progress prints it (" Container p-web-1  Started",
@@ -43,6 +46,9 @@ func (e Event) String() string {
 	}
 	if e.Text {
 		return " " + id + " " + e.Status + " "
+	}
+	if e.Raw {
+		return " " + id + " " + e.Status
 	}
 	return " " + id + "  " + e.Status
 }
@@ -61,6 +67,9 @@ type Engine struct {
 	BuildProgress io.Writer
 	// Warn receives Compose's warnings (orphans...), one line each.
 	Warn func(string)
+	// Confirm asks the user Compose's question (a volume whose definition changed: recreate
+	// it?) and returns the answer; nil answers no.
+	Confirm func(question string) bool
 
 	mu sync.Mutex
 }
@@ -329,6 +338,11 @@ func (e *Engine) ensureNetworks(pl *Plan) error {
 			if !np.External && n.Labels[ProjectLabel] != "" && n.Labels[ProjectLabel] != pl.Project {
 				e.warn(fmt.Sprintf("a network with name %s exists but was not created for project %q.\nSet `external: true` to use an existing network", np.Name, pl.Project))
 			}
+			if !np.External && n.Labels[ProjectLabel] == pl.Project && diverged(n.Labels, np.Create.Labels) {
+				if err := e.recreateNetwork(pl, n, np); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if !errors.As(err, new(network.NotFoundError)) {
@@ -350,9 +364,18 @@ func (e *Engine) ensureNetworks(pl *Plan) error {
 // ensureVolumes creates the project's named volumes that do not exist and checks external ones.
 func (e *Engine) ensureVolumes(pl *Plan) error {
 	for _, vp := range pl.Volumes {
-		_, err := e.Containers.InspectVolume(vp.Name)
+		v, err := e.Containers.InspectVolume(vp.Name)
 		if err == nil {
-			continue
+			if vp.External || v.Labels[ProjectLabel] != pl.Project || !diverged(v.Labels, vp.Labels) {
+				continue
+			}
+			// As Compose: a volume holds data, so it is recreated only when the user agrees.
+			if e.Confirm == nil || !e.Confirm(fmt.Sprintf("Volume %q exists but doesn't match configuration in compose file. Recreate (data will be lost)?", vp.Name)) {
+				continue
+			}
+			if err := e.removeDivergedVolume(pl, vp.Name); err != nil {
+				return err
+			}
 		}
 		if vp.External {
 			return fmt.Errorf("external volume %q not found", vp.Name)
@@ -365,6 +388,68 @@ func (e *Engine) ensureVolumes(pl *Plan) error {
 		e.event("Volume", vp.Name, "Created")
 	}
 	return nil
+}
+
+// diverged reports whether a network's or volume's definition changed since it was made: its
+// config hash label differs from the plan's (one made without the label is left alone, as
+// Compose does).
+func diverged(have, want map[string]string) bool {
+	h := have[ConfigHashLabel]
+	return h != "" && h != want[ConfigHashLabel]
+}
+
+// recreateNetwork replaces a project network whose definition changed, as Compose does: the
+// containers on it are stopped, the network removed and made again; the stopped containers
+// are started again by up, on the new network (found by name).
+func (e *Engine) recreateNetwork(pl *Plan, n network.Network, np NetworkPlan) error {
+	cs, err := e.ProjectContainers(pl.Project, true)
+	if err != nil {
+		return err
+	}
+	var on []Container
+	for _, c := range cs {
+		for _, ec := range c.Networks {
+			if ec.NetworkID == n.ID || ec.Network == n.Name {
+				on = append(on, c)
+				break
+			}
+		}
+	}
+	if err := e.Each(on, "Stopping", "Stopped", func(c Container) error { return e.Containers.Stop(c.ID, nil) }); err != nil {
+		return err
+	}
+	if err := e.Containers.RemoveNetwork(n.ID); err != nil {
+		e.failed("Network", np.Name, "Error")
+		return err
+	}
+	e.event("Network", np.Name, "Removed")
+	e.event("Network", np.Name, "Creating")
+	if _, err := e.Networks.Create(np.Create); err != nil {
+		e.failed("Network", np.Name, "Error")
+		return fmt.Errorf("failed to create network %s: %w", np.Name, err)
+	}
+	e.event("Network", np.Name, "Created")
+	return nil
+}
+
+// removeDivergedVolume removes a project volume whose definition changed, with the project's
+// containers that use it (up makes them again), as Compose does once the user agreed.
+func (e *Engine) removeDivergedVolume(pl *Plan, name string) error {
+	cs, err := e.ProjectContainers(pl.Project, true)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		for _, m := range c.Host.Mounts {
+			if m.Type == "volume" && m.Source == name {
+				if err := e.stopAndRemove(c.Name, c.ID, nil, false); err != nil {
+					return err
+				}
+				break
+			}
+		}
+	}
+	return e.Containers.RemoveVolume(name, false)
 }
 
 // convergeService brings a service's containers to its plan and returns their IDs.
@@ -399,11 +484,7 @@ func (e *Engine) convergeService(ctx context.Context, pl *Plan, sp *ServicePlan,
 			return nil, err
 		}
 		e.event("Container", c.Name, "Recreate")
-		if err := e.stopAndRemove("", c.ID, timeout, true); err != nil {
-			return nil, err
-		}
-		want.Create.Labels[ReplaceLabel] = strings.TrimPrefix(c.Name, pl.Project+"-")
-		id, err := e.CreateContainer(want)
+		id, err := e.recreate(pl, c, want, timeout)
 		if err != nil {
 			e.failed("Container", c.Name, "Error")
 			return nil, err
@@ -429,6 +510,34 @@ func (e *Engine) convergeService(ctx context.Context, pl *Plan, sp *ServicePlan,
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// recreate replaces container old by want as Compose does: the replacement is created first
+// under a temporary name (<old id12>_<name>), then the old one is stopped and removed, and the
+// replacement takes its name. It returns the replacement's ID.
+func (e *Engine) recreate(pl *Plan, old Container, want ContainerPlan, timeout *int) (string, error) {
+	want.Create.Labels[ReplaceLabel] = strings.TrimPrefix(old.Name, pl.Project+"-")
+	name := want.Create.Name
+	want.Create.Name = TempName(old.ID, name)
+	id, err := e.CreateContainer(want)
+	if err != nil {
+		return "", err
+	}
+	if err := e.stopAndRemove("", old.ID, timeout, true); err != nil {
+		return "", err
+	}
+	if err := e.Containers.Rename(id, name); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// TempName is the name Compose gives a replacement while the container it replaces still exists.
+func TempName(oldID, name string) string {
+	if len(oldID) > 12 {
+		oldID = oldID[:12]
+	}
+	return oldID + "_" + name
 }
 
 // finishPlan adds to a planned container what is only known once images and other services'
@@ -480,7 +589,7 @@ func (e *Engine) CreateContainer(cp ContainerPlan) (string, error) {
 		return "", err
 	}
 	for _, a := range cp.Connect {
-		if err := e.Containers.Connect(a.Network, c.ID, a.Aliases, a.IP); err != nil {
+		if err := e.Containers.Connect(a.Network, c.ID, container.EndpointOptions{Aliases: a.Aliases, IPv4Address: a.IP}); err != nil {
 			return undo(err)
 		}
 	}

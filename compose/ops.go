@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/container"
+	"github.com/berth-engine/berth/events"
+	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/network"
 )
 
@@ -340,42 +342,210 @@ type LogsOptions struct {
 	container.LogsOptions
 	NoPrefix bool
 	Color    bool
+	// FollowNew (with Follow) is `compose logs -f`: containers that start later are followed
+	// too, an exit is reported ("web-1 exited with code 0"), and the follow ends once none of
+	// the services' containers runs. Without it only the given containers are followed.
+	FollowNew bool
 }
 
 // Logs writes the containers' logs, each line prefixed with its container's short name
-// (service-N, padded to the longest) as Docker Compose does; with Follow it returns once every
-// container has stopped.
-func (e *Engine) Logs(cs []Container, o LogsOptions, w io.Writer) error {
+// (service-N, padded to the longest) as Docker Compose does. With Follow it also follows the
+// project's containers of services (all when empty) that start afterwards (a scale-up, a
+// recreate, a restart), says when a followed container exits, and returns once none of them
+// runs.
+func (e *Engine) Logs(ctx context.Context, project string, services []string, cs []Container, o LogsOptions, w io.Writer) error {
 	width := 0
 	for _, c := range cs {
 		width = max(width, len(shortName(c)))
 	}
-	var mu sync.Mutex
+	var mu sync.Mutex // the output
 	var wg sync.WaitGroup
-	errs := make([]error, len(cs))
-	for i, c := range cs {
-		prefix := ""
-		if !o.NoPrefix {
-			prefix = shortName(c) + strings.Repeat(" ", width-len(shortName(c))) + "  | "
-			if o.Color {
-				prefix = colors[i%len(colors)] + prefix + "\x1b[0m"
+	var errs []error
+	if !o.Follow {
+		for i, c := range cs {
+			lw := &lineWriter{w: w, mu: &mu, prefix: logPrefix(c, i, width, o)}
+			if err := e.Containers.Logs(c.ID, o.LogsOptions, lw, lw); err != nil {
+				errs = append(errs, err)
 			}
+			lw.flush() // one container after the other, as Compose prints a finished log
 		}
-		lw := &lineWriter{w: w, mu: &mu, prefix: prefix}
-		wg.Add(1)
-		run := func() {
-			defer wg.Done()
-			errs[i] = e.Containers.Logs(c.ID, o.LogsOptions, lw, lw)
-			lw.flush()
-		}
-		if o.Follow {
-			go run()
-		} else {
-			run() // one container after the other, as Compose prints a finished log
+		return errors.Join(errs...)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	o.Context = ctx
+	var fmu sync.Mutex // what follows
+	// active: followed now; seen: followed once; running: followed while running, its die event
+	// not read yet.
+	active, seen, running := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	changed := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case changed <- struct{}{}:
+		default:
 		}
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	follow := func(c Container, since time.Time, live bool) {
+		fmu.Lock()
+		if active[c.ID] {
+			fmu.Unlock()
+			return
+		}
+		i := len(seen)
+		active[c.ID], seen[c.ID] = true, true
+		if live {
+			running[c.ID] = true
+		}
+		fmu.Unlock()
+		lo := o.LogsOptions
+		if !since.IsZero() {
+			lo.Since = since // a restart: what it printed before was shown already
+		}
+		lw := &lineWriter{w: w, mu: &mu, prefix: logPrefix(c, i, max(width, len(shortName(c))), o)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := e.Containers.Logs(c.ID, lo, lw, lw)
+			lw.flush()
+			fmu.Lock()
+			delete(active, c.ID)
+			if err != nil && !errors.As(err, new(container.NotFoundError)) {
+				errs = append(errs, err)
+			}
+			fmu.Unlock()
+			poke()
+		}()
+	}
+	for _, c := range cs {
+		follow(c, time.Time{}, o.FollowNew && c.State.Running())
+	}
+	if !o.FollowNew {
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	// Containers that start from now on, found in the event journal.
+	go e.Watch(ctx, project, services, func(ev ContainerEvent) {
+		fmu.Lock()
+		again := seen[ev.ID]
+		fmu.Unlock()
+		if ev.Action == "die" && again {
+			// As Compose, from the die event (the container may be gone by the time its
+			// log ends).
+			mu.Lock()
+			fmt.Fprintf(w, "%s exited with code %s\n", strings.TrimPrefix(ev.Name, project+"-"), ev.Attributes["exitCode"])
+			mu.Unlock()
+			fmu.Lock()
+			delete(running, ev.ID)
+			fmu.Unlock()
+			return
+		}
+		if ev.Action != "start" {
+			return
+		}
+		if c, ok := e.followable(project, services, ev.ID); ok {
+			since := time.Time{}
+			if again {
+				since = ev.Time
+			}
+			follow(c, since, true)
+		}
+	})
+	var idle time.Time // since when nothing has been followed
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return errors.Join(errs...)
+		case <-changed:
+		case <-time.After(time.Second):
+		}
+		fmu.Lock()
+		n, dying := len(active), len(running)
+		fmu.Unlock()
+		if n > 0 {
+			idle = time.Time{}
+			continue
+		}
+		if idle.IsZero() {
+			idle = time.Now()
+		}
+		// Nothing is followed: done, unless a container of the services runs (one the watch
+		// has not reported yet) or a replacement is about to start (a recreate).
+		live, pending := e.liveContainers(project, services)
+		for _, c := range live {
+			fmu.Lock()
+			again := seen[c.ID]
+			fmu.Unlock()
+			since := time.Time{}
+			if again {
+				since = c.State.StartedAt
+			}
+			follow(c, since, true)
+		}
+		if len(live) == 0 && dying > 0 && time.Since(idle) < 3*time.Second {
+			// The die events of containers that ended are in the journal: their exits are
+			// reported before the end.
+			time.Sleep(20 * time.Millisecond)
+			poke()
+			continue
+		}
+		if len(live) == 0 && !pending {
+			cancel()
+			wg.Wait()
+			return errors.Join(errs...)
+		}
+		if len(live) == 0 {
+			time.Sleep(50 * time.Millisecond)
+			poke()
+		}
+	}
+}
+
+// followable is the project's container id, when it belongs to services (all when empty) and is
+// not a one-off.
+func (e *Engine) followable(project string, services []string, id string) (Container, bool) {
+	cs, err := e.ProjectContainers(project, false)
+	if err != nil {
+		return Container{}, false
+	}
+	for _, c := range cs {
+		if c.ID == id && (len(services) == 0 || contains(services, c.Service)) {
+			return c, true
+		}
+	}
+	return Container{}, false
+}
+
+// liveContainers are the running containers of the project's services (all when empty); pending
+// says that a replacement of a recreate has yet to start.
+func (e *Engine) liveContainers(project string, services []string) (live []Container, pending bool) {
+	cs, err := e.ProjectContainers(project, false)
+	if err != nil {
+		return nil, false
+	}
+	for _, c := range cs {
+		if len(services) > 0 && !contains(services, c.Service) {
+			continue
+		}
+		if c.State.Running() {
+			live = append(live, c)
+		} else if c.State.Status == "created" && c.Config.Labels[ReplaceLabel] != "" && time.Since(c.Created) < time.Minute {
+			// (a replacement that `compose create` made and nobody starts is not waited for)
+			pending = true
+		}
+	}
+	return live, pending
+}
+
+func logPrefix(c Container, i, width int, o LogsOptions) string {
+	if o.NoPrefix {
+		return ""
+	}
+	prefix := shortName(c) + strings.Repeat(" ", width-len(shortName(c))) + "  | "
+	if o.Color {
+		prefix = colors[i%len(colors)] + prefix + "\x1b[0m"
+	}
+	return prefix
 }
 
 var colors = []string{"\x1b[36m", "\x1b[33m", "\x1b[32m", "\x1b[35m", "\x1b[34m", "\x1b[96m", "\x1b[93m", "\x1b[92m", "\x1b[95m", "\x1b[94m"}
@@ -454,79 +624,42 @@ func ServiceContainer(cs []Container, service string, index int) (Container, err
 	return Container{}, fmt.Errorf("service %q is not running", service)
 }
 
-// ContainerEvent is a change of one of a project's containers.
+// ContainerEvent is one event of a project's container, as `compose events` reports it.
 type ContainerEvent struct {
 	Time                     time.Time
 	Action                   string // create, start, die, destroy, pause, unpause, health_status: healthy...
 	ID, Name, Service, Image string
+	// Attributes are the event's, without the com.docker.compose.* labels (as Compose prints
+	// them).
+	Attributes map[string]string
 }
 
-// Watch reports the changes of a project's containers until ctx ends. berth has no daemon that
-// streams events: the store is read every 100 ms and states are compared.
-func (e *Engine) Watch(ctx context.Context, project string, fn func(ContainerEvent)) error {
-	type seen struct {
-		status, health string
+// Watch reports the events of a project's containers (of services, when given) until ctx ends.
+// berth has no daemon that streams events: it follows the event journal every berth process
+// writes, as `berth events` does.
+func (e *Engine) Watch(ctx context.Context, project string, services []string, fn func(ContainerEvent)) error {
+	args := format.NewArgs()
+	args.Add("type", events.TypeContainer)
+	args.Add("label", ProjectLabel+"="+project)
+	f, err := events.NewFilter(args)
+	if err != nil {
+		return err
 	}
-	last := map[string]seen{}
-	first := true
-	for {
-		cs, err := e.ProjectContainers(project, true)
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		cur := map[string]seen{}
-		for _, c := range cs {
-			s := seen{status: c.State.Status}
-			if c.State.Health != nil {
-				s.health = c.State.Health.Status
-			}
-			cur[c.ID] = s
-			if first {
-				continue
-			}
-			ev := ContainerEvent{Time: now, ID: c.ID, Name: c.Name, Service: c.Service, Image: c.Image}
-			old, ok := last[c.ID]
-			if !ok {
-				ev.Action = "create"
-				fn(ev)
-				old = seen{status: "created"}
-			}
-			if old.status != s.status {
-				switch s.status {
-				case "running":
-					ev.Action = "start"
-					if old.status == "paused" {
-						ev.Action = "unpause"
-					}
-				case "paused":
-					ev.Action = "pause"
-				case "exited", "dead":
-					ev.Action = "die"
-				default:
-					ev.Action = s.status
-				}
-				fn(ev)
-			}
-			if old.health != s.health && s.health != "" && s.health != "starting" {
-				ev.Action = "health_status: " + s.health
-				fn(ev)
-			}
-		}
-		if !first {
-			for id := range last {
-				if _, ok := cur[id]; !ok {
-					fn(ContainerEvent{Time: now, ID: id, Action: "destroy"})
-				}
-			}
-		}
-		last, first = cur, false
-		select {
-		case <-ctx.Done():
+	return events.Read(ctx, e.Containers.Images.Root, events.ReadOptions{Follow: true, Filter: f}, func(m events.Message) error {
+		a := m.Actor.Attributes
+		if len(services) > 0 && !contains(services, a[ServiceLabel]) {
 			return nil
-		case <-time.After(100 * time.Millisecond):
 		}
-	}
+		ev := ContainerEvent{Time: m.When(), Action: m.Action, ID: m.Actor.ID, Name: a["name"], Service: a[ServiceLabel],
+			Image: a["image"], Attributes: map[string]string{}}
+		for k, v := range a {
+			if !strings.HasPrefix(k, "com.docker.compose.") {
+				ev.Attributes[k] = v
+			}
+		}
+		fn(ev)
+		return nil
+	})
 }
 
 // Stop stops a project's containers, dependents before what they depend on (`compose stop`);
@@ -553,4 +686,34 @@ func (e *Engine) Stop(ctx context.Context, pl *Plan, cs []Container, timeout *in
 	return inReverseDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
 		return stopAll(byService[sp.Name])
 	})
+}
+
+// WaitExits is `compose wait`: it blocks until every container of cs has stopped, calls fn as
+// each does (in the order they stop), and returns the exit code of the last one, as Compose
+// does.
+func (e *Engine) WaitExits(cs []Container, fn func(c Container, code int)) (int, error) {
+	type exit struct {
+		c    Container
+		code int
+		err  error
+	}
+	done := make(chan exit, len(cs))
+	for _, c := range cs {
+		go func() {
+			st, err := e.Containers.WaitExit(c.ID)
+			done <- exit{c, st.ExitCode, err}
+		}()
+	}
+	code := 0
+	var errs []error
+	for range cs {
+		x := <-done
+		if x.err != nil {
+			errs = append(errs, x.err)
+			continue
+		}
+		fn(x.c, x.code)
+		code = x.code
+	}
+	return code, errors.Join(errs...)
 }

@@ -546,32 +546,52 @@ func (m *Manager) StartAttached(ref string, o AttachOptions) (int, error) {
 		return 0, err
 	}
 	m.event("attach", c, nil)
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, err
-	}
-	ours, theirs := os.NewFile(uintptr(fds[0]), "attach"), os.NewFile(uintptr(fds[1]), "attach-shim")
-	fc, err := net.FileConn(ours)
-	ours.Close()
-	if err != nil {
-		theirs.Close()
-		return 0, err
-	}
-	conn := fc.(*net.UnixConn)
-	if err := m.sendHello(c, conn, o); err != nil {
-		theirs.Close()
-		conn.Close()
-		return 0, err
-	}
-	err = m.startShimWith(c, false, theirs)
+	conn, err := m.startWithClient(c, o)
 	lock.Close() // it runs, or failed to start: released before the long attach
 	lock = nil
-	theirs.Close()
 	if err != nil {
-		conn.Close()
 		return 0, err
 	}
 	return m.attachConn(c, conn, o)
+}
+
+// StartCreatedAttached is StartAttached for a container this process has just created holding
+// its lock (`run -it`): the container runs under a shim with this process as its first client,
+// so the client can detach (the detach keys) or die and the container runs on, and `attach`
+// reaches it afterwards. The lock is released once the container runs or failed to start.
+func (m *Manager) StartCreatedAttached(c *Container, o AttachOptions) (int, error) {
+	conn, err := m.startWithClient(c, o)
+	c.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return m.attachConn(c, conn, o)
+}
+
+// startWithClient starts the container's shim with one end of a socket pair as its first attach
+// client, and returns the other end once the container runs.
+func (m *Manager) startWithClient(c *Container, o AttachOptions) (*net.UnixConn, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "attach"), os.NewFile(uintptr(fds[1]), "attach-shim")
+	defer theirs.Close()
+	fc, err := net.FileConn(ours)
+	ours.Close()
+	if err != nil {
+		return nil, err
+	}
+	conn := fc.(*net.UnixConn)
+	if err := m.sendHello(c, conn, o); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := m.startShimWith(c, false, theirs); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 func (m *Manager) sendHello(c *Container, conn *net.UnixConn, o AttachOptions) error {

@@ -122,7 +122,7 @@ func checkCgroupOptions(h *HostConfig, sup cgroupSupport) (warnings []string, er
 func deviceNumber(p string) (int64, int64, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(p, &st); err != nil {
-		return 0, 0, fmt.Errorf("block I/O device %s: %w", p, err)
+		return 0, 0, &os.PathError{Op: "stat", Path: p, Err: err} // dockerd's words: "stat /dev/sda: no such file or directory"
 	}
 	return int64(unix.Major(uint64(st.Rdev))), int64(unix.Minor(uint64(st.Rdev))), nil
 }

@@ -34,12 +34,7 @@ func (c Change) String() string { return string(c.Kind) + " " + c.Path }
 // lowerDirs are the read-only layers under a container's writable layer, top first (the init
 // layer, then the image's layers).
 func (m *Manager) lowerDirs(c *Container) ([]string, error) {
-	var layers []string
-	err := m.Images.DB.View(func(tx *metadata.Tx) error {
-		img, err := tx.Image(c.ImageID)
-		layers = img.Layers
-		return err
-	})
+	layers, err := m.imageLayers(c)
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +43,21 @@ func (m *Manager) lowerDirs(c *Container) ([]string, error) {
 		out = append(out, m.Images.Layers.Dir(digest.Digest(layers[i])))
 	}
 	return out, nil
+}
+
+// imageLayers are the layers under a container: those it recorded at create, or (a container of
+// an older berth) its image's.
+func (m *Manager) imageLayers(c *Container) ([]string, error) {
+	if c.ImageLayers != nil {
+		return c.ImageLayers, nil
+	}
+	var layers []string
+	err := m.Images.DB.View(func(tx *metadata.Tx) error {
+		img, err := tx.Image(c.ImageID)
+		layers = img.Layers
+		return err
+	})
+	return layers, err
 }
 
 func isWhiteout(fi fs.FileInfo) bool {
@@ -319,12 +329,7 @@ func (m *Manager) withRootfs(c *Container, st State, fn func(root string) error)
 	if st.Running() && !st.Restarting() || c.Driver == driverCopy {
 		return fn(filepath.Join(dir, "rootfs"))
 	}
-	var layers []string
-	m.Images.DB.View(func(tx *metadata.Tx) error {
-		img, err := tx.Image(c.ImageID)
-		layers = img.Layers
-		return err
-	})
+	layers, _ := m.imageLayers(c)
 	chains := make([]digest.Digest, len(layers))
 	for i, l := range layers {
 		chains[i] = digest.Digest(l)

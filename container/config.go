@@ -55,8 +55,12 @@ type Container struct {
 	// returns them (not stored).
 	Warnings []string `json:"-"`
 
-	layers []string // the image's layers, when Create has just looked them up (not stored)
-	lock   *os.File // the container's lock, held from Create (HoldLock) until Unlock
+	// ImageLayers are the image's layers (chain IDs, base first), kept so the container outlives
+	// its image as Docker's does: `rmi -f` of a stopped container's image deletes the image, and
+	// the layers stay for the container (metadata's UnusedLayers counts them as used). Empty for
+	// containers of an older berth, which read them from the image.
+	ImageLayers []string `json:",omitempty"`
+	lock        *os.File // the container's lock, held from Create (HoldLock) until Unlock
 }
 
 // HostConfig is the part of `run`'s flags about the host side of the container.
@@ -138,6 +142,31 @@ type HostConfig struct {
 	VolumesFrom  []string `json:",omitempty"`
 	Isolation    string   `json:",omitempty"`
 	VolumeDriver string   `json:",omitempty"`
+	// The other resources of resources.go, by Docker's HostConfig names: --kernel-memory,
+	// --cpu-rt-period/--cpu-rt-runtime, --gpus and --storage-opt.
+	KernelMemory       int64             `json:",omitempty"`
+	CPURealtimePeriod  int64             `json:"CpuRealtimePeriod,omitempty"`
+	CPURealtimeRuntime int64             `json:"CpuRealtimeRuntime,omitempty"`
+	DeviceRequests     []DeviceRequest   `json:",omitempty"`
+	StorageOpt         map[string]string `json:",omitempty"`
+	// Links are the legacy links (--link on the default bridge) Create resolved.
+	Links []LegacyLink `json:",omitempty"`
+}
+
+// DeviceRequest is one --gpus (Docker's container.DeviceRequest).
+type DeviceRequest struct {
+	Driver       string
+	Count        int
+	DeviceIDs    []string
+	Capabilities [][]string
+	Options      map[string]string
+}
+
+// LegacyLink is one --link on the default bridge: the target by ID (so the link follows a
+// rename) and the name the linking container knows it by.
+type LegacyLink struct {
+	Target string
+	Alias  string
 }
 
 // PortBinding is one host side of a published port.
@@ -200,8 +229,10 @@ func (s State) Restarting() bool { return s.Status == "restarting" }
 
 // CreateOptions are `create`/`run`'s flags that shape the container's config.
 type CreateOptions struct {
-	Name       string
-	Image      string   // the reference as typed
+	Name  string
+	Image string // the reference as typed
+	// Platform is --platform: the image must be for it (PlatformMismatchError otherwise).
+	Platform   string
 	Cmd        []string // the arguments after the image
 	Entrypoint *string  // --entrypoint; nil when not given, "" to reset the image's
 	// MacAddress is --mac-address: the first network's interface's.
@@ -230,6 +261,15 @@ type CreateOptions struct {
 	Networks []string
 	Aliases  []string
 	IP       string
+	// IP6 (--ip6), LinkLocalIPs (--link-local-ip), EndpointLinks and DriverOpts (the Engine
+	// API's EndpointSettings) are for the first network too.
+	IP6           string
+	LinkLocalIPs  []string
+	EndpointLinks []string
+	DriverOpts    map[string]string
+	// Links are --link's NAME[:ALIAS] (HostConfig.Links): legacy links on the default bridge,
+	// endpoint links when the first network is a user-defined one.
+	Links []string
 	// HoldLock keeps the container locked after Create until its Unlock: `run` holds it from
 	// create to start, so no prune takes the new container for a stopped one meanwhile.
 	HoldLock bool
@@ -402,12 +442,16 @@ func EntrypointAndArgs(c image.ContainerConfig) (string, []string) {
 // PATH (default), HOSTNAME and TERM (with a tty) first, then the config's variables replacing
 // those or appended; a variable given without "=" is removed. (The runtime adds HOME from the
 // user's passwd entry when it is missing.)
-func ProcessEnv(c image.ContainerConfig) []string {
+func ProcessEnv(c image.ContainerConfig) []string { return ProcessEnvLinks(c, nil) }
+
+// ProcessEnvLinks is ProcessEnv with legacy links' variables between the defaults and the
+// config's, a variable repeated keeping its first place, as in Docker.
+func ProcessEnvLinks(c image.ContainerConfig, links []string) []string {
 	env := []string{"PATH=" + runtime.DefaultPathEnv, "HOSTNAME=" + c.Hostname}
 	if c.Tty {
 		env = append(env, "TERM=xterm")
 	}
-	return ReplaceOrAppendEnv(env, c.Env)
+	return ReplaceOrAppendEnv(ReplaceOrAppendEnv(env, links), c.Env)
 }
 
 // ReplaceOrAppendEnv overrides defaults with overrides by variable name.

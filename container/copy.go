@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/runtime"
+	"github.com/moby/sys/user"
 )
 
 // `cp` between a container and the host. The container's side is its root filesystem opened as an
@@ -35,9 +36,16 @@ type CopyOptions struct {
 
 // Docker's errors for cp (moby's pkg/archive/copy.go).
 var (
-	errCannotCopyDir = errors.New("cannot copy directory")
-	errDirNotExists  = errors.New("no such directory")
+	errCannotCopyDir = CheckError{errors.New("cannot copy directory")}
+	errDirNotExists  = CheckError{errors.New("no such directory")}
 )
+
+// CheckError is a cp refusal that Docker's CLI makes itself, from what it sees of both sides
+// before anything moves; Docker prints these bare (no "Error: ").
+type CheckError struct{ Err error }
+
+func (e CheckError) Error() string { return e.Err.Error() }
+func (e CheckError) Unwrap() error { return e.Err }
 
 // copyPlan is where a copy lands: the source goes into the stream with its top entry named Name
 // and is unpacked into the directory Into (a path on the destination's side).
@@ -90,9 +98,41 @@ func (m *Manager) ArchivePath(ref, src string, o CopyOptions, w io.Writer) (isDi
 		}
 		defer e.Close()
 		isDir = e.IsDir()
-		return c.writeTar(w, func(w io.Writer) error { return e.WriteTar(w, sourceOf(src, isDir).Name) })
+		to := archive.TarOptions{Names: ownerNames(root, c), TypeBits: true} // Docker's headers
+		return c.writeTar(w, func(w io.Writer) error { return e.WriteTarWith(w, sourceOf(src, isDir).Name, to) })
 	})
 	return isDir, err
+}
+
+// ownerNames names owners as the container's /etc/passwd and /etc/group do (the first line of an
+// ID wins, as a lookup by ID finds it), read through root so that a symlink there cannot lead
+// berth to the host's files. An ID the files do not name has no name, as in Docker's archives.
+func ownerNames(root *archive.Root, c *Container) func(uid, gid int) (string, string) {
+	users, groups := map[int]string{}, map[int]string{}
+	if f, err := root.Open("/etc/passwd"); err == nil {
+		us, _ := user.ParsePasswd(f)
+		f.Close()
+		for _, u := range us {
+			if _, ok := users[u.Uid]; !ok {
+				users[u.Uid] = u.Name
+			}
+		}
+	}
+	if f, err := root.Open("/etc/group"); err == nil {
+		gs, _ := user.ParseGroup(f)
+		f.Close()
+		for _, g := range gs {
+			if _, ok := groups[g.Gid]; !ok {
+				groups[g.Gid] = g.Name
+			}
+		}
+	}
+	return func(uid, gid int) (string, string) {
+		if c.IDMap != nil { // the files name the container's IDs; the headers hold the host's here
+			uid, gid, _ = c.IDMap.ToContainer(uid, gid)
+		}
+		return users[uid], groups[gid]
+	}
 }
 
 // lookupSource finds the source of a copy out of the container, with Docker's errors.
@@ -141,7 +181,7 @@ func (m *Manager) CopyFrom(ref, src, dst string, o CopyOptions, w io.Writer) err
 	}
 	if !exists {
 		if parent := filepath.Dir(filepath.Clean(dst)); !isDirPath(parent) {
-			return fmt.Errorf("invalid output path: directory %q does not exist", parent)
+			return CheckError{fmt.Errorf("invalid output path: directory %q does not exist", parent)}
 		}
 	}
 	return m.withPathRoot(ref, src, func(_ *Container, root *archive.Root, rel string) error {
@@ -229,7 +269,7 @@ func (m *Manager) ExtractTo(ref, dst string, r io.Reader, o CopyOptions) error {
 			err = errors.New("not a directory")
 		}
 		if err != nil {
-			return fmt.Errorf("destination %q must be a directory", ref+":"+dst)
+			return CheckError{fmt.Errorf("destination %q must be a directory", ref+":"+dst)}
 		}
 		defer e.Close()
 		_, err = e.Apply(r, opts)
@@ -272,7 +312,20 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 		stat = os.Stat
 	}
 	if _, err := stat(abs); err != nil {
-		return err
+		var pe *os.PathError
+		if !o.FollowLink && errors.As(err, &pe) {
+			// Docker's CLI resolves the parent's symlinks and names the source
+			// PARENT + "/" + NAME ("//x" for "/x").
+			dir, base := filepath.Split(abs)
+			if r, rerr := filepath.EvalSymlinks(dir); rerr == nil {
+				dir = r
+			}
+			pe.Path = strings.TrimSuffix(dir, "/") + "/" + base
+			if dir == "/" {
+				pe.Path = "//" + base
+			}
+		}
+		return CheckError{err}
 	}
 	// The host's side is read on descriptors too: a host path is what it is when it is opened.
 	host, err := archive.OpenRoot("/")

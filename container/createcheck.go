@@ -19,6 +19,12 @@ var ErrConflictPublishNetwork = errors.New("conflicting options: port publishing
 // mode (published ports are dropped, with a warning, on the host's network), the init binary.
 func checkCreate(o *CreateOptions) (warnings []string, err error) {
 	h := &o.Host
+	// Kernel memory, real-time CPU and storage options (resources.go); the cgroup options
+	// (cgroupopts.go) come after the CPU checks.
+	warnings, err = checkResources(h, hostResources())
+	if err != nil {
+		return nil, err
+	}
 	if h.Memory > 0 && h.Memory < minMemory {
 		return nil, errors.New("Minimum memory limit allowed is 6MB")
 	}

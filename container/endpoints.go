@@ -26,6 +26,28 @@ type EndpointConfig struct {
 	Aliases     []string `json:",omitempty"`
 	IPv4Address string   `json:",omitempty"`
 	MacAddress  string   `json:",omitempty"` // --mac-address, for the first network
+	// IPv6Address is --ip6 (given only on a network with an IPv6 subnet, used where the network
+	// has IPv6 enabled); LinkLocalIPs are --link-local-ip's extra addresses of the interface.
+	IPv6Address  string   `json:",omitempty"`
+	LinkLocalIPs []string `json:",omitempty"`
+	// Links are endpoint links on a user-defined network ("NAME:ALIAS" as given): ALIAS
+	// resolves to NAME through this container's resolver only.
+	Links []string `json:",omitempty"`
+	// DriverOpts are the endpoint's driver options, kept and shown as Docker keeps them.
+	DriverOpts map[string]string `json:",omitempty"`
+}
+
+// EndpointOptions are what a container asks of one network beyond joining it: `network
+// connect`'s flags and the Engine API's EndpointSettings (run/create give the same for their
+// first network through CreateOptions).
+type EndpointOptions struct {
+	Aliases      []string
+	IPv4Address  string
+	IPv6Address  string
+	MacAddress   string
+	LinkLocalIPs []string
+	Links        []string
+	DriverOpts   map[string]string
 }
 
 // networks is the root's network manager.
@@ -83,6 +105,14 @@ func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
 		o.Host.NetworkMode, o.Hostname = "container:"+other.ID, other.Config.Hostname
 		special = true
 	}
+	if special && len(o.Links) > 0 {
+		if first == rt.NetworkHost {
+			return nil, errors.New("conflicting options: host type networking can't be used with links. This would result in undefined behavior")
+		}
+		if _, ok := containerMode(first); ok {
+			return nil, errors.New("conflicting options: container type network can't be used with links. This would result in undefined behavior")
+		}
+	}
 	if special {
 		if len(names) > 1 {
 			return nil, fmt.Errorf("conflicting options: cannot attach both user-defined and non-user-defined network-modes")
@@ -109,7 +139,12 @@ func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
 			seen["name:"+name] = true
 			ec := EndpointConfig{Network: name}
 			if i == 0 {
-				ec.MacAddress, ec.Aliases, ec.IPv4Address = o.MacAddress, o.Aliases, o.IP
+				// Kept for the start, as for a user-defined network (the predefined ones exist).
+				ec.MacAddress, ec.Aliases, ec.IPv4Address, ec.IPv6Address = o.MacAddress, o.Aliases, o.IP, o.IP6
+				ec.LinkLocalIPs, ec.Links, ec.DriverOpts = o.LinkLocalIPs, o.EndpointLinks, o.DriverOpts
+				if len(ec.Links) == 0 {
+					ec.Links = o.Links
+				}
 			}
 			out = append(out, ec)
 			continue
@@ -122,22 +157,86 @@ func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
 		seen[n.ID] = true
 		ec := EndpointConfig{Network: n.Name, NetworkID: n.ID}
 		if i == 0 {
-			ec.MacAddress = o.MacAddress
-		}
-		if i == 0 && n.UserDefined() {
-			// Docker takes --network-alias and --ip for the first network only, and ignores them
-			// on the default bridge.
-			ec.Aliases = o.Aliases
-			if o.IP != "" {
-				if err := checkFixedIP(n, o.IP); err != nil {
-					return nil, err
-				}
-				ec.IPv4Address = o.IP
+			// Docker takes --network-alias, --ip, --ip6, --link-local-ip and the endpoint's
+			// links and driver options for the first network only.
+			links := o.EndpointLinks
+			if len(links) == 0 && n.UserDefined() {
+				links = o.Links // --link on a user-defined network is an endpoint link, as Docker's CLI makes it
+			}
+			ec, err = endpointConfig(n, EndpointOptions{Aliases: o.Aliases, IPv4Address: o.IP, IPv6Address: o.IP6, MacAddress: o.MacAddress,
+				LinkLocalIPs: o.LinkLocalIPs, Links: links, DriverOpts: o.DriverOpts}, true)
+			if err != nil {
+				return nil, err
 			}
 		}
 		out = append(out, ec)
 	}
 	return out, nil
+}
+
+// endpointConfig checks what a container asks of network n, as Docker checks it, and returns
+// the endpoint to make at each start. From run/create (create), aliases, addresses and links
+// asked of the default bridge are ignored, as Docker ignores them there; connect refuses them.
+func endpointConfig(n network.Network, o EndpointOptions, create bool) (EndpointConfig, error) {
+	ec := EndpointConfig{Network: n.Name, NetworkID: n.ID, MacAddress: o.MacAddress, DriverOpts: o.DriverOpts}
+	if o.MacAddress != "" {
+		if _, err := net.ParseMAC(o.MacAddress); err != nil {
+			return ec, fmt.Errorf("%s is not a valid mac address", o.MacAddress)
+		}
+	}
+	for _, ip := range o.LinkLocalIPs {
+		if net.ParseIP(ip) == nil {
+			return ec, fmt.Errorf("invalid link-local IP address: %s", ip)
+		}
+	}
+	ec.LinkLocalIPs = o.LinkLocalIPs
+	for _, l := range o.Links {
+		if _, _, err := network.ParseLink(l); err != nil {
+			return ec, err
+		}
+	}
+	if !n.UserDefined() {
+		if create {
+			return ec, nil
+		}
+		switch {
+		case len(o.Aliases) > 0:
+			return ec, errors.New("network-scoped aliases are only supported for user-defined networks")
+		case len(o.Links) > 0:
+			return ec, errors.New("links are only supported for user-defined networks")
+		}
+	}
+	ec.Aliases, ec.Links = o.Aliases, o.Links
+	if o.IPv4Address != "" {
+		if err := checkFixedIP(n, o.IPv4Address); err != nil {
+			return ec, err
+		}
+		ec.IPv4Address = o.IPv4Address
+	}
+	if o.IPv6Address != "" {
+		if err := checkFixedIP6(n, o.IPv6Address); err != nil {
+			return ec, err
+		}
+		ec.IPv6Address = o.IPv6Address
+	}
+	return ec, nil
+}
+
+// checkFixedIP6 is Docker's check of --ip6 against a network: it must have an IPv6 subnet the
+// user chose, holding the address.
+func checkFixedIP6(n network.Network, ip string) error {
+	sn := n.Subnet6()
+	if !n.UserDefined() || sn == nil {
+		return errors.New("user specified IP address is supported only when connecting to networks with user configured subnets")
+	}
+	addr := net.ParseIP(ip)
+	if addr == nil || addr.To4() != nil {
+		return fmt.Errorf("invalid IPv6 address: %s", ip)
+	}
+	if !sn.Contains(addr) {
+		return fmt.Errorf("Invalid address %s: It does not belong to any of this network's subnets", ip)
+	}
+	return nil
 }
 
 // NetworkNotFoundError is "network x not found" (Docker's 404): a start on a network that does
@@ -206,7 +305,8 @@ func (m *Manager) attach(c *Container, nsPath string, ec EndpointConfig, ifname 
 	} else if err := network.EnsureBridge(n); err != nil {
 		return network.Endpoint{}, err
 	}
-	ep, err := d.Attach(nsPath, network.Request{Network: n, ContainerID: c.ID, IfName: ifname, IP: ec.IPv4Address, MAC: ec.MacAddress, DefaultRoute: primary, Ports: maps})
+	ep, err := d.Attach(nsPath, network.Request{Network: n, ContainerID: c.ID, IfName: ifname, IP: ec.IPv4Address, MAC: ec.MacAddress, DefaultRoute: primary, Ports: maps,
+		IP6: ec.IPv6Address, LinkLocalIPs: ec.LinkLocalIPs})
 	if err != nil {
 		return network.Endpoint{}, err
 	}
@@ -219,7 +319,7 @@ func (m *Manager) attach(c *Container, nsPath string, ec EndpointConfig, ifname 
 	defer network.Trace("endpoint record", start)
 	err = m.Images.DB.Update(func(tx *metadata.Tx) error {
 		return tx.PutEndpoint(metadata.Endpoint{NetworkID: n.ID, ContainerID: c.ID, EndpointID: ep.EndpointID, Name: c.Name,
-			Aliases: ep.Aliases, IP: ep.IP, Prefix: ep.Prefix, MAC: ep.MAC})
+			Aliases: ep.Aliases, IP: ep.IP, Prefix: ep.Prefix, MAC: ep.MAC, IP6: ep.IP6, Prefix6: ep.Prefix6})
 	})
 	if err != nil {
 		d.Detach(nsPath, c.ID, ep)
@@ -330,7 +430,22 @@ func (m *Manager) etcFiles(c *Container, ip string, hostNet bool) (map[string][]
 		files["resolv.conf"] = rt.ResolvConf(hostResolv, true)
 		return files, nil
 	}
-	files["hosts"] = rt.HostsFile(ip, c.Config.Hostname, c.Config.Domainname, extraHosts(c.Host.ExtraHosts))
+	extra, ip6 := extraHosts(c.Host.ExtraHosts), ""
+	if ns := m.networkState(c.ID); ns != nil {
+		extra = append(extra, linkHosts(ns.Links)...)
+		if p := ns.primary(); p != nil {
+			ip6 = p.IP6
+		}
+	}
+	files["hosts"] = rt.HostsFile(ip, c.Config.Hostname, c.Config.Domainname, extra)
+	if ip6 != "" && ip != "" {
+		// Docker lists the container's IPv6 address after its IPv4 one.
+		name := c.Config.Hostname
+		if c.Config.Domainname != "" {
+			name = c.Config.Hostname + "." + c.Config.Domainname + " " + c.Config.Hostname
+		}
+		files["hosts"] = append(files["hosts"], ip6+"\t"+name+"\n"...)
+	}
 	embedded := c.usesEmbeddedDNS()
 	if !embedded && len(c.Host.DNS)+len(c.Host.DNSSearch)+len(c.Host.DNSOptions) == 0 {
 		files["resolv.conf"] = rt.ResolvConf(hostResolv, false)
@@ -351,7 +466,7 @@ func (m *Manager) saveRecord(c *Container) error {
 
 // Connect joins a container to a network (`network connect`): recorded for its next starts, and
 // made now in its namespace when it runs.
-func (m *Manager) Connect(netRef, ctrRef string, aliases []string, ip string) error {
+func (m *Manager) Connect(netRef, ctrRef string, opts EndpointOptions) error {
 	c, st, err := m.Get(ctrRef)
 	if err != nil {
 		return err
@@ -374,17 +489,9 @@ func (m *Manager) Connect(netRef, ctrRef string, aliases []string, ip string) er
 			return ConflictError{fmt.Sprintf("endpoint with name %s already exists in network %s", c.Name, n.Name)}
 		}
 	}
-	ec := EndpointConfig{Network: n.Name, NetworkID: n.ID}
-	if n.UserDefined() {
-		ec.Aliases = aliases
-	} else if len(aliases) > 0 {
-		return errors.New("network-scoped aliases are only supported for user-defined networks")
-	}
-	if ip != "" {
-		if err := checkFixedIP(n, ip); err != nil {
-			return err
-		}
-		ec.IPv4Address = ip
+	ec, err := endpointConfig(n, opts, false)
+	if err != nil {
+		return err
 	}
 	unlock := m.lockNetwork(c.ID)
 	defer unlock()
@@ -517,12 +624,27 @@ func (m *Manager) startResolver(c *Container) (*network.Resolver, error) {
 // networks it is attached to, read from the state database.
 func (m *Manager) dnsTable(id string) (network.Table, error) {
 	var ns []metadata.Neighbour
-	if err := m.Images.DB.View(func(tx *metadata.Tx) (err error) { ns, err = tx.Neighbours(id); return }); err != nil {
+	var row metadata.Container
+	err := m.Images.DB.View(func(tx *metadata.Tx) (err error) {
+		if ns, err = tx.Neighbours(id); err != nil {
+			return err
+		}
+		row, err = tx.Container(id)
+		return err
+	})
+	if err != nil {
 		return network.Table{}, err
 	}
 	members := make([]network.Member, 0, len(ns))
 	for _, n := range ns {
-		members = append(members, network.Member{Network: n.NetworkName, Names: append([]string{n.Name}, n.Aliases...), IP: net.ParseIP(n.IP)})
+		members = append(members, network.Member{Network: n.NetworkName, Names: append([]string{n.Name}, n.Aliases...),
+			IP: net.ParseIP(n.IP), IP6: net.ParseIP(n.IP6)})
+	}
+	// The container's endpoint links: names only it resolves, to their targets.
+	if c, _, err := fromRow(row); err == nil {
+		for _, ec := range c.Networks {
+			members = append(members, network.LinkMembers(members, ec.Network, ec.Links)...)
+		}
 	}
 	return network.NewTable(members), nil
 }
@@ -568,15 +690,19 @@ func (m *Manager) PruneNetworksFiltered(f format.Args) ([]string, error) {
 }
 
 // reconcileEndpoints looks at every container with an endpoint on a network: one that no longer
-// exists loses its endpoint rows; one whose supervisor died is reconciled by Get.
+// exists loses its endpoint rows; one whose supervisor died is reconciled by Get; one that
+// exited and whose supervisor still releases its endpoints is waited for.
 func (m *Manager) reconcileEndpoints(networkID string) {
 	eps, err := m.networks().Endpoints(networkID)
 	if err != nil {
 		return
 	}
 	for _, e := range eps {
-		if _, _, err := m.Get(e.ContainerID); errors.As(err, new(NotFoundError)) {
+		_, st, err := m.Get(e.ContainerID)
+		if errors.As(err, new(NotFoundError)) {
 			m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteEndpoints(e.ContainerID, "") })
+		} else if err == nil && tearingDown(st) {
+			m.waitTeardown(e.ContainerID) // it releases its endpoints
 		}
 	}
 }

@@ -126,7 +126,7 @@ func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 	}
 	proc := specs.Process{
 		Terminal: o.Tty, User: usr, Args: o.Cmd, Cwd: cwd,
-		Env:          ReplaceOrAppendEnv(ProcessEnv(c.Config), o.Env),
+		Env:          ReplaceOrAppendEnv(m.processEnv(c), o.Env),
 		Capabilities: &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
 		// The container's seccomp filter comes with the runtime's exec; no-new-privileges is
 		// per process, and an exec keeps the container's, as in Docker.

@@ -218,9 +218,11 @@ type InspectEndpoint struct {
 	DriverOpts          map[string]string
 }
 
-// InspectIPAM is an endpoint's fixed address (--ip).
+// InspectIPAM is an endpoint's fixed addresses (--ip, --ip6, --link-local-ip).
 type InspectIPAM struct {
-	IPv4Address string `json:",omitempty"`
+	IPv4Address  string   `json:",omitempty"`
+	IPv6Address  string   `json:",omitempty"`
+	LinkLocalIPs []string `json:",omitempty"`
 }
 
 func dockerTime(t time.Time) string {
@@ -314,6 +316,7 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 	h.CPUShares, h.CPUPeriod, h.CPUQuota = c.Host.CPUShares, c.Host.CPUPeriod, c.Host.CPUQuota
 	h.CpusetCpus, h.CpusetMems, h.MemoryReservation = c.Host.CpusetCpus, c.Host.CpusetMems, c.Host.MemoryReservation
 	h.ContainerIDFile = c.Host.ContainerIDFile
+	h.Links = m.LinkStrings(c)
 	h.BlkioWeightDevice = []any{} // what Docker 20.10's CLI sends; the other Blkio lists stay null
 	for _, d := range c.Host.BlkioWeightDevice {
 		h.BlkioWeightDevice = append(h.BlkioWeightDevice, d)
@@ -335,6 +338,14 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 	if c.Host.PidsLimit > 0 {
 		p := c.Host.PidsLimit
 		h.PidsLimit = &p
+	}
+	// resources.go's: --kernel-memory, --cpu-rt-*, --gpus.
+	h.KernelMemory, h.CPURealtimePeriod, h.CPURealtimeRuntime = c.Host.KernelMemory, c.Host.CPURealtimePeriod, c.Host.CPURealtimeRuntime
+	for _, r := range c.Host.DeviceRequests {
+		if r.Options == nil {
+			r.Options = map[string]string{} // Docker's CLI sends {}
+		}
+		h.DeviceRequests = append(h.DeviceRequests, r)
 	}
 	if c.Host.Init {
 		t := true
@@ -359,6 +370,9 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 		layers, imgSize = img.Layers, img.Size
 		return err
 	})
+	if c.ImageLayers != nil {
+		layers = c.ImageLayers // its image may be gone (rmi -f)
+	}
 	lowers := []string{m.initLayer(c.ID)}
 	for i := len(layers) - 1; i >= 0; i-- {
 		lowers = append(lowers, m.Images.Layers.Dir(digest.Digest(layers[i])))
@@ -396,12 +410,12 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 	}
 	r.NetworkSettings = InspectNetwork{Ports: map[string][]PortBinding{}, Networks: map[string]InspectEndpoint{}}
 	for _, ec := range c.endpointConfigs() {
-		ie := InspectEndpoint{Aliases: ec.Aliases}
+		ie := InspectEndpoint{Aliases: ec.Aliases, Links: ec.Links, MacAddress: ec.MacAddress, DriverOpts: ec.DriverOpts}
 		if started {
 			ie.NetworkID = ec.NetworkID
 		}
-		if ec.IPv4Address != "" {
-			ie.IPAMConfig = &InspectIPAM{IPv4Address: ec.IPv4Address}
+		if ec.IPv4Address != "" || ec.IPv6Address != "" || len(ec.LinkLocalIPs) > 0 {
+			ie.IPAMConfig = &InspectIPAM{IPv4Address: ec.IPv4Address, IPv6Address: ec.IPv6Address, LinkLocalIPs: ec.LinkLocalIPs}
 		}
 		r.NetworkSettings.Networks[ec.Network] = ie
 	}
@@ -413,6 +427,7 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 			ie := r.NetworkSettings.Networks[p.Network.Name]
 			ie.NetworkID, ie.EndpointID, ie.Gateway, ie.IPAddress = p.Network.ID, p.EndpointID, p.Gateway, p.IP
 			ie.IPPrefixLen, ie.MacAddress = p.Prefix, p.MAC
+			ie.GlobalIPv6Address, ie.GlobalIPv6PrefixLen, ie.IPv6Gateway = p.IP6, p.Prefix6, p.Gateway6
 			if len(p.Aliases) > 0 {
 				ie.Aliases = p.Aliases
 			}
@@ -423,6 +438,8 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 				r.NetworkSettings.Gateway, r.NetworkSettings.IPAddress = ie.Gateway, ie.IPAddress
 				r.NetworkSettings.IPPrefixLen, r.NetworkSettings.MacAddress = ie.IPPrefixLen, ie.MacAddress
 				r.NetworkSettings.EndpointID = ie.EndpointID
+				r.NetworkSettings.GlobalIPv6Address, r.NetworkSettings.GlobalIPv6PrefixLen = ie.GlobalIPv6Address, ie.GlobalIPv6PrefixLen
+				r.NetworkSettings.IPv6Gateway = ie.IPv6Gateway
 			}
 		}
 		r.NetworkSettings.SandboxKey, r.NetworkSettings.SandboxID = ns.NetNS, c.ID

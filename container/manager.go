@@ -79,12 +79,18 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPlatform(o.Image, o.Platform, img.Config); err != nil {
+		return nil, err
+	}
 	id := newID()
 	if o.Host.UTSMode == runtime.NamespaceHost && o.Hostname != "" {
 		return nil, errors.New("conflicting options: hostname and the UTS mode")
 	}
 	endpoints, err := m.planNetworks(&o)
 	if err != nil {
+		return nil, err
+	}
+	if o.Host.Links, err = m.legacyLinks(o, endpoints); err != nil {
 		return nil, err
 	}
 	if o.Hostname == "" {
@@ -161,7 +167,7 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	c := &Container{
 		ID: id, Name: o.Name, Created: time.Now().UTC(), Path: path, Args: args,
 		Image: o.Image, ImageID: imageID, Config: cfg, Host: o.Host, Driver: m.storageDriver(), Networks: endpoints,
-		IDMap: remap, layers: img.Image.Layers, Warnings: warnings,
+		IDMap: remap, ImageLayers: img.Image.Layers, Warnings: warnings,
 	}
 	if remap != nil && c.Driver == driverOverlay && m.UsernsLayers(*remap) != UsernsIdmapped {
 		c.Driver = driverCopy
@@ -512,6 +518,7 @@ func (m *Manager) Remove(ref string, o RemoveOptions) error {
 			return err
 		}
 	}
+	m.waitTeardown(c.ID)
 	return m.remove(c, o)
 }
 
@@ -521,8 +528,12 @@ func (m *Manager) remove(c *Container, o RemoveOptions) error {
 	net := m.networkState(c.ID)
 	deleted := make(chan struct{})
 	go func() {
+		// The runtime keeps a directory per container it knows; a container its supervisor
+		// tore down has none left, and a `runc delete` (a process) is spared.
 		if rt, err := m.Runtime(c.Host.Runtime); err == nil && !o.runtimeGone {
-			rt.Delete(c.ID, true)
+			if _, err := os.Stat(filepath.Join(rt.StateDir, c.ID)); !errors.Is(err, os.ErrNotExist) {
+				rt.Delete(c.ID, true)
+			}
 		}
 		close(deleted)
 	}()

@@ -195,7 +195,11 @@ func freePort(proto, ip string) (int, error) {
 
 // resolvePorts fills the bindings -P asks for and the host ports left empty; Docker does this when
 // the container starts.
-func resolvePorts(c *Container, used map[string]bool) (map[string][]PortBinding, []network.PortMapping, error) {
+//
+// With ipv6 (the host has IPv6), a port given without a host address is published on [::] as
+// well, on the same host port, as Docker 20.10 does: that binding is served by the userland
+// proxy (network.StartProxy), not by a DNAT rule, so it is not in the mappings.
+func resolvePorts(c *Container, used map[string]bool, ipv6 bool) (map[string][]PortBinding, []network.PortMapping, error) {
 	bindings := map[string][]PortBinding{}
 	for k, v := range c.Host.PortBindings {
 		bindings[k] = append([]PortBinding(nil), v...)
@@ -216,7 +220,9 @@ func resolvePorts(c *Container, used map[string]bool) (map[string][]PortBinding,
 	for _, k := range keys {
 		port, proto, _ := strings.Cut(k, "/")
 		cp, _ := strconv.Atoi(port)
+		var added []PortBinding
 		for i, b := range bindings[k] {
+			anyAddr := b.HostIP == ""
 			ip := b.HostIP
 			if ip == "" {
 				ip = "0.0.0.0"
@@ -254,7 +260,14 @@ func resolvePorts(c *Container, used map[string]bool) (map[string][]PortBinding,
 			maps = append(maps, network.PortMapping{HostPort: hp, ContainerPort: cp, Protocol: proto, HostIP: b.HostIP})
 			b.HostIP = ip
 			bindings[k][i] = b
+			if anyAddr && ipv6 && (proto == "tcp" || proto == "udp") {
+				if err := bindFree(proto, "::", hp); err != nil {
+					return nil, nil, fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): Error starting userland proxy: %v", c.Name, c.ID, err)
+				}
+				added = append(added, PortBinding{HostIP: "::", HostPort: b.HostPort})
+			}
 		}
+		bindings[k] = append(bindings[k], added...)
 	}
 	return bindings, maps, nil
 }
@@ -267,6 +280,7 @@ type networkState struct {
 	Endpoints []network.Endpoint
 	Ports     map[string][]PortBinding
 	Mappings  []network.PortMapping
+	Links     []network.Link `json:",omitempty"` // the legacy links as this start resolved them
 
 	// An older berth's single default-bridge endpoint, read into Endpoints.
 	IP      string            `json:",omitempty"`
@@ -337,7 +351,24 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 	defer network.Trace("setup total", time.Now())
 	unlock := m.lockNetwork(c.ID)
 	defer unlock()
-	ports, maps, err := resolvePorts(c, m.allocatedPorts(c.ID))
+	used := m.allocatedPorts(c.ID)
+	var reg *portRegistry
+	if len(c.Host.PortBindings) > 0 || c.Host.PublishAllPorts {
+		// Host-wide and race-free: the ports of every root's containers are checked and this
+		// one's recorded under one lock (portreg.go).
+		r, err := lockPorts()
+		if err != nil {
+			return "", "", err
+		}
+		reg = r
+		defer func() {
+			if reg != nil {
+				reg.unlock()
+			}
+		}()
+		reg.live(m.portsRoot(), c.ID, used)
+	}
+	ports, maps, err := resolvePorts(c, used, network.HostHasIPv6())
 	if err != nil {
 		return "", "", err
 	}
@@ -358,6 +389,14 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 		m.undoNetwork(c, st)
 		return "", "", err
 	}
+	if reg != nil {
+		err := reg.record(m.portsRoot(), c.ID, ports)
+		reg.unlock()
+		reg = nil
+		if err != nil {
+			return fail(err)
+		}
+	}
 	for i, ec := range eps {
 		var pm []network.PortMapping
 		if i == 0 {
@@ -373,6 +412,35 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 		}
 	}
 	return nsPath, st.Endpoints[0].IP, nil
+}
+
+// startProxy serves the container's ports published on [::] (nil when it has none), for as
+// long as its supervision lasts; it reaches the container's current address.
+func (m *Manager) startProxy(c *Container) (*network.Proxy, error) {
+	st := m.networkState(c.ID)
+	if st == nil {
+		return nil, nil
+	}
+	var ports []network.ProxyPort
+	for k, bs := range st.Ports {
+		n, proto := splitPrivatePort(k)
+		cp, _ := strconv.Atoi(n)
+		for _, b := range bs {
+			if ip := net.ParseIP(b.HostIP); ip != nil && ip.To4() == nil {
+				hp, _ := strconv.Atoi(b.HostPort)
+				ports = append(ports, network.ProxyPort{Proto: proto, HostIP: b.HostIP, HostPort: hp, ContainerPort: cp})
+			}
+		}
+	}
+	if len(ports) == 0 {
+		return nil, nil
+	}
+	return network.StartProxy(ports, func() string {
+		if p := m.networkState(c.ID).primary(); p != nil {
+			return p.IP
+		}
+		return ""
+	})
 }
 
 // cleanupNetwork undoes setupNetwork (the endpoints, the namespace); it is safe to call any
@@ -399,6 +467,15 @@ func (m *Manager) undoNetwork(c *Container, st *networkState) {
 	}
 	m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteEndpoints(c.ID, "") })
 	os.Remove(m.netStatePath(c.ID))
+	releasePorts(m.portsRoot(), c.ID)
+}
+
+// portsRoot is the root as the host-wide port record names it (absolute).
+func (m *Manager) portsRoot() string {
+	if abs, err := filepath.Abs(m.Images.Root); err == nil {
+		return abs
+	}
+	return m.Images.Root
 }
 
 // Port is one port of a container as Docker's container list reports it (types.Port): an

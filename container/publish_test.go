@@ -19,7 +19,7 @@ func TestPublishHostPortZeroPicksAFreePort(t *testing.T) {
 	}
 	c := &Container{}
 	c.Host.PortBindings = b
-	resolved, maps, err := resolvePorts(c, nil)
+	resolved, maps, err := resolvePorts(c, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,16 +64,16 @@ func TestPublishRanges(t *testing.T) {
 	c := &Container{ID: "abc", Name: "web"}
 	c.Host.PortBindings = map[string][]PortBinding{"90/tcp": {{HostPort: "18120-18130"}}}
 	used := map[string]bool{"0.0.0.0:18120/tcp": true}
-	res, maps, err := resolvePorts(c, used)
+	res, maps, err := resolvePorts(c, used, false)
 	if err != nil || res["90/tcp"][0].HostPort == "18120" || maps[0].HostPort < 18121 || maps[0].HostPort > 18130 {
 		t.Errorf("range: %+v %+v %v", res, maps, err)
 	}
 	c.Host.PortBindings = map[string][]PortBinding{"80/tcp": {{HostIP: "127.0.0.1", HostPort: "18120"}}}
-	if _, _, err := resolvePorts(c, used); err == nil || err.Error() != "driver failed programming external connectivity on endpoint web (abc): Bind for 127.0.0.1:18120 failed: port is already allocated" {
+	if _, _, err := resolvePorts(c, used, false); err == nil || err.Error() != "driver failed programming external connectivity on endpoint web (abc): Bind for 127.0.0.1:18120 failed: port is already allocated" {
 		t.Errorf("taken port: %v", err)
 	}
 	c.Host.PortBindings = map[string][]PortBinding{"80/udp": {{HostPort: "18120"}}}
-	if _, _, err := resolvePorts(c, used); err != nil {
+	if _, _, err := resolvePorts(c, used, false); err != nil {
 		t.Errorf("the same port over udp is free: %v", err)
 	}
 }
@@ -88,5 +88,49 @@ func TestCheckCpuset(t *testing.T) {
 	}
 	if err := checkCpuset("a-b", "mems"); err == nil || err.Error() != "Invalid value a-b for cpuset mems" {
 		t.Errorf("bad list: %v", err)
+	}
+}
+
+// Docker 20.10 on a host with IPv6 (recorded: `run -p 0.0.0.0:18081:80 -p 18082:80/udp -p
+// 127.0.0.1:18083:83 -p 18084:84 --expose 90 -P`): a port given without a host address is
+// published on 0.0.0.0 and on [::] with the same host port; one given an address only there.
+func TestPublishIPv6Bindings(t *testing.T) {
+	b, err := ParsePublish([]string{"0.0.0.0:0:80", "0:80/udp", "127.0.0.1:0:83", "0:84"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{}
+	c.Host.PortBindings = b
+	resolved, maps, err := resolvePorts(c, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"80/tcp": {"0.0.0.0"}, "80/udp": {"0.0.0.0", "::"}, "83/tcp": {"127.0.0.1"}, "84/tcp": {"0.0.0.0", "::"}}
+	for k, ips := range want {
+		bs := resolved[k]
+		if len(bs) != len(ips) {
+			t.Errorf("%s: %+v", k, bs)
+			continue
+		}
+		for i, ip := range ips {
+			if bs[i].HostIP != ip || bs[i].HostPort != bs[0].HostPort {
+				t.Errorf("%s: %+v, want %v on one host port", k, bs, ips)
+			}
+		}
+	}
+	if len(maps) != 4 {
+		t.Errorf("the [::] bindings are the proxy's, not DNAT mappings: %+v", maps)
+	}
+	ports := make([]Port, 0)
+	for k, bs := range resolved {
+		n, proto := splitPrivatePort(k)
+		priv, _ := strconv.Atoi(n)
+		for _, b := range bs {
+			pub, _ := strconv.Atoi(b.HostPort)
+			ports = append(ports, Port{IP: b.HostIP, PrivatePort: uint16(priv), PublicPort: uint16(pub), Type: proto})
+		}
+	}
+	if s := DisplayPorts(ports); !strings.Contains(s, "0.0.0.0:"+resolved["84/tcp"][0].HostPort+"->84/tcp, :::"+resolved["84/tcp"][0].HostPort+"->84/tcp") {
+		t.Errorf("ps PORTS: %s", s)
 	}
 }

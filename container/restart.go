@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -145,8 +146,11 @@ func (m *Manager) markStopped(c *Container, sig string) (State, error) {
 
 // exited records the end of the container's process and decides, in the same transaction, whether
 // its restart policy restarts it: then it is "restarting" (still owned by this supervisor) and the
-// delay before the restart is returned.
-func (m *Manager) exited(c *Container, code int) (bool, time.Duration) {
+// delay before the restart is returned. With tearingDown the supervisor records the exit before it
+// unmounts the rootfs and releases the network: an exited container then keeps its SupervisorPid
+// until tornDown, so that stop returns at once while start, rm and network rm wait for the
+// teardown (waitTeardown).
+func (m *Manager) exited(c *Container, code int, tearingDown bool) (bool, time.Duration) {
 	restart, delay := false, time.Duration(0)
 	// The policy may have changed since the supervisor started (update --restart).
 	if cur, _, err := m.getState(c.ID); err == nil {
@@ -166,10 +170,45 @@ func (m *Manager) exited(c *Container, code int) (bool, time.Duration) {
 			st.RestartCount++
 			return nil
 		}
-		st.Status, st.SupervisorPid, st.SupervisorStart = "exited", 0, 0
+		st.Status = "exited"
+		if !tearingDown {
+			st.SupervisorPid, st.SupervisorStart = 0, 0
+		}
 		return nil
 	})
 	return restart, delay
+}
+
+// tornDown ends what exited(…, true) began: the supervisor's teardown is over, so the exited
+// container is nobody's any more.
+func (m *Manager) tornDown(id string) {
+	m.updateState(id, func(st *State) error {
+		if st.Running() || st.SupervisorPid != os.Getpid() {
+			return errSkip
+		}
+		st.SupervisorPid, st.SupervisorStart = 0, 0
+		return nil
+	})
+}
+
+// tearingDown reports whether an exited container's supervisor is still unmounting its rootfs
+// and releasing its network (see exited).
+func tearingDown(st State) bool { return !st.Running() && st.SupervisorPid != 0 }
+
+// waitTeardown waits until the supervisor of an exited container has torn it down (or died: Get
+// reconciles then), so that what comes next (start, rm, network rm) does not race with it. It
+// gives up after a while rather than hang on a stuck teardown.
+func (m *Manager) waitTeardown(id string) {
+	deadline := time.Now().Add(30 * time.Second)
+	delay := 2 * time.Millisecond
+	for {
+		_, st, err := m.Get(id)
+		if err != nil || !tearingDown(st) || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 20*time.Millisecond)
+	}
 }
 
 // waitRestart sleeps for a restart's delay, returning early (false) when the user stops the

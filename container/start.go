@@ -364,7 +364,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	// `stop` in between finds the supervisor (alive) and waits for it rather than calling the
 	// container stopped. A start that fails before the runtime ran anything puts the state back.
 	var prev State
-	if _, err := m.updateState(c.ID, func(st *State) error {
+	claim := func(st *State) error {
 		if again {
 			// A restart: still ours and not canceled by the user meanwhile.
 			if !st.Restarting() || st.SupervisorPid != os.Getpid() {
@@ -377,6 +377,9 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		} else {
 			if st.Running() {
 				return ConflictError{fmt.Sprintf("container %s is already running", c.ID)}
+			}
+			if tearingDown(*st) {
+				return errTearingDown // its last supervisor still unmounts and releases it
 			}
 			// Started by the user: the restart policy starts afresh.
 			st.RestartCount, st.ManuallyStopped, st.RestartCanceled, st.RestartDelay = 0, false, false, 0
@@ -393,7 +396,13 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		st.Status, st.StartedAt, st.ExitCode, st.Error, st.FinishedAt = "running", time.Now().UTC(), 0, "", time.Time{}
 		startHealth(c, st)
 		return nil
-	}); errors.Is(err, errRestartEnded) {
+	}
+	_, err = m.updateState(c.ID, claim)
+	if errors.Is(err, errTearingDown) {
+		m.waitTeardown(c.ID)
+		_, err = m.updateState(c.ID, claim)
+	}
+	if errors.Is(err, errRestartEnded) {
 		return 0, false, errNoRestart
 	} else if err != nil {
 		return fail(err)
@@ -439,6 +448,14 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		return fail(&StartError{Code: 125, Err: err})
 	} else if dns != nil {
 		defer dns.Close()
+	}
+	// So is the userland proxy of the ports published on [::].
+	if px, err := m.startProxy(c); err != nil {
+		m.teardown(c, rt)
+		release(err.Error())
+		return fail(&StartError{Code: 125, Err: fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): %w", c.Name, c.ID, err)})
+	} else if px != nil {
+		defer px.Close()
 	}
 	log, err := logging.Open(c.LogConfig(), m.dir(c.ID), c.ID)
 	if err != nil {
@@ -639,9 +656,14 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		m.remove(c, RemoveOptions{Volumes: true})
 		return code, false, nil
 	}
+	// The exit is recorded before the teardown (runtime state, rootfs, network), so a stop
+	// returns as soon as the container is down; start, rm and network rm wait for the rest.
+	restart, _ = m.exited(c, code, true)
 	rt.Delete(c.ID, true)
 	m.teardown(c, rt)
-	restart, _ = m.exited(c, code)
+	if !restart {
+		m.tornDown(c.ID)
+	}
 	return code, restart, nil
 }
 
@@ -821,7 +843,7 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 		return code, false, nil
 	}
 	m.teardown(c, rt)
-	restart, _ := m.exited(c, code)
+	restart, _ := m.exited(c, code, false)
 	return code, restart, nil
 }
 
@@ -868,8 +890,15 @@ func (m *Manager) prepare(c *Container) error {
 			return fmt.Errorf("cannot create the working directory %s: %w", cwd, err)
 		}
 	}
+	links, err := m.links(c)
+	if err != nil {
+		return err
+	}
 	netns, ip, err := m.setupNetwork(c)
 	if err != nil {
+		return err
+	}
+	if err := m.recordLinks(c, links); err != nil {
 		return err
 	}
 	var mounts []specs.Mount
@@ -946,16 +975,20 @@ func (m *Manager) prepare(c *Container) error {
 				Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}})
 		}
 	}
+	if err := checkDeviceRequests(c.Host.DeviceRequests); err != nil {
+		return err
+	}
 	spec, err := runtime.Spec(runtime.SpecOptions{
-		Rootfs: "rootfs", Args: args, Env: ProcessEnv(c.Config), Cwd: cwd, User: usr,
+		Rootfs: "rootfs", Args: args, Env: m.processEnv(c), Cwd: cwd, User: usr,
 		Hostname: c.Config.Hostname, Domainname: c.Config.Domainname, Terminal: c.Config.Tty,
 		ReadOnly: c.Host.ReadonlyRootfs, Network: netns, Mounts: mounts,
 		CapAdd: c.Host.CapAdd, CapDrop: c.Host.CapDrop, Privileged: c.Host.Privileged, Devices: devices,
 		Memory: c.Host.Memory, MemorySwap: c.Host.MemorySwap, NanoCPUs: c.Host.NanoCPUs, PidsLimit: c.Host.PidsLimit, CgroupsPath: c.Host.CgroupsPath(c.ID),
 		CPU: runtime.CPUOptions{Shares: c.Host.CPUShares, Period: c.Host.CPUPeriod, Quota: c.Host.CPUQuota,
-			CpusetCpus: c.Host.CpusetCpus, CpusetMems: c.Host.CpusetMems},
-		MemoryReservation: c.Host.MemoryReservation,
-		Security:          sec, MaskedPaths: c.Host.MaskedPaths, ReadonlyPaths: c.Host.ReadonlyPaths,
+			CpusetCpus: c.Host.CpusetCpus, CpusetMems: c.Host.CpusetMems,
+			RealtimePeriod: c.Host.CPURealtimePeriod, RealtimeRuntime: c.Host.CPURealtimeRuntime},
+		MemoryReservation: c.Host.MemoryReservation, KernelMemory: c.Host.KernelMemory,
+		Security: sec, MaskedPaths: c.Host.MaskedPaths, ReadonlyPaths: c.Host.ReadonlyPaths,
 		Sysctls: c.Host.Sysctls, Namespaces: iso.namespaces, DeviceRules: iso.rules, Rlimits: iso.rlimits,
 		ShmSize: c.Host.ShmSize, OomScoreAdj: iso.oomAdj, UIDMappings: uidMap, GIDMappings: gidMap, UsernsPath: usernsPath,
 	})
@@ -988,16 +1021,9 @@ const maxMountData = 4095
 
 // mountRootfs mounts the image's layers under the container's writable layer at rootfs/.
 func (m *Manager) mountRootfs(c *Container) error {
-	layers := c.layers
-	if layers == nil {
-		err := m.Images.DB.View(func(tx *metadata.Tx) error {
-			img, err := tx.Image(c.ImageID)
-			layers = img.Layers
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("image %s of container %s: %w", c.ImageID, c.ID, err)
-		}
+	layers, err := m.imageLayers(c)
+	if err != nil {
+		return fmt.Errorf("image %s of container %s: %w", c.ImageID, c.ID, err)
 	}
 	chains := make([]digest.Digest, len(layers))
 	for i, l := range layers {
@@ -1243,6 +1269,9 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 }
 
 var errRaced = errors.New("state changed meanwhile")
+
+// errTearingDown: the container exited and its supervisor still tears it down.
+var errTearingDown = errors.New("container is being torn down")
 
 // supervisorGoneError is State.Error of a container that ended with no supervisor to record
 // its exit (its shim, or the foreground berth run, was killed): 255 stands for "unknown".

@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +41,9 @@ func (m *Manager) Kill(ref, signal string) error {
 	}
 	c, st, err := m.Get(ref)
 	if err != nil {
+		if errors.As(err, new(NotFoundError)) {
+			return fmt.Errorf("Cannot kill container: %s: %w", ref, err) // Docker's daemon words it so
+		}
 		return err
 	}
 	if !st.Running() {
@@ -63,7 +67,10 @@ func (m *Manager) Kill(ref, signal string) error {
 	// for a while.
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		kerr := rt.Kill(c.ID, sig, false)
+		var kerr error
+		if !signalInit(st, sig) {
+			kerr = rt.Kill(c.ID, sig, false)
+		}
 		if kerr == nil {
 			if sig == syscall.SIGKILL {
 				// Docker's kill of SIGKILL returns once the container is down, so what the
@@ -84,6 +91,41 @@ func (m *Manager) Kill(ref, signal string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// signalInit signals a running container's init directly, as `runc kill` would, without
+// spawning the runtime (a process on every stop's path). It only does so when it can be sure of
+// the process: a pidfd pins it, and its parent being the container's supervisor (the
+// subreaper that reaps it) says it is the init and not a process that took over its PID. It
+// reports false when the caller should ask the runtime.
+func signalInit(st State, sig syscall.Signal) bool {
+	if st.Status != "running" || st.Pid <= 0 || st.SupervisorPid <= 0 {
+		return false
+	}
+	fd, err := unix.PidfdOpen(st.Pid, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	if ppid, err := procParent(st.Pid); err != nil || ppid != st.SupervisorPid {
+		return false
+	}
+	return unix.PidfdSendSignal(fd, sig, nil, 0) == nil
+}
+
+// procParent is a process's parent PID, from /proc.
+func procParent(pid int) (int, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	f := strings.Fields(s[i+1:])
+	if i < 0 || len(f) < 2 {
+		return 0, errors.New("bad stat")
+	}
+	return strconv.Atoi(f[1])
 }
 
 // Stop sends the container's stop signal (STOPSIGNAL, default SIGTERM), waits up to timeout
@@ -182,7 +224,8 @@ func (m *Manager) stop(c *Container, st State, o StopOptions) error {
 }
 
 // Wait waits until the container is not running (or timeout passes; a negative timeout waits
-// for ever) and returns its state.
+// for ever) and returns its state. It returns once the exit is recorded, while the supervisor
+// may still tear the container down (waitTeardown).
 func (m *Manager) Wait(ref string, timeout time.Duration) (State, error) {
 	deadline := time.Now().Add(timeout)
 	delay := 5 * time.Millisecond
@@ -198,7 +241,7 @@ func (m *Manager) Wait(ref string, timeout time.Duration) (State, error) {
 			return st, err
 		}
 		seen = true
-		if !st.Running() && st.SupervisorPid == 0 {
+		if !st.Running() {
 			return st, nil
 		}
 		if timeout >= 0 && time.Now().After(deadline) {

@@ -342,6 +342,7 @@ func (m *Manager) PruneContainer(id string) (bool, error) {
 	if st.Running() {
 		return false, nil
 	}
+	m.waitTeardown(c.ID)
 	if err := m.remove(c, RemoveOptions{}); err != nil {
 		return false, err
 	}

@@ -134,10 +134,29 @@ func CheckCredentials(ctx context.Context, key, username, password string, o Opt
 		return registryError(reg, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		// Docker's daemon words a refused login so (its /auth endpoint and `docker login`).
+		return fmt.Errorf("login attempt to %s failed with status: %s", resp.Request.URL, resp.Status)
+	}
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
 		return registryError(reg, err)
 	}
 	return nil
+}
+
+// StoredCredentials are the username and password stored for server (config.json or its
+// credential helper); empty when there are none.
+func StoredCredentials(server string) (username, password string, err error) {
+	key := ServerKey(server)
+	cf, err := config.Load(DockerConfigDir())
+	if err != nil {
+		return "", "", err
+	}
+	ac, err := cf.GetCredentialsStore(key).Get(key)
+	if err != nil {
+		return "", "", err
+	}
+	return ac.Username, ac.Password, nil
 }
 
 // Logout removes the stored credentials for server. It reports whether there were any.

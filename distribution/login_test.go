@@ -70,7 +70,8 @@ func TestLoginTLSBasicAuth(t *testing.T) {
 		t.Fatalf("--tls-verify=false: %v", err)
 	}
 
-	if _, err := Login(ctx(t), reg.Host, "alice", "wrong", o); err == nil || err.Error() != "unauthorized: authentication required" {
+	// Docker's daemon's words for a refused login.
+	if _, err := Login(ctx(t), reg.Host, "alice", "wrong", o); err == nil || err.Error() != "login attempt to https://"+reg.Host+"/v2/ failed with status: 401 Unauthorized" {
 		t.Fatalf("wrong password: %v", err)
 	}
 	if _, err := os.Stat(cfgFile); err == nil {

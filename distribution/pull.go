@@ -154,12 +154,12 @@ func (p *puller) pullOne(ctx context.Context, n reference.Named) (*PullResult, e
 	if d, ok := n.(dref.Digested); ok {
 		ref = d.Digest().String()
 	}
-	emit(Event{ID: firstID, Status: StatusPullingFrom + reference.Path(n)})
-
+	// Docker names the repository once the manifest is found: a missing tag prints nothing before its error.
 	desc, err := p.c.getManifest(ctx, ref)
 	if err != nil {
 		return nil, manifestError(familiar, p.c.repo.Registry, err)
 	}
+	emit(Event{ID: firstID, Status: StatusPullingFrom + reference.Path(n)})
 	repoDigest := desc.digest
 	raw, mediaType := desc.raw, desc.mediaType
 	if err := refuseSchema1(familiar, mediaType, raw); err != nil {

@@ -213,7 +213,8 @@ type ReadOptions struct {
 	// Follow keeps reading new events until Until (or ctx ends); without it only the events
 	// already in the journal are read.
 	Follow bool
-	// Poll is how often a follower looks for new lines (default 100ms).
+	// Poll is how often a follower looks for new lines (default 100ms) where inotify is
+	// unavailable; with inotify it wakes when the journal changes.
 	Poll time.Duration
 }
 
@@ -286,6 +287,13 @@ func Read(ctx context.Context, root string, opts ReadOptions, fn func(Message) e
 		}
 		return err
 	}
+	// The watch starts before the first read, so no line written in between goes unnoticed.
+	var w *dirWatch
+	if opts.Follow {
+		if w = watchDir(Dir(root)); w != nil {
+			defer w.Close()
+		}
+	}
 	if err := open(!replay); err != nil {
 		return err
 	}
@@ -310,10 +318,8 @@ func Read(ctx context.Context, root string, opts ReadOptions, fn func(Message) e
 		if !opts.Until.IsZero() && time.Now().After(opts.Until) {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
+		if !w.wait(ctx.Done(), opts.Poll, opts.Until) {
 			return nil
-		case <-time.After(opts.Poll):
 		}
 		// A rotation: finish the old file (done above), then read the new one from its start.
 		if st, err := os.Stat(journalPath(root)); err == nil {

@@ -252,3 +252,74 @@ func FuzzReadJournal(f *testing.F) {
 		}
 	})
 }
+
+// A follower wakes on inotify, not on its poll interval: with an hour's poll it still sees
+// new events, across a rotation too, and it ends at until without any event.
+func TestFollowWakesOnChange(t *testing.T) {
+	if w := watchDir(t.TempDir()); w == nil {
+		t.Skip("inotify unavailable here")
+	} else {
+		w.Close()
+	}
+	root := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan Message, 100)
+	done := make(chan error, 1)
+	go func() {
+		done <- Read(ctx, root, ReadOptions{Follow: true, Poll: time.Hour}, func(m Message) error {
+			got <- m
+			return nil
+		})
+	}()
+	expect := func(id string) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case m := <-got:
+				if m.Actor.ID == id {
+					return
+				}
+			case <-time.After(20 * time.Millisecond):
+				// The reader may not have opened the journal yet: a first event is repeated.
+				if strings.HasPrefix(id, "first") {
+					Log(root, TypeContainer, "start", id, nil)
+				}
+			case <-deadline:
+				t.Fatalf("follower did not see %s", id)
+			}
+		}
+	}
+	Log(root, TypeContainer, "start", "first", nil)
+	expect("first")
+	Log(root, TypeContainer, "start", "second", nil)
+	expect("second")
+	// A rotation: the journal renamed away and a new one begun.
+	big := strings.Repeat("x", int(MaxSize))
+	Log(root, TypeContainer, "start", "big", map[string]string{"pad": big})
+	if _, err := os.Stat(journalPath(root) + ".1"); err != nil {
+		t.Fatalf("no rotation: %v", err)
+	}
+	Log(root, TypeContainer, "start", "after-rotation", nil)
+	expect("after-rotation")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// until ends a follow that sees no event, though its poll is an hour.
+	res := make(chan error, 1)
+	go func() {
+		res <- Read(context.Background(), root, ReadOptions{Follow: true, Poll: time.Hour, Until: time.Now().Add(200 * time.Millisecond)},
+			func(Message) error { return nil })
+	}()
+	select {
+	case err := <-res:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("follow did not end at until")
+	}
+}

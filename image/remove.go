@@ -126,8 +126,16 @@ func (s *Store) Remove(ref string, force bool) ([]DeleteResponse, error) {
 				}
 				rest = kept
 			}
-			if len(rest) > 0 || len(containers) > 0 {
+			if len(rest) > 0 {
 				return nil
+			}
+			if len(containers) > 0 {
+				// Forced, its last name: Docker deletes the image too; containers of an older
+				// berth (no layers recorded) keep it.
+				older, err := tx.ContainersWithoutLayers(id)
+				if err != nil || len(older) > 0 {
+					return err
+				}
 			}
 		} else {
 			// A running container's image cannot go, forced or not (Docker's hard conflict,
@@ -153,8 +161,15 @@ func (s *Store) Remove(ref string, force bool) ([]DeleteResponse, error) {
 				}
 				out = append(out, DeleteResponse{Untagged: familiarStored(n.Name)})
 			}
-			if len(containers) > 0 {
-				return nil // forced: the names go, the image stays for its containers
+			// Forced: Docker untags and deletes the image; its stopped containers keep the
+			// layers they recorded. Containers of an older berth, which did not record them,
+			// keep the image (nameless) instead.
+			older, err := tx.ContainersWithoutLayers(id)
+			if err != nil {
+				return err
+			}
+			if len(older) > 0 {
+				return nil
 			}
 		}
 		deleted, err := deleteImage(tx, id, &freed)

@@ -105,10 +105,20 @@ func (t *Tx) UsedBlobs() (map[string]bool, error) {
 	return out, err
 }
 
-// UnusedLayers returns the layers neither an image nor the build cache uses.
+// UnusedLayers returns the layers neither an image, a container nor the build cache uses (a
+// container's record lists its image's layers as ImageLayers, so they outlive a deleted image).
 func (t *Tx) UnusedLayers() ([]string, error) {
 	return t.strings(`SELECT chain_id FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)
-		AND chain_id NOT IN (SELECT chain_id FROM build_cache)`)
+		AND chain_id NOT IN (SELECT chain_id FROM build_cache)
+		AND chain_id NOT IN (SELECT j.value FROM containers,
+			json_each(CASE WHEN json_valid(containers.config) THEN containers.config ELSE '{}' END, '$.ImageLayers') AS j)`)
+}
+
+// ContainersWithoutLayers returns the containers created from an image whose record does not
+// list the image's layers (made by an older berth): they need the image to start.
+func (t *Tx) ContainersWithoutLayers(imageID string) ([]string, error) {
+	return t.strings(`SELECT id FROM containers WHERE image_id = ?
+		AND (NOT json_valid(config) OR json_extract(config, '$.ImageLayers') IS NULL) ORDER BY created`, imageID)
 }
 
 // ImageBlobs returns the blobs of one image.

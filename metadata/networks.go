@@ -90,9 +90,11 @@ type Endpoint struct {
 	IP          string
 	Prefix      int
 	MAC         string
+	IP6         string // on a network with IPv6 enabled
+	Prefix6     int
 }
 
-const endpointCols = `network_id, container_id, endpoint_id, name, aliases, ip, prefix, mac`
+const endpointCols = `network_id, container_id, endpoint_id, name, aliases, ip, prefix, mac, ip6, prefix6`
 
 // PutEndpoint records an endpoint, replacing the container's earlier one on that network.
 func (t *Tx) PutEndpoint(e Endpoint) error {
@@ -104,8 +106,8 @@ func (t *Tx) PutEndpoint(e Endpoint) error {
 		}
 		aliases = string(b)
 	}
-	_, err := t.tx.Exec(`INSERT OR REPLACE INTO endpoints(`+endpointCols+`) VALUES(?,?,?,?,?,?,?,?)`,
-		e.NetworkID, e.ContainerID, e.EndpointID, e.Name, aliases, e.IP, e.Prefix, e.MAC)
+	_, err := t.tx.Exec(`INSERT OR REPLACE INTO endpoints(`+endpointCols+`) VALUES(?,?,?,?,?,?,?,?,?,?)`,
+		e.NetworkID, e.ContainerID, e.EndpointID, e.Name, aliases, e.IP, e.Prefix, e.MAC, e.IP6, e.Prefix6)
 	return err
 }
 
@@ -125,7 +127,7 @@ func (t *Tx) endpoints(q string, args ...any) ([]Endpoint, error) {
 	for rows.Next() {
 		var e Endpoint
 		var aliases string
-		if err := rows.Scan(&e.NetworkID, &e.ContainerID, &e.EndpointID, &e.Name, &aliases, &e.IP, &e.Prefix, &e.MAC); err != nil {
+		if err := rows.Scan(&e.NetworkID, &e.ContainerID, &e.EndpointID, &e.Name, &aliases, &e.IP, &e.Prefix, &e.MAC, &e.IP6, &e.Prefix6); err != nil {
 			return nil, err
 		}
 		if aliases != "" {
@@ -151,7 +153,7 @@ type Neighbour struct {
 // own included: the names its DNS resolver answers for. (The predefined networks, whose config is
 // empty, have no name resolution.)
 func (t *Tx) Neighbours(containerID string) ([]Neighbour, error) {
-	rows, err := t.tx.Query(`SELECT e.network_id, e.container_id, e.endpoint_id, e.name, e.aliases, e.ip, e.prefix, e.mac, n.name
+	rows, err := t.tx.Query(`SELECT e.network_id, e.container_id, e.endpoint_id, e.name, e.aliases, e.ip, e.prefix, e.mac, e.ip6, e.prefix6, n.name
 		FROM endpoints e JOIN networks n ON n.id = e.network_id
 		WHERE n.config != '' AND e.network_id IN (SELECT network_id FROM endpoints WHERE container_id = ?)
 		ORDER BY e.network_id, e.name`, containerID)
@@ -163,7 +165,7 @@ func (t *Tx) Neighbours(containerID string) ([]Neighbour, error) {
 	for rows.Next() {
 		var e Neighbour
 		var aliases string
-		if err := rows.Scan(&e.NetworkID, &e.ContainerID, &e.EndpointID, &e.Name, &aliases, &e.IP, &e.Prefix, &e.MAC, &e.NetworkName); err != nil {
+		if err := rows.Scan(&e.NetworkID, &e.ContainerID, &e.EndpointID, &e.Name, &aliases, &e.IP, &e.Prefix, &e.MAC, &e.IP6, &e.Prefix6, &e.NetworkName); err != nil {
 			return nil, err
 		}
 		if aliases != "" {

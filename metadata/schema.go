@@ -127,4 +127,8 @@ var migrations = []string{
 		PRIMARY KEY (network_id, container_id)
 	);
 	CREATE INDEX endpoints_container ON endpoints(container_id);`,
+	// An endpoint's IPv6 address on a network with IPv6 enabled ('' otherwise), for the resolver's
+	// AAAA answers and network inspect.
+	`ALTER TABLE endpoints ADD COLUMN ip6 TEXT NOT NULL DEFAULT '';
+	ALTER TABLE endpoints ADD COLUMN prefix6 INTEGER NOT NULL DEFAULT 0;`,
 }

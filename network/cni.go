@@ -123,8 +123,8 @@ func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
 		ep.Results = append(ep.Results, res)
 		return ep, nil
 	}
-	if r.MAC != "" {
-		return Endpoint{}, fmt.Errorf("network %s: a fixed MAC address needs berth's own bridge set-up (unset BERTH_CNI_BRIDGE)", r.Network.Name)
+	if r.MAC != "" || r.Network.IPv6() || len(r.LinkLocalIPs) > 0 {
+		return Endpoint{}, fmt.Errorf("network %s: a fixed MAC address, IPv6 and link-local addresses need berth's own bridge set-up (unset BERTH_CNI_BRIDGE)", r.Network.Name)
 	}
 	ep := Endpoint{Network: r.Network, IfName: r.IfName, Ports: r.Ports}
 	var prev json.RawMessage

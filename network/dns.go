@@ -25,30 +25,43 @@ type Member struct {
 	Network string   // the network's name
 	Names   []string // the container's name, its aliases and its short ID
 	IP      net.IP
+	IP6     net.IP // on a network with IPv6 enabled (nil otherwise)
 }
 
 // Table is the names a resolver answers for: lowercase name (no trailing dot) → addresses.
 type Table struct {
-	addrs map[string][]net.IP
-	names map[string]string // IPv4 → NAME.NETWORK, for PTR
+	addrs  map[string][]net.IP
+	addrs6 map[string][]net.IP // the IPv6 addresses of names that have some
+	names  map[string]string   // IPv4 → NAME.NETWORK, for PTR
 }
 
 // NewTable indexes members: each name resolves alone and as NAME.NETWORK.
 func NewTable(members []Member) Table {
-	t := Table{addrs: map[string][]net.IP{}, names: map[string]string{}}
-	add := func(name string, ip net.IP) {
+	t := Table{addrs: map[string][]net.IP{}, addrs6: map[string][]net.IP{}, names: map[string]string{}}
+	addTo := func(m map[string][]net.IP, name string, ip net.IP) {
 		name = strings.ToLower(strings.TrimSuffix(name, "."))
-		for _, have := range t.addrs[name] {
+		for _, have := range m[name] {
 			if have.Equal(ip) {
 				return
 			}
 		}
-		t.addrs[name] = append(t.addrs[name], ip)
+		m[name] = append(m[name], ip)
+	}
+	var ip6 net.IP
+	add := func(name string, ip net.IP) {
+		addTo(t.addrs, name, ip)
+		if ip6 != nil {
+			addTo(t.addrs6, name, ip6)
+		}
 	}
 	for _, m := range members {
 		ip := m.IP.To4()
 		if ip == nil {
 			continue
+		}
+		ip6 = nil
+		if m.IP6 != nil && m.IP6.To4() == nil {
+			ip6 = m.IP6
 		}
 		for i, n := range m.Names {
 			if n == "" {
@@ -117,20 +130,27 @@ func Answer(query []byte, t Table) (resp []byte, forward bool, err error) {
 		if addrs == nil {
 			return nil, true, nil
 		}
-		if q.Type == dnsmessage.TypeAAAA {
-			// A container's name with no IPv6 address: no records, no error (as Docker's).
-			return reply(h, qs, dnsmessage.RCodeSuccess, nil)
-		}
-		shuffled := append([]net.IP(nil), addrs...)
-		rand.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 		var rrs []dnsmessage.Resource
-		for _, ip := range shuffled {
-			var a dnsmessage.AResource
-			copy(a.A[:], ip.To4())
-			rrs = append(rrs, dnsmessage.Resource{
-				Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: ttl},
-				Body:   &a,
-			})
+		if q.Type != dnsmessage.TypeAAAA {
+			for _, ip := range shuffle(addrs) {
+				var a dnsmessage.AResource
+				copy(a.A[:], ip.To4())
+				rrs = append(rrs, dnsmessage.Resource{
+					Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: ttl},
+					Body:   &a,
+				})
+			}
+		}
+		if q.Type != dnsmessage.TypeA {
+			// A container's name with no IPv6 address: no records, no error (as Docker's).
+			for _, ip := range shuffle(t.addrs6[strings.ToLower(strings.TrimSuffix(name, "."))]) {
+				var a dnsmessage.AAAAResource
+				copy(a.AAAA[:], ip.To16())
+				rrs = append(rrs, dnsmessage.Resource{
+					Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeAAAA, Class: dnsmessage.ClassINET, TTL: ttl},
+					Body:   &a,
+				})
+			}
 		}
 		return reply(h, qs, dnsmessage.RCodeSuccess, rrs)
 	case dnsmessage.TypePTR:
@@ -152,6 +172,13 @@ func Answer(query []byte, t Table) (resp []byte, forward bool, err error) {
 		}})
 	}
 	return nil, true, nil
+}
+
+// shuffle returns the addresses in a random order (Docker's round robin).
+func shuffle(addrs []net.IP) []net.IP {
+	out := append([]net.IP(nil), addrs...)
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
 }
 
 // reply builds a response to the query whose header is h.
@@ -177,6 +204,8 @@ func reply(h dnsmessage.Header, qs []dnsmessage.Question, rcode dnsmessage.RCode
 		switch body := rr.Body.(type) {
 		case *dnsmessage.AResource:
 			err = b.AResource(rr.Header, *body)
+		case *dnsmessage.AAAAResource:
+			err = b.AAAAResource(rr.Header, *body)
 		case *dnsmessage.PTRResource:
 			err = b.PTRResource(rr.Header, *body)
 		}

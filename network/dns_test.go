@@ -40,6 +40,8 @@ func answers(t *testing.T, resp []byte) (dnsmessage.Header, []string) {
 		switch b := a.Body.(type) {
 		case *dnsmessage.AResource:
 			out = append(out, net.IP(b.A[:]).String())
+		case *dnsmessage.AAAAResource:
+			out = append(out, net.IP(b.AAAA[:]).String())
 		case *dnsmessage.PTRResource:
 			out = append(out, b.PTR.String())
 		}
@@ -171,5 +173,28 @@ func TestResolvConf(t *testing.T) {
 	}
 	if got := Upstreams(nil, nil); !reflect.DeepEqual(got, []string{"8.8.8.8:53", "8.8.4.4:53"}) {
 		t.Errorf("upstreams of nothing %v", got)
+	}
+}
+
+// On an IPv6 network Docker's resolver answers AAAA with the container's IPv6 address (recorded
+// with Docker 20.10's nslookup of a container and of an endpoint link's alias), and a name
+// without one gets no records and no error.
+func TestAnswerAAAA(t *testing.T) {
+	ms := []Member{{Network: "v6", Names: []string{"up"}, IP: net.ParseIP("172.19.0.2"), IP6: net.ParseIP("2001:db8:78::2")},
+		{Network: "v4", Names: []string{"old"}, IP: net.ParseIP("172.20.0.2")}}
+	tab := NewTable(append(ms, LinkMembers(ms, "v6", []string{"up:bar"})...))
+	for name, want := range map[string][]string{"up.": {"2001:db8:78::2"}, "bar.": {"2001:db8:78::2"}, "up.v6.": {"2001:db8:78::2"}, "old.": nil} {
+		resp, fwd, err := Answer(query(t, name, dnsmessage.TypeAAAA), tab)
+		if err != nil || fwd {
+			t.Fatalf("%s: %v %v", name, fwd, err)
+		}
+		h, got := answers(t, resp)
+		if h.RCode != dnsmessage.RCodeSuccess || !reflect.DeepEqual(got, want) {
+			t.Errorf("AAAA %s: %v %v, want %v", name, h.RCode, got, want)
+		}
+	}
+	resp, _, _ := Answer(query(t, "bar.", dnsmessage.TypeA), tab)
+	if _, got := answers(t, resp); !reflect.DeepEqual(got, []string{"172.19.0.2"}) {
+		t.Errorf("A bar: %v", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,9 +193,38 @@ func (d Driver) attachBridge(nsPath string, r Request) (Endpoint, error) {
 			return Endpoint{}, err
 		}
 	}
-	ep := Endpoint{Network: n, IfName: r.IfName, Ports: r.Ports, IP: ip.String(), Gateway: rng.gateway.String(), MAC: mac.String()}
+	ep := Endpoint{Network: n, IfName: r.IfName, Ports: r.Ports, IP: ip.String(), Gateway: rng.gateway.String(), MAC: mac.String(),
+		LinkLocalIPs: r.LinkLocalIPs}
 	ep.Prefix, _ = rng.subnet.Mask.Size()
 	release := func() { d.releaseLease(n, r.ContainerID, r.IfName) }
+	var ip6 net.IP
+	sn6 := n.Subnet6()
+	if n.IPv6() {
+		if ip6, err = allocate6(dir, n, r.ContainerID, r.IfName, r.IP6); err != nil {
+			release()
+			return Endpoint{}, fmt.Errorf("network %s: %w", n.Name, err)
+		}
+		ep.IP6, ep.Gateway6 = ip6.String(), n.Gateway6()
+		ep.Prefix6, _ = sn6.Mask.Size()
+	}
+	var linkLocal []*net.IPNet
+	for _, a := range r.LinkLocalIPs {
+		ll := net.ParseIP(a)
+		if ll == nil {
+			release()
+			return Endpoint{}, fmt.Errorf("invalid link-local IP address: %s", a)
+		}
+		bits := 128
+		if ll.To4() != nil {
+			ll, bits = ll.To4(), 32
+		}
+		// Docker adds them with the link-local prefixes' lengths (169.254.0.0/16, fe80::/64).
+		ones := 16
+		if bits == 128 {
+			ones = 64
+		}
+		linkLocal = append(linkLocal, &net.IPNet{IP: ll, Mask: net.CIDRMask(ones, bits)})
+	}
 	start = time.Now()
 	ns, err := os.Open(nsPath)
 	if err != nil {
@@ -248,11 +278,29 @@ func (d Driver) attachBridge(nsPath string, r Request) (Endpoint, error) {
 		if err := h.AddrAdd(peer, &netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: rng.subnet.Mask}}); err != nil {
 			return err
 		}
+		if ip6 != nil {
+			// No duplicate address detection: the address is the network's lease, and DAD would
+			// leave it tentative (unusable) for the container's first second.
+			if err := h.AddrAdd(peer, &netlink.Addr{IPNet: &net.IPNet{IP: ip6, Mask: sn6.Mask}, Flags: unix.IFA_F_NODAD}); err != nil {
+				return fmt.Errorf("adding %s: %w", ip6, err)
+			}
+		}
+		for _, ll := range linkLocal {
+			// Docker 20.10 adds them as it adds the main address (scope global, with broadcast).
+			if err := h.AddrAdd(peer, &netlink.Addr{IPNet: ll, Flags: unix.IFA_F_NODAD}); err != nil {
+				return fmt.Errorf("adding %s: %w", ll.IP, err)
+			}
+		}
 		if err := h.LinkSetUp(peer); err != nil {
 			return err
 		}
 		if r.DefaultRoute && !n.Internal {
-			return h.RouteAdd(&netlink.Route{LinkIndex: peer.Attrs().Index, Gw: rng.gateway})
+			if err := h.RouteAdd(&netlink.Route{LinkIndex: peer.Attrs().Index, Gw: rng.gateway}); err != nil {
+				return err
+			}
+			if ip6 != nil {
+				return h.RouteAdd(&netlink.Route{LinkIndex: peer.Attrs().Index, Gw: net.ParseIP(ep.Gateway6)})
+			}
 		}
 		return nil
 	})
@@ -267,6 +315,78 @@ func (d Driver) attachBridge(nsPath string, r Request) (Endpoint, error) {
 	})
 	ep.Results = []json.RawMessage{res}
 	return ep, nil
+}
+
+// allocate6 reserves an IPv6 address of the network's IPv6 range for a container's interface:
+// want if given (and free), else the first free one after the gateway, as Docker's IPAM gives
+// them out. Leases share the IPv4 ones' directory, lock and format, so releasing an interface
+// releases both.
+func allocate6(dir string, n Network, id, ifname, want string) (net.IP, error) {
+	c := n.ipam6()
+	pfx, err := netip.ParsePrefix(c.Subnet)
+	if err != nil {
+		return nil, err
+	}
+	pool := pfx.Masked()
+	if c.IPRange != "" {
+		if r, err := netip.ParsePrefix(c.IPRange); err == nil {
+			pool = r.Masked()
+		}
+	}
+	gw, _ := netip.ParseAddr(n.Gateway6())
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return nil, err
+	}
+	reserve := func(a netip.Addr) (bool, error) {
+		f, err := os.OpenFile(filepath.Join(dir, a.String()), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if errors.Is(err, os.ErrExist) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		_, err = f.WriteString(id + "\r\n" + ifname)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
+		return err == nil, err
+	}
+	if want != "" {
+		a, err := netip.ParseAddr(want)
+		if err != nil || !pfx.Contains(a) || a == gw {
+			return nil, fmt.Errorf("requested IP address %s is not available in range set %s", want, pfx)
+		}
+		ok, err := reserve(a)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("requested IP address %s is not available in range set %s", want, pfx)
+		}
+		return net.IP(a.AsSlice()), nil
+	}
+	// A /64 has more addresses than anyone leases: the search stops after a generous number.
+	a := pool.Addr().Next()
+	for i := 0; i < 1<<16 && pool.Contains(a); i, a = i+1, a.Next() {
+		if a == gw {
+			continue
+		}
+		ok, err := reserve(a)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return net.IP(a.AsSlice()), nil
+		}
+	}
+	return nil, fmt.Errorf("no IPv6 addresses available in range set %s", pool)
 }
 
 // releaseLease removes a container interface's lease from a network's lease directory.

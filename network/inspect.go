@@ -49,8 +49,12 @@ func (m *Manager) Inspect(ref string) (*Resource, error) {
 	}
 	r := ResourceOf(n)
 	for _, e := range eps {
-		r.Containers[e.ContainerID] = ContainerEndpoint{Name: e.Name, EndpointID: e.EndpointID, MacAddress: e.MAC,
+		ce := ContainerEndpoint{Name: e.Name, EndpointID: e.EndpointID, MacAddress: e.MAC,
 			IPv4Address: e.IP + "/" + strconv.Itoa(e.Prefix)}
+		if e.IP6 != "" {
+			ce.IPv6Address = e.IP6 + "/" + strconv.Itoa(e.Prefix6)
+		}
+		r.Containers[e.ContainerID] = ce
 	}
 	return r, nil
 }
@@ -58,7 +62,7 @@ func (m *Manager) Inspect(ref string) (*Resource, error) {
 // ResourceOf is a network's inspect view without its containers (what Docker's list shows).
 func ResourceOf(n Network) *Resource {
 	r := &Resource{Name: n.Name, ID: n.ID, Created: n.Created, Scope: "local", Driver: n.Driver,
-		Internal: n.Internal, Attachable: n.Attachable, Containers: map[string]ContainerEndpoint{},
+		EnableIPv6: n.EnableIPv6, Internal: n.Internal, Attachable: n.Attachable, Containers: map[string]ContainerEndpoint{},
 		Options: n.Options, Labels: n.Labels}
 	r.IPAM.Driver, r.IPAM.Config = "default", n.IPAM
 	if r.IPAM.Config == nil {

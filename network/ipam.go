@@ -38,6 +38,36 @@ var DefaultPools = []Pool{
 	{Base: "172.24.0.0/13", Size: 16}, {Base: "192.168.0.0/16", Size: 20},
 }
 
+// ErrNoIPv6Pool is Docker 20.10's refusal of --ipv6 without an IPv6 subnet (it has no default
+// IPv6 pool).
+var ErrNoIPv6Pool = errors.New("could not find an available, non-overlapping IPv6 address pool among the defaults to assign to the network")
+
+// SplitIPAM sorts a network's address ranges as given (the CLI's --subnet/--gateway/--ip-range
+// lists, the API's IPAM.Config) into its IPv4 and IPv6 ones: a bridge network has at most one
+// of each.
+func SplitIPAM(cs []IPAMConfig) (v4, v6 IPAMConfig, err error) {
+	var n4, n6 int
+	for _, c := range cs {
+		_, sn, perr := net.ParseCIDR(c.Subnet)
+		switch {
+		case perr != nil || sn.IP.To4() != nil:
+			// Not a subnet at all is IPAMCheck's to refuse, with Docker's wording.
+			v4 = c
+			n4++
+		default:
+			v6 = c
+			n6++
+		}
+	}
+	if n4 > 1 {
+		return v4, v6, errors.New("bridge driver doesn't support multiple subnets")
+	}
+	if n6 > 1 {
+		return v4, v6, errors.New("berth's bridge networks take one IPv6 subnet")
+	}
+	return v4, v6, nil
+}
+
 // ErrPoolsExhausted is Docker's wording for a pool with no free subnet left.
 var ErrPoolsExhausted = errors.New("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
 
@@ -136,9 +166,7 @@ func IPAMCheck(c IPAMConfig) (IPAMConfig, error) {
 	if err != nil {
 		return c, fmt.Errorf("Invalid subnet %s : invalid CIDR address: %s", c.Subnet, c.Subnet)
 	}
-	if sn.IP.To4() == nil {
-		return c, fmt.Errorf("invalid subnet %s: berth networks are IPv4 only", c.Subnet)
-	}
+	v4 := sn.IP.To4() != nil
 	if c.IPRange != "" {
 		_, rn, err := net.ParseCIDR(c.IPRange)
 		if err != nil {
@@ -153,7 +181,7 @@ func IPAMCheck(c IPAMConfig) (IPAMConfig, error) {
 	}
 	if c.Gateway != "" {
 		gw := net.ParseIP(c.Gateway)
-		if gw == nil {
+		if gw == nil || (gw.To4() != nil) != v4 {
 			return c, fmt.Errorf("invalid gateway address %s", c.Gateway)
 		}
 		if !sn.Contains(gw) {
@@ -162,7 +190,7 @@ func IPAMCheck(c IPAMConfig) (IPAMConfig, error) {
 	}
 	for _, a := range c.AuxiliaryAddresses {
 		ip := net.ParseIP(a)
-		if ip == nil || ip.To4() == nil {
+		if ip == nil || (ip.To4() != nil) != v4 {
 			return c, fmt.Errorf("invalid auxiliary address %s", a)
 		}
 		if !sn.Contains(ip) {

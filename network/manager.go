@@ -119,9 +119,13 @@ func (m *Manager) Endpoints(id string) ([]metadata.Endpoint, error) {
 
 // CreateOptions are `network create`'s flags.
 type CreateOptions struct {
-	Name       string
-	Driver     string // "" or "bridge"
-	IPAM       IPAMConfig
+	Name   string
+	Driver string // "" or "bridge"
+	IPAM   IPAMConfig
+	// IPAM6 is the IPv6 range (kept without EnableIPv6 too, as Docker keeps it); EnableIPv6
+	// gives containers addresses of it.
+	IPAM6      IPAMConfig
+	EnableIPv6 bool
 	Internal   bool
 	Attachable bool
 	Labels     map[string]string
@@ -162,6 +166,19 @@ func Plan(o CreateOptions, id string, now time.Time) (Network, error) {
 	if err != nil {
 		return Network{}, err
 	}
+	if _, sn, err := net.ParseCIDR(ipam.Subnet); err == nil && sn.IP.To4() == nil {
+		return Network{}, fmt.Errorf("invalid subnet %s: not an IPv4 subnet", ipam.Subnet)
+	}
+	ipam6, err := IPAMCheck(o.IPAM6)
+	if err != nil {
+		return Network{}, err
+	}
+	if _, sn, err := net.ParseCIDR(ipam6.Subnet); err == nil && sn.IP.To4() != nil {
+		return Network{}, fmt.Errorf("invalid subnet %s: not an IPv6 subnet", ipam6.Subnet)
+	}
+	if o.EnableIPv6 && ipam6.Subnet == "" {
+		return Network{}, ErrNoIPv6Pool
+	}
 	if o.Labels == nil {
 		o.Labels = map[string]string{}
 	}
@@ -170,12 +187,16 @@ func Plan(o CreateOptions, id string, now time.Time) (Network, error) {
 	}
 	n := Network{ID: id, Name: o.Name, Driver: "bridge", Created: now, Internal: o.Internal, Attachable: o.Attachable,
 		Labels: o.Labels, Options: o.Options, Bridge: BridgeFor(id, o.Options),
-		IPAMOptions: o.IPAMOptions, NoIPAMOptions: o.IPAMOptions == nil}
+		IPAMOptions: o.IPAMOptions, NoIPAMOptions: o.IPAMOptions == nil, EnableIPv6: o.EnableIPv6}
 	if len(n.Bridge) > unix.IFNAMSIZ-1 {
 		return Network{}, fmt.Errorf("bridge name %s is longer than %d characters", n.Bridge, unix.IFNAMSIZ-1)
 	}
 	if ipam.Subnet != "" {
 		n.IPAM, n.UserSubnet = []IPAMConfig{ipam}, true
+	}
+	if ipam6.Subnet != "" {
+		// After the IPv4 range, which Create fills in from the pools when not given.
+		n.IPAM = append(n.IPAM, ipam6)
 	}
 	return n, nil
 }
@@ -206,6 +227,9 @@ func (m *Manager) Create(o CreateOptions) (Network, error) {
 		if sn := other.Subnet(); sn != nil {
 			taken = append(taken, sn)
 		}
+		if sn, mine := other.Subnet6(), n.Subnet6(); sn != nil && mine != nil && Overlaps(sn, mine) {
+			return Network{}, ConflictError{"Pool overlaps with other one on this address space"}
+		}
 	}
 	if sn := n.Subnet(); sn != nil {
 		if overlapsAny(sn, taken) {
@@ -220,7 +244,7 @@ func (m *Manager) Create(o CreateOptions) (Network, error) {
 		if err != nil {
 			return Network{}, err
 		}
-		n.IPAM = []IPAMConfig{{Subnet: sn.String(), Gateway: gatewayOf(sn.String())}}
+		n.IPAM = append([]IPAMConfig{{Subnet: sn.String(), Gateway: gatewayOf(sn.String())}}, n.IPAM...)
 	}
 	if n.IPAM[0].Gateway == "" {
 		n.IPAM[0].Gateway = gatewayOf(n.IPAM[0].Subnet)
@@ -338,6 +362,13 @@ func CreateBridge(n Network) error {
 	}
 	if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP(n.Gateway()).To4(), Mask: sn.Mask}}); err != nil {
 		return fail(err)
+	}
+	if n.IPv6() {
+		// The IPv6 gateway, without duplicate address detection (it would stay tentative, and
+		// unusable, for a while). Docker 20.10 does not NAT IPv6: no ip6tables rules.
+		if err := netlink.AddrAdd(l, &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP(n.Gateway6()), Mask: n.Subnet6().Mask}, Flags: unix.IFA_F_NODAD}); err != nil {
+			return fail(err)
+		}
 	}
 	if err := netlink.LinkSetUp(l); err != nil {
 		return fail(err)
@@ -481,7 +512,7 @@ func (m *Manager) reserveAux(n Network) error {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
-			ip := net.ParseIP(c.AuxiliaryAddresses[name]).To4()
+			ip := net.ParseIP(c.AuxiliaryAddresses[name])
 			if err := os.WriteFile(filepath.Join(dir, ip.String()), []byte("aux-address\r\n"+name), 0o644); err != nil {
 				return err
 			}

@@ -8,7 +8,14 @@
 // Detach and Release (a veth pair on the network's bridge made through netlink, with addresses
 // leased in host-local's format; the standard CNI portmap plugin for published ports, run the way
 // the CNI protocol describes); CreateBridge/DeleteBridge and the host's iptables rules; and the
-// embedded DNS resolver (dns.go the packets, resolver.go the sockets, dnsnat.go its DNAT).
+// embedded DNS resolver (dns.go the packets, resolver.go the sockets, dnsnat.go its DNAT); and
+// the userland proxy of ports published on [::] (proxy.go), which Docker 20.10 serves with
+// docker-proxy instead of IPv6 NAT. Docker's links are values too (links.go): the legacy link's
+// variables and hosts names, and the resolver entries of endpoint links.
+//
+// IPv6: a network keeps an IPv6 range when given one; with EnableIPv6 its bridge has the
+// range's gateway and each endpoint an address of it (leased beside the IPv4 ones, in the same
+// files' format) and an IPv6 default route. As in Docker 20.10, nothing is NATed for IPv6.
 // The container package asks this package for endpoints and never touches netlink, CNI or
 // iptables itself.
 //
@@ -59,6 +66,9 @@ type Network struct {
 	// request had none at all (Docker then shows null, where the CLI's create sends {}).
 	IPAMOptions   map[string]string `json:",omitempty"`
 	NoIPAMOptions bool              `json:",omitempty"`
+	// EnableIPv6: containers get an address of the IPv6 range too. A network may keep an IPv6
+	// range without it, as Docker's does, and then gives no IPv6 addresses.
+	EnableIPv6 bool `json:",omitempty"`
 }
 
 // IPAMConfig is one address range of a network: Docker's IPAM.Config entry.
@@ -107,10 +117,47 @@ func (n Network) Subnet() *net.IPNet {
 	return nil
 }
 
-// Gateway returns the gateway address of the network's first range ("" if none).
+// Subnet6 returns the network's IPv6 range, nil if it has none.
+func (n Network) Subnet6() *net.IPNet {
+	if c := n.ipam6(); c != nil {
+		_, sn, _ := net.ParseCIDR(c.Subnet)
+		return sn
+	}
+	return nil
+}
+
+func (n Network) ipam6() *IPAMConfig {
+	for i, c := range n.IPAM {
+		if _, sn, err := net.ParseCIDR(c.Subnet); err == nil && sn.IP.To4() == nil {
+			return &n.IPAM[i]
+		}
+	}
+	return nil
+}
+
+// Gateway6 is the gateway of the network's IPv6 range: the one given, or the range's first
+// address as Docker picks it ("" without a range).
+func (n Network) Gateway6() string {
+	c := n.ipam6()
+	if c == nil {
+		return ""
+	}
+	if c.Gateway != "" {
+		return c.Gateway
+	}
+	_, sn, _ := net.ParseCIDR(c.Subnet)
+	gw := append(net.IP(nil), sn.IP.To16()...)
+	gw[15]++
+	return gw.String()
+}
+
+// IPv6 reports whether the network's containers get IPv6 addresses.
+func (n Network) IPv6() bool { return n.EnableIPv6 && n.Subnet6() != nil }
+
+// Gateway returns the gateway address of the network's IPv4 range ("" if none).
 func (n Network) Gateway() string {
 	for _, c := range n.IPAM {
-		if c.Subnet != "" {
+		if _, sn, err := net.ParseCIDR(c.Subnet); err == nil && sn.IP.To4() != nil {
 			if c.Gateway != "" {
 				return c.Gateway
 			}
@@ -150,6 +197,8 @@ type Request struct {
 	IP           string        // a fixed address (--ip), "" for the next free one
 	DefaultRoute bool          // this endpoint carries the default route (the first network's)
 	MAC          string        // a fixed MAC address (--mac-address), "" for Docker's from the IP
+	IP6          string        // a fixed IPv6 address (--ip6), "" for the next free one
+	LinkLocalIPs []string      // extra link-local addresses (--link-local-ip)
 	Ports        []PortMapping // published through this endpoint
 }
 
@@ -166,6 +215,12 @@ type Endpoint struct {
 	Ports      []PortMapping     `json:",omitempty"`
 	Results    []json.RawMessage `json:",omitempty"` // each plugin's result, for DEL
 	Aliases    []string          `json:",omitempty"`
+	// The IPv6 address, its prefix length and gateway, on a network with IPv6 enabled.
+	IP6      string `json:",omitempty"`
+	Prefix6  int    `json:",omitempty"`
+	Gateway6 string `json:",omitempty"`
+	// LinkLocalIPs are the extra link-local addresses the interface was given.
+	LinkLocalIPs []string `json:",omitempty"`
 }
 
 // IfName is the name of a container's n-th interface (eth0, eth1…), as Docker names them.

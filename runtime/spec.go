@@ -110,8 +110,10 @@ type SpecOptions struct {
 	CPU CPUOptions
 	// MemoryReservation is --memory-reservation, the soft limit (bytes; 0 for none).
 	MemoryReservation int64
-	CgroupsPath       string // e.g. "/berth/<id>"
-	Annotations       map[string]string
+	// KernelMemory is --kernel-memory (bytes; 0 for none).
+	KernelMemory int64
+	CgroupsPath  string // e.g. "/berth/<id>"
+	Annotations  map[string]string
 	// Sysctls are --sysctl, set in the container's namespaces.
 	Sysctls map[string]string
 	// Namespaces says, for the IPC, PID, UTS and cgroup namespaces, whether the container gets
@@ -306,6 +308,8 @@ type CPUOptions struct {
 	Shares                 int64
 	Period, Quota          int64
 	CpusetCpus, CpusetMems string
+	// RealtimePeriod and RealtimeRuntime are --cpu-rt-period and --cpu-rt-runtime (µs).
+	RealtimePeriod, RealtimeRuntime int64
 }
 
 // specResources are the cgroup's limits and device rules.
@@ -353,6 +357,21 @@ func specResources(o SpecOptions) *specs.LinuxResources {
 			res.CPU.Quota = &q
 		}
 		res.CPU.Cpus, res.CPU.Mems = c.CpusetCpus, c.CpusetMems
+		if c.RealtimePeriod > 0 {
+			rp := uint64(c.RealtimePeriod)
+			res.CPU.RealtimePeriod = &rp
+		}
+		if c.RealtimeRuntime != 0 {
+			rr := c.RealtimeRuntime
+			res.CPU.RealtimeRuntime = &rr
+		}
+	}
+	if o.KernelMemory > 0 {
+		if res.Memory == nil {
+			res.Memory = &specs.LinuxMemory{}
+		}
+		k := o.KernelMemory
+		res.Memory.Kernel = &k
 	}
 	if o.PidsLimit > 0 {
 		p := o.PidsLimit

@@ -422,3 +422,16 @@ func TestSpecCPUOptions(t *testing.T) {
 		t.Errorf("no flags, yet resources: %+v", s.Linux.Resources)
 	}
 }
+
+// --cpu-rt-* and --kernel-memory reach the spec's resources (the block I/O, swappiness and OOM
+// settings are container.ApplyCgroupOptions').
+func TestSpecOtherResources(t *testing.T) {
+	s := mustSpec(t, SpecOptions{Network: NetworkHost, KernelMemory: 50 << 20, CPU: CPUOptions{RealtimePeriod: 1000, RealtimeRuntime: 500}})
+	r := s.Linux.Resources
+	if r.Memory == nil || *r.Memory.Kernel != 50<<20 || r.Memory.Limit != nil {
+		t.Errorf("memory: %+v", r.Memory)
+	}
+	if r.CPU == nil || *r.CPU.RealtimePeriod != 1000 || *r.CPU.RealtimeRuntime != 500 {
+		t.Errorf("cpu: %+v", r.CPU)
+	}
+}

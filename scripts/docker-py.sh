@@ -48,23 +48,13 @@ serve_pid=$!
 for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.1; done
 [[ -S $sock ]] || { cat "$root/serve.log"; exit 1; }
 
-# Tests dockerd passes here that berth does not pass, each with its reason. The first six cannot
-# pass (no swarm mode, IPv4-only networks); the rest are features berth lacks today, listed so that
-# CI fails on any other regression (the Engine API issue's note says what is left).
+# Tests dockerd passes here that berth does not pass, each with its reason. The swarm ones cannot
+# pass (berth has no swarm mode); the rest are features berth lacks today, listed so that CI fails
+# on any other regression (the Engine API issue's note says what is left).
 EXCLUDED=(
-  "tests/integration/api_container_test.py::CreateContainerTest::test_create_with_links not yet: --link"
-  "tests/integration/api_container_test.py::LinkTest::test_remove_link not yet: --link"
-  "tests/integration/api_network_test.py::TestNetworks::test_connect_with_links not yet: endpoint links"
-  "tests/integration/api_network_test.py::TestNetworks::test_connect_with_mac_address not yet: MAC addresses"
-  "tests/integration/api_network_test.py::TestNetworks::test_create_with_driveropt not yet: endpoint DriverOpts"
-  "tests/integration/api_network_test.py::TestNetworks::test_create_with_linklocal_ips not yet: link-local addresses"
-  "tests/integration/api_network_test.py::TestNetworks::test_create_with_links not yet: endpoint links"
   "tests/integration/api_network_test.py::TestNetworks::test_create_network_attachable swarm: berth has no swarm mode"
   "tests/integration/api_network_test.py::TestNetworks::test_create_network_ingress swarm: berth has no swarm mode"
   "tests/integration/api_network_test.py::TestNetworks::test_create_inspect_network_with_scope swarm: berth has no swarm mode"
-  "tests/integration/api_network_test.py::TestNetworks::test_create_network_ipv6_enabled IPv6: berth networks are IPv4 only"
-  "tests/integration/api_network_test.py::TestNetworks::test_create_with_ipv6_address IPv6: berth networks are IPv4 only"
-  "tests/integration/api_network_test.py::TestNetworks::test_connect_with_ipv6_address IPv6: berth networks are IPv4 only"
 )
 tests=("$@")
 if [[ ${#tests[@]} -eq 0 || ${tests[0]} == -* ]]; then

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Parity: replays the parity suite (internal/cli/testdata/parity/*.txt: one command each, with
 # what Docker 20.10 printed) against a running Docker daemon and against berth, and prints one row
-# per case: identical / wording (same exit code and stdout, other error text) / differs / missing
-# (berth lacks the command or flag), with the differing lines under each row that is not identical.
+# per case: identical / declared (differs only in the lines the case's "-- berth differs --" section
+# lists: berth's own commands in --help, Docker flags berth lacks) / wording (same exit code and
+# stdout, other error text) / differs / missing (berth lacks the command or flag), with the differing
+# lines under each row that is not identical.
 # Outputs are compared after normalising IDs, times, the root directory and addresses.
 #
 #   scripts/parity.sh            compare (needs root, runc, busybox-static, overlayfs, docker)
 #   scripts/parity.sh --record   also rewrite the cases' golden sections from Docker's answers
+#   BERTH_PARITY_ONLY=REGEXP     only the cases whose file name matches
 #
 # DOCKER (default /usr/bin/docker) must reach a daemon holding reference-busybox:1
 # (../shared/tools/docker-reference.sh makes one). Objects the cases make are named parity-* and

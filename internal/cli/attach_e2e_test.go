@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -172,4 +173,121 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// ptySession runs berth on a pseudo-terminal, as a user at a terminal does.
+type ptySession struct {
+	t   *testing.T
+	c   *exec.Cmd
+	f   *os.File
+	out syncBuffer
+}
+
+func startPTY(t *testing.T, c *exec.Cmd) *ptySession {
+	t.Helper()
+	f, err := pty.Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &ptySession{t: t, c: c, f: f}
+	go io.Copy(&s.out, f)
+	t.Cleanup(func() { c.Process.Kill(); f.Close() })
+	return s
+}
+
+// typeAndSee types line and waits until want shows in the output.
+func (s *ptySession) typeAndSee(line, want string) {
+	s.t.Helper()
+	s.f.Write([]byte(line))
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(s.out.String(), want); {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%q never showed after typing %q: %q", want, line, s.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// end waits for the client's exit code, then for want in its output (read before the pty closes).
+func (s *ptySession) end(want string) int {
+	s.t.Helper()
+	code := waitCode(s.t, s.c, 15*time.Second, &s.out)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(s.out.String(), want) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(s.out.String(), want) {
+		s.t.Errorf("%s: no %q in %q", strings.Join(s.c.Args, " "), want, s.out.String())
+	}
+	return code
+}
+
+// Docker 20.10, through a real terminal: ctrl-p ctrl-q leaves `run -it` silently (exit 0) with
+// the container running; `attach` and `exec -it` print "read escape sequence" and exit 1; the
+// keys come from --detach-keys or from detachKeys in the client's config.json; a `run -it`
+// client killed leaves the container running for `attach`.
+func TestRunTTYDetachKeys(t *testing.T) {
+	e := newCtrEnv(t)
+	s := startPTY(t, e.cmd("run", "-it", "--name", "rt", "bb:1", "sh"))
+	s.typeAndSee("echo run-$((20+1))\n", "run-21")
+	s.f.Write([]byte{0x10, 0x11})
+	if code := s.end(""); code != 0 || strings.Contains(s.out.String(), "read escape sequence") {
+		t.Errorf("run -it detached: exit %d, output %q", code, s.out.String())
+	}
+	if got := e.inspect("rt", "{{.State.Status}}"); got != "running" {
+		t.Fatalf("after run -it detached: %s", got)
+	}
+
+	// detachKeys from the client's config.
+	cfg := t.TempDir()
+	if err := os.WriteFile(filepath.Join(cfg, "config.json"), []byte(`{"detachKeys":"ctrl-a,a"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := e.cmd("attach", "rt")
+	c.Env = append(c.Env, "DOCKER_CONFIG="+cfg)
+	s = startPTY(t, c)
+	time.Sleep(300 * time.Millisecond)
+	s.typeAndSee("echo back-$((30+3))\n", "back-33")
+	s.f.Write([]byte{0x10, 0x11}) // not the keys now: the shell gets them
+	s.f.Write([]byte{0x01, 'a'})
+	if code := s.end("read escape sequence"); code != 1 {
+		t.Errorf("attach detached by config keys: exit %d", code)
+	}
+
+	// exec -it: Docker's words; --detach-keys over the config.
+	c = e.cmd("exec", "-it", "--detach-keys", "ctrl-x,y", "rt", "sh")
+	c.Env = append(c.Env, "DOCKER_CONFIG="+cfg)
+	s = startPTY(t, c)
+	s.typeAndSee("echo exec-$((40+4))\n", "exec-44")
+	s.f.Write([]byte{0x18, 'y'})
+	if code := s.end("read escape sequence"); code != 1 {
+		t.Errorf("exec -it detached: exit %d", code)
+	}
+	if got := e.inspect("rt", "{{.State.Status}}"); got != "running" {
+		t.Errorf("after exec detached: %s", got)
+	}
+	// A spec berth cannot read is refused as Docker's daemon refuses it.
+	if _, errs, code := e.run("attach", "--detach-keys", "ctrl-1", "rt"); errs != "Error: Invalid detach keys (ctrl-1) provided\n" || code != 1 {
+		t.Errorf("attach --detach-keys ctrl-1: %q exit %d", errs, code)
+	}
+	e.ok("rm", "-f", "rt")
+}
+
+func TestAttachAfterRunClientKilled(t *testing.T) {
+	e := newCtrEnv(t)
+	s := startPTY(t, e.cmd("run", "-it", "--name", "rk", "bb:1", "sh"))
+	s.typeAndSee("echo first-$((1+1))\n", "first-2")
+	s.c.Process.Signal(syscall.SIGKILL)
+	s.c.Wait()
+	if got := e.inspect("rk", "{{.State.Status}}"); got != "running" {
+		t.Fatalf("after the run client was killed: %s", got)
+	}
+	a := startPTY(t, e.cmd("attach", "rk"))
+	time.Sleep(300 * time.Millisecond)
+	a.typeAndSee("echo again-$((2+3))\n", "again-5")
+	a.f.Write([]byte("exit 6\n"))
+	if code := a.end(""); code != 6 {
+		t.Errorf("attach, then exit 6: exit %d", code)
+	}
+	if got := e.inspect("rk", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 6" {
+		t.Errorf("after exit: %s", got)
+	}
 }

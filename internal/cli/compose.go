@@ -28,6 +28,7 @@ type composeFlags struct {
 	envFiles   []string
 	progress   string
 	ansi       string
+	dryRun     bool
 }
 
 // composeSession is one compose command's engine over the store.
@@ -71,8 +72,11 @@ func (f *composeFlags) open(g *Globals) (*composeSession, error) {
 	logrus.SetOutput(g.Stderr)
 	s := &composeSession{g: g, f: f, store: st}
 	events := func(e compose.Event) { fmt.Fprintln(g.Stderr, e.String()) }
-	// A terminal gets Compose's live view, unless --progress or --ansi ask for plain lines.
-	if isTerminal(g.Stderr) && f.ansi != "never" && (f.progress == "" || f.progress == "auto" || f.progress == "tty") {
+	// A terminal gets Compose's live view, unless --progress or --ansi ask for plain lines;
+	// a dry run gets Compose's plain "DRY-RUN MODE" lines.
+	if f.dryRun {
+		events = func(e compose.Event) { fmt.Fprintln(g.Stderr, " DRY-RUN MODE - "+e.String()) }
+	} else if isTerminal(g.Stderr) && f.ansi != "never" && (f.progress == "" || f.progress == "auto" || f.progress == "tty") {
 		events = newComposeTTY(g.Stderr).event
 	} else if f.progress == "quiet" {
 		events = func(compose.Event) {}
@@ -84,7 +88,7 @@ func (f *composeFlags) open(g *Globals) (*composeSession, error) {
 		// Compose's warnings go through logrus, as compose-go's own do (time=... level=warning).
 		Warn: func(msg string) { logrus.Warn(msg) },
 		Pull: func(ctx context.Context, ref string) error {
-			return pullForRun(g, m, ref)
+			return pullForRun(g, m, ref, "")
 		},
 		BuildProgress: g.Stderr,
 	}
@@ -162,6 +166,7 @@ func newComposeCommand(g *Globals) *cobra.Command {
 	pf.Bool("compatibility", false, "Run compose in backward compatibility mode")
 	pf.Int("parallel", -1, "Control max parallelism, -1 for unlimited")
 	pf.Bool("all-resources", false, "Include all resources, even those not used by services")
+	pf.BoolVar(&f.dryRun, "dry-run", false, "Execute command in dry run mode")
 	// berth's own --root comes here too: with its flags not parsed by cobra, compose sees all
 	// of the command line's flags.
 	pf.StringVar(&g.Root, "root", g.Root, "Root directory of berth's state (env BERTH_ROOT)")
@@ -170,7 +175,8 @@ func newComposeCommand(g *Globals) *cobra.Command {
 		composeUp, composeDown, composePs, composeLogs, composeConfig, composeExec, composeRun,
 		composeBuild, composePull, composePush, composeStart, composeStop, composeRestart, composeKill,
 		composeRm, composePause, composeUnpause, composeTop, composePort, composeImages, composeLs,
-		composeCp, composeCreate, composeEvents, composeVersion,
+		composeCp, composeCreate, composeEvents, composeVersion, composeWait, composeScale,
+		composeCommit, composeExport, composeAttach,
 	} {
 		sub.AddCommand(mk(g, f))
 	}
@@ -189,9 +195,17 @@ func newComposeCommand(g *Globals) *cobra.Command {
 			if len(pf.Args()) == 0 {
 				return sub.Help()
 			}
+			if f.dryRun && !dryRunnable[pf.Args()[0]] {
+				return composeError(fmt.Errorf("berth does not support --dry-run for 'compose %s' yet (only up, down and commands that change nothing)", pf.Args()[0]))
+			}
 			sub.SetArgs(pf.Args())
 			sub.SetContext(cmd.Context())
 			return sub.Execute()
 		},
 	}
 }
+
+// dryRunnable are the compose commands --dry-run works with: up and down report what they
+// would do; the others change nothing anyway.
+var dryRunnable = map[string]bool{"up": true, "down": true, "config": true, "ps": true, "ls": true, "version": true,
+	"images": true, "logs": true, "top": true, "port": true, "events": true}

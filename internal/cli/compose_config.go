@@ -56,15 +56,7 @@ func composeConfig(g *Globals, f *composeFlags) *cobra.Command {
 					}
 					return nil
 				}
-				var b []byte
-				switch fmtStr {
-				case "", "yaml":
-					b, err = p.MarshalYAML()
-				case "json":
-					b, err = p.MarshalJSON()
-				default:
-					return fmt.Errorf("unsupported format %q", fmtStr)
-				}
+				b, err := compose.MarshalConfig(p, fmtStr)
 				if err != nil {
 					return err
 				}

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -426,6 +427,8 @@ services:
 	ce.composeOK("up", "-d")
 	appStart := ce.inspect(p+"-app-1", "{{.State.StartedAt}}")
 	otherStart := ce.inspect(p+"-other-1", "{{.State.StartedAt}}")
+	oldDB := ce.inspect(p+"-db-1", "{{.Id}}")
+	since := time.Now().Add(-time.Second).Unix()
 	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.Replace(yaml, "V=1", "V=2", 1)), 0o644)
 	_, errs := ce.composeOK("up", "-d")
 	for _, want := range []string{" Container " + p + "-app-1  Stopped\n", " Container " + p + "-db-1  Recreated\n", " Container " + p + "-app-1  Started\n"} {
@@ -433,10 +436,327 @@ services:
 			t.Errorf("up after db changed lacks %q:\n%s", want, errs)
 		}
 	}
+	// As Compose: the replacement is created first under a temporary name, then the old one goes
+	// and the replacement takes its name.
+	newDB := ce.inspect(p+"-db-1", "{{.Id}}")
+	if newDB == oldDB || len(oldDB) < 12 {
+		t.Errorf("db not replaced: %s", newDB)
+	}
+	evs := ce.ok("events", "--since", fmt.Sprint(since), "--until", fmt.Sprint(time.Now().Unix()+1),
+		"--filter", "type=container", "--format", "{{.Action}} {{.Actor.Attributes.name}}")
+	var seq []string
+	for _, l := range strings.Split(strings.TrimSpace(evs), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && (f[1] == p+"-db-1" && len(seq) > 0 || f[1] == oldDB[:12]+"_"+p+"-db-1") && f[0] != "kill" && f[0] != "die" {
+			seq = append(seq, l)
+		}
+	}
+	want := []string{"create " + oldDB[:12] + "_" + p + "-db-1", "stop " + p + "-db-1", "destroy " + p + "-db-1", "rename " + p + "-db-1", "start " + p + "-db-1"}
+	if strings.Join(seq, "|") != strings.Join(want, "|") {
+		t.Errorf("recreate's events:\n%s\nwant %q", evs, want)
+	}
 	if got := ce.inspect(p+"-app-1", "{{.State.Status}} {{.State.StartedAt}}"); got == "running "+appStart || !strings.HasPrefix(got, "running ") {
 		t.Errorf("app (restart: true) not restarted: %s (was %s)", got, appStart)
 	}
 	if got := ce.inspect(p+"-other-1", "{{.State.StartedAt}}"); got != otherStart {
 		t.Errorf("other (no restart) was restarted: %s (was %s)", got, otherStart)
+	}
+}
+
+// TestComposeFollowsNewContainers: `logs -f` and `events`, started before a scale-up and a
+// recreate, see the containers those make (as Compose's, which follow the daemon's events);
+// `logs -f` says when a container exits and ends once none runs.
+func TestComposeFollowsNewContainers(t *testing.T) {
+	yaml := `
+services:
+  web:
+    image: bb:1
+    command: [sh, -c, 'echo "hello $$V from $$HOSTNAME"; exec sleep 600']
+    stop_signal: SIGKILL
+    environment: [V=1]
+`
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": yaml})
+	p := ce.project
+	ce.composeOK("up", "-d")
+	start := func(args ...string) (<-chan string, *exec.Cmd) {
+		c := ce.cmd(append([]string{"compose", "-p", p}, args...)...)
+		c.Dir = ce.dir
+		stdout, err := c.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			c.Process.Kill()
+			c.Wait()
+		})
+		lines := make(chan string, 1000)
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		return lines, c
+	}
+	// await reads lines until one matches each of want (in any order), or fails.
+	await := func(what string, lines <-chan string, want ...string) {
+		t.Helper()
+		left := map[string]bool{}
+		for _, w := range want {
+			left[w] = true
+		}
+		var got []string
+		deadline := time.After(30 * time.Second)
+		for len(left) > 0 {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("%s ended before %q:\n%s", what, want, strings.Join(got, "\n"))
+				}
+				got = append(got, l)
+				for w := range left {
+					if regexp.MustCompile(w).MatchString(l) {
+						delete(left, w)
+					}
+				}
+			case <-deadline:
+				t.Fatalf("%s: no line matching %v:\n%s", what, left, strings.Join(got, "\n"))
+			}
+		}
+	}
+	logs, logsCmd := start("logs", "-f")
+	evs, _ := start("events")
+	evsJSON, _ := start("events", "--json")
+	await("logs -f", logs, `^web-1  \| hello 1 from `)
+	// The events followers are watching once they report a harmless signal (sleep ignores
+	// SIGWINCH); it is sent until both did.
+	for _, ch := range []<-chan string{evs, evsJSON} {
+		ready := false
+		for i := 0; i < 300 && !ready; i++ {
+			ce.composeOK("kill", "-s", "WINCH", "web")
+			select {
+			case l := <-ch:
+				ready = strings.Contains(l, "kill")
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		if !ready {
+			t.Fatal("compose events did not report a kill")
+		}
+	}
+	ce.composeOK("up", "-d", "--scale", "web=2")
+	await("logs -f after scale-up", logs, `^web-2  \| hello 1 from `)
+	await("events after scale-up", evs, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} container start [0-9a-f]{64} \(image=bb:1, name=`+p+`-web-2\)$`)
+	await("events --json after scale-up", evsJSON, `^\{"action":"start","attributes":\{"image":"bb:1","name":"`+p+`-web-2"\},"id":"[0-9a-f]{64}","service":"web","time":"[^"]+Z","type":"container"\}$`)
+	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.Replace(yaml, "V=1", "V=2", 1)), 0o644)
+	ce.composeOK("up", "-d", "--scale", "web=2")
+	await("logs -f after recreate", logs, `^web-1  \| hello 2 from `, `^web-2  \| hello 2 from `)
+	await("events after recreate", evs, ` container rename [0-9a-f]{64} \(image=bb:1, name=`+p+`-web-1, oldName=/[0-9a-f]{12}_`+p+`-web-1\)$`)
+	ce.composeOK("down", "-t", "0")
+	await("logs -f after down", logs, `^web-1 exited with code 137$`, `^web-2 exited with code 137$`)
+	for range logs {
+	}
+	if err := logsCmd.Wait(); err != nil {
+		t.Errorf("logs -f after down: %v", err)
+	}
+}
+
+// TestComposeChangedNetworkAndVolume: a network whose definition changed is made again (its
+// containers stopped and started on the new one); a changed volume is recreated only when the
+// user agrees (-y), with the containers using it, as Compose v2.40.3 does.
+func TestComposeChangedNetworkAndVolume(t *testing.T) {
+	yaml := `
+services:
+  web:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    networks: [front]
+    volumes: [data:/data]
+networks:
+  front:
+    labels: [a=1]
+volumes:
+  data:
+    labels: [a=1]
+`
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": yaml})
+	p := ce.project
+	ce.composeOK("up", "-d")
+	netID := strings.TrimSpace(ce.ok("network", "inspect", "-f", "{{.Id}}", p+"_front"))
+	webID := ce.inspect(p+"-web-1", "{{.Id}}")
+	ce.ok("exec", p+"-web-1", "sh", "-c", "echo kept > /data/f")
+	// The network changes.
+	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.Replace(yaml, "labels: [a=1]\nvolumes", "labels: [a=2]\nvolumes", 1)), 0o644)
+	_, errs := ce.composeOK("up", "-d")
+	want := " Container " + p + "-web-1  Stopping\n Container " + p + "-web-1  Stopped\n Network " + p + "_front  Removed\n Network " + p + "_front  Creating\n Network " + p + "_front  Created\n"
+	if !strings.Contains(errs, want) {
+		t.Errorf("up after the network changed:\n%s\nwant %q", errs, want)
+	}
+	newNet := strings.TrimSpace(ce.ok("network", "inspect", "-f", "{{.Id}} {{index .Labels \"a\"}}", p+"_front"))
+	if f := strings.Fields(newNet); len(f) != 2 || f[0] == netID || f[1] != "2" {
+		t.Errorf("network not made again: %q (was %s)", newNet, netID)
+	}
+	if got := ce.inspect(p+"-web-1", "{{.Id}} {{.State.Status}} {{range .NetworkSettings.Networks}}{{.NetworkID}}{{end}}"); got != webID+" running "+strings.Fields(newNet)[0] {
+		t.Errorf("web after the network changed: %q", got)
+	}
+	// The volume changes: without -y (nobody to answer) it stays, with the question on stdout.
+	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.ReplaceAll(yaml, "a=1", "a=2")), 0o644)
+	out, _ := ce.composeOK("up", "-d")
+	if want := `Volume "` + p + `_data" exists but doesn't match configuration in compose file. Recreate (data will be lost)?`; out != want {
+		t.Errorf("up's question: %q, want %q", out, want)
+	}
+	if got := ce.ok("exec", p+"-web-1", "cat", "/data/f"); got != "kept\n" {
+		t.Errorf("volume lost without -y: %q", got)
+	}
+	_, errs = ce.composeOK("up", "-d", "-y")
+	for _, want := range []string{" Container " + p + "-web-1  Removed\n", " Volume " + p + "_data  Created\n", " Container " + p + "-web-1  Started\n"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("up -y after the volume changed lacks %q:\n%s", want, errs)
+		}
+	}
+	if got := strings.TrimSpace(ce.ok("volume", "inspect", "-f", "{{index .Labels \"a\"}}", p+"_data")); got != "2" {
+		t.Errorf("volume label after up -y: %q", got)
+	}
+	if _, _, code := ce.run("exec", p+"-web-1", "cat", "/data/f"); code == 0 {
+		t.Error("the recreated volume still holds the old data")
+	}
+}
+
+// TestComposeWaitAndScale: `wait` prints Compose's line per container and exits with the last
+// one's code; `scale` sets a service's replica count.
+func TestComposeWaitAndScale(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": `
+services:
+  a:
+    image: bb:1
+    command: [sh, -c, "sleep 1; exit 3"]
+  b:
+    image: bb:1
+    command: [sh, -c, "sleep 2; exit 5"]
+  s:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+`})
+	p := ce.project
+	if _, errs, code := ce.compose("wait"); code != 1 || !strings.Contains(errs, "requires at least 1 argument") {
+		t.Errorf("wait without a service: exit %d, %q", code, errs)
+	}
+	ce.composeOK("up", "-d")
+	aID, bID := ce.inspect(p+"-a-1", "{{.Id}}"), ce.inspect(p+"-b-1", "{{.Id}}")
+	out, _, code := ce.compose("wait", "a", "b")
+	want := fmt.Sprintf("container %q exited with status code 3\ncontainer %q exited with status code 5\n", aID, bID)
+	if code != 5 || out != want {
+		t.Errorf("wait a b: exit %d\n%s\nwant\n%s", code, out, want)
+	}
+	if _, _, code := ce.compose("wait", "a"); code != 3 {
+		t.Errorf("wait a (exited): exit %d", code)
+	}
+	if _, errs, code := ce.compose("scale", "s"); code != 1 || !strings.Contains(errs, "invalid scale specifier: s") {
+		t.Errorf("scale s: exit %d, %q", code, errs)
+	}
+	if _, errs, code := ce.compose("scale", "nope=2"); code != 1 || !strings.Contains(errs, "no such service: nope") {
+		t.Errorf("scale nope=2: exit %d, %q", code, errs)
+	}
+	ce.composeOK("scale", "s=2")
+	if got := ce.inspect(p+"-s-2", "{{.State.Status}}"); got != "running" {
+		t.Errorf("s-2 after scale s=2: %q", got)
+	}
+	ce.composeOK("scale", "s=1")
+	if _, _, code := ce.run("inspect", p+"-s-2"); code == 0 {
+		t.Error("s-2 left after scale s=1")
+	}
+}
+
+// TestComposeCommitExport: commit and export take a service's running container, with
+// Compose's progress lines.
+func TestComposeCommitExport(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": `
+services:
+  web:
+    image: bb:1
+    command: [sh, -c, "echo x > /made; exec sleep 600"]
+    stop_signal: SIGKILL
+`})
+	p := ce.project
+	if _, errs, code := ce.compose("export", "web", "-o", filepath.Join(ce.dir, "x.tar")); code != 1 || !strings.Contains(errs, `service "web" is not running`) {
+		t.Errorf("export before up: exit %d, %q", code, errs)
+	}
+	ce.composeOK("up", "-d")
+	ref := p + "-img:1"
+	t.Cleanup(func() { ce.run("rmi", "-f", ref) })
+	out, errs := ce.composeOK("commit", "web", ref)
+	id := strings.TrimSpace(ce.ok("image", "inspect", "-f", "{{.Id}}", ref))
+	if want := " " + p + "-web-1 Commit " + p + "-web-1 Committing\n " + p + "-web-1 Commit " + p + "-web-1 Committed as " + id + "\n"; out != "" || errs != want {
+		t.Errorf("commit: stdout %q, stderr %q, want %q", out, errs, want)
+	}
+	tarPath := filepath.Join(ce.dir, "x.tar")
+	_, errs = ce.composeOK("export", "web", "-o", tarPath)
+	if want := " " + p + "-web-1 export " + p + "-web-1 to " + tarPath + " Exporting\n"; errs != want {
+		t.Errorf("export: stderr %q, want %q", errs, want)
+	}
+	list, err := exec.Command("tar", "tf", tarPath).Output()
+	if err != nil || !strings.Contains(string(list), "made\n") || !strings.Contains(string(list), "bin/busybox\n") {
+		t.Errorf("exported tar: %v\n%s", err, list)
+	}
+}
+
+// TestComposeDryRun: --dry-run reports Compose's "DRY-RUN MODE" lines for up and down and
+// changes nothing; commands it is not built for refuse it.
+func TestComposeDryRun(t *testing.T) {
+	yaml := `
+services:
+  web:
+    image: bb:1
+    command: [sleep, "600"]
+    stop_signal: SIGKILL
+    environment: [A=1]
+`
+	ce := newComposeEnv(t, map[string]string{"compose.yaml": yaml})
+	p := ce.project
+	dry := func(args ...string) string {
+		t.Helper()
+		_, errs := ce.composeOK(append([]string{"--dry-run"}, args...)...)
+		return errs
+	}
+	pre := " DRY-RUN MODE -  "
+	want := pre + "Network " + p + "_default  Creating\n" + pre + "Network " + p + "_default  Created\n" +
+		pre + "Container " + p + "-web-1  Creating\n" + pre + "Container " + p + "-web-1  Created\n" +
+		pre + "Container " + p + "-web-1  Starting\n" + pre + "Container " + p + "-web-1  Started\n"
+	if got := dry("up", "-d"); got != want {
+		t.Errorf("--dry-run up -d:\n%s\nwant\n%s", got, want)
+	}
+	if out := ce.ok("ps", "-aq", "--filter", "label=com.docker.compose.project="+p); out != "" {
+		t.Errorf("--dry-run up made containers: %q", out)
+	}
+	if out := ce.ok("network", "ls", "-q", "--filter", "label=com.docker.compose.project="+p); out != "" {
+		t.Errorf("--dry-run up made networks: %q", out)
+	}
+	ce.composeOK("up", "-d")
+	id := ce.inspect(p+"-web-1", "{{.Id}}")
+	if got := dry("up", "-d"); got != pre+"Container "+p+"-web-1  Running\n" {
+		t.Errorf("--dry-run up -d, unchanged: %q", got)
+	}
+	os.WriteFile(filepath.Join(ce.dir, "compose.yaml"), []byte(strings.Replace(yaml, "A=1", "A=2", 1)), 0o644)
+	want = pre + "Container " + p + "-web-1  Recreate\n" + pre + "Container " + p + "-web-1  Recreated\n" +
+		pre + "Container " + id[:12] + "_" + p + "-web-1  Starting\n" + pre + "Container " + id[:12] + "_" + p + "-web-1  Started\n"
+	if got := dry("up", "-d"); got != want {
+		t.Errorf("--dry-run up -d, changed:\n%s\nwant\n%s", got, want)
+	}
+	want = pre + "Container " + p + "-web-1  Stopping\n" + pre + "Container " + p + "-web-1  Stopped\n" +
+		pre + "Container " + p + "-web-1  Removing\n" + pre + "Container " + p + "-web-1  Removed\n" +
+		pre + "Network " + p + "_default  Removing\n" + pre + "Network " + p + "_default  Resource is still in use\n"
+	if got := dry("down"); got != want {
+		t.Errorf("--dry-run down:\n%s\nwant\n%s", got, want)
+	}
+	if got := ce.inspect(p+"-web-1", "{{.Id}} {{.State.Status}}"); got != id+" running" {
+		t.Errorf("after the dry runs: %q", got)
+	}
+	if _, errs, code := ce.compose("--dry-run", "stop"); code != 1 || !strings.Contains(errs, "--dry-run") {
+		t.Errorf("--dry-run stop: exit %d, %q", code, errs)
 	}
 }

@@ -2,10 +2,11 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os/signal"
-	"slices"
+	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -219,8 +220,8 @@ func composeCp(g *Globals, f *composeFlags) *cobra.Command {
 	return c
 }
 
-// composeEvents follows the project's containers by polling their states (berth has no daemon
-// to stream events from) and prints Compose's event lines.
+// composeEvents follows the event journal for the project's containers and prints Compose's
+// event lines.
 func composeEvents(g *Globals, f *composeFlags) *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
@@ -228,23 +229,14 @@ func composeEvents(g *Globals, f *composeFlags) *cobra.Command {
 		Short: "Receive real time events from containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withSession(g, cmd, func(ctx context.Context, s *composeSession) error {
-				name, pl, err := s.target(ctx)
+				name, _, err := s.target(ctx)
 				if err != nil {
 					return err
 				}
 				ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 				defer stop()
-				return s.engine.Watch(ctx, name, func(ev compose.ContainerEvent) {
-					if len(args) > 0 && !slices.Contains(args, ev.Service) {
-						return
-					}
-					_ = pl
-					if asJSON {
-						fmt.Fprintf(g.Stdout, `{"action":%q,"attributes":{"image":%q,"name":%q},"id":%q,"service":%q,"time":%q,"type":"container"}`+"\n",
-							ev.Action, ev.Image, ev.Name, ev.ID, ev.Service, ev.Time.Format(time.RFC3339Nano))
-						return
-					}
-					fmt.Fprintf(g.Stdout, "%s container %s %s (image=%s, name=%s)\n", ev.Time.Format("2006-01-02 15:04:05.000000"), ev.Action, ev.ID, ev.Image, ev.Name)
+				return s.engine.Watch(ctx, name, args, func(ev compose.ContainerEvent) {
+					fmt.Fprint(g.Stdout, formatComposeEvent(ev, asJSON))
 				})
 			})
 		},
@@ -275,4 +267,25 @@ func composeVersion(g *Globals, f *composeFlags) *cobra.Command {
 	c.Flags().BoolVar(&short, "short", false, "Shows only Compose's version number")
 	c.Flags().StringVarP(&fmtStr, "format", "f", "", "Format the output. Values: [pretty | json]")
 	return c
+}
+
+// formatComposeEvent is an event as `docker compose events` prints it: a JSON object a line, or
+// a text line followed by an empty one (Compose prints a line that already ends in a newline
+// with Println). Compose's attribute order is Go's map order; berth sorts them.
+func formatComposeEvent(ev compose.ContainerEvent, asJSON bool) string {
+	if asJSON {
+		b, _ := json.Marshal(map[string]any{"action": ev.Action, "attributes": ev.Attributes, "id": ev.ID,
+			"service": ev.Service, "time": ev.Time.UTC().Format(time.RFC3339Nano), "type": "container"})
+		return string(b) + "\n"
+	}
+	keys := make([]string, 0, len(ev.Attributes))
+	for k := range ev.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	attrs := make([]string, len(keys))
+	for i, k := range keys {
+		attrs[i] = k + "=" + ev.Attributes[k]
+	}
+	return fmt.Sprintf("%s container %s %s (%s)\n\n", ev.Time.Local().Format("2006-01-02 15:04:05.000000"), ev.Action, ev.ID, strings.Join(attrs, ", "))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/berth-engine/berth/compose"
@@ -158,4 +159,76 @@ func composeUnpause(g *Globals, f *composeFlags) *cobra.Command {
 	return onContainers(g, f, "unpause [SERVICE...]", "Unpause services", false, func(ctx context.Context, s *composeSession, pl *compose.Plan, cs []compose.Container) error {
 		return s.engine.Each(cs, "", "Unpaused", func(x compose.Container) error { return s.engine.Containers.Unpause(x.ID) })
 	})
+}
+
+// composeWait is `compose wait`: Compose's line for each container as it stops, and the last
+// one's exit code as the command's.
+func composeWait(g *Globals, f *composeFlags) *cobra.Command {
+	var down bool
+	c := onContainers(g, f, "wait SERVICE [SERVICE...] [OPTIONS]", "Block until containers of all (or specified) services stop.", false,
+		func(ctx context.Context, s *composeSession, pl *compose.Plan, cs []compose.Container) error {
+			if len(cs) == 0 {
+				name, _, _ := s.target(ctx)
+				return fmt.Errorf("no containers for project %q", name)
+			}
+			code, err := s.engine.WaitExits(cs, func(c compose.Container, code int) {
+				fmt.Fprintf(g.Stdout, "container %q exited with status code %d\n", c.ID, code)
+			})
+			if err != nil {
+				return err
+			}
+			if down {
+				name, _, _ := s.target(ctx)
+				if err := s.engine.Down(ctx, name, pl, compose.DownOptions{}); err != nil {
+					return err
+				}
+			}
+			if code != 0 {
+				return &StatusError{Code: code, Err: errors.New("")}
+			}
+			return nil
+		})
+	c.Args = minArgs(1)
+	c.Flags().BoolVar(&down, "down-project", false, "Drops project when the first container stops")
+	return c
+}
+
+// composeScale is `compose scale SERVICE=REPLICAS...`: up for those services with their new
+// counts.
+func composeScale(g *Globals, f *composeFlags) *cobra.Command {
+	var noDeps bool
+	c := &cobra.Command{
+		Use:   "scale [SERVICE=REPLICAS...]",
+		Short: "Scale services",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			po := compose.PlanOptions{Scale: map[string]int{}}
+			var services []string
+			for _, a := range args {
+				name, n, ok := strings.Cut(a, "=")
+				v, err := strconv.Atoi(n)
+				if !ok || err != nil || v < 0 {
+					return composeError(fmt.Errorf("invalid scale specifier: %s", a))
+				}
+				po.Scale[name] = v
+				services = append(services, name)
+			}
+			return f.withSession(g, cmd, func(ctx context.Context, s *composeSession) error {
+				_, pl, err := s.load(ctx, services, false, po)
+				if err != nil {
+					return err
+				}
+				for _, name := range services {
+					if _, ok := pl.Service(name); !ok {
+						return fmt.Errorf("no such service: %s", name)
+					}
+				}
+				if noDeps {
+					pl.Only(services)
+				}
+				return s.engine.Up(ctx, pl, compose.UpOptions{Recreate: compose.RecreateDiverged, Services: services})
+			})
+		},
+	}
+	c.Flags().BoolVar(&noDeps, "no-deps", false, "Don't start linked services")
+	return c
 }

@@ -54,7 +54,8 @@ func composeLogs(g *Globals, f *composeFlags) *cobra.Command {
 				if cs, err = compose.Select(cs, pl, args); err != nil {
 					return err
 				}
-				return s.engine.Logs(cs, o, g.Stdout)
+				o.FollowNew = o.Follow
+				return s.engine.Logs(ctx, name, args, cs, o, g.Stdout)
 			})
 		},
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +23,7 @@ import (
 
 type upFlags struct {
 	detach, build, noBuild, forceRecreate, noRecreate, removeOrphans, wait, noStart, noDeps bool
-	abortOnExit, noColor, noLogPrefix                                                       bool
+	abortOnExit, noColor, noLogPrefix, yes                                                  bool
 	exitCodeFrom                                                                            string
 	scale                                                                                   []string
 	timeout, waitTimeout                                                                    int
@@ -111,7 +112,20 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 				}
 				// The foreground shows what the containers print from this up on, as Compose's
 				// attach does, not what earlier runs left in their logs.
+				if s.f.dryRun {
+					if !u.detach && !u.wait {
+						o.NoStart = true
+					}
+					if err := s.engine.DryUp(pl, o); err != nil {
+						return err
+					}
+					if !u.detach && !u.wait {
+						fmt.Fprintln(s.g.Stdout, "end of 'compose up' output, interactive run is not supported in dry-run mode")
+					}
+					return nil
+				}
 				since := time.Now()
+				s.engine.Confirm = func(q string) bool { return composeConfirm(s.g, q, u.yes) }
 				if err := s.engine.Up(ctx, pl, o); err != nil {
 					return err
 				}
@@ -134,6 +148,7 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 	fl.IntVarP(&u.timeout, "timeout", "t", 10, "Use this timeout in seconds for container shutdown when attached or when containers are already running")
 	fl.BoolVar(&u.noColor, "no-color", false, "Produce monochrome output")
 	fl.BoolVar(&u.noLogPrefix, "no-log-prefix", false, "Don't print prefix in logs")
+	fl.BoolVarP(&u.yes, "yes", "y", false, `Assume "yes" as answer to all prompts and run non-interactively`)
 	fl.Bool("quiet-pull", false, "Pull without printing progress information")
 	return c
 }
@@ -183,7 +198,7 @@ func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services 
 	go func() {
 		o := compose.LogsOptions{LogsOptions: container.LogsOptions{Follow: true, Tail: -1, Since: since}, NoPrefix: u.noLogPrefix,
 			Color: !u.noColor && isTerminal(s.g.Stdout)}
-		done <- s.engine.Logs(cs, o, s.g.Stdout)
+		done <- s.engine.Logs(context.Background(), pl.Project, nil, cs, o, s.g.Stdout)
 	}()
 	code := 0
 	for range cs {
@@ -270,6 +285,9 @@ func composeDown(g *Globals, f *composeFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if s.f.dryRun {
+					return s.engine.DryDown(name, pl, o)
+				}
 				return s.engine.Down(ctx, name, pl, o)
 			})
 		},
@@ -280,4 +298,22 @@ func composeDown(g *Globals, f *composeFlags) *cobra.Command {
 	fl.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "Remove containers for services not defined in the Compose file")
 	fl.IntVarP(&timeout, "timeout", "t", 10, "Specify a shutdown timeout in seconds")
 	return c
+}
+
+// composeConfirm asks Compose's yes/no question: yes (-y) answers it unasked; otherwise it is printed on
+// stdout and, when stdin is a terminal, answered there (default no), else answered no as
+// Compose does when nobody can answer.
+func composeConfirm(g *Globals, question string, yes bool) bool {
+	if yes {
+		return true
+	}
+	f, tty := g.Stdin.(*os.File)
+	if !tty || !isTerminal(f) {
+		fmt.Fprint(g.Stdout, question)
+		return false
+	}
+	fmt.Fprint(g.Stdout, question+" [y/N] ")
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes"
 }

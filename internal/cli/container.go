@@ -38,7 +38,11 @@ func init() {
 	register("container", func(g *Globals) *cobra.Command {
 		parent := &cobra.Command{Use: "container", Short: "Manage containers", Args: noArgs}
 		for _, c := range containerCommands {
-			parent.AddCommand(c.ctor(g, c.sub))
+			sub := c.ctor(g, c.sub)
+			if c.sub == "ls" {
+				sub.Aliases = []string{"ps", "list"} // Docker's
+			}
+			parent.AddCommand(sub)
 		}
 		return parent
 	})
@@ -59,7 +63,6 @@ func init() {
 	registerContainer("unpause", "unpause", newUnpauseCommand)
 	registerContainer("", "inspect", newContainerInspectCommand)
 	registerContainer("", "prune", newContainerPruneCommand)
-	registerContainer("", "list", newPsCommand)
 }
 
 // openManager opens the image store and a container manager over it.
@@ -94,6 +97,72 @@ type createFlags struct {
 	volumesFrom             []string
 	isolation, volumeDriver string
 	macAddress              string
+	// Block I/O, memory and cgroup resources (container/resources.go), --gpus, --storage-opt,
+	// --platform and --disable-content-trust.
+	blkioWeight                                 uint16
+	blkioWeightDevice                           weightDevicesFlag
+	readBps, writeBps, readIOps, writeIOps      throttleDevicesFlag
+	memorySwappiness, cpuRtPeriod, cpuRtRuntime int64
+	oomKillDisable, disableContentTrust         bool
+	cgroupParent, platform                      string
+	kernelMemory                                memBytesFlag
+	gpus                                        gpusFlag
+	storageOpts                                 []string
+	// warnings are the CLI's own (Docker prints them before the daemon's).
+	warnings []string
+}
+
+// weightDevicesFlag is --blkio-weight-device, each value checked when given (Docker's CLI errors).
+type weightDevicesFlag []container.WeightDevice
+
+func (f *weightDevicesFlag) String() string { return "" }
+func (f *weightDevicesFlag) Type() string   { return "list" }
+func (f *weightDevicesFlag) Set(v string) error {
+	d, err := container.ParseWeightDevice(v)
+	if err == nil {
+		*f = append(*f, d)
+	}
+	return err
+}
+
+// throttleDevicesFlag is --device-{read,write}-{bps,iops}.
+type throttleDevicesFlag struct {
+	list []container.ThrottleDevice
+	iops bool
+}
+
+func (f *throttleDevicesFlag) String() string { return "" }
+func (f *throttleDevicesFlag) Type() string   { return "list" }
+func (f *throttleDevicesFlag) Set(v string) error {
+	d, err := container.ParseThrottleDevice(v, f.iops)
+	if err == nil {
+		f.list = append(f.list, d)
+	}
+	return err
+}
+
+// memBytesFlag is a size flag read as Docker's MemBytes (a malformed one is a flag error).
+type memBytesFlag int64
+
+func (f *memBytesFlag) String() string { return "" }
+func (f *memBytesFlag) Type() string   { return "bytes" }
+func (f *memBytesFlag) Set(v string) error {
+	n, err := units.RAMInBytes(v)
+	*f = memBytesFlag(n)
+	return err
+}
+
+// gpusFlag is --gpus.
+type gpusFlag []container.DeviceRequest
+
+func (f *gpusFlag) String() string { return "" }
+func (f *gpusFlag) Type() string   { return "gpu-request" }
+func (f *gpusFlag) Set(v string) error {
+	r, err := container.ParseGpus(v)
+	if err == nil {
+		*f = append(*f, r)
+	}
+	return err
 }
 
 func (f *createFlags) bind(fl *pflag.FlagSet) {
@@ -106,21 +175,21 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.StringVar(&f.domainname, "domainname", "", "Container NIS domain name")
 	fl.StringVar(&f.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
 	f.net.bind(fl)
-	fl.StringVar(&f.runtime, "runtime", "", "Runtime to use for this container (runc, crun)")
+	fl.StringVar(&f.runtime, "runtime", "", "Runtime to use for this container")
 	fl.StringVar(&f.logDriver, "log-driver", "", "Logging driver for the container")
 	fl.StringArrayVar(&f.logOpts, "log-opt", nil, "Log driver options")
 	fl.StringVar(&f.pull, "pull", "missing", `Pull image before running ("always"|"missing"|"never")`)
 	fl.StringVar(&f.stopSignal, "stop-signal", "", "Signal to stop a container")
 	fl.IntVar(&f.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
-	fl.StringVarP(&f.memory, "memory", "m", "", "Memory limit")
-	fl.StringVar(&f.memorySwap, "memory-swap", "", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
-	fl.Float64Var(&f.cpus, "cpus", 0, "Number of CPUs")
+	fl.VarP(sizeString{p: &f.memory}, "memory", "m", "Memory limit")
+	fl.Var(sizeString{p: &f.memorySwap, allowMinusOne: true}, "memory-swap", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+	fl.Var(decimalCPUs{&f.cpus}, "cpus", "Number of CPUs")
 	fl.Int64VarP(&f.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	fl.Int64Var(&f.cpuPeriod, "cpu-period", 0, "Limit CPU CFS (Completely Fair Scheduler) period")
 	fl.Int64Var(&f.cpuQuota, "cpu-quota", 0, "Limit CPU CFS (Completely Fair Scheduler) quota")
 	fl.StringVar(&f.cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
 	fl.StringVar(&f.cpusetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
-	fl.StringVar(&f.memoryReservation, "memory-reservation", "", "Memory soft limit")
+	fl.Var(sizeString{p: &f.memoryReservation}, "memory-reservation", "Memory soft limit")
 	fl.StringVar(&f.cidfile, "cidfile", "", "Write the container ID to the file")
 	fl.Int64Var(&f.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "Set environment variables")
@@ -155,7 +224,79 @@ func (f *createFlags) bind(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.healthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (ms|s|m|h)")
 	fl.BoolVar(&f.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
 	f.security.bind(fl)
+	fl.Uint16Var(&f.blkioWeight, "blkio-weight", 0, "Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)")
+	fl.Var(&f.blkioWeightDevice, "blkio-weight-device", "Block IO weight (relative device weight)")
+	f.readIOps.iops, f.writeIOps.iops = true, true
+	fl.Var(&f.readBps, "device-read-bps", "Limit read rate (bytes per second) from a device")
+	fl.Var(&f.writeBps, "device-write-bps", "Limit write rate (bytes per second) to a device")
+	fl.Var(&f.readIOps, "device-read-iops", "Limit read rate (IO per second) from a device")
+	fl.Var(&f.writeIOps, "device-write-iops", "Limit write rate (IO per second) to a device")
+	fl.Int64Var(&f.memorySwappiness, "memory-swappiness", -1, "Tune container memory swappiness (0 to 100)")
+	fl.BoolVar(&f.oomKillDisable, "oom-kill-disable", false, "Disable OOM Killer")
+	fl.StringVar(&f.cgroupParent, "cgroup-parent", "", "Optional parent cgroup for the container")
+	fl.Var(&f.kernelMemory, "kernel-memory", "Kernel memory limit")
+	fl.Int64Var(&f.cpuRtPeriod, "cpu-rt-period", 0, "Limit CPU real-time period in microseconds")
+	fl.Int64Var(&f.cpuRtRuntime, "cpu-rt-runtime", 0, "Limit CPU real-time runtime in microseconds")
+	fl.Var(&f.gpus, "gpus", "GPU devices to add to the container ('all' to pass all GPUs)")
+	fl.StringArrayVar(&f.storageOpts, "storage-opt", nil, "Storage driver options for the container")
+	fl.StringVar(&f.platform, "platform", "", "Set platform if server is multi-platform capable")
+	fl.BoolVar(&f.disableContentTrust, "disable-content-trust", true, "Skip image verification")
 }
+
+// resources fills the block I/O, memory and cgroup options, checked as Docker's CLI checks them
+// (the engine then checks them against the host, as dockerd does).
+func (f *createFlags) resources(o *container.CreateOptions) error {
+	h := &o.Host
+	f.warnings = nil
+	if f.memorySwappiness != -1 && (f.memorySwappiness < 0 || f.memorySwappiness > 100) {
+		return fmt.Errorf("invalid value: %d. Valid memory swappiness range is 0-100", f.memorySwappiness)
+	}
+	if f.memorySwappiness != -1 {
+		sw := f.memorySwappiness
+		h.MemorySwappiness = &sw
+	}
+	h.KernelMemory = int64(f.kernelMemory)
+	h.OomKillDisable = f.oomKillDisable
+	h.BlkioWeight, h.BlkioWeightDevice = f.blkioWeight, f.blkioWeightDevice
+	h.BlkioDeviceReadBps, h.BlkioDeviceWriteBps = f.readBps.list, f.writeBps.list
+	h.BlkioDeviceReadIOps, h.BlkioDeviceWriteIOps = f.readIOps.list, f.writeIOps.list
+	h.CgroupParent, h.CPURealtimePeriod, h.CPURealtimeRuntime = f.cgroupParent, f.cpuRtPeriod, f.cpuRtRuntime
+	h.DeviceRequests = f.gpus
+	for _, so := range f.storageOpts {
+		k, v, ok := strings.Cut(so, "=")
+		if !ok {
+			return errors.New("invalid storage option")
+		}
+		if h.StorageOpt == nil {
+			h.StorageOpt = map[string]string{}
+		}
+		h.StorageOpt[k] = v
+	}
+	if f.platform != "" {
+		if _, err := container.ParsePlatformFlag(f.platform); err != nil {
+			return platformError{err}
+		}
+	}
+	o.Platform = f.platform
+	if !f.disableContentTrust {
+		// Docker verifies the image's signature with a Notary server then; berth has no client.
+		return daemonError{errContentTrust}
+	}
+	if f.oomKillDisable && f.memory == "" {
+		f.warnings = append(f.warnings, "Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.")
+	}
+	return nil
+}
+
+func (f *createFlags) printWarnings(g *Globals) {
+	for _, w := range f.warnings {
+		fmt.Fprintln(g.Stderr, "WARNING: "+w)
+	}
+}
+
+// platformError is a --platform Docker's CLI could not read: `create` prints it alone, exit 1;
+// `run` as its other usage errors.
+type platformError struct{ error }
 
 // healthcheck is Docker's CLI reading of the --health-* flags and --no-healthcheck: nil when none
 // is given (the image's healthcheck applies), NONE to disable it.
@@ -340,6 +481,9 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (container.Crea
 	if f.pull != "missing" && f.pull != "never" && f.pull != "always" {
 		return o, fmt.Errorf(`invalid pull option: '%s': must be one of "always", "missing" or "never"`, f.pull)
 	}
+	if err := f.resources(&o); err != nil {
+		return o, err
+	}
 	if f.memory != "" {
 		n, err := units.RAMInBytes(f.memory)
 		if err != nil {
@@ -435,7 +579,7 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
 	m.UsernsRemap = conf.UsernsRemap
 	if pull == "always" {
-		if err := pullForRun(g, m, o.Image); err != nil {
+		if err := pullForRun(g, m, o.Image, o.Platform); err != nil {
 			return nil, daemonError{err}
 		}
 	}
@@ -447,7 +591,7 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 		}
 		fmt.Fprintf(g.Stderr, "Unable to find image '%s' locally\n", ref)
 		if pull == "missing" {
-			if perr := pullForRun(g, m, o.Image); perr != nil {
+			if perr := pullForRun(g, m, o.Image, o.Platform); perr != nil {
 				return nil, daemonError{perr}
 			}
 			c, err = m.Create(o)
@@ -523,6 +667,10 @@ func createFailure(cmd *cobra.Command, err error) error {
 	if errors.As(err, &de) {
 		return &StatusError{Code: 1, Err: de.error}
 	}
+	var pe platformError
+	if errors.As(err, &pe) {
+		return &StatusError{Code: 1, Usage: true, Err: pe.error}
+	}
 	return usageFailure(cmd, err)
 }
 
@@ -559,7 +707,7 @@ func runFailure(cmd *cobra.Command, err error) error {
 }
 
 // pullForRun pulls an image for run/create with its progress on stderr, as Docker prints it.
-func pullForRun(g *Globals, m *container.Manager, ref string) error {
+func pullForRun(g *Globals, m *container.Manager, ref, platform string) error {
 	ro, err := registryOptions(true)
 	if err != nil {
 		return err
@@ -570,7 +718,7 @@ func pullForRun(g *Globals, m *container.Manager, ref string) error {
 	if g.intr != nil {
 		ctx = g.intr.ctx // run: an interrupt stops the pull too
 	}
-	_, err = distribution.Pull(ctx, m.Images, ref, distribution.PullOptions{Options: ro})
+	_, err = distribution.Pull(ctx, m.Images, ref, distribution.PullOptions{Options: ro, Platform: platform})
 	pr.done()
 	return err
 }
@@ -601,6 +749,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 			if err != nil {
 				return createFailure(cmd, err)
 			}
+			f.printWarnings(g)
 			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
@@ -616,6 +765,7 @@ func newCreateCommand(g *Globals, use string) *cobra.Command {
 	}
 	c.Flags().SetInterspersed(false)
 	f.bind(c.Flags())
+	c.Flags().Lookup("pull").Usage = `Pull image before creating ("always"|"missing"|"never")`
 	return c
 }
 
@@ -631,6 +781,7 @@ func stdinIsTTY(g *Globals) error {
 func newRunCommand(g *Globals, use string) *cobra.Command {
 	var f createFlags
 	var detach, sigProxy bool
+	var detachKeysFlag string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Run a command in a new container",
@@ -640,10 +791,15 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 			if err != nil {
 				return runFailure(cmd, err)
 			}
+			f.printWarnings(g)
 			o.Detach = detach
+			var keys []byte
 			if f.interactive && f.tty && !detach {
 				if err := stdinIsTTY(g); err != nil {
 					return err
+				}
+				if keys, err = detachKeys(detachKeysFlag, invalidDetachKeys); err != nil {
+					return runFailure(cmd, err)
 				}
 			}
 			// Interrupted while it sets the container up, run undoes the set-up before it
@@ -672,6 +828,9 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 					return startFailure(cmd, err)
 				}
 				return nil
+			}
+			if f.interactive && f.tty {
+				return runTerminal(g, m, ctr, keys, f.rm, cmd)
 			}
 			at := &container.Attach{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy, Setup: ctx,
 				Started: func() {
@@ -710,7 +869,37 @@ func newRunCommand(g *Globals, use string) *cobra.Command {
 	f.bind(c.Flags())
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
 	c.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy received signals to the process")
+	c.Flags().StringVar(&detachKeysFlag, "detach-keys", "", "Override the key sequence for detaching a container")
 	return c
+}
+
+// runTerminal is `run -it` in the foreground: the container runs under its shim with this
+// process as a client on the raw terminal, as Docker's CLI is a client of its daemon. The detach
+// keys leave it running (berth exits 0, silently, as Docker's CLI does), and a client that dies
+// leaves it running too, for `attach` to take up.
+func runTerminal(g *Globals, m *container.Manager, ctr *container.Container, keys []byte, rm bool, cmd *cobra.Command) error {
+	if in, ok := g.Stdin.(*os.File); ok && term.IsTerminal(int(in.Fd())) {
+		if old, err := term.MakeRaw(int(in.Fd())); err == nil {
+			defer term.Restore(int(in.Fd()), old)
+		}
+	}
+	// Signals keep their default action: the terminal sends ^C as a byte to the container, and
+	// a client killed leaves the container to its shim.
+	g.intr.release()
+	code, err := m.StartCreatedAttached(ctr, container.AttachOptions{Stdin: g.Stdin, Stdout: g.Stdout, Stderr: g.Stderr, DetachKeys: keys})
+	if errors.Is(err, container.ErrDetached) {
+		return nil
+	}
+	if err != nil {
+		if rm {
+			m.Remove(ctr.ID, container.RemoveOptions{Force: true, Volumes: true})
+		}
+		return startFailure(cmd, err)
+	}
+	if code != 0 {
+		return &StatusError{Code: code, Err: errors.New("")}
+	}
+	return nil
 }
 
 // forEach runs fn on every argument, printing each name that succeeded (Docker's multi-object
@@ -802,18 +991,16 @@ func newAttachCommand(g *Globals, use string) *cobra.Command {
 }
 
 // attachOptions wires berth's stdio to an attach (attach, start -a).
-func attachOptions(g *Globals, stdin, sigProxy bool, detachKeys string) (container.AttachOptions, error) {
+func attachOptions(g *Globals, stdin, sigProxy bool, flag string) (container.AttachOptions, error) {
 	o := container.AttachOptions{Stdout: g.Stdout, Stderr: g.Stderr, ForwardSignals: sigProxy}
 	if stdin {
 		o.Stdin = g.Stdin
 	}
-	if detachKeys != "" {
-		keys, err := container.ParseDetachKeys(detachKeys)
-		if err != nil {
-			return o, err
-		}
-		o.DetachKeys = keys
+	keys, err := detachKeys(flag, invalidDetachKeys)
+	if err != nil {
+		return o, err
 	}
+	o.DetachKeys = keys
 	return o, nil
 }
 
@@ -961,7 +1148,7 @@ func newWaitCommand(g *Globals, use string) *cobra.Command {
 }
 
 func newRmCommand(g *Globals, use string) *cobra.Command {
-	var force, volumes bool
+	var force, volumes, link bool
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Remove one or more containers",
@@ -973,6 +1160,13 @@ func newRmCommand(g *Globals, use string) *cobra.Command {
 			}
 			defer closeFn()
 			return eachArg(args, func(ref string) error {
+				if link {
+					if err := m.RemoveLink(ref); err != nil {
+						return err
+					}
+					fmt.Fprintln(g.Stdout, ref)
+					return nil
+				}
 				err := m.Remove(ref, container.RemoveOptions{Force: force, Volumes: volumes})
 				var nf container.NotFoundError
 				if errors.As(err, &nf) && force {
@@ -988,6 +1182,7 @@ func newRmCommand(g *Globals, use string) *cobra.Command {
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "Force the removal of a running container (uses SIGKILL)")
 	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove anonymous volumes associated with the container")
+	c.Flags().BoolVarP(&link, "link", "l", false, "Remove the specified link")
 	return c
 }
 
@@ -1049,8 +1244,8 @@ func newLogsCommand(g *Globals, use string) *cobra.Command {
 	c.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
 	c.Flags().BoolVar(&details, "details", false, "Show extra details provided to logs")
 	c.Flags().StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
-	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp or relative (e.g. 42m for 42 minutes)")
-	c.Flags().StringVar(&until, "until", "", "Show logs before a timestamp or relative")
+	c.Flags().StringVar(&since, "since", "", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+	c.Flags().StringVar(&until, "until", "", "Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
 	return c
 }
 

@@ -122,30 +122,53 @@ func splitCpArg(arg string) (ctr, path string) {
 func newCpCommand(g *Globals, use string) *cobra.Command {
 	var o container.CopyOptions
 	c := &cobra.Command{
-		Use:   use + " [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+		Use:   use + " [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\t" + progName() + " cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
 		Short: "Copy files/folders between a container and the local filesystem",
-		Args:  exactArgs(2),
+		Long: "Copy files/folders between a container and the local filesystem\n\n" +
+			"Use '-' as the source to read a tar archive from stdin\n" +
+			"and extract it to a directory destination in a container.\n" +
+			"Use '-' as the destination to stream a tar archive of a\n" +
+			"container source to stdout.",
+		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			srcCtr, src := splitCpArg(args[0])
 			dstCtr, dst := splitCpArg(args[1])
+			bare := func(err error) error { return &StatusError{Code: 1, Usage: true, Err: err} }
 			switch {
 			case srcCtr != "" && dstCtr != "":
-				return errors.New("copying between containers is not supported")
+				return bare(errors.New("copying between containers is not supported"))
 			case srcCtr == "" && dstCtr == "":
-				return errors.New("must specify at least one container source")
+				return bare(errors.New("must specify at least one container source"))
 			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			if srcCtr != "" {
-				return m.CopyFrom(srcCtr, src, dst, o, g.Stdout)
+			ctr, path := srcCtr, src
+			switch {
+			case srcCtr != "":
+				err = m.CopyFrom(srcCtr, src, dst, o, g.Stdout)
+			case src == "-":
+				ctr, path = dstCtr, dst
+				err = m.CopyTarTo(dstCtr, g.Stdin, dst, o)
+			default:
+				ctr, path = dstCtr, dst
+				err = m.CopyTo(dstCtr, src, dst, o)
 			}
-			if src == "-" {
-				return m.CopyTarTo(dstCtr, g.Stdin, dst, o)
+			// Docker's CLI words: what is missing as CONTAINER:PATH (never a host path of the
+			// container's root), and its own checks bare.
+			var pnf container.PathNotFoundError
+			var ce container.CheckError
+			switch {
+			case errors.As(err, &pnf):
+				return bare(fmt.Errorf("Error: No such container:path: %s:%s", ctr, pnf.Path))
+			case errors.As(err, new(container.NotFoundError)):
+				return bare(fmt.Errorf("Error: No such container:path: %s:%s", ctr, path))
+			case errors.As(err, &ce):
+				return bare(err)
 			}
-			return m.CopyTo(dstCtr, src, dst, o)
+			return err
 		},
 	}
 	c.Flags().BoolVarP(&o.Archive, "archive", "a", false, "Archive mode (copy all uid/gid information)")
@@ -157,6 +180,7 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 	var o container.ExecOptions
 	var interactive, tty, detach bool
 	var env, envFiles []string
+	var detachKeysFlag string
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS] CONTAINER COMMAND [ARG...]",
 		Short: "Run a command in a running container",
@@ -193,12 +217,50 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 			if interactive {
 				o.Stdin = g.Stdin
 			}
+			// The detach keys cut this client off, as Docker's: "read escape sequence", exit 1.
+			detached := make(chan struct{})
+			keys, err := detachKeys(detachKeysFlag, invalidEscapeKeys)
+			if err != nil {
+				return err // Docker's daemon refuses a bad spec whatever the exec's streams
+			}
+			if tty && interactive && !detach {
+				if keys == nil {
+					keys = container.DefaultDetachKeys
+				}
+				o.DetachKeys, o.Detached = keys, func() { close(detached) }
+				// berth holds the process's terminal (not runc) so that it reads the keys; the
+				// terminal starts at our own terminal's size.
+				o.Started = func(_ int, resize func(h, w uint16) error) {
+					if in, ok := g.Stdin.(*os.File); ok && resize != nil {
+						if w, h, err := term.GetSize(int(in.Fd())); err == nil {
+							resize(uint16(h), uint16(w))
+						}
+					}
+				}
+			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			code, err := m.Exec(args[0], o)
+			type result struct {
+				code int
+				err  error
+			}
+			done := make(chan result, 1)
+			go func() {
+				code, err := m.Exec(args[0], o)
+				done <- result{code, err}
+			}()
+			var r result
+			select {
+			case r = <-done:
+			case <-detached:
+				// The process holds no terminal of its own once berth has gone: unlike
+				// Docker's daemon, berth cannot keep it running (see issue 18's report).
+				return &StatusError{Code: 1, Usage: true, Err: container.ErrDetached}
+			}
+			code, err := r.code, r.err
 			if err != nil {
 				var se *container.StartError
 				if errors.As(err, &se) {
@@ -216,10 +278,12 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 	c.Flags().BoolVarP(&interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
 	c.Flags().BoolVarP(&tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	c.Flags().BoolVarP(&detach, "detach", "d", false, "Detached mode: run command in the background")
+	c.Flags().StringVar(&detachKeysFlag, "detach-keys", "", "Override the key sequence for detaching a container")
 	c.Flags().StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
 	c.Flags().StringArrayVar(&envFiles, "env-file", nil, "Read in a file of environment variables")
 	c.Flags().StringVarP(&o.User, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
 	c.Flags().StringVarP(&o.WorkingDir, "workdir", "w", "", "Working directory inside the container")
+	c.Flags().BoolVar(&o.Privileged, "privileged", false, "Give extended privileges to the command")
 	return c
 }
 

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -215,26 +216,26 @@ func TestCpDockerRules(t *testing.T) {
 	os.WriteFile(h("adir/in"), []byte("in\n"), 0o644)
 
 	for _, c := range []struct{ args, errs string }{
-		{"cpref:/nope " + h("out1"), "Error: Could not find the file /nope in container cpref\n"},
-		{"cpref:/w/d/f /nonexistdir/x", "Error: invalid output path: directory \"/nonexistdir\" does not exist\n"},
-		{"cpref:/w/d/f " + h("out3") + "/", "Error: no such directory\n"},
+		{"cpref:/nope " + h("out1"), "Error: No such container:path: cpref:/nope\n"},
+		{"cpref:/w/d/f /nonexistdir/x", "invalid output path: directory \"/nonexistdir\" does not exist\n"},
+		{"cpref:/w/d/f " + h("out3") + "/", "no such directory\n"},
 		{"cpref:/w/d/f/ " + h("out6"), "Error: lstat /w/d/f/: not a directory\n"},
 		{"cpref:/w/d/f/x " + h("out6"), "Error: lstat /w/d/f/x: not a directory\n"},
-		{"cpref:/w/d " + h("afile"), "Error: cannot copy directory\n"},
-		{"-L cpref:/w/dl " + h("out11"), "Error: Could not find the file /nonexist in container cpref\n"},
-		{h("afile") + " cpref:/nope/x", "Error: Could not find the file /nope in container cpref\n"},
-		{h("afile") + " cpref:/w/dl/x", "Error: Could not find the file /w/dl in container cpref\n"},
-		{h("afile") + " cpref:/w/d/f/", "Error: no such directory\n"},
-		{h("afile") + " cpref:/w/newdir/", "Error: no such directory\n"},
+		{"cpref:/w/d " + h("afile"), "cannot copy directory\n"},
+		{"-L cpref:/w/dl " + h("out11"), "Error: No such container:path: cpref:/nonexist\n"},
+		{h("afile") + " cpref:/nope/x", "Error: No such container:path: cpref:/nope\n"},
+		{h("afile") + " cpref:/w/dl/x", "Error: No such container:path: cpref:/w/dl\n"},
+		{h("afile") + " cpref:/w/d/f/", "no such directory\n"},
+		{h("afile") + " cpref:/w/newdir/", "no such directory\n"},
 		{h("afile") + " cpref:/w/d/f/x", "Error: extraction point is not a directory\n"},
-		{h("adir") + " cpref:/w/d/f", "Error: cannot copy directory\n"},
-		{h("nosuch") + " cpref:/w/", "Error: lstat " + h("nosuch") + ": no such file or directory\n"},
-		{"- cpref:/nope", "Error: destination \"cpref:/nope\" must be a directory\n"},
-		{"- cpref:/w/d/f", "Error: destination \"cpref:/w/d/f\" must be a directory\n"},
-		{"nosuchctr:/x " + h("out9"), "Error: No such container: nosuchctr\n"},
-		{h("afile") + " nosuchctr:/x", "Error: No such container: nosuchctr\n"},
-		{"cpref:/w/d cpref:/w/e", "Error: copying between containers is not supported\n"},
-		{"a b", "Error: must specify at least one container source\n"},
+		{h("adir") + " cpref:/w/d/f", "cannot copy directory\n"},
+		{h("nosuch") + " cpref:/w/", "lstat " + h("nosuch") + ": no such file or directory\n"},
+		{"- cpref:/nope", "destination \"cpref:/nope\" must be a directory\n"},
+		{"- cpref:/w/d/f", "destination \"cpref:/w/d/f\" must be a directory\n"},
+		{"nosuchctr:/x " + h("out9"), "Error: No such container:path: nosuchctr:/x\n"},
+		{h("afile") + " nosuchctr:/x", "Error: No such container:path: nosuchctr:/x\n"},
+		{"cpref:/w/d cpref:/w/e", "copying between containers is not supported\n"},
+		{"a b", "must specify at least one container source\n"},
 	} {
 		_, errs, code := e.runIn("", append([]string{"cp"}, strings.Fields(c.args)...)...)
 		if code != 1 || errs != c.errs {
@@ -268,6 +269,28 @@ func TestCpDockerRules(t *testing.T) {
 	}
 	if out := e.ok("cp", "cpref:/w/d", "-"); !strings.Contains(out, "d/f") {
 		t.Errorf("cp to -: %q", out)
+	}
+	// Docker's stream: the file type in the mode, owners named as the container's /etc/passwd
+	// and /etc/group name them (an ID they do not name has no name; the host's names never
+	// count); files copied out land owned by the caller (Docker never chowns on extract).
+	e.ok("exec", "cpref", "sh", "-c", "mkdir /w/own && touch /w/own/a /w/own/b && chown 1234:5678 /w/own/a && chown 42:43 /w/own/b")
+	tr := tar.NewReader(strings.NewReader(e.ok("cp", "cpref:/w/own", "-")))
+	var got []string
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		got = append(got, fmt.Sprintf("%s %o %d:%d %q:%q", hdr.Name, hdr.Mode, hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname))
+	}
+	if want := `own/ 40755 0:0 "root":"root"|own/a 100644 1234:5678 "":""|own/b 100644 42:43 "":""`; strings.Join(got, "|") != want {
+		t.Errorf("cp to - headers:\n%s\nwant\n%s", strings.Join(got, "|"), want)
+	}
+	e.ok("cp", "cpref:/w/own", h("own"))
+	for _, p := range []string{"own", "own/a", "own/b"} {
+		if fi, err := os.Lstat(h(p)); err != nil || fi.Sys().(*syscall.Stat_t).Uid != uint32(os.Getuid()) || fi.Sys().(*syscall.Stat_t).Gid != uint32(os.Getgid()) {
+			t.Errorf("%s copied out is not the caller's: %v", p, err)
+		}
 	}
 	// Over existing files, both ways.
 	os.WriteFile(h("over"), []byte("old host file\n"), 0o644)

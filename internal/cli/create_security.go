@@ -39,7 +39,11 @@ func (f *securityFlags) bind(fl *pflag.FlagSet) {
 	fl.Var(&f.ulimits, "ulimit", "Ulimit options")
 	fl.Var(&f.shmSize, "shm-size", "Size of /dev/shm")
 	fl.IntVar(&f.oomScoreAdj, "oom-score-adj", 0, "Tune host's OOM preferences (-1000 to 1000)")
-	fl.StringVar(&f.cgroupns, "cgroupns", "", "Cgroup namespace to use (host|private)")
+	fl.StringVar(&f.cgroupns, "cgroupns", "", "Cgroup namespace to use (host|private)\n"+
+		"'host':    Run the container in the Docker host's cgroup namespace\n"+
+		"'private': Run the container in its own private cgroup namespace\n"+
+		"'':        Use the cgroup namespace as configured by the\n"+
+		"           default-cgroupns-mode option on the daemon (default)")
 	fl.StringVar(&f.ipc, "ipc", "", "IPC mode to use")
 	fl.StringVar(&f.pid, "pid", "", "PID namespace to use")
 	fl.StringVar(&f.uts, "uts", "", "UTS namespace to use")
@@ -154,7 +158,7 @@ func (m *memBytes) Type() string   { return "bytes" }
 func (m *memBytes) Set(v string) error {
 	n, err := units.RAMInBytes(v)
 	if err != nil {
-		return err
+		return fmt.Errorf("invalid size: '%s'", v) // Docker 20.10's wording for every bad size
 	}
 	*m = memBytes(n)
 	return nil

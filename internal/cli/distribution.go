@@ -18,6 +18,7 @@ import (
 	"github.com/berth-engine/berth/network"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func init() {
@@ -125,7 +126,8 @@ func withTransfer(g *Globals, tlsVerify, quiet bool, fn func(*image.Store, distr
 		return err
 	}
 	defer s.Close()
-	pr := newProgressPrinter(g.Stderr, g.Stdout)
+	// Docker's pull and push write their progress on stdout (run's pull writes it on stderr).
+	pr := newProgressPrinter(g.Stdout, g.Stdout)
 	if !quiet {
 		o.Progress = pr.event
 	}
@@ -142,12 +144,16 @@ func newPullCommand(g *Globals, use string) *cobra.Command {
 		platform  string
 		all, q    bool
 		tlsVerify bool
+		trustOff  bool
 	)
 	cmd := &cobra.Command{
 		Use:   use + " [OPTIONS] NAME[:TAG|@DIGEST]",
-		Short: "Download an image from a registry",
+		Short: "Pull an image or a repository from a registry",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if !trustOff {
+				return errContentTrust
+			}
 			return withTransfer(g, tlsVerify, q, func(s *image.Store, o distribution.Options) ([]string, error) {
 				res, err := distribution.Pull(commandContext(c), s, args[0], distribution.PullOptions{Options: o, Platform: platform, AllTags: all})
 				if err != nil {
@@ -162,19 +168,26 @@ func newPullCommand(g *Globals, use string) *cobra.Command {
 	f.StringVar(&platform, "platform", "", "Set platform if server is multi-platform capable")
 	f.BoolVarP(&q, "quiet", "q", false, "Suppress verbose output")
 	f.BoolVar(&tlsVerify, "tls-verify", true, "Verify the registry's TLS certificate (false also allows plain HTTP)")
-	f.Bool("disable-content-trust", true, "Skip image verification (ignored)")
+	f.BoolVar(&trustOff, "disable-content-trust", true, "Skip image verification")
 	return cmd
 }
+
+// errContentTrust refuses --disable-content-trust=false: Docker then signs or verifies with a
+// Notary server, which berth has no client for; going on without would be a silent downgrade.
+var errContentTrust = errors.New("content trust (--disable-content-trust=false) is not supported by berth: it cannot verify or sign images with a Notary server")
 
 // ---- push ----
 
 func newPushCommand(g *Globals, use string) *cobra.Command {
-	var all, q, tlsVerify bool
+	var all, q, tlsVerify, trustOff bool
 	cmd := &cobra.Command{
 		Use:   use + " [OPTIONS] NAME[:TAG]",
-		Short: "Upload an image to a registry",
+		Short: "Push an image or a repository to a registry",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if !trustOff {
+				return errContentTrust
+			}
 			return withTransfer(g, tlsVerify, q, func(s *image.Store, o distribution.Options) ([]string, error) {
 				res, err := distribution.Push(commandContext(c), s, args[0], distribution.PushOptions{Options: o, AllTags: all})
 				var refs []string
@@ -188,10 +201,10 @@ func newPushCommand(g *Globals, use string) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVarP(&all, "all-tags", "a", false, "Push all tags of an image to the repository")
+	f.BoolVarP(&all, "all-tags", "a", false, "Push all tagged images in the repository")
 	f.BoolVarP(&q, "quiet", "q", false, "Suppress verbose output")
 	f.BoolVar(&tlsVerify, "tls-verify", true, "Verify the registry's TLS certificate (false also allows plain HTTP)")
-	f.Bool("disable-content-trust", true, "Skip image signing (ignored)")
+	f.BoolVar(&trustOff, "disable-content-trust", true, "Skip image signing")
 	return cmd
 }
 
@@ -202,8 +215,8 @@ func newLoginCommand(g *Globals) *cobra.Command {
 	var passStdin, tlsVerify bool
 	cmd := &cobra.Command{
 		Use:   "login [OPTIONS] [SERVER]",
-		Short: "Log in to a registry",
-		Long:  "Log in to a registry.\nIf no server is specified, the default is defined by the daemon.",
+		Short: "Log in to a Docker registry",
+		Long:  "Log in to a Docker registry.\nIf no server is specified, the default is defined by the daemon.",
 		Args:  maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			server := ""
@@ -213,48 +226,43 @@ func newLoginCommand(g *Globals) *cobra.Command {
 			if pass != "" {
 				fmt.Fprintln(g.Stderr, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
 				if passStdin {
-					return errors.New("--password and --password-stdin are mutually exclusive")
+					return &StatusError{Code: 1, Usage: true, Err: errors.New("--password and --password-stdin are mutually exclusive")}
 				}
 			}
-			in := bufio.NewReader(g.Stdin)
 			if passStdin {
 				if user == "" {
-					return errors.New("Must provide --username with --password-stdin")
+					return &StatusError{Code: 1, Usage: true, Err: errors.New("Must provide --username with --password-stdin")}
 				}
-				b, err := io.ReadAll(in)
+				b, err := io.ReadAll(g.Stdin)
 				if err != nil {
 					return err
 				}
-				pass = strings.TrimRight(string(b), "\r\n")
-			}
-			if user == "" {
-				fmt.Fprint(g.Stdout, "Username: ")
-				line, err := in.ReadString('\n')
-				if user = strings.TrimSpace(line); user == "" {
-					if err != nil {
-						return errors.New("Cannot perform an interactive login from a non TTY device")
-					}
-					return errors.New("Username: Error: Non-null Username Required")
-				}
-			}
-			if pass == "" {
-				fmt.Fprint(g.Stdout, "Password: ")
-				line, err := in.ReadString('\n')
-				if pass = strings.TrimRight(line, "\r\n"); pass == "" {
-					if err != nil {
-						return errors.New("Cannot perform an interactive login from a non TTY device")
-					}
-					return errors.New("Error: Password Required")
-				}
-				fmt.Fprintln(g.Stdout)
+				pass = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 			}
 			o, err := registryOptions(tlsVerify)
 			if err != nil {
 				return err
 			}
-			res, err := distribution.Login(commandContext(c), server, user, pass, o)
-			if err != nil {
-				return err
+			ctx := commandContext(c)
+			var res *distribution.LoginResult
+			if user == "" && pass == "" {
+				// Docker's: the stored credentials first, without asking.
+				if su, sp, err := distribution.StoredCredentials(server); err == nil && su != "" && sp != "" {
+					fmt.Fprintln(g.Stdout, "Authenticating with existing credentials...")
+					if res, err = distribution.Login(ctx, server, su, sp, o); err != nil {
+						fmt.Fprintf(g.Stderr, "Login did not succeed, error: %s\n", err)
+					}
+				}
+			}
+			if res == nil {
+				if user == "" || pass == "" {
+					if user, pass, err = askCredentials(g, server, user, pass); err != nil {
+						return err
+					}
+				}
+				if res, err = distribution.Login(ctx, server, user, pass, o); err != nil {
+					return err
+				}
 			}
 			if res.PlainTextFile != "" {
 				fmt.Fprintf(g.Stderr, "WARNING! Your password will be stored unencrypted in %s.\n"+
@@ -276,26 +284,58 @@ func newLoginCommand(g *Globals) *cobra.Command {
 func newLogoutCommand(g *Globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "logout [SERVER]",
-		Short: "Log out from a registry",
-		Long:  "Log out from a registry.\nIf no server is specified, the default is defined by the daemon.",
+		Short: "Log out from a Docker registry",
+		Long:  "Log out from a Docker registry.\nIf no server is specified, the default is defined by the daemon.",
 		Args:  maxArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			server := ""
 			if len(args) == 1 {
 				server = args[0]
 			}
-			key, removed, err := distribution.Logout(server)
-			if err != nil {
-				return err
-			}
-			if !removed {
-				fmt.Fprintf(g.Stdout, "Not logged in to %s\n", key)
-				return nil
-			}
-			fmt.Fprintf(g.Stdout, "Removing login credentials for %s\n", key)
-			return nil
+			// Docker 20.10 says so whether or not there were credentials to remove.
+			fmt.Fprintf(g.Stdout, "Removing login credentials for %s\n", distribution.ServerKey(server))
+			_, _, err := distribution.Logout(server)
+			return err
 		},
 	}
+}
+
+// askCredentials prompts for what login lacks, as Docker's CLI does: only on a terminal (else
+// Docker's refusal, and no prompt printed), the stored username offered as the default, the
+// password read with the terminal's echo off.
+func askCredentials(g *Globals, server, user, pass string) (string, string, error) {
+	in, ok := g.Stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(in.Fd())) {
+		return "", "", &StatusError{Code: 1, Usage: true, Err: errors.New("Error: Cannot perform an interactive login from a non TTY device")}
+	}
+	r := bufio.NewReader(in)
+	if user == "" {
+		stored, _, _ := distribution.StoredCredentials(server)
+		if stored != "" {
+			fmt.Fprintf(g.Stdout, "Username (%s): ", stored)
+		} else {
+			fmt.Fprint(g.Stdout, "Username: ")
+		}
+		line, _ := r.ReadString('\n')
+		if user = strings.TrimSpace(line); user == "" {
+			user = stored
+		}
+		if user == "" {
+			return "", "", &StatusError{Code: 1, Usage: true, Err: errors.New("Error: Non-null Username Required")}
+		}
+	}
+	if pass == "" {
+		fmt.Fprint(g.Stdout, "Password: ")
+		b, err := term.ReadPassword(int(in.Fd()))
+		fmt.Fprintln(g.Stdout)
+		if err != nil {
+			return "", "", err
+		}
+		if pass = string(b); pass == "" {
+			return "", "", &StatusError{Code: 1, Usage: true, Err: errors.New("Error: Password Required")}
+		}
+	}
+	return user, pass, nil
 }
 
 // ---- progress ----

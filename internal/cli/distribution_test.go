@@ -12,12 +12,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-engine/berth/distribution"
+	"github.com/creack/pty"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sys/unix"
 )
 
 func distRun(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -57,17 +60,28 @@ func TestPullPushCommandOutput(t *testing.T) {
 	md, _ := img.Digest()
 	root := t.TempDir()
 
+	// Docker 20.10, stdout not a terminal (recorded against a registry on 127.0.0.1):
+	//   1: Pulling from parity/bb
+	//   <id>: Pulling fs layer ... <id>: Pull complete
+	//   Digest: sha256:...
+	//   Status: Downloaded newer image for 127.0.0.1:5787/parity/bb:1
+	//   127.0.0.1:5787/parity/bb:1
+	// all on stdout, nothing on stderr.
 	code, out, errOut := distRun(t, "", "--root", root, "pull", host+"/x:1")
-	if code != 0 || out != host+"/x:1\n" {
+	if code != 0 || errOut != "" {
 		t.Fatalf("pull: %d %q %q", code, out, errOut)
 	}
-	lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
-	if lines[0] != "1: Pulling from x" || lines[len(lines)-2] != "Digest: "+md.String() ||
-		lines[len(lines)-1] != "Status: Downloaded newer image for "+host+"/x:1" {
-		t.Fatalf("pull output:\n%s", errOut)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if lines[0] != "1: Pulling from x" || lines[len(lines)-3] != "Digest: "+md.String() ||
+		lines[len(lines)-2] != "Status: Downloaded newer image for "+host+"/x:1" || lines[len(lines)-1] != host+"/x:1" {
+		t.Fatalf("pull output:\n%s", out)
 	}
-	if strings.Contains(errOut, "Downloading") || strings.Count(errOut, ": Pull complete\n") != 2 {
-		t.Fatalf("plain output must have no bars and one Pull complete per layer:\n%s", errOut)
+	if strings.Contains(out, "Downloading") || strings.Count(out, ": Pull complete\n") != 2 || strings.Count(out, ": Pulling fs layer\n") != 2 {
+		t.Fatalf("plain output must have no bars and one Pulling fs layer and Pull complete per layer:\n%s", out)
+	}
+	code, out, errOut = distRun(t, "", "--root", root, "pull", host+"/x:1")
+	if code != 0 || errOut != "" || out != "1: Pulling from x\nDigest: "+md.String()+"\nStatus: Image is up to date for "+host+"/x:1\n"+host+"/x:1\n" {
+		t.Fatalf("second pull: %d %q %q", code, out, errOut)
 	}
 	code, out, errOut = distRun(t, "", "--root", root, "pull", "-q", host+"/x:1")
 	if code != 0 || out != host+"/x:1\n" || errOut != "" {
@@ -77,13 +91,20 @@ func TestPullPushCommandOutput(t *testing.T) {
 	if code != 0 {
 		t.Fatal("tag failed")
 	}
+	// Docker 20.10: "The push refers to repository [127.0.0.1:5787/parity/bb]", "<id>: Preparing",
+	// "<id>: Pushed", "1: digest: sha256:... size: 527", all on stdout.
 	code, out, errOut = distRun(t, "", "--root", root, "push", host+"/y:1")
 	raw, _ := img.RawManifest()
-	if code != 0 || out != "1: digest: "+md.String()+" size: "+distItoa(len(raw))+"\n" {
+	lines = strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if code != 0 || errOut != "" || lines[len(lines)-1] != "1: digest: "+md.String()+" size: "+distItoa(len(raw)) {
 		t.Fatalf("push: %d %q %q", code, out, errOut)
 	}
-	if !strings.HasPrefix(errOut, "The push refers to repository ["+host+"/y]\n") || strings.Count(errOut, ": Preparing\n") != 2 {
-		t.Fatalf("push output:\n%s", errOut)
+	if lines[0] != "The push refers to repository ["+host+"/y]" || strings.Count(out, ": Preparing\n") != 2 || strings.Count(out, ": Pushed\n")+strings.Count(out, ": Layer already exists\n") != 2 {
+		t.Fatalf("push output:\n%s", out)
+	}
+	code, out, errOut = distRun(t, "", "--root", root, "push", "-q", host+"/y:1")
+	if code != 0 || errOut != "" || out != host+"/y:1\n" {
+		t.Fatalf("push -q: %d %q %q", code, out, errOut)
 	}
 	code, out, _ = distRun(t, "", "--root", root, "images", "--digests", "--format", "{{.Repository}} {{.Digest}}")
 	if code != 0 || !strings.Contains(out, host+"/x "+md.String()) || !strings.Contains(out, host+"/y "+md.String()) {
@@ -91,7 +112,8 @@ func TestPullPushCommandOutput(t *testing.T) {
 	}
 
 	code, out, errOut = distRun(t, "", "--root", root, "pull", host+"/x:nope")
-	if code != 1 || errOut != "nope: Pulling from x\nError: manifest for "+host+"/x:nope not found: manifest unknown: manifest unknown\n" {
+	// Docker 20.10 prints nothing before the error when the tag is missing.
+	if code != 1 || out != "" || errOut != "Error: manifest for "+host+"/x:nope not found: manifest unknown: manifest unknown\n" {
 		t.Fatalf("unknown tag: %d %q %q", code, out, errOut)
 	}
 	code, _, errOut = distRun(t, "", "--root", root, "image", "pull", "-q", "127.0.0.1:1/x:1")
@@ -108,8 +130,15 @@ func TestLoginLogoutCommands(t *testing.T) {
 	t.Setenv("BERTH_CONFIG", filepath.Join(t.TempDir(), "none.json"))
 	host := distRegistry(t, "u", "pw")
 
+	// Without a terminal and without stored credentials, no prompt: Docker's refusal.
+	for _, args := range [][]string{{"login", host}, {"login", "-u", "u", host}} {
+		if code, out, errOut := distRun(t, "u\npw\n", args...); code != 1 || out != "" ||
+			errOut != "Error: Cannot perform an interactive login from a non TTY device\n" {
+			t.Fatalf("%v without a terminal: %d %q %q", args, code, out, errOut)
+		}
+	}
 	code, out, errOut := distRun(t, "bad\n", "login", "-u", "u", "--password-stdin", host)
-	if code != 1 || errOut != "Error: unauthorized: authentication required\n" {
+	if code != 1 || errOut != "Error: login attempt to http://"+host+"/v2/ failed with status: 401 Unauthorized\n" {
 		t.Fatalf("wrong password: %d %q %q", code, out, errOut)
 	}
 	code, out, errOut = distRun(t, "pw\n", "login", "-u", "u", "--password-stdin", host)
@@ -124,6 +153,19 @@ func TestLoginLogoutCommands(t *testing.T) {
 	if cf.Auths[host].Auth != base64.StdEncoding.EncodeToString([]byte("u:pw")) {
 		t.Fatalf("config.json:\n%s", b)
 	}
+	// The stored credentials are reused by login without asking (Docker 20.10's answer).
+	code, out, errOut = distRun(t, "", "login", host)
+	if code != 0 || out != "Authenticating with existing credentials...\nLogin Succeeded\n" || !strings.HasPrefix(errOut, "WARNING! Your password will be stored unencrypted") {
+		t.Fatalf("login with stored credentials: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = distRun(t, "", "login", "-u", "u", "-p", "pw", host)
+	if code != 0 || out != "Login Succeeded\n" || !strings.HasPrefix(errOut, "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\nWARNING! Your password") {
+		t.Fatalf("login -p: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = distRun(t, "pw", "login", "-u", "u", "-p", "pw", "--password-stdin", host)
+	if code != 1 || out != "" || errOut != "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n--password and --password-stdin are mutually exclusive\n" {
+		t.Fatalf("login -p --password-stdin: %d %q %q", code, out, errOut)
+	}
 	// The stored credentials are used by pull.
 	code, _, errOut = distRun(t, "", "--root", t.TempDir(), "pull", "-q", host+"/none:1")
 	if code != 1 || !strings.Contains(errOut, "manifest unknown") {
@@ -133,8 +175,9 @@ func TestLoginLogoutCommands(t *testing.T) {
 	if code != 0 || out != "Removing login credentials for "+host+"\n" {
 		t.Fatalf("logout: %d %q", code, out)
 	}
+	// Docker 20.10 says the same when there was nothing to remove.
 	code, out, _ = distRun(t, "", "logout", host)
-	if code != 0 || out != "Not logged in to "+host+"\n" {
+	if code != 0 || out != "Removing login credentials for "+host+"\n" {
 		t.Fatalf("second logout: %d %q", code, out)
 	}
 	code, _, errOut = distRun(t, "", "--root", t.TempDir(), "pull", "-q", host+"/none:1")
@@ -142,7 +185,7 @@ func TestLoginLogoutCommands(t *testing.T) {
 		t.Fatalf("pull after logout: %d %q", code, errOut)
 	}
 	code, _, errOut = distRun(t, "", "login", "--password-stdin", host)
-	if code != 1 || errOut != "Error: Must provide --username with --password-stdin\n" {
+	if code != 1 || errOut != "Must provide --username with --password-stdin\n" {
 		t.Fatalf("--password-stdin without -u: %d %q", code, errOut)
 	}
 }
@@ -178,5 +221,67 @@ func TestRegistryOptionsFromConfigFile(t *testing.T) {
 	os.WriteFile(f, []byte(`{`), 0o600)
 	if _, err := registryOptions(true); err == nil || !strings.Contains(err.Error(), f) {
 		t.Fatalf("bad config file: %v", err)
+	}
+}
+
+// --disable-content-trust=false asks for Notary signing or verification (Docker 20.10 then fails
+// with "error contacting notary server" here, exit 1): berth refuses it instead of going on unsigned.
+func TestContentTrustRefused(t *testing.T) {
+	for _, args := range [][]string{{"pull", "--disable-content-trust=false", "x"}, {"push", "--disable-content-trust=false", "x"}} {
+		code, out, errOut := distRun(t, "", append([]string{"--root", t.TempDir()}, args...)...)
+		if code != 1 || out != "" || !strings.Contains(errOut, "content trust (--disable-content-trust=false) is not supported by berth") {
+			t.Errorf("%v: %d %q %q", args, code, out, errOut)
+		}
+	}
+}
+
+// On a terminal login asks for what it lacks, and the password is never echoed: the terminal's
+// echo is off while it is read (checked on the terminal itself before the password is typed).
+func TestLoginPromptsWithoutEcho(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("BERTH_CONFIG", filepath.Join(t.TempDir(), "none.json"))
+	host := distRegistry(t, "u", "secret-pw")
+	master, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer master.Close()
+	defer tty.Close()
+	var echoed syncBuffer
+	go io.Copy(&echoed, master)
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- Main([]string{"login", host}, tty, &out, &errb) }()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s: stdout %q stderr %q terminal %q", what, out.String(), errb.String(), echoed.String())
+			}
+		}
+	}
+	waitFor("the username prompt", func() bool { return out.String() == "Username: " })
+	master.Write([]byte("u\n"))
+	echoOff := func() bool {
+		tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		return err == nil && tio.Lflag&unix.ECHO == 0
+	}
+	waitFor("the echo to go off", echoOff)
+	master.Write([]byte("secret-pw\n"))
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("login did not end")
+	}
+	if code != 0 || out.String() != "Username: Password: \nLogin Succeeded\n" {
+		t.Fatalf("login: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	waitFor("the typed username's echo", func() bool { return strings.Contains(echoed.String(), "u") })
+	if strings.Contains(echoed.String(), "secret") {
+		t.Errorf("the password was echoed: %q", echoed.String())
+	}
+	if echoOff() {
+		t.Error("the terminal's echo was left off")
 	}
 }

@@ -24,7 +24,7 @@ func newEventsCommand(g *Globals, use string) *cobra.Command {
 	var filters format.Args
 	c := &cobra.Command{
 		Use:   use + " [OPTIONS]",
-		Short: "Get real time events from berth",
+		Short: "Get real time events from the server",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			filter, err := events.NewFilter(filters)

@@ -41,8 +41,12 @@ func registerImage(top, sub string, ctor func(g *Globals, use string) *cobra.Com
 func init() {
 	register("image", func(g *Globals) *cobra.Command {
 		parent := &cobra.Command{Use: "image", Short: "Manage images", Args: noArgs}
+		// Docker's aliases of `image ls` and `image rm`.
+		aliases := map[string][]string{"ls": {"list"}, "rm": {"rmi", "remove"}}
 		for _, c := range imageCommands {
-			parent.AddCommand(c.ctor(g, c.sub))
+			sub := c.ctor(g, c.sub)
+			sub.Aliases = aliases[c.sub]
+			parent.AddCommand(sub)
 		}
 		return parent
 	})
@@ -233,7 +237,7 @@ func newImagesCommand(g *Globals, use string) *cobra.Command {
 	fl.BoolVarP(&quiet, "quiet", "q", false, "Only show image IDs")
 	fl.BoolVar(&digests, "digests", false, "Show digests")
 	fl.BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
-	fl.StringVar(&formatStr, "format", "", "Pretty-print images using a Go template ('table', 'table TEMPLATE', 'json', or a template)")
+	fl.StringVar(&formatStr, "format", "", "Pretty-print images using a Go template")
 	fl.VarP(&filters, "filter", "f", "Filter output based on conditions provided")
 	return c
 }
@@ -502,7 +506,7 @@ func newHistoryCommand(g *Globals, use string) *cobra.Command {
 	c.Flags().BoolVarP(&human, "human", "H", true, "Print sizes and dates in human readable format")
 	c.Flags().BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only show image IDs")
-	c.Flags().StringVar(&formatStr, "format", "", "Pretty-print history using a Go template")
+	c.Flags().StringVar(&formatStr, "format", "", "Pretty-print images using a Go template")
 	return c
 }
 

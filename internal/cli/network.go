@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,32 +58,16 @@ func newNetworkCreateCommand(g *Globals) *cobra.Command {
 		Short: "Create a network",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(subnets) > 1 || len(gateways) > 1 || len(ranges) > 1 {
-				return fmt.Errorf("berth networks take one IPv4 subnet, gateway and ip-range")
-			}
-			if ipv6 {
-				return fmt.Errorf("berth networks are IPv4 only: --ipv6 is not supported")
-			}
 			if ipamDriver != "default" || scope != "" || configFrom != "" {
 				return fmt.Errorf("--ipam-driver, --scope and --config-from are not supported")
 			}
-			first := func(l []string) string {
-				if len(l) == 0 {
-					return ""
-				}
-				return l[0]
+			o.Name, o.EnableIPv6 = args[0], ipv6
+			cs, err := ipamConfigs(subnets, gateways, ranges, auxAddr)
+			if err != nil {
+				return err
 			}
-			o.Name = args[0]
-			o.IPAM = network.IPAMConfig{Subnet: first(subnets), Gateway: first(gateways), IPRange: first(ranges)}
-			if len(auxAddr) > 0 {
-				o.IPAM.AuxiliaryAddresses = map[string]string{}
-				for _, a := range auxAddr {
-					name, ip, ok := strings.Cut(a, "=")
-					if !ok {
-						return fmt.Errorf("invalid argument %q for \"--aux-address\" flag: bad format for key-value pair", a)
-					}
-					o.IPAM.AuxiliaryAddresses[name] = ip
-				}
+			if o.IPAM, o.IPAM6, err = network.SplitIPAM(cs); err != nil {
+				return err
 			}
 			o.Labels, o.Options = keyValues(labels), keyValues(opts)
 			o.IPAMOptions = map[string]string{} // what Docker's CLI sends
@@ -115,6 +101,72 @@ func newNetworkCreateCommand(g *Globals) *cobra.Command {
 	return c
 }
 
+// ipamConfigs matches --gateway, --ip-range and --aux-address to the --subnet holding them, as
+// Docker's CLI does (one subnet and no match: the flags go with it).
+func ipamConfigs(subnets, gateways, ranges, aux []string) ([]network.IPAMConfig, error) {
+	cs := make([]network.IPAMConfig, len(subnets))
+	nets := make([]*net.IPNet, len(subnets))
+	for i, s := range subnets {
+		cs[i].Subnet = s
+		_, nets[i], _ = net.ParseCIDR(s)
+	}
+	owner := func(addr, flag string) (int, error) {
+		ip := net.ParseIP(addr)
+		if ip == nil {
+			if _, rn, err := net.ParseCIDR(addr); err == nil {
+				ip = rn.IP
+			}
+		}
+		for i, n := range nets {
+			if n != nil && ip != nil && n.Contains(ip) {
+				return i, nil
+			}
+		}
+		if len(cs) == 1 {
+			return 0, nil
+		}
+		if len(cs) == 0 {
+			return 0, errors.New("every ip-range or gateway must have a corresponding subnet")
+		}
+		return 0, fmt.Errorf("no matching subnet for %s %s", flag, addr)
+	}
+	for _, g := range gateways {
+		i, err := owner(g, "gateway")
+		if err != nil {
+			return nil, err
+		}
+		if cs[i].Gateway != "" {
+			return nil, fmt.Errorf("cannot configure multiple gateways (%s, %s) for the same subnet (%s)", g, cs[i].Gateway, cs[i].Subnet)
+		}
+		cs[i].Gateway = g
+	}
+	for _, r := range ranges {
+		i, err := owner(r, "range")
+		if err != nil {
+			return nil, err
+		}
+		if cs[i].IPRange != "" {
+			return nil, fmt.Errorf("cannot configure multiple ranges (%s, %s) on the same subnet (%s)", r, cs[i].IPRange, cs[i].Subnet)
+		}
+		cs[i].IPRange = r
+	}
+	for _, a := range aux {
+		name, ip, ok := strings.Cut(a, "=")
+		if !ok {
+			return nil, fmt.Errorf("invalid argument %q for \"--aux-address\" flag: bad format for key-value pair", a)
+		}
+		i, err := owner(ip, "aux-address")
+		if err != nil {
+			return nil, err
+		}
+		if cs[i].AuxiliaryAddresses == nil {
+			cs[i].AuxiliaryAddresses = map[string]string{}
+		}
+		cs[i].AuxiliaryAddresses[name] = ip
+	}
+	return cs, nil
+}
+
 // networkRow is one row of `network ls` (Docker's networkContext).
 type networkRow struct {
 	trunc bool
@@ -131,7 +183,7 @@ func (r *networkRow) ID() string {
 func (r *networkRow) Name() string      { return r.n.Name }
 func (r *networkRow) Driver() string    { return r.n.Driver }
 func (r *networkRow) Scope() string     { return "local" }
-func (r *networkRow) IPv6() string      { return "false" }
+func (r *networkRow) IPv6() string      { return strconv.FormatBool(r.n.EnableIPv6) }
 func (r *networkRow) Internal() string  { return strconv.FormatBool(r.n.Internal) }
 func (r *networkRow) CreatedAt() string { return r.n.Created.Truncate(0).In(time.UTC).String() }
 func (r *networkRow) Labels() string {
@@ -269,15 +321,17 @@ func newNetworkConnectCommand(g *Globals) *cobra.Command {
 		Short: "Connect a container to a network",
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(links) > 0 || len(linkLocal) > 0 || ip6 != "" || len(driverOpts) > 0 {
-				return fmt.Errorf("--link, --link-local-ip, --ip6 and --driver-opt are not supported")
-			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			return m.Connect(args[0], args[1], aliases, ip)
+			var opts map[string]string
+			if len(driverOpts) > 0 {
+				opts = keyValues(driverOpts)
+			}
+			return m.Connect(args[0], args[1], container.EndpointOptions{Aliases: aliases, IPv4Address: ip, IPv6Address: ip6,
+				Links: links, LinkLocalIPs: linkLocal, DriverOpts: opts})
 		},
 	}
 	c.Flags().StringArrayVar(&aliases, "alias", nil, "Add network-scoped alias for the container")

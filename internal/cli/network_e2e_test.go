@@ -406,14 +406,48 @@ func TestNetworkRunOptions(t *testing.T) {
 // Engine API's shmsize and networkmode); a network that does not exist fails the step.
 func TestNetworkBuildShmSizeAndUserNetwork(t *testing.T) {
 	e := newNetEnv(t)
-	net := e.name("build")
-	e.ok("network", "create", net)
-	e.ok("run", "-d", "--name", e.name("target"), "--network", net, "--network-alias", "target.test", "bb:1", "sleep", "300")
+	netName := e.name("build")
+	e.ok("network", "create", netName)
+	e.ok("run", "-d", "--name", e.name("target"), "--network", netName, "--network-alias", "target.test", "bb:1", "sleep", "300")
 	ctx := t.TempDir()
 	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\n"+
 		"RUN test \"$(df -k /dev/shm | tail -1 | awk '{print $2}')\" = 131072 && ping -c1 -W5 target.test\n"), 0o644)
-	e.ok("build", "-q", "--shm-size", "128m", "--network", net, ctx)
+	e.ok("build", "-q", "--shm-size", "128m", "--network", netName, ctx)
 	if _, errs, code := e.run("build", "-q", "--no-cache", "--network", e.name("nosuch"), ctx); code == 0 || !strings.Contains(errs, "network "+e.name("nosuch")+" not found") {
 		t.Errorf("build on a missing network: %d %s", code, errs)
 	}
+}
+
+// TestStopThenAtOnce: stop returns once the exit is recorded while the shim still unmounts the
+// rootfs and releases the network (with a published port, the slowest teardown); a start, rm or
+// network rm straight after it must wait for that teardown rather than race with it.
+func TestStopThenAtOnce(t *testing.T) {
+	e := newNetEnv(t)
+	app, c := e.name("app"), e.name("c")
+	e.ok("network", "create", app)
+	e.ok("run", "-d", "--name", c, "--network", app, "-p", "127.0.0.1::80", "bb:1", "sleep", "300")
+	for i := 0; i < 3; i++ {
+		e.ok("stop", "-t", "0", c)
+		if got := e.ok("inspect", "-f", "{{.State.Status}}", c); strings.TrimSpace(got) != "exited" {
+			t.Fatalf("after stop: %s", got)
+		}
+		e.ok("start", c)
+		got := e.ok("inspect", "-f", "{{.State.Status}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} {{range $p, $b := .NetworkSettings.Ports}}{{range $b}}{{.HostPort}}{{end}}{{end}}", c)
+		if f := strings.Fields(got); len(f) != 3 || f[0] != "running" || net.ParseIP(f[1]) == nil {
+			t.Fatalf("start right after stop, round %d: %q", i, got)
+		}
+	}
+	id := strings.TrimSpace(e.ok("inspect", "-f", "{{.Id}}", c))
+	e.ok("stop", "-t", "0", c)
+	e.ok("rm", c)
+	for _, p := range []string{filepath.Join(e.root, "containers", id), filepath.Join(e.root, "netns", id)} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s left after rm right after stop", p)
+		}
+	}
+	e.ok("run", "-d", "--name", c, "--network", app, "bb:1", "sleep", "300")
+	e.ok("stop", "-t", "0", c)
+	// Docker removes a network whose containers are all stopped.
+	e.ok("network", "rm", app)
+	e.ok("rm", c)
 }

@@ -77,7 +77,12 @@ func newRoot(g *Globals, only string) *cobra.Command {
 	root.SetOut(g.Stdout)
 	root.SetErr(g.Stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s\nSee '%s --help'.", err, c.CommandPath())}
+		// Docker adds a group's usage (the root's too) after a flag error.
+		usage := ""
+		if c.HasSubCommands() {
+			usage = "\n\n" + usageText(c)
+		}
+		return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s\nSee '%s --help'.%s", err, c.CommandPath(), usage)}
 	})
 	known := false
 	for _, c := range commands {
@@ -88,6 +93,7 @@ func newRoot(g *Globals, only string) *cobra.Command {
 			root.AddCommand(c.ctor(g))
 		}
 	}
+	installHelp(root)
 	return root
 }
 

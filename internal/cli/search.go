@@ -16,7 +16,7 @@ func init() {
 		var o searchOptions
 		cmd := &cobra.Command{
 			Use:   "search [OPTIONS] TERM",
-			Short: "Search a registry (Docker Hub by default) for images",
+			Short: "Search the Docker Hub for images",
 			Args:  exactArgs(1),
 			RunE: func(c *cobra.Command, args []string) error {
 				return runSearch(c.Context(), g, o, args[0])
@@ -25,7 +25,7 @@ func init() {
 		f := cmd.Flags()
 		f.VarP(&o.filter, "filter", "f", "Filter output based on conditions provided")
 		f.StringVar(&o.format, "format", "", "Pretty-print search using a Go template")
-		f.IntVar(&o.limit, "limit", 0, "Max number of search results")
+		f.IntVar(&o.limit, "limit", 25, "Max number of search results")
 		f.BoolVar(&o.noTrunc, "no-trunc", false, "Don't truncate output")
 		return cmd
 	})

@@ -27,9 +27,9 @@ func init() {
 }
 
 func newSystemCommand(g *Globals) *cobra.Command {
-	c := &cobra.Command{Use: "system", Short: "Manage berth", Args: noArgs}
+	c := &cobra.Command{Use: "system", Short: "Manage " + titleName(progName()), Args: noArgs}
 	c.AddCommand(newDfCommand(g), newSystemPruneCommand(g), newInfoCommand(g, "info"), newCheckCommand(g, "check"),
-		newServeCommand(g, "service"))
+		newServeCommand(g, "service"), newEventsCommand(g, "events"))
 	return c
 }
 
@@ -75,7 +75,7 @@ func newDfCommand(g *Globals) *cobra.Command {
 	var formatStr string
 	c := &cobra.Command{
 		Use:   "df [OPTIONS]",
-		Short: "Show berth disk usage",
+		Short: "Show " + progName() + " disk usage",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := openStore(g)
@@ -256,8 +256,8 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 func newVersionCommand(g *Globals) *cobra.Command {
 	var formatStr string
 	c := &cobra.Command{
-		Use:   "version",
-		Short: "Show the berth version information",
+		Use:   "version [OPTIONS]",
+		Short: "Show the " + titleName(progName()) + " version information",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := collectVersion()
@@ -439,7 +439,7 @@ func newInspectCommand(g *Globals) *cobra.Command {
 	var size bool
 	c := &cobra.Command{
 		Use:   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
-		Short: "Return low-level information on berth objects",
+		Short: "Return low-level information on " + titleName(progName()) + " objects",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch typ {

@@ -93,9 +93,9 @@ func newUpdateCommand(g *Globals, use string) *cobra.Command {
 		},
 	}
 	fl := c.Flags()
-	fl.StringVarP(&memory, "memory", "m", "", "Memory limit")
-	fl.StringVar(&memorySwap, "memory-swap", "", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
-	fl.Float64Var(&cpus, "cpus", 0, "Number of CPUs")
+	fl.VarP(sizeString{p: &memory}, "memory", "m", "Memory limit")
+	fl.Var(sizeString{p: &memorySwap, allowMinusOne: true}, "memory-swap", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+	fl.Var(decimalCPUs{&cpus}, "cpus", "Number of CPUs")
 	fl.Int64Var(&pids, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
 	fl.Int64VarP(&cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	fl.StringVar(&cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")

@@ -63,6 +63,7 @@ func newVolumeCreateCommand(g *Globals) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&name, "name", "", "Specify volume name")
+	c.Flags().MarkHidden("name") // Docker's too: the name is the argument
 	c.Flags().StringArrayVar(&labels, "label", nil, "Set metadata for a volume")
 	c.Flags().StringVarP(&driver, "driver", "d", "local", "Specify volume driver name")
 	c.Flags().StringArrayVarP(&opts, "opt", "o", nil, "Set driver specific options")
@@ -130,6 +131,8 @@ func newVolumeRmCommand(g *Globals) *cobra.Command {
 		Use:     "rm [OPTIONS] VOLUME [VOLUME...]",
 		Aliases: []string{"remove"},
 		Short:   "Remove one or more volumes",
+		Long:    "Remove one or more volumes. You cannot remove a volume that is in use by a container.",
+		Example: "\n$ " + progName() + " volume rm hello\nhello\n",
 		Args:    minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, closeFn, err := openManager(g)

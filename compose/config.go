@@ -1,0 +1,105 @@
+package compose
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"go.yaml.in/yaml/v4"
+)
+
+// MarshalConfig is `config`'s document ("yaml" or "json") as Docker Compose v2.40.3 prints it:
+// without the networks, volumes, secrets and configs no service uses, and with each service's
+// keys in alphabetical order (compose-go v2.16 writes them in its struct's order; nested
+// values keep theirs, as in Compose's output).
+func MarshalConfig(p *types.Project, format string) ([]byte, error) {
+	p = p.WithoutUnnecessaryResources()
+	switch format {
+	case "", "yaml":
+		b, err := p.MarshalYAML()
+		if err != nil {
+			return nil, err
+		}
+		return sortServiceKeysYAML(b)
+	case "json":
+		b, err := p.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		return sortServiceKeysJSON(b)
+	}
+	return nil, fmt.Errorf("unsupported format %q", format)
+}
+
+func sortServiceKeysYAML(b []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 1 {
+		if services := mappingValue(doc.Content[0], "services"); services != nil && services.Kind == yaml.MappingNode {
+			for i := 1; i < len(services.Content); i += 2 {
+				sortMapping(services.Content[i])
+			}
+		}
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// mappingValue is the value of key in mapping node m (nil when absent).
+func mappingValue(m *yaml.Node, key string) *yaml.Node {
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// sortMapping orders a mapping node's pairs by key.
+func sortMapping(m *yaml.Node) {
+	if m.Kind != yaml.MappingNode {
+		return
+	}
+	type pair struct{ k, v *yaml.Node }
+	pairs := make([]pair, 0, len(m.Content)/2)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		pairs = append(pairs, pair{m.Content[i], m.Content[i+1]})
+	}
+	sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].k.Value < pairs[j].k.Value })
+	m.Content = m.Content[:0]
+	for _, p := range pairs {
+		m.Content = append(m.Content, p.k, p.v)
+	}
+}
+
+func sortServiceKeysJSON(b []byte) ([]byte, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, err
+	}
+	if raw, ok := top["services"]; ok {
+		// Go's maps marshal with sorted keys; each value stays as compose-go wrote it.
+		var services map[string]map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &services); err != nil {
+			return nil, err
+		}
+		sorted, err := json.Marshal(services)
+		if err != nil {
+			return nil, err
+		}
+		top["services"] = sorted
+	}
+	return json.MarshalIndent(top, "", "  ")
+}
