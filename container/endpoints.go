@@ -625,11 +625,15 @@ func (m *Manager) startResolver(c *Container) (*network.Resolver, error) {
 func (m *Manager) dnsTable(id string) (network.Table, error) {
 	var ns []metadata.Neighbour
 	var row metadata.Container
+	record := true
 	err := m.Images.DB.View(func(tx *metadata.Tx) (err error) {
 		if ns, err = tx.Neighbours(id); err != nil {
 			return err
 		}
 		row, err = tx.Container(id)
+		if errors.Is(err, metadata.ErrNotFound) {
+			record, err = false, nil // a build step on the network: no record, no links
+		}
 		return err
 	})
 	if err != nil {
@@ -641,7 +645,7 @@ func (m *Manager) dnsTable(id string) (network.Table, error) {
 			IP: net.ParseIP(n.IP), IP6: net.ParseIP(n.IP6)})
 	}
 	// The container's endpoint links: names only it resolves, to their targets.
-	if c, _, err := fromRow(row); err == nil {
+	if c, _, err := fromRow(row); record && err == nil {
 		for _, ec := range c.Networks {
 			members = append(members, network.LinkMembers(members, ec.Network, ec.Links)...)
 		}
