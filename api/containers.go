@@ -138,13 +138,7 @@ func (s *Server) summary(c container.Summary, size bool, resolved map[string]str
 		cs.Ports = []container.Port{}
 	}
 	// Networks and mounts as inspect shows them: one document, one engine function.
-	if ins, err := s.containers.InspectListed(c); err == nil {
-		cs.NetworkSettings.Networks = ins.NetworkSettings.Networks
-		cs.Mounts = ins.Mounts
-	}
-	if cs.Mounts == nil {
-		cs.Mounts = []container.InspectMount{}
-	}
+	cs.NetworkSettings.Networks, cs.Mounts = s.containers.Listed(c)
 	if size {
 		cs.SizeRw, _ = s.containers.SizeRw(c.ID)
 		cs.SizeRootFs = cs.SizeRw + s.containers.ImageSize(c.ImageID)

@@ -36,6 +36,8 @@ type Config struct {
 	LogDefaults logging.Config
 	// UsernsRemap is userns-remap: containers created through the API run remapped.
 	UsernsRemap string
+	// DefaultRuntime is default-runtime: the OCI runtime of containers created without one.
+	DefaultRuntime string
 	// BuilderGC is the build cache's automatic limit (builder.gc).
 	BuilderGC build.GCConfig
 	// Logf receives one line per failed request and per server event; nil logs nothing.
@@ -67,7 +69,7 @@ func New(cfg Config) (*Server, error) {
 	srv := &Server{
 		cfg:        cfg,
 		images:     s,
-		containers: &container.Manager{Images: s, LogDefaults: cfg.LogDefaults, UsernsRemap: cfg.UsernsRemap},
+		containers: &container.Manager{Images: s, LogDefaults: cfg.LogDefaults, UsernsRemap: cfg.UsernsRemap, DefaultRuntime: cfg.DefaultRuntime, CacheRecords: true},
 		networks:   &network.Manager{DB: s.DB, Root: s.Root, Pools: cfg.DefaultAddressPools},
 		mux:        http.NewServeMux(),
 	}

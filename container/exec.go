@@ -38,6 +38,10 @@ type ExecOptions struct {
 	// before the process ended) and, with Tty, how to resize its terminal (the Engine API's
 	// exec; nil without a terminal).
 	Started func(pid int, resize func(height, width uint16) error)
+	// ConsoleSize, with Tty, is the terminal's [height, width] as the process starts (the
+	// runtime sizes the pty before the process runs: a resize after the start came too late
+	// for a command that reads the size at once, under crun).
+	ConsoleSize *[2]uint
 	// DetachKeys, with Tty and Stdin, cut the client off when typed in its stdin: Detached
 	// is called, the process runs on, and Exec returns at its exit.
 	DetachKeys []byte
@@ -132,6 +136,9 @@ func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 		// per process, and an exec keeps the container's, as in Docker.
 		NoNewPrivileges: sec.NoNewPrivileges,
 	}
+	if o.Tty && o.ConsoleSize != nil && o.ConsoleSize[0] > 0 && o.ConsoleSize[1] > 0 {
+		proc.ConsoleSize = &specs.Box{Height: o.ConsoleSize[0], Width: o.ConsoleSize[1]}
+	}
 	b, err := json.Marshal(proc)
 	if err != nil {
 		return 0, err
@@ -164,6 +171,11 @@ func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 			return m.execTTY(rt, c.ID, pf.Name(), o)
 		}
 		if o.Started != nil {
+			if rt.IsCrun() {
+				// crun proxying a terminal of ours does not pass a resize on (runc does, on
+				// SIGWINCH): the pty's master comes to us, which resizes it itself.
+				return m.execTTY(rt, c.ID, pf.Name(), o)
+			}
 			return m.execPTY(rt, c.ID, pf.Name(), o)
 		}
 	}
@@ -191,6 +203,11 @@ func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 	var errTail bytes.Buffer
 	outW := o.Stdout
 	errW := io.MultiWriter(o.Stderr, &tailWriter{buf: &errTail})
+	var held *holdCrunFailure
+	if rt.IsCrun() && o.Stderr != nil {
+		held = &holdCrunFailure{w: o.Stderr}
+		errW = held
+	}
 	if o.Detach {
 		// A detached process keeps its stdio for ever: give it /dev/null, not a pipe we drain.
 		outW, errW = nil, nil
@@ -217,7 +234,8 @@ func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 		copies = append(copies, cp)
 	}
 	pidFile := ""
-	if o.timeout > 0 || o.Started != nil {
+	crunDetached := o.Detach && rt.IsCrun()
+	if o.timeout > 0 || o.Started != nil || crunDetached {
 		pidFile = pf.Name() + ".pid"
 		defer os.Remove(pidFile)
 	}
@@ -245,6 +263,14 @@ func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 	var werr error
 	select {
 	case werr = <-waited:
+		if werr == nil && crunDetached {
+			// crun returns before the process has exec'd its command (runc after): exec -d
+			// returns once it has, as with runc, so a top or ps that follows sees it.
+			giveUp := make(chan struct{})
+			t := time.AfterFunc(2*time.Second, func() { close(giveUp) })
+			waitExec(pidFile, nil, giveUp)
+			t.Stop()
+		}
 	case <-expired:
 		// The process goes, with what it started: runc copies their output through pipes of
 		// its own and waits for them to close. runc itself is not killed once the process
@@ -286,6 +312,23 @@ func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 		cp.w.Close()
 		<-cp.done
 		cp.r.Close()
+	}
+	if held != nil {
+		// crun's failure is told in runc's words, which Docker prints (and code 126); the
+		// line crun printed was held back. Anything else held was the process's own.
+		failure := ""
+		if werr != nil {
+			failure = rt.ExecFailure(pf.Name())
+		}
+		held.end(failure != "")
+		if failure != "" {
+			line := "exec failed: " + failure
+			fmt.Fprintln(o.Stderr, line)
+			if o.failed != nil {
+				*o.failed = line
+			}
+			return 126, nil
+		}
 	}
 	if werr == nil {
 		return 0, nil
@@ -486,7 +529,11 @@ func (m *Manager) execTTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 		console.l.Close()
 		if werr != nil {
 			if o.Stderr != nil {
-				io.WriteString(o.Stderr, errTail.String())
+				if msg := rt.ExecFailure(processFile); msg != "" && rt.IsCrun() {
+					io.WriteString(o.Stderr, "exec failed: "+msg+"\n")
+				} else {
+					io.WriteString(o.Stderr, errTail.String())
+				}
 			}
 			return 126, nil
 		}
@@ -633,4 +680,52 @@ func (m *Manager) execPTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 		return ee.ExitCode(), nil
 	}
 	return 0, werr
+}
+
+// holdCrunFailure passes an exec's stderr on, except a first line that may be crun's own failure
+// (runtime.IsCrunFailure): crun prints it on the process's stderr in its words, and the exec
+// then reports it in Docker's. Such a line is held until end says whether crun failed; output
+// that cannot be one passes at once.
+type holdCrunFailure struct {
+	w       io.Writer
+	buf     []byte // the first line so far, while it may be crun's failure
+	decided bool
+}
+
+var crunFailurePrefixes = []string{"executable file `", "open executable: ", "exec container process `", "exec: "}
+
+func (h *holdCrunFailure) Write(p []byte) (int, error) {
+	if h.decided {
+		return h.w.Write(p)
+	}
+	h.buf = append(h.buf, p...)
+	i := bytes.IndexByte(h.buf, '\n')
+	if i < 0 && len(h.buf) < 4096 && mayBeCrunFailure(h.buf) {
+		return len(p), nil
+	}
+	if i >= 0 && runtime.IsCrunFailure(string(h.buf[:i+1])) {
+		return len(p), nil // held until end: crun's failure is always its last word
+	}
+	h.decided = true
+	b := h.buf
+	h.buf = nil
+	_, err := h.w.Write(b)
+	return len(p), err
+}
+
+// end writes what is held unless crun failed (it was crun's failure line, told otherwise).
+func (h *holdCrunFailure) end(crunFailed bool) {
+	if !crunFailed && len(h.buf) > 0 {
+		h.w.Write(h.buf)
+	}
+	h.buf, h.decided = nil, true
+}
+
+func mayBeCrunFailure(b []byte) bool {
+	for _, p := range crunFailurePrefixes {
+		if n := min(len(b), len(p)); string(b[:n]) == p[:n] {
+			return true
+		}
+	}
+	return false
 }

@@ -164,7 +164,7 @@ func (x *Execs) Start(m *Manager, id string, s ExecStreams) (int, error) {
 	}
 	o := ExecOptions{
 		Cmd: cfg.Cmd, Env: cfg.Env, User: cfg.User, WorkingDir: cfg.WorkingDir, Tty: cfg.Tty,
-		Privileged: cfg.Privileged, Stdout: io.Discard, Stderr: io.Discard, execID: id,
+		Privileged: cfg.Privileged, Stdout: io.Discard, Stderr: io.Discard, ConsoleSize: size, execID: id,
 	}
 	if cfg.AttachStdin && s.Stdin != nil {
 		o.Stdin = s.Stdin

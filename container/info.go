@@ -97,7 +97,7 @@ func (m *Manager) Info(version string) (*Info, error) {
 		return nil, err
 	}
 	root := m.Images.Root
-	info := &Info{RootDir: root, Driver: m.StorageDriverDescription(), Runtime: "runc", Images: len(du.Images),
+	info := &Info{RootDir: root, Driver: m.StorageDriverDescription(), Runtime: m.DefaultRuntimeName(), Images: len(du.Images),
 		OperatingSystem: goruntime.GOOS, Architecture: goruntime.GOARCH, ServerVersion: version}
 	info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped = m.Counts()
 	if runtime.SeccompSupported() {

@@ -241,10 +241,12 @@ func (m *Manager) Inspect(ref string, size bool) (*InspectResponse, error) {
 	return m.inspect(c, st, size)
 }
 
-// InspectListed is Inspect of a container just listed (List, ListFiltered), without looking it
-// up again: a listing of many containers shows their networks and mounts from it.
-func (m *Manager) InspectListed(s Summary) (*InspectResponse, error) {
-	return m.inspect(s.Container, s.State, false)
+// Listed is what a listing (GET /containers/json) shows of a container just listed (List,
+// ListFiltered) beyond its record: its networks and mounts as inspect shows them, without what
+// only inspect needs (its image's layers, its paths, its host config), so a listing of many
+// containers reads nothing more per container than the network state of a running one.
+func (m *Manager) Listed(s Summary) (map[string]InspectEndpoint, []InspectMount) {
+	return m.networkSettings(s.Container, s.State).Networks, m.inspectMounts(s.Container)
 }
 
 func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, error) {
@@ -391,7 +393,14 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 		total := rw + imgSize
 		r.SizeRw, r.SizeRootFs = &rw, &total
 	}
-	r.Mounts = []InspectMount{}
+	r.Mounts = m.inspectMounts(c)
+	r.NetworkSettings = m.networkSettings(c, st)
+	return r, nil
+}
+
+// inspectMounts are a container's mounts as inspect and a listing show them.
+func (m *Manager) inspectMounts(c *Container) []InspectMount {
+	out := []InspectMount{}
 	for _, mt := range c.Host.Mounts {
 		im := InspectMount{Type: mt.Type, Source: mt.Source, Destination: mt.Target, RW: !mt.ReadOnly, Propagation: "rprivate"}
 		if mt.Propagation != "" {
@@ -406,9 +415,17 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 		if mt.Type == "volume" {
 			im.Name, im.Source, im.Driver, im.Mode, im.Propagation = mt.Source, m.volumeDir(mt.Source), "local", "z", ""
 		}
-		r.Mounts = append(r.Mounts, im)
+		out = append(out, im)
 	}
-	r.NetworkSettings = InspectNetwork{Ports: map[string][]PortBinding{}, Networks: map[string]InspectEndpoint{}}
+	return out
+}
+
+// networkSettings is a container's NetworkSettings as inspect shows them; st.Pid is known. Its
+// network state is read only while it runs (a stopped container has none).
+func (m *Manager) networkSettings(c *Container, st State) InspectNetwork {
+	var net *networkState
+	started := !st.StartedAt.IsZero()
+	ns := InspectNetwork{Ports: map[string][]PortBinding{}, Networks: map[string]InspectEndpoint{}}
 	for _, ec := range c.endpointConfigs() {
 		ie := InspectEndpoint{Aliases: ec.Aliases, Links: ec.Links, MacAddress: ec.MacAddress, DriverOpts: ec.DriverOpts}
 		if started {
@@ -417,45 +434,48 @@ func (m *Manager) inspect(c *Container, st State, size bool) (*InspectResponse, 
 		if ec.IPv4Address != "" || ec.IPv6Address != "" || len(ec.LinkLocalIPs) > 0 {
 			ie.IPAMConfig = &InspectIPAM{IPv4Address: ec.IPv4Address, IPv6Address: ec.IPv6Address, LinkLocalIPs: ec.LinkLocalIPs}
 		}
-		r.NetworkSettings.Networks[ec.Network] = ie
+		ns.Networks[ec.Network] = ie
 	}
 	if c.Host.NetworkMode == runtime.NetworkHost || c.Host.NetworkMode == runtime.NetworkNone {
-		r.NetworkSettings.Networks[c.Host.NetworkMode] = InspectEndpoint{}
+		ns.Networks[c.Host.NetworkMode] = InspectEndpoint{}
 	}
-	if ns := m.networkState(c.ID); ns != nil && ns.primary() != nil && st.Running() {
-		for _, p := range ns.Endpoints {
-			ie := r.NetworkSettings.Networks[p.Network.Name]
+	if st.Running() {
+		net = m.networkState(c.ID)
+	}
+	if net != nil && net.primary() != nil {
+		for _, p := range net.Endpoints {
+			ie := ns.Networks[p.Network.Name]
 			ie.NetworkID, ie.EndpointID, ie.Gateway, ie.IPAddress = p.Network.ID, p.EndpointID, p.Gateway, p.IP
 			ie.IPPrefixLen, ie.MacAddress = p.Prefix, p.MAC
 			ie.GlobalIPv6Address, ie.GlobalIPv6PrefixLen, ie.IPv6Gateway = p.IP6, p.Prefix6, p.Gateway6
 			if len(p.Aliases) > 0 {
 				ie.Aliases = p.Aliases
 			}
-			r.NetworkSettings.Networks[p.Network.Name] = ie
+			ns.Networks[p.Network.Name] = ie
 			if p.Network.IsDefault() {
 				// Docker's top-level fields are the default bridge's endpoint only.
 				// Bridge stays "": Docker 20.10 leaves it empty for the default bridge too.
-				r.NetworkSettings.Gateway, r.NetworkSettings.IPAddress = ie.Gateway, ie.IPAddress
-				r.NetworkSettings.IPPrefixLen, r.NetworkSettings.MacAddress = ie.IPPrefixLen, ie.MacAddress
-				r.NetworkSettings.EndpointID = ie.EndpointID
-				r.NetworkSettings.GlobalIPv6Address, r.NetworkSettings.GlobalIPv6PrefixLen = ie.GlobalIPv6Address, ie.GlobalIPv6PrefixLen
-				r.NetworkSettings.IPv6Gateway = ie.IPv6Gateway
+				ns.Gateway, ns.IPAddress = ie.Gateway, ie.IPAddress
+				ns.IPPrefixLen, ns.MacAddress = ie.IPPrefixLen, ie.MacAddress
+				ns.EndpointID = ie.EndpointID
+				ns.GlobalIPv6Address, ns.GlobalIPv6PrefixLen = ie.GlobalIPv6Address, ie.GlobalIPv6PrefixLen
+				ns.IPv6Gateway = ie.IPv6Gateway
 			}
 		}
-		r.NetworkSettings.SandboxKey, r.NetworkSettings.SandboxID = ns.NetNS, c.ID
-		for p, b := range ns.Ports {
-			r.NetworkSettings.Ports[p] = b
+		ns.SandboxKey, ns.SandboxID = net.NetNS, c.ID
+		for p, b := range net.Ports {
+			ns.Ports[p] = b
 		}
 	} else if c.Host.NetworkMode == runtime.NetworkNone && st.Running() && st.Pid != 0 {
 		// The runtime made the namespace: it is the container's init's.
-		r.NetworkSettings.SandboxKey = fmt.Sprintf("/proc/%d/ns/net", st.Pid)
+		ns.SandboxKey = fmt.Sprintf("/proc/%d/ns/net", st.Pid)
 	}
 	for p := range c.Config.ExposedPorts {
-		if _, ok := r.NetworkSettings.Ports[p]; !ok {
-			r.NetworkSettings.Ports[p] = nil
+		if _, ok := ns.Ports[p]; !ok {
+			ns.Ports[p] = nil
 		}
 	}
-	return r, nil
+	return ns
 }
 
 // dockerDriverName is the storage driver's name as Docker reports it: berth's overlay layout is

@@ -534,7 +534,11 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 			gotPty <- f
 		}()
 	}
-	if at != nil && ready == nil && !c.Config.Tty {
+	// In the foreground the runtime runs attached to the client's streams, except crun: it
+	// prints its failures on the container's stderr in its own words, which the detached start
+	// below keeps from the client and reports in Docker's (runtime.DockerMessage).
+	foreground := at != nil && ready == nil
+	if foreground && !c.Config.Tty && !rt.IsCrun() {
 		return m.runForeground(c, rt, at, log, stdio, outR, errR, release, prev.Health)
 	}
 	pid, err := rt.RunDetached(c.ID, dir, stdio, consolePath)
@@ -559,14 +563,19 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 		}
 		rt.Delete(c.ID, true)
 		m.teardown(c, rt)
-		m.updateState(c.ID, func(st *State) error {
-			st.Status, st.StartedAt, st.SupervisorPid, st.SupervisorStart, st.Error = "created", time.Time{}, 0, 0, err.Error()
-			st.Health = prev.Health
-			if again {
-				st.Status, st.StartedAt = prev.Status, prev.StartedAt
-			}
-			return nil
-		})
+		if foreground && c.Host.AutoRemove {
+			// run --rm: the container goes, as after a failed foreground start.
+			m.remove(c, RemoveOptions{Volumes: true, runtimeGone: true})
+		} else {
+			m.updateState(c.ID, func(st *State) error {
+				st.Status, st.StartedAt, st.SupervisorPid, st.SupervisorStart, st.Error = "created", time.Time{}, 0, 0, err.Error()
+				st.Health = prev.Health
+				if again {
+					st.Status, st.StartedAt = prev.Status, prev.StartedAt
+				}
+				return nil
+			})
+		}
 		code := 125
 		var ce *runtime.CreateError
 		if errors.As(err, &ce) {

@@ -55,6 +55,13 @@ func (m *Manager) WaitFor(ctx context.Context, ref string, cond WaitCondition) (
 		}
 		return stopped || st.Restarting() && exitedAgain
 	}
+	// The change that meets the condition is written by another process (the container's
+	// shim, a CLI): a write to the database wakes the wait at once; the polls are for a
+	// host without inotify.
+	changed, stop, err := m.Images.DB.Watch()
+	if err == nil {
+		defer stop()
+	}
 	delay := 5 * time.Millisecond
 	for {
 		if ready(st) {
@@ -63,6 +70,10 @@ func (m *Manager) WaitFor(ctx context.Context, ref string, cond WaitCondition) (
 		select {
 		case <-ctx.Done():
 			return st, ctx.Err()
+		case <-changed:
+			// A commit is seen by readers a moment after its last write to the WAL (the
+			// event): look again soon.
+			delay = time.Millisecond / 2
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 100*time.Millisecond)

@@ -103,7 +103,7 @@ func (r *Runtime) create(verb []string, id, bundle string, stdio Stdio, consoleS
 		cmd.Stderr = nil
 	}
 	if err := cmd.Run(); err != nil {
-		return 0, &CreateError{Msg: lastError(logFile, err)}
+		return 0, &CreateError{Msg: r.dockerMessage(lastError(logFile, err), filepath.Join(bundle, "config.json"), false)}
 	}
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
@@ -306,6 +306,16 @@ func (r *Runtime) RunAttached(id, bundle string, stdio Stdio) (*exec.Cmd, error)
 	return cmd, cmd.Start()
 }
 
+// ExecFailure is the runtime's own error from an exec of processFile (Exec), in Docker's words
+// ("" when it had none: a non-zero exit was then the process's).
+func (r *Runtime) ExecFailure(processFile string) string {
+	msg := lastError(processFile+".log", errors.New(""))
+	if msg == "" {
+		return ""
+	}
+	return r.dockerMessage(msg, processFile, true)
+}
+
 // Failure is the runtime's own error from its last create/run in bundle, "" when it had none
 // (a non-zero exit was then the container's).
 func (r *Runtime) Failure(bundle string) *CreateError {
@@ -313,5 +323,5 @@ func (r *Runtime) Failure(bundle string) *CreateError {
 	if msg == "" {
 		return nil
 	}
-	return &CreateError{Msg: msg}
+	return &CreateError{Msg: r.dockerMessage(msg, filepath.Join(bundle, "config.json"), false)}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 
@@ -72,4 +73,16 @@ func CgroupVersion() string {
 		return "2"
 	}
 	return "1"
+}
+
+// hybridControllersFile lists the controllers of the v2 hierarchy of a hybrid cgroup layout.
+var hybridControllersFile = "/sys/fs/cgroup/unified/cgroup.controllers"
+
+// CrunRunsHere reports whether crun can run containers on this host's cgroup layout: crun 1.8
+// refuses a hybrid layout whose v2 hierarchy holds controllers ("cgroups in hybrid mode not
+// supported, drop all controllers from cgroupv2"), where runc works. Pure v1 and pure v2 hosts,
+// and hybrid ones with every controller on v1, suit it.
+func CrunRunsHere() bool {
+	b, err := os.ReadFile(hybridControllersFile)
+	return err != nil || len(strings.TrimSpace(string(b))) == 0
 }

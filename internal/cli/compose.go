@@ -69,6 +69,7 @@ func (f *composeFlags) open(g *Globals) (*composeSession, error) {
 	}
 	m := container.New(st)
 	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
+	m.DefaultRuntime = conf.DefaultRuntime
 	logrus.SetOutput(g.Stderr)
 	s := &composeSession{g: g, f: f, store: st}
 	events := func(e compose.Event) { fmt.Fprintln(g.Stderr, e.String()) }

@@ -578,6 +578,7 @@ func createContainer(g *Globals, m *container.Manager, o container.CreateOptions
 	defer cid.close()
 	m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
 	m.UsernsRemap = conf.UsernsRemap
+	m.DefaultRuntime = conf.DefaultRuntime
 	if pull == "always" {
 		if err := pullForRun(g, m, o.Image, o.Platform); err != nil {
 			return nil, daemonError{err}

@@ -39,7 +39,8 @@ func init() {
 //	  "log-opts": {"max-size": "10m", "max-file": "3"},
 //	  "builder": {"gc": {"enabled": true, "defaultKeepStorage": "20GB"}},
 //	  "default-address-pools": [{"base": "172.80.0.0/16", "size": 24}],
-//	  "userns-remap": "default"
+//	  "userns-remap": "default",
+//	  "default-runtime": "runc"
 //	}
 //
 // The keys mean what they mean in dockerd's daemon.json.
@@ -61,6 +62,9 @@ type berthConfig struct {
 	// user, created with its ranges on first use), USER[:GROUP] or UID[:GID] with ranges in
 	// /etc/subuid and /etc/subgid.
 	UsernsRemap string `json:"userns-remap"`
+	// DefaultRuntime is the OCI runtime of containers created without --runtime: runc or
+	// crun (unset: crun where it is installed, see container.Manager.DefaultRuntimeName).
+	DefaultRuntime string `json:"default-runtime"`
 }
 
 // readConfig reads berth's config file; a missing file is the defaults.
@@ -87,6 +91,11 @@ func readConfig() (berthConfig, error) {
 			if _, _, err := idmap.ParseRemap(c.UsernsRemap); err != nil {
 				return c, fmt.Errorf("%s: %w", path, err)
 			}
+		}
+		switch c.DefaultRuntime {
+		case "", "runc", "crun":
+		default:
+			return c, fmt.Errorf("%s: default-runtime: unknown runtime %q (berth runs runc and crun)", path, c.DefaultRuntime)
 		}
 	}
 	return c, nil

@@ -224,6 +224,21 @@ func TestRegistryOptionsFromConfigFile(t *testing.T) {
 	}
 }
 
+// default-runtime (dockerd's key) names the runtime of containers created without --runtime;
+// anything but runc and crun is refused with the file's name.
+func TestConfigDefaultRuntime(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "config.json")
+	t.Setenv("BERTH_CONFIG", f)
+	os.WriteFile(f, []byte(`{"default-runtime":"runc"}`), 0o600)
+	if c, err := readConfig(); err != nil || c.DefaultRuntime != "runc" {
+		t.Fatalf("default-runtime runc: %+v %v", c, err)
+	}
+	os.WriteFile(f, []byte(`{"default-runtime":"kata"}`), 0o600)
+	if _, err := readConfig(); err == nil || !strings.Contains(err.Error(), f) || !strings.Contains(err.Error(), `unknown runtime "kata"`) {
+		t.Fatalf("default-runtime kata: %v", err)
+	}
+}
+
 // --disable-content-trust=false asks for Notary signing or verification (Docker 20.10 then fails
 // with "error contacting notary server" here, exit 1): berth refuses it instead of going on unsigned.
 func TestContentTrustRefused(t *testing.T) {

@@ -159,8 +159,10 @@ func probeOnce(root string, s *seen, keep []string) debris {
 	for _, id := range ids {
 		cg, _ := filepath.Glob("/sys/fs/cgroup/*/berth/" + id)
 		d["cgroups"] = append(d["cgroups"], cg...)
-		if _, err := os.Stat(filepath.Join(root, "runtime", "runc", id)); err == nil {
-			d["records"] = append(d["records"], "runtime state of "+id)
+		for _, rt := range []string{"runc", "crun"} {
+			if _, err := os.Stat(filepath.Join(root, "runtime", rt, id)); err == nil {
+				d["records"] = append(d["records"], rt+" state of "+id)
+			}
 		}
 		if _, err := os.Stat(filepath.Join(root, "builds", id)); err == nil {
 			d["records"] = append(d["records"], "build step "+id)
@@ -384,7 +386,7 @@ func (e *interruptEnv) interruptRun(point string, sig syscall.Signal, rng *rand.
 		`trap "exit 7" INT TERM HUP; echo ctr-started; while :; do sleep 0.1; done`)
 	if r.failed = e.startUntil(cmd, &out, s, point, rng, "run", map[string]string{
 		pointSetup:   filepath.Join(e.root, "netns", "*"),
-		pointRuntime: filepath.Join(e.root, "runtime", "runc", "*"),
+		pointRuntime: filepath.Join(e.root, "runtime", "*", "*"), // the default runtime's (crun's, where installed)
 		pointRunning: "ctr-started",
 	}); r.failed != "" {
 		return r

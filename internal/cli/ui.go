@@ -76,6 +76,7 @@ func newAPIServer(g *Globals) (*api.Server, error) {
 		Registry:            reg,
 		LogDefaults:         logging.Config{Type: conf.LogDriver, Config: conf.LogOpts},
 		BuilderGC:           conf.Builder.GC,
+		DefaultRuntime:      conf.DefaultRuntime,
 		Logf:                func(f string, a ...any) { fmt.Fprintf(g.Stderr, f+"\n", a...) },
 	})
 }
