@@ -3,6 +3,9 @@ package format
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"maps"
 	"strings"
 	"text/template"
@@ -129,4 +132,23 @@ func wordSeparator(r rune) bool {
 		return false
 	}
 	return unicode.IsSpace(r)
+}
+
+// Check executes a --format template, as given (a table keyword included), once against row and
+// discards what it prints. `docker ps` checks its template so before it lists anything, so a
+// template naming an unknown field fails even when no container is listed. The errors are
+// Docker's: "failed to parse template: ..." and "failed to execute template: ...".
+func Check(text string, row any) error {
+	tmpl, err := Parse(text)
+	if err != nil {
+		var te *TemplateError
+		if errors.As(err, &te) {
+			err = te.Err
+		}
+		return fmt.Errorf("failed to parse template: %w", err)
+	}
+	if err := tmpl.Execute(io.Discard, row); err != nil {
+		return fmt.Errorf("failed to execute template: %w", err)
+	}
+	return nil
 }

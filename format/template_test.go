@@ -137,3 +137,24 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 }
+
+// Check runs the template as given against one row, with docker ps's error wording.
+func TestCheck(t *testing.T) {
+	type row struct{ ID string }
+	for _, tc := range []struct{ text, want string }{
+		{"{{.ID}}", ""},
+		{"table {{.ID}}", ""},
+		{"json", ""},
+		{"{{.ID", "failed to parse template: template: :1: unclosed action"},
+		{"table {{.Nope}}", `failed to execute template: template: :1:8: executing "" at <.Nope>: can't evaluate field Nope in type *format.row`},
+	} {
+		err := Check(tc.text, &row{})
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("Check(%q) = %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}

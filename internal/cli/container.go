@@ -1425,6 +1425,15 @@ func newPsCommand(g *Globals, use string) *cobra.Command {
 			}
 			defer closeFn()
 			fmtStr := o.format
+			if fmtStr != "" {
+				if o.quiet {
+					fmt.Fprintln(g.Stderr, "WARNING: Ignoring custom format, because both --format and --quiet are set.")
+				}
+				// Docker checks the template against an empty row before it lists anything.
+				if err := format.Check(fmtStr, &psRow{s: container.Summary{Container: &container.Container{}}}); err != nil {
+					return &StatusError{Code: 1, Usage: true, Err: err} // printed bare, as Docker's
+				}
+			}
 			if strings.Contains(fmtStr, ".Size") {
 				// Docker's CLI asks for sizes when the template shows them.
 				o.size = true
