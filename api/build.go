@@ -8,11 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/berth-engine/berth/build"
-	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/reference"
@@ -76,15 +76,18 @@ func buildParams(r *http.Request) (build.Options, []string, bool, error) {
 	if err := build.ValidatePlatform(o.Platform); err != nil {
 		return o, nil, false, badRequest("%v", err)
 	}
-	switch nm := q.Get("networkmode"); nm {
-	case "", "default", "bridge", "host", "none":
-		o.Network = nm
-	default:
-		return o, nil, false, badRequest("network mode %q not supported: berth's RUN steps use default, bridge, host or none", nm)
+	// A user-defined network is looked up when a RUN step needs it, as dockerd does.
+	o.Network = q.Get("networkmode")
+	if v := q.Get("shmsize"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return o, nil, false, badRequest("invalid shmsize: %s", v)
+		}
+		o.ShmSize = n
 	}
 	// Resource limits and hosts of the classic builder's RUN containers: berth's build steps
 	// do not take them, and a build that silently ignored them would not be what was asked.
-	for _, k := range []string{"shmsize", "memory", "memswap", "cpushares", "cpuquota", "cpuperiod"} {
+	for _, k := range []string{"memory", "memswap", "cpushares", "cpuquota", "cpuperiod"} {
 		if v := q.Get(k); v != "" && v != "0" && !(k == "memswap" && v == "-1") {
 			return o, nil, false, badRequest("%s is not supported by berth's builder", k)
 		}
@@ -169,12 +172,13 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := build.Build(r.Context(), s.images, o)
 	if err != nil {
-		code := 1
-		var se *container.StepError
-		if errors.As(err, &se) {
-			code = se.Code
+		// dockerd's errorDetail has a code only for a command that failed.
+		msg, code := build.ClassicError(err)
+		detail := map[string]any{"message": msg}
+		if code != 0 {
+			detail["code"] = code
 		}
-		out.message(map[string]any{"errorDetail": map[string]any{"code": code, "message": err.Error()}, "error": err.Error()})
+		out.message(map[string]any{"errorDetail": detail, "error": msg})
 		return nil
 	}
 	// The build cache's automatic limit (builder.gc), applied after every build as the CLI does.

@@ -176,6 +176,9 @@ func (s *Server) containerStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	started, err := s.containers.Start(r.PathValue("id"))
 	if err != nil {
+		if errors.As(err, new(container.NetworkNotFoundError)) {
+			return notFound("%v", err) // a network removed or never made since the create
+		}
 		var se *container.StartError
 		if errors.As(err, &se) {
 			// dockerd answers a command that cannot run 400 ("OCI runtime create failed").

@@ -17,6 +17,7 @@ import (
 	"github.com/berth-engine/berth/container/logging"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/runtime"
+	"github.com/moby/moby/api/types/blkiodev"
 	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 )
@@ -305,11 +306,27 @@ func hostOptions(o *container.CreateOptions, hc *ctypes.HostConfig, warnings *[]
 
 	unsupported(warnings, "CpuRealtimePeriod", hc.CPURealtimePeriod != 0)
 	unsupported(warnings, "CpuRealtimeRuntime", hc.CPURealtimeRuntime != 0)
-	unsupported(warnings, "BlkioWeight", hc.BlkioWeight != 0 || len(hc.BlkioWeightDevice) > 0)
-	unsupported(warnings, "BlkioDevice limits", len(hc.BlkioDeviceReadBps)+len(hc.BlkioDeviceWriteBps)+len(hc.BlkioDeviceReadIOps)+len(hc.BlkioDeviceWriteIOps) > 0)
-	unsupported(warnings, "MemorySwappiness", hc.MemorySwappiness != nil && *hc.MemorySwappiness != -1)
-	unsupported(warnings, "OomKillDisable", hc.OomKillDisable != nil && *hc.OomKillDisable)
-	unsupported(warnings, "CgroupParent", hc.CgroupParent != "")
+	// The cgroup settings: the engine keeps what the host's cgroups can apply (create's
+	// warnings say what it discarded) and puts them in the container's OCI spec.
+	h.CgroupParent, h.BlkioWeight = hc.CgroupParent, hc.BlkioWeight
+	h.OomKillDisable = hc.OomKillDisable != nil && *hc.OomKillDisable
+	h.MemorySwappiness = hc.MemorySwappiness
+	for _, d := range hc.BlkioWeightDevice {
+		if d != nil {
+			h.BlkioWeightDevice = append(h.BlkioWeightDevice, container.WeightDevice{Path: d.Path, Weight: d.Weight})
+		}
+	}
+	for _, l := range []struct {
+		from []*blkiodev.ThrottleDevice
+		to   *[]container.ThrottleDevice
+	}{{hc.BlkioDeviceReadBps, &h.BlkioDeviceReadBps}, {hc.BlkioDeviceWriteBps, &h.BlkioDeviceWriteBps},
+		{hc.BlkioDeviceReadIOps, &h.BlkioDeviceReadIOps}, {hc.BlkioDeviceWriteIOps, &h.BlkioDeviceWriteIOps}} {
+		for _, d := range l.from {
+			if d != nil {
+				*l.to = append(*l.to, container.ThrottleDevice{Path: d.Path, Rate: d.Rate})
+			}
+		}
+	}
 	unsupported(warnings, "DeviceRequests", len(hc.DeviceRequests) > 0)
 	unsupported(warnings, "StorageOpt", len(hc.StorageOpt) > 0)
 	return nil

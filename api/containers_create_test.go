@@ -128,8 +128,8 @@ func TestCreateOptionsTranslation(t *testing.T) {
 			func(o *container.CreateOptions) {
 				o.Healthcheck = &image.HealthConfig{Test: []string{"CMD-SHELL", "true"}, Interval: time.Second, Retries: 2}
 			}, nil},
-		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"BlkioWeight":300}}`,
-			func(o *container.CreateOptions) {}, []string{"berth does not support BlkioWeight; it was ignored"}},
+		{"what berth ignores is said", `{"Image":"busybox","HostConfig":{"StorageOpt":{"size":"1G"}}}`,
+			func(o *container.CreateOptions) {}, []string{"berth does not support StorageOpt; it was ignored"}},
 		{"links and endpoint settings", `{"Image":"busybox","HostConfig":{"Links":["a:b"],"NetworkMode":"n"},
 			"NetworkingConfig":{"EndpointsConfig":{"n":{"Links":["c:d"],"DriverOpts":{"k":"v"},
 			"IPAMConfig":{"IPv6Address":"2001:db8::5","LinkLocalIPs":["169.254.8.8"]}}}}}`,
@@ -137,6 +137,17 @@ func TestCreateOptionsTranslation(t *testing.T) {
 				o.Links, o.EndpointLinks, o.DriverOpts = []string{"a:b"}, []string{"c:d"}, map[string]string{"k": "v"}
 				o.IP6, o.LinkLocalIPs = "2001:db8::5", []string{"169.254.8.8"}
 				o.Host.NetworkMode, o.Networks = "n", []string{"n"}
+			}, nil},
+		{"cgroup settings", `{"Image":"busybox","HostConfig":{"CgroupParent":"mygroup","OomKillDisable":true,"MemorySwappiness":10,
+			"BlkioWeight":300,"BlkioWeightDevice":[{"Path":"/dev/null","Weight":200}],"BlkioDeviceReadBps":[{"Path":"/dev/null","Rate":1048576}],
+			"BlkioDeviceWriteIOps":[{"Path":"/dev/zero","Rate":100}]}}`,
+			func(o *container.CreateOptions) {
+				h := &o.Host
+				sw := int64(10)
+				h.CgroupParent, h.OomKillDisable, h.MemorySwappiness, h.BlkioWeight = "mygroup", true, &sw, 300
+				h.BlkioWeightDevice = []container.WeightDevice{{Path: "/dev/null", Weight: 200}}
+				h.BlkioDeviceReadBps = []container.ThrottleDevice{{Path: "/dev/null", Rate: 1 << 20}}
+				h.BlkioDeviceWriteIOps = []container.ThrottleDevice{{Path: "/dev/zero", Rate: 100}}
 			}, nil},
 		{"cpu and memory reservation", `{"Image":"busybox","HostConfig":{"CpuShares":512,"CpuPeriod":50000,"CpuQuota":25000,
 			"CpusetCpus":"0","CpusetMems":"0","MemoryReservation":33554432}}`,

@@ -387,7 +387,8 @@ func (s *Server) containerArchivePut(w http.ResponseWriter, r *http.Request) err
 	if _, err := s.containers.StatPath(id, p); err != nil {
 		return archiveErr(err)
 	}
-	if err := s.containers.ExtractTo(id, p, r.Body, container.CopyOptions{Archive: boolValue(r, "copyUIDGID")}); err != nil {
+	o := container.CopyOptions{Archive: boolValue(r, "copyUIDGID"), AllowOverwriteDirWithFile: !boolValue(r, "noOverwriteDirNonDir")}
+	if err := s.containers.ExtractTo(id, p, r.Body, o); err != nil {
 		return archiveErr(err)
 	}
 	w.WriteHeader(http.StatusOK)

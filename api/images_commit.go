@@ -5,17 +5,19 @@ import (
 
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/distribution"
+	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/reference"
 )
 
 // imageCommit is POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=: `berth
-// commit`, answered 201 {"Id": ...}. The body (a container config to merge) is read for its
-// syntax only: berth applies the changes parameter, not a config document.
+// commit`, answered 201 {"Id": ...}. The body, a container config, is the new image's config,
+// the changes applied to it and merged with the container's (container.MergeCommitConfig);
+// without one ("null" or empty) the container's own is, as dockerd does.
 func (s *Server) imageCommit(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(r); err != nil {
 		return err
 	}
-	var body map[string]any
+	var body *image.ContainerConfig
 	if err := decodeBody(r, &body); err != nil {
 		return err
 	}
@@ -24,7 +26,7 @@ func (s *Server) imageCommit(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("container is required")
 	}
 	o := container.CommitOptions{Author: r.Form.Get("author"), Message: r.Form.Get("comment"),
-		Changes: r.Form["changes"], Pause: boolValueOr(r, "pause", true), Context: r.Context()}
+		Changes: r.Form["changes"], Pause: boolValueOr(r, "pause", true), Context: r.Context(), Config: body}
 	if repo := r.Form.Get("repo"); repo != "" {
 		o.Ref = repo
 		if tag := r.Form.Get("tag"); tag != "" {

@@ -396,6 +396,9 @@ func (a *applier) create(hdr *tar.Header, name, dir, base string, r io.Reader) e
 	}
 	if a.opts.NoOverwriteDirNonDir {
 		if err := noOverwriteDirNonDir(pfd, base, hdr.Typeflag == tar.TypeDir); err != nil {
+			if oe, ok := err.(*OverwriteError); ok {
+				oe.Path = joinName(dir, base)
+			}
 			return entryErr(hdr, err)
 		}
 	}
@@ -728,11 +731,8 @@ func noOverwriteDirNonDir(dfd int, base string, isDir bool) error {
 	if err != nil {
 		return err
 	}
-	switch exists := st.Mode&unix.S_IFMT == unix.S_IFDIR; {
-	case exists && !isDir:
-		return fmt.Errorf("cannot overwrite directory %q with non-directory", base)
-	case !exists && isDir:
-		return fmt.Errorf("cannot overwrite non-directory %q with directory", base)
+	if exists := st.Mode&unix.S_IFMT == unix.S_IFDIR; exists != isDir {
+		return &OverwriteError{Path: base, Dir: exists}
 	}
 	return nil
 }

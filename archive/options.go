@@ -3,6 +3,7 @@ package archive
 import (
 	"errors"
 	"fmt"
+	"path"
 )
 
 // WhiteoutFormat selects how the whiteout entries of a layer are written.
@@ -91,3 +92,18 @@ func (e *BreakoutError) Error() string {
 // ErrUnsupported is returned by Apply and Diff on platforms other than
 // Linux.
 var ErrUnsupported = errors.New("archive: only supported on Linux")
+
+// OverwriteError is an entry that would replace a directory with a non-directory (Dir) or a
+// non-directory with a directory, refused under NoOverwriteDirNonDir. Path is the entry's path
+// in the layer root.
+type OverwriteError struct {
+	Path string
+	Dir  bool
+}
+
+func (e *OverwriteError) Error() string {
+	if e.Dir {
+		return fmt.Sprintf("cannot overwrite directory %q with non-directory", path.Base(e.Path))
+	}
+	return fmt.Sprintf("cannot overwrite non-directory %q with directory", path.Base(e.Path))
+}

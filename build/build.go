@@ -60,8 +60,11 @@ type Options struct {
 	// ProgressTTY, BuildKit's live view, for a Progress that is a terminal.
 	ProgressMode string
 	// Network is the network of every RUN that does not say (RUN --network): "default" (or ""),
-	// "host" or "none".
+	// "host", "none" or the name or ID of a user-defined network (the classic builder's
+	// networkmode; the step gets an endpoint there and its embedded DNS).
 	Network string
+	// ShmSize is the size of the RUN steps' /dev/shm in bytes (build --shm-size); 0 for 64 MiB.
+	ShmSize int64
 	// AllowInsecure grants the security.insecure entitlement (--allow security.insecure): RUN
 	// --security=insecure steps run privileged; without it they fail.
 	AllowInsecure bool
@@ -132,6 +135,9 @@ type state struct {
 	histTime []time.Time           // created time of each new layer entry (zero for empty ones)
 	steps    []metadata.CacheEntry // the cached steps that made this state (--cache-to exports them)
 	plat     platformArgs          // the platform the stage is for (what its RUN steps must run)
+	// metaFor and metaTrail: the metadata instructions run since the step whose key is metaFor
+	// (the classic builder's own cache entries for them; see classicMeta).
+	metaFor, metaTrail string
 }
 
 func (st *state) chain() digest.Digest {
@@ -319,6 +325,16 @@ var errDependency = errors.New("a stage this one needs failed")
 // so independent stages run concurrently. The error reported is the first failed stage's.
 func (b *builder) runStages() error {
 	n := len(b.plan.Stages)
+	if b.prog.classic() {
+		// The classic builder runs the stages one after the other, in the Dockerfile's order and
+		// up to the target, needed or not: its "Step N/M" lines follow one another.
+		for i := 0; i <= b.plan.Target && i < n; i++ {
+			if err := b.runStage(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	done := make([]chan struct{}, n)
 	errs := make([]error, n)
 	for i := range done {
@@ -527,6 +543,7 @@ func (b *builder) runStage(i int) error {
 		st.env = append([]string{DefaultPathEnv}, st.env...)
 	}
 	cmds := stage.Commands
+	nTriggers := 0 // the ONBUILD triggers in front of cmds, which are no instruction of the Dockerfile
 	// ONBUILD triggers of the base run first, and are not inherited: those of an image, and
 	// those of an earlier stage this one is FROM (BuildKit runs both).
 	if triggers := st.cfg.Config.OnBuild; len(triggers) > 0 {
@@ -545,24 +562,32 @@ func (b *builder) runStage(i int) error {
 			}
 		}
 		cmds = append(pre, cmds...)
+		nTriggers = len(pre)
 	}
 	st.cfg.Config.OnBuild = nil
 
 	total := stepCount(cmds)
 	label := stepLabel(b.plan.StageName(i), total)
 	idx := 1
+	first, all := b.classicNumbers(i)
+	b.prog.instruction(first, all, stage.SourceCode)
 	v := b.prog.start(label(idx) + " FROM " + displayRef(fromName))
 	v.done()
-	for _, c := range cmds {
+	for k, c := range cmds {
 		if err := b.ctx.Err(); err != nil {
 			return err // interrupted: no further step starts
+		}
+		if k >= nTriggers {
+			b.prog.instruction(first+1+k-nTriggers, all, text(c))
 		}
 		switch c.(type) {
 		case *instructions.CopyCommand, *instructions.AddCommand, *instructions.WorkdirCommand, *instructions.RunCommand:
 			idx++
 			err = b.layerStep(st, c, label(idx))
 		default:
-			err = b.metaStep(st, c)
+			if err = b.metaStep(st, c); err == nil && b.prog.classic() {
+				err = b.classicMeta(st, c)
+			}
 		}
 		if err != nil {
 			return err
@@ -570,6 +595,40 @@ func (b *builder) runStage(i int) error {
 	}
 	b.states[i] = st
 	return nil
+}
+
+// classicNumbers are the classic builder's step number of stage i's FROM and the number of
+// instructions in the Dockerfile: it numbers every instruction, across stages.
+func (b *builder) classicNumbers(i int) (first, total int) {
+	for j, st := range b.plan.Stages {
+		if j == i {
+			first = total + 1
+		}
+		total += 1 + len(st.Commands)
+	}
+	return first, total
+}
+
+// classicMeta gives a metadata instruction (ENV, LABEL, CMD...) the cache entry of its own that
+// the classic builder has for it (there, an image per instruction): found, the step shows
+// " ---> Using cache"; else it is recorded for the next build. The entry is keyed by the step
+// before and the metadata instructions since, and has no layer; the keys of the layer steps
+// are left as they are, so BuildKit-style builds of the same Dockerfile share their cache.
+func (b *builder) classicMeta(st *state, c instructions.Command) error {
+	if st.metaFor != st.key {
+		st.metaFor, st.metaTrail = st.key, ""
+	}
+	// The instruction and the environment after it: an ARG given another value is another step.
+	st.metaTrail += "\x00" + text(c) + "\x00" + strings.Join(st.env, "\x00")
+	key := digestOf(st.key + "\x00classic-meta" + st.metaTrail)
+	if !b.o.NoCache {
+		if _, ok := b.lookup(key, st, nil); ok {
+			b.prog.metaCached()
+			return nil
+		}
+	}
+	_, err := b.record(st, nil, key, text(c))
+	return err
 }
 
 type stageLoc struct{ r []parser.Range }

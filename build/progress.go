@@ -66,6 +66,33 @@ func (p *progress) start(name string) *vertex {
 	return v
 }
 
+// classicSteps is a display that shows every instruction as a step of its own (the classic
+// builder's); the others show only the steps that may make a layer, as BuildKit does.
+type classicSteps interface {
+	instruction(n, total int, text string)
+	metaCached()
+}
+
+// classic reports whether progress shows the classic builder's steps.
+func (p *progress) classic() bool {
+	_, ok := p.d.(classicSteps)
+	return ok
+}
+
+// instruction announces the nth of total instructions of the Dockerfile (classic display only).
+func (p *progress) instruction(n, total int, text string) {
+	if c, ok := p.d.(classicSteps); ok {
+		c.instruction(n, total, text)
+	}
+}
+
+// metaCached says that the metadata instruction just announced was found in the cache.
+func (p *progress) metaCached() {
+	if c, ok := p.d.(classicSteps); ok {
+		c.metaCached()
+	}
+}
+
 // close ends the display: the tty view paints its last frame and the logs of failed steps.
 func (p *progress) close() { p.d.close() }
 

@@ -1,17 +1,20 @@
 package build
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/berth-engine/berth/container"
 )
 
 // ProgressClassic is the classic builder's output (what dockerd's POST /build streams without
 // BuildKit): "Step N/M : INSTRUCTION", the commands' output, " ---> Using cache" for a step
-// found in the cache. berth's internal steps (loading the context, metadata) are not shown.
+// found in the cache. berth's internal steps (loading the context and base images) are not shown.
 const ProgressClassic = "classic"
 
 // classicDisplay writes the classic builder's lines; each Write is one line, so that a caller
@@ -38,16 +41,27 @@ func (c *classicDisplay) write(v *vertex, s string) {
 	io.WriteString(c.w, s)
 }
 
+// start shows the output of a vertex that is a step of the Dockerfile; its "Step N/M" line
+// came before, from instruction.
 func (c *classicDisplay) start(v *vertex, name string) {
-	m := classicStep().FindStringSubmatch(name)
-	if m == nil {
+	if !classicStep().MatchString(name) {
 		return
 	}
 	c.mu.Lock()
 	c.shown[v] = true
 	c.mu.Unlock()
-	c.write(v, fmt.Sprintf("Step %s/%s : %s\n", m[1], m[2], m[3]))
 }
+
+// instruction is the classic builder's "Step N/M : INSTRUCTION" for every instruction of the
+// Dockerfile, metadata ones too, numbered across stages and showing the instruction as
+// written; dockerd streams the line and its newline as two messages.
+func (c *classicDisplay) instruction(n, total int, text string) {
+	c.write(nil, fmt.Sprintf("Step %d/%d : %s", n, total, text))
+	c.write(nil, "\n")
+}
+
+// metaCached is a metadata instruction (ENV, LABEL, CMD...) found in the cache.
+func (c *classicDisplay) metaCached() { c.write(nil, " ---> Using cache\n") }
 
 func (c *classicDisplay) status(v *vertex, text string) {}
 
@@ -69,3 +83,15 @@ func (c *classicDisplay) cached(v *vertex) { c.write(v, " ---> Using cache\n") }
 func (c *classicDisplay) fail(v *vertex, err error) {}
 
 func (c *classicDisplay) close() {}
+
+// ClassicError is a failed build's error as the classic builder reports it in the Engine API's
+// errorDetail: a RUN whose command failed is "The command '/bin/sh -c exit 1' returned a
+// non-zero code: 1" with its code (the command as the step ran it, joined by spaces); any other
+// error is its message, with no code (0).
+func ClassicError(err error) (msg string, code int) {
+	var se *container.StepError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("The command '%s' returned a non-zero code: %d", strings.Join(se.Args, " "), se.Code), se.Code
+	}
+	return err.Error(), 0
+}

@@ -67,7 +67,11 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 		network = "default"
 	case "host", "none":
 	default:
-		return fail(b.stageErr(c, "%s: network mode %q is not supported", shown, network))
+		if instructions.GetNetwork(c) != "" && instructions.GetNetwork(c) != instructions.NetworkDefault {
+			return fail(b.stageErr(c, "%s: network mode %q is not supported", shown, network))
+		}
+		// The build's own network (networkmode, --network NAME): a user-defined network,
+		// which the step looks up when it runs.
 	}
 	// RUN --security=insecure: a privileged step, allowed only with the security.insecure
 	// entitlement (`build --allow security.insecure`), as BuildKit grants it.
@@ -144,7 +148,7 @@ func (b *builder) runStep(st *state, c *instructions.RunCommand, label string) e
 	e, err := b.runAndCommit(st, v, key, shown, stubs, container.StepOptions{
 		Layers: st.chains(), Args: args, Env: append(env, mounts.env...), User: cc.User,
 		WorkDir: cc.WorkingDir, Network: network, Mounts: mounts.mounts, MountPoints: mounts.points,
-		Insecure: insecure, ExtraHosts: b.o.ExtraHosts,
+		Insecure: insecure, ExtraHosts: b.o.ExtraHosts, ShmSize: b.o.ShmSize,
 	})
 	if err != nil {
 		return fail(&stepFailure{msg: b.stageErr(c, "%s: %v", shown, err), cause: err})

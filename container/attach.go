@@ -366,16 +366,23 @@ func (m *Manager) Attach(ref string, o AttachOptions) (int, error) {
 		if !o.WaitStart || st.Status == "paused" || st.Restarting() {
 			return 0, err
 		}
+		m.event("attach", c, nil)
 		conn, err := m.waitStart(c, o)
 		if err != nil {
 			return 0, err
 		}
 		if conn == nil { // it runs now: attach to it
-			return m.Attach(c.ID, AttachOptions{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+			return m.attachRunning(c, AttachOptions{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 				DetachKeys: o.DetachKeys, ForwardSignals: o.ForwardSignals, Context: o.Context})
 		}
 		return m.attachConn(c, conn, o)
 	}
+	m.event("attach", c, nil)
+	return m.attachRunning(c, o)
+}
+
+// attachRunning is Attach to a container that runs.
+func (m *Manager) attachRunning(c *Container, o AttachOptions) (int, error) {
 	conn, err := m.dialAttach(c.ID)
 	if err != nil {
 		return 0, fmt.Errorf("container %s: cannot attach (its supervisor does not serve it): %w", c.ID, err)
@@ -538,6 +545,7 @@ func (m *Manager) StartAttached(ref string, o AttachOptions) (int, error) {
 	if _, _, err = m.Get(c.ID); err != nil { // a prune may have removed it meanwhile
 		return 0, err
 	}
+	m.event("attach", c, nil)
 	conn, err := m.startWithClient(c, o)
 	lock.Close() // it runs, or failed to start: released before the long attach
 	lock = nil

@@ -22,6 +22,7 @@ import (
 
 	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/layer"
+	"github.com/berth-engine/berth/network"
 	"github.com/berth-engine/berth/rootless"
 	"github.com/berth-engine/berth/runtime"
 )
@@ -36,8 +37,12 @@ type StepOptions struct {
 	WorkDir string
 	// Network is "none", "host", or ""/"default"/"bridge" for a namespace of its own on the
 	// bridge network: BuildKit's default as dockerd runs it (its bridge provider), so a step can
-	// fetch but neither sees nor takes the host's ports and addresses.
+	// fetch but neither sees nor takes the host's ports and addresses. Any other value names a
+	// user-defined network (the classic builder's networkmode): the step gets an endpoint there
+	// and asks the network's embedded DNS, as a container on it does.
 	Network string
+	// ShmSize is /dev/shm's size in bytes (build --shm-size); 0 for Docker's 64 MiB.
+	ShmSize int64
 	// Mounts are the step's RUN --mount mounts (and other per-step mounts such as a heredoc
 	// script), mounted in this order after the defaults.
 	Mounts []StepMount
@@ -131,6 +136,7 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	}
 	var overlays []string // host-side overlay mounts of mount sources, unmounted before removal
 	var undoNetwork func()
+	var dns *network.Resolver
 	// sandbox is the step as a container: its user namespace mapping and network state.
 	sandbox := &Container{ID: id, Host: HostConfig{NetworkMode: "bridge"}}
 	// The record (dir) goes last, once everything it points to is undone.
@@ -138,6 +144,9 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 		unix.Unmount(rootfs, unix.MNT_DETACH)
 		for _, o := range overlays {
 			unix.Unmount(o, unix.MNT_DETACH)
+		}
+		if dns != nil {
+			dns.Close()
 		}
 		if undoNetwork != nil {
 			undoNetwork()
@@ -182,10 +191,23 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	if cwd == "" {
 		cwd = "/"
 	}
-	network, ip := o.Network, ""
-	switch network {
+	netMode, ip := o.Network, ""
+	switch netMode {
 	case runtime.NetworkNone, runtime.NetworkHost:
-	case "", "default", "bridge":
+	default:
+		if netMode != "" && netMode != "default" && netMode != "bridge" {
+			n, err := m.networks().Get(netMode)
+			if errors.As(err, new(network.NotFoundError)) {
+				return fail(NetworkNotFoundError{netMode})
+			} else if err != nil {
+				return fail(err)
+			}
+			if !n.UserDefined() {
+				return fail(fmt.Errorf("network mode %q is not supported", netMode))
+			}
+			sandbox.Host.NetworkMode = n.Name
+			sandbox.Networks = []EndpointConfig{{Network: n.Name, NetworkID: n.ID}}
+		}
 		// The step's network state lives where a container's does, and goes with the step.
 		if err := ctx.Err(); err != nil {
 			return fail(err)
@@ -199,19 +221,22 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 			m.removeStaleNetNS(id)
 			os.RemoveAll(m.dir(id))
 		}
-		if network, ip, err = m.setupNetwork(sandbox); err != nil {
+		if netMode, ip, err = m.setupNetwork(sandbox); err != nil {
 			return fail(err)
 		}
-	default:
-		return fail(fmt.Errorf("network mode %q is not supported", network))
+		if dns, err = m.startResolver(sandbox); err != nil {
+			return fail(err)
+		}
 	}
 	var mounts []specs.Mount
 	for _, name := range []string{"hosts", "resolv.conf"} {
 		b, _ := os.ReadFile("/etc/" + name)
 		switch {
-		case network == runtime.NetworkHost:
+		case netMode == runtime.NetworkHost:
 		case name == "hosts":
 			b = runtime.HostsFile(ip, "buildkitsandbox", "", o.ExtraHosts)
+		case sandbox.usesEmbeddedDNS():
+			b = network.ResolvConf(b, nil, nil, nil, true)
 		default:
 			b = runtime.ResolvConf(b, false)
 		}
@@ -236,7 +261,7 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	usernsPath, ownNet := "", true
 	if sandbox.IDMap != nil {
 		uidMap, gidMap = sandbox.IDMap.Spec()
-		if usernsPath, ownNet, err = m.containerUserns(sandbox, network); err != nil {
+		if usernsPath, ownNet, err = m.containerUserns(sandbox, netMode); err != nil {
 			return fail(err)
 		}
 		if !ownNet {
@@ -246,7 +271,7 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	}
 	spec, err := runtime.Spec(runtime.SpecOptions{
 		Rootfs: "rootfs", Args: o.Args, Env: o.Env, Cwd: cwd, User: usr, Hostname: "buildkitsandbox",
-		Network: network, Mounts: mounts, CgroupsPath: "/berth/" + id, Privileged: o.Insecure,
+		Network: netMode, Mounts: mounts, CgroupsPath: "/berth/" + id, Privileged: o.Insecure, ShmSize: o.ShmSize,
 		UIDMappings: uidMap, GIDMappings: gidMap, UsernsPath: usernsPath, Rootless: rootless.Active(), RootlessMaxGID: rootless.MaxGID(),
 	})
 	if err != nil {

@@ -160,6 +160,10 @@ type CommitOptions struct {
 	Message string   // -m
 	Changes []string // -c Dockerfile instructions
 	Pause   bool     // freeze the container while its layer is read
+	// Config, when set, is the new image's config (the Engine API's POST /commit body): the
+	// changes apply to it, then the container's config fills what it leaves out, as dockerd
+	// merges them (see MergeCommitConfig). Nil: the container's own config.
+	Config *image.ContainerConfig
 	// Context, when canceled, stops the commit: nothing is recorded and a paused container is
 	// resumed before Commit returns.
 	Context context.Context
@@ -173,9 +177,15 @@ func (m *Manager) Commit(ref string, o CommitOptions) (string, error) {
 		return "", err
 	}
 	cfg := c.Config
-	cfg.Env = append([]string(nil), c.Config.Env...)
+	if o.Config != nil {
+		cfg = *o.Config
+	}
+	cfg.Env = append([]string(nil), cfg.Env...)
 	if err := image.ApplyChanges(&cfg, o.Changes); err != nil {
 		return "", err
+	}
+	if o.Config != nil {
+		MergeCommitConfig(&cfg, c.Config)
 	}
 	// Rootless containers have no freezer cgroup to pause them in: commit reads the layer of a
 	// running container as podman does by default.
@@ -225,6 +235,94 @@ func (m *Manager) Commit(ref string, o CommitOptions) (string, error) {
 		m.event("commit", c, map[string]string{"comment": o.Message, "imageID": id, "imageRef": o.Ref})
 	}
 	return id, err
+}
+
+// MergeCommitConfig fills a commit's config (a POST /commit body with the changes applied) from
+// the container's, as dockerd's commit merges them: User, WorkingDir and StopSignal when unset;
+// the container's exposed ports, volumes and labels added; its Env entries whose names the
+// config lacks appended; Cmd (with ArgsEscaped) when neither Cmd nor Entrypoint is set, and
+// Entrypoint when the config has none; the healthcheck's unset fields. The other fields
+// (Hostname, Tty, OpenStdin...) are the config's own.
+func MergeCommitConfig(cfg *image.ContainerConfig, from image.ContainerConfig) {
+	if cfg.User == "" {
+		cfg.User = from.User
+	}
+	if len(cfg.ExposedPorts) == 0 {
+		cfg.ExposedPorts = from.ExposedPorts
+	} else {
+		for p := range from.ExposedPorts {
+			cfg.ExposedPorts[p] = struct{}{}
+		}
+	}
+	if len(cfg.Env) == 0 {
+		cfg.Env = append([]string(nil), from.Env...)
+	} else {
+		have := map[string]bool{}
+		for _, e := range cfg.Env {
+			k, _, _ := strings.Cut(e, "=")
+			have[k] = true
+		}
+		for _, e := range from.Env {
+			if k, _, _ := strings.Cut(e, "="); !have[k] {
+				cfg.Env = append(cfg.Env, e)
+			}
+		}
+	}
+	if cfg.Labels == nil {
+		cfg.Labels = map[string]string{}
+	}
+	for k, v := range from.Labels {
+		if _, ok := cfg.Labels[k]; !ok {
+			cfg.Labels[k] = v
+		}
+	}
+	if len(cfg.Entrypoint) == 0 {
+		if len(cfg.Cmd) == 0 {
+			cfg.Cmd, cfg.ArgsEscaped = from.Cmd, from.ArgsEscaped
+		}
+		if cfg.Entrypoint == nil {
+			cfg.Entrypoint = from.Entrypoint
+		}
+	}
+	if h := from.Healthcheck; h != nil {
+		if cfg.Healthcheck == nil {
+			cfg.Healthcheck = h
+		} else {
+			u := *cfg.Healthcheck
+			if len(u.Test) == 0 {
+				u.Test = h.Test
+			}
+			if u.Interval == 0 {
+				u.Interval = h.Interval
+			}
+			if u.Timeout == 0 {
+				u.Timeout = h.Timeout
+			}
+			if u.StartPeriod == 0 {
+				u.StartPeriod = h.StartPeriod
+			}
+			if u.StartInterval == 0 {
+				u.StartInterval = h.StartInterval
+			}
+			if u.Retries == 0 {
+				u.Retries = h.Retries
+			}
+			cfg.Healthcheck = &u
+		}
+	}
+	if cfg.WorkingDir == "" {
+		cfg.WorkingDir = from.WorkingDir
+	}
+	if len(cfg.Volumes) == 0 {
+		cfg.Volumes = from.Volumes
+	} else {
+		for k, v := range from.Volumes {
+			cfg.Volumes[k] = v
+		}
+	}
+	if cfg.StopSignal == "" {
+		cfg.StopSignal = from.StopSignal
+	}
 }
 
 // withRootfs runs fn with the container's merged filesystem: the running container's own mount,

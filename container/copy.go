@@ -28,6 +28,10 @@ import (
 type CopyOptions struct {
 	FollowLink bool // -L: a symlink source is copied as what it points to
 	Archive    bool // -a: keep the uid/gid of what is copied in (else the container's root owns it)
+	// AllowOverwriteDirWithFile lets a copy into the container replace a directory with a
+	// non-directory and the reverse: the Engine API's PUT archive without noOverwriteDirNonDir
+	// (docker-py's put_archive); `docker cp` always refuses it.
+	AllowOverwriteDirWithFile bool
 }
 
 // Docker's errors for cp (moby's pkg/archive/copy.go).
@@ -230,7 +234,7 @@ func pipeTar(produce func(io.Writer) error, consume func(io.Reader) error) error
 // (--user) gets everything owned by that user (resolved in the container's own /etc/passwd;
 // Docker looks the name up on the host).
 func extractOptions(c *Container, root *archive.Root, o CopyOptions) (archive.ApplyOptions, error) {
-	opts := archive.ApplyOptions{Whiteout: archive.WhiteoutNone, NoOverwriteDirNonDir: true}
+	opts := archive.ApplyOptions{Whiteout: archive.WhiteoutNone, NoOverwriteDirNonDir: !o.AllowOverwriteDirWithFile}
 	if o.Archive && c.Config.User != "" {
 		u, _, err := runtime.ResolveUserIn(root, c.Config.User)
 		if err != nil {
@@ -269,8 +273,24 @@ func (m *Manager) ExtractTo(ref, dst string, r io.Reader, o CopyOptions) error {
 		}
 		defer e.Close()
 		_, err = e.Apply(r, opts)
-		return err
+		return overwriteError(err, dst)
 	})
+}
+
+// overwriteError words a refused replacement of a directory by a non-directory (or the
+// reverse) as dockerd's copy into a container does, with the paths in the container: the
+// entry's and the directory unpacked into.
+func overwriteError(err error, into string) error {
+	var oe *archive.OverwriteError
+	if !errors.As(err, &oe) {
+		return err
+	}
+	into = path.Clean("/" + into)
+	p := path.Join(into, oe.Path)
+	if oe.Dir {
+		return fmt.Errorf("Error processing tar file(exit status 1): cannot overwrite directory %q with non-directory %q", p, into)
+	}
+	return fmt.Errorf("Error processing tar file(exit status 1): cannot overwrite non-directory %q with directory %q", p, into)
 }
 
 // CopyTarTo is `cp - CONTAINER:DIR`.
@@ -350,8 +370,10 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 			switch {
 			case exists && de.IsDir():
 				_, err = de.Apply(r, opts)
+				err = overwriteError(err, dst)
 			case exists:
 				_, err = de.ApplyBeside(r, opts)
+				err = overwriteError(err, path.Dir(path.Clean("/"+dst)))
 			default:
 				pe, lerr := root.Lookup(plan.Into, true)
 				if lerr != nil {
@@ -362,6 +384,7 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 					return errors.New("extraction point is not a directory")
 				}
 				_, err = pe.Apply(r, opts)
+				err = overwriteError(err, plan.Into)
 			}
 			return err
 		}
@@ -379,9 +402,19 @@ func (m *Manager) CopyTo(ref, src, dst string, o CopyOptions) error {
 // shows only in its own mount namespace), else the container's merged filesystem. A missing
 // path is named as the container sees it.
 func (m *Manager) withPathRoot(ref, p string, fn func(*Container, *archive.Root, string) error) error {
-	c, _, err := m.Get(ref)
+	c, st, err := m.Get(ref)
 	if err != nil {
 		return err
+	}
+	if st.Running() && underTmpfs(c, p) {
+		// A tmpfs exists only in the container's mount namespace: the copy goes through its
+		// root there, every path resolved from that descriptor as the container sees it.
+		root, err := m.namespaceRoot(c, st)
+		if err != nil {
+			return err
+		}
+		defer root.Close()
+		return fn(c, root, p)
 	}
 	dir, target, rel := m.mountHolding(c, p)
 	if dir == "" {
@@ -399,6 +432,51 @@ func (m *Manager) withPathRoot(ref, p string, fn func(*Container, *archive.Root,
 		return pnf
 	}
 	return err
+}
+
+// underTmpfs reports whether path p of c lies on one of its tmpfs mounts (--tmpfs, --mount
+// type=tmpfs).
+func underTmpfs(c *Container, p string) bool {
+	clean := path.Clean("/" + p)
+	under := func(t string) bool {
+		t = path.Clean("/" + t)
+		return clean == t || strings.HasPrefix(clean, t+"/") || t == "/"
+	}
+	for t := range c.Host.Tmpfs {
+		if under(t) {
+			return true
+		}
+	}
+	for _, mt := range c.Host.Mounts {
+		if mt.Type == "tmpfs" && under(mt.Target) {
+			return true
+		}
+	}
+	return false
+}
+
+// namespaceRoot opens the root of a running container as its mount namespace has it
+// (/proc/PID/root, a descriptor the kernel anchors there, not a path): lookups from it cross
+// the container's own mounts. The init must be the same process after the open as before it
+// (a PID reused by another process meanwhile would give another root).
+func (m *Manager) namespaceRoot(c *Container, st State) (*archive.Root, error) {
+	pid := m.pid(c.ID, st)
+	if pid <= 0 {
+		return nil, fmt.Errorf("container %s: its process is not known", c.ID)
+	}
+	before, err := procStart(pid)
+	if err != nil {
+		return nil, fmt.Errorf("container %s is not running", c.ID)
+	}
+	root, err := archive.OpenRoot(fmt.Sprintf("/proc/%d/root", pid))
+	if err != nil {
+		return nil, err
+	}
+	if after, err := procStart(pid); err != nil || after != before {
+		root.Close()
+		return nil, fmt.Errorf("container %s is not running", c.ID)
+	}
+	return root, nil
 }
 
 // mountHolding finds the volume or bind mount of c whose target holds path p (the deepest):

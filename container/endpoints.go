@@ -131,7 +131,23 @@ func (m *Manager) planNetworks(o *CreateOptions) ([]EndpointConfig, error) {
 		}
 		n, err := nets.Get(name)
 		if errors.As(err, new(network.NotFoundError)) {
-			return nil, NetworkNotFoundError{name}
+			// As dockerd: a network that does not exist is the start's failure, not the
+			// create's ("network x not found" then); one created meanwhile is joined by name.
+			if seen["name:"+name] {
+				continue
+			}
+			seen["name:"+name] = true
+			ec := EndpointConfig{Network: name}
+			if i == 0 {
+				// Kept for the start, as for a user-defined network (the predefined ones exist).
+				ec.MacAddress, ec.Aliases, ec.IPv4Address, ec.IPv6Address = o.MacAddress, o.Aliases, o.IP, o.IP6
+				ec.LinkLocalIPs, ec.Links, ec.DriverOpts = o.LinkLocalIPs, o.EndpointLinks, o.DriverOpts
+				if len(ec.Links) == 0 {
+					ec.Links = o.Links
+				}
+			}
+			out = append(out, ec)
+			continue
 		} else if err != nil {
 			return nil, err
 		}
@@ -223,7 +239,8 @@ func checkFixedIP6(n network.Network, ip string) error {
 	return nil
 }
 
-// NetworkNotFoundError is create's "network x not found" (Docker's 404).
+// NetworkNotFoundError is "network x not found" (Docker's 404): a start on a network that does
+// not exist, a build step's networkmode.
 type NetworkNotFoundError struct{ Name string }
 
 func (e NetworkNotFoundError) Error() string { return "network " + e.Name + " not found" }
@@ -275,7 +292,7 @@ func (m *Manager) attach(c *Container, nsPath string, ec EndpointConfig, ifname 
 		n, err = nets.Get(ec.Network) // a record made before networks had IDs
 	}
 	if errors.As(err, new(network.NotFoundError)) {
-		return network.Endpoint{}, fmt.Errorf("network %s not found", ec.Network)
+		return network.Endpoint{}, NetworkNotFoundError{ec.Network}
 	}
 	if err != nil {
 		return network.Endpoint{}, err
@@ -608,11 +625,15 @@ func (m *Manager) startResolver(c *Container) (*network.Resolver, error) {
 func (m *Manager) dnsTable(id string) (network.Table, error) {
 	var ns []metadata.Neighbour
 	var row metadata.Container
+	record := true
 	err := m.Images.DB.View(func(tx *metadata.Tx) (err error) {
 		if ns, err = tx.Neighbours(id); err != nil {
 			return err
 		}
 		row, err = tx.Container(id)
+		if errors.Is(err, metadata.ErrNotFound) {
+			record, err = false, nil // a build step on the network: no record, no links
+		}
 		return err
 	})
 	if err != nil {
@@ -624,7 +645,7 @@ func (m *Manager) dnsTable(id string) (network.Table, error) {
 			IP: net.ParseIP(n.IP), IP6: net.ParseIP(n.IP6)})
 	}
 	// The container's endpoint links: names only it resolves, to their targets.
-	if c, _, err := fromRow(row); err == nil {
+	if c, _, err := fromRow(row); record && err == nil {
 		for _, ec := range c.Networks {
 			members = append(members, network.LinkMembers(members, ec.Network, ec.Links)...)
 		}

@@ -1,10 +1,7 @@
 package container
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"strconv"
-	"strings"
 
 	"github.com/berth-engine/berth/events"
 )
@@ -26,17 +23,6 @@ func (m *Manager) volumeEvent(action, name string, extra map[string]string) {
 		attrs[k] = v
 	}
 	events.Log(m.Images.Root, events.TypeVolume, action, name, attrs)
-}
-
-// execEvents appends Docker's exec_create and exec_start events ("exec_start: CMD ARGS") for a
-// process about to run in c.
-func (m *Manager) execEvents(c *Container, cmd []string) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	id := map[string]string{"execID": hex.EncodeToString(b)}
-	line := strings.Join(cmd, " ")
-	m.event("exec_create: "+line, c, id)
-	m.event("exec_start: "+line, c, id)
 }
 
 // mountEvents appends a volume "mount" event for each named volume c mounts as it starts.
@@ -68,15 +54,27 @@ func (m *Manager) networkEvents(c *Container, action string) {
 	}
 }
 
-// startEvents are Docker's events of a start: the volumes mounted, the networks joined, start.
+// startEvents are Docker's events of a start, in dockerd 20.10's order: the networks joined,
+// the volumes mounted, start.
 func (m *Manager) startEvents(c *Container) {
-	m.mountEvents(c)
 	m.networkEvents(c, "connect")
+	m.mountEvents(c)
 	m.event("start", c, nil)
 }
 
-// dieEvents are Docker's events of an exit: die with the exit code, the networks left.
+// unmountEvents appends a volume "unmount" event for each named volume c had mounted.
+func (m *Manager) unmountEvents(c *Container) {
+	for _, mt := range c.Host.Mounts {
+		if mt.Type == "volume" {
+			m.volumeEvent("unmount", mt.Source, map[string]string{"container": c.ID})
+		}
+	}
+}
+
+// dieEvents are Docker's events of an exit: die with the exit code, the networks left, the
+// volumes unmounted.
 func (m *Manager) dieEvents(c *Container, code int) {
 	m.event("die", c, map[string]string{"exitCode": strconv.Itoa(code)})
 	m.networkEvents(c, "disconnect")
+	m.unmountEvents(c)
 }

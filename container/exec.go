@@ -54,6 +54,9 @@ type ExecOptions struct {
 	// failed (healthcheck probes) receives the runtime's message when it could not start the
 	// process (Exec then returns 126).
 	failed *string
+	// execID is the exec instance (Execs) whose exec_create event was written when it was
+	// created; empty: Exec writes one, with an ID of its own.
+	execID string
 }
 
 // errExecTimeout is an exec that ran out of its time.
@@ -79,7 +82,24 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 	if st.Restarting() {
 		return 0, errRestarting(c.ID)
 	}
-	m.execEvents(c, o.Cmd)
+	// Docker's events: exec_create (when the instance is made: here for `berth exec`), exec_start,
+	// and exec_die with the exit code once the process has ended (not known for a detached one).
+	line := strings.Join(o.Cmd, " ")
+	id := o.execID
+	if id == "" {
+		id = newID()
+		m.event("exec_create: "+line, c, map[string]string{"execID": id})
+	}
+	m.event("exec_start: "+line, c, map[string]string{"execID": id})
+	code, err := m.execProcess(c, o)
+	if err == nil && !o.Detach {
+		m.event("exec_die", c, map[string]string{"execID": id, "exitCode": strconv.Itoa(code)})
+	}
+	return code, err
+}
+
+// execProcess runs Exec's process in c.
+func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 	dir := m.dir(c.ID)
 	userSpec := o.User
 	if userSpec == "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 )
@@ -84,6 +85,8 @@ func (x *Execs) Create(m *Manager, ref string, cfg ExecConfig) (string, error) {
 		}
 	}
 	id := newID()
+	// Docker's exec_create is written when the instance is made (exec_start when it starts).
+	defer m.event("exec_create: "+strings.Join(cfg.Cmd, " "), c, map[string]string{"execID": id})
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.m == nil {
@@ -161,7 +164,7 @@ func (x *Execs) Start(m *Manager, id string, s ExecStreams) (int, error) {
 	}
 	o := ExecOptions{
 		Cmd: cfg.Cmd, Env: cfg.Env, User: cfg.User, WorkingDir: cfg.WorkingDir, Tty: cfg.Tty,
-		Privileged: cfg.Privileged, Stdout: io.Discard, Stderr: io.Discard, ConsoleSize: size,
+		Privileged: cfg.Privileged, Stdout: io.Discard, Stderr: io.Discard, ConsoleSize: size, execID: id,
 	}
 	if cfg.AttachStdin && s.Stdin != nil {
 		o.Stdin = s.Stdin

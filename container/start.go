@@ -22,6 +22,7 @@ import (
 	"github.com/berth-engine/berth/idmap"
 	"github.com/berth-engine/berth/layer"
 	"github.com/berth-engine/berth/metadata"
+	"github.com/berth-engine/berth/network"
 	"github.com/berth-engine/berth/rootless"
 	"github.com/berth-engine/berth/runtime"
 	"github.com/opencontainers/go-digest"
@@ -98,6 +99,9 @@ func (m *Manager) RunCreated(c *Container, at *Attach) (int, error) {
 // policy restarts it, a shim takes it over (as Docker's daemon does, the client only sees the
 // first run) and the exit code is returned.
 func (m *Manager) runAttached(c *Container, at *Attach) (int, error) {
+	if at != nil {
+		m.event("attach", c, nil) // the client is attached before the start, as `docker run`'s
+	}
 	code, restart, err := m.supervise(c, at, nil, false, nil)
 	if err == nil && restart {
 		if herr := m.startShim(c, true); herr != nil {
@@ -155,6 +159,18 @@ func (m *Manager) startShim(c *Container, handoff bool) error {
 // startShimWith is startShim with a client attached from the start: attach is the shim's end of
 // a connection on which the client's hello is written (StartAttached).
 func (m *Manager) startShimWith(c *Container, handoff bool, attach *os.File) error {
+	if !handoff {
+		// A network unknown at create fails the start here, typed (the API's 404), rather than
+		// as the shim's message.
+		for _, ec := range c.Networks {
+			if ec.NetworkID != "" {
+				continue
+			}
+			if _, err := m.networks().Get(ec.Network); errors.As(err, new(network.NotFoundError)) {
+				return NetworkNotFoundError{ec.Network}
+			}
+		}
+	}
 	args := m.ShimCommand
 	if len(args) == 0 {
 		exe, err := os.Executable()
@@ -730,7 +746,6 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 		release(err.Error())
 		return 0, false, &StartError{Code: 125, Err: err}
 	}
-	m.startEvents(c)
 	done := make(chan struct{}, 2)
 	go func() { copyStream("stdout", outR, log, at.Stdout); done <- struct{}{} }()
 	go func() { copyStream("stderr", errR, log, at.Stderr); done <- struct{}{} }()
@@ -751,8 +766,11 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 	// The set-up ends when the container's command runs (the runtime's init has exec'd it):
 	// an interrupt before then stops the container and undoes the set-up; after, signals are
 	// the container's (--sig-proxy).
+	// The start event is written once the command is seen running; a command gone before it was
+	// seen gets its start event after the runtime's exit, unless the runtime itself failed.
 	waited := make(chan struct{})
 	watched := make(chan bool, 1)
+	startLogged := false
 	go func() {
 		interrupted := false
 		if at != nil {
@@ -760,8 +778,12 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 			if at.Setup != nil {
 				canceled = at.Setup.Done()
 			}
-			waitExec(filepath.Join(dir, "init.pid"), waited, canceled)
+			ran := waitExec(filepath.Join(dir, "init.pid"), waited, canceled)
 			interrupted = at.started()
+			if ran && !interrupted {
+				m.startEvents(c)
+				startLogged = true
+			}
 		}
 		watched <- interrupted
 		if !interrupted {
@@ -820,6 +842,9 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 			}
 			return 0, false, &StartError{Code: ce.ExitCode(), Err: ce, Shown: true}
 		}
+	}
+	if !startLogged {
+		m.startEvents(c)
 	}
 	m.dieEvents(c, code)
 	if c.Host.AutoRemove {
@@ -1219,7 +1244,9 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 	// cgroup and network may be half made. All of it goes.
 	m.sweepSideEffects(c)
 	m.teardown(c, rt)
+	died := false // this process recorded the end nobody saw: it writes the die event
 	ns, err := m.updateState(c.ID, func(s *State) error {
+		died = false
 		if s.SupervisorPid != st.SupervisorPid || s.Status != st.Status {
 			return errRaced
 		}
@@ -1230,6 +1257,7 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 			// No one saw it end: say so, rather than leave a bare 255 to puzzle over.
 			s.Status, s.ExitCode, s.FinishedAt = "exited", 255, time.Now().UTC()
 			s.Error = supervisorGoneError(st.SupervisorPid)
+			died = st.Running()
 		}
 		if s.Health != nil {
 			s.Health.Status = HealthUnhealthy
@@ -1240,6 +1268,11 @@ func (m *Manager) reconcile(c *Container, st State) (State, error) {
 	if errors.Is(err, errRaced) || errors.Is(err, metadata.ErrNotFound) {
 		_, st, err := m.getState(c.ID)
 		return st, err
+	}
+	if err == nil && died {
+		// Once only: the state changed in the same transaction, so whoever looks next finds
+		// the container exited with no supervisor and has nothing to reconcile.
+		m.dieEvents(c, 255)
 	}
 	if err == nil && c.Host.AutoRemove && !ns.Running() {
 		// Docker removes a --rm container when it ends, whoever was watching it; its
@@ -1285,23 +1318,27 @@ func (m *Manager) getState(id string) (*Container, State, error) {
 
 // waitExec returns once the container whose runtime writes its init's PID to pidFile runs its
 // command (the init is no longer the runtime's "runc:[2:INIT]" or crun's), or when done or
-// canceled is closed.
-func waitExec(pidFile string, done, canceled <-chan struct{}) {
+// canceled is closed. ran says that the command was seen running (false also when the init was
+// gone before it was seen).
+func waitExec(pidFile string, done, canceled <-chan struct{}) (ran bool) {
 	pause := time.Millisecond
 	for {
 		if b, err := os.ReadFile(pidFile); err == nil {
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
 				comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-				if name := strings.TrimSpace(string(comm)); err != nil || !strings.HasPrefix(name, "runc:") && name != "crun" {
-					return
+				if err != nil {
+					return false
+				}
+				if name := strings.TrimSpace(string(comm)); !strings.HasPrefix(name, "runc:") && name != "crun" {
+					return true
 				}
 			}
 		}
 		select {
 		case <-done:
-			return
+			return false
 		case <-canceled:
-			return
+			return false
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, 20*time.Millisecond)

@@ -233,7 +233,11 @@ func (r *Runtime) State(id string) (State, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		if strings.Contains(stderr.String(), "does not exist") || strings.Contains(stderr.String(), "not found") {
+		// runc: "container ... does not exist"; crun: "error opening file `ROOT/ID/status`: No
+		// such file or directory" (a container it never had, or just deleted).
+		msg := stderr.String()
+		if strings.Contains(msg, "does not exist") || strings.Contains(msg, "not found") ||
+			strings.Contains(msg, "/status`: No such file or directory") {
 			return st, ErrNotExist
 		}
 		return st, fmt.Errorf("%s state %s: %v: %s", filepath.Base(r.Binary), id, err, strings.TrimSpace(stderr.String()))

@@ -52,10 +52,6 @@ for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.1; done
 # pass (berth has no swarm mode); the rest are features berth lacks today, listed so that CI fails
 # on any other regression (the Engine API issue's note says what is left).
 EXCLUDED=(
-  "tests/integration/api_build_test.py::BuildTest::test_build_shmsize not yet: berth's RUN steps take no --shm-size"
-  "tests/integration/api_build_test.py::BuildTest::test_build_with_network_mode not yet: RUN steps on a user-defined network"
-  "tests/integration/api_build_test.py::BuildTest::test_build_with_cache_from not yet: ENV is no cached step of its own in berth's builder"
-  "tests/integration/models_images_test.py::ImageCollectionTest::test_build_with_error not yet: build errors have BuildKit's wording, not the classic builder's"
   "tests/integration/api_network_test.py::TestNetworks::test_create_network_attachable swarm: berth has no swarm mode"
   "tests/integration/api_network_test.py::TestNetworks::test_create_network_ingress swarm: berth has no swarm mode"
   "tests/integration/api_network_test.py::TestNetworks::test_create_inspect_network_with_scope swarm: berth has no swarm mode"

@@ -42,6 +42,7 @@ type buildFlags struct {
 	quiet     bool
 	iidfile   string
 	network   string
+	shmSize   memBytes
 	allow     []string
 	progress  string
 	secrets   []string
@@ -75,6 +76,7 @@ func newBuildCommand(g *Globals, use string) *cobra.Command {
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "Suppress the build output and print image ID on success")
 	fl.StringVar(&f.iidfile, "iidfile", "", "Write the image ID to the file")
 	fl.StringVar(&f.network, "network", "default", "Set the networking mode for the RUN instructions during build")
+	fl.Var(&f.shmSize, "shm-size", "Size of /dev/shm")
 	fl.StringArrayVar(&f.allow, "allow", nil, "Allow extra privileged entitlement (e.g., \"network.host\", \"security.insecure\")")
 	fl.StringVar(&f.progress, "progress", "auto", "Set type of progress output (auto, plain, tty)")
 	fl.StringArrayVar(&f.secrets, "secret", nil, "Secret file to expose to the build")
@@ -107,17 +109,13 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 			return err
 		}
 	}
-	switch f.network {
-	case "default", "none", "host", "bridge", "":
-	default:
-		return fmt.Errorf("network mode %q not supported by buildkit", f.network)
-	}
 	// A bad --platform fails before anything is read or written.
 	if err := build.ValidatePlatform(f.platform); err != nil {
 		return err
 	}
 	o := build.Options{Target: f.target, NoCache: f.noCache, Platform: f.platform, Tags: f.tags, AlwaysPull: f.pull,
-		BuildArgs: map[string]string{}, Labels: map[string]string{}, Network: f.network, ExtraHosts: f.addHosts}
+		BuildArgs: map[string]string{}, Labels: map[string]string{}, Network: f.network, ExtraHosts: f.addHosts,
+		ShmSize: int64(f.shmSize)}
 	for _, h := range f.addHosts {
 		if host, ip, ok := strings.Cut(h, ":"); !ok || host == "" || net.ParseIP(ip) == nil {
 			return fmt.Errorf("invalid argument %q for \"--add-host\" flag: invalid IP address in add-host: %q", h, ip)

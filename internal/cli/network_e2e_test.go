@@ -401,6 +401,23 @@ func TestNetworkRunOptions(t *testing.T) {
 	}
 }
 
+// build --shm-size sizes the RUN steps' /dev/shm, and --network NAME puts them on a
+// user-defined network, resolving its containers by name (the classic builder's options, the
+// Engine API's shmsize and networkmode); a network that does not exist fails the step.
+func TestNetworkBuildShmSizeAndUserNetwork(t *testing.T) {
+	e := newNetEnv(t)
+	netName := e.name("build")
+	e.ok("network", "create", netName)
+	e.ok("run", "-d", "--name", e.name("target"), "--network", netName, "--network-alias", "target.test", "bb:1", "sleep", "300")
+	ctx := t.TempDir()
+	os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM bb:1\n"+
+		"RUN test \"$(df -k /dev/shm | tail -1 | awk '{print $2}')\" = 131072 && ping -c1 -W5 target.test\n"), 0o644)
+	e.ok("build", "-q", "--shm-size", "128m", "--network", netName, ctx)
+	if _, errs, code := e.run("build", "-q", "--no-cache", "--network", e.name("nosuch"), ctx); code == 0 || !strings.Contains(errs, "network "+e.name("nosuch")+" not found") {
+		t.Errorf("build on a missing network: %d %s", code, errs)
+	}
+}
+
 // TestStopThenAtOnce: stop returns once the exit is recorded while the shim still unmounts the
 // rootfs and releases the network (with a published port, the slowest teardown); a start, rm or
 // network rm straight after it must wait for that teardown rather than race with it.
