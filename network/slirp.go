@@ -203,7 +203,7 @@ func StopSlirp(s Slirp) {
 		// Gone before this returns, so the host ports it held are free for the next container
 		// (it is not this process's child: watched through /proc, killed if it lingers).
 		unix.Kill(s.PID, unix.SIGTERM)
-		for i := 0; isSlirp(s.PID); i++ {
+		for i := 0; running(s.PID); i++ {
 			if i == 200 {
 				unix.Kill(s.PID, unix.SIGKILL)
 			}
@@ -223,4 +223,15 @@ func isSlirp(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	// A zombie's cmdline is empty.
 	return err == nil && filepath.Base(strings.SplitN(string(b), "\x00", 2)[0]) == "slirp4netns"
+}
+
+// running reports whether pid has not finished exiting: a process drops its memory (and so its
+// cmdline) before it closes its files, and is done only once it is a zombie or gone.
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, ok := strings.Cut(string(b), ") ")
+	return ok && rest != "" && rest[0] != 'Z' && rest[0] != 'X'
 }
