@@ -57,10 +57,14 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) error {
 }
 
 // createBody is a create request with Config.MacAddress, which API versions before 1.44 send
-// (and docker-py still does) and the current types no longer have.
+// (and docker-py still does) and the current types no longer have, and the top-level Runtime
+// docker-py sends for create_container(runtime=...) beside HostConfig.
 type createBody struct {
 	ctypes.CreateRequest
 	MacAddress string `json:",omitempty"`
+	// Runtime is honoured when HostConfig names none: dockerd ignores it and so runs the
+	// client's runc only because runc is its default, where berth's default may be crun.
+	Runtime string `json:",omitempty"`
 }
 
 // checkPlatform refuses a platform berth cannot run (it runs the host's).
@@ -159,6 +163,9 @@ func createOptions(name string, body createBody) (container.CreateOptions, []str
 	}
 	if err := hostOptions(&o, hc, &warnings); err != nil {
 		return o, nil, err
+	}
+	if o.Host.Runtime == "" {
+		o.Host.Runtime = body.Runtime
 	}
 	if err := networkOptions(&o, cfg, hc, req); err != nil {
 		return o, nil, err

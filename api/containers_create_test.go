@@ -33,6 +33,13 @@ func TestCreateOptionsTranslation(t *testing.T) {
 		warn []string
 	}{
 		{"minimal", `{"Image":"busybox"}`, func(o *container.CreateOptions) {}, nil},
+		// docker-py's create_container(runtime=...) sends Runtime beside HostConfig.
+		{"top-level runtime", `{"Image":"busybox","Runtime":"runc"}`, func(o *container.CreateOptions) {
+			o.Host.Runtime = "runc"
+		}, nil},
+		{"HostConfig's runtime first", `{"Image":"busybox","Runtime":"runc","HostConfig":{"Runtime":"crun"}}`, func(o *container.CreateOptions) {
+			o.Host.Runtime = "crun"
+		}, nil},
 		{"config", `{"Image":"busybox","Cmd":["sh","-c","true"],"Env":["A=1","B"],"WorkingDir":"/w","User":"1:2",
 			"Hostname":"h","Domainname":"d","Tty":true,"OpenStdin":true,"AttachStdin":true,"StopSignal":"SIGINT",
 			"StopTimeout":3,"Labels":{"k":"v"},"ExposedPorts":{"80/tcp":{},"53/udp":{}},"Volumes":{"/data":{}}}`,

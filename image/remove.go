@@ -130,6 +130,11 @@ func (s *Store) Remove(ref string, force bool) ([]DeleteResponse, error) {
 				return nil
 			}
 			if len(containers) > 0 {
+				if !force {
+					// Unforced, its last names gone (a tag and its digests): the image stays,
+					// nameless, for its containers (Docker's quiet conflict).
+					return nil
+				}
 				// Forced, its last name: Docker deletes the image too; containers of an older
 				// berth (no layers recorded) keep it.
 				older, err := tx.ContainersWithoutLayers(id)

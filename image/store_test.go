@@ -439,3 +439,32 @@ func TestRemoveRefusesRunningContainersImage(t *testing.T) {
 		t.Fatalf("stopped container, no force: %v", err)
 	}
 }
+
+// An unforced rmi of an image's last tag takes the tag and its repository's digests, but a
+// stopped container keeps the image, nameless (Docker's quiet conflict): only -f deletes it.
+func TestRemoveLastTagKeepsStoppedContainersImage(t *testing.T) {
+	s := openTest(t)
+	id := mustImport(t, s, "127.0.0.1:5055/ctr:1", map[string]string{"f": "x"})
+	r, _ := reference.Parse("127.0.0.1:5055/ctr@sha256:47f559dafab75cdace576ba812431ed7c2ad9ccd2e27fb3ad8c87320562a2eeb")
+	if err := s.AddNames(id, nil, []reference.Canonical{r.(reference.Canonical)}); err != nil {
+		t.Fatal(err)
+	}
+	const ctr = "0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab0123"
+	if err := s.DB.Update(func(tx *metadata.Tx) error {
+		if err := tx.PutContainer(metadata.Container{ID: ctr, Name: "web", ImageID: id, Created: time.Now(),
+			Config: `{"ImageLayers":["sha256:0000000000000000000000000000000000000000000000000000000000000000"]}`}); err != nil {
+			return err
+		}
+		_, err := tx.SetContainerState(ctr, `{"Status":"exited"}`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Remove("127.0.0.1:5055/ctr:1", false)
+	if err != nil || len(res) != 2 || res[0].Untagged == "" || res[1].Untagged == "" {
+		t.Fatalf("unforced rmi of the last tag: %+v %v, want two Untagged lines", res, err)
+	}
+	if _, err := s.Resolve(id); err != nil {
+		t.Fatalf("the stopped container's image went: %v", err)
+	}
+}
