@@ -291,3 +291,38 @@ func TestAttachAfterRunClientKilled(t *testing.T) {
 		t.Errorf("after exit: %s", got)
 	}
 }
+
+// Docker 20.10: an `exec -it` detached with ctrl-p ctrl-q ("read escape sequence", exit 1) leaves
+// its process running, its terminal held by the daemon; berth's exec-shim holds it. Under both
+// runtimes (crun proxies the terminal's master to berth, runc a terminal of berth's).
+func TestExecTTYDetachKeepsProcess(t *testing.T) {
+	e := newCtrEnv(t)
+	for _, rt := range []string{"crun", "runc"} {
+		if _, err := exec.LookPath(rt); err != nil {
+			t.Logf("%s not installed: skipped", rt)
+			continue
+		}
+		name := "ed-" + rt
+		e.ok("run", "-d", "--runtime", rt, "--name", name, "bb:1", "sleep", "1000")
+		s := startPTY(t, e.cmd("exec", "-it", name, "sh"))
+		s.typeAndSee("echo in-$((50+5)); exec sleep 4242\n", "in-55")
+		time.Sleep(200 * time.Millisecond)
+		s.f.Write([]byte{0x10, 0x11})
+		if code := s.end("read escape sequence"); code != 1 {
+			t.Errorf("%s: exec -it detached: exit %d", rt, code)
+		}
+		time.Sleep(500 * time.Millisecond) // a SIGHUP would have ended it by now
+		out, errs, code := e.run("top", name)
+		if code != 0 || !strings.Contains(out, "sleep 4242") {
+			t.Errorf("%s: after exec -it detached, top: %q %q exit %d", rt, out, errs, code)
+		}
+		// A second exec -it still works, and its exit code is the process's.
+		s = startPTY(t, e.cmd("exec", "-it", name, "sh"))
+		s.typeAndSee("echo again-$((6+1))\n", "again-7")
+		s.f.Write([]byte("exit 3\n"))
+		if code := s.end(""); code != 3 {
+			t.Errorf("%s: exec -it, exit 3: exit %d", rt, code)
+		}
+		e.ok("rm", "-f", name)
+	}
+}

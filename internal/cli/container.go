@@ -47,6 +47,7 @@ func init() {
 		return parent
 	})
 	register("container-shim", newShimCommand)
+	register("exec-shim", newExecShimCommand)
 	registerContainer("run", "run", newRunCommand)
 	registerContainer("create", "create", newCreateCommand)
 	registerContainer("start", "start", newStartCommand)
@@ -1529,6 +1530,24 @@ func newShimCommand(g *Globals) *cobra.Command {
 	// --attached: fd 4 is a client (start -a) attached before the container starts.
 	c.Flags().BoolVar(&attached, "attached", false, "")
 	return c
+}
+
+// newExecShimCommand is the hidden `berth exec-shim`: the holder of an `exec -it` process's
+// terminal (see container.Manager.ExecHeld): control on fd 3, the terminal's data on fd 4.
+func newExecShimCommand(g *Globals) *cobra.Command {
+	return &cobra.Command{
+		Use:    "exec-shim",
+		Hidden: true,
+		Args:   exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, closeFn, err := openManager(g)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			return m.ExecShim(os.NewFile(3, "control"), os.NewFile(4, "data"))
+		},
+	}
 }
 
 // pruneContainers removes stopped containers matching filters and prints Docker's "Deleted

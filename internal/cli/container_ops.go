@@ -228,15 +228,6 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 					keys = container.DefaultDetachKeys
 				}
 				o.DetachKeys, o.Detached = keys, func() { close(detached) }
-				// berth holds the process's terminal (not runc) so that it reads the keys; the
-				// terminal starts at our own terminal's size.
-				o.Started = func(_ int, resize func(h, w uint16) error) {
-					if in, ok := g.Stdin.(*os.File); ok && resize != nil {
-						if w, h, err := term.GetSize(int(in.Fd())); err == nil {
-							resize(uint16(h), uint16(w))
-						}
-					}
-				}
 			}
 			m, closeFn, err := openManager(g)
 			if err != nil {
@@ -249,18 +240,28 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 			}
 			done := make(chan result, 1)
 			go func() {
-				code, err := m.Exec(args[0], o)
+				var code int
+				var err error
+				if tty && interactive && !detach {
+					// The process's terminal is held by an exec-shim that outlives this
+					// client, so detaching leaves the process running, as Docker's.
+					code, err = m.ExecHeld(args[0], o)
+				} else {
+					code, err = m.Exec(args[0], o)
+				}
 				done <- result{code, err}
 			}()
 			var r result
 			select {
 			case r = <-done:
 			case <-detached:
-				// The process holds no terminal of its own once berth has gone: unlike
-				// Docker's daemon, berth cannot keep it running (see issue 18's report).
+				// The exec-shim holds the process's terminal: the process runs on.
 				return &StatusError{Code: 1, Usage: true, Err: container.ErrDetached}
 			}
 			code, err := r.code, r.err
+			if errors.Is(err, container.ErrDetached) {
+				return &StatusError{Code: 1, Usage: true, Err: container.ErrDetached}
+			}
 			if err != nil {
 				var se *container.StartError
 				if errors.As(err, &se) {
