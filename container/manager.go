@@ -515,9 +515,9 @@ func (m *Manager) updateState(id string, fn func(*State) error) (State, error) {
 
 // Rename gives a container a new name.
 func (m *Manager) Rename(ref, newName string) error {
-	if !validName().MatchString(newName) {
-		return fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName)
-	}
+	// Docker's order: the container is looked up first, then the new name is checked as it is
+	// reserved ("Error when allocating new name: ...").
+	valid := validName().MatchString(newName)
 	newName = strings.TrimPrefix(newName, "/")
 	var renamed *Container
 	var oldName string
@@ -528,6 +528,9 @@ func (m *Manager) Rename(ref, newName string) error {
 		}
 		if r.Name == newName {
 			return fmt.Errorf("Renaming a container with the same name as its current name")
+		}
+		if !valid {
+			return fmt.Errorf("Error when allocating new name: Invalid container name (/%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName)
 		}
 		c, _, err := fromRow(r)
 		if err != nil {

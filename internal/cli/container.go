@@ -1199,7 +1199,14 @@ func newRenameCommand(g *Globals, use string) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			return m.Rename(args[0], args[1])
+			if args[0] == "" || args[1] == "" {
+				return errors.New("Neither old nor new names may be empty")
+			}
+			// Docker's CLI: the daemon's answer, then its own line naming the container.
+			if err := m.Rename(args[0], args[1]); err != nil {
+				return &StatusError{Code: 1, Usage: true, Err: fmt.Errorf("Error response from daemon: %v\nError: failed to rename container named %s", err, args[0])}
+			}
+			return nil
 		},
 	}
 }
