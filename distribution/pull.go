@@ -27,6 +27,11 @@ type PullOptions struct {
 	Platform string
 	// AllTags pulls every tag of the repository (the reference must not name a tag).
 	AllTags bool
+	// AnyPlatform pulls a single-platform image (a manifest, not an index) whatever its
+	// platform, as `docker pull --platform` does (Docker 20.10's daemon does not check it).
+	// Without it, one that is not Platform is refused: what run, create and build need, as they
+	// go on to use the image on Platform.
+	AnyPlatform bool
 }
 
 // PullResult says what a pull did.
@@ -275,13 +280,10 @@ func (p *puller) pullManifest(ctx context.Context, n reference.Named, raw []byte
 				return nil, err
 			}
 		}
+		// dockerd lists no layer when the image's config is here, under whatever name
+		// (recorded: a pull of the reference image under a new repository and tag prints
+		// "Pulling from", "Digest:" and "Status: Downloaded newer image" only).
 		res.UpToDate = prev == id
-		if !res.UpToDate {
-			// Under a new name dockerd still lists the layers, all of them already here.
-			for _, l := range m.Layers {
-				emit(Event{ID: shortID(l.Digest), Status: StatusAlreadyExists})
-			}
-		}
 		return res, s.AddNames(id, tags, digests)
 	}
 
@@ -293,7 +295,7 @@ func (p *puller) pullManifest(ctx context.Context, n reference.Named, raw []byte
 	if err != nil {
 		return nil, fmt.Errorf("image config %s: %w", m.Config.Digest, err)
 	}
-	if have := image.PlatformOf(cfg); p.explicitPlatform && (have.OS != p.plat.OS || have.Architecture != p.plat.Architecture) {
+	if have := image.PlatformOf(cfg); p.explicitPlatform && !p.o.AnyPlatform && (have.OS != p.plat.OS || have.Architecture != p.plat.Architecture) {
 		return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s/%s",
 			reference.Familiar(n), platformString(p.plat), cfg.OS, cfg.Architecture)
 	}

@@ -164,7 +164,7 @@ func newPullCommand(g *Globals, use string) *cobra.Command {
 				return errContentTrust
 			}
 			return withTransfer(g, tlsVerify, q, func(s *image.Store, o distribution.Options) ([]string, error) {
-				res, err := distribution.Pull(commandContext(c), s, args[0], distribution.PullOptions{Options: o, Platform: platform, AllTags: all})
+				res, err := distribution.Pull(commandContext(c), s, args[0], distribution.PullOptions{Options: o, Platform: platform, AllTags: all, AnyPlatform: true})
 				if err != nil {
 					return nil, err
 				}

@@ -3,6 +3,7 @@ package cli
 import (
 	"net"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,22 @@ func TestContainerRunPlatformPulls(t *testing.T) {
 	want := "berth: Error: image with reference " + ref + " was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64."
 	if code != 125 || out != "" || lines[0] != "Unable to find image '"+ref+"' locally" || !strings.Contains(errs, want+"\nSee 'berth run --help'.") {
 		t.Fatalf("linux/arm64: %d %q %q", code, out, errs)
+	}
+
+	// `pull --platform` itself takes a single-platform image of another architecture as it is.
+	// Docker 20.10 (recorded against a registry on 127.0.0.1, the image already here under
+	// another name), exit 0, nothing on stderr:
+	//   1: Pulling from plat/bb
+	//   Digest: sha256:47f559dafab75cdace576ba812431ed7c2ad9ccd2e27fb3ad8c87320562a2eeb
+	//   Status: Downloaded newer image for 127.0.0.1:5791/plat/bb:1
+	//   127.0.0.1:5791/plat/bb:1
+	e.ok("rmi", ref)
+	out, errs, code = e.run("pull", "--platform", "linux/arm64", ref)
+	if !regexp.MustCompile(`^1: Pulling from plat/bb\nDigest: sha256:[0-9a-f]{64}\nStatus: Downloaded newer image for `+regexp.QuoteMeta(ref)+`\n`+regexp.QuoteMeta(ref)+`\n$`).MatchString(out) || errs != "" || code != 0 {
+		t.Fatalf("pull --platform linux/arm64 of a linux/amd64 image: %d %q %q", code, out, errs)
+	}
+	if got := e.ok("image", "inspect", "-f", "{{.Os}}/{{.Architecture}}", ref); got != "linux/amd64\n" {
+		t.Errorf("pulled for linux/arm64: %q", got)
 	}
 }
 
