@@ -26,7 +26,8 @@ type Globals struct {
 	Stdout io.Writer
 	Stderr io.Writer
 
-	intr *interrupter // set by a command that cleans up when interrupted (interruptible)
+	intr   *interrupter // set by a command that cleans up when interrupted (interruptible)
+	global globalFlags  // Docker's global options (globalflags.go)
 }
 
 // StatusError makes berth exit with a given code; Docker's CLI uses 1 for most failures and 125
@@ -79,6 +80,7 @@ func newRoot(g *Globals, only string) *cobra.Command {
 		def = env
 	}
 	root.PersistentFlags().StringVar(&g.Root, "root", def, "Root directory of berth's state (env BERTH_ROOT)")
+	addGlobalFlags(root, &g.global)
 	root.SetIn(g.Stdin)
 	root.SetOut(g.Stdout)
 	root.SetErr(g.Stderr)
@@ -118,7 +120,7 @@ func progName() string {
 func commandWord(args []string) string {
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
-		case a == "--root":
+		case globalValueFlags[a]:
 			i++
 		case strings.HasPrefix(a, "-"):
 		default:
@@ -132,8 +134,14 @@ func commandWord(args []string) string {
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	root := newRoot(g, commandWord(args))
-	root.SetArgs(args)
-	err := root.Execute()
+	args, err := takeGlobalFlags(root, args)
+	if err == nil {
+		err = g.global.apply(root)
+	}
+	if err == nil {
+		root.SetArgs(args)
+		err = root.Execute()
+	}
 	if g.intr.finish() {
 		// Interrupted, and cleaned up: berth dies by the signal (finish does not return
 		// unless the signal could not be raised).
