@@ -302,7 +302,7 @@ func (m *Manager) attach(c *Container, nsPath string, ec EndpointConfig, ifname 
 		if err := d.EnsureDefaultRules(n); err != nil {
 			return network.Endpoint{}, err
 		}
-	} else if err := network.EnsureBridge(n); err != nil {
+	} else if err := network.EnsureBridge(m.Images.Root, n); err != nil {
 		return network.Endpoint{}, err
 	}
 	ep, err := d.Attach(nsPath, network.Request{Network: n, ContainerID: c.ID, IfName: ifname, IP: ec.IPv4Address, MAC: ec.MacAddress, DefaultRoute: primary, Ports: maps,

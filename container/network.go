@@ -347,7 +347,14 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 		return rt.NetworkNone, "", nil
 	}
 	if rootless.Active() {
-		return m.setupRootlessNetwork(c)
+		if usesBridge(c.Host.NetworkMode) {
+			return m.setupRootlessNetwork(c)
+		}
+		// A user-defined network: its bridge is in the store's shared namespace
+		// (network.HostNS), reached from the host through that namespace's slirp4netns.
+		if len(c.Host.PortBindings) > 0 || c.Host.PublishAllPorts {
+			return "", "", fmt.Errorf("network %s: rootless mode cannot publish ports of a container on a user-defined network yet; publish them on the default network", c.Host.NetworkMode)
+		}
 	}
 	eps := c.endpointConfigs()
 	if len(eps) == 0 {
