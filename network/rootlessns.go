@@ -107,3 +107,41 @@ func isNetNS(path string) bool {
 	var st unix.Statfs_t
 	return unix.Statfs(path, &st) == nil && st.Type == unix.NSFS_MAGIC
 }
+
+// PublishRootless forwards a published port from the host to the store's shared namespace
+// through its slirp4netns: the host port arrives on tap0 (10.0.2.100) at the same port number,
+// where the network's port mapping rules (portmap's DNAT, as on the host for root) send it to
+// the container. It returns the forwarding's ID for UnpublishRootless.
+func PublishRootless(root string, pm PortMapping) (int, error) {
+	s, err := rootlessSlirp(root)
+	if err != nil {
+		return 0, err
+	}
+	return s.AddPortID(PortMapping{HostIP: pm.HostIP, HostPort: pm.HostPort, ContainerPort: pm.HostPort, Protocol: pm.Protocol})
+}
+
+// UnpublishRootless ends forwardings PublishRootless made (those of a slirp4netns since
+// replaced went with it).
+func UnpublishRootless(root string, ids []int) {
+	s, err := rootlessSlirp(root)
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		s.RemovePort(id)
+	}
+}
+
+// rootlessSlirp is the running slirp4netns of the store's shared namespace.
+func rootlessSlirp(root string) (Slirp, error) {
+	_, state, _, _, _ := rootlessNS(root)
+	var s Slirp
+	b, err := os.ReadFile(state)
+	if err == nil {
+		err = json.Unmarshal(b, &s)
+	}
+	if err != nil || s.PID <= 0 || !isSlirp(s.PID) {
+		return Slirp{}, fmt.Errorf("the rootless network namespace's slirp4netns is not running")
+	}
+	return s, nil
+}

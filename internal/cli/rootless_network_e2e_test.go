@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-engine/berth/network"
 )
@@ -55,8 +60,40 @@ func TestRootlessNetworks(t *testing.T) {
 	if out := e.ok("run", "--rm", "--network", "rn1", "bb:1", "sh", "-c", "ping -c1 -W5 10.0.2.2 >/dev/null && echo out-ok"); out != "out-ok\n" {
 		t.Errorf("outbound from rn1: %q", out)
 	}
-	// Not yet: ports of a container on a user-defined network.
-	e.fails("rootless mode cannot publish ports of a container on a user-defined network", "run", "--rm", "--network", "rn1", "-p", "18080:80", "bb:1", "true")
+	// -p on a user-defined network: slirp4netns forwards the host port into the shared namespace,
+	// whose DNAT sends it to the container; rm gives the port back.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	web := strings.TrimSpace(e.ok("run", "-d", "--network", "rn1", "-p", fmt.Sprintf("127.0.0.1:%d:80", port), "bb:1", "sh", "-c",
+		"mkdir /www && echo hello-rn1 > /www/index.html && exec httpd -f -p 80 -h /www"))
+	if got := e.ok("port", web); got != fmt.Sprintf("80/tcp -> 127.0.0.1:%d\n", port) {
+		t.Errorf("port = %q", got)
+	}
+	body, deadline := "", time.Now().Add(30*time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if body = string(b); body == "hello-rn1\n" {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if body != "hello-rn1\n" {
+		t.Errorf("GET 127.0.0.1:%d = %q", port, body)
+	}
+	e.fails("rootless mode cannot publish host port 80", "run", "--rm", "--network", "rn1", "-p", "80:80", "bb:1", "true")
+	e.ok("rm", "-f", web)
+	if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		t.Errorf("host port %d still held after rm: %v", port, err)
+	} else {
+		l.Close()
+	}
 	if _, errs, code := e.run("network", "rm", "rn1"); code != 1 || !strings.Contains(errs, "has active endpoints") {
 		t.Errorf("network rm of a network in use: exit %d %q", code, errs)
 	}
