@@ -320,7 +320,31 @@ func (m *Manager) Remove(ref string) error {
 	}
 	m.teardown(n)
 	m.Event("destroy", n, nil)
+	if rootless.Active() {
+		m.dropRootlessNS()
+	}
 	return nil
+}
+
+// dropRootlessNS removes the store's shared rootless namespace and stops its slirp4netns once
+// no user-defined network is left in it, so an idle user runs nothing but the pause process.
+// Create makes them again on first use.
+func (m *Manager) dropRootlessNS() {
+	unlock, err := hostLock(m.Root)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	nets, err := m.List()
+	if err != nil {
+		return
+	}
+	for _, n := range nets {
+		if n.UserDefined() {
+			return
+		}
+	}
+	RemoveRootlessNetNS(m.Root)
 }
 
 // Prune removes every user-defined network no running container uses, and returns their names.

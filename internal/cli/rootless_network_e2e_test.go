@@ -129,4 +129,13 @@ func TestRootlessNetworks(t *testing.T) {
 	if got := e.ok("network", "ls", "-q", "--filter", "name=rlp_default"); got != "" {
 		t.Errorf("network left after compose down: %q", got)
 	}
+	// The last network gone, its namespace's slirp4netns stops: only the pause process is left.
+	if ps := e.processes(); len(ps) != 1 {
+		var cmds []string
+		for _, p := range ps {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+			cmds = append(cmds, fmt.Sprintf("%d %q", p, b))
+		}
+		t.Errorf("after compose down, the user runs %v; want the pause process alone", cmds)
+	}
 }
