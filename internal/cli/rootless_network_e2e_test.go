@@ -138,4 +138,7 @@ func TestRootlessNetworks(t *testing.T) {
 		}
 		t.Errorf("after compose down, the user runs %v; want the pause process alone", cmds)
 	}
+	if f := e.strayFiles(); len(f) > 0 {
+		t.Errorf("rootless networks wrote outside the user's home: %v", f)
+	}
 }
