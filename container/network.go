@@ -358,6 +358,11 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 		if err := checkRootlessPorts(c); err != nil {
 			return "", "", err
 		}
+		for _, ec := range c.endpointConfigs() {
+			if ec.Network == network.BridgeName {
+				return "", "", errRootlessMix
+			}
+		}
 	}
 	eps := c.endpointConfigs()
 	if len(eps) == 0 {

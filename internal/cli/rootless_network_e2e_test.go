@@ -87,6 +87,15 @@ func TestRootlessNetworks(t *testing.T) {
 	if body != "hello-rn1\n" {
 		t.Errorf("GET 127.0.0.1:%d = %q", port, body)
 	}
+	// One container cannot have both kinds of network.
+	if _, errs, code := e.run("network", "connect", "bridge", "srv"); code == 0 || !strings.Contains(errs, "rootless mode cannot connect a container to both") {
+		t.Errorf("network connect bridge: exit %d %q", code, errs)
+	}
+	dflt := strings.TrimSpace(e.ok("run", "-d", "bb:1", "sleep", "1000"))
+	if _, errs, code := e.run("network", "connect", "rn1", dflt); code == 0 || !strings.Contains(errs, "rootless mode cannot connect a container to both") {
+		t.Errorf("network connect of a container on the default network: exit %d %q", code, errs)
+	}
+	e.ok("rm", "-f", dflt)
 	e.fails("rootless mode cannot publish host port 80", "run", "--rm", "--network", "rn1", "-p", "80:80", "bb:1", "true")
 	e.ok("rm", "-f", web)
 	if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
