@@ -288,9 +288,13 @@ func (m *Manager) Create(o CreateOptions) (Network, error) {
 }
 
 // teardown removes what Create made on the host.
+// The bridge's deletion (the kernel waits out RCU grace periods, 50-100 ms under load) and the
+// rules' (an iptables-restore) do not depend on each other: they run side by side.
 func (m *Manager) teardown(n Network) {
+	done := make(chan struct{})
+	go func() { DeleteBridge(n); close(done) }()
 	DeleteRules(Rules(n))
-	DeleteBridge(n)
+	<-done
 	os.RemoveAll(filepath.Join(m.Root, "network", "ipam", n.ID))
 }
 
