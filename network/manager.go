@@ -293,12 +293,23 @@ func (m *Manager) Create(o CreateOptions) (Network, error) {
 }
 
 // teardown removes what Create made on the host.
+// The bridge's deletion (the kernel waits out RCU grace periods, 50-100 ms under load) and the
+// rules' (an iptables-restore) do not depend on each other: they run side by side.
 func (m *Manager) teardown(n Network) {
-	HostNS(m.Root, func() error {
+	if rootless.Active() {
+		// One thread that has joined the shared namespace: a goroutine of its own would run in
+		// the host's.
+		HostNS(m.Root, func() error {
+			DeleteRules(Rules(n))
+			DeleteBridge(n)
+			return nil
+		})
+	} else {
+		done := make(chan struct{})
+		go func() { DeleteBridge(n); close(done) }()
 		DeleteRules(Rules(n))
-		DeleteBridge(n)
-		return nil
-	})
+		<-done
+	}
 	os.RemoveAll(filepath.Join(m.Root, "network", "ipam", n.ID))
 }
 
