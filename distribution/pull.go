@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/layer"
 	"github.com/berth-engine/berth/reference"
 	dref "github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -324,29 +325,57 @@ func (p *puller) pullManifest(ctx context.Context, n reference.Named, raw []byte
 			emit(Event{ID: shortID(m.Layers[i].Digest), Status: StatusWaiting})
 		}
 	}
+	// Each layer unpacks into a staged directory; as it finishes, a filesystem sync starts in the
+	// background (shared by layers finishing together) so its writes reach the disk while the next
+	// layers unpack, without holding a download slot. All of them move into place together once
+	// every one is verified and durable, and are recorded after that.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(p.o.MaxConcurrentDownloads)
-	for _, i := range todo {
+	var syncs errgroup.Group
+	staged := make([]*layer.Staged, len(todo))
+	defer func() {
+		for _, st := range staged {
+			if st != nil {
+				st.Discard()
+			}
+		}
+	}()
+	for k, i := range todo {
 		var parent digest.Digest
 		if i > 0 {
 			parent = chains[i-1]
 		}
 		g.Go(func() error {
-			l, err := p.layer(gctx, m.Layers[i], parent)
+			l, st, err := p.layer(gctx, m.Layers[i], parent)
 			if err != nil {
 				return err
 			}
+			staged[k] = st
 			if l.DiffID != diffIDs[i] {
 				return fmt.Errorf("layer %s: unpacked content has diff ID %s, the image config says %s", m.Layers[i].Digest, l.DiffID, diffIDs[i])
 			}
 			layers[i] = image.LayerRecord{DiffID: l.DiffID, Size: l.Size}
+			syncs.Go(st.Sync)
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err = g.Wait()
+	if serr := syncs.Wait(); err == nil {
+		err = serr
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		return nil, err
+	}
+	todoChains := make([]digest.Digest, len(todo))
+	for k, i := range todo {
+		todoChains[k] = chains[i]
+	}
+	_, err = s.Layers.CommitAll(staged, todoChains)
+	staged = nil // CommitAll discarded what it did not move into place
+	if err != nil {
 		return nil, err
 	}
 
@@ -398,18 +427,18 @@ func (p *puller) putBlob(b []byte) error {
 
 // layer downloads one layer blob and unpacks it as it streams; a blob already in the content store
 // (a layer known under another parent) is unpacked from there.
-func (p *puller) layer(ctx context.Context, desc image.Descriptor, parent digest.Digest) (image.IngestedLayer, error) {
+func (p *puller) layer(ctx context.Context, desc image.Descriptor, parent digest.Digest) (image.IngestedLayer, *layer.Staged, error) {
 	emit := p.o.Progress
 	id := shortID(desc.Digest)
 	if f, err := p.s.Content.Open(desc.Digest); err == nil {
 		defer f.Close()
 		emit(Event{ID: id, Status: StatusExtracting, Current: 0, Total: desc.Size})
-		l, err := p.s.IngestLayer(image.LayerSource{R: f, Digest: desc.Digest, Size: desc.Size, MediaType: desc.MediaType}, parent)
+		l, st, err := p.s.IngestLayerStaged(image.LayerSource{R: f, Digest: desc.Digest, Size: desc.Size, MediaType: desc.MediaType}, parent)
 		if err != nil {
-			return l, fmt.Errorf("failed to register layer %s: %w", desc.Digest, err)
+			return l, nil, fmt.Errorf("failed to register layer %s: %w", desc.Digest, err)
 		}
 		emit(Event{ID: id, Status: StatusPullComplete})
-		return l, nil
+		return l, st, nil
 	}
 	br := p.c.openBlob(ctx, desc.Digest, desc.Size, func(attempt int, err error) {
 		emit(Event{ID: id, Status: retrying(p.o.RetryDelay << (attempt - 1))})
@@ -419,24 +448,24 @@ func (p *puller) layer(ctx context.Context, desc image.Descriptor, parent digest
 		emit(Event{ID: id, Status: StatusVerifying})
 		emit(Event{ID: id, Status: StatusDownloadComplete})
 	}}
-	l, err := p.s.IngestLayer(image.LayerSource{R: src, Digest: desc.Digest, Size: desc.Size, MediaType: desc.MediaType}, parent)
+	l, st, err := p.s.IngestLayerStaged(image.LayerSource{R: src, Digest: desc.Digest, Size: desc.Size, MediaType: desc.MediaType}, parent)
 	if err != nil {
 		switch {
 		case br.err != nil:
-			return l, br.err
+			return l, nil, br.err
 		case ctx.Err() != nil:
-			return l, ctx.Err()
+			return l, nil, ctx.Err()
 		}
 		// Tell a corrupt blob from a genuine but unusable layer: fetch it again and hash it (only
 		// on this failure path, so the stream is not hashed once more while it unpacks).
 		if d, herr := p.c.blobDigest(ctx, desc.Digest, desc.Size); herr != nil || d != desc.Digest {
-			return l, fmt.Errorf("filesystem layer verification failed for digest %s", desc.Digest)
+			return l, nil, fmt.Errorf("filesystem layer verification failed for digest %s", desc.Digest)
 		}
-		return l, fmt.Errorf("failed to register layer %s: %w", desc.Digest, err)
+		return l, nil, fmt.Errorf("failed to register layer %s: %w", desc.Digest, err)
 	}
 	emit(Event{ID: id, Status: StatusExtracting, Current: desc.Size, Total: desc.Size})
 	emit(Event{ID: id, Status: StatusPullComplete})
-	return l, nil
+	return l, st, nil
 }
 
 // eofReader calls onEOF once, when the stream ends (the download is complete).

@@ -283,6 +283,14 @@ func TestPullCorruptLayer(t *testing.T) {
 	if s.Content.Has(digest.Digest(bad.String())) {
 		t.Fatal("the corrupt blob was stored")
 	}
+	// The good layer unpacked beside it was never moved into place (layers take their final
+	// names together, after every one is verified and synced), and nothing staged is left.
+	if l, _ := s.Layers.List(); len(l) != 0 {
+		t.Errorf("a failed pull left layers in place: %v", l)
+	}
+	if n, _ := s.Layers.CleanTemp(); n != 0 {
+		t.Errorf("a failed pull left %d staged layer directories", n)
+	}
 	px.corrupt.Store(false)
 	if _, err := Pull(ctx(t), s, ref, PullOptions{Options: testOptions(nil)}); err != nil {
 		t.Fatalf("retry after the fault: %v", err)

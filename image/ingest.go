@@ -6,6 +6,7 @@ import (
 
 	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/content"
+	"github.com/berth-engine/berth/layer"
 	"github.com/berth-engine/berth/rootless"
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
@@ -39,16 +40,44 @@ type IngestedLayer struct {
 // (diff ID) and applied as it streams. Nothing is visible until the blob is verified and the layer
 // directory renamed into place; the caller must hold the store's write lock.
 func (s *Store) IngestLayer(src LayerSource, parent digest.Digest) (IngestedLayer, error) {
-	var out IngestedLayer
-	// A layer's files keep their owners: that needs root, or rootless mode's namespace.
-	if err := rootless.NeedRoot("unpacking image layers"); err != nil {
-		return out, err
-	}
-	staged, err := s.Layers.Stage()
+	out, staged, err := s.IngestLayerStaged(src, parent)
 	if err != nil {
 		return out, err
 	}
-	defer staged.Discard()
+	if _, err := staged.Commit(out.ChainID); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// IngestLayerStaged is IngestLayer without the last step: the layer is unpacked and verified, its
+// blob committed, but its directory is left staged for the caller to move into place with
+// Layers.CommitAll (with the other layers of an image: one filesystem sync for all of them) or to
+// Discard. The caller must do one or the other, and still hold the store's write lock.
+func (s *Store) IngestLayerStaged(src LayerSource, parent digest.Digest) (_ IngestedLayer, _ *layer.Staged, err error) {
+	var out IngestedLayer
+	// A layer's files keep their owners: that needs root, or rootless mode's namespace.
+	if err := rootless.NeedRoot("unpacking image layers"); err != nil {
+		return out, nil, err
+	}
+	staged, err := s.Layers.Stage()
+	if err != nil {
+		return out, nil, err
+	}
+	defer func() {
+		if err != nil {
+			staged.Discard()
+		}
+	}()
+	out, err = s.ingest(src, parent, staged)
+	if err != nil {
+		return out, nil, err
+	}
+	return out, staged, nil
+}
+
+func (s *Store) ingest(src LayerSource, parent digest.Digest, staged *layer.Staged) (IngestedLayer, error) {
+	var out IngestedLayer
 	blob, err := s.Content.Writer()
 	if err != nil {
 		return out, err
@@ -123,9 +152,6 @@ func (s *Store) IngestLayer(src LayerSource, parent digest.Digest) (IngestedLaye
 	out.DiffID = diffID
 	out.ChainID = ChainID(parent, out.DiffID)
 	out.Size = size
-	if _, err := staged.Commit(out.ChainID); err != nil {
-		return out, err
-	}
 	return out, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -25,6 +26,7 @@ type Store struct {
 	OnCommit func(chainID digest.Digest) error
 
 	topDir sync.Once
+	syncer syncer
 }
 
 const tmpMarker = ".tmp-"
@@ -49,8 +51,9 @@ func (s *Store) Exists(chainID digest.Digest) bool {
 // Staged is a layer being unpacked under a temporary name. Fill Dir, then Commit it under its
 // chain ID (known only once the content has been hashed), or Discard it.
 type Staged struct {
-	s   *Store
-	tmp string
+	s      *Store
+	tmp    string
+	synced bool // a filesystem sync started after the layer was written has finished
 }
 
 // Stage starts a new layer directory.
@@ -99,38 +102,144 @@ func (st *Staged) Dir() string { return filepath.Join(st.tmp, "diff") }
 // the rename, so a directory with its final name is whole even after a power cut, and a record
 // written after Commit never points at a layer that is not (write, sync, rename, then record).
 func (st *Staged) Commit(chainID digest.Digest) (created bool, err error) {
-	defer st.Discard()
-	if st.s.Exists(chainID) {
-		return false, nil
-	}
-	if st.s.OnCommit != nil {
-		if err := st.s.OnCommit(chainID); err != nil {
-			return false, err
-		}
-	}
-	if err := syncFS(st.tmp); err != nil {
+	c, err := st.s.CommitAll([]*Staged{st}, []digest.Digest{chainID})
+	if err != nil {
 		return false, err
 	}
-	if err := os.Rename(st.tmp, filepath.Dir(st.s.Dir(chainID))); err != nil {
-		if st.s.Exists(chainID) { // lost a race to an identical layer
-			return false, nil
-		}
-		return false, err
+	return c[0], nil
+}
+
+// Sync makes the staged layer's content durable; call it once the layer is written (Dir filled).
+// Concurrent calls share one filesystem sync (group commit), so layers finishing together cost
+// one syncfs; a pull calls it in the background as each layer finishes unpacking, so the disk
+// writes overlap the next layers' unpacking and CommitAll finds nothing left to flush.
+func (st *Staged) Sync() error {
+	if st.synced {
+		return nil
 	}
-	// The rename itself is made durable before the caller records the layer.
-	if d, err := os.Open(st.s.dir); err == nil {
-		err = d.Sync()
-		d.Close()
+	if err := st.s.syncer.sync(st.s.dir, st.s.syncer.next()); err != nil {
+		return err
+	}
+	st.synced = true
+	return nil
+}
+
+// CommitAll moves staged layers into place (staged[i] under chainIDs[i]), as Commit does one,
+// with at most one filesystem sync for the content of all of them (none when each was already
+// synced with Sync) and one sync of the store directory for all the renames: write, sync,
+// rename, sync the renames, then record. Each staged layer is discarded afterwards, whatever the
+// outcome; created[i] is false where the layer already existed.
+func (s *Store) CommitAll(staged []*Staged, chainIDs []digest.Digest) (created []bool, err error) {
+	defer func() {
+		for _, st := range staged {
+			st.Discard()
+		}
+	}()
+	created = make([]bool, len(staged))
+	todo := make([]int, 0, len(staged))
+	for i := range staged {
+		if s.Exists(chainIDs[i]) || slices.Contains(chainIDs[:i], chainIDs[i]) {
+			continue
+		}
+		if s.OnCommit != nil {
+			if err := s.OnCommit(chainIDs[i]); err != nil {
+				return nil, err
+			}
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return created, nil
+	}
+	// One sync, asked for only now that every layer is written, covers all of them.
+	want := s.syncer.next()
+	for _, i := range todo {
+		if !staged[i].synced {
+			if err := s.syncer.sync(s.dir, want); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	renamed := false
+	for _, i := range todo {
+		if err := os.Rename(staged[i].tmp, filepath.Dir(s.Dir(chainIDs[i]))); err != nil {
+			if s.Exists(chainIDs[i]) { // lost a race to an identical layer
+				continue
+			}
+			return nil, err
+		}
+		created[i], renamed = true, true
+	}
+	if !renamed {
+		return created, nil
+	}
+	// The renames themselves are made durable before the caller records the layers.
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
+// syncer runs filesystem syncs as a group commit: one sync at a time, and every caller waiting
+// for the first sync that starts after it asked, so callers arriving during a sync share the next.
+type syncer struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	running bool
+	started uint64 // syncs started
+	done    uint64 // syncs finished (they finish in order: one runs at a time)
+	failed  uint64 // the last sync that failed
+	err     error
+}
+
+// next is the number of the first sync that starts after now: waiting for it makes durable
+// everything written before the call.
+func (y *syncer) next() uint64 {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return y.started + 1
+}
+
+// sync waits until sync number want has finished, running it (or a later one) when none runs.
+func (y *syncer) sync(dir string, want uint64) error {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	if y.cond == nil {
+		y.cond = sync.NewCond(&y.mu)
+	}
+	for y.done < want {
+		if y.running {
+			y.cond.Wait()
+			continue
+		}
+		y.running = true
+		y.started++
+		n := y.started
+		y.mu.Unlock()
+		err := syncFS(dir)
+		y.mu.Lock()
+		y.running = false
+		y.done = n
 		if err != nil {
-			return false, err
+			y.failed, y.err = n, err
 		}
+		y.cond.Broadcast()
 	}
-	return true, nil
+	if y.failed >= want {
+		return y.err
+	}
+	return nil
 }
 
 // syncFS flushes the filesystem holding dir: one call for a whole unpacked tree, where an fsync
 // per file would cost a syscall (and a journal commit) for each.
-func syncFS(dir string) error {
+var syncFS = func(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
 		return err

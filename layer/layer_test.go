@@ -1,9 +1,12 @@
 package layer
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -105,5 +108,135 @@ func TestRootfsMountsAreData(t *testing.T) {
 	}
 	if m := s.RootfsMounts(nil, "/c/upper", "/c/work"); m[0].Type != "bind" {
 		t.Fatalf("no layers: %+v", m)
+	}
+}
+
+// CommitAll flushes every staged layer with one filesystem sync, before any of them takes its
+// final name, records each as a candidate before it appears, and leaves no staged directory.
+func TestCommitAllSyncsOnceBeforeRenaming(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	chains := []digest.Digest{digest.FromString("a"), digest.FromString("b"), digest.FromString("c")}
+	// c already exists (another image made it): its staged copy is dropped.
+	old, _ := s.Stage()
+	if _, err := old.Commit(chains[2]); err != nil {
+		t.Fatal(err)
+	}
+	var staged []*Staged
+	for i := range chains {
+		st, err := s.Stage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(st.Dir(), "f"), []byte{byte(i)}, 0o644)
+		staged = append(staged, st)
+	}
+	syncs := 0
+	orig := syncFS
+	t.Cleanup(func() { syncFS = orig })
+	syncFS = func(dir string) error {
+		syncs++
+		for _, c := range chains[:2] {
+			if s.Exists(c) {
+				t.Errorf("layer %s has its final name before the sync", c)
+			}
+		}
+		return orig(dir)
+	}
+	var candidates []digest.Digest
+	s.OnCommit = func(c digest.Digest) error {
+		if s.Exists(c) {
+			t.Errorf("candidate %s recorded after the layer appeared", c)
+		}
+		candidates = append(candidates, c)
+		return nil
+	}
+	created, err := s.CommitAll(staged, chains)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if syncs != 1 {
+		t.Errorf("%d filesystem syncs for one CommitAll, want 1", syncs)
+	}
+	if len(created) != 3 || !created[0] || !created[1] || created[2] {
+		t.Errorf("created = %v, want [true true false]", created)
+	}
+	if len(candidates) != 2 {
+		t.Errorf("candidates %v, want the two new layers", candidates)
+	}
+	for i, c := range chains[:2] {
+		if b, err := os.ReadFile(filepath.Join(s.Dir(c), "f")); err != nil || b[0] != byte(i) {
+			t.Errorf("layer %d: %v %v", i, b, err)
+		}
+	}
+	if n, _ := s.CleanTemp(); n != 0 {
+		t.Errorf("%d staged directories left behind", n)
+	}
+}
+
+// Layers synced as they finish (a pull's background syncs) need no further sync at CommitAll; a
+// failed sync commits nothing.
+func TestCommitAllAfterStagedSync(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := syncFS
+	t.Cleanup(func() { syncFS = orig })
+	var mu sync.Mutex
+	syncs := 0
+	fail := false
+	syncFS = func(dir string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		syncs++
+		if fail {
+			return errors.New("disk gone")
+		}
+		return orig(dir)
+	}
+	var staged []*Staged
+	var chains []digest.Digest
+	var wg sync.WaitGroup
+	for i := range 4 {
+		st, err := s.Stage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		staged = append(staged, st)
+		chains = append(chains, digest.FromString(fmt.Sprint("layer", i)))
+	}
+	for _, st := range staged {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := st.Sync(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	before := syncs
+	if before < 1 || before > 4 {
+		t.Fatalf("%d syncs for 4 layers", before)
+	}
+	if _, err := s.CommitAll(staged, chains); err != nil {
+		t.Fatal(err)
+	}
+	if syncs != before {
+		t.Errorf("CommitAll synced again (%d -> %d) layers already synced", before, syncs)
+	}
+
+	// A new layer whose sync fails never takes its name.
+	st, _ := s.Stage()
+	fail = true
+	c := digest.FromString("unlucky")
+	if _, err := s.CommitAll([]*Staged{st}, []digest.Digest{c}); err == nil || s.Exists(c) {
+		t.Fatalf("CommitAll with a failing sync: err %v, exists %v", err, s.Exists(c))
+	}
+	if n, _ := s.CleanTemp(); n != 0 {
+		t.Errorf("%d staged directories left behind", n)
 	}
 }
