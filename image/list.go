@@ -81,7 +81,7 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 		if err != nil {
 			return err
 		}
-		names, err := tx.Names()
+		names, err := tx.NameRefs()
 		if err != nil {
 			return err
 		}
