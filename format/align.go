@@ -19,14 +19,13 @@ const (
 // hands any text holding a byte tabwriter treats specially (\v, \f, 0xff) to tabwriter itself.
 // FuzzAlign checks the two agree.
 func align(out *bytes.Buffer, text []byte) {
-	if bytes.ContainsAny(text, "\v\f\xff") {
+	a := aligner{text: text}
+	if !a.parse() {
 		tw := tabwriter.NewWriter(out, alignMinWidth, 1, alignPadding, ' ', 0)
 		tw.Write(text)
 		tw.Flush()
 		return
 	}
-	a := aligner{text: text}
-	a.parse()
 	a.format(0, len(a.lines))
 	// tabwriter ends every line but the last with a newline; the text's own last line is the
 	// (empty) one after its final newline.
@@ -51,36 +50,38 @@ type aligner struct {
 	colW   [][]int       // per line: the widths its tab-terminated cells are padded to
 }
 
-func (a *aligner) parse() {
-	a.cells = make([]alignCell, 0, bytes.Count(a.text, []byte{'\t'})+bytes.Count(a.text, []byte{'\n'})+1)
-	start, first := 0, 0
+// parse splits the text into lines and cells; false if it holds a byte tabwriter treats
+// specially (\v, \f, 0xff).
+func (a *aligner) parse() bool {
+	a.cells = make([]alignCell, 0, len(a.text)/8+1)
+	start, first, wide := 0, 0, false
 	for i := 0; i <= len(a.text); i++ {
-		if i < len(a.text) && a.text[i] != '\t' && a.text[i] != '\n' {
-			continue
+		if i < len(a.text) {
+			switch c := a.text[i]; {
+			case c == '\v' || c == '\f' || c == 0xff:
+				return false
+			case c >= utf8.RuneSelf:
+				wide = true
+				continue
+			case c != '\t' && c != '\n':
+				continue
+			}
 		}
 		// tabwriter's Flush ends the text's last cell only if it holds something.
 		if i < len(a.text) || start < i {
 			c := alignCell{start: start, end: i, width: i - start}
-			if !ascii(a.text[start:i]) {
+			if wide {
 				c.width = utf8.RuneCount(a.text[start:i])
 			}
 			a.cells = append(a.cells, c)
 		}
-		start = i + 1
+		start, wide = i+1, false
 		if i == len(a.text) || a.text[i] == '\n' {
 			a.lines = append(a.lines, a.cells[first:len(a.cells):len(a.cells)])
 			first = len(a.cells)
 		}
 	}
 	a.colW = make([][]int, len(a.lines))
-}
-
-func ascii(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return false
-		}
-	}
 	return true
 }
 
@@ -115,8 +116,12 @@ func (a *aligner) format(line0, line1 int) {
 // settle records the column widths for lines [line0, line1) where tabwriter would print them
 // (its writeLines), with the widths as they are at that point.
 func (a *aligner) settle(line0, line1 int) {
+	if line0 == line1 {
+		return
+	}
+	w := append([]int(nil), a.widths...)
 	for i := line0; i < line1; i++ {
-		a.colW[i] = append([]int(nil), a.widths...)
+		a.colW[i] = w
 	}
 }
 
@@ -125,9 +130,11 @@ func (a *aligner) writeLine(out *bytes.Buffer, i int) {
 	for j, c := range a.lines[i] {
 		out.Write(a.text[c.start:c.end])
 		if j < len(widths) {
-			for n := widths[j] - c.width; n > 0; n-- {
-				out.WriteByte(' ')
+			for n := widths[j] - c.width; n > 0; n -= len(spaces) {
+				out.WriteString(spaces[:min(n, len(spaces))])
 			}
 		}
 	}
 }
+
+const spaces = "                                                                "
