@@ -268,6 +268,13 @@ func TestRootlessMode(t *testing.T) {
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	// SIGKILL takes effect when the process next runs: on a loaded machine the next command
+	// could still find it alive. Wait until it is gone (or a zombie, with no command line).
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", old)); err != nil || len(b) == 0 {
+			break
+		}
+	}
 	if got := e.ok("exec", id, "echo", "after the pause died"); got != "after the pause died\n" {
 		t.Errorf("exec after the pause process died = %q", got)
 	}
