@@ -70,6 +70,9 @@ type Engine struct {
 	// Confirm asks the user Compose's question (a volume whose definition changed: recreate
 	// it?) and returns the answer; nil answers no.
 	Confirm func(question string) bool
+	// DryRun (--dry-run) makes Each and Start report their events without touching a
+	// container, as Docker Compose's dry-run client does.
+	DryRun bool
 
 	mu sync.Mutex
 }

@@ -13,7 +13,6 @@ package compose
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 
@@ -156,25 +155,4 @@ func hasKey(env []string, key string) bool {
 		}
 	}
 	return false
-}
-
-// ServiceHash is Docker Compose's config hash of a service: the SHA-256 of its JSON without what
-// does not change a container (build, pull policy, scale, replicas, depends_on, profiles).
-// Containers whose com.docker.compose.config-hash differs are recreated by up.
-func ServiceHash(s types.ServiceConfig) (string, error) {
-	s.Build = nil
-	s.PullPolicy = ""
-	s.Scale = nil
-	if s.Deploy != nil {
-		d := *s.Deploy
-		d.Replicas = nil
-		s.Deploy = &d
-	}
-	s.DependsOn = nil
-	s.Profiles = nil
-	b, err := jsonMarshal(s)
-	if err != nil {
-		return "", fmt.Errorf("hashing service %s: %w", s.Name, err)
-	}
-	return sha256Hex(b), nil
 }

@@ -305,6 +305,10 @@ func (e *Engine) Each(cs []Container, working, done string, fn func(Container) e
 			if working != "" {
 				e.event("Container", c.Name, working)
 			}
+			if e.DryRun {
+				e.event("Container", c.Name, done)
+				return
+			}
 			if err := fn(c); err != nil {
 				e.failed("Container", c.Name, "Error while "+working)
 				errs[i] = err
@@ -329,6 +333,15 @@ func (e *Engine) Start(ctx context.Context, pl *Plan, cs []Container) error {
 	return inDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
 		if len(ids[sp.Name]) == 0 {
 			return nil
+		}
+		if e.DryRun {
+			var list []Container
+			for _, c := range cs {
+				if c.Service == sp.Name && !c.OneOff {
+					list = append(list, c)
+				}
+			}
+			return e.Each(list, "Starting", "Started", nil)
 		}
 		if err := e.waitDependencies(ctx, pl, sp, ids); err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/network"
+	"github.com/berth-engine/berth/rootless"
 	rt "github.com/berth-engine/berth/runtime"
 	"golang.org/x/sys/unix"
 )
@@ -302,7 +303,7 @@ func (m *Manager) attach(c *Container, nsPath string, ec EndpointConfig, ifname 
 		if err := d.EnsureDefaultRules(n); err != nil {
 			return network.Endpoint{}, err
 		}
-	} else if err := network.EnsureBridge(n); err != nil {
+	} else if err := network.EnsureBridge(m.Images.Root, n); err != nil {
 		return network.Endpoint{}, err
 	}
 	ep, err := d.Attach(nsPath, network.Request{Network: n, ContainerID: c.ID, IfName: ifname, IP: ec.IPv4Address, MAC: ec.MacAddress, DefaultRoute: primary, Ports: maps,
@@ -464,6 +465,11 @@ func (m *Manager) saveRecord(c *Container) error {
 	return m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.SetContainerConfig(c.ID, c.Name, string(b)) })
 }
 
+// errRootlessMix: a rootless container's default network is a slirp4netns of its own in its
+// namespace, user-defined networks are bridges in the store's shared namespace; one container
+// cannot have both.
+var errRootlessMix = errors.New("rootless mode cannot connect a container to both the default network (slirp4netns) and a user-defined network")
+
 // Connect joins a container to a network (`network connect`): recorded for its next starts, and
 // made now in its namespace when it runs.
 func (m *Manager) Connect(netRef, ctrRef string, opts EndpointOptions) error {
@@ -488,6 +494,9 @@ func (m *Manager) Connect(netRef, ctrRef string, opts EndpointOptions) error {
 		if ec.NetworkID == n.ID || ec.Network == n.Name {
 			return ConflictError{fmt.Sprintf("endpoint with name %s already exists in network %s", c.Name, n.Name)}
 		}
+	}
+	if rootless.Active() && (n.IsDefault() || usesBridge(c.Host.NetworkMode)) {
+		return errRootlessMix
 	}
 	ec, err := endpointConfig(n, opts, false)
 	if err != nil {

@@ -284,6 +284,9 @@ type networkState struct {
 	Links     []network.Link `json:",omitempty"` // the legacy links as this start resolved them
 	// Slirp is the slirp4netns of a rootless container's namespace (its only endpoint).
 	Slirp *network.Slirp `json:",omitempty"`
+	// HostFwd are the slirp4netns forwardings of a rootless container's ports on a user-defined
+	// network (network.PublishRootless).
+	HostFwd []int `json:",omitempty"`
 
 	// An older berth's single default-bridge endpoint, read into Endpoints.
 	IP      string            `json:",omitempty"`
@@ -347,7 +350,19 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 		return rt.NetworkNone, "", nil
 	}
 	if rootless.Active() {
-		return m.setupRootlessNetwork(c)
+		if usesBridge(c.Host.NetworkMode) {
+			return m.setupRootlessNetwork(c)
+		}
+		// A user-defined network: its bridge is in the store's shared namespace
+		// (network.HostNS), reached from the host through that namespace's slirp4netns.
+		if err := checkRootlessPorts(c); err != nil {
+			return "", "", err
+		}
+		for _, ec := range c.endpointConfigs() {
+			if ec.Network == network.BridgeName {
+				return "", "", errRootlessMix
+			}
+		}
 	}
 	eps := c.endpointConfigs()
 	if len(eps) == 0 {
@@ -359,7 +374,9 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 	defer unlock()
 	used := m.allocatedPorts(c.ID)
 	var reg *portRegistry
-	if len(c.Host.PortBindings) > 0 || c.Host.PublishAllPorts {
+	// Rootless: the host's record of ports is root's (/run); the ports are forwarded by the
+	// user's slirp4netns, which binds them on the host, so a taken one fails there.
+	if (len(c.Host.PortBindings) > 0 || c.Host.PublishAllPorts) && !rootless.Active() {
 		// Host-wide and race-free: the ports of every root's containers are checked and this
 		// one's recorded under one lock (portreg.go).
 		r, err := lockPorts()
@@ -374,7 +391,7 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 		}()
 		reg.live(m.portsRoot(), c.ID, used)
 	}
-	ports, maps, err := resolvePorts(c, used, network.HostHasIPv6())
+	ports, maps, err := resolvePorts(c, used, network.HostHasIPv6() && !rootless.Active())
 	if err != nil {
 		return "", "", err
 	}
@@ -407,6 +424,9 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 		var pm []network.PortMapping
 		if i == 0 {
 			pm = maps
+			if rootless.Active() {
+				pm = rootlessMappings(maps)
+			}
 		}
 		ep, err := m.attach(c, nsPath, ec, network.IfName(i), i == 0, pm)
 		if err != nil {
@@ -417,7 +437,46 @@ func (m *Manager) setupNetwork(c *Container) (netns, ip string, err error) {
 			return fail(err)
 		}
 	}
+	if rootless.Active() {
+		for _, pm := range maps {
+			id, err := network.PublishRootless(m.Images.Root, pm)
+			if err != nil {
+				return fail(err)
+			}
+			st.HostFwd = append(st.HostFwd, id)
+			if err := m.saveNetworkState(c.ID, st); err != nil {
+				return fail(err)
+			}
+		}
+	}
 	return nsPath, st.Endpoints[0].IP, nil
+}
+
+// rootlessMappings are a rootless container's port mappings as its network's rules in the
+// shared namespace see them: whatever host address the port was published on, it arrives there
+// on tap0's own address, forwarded by slirp4netns (network.PublishRootless).
+func rootlessMappings(maps []network.PortMapping) []network.PortMapping {
+	out := make([]network.PortMapping, len(maps))
+	for i, pm := range maps {
+		pm.HostIP = ""
+		out[i] = pm
+	}
+	return out
+}
+
+// checkRootlessPorts refuses, before anything is made, a host port the user cannot bind.
+func checkRootlessPorts(c *Container) error {
+	for _, bs := range c.Host.PortBindings {
+		for _, b := range bs {
+			lo, _, _ := strings.Cut(b.HostPort, "-")
+			if p, _ := strconv.Atoi(lo); p > 0 {
+				if err := network.CheckRootlessPort(network.PortMapping{HostPort: p}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // setupRootlessNetwork gives a rootless container on the default network a namespace of its own
@@ -430,15 +489,8 @@ func (m *Manager) setupRootlessNetwork(c *Container) (netns, ip string, err erro
 	if err := network.CheckTun(); err != nil {
 		return "", "", err
 	}
-	for _, bs := range c.Host.PortBindings {
-		for _, b := range bs {
-			lo, _, _ := strings.Cut(b.HostPort, "-")
-			if p, _ := strconv.Atoi(lo); p > 0 {
-				if err := network.CheckRootlessPort(network.PortMapping{HostPort: p}); err != nil {
-					return "", "", err
-				}
-			}
-		}
+	if err := checkRootlessPorts(c); err != nil {
+		return "", "", err
 	}
 	m.cleanupNetwork(c)
 	unlock := m.lockNetwork(c.ID)
@@ -529,6 +581,9 @@ func (m *Manager) undoNetwork(c *Container, st *networkState) {
 		m.Images.DB.Update(func(tx *metadata.Tx) error { return tx.DeleteEndpoints(c.ID, "") })
 		os.Remove(m.netStatePath(c.ID))
 		return
+	}
+	if len(st.HostFwd) > 0 {
+		network.UnpublishRootless(m.Images.Root, st.HostFwd)
 	}
 	start := time.Now()
 	network.RemoveNetNS(st.NetNS)

@@ -105,7 +105,24 @@ func rangeBounds(sn *net.IPNet, ipRange string) (string, string, bool) {
 var SlowPath = os.Getenv("BERTH_CNI_BRIDGE") != ""
 
 // Attach makes a request's endpoint in the namespace at netns. On failure nothing is left.
-func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
+func (d Driver) Attach(netns string, r Request) (ep Endpoint, err error) {
+	// In rootless mode a user-defined network's host side is in the store's shared namespace.
+	err = d.hostNS(r.Network, func() error {
+		ep, err = d.attach(netns, r)
+		return err
+	})
+	return ep, err
+}
+
+// hostNS runs fn where network n's bridge is: network.HostNS for a user-defined network.
+func (d Driver) hostNS(n Network, fn func() error) error {
+	if n.IsDefault() {
+		return fn()
+	}
+	return HostNS(d.Root, fn)
+}
+
+func (d Driver) attach(netns string, r Request) (Endpoint, error) {
 	if !SlowPath {
 		ep, err := d.attachBridge(netns, r)
 		if err != nil || len(r.Ports) == 0 {
@@ -117,7 +134,7 @@ func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
 		res, err := cniExec("ADD", r.ContainerID, netns, r.IfName, "", cniName(r.Network), plugins[1], ep.Results[0])
 		Trace("cni portmap add "+r.IfName, start)
 		if err != nil {
-			d.Detach(netns, r.ContainerID, ep)
+			d.detach(netns, r.ContainerID, ep)
 			return Endpoint{}, err
 		}
 		ep.Results = append(ep.Results, res)
@@ -133,7 +150,7 @@ func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
 		res, err := cniExec("ADD", r.ContainerID, netns, r.IfName, r.IP, cniName(r.Network), p, prev)
 		Trace("cni "+p["type"].(string)+" add "+r.IfName, start)
 		if err != nil {
-			d.Detach(netns, r.ContainerID, ep)
+			d.detach(netns, r.ContainerID, ep)
 			return Endpoint{}, err
 		}
 		ep.Results = append(ep.Results, res)
@@ -151,12 +168,12 @@ func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
 		} `json:"ips"`
 	}
 	if err := json.Unmarshal(prev, &res); err != nil || len(res.IPs) == 0 {
-		d.Detach(netns, r.ContainerID, ep)
+		d.detach(netns, r.ContainerID, ep)
 		return Endpoint{}, fmt.Errorf("network %s: no address in the CNI result: %s", r.Network.Name, prev)
 	}
 	addr, ipNet, err := net.ParseCIDR(res.IPs[0].Address)
 	if err != nil {
-		d.Detach(netns, r.ContainerID, ep)
+		d.detach(netns, r.ContainerID, ep)
 		return Endpoint{}, err
 	}
 	ep.IP, ep.Gateway = addr.String(), res.IPs[0].Gateway
@@ -172,6 +189,10 @@ func (d Driver) Attach(netns string, r Request) (Endpoint, error) {
 // Detach undoes Attach (the plugins' DEL in reverse order); it is safe to call for an endpoint
 // made only in part, and more than once.
 func (d Driver) Detach(netns, containerID string, ep Endpoint) {
+	d.hostNS(ep.Network, func() error { d.detach(netns, containerID, ep); return nil })
+}
+
+func (d Driver) detach(netns, containerID string, ep Endpoint) {
 	r := Request{Network: ep.Network, ContainerID: containerID, IfName: ep.IfName, Ports: ep.Ports}
 	if !SlowPath {
 		if len(ep.Ports) > 0 && len(ep.Results) > 1 {

@@ -128,11 +128,11 @@ func DockerMAC(ip net.IP) net.HardwareAddr {
 
 // ensureDefaultBridge makes the default bridge with its gateway address when it is missing (the
 // first container since boot).
-func ensureDefaultBridge(n Network, r leaseRange) (netlink.Link, error) {
+func ensureDefaultBridge(root string, n Network, r leaseRange) (netlink.Link, error) {
 	if l, err := netlink.LinkByName(n.Bridge); err == nil {
 		return l, nil
 	}
-	unlock, err := hostLock()
+	unlock, err := hostLock(root)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (d Driver) attachBridge(nsPath string, r Request) (Endpoint, error) {
 	}
 	var br netlink.Link
 	if n.IsDefault() {
-		br, err = ensureDefaultBridge(n, rng)
+		br, err = ensureDefaultBridge(d.Root, n, rng)
 	} else {
 		br, err = netlink.LinkByName(n.Bridge)
 	}

@@ -136,15 +136,18 @@ type CreateOptions struct {
 	IPAMOptions map[string]string
 }
 
-// ErrRootlessNetwork is a user-defined network asked of rootless berth.
-var ErrRootlessNetwork = errors.New("rootless mode cannot create networks: bridges need root; rootless containers have the default network (slirp4netns), host and none")
-
 // lockPath serialises the choice of subnets and bridges across every berth process on the host
 // (all roots), since bridges and routes are the host's.
 const lockPath = "/run/berth-network.lock"
 
-func hostLock() (func(), error) {
-	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
+func hostLock(root string) (func(), error) {
+	path := lockPath
+	if rootless.Active() {
+		// The user's bridges are in the store's own namespace (HostNS), /run is root's.
+		os.MkdirAll(filepath.Join(root, "network"), 0o700)
+		path = filepath.Join(root, "network", "bridges.lock")
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -209,16 +212,12 @@ func Plan(o CreateOptions, id string, now time.Time) (Network, error) {
 // and its host rules. A subnet not given comes from the pools, skipping every range routed on the
 // host and every other network's.
 func (m *Manager) Create(o CreateOptions) (Network, error) {
-	if rootless.Active() {
-		// Bridges, their addresses and iptables rules are the host's: root's.
-		return Network{}, ErrRootlessNetwork
-	}
 	id := newID()
 	n, err := Plan(o, id, time.Now().UTC())
 	if err != nil {
 		return Network{}, err
 	}
-	unlock, err := hostLock()
+	unlock, err := hostLock(m.Root)
 	if err != nil {
 		return Network{}, err
 	}
@@ -257,15 +256,21 @@ func (m *Manager) Create(o CreateOptions) (Network, error) {
 	if n.IPAM[0].Gateway == "" {
 		n.IPAM[0].Gateway = gatewayOf(n.IPAM[0].Subnet)
 	}
-	if err := CreateBridge(n); err != nil {
-		return Network{}, err
-	}
-	if err := m.reserveAux(n); err != nil {
-		DeleteBridge(n)
-		return Network{}, err
-	}
-	if err := AddRules(Rules(n)); err != nil {
-		DeleteBridge(n)
+	err = HostNS(m.Root, func() error {
+		if err := CreateBridge(n); err != nil {
+			return err
+		}
+		if err := m.reserveAux(n); err != nil {
+			DeleteBridge(n)
+			return err
+		}
+		if err := AddRules(Rules(n)); err != nil {
+			DeleteBridge(n)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
 		return Network{}, err
 	}
 	rec := n
@@ -288,9 +293,23 @@ func (m *Manager) Create(o CreateOptions) (Network, error) {
 }
 
 // teardown removes what Create made on the host.
+// The bridge's deletion (the kernel waits out RCU grace periods, 50-100 ms under load) and the
+// rules' (an iptables-restore) do not depend on each other: they run side by side.
 func (m *Manager) teardown(n Network) {
-	DeleteRules(Rules(n))
-	DeleteBridge(n)
+	if rootless.Active() {
+		// One thread that has joined the shared namespace: a goroutine of its own would run in
+		// the host's.
+		HostNS(m.Root, func() error {
+			DeleteRules(Rules(n))
+			DeleteBridge(n)
+			return nil
+		})
+	} else {
+		done := make(chan struct{})
+		go func() { DeleteBridge(n); close(done) }()
+		DeleteRules(Rules(n))
+		<-done
+	}
 	os.RemoveAll(filepath.Join(m.Root, "network", "ipam", n.ID))
 }
 
@@ -312,7 +331,31 @@ func (m *Manager) Remove(ref string) error {
 	}
 	m.teardown(n)
 	m.Event("destroy", n, nil)
+	if rootless.Active() {
+		m.dropRootlessNS()
+	}
 	return nil
+}
+
+// dropRootlessNS removes the store's shared rootless namespace and stops its slirp4netns once
+// no user-defined network is left in it, so an idle user runs nothing but the pause process.
+// Create makes them again on first use.
+func (m *Manager) dropRootlessNS() {
+	unlock, err := hostLock(m.Root)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	nets, err := m.List()
+	if err != nil {
+		return
+	}
+	for _, n := range nets {
+		if n.UserDefined() {
+			return
+		}
+	}
+	RemoveRootlessNetNS(m.Root)
 }
 
 // Prune removes every user-defined network no running container uses, and returns their names.
@@ -396,15 +439,19 @@ func DeleteBridge(n Network) {
 
 // EnsureBridge makes a user-defined network's bridge and rules again when the host lost them
 // (a reboot, someone's `ip link del`): containers on it must still start.
-func EnsureBridge(n Network) error {
+func EnsureBridge(root string, n Network) error {
 	if !n.UserDefined() || n.Driver != "bridge" {
 		return nil
 	}
+	return HostNS(root, func() error { return ensureBridge(root, n) })
+}
+
+func ensureBridge(root string, n Network) error {
 	// One RTM_GETLINK by name (net.InterfaceByName would dump every link on the host).
 	if _, err := netlink.LinkByName(n.Bridge); err == nil {
 		return nil
 	}
-	unlock, err := hostLock()
+	unlock, err := hostLock(root)
 	if err != nil {
 		return err
 	}

@@ -80,10 +80,12 @@ func AddRules(rules []Rule) error {
 	return nil
 }
 
-// DeleteRules removes rules, each as often as it is there; missing ones are no error.
-// Usually each is there once: one iptables-restore deletes them all (all or none) and a second
-// finds none left, two processes where deleting one by one took two per rule (compose down
-// spent 140 ms there). When some are missing, they are deleted one by one.
+// DeleteRules removes rules; missing ones are no error. berth adds a rule only where it is
+// absent (a new network's bridge name is new, EnsureBridge deletes before it adds,
+// EnsureDefaultRules adds the missing ones), so each is there at most once: one iptables-restore
+// deletes them all (all or none), one process where a second run to find none left cost a
+// process more on every network rm. When some are missing (someone deleted them, or a failed
+// create), the rest are deleted one by one, each as often as it is there.
 func DeleteRules(rules []Rule) {
 	if len(rules) == 0 {
 		return
@@ -100,15 +102,9 @@ func DeleteRules(rules []Rule) {
 			fmt.Fprintf(&b, "*%s\n%s\nCOMMIT\n", table, strings.Join(lines, "\n"))
 		}
 	}
-	deleted := 0
-	for ; deleted < 8; deleted++ {
-		cmd := exec.Command("iptables-restore", "--noflush", "-w")
-		cmd.Stdin = bytes.NewReader(b.Bytes())
-		if cmd.Run() != nil {
-			break
-		}
-	}
-	if deleted > 0 {
+	cmd := exec.Command("iptables-restore", "--noflush", "-w")
+	cmd.Stdin = bytes.NewReader(b.Bytes())
+	if cmd.Run() == nil {
 		return
 	}
 	for _, r := range rules {

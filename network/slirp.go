@@ -156,24 +156,66 @@ func CheckRootlessPort(pm PortMapping) error {
 
 // AddPort publishes a port through slirp4netns's API socket.
 func (s Slirp) AddPort(pm PortMapping) error {
+	_, err := s.AddPortID(pm)
+	return err
+}
+
+// AddPortID is AddPort returning the forwarding's ID in slirp4netns (for RemovePort).
+func (s Slirp) AddPortID(pm PortMapping) (int, error) {
 	req, err := hostfwdRequest(pm)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := s.call(req)
+	if err != nil {
+		return 0, err
+	}
+	if err := hostfwdResult(resp, pm); err != nil {
+		return 0, err
+	}
+	var r struct {
+		Return struct {
+			ID int `json:"id"`
+		} `json:"return"`
+	}
+	json.Unmarshal(bytes.TrimSpace(resp), &r)
+	return r.Return.ID, nil
+}
+
+// RemovePort ends a forwarding AddPortID made.
+func (s Slirp) RemovePort(id int) error {
+	req, _ := json.Marshal(map[string]any{"execute": "remove_hostfwd", "arguments": map[string]any{"id": id}})
+	resp, err := s.call(req)
 	if err != nil {
 		return err
 	}
+	var r struct {
+		Error *struct {
+			Desc string `json:"desc"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(bytes.TrimSpace(resp), &r) == nil && r.Error != nil {
+		return fmt.Errorf("slirp4netns: %s", r.Error.Desc)
+	}
+	return nil
+}
+
+// call sends one request to slirp4netns's API socket and returns its answer.
+func (s Slirp) call(req []byte) ([]byte, error) {
 	conn, err := net.Dial("unix", s.APISocket)
 	if err != nil {
-		return fmt.Errorf("slirp4netns API: %w", err)
+		return nil, fmt.Errorf("slirp4netns API: %w", err)
 	}
 	defer conn.Close()
 	if _, err := conn.Write(req); err != nil {
-		return fmt.Errorf("slirp4netns API: %w", err)
+		return nil, fmt.Errorf("slirp4netns API: %w", err)
 	}
 	conn.(*net.UnixConn).CloseWrite()
 	resp, err := io.ReadAll(conn)
 	if err != nil {
-		return fmt.Errorf("slirp4netns API: %w", err)
+		return nil, fmt.Errorf("slirp4netns API: %w", err)
 	}
-	return hostfwdResult(resp, pm)
+	return resp, nil
 }
 
 // hostfwdResult reads slirp4netns's answer to add_hostfwd.

@@ -2,7 +2,10 @@ package network
 
 import (
 	"encoding/json"
+	"io"
+	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -80,4 +83,46 @@ func FuzzHostfwdResult(f *testing.F) {
 			t.Errorf("answer %q accepted", s)
 		}
 	})
+}
+
+// TestSlirpPortIDs: the forwarding's ID is read from add_hostfwd's answer and sent back in
+// remove_hostfwd, each request on a connection of its own as slirp4netns's API wants.
+func TestSlirpPortIDs(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "api")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	reqs := make(chan map[string]any, 2)
+	go func() {
+		for _, answer := range []string{`{"return": {"id": 7}}`, `{"return": {}}`} {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			var req map[string]any
+			b, _ := io.ReadAll(c)
+			json.Unmarshal(b, &req)
+			reqs <- req
+			c.Write([]byte(answer))
+			c.Close()
+		}
+	}()
+	s := Slirp{APISocket: sock}
+	id, err := s.AddPortID(PortMapping{HostIP: "127.0.0.1", HostPort: 18080, ContainerPort: 18080, Protocol: "tcp"})
+	if err != nil || id != 7 {
+		t.Fatalf("AddPortID = %d, %v; want 7", id, err)
+	}
+	if r := <-reqs; r["execute"] != "add_hostfwd" {
+		t.Errorf("first request %v", r)
+	}
+	if err := s.RemovePort(id); err != nil {
+		t.Fatal(err)
+	}
+	r := <-reqs
+	args, _ := r["arguments"].(map[string]any)
+	if r["execute"] != "remove_hostfwd" || args["id"] != float64(7) {
+		t.Errorf("remove request %v", r)
+	}
 }

@@ -191,8 +191,10 @@ func MapArgs(pid int, rs []idmap.Range) []string {
 
 // NsenterArgs is the command line that runs exe with args inside the pause process's user and
 // mount namespaces, in directory wd (joining a mount namespace moves the caller to its root).
+// --wdns opens wd inside the namespace: --wd would keep the host namespace's copy of the
+// directory, unreachable from the new root, so getcwd(2) fails there (compose's loader needs it).
 func NsenterArgs(nsenter string, pid int, wd, exe string, args []string) []string {
-	out := []string{nsenter, "--user", "--mount", "--preserve-credentials", "--target", strconv.Itoa(pid), "--wd=" + wd, "--", exe}
+	out := []string{nsenter, "--user", "--mount", "--preserve-credentials", "--target", strconv.Itoa(pid), "--wdns=" + wd, "--", exe}
 	return append(out, args...)
 }
 

@@ -81,7 +81,7 @@ func TestDirs(t *testing.T) {
 
 func TestNsenterArgs(t *testing.T) {
 	got := strings.Join(NsenterArgs("/usr/bin/nsenter", 7, "/home/a/ctx", "/usr/bin/berth", []string{"build", "."}), " ")
-	if got != "/usr/bin/nsenter --user --mount --preserve-credentials --target 7 --wd=/home/a/ctx -- /usr/bin/berth build ." {
+	if got != "/usr/bin/nsenter --user --mount --preserve-credentials --target 7 --wdns=/home/a/ctx -- /usr/bin/berth build ." {
 		t.Errorf("NsenterArgs = %q", got)
 	}
 }

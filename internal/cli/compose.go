@@ -92,6 +92,7 @@ func (f *composeFlags) open(g *Globals) (*composeSession, error) {
 			return pullForRun(g, m, ref, "")
 		},
 		BuildProgress: g.Stderr,
+		DryRun:        f.dryRun,
 	}
 	return s, nil
 }
@@ -197,7 +198,7 @@ func newComposeCommand(g *Globals) *cobra.Command {
 				return sub.Help()
 			}
 			if f.dryRun && !dryRunnable[pf.Args()[0]] {
-				return composeError(fmt.Errorf("berth does not support --dry-run for 'compose %s' yet (only up, down and commands that change nothing)", pf.Args()[0]))
+				return composeError(fmt.Errorf("berth does not support --dry-run for 'compose %s' yet (only up, down, start, stop, restart, kill, rm, pause, unpause and commands that change nothing)", pf.Args()[0]))
 			}
 			sub.SetArgs(pf.Args())
 			sub.SetContext(cmd.Context())
@@ -206,7 +207,8 @@ func newComposeCommand(g *Globals) *cobra.Command {
 	}
 }
 
-// dryRunnable are the compose commands --dry-run works with: up and down report what they
-// would do; the others change nothing anyway.
-var dryRunnable = map[string]bool{"up": true, "down": true, "config": true, "ps": true, "ls": true, "version": true,
+// dryRunnable are the compose commands --dry-run works with: up, down and the lifecycle
+// commands report what they would do; the others change nothing anyway.
+var dryRunnable = map[string]bool{"up": true, "down": true, "start": true, "stop": true, "restart": true,
+	"kill": true, "rm": true, "pause": true, "unpause": true, "config": true, "ps": true, "ls": true, "version": true,
 	"images": true, "logs": true, "top": true, "port": true, "events": true}

@@ -705,8 +705,8 @@ services:
 	}
 }
 
-// TestComposeDryRun: --dry-run reports Compose's "DRY-RUN MODE" lines for up and down and
-// changes nothing; commands it is not built for refuse it.
+// TestComposeDryRun: --dry-run reports Compose's "DRY-RUN MODE" lines for up, down and the
+// lifecycle commands (stop, kill, restart, pause, unpause, start, rm) and changes nothing.
 func TestComposeDryRun(t *testing.T) {
 	yaml := `
 services:
@@ -756,7 +756,38 @@ services:
 	if got := ce.inspect(p+"-web-1", "{{.Id}} {{.State.Status}}"); got != id+" running" {
 		t.Errorf("after the dry runs: %q", got)
 	}
-	if _, errs, code := ce.compose("--dry-run", "stop"); code != 1 || !strings.Contains(errs, "--dry-run") {
-		t.Errorf("--dry-run stop: exit %d, %q", code, errs)
+	// The lifecycle commands, as Compose v2.40.3 prints them (recorded on dockerd).
+	c := "Container " + p + "-web-1  "
+	for _, tc := range []struct {
+		args  []string
+		steps []string
+	}{
+		{[]string{"stop"}, []string{"Stopping", "Stopped"}},
+		{[]string{"kill"}, []string{"Killing", "Killed"}},
+		{[]string{"restart"}, []string{"Restarting", "Started"}},
+		{[]string{"pause"}, []string{"Paused"}},
+		{[]string{"unpause"}, []string{"Unpaused"}},
+	} {
+		want := ""
+		for _, step := range tc.steps {
+			want += pre + c + step + "\n"
+		}
+		if got := dry(tc.args...); got != want {
+			t.Errorf("--dry-run %v:\n%s\nwant\n%s", tc.args, got, want)
+		}
+	}
+	if got := ce.inspect(p+"-web-1", "{{.Id}} {{.State.Status}} {{.RestartCount}}"); got != id+" running 0" {
+		t.Errorf("after the lifecycle dry runs: %q", got)
+	}
+	ce.composeOK("stop")
+	if got := dry("start"); got != pre+c+"Starting\n"+pre+c+"Started\n" {
+		t.Errorf("--dry-run start: %q", got)
+	}
+	out, errs := ce.composeOK("--dry-run", "rm", "-f")
+	if out != "Going to remove "+p+"-web-1\n" || errs != pre+c+"Removing\n"+pre+c+"Removed\n" {
+		t.Errorf("--dry-run rm -f: stdout %q, stderr %q", out, errs)
+	}
+	if got := ce.inspect(p+"-web-1", "{{.Id}} {{.State.Status}}"); got != id+" exited" {
+		t.Errorf("after --dry-run start and rm: %q", got)
 	}
 }

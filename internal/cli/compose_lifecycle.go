@@ -70,7 +70,7 @@ func composeRestart(g *Globals, f *composeFlags) *cobra.Command {
 	var c *cobra.Command
 	c = onContainers(g, f, "restart [OPTIONS] [SERVICE...]", "Restart service containers", false, func(ctx context.Context, s *composeSession, pl *compose.Plan, cs []compose.Container) error {
 		to := stopTimeout(c, t)
-		return s.engine.Each(cs, "Restarting", "Restarted", func(x compose.Container) error { return s.engine.Containers.Restart(x.ID, to) })
+		return s.engine.Each(cs, "Restarting", "Started", func(x compose.Container) error { return s.engine.Containers.Restart(x.ID, to) })
 	})
 	c.Flags().IntVarP(&t, "timeout", "t", 10, "Specify a shutdown timeout in seconds")
 	c.Flags().Bool("no-deps", false, "Don't restart dependent services")
@@ -110,7 +110,8 @@ func composeRm(g *Globals, f *composeFlags) *cobra.Command {
 		var stopped []compose.Container
 		var names []string
 		for _, x := range cs {
-			if _, st, err := s.engine.Containers.Get(x.ID); err == nil && !st.Running() {
+			// A dry run's --stop stopped nothing: what it would have stopped counts as stopped.
+			if _, st, err := s.engine.Containers.Get(x.ID); err == nil && (!st.Running() || stop && s.engine.DryRun) {
 				stopped = append(stopped, x)
 				names = append(names, x.Name)
 			}
@@ -120,14 +121,14 @@ func composeRm(g *Globals, f *composeFlags) *cobra.Command {
 			return nil
 		}
 		if !force {
-			fmt.Fprintf(g.Stderr, "Going to remove %s\nAre you sure? [yN] ", strings.Join(names, ", "))
+			fmt.Fprintf(g.Stdout, "Going to remove %s\nAre you sure? [yN] ", strings.Join(names, ", "))
 			var answer string
 			fmt.Fscanln(g.Stdin, &answer)
 			if !strings.EqualFold(answer, "y") {
 				return nil
 			}
 		} else {
-			fmt.Fprintf(g.Stderr, "Going to remove %s\n", strings.Join(names, ", "))
+			fmt.Fprintf(g.Stdout, "Going to remove %s\n", strings.Join(names, ", "))
 		}
 		return s.engine.Each(stopped, "Removing", "Removed", func(x compose.Container) error {
 			return s.engine.Containers.Remove(x.ID, container.RemoveOptions{Volumes: volumes})
