@@ -3,6 +3,7 @@ package format
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,9 +18,25 @@ func HumanSize(bytes int64) string { return HumanSizeWithPrecision(bytes, 3) }
 
 // HumanSizeWithPrecision is [HumanSize] with another number of significant
 // digits; "docker system df" uses 4 (go-units' HumanSize), e.g. "1.235GB".
+//
+// It is go-units' HumanSizeWithPrecision with strconv in place of fmt.Sprintf("%.*g%s"), which
+// formats the same digits (fmt's %g with a precision is strconv's 'g'): listings call it once a
+// row (TestHumanSizeMatchesUnits).
 func HumanSizeWithPrecision(bytes int64, precision int) string {
-	return units.HumanSizeWithPrecision(float64(bytes), precision)
+	if precision < 0 {
+		return units.HumanSizeWithPrecision(float64(bytes), precision)
+	}
+	size, unit := float64(bytes), 0
+	for size >= 1000 && unit < len(sizeUnits)-1 {
+		size /= 1000
+		unit++
+	}
+	var buf [32]byte
+	return string(append(strconv.AppendFloat(buf[:0], size, 'g', precision, 64), sizeUnits[unit]...))
 }
+
+// sizeUnits are go-units' decimal abbreviations.
+var sizeUnits = [...]string{"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"}
 
 // CreatedSince renders the age of t at now as Docker's CREATED column does,
 // e.g. "Less than a second ago", "5 minutes ago", "2 weeks ago". A zero t
@@ -29,7 +46,40 @@ func CreatedSince(t, now time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return units.HumanDuration(now.Sub(t)) + " ago"
+	return humanDuration(now.Sub(t)) + " ago"
+}
+
+// humanDuration is go-units' HumanDuration with strconv in place of fmt.Sprintf, for the same
+// reason as HumanSizeWithPrecision (TestHumanDurationMatchesUnits).
+func humanDuration(d time.Duration) string {
+	seconds := int(d.Seconds())
+	if seconds < 1 {
+		return "Less than a second"
+	} else if seconds == 1 {
+		return "1 second"
+	} else if seconds < 60 {
+		return strconv.Itoa(seconds) + " seconds"
+	}
+	minutes := int(d.Minutes())
+	if minutes == 1 {
+		return "About a minute"
+	} else if minutes < 60 {
+		return strconv.Itoa(minutes) + " minutes"
+	}
+	hours := int(d.Hours() + 0.5)
+	switch {
+	case hours == 1:
+		return "About an hour"
+	case hours < 48:
+		return strconv.Itoa(hours) + " hours"
+	case hours < 24*7*2:
+		return strconv.Itoa(hours/24) + " days"
+	case hours < 24*30*2:
+		return strconv.Itoa(hours/24/7) + " weeks"
+	case hours < 24*365*2:
+		return strconv.Itoa(hours/24/30) + " months"
+	}
+	return strconv.Itoa(int(d.Hours())/24/365) + " years"
 }
 
 // shortIDLen is the length of a truncated ID.

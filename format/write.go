@@ -5,7 +5,6 @@ import (
 	"io"
 	"reflect"
 	"strings"
-	"text/tabwriter"
 )
 
 // Format keywords and templates understood by [Write], as in the Docker CLI.
@@ -154,20 +153,14 @@ func Write[Row any](out io.Writer, format, defaultTable string, header Header, r
 	}
 	head.WriteByte('\n')
 
-	// tabwriter writes cell by cell: gather the table and write it at once (thousands of
-	// write(2) calls otherwise).
+	// Aligned in one pass over the whole table (align), then written at once.
 	var aligned bytes.Buffer
 	aligned.Grow(head.Len() + body.Len() + body.Len()/2) // cells padded to their columns' widths
-	tw := tabwriter.NewWriter(&aligned, 10, 1, 3, ' ', 0)
-	if _, err := head.WriteTo(tw); err != nil {
-		return err
+	all := head.Bytes()
+	if body.Len() > 0 {
+		all = append(all, body.Bytes()...)
 	}
-	if _, err := body.WriteTo(tw); err != nil {
-		return err
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
+	align(&aligned, all)
 	_, err = aligned.WriteTo(out)
 	return err
 }

@@ -77,11 +77,12 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 		}); err != nil {
 			return err
 		}
-		images, err := tx.ImageSummaries()
+		names, err := tx.NameRefs()
 		if err != nil {
 			return err
 		}
-		names, err := tx.Names()
+		// Most images have a name: the names' count sizes the image slice.
+		images, err := tx.ImageSummaries(len(names) + 16)
 		if err != nil {
 			return err
 		}
