@@ -1434,9 +1434,6 @@ func newPsCommand(g *Globals, use string) *cobra.Command {
 			defer closeFn()
 			fmtStr := o.format
 			if fmtStr != "" {
-				if o.quiet {
-					fmt.Fprintln(g.Stderr, "WARNING: Ignoring custom format, because both --format and --quiet are set.")
-				}
 				// Docker checks the template against an empty row before it lists anything.
 				if err := format.Check(fmtStr, &psRow{s: container.Summary{Container: &container.Container{}}}); err != nil {
 					return &StatusError{Code: 1, Usage: true, Err: err} // printed bare, as Docker's
@@ -1450,7 +1447,8 @@ func newPsCommand(g *Globals, use string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.quiet {
+			if o.quiet && (fmtStr == "" || fmtStr == format.TableFormatKey) {
+				// Docker 20.10: a custom --format wins over -q (NewContainerFormat).
 				fmtStr = format.DefaultQuietFormat
 			}
 			def := defaultPsTable
