@@ -53,34 +53,17 @@ func rangeOf(n Network) (leaseRange, error) {
 // allocate reserves an address for a container's interface in the lease directory: want if given
 // (and free), else the next free one after the last reserved, as host-local does.
 func allocate(dir string, r leaseRange, id, ifname, want string) (net.IP, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDONLY, 0o600)
+	lock, err := lockLeases(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return nil, err
-	}
 	reserve := func(ip net.IP) (bool, error) {
-		f, err := os.OpenFile(filepath.Join(dir, ip.String()), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if errors.Is(err, os.ErrExist) {
-			return false, nil
-		} else if err != nil {
-			return false, err
+		ok, err := reserveLease(dir, ip.String(), id, ifname)
+		if ok {
+			os.WriteFile(filepath.Join(dir, "last_reserved_ip.0"), []byte(ip.String()), 0o644)
 		}
-		_, err = f.WriteString(id + "\r\n" + ifname)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(f.Name())
-			return false, err
-		}
-		os.WriteFile(filepath.Join(dir, "last_reserved_ip.0"), []byte(ip.String()), 0o644)
-		return true, nil
+		return ok, err
 	}
 	if want != "" {
 		ip := net.ParseIP(want).To4()
@@ -118,6 +101,43 @@ func allocate(dir string, r leaseRange, id, ifname, want string) (net.IP, error)
 		}
 	}
 	return nil, fmt.Errorf("no IP addresses available in range set: %s-%s", u32ToIP(r.start), u32ToIP(r.end))
+}
+
+// lockLeases takes the lock of a lease directory (made when missing), which IPv4 and IPv6
+// allocations share; closing the file releases it.
+func lockLeases(dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return lock, nil
+}
+
+// reserveLease records addr as the lease of container id's interface ifname, in the CNI
+// host-local plugin's format; false when the address is already leased.
+func reserveLease(dir, addr, id, ifname string) (bool, error) {
+	f, err := os.OpenFile(filepath.Join(dir, addr), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	_, err = f.WriteString(id + "\r\n" + ifname)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return false, err
+	}
+	return true, nil
 }
 
 // DockerMAC is the MAC address Docker gives an interface: 02:42 and the IPv4 address.
@@ -334,30 +354,12 @@ func allocate6(dir string, n Network, id, ifname, want string) (net.IP, error) {
 		}
 	}
 	gw, _ := netip.ParseAddr(n.Gateway6())
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDONLY, 0o600)
+	lock, err := lockLeases(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return nil, err
-	}
-	reserve := func(a netip.Addr) (bool, error) {
-		f, err := os.OpenFile(filepath.Join(dir, a.String()), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if errors.Is(err, os.ErrExist) {
-			return false, nil
-		} else if err != nil {
-			return false, err
-		}
-		_, err = f.WriteString(id + "\r\n" + ifname)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(f.Name())
-		}
-		return err == nil, err
-	}
+	reserve := func(a netip.Addr) (bool, error) { return reserveLease(dir, a.String(), id, ifname) }
 	if want != "" {
 		a, err := netip.ParseAddr(want)
 		if err != nil || !pfx.Contains(a) || a == gw {
