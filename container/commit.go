@@ -284,31 +284,9 @@ func MergeCommitConfig(cfg *image.ContainerConfig, from image.ContainerConfig) {
 			cfg.Entrypoint = from.Entrypoint
 		}
 	}
-	if h := from.Healthcheck; h != nil {
-		if cfg.Healthcheck == nil {
-			cfg.Healthcheck = h
-		} else {
-			u := *cfg.Healthcheck
-			if len(u.Test) == 0 {
-				u.Test = h.Test
-			}
-			if u.Interval == 0 {
-				u.Interval = h.Interval
-			}
-			if u.Timeout == 0 {
-				u.Timeout = h.Timeout
-			}
-			if u.StartPeriod == 0 {
-				u.StartPeriod = h.StartPeriod
-			}
-			if u.StartInterval == 0 {
-				u.StartInterval = h.StartInterval
-			}
-			if u.Retries == 0 {
-				u.Retries = h.Retries
-			}
-			cfg.Healthcheck = &u
-		}
+	if from.Healthcheck != nil {
+		// What the body left unset comes from the container's, as at create.
+		cfg.Healthcheck = MergeHealthcheck(from.Healthcheck, cfg.Healthcheck)
 	}
 	if cfg.WorkingDir == "" {
 		cfg.WorkingDir = from.WorkingDir
