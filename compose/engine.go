@@ -354,13 +354,21 @@ func (e *Engine) ensureNetworks(pl *Plan) error {
 		if np.External {
 			return fmt.Errorf("network %s declared as external, but could not be found", np.Name)
 		}
-		e.event("Network", np.Name, "Creating")
-		if _, err := e.Networks.Create(np.Create); err != nil {
-			e.failed("Network", np.Name, "Error")
-			return fmt.Errorf("failed to create network %s: %w", np.Name, err)
+		if err := e.createNetwork(np); err != nil {
+			return err
 		}
-		e.event("Network", np.Name, "Created")
 	}
+	return nil
+}
+
+// createNetwork makes one of the project's networks, with Compose's Creating/Created lines.
+func (e *Engine) createNetwork(np NetworkPlan) error {
+	e.event("Network", np.Name, "Creating")
+	if _, err := e.Networks.Create(np.Create); err != nil {
+		e.failed("Network", np.Name, "Error")
+		return fmt.Errorf("failed to create network %s: %w", np.Name, err)
+	}
+	e.event("Network", np.Name, "Created")
 	return nil
 }
 
@@ -426,13 +434,7 @@ func (e *Engine) recreateNetwork(pl *Plan, n network.Network, np NetworkPlan) er
 		return err
 	}
 	e.event("Network", np.Name, "Removed")
-	e.event("Network", np.Name, "Creating")
-	if _, err := e.Networks.Create(np.Create); err != nil {
-		e.failed("Network", np.Name, "Error")
-		return fmt.Errorf("failed to create network %s: %w", np.Name, err)
-	}
-	e.event("Network", np.Name, "Created")
-	return nil
+	return e.createNetwork(np)
 }
 
 // removeDivergedVolume removes a project volume whose definition changed, with the project's
