@@ -312,18 +312,7 @@ func TestRootlessMode(t *testing.T) {
 	if got := e.ok("port", id); got != fmt.Sprintf("80/tcp -> 0.0.0.0:%d\n", port) {
 		t.Errorf("port = %q", got)
 	}
-	body, deadline := "", time.Now().Add(30*time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if body = string(b); body == "hello-rootless\n" {
-				break
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if body != "hello-rootless\n" {
+	if body := getUntil(fmt.Sprintf("http://127.0.0.1:%d/", port), "hello-rootless\n", 30*time.Second); body != "hello-rootless\n" {
 		t.Errorf("GET 127.0.0.1:%d = %q", port, body)
 	}
 	e.ok("rm", "-f", id)
@@ -396,4 +385,19 @@ func TestRootlessMode(t *testing.T) {
 	if stray := e.strayFiles(); len(stray) > 0 {
 		t.Errorf("rootless berth wrote outside the user's home: %v", stray)
 	}
+}
+
+// getUntil GETs url until it answers want or within has passed, and returns the last body.
+func getUntil(url, want string, within time.Duration) string {
+	body := ""
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get(url); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if body = string(b); body == want {
+				break
+			}
+		}
+	}
+	return body
 }

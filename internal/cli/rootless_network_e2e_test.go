@@ -2,9 +2,7 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,18 +71,7 @@ func TestRootlessNetworks(t *testing.T) {
 	if got := e.ok("port", web); got != fmt.Sprintf("80/tcp -> 127.0.0.1:%d\n", port) {
 		t.Errorf("port = %q", got)
 	}
-	body, deadline := "", time.Now().Add(30*time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port)); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if body = string(b); body == "hello-rn1\n" {
-				break
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if body != "hello-rn1\n" {
+	if body := getUntil(fmt.Sprintf("http://127.0.0.1:%d/", port), "hello-rn1\n", 30*time.Second); body != "hello-rn1\n" {
 		t.Errorf("GET 127.0.0.1:%d = %q", port, body)
 	}
 	// One container cannot have both kinds of network.
