@@ -1570,12 +1570,6 @@ func pruneContainers(g *Globals, filters format.Args) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(deleted) > 0 {
-		fmt.Fprintln(g.Stdout, "Deleted Containers:")
-		for _, id := range deleted {
-			fmt.Fprintln(g.Stdout, id)
-		}
-		fmt.Fprintln(g.Stdout)
-	}
+	printPruned(g.Stdout, "Deleted Containers:", deleted)
 	return reclaimed, nil
 }

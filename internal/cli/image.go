@@ -414,6 +414,19 @@ func pruneImages(g *Globals, s *image.Store, opts image.PruneOptions) (int64, er
 	return reclaimed, nil
 }
 
+// printPruned prints a prune's section as Docker does: its title, one line per item and a blank
+// line; nothing when nothing went.
+func printPruned(w io.Writer, title string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintln(w, title)
+	for _, it := range items {
+		fmt.Fprintln(w, it)
+	}
+	fmt.Fprintln(w)
+}
+
 // confirm asks Docker's question and reads the answer from stdin.
 func confirm(g *Globals, warning string) bool {
 	fmt.Fprintf(g.Stdout, "%s\nAre you sure you want to continue? [y/N] ", warning)

@@ -297,13 +297,7 @@ func newNetworkPruneCommand(g *Globals) *cobra.Command {
 			}
 			defer closeFn()
 			names, err := m.PruneNetworksFiltered(filters)
-			if len(names) > 0 {
-				fmt.Fprintln(g.Stdout, "Deleted Networks:")
-				for _, n := range names {
-					fmt.Fprintln(g.Stdout, n)
-				}
-				fmt.Fprintln(g.Stdout)
-			}
+			printPruned(g.Stdout, "Deleted Networks:", names)
 			return err
 		},
 	}

@@ -193,13 +193,7 @@ func newSystemPruneCommand(g *Globals) *cobra.Command {
 				}
 				names, err := m.PruneNetworks()
 				closeFn()
-				if len(names) > 0 {
-					fmt.Fprintln(g.Stdout, "Deleted Networks:")
-					for _, n := range names {
-						fmt.Fprintln(g.Stdout, n)
-					}
-					fmt.Fprintln(g.Stdout)
-				}
+				printPruned(g.Stdout, "Deleted Networks:", names)
 				if err != nil {
 					return err
 				}

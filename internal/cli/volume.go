@@ -187,13 +187,7 @@ func pruneVolumes(g *Globals, filters format.Args) (int64, error) {
 	defer closeFn()
 	// Docker 20.10's daemon (API 1.41) prunes named volumes too: all.
 	names, freed, err := m.PruneVolumesFiltered(filters, true)
-	if len(names) > 0 {
-		fmt.Fprintln(g.Stdout, "Deleted Volumes:")
-		for _, n := range names {
-			fmt.Fprintln(g.Stdout, n)
-		}
-		fmt.Fprintln(g.Stdout)
-	}
+	printPruned(g.Stdout, "Deleted Volumes:", names)
 	return freed, err
 }
 
