@@ -564,6 +564,7 @@ type RemoveOptions struct {
 	Volumes bool // remove its anonymous volumes
 
 	runtimeGone bool // the runtime has already forgotten the container (runc run)
+	reaped      bool // the caller reaped the container's init: the runtime's record goes without it (DeleteExited)
 }
 
 // Remove deletes a container: its row, its directory and its runtime state.
@@ -602,7 +603,11 @@ func (m *Manager) remove(c *Container, o RemoveOptions) error {
 		// The runtime keeps a directory per container it knows; a container its supervisor
 		// tore down has none left, and a `runc delete` (a process) is spared.
 		if rt, err := m.Runtime(c.Host.Runtime); err == nil && !o.runtimeGone {
-			if _, err := os.Stat(filepath.Join(rt.StateDir, c.ID)); !errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(filepath.Join(rt.StateDir, c.ID)); errors.Is(err, os.ErrNotExist) {
+				// nothing to delete
+			} else if o.reaped {
+				rt.DeleteExited(c.ID, c.Host.CgroupsPath(c.ID))
+			} else {
 				rt.Delete(c.ID, true)
 			}
 		}

@@ -663,18 +663,18 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	m.dieEvents(c, code)
 	if c.Host.AutoRemove {
 		m.recordExit(c.ID, code)
-		m.remove(c, RemoveOptions{Volumes: true})
+		m.remove(c, RemoveOptions{Volumes: true, reaped: true})
 		return code, false, nil
 	}
 	// The exit is recorded before the teardown (runtime state, rootfs, network), so a stop
 	// returns as soon as the container is down; start, rm and network rm wait for the rest.
 	restart, _ = m.exited(c, code, true)
 	// The network's teardown (a published port's portmap DEL runs a dozen iptables) does not
-	// need the runtime's state or the rootfs: it runs beside the runtime's delete (90 ms) and
-	// the unmount, which keep their order; rm and network rm wait for the longer of the two.
+	// need the runtime's state or the rootfs: it runs beside the runtime's delete and the
+	// unmount, which keep their order; rm and network rm wait for the longer of the two.
 	netDone := make(chan struct{})
 	go func() { m.cleanupNetwork(c); close(netDone) }()
-	rt.Delete(c.ID, true)
+	rt.DeleteExited(c.ID, c.Host.CgroupsPath(c.ID))
 	unmountRootfs(m.dir(c.ID))
 	<-netDone
 	if !restart {

@@ -38,9 +38,9 @@ func cgroupMounts() []string {
 }
 
 // RemoveCgroup removes the cgroup at path (a spec's cgroupsPath, "/berth/ID") from every
-// hierarchy, killing what still runs in it first. It is for debris: a container whose runtime
-// was killed before it could delete the container's cgroup itself. It reports the directories
-// that could not be removed.
+// hierarchy, killing what still runs in it first. It is for debris (a container whose runtime
+// was killed before it could delete the container's cgroup itself) and for DeleteExited. It
+// reports the directories that could not be removed.
 func RemoveCgroup(path string) []string {
 	var left []string
 	for _, mnt := range cgroupMounts() {

@@ -1026,6 +1026,66 @@ func TestContainerRuntimeCrun(t *testing.T) {
 	e.ok("rm", "c1")
 }
 
+// A container's supervisor removes what the runtime kept of it once it has exited (its state
+// directory, its cgroup in every hierarchy) itself rather than through `delete`: after `run
+// --rm`, and after a detached container's exit, under each runtime, nothing of it is left.
+func TestRunLeavesNoRuntimeState(t *testing.T) {
+	e := newCtrEnv(t)
+	cgroups, _ := filepath.Glob("/sys/fs/cgroup/*/")
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		cgroups = []string{"/sys/fs/cgroup/"} // the unified hierarchy alone
+	}
+	left := func(rt, id string) []string {
+		var out []string
+		if _, err := os.Stat(filepath.Join(e.root, "runtime", rt, id)); err == nil {
+			out = append(out, "runtime state")
+		}
+		for _, h := range cgroups {
+			if _, err := os.Stat(filepath.Join(h, "berth", id)); err == nil {
+				out = append(out, filepath.Join(h, "berth", id))
+			}
+		}
+		return out
+	}
+	for _, rt := range []string{"runc", "crun"} {
+		if _, err := exec.LookPath(rt); err != nil {
+			t.Logf("%s not on PATH: skipped", rt)
+			continue
+		}
+		cid := filepath.Join(e.root, rt+".cid")
+		if out := e.ok("run", "--rm", "--runtime", rt, "--cidfile", cid, "--network", "none", "bb:1", "echo", "hi"); out != "hi\n" {
+			t.Errorf("%s: run --rm printed %q", rt, out)
+		}
+		b, err := os.ReadFile(cid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l := left(rt, string(b)); len(l) > 0 {
+			t.Errorf("%s: left after run --rm: %v", rt, l)
+		}
+		id := strings.TrimSpace(e.ok("run", "-d", "--runtime", rt, "--network", "none", "bb:1", "true"))
+		if code := strings.TrimSpace(e.ok("wait", id)); code != "0" {
+			t.Errorf("%s: wait = %s", rt, code)
+		}
+		// The exit is recorded before the teardown: it ends soon after.
+		deadline := time.Now().Add(10 * time.Second)
+		for len(left(rt, id)) > 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if l := left(rt, id); len(l) > 0 {
+			t.Errorf("%s: left after a detached container's exit: %v", rt, l)
+		}
+		e.ok("start", id) // and it starts again
+		if code := strings.TrimSpace(e.ok("wait", id)); code != "0" {
+			t.Errorf("%s: wait after a second start = %s", rt, code)
+		}
+		e.ok("rm", id)
+		if l := left(rt, id); len(l) > 0 {
+			t.Errorf("%s: left after rm: %v", rt, l)
+		}
+	}
+}
+
 // --init runs Docker's init (tini, as docker-init) as PID 1 in front of the command: it passes
 // stop's SIGTERM on, so a command that ignores SIGTERM as PID 1 (sleep) now dies of it (143)
 // without waiting for the kill; and, like Docker's, it shows in diff as /sbin/docker-init.
