@@ -42,6 +42,9 @@ type Config struct {
 	BuilderGC build.GCConfig
 	// Logf receives one line per failed request and per server event; nil logs nothing.
 	Logf func(format string, args ...any)
+	// SpareShim keeps a container shim started ahead (container.Manager.KeepSpareShim): only
+	// for a server in the berth binary itself, whose shims are berth re-executed.
+	SpareShim bool
 }
 
 // Server is the Engine API over one berth root. It is an http.Handler; Serve (listen.go) puts it
@@ -73,6 +76,9 @@ func New(cfg Config) (*Server, error) {
 		networks:   &network.Manager{DB: s.DB, Root: s.Root, Pools: cfg.DefaultAddressPools},
 		mux:        http.NewServeMux(),
 	}
+	if cfg.SpareShim {
+		srv.containers.KeepSpareShim()
+	}
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
 	srv.systemRoutes()
 	srv.imageRoutes()
@@ -91,6 +97,7 @@ func (s *Server) Images() *image.Store { return s.images }
 func (s *Server) Close() error {
 	s.cancel()
 	s.streams.Wait()
+	s.containers.StopSpareShim()
 	return s.images.Close()
 }
 

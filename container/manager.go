@@ -43,6 +43,8 @@ type Manager struct {
 
 	recordsMu sync.Mutex
 	records   map[string]cachedRecord
+
+	spares *spares // the spare shim kept ahead (KeepSpareShim), or nil
 }
 
 // cachedRecord is a decoded container record and the JSON it was decoded from.

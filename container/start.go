@@ -171,45 +171,50 @@ func (m *Manager) startShimWith(c *Container, handoff bool, attach *os.File) err
 			}
 		}
 	}
-	args := m.ShimCommand
-	if len(args) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		args = []string{exe, "--root", m.Images.Root, "container-shim"}
-	}
-	args = append([]string(nil), args...)
-	if handoff {
-		args = append(args, "--restarting")
-	}
-	if attach != nil {
-		args = append(args, "--attached")
-	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	cmd := exec.Command(args[0], append(args[1:], c.ID)...)
-	cmd.ExtraFiles = []*os.File{w}
-	if attach != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, attach) // fd 4
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	// The shim's own complaints (it has no terminal) go to a file beside the container's log.
+	var shimLog *os.File
 	if f, err := os.OpenFile(filepath.Join(m.dir(c.ID), "shim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
 		defer f.Close()
-		cmd.Stderr = f
+		shimLog = f
 	}
-	cmd.Env = os.Environ()
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		return err
+	if sp := m.takeSpare(); sp == nil || !sp.handOver(spareHandover{ID: c.ID, Restarting: handoff}, w, shimLog, attach) {
+		args, err := m.shimArgs()
+		if err != nil {
+			w.Close()
+			return err
+		}
+		if handoff {
+			args = append(args, "--restarting")
+		}
+		if attach != nil {
+			args = append(args, "--attached")
+		}
+		cmd := exec.Command(args[0], append(args[1:], c.ID)...)
+		cmd.ExtraFiles = []*os.File{w}
+		if attach != nil {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, attach) // fd 4
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if shimLog != nil {
+			cmd.Stderr = shimLog
+		}
+		cmd.Env = os.Environ()
+		if err := cmd.Start(); err != nil {
+			w.Close()
+			return err
+		}
+		go cmd.Wait() // reap the shim if it exits while we still run
 	}
 	w.Close()
 	b, _ := io.ReadAll(r)
-	go cmd.Wait() // reap the shim if it exits while we still run
+	// The next start's shim is started now that this one's start is over (not to compete with
+	// it for the CPU).
+	go m.refillSpare()
 	var res shimResult
 	if err := json.Unmarshal(b, &res); err != nil {
 		return fmt.Errorf("container %s: supervisor exited before starting it", c.ID)

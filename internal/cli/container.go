@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/distribution"
@@ -1512,7 +1513,7 @@ func psRows(m *container.Manager, o psOptions, now time.Time) ([]*psRow, error) 
 // (see container.Manager.StartDetached). It reports the start on fd 3 and lives as long as the
 // container.
 func newShimCommand(g *Globals) *cobra.Command {
-	var restarting, attached bool
+	var restarting, attached, spare bool
 	c := &cobra.Command{
 		Use:    "container-shim ID",
 		Hidden: true,
@@ -1523,6 +1524,11 @@ func newShimCommand(g *Globals) *cobra.Command {
 				return err
 			}
 			defer closeFn()
+			if spare {
+				// Started ahead by berth serve: the container comes over fd 3, and its ID goes
+				// over the placeholder in this process's command line.
+				return m.SpareShim(os.NewFile(3, "spare"), func(id string) { setArg(args[0], id) })
+			}
 			var att *os.File
 			if attached {
 				att = os.NewFile(4, "attach")
@@ -1534,7 +1540,23 @@ func newShimCommand(g *Globals) *cobra.Command {
 	c.Flags().BoolVar(&restarting, "restarting", false, "")
 	// --attached: fd 4 is a client (start -a) attached before the container starts.
 	c.Flags().BoolVar(&attached, "attached", false, "")
+	// --spare: started ahead (container.Manager.KeepSpareShim), ID is a placeholder.
+	c.Flags().BoolVar(&spare, "spare", false, "")
 	return c
+}
+
+// setArg writes s over arg, one of this process's arguments (os.Args, which are the process's
+// argv, what ps and /proc/PID/cmdline show), when they are as long (setproctitle's way).
+func setArg(arg, s string) {
+	if len(arg) != len(s) || len(s) == 0 {
+		return
+	}
+	for _, a := range os.Args {
+		if unsafe.StringData(a) == unsafe.StringData(arg) {
+			copy(unsafe.Slice(unsafe.StringData(a), len(a)), s)
+			return
+		}
+	}
 }
 
 // newExecShimCommand is the hidden `berth exec-shim`: the holder of an `exec -it` process's

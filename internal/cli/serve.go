@@ -54,6 +54,7 @@ func newServeCommand(g *Globals, use string) *cobra.Command {
 				DefaultRuntime:      conf.DefaultRuntime,
 				BuilderGC:           conf.Builder.GC,
 				Logf:                func(f string, a ...any) { fmt.Fprintf(g.Stderr, f+"\n", a...) },
+				SpareShim:           true,
 			})
 			if err != nil {
 				return err
