@@ -48,9 +48,6 @@ func RemoveCgroup(path string) []string {
 		if dir == mnt {
 			continue
 		}
-		if _, err := os.Stat(dir); err != nil {
-			continue
-		}
 		if err := removeCgroupDir(dir); err != nil {
 			left = append(left, dir)
 		}
@@ -60,6 +57,11 @@ func RemoveCgroup(path string) []string {
 
 // removeCgroupDir empties one cgroup directory (children first) and removes it.
 func removeCgroupDir(dir string) error {
+	// A cgroup without processes or children (an exited container's) goes at once; only what
+	// that refuses is walked, thawed and killed.
+	if err := unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if e.IsDir() {
