@@ -59,10 +59,12 @@ func (m *Manager) WaitFor(ctx context.Context, ref string, cond WaitCondition) (
 	// shim, a CLI): a write to the database wakes the wait at once; the polls are for a
 	// host without inotify.
 	changed, stop, err := m.Images.DB.Watch()
-	if err == nil {
-		defer stop()
-	}
+	watching := err == nil
 	delay := 5 * time.Millisecond
+	if watching {
+		defer stop()
+		delay = time.Millisecond / 2 // a change may have come between the Get above and the watch
+	}
 	for {
 		if ready(st) {
 			return st, nil
@@ -76,7 +78,14 @@ func (m *Manager) WaitFor(ctx context.Context, ref string, cond WaitCondition) (
 			delay = time.Millisecond / 2
 		case <-time.After(delay):
 		}
-		delay = min(2*delay, 100*time.Millisecond)
+		if watching && delay >= watchSettle {
+			// The change has settled (looked at 0.5, 1.5, 3.5 and 7.5 ms after it): the next
+			// one wakes the wait, and the polls only catch what writes nothing (a supervisor
+			// killed: Get's reconcile records its container's end).
+			delay = 100 * time.Millisecond
+		} else {
+			delay = min(2*delay, 100*time.Millisecond)
+		}
 		_, now, err := m.Get(c.ID)
 		if errors.As(err, new(NotFoundError)) {
 			st.Status = "removed"
@@ -91,6 +100,11 @@ func (m *Manager) WaitFor(ctx context.Context, ref string, cond WaitCondition) (
 	}
 }
 
+// watchSettle is how long a wait woken by a change to the database keeps looking (at doubling
+// intervals from 0.5 ms) before it goes back to its slow poll: the process that committed may
+// still be committing the rest of a change.
+const watchSettle = 4 * time.Millisecond
+
 // exitsDir keeps the exit codes of --rm containers, which go with their record as they exit: a
 // wait that sees the container gone reads how it ended there. Records older than exitsKeep are
 // dropped as new ones are written.
@@ -98,16 +112,29 @@ func (m *Manager) exitsDir() string { return filepath.Join(m.Images.Root, "exits
 
 const exitsKeep = 10 * time.Minute
 
+// exitsSweepEvery is how often recordExit looks for records older than exitsKeep.
+const exitsSweepEvery = time.Minute
+
 // recordExit notes the exit code of container id, which is about to be removed.
 func (m *Manager) recordExit(id string, code int) {
 	dir := m.exitsDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return
 	}
-	if ents, err := os.ReadDir(dir); err == nil {
-		for _, e := range ents {
-			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > exitsKeep {
-				os.Remove(filepath.Join(dir, e.Name()))
+	// Old records go, looked for at most once a minute (a mark's time says when last): a
+	// record per --rm container piles up in a busy minute, and every exit would read them all.
+	mark := filepath.Join(dir, ".swept")
+	if fi, err := os.Stat(mark); err != nil || time.Since(fi.ModTime()) > exitsSweepEvery {
+		os.WriteFile(mark, nil, 0o600)
+		os.Chtimes(mark, time.Now(), time.Now())
+		if ents, err := os.ReadDir(dir); err == nil {
+			for _, e := range ents {
+				if e.Name() == ".swept" {
+					continue
+				}
+				if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > exitsKeep {
+					os.Remove(filepath.Join(dir, e.Name()))
+				}
 			}
 		}
 	}
