@@ -5,9 +5,20 @@ package api
 // the same root, with the expectations recorded from dockerd 20.10 here.
 
 import (
+	"context"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/moby/client"
 )
 
@@ -89,5 +100,132 @@ func TestApileftExecDetachedEvents(t *testing.T) {
 	// Every exec_die seen so far belongs to one of the four that ran.
 	if dies := restFind(restEvents(t, e), "container", "exec_die", id); len(dies) != 4 {
 		t.Errorf("exec_die events: %d, want 4 (none for a command that could not start): %+v", len(dies), dies)
+	}
+}
+
+// apileftIndex pushes to a registry on 127.0.0.1 an index of linux/amd64, linux/arm/v7 and
+// linux/arm64/v8 images (random layers) as ref, and a single-platform linux/amd64 image as
+// single; it returns the index's digest.
+func apileftIndex(t *testing.T, ref, single string) string {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	for i, p := range []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm", Variant: "v7"},
+		{OS: "linux", Architecture: "arm64", Variant: "v8"}} {
+		img, err := random.Image(2<<10, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			r, _ := name.ParseReference(single)
+			if err := remote.Write(r, img); err != nil {
+				t.Fatal(err)
+			}
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &p}})
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	r, _ := name.ParseReference(ref)
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := idx.Digest()
+	return d.String()
+}
+
+// POST /images/create?platform= and `berth pull --platform` (the same distribution.Pull) take
+// the one platform asked for from an index, as dockerd 20.10 did against an index of amd64,
+// arm/v7 and arm64/v8 pushed to a registry on 127.0.0.1 (curl on its socket):
+//   - linux/arm/v7, linux/arm64, Linux/AMD64: that image; linux/arm/v6: arm/v7 (20.10's older
+//     arm matching when no variant matches);
+//   - linux/s390x: 200, {"status":"Pulling from multi/bb","id":"1"}, then
+//     {"errorDetail":{"message":"no matching manifest for linux/s390x in the manifest list entries"},"error":…};
+//   - foo: 400 {"message":"\"foo\": unknown operating system or architecture: invalid argument"};
+//   - a single-platform linux/amd64 image with platform=linux/arm64: pulled as it is.
+func TestApileftPullPlatform(t *testing.T) {
+	e := sysServe(t)
+	ctx := context.Background()
+	reg := httptest.NewServer(registry.New())
+	t.Cleanup(reg.Close)
+	host := strings.TrimPrefix(reg.URL, "http://")
+	ref, single := host+"/multi/bb:1", host+"/single/bb:1"
+	idxDigest := apileftIndex(t, ref, single)
+
+	platformOf := func(ref string) string {
+		t.Helper()
+		ins, err := e.client.ImageInspect(ctx, ref)
+		if err != nil {
+			t.Fatalf("inspect %s: %v", ref, err)
+		}
+		return strings.TrimSuffix(ins.Os+"/"+ins.Architecture+"/"+ins.Variant, "/")
+	}
+	for _, tc := range []struct{ platform, want string }{
+		{"linux/arm/v7", "linux/arm/v7"}, {"linux/arm64", "linux/arm64/v8"}, {"Linux/AMD64", "linux/amd64"},
+		{"linux/arm/v6", "linux/arm/v7"},
+	} {
+		code, _, body := sysDo(t, e, "POST", "/images/create?fromImage="+host+"/multi/bb&tag=1&platform="+tc.platform, nil)
+		if code != 200 || !strings.Contains(body, `"status":"Digest: `+idxDigest+`"`) || strings.Contains(body, "error") {
+			t.Fatalf("pull for %s: %d %s", tc.platform, code, body)
+		}
+		if got := platformOf(ref); got != tc.want {
+			t.Errorf("pull for %s: got %s, want %s", tc.platform, got, tc.want)
+		}
+		if _, err := e.client.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	code, _, body := sysDo(t, e, "POST", "/images/create?fromImage="+host+"/multi/bb&tag=1&platform=linux/s390x", nil)
+	want := `{"status":"Pulling from multi/bb","id":"1"}` + "\n" +
+		`{"errorDetail":{"message":"no matching manifest for linux/s390x in the manifest list entries"},"error":"no matching manifest for linux/s390x in the manifest list entries"}` + "\n"
+	if code != 200 || body != want {
+		t.Errorf("pull for linux/s390x: %d %q\nwant 200 %q", code, body, want)
+	}
+	if _, err := e.client.ImageInspect(ctx, ref); err == nil {
+		t.Error("an image was recorded for linux/s390x")
+	}
+	code, _, body = sysDo(t, e, "POST", "/images/create?fromImage="+host+"/multi/bb&tag=1&platform=foo", nil)
+	if want := `{"message":"\"foo\": unknown operating system or architecture: invalid argument"}` + "\n"; code != 400 || body != want {
+		t.Errorf("pull for foo: %d %q, want 400 %q", code, body, want)
+	}
+	code, _, body = sysDo(t, e, "POST", "/images/create?fromImage="+host+"/single/bb&tag=1&platform=linux/arm64", nil)
+	if code != 200 || strings.Contains(body, "error") || platformOf(single) != "linux/amd64" {
+		t.Errorf("single-platform image for linux/arm64: %d %s", code, body)
+	}
+
+	// The CLI: the same choice and the same error.
+	bin := testBerth(t)
+	berth := func(args ...string) (string, string, int) {
+		cmd := exec.Command(bin, append([]string{"--root", e.root}, args...)...)
+		var out, errs strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errs
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errs.String(), code
+	}
+	if out, errs, code := berth("pull", "-q", "--platform", "linux/arm/v6", ref); code != 0 || out != ref+"\n" {
+		t.Fatalf("berth pull --platform linux/arm/v6: %d %q %q", code, out, errs)
+	}
+	if got := platformOf(ref); got != "linux/arm/v7" {
+		t.Errorf("berth pull --platform linux/arm/v6: %s", got)
+	}
+	// docker pull --platform linux/s390x (20.10 CLI and daemon): "1: Pulling from multi/bb" on
+	// stdout, the error on stderr.
+	out, errs, code := berth("pull", "--platform", "linux/s390x", host+"/multi/bb:1")
+	if code == 0 || out != "1: Pulling from multi/bb\n" || !strings.Contains(errs, "no matching manifest for linux/s390x in the manifest list entries") {
+		t.Errorf("berth pull --platform linux/s390x: %d %q %q", code, out, errs)
 	}
 }
