@@ -229,3 +229,37 @@ func TestApileftPullPlatform(t *testing.T) {
 		t.Errorf("berth pull --platform linux/s390x: %d %q %q", code, out, errs)
 	}
 }
+
+// A network removed between create and start: dockerd 20.10 (recorded with `docker network rm`
+// between `docker create --network` and the start) answers the start 404 {"message":"network
+// apln not found"}, the CLI prints "Error response from daemon: network apln not found" and
+// "Error: failed to start containers: apl3" (exit 1), and the container stays "created" with
+// State.Error "network apln not found" and ExitCode 128; the same for a network unknown at create.
+func TestApileftRemovedNetworkFailsAtStart(t *testing.T) {
+	e := newExecEnv(t)
+	e.berth("network", "create", "apilnet")
+	t.Cleanup(func() { e.berthRun("network", "rm", "apilnet") })
+	viaAPI := e.berth("create", "--network", "apilnet", "busybox", "true")
+	t.Cleanup(func() { e.berthRun("rm", "-f", viaAPI) })
+	viaCLI := e.berth("create", "--network", "apilnet", "busybox", "true")
+	t.Cleanup(func() { e.berthRun("rm", "-f", viaCLI) })
+	unknown := e.berth("create", "--network", "apilnonet", "busybox", "true")
+	t.Cleanup(func() { e.berthRun("rm", "-f", unknown) })
+	e.berth("network", "rm", "apilnet")
+
+	if code, body := e.httpDo("POST", "/containers/"+viaAPI+"/start", ""); code != 404 || body != `{"message":"network apilnet not found"}`+"\n" {
+		t.Errorf("API start: %d %q", code, body)
+	}
+	out, code := e.berthRun("start", viaCLI)
+	if want := "Error: network apilnet not found\nError: failed to start containers: " + viaCLI + "\n"; code != 1 || !strings.HasSuffix(out, want) {
+		t.Errorf("berth start: %d %q, want 1 and ending %q", code, out, want)
+	}
+	for id, net := range map[string]string{viaAPI: "apilnet", viaCLI: "apilnet", unknown: "apilnonet"} {
+		if id == unknown {
+			e.berthRun("start", id)
+		}
+		if got := e.berth("inspect", "-f", "{{.State.Status}}|{{.State.Error}}|{{.State.ExitCode}}", id); got != "created|network "+net+" not found|128" {
+			t.Errorf("state after the failed start of %s: %s", id, got)
+		}
+	}
+}
