@@ -263,3 +263,73 @@ func TestApileftRemovedNetworkFailsAtStart(t *testing.T) {
 		}
 	}
 }
+
+// A legacy link's target is listed under its link names too, and its linkers' /etc/hosts follow
+// it when it starts again on another address, as dockerd 20.10 (recorded: apt1, apme --link
+// apt1:al, apme2 --link apt1 --link apme:x; GET /containers/json's Names ['/apme/al',
+// '/apme2/apt1', '/apt1'] and ['/apme', '/apme2/x'], `docker ps --no-trunc` "apme/al,apme2/apt1,apt1",
+// `docker ps` "apt1"; apt1 stopped, another container started, apt1 started at a new address:
+// apme's line "NEWIP\tal ID12 apt1", apme2's "NEWIP\tapt1 ID12").
+func TestApileftLinkNamesAndLinkersHosts(t *testing.T) {
+	e := newExecEnv(t)
+	t1 := e.berth("run", "-d", "--name", "apt1", "busybox", "sleep", "300")
+	t.Cleanup(func() { e.berthRun("rm", "-f", t1) })
+	me := e.berth("run", "-d", "--name", "apme", "--link", "apt1:al", "busybox", "sleep", "300")
+	t.Cleanup(func() { e.berthRun("rm", "-f", me) })
+	me2 := e.berth("run", "-d", "--name", "apme2", "--link", "apt1", "--link", "apme:x", "busybox", "sleep", "300")
+	t.Cleanup(func() { e.berthRun("rm", "-f", me2) })
+
+	list, err := e.client.ContainerList(e.ctx(), client.ContainerListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, c := range list.Items {
+		names[c.ID] = strings.Join(c.Names, " ")
+	}
+	for id, want := range map[string]string{t1: "/apme/al /apme2/apt1 /apt1", me: "/apme /apme2/x", me2: "/apme2"} {
+		if names[id] != want {
+			t.Errorf("Names of %s: %q, want %q", id[:12], names[id], want)
+		}
+	}
+	if got := e.berth("ps", "--no-trunc", "--format", "{{.Names}}"); got != "apme2\napme,apme2/x\napme/al,apme2/apt1,apt1" {
+		t.Errorf("ps --no-trunc: %q", got)
+	}
+	if got := e.berth("ps", "--format", "{{.Names}}"); got != "apme2\napme\napt1" {
+		t.Errorf("ps: %q", got)
+	}
+
+	// The target starts again on another address (the one it had is taken meanwhile).
+	old := e.berth("inspect", "-f", "{{.NetworkSettings.IPAddress}}", t1)
+	ip := old
+	for i := 0; i < 3 && ip == old; i++ {
+		e.berth("stop", "-t", "0", t1)
+		fill := e.berth("run", "-d", "busybox", "sleep", "300")
+		t.Cleanup(func() { e.berthRun("rm", "-f", fill) })
+		e.berth("start", t1)
+		ip = e.berth("inspect", "-f", "{{.NetworkSettings.IPAddress}}", t1)
+	}
+	if ip == old {
+		t.Fatalf("the target kept its address %s through three restarts", ip)
+	}
+	hostsLine := func(id, name string) string {
+		for _, l := range strings.Split(e.berth("exec", id, "cat", "/etc/hosts"), "\n") {
+			if f := strings.Fields(l); len(f) > 1 && f[1] == name {
+				return l
+			}
+		}
+		return ""
+	}
+	if got, want := hostsLine(me, "al"), ip+"\tal "+t1[:12]+" apt1"; got != want {
+		t.Errorf("apme's /etc/hosts line for al: %q, want %q", got, want)
+	}
+	if got, want := hostsLine(me2, "apt1"), ip+"\tapt1 "+t1[:12]; got != want {
+		t.Errorf("apme2's /etc/hosts line for apt1: %q, want %q", got, want)
+	}
+	// A link the linker removed is not written back.
+	e.berth("rm", "--link", "/apme/al")
+	e.berth("restart", "-t", "0", t1)
+	if got := hostsLine(me, "al"); got != "" {
+		t.Errorf("apme's /etc/hosts after rm --link and the target's restart: %q", got)
+	}
+}

@@ -948,6 +948,7 @@ func (m *Manager) prepare(c *Container) error {
 	if err := m.recordLinks(c, links); err != nil {
 		return err
 	}
+	m.updateLinkers(c)
 	var mounts []specs.Mount
 	hostNet := netns == runtime.NetworkHost
 	files, err := m.etcFiles(c, ip, hostNet)
