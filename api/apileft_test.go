@@ -6,8 +6,10 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -331,5 +333,84 @@ func TestApileftLinkNamesAndLinkersHosts(t *testing.T) {
 	e.berth("restart", "-t", "0", t1)
 	if got := hostsLine(me, "al"); got != "" {
 		t.Errorf("apme's /etc/hosts after rm --link and the target's restart: %q", got)
+	}
+}
+
+// The classic stream's IDs, where berth has real ones. dockerd 20.10 (recorded with curl on its
+// socket, nocache) sends for FROM reference-busybox:1 / RUN echo hi > /f / ENV A=1 / RUN cat /f /
+// CMD ["sh"]: after each "Step N/M : …" and its "\n", " ---> BASEID" for FROM; " ---> Running in
+// CID", the output, "Removing intermediate container CID" and " ---> IMAGEID" for every other
+// step (metadata ones too: a container and an image each); then aux, "Successfully built ID".
+// berth shows the base image's ID (" ---> " alone for scratch, nothing for a stage FROM an
+// earlier one, whose image berth never records), a RUN's own container (the first 12 hex
+// digits of its "build-…" runtime ID) and its removal, and " ---> ID" of the built image
+// after the last step; no intermediate image IDs (berth makes none) and no containers for
+// metadata steps (berth runs none).
+func TestApileftBuildClassicIDs(t *testing.T) {
+	e := newExecEnv(t)
+	base := strings.TrimPrefix(e.berth("image", "inspect", "-f", "{{.Id}}", "busybox"), "sha256:")[:12]
+	hex12 := regexp.MustCompile(`^[0-9a-f]{12}$`)
+	// lines are the stream messages with the IDs given names: BASE, FINAL, C1, C2...
+	lines := func(msgs []map[string]any) []string {
+		var out []string
+		final := ""
+		for _, m := range msgs {
+			if aux, ok := m["aux"].(map[string]any); ok {
+				id, _ := aux["ID"].(string)
+				final = strings.TrimPrefix(id, "sha256:")[:12]
+			}
+		}
+		containers := map[string]string{}
+		for _, m := range msgs {
+			s, ok := m["stream"].(string)
+			if !ok {
+				continue
+			}
+			for _, prefix := range []string{" ---> Running in ", "Removing intermediate container "} {
+				if id, ok := strings.CutPrefix(strings.TrimSuffix(s, "\n"), prefix); ok && hex12.MatchString(id) {
+					if containers[id] == "" {
+						containers[id] = fmt.Sprintf("C%d", len(containers)+1)
+					}
+					s = prefix + containers[id] + "\n"
+				}
+			}
+			s = strings.ReplaceAll(s, base, "BASE")
+			if final != "" {
+				s = strings.ReplaceAll(s, final, "FINAL")
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	df := "FROM busybox\nRUN echo hi > /f\nENV A=1\nRUN cat /f\nCMD [\"sh\"]\n"
+	want := []string{"Step 1/5 : FROM busybox", "\n", " ---> BASE\n", "Step 2/5 : RUN echo hi > /f", "\n",
+		" ---> Running in C1\n", "Removing intermediate container C1\n", "Step 3/5 : ENV A=1", "\n", "Step 4/5 : RUN cat /f", "\n",
+		" ---> Running in C2\n", "hi\n", "Removing intermediate container C2\n", "Step 5/5 : CMD [\"sh\"]", "\n", " ---> FINAL\n",
+		"Successfully built FINAL\n", "Successfully tagged classic:1\n"}
+	msgs := execBuildMessages(t, e, execContextTar(t, map[string]string{"Dockerfile": df}), client.ImageBuildOptions{Tags: []string{"classic:1"}, NoCache: true})
+	if got := lines(msgs); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("classic stream:\n%q\nwant\n%q", got, want)
+	}
+	// From the cache: no containers.
+	want = []string{"Step 1/5 : FROM busybox", "\n", " ---> BASE\n", "Step 2/5 : RUN echo hi > /f", "\n", " ---> Using cache\n",
+		"Step 3/5 : ENV A=1", "\n", " ---> Using cache\n", "Step 4/5 : RUN cat /f", "\n", " ---> Using cache\n",
+		"Step 5/5 : CMD [\"sh\"]", "\n", " ---> Using cache\n", " ---> FINAL\n", "Successfully built FINAL\n", "Successfully tagged classic:1\n"}
+	msgs = execBuildMessages(t, e, execContextTar(t, map[string]string{"Dockerfile": df}), client.ImageBuildOptions{Tags: []string{"classic:1"}})
+	if got := lines(msgs); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("cached classic stream:\n%q\nwant\n%q", got, want)
+	}
+	// scratch and a stage FROM a stage (dockerd: " ---> " for scratch, the stage's image ID for
+	// FROM s, which berth does not record).
+	df = "FROM scratch AS s\nCOPY Dockerfile /\nFROM s\nLABEL x=1\n"
+	want = []string{"Step 1/4 : FROM scratch AS s", "\n", " ---> \n", "Step 2/4 : COPY Dockerfile /", "\n",
+		"Step 3/4 : FROM s", "\n", "Step 4/4 : LABEL x=1", "\n", " ---> FINAL\n", "Successfully built FINAL\n"}
+	msgs = execBuildMessages(t, e, execContextTar(t, map[string]string{"Dockerfile": df}), client.ImageBuildOptions{NoCache: true})
+	if got := lines(msgs); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("scratch and stages:\n%q\nwant\n%q", got, want)
+	}
+	// -q: the ID alone.
+	msgs = execBuildMessages(t, e, execContextTar(t, map[string]string{"Dockerfile": df}), client.ImageBuildOptions{SuppressOutput: true})
+	if got := lines(msgs); len(got) != 1 || !strings.HasPrefix(got[0], "sha256:") {
+		t.Errorf("quiet build: %q", got)
 	}
 }
