@@ -57,18 +57,33 @@ func readAttachParams(r *http.Request) (attachParams, error) {
 
 // attachTarget looks the container up and refuses, before the connection is taken over, what
 // dockerd refuses with a status: no such container, paused, restarting.
-func (s *Server) attachTarget(r *http.Request) (*container.Container, error) {
+func (s *Server) attachTarget(r *http.Request) (*container.Container, container.State, error) {
 	c, st, err := s.containers.Get(r.PathValue("id"))
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	switch {
 	case st.Status == "paused":
-		return nil, conflict("container %s is paused, unpause the container before attach", c.ID)
+		return nil, st, conflict("container %s is paused, unpause the container before attach", c.ID)
 	case st.Restarting():
-		return nil, conflict("container %s is restarting, wait until the container is running", c.ID)
+		return nil, st, conflict("container %s is restarting, wait until the container is running", c.ID)
 	}
-	return c, nil
+	return c, st, nil
+}
+
+// startWaiter registers, before the client has its answer, the wait of a streaming attach to a
+// container that does not run for its next start: a client that attaches before it starts the
+// container (docker run, docker-py's attach_socket) starts it as soon as it has the answer, and
+// the container's shim looks for the waiting clients at once (nil: none needed).
+func (s *Server) startWaiter(c *container.Container, st container.State, p attachParams) *container.StartWaiter {
+	if !p.stream || st.Running() {
+		return nil
+	}
+	w, err := s.containers.ListenStart(c.ID)
+	if err != nil {
+		return nil // Attach registers its own
+	}
+	return w
 }
 
 // containerAttach is POST /containers/{id}/attach: the connection is taken over (101 with
@@ -79,13 +94,15 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.attachTarget(r)
+	c, st, err := s.attachTarget(r)
 	if err != nil {
 		return err
 	}
 	if !(p.stdin || p.stdout || p.stderr) {
 		return badRequest("Bad parameters: you must choose at least one stream")
 	}
+	waiter := s.startWaiter(c, st, p)
+	defer waiter.Close()
 	contentType := mediaRawStream
 	if !c.Config.Tty && !versionBefore(r.Context(), "1.42") {
 		contentType = mediaMultiplexedStream
@@ -103,7 +120,7 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) error {
 	if p.stdin {
 		stdin = buf.Reader
 	}
-	if err := s.attachStreams(c, p, stdin, stdout, stderr); err != nil {
+	if err := s.attachStreams(c, p, waiter, stdin, stdout, stderr); err != nil {
 		s.logf("attach %s: %v", c.ID, err)
 	}
 	return nil
@@ -143,7 +160,7 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 // attachStreams replays the log (logs=1) and then streams (stream=1) through the container's
 // shim, as `berth attach` does, until the container exits, the client detaches or goes away,
 // or the server closes.
-func (s *Server) attachStreams(c *container.Container, p attachParams, stdin io.Reader, stdout, stderr io.Writer) error {
+func (s *Server) attachStreams(c *container.Container, p attachParams, waiter *container.StartWaiter, stdin io.Reader, stdout, stderr io.Writer) error {
 	if p.logs {
 		err := s.containers.Logs(c.ID, container.LogsOptions{Tail: -1}, stdout, stderr)
 		if err != nil && p.stream {
@@ -160,7 +177,7 @@ func (s *Server) attachStreams(c *container.Container, p attachParams, stdin io.
 	defer cancel()
 	_, err := s.containers.Attach(c.ID, container.AttachOptions{
 		Stdin: stdin, Stdout: stdout, Stderr: stderr, DetachKeys: p.detachKeys,
-		WaitStart: true, Context: ctx,
+		WaitStart: true, Context: ctx, Waiter: waiter,
 	})
 	if errors.Is(err, container.ErrDetached) || errors.Is(err, context.Canceled) {
 		return nil
@@ -184,10 +201,12 @@ func (s *Server) containerAttachWS(w http.ResponseWriter, r *http.Request) error
 	if versionBefore(r.Context(), "1.42") {
 		p.stdin, p.stdout, p.stderr = true, true, true
 	}
-	c, err := s.attachTarget(r)
+	c, st, err := s.attachTarget(r)
 	if err != nil {
 		return err
 	}
+	waiter := s.startWaiter(c, st, p)
+	defer waiter.Close()
 	binary := !versionBefore(r.Context(), "1.28")
 	s.streams.Add(1)
 	defer s.streams.Done()
@@ -211,7 +230,7 @@ func (s *Server) containerAttachWS(w http.ResponseWriter, r *http.Request) error
 			if p.stdin {
 				stdin = ws
 			}
-			if err := s.attachStreams(c, p, stdin, stdout, stderr); err != nil {
+			if err := s.attachStreams(c, p, waiter, stdin, stdout, stderr); err != nil {
 				s.logf("attach/ws %s: %v", c.ID, err)
 			}
 		},

@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,4 +117,37 @@ func TestContainersStartHandsOverToSpareShim(t *testing.T) {
 
 	e.stopServe()
 	containersEventually(t, "the spare outlived the server", func() bool { return len(spares()) == 0 })
+}
+
+// A client that attaches to a container before it starts it (docker run, docker-py's
+// attach_socket) starts it the moment it has the attach's answer, and a spare shim looks for
+// waiting clients at once: the wait is registered before the answer, so the output of a
+// container that is over in a moment still reaches the client.
+func TestContainersAttachBeforeStartIsRegisteredFirst(t *testing.T) {
+	e := newContainersEnv(t)
+	warm := e.create("", &ctypes.Config{Cmd: []string{"true"}}, &ctypes.HostConfig{})
+	e.start(warm) // the next start goes to a spare shim
+	for i := 0; i < 3; i++ {
+		id := e.create("", &ctypes.Config{Cmd: []string{"printf", "hi there"}}, &ctypes.HostConfig{})
+		att, err := e.client.ContainerAttach(e.ctx, id, client.ContainerAttachOptions{Stream: true, Logs: true, Stdout: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waits, _ := filepath.Glob(filepath.Join(e.root, "containers", id, "attach-wait-*.sock")); len(waits) != 1 {
+			t.Errorf("waits registered when the attach answered: %v", waits)
+		}
+		e.start(id)
+		var out bytes.Buffer
+		done := make(chan error, 1)
+		go func() { _, err := stdcopy.StdCopy(&out, io.Discard, att.Reader); done <- err }()
+		select {
+		case err := <-done:
+			if err != nil || out.String() != "hi there" {
+				t.Errorf("attached output %q %v", out.String(), err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the attached client got nothing")
+		}
+		att.Close()
+	}
 }

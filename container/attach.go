@@ -59,6 +59,51 @@ type AttachOptions struct {
 	// Context, when canceled, ends the attach (the client went away); Attach then returns
 	// its error. nil: only the container's exit or the detach keys end it.
 	Context context.Context
+	// Waiter, with WaitStart, is the wait for the next start registered beforehand
+	// (ListenStart); Attach closes it. nil: Attach registers its own.
+	Waiter *StartWaiter
+}
+
+// StartWaiter is a client's wait for a container's next start: a socket the container's shim
+// connects to before it starts the container (dialWaiters). An API attach registers it before it
+// answers the client, because the client starts the container as soon as it has the answer and
+// the shim may look for waiters at once.
+type StartWaiter struct {
+	l    *net.UnixListener
+	path string
+}
+
+// ListenStart registers a wait for container id's next start, for Attach (AttachOptions.Waiter).
+func (m *Manager) ListenStart(id string) (*StartWaiter, error) {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(m.dir(id), attachWaitPrefix+hex.EncodeToString(rnd[:])+attachWaitSuffix)
+	var l *net.UnixListener
+	err := withSocketPath(path, func(p string) error {
+		var err error
+		l, err = net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
+		if err == nil {
+			l.SetUnlinkOnClose(false)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	os.Chmod(path, 0o600)
+	return &StartWaiter{l: l, path: path}, nil
+}
+
+// Close ends the wait (a shim no longer finds it); closing it again does nothing.
+func (w *StartWaiter) Close() {
+	if w == nil || w.l == nil {
+		return
+	}
+	w.l.Close()
+	os.Remove(w.path)
+	w.l = nil
 }
 
 // ErrDetached: the client typed the detach keys; the container runs on.
@@ -360,10 +405,12 @@ func (nopCloser) Close() error { return nil }
 func (m *Manager) Attach(ref string, o AttachOptions) (int, error) {
 	c, st, err := m.Get(ref)
 	if err != nil {
+		o.Waiter.Close()
 		return 0, err
 	}
 	if err := attachable(st); err != nil {
 		if !o.WaitStart || st.Status == "paused" || st.Restarting() {
+			o.Waiter.Close()
 			return 0, err
 		}
 		m.event("attach", c, nil)
@@ -377,6 +424,8 @@ func (m *Manager) Attach(ref string, o AttachOptions) (int, error) {
 		}
 		return m.attachConn(c, conn, o)
 	}
+	// It runs: a wait registered for its next start would hold that start up.
+	o.Waiter.Close()
 	m.event("attach", c, nil)
 	return m.attachRunning(c, o)
 }
@@ -414,26 +463,15 @@ const waitPoll = 250 * time.Millisecond
 // having connected (started by a process that serves no waiters), and an error when the
 // container is removed or o.Context is canceled meanwhile.
 func (m *Manager) waitStart(c *Container, o AttachOptions) (*net.UnixConn, error) {
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(m.dir(c.ID), attachWaitPrefix+hex.EncodeToString(rnd[:])+attachWaitSuffix)
-	var l *net.UnixListener
-	err := withSocketPath(path, func(p string) error {
+	w := o.Waiter
+	if w == nil {
 		var err error
-		l, err = net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
-		if err == nil {
-			l.SetUnlinkOnClose(false)
+		if w, err = m.ListenStart(c.ID); err != nil {
+			return nil, err
 		}
-		return err
-	})
-	if err != nil {
-		return nil, err
 	}
-	os.Chmod(path, 0o600)
-	defer os.Remove(path)
-	defer l.Close()
+	defer w.Close()
+	l := w.l
 	var done <-chan struct{}
 	if o.Context != nil {
 		done = o.Context.Done()
