@@ -19,8 +19,9 @@ import (
 // (exec of a 40 MB binary, the runtime's and the packages' initialisation, the command line,
 // the store opened) before it can supervise anything: on the path of every start. A long-lived
 // process that starts containers often (berth serve) keeps one shim started ahead, idle, with
-// the store open; a start hands its container to it over a socket and then starts the next
-// spare, after the start has been reported. The shim that takes over behaves exactly as one
+// the store open; a start hands its container to it over a socket, and the next spare is
+// started 100 ms after the start has been reported (not to compete for the CPU with a short
+// container's exit and removal: docker run --rm measured 17 ms faster so). The shim that takes over behaves exactly as one
 // started for the container (same flags, the same files on the same descriptors), so nothing
 // about the container's supervision or what is recorded when changes. A spare left without a
 // container for spareIdle exits (an idle server keeps no extra process); the next start execs
@@ -128,6 +129,16 @@ func (m *Manager) refillSpare() {
 	s.spare = nil
 	if sp, err := m.startSpare(); err == nil {
 		s.spare = sp
+	}
+}
+
+// spareRefillDelay is how long after a start the next spare shim is started.
+const spareRefillDelay = 100 * time.Millisecond
+
+// refillSpareSoon starts a spare shim spareRefillDelay from now, if the Manager keeps one.
+func (m *Manager) refillSpareSoon() {
+	if m.spares != nil {
+		time.AfterFunc(spareRefillDelay, m.refillSpare)
 	}
 }
 

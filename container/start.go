@@ -207,9 +207,9 @@ func (m *Manager) startShimWith(c *Container, handoff bool, attach *os.File) err
 	}
 	w.Close()
 	b, _ := io.ReadAll(r)
-	// The next start's shim is started now that this one's start is over (not to compete with
-	// it for the CPU).
-	go m.refillSpare()
+	// The next start's shim is started a moment after this one's start is over, not to compete
+	// for the CPU with what follows a start (a short container's exit and removal).
+	m.refillSpareSoon()
 	var res shimResult
 	if err := json.Unmarshal(b, &res); err != nil {
 		return fmt.Errorf("container %s: supervisor exited before starting it", c.ID)
