@@ -77,12 +77,7 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 		}); err != nil {
 			return err
 		}
-		names, err := tx.NameRefs()
-		if err != nil {
-			return err
-		}
-		// Most images have a name: the names' count sizes the image slice.
-		images, err := tx.ImageSummaries(len(names) + 16)
+		names, images, err := tx.Listing()
 		if err != nil {
 			return err
 		}

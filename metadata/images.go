@@ -21,6 +21,8 @@ type Image struct {
 	Added       time.Time
 	Layers      []string // chain IDs, bottom first
 	Blobs       []string // digests of the manifest, config and layer blobs
+
+	rawLabels string // Labels as stored (JSON, "" when none); set by ImageSummaries for the listing cache
 }
 
 // NameKind tells a tag name from a digest name.
@@ -213,7 +215,7 @@ func (t *Tx) ImageSummaries(expect int) ([]Image, error) {
 		if err := rows.Scan(&r.id, &r.created, &r.size, &r.parent, &r.labels); err != nil {
 			return nil, err
 		}
-		img := Image{ID: r.id, Size: r.size, Parent: r.parent, Created: fromNanos(r.created)}
+		img := Image{ID: r.id, Size: r.size, Parent: r.parent, Created: fromNanos(r.created), rawLabels: r.labels}
 		if r.labels != "" {
 			if err := json.Unmarshal([]byte(r.labels), &img.Labels); err != nil {
 				return nil, err
