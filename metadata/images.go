@@ -21,6 +21,7 @@ type Image struct {
 	Added       time.Time
 	Layers      []string // chain IDs, bottom first
 	Blobs       []string // digests of the manifest, config and layer blobs
+	Names       []Name   // its names, ordered by name: filled by Listing only
 
 	rawLabels string // Labels as stored (JSON, "" when none); set by ImageSummaries for the listing cache
 }

@@ -8,36 +8,50 @@ import (
 	"time"
 )
 
-// fromRows is what Listing must return: the rows read directly, as before the cache.
-func fromRows(t *testing.T, db *DB) ([]Name, []Image) {
+// fromRows is what Listing must return: the rows read directly, as before the cache, each
+// image with the names pointing at it.
+func fromRows(t *testing.T, db *DB) []Image {
 	t.Helper()
-	var names []Name
 	var images []Image
 	if err := db.View(func(tx *Tx) error {
-		var err error
-		if names, err = tx.NameRefs(); err != nil {
+		names, err := tx.NameRefs()
+		if err != nil {
 			return err
 		}
-		images, err = tx.ImageSummaries(len(names))
-		return err
+		if images, err = tx.ImageSummaries(len(names)); err != nil {
+			return err
+		}
+		for i := range images {
+			for _, n := range names {
+				if n.ImageID == images[i].ID {
+					images[i].Names = append(images[i].Names, n)
+				}
+			}
+		}
+		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return names, images
+	if len(images) == 0 {
+		return nil
+	}
+	return images
 }
 
-func listing(t *testing.T, db *DB) ([]Name, []Image) {
+func listing(t *testing.T, db *DB) []Image {
 	t.Helper()
-	var names []Name
 	var images []Image
 	if err := db.View(func(tx *Tx) error {
 		var err error
-		names, images, err = tx.Listing()
+		images, err = tx.Listing()
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return names, images
+	if len(images) == 0 {
+		return nil
+	}
+	return images
 }
 
 // checkListing compares Listing with the rows; cached says whether Listing must have answered
@@ -45,25 +59,9 @@ func listing(t *testing.T, db *DB) ([]Name, []Image) {
 func checkListing(t *testing.T, db *DB, what string, cached bool) {
 	t.Helper()
 	before, _ := os.ReadFile(db.listCachePath())
-	names, images := listing(t, db)
-	wantNames, wantImages := fromRows(t, db)
-	if len(names) == 0 {
-		names = nil
-	}
-	if len(wantNames) == 0 {
-		wantNames = nil
-	}
-	if len(images) == 0 {
-		images = nil
-	}
-	if len(wantImages) == 0 {
-		wantImages = nil
-	}
-	if !reflect.DeepEqual(names, wantNames) {
-		t.Errorf("%s: names %+v, rows say %+v", what, names, wantNames)
-	}
-	if !reflect.DeepEqual(images, wantImages) {
-		t.Errorf("%s: images %+v, rows say %+v", what, images, wantImages)
+	images := listing(t, db)
+	if want := fromRows(t, db); !reflect.DeepEqual(images, want) {
+		t.Errorf("%s: listing %+v, rows say %+v", what, images, want)
 	}
 	after, err := os.ReadFile(db.listCachePath())
 	if err != nil {
@@ -185,57 +183,59 @@ func TestListingCacheRejectsBadFiles(t *testing.T) {
 	if err := os.Mkdir(db.listCachePath(), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	names, images := listing(t, db)
-	wantNames, wantImages := fromRows(t, db)
-	if !reflect.DeepEqual(names, wantNames) || !reflect.DeepEqual(images, wantImages) {
-		t.Errorf("unwritable cache: listing %+v %+v, rows %+v %+v", names, images, wantNames, wantImages)
+	if images, want := listing(t, db), fromRows(t, db); !reflect.DeepEqual(images, want) {
+		t.Errorf("unwritable cache: listing %+v, rows %+v", images, want)
 	}
 	if m, _ := filepath.Glob(db.listCachePath() + ".*"); len(m) != 0 {
 		t.Errorf("temporary files left: %v", m)
 	}
 }
 
-// A name whose image is not listed (the schema forbids it, but the format must not lose it)
-// keeps its image ID.
 func TestListingEncodingRoundTrip(t *testing.T) {
 	images := []Image{
-		{ID: "sha256:b", Created: time.Unix(0, 5), Size: 1 << 40, Parent: "sha256:a", rawLabels: `{"x":"y"}`, Labels: map[string]string{"x": "y"}},
-		{ID: "sha256:a", Size: -1},
+		{ID: "sha256:b", Created: time.Unix(0, 5), Size: 1 << 40, Parent: "sha256:a", rawLabels: `{"x":"y"}`, Labels: map[string]string{"x": "y"},
+			Names: []Name{{Name: "docker.io/library/b:1", ImageID: "sha256:b", Kind: KindTag}}},
+		{ID: "sha256:a", Size: -1, Names: []Name{
+			{Name: "docker.io/library/a:1", ImageID: "sha256:a", Kind: KindTag},
+			{Name: "docker.io/library/a@sha256:9", ImageID: "sha256:a", Kind: KindDigest},
+		}},
+		{ID: "sha256:c"},
 	}
-	names := []Name{
-		{Name: "docker.io/library/a:1", ImageID: "sha256:a", Kind: KindTag},
-		{Name: "docker.io/library/a@sha256:9", ImageID: "sha256:gone", Kind: KindDigest},
-		{Name: "docker.io/library/b:1", ImageID: "sha256:b", Kind: KindTag},
-	}
-	b := encodeListing(-42, names, images)
-	gotNames, gotImages, ok := decodeListing(b, -42)
+	b := encodeListing(-42, images)
+	got, ok := decodeListing(b, -42)
 	if !ok {
 		t.Fatal("decode failed")
 	}
-	if !reflect.DeepEqual(gotNames, names) || !reflect.DeepEqual(gotImages, images) {
-		t.Errorf("round trip: %+v %+v, want %+v %+v", gotNames, gotImages, names, images)
+	if !reflect.DeepEqual(got, images) {
+		t.Errorf("round trip: %+v, want %+v", got, images)
 	}
-	if _, _, ok := decodeListing(b, 42); ok {
+	if _, ok := decodeListing(b, 42); ok {
 		t.Error("decoded with another gen")
 	}
 }
 
+// Names are grouped under their images, in name order; a name of an image not listed is left out.
+func TestGroupNames(t *testing.T) {
+	images := []Image{{ID: "b"}, {ID: "a"}, {ID: "c"}}
+	groupNames(images, []Name{{Name: "1", ImageID: "a"}, {Name: "2", ImageID: "gone"}, {Name: "3", ImageID: "b"}, {Name: "4", ImageID: "a"}})
+	want := []Image{{ID: "b", Names: []Name{{Name: "3", ImageID: "b"}}}, {ID: "a", Names: []Name{{Name: "1", ImageID: "a"}, {Name: "4", ImageID: "a"}}}, {ID: "c"}}
+	if !reflect.DeepEqual(images, want) {
+		t.Errorf("grouped %+v, want %+v", images, want)
+	}
+}
+
 func FuzzDecodeListing(f *testing.F) {
-	f.Add(encodeListing(7, []Name{{Name: "n", ImageID: "i", Kind: KindTag}, {Name: "m", ImageID: "j", Kind: KindDigest}},
-		[]Image{{ID: "i", Parent: "p", rawLabels: `{"a":"b"}`}}), int64(7))
+	f.Add(encodeListing(7, []Image{{ID: "i", Parent: "p", rawLabels: `{"a":"b"}`, Names: []Name{{Name: "m", ImageID: "i", Kind: KindDigest}, {Name: "n", ImageID: "i", Kind: KindTag}}}, {ID: "j"}}), int64(7))
 	f.Add([]byte(listCacheMagic+"\x07\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\x0f\x00\x00\x00\x00"), int64(7))
 	f.Fuzz(func(t *testing.T, b []byte, gen int64) {
-		names, images, ok := decodeListing(b, gen)
+		images, ok := decodeListing(append([]byte(nil), b...), gen)
 		if !ok {
 			return
 		}
-		// Whatever decodes must encode back to the same bytes, but for names pointing at an
-		// image by index (re-encoded by index too) this is exact.
-		if got := encodeListing(gen, names, images); !reflect.DeepEqual(got, b) {
-			again, againImages, ok := decodeListing(got, gen)
-			if !ok || !reflect.DeepEqual(again, names) || !reflect.DeepEqual(againImages, images) {
-				t.Fatalf("re-encoding changed the listing")
-			}
+		// What decodes encodes back to a listing that decodes the same.
+		again, ok := decodeListing(encodeListing(gen, images), gen)
+		if !ok || !reflect.DeepEqual(again, images) {
+			t.Fatalf("re-encoding changed the listing: %+v, then %+v", images, again)
 		}
 	})
 }
