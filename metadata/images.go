@@ -193,8 +193,8 @@ func (t *Tx) Images() ([]Image, error) {
 // manifests, media types, LastTagTime and Added are left empty, so no row copies them. Newest
 // first, as Images.
 //
-// It is the hot path of `berth images`: the rows are read in table order and sorted here, which
-// spares SQLite's sorter (about a quarter of the query's time over 1,000 images, bench/images).
+// It is what `berth images` reads when the listing cache (listcache.go) is stale: the rows are
+// read in table order and sorted here, which spares SQLite's sorter (about a quarter of the query's time over 1,000 images, bench/images).
 // expect sizes the result (the caller's guess at the number of images, such as the number of
 // names): growing a slice of 1,000 Images by append costs twice what a count(*) statement did,
 // and that statement a prepare and a scan (about 1% of a listing's CPU each way).
