@@ -42,7 +42,7 @@ type Manager struct {
 	CacheRecords bool
 
 	recordsMu sync.Mutex
-	records   map[string]cachedRecord
+	records   map[string]*cachedRecord
 	// rows are the rows the last listing read, at rowsVersion (taken before reading them): a
 	// listing while the database's Version is unchanged reads nothing.
 	rows        []metadata.Container
@@ -52,11 +52,11 @@ type Manager struct {
 
 // cachedRecord is a decoded container record and state and the JSON they were decoded from.
 type cachedRecord struct {
-	config, state string
-	sizeRw        int64
-	c             Container
-	st            State
-	rev           uint64
+	config, state, name string
+	sizeRw              int64
+	c                   Container
+	st                  State
+	rev                 uint64
 }
 
 // DefaultRuntimeName is the OCI runtime a container created without --runtime gets, recorded in
@@ -469,9 +469,10 @@ func (m *Manager) List() ([]Summary, error) {
 func (m *Manager) listCached() ([]Summary, error) {
 	m.recordsMu.Lock()
 	defer m.recordsMu.Unlock()
-	rows := m.rows
+	rows, fresh := m.rows, false
 	v, verr := m.Images.DB.Version() // before the read: a commit after it changes it
 	if verr != nil || v != m.rowsVersion || rows == nil {
+		fresh = true
 		m.rows, m.rowsVersion = nil, metadata.Version{}
 		err := m.Images.DB.View(func(tx *metadata.Tx) error {
 			var err error
@@ -481,26 +482,34 @@ func (m *Manager) listCached() ([]Summary, error) {
 		if err != nil {
 			return nil, err
 		}
-		if rows == nil {
-			rows = []metadata.Container{}
-		}
-		if verr == nil {
+		if verr == nil && rows != nil {
 			m.rows, m.rowsVersion = rows, v
 		}
 	}
-	old, cache := m.records, make(map[string]cachedRecord, len(rows))
-	m.records = cache
+	cache := m.records
+	if fresh || cache == nil {
+		// New rows: only the containers listed now are kept.
+		old := cache
+		cache = make(map[string]*cachedRecord, len(rows))
+		for _, r := range rows {
+			if e, ok := old[r.ID]; ok {
+				cache[r.ID] = e
+			}
+		}
+		m.records = cache
+	}
 	out := make([]Summary, 0, len(rows))
 	for _, r := range rows {
-		e, ok := old[r.ID]
-		if !ok || e.config != r.Config {
+		e := cache[r.ID]
+		if e == nil || e.config != r.Config {
 			c, _, err := fromRow(metadata.Container{ID: r.ID, Name: r.Name, Config: r.Config})
 			if err != nil {
 				return nil, err
 			}
-			e = cachedRecord{config: r.Config, c: *c} // rev 0: its state is decoded below
+			e = &cachedRecord{config: r.Config, c: *c} // rev 0: its state is decoded below
+			cache[r.ID] = e
 		}
-		if e.state != r.State || e.sizeRw != r.SizeRw || e.rev == 0 {
+		if e.state != r.State || e.name != r.Name || e.sizeRw != r.SizeRw || e.rev == 0 {
 			var st State
 			if r.State != "" {
 				if err := json.Unmarshal([]byte(r.State), &st); err != nil {
@@ -508,9 +517,8 @@ func (m *Manager) listCached() ([]Summary, error) {
 				}
 			}
 			m.revisions++
-			e.state, e.st, e.sizeRw, e.rev = r.State, st, r.SizeRw, m.revisions
+			e.state, e.name, e.st, e.sizeRw, e.rev = r.State, r.Name, st, r.SizeRw, m.revisions
 		}
-		cache[r.ID] = e
 		c := e.c // each caller gets its own copy of the record's top level
 		c.Name = r.Name
 		st := e.st
