@@ -106,18 +106,29 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return engineErr(err)
 	}
-	size := boolValue(r, "size")
-	now := time.Now()
-	resolved := map[string]string{}
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
+	whole := all && limit <= 0 && f.Len() == 0
+	if err := s.encodeList(buf, list, boolValue(r, "size"), whole); err != nil {
+		return err
+	}
+	// Written once the cache is let go: a client slow to read holds up no other listing.
+	writeBody(w, http.StatusOK, buf.Bytes())
+	return nil
+}
+
+// encodeList writes the listing's JSON array to buf, reusing the entries of containers
+// unchanged since they were encoded. whole: the listing has every container, and the cache
+// keeps only those (the removed ones' entries go).
+func (s *Server) encodeList(buf *bytes.Buffer, list []container.Summary, size, whole bool) error {
+	now := time.Now()
+	resolved := map[string]string{}
 	c := &s.lists
 	c.containersMu.Lock()
 	defer c.containersMu.Unlock()
 	old, cache := c.containers, c.containers
-	if cache == nil || all && limit <= 0 && f.Len() == 0 {
-		// A listing of every container keeps only those: the removed ones' entries go.
+	if cache == nil || whole {
 		cache = make(map[string]cachedContainer, len(list))
 	}
 	c.containers = cache
@@ -129,19 +140,19 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 		image := s.listedImage(sum, resolved)
 		e, ok := old[sum.ID]
 		if !ok || size || sum.Revision == 0 || e.rev != sum.Revision || e.image != image {
+			var err error
 			if e, err = s.encodeSummary(sum, image, size); err != nil {
 				return err
 			}
 		}
 		if !size && sum.Revision != 0 {
-			cache[sum.ID] = e
+			cache[sum.ID] = e // never changed once kept: a new encoding is a new entry
 		}
 		buf.Write(e.head)
 		appendJSONString(buf, container.StatusString(sum.State, now))
 		buf.Write(e.tail)
 	}
 	buf.WriteString("]\n")
-	writeBody(w, http.StatusOK, buf.Bytes())
 	return nil
 }
 
