@@ -20,6 +20,7 @@ import (
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/network"
+	"github.com/distribution/reference"
 )
 
 // Event is one step of a compose command on one object, as Docker Compose reports it: Kind is
@@ -67,6 +68,9 @@ type Engine struct {
 	BuildProgress io.Writer
 	// Warn receives Compose's warnings (orphans...), one line each.
 	Warn func(string)
+	// Tail receives the messages Compose prints as they are after a command's progress (pull's
+	// "must be built" hint, push's ignored failures).
+	Tail func(string)
 	// Confirm asks the user Compose's question (a volume whose definition changed: recreate
 	// it?) and returns the answer; nil answers no.
 	Confirm func(question string) bool
@@ -294,6 +298,131 @@ func (e *Engine) EnsureImages(ctx context.Context, pl *Plan, policy string) erro
 		sp.imageID = id
 	}
 	return nil
+}
+
+// PullOptions are compose pull's.
+type PullOptions struct {
+	// Pull fetches one image into the store.
+	Pull            func(ctx context.Context, ref string) error
+	IgnoreFailures  bool   // --ignore-pull-failures
+	IgnoreBuildable bool   // --ignore-buildable
+	Policy          string // --policy: every service's pull_policy ("missing", "always")
+}
+
+// PullImages is `compose pull`, deciding and reporting as Docker Compose does: a service is
+// skipped when it has no image of its own, its pull policy says never or build, the policy is
+// missing and the image is here (a tag other than latest), it can be built and IgnoreBuildable
+// is set, or another service pulls the same image. A failed pull of an image that can be built
+// is a warning that names the build to run; any other failure stops the command unless
+// IgnoreFailures.
+func (e *Engine) PullImages(ctx context.Context, pl *Plan, o PullOptions) error {
+	var mustBuild []string
+	var errs []error
+	pulling := map[string]string{}
+	warnBuild := func() {
+		if len(mustBuild) > 0 {
+			e.tail("WARNING: Some service image(s) must be built from source by running:\n    berth compose build " + strings.Join(mustBuild, " "))
+		}
+	}
+	for i := range pl.Services {
+		sp := &pl.Services[i]
+		policy := sp.PullPolicy
+		if o.Policy != "" {
+			policy = o.Policy
+		}
+		skip := ""
+		switch {
+		case sp.Build != nil && sp.Image == DefaultImage(pl.Project, sp.Name):
+			skip = "Skipped - No image to be pulled"
+		case policy == "never" || policy == "build":
+			skip = "Skipped"
+		case (policy == "missing" || policy == "if_not_present") && e.presentNotLatest(sp.Image):
+			skip = "Skipped - Image is already present locally"
+		case sp.Build != nil && o.IgnoreBuildable:
+			skip = "Skipped - Image can be built"
+		case pulling[sp.Image] != "":
+			skip = "Skipped - Image is already being pulled by " + pulling[sp.Image]
+		}
+		if skip != "" {
+			e.event("", sp.Name, skip)
+			continue
+		}
+		pulling[sp.Image] = sp.Name
+		e.event("", sp.Name, "Pulling")
+		if err := o.Pull(ctx, sp.Image); err != nil {
+			errs = append(errs, err)
+			if sp.Build != nil {
+				mustBuild = append(mustBuild, sp.Name)
+				e.emit(Event{Name: sp.Name, Status: "Warning " + err.Error(), Raw: true})
+				continue
+			}
+			e.emit(Event{Name: sp.Name, Status: "Error " + err.Error(), Raw: true, Err: true})
+			if !o.IgnoreFailures {
+				warnBuild()
+				return err
+			}
+			continue
+		}
+		e.event("", sp.Name, "Pulled")
+	}
+	warnBuild()
+	if o.IgnoreFailures {
+		return nil
+	}
+	return errors.Join(errs...)
+}
+
+// presentNotLatest says whether ref is in the store under a tag Compose trusts to be current:
+// any but latest (named or implied), or a digest.
+func (e *Engine) presentNotLatest(ref string) bool {
+	n, err := reference.ParseDockerRef(ref)
+	if err != nil {
+		return false
+	}
+	if t, ok := n.(reference.Tagged); ok && t.Tag() == "latest" {
+		return false
+	}
+	_, err = e.Containers.Images.Resolve(ref)
+	return err == nil
+}
+
+// PushImages is `compose push`, as Docker Compose does: the image and build tags of every
+// service that is built under an image name of its own, each pushed by push (which reports its own progress); services that
+// are not built are skipped. With ignoreFailures a failed push is reported and the next goes on.
+func (e *Engine) PushImages(ctx context.Context, pl *Plan, push func(ctx context.Context, ref string) error, ignoreFailures bool) error {
+	for i := range pl.Services {
+		sp := &pl.Services[i]
+		if sp.Build == nil || sp.Image == DefaultImage(pl.Project, sp.Name) {
+			e.event("", sp.Name, "Skipped") // nothing built, or no image name to push it to
+			continue
+		}
+		for _, tag := range sp.Build.Tags { // the image first
+
+			if err := push(ctx, tag); err != nil {
+				if !ignoreFailures {
+					return err
+				}
+				e.tail(fmt.Sprintf("Pushing %s: %s", sp.Name, err))
+			}
+		}
+	}
+	return nil
+}
+
+func (e *Engine) tail(msg string) {
+	if e.Tail != nil {
+		e.Tail(msg)
+	}
+}
+
+// emit passes one event on as it is.
+func (e *Engine) emit(ev Event) {
+	if e.Events == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.Events(ev)
 }
 
 // BuildService builds a service's image (tagged with its image name and build.tags). extra

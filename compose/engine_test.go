@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -160,4 +161,93 @@ func TestMustRecreate(t *testing.T) {
 
 func imageConfig(labels map[string]string) image.ContainerConfig {
 	return image.ContainerConfig{Labels: labels}
+}
+
+// compose pull and push decide and report as Docker Compose v2.40 does (recorded with its plain
+// progress against dockerd 20.10 and a registry on 127.0.0.1).
+func TestPullPushImages(t *testing.T) {
+	pl := mustPlan(t, map[string]string{"compose.yaml": `
+name: p
+services:
+  a-built:
+    build: .
+  b-tagged:
+    build:
+      context: .
+      tags: [reg/tagged:extra]
+    image: reg/tagged:1
+  c-db:
+    image: reg/db:1
+  d-never:
+    image: reg/db:1
+    pull_policy: never
+  e-same:
+    image: reg/cache:1
+  f-again:
+    image: reg/cache:1
+`}, LoadOptions{})
+	var lines, warnings []string
+	e := &Engine{Events: func(ev Event) { lines = append(lines, ev.String()) }, Tail: func(s string) { warnings = append(warnings, s) }}
+	var moved []string
+	fail := map[string]bool{}
+	move := func(ctx context.Context, ref string) error {
+		moved = append(moved, ref)
+		if fail[ref] {
+			return errors.New("manifest unknown")
+		}
+		return nil
+	}
+	reset := func() { lines, warnings, moved = nil, nil, nil }
+
+	if err := e.PullImages(context.Background(), pl, PullOptions{Pull: move}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		" a-built Skipped - No image to be pulled ",
+		" b-tagged Pulling ", " b-tagged Pulled ",
+		" c-db Pulling ", " c-db Pulled ",
+		" d-never Skipped ",
+		" e-same Pulling ", " e-same Pulled ",
+		" f-again Skipped - Image is already being pulled by e-same ",
+	}
+	if !slices.Equal(lines, want) || !slices.Equal(moved, []string{"reg/tagged:1", "reg/db:1", "reg/cache:1"}) {
+		t.Errorf("pull: %q, pulled %q", lines, moved)
+	}
+
+	// A failure of an image that can be built is a warning naming the build; the others still
+	// pull, and the command fails at the end.
+	reset()
+	fail["reg/tagged:1"] = true
+	err := e.PullImages(context.Background(), pl, PullOptions{Pull: move})
+	if err == nil || len(moved) != 3 || !slices.Contains(lines, " b-tagged Warning manifest unknown") ||
+		!slices.Equal(warnings, []string{"WARNING: Some service image(s) must be built from source by running:\n    berth compose build b-tagged"}) {
+		t.Errorf("buildable failure: %v, %q, %q, %q", err, moved, lines, warnings)
+	}
+	// Any other failure stops the command, unless ignored.
+	reset()
+	fail["reg/tagged:1"], fail["reg/db:1"] = false, true
+	if err := e.PullImages(context.Background(), pl, PullOptions{Pull: move}); err == nil || len(moved) != 2 ||
+		lines[len(lines)-1] != " c-db Error manifest unknown" {
+		t.Errorf("failure: %v, %q, %q", err, moved, lines)
+	}
+	reset()
+	if err := e.PullImages(context.Background(), pl, PullOptions{Pull: move, IgnoreFailures: true, IgnoreBuildable: true, Policy: "always"}); err != nil ||
+		!slices.Equal(moved, []string{"reg/db:1", "reg/cache:1"}) || lines[1] != " b-tagged Skipped - Image can be built " {
+		t.Errorf("ignored failure, buildable and --policy always: %v, %q, %q", err, moved, lines)
+	}
+
+	// push: the built services' image and build tags; the others are skipped.
+	reset()
+	if err := e.PushImages(context.Background(), pl, move, false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(moved, []string{"reg/tagged:1", "reg/tagged:extra"}) || lines[0] != " a-built Skipped " || len(lines) != 5 {
+		t.Errorf("push: %q, %q", moved, lines)
+	}
+	reset()
+	fail["reg/tagged:1"] = true
+	if err := e.PushImages(context.Background(), pl, move, true); err != nil || len(moved) != 2 ||
+		!slices.Equal(warnings, []string{"Pushing b-tagged: manifest unknown"}) {
+		t.Errorf("push --ignore-push-failures: %v, %q, %q", err, moved, warnings)
+	}
 }

@@ -60,6 +60,9 @@ type LoadOptions struct {
 	Services []string
 	// All keeps every network and volume, even those no selected service uses (config, down).
 	All bool
+	// IgnoreDependencies keeps only the named Services, not what they depend on (pull and push
+	// without --include-deps).
+	IgnoreDependencies bool
 }
 
 // Load reads a Compose project as Docker Compose does and labels its services with Compose's
@@ -96,7 +99,11 @@ func Load(ctx context.Context, o LoadOptions) (*types.Project, error) {
 		}
 		p.Services[name] = s
 	}
-	if p, err = p.WithSelectedServices(o.Services); err != nil {
+	var deps []types.DependencyOption
+	if o.IgnoreDependencies {
+		deps = append(deps, types.IgnoreDependencies)
+	}
+	if p, err = p.WithSelectedServices(o.Services, deps...); err != nil {
 		return nil, err
 	}
 	if !o.All {

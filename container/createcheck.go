@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 
@@ -108,42 +109,44 @@ func (m *Manager) volumesFrom(h *HostConfig) error {
 }
 
 // CheckCPUs is Docker's check of --cpu-shares and --cpuset-cpus/--cpuset-mems: shares not
-// negative, and the sets well formed and within the CPUs and memory nodes the host has.
+// negative, and the sets well formed and within the CPUs and memory nodes the host has. As
+// Docker's daemon, a set is parsed whole before it is compared with what is available.
 func CheckCPUs(h *HostConfig) error {
 	if h.CPUShares < 0 {
 		return fmt.Errorf("invalid CPU shares (%d): value must be a positive integer", h.CPUShares)
 	}
-	for _, c := range []struct{ set, avail, what string }{
-		{h.CpusetCpus, "/sys/devices/system/cpu/online", "CPUs"},
-		{h.CpusetMems, "/sys/devices/system/node/online", "memory nodes"},
+	for _, c := range []struct{ set, kind, avail, what, fallback string }{
+		{h.CpusetCpus, "cpus", "/sys/devices/system/cpu/online", "CPUs", fmt.Sprintf("0-%d", goruntime.NumCPU()-1)},
+		{h.CpusetMems, "mems", "/sys/devices/system/node/online", "memory nodes", "0"},
 	} {
 		if c.set == "" {
 			continue
 		}
-		want, err := parseCPUSet(c.set)
-		if err != nil {
-			return fmt.Errorf("Invalid value %s for cpuset %s", c.set, map[string]string{"CPUs": "cpus", "memory nodes": "mems"}[c.what])
+		want, ok := cpusetRanges(c.set)
+		if !ok {
+			return fmt.Errorf("Invalid value %s for cpuset %s: invalid format: %s", c.set, c.kind, c.set)
 		}
-		b, err := os.ReadFile(c.avail)
-		if err != nil {
-			continue // the host does not say: the runtime decides
+		avail := c.fallback // the host does not say: what Go sees, or node 0
+		if b, err := os.ReadFile(c.avail); err == nil {
+			avail = strings.TrimSpace(string(b))
 		}
-		have, err := parseCPUSet(strings.TrimSpace(string(b)))
-		if err != nil {
+		have, ok := cpusetRanges(avail)
+		if !ok {
 			continue
 		}
-		for n := range want {
-			if !have[n] {
-				return fmt.Errorf("Requested %s are not available - requested %s, available: %s", c.what, c.set, strings.TrimSpace(string(b)))
+		for _, r := range want {
+			if !cpusetCovers(have, r) {
+				return fmt.Errorf("Requested %s are not available - requested %s, available: %s", c.what, c.set, avail)
 			}
 		}
 	}
 	return nil
 }
 
-// parseCPUSet reads a cpuset list ("0-2,4").
-func parseCPUSet(s string) (map[int]bool, error) {
-	out := map[int]bool{}
+// cpusetRanges parses a cpuset list ("0-2,4") into its ranges, without expanding them (a list
+// may name a range of billions).
+func cpusetRanges(s string) ([][2]int, bool) {
+	var out [][2]int
 	for _, part := range strings.Split(s, ",") {
 		lo, hi, isRange := strings.Cut(part, "-")
 		if !isRange {
@@ -152,13 +155,29 @@ func parseCPUSet(s string) (map[int]bool, error) {
 		l, err1 := strconv.Atoi(lo)
 		h, err2 := strconv.Atoi(hi)
 		if err1 != nil || err2 != nil || l < 0 || h < l {
-			return nil, fmt.Errorf("invalid cpuset %q", s)
+			return nil, false
 		}
-		for n := l; n <= h; n++ {
-			out[n] = true
-		}
+		out = append(out, [2]int{l, h})
 	}
-	return out, nil
+	return out, true
+}
+
+// cpusetCovers says whether every number of r lies in one of the ranges of have.
+func cpusetCovers(have [][2]int, r [2]int) bool {
+	for n := r[0]; n <= r[1]; {
+		next := -1
+		for _, h := range have {
+			if h[0] <= n && n <= h[1] {
+				next = h[1] + 1
+				break
+			}
+		}
+		if next < 0 {
+			return false
+		}
+		n = next
+	}
+	return true
 }
 
 // RootlessLimits refuses the flags that need a cgroup of the container's own, which berth's

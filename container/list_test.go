@@ -68,15 +68,20 @@ func TestParseWaitCondition(t *testing.T) {
 	}
 }
 
+// Recorded from Docker 20.10 (`docker run --cpuset-cpus a`, `--cpuset-mems 1`, ...).
 func TestCheckCPUs(t *testing.T) {
 	if err := CheckCPUs(&HostConfig{CPUShares: 512, CpusetCpus: "0"}); err != nil {
 		t.Error(err)
 	}
 	for h, want := range map[*HostConfig]string{
 		{CPUShares: -1}:         "invalid CPU shares (-1): value must be a positive integer",
-		{CpusetCpus: "a"}:       "Invalid value a for cpuset cpus",
-		{CpusetCpus: "3-1"}:     "Invalid value 3-1 for cpuset cpus",
+		{CpusetCpus: "a"}:       "Invalid value a for cpuset cpus: invalid format: a",
+		{CpusetCpus: "3-1"}:     "Invalid value 3-1 for cpuset cpus: invalid format: 3-1",
 		{CpusetCpus: "0,99999"}: "Requested CPUs are not available - requested 0,99999, available: ",
+		{CpusetCpus: "0-4096"}:  "Requested CPUs are not available - requested 0-4096, available: 0-",
+		{CpusetMems: "a-b"}:     "Invalid value a-b for cpuset mems: invalid format: a-b",
+		// Docker parses the whole list before comparing it with the host's.
+		{CpusetCpus: "0-4096,x"}: "Invalid value 0-4096,x for cpuset cpus: invalid format: 0-4096,x",
 	} {
 		if err := CheckCPUs(h); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%+v: %v, want %s", *h, err, want)

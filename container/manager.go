@@ -188,12 +188,6 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 	if o.Host.CPUQuota > 0 && o.Host.CPUQuota < 1000 {
 		return nil, errors.New("CPU cfs quota can not be less than 1ms (i.e. 1000)")
 	}
-	if err := checkCpuset(o.Host.CpusetCpus, "cpus"); err != nil {
-		return nil, err
-	}
-	if err := checkCpuset(o.Host.CpusetMems, "mems"); err != nil {
-		return nil, err
-	}
 	if o.Host.Memory > 0 && o.Host.MemoryReservation > o.Host.Memory {
 		return nil, errors.New("Minimum memory limit can not be less than memory reservation limit, see usage")
 	}
@@ -826,40 +820,4 @@ func makeInitLayer(dir string) error {
 		}
 	}
 	return os.Symlink("/proc/mounts", filepath.Join(dir, "etc", "mtab"))
-}
-
-// checkCpuset checks --cpuset-cpus/--cpuset-mems ("0-2,4") against what the host has, with
-// Docker's errors.
-func checkCpuset(list, kind string) error {
-	if list == "" {
-		return nil
-	}
-	max := goruntime.NumCPU() - 1
-	if kind == "mems" {
-		max = 0
-		if b, err := os.ReadFile("/sys/devices/system/node/online"); err == nil {
-			if _, hi, ok := strings.Cut(strings.TrimSpace(string(b)), "-"); ok {
-				max, _ = strconv.Atoi(hi)
-			}
-		}
-	}
-	for _, part := range strings.Split(list, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		if !isRange {
-			hi = lo
-		}
-		l, err1 := strconv.Atoi(lo)
-		h, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil || l < 0 || h < l {
-			return fmt.Errorf("Invalid value %s for cpuset %s", list, kind)
-		}
-		if h > max {
-			what := "CPUs"
-			if kind == "mems" {
-				what = "memory nodes"
-			}
-			return fmt.Errorf("Requested %s are not available - requested %s, available: 0-%d", what, list, max)
-		}
-	}
-	return nil
 }

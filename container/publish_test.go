@@ -78,19 +78,6 @@ func TestPublishRanges(t *testing.T) {
 	}
 }
 
-// Docker's checks of the CPU flags, with its words.
-func TestCheckCpuset(t *testing.T) {
-	if err := checkCpuset("0", "cpus"); err != nil {
-		t.Error(err)
-	}
-	if err := checkCpuset("0-4096", "cpus"); err == nil || !strings.HasPrefix(err.Error(), "Requested CPUs are not available - requested 0-4096, available: 0-") {
-		t.Errorf("too many cpus: %v", err)
-	}
-	if err := checkCpuset("a-b", "mems"); err == nil || err.Error() != "Invalid value a-b for cpuset mems" {
-		t.Errorf("bad list: %v", err)
-	}
-}
-
 // Docker 20.10 on a host with IPv6 (recorded: `run -p 0.0.0.0:18081:80 -p 18082:80/udp -p
 // 127.0.0.1:18083:83 -p 18084:84 --expose 90 -P`): a port given without a host address is
 // published on 0.0.0.0 and on [::] with the same host port; one given an address only there.

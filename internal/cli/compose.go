@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/berth-engine/berth/compose"
 	"github.com/berth-engine/berth/container"
@@ -88,6 +89,7 @@ func (f *composeFlags) open(g *Globals) (*composeSession, error) {
 		Events:     events,
 		// Compose's warnings go through logrus, as compose-go's own do (time=... level=warning).
 		Warn: func(msg string) { logrus.Warn(msg) },
+		Tail: func(msg string) { fmt.Fprintln(g.Stderr, msg) },
 		Pull: func(ctx context.Context, ref string) error {
 			return pullForRun(g, m, ref, "")
 		},
@@ -99,7 +101,12 @@ func (f *composeFlags) open(g *Globals) (*composeSession, error) {
 
 // load reads the project and makes its plan.
 func (s *composeSession) load(ctx context.Context, services []string, all bool, po compose.PlanOptions) (*types.Project, *compose.Plan, error) {
-	p, err := compose.Load(ctx, s.f.loadOptions(services, all))
+	return s.loadWith(ctx, s.f.loadOptions(services, all), po)
+}
+
+// loadWith reads the project with options of the command's own and makes its plan.
+func (s *composeSession) loadWith(ctx context.Context, o compose.LoadOptions, po compose.PlanOptions) (*types.Project, *compose.Plan, error) {
+	p, err := compose.Load(ctx, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -146,16 +153,31 @@ func newComposeCommand(g *Globals) *cobra.Command {
 	sub := &cobra.Command{
 		Use:           "compose [OPTIONS] COMMAND",
 		Short:         "Define and run multi-container applications (Docker Compose)",
-		Args:          noArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		RunE:          func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		// A word that names no command: Docker Compose prints its help, then the error (exit 1).
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			c.Help()
+			return &StatusError{Code: 1, Usage: true, Err: fmt.Errorf("unknown berth command: %q", "compose "+strings.Join(args, " "))}
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	// --dry-run, before or after the command's name.
+	sub.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if f.dryRun && c != sub && !dryRunnable[c.Name()] {
+			return composeError(fmt.Errorf("berth does not support --dry-run for 'compose %s' yet (only up, down, start, stop, restart, kill, rm, pause, unpause and commands that change nothing)", c.Name()))
+		}
+		return nil
 	}
 	sub.SetIn(g.Stdin)
 	sub.SetOut(g.Stdout)
 	sub.SetErr(g.Stderr)
+	// Docker Compose's flag errors are the bare message, exit 1.
 	sub.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s\nSee '%s --help'.", err, c.CommandPath())}
+		return &StatusError{Code: 1, Usage: true, Err: err}
 	})
 	pf := sub.Flags()
 	pf.StringArrayVarP(&f.files, "file", "f", nil, "Compose configuration files")
@@ -168,7 +190,9 @@ func newComposeCommand(g *Globals) *cobra.Command {
 	pf.Bool("compatibility", false, "Run compose in backward compatibility mode")
 	pf.Int("parallel", -1, "Control max parallelism, -1 for unlimited")
 	pf.Bool("all-resources", false, "Include all resources, even those not used by services")
-	pf.BoolVar(&f.dryRun, "dry-run", false, "Execute command in dry run mode")
+	// --dry-run is Compose's one persistent flag: every subcommand takes it and lists it.
+	sub.PersistentFlags().BoolVar(&f.dryRun, "dry-run", false, "Execute command in dry run mode")
+	pf.AddFlag(sub.PersistentFlags().Lookup("dry-run"))
 	// berth's own --root comes here too: with its flags not parsed by cobra, compose sees all
 	// of the command line's flags.
 	pf.StringVar(&g.Root, "root", g.Root, "Root directory of berth's state (env BERTH_ROOT)")
@@ -182,6 +206,13 @@ func newComposeCommand(g *Globals) *cobra.Command {
 	} {
 		sub.AddCommand(mk(g, f))
 	}
+	// Under a root named berth, so that help and errors name "berth compose up" as Docker's
+	// name "docker compose up".
+	top := &cobra.Command{Use: "berth", SilenceUsage: true, SilenceErrors: true}
+	top.AddCommand(sub)
+	installHelp(top)
+	// Docker Compose's help has the docker CLI's layout, without its leading empty line.
+	sub.SetHelpFunc(func(c *cobra.Command, _ []string) { fmt.Fprint(c.OutOrStdout(), usageText(c)) })
 	return &cobra.Command{
 		Use:                "compose [OPTIONS] COMMAND",
 		Short:              sub.Short,
@@ -192,17 +223,14 @@ func newComposeCommand(g *Globals) *cobra.Command {
 				if errors.Is(err, pflag.ErrHelp) {
 					return sub.Help()
 				}
-				return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s\nSee 'berth compose --help'.", err)}
+				return &StatusError{Code: 1, Usage: true, Err: err}
 			}
 			if len(pf.Args()) == 0 {
 				return sub.Help()
 			}
-			if f.dryRun && !dryRunnable[pf.Args()[0]] {
-				return composeError(fmt.Errorf("berth does not support --dry-run for 'compose %s' yet (only up, down, start, stop, restart, kill, rm, pause, unpause and commands that change nothing)", pf.Args()[0]))
-			}
-			sub.SetArgs(pf.Args())
-			sub.SetContext(cmd.Context())
-			return sub.Execute()
+			top.SetArgs(append([]string{"compose"}, pf.Args()...))
+			top.SetContext(cmd.Context())
+			return top.Execute()
 		},
 	}
 }

@@ -791,3 +791,45 @@ services:
 		t.Errorf("after --dry-run start and rm: %q", got)
 	}
 }
+
+// TestComposePushPull: compose push and pull against a registry, with Docker Compose v2.40.3's
+// lines (recorded with its plain progress against dockerd 20.10): a service that is not built is
+// skipped by push; pull reports each layer (here: the base, already in the store), then fails on an image the registry lacks unless
+// told to go on.
+func TestComposePushPull(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	host := distRegistry(t, "", "")
+	ce := newComposeEnv(t, map[string]string{
+		"Dockerfile": "FROM bb:1\nLABEL made=compose\n",
+		"compose.yaml": "services:\n  web:\n    build: .\n    image: " + host + "/p/web:1\n" +
+			"  db:\n    image: " + host + "/p/db:1\n",
+	})
+	ce.composeOK("build")
+	_, errs := ce.composeOK("push")
+	if !strings.HasPrefix(errs, " db Skipped \n") || !strings.Contains(errs, " Pushing "+host+"/p/web:1: ") ||
+		!strings.HasSuffix(errs, " Pushed \n") {
+		t.Errorf("push: %q", errs)
+	}
+	if out, errs := ce.composeOK("push", "-q"); out != "" || errs != "" {
+		t.Errorf("push -q: %q %q", out, errs)
+	}
+	ce.ok("rmi", host+"/p/web:1")
+
+	// db was never pushed: the pull of web goes on, then the command fails.
+	_, errs, code := ce.compose("pull")
+	want := " db Pulling \n db Error manifest for " + host + "/p/db:1 not found: manifest unknown: manifest unknown\n"
+	if code != 1 || !strings.HasPrefix(errs, want) {
+		t.Errorf("pull: exit %d, %q", code, errs)
+	}
+	_, errs = ce.composeOK("pull", "--ignore-pull-failures", "web")
+	if !strings.HasPrefix(errs, " web Pulling \n") || !strings.Contains(errs, " Already exists \n") || !strings.HasSuffix(errs, " web Pulled \n") {
+		t.Errorf("pull web: %q", errs)
+	}
+	ce.ok("image", "inspect", host+"/p/web:1")
+	if _, errs = ce.composeOK("pull", "-q", "--ignore-pull-failures"); errs != " db Pulling \n"+strings.TrimPrefix(want, " db Pulling \n")+" web Pulling \n web Pulled \n" {
+		t.Errorf("pull -q --ignore-pull-failures: %q", errs)
+	}
+	if _, errs = ce.composeOK("pull", "--policy", "missing", "web"); errs != " web Skipped - Image is already present locally \n" {
+		t.Errorf("pull --policy missing: %q", errs)
+	}
+}

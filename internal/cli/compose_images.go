@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -65,13 +66,19 @@ func composeBuild(g *Globals, f *composeFlags) *cobra.Command {
 }
 
 func composePull(g *Globals, f *composeFlags) *cobra.Command {
-	var ignoreFailures, quiet bool
+	var po compose.PullOptions
+	var includeDeps, quiet bool
 	c := &cobra.Command{
 		Use:   "pull [OPTIONS] [SERVICE...]",
 		Short: "Pull service images",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if po.Policy != "" && po.Policy != "missing" && po.Policy != "always" {
+				return composeError(fmt.Errorf("invalid pull policy %q", po.Policy))
+			}
 			return f.withSession(g, cmd, func(ctx context.Context, s *composeSession) error {
-				_, pl, err := s.load(ctx, args, false, compose.PlanOptions{})
+				o := s.f.loadOptions(args, false)
+				o.IgnoreDependencies = !includeDeps
+				_, pl, err := s.loadWith(ctx, o, compose.PlanOptions{})
 				if err != nil {
 					return err
 				}
@@ -79,42 +86,35 @@ func composePull(g *Globals, f *composeFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				for _, sp := range pl.Services {
-					if sp.Build != nil && sp.Image == compose.DefaultImage(pl.Project, sp.Name) {
-						continue // only built, never pulled
-					}
-					s.engine.Events(compose.Event{Name: sp.Name, Status: "Pulling", Text: true})
-					ro := reg
-					if !quiet {
-						pr := newProgressPrinter(g.Stderr, g.Stderr)
-						ro.Progress = pr.event
-					}
-					if _, err := distribution.Pull(ctx, s.store, sp.Image, distribution.PullOptions{Options: ro}); err != nil {
-						s.engine.Events(compose.Event{Name: sp.Name, Status: "Error", Err: true, Text: true})
-						if ignoreFailures {
-							continue
-						}
-						return err
-					}
-					s.engine.Events(compose.Event{Name: sp.Name, Status: "Pulled", Text: true})
+				if !quiet {
+					reg.Progress = composeLayerLines(s.engine.Events, "")
 				}
-				return nil
+				po.Pull = func(ctx context.Context, ref string) error {
+					_, err := distribution.Pull(ctx, s.store, ref, distribution.PullOptions{Options: reg})
+					return err
+				}
+				return s.engine.PullImages(ctx, pl, po)
 			})
 		},
 	}
-	c.Flags().BoolVar(&ignoreFailures, "ignore-pull-failures", false, "Pull what it can and ignores images with pull failures")
+	c.Flags().BoolVar(&po.IgnoreBuildable, "ignore-buildable", false, "Ignore images that can be built")
+	c.Flags().BoolVar(&po.IgnoreFailures, "ignore-pull-failures", false, "Pull what it can and ignores images with pull failures")
+	c.Flags().BoolVar(&includeDeps, "include-deps", false, "Also pull services declared as dependencies")
+	c.Flags().StringVar(&po.Policy, "policy", "", `Apply pull policy ("missing"|"always")`)
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "Pull without printing progress information")
 	return c
 }
 
 func composePush(g *Globals, f *composeFlags) *cobra.Command {
-	var ignoreFailures, quiet bool
+	var ignoreFailures, includeDeps, quiet bool
 	c := &cobra.Command{
 		Use:   "push [OPTIONS] [SERVICE...]",
 		Short: "Push service images",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withSession(g, cmd, func(ctx context.Context, s *composeSession) error {
-				_, pl, err := s.load(ctx, args, false, compose.PlanOptions{})
+				o := s.f.loadOptions(args, false)
+				o.IgnoreDependencies = !includeDeps
+				_, pl, err := s.loadWith(ctx, o, compose.PlanOptions{})
 				if err != nil {
 					return err
 				}
@@ -122,30 +122,40 @@ func composePush(g *Globals, f *composeFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				for _, sp := range pl.Services {
-					if sp.Build == nil && len(args) == 0 {
-						continue // Compose pushes the images it builds
-					}
-					s.engine.Events(compose.Event{Kind: "Image", Name: sp.Image, Status: "Pushing"})
+				if quiet {
+					s.engine.Events, s.engine.Tail = nil, nil // Docker Compose's push -q prints nothing
+				}
+				push := func(ctx context.Context, ref string) error {
 					ro := reg
 					if !quiet {
-						pr := newProgressPrinter(g.Stderr, g.Stderr)
-						ro.Progress = pr.event
+						ro.Progress = composeLayerLines(s.engine.Events, "Pushing "+ref+": ")
 					}
-					if _, err := distribution.Push(ctx, s.store, sp.Image, distribution.PushOptions{Options: ro}); err != nil {
-						s.engine.Events(compose.Event{Kind: "Image", Name: sp.Image, Status: "Error", Err: true})
-						if ignoreFailures {
-							continue
-						}
-						return err
-					}
-					s.engine.Events(compose.Event{Kind: "Image", Name: sp.Image, Status: "Pushed"})
+					_, err := distribution.Push(ctx, s.store, ref, distribution.PushOptions{Options: ro})
+					return err
 				}
-				return nil
+				return s.engine.PushImages(ctx, pl, push, ignoreFailures)
 			})
 		},
 	}
 	c.Flags().BoolVar(&ignoreFailures, "ignore-push-failures", false, "Push what it can and ignores images with push failures")
+	c.Flags().BoolVar(&includeDeps, "include-deps", false, "Also push images of services declared as dependencies")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "Push without printing progress information")
 	return c
+}
+
+// composeLayerLines turns a pull's or push's progress into Docker Compose's lines, one per layer
+// event (" 2628b7d4a227 Downloading [==>]  1.2MB/2MB"; a push's IDs carry prefix, "Pushing
+// TAG: "). The lines about the whole image ("Digest: ...", "1: Pulling from ...") are left out,
+// as Compose leaves out the messages without progress details.
+func composeLayerLines(events func(compose.Event), prefix string) func(distribution.Event) {
+	return func(e distribution.Event) {
+		if events == nil || e.ID == "" || e.Result || strings.HasPrefix(e.Status, distribution.StatusPullingFrom) {
+			return
+		}
+		detail := ""
+		if e.IsProgress() {
+			detail = e.Bar()
+		}
+		events(compose.Event{Name: prefix + e.ID, Status: e.Status + " " + detail, Raw: true})
+	}
 }

@@ -204,7 +204,10 @@ func helpFlags(c *cobra.Command) string {
 		if f.Hidden || (c.HasParent() && rootGlobals.Lookup(f.Name) == f) || docker.Lookup(f.Name) != nil || own.Lookup(f.Name) != nil {
 			return
 		}
-		hf := helpFlag(c.Name(), f)
+		hf := f
+		if !inCompose(c) {
+			hf = helpFlag(c.Name(), f)
+		}
 		if berthOnlyFlags[f.Name] {
 			own.AddFlag(hf)
 		} else {
@@ -214,6 +217,12 @@ func helpFlags(c *cobra.Command) string {
 	c.LocalFlags().VisitAll(add)
 	c.InheritedFlags().VisitAll(add)
 	return strings.TrimRight(docker.FlagUsagesWrapped(width-1)+own.FlagUsagesWrapped(width-1), " \n")
+}
+
+// inCompose says whether c is berth compose or one of its commands: Docker Compose prints its
+// flags' types as pflag names them ("stringArray"), with none of the docker CLI's own types.
+func inCompose(c *cobra.Command) bool {
+	return c.CommandPath() == "berth compose" || strings.HasPrefix(c.CommandPath(), "berth compose ")
 }
 
 // helpFlag is f as Docker's help shows it: Docker's type name and default.

@@ -83,3 +83,42 @@ func TestParityLineDiffAndDeclared(t *testing.T) {
 		t.Error("a case without declarations must match exactly")
 	}
 }
+
+// berth compose's help and usage errors are Docker Compose v2.40.3's, as a docker CLI plugin
+// prints them (recorded with `docker compose` 28.x): the docker CLI's layout without its leading
+// empty line, pflag's type names, --dry-run on every command, and bare flag errors with exit 1.
+func TestComposeHelpAndErrors(t *testing.T) {
+	run := func(args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		code := Main(append([]string{"--root", t.TempDir(), "compose"}, args...), strings.NewReader(""), &out, &errb)
+		return out.String(), errb.String(), code
+	}
+	const pushHelp = `Usage:  berth compose push [OPTIONS] [SERVICE...]
+
+Push service images
+
+Options:
+      --dry-run                Execute command in dry run mode
+      --ignore-push-failures   Push what it can and ignores images with
+                               push failures
+      --include-deps           Also push images of services declared as
+                               dependencies
+  -q, --quiet                  Push without printing progress information
+`
+	if out, errs, code := run("push", "--help"); out != pushHelp || errs != "" || code != 0 {
+		t.Errorf("push --help: %d %q\n%s", code, errs, out)
+	}
+	out, errs, code := run()
+	if !strings.HasPrefix(out, "Usage:  berth compose [OPTIONS] COMMAND\n\n") || !strings.Contains(out, "\n      --env-file stringArray ") ||
+		!strings.HasSuffix(out, "\nRun 'berth compose COMMAND --help' for more information on a command.\n") || errs != "" || code != 0 {
+		t.Errorf("compose: %d %q\n%s", code, errs, out)
+	}
+	if out2, errs, code := run("bogus"); out2 != out || errs != "unknown berth command: \"compose bogus\"\n" || code != 1 {
+		t.Errorf("compose bogus: %d %q", code, errs)
+	}
+	for _, args := range [][]string{{"--bogus"}, {"ls", "--bogus"}} {
+		if out, errs, code := run(args...); out != "" || errs != "unknown flag: --bogus\n" || code != 1 {
+			t.Errorf("%q: %d %q %q", args, code, out, errs)
+		}
+	}
+}
