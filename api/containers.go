@@ -102,7 +102,7 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	all := boolValue(r, "all")
-	list, err := s.containers.ListFiltered(container.ListOptions{All: all, Limit: int(limit), Filters: f})
+	list, err := s.containers.ListFiltered(container.ListOptions{All: all, Limit: int(limit), Filters: f, Shared: true})
 	if err != nil {
 		return engineErr(err)
 	}

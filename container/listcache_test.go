@@ -156,3 +156,42 @@ func TestListCachedRevisionsAndOtherWriters(t *testing.T) {
 		t.Errorf("a running container: revision %d, status %q", l["r"].Revision, l["r"].State.Status)
 	}
 }
+
+// A shared listing hands out the cache's own record while it is unchanged, and a change makes a
+// new one: a record handed out earlier never changes under its reader.
+func TestListSharedRecords(t *testing.T) {
+	s, err := image.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m := New(s)
+	m.CacheRecords = true
+	c := Container{ID: "a", Path: "true", Created: time.Unix(100, 0)}
+	cfg, _ := json.Marshal(c)
+	st, _ := json.Marshal(State{Status: "created"})
+	if err := s.DB.Update(func(tx *metadata.Tx) error {
+		return tx.PutContainer(metadata.Container{ID: "a", Name: "one", ImageID: "sha256:x", Created: c.Created, Config: string(cfg), State: string(st)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	list := func() Summary {
+		t.Helper()
+		l, err := m.ListFiltered(ListOptions{All: true, Shared: true})
+		if err != nil || len(l) != 1 {
+			t.Fatalf("%v %v", l, err)
+		}
+		return l[0]
+	}
+	first, second := list(), list()
+	if first.Container != second.Container || first.Name != "one" {
+		t.Errorf("two shared listings of an unchanged container: %p %p (%q)", first.Container, second.Container, first.Name)
+	}
+	if err := s.DB.Update(func(tx *metadata.Tx) error { return tx.SetContainerConfig("a", "two", string(cfg)) }); err != nil {
+		t.Fatal(err)
+	}
+	third := list()
+	if third.Container == first.Container || third.Name != "two" || first.Name != "one" {
+		t.Errorf("after a rename: the new record %q (%p), the one handed out before %q (%p)", third.Name, third.Container, first.Name, first.Container)
+	}
+}

@@ -426,9 +426,12 @@ type Summary struct {
 }
 
 // List returns every container, newest first, reconciled.
-func (m *Manager) List() ([]Summary, error) {
+func (m *Manager) List() ([]Summary, error) { return m.list(false) }
+
+// list is List; shared: see ListOptions.Shared.
+func (m *Manager) list(shared bool) ([]Summary, error) {
 	if m.CacheRecords {
-		return m.listCached()
+		return m.listCached(shared)
 	}
 	var rows []metadata.Container
 	err := m.Images.DB.View(func(tx *metadata.Tx) error {
@@ -459,8 +462,9 @@ func (m *Manager) List() ([]Summary, error) {
 // is most of a listing's work (some 1 KB of JSON each), and most have not changed since the
 // last listing: the rows are read again only when the database's Version changed since they
 // were read, and only the records and states that changed are decoded. Only the containers
-// listed now are kept.
-func (m *Manager) listCached() ([]Summary, error) {
+// listed now are kept. A kept entry never changes once made (a change makes a new one), so a
+// shared listing can hand out the entry's own record.
+func (m *Manager) listCached(shared bool) ([]Summary, error) {
 	m.recordsMu.Lock()
 	defer m.recordsMu.Unlock()
 	rows, fresh := m.rows, false
@@ -495,44 +499,53 @@ func (m *Manager) listCached() ([]Summary, error) {
 	out := make([]Summary, 0, len(rows))
 	for _, r := range rows {
 		e := cache[r.ID]
-		if e == nil || e.config != r.Config {
-			c, _, err := fromRow(metadata.Container{ID: r.ID, Name: r.Name, Config: r.Config})
-			if err != nil {
-				return nil, err
+		if e == nil || e.config != r.Config || e.state != r.State || e.name != r.Name || e.sizeRw != r.SizeRw {
+			ne := &cachedRecord{config: r.Config, state: r.State, name: r.Name, sizeRw: r.SizeRw}
+			if e != nil && e.config == r.Config {
+				ne.c = e.c
+			} else {
+				c, _, err := fromRow(metadata.Container{ID: r.ID, Name: r.Name, Config: r.Config})
+				if err != nil {
+					return nil, err
+				}
+				ne.c = *c
 			}
-			e = &cachedRecord{config: r.Config, c: *c} // rev 0: its state is decoded below
-			cache[r.ID] = e
-		}
-		if e.state != r.State || e.name != r.Name || e.sizeRw != r.SizeRw || e.rev == 0 {
-			var st State
-			if r.State != "" {
-				if err := json.Unmarshal([]byte(r.State), &st); err != nil {
+			ne.c.Name = r.Name
+			if e != nil && e.state == r.State {
+				ne.st = e.st
+			} else if r.State != "" {
+				if err := json.Unmarshal([]byte(r.State), &ne.st); err != nil {
 					return nil, fmt.Errorf("container %s: bad state: %w", r.ID, err)
 				}
 			}
 			m.revisions++
-			e.state, e.name, e.st, e.sizeRw, e.rev = r.State, r.Name, st, r.SizeRw, m.revisions
+			ne.rev = m.revisions
+			e = ne
+			cache[r.ID] = e
 		}
-		c := e.c // each caller gets its own copy of the record's top level
-		c.Name = r.Name
 		st := e.st
-		if st.Health != nil {
-			h := *st.Health // and of the state's health, with its log
-			h.Log = append([]HealthcheckResult(nil), h.Log...)
-			st.Health = &h
-		}
 		rev := e.rev
 		if st.SupervisorPid != 0 || st.Running() {
 			// reconcile asks the supervisor or the runtime, and a listing the network state.
 			rev = 0
 		}
-		st, err := m.reconcile(&c, st)
+		c := &e.c
+		if !shared || rev == 0 {
+			cp := e.c // each caller gets its own copy of the record's top level
+			c = &cp
+			if st.Health != nil {
+				h := *st.Health // and of the state's health, with its log
+				h.Log = append([]HealthcheckResult(nil), h.Log...)
+				st.Health = &h
+			}
+		}
+		st, err := m.reconcile(c, st)
 		if errors.As(err, new(NotFoundError)) {
 			continue // a --rm container that ended unwatched, removed now
 		} else if err != nil {
 			return nil, err
 		}
-		out = append(out, Summary{Container: &c, State: st, SizeRw: r.SizeRw, Revision: rev})
+		out = append(out, Summary{Container: c, State: st, SizeRw: r.SizeRw, Revision: rev})
 	}
 	return out, nil
 }
