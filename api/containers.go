@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -139,7 +140,7 @@ func (s *Server) encodeList(buf *bytes.Buffer, list []container.Summary, size, w
 		}
 		image := s.listedImage(sum, resolved)
 		e, ok := old[sum.ID]
-		if !ok || size || sum.Revision == 0 || e.rev != sum.Revision || e.image != image {
+		if !ok || size || sum.Revision == 0 || e.rev != sum.Revision || e.image != image || !slices.Equal(e.links, sum.LinkNames) {
 			var err error
 			if e, err = s.encodeSummary(sum, image, size); err != nil {
 				return err
@@ -174,7 +175,7 @@ func (s *Server) listedImage(c container.Summary, resolved map[string]string) st
 // encodeSummary encodes one listed container's entry but for its Status.
 func (s *Server) encodeSummary(c container.Summary, image string, size bool) (cachedContainer, error) {
 	h := summaryHead{
-		ID: c.ID, Names: []string{"/" + c.Name}, Image: image, ImageID: c.ImageID,
+		ID: c.ID, Names: c.Names(), Image: image, ImageID: c.ImageID,
 		Created: c.Created.Unix(), Labels: c.Config.Labels, State: c.State.Status,
 	}
 	if h.Labels == nil {
@@ -209,7 +210,7 @@ func (s *Server) encodeSummary(c container.Summary, image string, size bool) (ca
 	}
 	tail := b.Bytes()
 	tail[0] = ',' // "{"
-	return cachedContainer{rev: c.Revision, image: image, head: head, tail: tail}, nil
+	return cachedContainer{rev: c.Revision, image: image, links: c.LinkNames, head: head, tail: tail}, nil
 }
 
 // containerInspect is GET /containers/{id}/json?size=: the document `berth inspect` prints.

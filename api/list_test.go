@@ -136,6 +136,15 @@ func TestListSeesCLIWritesAtOnce(t *testing.T) {
 	if again := ids(true)[id]; again == got[id] || !strings.HasSuffix(again, "seconds ago") {
 		t.Errorf("two seconds later the listing says %q, as before (%q)", again, got[id])
 	}
+	// Another container's record gives it a name: a link to it.
+	linker := strings.TrimSpace(e.berth("create", "--name", "linker", "--link", "dozer:al", "bb:1", "true"))
+	if got := ids(true)[id]; !strings.HasPrefix(got, "/dozer,/linker/al exited") {
+		t.Fatalf("linked to dozer as al; the next listing has %q", got)
+	}
+	e.berth("rm", linker)
+	if got := ids(true)[id]; !strings.HasPrefix(got, "/dozer exited") {
+		t.Fatalf("removed its linker; the next listing has %q", got)
+	}
 	e.berth("rm", "dozer")
 	if got := ids(true); got[id] != "" || len(got) != 3 {
 		t.Errorf("removed %s; the next listing has %v", id, got)

@@ -14,8 +14,8 @@ import (
 // listing of 1,000 objects encodes only what changed since the last one. Encoding each entry by
 // reflection was a third of a listing's CPU. Nothing here is ever served stale: a container's
 // entry is reused only while the engine says its record and state are the very ones it was
-// encoded from (container.Summary.Revision), with its Status (which depends on the time) written
-// afresh; an image listing only while the database's Version says nobody has committed since it
+// encoded from (container.Summary.Revision) and its image name and link names (which other
+// records give it) are the same, with its Status (which depends on the time) written afresh; an image listing only while the database's Version says nobody has committed since it
 // was made.
 type listCaches struct {
 	containersMu sync.Mutex // held through a container listing: two at once take turns
@@ -26,8 +26,9 @@ type listCaches struct {
 
 // cachedContainer is a container's encoded entry, in two halves around its Status.
 type cachedContainer struct {
-	rev        uint64 // container.Summary.Revision it was encoded from
-	image      string // its Image field (the name it was run by, or its image's ID once the name moved)
+	rev        uint64   // container.Summary.Revision it was encoded from
+	image      string   // its Image field (the name it was run by, or its image's ID once the name moved)
+	links      []string // its names as a legacy link's target (container.Summary.LinkNames), others' records
 	head, tail []byte
 }
 
