@@ -124,10 +124,18 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 // keeps only those (the removed ones' entries go).
 func (s *Server) encodeList(buf *bytes.Buffer, list []container.Summary, size, whole bool) error {
 	now := time.Now()
-	resolved := map[string]string{}
 	c := &s.lists
 	c.containersMu.Lock()
 	defer c.containersMu.Unlock()
+	// Image names resolved to IDs hold while nobody commits (metadata.Version, taken before).
+	resolved := map[string]string{}
+	if v, err := s.images.DB.Version(); err != nil {
+		c.resolved = nil // unknown: this listing resolves afresh, and so does the next
+	} else if v == c.resolvedAt && c.resolved != nil {
+		resolved = c.resolved
+	} else {
+		c.resolved, c.resolvedAt = resolved, v
+	}
 	old, cache := c.containers, c.containers
 	if cache == nil || whole {
 		cache = make(map[string]cachedContainer, len(list))
@@ -158,8 +166,7 @@ func (s *Server) encodeList(buf *bytes.Buffer, list []container.Summary, size, w
 }
 
 // listedImage is a listed container's Image: the name it was created from while that name
-// still means its image, else its image's ID, as dockerd shows it. resolved caches names to IDs
-// across one listing.
+// still means its image, else its image's ID, as dockerd shows it. resolved caches names to IDs.
 func (s *Server) listedImage(c container.Summary, resolved map[string]string) string {
 	id, ok := resolved[c.Image]
 	if !ok {

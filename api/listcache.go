@@ -20,6 +20,8 @@ import (
 type listCaches struct {
 	containersMu sync.Mutex // held through a container listing: two at once take turns
 	containers   map[string]cachedContainer
+	resolved     map[string]string // image names to IDs, as of resolvedAt
+	resolvedAt   metadata.Version
 	imagesMu     sync.Mutex
 	images       cachedImages
 }

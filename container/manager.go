@@ -510,8 +510,19 @@ func (m *Manager) listCached(shared bool) ([]Summary, error) {
 		m.records = cache
 	}
 	out := make([]Summary, 0, len(rows))
-	for _, r := range rows {
+	for i := range rows {
+		r := &rows[i]
 		e := cache[r.ID]
+		if fresh && e != nil {
+			// The rows read again hold their own copy of each string: an unchanged one is
+			// swapped for the entry's, so that later listings compare pointers, not 1 KB.
+			if e.config == r.Config {
+				r.Config = e.config
+			}
+			if e.state == r.State {
+				r.State = e.state
+			}
+		}
 		if e == nil || e.config != r.Config || e.state != r.State || e.name != r.Name || e.sizeRw != r.SizeRw {
 			ne := &cachedRecord{config: r.Config, state: r.State, name: r.Name, sizeRw: r.SizeRw}
 			if e != nil && e.config == r.Config {
