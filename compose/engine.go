@@ -174,8 +174,11 @@ type UpOptions struct {
 	WaitTimeout   time.Duration
 	Timeout       *int // stop timeout of containers replaced or removed
 	// Services, when set, are the services the user named: only they follow Recreate; their
-	// dependencies are recreated only when they diverged.
+	// dependencies follow RecreateDependencies.
 	Services []string
+	// RecreateDependencies is the policy of the services the user did not name: "" or
+	// "diverged" (default), "force" (--always-recreate-deps), "never" (--no-recreate).
+	RecreateDependencies string
 }
 
 // Recreate policies.
@@ -216,8 +219,13 @@ func (e *Engine) Up(ctx context.Context, pl *Plan, o UpOptions) error {
 	ids := map[string][]string{} // service → the IDs of its containers, in number order
 	err = inDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
 		recreate := o.Recreate
-		if len(o.Services) > 0 && !contains(o.Services, sp.Name) && recreate == RecreateForce {
-			recreate = RecreateDiverged
+		if len(o.Services) > 0 && !contains(o.Services, sp.Name) {
+			recreate = o.RecreateDependencies
+			if recreate == "" && o.Recreate == RecreateNever {
+				recreate = RecreateNever
+			} else if recreate == "" {
+				recreate = RecreateDiverged
+			}
 		}
 		mu.Lock()
 		netOwner := ids[sp.NetworkModeService]

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-engine/berth/container"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // ---- exec / run ----
@@ -48,7 +49,7 @@ func composeExec(g *Globals, f *composeFlags) *cobra.Command {
 					o.Env = append(o.Env, v)
 				}
 				o.Tty = !noTTY && isTerminal(g.Stdin) && isTerminal(g.Stdout)
-				o.Cmd, o.Detach, o.Stdout, o.Stderr = args[1:], detach, g.Stdout, g.Stderr
+				o.Cmd, o.Detach, o.Stdout, o.Stderr, o.Privileged = args[1:], detach, g.Stdout, g.Stderr, privileged
 				if interactive && !detach {
 					o.Stdin = g.Stdin
 				}
@@ -69,9 +70,18 @@ func composeExec(g *Globals, f *composeFlags) *cobra.Command {
 	}
 	c.Flags().SetInterspersed(false)
 	fl := c.Flags()
-	fl.BoolVarP(&noTTY, "no-TTY", "T", false, "Disable pseudo-TTY allocation. By default `docker compose exec` allocates a TTY.")
+	// --no-TTY is run's spelling; Compose's exec takes it too.
+	fl.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "no-TTY" {
+			name = "no-tty"
+		}
+		return pflag.NormalizedName(name)
+	})
+	// Compose's -T defaults to true when stdout is no terminal, and shows it.
+	fl.BoolVarP(&noTTY, "no-tty", "T", !isTerminal(g.Stdout), "Disable pseudo-TTY allocation. By default 'berth compose exec' allocates a TTY.")
 	fl.BoolVarP(&detach, "detach", "d", false, "Detached mode: Run command in the background")
 	fl.BoolVarP(&interactive, "interactive", "i", true, "Keep STDIN open even if not attached")
+	fl.MarkHidden("interactive") // as Compose's
 	fl.BoolVar(&privileged, "privileged", false, "Give extended privileges to the process")
 	fl.StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
 	fl.StringVarP(&o.User, "user", "u", "", "Run the command as this user")
@@ -208,7 +218,7 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 	fl.BoolVar(&rm, "rm", false, "Automatically remove the container when it exits")
 	fl.BoolVar(&noDeps, "no-deps", false, "Don't start linked services")
 	fl.BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
-	fl.BoolVarP(&noTTY, "no-TTY", "T", false, "Disable pseudo-TTY allocation (default: auto-detected)")
+	fl.BoolVarP(&noTTY, "no-TTY", "T", !isTerminal(g.Stdout), "Disable pseudo-TTY allocation (default: auto-detected)")
 	fl.BoolVarP(new(bool), "interactive", "i", true, "Keep STDIN open even if not attached")
 	fl.BoolVarP(&servicePorts, "service-ports", "P", false, "Run command with all service's ports enabled and mapped to the host")
 	fl.BoolVar(&build, "build", false, "Build image before starting container")

@@ -60,7 +60,7 @@ func composeBuild(g *Globals, f *composeFlags) *cobra.Command {
 	fl := c.Flags()
 	fl.BoolVar(&noCache, "no-cache", false, "Do not use cache when building the image")
 	fl.BoolVar(&pull, "pull", false, "Always attempt to pull a newer version of the image")
-	fl.BoolVarP(&quiet, "quiet", "q", false, "Don't print anything to STDOUT")
+	fl.BoolVarP(&quiet, "quiet", "q", false, "Suppress the build output")
 	fl.StringArrayVar(&args, "build-arg", nil, "Set build-time variables for services")
 	return c
 }

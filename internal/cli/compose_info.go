@@ -265,7 +265,7 @@ func composeVersion(g *Globals, f *composeFlags) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&short, "short", false, "Shows only Compose's version number")
-	c.Flags().StringVarP(&fmtStr, "format", "f", "", "Format the output. Values: [pretty | json]")
+	c.Flags().StringVarP(&fmtStr, "format", "f", "", "Format the output. Values: [pretty | json]. (Default: pretty)")
 	return c
 }
 

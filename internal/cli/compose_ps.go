@@ -97,7 +97,12 @@ func composePs(g *Globals, f *composeFlags) *cobra.Command {
 	fl.BoolVarP(&all, "all", "a", false, "Show all stopped containers (including those created by the run command)")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "Only display IDs")
 	fl.BoolVar(&services, "services", false, "Display services")
-	fl.StringVar(&fmtStr, "format", "table", "Format output using a custom template")
+	fl.StringVar(&fmtStr, "format", "table", `Format output using a custom template:
+'table':            Print output in table format with column headers (default)
+'table TEMPLATE':   Print output in table format using the given Go template
+'json':             Print in JSON format
+'TEMPLATE':         Print output using the given Go template.
+Refer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates`)
 	fl.StringArrayVar(&status, "status", nil, "Filter services by status. Values: [paused | restarting | removing | running | dead | created | exited]")
 	fl.Bool("no-trunc", false, "Don't truncate output")
 	return c
