@@ -284,6 +284,20 @@ func (pl *Plan) AttachTo(services, attach, noAttach []string, deps bool) ([]stri
 	return kept, nil
 }
 
+// UseAliases gives a one-off container (run --use-aliases) the aliases the service's own
+// containers have on each network: the service's name and the file's aliases.
+func UseAliases(cp *ContainerPlan, sp *ServicePlan) {
+	full := sp.ContainerFor(1)
+	if len(full.Create.Aliases) > 1 {
+		cp.Create.Aliases = append(cp.Create.Aliases, full.Create.Aliases[1:]...)
+	}
+	for i := range cp.Connect {
+		if i < len(full.Connect) && len(full.Connect[i].Aliases) > 1 {
+			cp.Connect[i].Aliases = append(cp.Connect[i].Aliases, full.Connect[i].Aliases[1:]...)
+		}
+	}
+}
+
 // ServiceNames are the plan's services in dependency order.
 func (pl *Plan) ServiceNames() []string {
 	var out []string

@@ -833,3 +833,99 @@ func TestComposePushPull(t *testing.T) {
 		t.Errorf("pull --policy missing: %q", errs)
 	}
 }
+
+// TestComposeUpFlags: up's and run's flags as Docker Compose v2.40.3 has them (each recorded
+// with the compose plugin against dockerd 20.10): the flag checks' words and exit 1, the attach
+// set (attach: false, --attach, --no-attach), --abort-on-container-failure (an exit 0 goes on,
+// the failure stops everything and is the exit code), --timestamps, --always-recreate-deps,
+// -V, --pull, and run's --env-from-file, --cap-add/--cap-drop and -q.
+func TestComposeUpFlags(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{
+		"compose.yaml": `services:
+  ok:
+    image: bb:1
+    command: sh -c 'echo ok-out; exit 0'
+  bad:
+    image: bb:1
+    command: sh -c 'sleep 2; echo bad-out; exit 3'
+    depends_on: [dep]
+  dep:
+    image: bb:1
+    command: sh -c 'echo dep-out; sleep 30'
+  quiet:
+    image: bb:1
+    attach: false
+    command: sh -c 'echo quiet-out; sleep 30'
+`,
+		"envf": "FOO='bar baz'\n# c\nexport X=1\n",
+	})
+	for _, c := range []struct{ args, err string }{
+		{"--abort-on-container-failure -d", "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch"},
+		{"--attach ok -d", "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch"},
+		{"--abort-on-container-exit --abort-on-container-failure", "--abort-on-container-failure cannot be combined with --abort-on-container-exit"},
+		{"--wait --abort-on-container-exit", "--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies"},
+		{"--always-recreate-deps --no-recreate -d", "--always-recreate-deps and --no-recreate are incompatible"},
+		{"-V --no-recreate -d", "--no-recreate and --renew-anon-volumes are incompatible"},
+		{"--pull bogus -d", `invalid --pull option "bogus"`},
+		{"--pull policy -d", `invalid --pull option "policy"`},
+		{"--attach nope", "cannot attach to services not included in up: nope"},
+		{"--attach ok --attach-dependencies", "cannot combine --attach and --attach-dependencies"},
+	} {
+		if out, errs, code := ce.compose(append([]string{"up"}, strings.Fields(c.args)...)...); code != 1 || errs != c.err+"\n" || out != "" {
+			t.Errorf("up %s: exit %d, %q %q", c.args, code, out, errs)
+		}
+	}
+	if _, errs, code := ce.compose("create", "--pull", "daily"); code != 1 || errs != "invalid --pull option \"daily\"\n" {
+		t.Errorf("create --pull daily: exit %d, %q", code, errs)
+	}
+
+	// Not attached: quiet (attach: false). ok's exit 0 goes on; bad's 3 stops all and is up's.
+	out, _, code := ce.compose("up", "--abort-on-container-failure", "--timestamps", "-t", "1")
+	if code != 3 || !strings.HasPrefix(out, "Attaching to bad-1, dep-1, ok-1\n") || strings.Contains(out, "quiet-out") ||
+		!regexp.MustCompile(`(?m)^ok-1 +\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z ok-out$`).MatchString(out) ||
+		!strings.Contains(out, "ok-1 exited with code 0\n") || !strings.Contains(out, "bad-1 exited with code 3\n") {
+		t.Errorf("up --abort-on-container-failure: exit %d\n%s", code, out)
+	}
+	if got := ce.ok("ps", "-q", "--filter", "label=com.docker.compose.project="+ce.project); got != "" {
+		t.Errorf("running after the abort: %q", got)
+	}
+	// --attach: up ends when bad exits (with 0, as Compose's), the others go on running.
+	out, _, code = ce.compose("up", "--attach", "bad")
+	if code != 0 || !strings.HasPrefix(out, "Attaching to bad-1\n") || strings.Contains(out, "dep-out") || !strings.Contains(out, "bad-1  | bad-out\n") {
+		t.Errorf("up --attach bad: exit %d\n%s", code, out)
+	}
+	if got, _ := ce.composeOK("ps", "--services"); got != "dep\nquiet\n" {
+		t.Errorf("running after up --attach bad: %q", got)
+	}
+	// --no-attach.
+	ce.composeOK("down", "-t", "0")
+	out, _, code = ce.compose("up", "--no-attach", "dep", "--abort-on-container-failure", "-t", "1")
+	if code != 3 || !strings.HasPrefix(out, "Attaching to bad-1, ok-1\n") || strings.Contains(out, "dep-out") {
+		t.Errorf("up --no-attach dep: exit %d\n%s", code, out)
+	}
+	// --always-recreate-deps recreates bad's dependency; -V the service itself.
+	ce.composeOK("up", "-d", "bad")
+	_, errs := ce.composeOK("up", "-d", "--always-recreate-deps", "bad")
+	if !strings.Contains(errs, " Container "+ce.project+"-dep-1  Recreated\n") || strings.Contains(errs, "bad-1  Recreate") {
+		t.Errorf("up --always-recreate-deps:\n%s", errs)
+	}
+	_, errs = ce.composeOK("up", "-d", "-V", "bad")
+	if !strings.Contains(errs, " Container "+ce.project+"-bad-1  Recreated\n") || strings.Contains(errs, "dep-1  Recreate") {
+		t.Errorf("up -V:\n%s", errs)
+	}
+
+	// run: variables from a file (dotenv syntax), capabilities, -q with nothing on stderr.
+	out, errs = ce.composeOK("run", "--rm", "--no-deps", "-q", "--env-from-file", "envf", "--cap-add", "NET_ADMIN", "--cap-drop", "CHOWN",
+		"ok", "sh", "-c", "echo $FOO $X; grep CapEff /proc/self/status")
+	if out != "bar baz 1\nCapEff:\t00000000a80435fa\n" || errs != "" {
+		t.Errorf("run --env-from-file --cap-add --cap-drop -q: %q %q", out, errs)
+	}
+	for _, c := range []struct{ args, err string }{
+		{"--pull bogus", `invalid --pull option "bogus"`},
+		{"--env-from-file nope", "open nope: no such file or directory"},
+	} {
+		if _, errs, code := ce.compose(append(append([]string{"run", "--rm", "--no-deps"}, strings.Fields(c.args)...), "ok", "true")...); code != 1 || errs != c.err+"\n" {
+			t.Errorf("run %s: exit %d, %q", c.args, code, errs)
+		}
+	}
+}

@@ -118,11 +118,18 @@ func composeImages(g *Globals, f *composeFlags) *cobra.Command {
 func composeLs(g *Globals, f *composeFlags) *cobra.Command {
 	var all, quiet bool
 	var fmtStr string
+	var filter format.Args
 	c := &cobra.Command{
 		Use:   "ls [OPTIONS]",
 		Short: "List running compose projects",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Compose's ls knows one filter, name (a regular expression).
+			for _, k := range filter.Keys() {
+				if k != "name" {
+					return composeError(fmt.Errorf("invalid filter '%s'", k))
+				}
+			}
 			return f.withSession(g, cmd, func(ctx context.Context, s *composeSession) error {
 				projects, err := s.engine.Projects()
 				if err != nil {
@@ -134,6 +141,9 @@ func composeLs(g *Globals, f *composeFlags) *cobra.Command {
 				}
 				var jsonRows []string
 				for _, name := range composeKeys(projects) {
+					if !filter.Match("name", name) {
+						continue
+					}
 					cs := projects[name]
 					counts := map[string]int{}
 					files := ""
@@ -173,6 +183,7 @@ func composeLs(g *Globals, f *composeFlags) *cobra.Command {
 	c.Flags().BoolVarP(&all, "all", "a", false, "Show all stopped Compose projects")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display project names")
 	c.Flags().StringVar(&fmtStr, "format", "table", "Format the output. Values: [table | json]")
+	c.Flags().Var(&filter, "filter", "Filter output based on conditions provided")
 	return c
 }
 

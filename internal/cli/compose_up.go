@@ -198,6 +198,10 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 					}
 					return nil
 				}
+				// Compose checks --attach before it brings anything up.
+				if _, err := pl.AttachTo(args, u.attach, u.noAttach, u.attachDeps); err != nil && !u.detach {
+					return err
+				}
 				since := time.Now()
 				s.engine.Confirm = func(q string) bool { return composeConfirm(s.g, q, u.yes) }
 				if err := s.engine.Up(ctx, pl, o); err != nil {
@@ -259,6 +263,7 @@ func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services 
 			names = append(names, strings.TrimPrefix(c.Name, pl.Project+"-"))
 		}
 	}
+	slices.Sort(names) // Compose's order (recorded: "bad-1, dep-1, ok-1")
 	fmt.Fprintln(s.g.Stdout, "Attaching to "+strings.Join(names, ", "))
 	stopAll := func() {
 		s.engine.Each(all, "Stopping", "Stopped", func(c compose.Container) error { return s.engine.Containers.Stop(c.ID, nil) })
