@@ -247,9 +247,7 @@ func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services 
 	if err != nil {
 		return err
 	}
-	if cs, err = compose.Select(cs, pl, nil); err != nil {
-		return err
-	}
+	cs = compose.OfServices(cs, pl.ServiceNames())
 	to, err := pl.AttachTo(services, u.attach, u.noAttach, u.attachDeps)
 	if err != nil {
 		return err
