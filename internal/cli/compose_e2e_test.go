@@ -929,3 +929,86 @@ func TestComposeUpFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestComposeListAndCopyFlags: logs --index, ps --filter/--orphans, ls --filter, events
+// --since/--until and cp (to every container of the service; --all adds run's) as Docker Compose
+// v2.40.3 does them (recorded with the compose plugin against dockerd 20.10).
+func TestComposeListAndCopyFlags(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{
+		"compose.yaml": "services:\n  w:\n    image: bb:1\n    command: sh -c 'echo hi-from-$$HOSTNAME; sleep 60'\n    scale: 2\n" +
+			"  v:\n    image: bb:1\n    command: sh -c 'echo v; sleep 60'\n",
+		"f": "data\n",
+	})
+	ce.composeOK("up", "-d")
+	w2 := strings.TrimSpace(ce.ok("inspect", "-f", "{{.Config.Hostname}}", ce.project+"-w-2"))
+	if out, _ := ce.composeOK("logs", "--index", "2", "w"); out != "w-2  | hi-from-"+w2+"\n" {
+		t.Errorf("logs --index 2 w: %q", out)
+	}
+	for _, c := range []struct{ args, err string }{
+		{"logs --index 2", "--index requires one service to be selected"},
+		{"logs --index 1 w v", "--index requires one service to be selected"},
+		{"logs --index 5 w", `service "w" is not running container #5`},
+		{"ps --filter bogus=1", "unknown filter bogus"},
+		{"ps --filter status", "arguments to --filter should be in form KEY=VAL"},
+		{"ls --filter bogus=1", "invalid filter 'bogus'"},
+		{"ls --filter name", `invalid argument "name" for "--filter" flag: bad format of filter (expected name=value)`},
+		{"events --since bogus", `failed to parse value as time or duration: "bogus"`},
+		{"cp f nosvc:/tmp/", `no container found for service "nosvc"`},
+	} {
+		if out, errs, code := ce.compose(strings.Fields(c.args)...); code != 1 || errs != c.err+"\n" || out != "" {
+			t.Errorf("%s: exit %d, %q %q", c.args, code, out, errs)
+		}
+	}
+	names := func(args ...string) string {
+		out, _ := ce.composeOK(append([]string{"ps", "--format", "{{.Name}}"}, args...)...)
+		return strings.ReplaceAll(out, ce.project+"-", "")
+	}
+	if got := names("--filter", "status=running"); got != "v-1\nw-1\nw-2\n" {
+		t.Errorf("ps --filter status=running: %q", got)
+	}
+	if got := names("--filter", "status=exited"); got != "" {
+		t.Errorf("ps --filter status=exited: %q", got)
+	}
+	if out := ce.ok("compose", "ls", "--filter", "name=^"+ce.project+"$", "-q"); out != ce.project+"\n" {
+		t.Errorf("ls --filter: %q", out)
+	}
+	if out := ce.ok("compose", "ls", "--filter", "name=^"+ce.project+"x", "-q"); out != "" {
+		t.Errorf("ls --filter (no match): %q", out)
+	}
+
+	// cp to the service: every container of it; --all: run's too; from it: the first.
+	id := strings.TrimSpace(func() string { out, _ := ce.composeOK("run", "-d", "w", "sleep", "100"); return out }())
+	_, errs := ce.composeOK("cp", "f", "w:/tmp/x")
+	p := " " + ce.project
+	if !strings.Contains(errs, p+"-w-1 copy f to "+ce.project+"-w-1:/tmp/x Copying\n") || !strings.Contains(errs, p+"-w-2 copy f to "+ce.project+"-w-2:/tmp/x Copied\n") ||
+		strings.Count(errs, "\n") != 4 {
+		t.Errorf("cp f w:/tmp/x: %q", errs)
+	}
+	for _, c := range []string{ce.project + "-w-1", ce.project + "-w-2"} {
+		if got := ce.ok("exec", c, "cat", "/tmp/x"); got != "data\n" {
+			t.Errorf("%s: %q", c, got)
+		}
+	}
+	if _, _, code := ce.run("exec", id, "cat", "/tmp/x"); code == 0 {
+		t.Error("cp without --all copied into the run container")
+	}
+	if _, errs := ce.composeOK("cp", "--all", "f", "w:/tmp/y"); strings.Count(errs, " Copied\n") != 3 {
+		t.Errorf("cp --all: %q", errs)
+	}
+	ce.ok("exec", id, "cat", "/tmp/y")
+	ce.ok("exec", ce.project+"-w-1", "sh", "-c", "echo one > /tmp/q")
+	ce.ok("exec", ce.project+"-w-2", "sh", "-c", "echo two > /tmp/q")
+	if out, _ := ce.composeOK("cp", "w:/tmp/q", "-"); !strings.Contains(out, "one\n") {
+		t.Errorf("cp from w: %q", out)
+	}
+	if _, errs := ce.composeOK("cp", "--index", "2", "f", "w:/tmp/z"); errs != p+"-w-2 copy f to "+ce.project+"-w-2:/tmp/z Copying\n"+p+"-w-2 copy f to "+ce.project+"-w-2:/tmp/z Copied\n" {
+		t.Errorf("cp --index 2: %q", errs)
+	}
+
+	// events: the journal replayed from --since, up to --until.
+	ce.composeOK("restart", "v")
+	out, _ := ce.composeOK("events", "--json", "--since", "5m", "--until", "0s", "v")
+	if !strings.Contains(out, `"action":"restart"`) && !strings.Contains(out, `"action":"start"`) || strings.Contains(out, `"service":"w"`) {
+		t.Errorf("events --since --until v:\n%s", out)
+	}
+}
