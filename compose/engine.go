@@ -433,13 +433,10 @@ func (e *Engine) emit(ev Event) {
 	e.Events(ev)
 }
 
-// BuildService builds a service's image (tagged with its image name and build.tags). extra
-// overrides the build's options (compose build's flags).
-func (e *Engine) BuildService(ctx context.Context, pl *Plan, sp *ServicePlan, extra func(*build.Options)) error {
+// BuildOptions are the build of a service's image (for BuildService, or build's --check), extra
+// overriding them.
+func (e *Engine) BuildOptions(sp *ServicePlan, extra func(*build.Options)) build.Options {
 	b := sp.Build
-	if b == nil {
-		return nil
-	}
 	o := build.Options{ContextDir: b.Context, BuildArgs: b.Args, Target: b.Target, Tags: b.Tags, Labels: b.Labels,
 		NoCache: b.NoCache, AlwaysPull: b.Pull, Progress: e.BuildProgress, Network: b.Network}
 	if b.Inline != "" {
@@ -461,6 +458,16 @@ func (e *Engine) BuildService(ctx context.Context, pl *Plan, sp *ServicePlan, ex
 	if extra != nil {
 		extra(&o)
 	}
+	return o
+}
+
+// BuildService builds a service's image (tagged with its image name and build.tags). extra
+// overrides the build's options (compose build's flags).
+func (e *Engine) BuildService(ctx context.Context, pl *Plan, sp *ServicePlan, extra func(*build.Options)) error {
+	if sp.Build == nil {
+		return nil
+	}
+	o := e.BuildOptions(sp, extra)
 	e.event("Image", sp.Image, "Building")
 	if _, err := build.Build(ctx, e.Containers.Images, o); err != nil {
 		e.failed("Image", sp.Image, "Error")

@@ -1012,3 +1012,42 @@ func TestComposeListAndCopyFlags(t *testing.T) {
 		t.Errorf("events --since --until v:\n%s", out)
 	}
 }
+
+// TestComposeBuildFlags: compose build's --with-dependencies, --push and --check, and the flags
+// berth's builder cannot honour refused in one line (Compose on BuildKit honours them).
+func TestComposeBuildFlags(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	host := distRegistry(t, "", "")
+	ce := newComposeEnv(t, map[string]string{
+		"Dockerfile": "FROM bb:1\nLABEL made=compose\n",
+		"compose.yaml": "services:\n  a:\n    build: .\n    depends_on: [b]\n" +
+			"  b:\n    build: .\n    image: " + host + "/p/b:1\n",
+	})
+	for _, c := range []struct{ args, err string }{
+		{"--builder foo", "berth compose build does not support --builder (berth has one builder, default)"},
+		{"-m 64m", "berth compose build does not support --memory"},
+		{"--print", "berth compose build does not support --print"},
+		{"--provenance true", "berth compose build does not support --provenance"},
+		{"--sbom true", "berth compose build does not support --sbom"},
+	} {
+		if _, errs, code := ce.compose(append([]string{"build"}, strings.Fields(c.args)...)...); code != 1 || errs != c.err+"\n" {
+			t.Errorf("build %s: exit %d, %q", c.args, code, errs)
+		}
+	}
+	// --check checks the Dockerfile and builds nothing.
+	ce.composeOK("build", "--check", "a")
+	if _, _, code := ce.run("image", "inspect", ce.project+"-a"); code == 0 {
+		t.Error("build --check built the image")
+	}
+	// A service named is built alone, with --with-dependencies its dependencies too.
+	_, errs := ce.composeOK("build", "a")
+	if !strings.Contains(errs, " Image "+ce.project+"-a  Built\n") || strings.Contains(errs, "/p/b:1") {
+		t.Errorf("build a: %q", errs)
+	}
+	_, errs = ce.composeOK("build", "--with-dependencies", "--push", "a")
+	if !strings.Contains(errs, " Image "+host+"/p/b:1  Built\n") || !strings.Contains(errs, " Pushing "+host+"/p/b:1: ") {
+		t.Errorf("build --with-dependencies --push a: %q", errs)
+	}
+	ce.ok("rmi", host+"/p/b:1")
+	ce.ok("pull", host+"/p/b:1")
+}
