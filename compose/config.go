@@ -5,10 +5,67 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v4"
 )
+
+// MarshalModel is a raw model (LoadModel) as Compose's config prints it: its map's keys in
+// order, YAML indented by 2, or JSON.
+func MarshalModel(model map[string]any, format string) ([]byte, error) {
+	switch format {
+	case "", "yaml":
+		var buf bytes.Buffer
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2)
+		if err := enc.Encode(model); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	case "json":
+		return json.MarshalIndent(model, "", "  ")
+	}
+	return nil, fmt.Errorf("unsupported format %q", format)
+}
+
+// Variables are the variables a raw model (LoadModel without interpolation) uses, by name
+// (Compose lists them in its map's random order).
+func Variables(model map[string]any) []template.Variable {
+	vars := template.ExtractVariables(model, template.DefaultPattern)
+	out := make([]template.Variable, 0, len(vars))
+	for _, v := range vars {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ServiceHashes are config --hash's lines ("web <config-hash>"), by service name: "*" for
+// every service, else a comma-separated list. Each is the com.docker.compose.config-hash up
+// gives the service's containers (recorded: Compose's own config --hash differs from its up's
+// label for a service with env_file; berth prints the label).
+func ServiceHashes(p *types.Project, which string) ([]string, error) {
+	names := p.ServiceNames()
+	if which != "*" {
+		names = strings.Split(which, ",")
+	}
+	sort.Strings(names)
+	var out []string
+	for _, n := range names {
+		s, err := p.GetService(n)
+		if err != nil {
+			return nil, err
+		}
+		h, err := ServiceHash(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n+" "+h)
+	}
+	return out, nil
+}
 
 // MarshalConfig is `config`'s document ("yaml" or "json") as Docker Compose v2.40.3 prints it:
 // without the networks, volumes, secrets and configs no service uses, and with each service's
