@@ -298,6 +298,15 @@ func UseAliases(cp *ContainerPlan, sp *ServicePlan) {
 	}
 }
 
+// VolumeNames are the engine names of the project's named volumes.
+func (pl *Plan) VolumeNames() []string {
+	var out []string
+	for _, v := range pl.Volumes {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
 // ServiceNames are the plan's services in dependency order.
 func (pl *Plan) ServiceNames() []string {
 	var out []string

@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/berth-engine/berth/container"
 )
 
 // project writes files into a temporary project directory and loads it.
@@ -386,5 +389,62 @@ func TestUnsupportedAttributesAreNamed(t *testing.T) {
 	want := []string{`service "a": devices is not supported by berth and is ignored`, `service "a": volumes_from is not supported by berth and is ignored`}
 	if !reflect.DeepEqual(pl.Warnings, want) {
 		t.Errorf("warnings %q", pl.Warnings)
+	}
+}
+
+// up's attach set as Compose's runUp makes it: attach: false left out, --attach-dependencies
+// adds what the named services depend on, --attach must name services of the plan, --no-attach
+// takes out.
+func TestAttachTo(t *testing.T) {
+	pl := mustPlan(t, map[string]string{"compose.yaml": `
+services:
+  web:
+    image: i
+    depends_on: [db]
+  db:
+    image: i
+    depends_on: [cache]
+  cache:
+    image: i
+  quiet:
+    image: i
+    attach: false
+`}, LoadOptions{})
+	for _, c := range []struct {
+		services, attach, noAttach []string
+		deps                       bool
+		want                       []string
+	}{
+		{nil, nil, nil, false, []string{"cache", "db", "web"}},
+		{[]string{"web"}, nil, nil, false, []string{"web"}},
+		{[]string{"web"}, nil, nil, true, []string{"cache", "db", "web"}},
+		{nil, nil, []string{"db"}, false, []string{"cache", "web"}},
+		{nil, []string{"quiet", "web"}, []string{"web"}, false, []string{"quiet"}},
+	} {
+		got, err := pl.AttachTo(c.services, c.attach, c.noAttach, c.deps)
+		slices.Sort(got)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("%+v: %q, %v", c, got, err)
+		}
+	}
+	if _, err := pl.AttachTo(nil, []string{"nope", "web", "gone"}, nil, false); err == nil || err.Error() != "cannot attach to services not included in up: nope, gone" {
+		t.Errorf("unknown --attach: %v", err)
+	}
+	if err := pl.SetPullPolicy("policy"); err == nil || err.Error() != `invalid --pull option "policy"` {
+		t.Errorf("--pull policy: %v", err)
+	}
+}
+
+// A replacement takes its predecessor's anonymous volumes (the service's and the image's), not
+// its named ones nor a bind.
+func TestInheritAnonymousVolumes(t *testing.T) {
+	want := ContainerPlan{Create: container.CreateOptions{Host: container.HostConfig{Mounts: []container.Mount{
+		{Type: "volume", Target: "/anon"}, {Type: "volume", Source: "p_named", Target: "/named"}, {Type: "bind", Source: "/h", Target: "/b"}}}}}
+	old := []container.Mount{{Type: "volume", Source: "aaa", Target: "/anon/"}, {Type: "volume", Source: "p_named", Target: "/named"},
+		{Type: "bind", Source: "/h", Target: "/b"}, {Type: "volume", Source: "bbb", Target: "/image-vol"}, {Type: "volume", Source: "p_other", Target: "/gone"}}
+	InheritAnonymousVolumes(&want, old, []string{"p_named", "p_other"})
+	got := want.Create.Host.Mounts
+	if len(got) != 4 || got[0].Source != "aaa" || got[1].Source != "p_named" || got[3] != (container.Mount{Type: "volume", Source: "bbb", Target: "/image-vol"}) {
+		t.Errorf("mounts: %+v", got)
 	}
 }

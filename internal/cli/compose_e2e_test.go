@@ -1051,3 +1051,23 @@ func TestComposeBuildFlags(t *testing.T) {
 	ce.ok("rmi", host+"/p/b:1")
 	ce.ok("pull", host+"/p/b:1")
 }
+
+// TestComposeRecreateKeepsAnonymousVolumes: a recreated container gets its predecessor's
+// anonymous volumes, and -V new ones, as Docker Compose v2.40.3 does (recorded: the file
+// written in /data survives up --force-recreate and is gone after up -V).
+func TestComposeRecreateKeepsAnonymousVolumes(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{
+		"compose.yaml": "services:\n  s:\n    image: bb:1\n    command: sleep 300\n    volumes: [/data]\n",
+	})
+	ce.composeOK("up", "-d")
+	c := ce.project + "-s-1"
+	ce.ok("exec", c, "sh", "-c", "echo kept > /data/f")
+	ce.composeOK("up", "-d", "--force-recreate", "-t", "0")
+	if got := ce.ok("exec", c, "cat", "/data/f"); got != "kept\n" {
+		t.Errorf("after --force-recreate: %q", got)
+	}
+	ce.composeOK("up", "-d", "-V", "-t", "0")
+	if out, _, code := ce.run("exec", c, "cat", "/data/f"); code == 0 {
+		t.Errorf("after -V the old volume is still there: %q", out)
+	}
+}

@@ -83,6 +83,7 @@ func (u *upFlags) options(cmd *cobra.Command, services []string) (compose.UpOpti
 	}
 	// -V recreates the named services' containers (with new anonymous volumes), as Compose's
 	// does; --always-recreate-deps their dependencies'.
+	o.RenewAnonVolumes = u.renewAnon
 	if u.forceRecreate || u.renewAnon {
 		o.Recreate = compose.RecreateForce
 	} else if u.noRecreate {
