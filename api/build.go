@@ -187,6 +187,11 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request) error {
 			s.logf("build cache not collected: %v", err)
 		}
 	}
+	if !quiet {
+		// The last step's " ---> ID": the built image (berth records no image for the steps
+		// before, so only this one is shown).
+		out.message(map[string]string{"stream": " ---> " + shortID(res.ImageID) + "\n"})
+	}
 	out.message(map[string]any{"aux": map[string]string{"ID": res.ImageID}})
 	if quiet {
 		out.message(map[string]string{"stream": res.ImageID + "\n"})

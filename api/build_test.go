@@ -119,9 +119,8 @@ func TestBuildAPI(t *testing.T) {
 // The classic stream as dockerd 20.10 sends it (recorded with curl on its socket, DOCKER_BUILDKIT
 // unset): a "Step N/M : INSTRUCTION" message and its "\n" for every instruction, metadata ones
 // included, numbered across stages and written as in the Dockerfile; " ---> Using cache" for a
-// metadata instruction seen before; a failed RUN in the classic builder's words. (dockerd also
-// sends " ---> ID", "Running in" and "Removing intermediate container" lines for its
-// intermediate images and containers, which berth's builder does not make.)
+// metadata instruction seen before; a failed RUN in the classic builder's words. (The " ---> ID",
+// "Running in" and "Removing intermediate container" lines: TestApileftBuildClassicIDs.)
 func TestBuildAPIClassicSteps(t *testing.T) {
 	e := newExecEnv(t)
 	df := "FROM busybox AS a\nRUN true\nFROM busybox\nENV FOO=bar\nRUN touch baz\nLABEL a=b\nRUN [\"sh\", \"-c\", \"exit 3\"]\nCMD [\"x\"]\n"

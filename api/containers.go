@@ -112,7 +112,7 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 // summary is one listed container; resolved caches image names to IDs across one listing.
 func (s *Server) summary(c container.Summary, size bool, resolved map[string]string) containerSummary {
 	cs := containerSummary{
-		ID: c.ID, Names: []string{"/" + c.Name}, Image: c.Image, ImageID: c.ImageID,
+		ID: c.ID, Names: c.Names(), Image: c.Image, ImageID: c.ImageID,
 		Created: c.Created.Unix(), Labels: c.Config.Labels, State: c.State.Status,
 		Status: container.StatusString(c.State, time.Now()),
 	}

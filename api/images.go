@@ -300,8 +300,15 @@ func (s *Server) imageCreate(w http.ResponseWriter, r *http.Request) error {
 	if _, err := reference.Parse(ref); err != nil {
 		return badRequest("%v", err)
 	}
+	if p := r.Form.Get("platform"); p != "" {
+		if _, err := image.ParsePlatform(p); err != nil {
+			return badRequest("%v", err) // dockerd's 400 before it pulls
+		}
+	}
 	st := newImgStream(w)
-	o := distribution.PullOptions{Options: s.cfg.Registry, Platform: r.Form.Get("platform"), AllTags: allTags}
+	// AnyPlatform: as `berth pull --platform`, a single-platform image is taken as it is (dockerd
+	// 20.10 checks the platform at create, not at pull).
+	o := distribution.PullOptions{Options: s.cfg.Registry, Platform: r.Form.Get("platform"), AllTags: allTags, AnyPlatform: true}
 	o.Keychain = kc
 	o.Progress = st.progress
 	ctx, cancel := s.requestContext(r)

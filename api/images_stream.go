@@ -77,7 +77,7 @@ func (s *imgStream) send(m imgStreamMessage) {
 // fail ends the stream with err: an HTTP error when nothing was sent yet, else an error message.
 func (s *imgStream) fail(err error) error {
 	s.mu.Lock()
-	started := s.started
+	started := s.started || s.held != nil // after "Pulling from" dockerd's answer has begun
 	s.mu.Unlock()
 	if !started {
 		var nf distribution.NotFoundError

@@ -138,6 +138,9 @@ type state struct {
 	// metaFor and metaTrail: the metadata instructions run since the step whose key is metaFor
 	// (the classic builder's own cache entries for them; see classicMeta).
 	metaFor, metaTrail string
+	// imageID is the image imageState made the state of ("" for scratch); not kept up to date
+	// by the steps (berth records no intermediate images).
+	imageID string
 }
 
 func (st *state) chain() digest.Digest {
@@ -439,7 +442,7 @@ func (b *builder) imageState(ref string, pull bool, plat platformArgs) (*state, 
 		}
 	}
 	// The platform is part of the key: a build for linux/arm64 never reuses linux/amd64 steps.
-	st := &state{cfg: *img.Config, key: digestOf("image\x00" + id + "\x00" + plat.String()), newHist: len(img.Config.History), plat: plat}
+	st := &state{cfg: *img.Config, key: digestOf("image\x00" + id + "\x00" + plat.String()), newHist: len(img.Config.History), plat: plat, imageID: id}
 	cc := image.ContainerConfig{}
 	if img.Config.Config != nil {
 		cc = *img.Config.Config
@@ -511,6 +514,7 @@ func (b *builder) runStage(i int) error {
 	var st *state
 	var err error
 	fromName := b.plan.Bases[i]
+	baseID, fromImage := "", false
 	if j := b.plan.BaseIdx[i]; j >= 0 {
 		st = b.states[j].clone()
 	} else {
@@ -522,6 +526,7 @@ func (b *builder) runStage(i int) error {
 			return err
 		}
 		v.done()
+		baseID, fromImage = st.imageID, true
 	}
 	st.stage = i
 	st.plat = b.plan.Platforms[i]
@@ -571,6 +576,10 @@ func (b *builder) runStage(i int) error {
 	idx := 1
 	first, all := b.classicNumbers(i)
 	b.prog.instruction(first, all, stage.SourceCode)
+	if fromImage {
+		// A stage FROM an earlier one has no image ID to show: berth records none for it.
+		b.prog.baseImage(baseID)
+	}
 	v := b.prog.start(label(idx) + " FROM " + displayRef(fromName))
 	v.done()
 	for k, c := range cmds {

@@ -93,6 +93,35 @@ func (p *progress) metaCached() {
 	}
 }
 
+// classicIDs is a display that names the classic builder's objects: the base image after FROM,
+// the container a RUN runs in, and its removal.
+type classicIDs interface {
+	baseImage(id string)
+	runningIn(v *vertex, id string)
+	removedContainer(v *vertex, id string)
+}
+
+// baseImage shows the image a stage starts from (classic display only; "" for scratch).
+func (p *progress) baseImage(id string) {
+	if c, ok := p.d.(classicIDs); ok {
+		c.baseImage(id)
+	}
+}
+
+// runningIn says which container runs v's command (classic display only).
+func (v *vertex) runningIn(id string) {
+	if c, ok := v.p.d.(classicIDs); ok {
+		c.runningIn(v, id)
+	}
+}
+
+// removedContainer says that the container of v's command was removed (classic display only).
+func (v *vertex) removedContainer(id string) {
+	if c, ok := v.p.d.(classicIDs); ok {
+		c.removedContainer(v, id)
+	}
+}
+
 // close ends the display: the tty view paints its last frame and the logs of failed steps.
 func (p *progress) close() { p.d.close() }
 

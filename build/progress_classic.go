@@ -60,6 +60,39 @@ func (c *classicDisplay) instruction(n, total int, text string) {
 	c.write(nil, "\n")
 }
 
+// baseImage is " ---> ID" after a FROM of an image (the image's short ID; nothing after the
+// arrow for scratch), as the classic builder shows it.
+func (c *classicDisplay) baseImage(id string) { c.write(nil, " ---> "+shortImageID(id)+"\n") }
+
+// runningIn is " ---> Running in ID" for the container of a RUN step: berth's step container
+// is "build-" and 32 hex digits (the runtime's container and the builds/ directory), shown by
+// the first 12 of them as Docker shows a container's ID.
+func (c *classicDisplay) runningIn(v *vertex, id string) {
+	c.write(v, " ---> Running in "+shortStepID(id)+"\n")
+}
+
+// removedContainer is the classic builder's "Removing intermediate container ID" once the
+// RUN step's container is gone.
+func (c *classicDisplay) removedContainer(v *vertex, id string) {
+	c.write(v, "Removing intermediate container "+shortStepID(id)+"\n")
+}
+
+func shortStepID(id string) string {
+	id = strings.TrimPrefix(id, "build-")
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return id
+}
+
+func shortImageID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return id
+}
+
 // metaCached is a metadata instruction (ENV, LABEL, CMD...) found in the cache.
 func (c *classicDisplay) metaCached() { c.write(nil, " ---> Using cache\n") }
 

@@ -276,6 +276,11 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, stubs []s
 	errOut := &lineLog{v: v, start: out.start, stderr: true}
 	o.Stdout, o.Stderr = out, errOut
 	o.Context = b.ctx
+	var stepID string
+	o.Created = func(id string) {
+		stepID = id
+		v.runningIn(id)
+	}
 	m := container.New(b.s)
 	m.UsernsRemap = b.o.UsernsRemap
 	upper, cleanup, err := m.RunStep(o)
@@ -287,7 +292,12 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, stubs []s
 	if err != nil {
 		return metadata.CacheEntry{}, foreignExecError(err, out.lastLine(), st.plat)
 	}
-	defer cleanup()
+	removed := false
+	defer func() {
+		if !removed {
+			cleanup()
+		}
+	}()
 	if err := addStubs(upper, stubs); err != nil {
 		return metadata.CacheEntry{}, err
 	}
@@ -299,8 +309,14 @@ func (b *builder) runAndCommit(st *state, v *vertex, key, desc string, stubs []s
 	if err != nil {
 		return metadata.CacheEntry{}, err
 	}
-	defer rc.Close()
-	return b.record(st, rc, key, desc)
+	e, err := b.record(st, rc, key, desc)
+	rc.Close()
+	if err == nil {
+		cleanup()
+		removed = true
+		v.removedContainer(stepID)
+	}
+	return e, err
 }
 
 // foreignExecError makes a RUN that could not start its program because the kernel does not run

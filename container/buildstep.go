@@ -59,6 +59,9 @@ type StepOptions struct {
 	// Context, when canceled, stops the step: its command is killed and everything the step
 	// made is undone before RunStep returns the context's error.
 	Context context.Context
+	// Created, if set, is told the step's container ID ("build-" and 32 hex digits: the
+	// runtime's container and builds/ID) once it has one, before the command runs.
+	Created func(id string)
 }
 
 // StepMount is one mount of a build step.
@@ -118,6 +121,9 @@ func (m *Manager) RunStep(o StepOptions) (upper string, cleanup func(), err erro
 	idb := make([]byte, 32)
 	rand.Read(idb)
 	id := "build-" + hex.EncodeToString(idb)[:32]
+	if o.Created != nil {
+		o.Created(id)
+	}
 	dir := filepath.Join(m.Images.Root, "builds", id)
 	rootfs := filepath.Join(dir, "rootfs")
 	upper = filepath.Join(dir, "upper")

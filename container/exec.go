@@ -83,19 +83,33 @@ func (m *Manager) Exec(ref string, o ExecOptions) (int, error) {
 		return 0, errRestarting(c.ID)
 	}
 	// Docker's events: exec_create (when the instance is made: here for `berth exec`), exec_start,
-	// and exec_die with the exit code once the process has ended (not known for a detached one).
-	line := strings.Join(o.Cmd, " ")
+	// and exec_die with the exit code once the process has ended (ExecDetached waits for a
+	// detached one in an exec-shim).
+	line := execEventLine(o.Cmd)
 	id := o.execID
 	if id == "" {
 		id = newID()
 		m.event("exec_create: "+line, c, map[string]string{"execID": id})
 	}
 	m.event("exec_start: "+line, c, map[string]string{"execID": id})
+	if o.failed == nil {
+		o.failed = new(string)
+	}
 	code, err := m.execProcess(c, o)
-	if err == nil && !o.Detach {
+	// A process the runtime could not start has no exec_die (dockerd's 126 without one).
+	if err == nil && !o.Detach && *o.failed == "" {
 		m.event("exec_die", c, map[string]string{"execID": id, "exitCode": strconv.Itoa(code)})
 	}
 	return code, err
+}
+
+// execEventLine is the command as Docker's exec events name it: the entrypoint, a space, and the
+// arguments joined ("true " for a command without arguments).
+func execEventLine(cmd []string) string {
+	if len(cmd) == 0 {
+		return " "
+	}
+	return cmd[0] + " " + strings.Join(cmd[1:], " ")
 }
 
 // execProcess runs Exec's process in c.

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,6 +34,10 @@ type execHoldRequest struct {
 	WorkingDir string    `json:"workingDir,omitempty"`
 	Privileged bool      `json:"privileged,omitempty"`
 	Size       [2]uint16 `json:"size"` // height, width; 0 0 unknown
+	// Detach (exec -d): the holder answers once the process runs and waits for its end, with
+	// the terminal only if Tty; the data socket is not used.
+	Detach bool `json:"detach,omitempty"`
+	Tty    bool `json:"tty,omitempty"`
 }
 
 // execHoldResize is a client's later control line: its terminal's new size.
@@ -77,33 +82,9 @@ func (m *Manager) ExecHeld(ref string, o ExecOptions) (int, error) {
 	} else if h, w, ok := terminalSize(o.Stdin, o.Stdout); ok {
 		req.Size = [2]uint16{h, w}
 	}
-	b, _ := json.Marshal(req)
-	if _, err := ctrlOurs.Write(append(b, '\n')); err != nil {
-		dataTheirs.Close()
-		ctrlTheirs.Close()
+	if err := m.startExecShim(c.ID, req, ctrlOurs, ctrlTheirs, dataTheirs); err != nil {
 		return 0, err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		dataTheirs.Close()
-		ctrlTheirs.Close()
-		return 0, err
-	}
-	cmd := exec.Command(exe, "--root", m.Images.Root, "exec-shim")
-	cmd.ExtraFiles = []*os.File{ctrlTheirs, dataTheirs} // fds 3 and 4
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Env = os.Environ()
-	if f, err := os.OpenFile(filepath.Join(m.dir(c.ID), "shim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
-		defer f.Close()
-		cmd.Stderr = f
-	}
-	err = cmd.Start()
-	dataTheirs.Close()
-	ctrlTheirs.Close()
-	if err != nil {
-		return 0, err
-	}
-	go cmd.Wait() // reaped if it ends while this client runs
 
 	// Resizes of the client's terminal go on to the holder.
 	var ctrlMu sync.Mutex
@@ -162,8 +143,13 @@ func (m *Manager) ExecHeld(ref string, o ExecOptions) (int, error) {
 	case <-copied: // the holder closes the data socket as it ends
 	case <-time.After(2 * time.Second):
 	}
-	if res.Stderr != "" && o.Stderr != nil {
-		io.WriteString(o.Stderr, res.Stderr)
+	return res.result(o.Stderr)
+}
+
+// result is the holder's result as Exec returns it, the runtime's words written to stderr.
+func (res execHoldResult) result(stderr io.Writer) (int, error) {
+	if res.Stderr != "" && stderr != nil {
+		io.WriteString(stderr, res.Stderr)
 	}
 	switch {
 	case res.Error == "":
@@ -173,6 +159,74 @@ func (m *Manager) ExecHeld(ref string, o ExecOptions) (int, error) {
 	default:
 		return 0, errors.New(res.Error)
 	}
+}
+
+// startExecShim starts `berth exec-shim` in a session of its own for container id, with req
+// written on the control socket (ours, theirs) and data (theirs) as its fd 4. It closes the
+// shim's ends.
+func (m *Manager) startExecShim(id string, req execHoldRequest, ctrlOurs, ctrlTheirs, dataTheirs *os.File) error {
+	defer dataTheirs.Close()
+	defer ctrlTheirs.Close()
+	b, _ := json.Marshal(req)
+	if _, err := ctrlOurs.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe, "--root", m.Images.Root, "exec-shim")
+	cmd.ExtraFiles = []*os.File{ctrlTheirs, dataTheirs} // fds 3 and 4
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Env = os.Environ()
+	if f, err := os.OpenFile(filepath.Join(m.dir(id), "shim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+		defer f.Close()
+		cmd.Stderr = f
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait() // reaped if it ends while this client runs
+	return nil
+}
+
+// ExecDetached is Exec with Detach (`berth exec -d`): an exec-shim runs the process and waits
+// for it, so that its exec_die comes with the exit code as Docker's daemon writes it, and
+// ExecDetached returns once the process runs (or with the runtime's refusal, as Exec).
+func (m *Manager) ExecDetached(ref string, o ExecOptions) (int, error) {
+	c, st, err := m.Get(ref)
+	if err != nil {
+		return 0, err
+	}
+	if !st.Running() || st.Status == "paused" || st.Restarting() {
+		// Exec's own refusals, with its words, without starting a holder.
+		return m.Exec(c.ID, o)
+	}
+	if err := checkWorkingDir(o.WorkingDir); err != nil {
+		return 0, err
+	}
+	dataOurs, dataTheirs, err := socketPair()
+	if err != nil {
+		return 0, err
+	}
+	dataOurs.Close()
+	ctrlOurs, ctrlTheirs, err := socketPair()
+	if err != nil {
+		dataTheirs.Close()
+		return 0, err
+	}
+	defer ctrlOurs.Close()
+	req := execHoldRequest{Ref: c.ID, Cmd: o.Cmd, Env: o.Env, User: o.User, WorkingDir: o.WorkingDir,
+		Privileged: o.Privileged, Detach: true, Tty: o.Tty}
+	if err := m.startExecShim(c.ID, req, ctrlOurs, ctrlTheirs, dataTheirs); err != nil {
+		return 0, err
+	}
+	var res execHoldResult
+	line, err := bufio.NewReader(ctrlOurs).ReadBytes('\n')
+	if err != nil || json.Unmarshal(line, &res) != nil {
+		res = execHoldResult{Code: -1, Error: fmt.Sprintf("container %s: the exec's supervisor ended without its result", c.ID)}
+	}
+	return res.result(o.Stderr)
 }
 
 // ExecShim is the body of `berth exec-shim`: it reads the request on ctrl, runs the exec with the
@@ -191,6 +245,9 @@ func (m *Manager) ExecShim(ctrl, data *os.File) error {
 		return fmt.Errorf("exec-shim: bad request: %w", err)
 	}
 	var stderr bytes.Buffer
+	if req.Detach {
+		return m.execShimDetached(ctrl, req, &stderr)
+	}
 	o := ExecOptions{
 		Cmd: req.Cmd, Env: req.Env, User: req.User, WorkingDir: req.WorkingDir, Privileged: req.Privileged,
 		Tty: true, Stdin: data, Stdout: &cutWriter{w: data}, Stderr: &stderr,
@@ -229,6 +286,50 @@ func (m *Manager) ExecShim(ctrl, data *os.File) error {
 	}
 	b, _ := json.Marshal(res)
 	ctrl.Write(append(b, '\n')) // the client may have gone: nobody to tell
+	return nil
+}
+
+// execShimDetached runs a detached exec (ExecDetached) in the holder: the result line goes out
+// as soon as the process runs, with Exec's refusal if it could not start; Exec writes its
+// exec_die once it has ended.
+func (m *Manager) execShimDetached(ctrl *os.File, req execHoldRequest, stderr *bytes.Buffer) error {
+	var once sync.Once
+	answer := func(res execHoldResult) {
+		once.Do(func() {
+			b, _ := json.Marshal(res)
+			ctrl.Write(append(b, '\n'))
+		})
+	}
+	o := ExecOptions{
+		Cmd: req.Cmd, Env: req.Env, User: req.User, WorkingDir: req.WorkingDir, Privileged: req.Privileged,
+		Tty: req.Tty, Stdout: io.Discard, Stderr: stderr,
+	}
+	o.Started = func(pid int, _ func(h, w uint16) error) {
+		if pid <= 0 {
+			return // it ended before the runtime told its pid: Exec's result says how
+		}
+		// As `exec -d` returned when the runtime did: once the process has exec'd its
+		// command (crun returns before; runc only after, or with its refusal).
+		giveUp := time.Now().Add(2 * time.Second)
+		for time.Now().Before(giveUp) {
+			comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			if name := strings.TrimSpace(string(comm)); err != nil || (!strings.HasPrefix(name, "runc:") && name != "crun") {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		answer(execHoldResult{})
+	}
+	code, err := m.Exec(req.Ref, o)
+	res := execHoldResult{Code: code, Stderr: stderr.String()}
+	if err != nil {
+		res.Error = err.Error()
+		var se *StartError
+		if errors.As(err, &se) {
+			res.StartCode = se.Code
+		}
+	}
+	answer(res) // not told yet: it never ran
 	return nil
 }
 

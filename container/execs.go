@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 )
@@ -86,7 +85,7 @@ func (x *Execs) Create(m *Manager, ref string, cfg ExecConfig) (string, error) {
 	}
 	id := newID()
 	// Docker's exec_create is written when the instance is made (exec_start when it starts).
-	defer m.event("exec_create: "+strings.Join(cfg.Cmd, " "), c, map[string]string{"execID": id})
+	defer m.event("exec_create: "+execEventLine(cfg.Cmd), c, map[string]string{"execID": id})
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.m == nil {

@@ -73,14 +73,7 @@ func (m *Manager) links(c *Container) ([]network.Link, error) {
 		if !st.Running() || st.Restarting() {
 			return nil, fmt.Errorf("Cannot link to a non running container: /%s AS /%s/%s", t.Name, c.Name, l.Alias)
 		}
-		ip := ""
-		if ns := m.networkState(t.ID); ns != nil {
-			for _, ep := range ns.Endpoints {
-				if ep.Network.IsDefault() || ip == "" {
-					ip = ep.IP
-				}
-			}
-		}
+		ip := linkIP(m.networkState(t.ID))
 		var exposed []string
 		for p := range t.Config.ExposedPorts {
 			exposed = append(exposed, p)
@@ -89,6 +82,72 @@ func (m *Manager) links(c *Container) ([]network.Link, error) {
 			IP: ip, Exposed: exposed, Env: t.Config.Env})
 	}
 	return out, nil
+}
+
+// linkIP is a link target's address: on the default bridge, else its first network's.
+func linkIP(ns *networkState) string {
+	ip := ""
+	if ns != nil {
+		for _, ep := range ns.Endpoints {
+			if ep.Network.IsDefault() || ip == "" {
+				ip = ep.IP
+			}
+		}
+	}
+	return ip
+}
+
+// linkedMarker, in a container's directory, says a container was created with a legacy link to
+// it: only then does its start look for linkers to update (updateLinkers).
+const linkedMarker = "linked"
+
+// markLinked leaves linkedMarker in the links' targets.
+func (m *Manager) markLinked(links []LegacyLink) {
+	for _, l := range links {
+		if f, err := os.OpenFile(filepath.Join(m.dir(l.Target), linkedMarker), os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+			f.Close()
+		}
+	}
+}
+
+// updateLinkers gives the running containers that link to c its address now, in their
+// /etc/hosts and their links' variables (an exec's), as dockerd updates its linkers' hosts
+// files when a link target starts (recorded: a target restarted on another address is found at
+// the new one in its linkers' /etc/hosts, under every name of its line).
+func (m *Manager) updateLinkers(c *Container) {
+	if _, err := os.Stat(filepath.Join(m.dir(c.ID), linkedMarker)); err != nil {
+		return
+	}
+	ip := linkIP(m.networkState(c.ID))
+	if ip == "" {
+		return
+	}
+	list, err := m.List()
+	if err != nil {
+		return
+	}
+	for _, p := range list {
+		if !p.State.Running() || p.ID == c.ID {
+			continue
+		}
+		aliases := map[string]bool{}
+		for _, l := range p.Host.Links {
+			if l.Target == c.ID {
+				aliases[l.Alias] = true
+			}
+		}
+		if len(aliases) == 0 {
+			continue
+		}
+		m.editLinks(p.Container, func(links []network.Link) []network.Link {
+			for i := range links {
+				if aliases[links[i].Alias] {
+					links[i].IP = ip
+				}
+			}
+			return links
+		})
+	}
 }
 
 // linkEnv is the variables of all of a container's links, in link order.
@@ -149,23 +208,31 @@ func (m *Manager) RemoveLink(ref string) error {
 // rewriteHosts writes a running container's /etc/hosts again without the links it no longer
 // has (in place: the file is bind-mounted into the container).
 func (m *Manager) rewriteHosts(c *Container) {
+	keep := map[string]bool{}
+	for _, l := range c.Host.Links {
+		keep[l.Alias] = true
+	}
+	m.editLinks(c, func(old []network.Link) []network.Link {
+		var links []network.Link
+		for _, l := range old {
+			if keep[l.Alias] {
+				links = append(links, l)
+			}
+		}
+		return links
+	})
+}
+
+// editLinks changes the links a running container's start recorded and writes its /etc/hosts
+// again from them.
+func (m *Manager) editLinks(c *Container, edit func([]network.Link) []network.Link) {
 	unlock := m.lockNetwork(c.ID)
 	defer unlock()
 	ns := m.networkState(c.ID)
 	if ns == nil || ns.primary() == nil {
 		return
 	}
-	keep := map[string]bool{}
-	for _, l := range c.Host.Links {
-		keep[l.Alias] = true
-	}
-	var links []network.Link
-	for _, l := range ns.Links {
-		if keep[l.Alias] {
-			links = append(links, l)
-		}
-	}
-	ns.Links = links
+	ns.Links = edit(ns.Links)
 	if m.saveNetworkState(c.ID, ns) != nil {
 		return
 	}

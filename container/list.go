@@ -114,7 +114,28 @@ func (m *Manager) ListFiltered(o ListOptions) ([]Summary, error) {
 			break
 		}
 	}
+	setLinkNames(list, out)
 	return out, nil
+}
+
+// setLinkNames gives each of out the names its linkers in list (every container, stopped ones
+// too, as Docker keeps their links) know it by: "/PARENT/ALIAS".
+func setLinkNames(list, out []Summary) {
+	var names map[string][]string
+	for _, s := range list {
+		for _, l := range s.Host.Links {
+			if names == nil {
+				names = map[string][]string{}
+			}
+			names[l.Target] = append(names[l.Target], "/"+s.Name+"/"+l.Alias)
+		}
+	}
+	if names == nil {
+		return
+	}
+	for i := range out {
+		out[i].LinkNames = names[out[i].ID]
+	}
 }
 
 // matches applies the filters that look at the container alone.

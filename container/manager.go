@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	goruntime "runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -289,6 +290,7 @@ func (m *Manager) Create(o CreateOptions) (*Container, error) {
 		os.RemoveAll(m.dir(id))
 		return nil, err
 	}
+	m.markLinked(c.Host.Links)
 	m.event("create", c, nil)
 	return c, nil
 }
@@ -410,6 +412,17 @@ type Summary struct {
 	*Container
 	State  State
 	SizeRw int64
+	// LinkNames are the container's names as a legacy link's target, "/PARENT/ALIAS" (set by
+	// ListFiltered).
+	LinkNames []string
+}
+
+// Names are a listed container's names as Docker lists them (GET /containers/json's Names, `ps
+// --no-trunc`): "/NAME" and its names as a link target, sorted.
+func (s Summary) Names() []string {
+	names := append([]string{"/" + s.Name}, s.LinkNames...)
+	sort.Strings(names)
+	return names
 }
 
 // List returns every container, newest first, reconciled.

@@ -162,13 +162,8 @@ func (m *Manager) startShimWith(c *Container, handoff bool, attach *os.File) err
 	if !handoff {
 		// A network unknown at create fails the start here, typed (the API's 404), rather than
 		// as the shim's message.
-		for _, ec := range c.Networks {
-			if ec.NetworkID != "" {
-				continue
-			}
-			if _, err := m.networks().Get(ec.Network); errors.As(err, new(network.NotFoundError)) {
-				return NetworkNotFoundError{ec.Network}
-			}
+		if err := m.missingNetwork(c, true); err != nil {
+			return m.networkStartFailed(c.ID, err)
 		}
 	}
 	args := m.ShimCommand
@@ -215,7 +210,43 @@ func (m *Manager) startShimWith(c *Container, handoff bool, attach *os.File) err
 		return fmt.Errorf("container %s: supervisor exited before starting it", c.ID)
 	}
 	if res.Error != "" {
+		// A network removed since create failed the shim: told typed, as one unknown at
+		// create (looked for only now, so a start that works pays nothing for it).
+		if err := m.missingNetwork(c, false); err != nil {
+			return m.networkStartFailed(c.ID, err)
+		}
 		return &StartError{Code: res.Code, Err: errors.New(res.Error)}
+	}
+	return nil
+}
+
+// networkStartFailed records a start that failed for a missing network as dockerd does (the
+// container stays "created", with the error and exit code 128) and returns err.
+func (m *Manager) networkStartFailed(id string, err error) error {
+	m.updateState(id, func(st *State) error {
+		st.Error = err.Error()
+		if st.ExitCode == 0 {
+			st.ExitCode = 128
+		}
+		return nil
+	})
+	return err
+}
+
+// missingNetwork is NetworkNotFoundError for the first of c's networks that does not exist: only
+// those unknown at create (no NetworkID) with unresolvedOnly.
+func (m *Manager) missingNetwork(c *Container, unresolvedOnly bool) error {
+	for _, ec := range c.Networks {
+		if ec.NetworkID != "" && unresolvedOnly {
+			continue
+		}
+		_, err := m.networks().Get(ec.Network)
+		if ec.NetworkID != "" && errors.As(err, new(network.NotFoundError)) {
+			_, err = m.networks().Get(ec.NetworkID) // renamed since, or a name taken by another
+		}
+		if errors.As(err, new(network.NotFoundError)) {
+			return NetworkNotFoundError{ec.Network}
+		}
 	}
 	return nil
 }
@@ -917,6 +948,7 @@ func (m *Manager) prepare(c *Container) error {
 	if err := m.recordLinks(c, links); err != nil {
 		return err
 	}
+	m.updateLinkers(c)
 	var mounts []specs.Mount
 	hostNet := netns == runtime.NetworkHost
 	files, err := m.etcFiles(c, ip, hostNet)

@@ -516,6 +516,19 @@ func choosePlatform(idx image.Index, want image.Platform) (image.Descriptor, err
 		}
 		return d, nil
 	}
+	// Docker 20.10 kept its older matching for arm when nothing matches the variant: the first
+	// arm entry for the OS, whatever its variant (recorded: linux/arm/v6 from an index of
+	// amd64, arm/v7 and arm64/v8 pulls arm/v7).
+	if want.Architecture == "arm" {
+		for _, d := range idx.Manifests {
+			if d.Platform == nil {
+				continue
+			}
+			if pl := image.NormalizePlatform(*d.Platform); pl.OS == want.OS && pl.Architecture == want.Architecture {
+				return d, d.Digest.Validate()
+			}
+		}
+	}
 	return image.Descriptor{}, fmt.Errorf("no matching manifest for %s in the manifest list entries", platformString(want))
 }
 

@@ -472,3 +472,32 @@ func TestPullOCIZstdImage(t *testing.T) {
 		t.Fatalf("unpacked file: %q %v", b, err)
 	}
 }
+
+// choosePlatform as dockerd 20.10 chose from an index of amd64, arm/v7 and arm64/v8 (recorded
+// with `docker pull --platform`): variants normalized, and for arm with no variant matching, the
+// first arm entry (linux/arm/v6 got arm/v7).
+func TestChoosePlatformArmFallback(t *testing.T) {
+	d := func(n int, arch, variant string) image.Descriptor {
+		return image.Descriptor{Digest: digest.FromString(strconv.Itoa(n)), Platform: &image.Platform{OS: "linux", Architecture: arch, Variant: variant}}
+	}
+	idx := image.Index{Manifests: []image.Descriptor{d(0, "amd64", ""), d(1, "arm", "v7"), d(2, "arm64", "v8")}}
+	for _, tc := range []struct {
+		want string
+		got  int // -1: no match
+	}{
+		{"linux/amd64", 0}, {"linux/arm/v7", 1}, {"linux/arm", 1}, {"linux/arm/v6", 1}, {"linux/arm64", 2},
+		{"linux/arm64/v8", 2}, {"Linux/AMD64", 0}, {"linux/s390x", -1}, {"windows/amd64", -1},
+	} {
+		p, err := image.ParsePlatform(tc.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := choosePlatform(idx, p)
+		switch {
+		case tc.got < 0 && (err == nil || err.Error() != "no matching manifest for "+image.NormalizePlatform(p).String()+" in the manifest list entries"):
+			t.Errorf("%s: %v %v", tc.want, got.Digest, err)
+		case tc.got >= 0 && (err != nil || got.Digest != idx.Manifests[tc.got].Digest):
+			t.Errorf("%s: %v %v, want entry %d", tc.want, got.Digest, err, tc.got)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
+	"sync"
 )
 
 // notFields are exported methods that are never template fields. FullHeader
@@ -23,41 +25,80 @@ var notFields = map[string]bool{"FullHeader": true}
 //
 // v must be a non-nil pointer to a struct; a struct value is accepted too
 // and marshalled through a copy, so that its pointer methods are included.
+//
+// The object is written member by member in key order, each value through
+// json.Marshal, which is what json.Marshal of the map of members does, without
+// building and sorting that map for every row (a third of `images --format
+// json` over 1,000 images): which methods are members is worked out once per
+// type.
 func MarshalContext(v any) ([]byte, error) {
-	m, err := contextFields(v)
+	val, err := contextValue(v)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(m)
+	plan := contextPlanFor(val.Type())
+	b := make([]byte, 0, 32*len(plan))
+	b = append(b, '{')
+	for i, m := range plan {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, m.key...)
+		out, err := json.Marshal(val.Method(m.index).Call(nil)[0].Interface())
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, out...)
+	}
+	return append(b, '}'), nil
 }
 
-// contextFields calls the field methods of v and collects their results.
-func contextFields(v any) (map[string]any, error) {
+// contextMember is one member of a row type's JSON object.
+type contextMember struct {
+	key   string // the JSON-encoded name and its colon
+	index int    // the method's index in the type's method set
+}
+
+var contextPlans sync.Map // reflect.Type (a pointer to a struct) → []contextMember
+
+// contextPlanFor returns the members of typ's objects, ordered by name as
+// encoding/json orders a map's keys.
+func contextPlanFor(typ reflect.Type) []contextMember {
+	if p, ok := contextPlans.Load(typ); ok {
+		return p.([]contextMember)
+	}
+	var plan []contextMember
+	for i := range typ.NumMethod() {
+		method := typ.Method(i) // exported methods only
+		fn := method.Type       // with the receiver as first argument
+		if notFields[method.Name] || fn.NumIn() != 1 || fn.NumOut() != 1 || fn.IsVariadic() {
+			continue
+		}
+		key, _ := json.Marshal(method.Name)
+		plan = append(plan, contextMember{key: string(key) + ":", index: i})
+	}
+	sort.Slice(plan, func(i, j int) bool { return typ.Method(plan[i].index).Name < typ.Method(plan[j].index).Name })
+	contextPlans.Store(typ, plan)
+	return plan
+}
+
+// contextValue checks that v is a pointer to a struct (or a struct, copied to
+// a new one) and returns the pointer.
+func contextValue(v any) (reflect.Value, error) {
 	val := reflect.ValueOf(v)
 	switch {
 	case !val.IsValid():
-		return nil, errors.New("expected a pointer to a struct, got nil")
+		return reflect.Value{}, errors.New("expected a pointer to a struct, got nil")
 	case val.Kind() == reflect.Struct:
 		p := reflect.New(val.Type())
 		p.Elem().Set(val)
 		val = p
 	case val.Kind() != reflect.Pointer:
-		return nil, fmt.Errorf("expected a pointer to a struct, got %v", val.Kind())
+		return reflect.Value{}, fmt.Errorf("expected a pointer to a struct, got %v", val.Kind())
 	case val.IsNil():
-		return nil, errors.New("expected a pointer to a struct, got nil pointer")
+		return reflect.Value{}, errors.New("expected a pointer to a struct, got nil pointer")
 	case val.Elem().Kind() != reflect.Struct:
-		return nil, fmt.Errorf("expected a pointer to a struct, got a pointer to %v", val.Elem().Kind())
+		return reflect.Value{}, fmt.Errorf("expected a pointer to a struct, got a pointer to %v", val.Elem().Kind())
 	}
-
-	typ := val.Type()
-	fields := make(map[string]any, typ.NumMethod())
-	for i := range typ.NumMethod() {
-		method := typ.Method(i) // exported methods only
-		fn := val.Method(i).Type()
-		if notFields[method.Name] || fn.NumIn() != 0 || fn.NumOut() != 1 {
-			continue
-		}
-		fields[method.Name] = val.Method(i).Call(nil)[0].Interface()
-	}
-	return fields, nil
+	return val, nil
 }

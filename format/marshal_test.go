@@ -119,3 +119,60 @@ func TestMarshalContextUnsupportedValue(t *testing.T) {
 type jsonBadRow struct{ badRow }
 
 func (r *jsonBadRow) MarshalJSON() ([]byte, error) { return MarshalContext(r) }
+
+// contextFields is how MarshalContext worked before it wrote members in order: the map of\n// every member, for json.Marshal to sort and encode.
+func contextFields(v any) (map[string]any, error) {
+	val, err := contextValue(v)
+	if err != nil {
+		return nil, err
+	}
+	typ := val.Type()
+	fields := make(map[string]any, typ.NumMethod())
+	for i := range typ.NumMethod() {
+		method := typ.Method(i) // exported methods only
+		fn := val.Method(i).Type()
+		if notFields[method.Name] || fn.NumIn() != 0 || fn.NumOut() != 1 {
+			continue
+		}
+		fields[method.Name] = val.Method(i).Call(nil)[0].Interface()
+	}
+	return fields, nil
+}
+
+// MarshalContext writes what json.Marshal of the map of members wrote, for every kind of member
+// and for strings that need escaping.
+func TestMarshalContextMatchesMap(t *testing.T) {
+	for _, v := range []any{&richRow{id: "r1"}, richRow{id: "<&>\u2028\x00\xff"}, &richRow{}} {
+		m, err := contextFields(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := MarshalContext(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%#v:\ngot  %s\nwant %s", v, got, want)
+		}
+	}
+}
+
+func FuzzMarshalContextMatchesMap(f *testing.F) {
+	f.Add("r1")
+	f.Add("<none>\t\"\\\x7f\u2029\xc3")
+	f.Fuzz(func(t *testing.T, id string) {
+		m, _ := contextFields(&richRow{id: id})
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := MarshalContext(&richRow{id: id})
+		if err != nil || string(got) != string(want) {
+			t.Fatalf("got %s (%v), want %s", got, err, want)
+		}
+	})
+}

@@ -115,7 +115,17 @@ func Write[Row any](out io.Writer, format, defaultTable string, header Header, r
 
 	byAddress := rowsByAddress[Row]()
 	var body bytes.Buffer
-	body.Grow(64 * len(rows)) // a typical row: spares the buffer's growth copies
+	body.Grow(64 * (len(rows) + 1)) // a typical row: spares the buffer's growth copies
+	if table {
+		// The header goes first into the same buffer, so the table is aligned without copying
+		// the rows after it.
+		if headTmpl, err := tmpl.Clone(); err == nil {
+			// Like Docker, keep whatever the header template printed before
+			// failing (for instance on a function that only accepts rows).
+			_ = headTmpl.Funcs(headerFuncs).Execute(&body, header)
+		}
+		body.WriteByte('\n')
+	}
 	var fast *fieldsOnly
 	if len(rows) > 0 {
 		if t := reflect.TypeFor[Row](); t.Kind() == reflect.Pointer || byAddress {
@@ -145,22 +155,10 @@ func Write[Row any](out io.Writer, format, defaultTable string, header Header, r
 		return err
 	}
 
-	var head bytes.Buffer
-	if headTmpl, err := tmpl.Clone(); err == nil {
-		// Like Docker, keep whatever the header template printed before
-		// failing (for instance on a function that only accepts rows).
-		_ = headTmpl.Funcs(headerFuncs).Execute(&head, header)
-	}
-	head.WriteByte('\n')
-
 	// Aligned in one pass over the whole table (align), then written at once.
 	var aligned bytes.Buffer
-	aligned.Grow(head.Len() + body.Len() + body.Len()/2) // cells padded to their columns' widths
-	all := head.Bytes()
-	if body.Len() > 0 {
-		all = append(all, body.Bytes()...)
-	}
-	align(&aligned, all)
+	aligned.Grow(body.Len() + body.Len()/2) // cells padded to their columns' widths
+	align(&aligned, body.Bytes())
 	_, err = aligned.WriteTo(out)
 	return err
 }

@@ -77,18 +77,9 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 		}); err != nil {
 			return err
 		}
-		names, err := tx.NameRefs()
+		images, err := tx.Listing()
 		if err != nil {
 			return err
-		}
-		// Most images have a name: the names' count sizes the image slice.
-		images, err := tx.ImageSummaries(len(names) + 16)
-		if err != nil {
-			return err
-		}
-		byImage := make(map[string][]metadata.Name, len(images))
-		for _, n := range names {
-			byImage[n.ImageID] = append(byImage[n.ImageID], n)
 		}
 		hasChildren := map[string]bool{}
 		for _, img := range images {
@@ -126,7 +117,7 @@ func (s *Store) List(opts ListOptions) ([]Summary, error) {
 			if opts.Containers {
 				sum.Containers = perImage[img.ID]
 			}
-			for _, n := range byImage[img.ID] {
+			for _, n := range img.Names {
 				if len(patterns) > 0 {
 					found := false
 					for _, p := range patterns {

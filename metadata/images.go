@@ -21,6 +21,9 @@ type Image struct {
 	Added       time.Time
 	Layers      []string // chain IDs, bottom first
 	Blobs       []string // digests of the manifest, config and layer blobs
+	Names       []Name   // its names, ordered by name: filled by Listing only
+
+	rawLabels string // Labels as stored (JSON, "" when none); set by ImageSummaries for the listing cache
 }
 
 // NameKind tells a tag name from a digest name.
@@ -190,8 +193,8 @@ func (t *Tx) Images() ([]Image, error) {
 // manifests, media types, LastTagTime and Added are left empty, so no row copies them. Newest
 // first, as Images.
 //
-// It is the hot path of `berth images`: the rows are read in table order and sorted here, which
-// spares SQLite's sorter (about a quarter of the query's time over 1,000 images, bench/images).
+// It is what `berth images` reads when the listing cache (listcache.go) is stale: the rows are
+// read in table order and sorted here, which spares SQLite's sorter (about a quarter of the query's time over 1,000 images, bench/images).
 // expect sizes the result (the caller's guess at the number of images, such as the number of
 // names): growing a slice of 1,000 Images by append costs twice what a count(*) statement did,
 // and that statement a prepare and a scan (about 1% of a listing's CPU each way).
@@ -213,7 +216,7 @@ func (t *Tx) ImageSummaries(expect int) ([]Image, error) {
 		if err := rows.Scan(&r.id, &r.created, &r.size, &r.parent, &r.labels); err != nil {
 			return nil, err
 		}
-		img := Image{ID: r.id, Size: r.size, Parent: r.parent, Created: fromNanos(r.created)}
+		img := Image{ID: r.id, Size: r.size, Parent: r.parent, Created: fromNanos(r.created), rawLabels: r.labels}
 		if r.labels != "" {
 			if err := json.Unmarshal([]byte(r.labels), &img.Labels); err != nil {
 				return nil, err

@@ -165,6 +165,7 @@ func (d *DB) migrate() error {
 // Tx is a transaction; its methods are the only way rows are read or written.
 type Tx struct {
 	tx *sql.Tx
+	d  *DB
 }
 
 // Update runs fn in one write transaction: committed if fn returns nil, rolled back otherwise.
@@ -173,7 +174,7 @@ func (d *DB) Update(fn func(*Tx) error) error {
 	if err != nil {
 		return explain(d.path, "writing", err)
 	}
-	if err := fn(&Tx{tx: tx}); err != nil {
+	if err := fn(&Tx{tx: tx, d: d}); err != nil {
 		tx.Rollback()
 		return explain(d.path, "writing", err)
 	}
@@ -213,7 +214,7 @@ func (d *DB) View(fn func(*Tx) error) error {
 		return explain(d.path, "reading", err)
 	}
 	defer tx.Rollback()
-	return explain(d.path, "reading", fn(&Tx{tx: tx}))
+	return explain(d.path, "reading", fn(&Tx{tx: tx, d: d}))
 }
 
 // Path is the database file.

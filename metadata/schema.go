@@ -21,6 +21,8 @@ package metadata
 //	              random IDs as dockerd gives them) and the user's, with their record as JSON.
 //	endpoints     a running container's attachment to a network: its name, aliases and address,
 //	              which the per-container DNS resolvers read and `network rm` checks.
+//	listing_gen   one row: a random value replaced (by triggers) on every change to images or
+//	              names; it tags the image listing's cache, state.db.listcache.
 var migrations = []string{
 	`CREATE TABLE images (
 		id            TEXT PRIMARY KEY,
@@ -131,4 +133,18 @@ var migrations = []string{
 	// AAAA answers and network inspect.
 	`ALTER TABLE endpoints ADD COLUMN ip6 TEXT NOT NULL DEFAULT '';
 	ALTER TABLE endpoints ADD COLUMN prefix6 INTEGER NOT NULL DEFAULT 0;`,
+	// The image listing's cache (metadata/listcache.go): listing_gen holds one random value that
+	// every change to images or names replaces, in the writer's own transaction, so a cached
+	// listing tagged with it is current exactly while the value is unchanged. Triggers rather
+	// than Go code, so no writer (nor an older berth on a newer database) can forget it; random
+	// rather than a counter, so a value lost with a commit (synchronous=NORMAL after a power
+	// loss) is never handed out again for other content.
+	`CREATE TABLE listing_gen (gen INTEGER NOT NULL);
+	INSERT INTO listing_gen VALUES (random());
+	CREATE TRIGGER images_ins_gen AFTER INSERT ON images BEGIN UPDATE listing_gen SET gen = random(); END;
+	CREATE TRIGGER images_upd_gen AFTER UPDATE ON images BEGIN UPDATE listing_gen SET gen = random(); END;
+	CREATE TRIGGER images_del_gen AFTER DELETE ON images BEGIN UPDATE listing_gen SET gen = random(); END;
+	CREATE TRIGGER names_ins_gen AFTER INSERT ON names BEGIN UPDATE listing_gen SET gen = random(); END;
+	CREATE TRIGGER names_upd_gen AFTER UPDATE ON names BEGIN UPDATE listing_gen SET gen = random(); END;
+	CREATE TRIGGER names_del_gen AFTER DELETE ON names BEGIN UPDATE listing_gen SET gen = random(); END;`,
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // crun words the failures of a container's command in its own way; Docker's users (and berth's
@@ -27,37 +28,42 @@ import (
 // arg0 is the command as the process's spec names it. Other messages are returned as they are.
 func DockerMessage(msg, arg0 string) string {
 	const prefix = "unable to start container process: "
-	if m := crunNotFound.FindStringSubmatch(msg); m != nil {
+	if m := crunNotFound().FindStringSubmatch(msg); m != nil {
 		if strings.Contains(m[1], "/") {
 			return fmt.Sprintf("%sexec: %q: stat %s: no such file or directory", prefix, m[1], m[1])
 		}
 		return fmt.Sprintf("%sexec: %q: executable file not found in $PATH", prefix, m[1])
 	}
-	if crunDenied.MatchString(msg) {
+	if crunDenied().MatchString(msg) {
 		return fmt.Sprintf("%sexec: %q: permission denied", prefix, arg0)
 	}
-	if m := crunFormat.FindStringSubmatch(msg); m != nil {
+	if m := crunFormat().FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("%sexec: %q: exec format error", prefix, m[1])
 	}
-	if m := crunExec.FindStringSubmatch(msg); m != nil {
+	if m := crunExec().FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("%sexec: %q: %s", prefix, arg0, strings.ToLower(m[1]))
 	}
 	return msg
 }
 
+// Compiled on first use: every berth process links this package, few meet a crun failure.
 var (
-	crunNotFound = regexp.MustCompile("^executable file `(.*)` not found in \\$PATH: No such file or directory$")
-	crunDenied   = regexp.MustCompile(`^open executable: (Permission denied|Operation not permitted)$`)
-	crunFormat   = regexp.MustCompile("^exec container process `(.*)`: Exec format error$")
-	crunExec     = regexp.MustCompile(`^exec: ([A-Z][a-z ]+)$`)
+	crunNotFound = lazyRegexp("^executable file `(.*)` not found in \\$PATH: No such file or directory$")
+	crunDenied   = lazyRegexp(`^open executable: (Permission denied|Operation not permitted)$`)
+	crunFormat   = lazyRegexp("^exec container process `(.*)`: Exec format error$")
+	crunExec     = lazyRegexp(`^exec: ([A-Z][a-z ]+)$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // IsCrunFailure reports whether a line is one of crun's own failures that DockerMessage rewords
 // (crun prints it on the process's stderr as well as in its log).
 func IsCrunFailure(line string) bool {
 	line = strings.TrimSuffix(line, "\n")
-	return crunNotFound.MatchString(line) || crunDenied.MatchString(line) || crunFormat.MatchString(line) ||
-		crunExec.MatchString(line)
+	return crunNotFound().MatchString(line) || crunDenied().MatchString(line) || crunFormat().MatchString(line) ||
+		crunExec().MatchString(line)
 }
 
 // IsCrun reports whether the runtime is crun.

@@ -1,10 +1,10 @@
 // Command images is the helper of bench/images/run.sh.
 //
-//	images gen -berth BIN -root DIR -n N [-from 0] [-repos 50] [-workers 4]
-//	    fills a store with N small distinct one-layer images named berthbench/repoNN:tI, each
+//	images gen -berth BIN -root DIR -n N [-from 0] [-repos 50] [-workers 4] [-prefix berthbench]
+//	    fills a store with N small distinct one-layer images named PREFIX/repoNN:tI, each
 //	    through its own `berth import -` process (the way users fill a store: every import is a
 //	    separate process opening the database afresh), -workers at a time.
-//	images churn -berth BIN -root DIR -n N [-workers 2]
+//	images churn -berth BIN -root DIR -n N [-workers 2] [-prefix berthbench]
 //	    N (even) more write processes that leave the listing as it was: `tag` of the first image to a
 //	    new name, then `rmi` of that name, alternately.
 //	images run -root DIR [-n 20] -- ARGS...
@@ -69,13 +69,14 @@ func gen(args []string) error {
 	from := fs.Int("from", 0, "index of the first image")
 	repos := fs.Int("repos", 50, "repository names")
 	workers := fs.Int("workers", 4, "concurrent import processes")
+	prefix := fs.String("prefix", "berthbench", "repository prefix")
 	fs.Parse(args)
 	if *root == "" || *bin == "" {
 		return fmt.Errorf("gen: -berth and -root are required")
 	}
 	return parallel(*n, *workers, func(k int) error {
 		i := *from + k
-		ref := fmt.Sprintf("berthbench/repo%02d:t%d", i%*repos, i)
+		ref := fmt.Sprintf("%s/repo%02d:t%d", *prefix, i%*repos, i)
 		return berth(*bin, *root, bytes.NewReader(tinyTar(i)), "import", "-", ref)
 	})
 }
@@ -86,6 +87,7 @@ func churn(args []string) error {
 	root := fs.String("root", "", "store root")
 	n := fs.Int("n", 1000, "write processes")
 	workers := fs.Int("workers", 2, "concurrent processes")
+	prefix := fs.String("prefix", "berthbench", "repository prefix")
 	fs.Parse(args)
 	if *root == "" || *bin == "" {
 		return fmt.Errorf("churn: -berth and -root are required")
@@ -93,8 +95,8 @@ func churn(args []string) error {
 	// n/2 pairs of processes: tag a new name, then rmi it (only untags), so the listing ends
 	// as it began.
 	return parallel(*n/2, *workers, func(p int) error {
-		name := fmt.Sprintf("berthbench/churn:p%d", p)
-		if err := berth(*bin, *root, nil, "tag", "berthbench/repo00:t0", name); err != nil {
+		name := fmt.Sprintf("%s/churn:p%d", *prefix, p)
+		if err := berth(*bin, *root, nil, "tag", *prefix+"/repo00:t0", name); err != nil {
 			return err
 		}
 		return berth(*bin, *root, nil, "rmi", name)

@@ -29,9 +29,11 @@ tmpbase=${BENCH_TMP:-/var/tmp}
 work=$(mktemp -d "$tmpbase/berth-bench-images.XXXXXX")
 docker=/usr/bin/docker
 docker_loaded=0
+# Names of this run's own (the pid): two runs at once must not list or remove each other's images.
+prefix=berthbench$$
 cleanup() {
   if [[ $docker_loaded == 1 ]]; then
-    $docker images -q --filter 'reference=berthbench/*' | sort -u | xargs -r $docker rmi -f >/dev/null || true
+    $docker images -q --filter "reference=$prefix/*" | sort -u | xargs -r $docker rmi -f >/dev/null || true
   fi
   rm -rf "$work"
 }
@@ -48,7 +50,7 @@ B=$work/berth
 for n in $SIZES; do
   root=$work/root-$n
   t0=$(now_ms)
-  "$work/helper" gen -berth "$B" -root "$root" -n "$n" -workers "$WORKERS"
+  "$work/helper" gen -berth "$B" -root "$root" -n "$n" -workers "$WORKERS" -prefix "$prefix"
   t1=$(now_ms)
   rows=$("$B" --root "$root" images -q | wc -l)
   echo "$n images ($rows rows): $n import processes ($WORKERS at a time) in $((t1 - t0)) ms ($(((t1 - t0) * WORKERS / n)) ms each); WAL $(wal "$root")"
@@ -57,7 +59,7 @@ for n in $SIZES; do
     cp -a "$root" "$root-first"
     churn=$((WRITES - n))
     t0=$(now_ms)
-    "$work/helper" churn -berth "$B" -root "$root" -n "$churn" -workers "$WORKERS"
+    "$work/helper" churn -berth "$B" -root "$root" -n "$churn" -workers "$WORKERS" -prefix "$prefix"
     t1=$(now_ms)
     echo "  then $churn more write processes (tag/rmi) in $((t1 - t0)) ms: WAL $(wal "$root") after $WRITES writes"
     cmds=("images after $n writes" "$B --root $root-first images" "images after $WRITES writes" "$B --root $root images")

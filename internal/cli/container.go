@@ -1343,7 +1343,19 @@ func (r *psRow) ID() string {
 	}
 	return r.s.ID
 }
-func (r *psRow) Names() string { return r.s.Name }
+
+// Names is the container's name, and with --no-trunc its names as a link target too, as
+// Docker's ps prints them ("apme/al,apme2/apt1,apt1").
+func (r *psRow) Names() string {
+	if r.trunc || len(r.s.LinkNames) == 0 {
+		return r.s.Name
+	}
+	names := r.s.Names()
+	for i, n := range names {
+		names[i] = strings.TrimPrefix(n, "/")
+	}
+	return strings.Join(names, ",")
+}
 func (r *psRow) Image() string {
 	img := r.image
 	if img == "" {

@@ -246,6 +246,9 @@ func newExecCommand(g *Globals, use string) *cobra.Command {
 					// The process's terminal is held by an exec-shim that outlives this
 					// client, so detaching leaves the process running, as Docker's.
 					code, err = m.ExecHeld(args[0], o)
+				} else if detach {
+					// An exec-shim waits for the process, to record its exit (exec_die).
+					code, err = m.ExecDetached(args[0], o)
 				} else {
 					code, err = m.Exec(args[0], o)
 				}

@@ -133,13 +133,26 @@ func (r *imageRow) UniqueSize() string {
 // too with --digests), digest-only repositories as "<none>" tags, dangling images as <none>:<none>.
 func imageRows(images []image.Summary, trunc, digests bool, now time.Time) []*imageRow {
 	rows := make([]*imageRow, 0, len(images))
+	// The rows are allocated a block at a time (most images make one row), not one by one.
+	block := make([]imageRow, 0, len(images))
 	for i := range images {
 		img := &images[i]
 		add := func(repo, tag, dgst string) {
-			rows = append(rows, &imageRow{trunc: trunc, now: now, i: img, repo: repo, tag: tag, digest: dgst})
+			if len(block) == cap(block) {
+				block = make([]imageRow, 0, max(16, len(images)-i))
+			}
+			block = append(block, imageRow{trunc: trunc, now: now, i: img, repo: repo, tag: tag, digest: dgst})
+			rows = append(rows, &block[len(block)-1])
 		}
 		if img.IsDangling() {
 			add("<none>", "<none>", "<none>")
+			continue
+		}
+		if len(img.RepoTags) == 1 && len(img.RepoDigests) == 0 {
+			// One tag and no digest, the common case: the one row the grouping below would make.
+			if repo, tag, _ := reference.SplitStored(img.RepoTags[0]); tag != "" {
+				add(repo, tag, "<none>")
+			}
 			continue
 		}
 		repoTags := map[string][]string{}

@@ -60,7 +60,7 @@ func register(name string, f func(*Globals) *cobra.Command) {
 func NewRootCommand(g *Globals) *cobra.Command { return newRoot(g, "") }
 
 // newRoot builds the tree with only the top-level command named only, when it is one ("" or an
-// unknown name, such as help, completion or a typo, builds them all).
+// unknown name, such as help, completion or a typo, builds them all; versionOnly builds none).
 func newRoot(g *Globals, only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           progName() + " [OPTIONS] COMMAND",
@@ -92,7 +92,7 @@ func newRoot(g *Globals, only string) *cobra.Command {
 		}
 		return &StatusError{Code: 125, Usage: true, Err: fmt.Errorf("%s\nSee '%s --help'.%s", err, c.CommandPath(), usage)}
 	})
-	known := false
+	known := only == versionOnly
 	for _, c := range commands {
 		known = known || c.name == only
 	}
@@ -116,6 +116,32 @@ func progName() string {
 	return "berth"
 }
 
+// versionOnly names no command: newRoot then builds none, for a command line that only asks for
+// the version (isVersionOnly), which cobra answers from the root before looking at any command.
+const versionOnly = "\x00version"
+
+// fastVersion lets a test compare the version fast path with the whole tree's answer.
+var fastVersion = true
+
+// isVersionOnly reports whether args are only -v or --version, and --root: a command line whose
+// output (the version, or --root's flag error) the root alone gives, as with the whole tree. Any
+// other flag or word, -h among them, gets the whole tree (help and flag errors list commands).
+func isVersionOnly(args []string) bool {
+	version := false
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-v" || a == "--version":
+			version = true
+		case a == "--root" && i+1 < len(args):
+			i++
+		case strings.HasPrefix(a, "--root="):
+		default:
+			return false
+		}
+	}
+	return version && fastVersion
+}
+
 // commandWord is the first word of args that is not a global flag: the command's name.
 func commandWord(args []string) string {
 	for i := 0; i < len(args); i++ {
@@ -133,7 +159,11 @@ func commandWord(args []string) string {
 // Main runs berth with args and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	g := &Globals{Stdin: stdin, Stdout: stdout, Stderr: stderr}
-	root := newRoot(g, commandWord(args))
+	only := commandWord(args)
+	if only == "" && isVersionOnly(args) {
+		only = versionOnly
+	}
+	root := newRoot(g, only)
 	args, err := takeGlobalFlags(root, args)
 	if err == nil {
 		err = g.global.apply(root)

@@ -154,3 +154,33 @@ func TestVersionFormat(t *testing.T) {
 		t.Errorf("version --format {{.Nope}}: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 }
+
+// TestVersionOnlyMatchesWholeTree checks the version fast path (the root built without its
+// commands): every command line it takes gets the same output and exit code as from the whole
+// tree, and the command lines it must leave alone (help, other flags, a command) still get the
+// whole tree.
+func TestVersionOnlyMatchesWholeTree(t *testing.T) {
+	root := t.TempDir()
+	for _, args := range [][]string{
+		{"--version"}, {"-v"}, {"-v", "--version"}, {"--root", root, "--version"}, {"--root=" + root, "-v"},
+		{"--version", "--root", root}, {"--version", "--root"}, {"--root", "--version"}, {"--version", "-h"},
+		{"--version=true"}, {"--version", "--nope"}, {"-D", "--version"}, {"--version", "images"},
+		{"--version", "--", "x"},
+	} {
+		fastVersion = false
+		wantOut, wantErr, wantCode := runMain(t, args...)
+		fastVersion = true
+		out, errOut, code := runMain(t, args...)
+		if out != wantOut || errOut != wantErr || code != wantCode {
+			t.Errorf("%q: fast path gave %q %q %d, whole tree %q %q %d", args, out, errOut, code, wantOut, wantErr, wantCode)
+		}
+	}
+	for args, want := range map[string]bool{
+		"--version": true, "-v": true, "--root r --version": true, "--root=r -v": true,
+		"--version -h": false, "--version images": false, "--version --root": false, "-D --version": false, "": false,
+	} {
+		if got := isVersionOnly(strings.Fields(args)); got != want {
+			t.Errorf("isVersionOnly(%q) = %v, want %v", args, got, want)
+		}
+	}
+}
