@@ -1071,3 +1071,33 @@ func TestComposeRecreateKeepsAnonymousVolumes(t *testing.T) {
 		t.Errorf("after -V the old volume is still there: %q", out)
 	}
 }
+
+// TestComposeQuietPull: up, create and run pull with Compose's layer lines between " s Pulling "
+// and " s Pulled ", and --quiet-pull leaves them out (recorded with the compose plugin on
+// dockerd 20.10 and a registry on 127.0.0.1).
+func TestComposeQuietPull(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	host := distRegistry(t, "", "")
+	ce := newComposeEnv(t, map[string]string{
+		"compose.yaml": "services:\n  s:\n    image: " + host + "/qp/bb:1\n    command: \"true\"\n",
+		"Dockerfile":   "FROM bb:1\nLABEL quiet=pull\n",
+	})
+	// An image of its own: one whose config is in the store under another name pulls silently.
+	ce.ok("build", "-q", "-t", host+"/qp/bb:1", ce.dir)
+	ce.ok("push", host+"/qp/bb:1")
+	ce.ok("rmi", host+"/qp/bb:1")
+	_, errs := ce.composeOK("create")
+	if !strings.HasPrefix(errs, " s Pulling \n") || !strings.Contains(errs, " Already exists \n s Pulled \n") {
+		t.Errorf("create: %q", errs)
+	}
+	ce.composeOK("down")
+	ce.ok("rmi", host+"/qp/bb:1")
+	if _, errs := ce.composeOK("create", "--quiet-pull"); !strings.HasPrefix(errs, " s Pulling \n s Pulled \n Network ") {
+		t.Errorf("create --quiet-pull: %q", errs)
+	}
+	ce.composeOK("down")
+	ce.ok("rmi", host+"/qp/bb:1")
+	if _, errs := ce.composeOK("run", "--rm", "--quiet-pull", "s"); !strings.Contains(errs, " s Pulling \n s Pulled \n") {
+		t.Errorf("run --quiet-pull: %q", errs)
+	}
+}

@@ -120,7 +120,7 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 					s.engine.Events, s.engine.Tail = func(compose.Event) {}, nil
 				}
 				if quiet || quietPull {
-					s.engine.Pull = func(ctx context.Context, ref string) error { return pullQuiet(ctx, s.engine.Containers, ref) }
+					s.engine.Pull = func(ctx context.Context, ref string) error { return s.pullImage(ctx, ref, true) }
 				}
 				if quiet || quietBuild || quietPull {
 					s.engine.BuildProgress = io.Discard

@@ -17,7 +17,6 @@ import (
 
 	"github.com/berth-engine/berth/compose"
 	"github.com/berth-engine/berth/container"
-	"github.com/berth-engine/berth/distribution"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -130,7 +129,7 @@ func (u *upFlags) plan(cmd *cobra.Command, pl *compose.Plan) error {
 // (Compose's --quiet-pull quiets the builds too).
 func (u *upFlags) quiet(s *composeSession) {
 	if u.quietPull {
-		s.engine.Pull = func(ctx context.Context, ref string) error { return pullQuiet(ctx, s.engine.Containers, ref) }
+		s.engine.Pull = func(ctx context.Context, ref string) error { return s.pullImage(ctx, ref, true) }
 	}
 	if u.quietPull || u.quietBuild {
 		s.engine.BuildProgress = io.Discard
@@ -332,16 +331,6 @@ func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services 
 		return &StatusError{Code: code, Err: errors.New("")}
 	}
 	return nil
-}
-
-// pullQuiet pulls ref with no progress (--quiet-pull).
-func pullQuiet(ctx context.Context, m *container.Manager, ref string) error {
-	ro, err := registryOptions(true)
-	if err != nil {
-		return err
-	}
-	_, err = distribution.Pull(ctx, m.Images, ref, distribution.PullOptions{Options: ro})
-	return err
 }
 
 func composeCreate(g *Globals, f *composeFlags) *cobra.Command {
