@@ -448,3 +448,68 @@ func TestInheritAnonymousVolumes(t *testing.T) {
 		t.Errorf("mounts: %+v", got)
 	}
 }
+
+// cp's containers and logs --index's, as Compose picks them (recorded: to a service, all of
+// its containers, --all adds run's; from it, the first; --index one of them, running or not).
+func TestCopyTargetsAndIndex(t *testing.T) {
+	ctr := func(name, svc string, n int) Container {
+		return Container{Summary: container.Summary{Container: &container.Container{Name: name}}, Service: svc, Number: n, OneOff: n == 0}
+	}
+	cs := []Container{ctr("p-w-2", "w", 2), ctr("p-w-run-x", "w", 0), ctr("p-w-1", "w", 1), ctr("p-v-1", "v", 1)}
+	names := func(l []Container) (out []string) {
+		for _, c := range l {
+			out = append(out, c.Name)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		index     int
+		all, to   bool
+		want, err string
+	}{
+		{0, false, true, "p-w-1 p-w-2", ""},
+		{0, true, true, "p-w-run-x p-w-1 p-w-2", ""},
+		{0, false, false, "p-w-1", ""},
+		{2, true, true, "p-w-2", ""},
+		{3, false, true, "", `service "w" is not running container #3`},
+	} {
+		got, err := CopyTargets(cs, "w", c.index, c.all, c.to)
+		if strings.Join(names(got), " ") != c.want || (err == nil) != (c.err == "") || err != nil && err.Error() != c.err {
+			t.Errorf("%+v: %q, %v", c, names(got), err)
+		}
+	}
+	if _, err := CopyTargets(cs, "nosvc", 0, false, true); err == nil || err.Error() != `no container found for service "nosvc"` {
+		t.Errorf("nosvc: %v", err)
+	}
+	if got, err := IndexedContainers(cs, []string{"w"}, 2); err != nil || len(got) != 1 || got[0].Name != "p-w-2" {
+		t.Errorf("logs --index 2 w: %v %v", got, err)
+	}
+	if _, err := IndexedContainers(cs, nil, 2); err == nil || err.Error() != "--index requires one service to be selected" {
+		t.Errorf("logs --index 2: %v", err)
+	}
+}
+
+// run --use-aliases: the one-off container gets the service's aliases on each network.
+func TestUseAliases(t *testing.T) {
+	pl := mustPlan(t, map[string]string{"compose.yaml": `
+name: p
+services:
+  web:
+    image: i
+    networks:
+      front:
+        aliases: [www]
+      back: {}
+networks:
+  front: {}
+  back: {}
+`}, LoadOptions{})
+	sp, _ := pl.Service("web")
+	cp := sp.OneOff("slug")
+	before := len(cp.Create.Aliases)
+	UseAliases(&cp, sp)
+	all := append(slices.Clone(cp.Create.Aliases), cp.Connect[0].Aliases...)
+	if before != 1 || !slices.Contains(all, "web") || !slices.Contains(all, "www") || len(cp.Connect) != 1 || !slices.Contains(cp.Connect[0].Aliases, "web") {
+		t.Errorf("aliases: %q, %+v", cp.Create.Aliases, cp.Connect)
+	}
+}

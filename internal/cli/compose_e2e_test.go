@@ -870,6 +870,9 @@ func TestComposeUpFlags(t *testing.T) {
 		{"--pull policy -d", `invalid --pull option "policy"`},
 		{"--attach nope", "cannot attach to services not included in up: nope"},
 		{"--attach ok --attach-dependencies", "cannot combine --attach and --attach-dependencies"},
+		{"--watch -d", "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch"},
+		{"--watch --no-build", "--no-build and --watch are incompatible"},
+		{"--watch", "berth compose up does not support --watch yet"},
 	} {
 		if out, errs, code := ce.compose(append([]string{"up"}, strings.Fields(c.args)...)...); code != 1 || errs != c.err+"\n" || out != "" {
 			t.Errorf("up %s: exit %d, %q %q", c.args, code, out, errs)
@@ -878,6 +881,9 @@ func TestComposeUpFlags(t *testing.T) {
 	if _, errs, code := ce.compose("create", "--pull", "daily"); code != 1 || errs != "invalid --pull option \"daily\"\n" {
 		t.Errorf("create --pull daily: exit %d, %q", code, errs)
 	}
+	// Off a terminal Compose takes --menu and shows no menu.
+	ce.composeOK("up", "-d", "--menu", "--pull", "never", "dep")
+	ce.composeOK("down", "-t", "0")
 
 	// Not attached: quiet (attach: false). ok's exit 0 goes on; bad's 3 stops all and is up's.
 	out, _, code := ce.compose("up", "--abort-on-container-failure", "--timestamps", "-t", "1")
