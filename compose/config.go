@@ -73,6 +73,15 @@ func ServiceHashes(p *types.Project, which string) ([]string, error) {
 // values keep theirs, as in Compose's output).
 func MarshalConfig(p *types.Project, format string) ([]byte, error) {
 	p = p.WithoutUnnecessaryResources()
+	// Compose's config loads with the env files discarded once read into environment.
+	services := types.Services{}
+	for name, svc := range p.Services {
+		svc.EnvFiles = nil
+		services[name] = svc
+	}
+	q := *p
+	q.Services = services
+	p = &q
 	switch format {
 	case "", "yaml":
 		b, err := p.MarshalYAML()
@@ -85,6 +94,18 @@ func MarshalConfig(p *types.Project, format string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, b); err != nil {
+			return nil, err
+		}
+		b = compact.Bytes()
+		// v2.9 writes a bind's create_host_path when true (v2.16 omits it then) and omits it
+		// when false.
+		b = bytes.ReplaceAll(b, []byte(`"create_host_path":false`), []byte(`"create_host_path":"false"`))
+		b = bytes.ReplaceAll(b, []byte(`"bind":{}`), []byte(`"bind":{"create_host_path":true}`))
+		b = bytes.ReplaceAll(b, []byte(`,"create_host_path":"false"`), nil)
+		b = bytes.ReplaceAll(b, []byte(`"create_host_path":"false",`), nil)
+		b = bytes.ReplaceAll(b, []byte(`"create_host_path":"false"`), nil)
 		return sortServiceKeysJSON(b)
 	}
 	return nil, fmt.Errorf("unsupported format %q", format)
@@ -99,6 +120,13 @@ func sortServiceKeysYAML(b []byte) ([]byte, error) {
 		if services := mappingValue(doc.Content[0], "services"); services != nil && services.Kind == yaml.MappingNode {
 			for i := 1; i < len(services.Content); i += 2 {
 				sortMapping(services.Content[i])
+				if vols := mappingValue(services.Content[i], "volumes"); vols != nil && vols.Kind == yaml.SequenceNode {
+					for _, v := range vols.Content {
+						if bind := mappingValue(v, "bind"); bind != nil {
+							writeBindV29(bind)
+						}
+					}
+				}
 			}
 		}
 	}
@@ -109,6 +137,31 @@ func sortServiceKeysYAML(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// writeBindV29 writes a bind's create_host_path as compose-go v2.9 does: present when true (v2.16
+// leaves the default true out), absent when false.
+func writeBindV29(bind *yaml.Node) {
+	if bind.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(bind.Content); i += 2 {
+		if bind.Content[i].Value == "create_host_path" {
+			if bind.Content[i+1].Value == "false" {
+				bind.Content = append(bind.Content[:i], bind.Content[i+2:]...)
+			}
+			return
+		}
+	}
+	pair := []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "create_host_path"}, {Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}}
+	at := len(bind.Content) // v2.9's order: selinux, propagation, create_host_path, recursive
+	for i := 0; i+1 < len(bind.Content); i += 2 {
+		if bind.Content[i].Value == "recursive" {
+			at = i
+		}
+	}
+	bind.Content = append(bind.Content[:at], append(pair, bind.Content[at:]...)...)
+	bind.Style = 0
 }
 
 // mappingValue is the value of key in mapping node m (nil when absent).

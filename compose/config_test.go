@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/template"
@@ -99,6 +100,49 @@ func TestConfigFlagsAreCompose(t *testing.T) {
 	if env := p.Environment.Values(); !slices.Contains(env, "AVAR=av") || !slices.IsSorted(env) {
 		t.Errorf("environment: %q", env)
 	}
+	// The document: env_file left out once read, a bind's create_host_path written (v2.9's way);
+	// --no-path-resolution keeps ./data.
+	wantDoc := `name: p6
+services:
+  db:
+    image: reference-busybox:1
+    networks:
+      default: null
+  web:
+    command:
+      - sleep
+      - "30"
+    environment:
+      A: av
+      X: "1"
+    image: reference-busybox:1
+    networks:
+      default: null
+    volumes:
+      - type: bind
+        source: ./data
+        target: /data
+        bind:
+          create_host_path: true
+networks:
+  default:
+    name: p6_default
+`
+	o.NoResolvePaths = true
+	t.Chdir(dir) // as Compose was run: relative paths are read from the working directory
+	rel, err := Load(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := MarshalConfig(rel, "yaml"); err != nil || string(b) != wantDoc {
+		t.Errorf("config --no-path-resolution: %v\n%s", err, b)
+	}
+	if b, err := MarshalConfig(rel, "json"); err != nil || !strings.Contains(string(b), `"bind": {
+            "create_host_path": true
+          }`) || strings.Contains(string(b), "env_file") {
+		t.Errorf("config --format json: %v\n%s", err, b)
+	}
+	o.NoResolvePaths = false
 	o.NoInterpolate = true
 	model, err := LoadModel(context.Background(), o)
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/cli"
-	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
@@ -64,9 +63,9 @@ type LoadOptions struct {
 	// IgnoreDependencies keeps only the named Services, not what they depend on (pull and push
 	// without --include-deps).
 	IgnoreDependencies bool
-	// config's --no-interpolate, --no-normalize, --no-path-resolution, --no-env-resolution and
-	// --no-consistency: the loader steps to leave out.
-	NoInterpolate, NoNormalize, NoResolvePaths, NoResolveEnv, NoConsistency bool
+	// config's --no-interpolate, --no-normalize, --no-path-resolution and --no-consistency: the
+	// loader steps to leave out.
+	NoInterpolate, NoNormalize, NoResolvePaths, NoConsistency bool
 }
 
 // Load reads a Compose project as Docker Compose does and labels its services with Compose's
@@ -157,9 +156,6 @@ func projectOptions(o LoadOptions) (*cli.ProjectOptions, error) {
 	}
 	if o.NoConsistency {
 		skip = append(skip, cli.WithConsistency(false))
-	}
-	if o.NoResolveEnv {
-		skip = append(skip, cli.WithLoadOptions(func(lo *loader.Options) { lo.SkipResolveEnvironment = true }))
 	}
 	return cli.NewProjectOptions(o.ConfigFiles, append([]cli.ProjectOptionsFn{
 		cli.WithWorkingDirectory(o.ProjectDir),

@@ -16,7 +16,7 @@ import (
 
 func composeConfig(g *Globals, f *composeFlags) *cobra.Command {
 	var services, volumes, networks, images, profiles, quiet, environment, variables, models bool
-	var noInterp, noNorm, noPaths, noEnv, noConsistency, resolveDigests, lockDigests bool
+	var noInterp, noNorm, noPaths, noConsistency, resolveDigests, lockDigests bool
 	var fmtStr, output, hash string
 	c := &cobra.Command{
 		Use:   "config [OPTIONS] [SERVICE...]",
@@ -27,7 +27,9 @@ func composeConfig(g *Globals, f *composeFlags) *cobra.Command {
 			}
 			return f.withSession(g, cmd, func(ctx context.Context, s *composeSession) error {
 				lo := f.loadOptions(args, len(args) == 0)
-				lo.NoInterpolate, lo.NoNormalize, lo.NoResolvePaths, lo.NoResolveEnv, lo.NoConsistency = noInterp, noNorm, noPaths, noEnv, noConsistency
+				// --no-env-resolution: Compose v2.40.3's config still reads the env files into
+				// environment and fails on a missing one (recorded), so berth does too.
+				lo.NoInterpolate, lo.NoNormalize, lo.NoResolvePaths, lo.NoConsistency = noInterp, noNorm, noPaths, noConsistency
 				// The raw model: the variables it uses, or the document without interpolation.
 				if variables || noInterp && !quiet {
 					lo.NoInterpolate = true
@@ -117,7 +119,7 @@ func composeConfig(g *Globals, f *composeFlags) *cobra.Command {
 	fl.BoolVar(&noInterp, "no-interpolate", false, "Don't interpolate environment variables")
 	fl.BoolVar(&noNorm, "no-normalize", false, "Don't normalize compose model")
 	fl.BoolVar(&noPaths, "no-path-resolution", false, "Don't resolve file paths")
-	fl.BoolVar(&noEnv, "no-env-resolution", false, "Don't resolve service env files")
+	fl.Bool("no-env-resolution", false, "Don't resolve service env files")
 	fl.BoolVar(&noConsistency, "no-consistency", false, "Don't check model consistency - warning: may produce invalid Compose output")
 	fl.BoolVar(&resolveDigests, "resolve-image-digests", false, "Pin image tags to digests")
 	fl.BoolVar(&lockDigests, "lock-image-digests", false, "Produces an override file with image digests")
