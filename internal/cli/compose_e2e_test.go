@@ -926,6 +926,13 @@ func TestComposeUpFlags(t *testing.T) {
 	if out != "bar baz 1\nCapEff:\t00000000a80435fa\n" || errs != "" {
 		t.Errorf("run --env-from-file --cap-add --cap-drop -q: %q %q", out, errs)
 	}
+	// -p publishes, --use-aliases gives the one-off the service's name on its network.
+	out, _ = ce.composeOK("run", "-d", "--no-deps", "-p", "127.0.0.1::80", "--use-aliases", "--name", ce.project+"-pub", "dep")
+	got := ce.ok("inspect", "-f", `{{json .HostConfig.PortBindings}} {{range .NetworkSettings.Networks}}{{json .Aliases}}{{end}}`, ce.project+"-pub")
+	if !strings.Contains(got, `{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":""}]}`) || !strings.Contains(got, `"dep"`) {
+		t.Errorf("run -p --use-aliases: %q %q", out, got)
+	}
+	ce.ok("rm", "-f", ce.project+"-pub")
 	for _, c := range []struct{ args, err string }{
 		{"--pull bogus", `invalid --pull option "bogus"`},
 		{"--env-from-file nope", "open nope: no such file or directory"},
