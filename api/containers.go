@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,20 +62,24 @@ func engineErr(err error) error {
 	return err
 }
 
-// containerSummary is one entry of GET /containers/json, in Docker 20.10's shape.
-type containerSummary struct {
-	ID              string `json:"Id"`
-	Names           []string
-	Image           string
-	ImageID         string
-	Command         string
-	Created         int64
-	Ports           []container.Port
-	SizeRw          int64 `json:",omitempty"`
-	SizeRootFs      int64 `json:",omitempty"`
-	Labels          map[string]string
-	State           string
-	Status          string
+// summaryHead and summaryTail are one entry of GET /containers/json in Docker 20.10's shape,
+// the fields before its Status and those after: the entry is the two objects joined around
+// "Status", byte for byte what encoding/json writes for one struct of all three (listcache.go).
+type summaryHead struct {
+	ID         string `json:"Id"`
+	Names      []string
+	Image      string
+	ImageID    string
+	Command    string
+	Created    int64
+	Ports      []container.Port
+	SizeRw     int64 `json:",omitempty"`
+	SizeRootFs int64 `json:",omitempty"`
+	Labels     map[string]string
+	State      string
+}
+
+type summaryTail struct {
 	HostConfig      struct{ NetworkMode string }
 	NetworkSettings struct {
 		Networks map[string]container.InspectEndpoint
@@ -82,7 +88,8 @@ type containerSummary struct {
 }
 
 // containerList is GET /containers/json?all=&limit=&size=&filters=: the same selection as
-// `berth ps` (container.Manager.ListFiltered).
+// `berth ps` (container.Manager.ListFiltered). An entry whose container has not changed since
+// the last listing is not encoded again (listCaches): only its Status, which tells the time.
 func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(r); err != nil {
 		return err
@@ -95,55 +102,122 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.containers.ListFiltered(container.ListOptions{All: boolValue(r, "all"), Limit: int(limit), Filters: f})
+	all := boolValue(r, "all")
+	list, err := s.containers.ListFiltered(container.ListOptions{All: all, Limit: int(limit), Filters: f, Shared: true})
 	if err != nil {
 		return engineErr(err)
 	}
-	size := boolValue(r, "size")
-	out := make([]containerSummary, 0, len(list))
-	resolved := map[string]string{}
-	for _, c := range list {
-		out = append(out, s.summary(c, size, resolved))
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	whole := all && limit <= 0 && f.Len() == 0
+	if err := s.encodeList(buf, list, boolValue(r, "size"), whole); err != nil {
+		return err
 	}
-	writeJSON(w, http.StatusOK, out)
+	// Written once the cache is let go: a client slow to read holds up no other listing.
+	writeBody(w, http.StatusOK, buf.Bytes())
 	return nil
 }
 
-// summary is one listed container; resolved caches image names to IDs across one listing.
-func (s *Server) summary(c container.Summary, size bool, resolved map[string]string) containerSummary {
-	cs := containerSummary{
-		ID: c.ID, Names: c.Names(), Image: c.Image, ImageID: c.ImageID,
-		Created: c.Created.Unix(), Labels: c.Config.Labels, State: c.State.Status,
-		Status: container.StatusString(c.State, time.Now()),
+// encodeList writes the listing's JSON array to buf, reusing the entries of containers
+// unchanged since they were encoded. whole: the listing has every container, and the cache
+// keeps only those (the removed ones' entries go).
+func (s *Server) encodeList(buf *bytes.Buffer, list []container.Summary, size, whole bool) error {
+	now := time.Now()
+	c := &s.lists
+	c.containersMu.Lock()
+	defer c.containersMu.Unlock()
+	// Image names resolved to IDs hold while nobody commits (metadata.Version, taken before).
+	resolved := map[string]string{}
+	if v, err := s.images.DB.Version(); err != nil {
+		c.resolved = nil // unknown: this listing resolves afresh, and so does the next
+	} else if v == c.resolvedAt && c.resolved != nil {
+		resolved = c.resolved
+	} else {
+		c.resolved, c.resolvedAt = resolved, v
 	}
-	if cs.Labels == nil {
-		cs.Labels = map[string]string{}
+	old, cache := c.containers, c.containers
+	if cache == nil || whole {
+		cache = make(map[string]cachedContainer, len(list))
 	}
-	if id, ok := resolved[c.Image]; !ok {
+	c.containers = cache
+	buf.WriteByte('[')
+	for i, sum := range list {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		image := s.listedImage(sum, resolved)
+		e, ok := old[sum.ID]
+		if !ok || size || sum.Revision == 0 || e.rev != sum.Revision || e.image != image || !slices.Equal(e.links, sum.LinkNames) {
+			var err error
+			if e, err = s.encodeSummary(sum, image, size); err != nil {
+				return err
+			}
+		}
+		if !size && sum.Revision != 0 {
+			cache[sum.ID] = e // never changed once kept: a new encoding is a new entry
+		}
+		buf.Write(e.head)
+		appendJSONString(buf, container.StatusString(sum.State, now))
+		buf.Write(e.tail)
+	}
+	buf.WriteString("]\n")
+	return nil
+}
+
+// listedImage is a listed container's Image: the name it was created from while that name
+// still means its image, else its image's ID, as dockerd shows it. resolved caches names to IDs.
+func (s *Server) listedImage(c container.Summary, resolved map[string]string) string {
+	id, ok := resolved[c.Image]
+	if !ok {
 		id, _ = s.images.Resolve(c.Image)
 		resolved[c.Image] = id
-		if id != c.ImageID {
-			cs.Image = c.ImageID
-		}
-	} else if id != c.ImageID {
-		cs.Image = c.ImageID
 	}
-	cs.Command = c.Command()
-	cs.HostConfig.NetworkMode = c.Host.NetworkMode
-	if cs.HostConfig.NetworkMode == "" {
-		cs.HostConfig.NetworkMode = "default"
+	if id != c.ImageID {
+		return c.ImageID
 	}
-	cs.Ports = s.containers.Ports(c.ID, c.Config.ExposedPorts, c.State.Running())
-	if cs.Ports == nil {
-		cs.Ports = []container.Port{}
+	return c.Image
+}
+
+// encodeSummary encodes one listed container's entry but for its Status.
+func (s *Server) encodeSummary(c container.Summary, image string, size bool) (cachedContainer, error) {
+	h := summaryHead{
+		ID: c.ID, Names: c.Names(), Image: image, ImageID: c.ImageID,
+		Created: c.Created.Unix(), Labels: c.Config.Labels, State: c.State.Status,
+	}
+	if h.Labels == nil {
+		h.Labels = map[string]string{}
+	}
+	h.Command = c.Command()
+	h.Ports = s.containers.Ports(c.ID, c.Config.ExposedPorts, c.State.Running())
+	if h.Ports == nil {
+		h.Ports = []container.Port{}
+	}
+	if size {
+		h.SizeRw, _ = s.containers.SizeRw(c.ID)
+		h.SizeRootFs = h.SizeRw + s.containers.ImageSize(c.ImageID)
+	}
+	var t summaryTail
+	t.HostConfig.NetworkMode = c.Host.NetworkMode
+	if t.HostConfig.NetworkMode == "" {
+		t.HostConfig.NetworkMode = "default"
 	}
 	// Networks and mounts as inspect shows them: one document, one engine function.
-	cs.NetworkSettings.Networks, cs.Mounts = s.containers.Listed(c)
-	if size {
-		cs.SizeRw, _ = s.containers.SizeRw(c.ID)
-		cs.SizeRootFs = cs.SizeRw + s.containers.ImageSize(c.ImageID)
+	t.NetworkSettings.Networks, t.Mounts = s.containers.Listed(c)
+	var b bytes.Buffer
+	if err := appendJSON(&b, h); err != nil {
+		return cachedContainer{}, err
 	}
-	return cs
+	b.Truncate(b.Len() - 1) // "}"
+	b.WriteString(`,"Status":`)
+	head := bytes.Clone(b.Bytes())
+	b.Reset()
+	if err := appendJSON(&b, t); err != nil {
+		return cachedContainer{}, err
+	}
+	tail := b.Bytes()
+	tail[0] = ',' // "{"
+	return cachedContainer{rev: c.Revision, image: image, links: c.LinkNames, head: head, tail: tail}, nil
 }
 
 // containerInspect is GET /containers/{id}/json?size=: the document `berth inspect` prints.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
+	"github.com/berth-engine/berth/metadata"
 	"github.com/berth-engine/berth/reference"
 )
 
@@ -82,7 +84,10 @@ type imageSummaryJSON struct {
 }
 
 // imageList is GET /images/json: the listing `berth images` shows, in the client's version's shape
-// (<none> placeholders before 1.43, VirtualSize before 1.44, container counts from 1.51).
+// (<none> placeholders before 1.43, VirtualSize before 1.44, container counts from 1.51). The
+// listing is a function of the database alone (but for the "until" filter, which compares with
+// the time of the request): while nobody has committed since the last one, the same request
+// gets the same answer without reading or encoding anything (listCaches).
 func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(r); err != nil {
 		return err
@@ -92,10 +97,31 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
+	key := apiVersion(ctx) + "?" + r.URL.RawQuery
+	var version metadata.Version
+	cacheable := !f.Contains("until")
+	if cacheable {
+		var err error
+		// Taken before the listing reads: a commit after it changes it (metadata.Version).
+		if version, err = s.images.DB.Version(); err != nil {
+			cacheable = false
+		}
+	}
+	c := &s.lists
+	if cacheable {
+		c.imagesMu.Lock()
+		hit := c.images
+		c.imagesMu.Unlock()
+		if hit.version == version && hit.key == key && hit.body != nil {
+			writeBody(w, http.StatusOK, hit.body)
+			return nil
+		}
+	}
 	if v := r.Form.Get("filter"); v != "" && versionBefore(ctx, "1.41") {
 		f.Add("reference", v) // the pre-1.41 "filter" parameter
 	}
-	opts := image.ListOptions{All: boolValue(r, "all"), Filters: f, Containers: !versionBefore(ctx, "1.51")}
+	before151, before143, before144 := versionBefore(ctx, "1.51"), versionBefore(ctx, "1.43"), versionBefore(ctx, "1.44")
+	opts := image.ListOptions{All: boolValue(r, "all"), Filters: f, Containers: !before151}
 	var list []image.Summary
 	if boolValue(r, "shared-size") {
 		du, err := s.images.DiskUsage()
@@ -123,12 +149,12 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 		j := imageSummaryJSON{Containers: sum.Containers, Created: sum.Created.Unix(), ID: sum.ID,
 			Labels: sum.Labels, ParentID: sum.ParentID, RepoDigests: sum.RepoDigests, RepoTags: sum.RepoTags,
 			SharedSize: sum.SharedSize, Size: sum.Size}
-		if !versionBefore(ctx, "1.51") {
+		if !before151 {
 			j.Containers = sum.Containers
 		} else {
 			j.Containers = -1
 		}
-		if sum.IsDangling() && !versionBefore(ctx, "1.43") {
+		if sum.IsDangling() && !before143 {
 			j.RepoTags, j.RepoDigests = nil, nil
 		}
 		if j.RepoTags == nil {
@@ -137,13 +163,27 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 		if j.RepoDigests == nil {
 			j.RepoDigests = []string{}
 		}
-		if versionBefore(ctx, "1.44") {
+		if before144 {
 			size := sum.Size
 			j.VirtualSize = &size
 		}
 		out = append(out, j)
 	}
-	writeJSON(w, http.StatusOK, out)
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := appendJSON(buf, out); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	body := buf.Bytes()
+	if cacheable {
+		body = bytes.Clone(body)
+		c.imagesMu.Lock()
+		c.images = cachedImages{version: version, key: key, body: body}
+		c.imagesMu.Unlock()
+	}
+	writeBody(w, http.StatusOK, body)
 	return nil
 }
 

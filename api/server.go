@@ -52,6 +52,7 @@ type Server struct {
 	containers *container.Manager
 	networks   *network.Manager
 	execs      container.Execs // exec instances live in the serving process, as in dockerd
+	lists      listCaches      // what the listings encoded (listcache.go)
 	mux        *http.ServeMux
 
 	// streams counts hijacked connections and streaming responses, so Close can wait for them.

@@ -249,17 +249,21 @@ func Build(ctx context.Context, s *image.Store, o Options) (*Result, error) {
 		}
 		v.done()
 	}
-	// What an earlier build killed in a RUN left on the host (mounts, network, processes).
-	if err := container.New(s).SweepInterrupted(); err != nil {
+	// What an earlier build killed in a RUN left on the host (mounts, network, processes), and
+	// the scratch directories of killed builds.
+	ctrs := container.New(s)
+	if err := ctrs.SweepInterrupted(); err != nil {
 		v := prog.start("[internal] clean up after an interrupted build")
 		v.log("WARNING: %v", err)
 		v.done()
 	}
-	tmp, err := os.MkdirTemp("", "berth-build-")
+	// Scratch space under the root, claimed, so that a build killed with SIGKILL leaves nothing
+	// that the next build (or container prune) does not remove.
+	tmp, releaseTmp, err := ctrs.ClaimBuildTemp()
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
+	defer releaseTmp()
 	release, err := s.BeginWrite()
 	if err != nil {
 		return nil, err

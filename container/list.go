@@ -23,6 +23,11 @@ type ListOptions struct {
 	All     bool // stopped containers too
 	Limit   int  // the newest Limit containers, whatever their state (<= 0: no limit)
 	Filters format.Args
+	// Shared lets the summaries of containers that do not run point at the records a Manager
+	// with CacheRecords keeps (the same ones from one listing to the next) rather than at
+	// copies: for a caller that only reads them, as the Engine API's listing, which then
+	// allocates nothing per container.
+	Shared bool
 }
 
 // ListFiltered returns the containers a listing shows, newest first: running ones (all with
@@ -65,7 +70,7 @@ func (m *Manager) ListFiltered(o ListOptions) ([]Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := m.List()
+	list, err := m.list(o.Shared)
 	if err != nil {
 		return nil, err
 	}

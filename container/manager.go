@@ -43,13 +43,21 @@ type Manager struct {
 	CacheRecords bool
 
 	recordsMu sync.Mutex
-	records   map[string]cachedRecord
+	records   map[string]*cachedRecord
+	// rows are the rows the last listing read, at rowsVersion (taken before reading them): a
+	// listing while the database's Version is unchanged reads nothing.
+	rows        []metadata.Container
+	rowsVersion metadata.Version
+	revisions   uint64 // the last Summary.Revision given out
 }
 
-// cachedRecord is a decoded container record and the JSON it was decoded from.
+// cachedRecord is a decoded container record and state and the JSON they were decoded from.
 type cachedRecord struct {
-	config string
-	c      Container
+	config, state, name string
+	sizeRw              int64
+	c                   Container
+	st                  State
+	rev                 uint64
 }
 
 // DefaultRuntimeName is the OCI runtime a container created without --runtime gets, recorded in
@@ -412,6 +420,11 @@ type Summary struct {
 	*Container
 	State  State
 	SizeRw int64
+	// Revision, when not 0, names the record, state and SizeRw this summary was made from, in
+	// this process: two summaries of a container with the same non-zero Revision are the same
+	// (Status strings aside, which depend on the time). Only a Manager with CacheRecords gives
+	// revisions, and only to containers that do not run (whose listing reads nothing else).
+	Revision uint64
 	// LinkNames are the container's names as a legacy link's target, "/PARENT/ALIAS" (set by
 	// ListFiltered).
 	LinkNames []string
@@ -426,7 +439,13 @@ func (s Summary) Names() []string {
 }
 
 // List returns every container, newest first, reconciled.
-func (m *Manager) List() ([]Summary, error) {
+func (m *Manager) List() ([]Summary, error) { return m.list(false) }
+
+// list is List; shared: see ListOptions.Shared.
+func (m *Manager) list(shared bool) ([]Summary, error) {
+	if m.CacheRecords {
+		return m.listCached(shared)
+	}
 	var rows []metadata.Container
 	err := m.Images.DB.View(func(tx *metadata.Tx) error {
 		var err error
@@ -437,36 +456,8 @@ func (m *Manager) List() ([]Summary, error) {
 		return nil, err
 	}
 	out := make([]Summary, 0, len(rows))
-	decode := fromRow
-	if m.CacheRecords {
-		// Decoding the records is most of a listing's work (some 1 KB of JSON each); most
-		// have not changed since the last listing. Only the containers listed now are kept.
-		m.recordsMu.Lock()
-		defer m.recordsMu.Unlock()
-		old, cache := m.records, make(map[string]cachedRecord, len(rows))
-		m.records = cache
-		decode = func(r metadata.Container) (*Container, State, error) {
-			if e, ok := old[r.ID]; ok && e.config == r.Config {
-				cache[r.ID] = e
-				c := e.c // each caller gets its own copy of the record's top level
-				c.Name = r.Name
-				var st State
-				if r.State != "" {
-					if err := json.Unmarshal([]byte(r.State), &st); err != nil {
-						return nil, st, fmt.Errorf("container %s: bad state: %w", r.ID, err)
-					}
-				}
-				return &c, st, nil
-			}
-			c, st, err := fromRow(r)
-			if err == nil {
-				cache[r.ID] = cachedRecord{config: r.Config, c: *c}
-			}
-			return c, st, err
-		}
-	}
 	for _, r := range rows {
-		c, st, err := decode(r)
+		c, st, err := fromRow(r)
 		if err != nil {
 			return nil, err
 		}
@@ -476,6 +467,109 @@ func (m *Manager) List() ([]Summary, error) {
 			return nil, err
 		}
 		out = append(out, Summary{Container: c, State: st, SizeRw: r.SizeRw})
+	}
+	return out, nil
+}
+
+// listCached is List in a long-lived process (CacheRecords). Reading and decoding the records
+// is most of a listing's work (some 1 KB of JSON each), and most have not changed since the
+// last listing: the rows are read again only when the database's Version changed since they
+// were read, and only the records and states that changed are decoded. Only the containers
+// listed now are kept. A kept entry never changes once made (a change makes a new one), so a
+// shared listing can hand out the entry's own record.
+func (m *Manager) listCached(shared bool) ([]Summary, error) {
+	m.recordsMu.Lock()
+	defer m.recordsMu.Unlock()
+	rows, fresh := m.rows, false
+	v, verr := m.Images.DB.Version() // before the read: a commit after it changes it
+	if verr != nil || v != m.rowsVersion || rows == nil {
+		fresh = true
+		m.rows, m.rowsVersion = nil, metadata.Version{}
+		err := m.Images.DB.View(func(tx *metadata.Tx) error {
+			var err error
+			rows, err = tx.Containers()
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if verr == nil && rows != nil {
+			m.rows, m.rowsVersion = rows, v
+		}
+	}
+	cache := m.records
+	if fresh || cache == nil {
+		// New rows: only the containers listed now are kept.
+		old := cache
+		cache = make(map[string]*cachedRecord, len(rows))
+		for _, r := range rows {
+			if e, ok := old[r.ID]; ok {
+				cache[r.ID] = e
+			}
+		}
+		m.records = cache
+	}
+	out := make([]Summary, 0, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		e := cache[r.ID]
+		if fresh && e != nil {
+			// The rows read again hold their own copy of each string: an unchanged one is
+			// swapped for the entry's, so that later listings compare pointers, not 1 KB.
+			if e.config == r.Config {
+				r.Config = e.config
+			}
+			if e.state == r.State {
+				r.State = e.state
+			}
+		}
+		if e == nil || e.config != r.Config || e.state != r.State || e.name != r.Name || e.sizeRw != r.SizeRw {
+			ne := &cachedRecord{config: r.Config, state: r.State, name: r.Name, sizeRw: r.SizeRw}
+			if e != nil && e.config == r.Config {
+				ne.c = e.c
+			} else {
+				c, _, err := fromRow(metadata.Container{ID: r.ID, Name: r.Name, Config: r.Config})
+				if err != nil {
+					return nil, err
+				}
+				ne.c = *c
+			}
+			ne.c.Name = r.Name
+			if e != nil && e.state == r.State {
+				ne.st = e.st
+			} else if r.State != "" {
+				if err := json.Unmarshal([]byte(r.State), &ne.st); err != nil {
+					return nil, fmt.Errorf("container %s: bad state: %w", r.ID, err)
+				}
+			}
+			m.revisions++
+			ne.rev = m.revisions
+			e = ne
+			cache[r.ID] = e
+		}
+		st := e.st
+		rev := e.rev
+		if st.SupervisorPid != 0 || st.Running() {
+			// reconcile asks the supervisor or the runtime, and a listing the network state.
+			rev = 0
+		}
+		c := &e.c
+		if !shared || rev == 0 {
+			cp := e.c // each caller gets its own copy of the record's top level
+			c = &cp
+			if st.Health != nil {
+				h := *st.Health // and of the state's health, with its log
+				h.Log = append([]HealthcheckResult(nil), h.Log...)
+				st.Health = &h
+			}
+		}
+		st, err := m.reconcile(c, st)
+		if errors.As(err, new(NotFoundError)) {
+			continue // a --rm container that ended unwatched, removed now
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, Summary{Container: c, State: st, SizeRw: r.SizeRw, Revision: rev})
 	}
 	return out, nil
 }

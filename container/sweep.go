@@ -3,6 +3,8 @@ package container
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -71,12 +73,38 @@ func claimStepDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
+// buildTempPrefix names a build's scratch directories (ClaimBuildTemp) under builds/.
+const buildTempPrefix = "tmp-"
+
+// ClaimBuildTemp makes a build's scratch directory, builds/tmp-<random>/, claimed as a build
+// step's directory is: a build killed however it dies leaves a directory whose owner is gone,
+// which the next SweepInterrupted removes. release removes it and lets the claim go.
+func (m *Manager) ClaimBuildTemp() (dir string, release func(), err error) {
+	idb := make([]byte, 16)
+	rand.Read(idb)
+	dir = filepath.Join(m.Images.Root, "builds", buildTempPrefix+hex.EncodeToString(idb))
+	owner, err := claimStepDir(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func() {
+		os.RemoveAll(dir)
+		owner.Close()
+	}, nil
+}
+
 // SweepInterrupted undoes what build steps whose berth died (SIGKILL, a crash, a reboot) left
 // behind: their processes, runtime containers, cgroups, network namespaces, veth pairs, address
 // leases and mounts; and the overlay probes of a killed berth (probeOverlay). Steps still
 // running are left alone. It returns what it could not remove.
 func (m *Manager) SweepInterrupted() error {
-	errs := sweepClaimed(filepath.Join(m.Images.Root, "builds"), "build-", m.sweepStep)
+	builds := filepath.Join(m.Images.Root, "builds")
+	errs := sweepClaimed(builds, "build-", m.sweepStep)
+	errs = append(errs, sweepClaimed(builds, buildTempPrefix, func(name string) error {
+		p := filepath.Join(builds, name)
+		unmountUnder(p)
+		return os.RemoveAll(p)
+	})...)
 	errs = append(errs, m.sweepOverlayProbes()...)
 	return errors.Join(errs...)
 }

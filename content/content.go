@@ -14,8 +14,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 )
 
 // Store is a content-addressed blob store rooted at a directory.
@@ -135,11 +138,12 @@ func (s *Store) Writer() (*Writer, error) {
 
 // Writer is an ingest in progress. It hashes while it writes, so Commit never rereads the file.
 type Writer struct {
-	s    *Store
-	f    *os.File
-	h    digest.Digester
-	n    int64
-	done bool
+	s     *Store
+	f     *os.File
+	h     digest.Digester
+	n     int64
+	done  bool
+	batch *Batch // Commit verifies and hands the file to the batch instead of moving it into place
 }
 
 func (w *Writer) Write(p []byte) (int, error) {
@@ -156,6 +160,7 @@ func (w *Writer) Size() int64 { return w.n }
 func (w *Writer) Digest() digest.Digest { return w.h.Digest() }
 
 // Commit verifies and moves the blob into place. An existing blob with the same digest is kept.
+// A writer from a Batch is only verified and closed: the blob moves into place with the batch.
 func (w *Writer) Commit(expected digest.Digest, size int64) (digest.Digest, int64, error) {
 	d := w.h.Digest()
 	if size >= 0 && w.n != size {
@@ -163,6 +168,14 @@ func (w *Writer) Commit(expected digest.Digest, size int64) (digest.Digest, int6
 	}
 	if expected != "" && expected != d {
 		return "", 0, fmt.Errorf("digest mismatch: expected %s, got %s", expected, d)
+	}
+	if w.batch != nil {
+		if err := w.f.Close(); err != nil {
+			return "", 0, err
+		}
+		w.done = true
+		w.batch.add(w.f.Name(), d)
+		return d, w.n, nil
 	}
 	if w.s.OnCommit != nil {
 		if err := w.s.OnCommit(d); err != nil {
@@ -190,6 +203,145 @@ func (w *Writer) Close() error {
 	w.done = true
 	w.f.Close()
 	return os.Remove(w.f.Name())
+}
+
+// A Syncer makes writes durable with whole-filesystem syncs run as a group commit (the layer
+// store is one): a mark taken after a write is durable once SyncTo(mark) returns.
+type Syncer interface {
+	SyncMark() uint64
+	SyncTo(mark uint64) error
+	// Covers reports whether the syncs reach the filesystem holding path.
+	Covers(path string) bool
+}
+
+// Batch is a group of blobs that become durable together, at one point shared with other writes
+// of the same operation (a pull: its layers' filesystem syncs). A batch writer's Commit only
+// verifies the blob and leaves it in ingest/; Batch.Commit then records each as a garbage
+// candidate (OnCommit), makes them durable (nothing more to do when a sync started after the
+// last write has already finished), renames them into place, and syncs the blob directory
+// once. The order is the store's usual one (write, sync, rename, then the caller records), with
+// one sync for all the blobs instead of an fsync each; a crash before Commit leaves only
+// garbage in ingest/. Discard (deferred by the owner) drops whatever Commit did not move.
+type Batch struct {
+	s       *Store
+	syncer  Syncer // nil: fsync each file
+	mu      sync.Mutex
+	pending []pendingBlob
+	mark    uint64 // the mark of the last write, for syncer
+}
+
+type pendingBlob struct {
+	tmp string
+	d   digest.Digest
+}
+
+// NewBatch starts a batch whose writes are made durable by syncer when it covers the store's
+// filesystem, else (or with a nil syncer) by an fsync of each blob at Commit.
+func (s *Store) NewBatch(syncer Syncer) *Batch {
+	if syncer != nil && !syncer.Covers(s.blobs) {
+		syncer = nil
+	}
+	return &Batch{s: s, syncer: syncer}
+}
+
+// Writer starts an ingest that joins the batch when committed.
+func (b *Batch) Writer() (*Writer, error) {
+	w, err := b.s.Writer()
+	if err != nil {
+		return nil, err
+	}
+	w.batch = b
+	return w, nil
+}
+
+// Put adds a small blob held in memory (nothing when the store holds it already).
+func (b *Batch) Put(data []byte) (digest.Digest, error) {
+	d := digest.FromBytes(data)
+	if b.s.Has(d) {
+		return d, nil
+	}
+	w, err := b.Writer()
+	if err != nil {
+		return "", err
+	}
+	defer w.Close()
+	if _, err := w.Write(data); err != nil {
+		return "", err
+	}
+	_, _, err = w.Commit(d, int64(len(data)))
+	return d, err
+}
+
+func (b *Batch) add(tmp string, d digest.Digest) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.pending = append(b.pending, pendingBlob{tmp, d})
+	if b.syncer != nil {
+		// Taken after the write: any sync numbered from here on covers this blob.
+		b.mark = b.syncer.SyncMark()
+	}
+}
+
+// Commit moves every verified blob of the batch into place, durably, before it returns.
+func (b *Batch) Commit() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	todo := make([]pendingBlob, 0, len(b.pending))
+	for _, p := range b.pending {
+		if b.s.Has(p.d) || slices.ContainsFunc(todo, func(q pendingBlob) bool { return q.d == p.d }) {
+			continue
+		}
+		todo = append(todo, p)
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if b.s.OnCommit != nil {
+		for _, p := range todo {
+			if err := b.s.OnCommit(p.d); err != nil {
+				return err
+			}
+		}
+	}
+	if b.syncer != nil {
+		if err := b.syncer.SyncTo(b.mark); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range todo {
+			if err := fsyncPath(p.tmp); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range todo {
+		if err := os.Rename(p.tmp, b.s.Path(p.d)); err != nil {
+			return err
+		}
+		b.pending = slices.DeleteFunc(b.pending, func(q pendingBlob) bool { return q.tmp == p.tmp })
+	}
+	// The renames are durable before the caller records anything that names the blobs.
+	return fsyncPath(filepath.Join(b.s.blobs, "sha256"))
+}
+
+// Discard removes what the batch still holds in ingest/: everything before Commit, the
+// duplicates Commit skipped after it.
+func (b *Batch) Discard() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.pending {
+		os.Remove(p.tmp)
+	}
+	b.pending = nil
+}
+
+func fsyncPath(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Fsync(fd)
 }
 
 // Delete removes a blob; deleting a missing blob is not an error.

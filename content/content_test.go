@@ -87,3 +87,134 @@ func TestMissingAndWalk(t *testing.T) {
 		t.Fatalf("CleanIngest = %d %v", n, err)
 	}
 }
+
+// fakeSyncer stands for the layer store's group commit: marks count up, and each SyncTo that
+// finds its mark not yet synced runs one "sync" (check) that covers every mark so far.
+type fakeSyncer struct {
+	marks, synced uint64
+	syncs         int
+	check         func()
+	covers        bool
+}
+
+func (f *fakeSyncer) SyncMark() uint64 { f.marks++; return f.marks }
+func (f *fakeSyncer) SyncTo(mark uint64) error {
+	if mark > f.synced {
+		f.syncs++
+		f.check()
+		f.synced = f.marks
+	}
+	return nil
+}
+func (f *fakeSyncer) Covers(string) bool { return f.covers }
+
+// A batch's blobs appear only at Commit, after their garbage candidates are recorded and after
+// one sync covering the last write; a wrong blob never joins it; nothing is left in ingest/.
+func TestBatchSyncsOnceBeforeRenaming(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	old, _ := s.Put([]byte("already here"))
+	datas := [][]byte{[]byte("config"), []byte("layer one"), []byte("already here"), []byte("layer one")}
+	sy := &fakeSyncer{covers: true}
+	sy.check = func() {
+		for _, b := range datas {
+			if d := digest.FromBytes(b); d != old && s.Has(d) {
+				t.Errorf("blob %s has its final name before the sync", d)
+			}
+		}
+	}
+	var candidates []digest.Digest
+	s.OnCommit = func(d digest.Digest) error {
+		if s.Has(d) {
+			t.Errorf("candidate %s recorded after the blob appeared", d)
+		}
+		candidates = append(candidates, d)
+		return nil
+	}
+	b := s.NewBatch(sy)
+	defer b.Discard()
+	if _, err := b.Put(datas[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, data := range datas[1:] {
+		w, err := b.Writer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+		if _, _, err := w.Commit(digest.FromBytes(data), int64(len(data))); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+	}
+	w, _ := b.Writer()
+	w.Write([]byte("evil"))
+	if _, _, err := w.Commit(digest.FromString("good"), -1); err == nil {
+		t.Fatal("a blob that does not hash to its digest joined the batch")
+	}
+	w.Close()
+	for _, data := range datas[:2] {
+		if s.Has(digest.FromBytes(data)) {
+			t.Fatalf("blob %q is in place before the batch is committed", data)
+		}
+	}
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if sy.syncs != 1 {
+		t.Errorf("%d syncs for one batch, want 1", sy.syncs)
+	}
+	if len(candidates) != 2 {
+		t.Errorf("candidates %v, want the two new blobs", candidates)
+	}
+	for _, data := range datas {
+		if got, err := s.ReadAll(digest.FromBytes(data)); err != nil || !bytes.Equal(got, data) {
+			t.Errorf("blob %q: %q %v", data, got, err)
+		}
+	}
+	b.Discard()
+	if ents, _ := os.ReadDir(s.IngestDir()); len(ents) != 0 {
+		t.Fatalf("ingest not empty after the batch: %v", ents)
+	}
+}
+
+// A sync that ran after the last write (a pull's layer sync) makes Commit's own sync
+// unnecessary; a write after it needs another.
+func TestBatchSharesEarlierSync(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	sy := &fakeSyncer{covers: true, check: func() {}}
+	b := s.NewBatch(sy)
+	defer b.Discard()
+	b.Put([]byte("a"))
+	sy.SyncTo(sy.SyncMark()) // the layer written after blob a is synced
+	if err := b.Commit(); err != nil || sy.syncs != 1 {
+		t.Fatalf("Commit after a covering sync: %v, %d syncs (want 1)", err, sy.syncs)
+	}
+	b.Put([]byte("b"))
+	if err := b.Commit(); err != nil || sy.syncs != 2 {
+		t.Fatalf("Commit of a blob written after the sync: %v, %d syncs (want 2)", err, sy.syncs)
+	}
+	if !s.Has(digest.FromString("a")) || !s.Has(digest.FromString("b")) {
+		t.Fatal("blobs missing after Commit")
+	}
+}
+
+// Without a syncer reaching the store (another filesystem), the batch fsyncs its blobs itself;
+// a discarded batch leaves nothing.
+func TestBatchWithoutSyncer(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	sy := &fakeSyncer{covers: false, check: func() { t.Error("a syncer for another filesystem was used") }}
+	b := s.NewBatch(sy)
+	d, _ := b.Put([]byte("x"))
+	if err := b.Commit(); err != nil || !s.Has(d) {
+		t.Fatalf("Commit: %v, has %v", err, s.Has(d))
+	}
+	b = s.NewBatch(nil)
+	d, _ = b.Put([]byte("dropped"))
+	b.Discard()
+	if s.Has(d) {
+		t.Fatal("a discarded batch's blob is in place")
+	}
+	if ents, _ := os.ReadDir(s.IngestDir()); len(ents) != 0 {
+		t.Fatalf("ingest not empty after Discard: %v", ents)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/berth-engine/berth/content"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/layer"
 	"github.com/berth-engine/berth/reference"
@@ -306,6 +307,18 @@ func (p *puller) pullManifest(ctx context.Context, n reference.Named, raw []byte
 	}
 	chains := image.ChainIDs(diffIDs)
 	layers := make([]image.LayerRecord, len(m.Layers))
+	// Every blob of the pull joins one batch: written now or as its layer streams, made durable
+	// by the syncs the layers run (no fsync per blob inside a download slot), moved into place
+	// after the layers, before the image is recorded.
+	blobBatch := s.NewBlobBatch()
+	defer blobBatch.Discard()
+	for _, b := range [][]byte{cfgRaw, raw, indexRaw} {
+		if b != nil {
+			if _, err := blobBatch.Put(b); err != nil {
+				return nil, err
+			}
+		}
+	}
 
 	// Announce every layer first (Docker's order), then fetch the missing ones in parallel.
 	var todo []int
@@ -346,7 +359,7 @@ func (p *puller) pullManifest(ctx context.Context, n reference.Named, raw []byte
 			parent = chains[i-1]
 		}
 		g.Go(func() error {
-			l, st, err := p.layer(gctx, m.Layers[i], parent)
+			l, st, err := p.layer(gctx, m.Layers[i], parent, blobBatch)
 			if err != nil {
 				return err
 			}
@@ -378,24 +391,19 @@ func (p *puller) pullManifest(ctx context.Context, n reference.Named, raw []byte
 	if err != nil {
 		return nil, err
 	}
+	// The blobs (the config and manifest as the registry served them, whose digests are the
+	// image ID and repo digest, and the layers') were made durable by the same syncs.
+	if err := blobBatch.Commit(); err != nil {
+		return nil, err
+	}
 
-	// Everything is verified and in place: store the config and manifest as the registry served
-	// them (their digests are the image ID and repo digest) and record the image.
-	if err := p.putBlob(cfgRaw); err != nil {
-		return nil, err
-	}
+	// Everything is verified and in place: record the image.
 	manifestDigest := digest.FromBytes(raw)
-	if err := p.putBlob(raw); err != nil {
-		return nil, err
-	}
 	blobs := make([]digest.Digest, 0, len(m.Layers)+1)
 	for _, l := range m.Layers {
 		blobs = append(blobs, l.Digest)
 	}
 	if indexRaw != nil {
-		if err := p.putBlob(indexRaw); err != nil {
-			return nil, err
-		}
 		blobs = append(blobs, repoDigest)
 	}
 	if _, err := s.Put(image.Record{
@@ -427,13 +435,13 @@ func (p *puller) putBlob(b []byte) error {
 
 // layer downloads one layer blob and unpacks it as it streams; a blob already in the content store
 // (a layer known under another parent) is unpacked from there.
-func (p *puller) layer(ctx context.Context, desc image.Descriptor, parent digest.Digest) (image.IngestedLayer, *layer.Staged, error) {
+func (p *puller) layer(ctx context.Context, desc image.Descriptor, parent digest.Digest, batch *content.Batch) (image.IngestedLayer, *layer.Staged, error) {
 	emit := p.o.Progress
 	id := shortID(desc.Digest)
 	if f, err := p.s.Content.Open(desc.Digest); err == nil {
 		defer f.Close()
 		emit(Event{ID: id, Status: StatusExtracting, Current: 0, Total: desc.Size})
-		l, st, err := p.s.IngestLayerStaged(image.LayerSource{R: f, Digest: desc.Digest, Size: desc.Size, MediaType: desc.MediaType}, parent)
+		l, st, err := p.s.IngestLayerStaged(image.LayerSource{R: f, Digest: desc.Digest, Size: desc.Size, MediaType: desc.MediaType, Batch: batch}, parent)
 		if err != nil {
 			return l, nil, fmt.Errorf("failed to register layer %s: %w", desc.Digest, err)
 		}
@@ -448,7 +456,7 @@ func (p *puller) layer(ctx context.Context, desc image.Descriptor, parent digest
 		emit(Event{ID: id, Status: StatusVerifying})
 		emit(Event{ID: id, Status: StatusDownloadComplete})
 	}}
-	l, st, err := p.s.IngestLayerStaged(image.LayerSource{R: src, Digest: desc.Digest, Size: desc.Size, MediaType: desc.MediaType}, parent)
+	l, st, err := p.s.IngestLayerStaged(image.LayerSource{R: src, Digest: desc.Digest, Size: desc.Size, MediaType: desc.MediaType, Batch: batch}, parent)
 	if err != nil {
 		switch {
 		case br.err != nil:

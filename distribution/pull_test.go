@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -291,11 +292,68 @@ func TestPullCorruptLayer(t *testing.T) {
 	if n, _ := s.Layers.CleanTemp(); n != 0 {
 		t.Errorf("a failed pull left %d staged layer directories", n)
 	}
+	// Nor did the good layer's blob or the config take their final names (they wait for the
+	// pull's durability point with the layers), and the pull cleaned its ingest files.
+	s.Content.Walk(func(d digest.Digest, _ int64) error {
+		t.Errorf("a failed pull left blob %s in place", d)
+		return nil
+	})
+	if ents, _ := os.ReadDir(s.Content.IngestDir()); len(ents) != 0 {
+		t.Errorf("a failed pull left ingest files: %v", ents)
+	}
 	px.corrupt.Store(false)
 	if _, err := Pull(ctx(t), s, ref, PullOptions{Options: testOptions(nil)}); err != nil {
 		t.Fatalf("retry after the fault: %v", err)
 	}
 	checkPulled(t, s, ref, img)
+}
+
+// A pull killed after some layers are complete leaves none of its blobs or layers in place:
+// each appears under its final name only at the pull's one durability point, after every layer
+// is verified and synced. The state is checked at the moment a layer reports "Pull complete"
+// while another still downloads: what a SIGKILL then would leave (temporary files aside,
+// which the next writer sweeps).
+func TestPullKilledMidwayLeavesNothingInPlace(t *testing.T) {
+	reg := startRegistry(t, registryConfig{})
+	img := seed(t, reg.Host+"/x:1", 1<<20, 2)
+	px := startProxy(t, reg.Host)
+	layers, _ := img.Layers()
+	slow, _ := layers[1].Digest()
+	px.target.Store(slow.String())
+	px.slow.Store(true)
+	s := openStore(t)
+	c, cancel := context.WithCancel(ctx(t))
+	defer cancel()
+	var checked atomic.Bool
+	o := testOptions(nil)
+	o.Progress = func(ev Event) {
+		if ev.Status != StatusPullComplete || ev.ID == shortID(digest.Digest(slow.String())) || checked.Load() {
+			return
+		}
+		checked.Store(true)
+		s.Content.Walk(func(d digest.Digest, _ int64) error {
+			t.Errorf("blob %s is in place while the pull still downloads", d)
+			return nil
+		})
+		if l, _ := s.Layers.List(); len(l) != 0 {
+			t.Errorf("layers %v are in place while the pull still downloads", l)
+		}
+		cancel()
+	}
+	if _, err := Pull(c, s, px.Host+"/x:1", PullOptions{Options: o}); err == nil {
+		t.Fatal("the cancelled pull succeeded")
+	}
+	if !checked.Load() {
+		t.Fatal("no layer completed before the slow one")
+	}
+	if ents, _ := os.ReadDir(s.Content.IngestDir()); len(ents) != 0 {
+		t.Errorf("a cancelled pull left ingest files: %v", ents)
+	}
+	px.slow.Store(false)
+	if _, err := Pull(ctx(t), s, px.Host+"/x:1", PullOptions{Options: testOptions(nil)}); err != nil {
+		t.Fatal(err)
+	}
+	checkPulled(t, s, px.Host+"/x:1", img)
 }
 
 // A manifest that does not hash to its digest fails the pull and records nothing; a registry

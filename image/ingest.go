@@ -25,7 +25,16 @@ type LayerSource struct {
 	Recompress bool
 	// DiffID, when known (from the image config), is checked before anything is committed.
 	DiffID digest.Digest
+	// Batch, when set, takes the verified blob instead of the store moving it into place at once:
+	// it becomes durable and appears with the batch's other blobs (NewBlobBatch).
+	Batch *content.Batch
 }
+
+// NewBlobBatch starts a batch of blobs made durable by the layer store's filesystem syncs: a
+// pull's blobs and layers then share one durability point, the syncs its layers run as they
+// finish, instead of an fsync per blob inside each download. The caller commits the batch once
+// every blob and layer is verified, before recording anything, and discards it in any case.
+func (s *Store) NewBlobBatch() *content.Batch { return s.Content.NewBatch(s.Layers) }
 
 // IngestedLayer is a layer after ingest: its blob stored, its content unpacked.
 type IngestedLayer struct {
@@ -78,7 +87,11 @@ func (s *Store) IngestLayerStaged(src LayerSource, parent digest.Digest) (_ Inge
 
 func (s *Store) ingest(src LayerSource, parent digest.Digest, staged *layer.Staged) (IngestedLayer, error) {
 	var out IngestedLayer
-	blob, err := s.Content.Writer()
+	newWriter := s.Content.Writer
+	if src.Batch != nil {
+		newWriter = src.Batch.Writer
+	}
+	blob, err := newWriter()
 	if err != nil {
 		return out, err
 	}
@@ -139,7 +152,7 @@ func (s *Store) ingest(src LayerSource, parent digest.Digest, staged *layer.Stag
 		// The blob is berth's own (import, commit, build): write it again from the unpacked
 		// directory, whose files are regular, instead of keeping the sparse entries.
 		blob.Close()
-		if blob, diffID, err = s.rewriteLayer(staged.Dir()); err != nil {
+		if blob, diffID, err = s.rewriteLayer(staged.Dir(), newWriter); err != nil {
 			return out, fmt.Errorf("rewriting a layer with sparse files: %w", err)
 		}
 		defer blob.Close()
@@ -157,8 +170,8 @@ func (s *Store) ingest(src LayerSource, parent digest.Digest, staged *layer.Stag
 
 // rewriteLayer writes a gzip layer blob of the unpacked layer dir (Diff turns its whiteouts back
 // into .wh. entries) and returns the uncommitted blob and the diff ID of the tar.
-func (s *Store) rewriteLayer(dir string) (*content.Writer, digest.Digest, error) {
-	blob, err := s.Content.Writer()
+func (s *Store) rewriteLayer(dir string, newWriter func() (*content.Writer, error)) (*content.Writer, digest.Digest, error) {
+	blob, err := newWriter()
 	if err != nil {
 		return nil, "", err
 	}

@@ -124,6 +124,21 @@ func (st *Staged) Sync() error {
 	return nil
 }
 
+// SyncMark and SyncTo let other writes share the store's group commit (content.Syncer): a mark
+// taken after a write is durable once SyncTo(mark) returns, which runs a filesystem sync only
+// when none has started since the mark was taken. A pull's blobs use it, so the syncs its
+// layers run in the background make the blobs durable too.
+func (s *Store) SyncMark() uint64 { return s.syncer.next() }
+
+// SyncTo waits until everything written before SyncMark returned mark is durable.
+func (s *Store) SyncTo(mark uint64) error { return s.syncer.sync(s.dir, mark) }
+
+// Covers reports whether the store's filesystem syncs reach path (the same filesystem).
+func (s *Store) Covers(path string) bool {
+	var a, b unix.Stat_t
+	return unix.Stat(s.dir, &a) == nil && unix.Stat(path, &b) == nil && a.Dev == b.Dev
+}
+
 // CommitAll moves staged layers into place (staged[i] under chainIDs[i]), as Commit does one,
 // with at most one filesystem sync for the content of all of them (none when each was already
 // synced with Sync) and one sync of the store directory for all the renames: write, sync,

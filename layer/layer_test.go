@@ -240,3 +240,36 @@ func TestCommitAllAfterStagedSync(t *testing.T) {
 		t.Errorf("%d staged directories left behind", n)
 	}
 }
+
+// Other writes (a pull's blobs) share the layers' syncs: a mark taken before a layer's Sync is
+// covered by it, a mark taken after needs another sync. Covers tells the store's filesystem.
+func TestSyncMarkSharesLayerSyncs(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syncs := 0
+	orig := syncFS
+	t.Cleanup(func() { syncFS = orig })
+	syncFS = func(dir string) error { syncs++; return orig(dir) }
+	blob := s.SyncMark() // a blob written before the layer finished
+	st, _ := s.Stage()
+	defer st.Discard()
+	if err := st.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncTo(blob); err != nil || syncs != 1 {
+		t.Fatalf("SyncTo a mark the layer's sync covers: %v, %d syncs (want 1)", err, syncs)
+	}
+	later := s.SyncMark()
+	if err := s.SyncTo(later); err != nil || syncs != 2 {
+		t.Fatalf("SyncTo a mark after the last sync: %v, %d syncs (want 2)", err, syncs)
+	}
+	if !s.Covers(root) {
+		t.Error("the store's own root is not covered by its syncs")
+	}
+	if s.Covers("/proc") {
+		t.Error("/proc is covered by the store's syncs")
+	}
+}

@@ -22,8 +22,9 @@ import (
 
 // DB is an open state database.
 type DB struct {
-	db   *sql.DB
-	path string
+	db      *sql.DB
+	path    string
+	version versionConn // DB.Version's connection (version.go)
 }
 
 // LeaveOpenAtExit is set by a process that closes its database only on its way out (the berth
@@ -140,6 +141,7 @@ func (d *DB) Close() error {
 	if LeaveOpenAtExit {
 		return nil
 	}
+	d.closeVersion()
 	return d.db.Close()
 }
 

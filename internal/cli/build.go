@@ -199,15 +199,25 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		o.SourceDateEpoch = &t
 	}
 
-	tmp, err := os.MkdirTemp("", "berth-context-")
-	if err != nil {
+	// A context from stdin or a URL is unpacked in a directory of its own, made only then (a
+	// build killed by SIGKILL leaves it behind).
+	tmp := ""
+	mkTmp := func() (err error) {
+		tmp, err = os.MkdirTemp("", "berth-context-")
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}()
 	stdinUsed := false
 	switch {
 	case src == "-":
 		stdinUsed = true
+		if err := mkTmp(); err != nil {
+			return err
+		}
 		data, err := io.ReadAll(g.Stdin)
 		if err != nil {
 			return err
@@ -223,6 +233,9 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 			o.DockerfilePath = filepath.Join(tmp, "Dockerfile")
 		}
 	case strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://"):
+		if err := mkTmp(); err != nil {
+			return err
+		}
 		if err := build.FetchContext(ctx, src, tmp); err != nil {
 			return err
 		}

@@ -168,6 +168,9 @@ func probeOnce(root string, s *seen, keep []string) debris {
 			d["records"] = append(d["records"], "build step "+id)
 		}
 	}
+	// A build's scratch directory (ClaimBuildTemp) outlives no build.
+	tmps, _ := filepath.Glob(filepath.Join(root, "builds", "tmp-*"))
+	d["records"] = append(d["records"], tmps...)
 	procs, _ := os.ReadDir("/proc")
 	for _, p := range procs {
 		if _, err := strconv.Atoi(p.Name()); err != nil {
@@ -563,6 +566,38 @@ func sigName(s syscall.Signal) string {
 		return "KILL"
 	}
 	return s.String()
+}
+
+// A build killed with SIGKILL leaves its scratch directory (builds/tmp-*, claimed like a
+// step's directory, never $TMPDIR any more); the next build removes it.
+func TestKilledBuildLeavesNoTempDir(t *testing.T) {
+	e := newInterruptEnv(t)
+	tmpdir := t.TempDir()
+	s := newSeen()
+	var out lockedBuffer
+	cmd := e.cmd("build", "--progress", "plain", "--no-cache", "-t", "intr:1", e.ctxDir)
+	cmd.Env = append(cmd.Env, "TMPDIR="+tmpdir)
+	if failed := e.startUntil(cmd, &out, s, pointRunning, nil, "build", map[string]string{pointRunning: "step-started"}); failed != "" {
+		t.Fatal(failed)
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	scratch := filepath.Join(e.root, "builds", "tmp-*")
+	if !globAny(scratch) {
+		t.Fatalf("the killed build left no scratch directory %s: the test would prove nothing", scratch)
+	}
+	if o, errs, code := e.run("build", "-q", "-f", filepath.Join(e.ctxDir, "Dockerfile.ok"), "-t", "after:1", e.ctxDir); code != 0 {
+		t.Fatalf("the next build failed (%d): %s%s", code, o, errs)
+	}
+	if m, _ := filepath.Glob(scratch); len(m) != 0 {
+		t.Errorf("the next build left the killed build's scratch directories: %v", m)
+	}
+	if ents, _ := os.ReadDir(tmpdir); len(ents) != 0 {
+		t.Errorf("builds wrote to $TMPDIR: %v", ents)
+	}
+	if d := probeDebris(e.root, s, nil); d.total() > 0 {
+		t.Errorf("left after the killed build and the next one:\n%s", d)
+	}
 }
 
 // export (like cp, diff and commit of a stopped container) mounts the container's filesystem for
