@@ -5,10 +5,67 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v4"
 )
+
+// MarshalModel is a raw model (LoadModel) as Compose's config prints it: its map's keys in
+// order, YAML indented by 2, or JSON.
+func MarshalModel(model map[string]any, format string) ([]byte, error) {
+	switch format {
+	case "", "yaml":
+		var buf bytes.Buffer
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(2)
+		if err := enc.Encode(model); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	case "json":
+		return json.MarshalIndent(model, "", "  ")
+	}
+	return nil, fmt.Errorf("unsupported format %q", format)
+}
+
+// Variables are the variables a raw model (LoadModel without interpolation) uses, by name
+// (Compose lists them in its map's random order).
+func Variables(model map[string]any) []template.Variable {
+	vars := template.ExtractVariables(model, template.DefaultPattern)
+	out := make([]template.Variable, 0, len(vars))
+	for _, v := range vars {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ServiceHashes are config --hash's lines ("web <config-hash>"), by service name: "*" for
+// every service, else a comma-separated list. Each is the com.docker.compose.config-hash up
+// gives the service's containers (recorded: Compose's own config --hash differs from its up's
+// label for a service with env_file; berth prints the label).
+func ServiceHashes(p *types.Project, which string) ([]string, error) {
+	names := p.ServiceNames()
+	if which != "*" {
+		names = strings.Split(which, ",")
+	}
+	sort.Strings(names)
+	var out []string
+	for _, n := range names {
+		s, err := p.GetService(n)
+		if err != nil {
+			return nil, err
+		}
+		h, err := ServiceHash(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n+" "+h)
+	}
+	return out, nil
+}
 
 // MarshalConfig is `config`'s document ("yaml" or "json") as Docker Compose v2.40.3 prints it:
 // without the networks, volumes, secrets and configs no service uses, and with each service's
@@ -16,6 +73,15 @@ import (
 // values keep theirs, as in Compose's output).
 func MarshalConfig(p *types.Project, format string) ([]byte, error) {
 	p = p.WithoutUnnecessaryResources()
+	// Compose's config loads with the env files discarded once read into environment.
+	services := types.Services{}
+	for name, svc := range p.Services {
+		svc.EnvFiles = nil
+		services[name] = svc
+	}
+	q := *p
+	q.Services = services
+	p = &q
 	switch format {
 	case "", "yaml":
 		b, err := p.MarshalYAML()
@@ -28,6 +94,18 @@ func MarshalConfig(p *types.Project, format string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, b); err != nil {
+			return nil, err
+		}
+		b = compact.Bytes()
+		// v2.9 writes a bind's create_host_path when true (v2.16 omits it then) and omits it
+		// when false.
+		b = bytes.ReplaceAll(b, []byte(`"create_host_path":false`), []byte(`"create_host_path":"false"`))
+		b = bytes.ReplaceAll(b, []byte(`"bind":{}`), []byte(`"bind":{"create_host_path":true}`))
+		b = bytes.ReplaceAll(b, []byte(`,"create_host_path":"false"`), nil)
+		b = bytes.ReplaceAll(b, []byte(`"create_host_path":"false",`), nil)
+		b = bytes.ReplaceAll(b, []byte(`"create_host_path":"false"`), nil)
 		return sortServiceKeysJSON(b)
 	}
 	return nil, fmt.Errorf("unsupported format %q", format)
@@ -42,6 +120,13 @@ func sortServiceKeysYAML(b []byte) ([]byte, error) {
 		if services := mappingValue(doc.Content[0], "services"); services != nil && services.Kind == yaml.MappingNode {
 			for i := 1; i < len(services.Content); i += 2 {
 				sortMapping(services.Content[i])
+				if vols := mappingValue(services.Content[i], "volumes"); vols != nil && vols.Kind == yaml.SequenceNode {
+					for _, v := range vols.Content {
+						if bind := mappingValue(v, "bind"); bind != nil {
+							writeBindV29(bind)
+						}
+					}
+				}
 			}
 		}
 	}
@@ -52,6 +137,31 @@ func sortServiceKeysYAML(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// writeBindV29 writes a bind's create_host_path as compose-go v2.9 does: present when true (v2.16
+// leaves the default true out), absent when false.
+func writeBindV29(bind *yaml.Node) {
+	if bind.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(bind.Content); i += 2 {
+		if bind.Content[i].Value == "create_host_path" {
+			if bind.Content[i+1].Value == "false" {
+				bind.Content = append(bind.Content[:i], bind.Content[i+2:]...)
+			}
+			return
+		}
+	}
+	pair := []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "create_host_path"}, {Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}}
+	at := len(bind.Content) // v2.9's order: selinux, propagation, create_host_path, recursive
+	for i := 0; i+1 < len(bind.Content); i += 2 {
+		if bind.Content[i].Value == "recursive" {
+			at = i
+		}
+	}
+	bind.Content = append(bind.Content[:at], append(pair, bind.Content[at:]...)...)
+	bind.Style = 0
 }
 
 // mappingValue is the value of key in mapping node m (nil when absent).

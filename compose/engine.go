@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -174,8 +175,14 @@ type UpOptions struct {
 	WaitTimeout   time.Duration
 	Timeout       *int // stop timeout of containers replaced or removed
 	// Services, when set, are the services the user named: only they follow Recreate; their
-	// dependencies are recreated only when they diverged.
+	// dependencies follow RecreateDependencies.
 	Services []string
+	// RecreateDependencies is the policy of the services the user did not name: "" or
+	// "diverged" (default), "force" (--always-recreate-deps), "never" (--no-recreate).
+	RecreateDependencies string
+	// RenewAnonVolumes (-V): a recreated container gets new anonymous volumes instead of its
+	// predecessor's.
+	RenewAnonVolumes bool
 }
 
 // Recreate policies.
@@ -216,13 +223,18 @@ func (e *Engine) Up(ctx context.Context, pl *Plan, o UpOptions) error {
 	ids := map[string][]string{} // service → the IDs of its containers, in number order
 	err = inDependencyOrder(ctx, pl, func(ctx context.Context, sp *ServicePlan) error {
 		recreate := o.Recreate
-		if len(o.Services) > 0 && !contains(o.Services, sp.Name) && recreate == RecreateForce {
-			recreate = RecreateDiverged
+		if len(o.Services) > 0 && !contains(o.Services, sp.Name) {
+			recreate = o.RecreateDependencies
+			if recreate == "" && o.Recreate == RecreateNever {
+				recreate = RecreateNever
+			} else if recreate == "" {
+				recreate = RecreateDiverged
+			}
 		}
 		mu.Lock()
 		netOwner := ids[sp.NetworkModeService]
 		mu.Unlock()
-		got, err := e.convergeService(ctx, pl, sp, byService[sp.Name], recreate, o.Timeout, netOwner)
+		got, err := e.convergeService(ctx, pl, sp, byService[sp.Name], recreate, o, netOwner)
 		mu.Lock()
 		ids[sp.Name] = got
 		mu.Unlock()
@@ -425,13 +437,10 @@ func (e *Engine) emit(ev Event) {
 	e.Events(ev)
 }
 
-// BuildService builds a service's image (tagged with its image name and build.tags). extra
-// overrides the build's options (compose build's flags).
-func (e *Engine) BuildService(ctx context.Context, pl *Plan, sp *ServicePlan, extra func(*build.Options)) error {
+// BuildOptions are the build of a service's image (for BuildService, or build's --check), extra
+// overriding them.
+func (e *Engine) BuildOptions(sp *ServicePlan, extra func(*build.Options)) build.Options {
 	b := sp.Build
-	if b == nil {
-		return nil
-	}
 	o := build.Options{ContextDir: b.Context, BuildArgs: b.Args, Target: b.Target, Tags: b.Tags, Labels: b.Labels,
 		NoCache: b.NoCache, AlwaysPull: b.Pull, Progress: e.BuildProgress, Network: b.Network}
 	if b.Inline != "" {
@@ -453,6 +462,16 @@ func (e *Engine) BuildService(ctx context.Context, pl *Plan, sp *ServicePlan, ex
 	if extra != nil {
 		extra(&o)
 	}
+	return o
+}
+
+// BuildService builds a service's image (tagged with its image name and build.tags). extra
+// overrides the build's options (compose build's flags).
+func (e *Engine) BuildService(ctx context.Context, pl *Plan, sp *ServicePlan, extra func(*build.Options)) error {
+	if sp.Build == nil {
+		return nil
+	}
+	o := e.BuildOptions(sp, extra)
 	e.event("Image", sp.Image, "Building")
 	if _, err := build.Build(ctx, e.Containers.Images, o); err != nil {
 		e.failed("Image", sp.Image, "Error")
@@ -587,7 +606,8 @@ func (e *Engine) removeDivergedVolume(pl *Plan, name string) error {
 }
 
 // convergeService brings a service's containers to its plan and returns their IDs.
-func (e *Engine) convergeService(ctx context.Context, pl *Plan, sp *ServicePlan, have []Container, recreate string, timeout *int, netOwner []string) ([]string, error) {
+func (e *Engine) convergeService(ctx context.Context, pl *Plan, sp *ServicePlan, have []Container, recreate string, o UpOptions, netOwner []string) ([]string, error) {
+	timeout := o.Timeout
 	// Keep the lowest numbers; remove containers beyond the planned count, obsolete ones first.
 	sort.SliceStable(have, func(i, j int) bool { return have[i].Number < have[j].Number })
 	var keep []Container
@@ -618,6 +638,11 @@ func (e *Engine) convergeService(ctx context.Context, pl *Plan, sp *ServicePlan,
 			return nil, err
 		}
 		e.event("Container", c.Name, "Recreate")
+		if !o.RenewAnonVolumes {
+			if old, _, err := e.Containers.Get(c.ID); err == nil {
+				InheritAnonymousVolumes(&want, old.Host.Mounts, pl.VolumeNames())
+			}
+		}
 		id, err := e.recreate(pl, c, want, timeout)
 		if err != nil {
 			e.failed("Container", c.Name, "Error")
@@ -664,6 +689,31 @@ func (e *Engine) recreate(pl *Plan, old Container, want ContainerPlan, timeout *
 		return "", err
 	}
 	return id, nil
+}
+
+// InheritAnonymousVolumes gives a replacement container its predecessor's anonymous volumes, as
+// Compose's recreate does unless -V: where the plan mounts an anonymous volume (a service
+// volume without a source), or mounts nothing over a volume of the old container that is
+// not one of the project's named volumes (an image's VOLUME), the old volume is mounted again.
+func InheritAnonymousVolumes(want *ContainerPlan, old []container.Mount, named []string) {
+	h := &want.Create.Host
+	planned := map[string]int{}
+	for i, m := range h.Mounts {
+		planned[path.Clean(m.Target)] = i
+	}
+	for _, m := range old {
+		if m.Type != "volume" || m.Source == "" {
+			continue
+		}
+		target := path.Clean(m.Target)
+		i, ok := planned[target]
+		switch {
+		case ok && h.Mounts[i].Type == "volume" && h.Mounts[i].Source == "":
+			h.Mounts[i].Source = m.Source
+		case !ok && !contains(named, m.Source):
+			h.Mounts = append(h.Mounts, container.Mount{Type: "volume", Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+		}
+	}
 }
 
 // TempName is the name Compose gives a replacement while the container it replaces still exists.

@@ -63,6 +63,9 @@ type LoadOptions struct {
 	// IgnoreDependencies keeps only the named Services, not what they depend on (pull and push
 	// without --include-deps).
 	IgnoreDependencies bool
+	// config's --no-interpolate, --no-normalize, --no-path-resolution and --no-consistency: the
+	// loader steps to leave out.
+	NoInterpolate, NoNormalize, NoResolvePaths, NoConsistency bool
 }
 
 // Load reads a Compose project as Docker Compose does and labels its services with Compose's
@@ -141,7 +144,20 @@ func projectOptions(o LoadOptions) (*cli.ProjectOptions, error) {
 			env = append(append([]string(nil), env...), "PWD="+wd)
 		}
 	}
-	return cli.NewProjectOptions(o.ConfigFiles,
+	var skip []cli.ProjectOptionsFn
+	if o.NoInterpolate {
+		skip = append(skip, cli.WithInterpolation(false))
+	}
+	if o.NoNormalize {
+		skip = append(skip, cli.WithNormalization(false))
+	}
+	if o.NoResolvePaths {
+		skip = append(skip, cli.WithResolvedPaths(false))
+	}
+	if o.NoConsistency {
+		skip = append(skip, cli.WithConsistency(false))
+	}
+	return cli.NewProjectOptions(o.ConfigFiles, append([]cli.ProjectOptionsFn{
 		cli.WithWorkingDirectory(o.ProjectDir),
 		cli.WithEnv(env),
 		cli.WithEnvFiles(o.EnvFiles...),
@@ -151,8 +167,21 @@ func projectOptions(o LoadOptions) (*cli.ProjectOptions, error) {
 		cli.WithEnvFiles(o.EnvFiles...),
 		cli.WithDotEnv,
 		cli.WithDefaultProfiles(o.Profiles...),
-		cli.WithName(o.ProjectName),
+		cli.WithName(o.ProjectName)}, skip...)...,
 	)
+}
+
+// LoadModel is the project as compose-go's raw model, a map (config --no-interpolate and
+// --variables work on it, as Compose's do).
+func LoadModel(ctx context.Context, o LoadOptions) (map[string]any, error) {
+	opts, err := projectOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	if len(opts.ConfigPaths) == 0 {
+		return nil, errors.New("no configuration file provided: not found")
+	}
+	return opts.LoadModel(ctx)
 }
 
 func hasKey(env []string, key string) bool {

@@ -293,6 +293,61 @@ func Select(cs []Container, pl *Plan, services []string) ([]Container, error) {
 	return out, nil
 }
 
+// CopyTargets are the containers `compose cp` copies to (toService) or from, as Compose picks
+// them, running or not: with index, the service's container of that number; else, copying to
+// the service, all its containers (with all, `run`'s too), and copying from it, the first of
+// them by number.
+func CopyTargets(cs []Container, service string, index int, all, toService bool) ([]Container, error) {
+	var list []Container
+	for _, c := range cs {
+		if c.Service == service && (!c.OneOff || all && index == 0) && (index == 0 || c.Number == index && !c.OneOff) {
+			list = append(list, c)
+		}
+	}
+	if len(list) == 0 {
+		if index > 0 {
+			return nil, fmt.Errorf("service %q is not running container #%d", service, index)
+		}
+		return nil, fmt.Errorf("no container found for service %q", service)
+	}
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Number < list[j].Number })
+	if !toService {
+		list = list[:1]
+	}
+	return list, nil
+}
+
+// Copy runs one copy per container at once, with Compose's lines (" p-web-1 copy f to
+// p-web-1:/tmp Copying", then "Copied"); what names the copy for a container.
+func (e *Engine) Copy(targets []Container, what func(Container) string, fn func(Container) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(targets))
+	for i, c := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.emit(Event{Name: c.Name, Status: what(c) + " Copying", Raw: true})
+			if errs[i] = fn(c); errs[i] == nil {
+				e.emit(Event{Name: c.Name, Status: what(c) + " Copied", Raw: true})
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// OfServices are the containers of cs whose service is one of names (ps --orphans=false: the
+// file's services; up's foreground: the services it brought up).
+func OfServices(cs []Container, names []string) []Container {
+	var out []Container
+	for _, c := range cs {
+		if contains(names, c.Service) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Each runs an operation on containers at once, with Compose's events: working (e.g.
 // "Stopping") before, done ("Stopped") after.
 func (e *Engine) Each(cs []Container, working, done string, fn func(Container) error) error {
@@ -619,6 +674,26 @@ func (e *Engine) ProjectServiceContainer(project, service string, index int) (Co
 // ServiceContainer picks a service's container by its --index (1 and up) among cs, for commands
 // that take a container by service (exec, port, cp).
 func ServiceContainer(cs []Container, service string, index int) (Container, error) {
+	return serviceContainer(cs, service, index, false)
+}
+
+// IndexedContainers are the containers of logs --index: with index 0 all of cs, else the one
+// container of that number of the one service named, running or not, as Compose's logs picks it.
+func IndexedContainers(cs []Container, services []string, index int) ([]Container, error) {
+	if index == 0 {
+		return cs, nil
+	}
+	if len(services) != 1 {
+		return nil, errors.New("--index requires one service to be selected")
+	}
+	c, err := serviceContainer(cs, services[0], index, true)
+	if err != nil {
+		return nil, err
+	}
+	return []Container{c}, nil
+}
+
+func serviceContainer(cs []Container, service string, index int, stopped bool) (Container, error) {
 	var list []Container
 	for _, c := range cs {
 		if c.Service == service && !c.OneOff {
@@ -627,7 +702,7 @@ func ServiceContainer(cs []Container, service string, index int) (Container, err
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Number < list[j].Number })
 	for _, c := range list {
-		if (index == 0 || c.Number == index) && c.State.Running() {
+		if (index == 0 || c.Number == index) && (stopped || c.State.Running()) {
 			return c, nil
 		}
 	}
@@ -651,6 +726,12 @@ type ContainerEvent struct {
 // berth has no daemon that streams events: it follows the event journal every berth process
 // writes, as `berth events` does.
 func (e *Engine) Watch(ctx context.Context, project string, services []string, fn func(ContainerEvent)) error {
+	return e.WatchRange(ctx, project, services, time.Time{}, time.Time{}, fn)
+}
+
+// WatchRange is Watch from since (replaying the journal; zero: from now on) until until (zero:
+// until ctx ends), as `compose events --since/--until`.
+func (e *Engine) WatchRange(ctx context.Context, project string, services []string, since, until time.Time, fn func(ContainerEvent)) error {
 	args := format.NewArgs()
 	args.Add("type", events.TypeContainer)
 	args.Add("label", ProjectLabel+"="+project)
@@ -658,7 +739,7 @@ func (e *Engine) Watch(ctx context.Context, project string, services []string, f
 	if err != nil {
 		return err
 	}
-	return events.Read(ctx, e.Containers.Images.Root, events.ReadOptions{Follow: true, Filter: f}, func(m events.Message) error {
+	return events.Read(ctx, e.Containers.Images.Root, events.ReadOptions{Follow: true, Filter: f, Since: since, Until: until}, func(m events.Message) error {
 		a := m.Actor.Attributes
 		if len(services) > 0 && !contains(services, a[ServiceLabel]) {
 			return nil

@@ -87,7 +87,9 @@ type ServicePlan struct {
 	NetworkModeService string
 	// Healthcheck: the service defines a healthcheck of its own (the image's may still give one).
 	Healthcheck bool
-	imageID     string // the image its containers run, once known (com.docker.compose.image)
+	// NoAttach: the service says attach: false (up shows no logs of it unless --attach names it).
+	NoAttach bool
+	imageID  string // the image its containers run, once known (com.docker.compose.image)
 	// Template makes the container of a given number (scale beyond Replicas, `run`'s one-off).
 	template func(number int, oneoff string) ContainerPlan
 }
@@ -216,6 +218,95 @@ func (pl *Plan) Only(names []string) {
 	pl.Services = keep
 }
 
+// SetPullPolicy gives every service the pull policy policy (up's and create's --pull), as
+// Docker Compose does, which accepts only the policies below ("policy", the flag's default, is
+// not one of them when given).
+func (pl *Plan) SetPullPolicy(policy string) error {
+	switch policy {
+	case "always", "never", "build", "missing", "if_not_present":
+	default:
+		return fmt.Errorf("invalid --pull option %q", policy)
+	}
+	for i := range pl.Services {
+		pl.Services[i].PullPolicy = policy
+	}
+	return nil
+}
+
+// AttachTo are the services whose logs up shows, as Docker Compose chooses them: attach when
+// given (each must be in the plan), else the services named (all when none) that do not say
+// attach: false, with their dependencies when deps (--attach-dependencies); less noAttach.
+func (pl *Plan) AttachTo(services, attach, noAttach []string, deps bool) ([]string, error) {
+	var out []string
+	if len(attach) > 0 {
+		var unknown []string
+		for _, a := range attach {
+			if _, ok := pl.Service(a); !ok {
+				unknown = append(unknown, a)
+			} else if !contains(out, a) {
+				out = append(out, a)
+			}
+		}
+		if len(unknown) > 0 {
+			return nil, fmt.Errorf("cannot attach to services not included in up: %s", strings.Join(unknown, ", "))
+		}
+	} else {
+		want := map[string]bool{}
+		var add func(name string)
+		add = func(name string) {
+			if want[name] {
+				return
+			}
+			want[name] = true
+			if sp, ok := pl.Service(name); ok && deps {
+				for _, d := range sp.DependsOn {
+					add(d.Service)
+				}
+			}
+		}
+		for _, sp := range pl.Services {
+			if len(services) == 0 || contains(services, sp.Name) {
+				add(sp.Name)
+			}
+		}
+		for _, sp := range pl.Services {
+			if want[sp.Name] && !sp.NoAttach {
+				out = append(out, sp.Name)
+			}
+		}
+	}
+	var kept []string
+	for _, s := range out {
+		if !contains(noAttach, s) {
+			kept = append(kept, s)
+		}
+	}
+	return kept, nil
+}
+
+// UseAliases gives a one-off container (run --use-aliases) the aliases the service's own
+// containers have on each network: the service's name and the file's aliases.
+func UseAliases(cp *ContainerPlan, sp *ServicePlan) {
+	full := sp.ContainerFor(1)
+	if len(full.Create.Aliases) > 1 {
+		cp.Create.Aliases = append(cp.Create.Aliases, full.Create.Aliases[1:]...)
+	}
+	for i := range cp.Connect {
+		if i < len(full.Connect) && len(full.Connect[i].Aliases) > 1 {
+			cp.Connect[i].Aliases = append(cp.Connect[i].Aliases, full.Connect[i].Aliases[1:]...)
+		}
+	}
+}
+
+// VolumeNames are the engine names of the project's named volumes.
+func (pl *Plan) VolumeNames() []string {
+	var out []string
+	for _, v := range pl.Volumes {
+		out = append(out, v.Name)
+	}
+	return out
+}
+
 // ServiceNames are the plan's services in dependency order.
 func (pl *Plan) ServiceNames() []string {
 	var out []string
@@ -257,7 +348,7 @@ func planService(p *types.Project, s types.ServiceConfig, o PlanOptions) (Servic
 		return ServicePlan{}, err
 	}
 	sp := ServicePlan{Name: s.Name, Image: s.Image, PullPolicy: s.PullPolicy, Hash: hash,
-		Healthcheck: s.HealthCheck != nil && !s.HealthCheck.Disable}
+		Healthcheck: s.HealthCheck != nil && !s.HealthCheck.Disable, NoAttach: s.Attach != nil && !*s.Attach}
 	if sp.Image == "" {
 		sp.Image = DefaultImage(p.Name, s.Name)
 	}

@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/berth-engine/berth/container"
 )
 
 // project writes files into a temporary project directory and loads it.
@@ -386,5 +389,127 @@ func TestUnsupportedAttributesAreNamed(t *testing.T) {
 	want := []string{`service "a": devices is not supported by berth and is ignored`, `service "a": volumes_from is not supported by berth and is ignored`}
 	if !reflect.DeepEqual(pl.Warnings, want) {
 		t.Errorf("warnings %q", pl.Warnings)
+	}
+}
+
+// up's attach set as Compose's runUp makes it: attach: false left out, --attach-dependencies
+// adds what the named services depend on, --attach must name services of the plan, --no-attach
+// takes out.
+func TestAttachTo(t *testing.T) {
+	pl := mustPlan(t, map[string]string{"compose.yaml": `
+services:
+  web:
+    image: i
+    depends_on: [db]
+  db:
+    image: i
+    depends_on: [cache]
+  cache:
+    image: i
+  quiet:
+    image: i
+    attach: false
+`}, LoadOptions{})
+	for _, c := range []struct {
+		services, attach, noAttach []string
+		deps                       bool
+		want                       []string
+	}{
+		{nil, nil, nil, false, []string{"cache", "db", "web"}},
+		{[]string{"web"}, nil, nil, false, []string{"web"}},
+		{[]string{"web"}, nil, nil, true, []string{"cache", "db", "web"}},
+		{nil, nil, []string{"db"}, false, []string{"cache", "web"}},
+		{nil, []string{"quiet", "web"}, []string{"web"}, false, []string{"quiet"}},
+	} {
+		got, err := pl.AttachTo(c.services, c.attach, c.noAttach, c.deps)
+		slices.Sort(got)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("%+v: %q, %v", c, got, err)
+		}
+	}
+	if _, err := pl.AttachTo(nil, []string{"nope", "web", "gone"}, nil, false); err == nil || err.Error() != "cannot attach to services not included in up: nope, gone" {
+		t.Errorf("unknown --attach: %v", err)
+	}
+	if err := pl.SetPullPolicy("policy"); err == nil || err.Error() != `invalid --pull option "policy"` {
+		t.Errorf("--pull policy: %v", err)
+	}
+}
+
+// A replacement takes its predecessor's anonymous volumes (the service's and the image's), not
+// its named ones nor a bind.
+func TestInheritAnonymousVolumes(t *testing.T) {
+	want := ContainerPlan{Create: container.CreateOptions{Host: container.HostConfig{Mounts: []container.Mount{
+		{Type: "volume", Target: "/anon"}, {Type: "volume", Source: "p_named", Target: "/named"}, {Type: "bind", Source: "/h", Target: "/b"}}}}}
+	old := []container.Mount{{Type: "volume", Source: "aaa", Target: "/anon/"}, {Type: "volume", Source: "p_named", Target: "/named"},
+		{Type: "bind", Source: "/h", Target: "/b"}, {Type: "volume", Source: "bbb", Target: "/image-vol"}, {Type: "volume", Source: "p_other", Target: "/gone"}}
+	InheritAnonymousVolumes(&want, old, []string{"p_named", "p_other"})
+	got := want.Create.Host.Mounts
+	if len(got) != 4 || got[0].Source != "aaa" || got[1].Source != "p_named" || got[3] != (container.Mount{Type: "volume", Source: "bbb", Target: "/image-vol"}) {
+		t.Errorf("mounts: %+v", got)
+	}
+}
+
+// cp's containers and logs --index's, as Compose picks them (recorded: to a service, all of
+// its containers, --all adds run's; from it, the first; --index one of them, running or not).
+func TestCopyTargetsAndIndex(t *testing.T) {
+	ctr := func(name, svc string, n int) Container {
+		return Container{Summary: container.Summary{Container: &container.Container{Name: name}}, Service: svc, Number: n, OneOff: n == 0}
+	}
+	cs := []Container{ctr("p-w-2", "w", 2), ctr("p-w-run-x", "w", 0), ctr("p-w-1", "w", 1), ctr("p-v-1", "v", 1)}
+	names := func(l []Container) (out []string) {
+		for _, c := range l {
+			out = append(out, c.Name)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		index     int
+		all, to   bool
+		want, err string
+	}{
+		{0, false, true, "p-w-1 p-w-2", ""},
+		{0, true, true, "p-w-run-x p-w-1 p-w-2", ""},
+		{0, false, false, "p-w-1", ""},
+		{2, true, true, "p-w-2", ""},
+		{3, false, true, "", `service "w" is not running container #3`},
+	} {
+		got, err := CopyTargets(cs, "w", c.index, c.all, c.to)
+		if strings.Join(names(got), " ") != c.want || (err == nil) != (c.err == "") || err != nil && err.Error() != c.err {
+			t.Errorf("%+v: %q, %v", c, names(got), err)
+		}
+	}
+	if _, err := CopyTargets(cs, "nosvc", 0, false, true); err == nil || err.Error() != `no container found for service "nosvc"` {
+		t.Errorf("nosvc: %v", err)
+	}
+	if got, err := IndexedContainers(cs, []string{"w"}, 2); err != nil || len(got) != 1 || got[0].Name != "p-w-2" {
+		t.Errorf("logs --index 2 w: %v %v", got, err)
+	}
+	if _, err := IndexedContainers(cs, nil, 2); err == nil || err.Error() != "--index requires one service to be selected" {
+		t.Errorf("logs --index 2: %v", err)
+	}
+}
+
+// run --use-aliases: the one-off container gets the service's aliases on each network.
+func TestUseAliases(t *testing.T) {
+	pl := mustPlan(t, map[string]string{"compose.yaml": `
+name: p
+services:
+  web:
+    image: i
+    networks:
+      front:
+        aliases: [www]
+      back: {}
+networks:
+  front: {}
+  back: {}
+`}, LoadOptions{})
+	sp, _ := pl.Service("web")
+	cp := sp.OneOff("slug")
+	before := len(cp.Create.Aliases)
+	UseAliases(&cp, sp)
+	all := append(slices.Clone(cp.Create.Aliases), cp.Connect[0].Aliases...)
+	if before != 1 || !slices.Contains(all, "web") || !slices.Contains(all, "www") || len(cp.Connect) != 1 || !slices.Contains(cp.Connect[0].Aliases, "web") {
+		t.Errorf("aliases: %q, %+v", cp.Create.Aliases, cp.Connect)
 	}
 }

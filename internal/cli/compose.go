@@ -10,6 +10,7 @@ import (
 	"github.com/berth-engine/berth/compose"
 	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/container/logging"
+	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/image"
 	"github.com/berth-engine/berth/network"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -90,13 +91,26 @@ func (f *composeFlags) open(g *Globals) (*composeSession, error) {
 		// Compose's warnings go through logrus, as compose-go's own do (time=... level=warning).
 		Warn: func(msg string) { logrus.Warn(msg) },
 		Tail: func(msg string) { fmt.Fprintln(g.Stderr, msg) },
-		Pull: func(ctx context.Context, ref string) error {
-			return pullForRun(g, m, ref, "")
-		},
+		// Pulls report their layers as Compose's up and run do (--quiet-pull: not at all).
+		Pull:          func(ctx context.Context, ref string) error { return s.pullImage(ctx, ref, false) },
 		BuildProgress: g.Stderr,
 		DryRun:        f.dryRun,
 	}
 	return s, nil
+}
+
+// pullImage pulls ref into the store for up, create and run, with Compose's layer lines
+// unless quiet.
+func (s *composeSession) pullImage(ctx context.Context, ref string, quiet bool) error {
+	ro, err := registryOptions(true)
+	if err != nil {
+		return err
+	}
+	if !quiet {
+		ro.Progress = composeLayerLines(s.engine.Events, "")
+	}
+	_, err = distribution.Pull(ctx, s.store, ref, distribution.PullOptions{Options: ro})
+	return err
 }
 
 // load reads the project and makes its plan.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/berth-engine/berth/compose"
 	"github.com/berth-engine/berth/container"
@@ -61,7 +62,7 @@ func composeCommit(g *Globals, f *composeFlags) *cobra.Command {
 	c.Args = rangeArgs(1, 2)
 	c.Flags().StringVarP(&o.Author, "author", "a", "", `Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")`)
 	c.Flags().StringVarP(&o.Message, "message", "m", "", "Commit message")
-	c.Flags().StringArrayVarP(&o.Changes, "change", "c", nil, "Apply Dockerfile instruction to the created image")
+	c.Flags().VarP(&composeList{vals: &o.Changes}, "change", "c", "Apply Dockerfile instruction to the created image")
 	c.Flags().BoolVarP(&o.Pause, "pause", "p", true, "Pause container during commit")
 	return c
 }
@@ -104,4 +105,14 @@ func composeAttach(g *Globals, f *composeFlags) *cobra.Command {
 	c.Flags().BoolVar(&sigProxy, "sig-proxy", true, "Proxy all received signals to the process")
 	c.Flags().StringVar(&detachKeys, "detach-keys", "", "Override the key sequence for detaching from a container.")
 	return c
+}
+
+// composeList is a repeatable string flag shown as Compose's "list" type, with no default.
+type composeList struct{ vals *[]string }
+
+func (l *composeList) String() string { return strings.Join(*l.vals, ",") }
+func (l *composeList) Type() string   { return "list" }
+func (l *composeList) Set(v string) error {
+	*l.vals = append(*l.vals, v)
+	return nil
 }

@@ -833,3 +833,284 @@ func TestComposePushPull(t *testing.T) {
 		t.Errorf("pull --policy missing: %q", errs)
 	}
 }
+
+// TestComposeUpFlags: up's and run's flags as Docker Compose v2.40.3 has them (each recorded
+// with the compose plugin against dockerd 20.10): the flag checks' words and exit 1, the attach
+// set (attach: false, --attach, --no-attach), --abort-on-container-failure (an exit 0 goes on,
+// the failure stops everything and is the exit code), --timestamps, --always-recreate-deps,
+// -V, --pull, and run's --env-from-file, --cap-add/--cap-drop and -q.
+func TestComposeUpFlags(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{
+		"compose.yaml": `services:
+  ok:
+    image: bb:1
+    command: sh -c 'echo ok-out; exit 0'
+  bad:
+    image: bb:1
+    command: sh -c 'sleep 2; echo bad-out; exit 3'
+    depends_on: [dep]
+  dep:
+    image: bb:1
+    command: sh -c 'echo dep-out; sleep 30'
+  quiet:
+    image: bb:1
+    attach: false
+    command: sh -c 'echo quiet-out; sleep 30'
+`,
+		"envf": "FOO='bar baz'\n# c\nexport X=1\n",
+	})
+	for _, c := range []struct{ args, err string }{
+		{"--abort-on-container-failure -d", "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch"},
+		{"--attach ok -d", "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch"},
+		{"--abort-on-container-exit --abort-on-container-failure", "--abort-on-container-failure cannot be combined with --abort-on-container-exit"},
+		{"--wait --abort-on-container-exit", "--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies"},
+		{"--always-recreate-deps --no-recreate -d", "--always-recreate-deps and --no-recreate are incompatible"},
+		{"-V --no-recreate -d", "--no-recreate and --renew-anon-volumes are incompatible"},
+		{"--pull bogus -d", `invalid --pull option "bogus"`},
+		{"--pull policy -d", `invalid --pull option "policy"`},
+		{"--attach nope", "cannot attach to services not included in up: nope"},
+		{"--attach ok --attach-dependencies", "cannot combine --attach and --attach-dependencies"},
+		{"--watch -d", "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch"},
+		{"--watch --no-build", "--no-build and --watch are incompatible"},
+		{"--watch", "berth compose up does not support --watch yet"},
+	} {
+		if out, errs, code := ce.compose(append([]string{"up"}, strings.Fields(c.args)...)...); code != 1 || errs != c.err+"\n" || out != "" {
+			t.Errorf("up %s: exit %d, %q %q", c.args, code, out, errs)
+		}
+	}
+	if _, errs, code := ce.compose("create", "--pull", "daily"); code != 1 || errs != "invalid --pull option \"daily\"\n" {
+		t.Errorf("create --pull daily: exit %d, %q", code, errs)
+	}
+	// Off a terminal Compose takes --menu and shows no menu.
+	ce.composeOK("up", "-d", "--menu", "--pull", "never", "dep")
+	ce.composeOK("down", "-t", "0")
+
+	// Not attached: quiet (attach: false). ok's exit 0 goes on; bad's 3 stops all and is up's.
+	out, _, code := ce.compose("up", "--abort-on-container-failure", "--timestamps", "-t", "1")
+	if code != 3 || !strings.HasPrefix(out, "Attaching to bad-1, dep-1, ok-1\n") || strings.Contains(out, "quiet-out") ||
+		!regexp.MustCompile(`(?m)^ok-1 +\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z ok-out$`).MatchString(out) ||
+		!strings.Contains(out, "ok-1 exited with code 0\n") || !strings.Contains(out, "bad-1 exited with code 3\n") {
+		t.Errorf("up --abort-on-container-failure: exit %d\n%s", code, out)
+	}
+	if got := ce.ok("ps", "-q", "--filter", "label=com.docker.compose.project="+ce.project); got != "" {
+		t.Errorf("running after the abort: %q", got)
+	}
+	// --attach: up ends when bad exits (with 0, as Compose's), the others go on running.
+	out, _, code = ce.compose("up", "--attach", "bad")
+	if code != 0 || !strings.HasPrefix(out, "Attaching to bad-1\n") || strings.Contains(out, "dep-out") || !strings.Contains(out, "bad-1  | bad-out\n") {
+		t.Errorf("up --attach bad: exit %d\n%s", code, out)
+	}
+	if got, _ := ce.composeOK("ps", "--services"); got != "dep\nquiet\n" {
+		t.Errorf("running after up --attach bad: %q", got)
+	}
+	// --no-attach.
+	ce.composeOK("down", "-t", "0")
+	out, _, code = ce.compose("up", "--no-attach", "dep", "--abort-on-container-failure", "-t", "1")
+	if code != 3 || !strings.HasPrefix(out, "Attaching to bad-1, ok-1\n") || strings.Contains(out, "dep-out") {
+		t.Errorf("up --no-attach dep: exit %d\n%s", code, out)
+	}
+	// --always-recreate-deps recreates bad's dependency; -V the service itself.
+	ce.composeOK("up", "-d", "bad")
+	_, errs := ce.composeOK("up", "-d", "--always-recreate-deps", "bad")
+	if !strings.Contains(errs, " Container "+ce.project+"-dep-1  Recreated\n") || strings.Contains(errs, "bad-1  Recreate") {
+		t.Errorf("up --always-recreate-deps:\n%s", errs)
+	}
+	_, errs = ce.composeOK("up", "-d", "-V", "bad")
+	if !strings.Contains(errs, " Container "+ce.project+"-bad-1  Recreated\n") || strings.Contains(errs, "dep-1  Recreate") {
+		t.Errorf("up -V:\n%s", errs)
+	}
+
+	// run: variables from a file (dotenv syntax), capabilities, -q with nothing on stderr.
+	out, errs = ce.composeOK("run", "--rm", "--no-deps", "-q", "--env-from-file", "envf", "--cap-add", "NET_ADMIN", "--cap-drop", "CHOWN",
+		"ok", "sh", "-c", "echo $FOO $X; grep CapEff /proc/self/status")
+	if out != "bar baz 1\nCapEff:\t00000000a80435fa\n" || errs != "" {
+		t.Errorf("run --env-from-file --cap-add --cap-drop -q: %q %q", out, errs)
+	}
+	// -p publishes, --use-aliases gives the one-off the service's name on its network.
+	out, _ = ce.composeOK("run", "-d", "--no-deps", "-p", "127.0.0.1::80", "--use-aliases", "--name", ce.project+"-pub", "dep")
+	got := ce.ok("inspect", "-f", `{{json .HostConfig.PortBindings}} {{range .NetworkSettings.Networks}}{{json .Aliases}}{{end}}`, ce.project+"-pub")
+	if !strings.Contains(got, `{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":""}]}`) || !strings.Contains(got, `"dep"`) {
+		t.Errorf("run -p --use-aliases: %q %q", out, got)
+	}
+	ce.ok("rm", "-f", ce.project+"-pub")
+	for _, c := range []struct{ args, err string }{
+		{"--pull bogus", `invalid --pull option "bogus"`},
+		{"--env-from-file nope", "open nope: no such file or directory"},
+	} {
+		if _, errs, code := ce.compose(append(append([]string{"run", "--rm", "--no-deps"}, strings.Fields(c.args)...), "ok", "true")...); code != 1 || errs != c.err+"\n" {
+			t.Errorf("run %s: exit %d, %q", c.args, code, errs)
+		}
+	}
+}
+
+// TestComposeListAndCopyFlags: logs --index, ps --filter/--orphans, ls --filter, events
+// --since/--until and cp (to every container of the service; --all adds run's) as Docker Compose
+// v2.40.3 does them (recorded with the compose plugin against dockerd 20.10).
+func TestComposeListAndCopyFlags(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{
+		"compose.yaml": "services:\n  w:\n    image: bb:1\n    command: sh -c 'echo hi-from-$$HOSTNAME; sleep 60'\n    scale: 2\n" +
+			"  v:\n    image: bb:1\n    command: sh -c 'echo v; sleep 60'\n",
+		"f": "data\n",
+	})
+	ce.composeOK("up", "-d")
+	w2 := strings.TrimSpace(ce.ok("inspect", "-f", "{{.Config.Hostname}}", ce.project+"-w-2"))
+	if out, _ := ce.composeOK("logs", "--index", "2", "w"); out != "w-2  | hi-from-"+w2+"\n" {
+		t.Errorf("logs --index 2 w: %q", out)
+	}
+	for _, c := range []struct{ args, err string }{
+		{"logs --index 2", "--index requires one service to be selected"},
+		{"logs --index 1 w v", "--index requires one service to be selected"},
+		{"logs --index 5 w", `service "w" is not running container #5`},
+		{"ps --filter bogus=1", "unknown filter bogus"},
+		{"ps --filter status", "arguments to --filter should be in form KEY=VAL"},
+		{"ls --filter bogus=1", "invalid filter 'bogus'"},
+		{"ls --filter name", `invalid argument "name" for "--filter" flag: bad format of filter (expected name=value)`},
+		{"events --since bogus", `failed to parse value as time or duration: "bogus"`},
+		{"cp f nosvc:/tmp/", `no container found for service "nosvc"`},
+	} {
+		if out, errs, code := ce.compose(strings.Fields(c.args)...); code != 1 || errs != c.err+"\n" || out != "" {
+			t.Errorf("%s: exit %d, %q %q", c.args, code, out, errs)
+		}
+	}
+	names := func(args ...string) string {
+		out, _ := ce.composeOK(append([]string{"ps", "--format", "{{.Name}}"}, args...)...)
+		return strings.ReplaceAll(out, ce.project+"-", "")
+	}
+	if got := names("--filter", "status=running"); got != "v-1\nw-1\nw-2\n" {
+		t.Errorf("ps --filter status=running: %q", got)
+	}
+	if got := names("--filter", "status=exited"); got != "" {
+		t.Errorf("ps --filter status=exited: %q", got)
+	}
+	if out := ce.ok("compose", "ls", "--filter", "name=^"+ce.project+"$", "-q"); out != ce.project+"\n" {
+		t.Errorf("ls --filter: %q", out)
+	}
+	if out := ce.ok("compose", "ls", "--filter", "name=^"+ce.project+"x", "-q"); out != "" {
+		t.Errorf("ls --filter (no match): %q", out)
+	}
+
+	// cp to the service: every container of it; --all: run's too; from it: the first.
+	id := strings.TrimSpace(func() string { out, _ := ce.composeOK("run", "-d", "w", "sleep", "100"); return out }())
+	_, errs := ce.composeOK("cp", "f", "w:/tmp/x")
+	p := " " + ce.project
+	if !strings.Contains(errs, p+"-w-1 copy f to "+ce.project+"-w-1:/tmp/x Copying\n") || !strings.Contains(errs, p+"-w-2 copy f to "+ce.project+"-w-2:/tmp/x Copied\n") ||
+		strings.Count(errs, "\n") != 4 {
+		t.Errorf("cp f w:/tmp/x: %q", errs)
+	}
+	for _, c := range []string{ce.project + "-w-1", ce.project + "-w-2"} {
+		if got := ce.ok("exec", c, "cat", "/tmp/x"); got != "data\n" {
+			t.Errorf("%s: %q", c, got)
+		}
+	}
+	if _, _, code := ce.run("exec", id, "cat", "/tmp/x"); code == 0 {
+		t.Error("cp without --all copied into the run container")
+	}
+	if _, errs := ce.composeOK("cp", "--all", "f", "w:/tmp/y"); strings.Count(errs, " Copied\n") != 3 {
+		t.Errorf("cp --all: %q", errs)
+	}
+	ce.ok("exec", id, "cat", "/tmp/y")
+	ce.ok("exec", ce.project+"-w-1", "sh", "-c", "echo one > /tmp/q")
+	ce.ok("exec", ce.project+"-w-2", "sh", "-c", "echo two > /tmp/q")
+	if out, _ := ce.composeOK("cp", "w:/tmp/q", "-"); !strings.Contains(out, "one\n") {
+		t.Errorf("cp from w: %q", out)
+	}
+	if _, errs := ce.composeOK("cp", "--index", "2", "f", "w:/tmp/z"); errs != p+"-w-2 copy f to "+ce.project+"-w-2:/tmp/z Copying\n"+p+"-w-2 copy f to "+ce.project+"-w-2:/tmp/z Copied\n" {
+		t.Errorf("cp --index 2: %q", errs)
+	}
+
+	// events: the journal replayed from --since, up to --until.
+	ce.composeOK("restart", "v")
+	out, _ := ce.composeOK("events", "--json", "--since", "5m", "--until", "0s", "v")
+	if !strings.Contains(out, `"action":"restart"`) && !strings.Contains(out, `"action":"start"`) || strings.Contains(out, `"service":"w"`) {
+		t.Errorf("events --since --until v:\n%s", out)
+	}
+}
+
+// TestComposeBuildFlags: compose build's --with-dependencies, --push and --check, and the flags
+// berth's builder cannot honour refused in one line (Compose on BuildKit honours them).
+func TestComposeBuildFlags(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	host := distRegistry(t, "", "")
+	ce := newComposeEnv(t, map[string]string{
+		"Dockerfile": "FROM bb:1\nLABEL made=compose\n",
+		"compose.yaml": "services:\n  a:\n    build: .\n    depends_on: [b]\n" +
+			"  b:\n    build: .\n    image: " + host + "/p/b:1\n",
+	})
+	for _, c := range []struct{ args, err string }{
+		{"--builder foo", "berth compose build does not support --builder (berth has one builder, default)"},
+		{"-m 64m", "berth compose build does not support --memory"},
+		{"--print", "berth compose build does not support --print"},
+		{"--provenance true", "berth compose build does not support --provenance"},
+		{"--sbom true", "berth compose build does not support --sbom"},
+	} {
+		if _, errs, code := ce.compose(append([]string{"build"}, strings.Fields(c.args)...)...); code != 1 || errs != c.err+"\n" {
+			t.Errorf("build %s: exit %d, %q", c.args, code, errs)
+		}
+	}
+	// --check checks the Dockerfile and builds nothing.
+	ce.composeOK("build", "--check", "a")
+	if _, _, code := ce.run("image", "inspect", ce.project+"-a"); code == 0 {
+		t.Error("build --check built the image")
+	}
+	// A service named is built alone, with --with-dependencies its dependencies too.
+	_, errs := ce.composeOK("build", "a")
+	if !strings.Contains(errs, " Image "+ce.project+"-a  Built\n") || strings.Contains(errs, "/p/b:1") {
+		t.Errorf("build a: %q", errs)
+	}
+	_, errs = ce.composeOK("build", "--with-dependencies", "--push", "a")
+	if !strings.Contains(errs, " Image "+host+"/p/b:1  Built\n") || !strings.Contains(errs, " Pushing "+host+"/p/b:1: ") {
+		t.Errorf("build --with-dependencies --push a: %q", errs)
+	}
+	ce.ok("rmi", host+"/p/b:1")
+	ce.ok("pull", host+"/p/b:1")
+}
+
+// TestComposeRecreateKeepsAnonymousVolumes: a recreated container gets its predecessor's
+// anonymous volumes, and -V new ones, as Docker Compose v2.40.3 does (recorded: the file
+// written in /data survives up --force-recreate and is gone after up -V).
+func TestComposeRecreateKeepsAnonymousVolumes(t *testing.T) {
+	ce := newComposeEnv(t, map[string]string{
+		"compose.yaml": "services:\n  s:\n    image: bb:1\n    command: sleep 300\n    volumes: [/data]\n",
+	})
+	ce.composeOK("up", "-d")
+	c := ce.project + "-s-1"
+	ce.ok("exec", c, "sh", "-c", "echo kept > /data/f")
+	ce.composeOK("up", "-d", "--force-recreate", "-t", "0")
+	if got := ce.ok("exec", c, "cat", "/data/f"); got != "kept\n" {
+		t.Errorf("after --force-recreate: %q", got)
+	}
+	ce.composeOK("up", "-d", "-V", "-t", "0")
+	if out, _, code := ce.run("exec", c, "cat", "/data/f"); code == 0 {
+		t.Errorf("after -V the old volume is still there: %q", out)
+	}
+}
+
+// TestComposeQuietPull: up, create and run pull with Compose's layer lines between " s Pulling "
+// and " s Pulled ", and --quiet-pull leaves them out (recorded with the compose plugin on
+// dockerd 20.10 and a registry on 127.0.0.1).
+func TestComposeQuietPull(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	host := distRegistry(t, "", "")
+	ce := newComposeEnv(t, map[string]string{
+		"compose.yaml": "services:\n  s:\n    image: " + host + "/qp/bb:1\n    command: \"true\"\n",
+		"Dockerfile":   "FROM bb:1\nLABEL quiet=pull\n",
+	})
+	// An image of its own: one whose config is in the store under another name pulls silently.
+	ce.ok("build", "-q", "-t", host+"/qp/bb:1", ce.dir)
+	ce.ok("push", host+"/qp/bb:1")
+	ce.ok("rmi", host+"/qp/bb:1")
+	_, errs := ce.composeOK("create")
+	if !strings.HasPrefix(errs, " s Pulling \n") || !strings.Contains(errs, " Already exists \n s Pulled \n") {
+		t.Errorf("create: %q", errs)
+	}
+	ce.composeOK("down")
+	ce.ok("rmi", host+"/qp/bb:1")
+	if _, errs := ce.composeOK("create", "--quiet-pull"); !strings.HasPrefix(errs, " s Pulling \n s Pulled \n Network ") {
+		t.Errorf("create --quiet-pull: %q", errs)
+	}
+	ce.composeOK("down")
+	ce.ok("rmi", host+"/qp/bb:1")
+	if _, errs := ce.composeOK("run", "--rm", "--quiet-pull", "s"); !strings.Contains(errs, " s Pulling \n s Pulled \n") {
+		t.Errorf("run --quiet-pull: %q", errs)
+	}
+}

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/berth-engine/berth/compose"
 	"github.com/berth-engine/berth/container"
+	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // ---- exec / run ----
@@ -48,7 +52,7 @@ func composeExec(g *Globals, f *composeFlags) *cobra.Command {
 					o.Env = append(o.Env, v)
 				}
 				o.Tty = !noTTY && isTerminal(g.Stdin) && isTerminal(g.Stdout)
-				o.Cmd, o.Detach, o.Stdout, o.Stderr = args[1:], detach, g.Stdout, g.Stderr
+				o.Cmd, o.Detach, o.Stdout, o.Stderr, o.Privileged = args[1:], detach, g.Stdout, g.Stderr, privileged
 				if interactive && !detach {
 					o.Stdin = g.Stdin
 				}
@@ -69,9 +73,18 @@ func composeExec(g *Globals, f *composeFlags) *cobra.Command {
 	}
 	c.Flags().SetInterspersed(false)
 	fl := c.Flags()
-	fl.BoolVarP(&noTTY, "no-TTY", "T", false, "Disable pseudo-TTY allocation. By default `docker compose exec` allocates a TTY.")
+	// --no-TTY is run's spelling; Compose's exec takes it too.
+	fl.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "no-TTY" {
+			name = "no-tty"
+		}
+		return pflag.NormalizedName(name)
+	})
+	// Compose's -T defaults to true when stdout is no terminal, and shows it.
+	fl.BoolVarP(&noTTY, "no-tty", "T", !isTerminal(g.Stdout), "Disable pseudo-TTY allocation. By default 'berth compose exec' allocates a TTY.")
 	fl.BoolVarP(&detach, "detach", "d", false, "Detached mode: Run command in the background")
 	fl.BoolVarP(&interactive, "interactive", "i", true, "Keep STDIN open even if not attached")
+	fl.MarkHidden("interactive") // as Compose's
 	fl.BoolVar(&privileged, "privileged", false, "Give extended privileges to the process")
 	fl.StringArrayVarP(&env, "env", "e", nil, "Set environment variables")
 	fl.StringVarP(&o.User, "user", "u", "", "Run the command as this user")
@@ -81,9 +94,9 @@ func composeExec(g *Globals, f *composeFlags) *cobra.Command {
 }
 
 func composeRun(g *Globals, f *composeFlags) *cobra.Command {
-	var rm, noDeps, detach, noTTY, servicePorts, build bool
-	var env, labels, volumes []string
-	var entrypoint, name, user, workdir string
+	var rm, noDeps, detach, noTTY, servicePorts, build, quiet, quietBuild, quietPull, removeOrphans, useAliases bool
+	var env, labels, volumes, capAdd, capDrop, envFiles, publish []string
+	var entrypoint, name, user, workdir, pull string
 	c := &cobra.Command{
 		Use:   "run [OPTIONS] SERVICE [COMMAND] [ARGS...]",
 		Short: "Run a one-off command on a service",
@@ -102,6 +115,16 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 				if !ok {
 					return fmt.Errorf("no such service: %s", svc)
 				}
+				// -q silences the progress (and pulls and builds), as Compose's.
+				if quiet {
+					s.engine.Events, s.engine.Tail = func(compose.Event) {}, nil
+				}
+				if quiet || quietPull {
+					s.engine.Pull = func(ctx context.Context, ref string) error { return s.pullImage(ctx, ref, true) }
+				}
+				if quiet || quietBuild || quietPull {
+					s.engine.BuildProgress = io.Discard
+				}
 				// The dependencies are brought up as `up` would, the service itself is not.
 				deps := *pl
 				deps.Services = nil
@@ -110,7 +133,7 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 						deps.Services = append(deps.Services, x)
 					}
 				}
-				uo := compose.UpOptions{}
+				uo := compose.UpOptions{RemoveOrphans: removeOrphans}
 				if build {
 					uo.Build = "always"
 				}
@@ -123,11 +146,19 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 					}
 				}
 				one := &compose.Plan{Project: pl.Project, Services: []compose.ServicePlan{*sp}}
+				if cmd.Flags().Changed("pull") {
+					if err := one.SetPullPolicy(pull); err != nil {
+						return err
+					}
+				}
 				if err := s.engine.EnsureImages(ctx, one, uo.Build); err != nil {
 					return err
 				}
 				sp, _ = one.Service(svc)
 				cp := sp.OneOff(randomSlug())
+				if useAliases {
+					compose.UseAliases(&cp, sp)
+				}
 				o := &cp.Create
 				if name != "" {
 					cp.Name, o.Name = name, name
@@ -141,6 +172,15 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 						o.Cmd = []string{}
 					}
 				}
+				if len(envFiles) > 0 {
+					vars, err := dotenv.Read(envFiles...)
+					if err != nil {
+						return err
+					}
+					for _, k := range slices.Sorted(maps.Keys(vars)) {
+						o.Env = append(o.Env, k+"="+vars[k])
+					}
+				}
 				for _, e := range env {
 					v, err := envVar(e)
 					if err != nil {
@@ -148,6 +188,8 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 					}
 					o.Env = append(o.Env, v)
 				}
+				o.Host.CapAdd = append(o.Host.CapAdd, capAdd...)
+				o.Host.CapDrop = append(o.Host.CapDrop, capDrop...)
 				for _, l := range labels {
 					k, v, _ := strings.Cut(l, "=")
 					o.Labels[k] = v
@@ -168,6 +210,22 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 				if servicePorts {
 					full := sp.ContainerFor(1)
 					o.Host.PortBindings, o.Expose = full.Create.Host.PortBindings, full.Create.Expose
+				}
+				if len(publish) > 0 {
+					pb, err := container.ParsePublish(publish)
+					if err != nil {
+						return err
+					}
+					if o.Host.PortBindings == nil {
+						o.Host.PortBindings = pb
+					} else {
+						maps.Copy(o.Host.PortBindings, pb)
+					}
+					for p := range pb {
+						if !slices.Contains(o.Expose, p) {
+							o.Expose = append(o.Expose, p)
+						}
+					}
 				}
 				o.Host.AutoRemove = rm && !detach
 				o.Tty = !noTTY && isTerminal(g.Stdin) && isTerminal(g.Stdout)
@@ -208,7 +266,7 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 	fl.BoolVar(&rm, "rm", false, "Automatically remove the container when it exits")
 	fl.BoolVar(&noDeps, "no-deps", false, "Don't start linked services")
 	fl.BoolVarP(&detach, "detach", "d", false, "Run container in background and print container ID")
-	fl.BoolVarP(&noTTY, "no-TTY", "T", false, "Disable pseudo-TTY allocation (default: auto-detected)")
+	fl.BoolVarP(&noTTY, "no-TTY", "T", !isTerminal(g.Stdout), "Disable pseudo-TTY allocation (default: auto-detected)")
 	fl.BoolVarP(new(bool), "interactive", "i", true, "Keep STDIN open even if not attached")
 	fl.BoolVarP(&servicePorts, "service-ports", "P", false, "Run command with all service's ports enabled and mapped to the host")
 	fl.BoolVar(&build, "build", false, "Build image before starting container")
@@ -219,6 +277,16 @@ func composeRun(g *Globals, f *composeFlags) *cobra.Command {
 	fl.StringVar(&name, "name", "", "Assign a name to the container")
 	fl.StringVarP(&user, "user", "u", "", "Run as specified username or uid")
 	fl.StringVarP(&workdir, "workdir", "w", "", "Working directory inside the container")
+	fl.Var(&composeList{vals: &capAdd}, "cap-add", "Add Linux capabilities")
+	fl.Var(&composeList{vals: &capDrop}, "cap-drop", "Drop Linux capabilities")
+	fl.StringArrayVar(&envFiles, "env-from-file", nil, "Set environment variables from file")
+	fl.StringArrayVarP(&publish, "publish", "p", nil, "Publish a container's port(s) to the host")
+	fl.StringVar(&pull, "pull", "policy", `Pull image before running ("always"|"missing"|"never")`)
+	fl.BoolVarP(&quiet, "quiet", "q", false, "Don't print anything to STDOUT")
+	fl.BoolVar(&quietBuild, "quiet-build", false, "Suppress progress output from the build process")
+	fl.BoolVar(&quietPull, "quiet-pull", false, "Pull without printing progress information")
+	fl.BoolVar(&removeOrphans, "remove-orphans", false, "Remove containers for services not defined in the Compose file")
+	fl.BoolVar(&useAliases, "use-aliases", false, "Use the service's network useAliases in the network(s) the container connects to")
 	return c
 }
 

@@ -16,12 +16,31 @@ import (
 // ---- build / pull / push ----
 
 func composeBuild(g *Globals, f *composeFlags) *cobra.Command {
-	var noCache, pull, quiet bool
+	var noCache, pull, quiet, push, withDeps, check bool
 	var args []string
+	var builder, memory, provenance, sbom, ssh string
+	var print bool
 	c := &cobra.Command{
 		Use:   "build [OPTIONS] [SERVICE...]",
 		Short: "Build or rebuild services",
 		RunE: func(cmd *cobra.Command, services []string) error {
+			// What berth's builder cannot do is refused, not ignored.
+			for _, x := range []struct {
+				set  bool
+				flag string
+			}{{builder != "" && builder != "default", "--builder (berth has one builder, default)"}, {memory != "", "--memory"},
+				{print, "--print"}, {provenance != "", "--provenance"}, {sbom != "", "--sbom"}} {
+				if x.set {
+					return composeError(fmt.Errorf("berth compose build does not support %s", x.flag))
+				}
+			}
+			var sshMounts map[string][]string
+			if ssh != "" {
+				var err error
+				if sshMounts, err = build.ParseSSH([]string{ssh}); err != nil {
+					return composeError(err)
+				}
+			}
 			return f.withSession(g, cmd, func(ctx context.Context, s *composeSession) error {
 				_, pl, err := s.load(ctx, services, false, compose.PlanOptions{})
 				if err != nil {
@@ -30,28 +49,48 @@ func composeBuild(g *Globals, f *composeFlags) *cobra.Command {
 				if quiet {
 					s.engine.BuildProgress = nil
 				}
+				extra := func(o *build.Options) {
+					o.NoCache = o.NoCache || noCache
+					o.AlwaysPull = o.AlwaysPull || pull
+					for _, a := range args {
+						k, v, ok := strings.Cut(a, "=")
+						if !ok {
+							v = os.Getenv(k)
+						}
+						if o.BuildArgs == nil {
+							o.BuildArgs = map[string]string{}
+						}
+						o.BuildArgs[k] = v
+					}
+					if len(sshMounts) > 0 {
+						o.SSH = sshMounts
+					}
+				}
+				var built []compose.ServicePlan
 				for i := range pl.Services {
 					sp := &pl.Services[i]
-					if sp.Build == nil || len(services) > 0 && !slices.Contains(services, sp.Name) {
+					if sp.Build == nil || len(services) > 0 && !withDeps && !slices.Contains(services, sp.Name) {
 						continue
 					}
-					err := s.engine.BuildService(ctx, pl, sp, func(o *build.Options) {
-						o.NoCache = o.NoCache || noCache
-						o.AlwaysPull = o.AlwaysPull || pull
-						for _, a := range args {
-							k, v, ok := strings.Cut(a, "=")
-							if !ok {
-								v = os.Getenv(k)
-							}
-							if o.BuildArgs == nil {
-								o.BuildArgs = map[string]string{}
-							}
-							o.BuildArgs[k] = v
+					if check {
+						if err := runCheck(g, s.store, s.engine.BuildOptions(sp, extra), "text"); err != nil {
+							return err
 						}
-					})
+						continue
+					}
+					if err := s.engine.BuildService(ctx, pl, sp, extra); err != nil {
+						return err
+					}
+					built = append(built, *sp)
+				}
+				if push && len(built) > 0 {
+					reg, err := registryOptions(true)
 					if err != nil {
 						return err
 					}
+					one := *pl
+					one.Services = built
+					return s.engine.PushImages(ctx, &one, composePushFunc(s, reg, quiet), false)
 				}
 				return nil
 			})
@@ -60,8 +99,17 @@ func composeBuild(g *Globals, f *composeFlags) *cobra.Command {
 	fl := c.Flags()
 	fl.BoolVar(&noCache, "no-cache", false, "Do not use cache when building the image")
 	fl.BoolVar(&pull, "pull", false, "Always attempt to pull a newer version of the image")
-	fl.BoolVarP(&quiet, "quiet", "q", false, "Don't print anything to STDOUT")
+	fl.BoolVarP(&quiet, "quiet", "q", false, "Suppress the build output")
 	fl.StringArrayVar(&args, "build-arg", nil, "Set build-time variables for services")
+	fl.BoolVar(&push, "push", false, "Push service images")
+	fl.BoolVar(&withDeps, "with-dependencies", false, "Also build dependencies (transitively)")
+	fl.StringVar(&ssh, "ssh", "", "Set SSH authentications used when building service images. (use 'default' for using your default SSH Agent)")
+	fl.BoolVar(&check, "check", false, "Check build configuration")
+	fl.StringVar(&builder, "builder", "", "Set builder to use")
+	fl.VarP(&typedString{v: &memory, typ: "bytes"}, "memory", "m", "Set memory limit for the build container. Not supported by BuildKit.")
+	fl.BoolVar(&print, "print", false, "Print equivalent bake file")
+	fl.StringVar(&provenance, "provenance", "", "Add a provenance attestation")
+	fl.StringVar(&sbom, "sbom", "", "Add a SBOM attestation")
 	return c
 }
 
@@ -125,15 +173,7 @@ func composePush(g *Globals, f *composeFlags) *cobra.Command {
 				if quiet {
 					s.engine.Events, s.engine.Tail = nil, nil // Docker Compose's push -q prints nothing
 				}
-				push := func(ctx context.Context, ref string) error {
-					ro := reg
-					if !quiet {
-						ro.Progress = composeLayerLines(s.engine.Events, "Pushing "+ref+": ")
-					}
-					_, err := distribution.Push(ctx, s.store, ref, distribution.PushOptions{Options: ro})
-					return err
-				}
-				return s.engine.PushImages(ctx, pl, push, ignoreFailures)
+				return s.engine.PushImages(ctx, pl, composePushFunc(s, reg, quiet), ignoreFailures)
 			})
 		},
 	}
@@ -141,6 +181,18 @@ func composePush(g *Globals, f *composeFlags) *cobra.Command {
 	c.Flags().BoolVar(&includeDeps, "include-deps", false, "Also push images of services declared as dependencies")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "Push without printing progress information")
 	return c
+}
+
+// composePushFunc pushes one image with Compose's layer lines (none when quiet).
+func composePushFunc(s *composeSession, reg distribution.Options, quiet bool) func(ctx context.Context, ref string) error {
+	return func(ctx context.Context, ref string) error {
+		ro := reg
+		if !quiet {
+			ro.Progress = composeLayerLines(s.engine.Events, "Pushing "+ref+": ")
+		}
+		_, err := distribution.Push(ctx, s.store, ref, distribution.PushOptions{Options: ro})
+		return err
+	}
 }
 
 // composeLayerLines turns a pull's or push's progress into Docker Compose's lines, one per layer
@@ -159,3 +211,13 @@ func composeLayerLines(events func(compose.Event), prefix string) func(distribut
 		events(compose.Event{Name: prefix + e.ID, Status: e.Status + " " + detail, Raw: true})
 	}
 }
+
+// typedString is a string flag that help shows with Compose's type name (-m's "bytes").
+type typedString struct {
+	v   *string
+	typ string
+}
+
+func (t *typedString) String() string     { return *t.v }
+func (t *typedString) Type() string       { return t.typ }
+func (t *typedString) Set(v string) error { *t.v = v; return nil }

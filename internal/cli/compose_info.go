@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os/signal"
 	"sort"
 	"strings"
@@ -118,11 +120,18 @@ func composeImages(g *Globals, f *composeFlags) *cobra.Command {
 func composeLs(g *Globals, f *composeFlags) *cobra.Command {
 	var all, quiet bool
 	var fmtStr string
+	var filter format.Args
 	c := &cobra.Command{
 		Use:   "ls [OPTIONS]",
 		Short: "List running compose projects",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Compose's ls knows one filter, name (a regular expression).
+			for _, k := range filter.Keys() {
+				if k != "name" {
+					return composeError(fmt.Errorf("invalid filter '%s'", k))
+				}
+			}
 			return f.withSession(g, cmd, func(ctx context.Context, s *composeSession) error {
 				projects, err := s.engine.Projects()
 				if err != nil {
@@ -134,6 +143,9 @@ func composeLs(g *Globals, f *composeFlags) *cobra.Command {
 				}
 				var jsonRows []string
 				for _, name := range composeKeys(projects) {
+					if !filter.Match("name", name) {
+						continue
+					}
 					cs := projects[name]
 					counts := map[string]int{}
 					files := ""
@@ -173,11 +185,13 @@ func composeLs(g *Globals, f *composeFlags) *cobra.Command {
 	c.Flags().BoolVarP(&all, "all", "a", false, "Show all stopped Compose projects")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display project names")
 	c.Flags().StringVar(&fmtStr, "format", "table", "Format the output. Values: [table | json]")
+	c.Flags().Var(&filter, "filter", "Filter output based on conditions provided")
 	return c
 }
 
 func composeCp(g *Globals, f *composeFlags) *cobra.Command {
 	var index int
+	var all bool
 	var o container.CopyOptions
 	c := &cobra.Command{
 		Use:   "cp [OPTIONS] SERVICE:SRC_PATH DEST_PATH|-\n\tdocker compose cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH",
@@ -199,21 +213,37 @@ func composeCp(g *Globals, f *composeFlags) *cobra.Command {
 				if toCtr {
 					svc = svcDst
 				}
-				ctr, err := s.engine.ProjectServiceContainer(name, svc, index)
+				cs, err := s.engine.ProjectContainers(name, true)
+				if err != nil {
+					return err
+				}
+				targets, err := compose.CopyTargets(cs, svc, index, all, toCtr)
 				if err != nil {
 					return err
 				}
 				m := s.engine.Containers
 				if fromCtr {
-					return m.CopyFrom(ctr.ID, pathSrc, dst, o, g.Stdout)
+					c := targets[0]
+					return s.engine.Copy(targets, func(compose.Container) string { return "copy " + c.Name + ":" + pathSrc + " to " + dst },
+						func(c compose.Container) error { return m.CopyFrom(c.ID, pathSrc, dst, o, g.Stdout) })
 				}
-				if src == "-" {
-					return m.CopyTarTo(ctr.ID, g.Stdin, pathDst, o)
+				var stdin []byte
+				if src == "-" { // read once, for every container
+					if stdin, err = io.ReadAll(g.Stdin); err != nil {
+						return err
+					}
 				}
-				return m.CopyTo(ctr.ID, src, pathDst, o)
+				return s.engine.Copy(targets, func(c compose.Container) string { return "copy " + src + " to " + c.Name + ":" + pathDst },
+					func(c compose.Container) error {
+						if src == "-" {
+							return m.CopyTarTo(c.ID, bytes.NewReader(stdin), pathDst, o)
+						}
+						return m.CopyTo(c.ID, src, pathDst, o)
+					})
 			})
 		},
 	}
+	c.Flags().BoolVar(&all, "all", false, "Include containers created by the run command")
 	c.Flags().IntVar(&index, "index", 0, "Index of the container if service has multiple replicas")
 	c.Flags().BoolVarP(&o.FollowLink, "follow-link", "L", false, "Always follow symbol link in SRC_PATH")
 	c.Flags().BoolVarP(&o.Archive, "archive", "a", false, "Archive mode (copy all uid/gid information)")
@@ -224,6 +254,7 @@ func composeCp(g *Globals, f *composeFlags) *cobra.Command {
 // event lines.
 func composeEvents(g *Globals, f *composeFlags) *cobra.Command {
 	var asJSON bool
+	var sinceS, untilS string
 	c := &cobra.Command{
 		Use:   "events [OPTIONS] [SERVICE...]",
 		Short: "Receive real time events from containers",
@@ -233,15 +264,29 @@ func composeEvents(g *Globals, f *composeFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				var since, until time.Time
+				now := time.Now()
+				if sinceS != "" {
+					if since, err = format.ParseTimestamp(sinceS, now); err != nil {
+						return err
+					}
+				}
+				if untilS != "" {
+					if until, err = format.ParseTimestamp(untilS, now); err != nil {
+						return err
+					}
+				}
 				ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 				defer stop()
-				return s.engine.Watch(ctx, name, args, func(ev compose.ContainerEvent) {
+				return s.engine.WatchRange(ctx, name, args, since, until, func(ev compose.ContainerEvent) {
 					fmt.Fprint(g.Stdout, formatComposeEvent(ev, asJSON))
 				})
 			})
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "Output events as a stream of json objects")
+	c.Flags().StringVar(&sinceS, "since", "", "Show all events created since timestamp")
+	c.Flags().StringVar(&untilS, "until", "", "Stream events until this timestamp")
 	return c
 }
 
@@ -265,7 +310,7 @@ func composeVersion(g *Globals, f *composeFlags) *cobra.Command {
 		},
 	}
 	c.Flags().BoolVar(&short, "short", false, "Shows only Compose's version number")
-	c.Flags().StringVarP(&fmtStr, "format", "f", "", "Format the output. Values: [pretty | json]")
+	c.Flags().StringVarP(&fmtStr, "format", "f", "", "Format the output. Values: [pretty | json]. (Default: pretty)")
 	return c
 }
 

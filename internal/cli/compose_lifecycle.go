@@ -61,7 +61,7 @@ func composeStop(g *Globals, f *composeFlags) *cobra.Command {
 	c = onContainers(g, f, "stop [OPTIONS] [SERVICE...]", "Stop services", false, func(ctx context.Context, s *composeSession, pl *compose.Plan, cs []compose.Container) error {
 		return s.engine.Stop(ctx, pl, cs, stopTimeout(c, t))
 	})
-	c.Flags().IntVarP(&t, "timeout", "t", 10, "Specify a shutdown timeout in seconds")
+	c.Flags().IntVarP(&t, "timeout", "t", 0, "Specify a shutdown timeout in seconds")
 	return c
 }
 
@@ -72,7 +72,7 @@ func composeRestart(g *Globals, f *composeFlags) *cobra.Command {
 		to := stopTimeout(c, t)
 		return s.engine.Each(cs, "Restarting", "Started", func(x compose.Container) error { return s.engine.Containers.Restart(x.ID, to) })
 	})
-	c.Flags().IntVarP(&t, "timeout", "t", 10, "Specify a shutdown timeout in seconds")
+	c.Flags().IntVarP(&t, "timeout", "t", 0, "Specify a shutdown timeout in seconds")
 	c.Flags().Bool("no-deps", false, "Don't restart dependent services")
 	return c
 }
@@ -134,6 +134,12 @@ func composeRm(g *Globals, f *composeFlags) *cobra.Command {
 			return s.engine.Containers.Remove(x.ID, container.RemoveOptions{Volumes: volumes})
 		})
 	})
+	c.Long = `Removes stopped service containers
+
+By default, anonymous volumes attached to containers will not be removed. You
+can override this with -v. To list all volumes, use "docker volume ls".
+
+Any data which is not in a volume will be lost.`
 	c.Flags().BoolVarP(&force, "force", "f", false, "Don't ask to confirm removal")
 	c.Flags().BoolVarP(&stop, "stop", "s", false, "Stop the containers, if required, before removing")
 	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "Remove any anonymous volumes attached to containers")

@@ -16,6 +16,7 @@ func composeLogs(g *Globals, f *composeFlags) *cobra.Command {
 	var o compose.LogsOptions
 	var tail, since, until string
 	var noColor bool
+	var index int
 	c := &cobra.Command{
 		Use:   "logs [OPTIONS] [SERVICE...]",
 		Short: "View output from containers",
@@ -54,7 +55,11 @@ func composeLogs(g *Globals, f *composeFlags) *cobra.Command {
 				if cs, err = compose.Select(cs, pl, args); err != nil {
 					return err
 				}
-				o.FollowNew = o.Follow
+				if cs, err = compose.IndexedContainers(cs, args, index); err != nil {
+					return err
+				}
+				// One container by --index: no other one is followed.
+				o.FollowNew = o.Follow && index == 0
 				return s.engine.Logs(ctx, name, args, cs, o, g.Stdout)
 			})
 		},
@@ -66,6 +71,7 @@ func composeLogs(g *Globals, f *composeFlags) *cobra.Command {
 	fl.BoolVarP(&o.Timestamps, "timestamps", "t", false, "Show timestamps")
 	fl.BoolVar(&o.NoPrefix, "no-log-prefix", false, "Don't print prefix in logs")
 	fl.StringVar(&since, "since", "", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+	fl.IntVar(&index, "index", 0, "index of the container if service has multiple replicas")
 	fl.StringVar(&until, "until", "", "Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
 	return c
 }

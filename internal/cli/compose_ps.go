@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/berth-engine/berth/compose"
@@ -43,12 +45,24 @@ func (r *composePsRow) Health() string {
 
 func composePs(g *Globals, f *composeFlags) *cobra.Command {
 	var all, quiet, services bool
-	var fmtStr string
+	var fmtStr, filter string
 	var status []string
+	var orphans, noTrunc bool
 	c := &cobra.Command{
 		Use:   "ps [OPTIONS] [SERVICE...]",
 		Short: "List containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Compose's ps knows one filter, status, which adds to --status.
+			if filter != "" {
+				k, v, ok := strings.Cut(filter, "=")
+				if !ok {
+					return composeError(errors.New("arguments to --filter should be in form KEY=VAL"))
+				}
+				if k != "status" {
+					return composeError(fmt.Errorf("unknown filter %s", k))
+				}
+				status = append(status, v)
+			}
 			return f.withSession(g, cmd, func(ctx context.Context, s *composeSession) error {
 				name, pl, err := s.target(ctx)
 				if err != nil {
@@ -60,6 +74,9 @@ func composePs(g *Globals, f *composeFlags) *cobra.Command {
 				}
 				if cs, err = compose.Select(cs, pl, args); err != nil {
 					return err
+				}
+				if !orphans && pl != nil {
+					cs = compose.OfServices(cs, pl.Known)
 				}
 				if services {
 					seen := map[string]bool{}
@@ -81,7 +98,7 @@ func composePs(g *Globals, f *composeFlags) *cobra.Command {
 					if len(status) > 0 && !slices.Contains(status, c.State.Status) {
 						continue
 					}
-					r := &psRow{trunc: true, now: now, s: c.Summary, image: c.Image,
+					r := &psRow{trunc: !noTrunc, now: now, s: c.Summary, image: c.Image,
 						ports: container.DisplayPorts(m.Ports(c.ID, c.Config.ExposedPorts, c.State.Running()))}
 					rows = append(rows, &composePsRow{psRow: r, c: c})
 				}
@@ -97,8 +114,15 @@ func composePs(g *Globals, f *composeFlags) *cobra.Command {
 	fl.BoolVarP(&all, "all", "a", false, "Show all stopped containers (including those created by the run command)")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "Only display IDs")
 	fl.BoolVar(&services, "services", false, "Display services")
-	fl.StringVar(&fmtStr, "format", "table", "Format output using a custom template")
+	fl.StringVar(&fmtStr, "format", "table", `Format output using a custom template:
+'table':            Print output in table format with column headers (default)
+'table TEMPLATE':   Print output in table format using the given Go template
+'json':             Print in JSON format
+'TEMPLATE':         Print output using the given Go template.
+Refer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates`)
 	fl.StringArrayVar(&status, "status", nil, "Filter services by status. Values: [paused | restarting | removing | running | dead | created | exited]")
-	fl.Bool("no-trunc", false, "Don't truncate output")
+	fl.BoolVar(&noTrunc, "no-trunc", false, "Don't truncate output")
+	fl.StringVar(&filter, "filter", "", "Filter services by a property (supported filters: status)")
+	fl.BoolVar(&orphans, "orphans", true, "Include orphaned services (not declared by project)")
 	return c
 }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -17,6 +19,7 @@ import (
 	"github.com/berth-engine/berth/container"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // ---- up / create ----
@@ -24,9 +27,48 @@ import (
 type upFlags struct {
 	detach, build, noBuild, forceRecreate, noRecreate, removeOrphans, wait, noStart, noDeps bool
 	abortOnExit, noColor, noLogPrefix, yes                                                  bool
-	exitCodeFrom                                                                            string
-	scale                                                                                   []string
+	abortOnFailure, alwaysRecreateDeps, renewAnon, attachDeps, timestamps, menu, watch      bool
+	quietPull, quietBuild                                                                   bool
+	exitCodeFrom, pull                                                                      string
+	scale, attach, noAttach                                                                 []string
 	timeout, waitTimeout                                                                    int
+}
+
+// validate checks the flags as Docker Compose's up does, in its order and words.
+func (u *upFlags) validate(stdout io.Writer) error {
+	if u.exitCodeFrom != "" && !u.abortOnFailure {
+		u.abortOnExit = true
+	}
+	switch {
+	case u.abortOnExit && u.abortOnFailure:
+		return errors.New("--abort-on-container-failure cannot be combined with --abort-on-container-exit")
+	case u.wait && (u.attachDeps || u.abortOnExit || len(u.attach) > 0):
+		return errors.New("--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies")
+	}
+	if u.wait {
+		u.detach = true
+	}
+	switch {
+	case u.build && u.noBuild:
+		return errors.New("--build and --no-build are incompatible")
+	case u.detach && (u.attachDeps || u.abortOnExit || u.abortOnFailure || len(u.attach) > 0 || u.watch):
+		return errors.New("--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch")
+	case u.renewAnon && u.noRecreate:
+		return errors.New("--no-recreate and --renew-anon-volumes are incompatible")
+	case u.forceRecreate && u.noRecreate:
+		return errors.New("--force-recreate and --no-recreate are incompatible")
+	case u.alwaysRecreateDeps && u.noRecreate:
+		return errors.New("--always-recreate-deps and --no-recreate are incompatible")
+	case u.noBuild && u.watch:
+		return errors.New("--no-build and --watch are incompatible")
+	case u.watch:
+		// Compose's watch follows the build contexts' files; berth has no file watcher yet.
+		return errors.New("berth compose up does not support --watch yet")
+	case u.menu && !u.detach && isTerminal(stdout):
+		// Compose shows its navigation menu only on a terminal (and ignores --menu elsewhere).
+		return errors.New("berth compose up does not support --menu (the navigation menu) on a terminal yet")
+	}
+	return nil
 }
 
 func (u *upFlags) options(cmd *cobra.Command, services []string) (compose.UpOptions, compose.PlanOptions, error) {
@@ -38,10 +80,19 @@ func (u *upFlags) options(cmd *cobra.Command, services []string) (compose.UpOpti
 	if u.build && u.noBuild {
 		return o, compose.PlanOptions{}, errors.New("--build and --no-build are incompatible")
 	}
-	if u.forceRecreate {
+	// -V recreates the named services' containers (with new anonymous volumes), as Compose's
+	// does; --always-recreate-deps their dependencies'.
+	o.RenewAnonVolumes = u.renewAnon
+	if u.forceRecreate || u.renewAnon {
 		o.Recreate = compose.RecreateForce
 	} else if u.noRecreate {
 		o.Recreate = compose.RecreateNever
+	}
+	switch {
+	case u.noRecreate:
+		o.RecreateDependencies = compose.RecreateNever
+	case u.alwaysRecreateDeps:
+		o.RecreateDependencies = compose.RecreateForce
 	}
 	if u.build {
 		o.Build = "always"
@@ -66,16 +117,35 @@ func (u *upFlags) options(cmd *cobra.Command, services []string) (compose.UpOpti
 	return o, po, nil
 }
 
-func (u *upFlags) bindCreate(fl interface {
-	BoolVar(*bool, string, bool, string)
-	StringArrayVar(*[]string, string, []string, string)
-}) {
+// plan applies the flags that change the loaded plan (--pull).
+func (u *upFlags) plan(cmd *cobra.Command, pl *compose.Plan) error {
+	if cmd.Flags().Changed("pull") {
+		return pl.SetPullPolicy(u.pull)
+	}
+	return nil
+}
+
+// quiet silences the pulls and builds of the session as --quiet-pull and --quiet-build ask
+// (Compose's --quiet-pull quiets the builds too).
+func (u *upFlags) quiet(s *composeSession) {
+	if u.quietPull {
+		s.engine.Pull = func(ctx context.Context, ref string) error { return s.pullImage(ctx, ref, true) }
+	}
+	if u.quietPull || u.quietBuild {
+		s.engine.BuildProgress = io.Discard
+	}
+}
+
+func (u *upFlags) bindCreate(fl *pflag.FlagSet, pullValues string) {
 	fl.BoolVar(&u.build, "build", false, "Build images before starting containers")
 	fl.BoolVar(&u.noBuild, "no-build", false, "Don't build an image, even if it's policy")
 	fl.BoolVar(&u.forceRecreate, "force-recreate", false, "Recreate containers even if their configuration and image haven't changed")
 	fl.BoolVar(&u.noRecreate, "no-recreate", false, "If containers already exist, don't recreate them. Incompatible with --force-recreate.")
 	fl.BoolVar(&u.removeOrphans, "remove-orphans", false, "Remove containers for services not defined in the Compose file")
 	fl.StringArrayVar(&u.scale, "scale", nil, "Scale SERVICE to NUM instances. Overrides the `scale` setting in the Compose file if present.")
+	fl.StringVar(&u.pull, "pull", "policy", "Pull image before running ("+pullValues+")")
+	fl.BoolVar(&u.quietPull, "quiet-pull", false, "Pull without printing progress information")
+	fl.BoolVarP(&u.yes, "yes", "y", false, `Assume "yes" as answer to all prompts and run non-interactively`)
 }
 
 func composeUp(g *Globals, f *composeFlags) *cobra.Command {
@@ -84,11 +154,8 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 		Use:   "up [OPTIONS] [SERVICE...]",
 		Short: "Create and start containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if u.exitCodeFrom != "" {
-				u.abortOnExit = true
-			}
-			if u.detach && u.abortOnExit {
-				return composeError(errors.New("--abort-on-container-exit and --detach are incompatible"))
+			if err := u.validate(g.Stdout); err != nil {
+				return composeError(err)
 			}
 			o, po, err := u.options(cmd, args)
 			if err != nil {
@@ -102,6 +169,13 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 				for _, w := range pl.Warnings {
 					logrus.Warn(w)
 				}
+				if len(u.attach) > 0 && u.attachDeps {
+					return errors.New("cannot combine --attach and --attach-dependencies")
+				}
+				if err := u.plan(cmd, pl); err != nil {
+					return err
+				}
+				u.quiet(s)
 				if u.noDeps && len(args) > 0 {
 					pl.Only(args)
 				}
@@ -124,6 +198,10 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 					}
 					return nil
 				}
+				// Compose checks --attach before it brings anything up.
+				if _, err := pl.AttachTo(args, u.attach, u.noAttach, u.attachDeps); err != nil && !u.detach {
+					return err
+				}
 				since := time.Now()
 				s.engine.Confirm = func(q string) bool { return composeConfirm(s.g, q, u.yes) }
 				if err := s.engine.Up(ctx, pl, o); err != nil {
@@ -137,7 +215,7 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 		},
 	}
 	fl := c.Flags()
-	u.bindCreate(fl)
+	u.bindCreate(fl, `"always"|"missing"|"never"`)
 	fl.BoolVarP(&u.detach, "detach", "d", false, "Detached mode: Run containers in the background")
 	fl.BoolVar(&u.wait, "wait", false, "Wait for services to be running|healthy. Implies detached mode.")
 	fl.IntVar(&u.waitTimeout, "wait-timeout", 0, "Maximum duration in seconds to wait for the project to be running|healthy")
@@ -145,31 +223,48 @@ func composeUp(g *Globals, f *composeFlags) *cobra.Command {
 	fl.BoolVar(&u.noDeps, "no-deps", false, "Don't start linked services")
 	fl.BoolVar(&u.abortOnExit, "abort-on-container-exit", false, "Stops all containers if any container was stopped. Incompatible with -d")
 	fl.StringVar(&u.exitCodeFrom, "exit-code-from", "", "Return the exit code of the selected service container. Implies --abort-on-container-exit")
-	fl.IntVarP(&u.timeout, "timeout", "t", 10, "Use this timeout in seconds for container shutdown when attached or when containers are already running")
+	fl.IntVarP(&u.timeout, "timeout", "t", 0, "Use this timeout in seconds for container shutdown when attached or when containers are already running")
 	fl.BoolVar(&u.noColor, "no-color", false, "Produce monochrome output")
 	fl.BoolVar(&u.noLogPrefix, "no-log-prefix", false, "Don't print prefix in logs")
-	fl.BoolVarP(&u.yes, "yes", "y", false, `Assume "yes" as answer to all prompts and run non-interactively`)
-	fl.Bool("quiet-pull", false, "Pull without printing progress information")
+	fl.BoolVar(&u.abortOnFailure, "abort-on-container-failure", false, "Stops all containers if any container exited with failure. Incompatible with -d")
+	fl.BoolVar(&u.alwaysRecreateDeps, "always-recreate-deps", false, "Recreate dependent containers. Incompatible with --no-recreate.")
+	fl.BoolVarP(&u.renewAnon, "renew-anon-volumes", "V", false, "Recreate anonymous volumes instead of retrieving data from the previous containers")
+	fl.StringArrayVar(&u.attach, "attach", nil, "Restrict attaching to the specified services. Incompatible with --attach-dependencies.")
+	fl.StringArrayVar(&u.noAttach, "no-attach", nil, "Do not attach (stream logs) to the specified services")
+	fl.BoolVar(&u.attachDeps, "attach-dependencies", false, "Automatically attach to log output of dependent services")
+	fl.BoolVar(&u.timestamps, "timestamps", false, "Show timestamps")
+	fl.BoolVar(&u.quietBuild, "quiet-build", false, "Suppress the build output")
+	fl.BoolVarP(&u.watch, "watch", "w", false, "Watch source code and rebuild/refresh containers when files are updated.")
+	fl.BoolVar(&u.menu, "menu", false, "Enable interactive shortcuts when running attached. Incompatible with --detach. Can also be enable/disable by setting COMPOSE_MENU environment var.")
 	return c
 }
 
-// attach is up's foreground: the containers' logs until they all exit; an interrupt, or with
-// --abort-on-container-exit the first exit, stops them all.
+// attach is up's foreground: the logs of the attached services' containers until they all
+// exit; an interrupt, or with --abort-on-container-exit the first exit (--abort-on-container-failure:
+// the first exit with a failure), stops all of the project's containers.
 func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services []string, u upFlags, since time.Time) error {
 	cs, err := s.engine.ProjectContainers(pl.Project, false)
 	if err != nil {
 		return err
 	}
-	if cs, err = compose.Select(cs, pl, services); err != nil {
+	cs = compose.OfServices(cs, pl.ServiceNames())
+	to, err := pl.AttachTo(services, u.attach, u.noAttach, u.attachDeps)
+	if err != nil {
 		return err
 	}
+	all := cs
+	cs = nil
 	var names []string
-	for _, c := range cs {
-		names = append(names, strings.TrimPrefix(c.Name, pl.Project+"-"))
+	for _, c := range all {
+		if slices.Contains(to, c.Service) {
+			cs = append(cs, c)
+			names = append(names, strings.TrimPrefix(c.Name, pl.Project+"-"))
+		}
 	}
+	slices.Sort(names) // Compose's order (recorded: "bad-1, dep-1, ok-1")
 	fmt.Fprintln(s.g.Stdout, "Attaching to "+strings.Join(names, ", "))
 	stopAll := func() {
-		s.engine.Each(cs, "Stopping", "Stopped", func(c compose.Container) error { return s.engine.Containers.Stop(c.ID, nil) })
+		s.engine.Each(all, "Stopping", "Stopped", func(c compose.Container) error { return s.engine.Containers.Stop(c.ID, nil) })
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -196,7 +291,7 @@ func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services 
 	}
 	done := make(chan error, 1)
 	go func() {
-		o := compose.LogsOptions{LogsOptions: container.LogsOptions{Follow: true, Tail: -1, Since: since}, NoPrefix: u.noLogPrefix,
+		o := compose.LogsOptions{LogsOptions: container.LogsOptions{Follow: true, Tail: -1, Since: since, Timestamps: u.timestamps}, NoPrefix: u.noLogPrefix,
 			Color: !u.noColor && isTerminal(s.g.Stdout)}
 		done <- s.engine.Logs(context.Background(), pl.Project, nil, cs, o, s.g.Stdout)
 	}()
@@ -210,7 +305,7 @@ func (s *composeSession) attach(ctx context.Context, pl *compose.Plan, services 
 				code = st.ExitCode
 			}
 		}
-		if u.abortOnExit {
+		if u.abortOnExit || u.abortOnFailure && err == nil && st.ExitCode != 0 {
 			if u.exitCodeFrom == "" && err == nil {
 				code = st.ExitCode
 			}
@@ -245,6 +340,9 @@ func composeCreate(g *Globals, f *composeFlags) *cobra.Command {
 		Short: "Creates containers for a service",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			u.noStart = true
+			if err := u.validate(g.Stdout); err != nil {
+				return composeError(err)
+			}
 			o, po, err := u.options(cmd, args)
 			if err != nil {
 				return composeError(err)
@@ -257,11 +355,16 @@ func composeCreate(g *Globals, f *composeFlags) *cobra.Command {
 				for _, w := range pl.Warnings {
 					logrus.Warn(w)
 				}
+				if err := u.plan(cmd, pl); err != nil {
+					return err
+				}
+				u.quiet(s)
+				s.engine.Confirm = func(q string) bool { return composeConfirm(s.g, q, u.yes) }
 				return s.engine.Up(ctx, pl, o)
 			})
 		},
 	}
-	u.bindCreate(c.Flags())
+	u.bindCreate(c.Flags(), `"always"|"missing"|"never"|"build"`)
 	return c
 }
 
@@ -296,7 +399,7 @@ func composeDown(g *Globals, f *composeFlags) *cobra.Command {
 	fl.BoolVarP(&o.Volumes, "volumes", "v", false, "Remove named volumes declared in the \"volumes\" section of the Compose file and anonymous volumes attached to containers")
 	fl.StringVar(&o.Images, "rmi", "", `Remove images used by services. "local" remove only images that don't have a custom tag ("local"|"all")`)
 	fl.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "Remove containers for services not defined in the Compose file")
-	fl.IntVarP(&timeout, "timeout", "t", 10, "Specify a shutdown timeout in seconds")
+	fl.IntVarP(&timeout, "timeout", "t", 0, "Specify a shutdown timeout in seconds")
 	return c
 }
 
