@@ -1,6 +1,8 @@
 package metadata
 
 import (
+	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -161,6 +163,12 @@ func TestListingCacheRejectsBadFiles(t *testing.T) {
 	flipped[len(flipped)/2] ^= 1
 	otherGen := append([]byte(nil), good...)
 	otherGen[len(listCacheMagic)] ^= 1
+	// What version 1 wrote for the same listing: magic "berthlc1", the same body, CRC-32C.
+	body := append([]byte("berthlc1"), good[len(listCacheMagic):len(good)-4]...)
+	version1 := binary.LittleEndian.AppendUint32(body, crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
+	// This version's magic with version 1's checksum.
+	body = good[:len(good)-4]
+	castagnoliSum := binary.LittleEndian.AppendUint32(append([]byte(nil), body...), crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
 	for what, b := range map[string][]byte{
 		"empty":         {},
 		"magic only":    []byte(listCacheMagic),
@@ -169,6 +177,8 @@ func TestListingCacheRejectsBadFiles(t *testing.T) {
 		"other gen":     otherGen,
 		"trailing junk": append(append([]byte(nil), good...), 0),
 		"not a listing": []byte("hello, this is not a listing file at all"),
+		"version 1":     version1,
+		"crc-32c":       castagnoliSum,
 	} {
 		if err := os.WriteFile(db.listCachePath(), b, 0o600); err != nil {
 			t.Fatal(err)
