@@ -276,15 +276,7 @@ func (m *Manager) ExecShim(ctrl, data *os.File) error {
 		}()
 	}
 	code, err := m.Exec(req.Ref, o)
-	res := execHoldResult{Code: code, Stderr: stderr.String()}
-	if err != nil {
-		res.Error = err.Error()
-		var se *StartError
-		if errors.As(err, &se) {
-			res.StartCode = se.Code
-		}
-	}
-	b, _ := json.Marshal(res)
+	b, _ := json.Marshal(holdResult(code, err, &stderr))
 	ctrl.Write(append(b, '\n')) // the client may have gone: nobody to tell
 	return nil
 }
@@ -321,6 +313,13 @@ func (m *Manager) execShimDetached(ctrl *os.File, req execHoldRequest, stderr *b
 		answer(execHoldResult{})
 	}
 	code, err := m.Exec(req.Ref, o)
+	answer(holdResult(code, err, stderr)) // not told yet: it never ran
+	return nil
+}
+
+// holdResult is the result line of an exec the holder ran: its exit code, what it wrote on
+// stderr, and Exec's error with the start's exit code when it could not start.
+func holdResult(code int, err error, stderr *bytes.Buffer) execHoldResult {
 	res := execHoldResult{Code: code, Stderr: stderr.String()}
 	if err != nil {
 		res.Error = err.Error()
@@ -329,8 +328,7 @@ func (m *Manager) execShimDetached(ctrl *os.File, req execHoldRequest, stderr *b
 			res.StartCode = se.Code
 		}
 	}
-	answer(res) // not told yet: it never ran
-	return nil
+	return res
 }
 
 // socketPair is a connected pair of stream sockets, close-on-exec.
