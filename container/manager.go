@@ -448,12 +448,7 @@ func (m *Manager) list(shared bool) ([]Summary, error) {
 	if m.CacheRecords {
 		return m.listCached(shared)
 	}
-	var rows []metadata.Container
-	err := m.Images.DB.View(func(tx *metadata.Tx) error {
-		var err error
-		rows, err = tx.Containers()
-		return err
-	})
+	rows, err := m.containerRows()
 	if err != nil {
 		return nil, err
 	}
@@ -473,6 +468,17 @@ func (m *Manager) list(shared bool) ([]Summary, error) {
 	return out, nil
 }
 
+// containerRows reads every container's row in one read transaction.
+func (m *Manager) containerRows() ([]metadata.Container, error) {
+	var rows []metadata.Container
+	err := m.Images.DB.View(func(tx *metadata.Tx) error {
+		var err error
+		rows, err = tx.Containers()
+		return err
+	})
+	return rows, err
+}
+
 // listCached is List in a long-lived process (CacheRecords). Reading and decoding the records
 // is most of a listing's work (some 1 KB of JSON each), and most have not changed since the
 // last listing: the rows are read again only when the database's Version changed since they
@@ -487,12 +493,8 @@ func (m *Manager) listCached(shared bool) ([]Summary, error) {
 	if verr != nil || v != m.rowsVersion || rows == nil {
 		fresh = true
 		m.rows, m.rowsVersion = nil, metadata.Version{}
-		err := m.Images.DB.View(func(tx *metadata.Tx) error {
-			var err error
-			rows, err = tx.Containers()
-			return err
-		})
-		if err != nil {
+		var err error
+		if rows, err = m.containerRows(); err != nil {
 			return nil, err
 		}
 		if verr == nil && rows != nil {

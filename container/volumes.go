@@ -469,12 +469,8 @@ func copyFile(src, dst string, perm fs.FileMode) error {
 
 // volumeUsers maps each volume name to the IDs of the containers that mount it.
 func (m *Manager) volumeUsers() (map[string][]string, error) {
-	var rows []metadata.Container
-	if err := m.Images.DB.View(func(tx *metadata.Tx) error {
-		var err error
-		rows, err = tx.Containers()
-		return err
-	}); err != nil {
+	rows, err := m.containerRows()
+	if err != nil {
 		return nil, err
 	}
 	users := map[string][]string{}
