@@ -44,7 +44,13 @@ func newComposeEnv(t *testing.T, files map[string]string) *composeEnv {
 	// rules, volumes) before the remaining containers are force-removed.
 	t.Cleanup(func() {
 		ce.run("compose", "-p", ce.project, "--project-directory", ce.dir, "--profile", "debug", "down", "-v", "--remove-orphans", "-t", "1")
-		out, _, _ := ce.run("network", "ls", "-q", "--filter", "label=com.docker.compose.project="+ce.project)
+		// down leaves a running one-off container (`compose run -d`), as Compose does, and with
+		// it the network it is attached to: remove both, or the bridge outlives the test's root.
+		out, _, _ := ce.run("ps", "-aq", "--filter", "label=com.docker.compose.project="+ce.project)
+		for _, id := range strings.Fields(out) {
+			ce.run("rm", "-f", id)
+		}
+		out, _, _ = ce.run("network", "ls", "-q", "--filter", "label=com.docker.compose.project="+ce.project)
 		for _, id := range strings.Fields(out) {
 			ce.run("network", "rm", id)
 		}
