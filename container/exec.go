@@ -185,7 +185,9 @@ func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 		if o.Detach {
 			return m.execTTY(rt, c.ID, pf.Name(), o)
 		}
-		if o.Started != nil {
+		// A client that is not a terminal itself (the Engine API's, `exec -t` without -i or
+		// with its stdin redirected) gets one of ours: the runtime only proxies a terminal.
+		if o.Started != nil || !isTerminal(o.Stdin) {
 			if rt.IsCrun() {
 				// crun proxying a terminal of ours does not pass a resize on (runc does, on
 				// SIGWINCH): the pty's master comes to us, which resizes it itself.
@@ -547,18 +549,43 @@ func (m *Manager) execTTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 	select {
 	case master = <-got:
 	case werr := <-exited:
-		console.l.Close()
-		if werr != nil {
+		// The runtime may end before the master is taken off the socket: a quick process
+		// (`sh -c "exit 4"`) ran and its status is the runtime's. Only a runtime that said why
+		// it failed, or never passed a terminal, did not start it.
+		failure := rt.ExecFailure(processFile)
+		tail := errTail.String()
+		var ee *exec.ExitError
+		if werr != nil && (failure != "" || strings.Contains(tail, "exec failed:") ||
+			strings.Contains(tail, "unable to start container process") || !errors.As(werr, &ee)) {
+			console.l.Close()
+			line := tail
+			if failure != "" && rt.IsCrun() {
+				line = "exec failed: " + failure + "\n"
+			}
 			if o.Stderr != nil {
-				if msg := rt.ExecFailure(processFile); msg != "" && rt.IsCrun() {
-					io.WriteString(o.Stderr, "exec failed: "+msg+"\n")
-				} else {
-					io.WriteString(o.Stderr, errTail.String())
+				io.WriteString(o.Stderr, line)
+			}
+			if o.failed != nil {
+				*o.failed = strings.TrimSpace(line)
+				if *o.failed == "" {
+					*o.failed = "exec failed"
 				}
 			}
 			return 126, nil
 		}
-		return 0, nil
+		// It passed the terminal before it ended (the connection waits on the socket).
+		select {
+		case master = <-got:
+		case <-time.After(time.Second):
+		}
+		exited <- werr
+		if master == nil {
+			console.l.Close()
+			if werr != nil {
+				return ee.ExitCode(), nil
+			}
+			return 0, nil
+		}
 	}
 	if master == nil {
 		return 0, errors.New("the runtime passed no terminal")
@@ -595,14 +622,7 @@ func (m *Manager) execTTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 	case <-done:
 	case <-time.After(time.Second):
 	}
-	if werr == nil {
-		return 0, nil
-	}
-	var ee *exec.ExitError
-	if errors.As(werr, &ee) {
-		return ee.ExitCode(), nil
-	}
-	return 0, werr
+	return m.ttyExitCode(rt, processFile, werr, o)
 }
 
 // cutWriter passes writes on until cut, and drops them after (the process's output goes on
@@ -628,6 +648,40 @@ func (c *cutWriter) cut() {
 	c.mu.Lock()
 	c.off = true
 	c.mu.Unlock()
+}
+
+// ttyExitCode is the exit code of an exec on a terminal that the runtime ended with werr: the
+// process's, or Docker's 126 when the runtime could not start it (it said why in its log; the
+// line it printed on the terminal is the user's to see, with its words in runc's on stderr).
+func (m *Manager) ttyExitCode(rt *runtime.Runtime, processFile string, werr error, o ExecOptions) (int, error) {
+	if werr == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(werr, &ee) {
+		return 0, werr
+	}
+	if failure := rt.ExecFailure(processFile); failure != "" {
+		line := "exec failed: " + failure
+		if rt.IsCrun() && o.Stderr != nil {
+			fmt.Fprintln(o.Stderr, line)
+		}
+		if o.failed != nil {
+			*o.failed = line
+		}
+		return 126, nil
+	}
+	return ee.ExitCode(), nil
+}
+
+// isTerminal says whether r is a file open on a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // execPTY runs an exec'd process on a terminal in the foreground for a client that is not a
@@ -660,7 +714,11 @@ func (m *Manager) execPTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 	ended := make(chan struct{})
 	go func() { exited <- cmd.Wait(); close(ended) }()
 	runtimePid := cmd.Process.Pid
-	o.Started(readPidFile(pidFile, ended), func(h, w uint16) error {
+	started := o.Started
+	if started == nil {
+		started = func(int, func(h, w uint16) error) {}
+	}
+	started(readPidFile(pidFile, ended), func(h, w uint16) error {
 		if err := unix.IoctlSetWinsize(int(ours.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: h, Col: w}); err != nil {
 			return err
 		}
@@ -693,14 +751,7 @@ func (m *Manager) execPTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 	case <-done: // the terminal reports EIO once nothing holds its other side
 	case <-time.After(2 * time.Second):
 	}
-	if werr == nil {
-		return 0, nil
-	}
-	var ee *exec.ExitError
-	if errors.As(werr, &ee) {
-		return ee.ExitCode(), nil
-	}
-	return 0, werr
+	return m.ttyExitCode(rt, processFile, werr, o)
 }
 
 // pidNamespaceMembers lists the processes in the PID namespace of process init (init alone when

@@ -312,8 +312,13 @@ func (m *Manager) execShimDetached(ctrl *os.File, req execHoldRequest, stderr *b
 		}
 		answer(execHoldResult{})
 	}
+	o.failed = new(string)
 	code, err := m.Exec(req.Ref, o)
-	answer(holdResult(code, err, stderr)) // not told yet: it never ran
+	if err == nil && *o.failed == "" {
+		// It ran and ended before its pid was seen: exec -d's answer is that it started.
+		code = 0
+	}
+	answer(holdResult(code, err, stderr)) // not told yet: it ended, or never ran
 	return nil
 }
 

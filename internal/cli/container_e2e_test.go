@@ -674,6 +674,21 @@ func TestContainerExecAndTop(t *testing.T) {
 	if _, errs, code := e.run("exec", "box", "nosuch"); code != 126 || !strings.Contains(errs, `exec: "nosuch": executable file not found in $PATH`) {
 		t.Errorf("exec nosuch: %d %q", code, errs)
 	}
+	// -t without a terminal of the client's (-i not given, or output piped): the process gets
+	// one all the same, as from dockerd 20.10 (recorded: "hi\r\n", exit 4; 126 for a command
+	// that cannot start). A quick process's end may reach us before its terminal does: each of
+	// several runs has its own code, never the runtime's failure.
+	for i := 0; i < 5; i++ {
+		if out, errs, code := e.run("exec", "-t", "box", "sh", "-c", "echo hi; exit 4"); code != 4 || out != "hi\r\n" {
+			t.Errorf("exec -t: %d %q %q", code, out, errs)
+		}
+		if _, errs, code := e.run("exec", "-d", "-t", "box", "sh", "-c", "exit 4"); code != 0 {
+			t.Errorf("exec -d -t: %d %q", code, errs)
+		}
+	}
+	if _, errs, code := e.run("exec", "-t", "box", "nosuch"); code != 126 || !strings.Contains(errs, `"nosuch": executable file not found in $PATH`) {
+		t.Errorf("exec -t nosuch: %d %q", code, errs)
+	}
 	e.ok("exec", "-d", "box", "sleep", "299")
 	out := e.ok("top", "box")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
