@@ -2,12 +2,17 @@ package metadata
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // fromRows is what Listing must return: the rows read directly, as before the cache, each
@@ -211,16 +216,13 @@ func TestListingEncodingRoundTrip(t *testing.T) {
 		}},
 		{ID: "sha256:c"},
 	}
-	b := encodeListing(-42, images)
-	got, ok := decodeListing(b, -42)
-	if !ok {
-		t.Fatal("decode failed")
+	b := encodeListing(-42, "seal", images)
+	gen, seal, got, ok := decodeListing(b)
+	if !ok || gen != -42 || seal != "seal" {
+		t.Fatalf("decode: %v %d %q", ok, gen, seal)
 	}
 	if !reflect.DeepEqual(got, images) {
 		t.Errorf("round trip: %+v, want %+v", got, images)
-	}
-	if _, ok := decodeListing(b, 42); ok {
-		t.Error("decoded with another gen")
 	}
 }
 
@@ -235,17 +237,189 @@ func TestGroupNames(t *testing.T) {
 }
 
 func FuzzDecodeListing(f *testing.F) {
-	f.Add(encodeListing(7, []Image{{ID: "i", Parent: "p", rawLabels: `{"a":"b"}`, Names: []Name{{Name: "m", ImageID: "i", Kind: KindDigest}, {Name: "n", ImageID: "i", Kind: KindTag}}}, {ID: "j"}}), int64(7))
-	f.Add([]byte(listCacheMagic+"\x07\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\x0f\x00\x00\x00\x00"), int64(7))
-	f.Fuzz(func(t *testing.T, b []byte, gen int64) {
-		images, ok := decodeListing(append([]byte(nil), b...), gen)
+	f.Add(encodeListing(7, "boot 1 2", []Image{{ID: "i", Parent: "p", rawLabels: `{"a":"b"}`, Names: []Name{{Name: "m", ImageID: "i", Kind: KindDigest}, {Name: "n", ImageID: "i", Kind: KindTag}}}, {ID: "j"}}))
+	f.Add([]byte(listCacheMagic + "\x07\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\x0f\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		gen, seal, images, ok := decodeListing(append([]byte(nil), b...))
 		if !ok {
 			return
 		}
 		// What decodes encodes back to a listing that decodes the same.
-		again, ok := decodeListing(encodeListing(gen, images), gen)
-		if !ok || !reflect.DeepEqual(again, images) {
+		gen2, seal2, again, ok := decodeListing(encodeListing(gen, seal, images))
+		if !ok || gen2 != gen || seal2 != seal || !reflect.DeepEqual(again, images) {
 			t.Fatalf("re-encoding changed the listing: %+v, then %+v", images, again)
 		}
 	})
+}
+
+// sealed is SealedListing over db's file, failing the test when it disagrees with the rows.
+func sealed(t *testing.T, db *DB, what string) bool {
+	t.Helper()
+	images, ok := SealedListing(db.Path())
+	if ok {
+		if want := fromRows(t, db); len(images) > 0 || len(want) > 0 {
+			if !reflect.DeepEqual(images, want) {
+				t.Errorf("%s: sealed listing %+v, rows say %+v", what, images, want)
+			}
+		}
+	}
+	return ok
+}
+
+func tagImage(t *testing.T, db *DB, name string) {
+	t.Helper()
+	if err := db.Update(func(tx *Tx) error {
+		if err := tx.PutImage(Image{ID: "sha256:a", Manifest: "m", MediaType: "t", Created: time.Unix(1700000000, 0)}); err != nil {
+			return err
+		}
+		_, err := tx.SetName(name, "sha256:a", KindTag, time.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The listing is read without the database only while no change to it has been committed since
+// it was sealed (listcache.go's rules 1 and 2), and only for the same database file on the same
+// boot (rule 3).
+func TestSealedListing(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if sealed(t, db, "before any listing") {
+		t.Error("sealed before any listing")
+	}
+	tagImage(t, db, "docker.io/library/x:1")
+	listing(t, db)
+	if !sealed(t, db, "after a listing") {
+		t.Fatal("not sealed after a listing")
+	}
+	// Rule 1: a change removes the seal before it commits; a write to another table keeps it.
+	if err := db.Update(func(tx *Tx) error {
+		return tx.PutLayer(Layer{ChainID: "sha256:l", DiffID: "sha256:l", Size: 1})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !sealed(t, db, "after a layer write") {
+		t.Error("a layer write removed the seal")
+	}
+	tagImage(t, db, "docker.io/library/x:2")
+	if sealed(t, db, "after a tag") {
+		t.Error("still sealed after a tag")
+	}
+	// A change that failed (rolled back) removes nothing that matters either way; the next
+	// listing seals again.
+	listing(t, db)
+	if !sealed(t, db, "listed again") {
+		t.Fatal("not sealed after the second listing")
+	}
+
+	// Rule 2: a listing whose rows a later commit changed before it could seal does not seal.
+	tagImage(t, db, "docker.io/library/x:3")
+	if err := db.View(func(tx *Tx) error {
+		if _, err := tx.Listing(); err != nil {
+			return err
+		}
+		tagImage(t, db, "docker.io/library/x:4") // commits while this snapshot is open
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if sealed(t, db, "listing overtaken by a tag") {
+		t.Error("sealed a listing that a commit had overtaken")
+	}
+	// Nor while a writer holds the lock between its removal of the file and its commit.
+	lock, err := os.OpenFile(listLockPath(db.Path()), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_SH); err != nil {
+		t.Fatal(err)
+	}
+	listing(t, db)
+	if sealed(t, db, "writer in the way") {
+		t.Error("sealed while a writer held the lock")
+	}
+	lock.Close()
+	listing(t, db)
+	if !sealed(t, db, "writer gone") {
+		t.Fatal("not sealed once the writer had gone")
+	}
+
+	// Rule 3: another file in the database's place, a WAL gone, a torn file: misses.
+	good, err := os.ReadFile(db.listCachePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(db.Path(), st.ModTime(), st.ModTime().Add(time.Second))
+	if sealed(t, db, "database file touched") {
+		t.Error("sealed across a change of the database file's time")
+	}
+	os.Chtimes(db.Path(), st.ModTime(), st.ModTime())
+	if !sealed(t, db, "time put back") {
+		t.Fatal("not sealed with the same identity")
+	}
+	wal, err := os.ReadFile(db.Path() + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(db.Path()+"-wal", db.Path()+"-wal.aside")
+	if sealed(t, db, "WAL removed") {
+		t.Error("sealed without its WAL")
+	}
+	os.WriteFile(db.Path()+"-wal", wal, 0o644) // the same bytes, another file
+	if sealed(t, db, "WAL replaced") {
+		t.Error("sealed with another WAL")
+	}
+	os.Remove(db.Path() + "-wal")
+	os.Rename(db.Path()+"-wal.aside", db.Path()+"-wal")
+	if !sealed(t, db, "WAL back") {
+		t.Fatal("not sealed with its own WAL back")
+	}
+	os.WriteFile(db.listCachePath(), good[:len(good)-1], 0o600)
+	if sealed(t, db, "torn") {
+		t.Error("sealed a torn file")
+	}
+	os.WriteFile(db.listCachePath(), good, 0o600)
+	os.Remove(db.Path())
+	if sealed(t, db, "database removed") {
+		t.Error("sealed without a database")
+	}
+}
+
+// A writer that cannot remove the cache file does not commit a change to the listing: the file
+// would be trusted without the database.
+func TestUnsealFailureKeepsTheChangeOut(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tagImage(t, db, "docker.io/library/x:1")
+	listing(t, db)
+	// A directory in the cache's place, not empty, cannot be removed as a file.
+	os.Remove(db.listCachePath())
+	os.MkdirAll(filepath.Join(db.listCachePath(), "x"), 0o700)
+	err = db.Update(func(tx *Tx) error {
+		_, err := tx.SetName("docker.io/library/x:2", "sha256:a", KindTag, time.Now())
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "image listing's cache") {
+		t.Fatalf("Update = %v, want the cache's removal to fail it", err)
+	}
+	if err := db.View(func(tx *Tx) error {
+		_, err := tx.ResolveName("docker.io/library/x:2")
+		if !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("the tag was committed: %v", err)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
 }

@@ -168,17 +168,34 @@ func (d *DB) migrate() error {
 type Tx struct {
 	tx *sql.Tx
 	d  *DB
+	// seal, set by Listing in a read transaction that read the rows, is the listing to seal
+	// once the transaction has ended (View).
+	seal *[]Image
+	// sealGen is that listing's listing_gen value.
+	sealGen int64
 }
 
 // Update runs fn in one write transaction: committed if fn returns nil, rolled back otherwise.
+// A transaction that changed the image listing (listing_gen) unseals the listing's cache before
+// it commits (listcache.go).
 func (d *DB) Update(fn func(*Tx) error) error {
 	tx, err := d.db.BeginTx(context.Background(), nil)
 	if err != nil {
 		return explain(d.path, "writing", err)
 	}
-	if err := fn(&Tx{tx: tx, d: d}); err != nil {
+	t := &Tx{tx: tx, d: d}
+	gen, genErr := t.listingGen()
+	if err := fn(t); err != nil {
 		tx.Rollback()
 		return explain(d.path, "writing", err)
+	}
+	if now, err := t.listingGen(); err != nil || genErr != nil || now != gen {
+		unseal, err := d.unsealListing()
+		if err != nil {
+			tx.Rollback()
+			return explain(d.path, "writing", err)
+		}
+		defer unseal()
 	}
 	if err := tx.Commit(); err != nil {
 		return explain(d.path, "writing", err)
@@ -216,7 +233,13 @@ func (d *DB) View(fn func(*Tx) error) error {
 		return explain(d.path, "reading", err)
 	}
 	defer tx.Rollback()
-	return explain(d.path, "reading", fn(&Tx{tx: tx, d: d}))
+	t := &Tx{tx: tx, d: d}
+	err = fn(t)
+	tx.Rollback() // before sealing, which reads on the connection this one frees
+	if err == nil && t.seal != nil {
+		d.sealListing(t.sealGen, *t.seal)
+	}
+	return explain(d.path, "reading", err)
 }
 
 // Path is the database file.

@@ -221,12 +221,7 @@ func newImagesCommand(g *Globals, use string) *cobra.Command {
 			if len(args) == 1 {
 				f.Add("reference", args[0])
 			}
-			s, err := openStore(g)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			images, err := s.List(image.ListOptions{All: all, Filters: f})
+			images, err := image.ListAt(g.Root, image.ListOptions{All: all, Filters: f})
 			if err != nil {
 				return err
 			}
