@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"sync"
 )
 
@@ -31,12 +32,13 @@ var notFields = map[string]bool{"FullHeader": true}
 // building and sorting that map for every row (a third of `images --format
 // json` over 1,000 images): which methods are members is worked out once per
 // type.
-func MarshalContext(v any) ([]byte, error) {
+func MarshalContext[T any](v T) ([]byte, error) {
 	val, err := contextValue(v)
 	if err != nil {
 		return nil, err
 	}
 	plan := contextPlanFor(val.Type())
+	calls := contextCallsFor(val.Type(), plan)
 	b := make([]byte, 0, 32*len(plan))
 	b = append(b, '{')
 	for i, m := range plan {
@@ -44,6 +46,26 @@ func MarshalContext(v any) ([]byte, error) {
 			b = append(b, ',')
 		}
 		b = append(b, m.key...)
+		// The row's own type (T is the pointer the plan is for): the method is called directly,
+		// and a value of a plain built-in type is encoded here, as json.Marshal would. Other
+		// types (named ones may marshal themselves) go through reflection and json.Marshal.
+		switch f := calls[i].(type) {
+		case func(T) string:
+			b = appendJSONString(b, f(v))
+			continue
+		case func(T) int64:
+			b = strconv.AppendInt(b, f(v), 10)
+			continue
+		case func(T) int:
+			b = strconv.AppendInt(b, int64(f(v)), 10)
+			continue
+		case func(T) uint64:
+			b = strconv.AppendUint(b, f(v), 10)
+			continue
+		case func(T) bool:
+			b = strconv.AppendBool(b, f(v))
+			continue
+		}
 		out, err := json.Marshal(val.Method(m.index).Call(nil)[0].Interface())
 		if err != nil {
 			return nil, err
@@ -51,6 +73,37 @@ func MarshalContext(v any) ([]byte, error) {
 		b = append(b, out...)
 	}
 	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as json.Marshal encodes a string: HTML characters escaped, invalid
+// UTF-8 replaced. Text of printable ASCII without quotes, backslashes or HTML characters (IDs,
+// names, sizes, dates: nearly every member) is written as it is; anything else is json.Marshal's.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			out, _ := json.Marshal(s)
+			return append(b, out...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// contextCalls are a row type's members' methods (reflect.Method.Func: the receiver is the
+// argument), in plan order.
+var contextCalls sync.Map // reflect.Type → []any
+
+func contextCallsFor(typ reflect.Type, plan []contextMember) []any {
+	if c, ok := contextCalls.Load(typ); ok {
+		return c.([]any)
+	}
+	calls := make([]any, len(plan))
+	for i, m := range plan {
+		calls[i] = typ.Method(m.index).Func.Interface()
+	}
+	contextCalls.Store(typ, calls)
+	return calls
 }
 
 // contextMember is one member of a row type's JSON object.

@@ -164,15 +164,33 @@ func TestMarshalContextMatchesMap(t *testing.T) {
 func FuzzMarshalContextMatchesMap(f *testing.F) {
 	f.Add("r1")
 	f.Add("<none>\t\"\\\x7f\u2029\xc3")
+	f.Add("<&>\u2028\x00\xff")
+	f.Add("sha256:0123456789abcdef 2 days ago 1.23MB ~!@#$%^*()_+`-={}|[]:;',./?")
 	f.Fuzz(func(t *testing.T, id string) {
 		m, _ := contextFields(&richRow{id: id})
 		want, err := json.Marshal(m)
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The row's own type (its methods called directly, strings encoded by appendJSONString)
+		// and any (reflection and json.Marshal) write the same.
 		got, err := MarshalContext(&richRow{id: id})
 		if err != nil || string(got) != string(want) {
 			t.Fatalf("got %s (%v), want %s", got, err, want)
+		}
+		var v any = &richRow{id: id}
+		if got, err := MarshalContext(v); err != nil || string(got) != string(want) {
+			t.Fatalf("through any: got %s (%v), want %s", got, err, want)
+		}
+		// The template's json function writes what json.Encoder (no HTML escaping) writes.
+		var buf strings.Builder
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		if got := jsonString(v); got != strings.TrimSpace(buf.String()) {
+			t.Fatalf("json function: %s, the encoder: %s", got, buf.String())
 		}
 	})
 }

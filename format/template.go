@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"reflect"
 	"strings"
 	"text/template"
 	"unicode"
@@ -83,6 +84,23 @@ func ParseNamed(name, format string) (*template.Template, error) {
 // jsonString encodes v as JSON without HTML escaping and without the trailing
 // newline. Errors are swallowed (empty output), as in the Docker CLI.
 func jsonString(v any) string {
+	// A row (a non-nil pointer that marshals itself, as every listing's row does): what the
+	// encoder would write, its MarshalJSON compacted without HTML escaping, without the
+	// encoder's reflection over the value.
+	if m, ok := v.(json.Marshaler); ok {
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+			b, err := m.MarshalJSON()
+			if err != nil {
+				return ""
+			}
+			var buf bytes.Buffer
+			buf.Grow(len(b))
+			if json.Compact(&buf, b) != nil {
+				return ""
+			}
+			return buf.String()
+		}
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
