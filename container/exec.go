@@ -215,14 +215,13 @@ func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 			go func() { io.Copy(w, o.Stdin); w.Close() }()
 		}
 	}
-	// The runtime reports a failed exec on its stderr (the process's own stderr too): keep the
-	// last line to give Docker's exit code and message.
-	var errTail bytes.Buffer
+	// The runtime reports a failed exec on its stderr (the process's own stderr too), and in its
+	// log, which says whether it failed (execFailure): its line is held back meanwhile.
 	outW := o.Stdout
-	errW := io.MultiWriter(o.Stderr, &tailWriter{buf: &errTail})
-	var held *holdCrunFailure
-	if rt.IsCrun() && o.Stderr != nil {
-		held = &holdCrunFailure{w: o.Stderr}
+	var errW io.Writer
+	var held *holdRuntimeFailure
+	if o.Stderr != nil {
+		held = &holdRuntimeFailure{w: o.Stderr, crun: rt.IsCrun()}
 		errW = held
 	}
 	if o.Detach {
@@ -330,41 +329,29 @@ func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 		<-cp.done
 		cp.r.Close()
 	}
-	if held != nil {
-		// crun's failure is told in runc's words, which Docker prints (and code 126); the
-		// line crun printed was held back. Anything else held was the process's own.
-		failure := ""
-		if werr != nil {
-			failure = rt.ExecFailure(pf.Name())
-		}
-		held.end(failure != "")
-		if failure != "" {
-			line := "exec failed: " + failure
-			fmt.Fprintln(o.Stderr, line)
-			if o.failed != nil {
-				*o.failed = line
-			}
-			return 126, nil
-		}
-	}
-	if werr == nil {
-		return 0, nil
-	}
+	// The runtime's failure is told as Docker tells it (and code 126); the line the runtime
+	// printed was held back. Anything else held was the process's own.
+	failure := ""
 	var ee *exec.ExitError
-	if !errors.As(werr, &ee) {
-		return 0, werr
+	if errors.As(werr, &ee) {
+		failure = execFailure(rt, pf.Name())
 	}
-	// runc has already told the user why on stderr ("exec failed: unable to start container
-	// process: exec: ..."); Docker's code for it is 126.
-	msg := strings.TrimSpace(errTail.String())
-	if strings.Contains(msg, "exec failed:") || strings.Contains(msg, "unable to start container process") {
+	if held != nil {
+		held.end(failure != "")
+	}
+	switch {
+	case failure != "":
+		if o.Stderr != nil {
+			fmt.Fprintln(o.Stderr, dockerExecFailure(failure))
+		}
 		if o.failed != nil {
-			if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-				msg = msg[i+1:]
-			}
-			*o.failed = msg
+			*o.failed = failure
 		}
 		return 126, nil
+	case werr == nil:
+		return 0, nil
+	case ee == nil:
+		return 0, werr
 	}
 	return ee.ExitCode(), nil
 }
@@ -552,24 +539,26 @@ func (m *Manager) execTTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 		// The runtime may end before the master is taken off the socket: a quick process
 		// (`sh -c "exit 4"`) ran and its status is the runtime's. Only a runtime that said why
 		// it failed, or never passed a terminal, did not start it.
-		failure := rt.ExecFailure(processFile)
-		tail := errTail.String()
+		failure := execFailure(rt, processFile)
+		tail := strings.TrimSpace(errTail.String())
 		var ee *exec.ExitError
 		if werr != nil && (failure != "" || strings.Contains(tail, "exec failed:") ||
 			strings.Contains(tail, "unable to start container process") || !errors.As(werr, &ee)) {
 			console.l.Close()
-			line := tail
-			if failure != "" && rt.IsCrun() {
-				line = "exec failed: " + failure + "\n"
+			if failure == "" {
+				failure = tail
+				if i := strings.LastIndexByte(failure, '\n'); i >= 0 {
+					failure = failure[i+1:]
+				}
+				if failure == "" {
+					failure = "exec failed: " + werr.Error()
+				}
 			}
 			if o.Stderr != nil {
-				io.WriteString(o.Stderr, line)
+				fmt.Fprintln(o.Stderr, dockerExecFailure(failure))
 			}
 			if o.failed != nil {
-				*o.failed = strings.TrimSpace(line)
-				if *o.failed == "" {
-					*o.failed = "exec failed"
-				}
+				*o.failed = failure
 			}
 			return 126, nil
 		}
@@ -661,13 +650,12 @@ func (m *Manager) ttyExitCode(rt *runtime.Runtime, processFile string, werr erro
 	if !errors.As(werr, &ee) {
 		return 0, werr
 	}
-	if failure := rt.ExecFailure(processFile); failure != "" {
-		line := "exec failed: " + failure
-		if rt.IsCrun() && o.Stderr != nil {
-			fmt.Fprintln(o.Stderr, line)
+	if failure := execFailure(rt, processFile); failure != "" {
+		if o.Stderr != nil {
+			fmt.Fprintln(o.Stderr, dockerExecFailure(failure))
 		}
 		if o.failed != nil {
-			*o.failed = line
+			*o.failed = failure
 		}
 		return 126, nil
 	}
@@ -781,29 +769,33 @@ func pidNamespaceMembers(init int) ([]int, error) {
 	return pids, nil
 }
 
-// holdCrunFailure passes an exec's stderr on, except a first line that may be crun's own failure
-// (runtime.IsCrunFailure): crun prints it on the process's stderr in its words, and the exec
-// then reports it in Docker's. Such a line is held until end says whether crun failed; output
-// that cannot be one passes at once.
-type holdCrunFailure struct {
+// holdRuntimeFailure passes an exec's stderr on, except a first line that may be the runtime's own
+// failure (runc's "exec failed: ...", or crun's, runtime.IsCrunFailure): the runtime prints it on
+// the process's stderr in its words, and the exec then reports it in Docker's. Such a line is
+// held until end says whether the runtime failed; output that cannot be such a line passes at once.
+type holdRuntimeFailure struct {
 	w       io.Writer
-	buf     []byte // the first line so far, while it may be crun's failure
+	crun    bool
+	buf     []byte // the first line so far, while it may be the runtime's failure
 	decided bool
 }
 
 var crunFailurePrefixes = []string{"executable file `", "open executable: ", "exec container process `", "exec: "}
 
-func (h *holdCrunFailure) Write(p []byte) (int, error) {
+// runcFailurePrefix starts runc's line for an exec it could not start.
+const runcFailurePrefix = "exec failed: "
+
+func (h *holdRuntimeFailure) Write(p []byte) (int, error) {
 	if h.decided {
 		return h.w.Write(p)
 	}
 	h.buf = append(h.buf, p...)
 	i := bytes.IndexByte(h.buf, '\n')
-	if i < 0 && len(h.buf) < 4096 && mayBeCrunFailure(h.buf) {
+	if i < 0 && len(h.buf) < 4096 && h.mayBeFailure(h.buf) {
 		return len(p), nil
 	}
-	if i >= 0 && runtime.IsCrunFailure(string(h.buf[:i+1])) {
-		return len(p), nil // held until end: crun's failure is always its last word
+	if i >= 0 && h.isFailure(string(h.buf[:i+1])) {
+		return len(p), nil // held until end: the runtime's failure is always its last word
 	}
 	h.decided = true
 	b := h.buf
@@ -812,12 +804,46 @@ func (h *holdCrunFailure) Write(p []byte) (int, error) {
 	return len(p), err
 }
 
-// end writes what is held unless crun failed (it was crun's failure line, told otherwise).
-func (h *holdCrunFailure) end(crunFailed bool) {
-	if !crunFailed && len(h.buf) > 0 {
+func (h *holdRuntimeFailure) mayBeFailure(b []byte) bool {
+	if !h.crun {
+		n := min(len(b), len(runcFailurePrefix))
+		return string(b[:n]) == runcFailurePrefix[:n]
+	}
+	return mayBeCrunFailure(b)
+}
+
+func (h *holdRuntimeFailure) isFailure(line string) bool {
+	if !h.crun {
+		return strings.HasPrefix(line, runcFailurePrefix)
+	}
+	return runtime.IsCrunFailure(line)
+}
+
+// end writes what is held unless the runtime failed (it was the runtime's failure line, told
+// otherwise).
+func (h *holdRuntimeFailure) end(failed bool) {
+	if !failed && len(h.buf) > 0 {
 		h.w.Write(h.buf)
 	}
 	h.buf, h.decided = nil, true
+}
+
+// execFailure is the runtime's reason it could not start an exec'd process, in runc's words
+// ("exec failed: unable to start container process: ..."; crun's told as runc's), "" when the
+// runtime did not fail.
+func execFailure(rt *runtime.Runtime, processFile string) string {
+	f := rt.ExecFailure(processFile)
+	if f != "" && !strings.HasPrefix(f, runcFailurePrefix) {
+		f = runcFailurePrefix + f
+	}
+	return f
+}
+
+// dockerExecFailure is how Docker reports an execFailure: the daemon's error, recorded from
+// dockerd 20.10 with runc ("OCI runtime exec failed: exec failed: unable to start container
+// process: exec: \"nosuch\": executable file not found in $PATH: unknown").
+func dockerExecFailure(failure string) string {
+	return "OCI runtime exec failed: " + failure + ": unknown"
 }
 
 func mayBeCrunFailure(b []byte) bool {

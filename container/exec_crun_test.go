@@ -22,7 +22,7 @@ func TestHoldCrunFailure(t *testing.T) {
 		{[]string{"open exec"}, false, "", "open exec"},
 	} {
 		var out bytes.Buffer
-		h := &holdCrunFailure{w: &out}
+		h := &holdRuntimeFailure{w: &out, crun: true}
 		for _, w := range tc.writes {
 			if n, err := h.Write([]byte(w)); n != len(w) || err != nil {
 				t.Fatalf("Write(%q) = %d, %v", w, n, err)

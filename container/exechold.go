@@ -314,11 +314,17 @@ func (m *Manager) execShimDetached(ctrl *os.File, req execHoldRequest, stderr *b
 	}
 	o.failed = new(string)
 	code, err := m.Exec(req.Ref, o)
-	if err == nil && *o.failed == "" {
+	switch {
+	case err == nil && *o.failed != "":
+		// The runtime could not start it: Docker's daemon refuses the detached start with
+		// its words (the CLI exits 1).
+		answer(execHoldResult{Code: -1, Error: dockerExecFailure(*o.failed)})
+	case err == nil:
 		// It ran and ended before its pid was seen: exec -d's answer is that it started.
-		code = 0
+		answer(execHoldResult{})
+	default:
+		answer(holdResult(code, err, stderr)) // Exec's refusal
 	}
-	answer(holdResult(code, err, stderr)) // not told yet: it ended, or never ran
 	return nil
 }
 

@@ -276,7 +276,7 @@ func (m *Manager) probe(c *Container, timeout time.Duration) HealthcheckResult {
 		r.ExitCode, r.Output = -1, err.Error()
 	case failed != "":
 		// The probe could not be started: Docker reports its runtime's error.
-		r.ExitCode, r.Output = -1, "OCI runtime exec failed: "+failed+": unknown"
+		r.ExitCode, r.Output = -1, dockerExecFailure(failed)
 	}
 	return r
 }
