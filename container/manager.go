@@ -51,6 +51,8 @@ type Manager struct {
 	revisions   uint64 // the last Summary.Revision given out
 
 	spares *spares // the spare shim kept ahead (KeepSpareShim), or nil
+
+	holds sync.Map // container ID → *network.PortHold of its running supervision (holdPorts)
 }
 
 // cachedRecord is a decoded container record and state and the JSON they were decoded from.

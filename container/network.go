@@ -560,6 +560,31 @@ func (m *Manager) startProxy(c *Container) (*network.Proxy, error) {
 	})
 }
 
+// holdPorts keeps the host ports of the container's DNAT bindings bound while its process runs
+// (network.PortHold), until letPortsGo; rootless containers' ports are bound by slirp4netns.
+func (m *Manager) holdPorts(c *Container) error {
+	st := m.networkState(c.ID)
+	if st == nil || st.Slirp != nil || len(st.HostFwd) > 0 || rootless.Active() || len(st.Mappings) == 0 {
+		return nil
+	}
+	h, err := network.HoldPorts(st.Mappings)
+	if err != nil {
+		return err
+	}
+	if old, ok := m.holds.Swap(c.ID, h); ok {
+		old.(*network.PortHold).Close()
+	}
+	return nil
+}
+
+// letPortsGo ends holdPorts' hold as the container's process has ended: before its exit is
+// recorded, so that the ports are free once a stop returns, as Docker's proxy is gone by then.
+func (m *Manager) letPortsGo(id string) {
+	if h, ok := m.holds.LoadAndDelete(id); ok {
+		h.(*network.PortHold).Close()
+	}
+}
+
 // cleanupNetwork undoes setupNetwork (the endpoints, the namespace); it is safe to call any
 // number of times.
 func (m *Manager) cleanupNetwork(c *Container) {

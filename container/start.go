@@ -494,6 +494,13 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 	} else if px != nil {
 		defer px.Close()
 	}
+	// And the host ports of its DNAT bindings stay bound, as docker-proxy keeps them.
+	if err := m.holdPorts(c); err != nil {
+		m.teardown(c, rt)
+		release(err.Error())
+		return fail(&StartError{Code: 125, Err: fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): %w", c.Name, c.ID, err)})
+	}
+	defer m.letPortsGo(c.ID)
 	log, err := logging.Open(c.LogConfig(), m.dir(c.ID), c.ID)
 	if err != nil {
 		m.teardown(c, rt)
@@ -696,6 +703,7 @@ func (m *Manager) supervise(c *Container, at *Attach, ready func(error), again b
 			}
 		}
 	}
+	m.letPortsGo(c.ID)
 	m.dieEvents(c, code)
 	if c.Host.AutoRemove {
 		m.recordExit(c.ID, code)
@@ -888,6 +896,7 @@ func (m *Manager) runForeground(c *Container, rt *runtime.Runtime, at *Attach, l
 	if !startLogged {
 		m.startEvents(c)
 	}
+	m.letPortsGo(c.ID)
 	m.dieEvents(c, code)
 	if c.Host.AutoRemove {
 		m.recordExit(c.ID, code)

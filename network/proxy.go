@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Proxy is the userland proxy of a container's ports published on the host's IPv6 addresses.
@@ -171,3 +173,59 @@ var HostHasIPv6 = sync.OnceValue(func() bool {
 	l.Close()
 	return true
 })
+
+// PortHold keeps the host ports of a container's DNAT bindings (the IPv4 ones) bound for as
+// long as the container's supervisor runs, as docker-proxy holds them in Docker. A DNAT rule
+// alone does not keep the kernel from giving the port to another program (a bind to port 0):
+// that program's connections, on 127.0.0.1 too, would then go to the container instead. The
+// sockets are bound and never listen: DNAT takes the port's traffic before it could reach them,
+// and a connection the rules do not catch is refused, not left waiting in a backlog.
+type PortHold struct{ fds []int }
+
+// HoldPorts binds every mapping's host address and port (0.0.0.0 for none). A port another
+// program took since it was checked is an error, as docker-proxy's failure to listen.
+func HoldPorts(maps []PortMapping) (*PortHold, error) {
+	h := &PortHold{}
+	for _, m := range maps {
+		ip := net.ParseIP(m.HostIP)
+		if m.HostIP == "" {
+			ip = net.IPv4zero
+		}
+		ip4 := ip.To4()
+		if ip4 == nil {
+			continue // IPv6 addresses are the userland proxy's, which listens itself
+		}
+		typ := unix.SOCK_STREAM
+		if m.Protocol == "udp" {
+			typ = unix.SOCK_DGRAM
+		} else if m.Protocol != "tcp" {
+			continue // sctp: nothing berth publishes binds it
+		}
+		fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			h.Close()
+			return nil, err
+		}
+		sa := &unix.SockaddrInet4{Port: m.HostPort}
+		copy(sa.Addr[:], ip4)
+		if err := unix.Bind(fd, sa); err != nil {
+			unix.Close(fd)
+			h.Close()
+			return nil, fmt.Errorf("Error starting userland proxy: listen %s %s: bind: %w", m.Protocol,
+				net.JoinHostPort(ip4.String(), strconv.Itoa(m.HostPort)), err)
+		}
+		h.fds = append(h.fds, fd)
+	}
+	return h, nil
+}
+
+// Close lets the ports go.
+func (h *PortHold) Close() {
+	if h == nil {
+		return
+	}
+	for _, fd := range h.fds {
+		unix.Close(fd)
+	}
+	h.fds = nil
+}

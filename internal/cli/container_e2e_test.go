@@ -671,8 +671,17 @@ func TestContainerExecAndTop(t *testing.T) {
 	if _, _, code := e.run("exec", "box", "sh", "-c", "exit 4"); code != 4 {
 		t.Errorf("exec exit code %d", code)
 	}
-	if _, errs, code := e.run("exec", "box", "nosuch"); code != 126 || !strings.Contains(errs, `exec: "nosuch": executable file not found in $PATH`) {
+	// A command the runtime cannot start, as dockerd 20.10 (runc) reports it: 126 in the
+	// foreground, and a refused start (exit 1) with -d.
+	const noSuch = `OCI runtime exec failed: exec failed: unable to start container process: exec: "nosuch": executable file not found in $PATH: unknown` + "\n"
+	if _, errs, code := e.run("exec", "box", "nosuch"); code != 126 || errs != noSuch {
 		t.Errorf("exec nosuch: %d %q", code, errs)
+	}
+	if _, errs, code := e.run("exec", "-d", "box", "nosuch"); code != 1 || errs != "Error: "+noSuch {
+		t.Errorf("exec -d nosuch: %d %q", code, errs)
+	}
+	if out, errs, code := e.run("exec", "box", "sh", "-c", "echo 'exec failed: the process says so' >&2; exit 3"); code != 3 || errs != "exec failed: the process says so\n" || out != "" {
+		t.Errorf("a process's own 'exec failed:' line: %d %q %q", code, out, errs)
 	}
 	// -t without a terminal of the client's (-i not given, or output piped): the process gets
 	// one all the same, as from dockerd 20.10 (recorded: "hi\r\n", exit 4; 126 for a command
@@ -686,7 +695,7 @@ func TestContainerExecAndTop(t *testing.T) {
 			t.Errorf("exec -d -t: %d %q", code, errs)
 		}
 	}
-	if _, errs, code := e.run("exec", "-t", "box", "nosuch"); code != 126 || !strings.Contains(errs, `"nosuch": executable file not found in $PATH`) {
+	if _, errs, code := e.run("exec", "-t", "box", "nosuch"); code != 126 || !strings.HasSuffix(errs, noSuch) {
 		t.Errorf("exec -t nosuch: %d %q", code, errs)
 	}
 	e.ok("exec", "-d", "box", "sleep", "299")
@@ -1319,8 +1328,23 @@ func TestContainerPort(t *testing.T) {
 	if _, errs, code := e.run("port"); code != 1 || !strings.HasPrefix(errs, "\"berth port\" requires at least 1 and at most 2 arguments.\n") {
 		t.Errorf("port without arguments: exit %d %q", code, errs)
 	}
+	// While it runs its host ports are held, as docker-proxy holds them: no other program gets
+	// them (a program given one would have its own connections taken by the DNAT rule).
+	if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", tcp)); err == nil {
+		l.Close()
+		t.Errorf("127.0.0.1:%d is free while published", tcp)
+	}
+	if c, err := net.ListenPacket("udp", fmt.Sprintf("0.0.0.0:%d", udp)); err == nil {
+		c.Close()
+		t.Errorf("udp port %d is free while published", udp)
+	}
 	// A stopped container publishes nothing: an empty list, and the error for any port.
 	e.ok("stop", "-t", "0", "pw")
+	if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", tcp)); err != nil {
+		t.Errorf("127.0.0.1:%d still held after stop: %v", tcp, err)
+	} else {
+		l.Close()
+	}
 	if out := e.ok("port", "pw"); out != "" {
 		t.Errorf("port of a stopped container = %q", out)
 	}
