@@ -85,7 +85,12 @@ func (t *Tx) Listing() ([]Image, error) {
 		return nil, err
 	}
 	if b, err := os.ReadFile(t.d.listCachePath()); err == nil {
-		if g, _, images, ok := decodeListing(b); ok && g == gen {
+		if g, seal, images, ok := decodeListing(b); ok && g == gen {
+			// Current, but sealed for another identity of the database (a checkpoint changed
+			// the file's time, the root was copied): sealed again for this one.
+			if key, ok := sealKey(t.d.path); ok && key != seal {
+				t.seal, t.sealGen = &images, gen
+			}
 			return images, nil
 		}
 	}

@@ -361,6 +361,13 @@ func TestSealedListing(t *testing.T) {
 	if sealed(t, db, "database file touched") {
 		t.Error("sealed across a change of the database file's time")
 	}
+	// A listing then finds the file current (listing_gen unchanged) and seals it again for the
+	// database as it is now (as after a checkpoint, or in a copied root).
+	listing(t, db)
+	if !sealed(t, db, "listed after the touch") {
+		t.Error("a current file sealed for another identity was not sealed again")
+	}
+	os.WriteFile(db.listCachePath(), good, 0o600)
 	os.Chtimes(db.Path(), st.ModTime(), st.ModTime())
 	if !sealed(t, db, "time put back") {
 		t.Fatal("not sealed with the same identity")
