@@ -80,9 +80,16 @@ const buildTempPrefix = "tmp-"
 // step's directory is: a build killed however it dies leaves a directory whose owner is gone,
 // which the next SweepInterrupted removes. release removes it and lets the claim go.
 func (m *Manager) ClaimBuildTemp() (dir string, release func(), err error) {
+	return ClaimBuildTempAt(m.Images.Root)
+}
+
+// ClaimBuildTempAt is ClaimBuildTemp for the store at root, without opening it: the build
+// command claims the directory a context from stdin or a URL is unpacked in before it opens
+// the store (which checks the context first).
+func ClaimBuildTempAt(root string) (dir string, release func(), err error) {
 	idb := make([]byte, 16)
 	rand.Read(idb)
-	dir = filepath.Join(m.Images.Root, "builds", buildTempPrefix+hex.EncodeToString(idb))
+	dir = filepath.Join(root, "builds", buildTempPrefix+hex.EncodeToString(idb))
 	owner, err := claimStepDir(dir)
 	if err != nil {
 		return "", nil, err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/berth-engine/berth/archive"
 	"github.com/berth-engine/berth/build"
+	"github.com/berth-engine/berth/container"
 	"github.com/berth-engine/berth/distribution"
 	"github.com/berth-engine/berth/format"
 	"github.com/berth-engine/berth/image"
@@ -199,16 +200,23 @@ func runBuild(ctx context.Context, g *Globals, f buildFlags, src string) error {
 		o.SourceDateEpoch = &t
 	}
 
-	// A context from stdin or a URL is unpacked in a directory of its own, made only then (a
-	// build killed by SIGKILL leaves it behind).
+	// A context from stdin or a URL is unpacked in a directory of its own, made only then: a
+	// claimed scratch directory of the store (builds/tmp-*), so that a build killed however it
+	// dies leaves nothing the next build's sweep does not remove (the owner record beside the
+	// context, not in it).
 	tmp := ""
-	mkTmp := func() (err error) {
-		tmp, err = os.MkdirTemp("", "berth-context-")
-		return err
+	var releaseTmp func()
+	mkTmp := func() error {
+		dir, release, err := container.ClaimBuildTempAt(g.Root)
+		if err != nil {
+			return err
+		}
+		releaseTmp, tmp = release, filepath.Join(dir, "context")
+		return os.Mkdir(tmp, 0o700)
 	}
 	defer func() {
-		if tmp != "" {
-			os.RemoveAll(tmp)
+		if releaseTmp != nil {
+			releaseTmp()
 		}
 	}()
 	stdinUsed := false

@@ -8,6 +8,7 @@ package cli
 // and processes. TestTorture repeats it all many times (BERTH_TORTURE=N, scripts/torture.sh).
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"fmt"
@@ -569,34 +570,55 @@ func sigName(s syscall.Signal) string {
 }
 
 // A build killed with SIGKILL leaves its scratch directory (builds/tmp-*, claimed like a
-// step's directory, never $TMPDIR any more); the next build removes it.
+// step's directory, never $TMPDIR any more); the next build removes it. So for a context given
+// on stdin, which is unpacked in such a directory too.
 func TestKilledBuildLeavesNoTempDir(t *testing.T) {
 	e := newInterruptEnv(t)
-	tmpdir := t.TempDir()
-	s := newSeen()
-	var out lockedBuffer
-	cmd := e.cmd("build", "--progress", "plain", "--no-cache", "-t", "intr:1", e.ctxDir)
-	cmd.Env = append(cmd.Env, "TMPDIR="+tmpdir)
-	if failed := e.startUntil(cmd, &out, s, pointRunning, nil, "build", map[string]string{pointRunning: "step-started"}); failed != "" {
-		t.Fatal(failed)
+	var ctxTar bytes.Buffer
+	tw := tar.NewWriter(&ctxTar)
+	df, err := os.ReadFile(filepath.Join(e.ctxDir, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	cmd.Wait()
-	scratch := filepath.Join(e.root, "builds", "tmp-*")
-	if !globAny(scratch) {
-		t.Fatalf("the killed build left no scratch directory %s: the test would prove nothing", scratch)
-	}
-	if o, errs, code := e.run("build", "-q", "-f", filepath.Join(e.ctxDir, "Dockerfile.ok"), "-t", "after:1", e.ctxDir); code != 0 {
-		t.Fatalf("the next build failed (%d): %s%s", code, o, errs)
-	}
-	if m, _ := filepath.Glob(scratch); len(m) != 0 {
-		t.Errorf("the next build left the killed build's scratch directories: %v", m)
-	}
-	if ents, _ := os.ReadDir(tmpdir); len(ents) != 0 {
-		t.Errorf("builds wrote to $TMPDIR: %v", ents)
-	}
-	if d := probeDebris(e.root, s, nil); d.total() > 0 {
-		t.Errorf("left after the killed build and the next one:\n%s", d)
+	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(df))})
+	tw.Write(df)
+	tw.Close()
+	for _, from := range []string{"dir", "stdin"} {
+		t.Run(from, func(t *testing.T) {
+			tmpdir := t.TempDir()
+			s := newSeen()
+			var out lockedBuffer
+			cmd := e.cmd("build", "--progress", "plain", "--no-cache", "-t", "intr:1", e.ctxDir)
+			if from == "stdin" {
+				cmd = e.cmd("build", "--progress", "plain", "--no-cache", "-t", "intr:1", "-")
+				cmd.Stdin = bytes.NewReader(ctxTar.Bytes())
+			}
+			cmd.Env = append(cmd.Env, "TMPDIR="+tmpdir)
+			if failed := e.startUntil(cmd, &out, s, pointRunning, nil, "build", map[string]string{pointRunning: "step-started"}); failed != "" {
+				t.Fatal(failed)
+			}
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+			scratch := filepath.Join(e.root, "builds", "tmp-*")
+			if !globAny(scratch) {
+				t.Fatalf("the killed build left no scratch directory %s: the test would prove nothing", scratch)
+			}
+			if from == "stdin" && !globAny(filepath.Join(scratch, "context", "Dockerfile")) {
+				t.Errorf("the stdin context was not unpacked in the store's scratch directory")
+			}
+			if o, errs, code := e.run("build", "-q", "-f", filepath.Join(e.ctxDir, "Dockerfile.ok"), "-t", "after:1", e.ctxDir); code != 0 {
+				t.Fatalf("the next build failed (%d): %s%s", code, o, errs)
+			}
+			if m, _ := filepath.Glob(scratch); len(m) != 0 {
+				t.Errorf("the next build left the killed build's scratch directories: %v", m)
+			}
+			if ents, _ := os.ReadDir(tmpdir); len(ents) != 0 {
+				t.Errorf("builds wrote to $TMPDIR: %v", ents)
+			}
+			if d := probeDebris(e.root, s, nil); d.total() > 0 {
+				t.Errorf("left after the killed build and the next one:\n%s", d)
+			}
+		})
 	}
 }
 
