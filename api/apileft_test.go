@@ -99,6 +99,23 @@ func TestApileftExecDetachedEvents(t *testing.T) {
 	if _, ok := apileftEvent(t, e, id, "exec_start: nosuchcmd2 ", ""); !ok {
 		t.Error("no exec_start for exec -d nosuchcmd2")
 	}
+	// Through the API, a detached start of it is refused as dockerd 20.10 refuses it (recorded:
+	// 400 {"message":"OCI runtime exec failed: exec failed: unable to start container process:
+	// exec: \"nosuchcmd3\": executable file not found in $PATH: unknown"}), exit code 126.
+	cr3, err := e.client.ExecCreate(e.ctx(), id, client.ExecCreateOptions{Cmd: []string{"nosuchcmd3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.client.ExecStart(e.ctx(), cr3.ID, client.ExecStartOptions{Detach: true})
+	if want := `OCI runtime exec failed: exec failed: unable to start container process: exec: "nosuchcmd3": executable file not found in $PATH: unknown`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("detached API start of a missing command: %v, want %q", err, want)
+	}
+	if code, body := e.httpDo("POST", "/exec/"+cr3.ID+"/start", `{"Detach":true}`); code != 409 {
+		t.Errorf("a second start: %d %s", code, body)
+	}
+	if ins, err := e.client.ExecInspect(e.ctx(), cr3.ID, client.ExecInspectOptions{}); err != nil || ins.ExitCode != 126 || ins.Running {
+		t.Errorf("exec inspect after the refused start: %+v %v", ins, err)
+	}
 	// Every exec_die seen so far belongs to one of the four that ran.
 	if dies := restFind(restEvents(t, e), "container", "exec_die", id); len(dies) != 4 {
 		t.Errorf("exec_die events: %d, want 4 (none for a command that could not start): %+v", len(dies), dies)

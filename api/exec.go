@@ -71,6 +71,11 @@ func (s *Server) execStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Detach {
 		if _, err := s.execs.Start(s.containers, id, container.ExecStreams{Detach: true, ConsoleSize: req.ConsoleSize}); err != nil {
+			var se *container.StartError
+			if errors.As(err, &se) {
+				// dockerd answers a command the runtime cannot start 400, with its words.
+				return badRequest("%v", se.Err)
+			}
 			return execErr(err)
 		}
 		w.WriteHeader(http.StatusOK)

@@ -300,17 +300,9 @@ func (m *Manager) execShimDetached(ctrl *os.File, req execHoldRequest, stderr *b
 		if pid <= 0 {
 			return // it ended before the runtime told its pid: Exec's result says how
 		}
-		// As `exec -d` returned when the runtime did: once the process has exec'd its
-		// command (crun returns before; runc only after, or with its refusal).
-		giveUp := time.Now().Add(2 * time.Second)
-		for time.Now().Before(giveUp) {
-			comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-			if name := strings.TrimSpace(string(comm)); err != nil || (!strings.HasPrefix(name, "runc:") && name != "crun") {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		answer(execHoldResult{})
+		if waitExecd(pid) {
+			answer(execHoldResult{})
+		} // else it has ended already: Exec's result says how
 	}
 	o.failed = new(string)
 	code, err := m.Exec(req.Ref, o)
@@ -326,6 +318,25 @@ func (m *Manager) execShimDetached(ctrl *os.File, req execHoldRequest, stderr *b
 		answer(holdResult(code, err, stderr)) // Exec's refusal
 	}
 	return nil
+}
+
+// waitExecd waits (up to 2 s) until process pid has exec'd its command, and says whether it
+// runs (false: it is gone, started or not). A detached exec is answered as dockerd answers it,
+// once the runtime has started the command or failed to (crun returns before the exec; runc only
+// after, or with its refusal).
+func waitExecd(pid int) bool {
+	giveUp := time.Now().Add(2 * time.Second)
+	for time.Now().Before(giveUp) {
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil {
+			return false
+		}
+		if name := strings.TrimSpace(string(comm)); !strings.HasPrefix(name, "runc:") && name != "crun" {
+			return true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
 }
 
 // holdResult is the result line of an exec the holder ran: its exit code, what it wrote on

@@ -182,9 +182,13 @@ func (x *Execs) Start(m *Manager, id string, s ExecStreams) (int, error) {
 		o.Detached = s.Detached
 	}
 	running := in.running
+	execd := make(chan struct{}) // a detached start's answer: the command runs
 	o.Started = func(pid int, resize func(h, w uint16) error) {
 		if resize != nil && size != nil {
 			resize(uint16(size[0]), uint16(size[1]))
+		}
+		if s.Detach && pid > 0 && waitExecd(pid) {
+			close(execd) // else it has ended already: run's result says how
 		}
 		x.mu.Lock()
 		in.Running, in.Pid, in.resize = true, pid, resize
@@ -194,15 +198,21 @@ func (x *Execs) Start(m *Manager, id string, s ExecStreams) (int, error) {
 	if !s.Detach {
 		return x.run(m, in, containerID, o)
 	}
-	// Detached: the process runs in the background of this process, its output dropped.
+	// Detached: the process runs in the background of this process, its output dropped. A
+	// command the runtime cannot start is dockerd's refused start, with its words (exit code
+	// 126 in the instance).
 	o.Stdin, o.Stdout, o.Stderr = nil, io.Discard, io.Discard
+	o.failed = new(string)
 	failed := make(chan error, 1)
 	go func() {
 		_, err := x.run(m, in, containerID, o)
+		if err == nil && *o.failed != "" {
+			err = &StartError{Code: 126, Err: errors.New(dockerExecFailure(*o.failed))}
+		}
 		failed <- err
 	}()
 	select {
-	case <-running:
+	case <-execd:
 		return 0, nil
 	case err := <-failed:
 		return 0, err
