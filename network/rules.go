@@ -131,6 +131,13 @@ func (d Driver) EnsureDefaultRules(n Network) error {
 	if b, err := os.ReadFile(marker); err == nil && len(boot) > 0 && bytes.Equal(b, boot) {
 		return nil
 	}
+	// The rules are the host's, shared by every root: the first container of several roots at
+	// once would each find them missing and add them (5 copies were seen on a test host).
+	unlock, err := hostLock(d.Root)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	var missing []Rule
 	for _, r := range Rules(n) {
 		if !hasRule(r) {
