@@ -329,31 +329,7 @@ func (m *Manager) execProcess(c *Container, o ExecOptions) (int, error) {
 		<-cp.done
 		cp.r.Close()
 	}
-	// The runtime's failure is told as Docker tells it (and code 126); the line the runtime
-	// printed was held back. Anything else held was the process's own.
-	failure := ""
-	var ee *exec.ExitError
-	if errors.As(werr, &ee) {
-		failure = execFailure(rt, pf.Name())
-	}
-	if held != nil {
-		held.end(failure != "")
-	}
-	switch {
-	case failure != "":
-		if o.Stderr != nil {
-			fmt.Fprintln(o.Stderr, dockerExecFailure(failure))
-		}
-		if o.failed != nil {
-			*o.failed = failure
-		}
-		return 126, nil
-	case werr == nil:
-		return 0, nil
-	case ee == nil:
-		return 0, werr
-	}
-	return ee.ExitCode(), nil
+	return execExitCode(rt, pf.Name(), werr, o, held)
 }
 
 // readPidFile waits for the runtime to write an exec'd process's pid file, or for done.
@@ -554,13 +530,7 @@ func (m *Manager) execTTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 					failure = "exec failed: " + werr.Error()
 				}
 			}
-			if o.Stderr != nil {
-				fmt.Fprintln(o.Stderr, dockerExecFailure(failure))
-			}
-			if o.failed != nil {
-				*o.failed = failure
-			}
-			return 126, nil
+			return reportExecFailure(o, failure), nil
 		}
 		// It passed the terminal before it ended (the connection waits on the socket).
 		select {
@@ -570,10 +540,7 @@ func (m *Manager) execTTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 		exited <- werr
 		if master == nil {
 			console.l.Close()
-			if werr != nil {
-				return ee.ExitCode(), nil
-			}
-			return 0, nil
+			return execExitCode(rt, processFile, werr, o, nil)
 		}
 	}
 	if master == nil {
@@ -611,7 +578,7 @@ func (m *Manager) execTTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 	case <-done:
 	case <-time.After(time.Second):
 	}
-	return m.ttyExitCode(rt, processFile, werr, o)
+	return execExitCode(rt, processFile, werr, o, nil)
 }
 
 // cutWriter passes writes on until cut, and drops them after (the process's output goes on
@@ -639,27 +606,40 @@ func (c *cutWriter) cut() {
 	c.mu.Unlock()
 }
 
-// ttyExitCode is the exit code of an exec on a terminal that the runtime ended with werr: the
-// process's, or Docker's 126 when the runtime could not start it (it said why in its log; the
-// line it printed on the terminal is the user's to see, with its words in runc's on stderr).
-func (m *Manager) ttyExitCode(rt *runtime.Runtime, processFile string, werr error, o ExecOptions) (int, error) {
-	if werr == nil {
-		return 0, nil
-	}
+// execExitCode is the exit code of an exec the runtime ended with werr: the process's, or
+// Docker's 126 when the runtime could not start it (it said why in its log). held, if any, is
+// the exec's stderr, whose first line, held back, was the runtime's failure if it failed; on a
+// terminal the runtime's line is the user's to see, with its words in runc's on stderr.
+func execExitCode(rt *runtime.Runtime, processFile string, werr error, o ExecOptions, held *holdRuntimeFailure) (int, error) {
+	failure := ""
 	var ee *exec.ExitError
-	if !errors.As(werr, &ee) {
+	if errors.As(werr, &ee) {
+		failure = execFailure(rt, processFile)
+	}
+	if held != nil {
+		held.end(failure != "")
+	}
+	switch {
+	case failure != "":
+		return reportExecFailure(o, failure), nil
+	case werr == nil:
+		return 0, nil
+	case ee == nil:
 		return 0, werr
 	}
-	if failure := execFailure(rt, processFile); failure != "" {
-		if o.Stderr != nil {
-			fmt.Fprintln(o.Stderr, dockerExecFailure(failure))
-		}
-		if o.failed != nil {
-			*o.failed = failure
-		}
-		return 126, nil
-	}
 	return ee.ExitCode(), nil
+}
+
+// reportExecFailure tells an exec's failure to start as Docker does, on the exec's stderr and
+// in its failed (for the events and the healthcheck), and returns Docker's code for it.
+func reportExecFailure(o ExecOptions, failure string) int {
+	if o.Stderr != nil {
+		fmt.Fprintln(o.Stderr, dockerExecFailure(failure))
+	}
+	if o.failed != nil {
+		*o.failed = failure
+	}
+	return 126
 }
 
 // isTerminal says whether r is a file open on a terminal.
@@ -739,7 +719,7 @@ func (m *Manager) execPTY(rt *runtime.Runtime, id, processFile string, o ExecOpt
 	case <-done: // the terminal reports EIO once nothing holds its other side
 	case <-time.After(2 * time.Second):
 	}
-	return m.ttyExitCode(rt, processFile, werr, o)
+	return execExitCode(rt, processFile, werr, o, nil)
 }
 
 // pidNamespaceMembers lists the processes in the PID namespace of process init (init alone when
