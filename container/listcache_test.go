@@ -21,27 +21,9 @@ func TestListCachedRecords(t *testing.T) {
 	m := New(s)
 	m.CacheRecords = true
 	put := func(id, name string, labels map[string]string, status string) {
-		c := Container{ID: id, Path: "true", Created: time.Unix(100, 0), Config: image.ContainerConfig{Labels: labels}}
-		cfg, _ := json.Marshal(c)
-		st, _ := json.Marshal(State{Status: status})
-		if err := s.DB.Update(func(tx *metadata.Tx) error {
-			tx.DeleteContainer(id)
-			return tx.PutContainer(metadata.Container{ID: id, Name: name, ImageID: "sha256:x", Created: c.Created, Config: string(cfg), State: string(st)})
-		}); err != nil {
-			t.Fatal(err)
-		}
+		putRecord(t, s, name, Container{ID: id, Config: image.ContainerConfig{Labels: labels}}, State{Status: status})
 	}
-	list := func() map[string]Summary {
-		l, err := m.List()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]Summary{}
-		for _, s := range l {
-			out[s.ID] = s
-		}
-		return out
-	}
+	list := func() map[string]Summary { return listByID(t, m) }
 	put("a", "one", map[string]string{"k": "1"}, "created")
 	put("b", "two", nil, "exited")
 	first := list()
@@ -87,28 +69,9 @@ func TestListCachedRevisionsAndOtherWriters(t *testing.T) {
 	m := New(s)
 	m.CacheRecords = true
 	put := func(id, status string, labels map[string]string) {
-		c := Container{ID: id, Path: "true", Created: time.Unix(100, 0), Config: image.ContainerConfig{Labels: labels}}
-		cfg, _ := json.Marshal(c)
-		st, _ := json.Marshal(State{Status: status, Pid: 1})
-		if err := other.DB.Update(func(tx *metadata.Tx) error {
-			tx.DeleteContainer(id)
-			return tx.PutContainer(metadata.Container{ID: id, Name: id, ImageID: "sha256:x", Created: c.Created, Config: string(cfg), State: string(st)})
-		}); err != nil {
-			t.Fatal(err)
-		}
+		putRecord(t, other, id, Container{ID: id, Config: image.ContainerConfig{Labels: labels}}, State{Status: status, Pid: 1})
 	}
-	list := func() map[string]Summary {
-		t.Helper()
-		l, err := m.List()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]Summary{}
-		for _, s := range l {
-			out[s.ID] = s
-		}
-		return out
-	}
+	list := func() map[string]Summary { return listByID(t, m) }
 	put("a", "created", nil)
 	put("b", "exited", nil)
 	first := list()
@@ -167,14 +130,7 @@ func TestListSharedRecords(t *testing.T) {
 	defer s.Close()
 	m := New(s)
 	m.CacheRecords = true
-	c := Container{ID: "a", Path: "true", Created: time.Unix(100, 0)}
-	cfg, _ := json.Marshal(c)
-	st, _ := json.Marshal(State{Status: "created"})
-	if err := s.DB.Update(func(tx *metadata.Tx) error {
-		return tx.PutContainer(metadata.Container{ID: "a", Name: "one", ImageID: "sha256:x", Created: c.Created, Config: string(cfg), State: string(st)})
-	}); err != nil {
-		t.Fatal(err)
-	}
+	cfg := putRecord(t, s, "one", Container{ID: "a"}, State{Status: "created"})
 	list := func() Summary {
 		t.Helper()
 		l, err := m.ListFiltered(ListOptions{All: true, Shared: true})
@@ -194,4 +150,35 @@ func TestListSharedRecords(t *testing.T) {
 	if third.Container == first.Container || third.Name != "two" || first.Name != "one" {
 		t.Errorf("after a rename: the new record %q (%p), the one handed out before %q (%p)", third.Name, third.Container, first.Name, first.Container)
 	}
+}
+
+// putRecord writes container c (its Path "true", created at 100 s) named name with state st
+// through s's database, in place of any record of the same ID, as a berth process would; it
+// returns the config JSON written.
+func putRecord(t *testing.T, s *image.Store, name string, c Container, st State) string {
+	t.Helper()
+	c.Path, c.Created = "true", time.Unix(100, 0)
+	cfg, _ := json.Marshal(c)
+	state, _ := json.Marshal(st)
+	if err := s.DB.Update(func(tx *metadata.Tx) error {
+		tx.DeleteContainer(c.ID)
+		return tx.PutContainer(metadata.Container{ID: c.ID, Name: name, ImageID: "sha256:x", Created: c.Created, Config: string(cfg), State: string(state)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return string(cfg)
+}
+
+// listByID is m's listing by container ID.
+func listByID(t *testing.T, m *Manager) map[string]Summary {
+	t.Helper()
+	l, err := m.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]Summary{}
+	for _, s := range l {
+		out[s.ID] = s
+	}
+	return out
 }

@@ -10,17 +10,7 @@ import (
 // process's (another DB on the same file), and stays when nothing was committed: what a cache
 // revalidated by it relies on.
 func TestVersionSeesEveryCommit(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	a, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := openTwice(t)
 	version := func() Version {
 		t.Helper()
 		v, err := a.Version()
@@ -69,4 +59,20 @@ func TestVersionSeesEveryCommit(t *testing.T) {
 	if v := version(); v == v2 || v == v1 || v == v0 {
 		t.Fatalf("a new connection's Version %v equals an old one", v)
 	}
+}
+
+// openTwice opens one new database file twice, as two berth processes would (each DB its own
+// connections); both are closed when the test ends.
+func openTwice(t *testing.T) (a, b *DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.db")
+	for _, db := range []**DB{&a, &b} {
+		d, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		*db = d
+	}
+	return a, b
 }

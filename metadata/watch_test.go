@@ -2,7 +2,6 @@ package metadata
 
 import (
 	"encoding/binary"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,17 +10,7 @@ import (
 
 // A commit by another connection (another berth process, in life) reaches a watcher.
 func TestWatchSeesAnotherWriter(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	a, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := openTwice(t)
 	changed, stop, err := a.Watch()
 	if err != nil {
 		t.Skipf("no inotify here: %v", err)
